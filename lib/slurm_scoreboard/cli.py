@@ -1,0 +1,104 @@
+"""What every sb-* tool shares: common flags, error-to-exit-code mapping, quiet broken pipes.
+
+A tool builds its parser with :func:`make_parser`, adds its own arguments, and hands its body to
+:func:`run`. The body returns an exit code or raises :class:`ToolError`; ``run`` prints the
+message as ``<tool>: <message>`` on stderr and returns the error's code. Tracebacks only appear
+with ``--debug``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, Optional, Sequence
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+
+ROOT_ENV = "SLURM_SB_ROOT"
+
+
+class ToolError(Exception):
+    """An error with a one-line message for the user and the exit code it maps to."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.code = code
+
+
+class UsageError(ToolError):
+    def __init__(self, message: str):
+        super().__init__(message, EXIT_USAGE)
+
+
+def make_parser(prog: str, description: str, epilog: str = "",
+                root: bool = False, cluster: bool = False) -> argparse.ArgumentParser:
+    """An ArgumentParser with the flags every tool shares; `root`/`cluster` add those two."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    if root:
+        parser.add_argument("--root", default=os.environ.get(ROOT_ENV),
+                            help=f"scoreboard root folder (default: ${ROOT_ENV})")
+    if cluster:
+        parser.add_argument("--cluster", "-M", default=None, help="cluster name")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def require_root(args: argparse.Namespace) -> str:
+    if not args.root:
+        raise UsageError(f"no root folder: pass --root or set ${ROOT_ENV}")
+    return args.root
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def warn(prog: str, message: str) -> None:
+    sys.stderr.write(f"{prog}: {message}\n")
+
+
+def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int],
+        argv: Optional[Sequence[str]] = None) -> int:
+    """Parse argv, run body, and turn every way it can end into an exit code."""
+    args = parser.parse_args(argv)
+    try:
+        code = body(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        warn(prog, "interrupted")
+        return 130
+    except ToolError as err:
+        if args.debug:
+            raise
+        warn(prog, str(err))
+        return err.code
+    except OSError as err:
+        if args.debug:
+            raise
+        warn(prog, f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}")
+        return EXIT_ERROR
+
+
+def refuse_terminal_stdin(stream) -> None:
+    """Refuse to wait for typed input when nothing was piped in and no file was named."""
+    try:
+        interactive = stream.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if interactive:
+        raise UsageError("no input: pipe sacct output in or name a file (see --help)")

@@ -1,0 +1,233 @@
+"""sacct text to job records, one line at a time.
+
+Reads what ``sacct -P``/``-p`` prints (any ``--delimiter``, with or without a header) and the
+fixed-width table plain ``sacct`` prints. Columns come from, in order: ``fields`` given by the
+caller, a header line, or the field count of sb-sacct's and the seed one-liner's orders. Lines of
+one job arrive together (allocation, then its steps), so only the job being read is held in
+memory.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+
+from . import fields as fieldlists
+from .records import Columns, SkipRecord, fold_job, parse_job_id, peak_rss
+
+# Delimiters that real sites pass to sacct --delimiter; recognised without being named.
+KNOWN_DELIMITERS = ("^|^", ";|;", "\u2603")
+
+Problem = Callable[[str, int, str], None]
+
+
+class ParseStats:
+    def __init__(self) -> None:
+        self.lines = 0
+        self.records = 0
+        self.skipped: Counter = Counter()
+
+    def summary(self) -> str:
+        text = f"{self.lines} lines, {self.records} records, {sum(self.skipped.values())} skipped"
+        if self.skipped:
+            text += " (" + ", ".join(f"{reason}: {n}" for reason, n in
+                                     sorted(self.skipped.items())) + ")"
+        return text
+
+
+class _Job:
+    """The lines of the job being read."""
+
+    def __init__(self, job: str, lineno: int):
+        self.job = job
+        self.lineno = lineno
+        self.allocations: List[Sequence[str]] = []
+        self.het_seen: set = set()
+        self.step_peak: Optional[int] = None
+
+
+class SacctParser:
+    """Feed lines; get records. Problems go to `on_problem(source, lineno, message)`."""
+
+    def __init__(self, fields: Optional[List[str]] = None, delimiter: Optional[str] = None,
+                 cluster: str = "", on_problem: Optional[Problem] = None):
+        self.given_fields = fields
+        self.given_delimiter = delimiter
+        self.cluster = cluster
+        self.on_problem = on_problem or (lambda source, lineno, message: None)
+        self.stats = ParseStats()
+        self._reset_source("")
+
+    def _reset_source(self, source: str) -> None:
+        self.source = source
+        self.delimiter = self.given_delimiter
+        self.cols: Optional[Columns] = Columns(self.given_fields) if self.given_fields else None
+        self.header: Optional[str] = None
+        self.spans: Optional[List[Tuple[int, Optional[int]]]] = None
+        self.pending_header: Optional[Tuple[str, List[str]]] = None
+        self.job: Optional[_Job] = None
+
+    # -- input -----------------------------------------------------------------------------
+    def parse(self, lines, source: str) -> Iterator[dict]:
+        """Records from one source (a file or stdin); iterates `lines` lazily."""
+        self._reset_source(source)
+        for lineno, raw in enumerate(lines, 1):
+            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            yield from self.feed(line.rstrip("\r\n"), lineno)
+        yield from self.finish()
+
+    def feed(self, line: str, lineno: int) -> Iterator[dict]:
+        self.stats.lines += 1
+        if not line.strip() or line.lstrip().startswith("#"):
+            return
+        if self.delimiter is None:
+            self.delimiter = _guess_delimiter(line)
+        if self.pending_header is not None:
+            if self._take_fixed_width_rule(line):
+                return
+        if self.header is not None and line == self.header:
+            return
+        if self.cols is None or (self.spans is None and self._is_header(line)):
+            if self._detect_columns(line, lineno):
+                return
+            if self.cols is None:
+                return
+        row = self._split(line, lineno)
+        if row is None:
+            return
+        yield from self._add_row(row, lineno)
+
+    def finish(self) -> Iterator[dict]:
+        self.pending_header = None
+        yield from self._flush()
+
+    # -- columns -------------------------------------------------------------------------------
+    def _is_header(self, line: str) -> bool:
+        first = line.split(self.delimiter, 1)[0].strip().lower()
+        return first in fieldlists.KNOWN and fieldlists.as_header(line.split(self.delimiter)) is not None
+
+    def _detect_columns(self, line: str, lineno: int) -> bool:
+        """Take columns from a header, or from the field count. True if the line was consumed."""
+        names = fieldlists.as_header(line.split(self.delimiter))
+        if names is not None:
+            if self.given_fields is None:
+                self.cols = Columns(names)
+            self.header = line
+            return True
+        if self.delimiter not in line:
+            words = line.split()
+            names = fieldlists.as_header(words)
+            if names is not None and len(words) > 1:
+                self.pending_header = (line, names)
+                self._pending_lineno = lineno
+                return True
+        count = len(line.split(self.delimiter))
+        names = fieldlists.by_count(count)
+        if names is None and line.endswith(self.delimiter):
+            count -= 1
+            names = fieldlists.by_count(count)
+        if names is None and self.cols is None:
+            self._problem(lineno, f"cannot tell the columns of a {count}-field line: give "
+                                  "--fields or --format, or keep sacct's header")
+            self.stats.skipped["unknown columns"] += 1
+            return True
+        if names is not None and self.cols is None:
+            self.cols = Columns(names)
+        return False
+
+    def _take_fixed_width_rule(self, line: str) -> bool:
+        """The dashed line under a plain sacct header fixes the column spans."""
+        header, names = self.pending_header
+        self.pending_header = None
+        if set(line) <= {"-", " "} and "-" in line:
+            spans, start = [], None
+            for index, char in enumerate(line + " "):
+                if char == "-" and start is None:
+                    start = index
+                elif char == " " and start is not None:
+                    spans.append((start, index))
+                    start = None
+            if len(spans) == len(names):
+                spans[-1] = (spans[-1][0], None)
+                self.spans = spans
+                if self.given_fields is None:
+                    self.cols = Columns(names)
+                self.header = header
+                return True
+        self._problem(self._pending_lineno, "a header of names without the dashed rule below it")
+        return False
+
+    def _split(self, line: str, lineno: int) -> Optional[List[str]]:
+        cols = self.cols
+        if self.spans is not None:
+            if set(line) <= {"-", " "}:
+                return None
+            return [line[a:b].strip() if b is not None else line[a:].strip()
+                    for a, b in self.spans]
+        parts = line.split(self.delimiter)
+        expected = cols.count
+        if len(parts) == expected:
+            return parts
+        if len(parts) == expected + 1 and parts[-1] == "":
+            return parts[:-1]
+        if len(parts) > expected and cols.last_is_free_text:
+            return parts[:expected - 1] + [self.delimiter.join(parts[expected - 1:])]
+        self._problem(lineno, f"expected {expected} fields, got {len(parts)}")
+        self.stats.skipped["wrong field count"] += 1
+        return None
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def _add_row(self, row: List[str], lineno: int) -> Iterator[dict]:
+        cols = self.cols
+        if cols.missing_job_id():
+            self._problem(lineno, "no JobID column")
+            self.stats.skipped["no JobID column"] += 1
+            return
+        try:
+            job_id = parse_job_id(row[cols.jobid])
+        except ValueError as err:
+            self._problem(lineno, str(err))
+            self.stats.skipped["bad JobID"] += 1
+            return
+        job = self.job
+        if job_id.step is not None:
+            if job is None or job.job != job_id.job:
+                yield from self._flush()
+                job = self.job = _Job(job_id.job, lineno)
+            try:
+                rss = peak_rss(row, cols)
+            except SkipRecord as err:
+                self._problem(lineno, str(err))
+                rss = None
+            if rss is not None and (job.step_peak is None or rss > job.step_peak):
+                job.step_peak = rss
+            return
+        joins_het = (job is not None and job.job == job_id.job and job.allocations
+                     and job_id.het is not None and job_id.het not in job.het_seen)
+        if not joins_het:
+            yield from self._flush()
+            job = self.job = _Job(job_id.job, lineno)
+        job.allocations.append(row)
+        job.het_seen.add(job_id.het)
+
+    def _flush(self) -> Iterator[dict]:
+        job, self.job = self.job, None
+        if job is None:
+            return
+        try:
+            record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster)
+        except SkipRecord as err:
+            self._problem(job.lineno, f"job {job.job}: {err}")
+            self.stats.skipped[err.reason] += 1
+            return
+        self.stats.records += 1
+        yield record
+
+    def _problem(self, lineno: int, message: str) -> None:
+        self.on_problem(self.source, lineno, message)
+
+
+def _guess_delimiter(line: str) -> str:
+    for delimiter in KNOWN_DELIMITERS:
+        if delimiter in line:
+            return delimiter
+    return "|"

@@ -1,0 +1,233 @@
+"""Job records: the NDJSON objects sb-parse writes and every later tool reads.
+
+One record per job allocation. Step lines (``.batch``, ``.extern``, ``.0``, ``.interactive``)
+fold into their job; the components of a heterogeneous job (``123+0``, ``123+1``) fold into
+one record for job ``123`` whose resources add up. Array tasks (``123_4``) are jobs of their own.
+
+Schema (every key always present; ``null`` where the input does not say):
+
+=================  ========  =====================================================================
+key                type      meaning
+=================  ========  =====================================================================
+cluster            str       Cluster column, else sb-parse's ``--cluster``, else ``""``
+job_id             str       job id without step: ``123``, ``123_4``, ``123_[1-5%2]``, ``123``
+                             for a het job
+job_id_raw         str|null  JobIDRaw of the job (the leader's for a het job)
+key                str       dedupe key: ``<job_id>@<submit>`` (start when submit is unknown);
+                             the same job gives the same key at every poll, a reused job id
+                             a different one
+user               str       User
+account            str       Account (the group charged), ``""`` when the input has none
+state              str       base state (``CANCELLED by 42`` -> ``CANCELLED``)
+terminal           bool      the job has ended (COMPLETED, FAILED, CANCELLED, TIMEOUT, ...)
+submit             str|null  ISO-8601 UTC (``2025-08-01T12:00:00Z``)
+start              str|null  ISO-8601 UTC, null when the job never started
+end                str|null  ISO-8601 UTC, null while the job has not ended
+elapsed_s          int       wall seconds (ElapsedRaw, else Elapsed, else end - start)
+cpus               int       allocated CPUs (AllocCPUS, else NCPUS; summed over het components)
+nodes              int       allocated nodes (NNodes)
+gpus               int       allocated GPUs (AllocTRES ``gres/gpu=N``, else the sum of typed
+                             ``gres/gpu:T=N``)
+mem_bytes          int|null  allocated memory (AllocTRES ``mem=``, else ReqMem resolved)
+max_rss_bytes      int|null  peak MaxRSS over the job's steps, when step lines were read
+cpu_seconds        int       sum over components of elapsed x CPUs
+gpu_seconds        int       sum over components of elapsed x GPUs
+=================  ========  =====================================================================
+
+Nothing else from sacct is kept: no job names, scripts, paths or command lines.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+from . import states, tres, units
+from .fields import FREE_TEXT
+from .times import from_iso, parse_sacct_time
+
+_JOB_ID = re.compile(
+    r"^(?P<base>\d+)(?P<array>_(?:\d+|\[[^\]]*\]))?(?:\+(?P<het>\d+))?(?:\.(?P<step>.+))?$")
+
+
+class SkipRecord(ValueError):
+    """A job or line that cannot become a record: `reason` is its summary category."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class JobId(NamedTuple):
+    job: str        # the id a record carries: base plus array part
+    het: Optional[int]
+    step: Optional[str]
+
+
+def parse_job_id(text: str) -> JobId:
+    match = _JOB_ID.match(text.strip())
+    if not match:
+        raise ValueError(f"bad JobID {text!r}")
+    het = match.group("het")
+    return JobId(match.group("base") + (match.group("array") or ""),
+                 int(het) if het is not None else None, match.group("step"))
+
+
+class Columns:
+    """Positions of the columns records are built from; -1 where the input lacks one."""
+
+    NAMES = ("jobid", "jobidraw", "cluster", "user", "account", "state", "elapsedraw", "elapsed",
+             "alloccpus", "ncpus", "nnodes", "allocnodes", "reqmem", "alloctres", "submit",
+             "start", "end", "maxrss")
+
+    def __init__(self, names: Sequence[str]):
+        self.names = list(names)
+        self.count = len(names)
+        position = {}
+        for index, name in enumerate(names):
+            position.setdefault(name, index)
+        for name in self.NAMES:
+            setattr(self, name, position.get(name, -1))
+        if self.alloccpus < 0:
+            self.alloccpus = self.ncpus
+        if self.nnodes < 0:
+            self.nnodes = self.allocnodes
+        if self.jobid < 0:
+            self.jobid = self.jobidraw
+        self.last_is_free_text = bool(names) and names[-1] in FREE_TEXT
+
+    def missing_job_id(self) -> bool:
+        return self.jobid < 0
+
+
+def _get(row: Sequence[str], index: int) -> str:
+    return row[index].strip() if index >= 0 else ""
+
+
+def _time(row: Sequence[str], index: int, column: str) -> Optional[str]:
+    try:
+        return parse_sacct_time(_get(row, index))
+    except ValueError as err:
+        raise SkipRecord(f"bad {column}", str(err)) from None
+
+
+def _count(row: Sequence[str], index: int, column: str) -> Optional[int]:
+    try:
+        return units.parse_count(_get(row, index))
+    except ValueError as err:
+        raise SkipRecord(f"bad {column}", str(err)) from None
+
+
+def _elapsed(row: Sequence[str], cols: Columns, start: Optional[str], end: Optional[str]) -> int:
+    raw = _count(row, cols.elapsedraw, "ElapsedRaw")
+    if raw is not None:
+        return raw
+    text = _get(row, cols.elapsed)
+    if text:
+        try:
+            return units.parse_duration(text)
+        except ValueError as err:
+            raise SkipRecord("bad Elapsed", str(err)) from None
+    if start and end:
+        return max(0, int((from_iso(end) - from_iso(start)).total_seconds()))
+    return 0
+
+
+def peak_rss(row: Sequence[str], cols: Columns) -> Optional[int]:
+    """MaxRSS of one line in bytes (None when empty)."""
+    try:
+        return units.parse_size(_get(row, cols.maxrss))
+    except ValueError as err:
+        raise SkipRecord("bad MaxRSS", str(err)) from None
+
+
+def _memory(row: Sequence[str], cols: Columns, alloc: Dict[str, str], cpus: int,
+            nodes: int) -> Optional[int]:
+    try:
+        memory = tres.memory_bytes(alloc)
+        if memory is not None:
+            return memory
+        amount, scope = units.parse_reqmem(_get(row, cols.reqmem))
+    except ValueError as err:
+        raise SkipRecord("bad memory", str(err)) from None
+    if amount is None:
+        return None
+    if scope == "cpu":
+        return amount * max(cpus, 1)
+    if scope == "node":
+        return amount * max(nodes, 1)
+    return amount
+
+
+class _Component(NamedTuple):
+    elapsed: int
+    cpus: int
+    nodes: int
+    gpus: int
+    mem: Optional[int]
+
+
+def _component(row: Sequence[str], cols: Columns, start: Optional[str],
+               end: Optional[str]) -> _Component:
+    cpus = _count(row, cols.alloccpus, "AllocCPUS") or 0
+    nodes = _count(row, cols.nnodes, "NNodes") or 0
+    try:
+        alloc = tres.parse_tres(_get(row, cols.alloctres))
+        gpus = tres.gpu_count(alloc)
+    except ValueError as err:
+        raise SkipRecord("bad AllocTRES", str(err)) from None
+    return _Component(_elapsed(row, cols, start, end), cpus, nodes, gpus,
+                      _memory(row, cols, alloc, cpus, nodes))
+
+
+def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int],
+             cols: Columns, default_cluster: str) -> dict:
+    """The record of one job from its allocation lines (one, or one per het component) and the
+    peak MaxRSS of its step lines."""
+    if not allocations:
+        raise SkipRecord("step lines without their job line")
+    leader = allocations[0]
+    user = _get(leader, cols.user)
+    if not user:
+        raise SkipRecord("missing User")
+    state_text = _get(leader, cols.state)
+    try:
+        state = states.normalize_state(state_text)
+    except ValueError:
+        raise SkipRecord("unknown state", repr(state_text)) from None
+    terminal = states.is_terminal(state)
+    submit = _time(leader, cols.submit, "Submit")
+    start = _time(leader, cols.start, "Start")
+    end = _time(leader, cols.end, "End")
+    if terminal and end is None:
+        raise SkipRecord("missing End")
+    components = [_component(leader, cols, start, end)]
+    for row in allocations[1:]:
+        components.append(_component(row, cols, _time(row, cols.start, "Start"),
+                                     _time(row, cols.end, "End")))
+    peaks = [rss for rss in (peak_rss(row, cols) for row in allocations) if rss is not None]
+    if step_peak is not None:
+        peaks.append(step_peak)
+    memories = [c.mem for c in components if c.mem is not None]
+    cpus = sum(c.cpus for c in components)
+    gpus = sum(c.gpus for c in components)
+    return {
+        "cluster": _get(leader, cols.cluster) or default_cluster,
+        "job_id": job,
+        "job_id_raw": _get(leader, cols.jobidraw) or None,
+        "key": f"{job}@{submit or start or ''}",
+        "user": user,
+        "account": _get(leader, cols.account),
+        "state": state,
+        "terminal": terminal,
+        "submit": submit,
+        "start": start,
+        "end": end,
+        "elapsed_s": max(c.elapsed for c in components),
+        "cpus": cpus,
+        "nodes": sum(c.nodes for c in components),
+        "gpus": gpus,
+        "mem_bytes": sum(memories) if memories else None,
+        "max_rss_bytes": max(peaks) if peaks else None,
+        "cpu_seconds": sum(c.elapsed * c.cpus for c in components),
+        "gpu_seconds": sum(c.elapsed * c.gpus for c in components),
+    }

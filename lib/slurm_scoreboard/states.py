@@ -1,0 +1,41 @@
+"""SLURM job states as sacct prints them: normalising, terminal or not, failed or not."""
+from __future__ import annotations
+
+# Base job states sacct reports, with the short codes `sacct --state` accepts.
+TERMINAL = {
+    "BOOT_FAIL": "BF", "CANCELLED": "CA", "COMPLETED": "CD", "DEADLINE": "DL", "FAILED": "F",
+    "NODE_FAIL": "NF", "OUT_OF_MEMORY": "OOM", "PREEMPTED": "PR", "TIMEOUT": "TO",
+    "REVOKED": "RV",
+}
+NON_TERMINAL = {
+    "PENDING": "PD", "RUNNING": "R", "REQUEUED": "RQ", "RESIZING": "RS", "SUSPENDED": "S",
+    "SPECIAL_EXIT": "SE", "REQUEUE_HOLD": "RH", "REQUEUE_FED": "RF", "COMPLETING": "CG",
+    "CONFIGURING": "CF", "STOPPED": "ST", "SIGNALING": "SI", "STAGE_OUT": "SO",
+    "RESV_DEL_HOLD": "RD",
+}
+FAILED = frozenset({"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"})
+
+_BY_CODE = {code: name for table in (TERMINAL, NON_TERMINAL) for name, code in table.items()}
+_KNOWN = set(TERMINAL) | set(NON_TERMINAL)
+
+# What sb-sacct asks for by default: every state a job can end in.
+TERMINAL_CODES = ",".join(sorted(code for name, code in TERMINAL.items() if name != "REVOKED"))
+
+
+def normalize_state(text: str) -> str:
+    """The base state name: ``CANCELLED by 1000`` -> CANCELLED, ``CA`` -> CANCELLED, ``COMPLETED+``
+    (fixed-width truncation) -> COMPLETED. Unknown states raise ValueError."""
+    word = text.strip().split(" ", 1)[0].rstrip("+").upper()
+    if word in _KNOWN:
+        return word
+    if word in _BY_CODE:
+        return _BY_CODE[word]
+    raise ValueError(f"unknown state {text.strip()!r}")
+
+
+def is_terminal(state: str) -> bool:
+    return state in TERMINAL
+
+
+def is_failed(state: str) -> bool:
+    return state in FAILED

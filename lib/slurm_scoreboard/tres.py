@@ -1,0 +1,48 @@
+"""Trackable RESources strings (AllocTRES, ReqTRES): ``cpu=4,mem=16G,node=1,gres/gpu=2``."""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from .units import parse_size
+
+
+def parse_tres(text: str) -> Dict[str, str]:
+    """Name to raw value; empty text gives an empty dict. Malformed items raise ValueError."""
+    result: Dict[str, str] = {}
+    if not text:
+        return result
+    for item in text.split(","):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"bad TRES item {item!r}")
+        result[name] = value
+    return result
+
+
+def gpu_count(tres: Dict[str, str]) -> int:
+    """GPUs of an allocation, each counted once.
+
+    The untyped ``gres/gpu=N`` is the total; typed ``gres/gpu:TYPE=N`` entries break it down
+    and are only summed when the untyped entry is absent. ``gres/gpumem``/``gres/gpuutil`` are
+    not GPUs.
+    """
+    if "gres/gpu" in tres:
+        return _int_value(tres["gres/gpu"])
+    return sum(_int_value(v) for k, v in tres.items() if k.startswith("gres/gpu:"))
+
+
+def memory_bytes(tres: Dict[str, str]) -> Optional[int]:
+    """The ``mem`` entry in bytes (sacct prints it with a unit, megabytes when it has none)."""
+    value = tres.get("mem")
+    if value is None:
+        return None
+    return parse_size(value, default_unit="M")
+
+
+def _int_value(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"bad TRES count {text!r}") from None

@@ -1,0 +1,86 @@
+"""sb-parse: raw sacct text on stdin (or files) to NDJSON job records on stdout."""
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+from slurm_scoreboard import cli, fields
+from slurm_scoreboard.ndjson import Writer
+from slurm_scoreboard.parser import SacctParser
+
+PROG = "sb-parse"
+
+EPILOG = """\
+columns, in order of precedence: --fields/--format, a header line, or the field count of
+sb-sacct's 16-field order and the seed one-liner's 13-field order.
+presets for --format: sb-sacct, seed, xdmod (Open XDMoD's 26-field shredder log).
+
+exit status: 0 done (skipped lines are reported, not fatal), 1 a bad line under --strict or an
+unreadable file, 2 usage error.
+
+example:
+  TZ=UTC sacct -a -n -P -X -S 2025-08-01 -o JobID,User,State,ElapsedRaw,AllocCPUS,NNodes,\\
+    ReqMem,MaxRSS,AveRSS,AllocTRES,Submit,Start,End | sb-parse --cluster hammer | head
+"""
+
+
+def build_parser():
+    parser = cli.make_parser(PROG, "Turn sacct -P output into NDJSON job records (steps folded "
+                             "into their job).", EPILOG, cluster=True)
+    parser.add_argument("files", nargs="*", help="sacct output files (default: stdin)")
+    parser.add_argument("--stdin", action="store_true", help="read stdin (the default)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--fields", "-o", help="column names, as given to sacct -o")
+    group.add_argument("--format", dest="preset", help="a named column list: "
+                       + ", ".join(fields.PRESETS))
+    parser.add_argument("--delimiter", "-d", help="field delimiter (default: |, or ^|^, ;|; or "
+                        "\u2603 when the input uses one)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 at the first bad line")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="do not report bad lines or print the summary")
+    parser.add_argument("--unbuffered", "-u", action="store_true", help="flush every record")
+    return parser
+
+
+class StrictFailure(cli.ToolError):
+    pass
+
+
+def body(args) -> int:
+    try:
+        columns = (fields.parse_field_list(args.fields) if args.fields
+                   else fields.preset(args.preset) if args.preset else None)
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    if args.delimiter == "":
+        raise cli.UsageError("empty --delimiter")
+
+    def report(source: str, lineno: int, message: str) -> None:
+        if args.strict:
+            raise StrictFailure(f"{source}:{lineno}: {message}")
+        if not args.quiet:
+            cli.warn(PROG, f"{source}:{lineno}: {message}")
+
+    parser = SacctParser(columns, args.delimiter, args.cluster or "", report)
+    out = Writer(sys.stdout.buffer, args.unbuffered)
+    if not args.files:
+        cli.refuse_terminal_stdin(sys.stdin)
+    for name in args.files or ["-"]:
+        if name == "-":
+            stream, source = sys.stdin.buffer, "stdin"
+        else:
+            stream, source = open(name, "rb"), name
+        with stream:
+            for record in parser.parse(stream, source):
+                out.write(record)
+    if not args.quiet:
+        cli.warn(PROG, parser.stats.summary())
+    return cli.EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return cli.run(PROG, build_parser(), body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

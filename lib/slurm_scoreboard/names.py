@@ -1,0 +1,20 @@
+"""Untrusted names (clusters, users, accounts) checked before they become part of a path."""
+from __future__ import annotations
+
+import re
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+
+
+def check_name(kind: str, text: str) -> str:
+    """`text` if it is a plain name usable as a file name; ValueError naming `kind` otherwise."""
+    if not _PLAIN.match(text) or text in (".", ".."):
+        raise ValueError(f"refusing {kind} name {printable(text)}: not a plain name "
+                         "(letters, digits, _ . @ -; at most 64 characters)")
+    return text
+
+
+def printable(text: str, limit: int = 80) -> str:
+    """A quoted form of untrusted text that is safe on a terminal (control characters escaped)."""
+    shown = text if len(text) <= limit else text[:limit] + "..."
+    return ascii(shown) if not shown.isprintable() else repr(shown)

@@ -1,0 +1,149 @@
+"""sb-probe's checks: the root folder, the SLURM client commands, whether sacct -a really shows
+other users' jobs (PrivateData), and whether GPU TRES are recorded."""
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Dict, List, NamedTuple, Optional, Set
+
+from .layout import TOP_FOLDERS
+from .sacct import sacct_environment
+from .states import TERMINAL_CODES
+from .times import now, sacct_stamp, to_iso
+
+EXIT_OK, EXIT_NO_SACCT, EXIT_ROOT, EXIT_OTHER = 0, 2, 3, 4
+
+
+class RootCheck(NamedTuple):
+    path: str
+    exists: bool
+    writable: bool
+    created: List[str]
+    error: str
+
+
+def check_root(root: str) -> RootCheck:
+    """Create the root's top folders if missing and test that a file can be written there."""
+    created: List[str] = []
+    try:
+        for name in TOP_FOLDERS:
+            folder = os.path.join(root, name)
+            if not os.path.isdir(folder):
+                os.makedirs(folder)
+                created.append(name)
+        probe_file = os.path.join(root, ".probe-write-test")
+        with open(probe_file, "wb") as handle:
+            handle.write(b"ok")
+        os.unlink(probe_file)
+    except OSError as err:
+        return RootCheck(root, os.path.isdir(root), False, created, err.strerror or str(err))
+    return RootCheck(root, True, True, created, "")
+
+
+def run_quiet(command: List[str], timeout: float = 60) -> Optional[str]:
+    """stdout of a command, or None when it is missing, fails or times out."""
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, timeout=timeout, env=sacct_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
+
+
+def slurm_config(text: Optional[str]) -> Dict[str, str]:
+    """`scontrol show config` lines ``Key = Value`` as a dict."""
+    config: Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and " " not in key.strip():
+            config[key.strip()] = value.strip()
+    return config
+
+
+def visible_users(days: int = 7, cluster: Optional[str] = None) -> Optional[Set[str]]:
+    """Users whose jobs ended in the last `days` days, as `sacct -a` shows them to the caller."""
+    command = ["sacct", "-a", "-X", "-n", "-P", "-o", "User", "--state=" + TERMINAL_CODES,
+               "-S", sacct_stamp(now() - timedelta(days=days)), "-E", sacct_stamp(now())]
+    if cluster:
+        command += ["-M", cluster]
+    output = run_quiet(command)
+    if output is None:
+        return None
+    return {line.strip() for line in output.splitlines() if line.strip()}
+
+
+class Finding(NamedTuple):
+    label: str
+    verdict: str   # OK, WARN, FAIL
+    detail: str
+
+
+def visibility_finding(users: Optional[Set[str]], me: str, config: Dict[str, str]) -> Finding:
+    private = config.get("PrivateData", "")
+    hides_jobs = "jobs" in private.lower()
+    if users is None:
+        return Finding("Visibility", "FAIL", "sacct -a failed; cannot read accounting data")
+    others = users - {me}
+    if others:
+        return Finding("Visibility", "OK", f"sacct -a shows jobs of {len(users)} users "
+                                           "in the last 7 days")
+    if hides_jobs and me != "root":
+        return Finding("Visibility", "FAIL", f"PrivateData={private} hides other users' jobs "
+                                             "from sacct -a; the scoreboard would only see yours")
+    return Finding("Visibility", "WARN", "sacct -a showed no other user's jobs in the last 7 "
+                                         "days (quiet cluster, or PrivateData in slurmdbd.conf)")
+
+
+def gpu_finding(config: Dict[str, str]) -> Finding:
+    tres = config.get("AccountingStorageTRES")
+    if tres is None:
+        return Finding("GPU TRES", "WARN", "scontrol show config unavailable; cannot tell")
+    if "gres/gpu" in tres:
+        return Finding("GPU TRES", "OK", f"AccountingStorageTRES={tres}")
+    return Finding("GPU TRES", "WARN", "gres/gpu is not in AccountingStorageTRES: GPU hours "
+                                       "will read 0")
+
+
+def report(root: str, per_minute: int, cluster: Optional[str] = None) -> (List[str], int):
+    """The report's lines and the exit code (0, 2 sacct missing, 3 root not writable, 4 other)."""
+    me = getpass.getuser()
+    lines = ["SlurmScoreboard Probe Report",
+             f"Timestamp: {to_iso(now())}",
+             f"Python: {sys.version.split()[0]} ({sys.executable})",
+             f"TERM: {os.environ.get('TERM', '')}",
+             f"Hostname: {socket.gethostname()}",
+             f"User: {me}"]
+    root_check = check_root(root)
+    lines.append(f"Root: {root} (exists={root_check.exists} writable={root_check.writable})")
+    if root_check.created:
+        lines.append("  Created: " + ", ".join(root_check.created))
+    if root_check.error:
+        lines.append(f"  Error: {root_check.error}")
+    lines.append("Binaries:")
+    paths = {}
+    for name in ("sacct", "squeue", "scontrol"):
+        paths[name] = shutil.which(name)
+        lines.append(f"  {name:<8} {'OK' if paths[name] else 'MISSING':<8} {paths[name] or ''}")
+    lines.append(f"Rate Limits: sacct_calls_per_min <= {per_minute} (configurable) - OK "
+                 "(static check)")
+    findings: List[Finding] = []
+    if paths["sacct"]:
+        config = slurm_config(run_quiet(["scontrol", "show", "config"])) if paths["scontrol"] else {}
+        findings = [visibility_finding(visible_users(cluster=cluster), me, config),
+                    gpu_finding(config)]
+    for finding in findings:
+        lines.append(f"{finding.label}: {finding.verdict} - {finding.detail}")
+    if not paths["sacct"]:
+        return lines, EXIT_NO_SACCT
+    if not root_check.writable:
+        return lines, EXIT_ROOT
+    if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings):
+        return lines, EXIT_OTHER
+    return lines, EXIT_OK

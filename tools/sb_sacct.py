@@ -1,0 +1,133 @@
+"""sb-sacct: the one tool that talks to slurmdbd. Rate-limited, time-limited sacct -P output."""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from datetime import timedelta
+from typing import Optional, Sequence
+
+from slurm_scoreboard import cli, layout, sacct, times
+from slurm_scoreboard.names import check_name
+from slurm_scoreboard.ratelimit import RateLimited, RateLimiter
+
+PROG = "sb-sacct"
+EXIT_RATE_LIMITED = 3
+EXIT_NO_SACCT = 4
+EXIT_TIMEOUT = 5
+
+EPILOG = """\
+window: --month YYYY-MM, or --since/--until (YYYY-MM-DD[THH:MM[:SS]], UTC); by default today
+since 00:00 UTC. Jobs are selected by the time they ended (--all-states: any job active in the
+window). The window is half-open: [since, until).
+
+exit status: 0 success, 1 sacct failed, 2 usage error, 3 rate limit reached with --no-wait,
+4 sacct not found, 5 sacct timed out (killed).
+
+example:
+  sb-sacct --root "$SLURM_SB_ROOT" --cluster hammer --month 2025-08 --chunk week | sb-parse
+"""
+
+
+def build_parser():
+    parser = cli.make_parser(PROG, "Fetch accounting records with sacct, gently: allocations "
+                             "only, rate-limited per cluster, with a timeout.", EPILOG,
+                             root=True, cluster=True)
+    parser.add_argument("--since", "-S", help="start of the window (inclusive)")
+    parser.add_argument("--until", "-E", help="end of the window (exclusive; default now)")
+    parser.add_argument("--month", help="the whole month YYYY-MM")
+    parser.add_argument("--chunk", choices=sacct.CHUNKS, default="none",
+                        help="split the window into one sacct call per day, week or month")
+    parser.add_argument("--user", "-u", help="only this user's jobs")
+    parser.add_argument("--steps", action="store_true",
+                        help="also fetch step lines (MaxRSS); much heavier for slurmdbd")
+    parser.add_argument("--all-states", action="store_true",
+                        help="jobs in any state during the window, not only those that ended")
+    parser.add_argument("--max-calls-per-minute", type=int, default=None, metavar="N",
+                        help="rate limit per cluster (default $SLURM_SB_SACCT_PER_MIN or 2)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="exit 3 instead of waiting when the rate limit is reached")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="kill a sacct call after this long (default 300)")
+    parser.add_argument("--dry-run", action="store_true", help="print the sacct command(s) only")
+    return parser
+
+
+def resolve_window(args):
+    try:
+        if args.month:
+            if args.since or args.until:
+                raise cli.UsageError("--month excludes --since/--until")
+            since = times.parse_month(args.month)
+            return since, times.next_month(since)
+        until = times.parse_moment(args.until) if args.until else times.now()
+        if args.since:
+            since = times.parse_moment(args.since)
+        else:
+            since = until.replace(hour=0, minute=0, second=0, microsecond=0)
+            if since == until:
+                since -= timedelta(days=1)
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    if since >= until:
+        raise cli.UsageError("empty window: --since must be before --until")
+    return since, until
+
+
+def calls_per_minute(args) -> int:
+    value = args.max_calls_per_minute
+    if value is None:
+        text = os.environ.get("SLURM_SB_SACCT_PER_MIN", "2")
+        try:
+            value = int(text)
+        except ValueError:
+            raise cli.UsageError(f"bad $SLURM_SB_SACCT_PER_MIN {text!r}") from None
+    if value < 1:
+        raise cli.UsageError("the rate limit must allow at least one call a minute")
+    return value
+
+
+def body(args) -> int:
+    try:
+        if args.cluster:
+            check_name("cluster", args.cluster)
+        if args.user:
+            check_name("user", args.user)
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    if args.timeout <= 0:
+        raise cli.UsageError("--timeout must be positive")
+    windows = list(sacct.split_window(*resolve_window(args), args.chunk))
+    commands = [sacct.build_command(w, args.steps, args.user, args.cluster, args.all_states)
+                for w in windows]
+    if args.dry_run:
+        for command in commands:
+            sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=standard " + shlex.join(command) + "\n")
+        return cli.EXIT_OK
+    root = args.root or layout.default_state_root()
+    limiter = RateLimiter(layout.sacct_rate_file(root, args.cluster or "_local"),
+                          calls_per_minute(args))
+    out = sys.stdout.buffer
+    for command in commands:
+        try:
+            limiter.acquire(wait=not args.no_wait,
+                            on_wait=lambda s: cli.warn(PROG, f"rate limit: waiting {s:.0f} s"))
+            sacct.run_to(command, out, args.timeout)
+        except RateLimited as err:
+            raise cli.ToolError(str(err), EXIT_RATE_LIMITED) from None
+        except sacct.SacctMissing as err:
+            raise cli.ToolError(str(err), EXIT_NO_SACCT) from None
+        except sacct.SacctTimeout as err:
+            raise cli.ToolError(str(err), EXIT_TIMEOUT) from None
+        except sacct.SacctFailed as err:
+            raise cli.ToolError(str(err), cli.EXIT_ERROR) from None
+        out.flush()
+    return cli.EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return cli.run(PROG, build_parser(), body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

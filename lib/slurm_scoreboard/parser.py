@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from . import fields as fieldlists
-from .records import Columns, SkipRecord, fold_job, parse_job_id, peak_rss
+from .records import COLUMN_REASONS, Columns, SkipRecord, fold_job, parse_job_id, peak_rss
 
 # Delimiters that real sites pass to sacct --delimiter; recognised without being named.
 KNOWN_DELIMITERS = ("^|^", ";|;", "\u2603")
@@ -216,7 +216,10 @@ class SacctParser:
         try:
             record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster)
         except SkipRecord as err:
-            self._problem(job.lineno, f"job {job.job}: {err}")
+            if err.reason not in COLUMN_REASONS:
+                self._problem(job.lineno, f"job {job.job}: {err}")
+            elif not self.stats.skipped[err.reason]:
+                self._problem(job.lineno, f"{err}: every job of this input is skipped")
             self.stats.skipped[err.reason] += 1
             return
         self.stats.records += 1

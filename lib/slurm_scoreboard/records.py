@@ -49,6 +49,10 @@ _JOB_ID = re.compile(
     r"^(?P<base>\d+)(?P<array>_(?:\d+|\[[^\]]*\]))?(?:\+(?P<het>\d+))?(?:\.(?P<step>.+))?$")
 
 
+# Reasons that come from the input's columns, not from one job: reported once, counted each time.
+COLUMN_REASONS = frozenset({"no User column", "no End column"})
+
+
 class SkipRecord(ValueError):
     """A job or line that cannot become a record: `reason` is its summary category."""
 
@@ -186,6 +190,8 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     if not allocations:
         raise SkipRecord("step lines without their job line")
     leader = allocations[0]
+    if cols.user < 0:
+        raise SkipRecord("no User column")
     user = _get(leader, cols.user)
     if not user:
         raise SkipRecord("missing User")
@@ -199,7 +205,7 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     start = _time(leader, cols.start, "Start")
     end = _time(leader, cols.end, "End")
     if terminal and end is None:
-        raise SkipRecord("missing End")
+        raise SkipRecord("no End column" if cols.end < 0 else "missing End")
     components = [_component(leader, cols, start, end)]
     for row in allocations[1:]:
         components.append(_component(row, cols, _time(row, cols.start, "Start"),

@@ -1,0 +1,237 @@
+"""sb-parse's core on inputs written from the sacct documentation (formats, steps, arrays, het
+jobs, states, ReqMem forms, TRES), one behaviour a test."""
+import pytest
+
+from slurm_scoreboard.parser import SacctParser
+
+G = 1024 ** 3
+M = 1024 ** 2
+
+SB_HEADERLESS = [
+    # JobID|JobIDRaw|Cluster|User|Account|State|ElapsedRaw|AllocCPUS|NNodes|ReqMem|AllocTRES|Submit|Start|End|MaxRSS|AveRSS
+    "100|100|hammer|alice|physics|COMPLETED|3600|4|1|16G|billing=4,cpu=4,mem=16G,node=1|"
+    "2025-08-01T00:00:00|2025-08-01T01:00:00|2025-08-01T02:00:00||",
+    "101|101|hammer|bob|chem|FAILED|60|2|1|4G|cpu=2,gres/gpu:a100=2,gres/gpu=2,mem=4G,node=1|"
+    "2025-08-01T00:00:00|2025-08-01T00:10:00|2025-08-01T00:11:00||",
+]
+
+
+def parse(lines, **kwargs):
+    problems = []
+    parser = SacctParser(on_problem=lambda s, n, m: problems.append((n, m)), **kwargs)
+    records = list(parser.parse(iter(lines), "test"))
+    return records, problems, parser.stats
+
+
+def test_sb_sacct_order_is_recognised_by_field_count():
+    records, problems, stats = parse(SB_HEADERLESS)
+    assert problems == []
+    assert [r["job_id"] for r in records] == ["100", "101"]
+    alice = records[0]
+    assert alice["cluster"] == "hammer" and alice["user"] == "alice"
+    assert alice["account"] == "physics"
+    assert alice["elapsed_s"] == 3600 and alice["cpus"] == 4 and alice["cpu_seconds"] == 14400
+    assert alice["mem_bytes"] == 16 * G and alice["gpus"] == 0
+    assert alice["terminal"] is True
+    assert alice["end"] == "2025-08-01T02:00:00Z"
+    assert records[1]["gpus"] == 2 and records[1]["gpu_seconds"] == 120
+    assert stats.records == 2 and stats.lines == 2
+
+
+def test_seed_one_liner_order_has_no_account():
+    line = ("200|carol|TIMEOUT|7200|8|2|4000Mc||| cpu=8,mem=32000M,node=2|"
+            "2025-08-02T00:00:00|2025-08-02T00:00:05|2025-08-02T02:00:05").replace("| cpu", "|cpu")
+    records, problems, _ = parse([line])
+    assert problems == []
+    (record,) = records
+    assert record["account"] == "" and record["cluster"] == ""
+    assert record["state"] == "TIMEOUT" and record["nodes"] == 2
+    assert record["mem_bytes"] == 32000 * M
+
+
+def test_cluster_flag_fills_a_missing_cluster_column():
+    line = "1|u|COMPLETED|10|1|1|1Gn|||cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:10"
+    records, _, _ = parse([line], cluster="hammer")
+    assert records[0]["cluster"] == "hammer"
+
+
+def test_header_names_the_columns_in_any_order():
+    lines = ["User|State|JobID|End|Start|NCPUS|Elapsed",
+             "dave|COMPLETED|300|2025-08-03T10:00:00|2025-08-03T09:00:00|16|01:00:00"]
+    records, problems, _ = parse(lines)
+    assert problems == []
+    assert records[0]["cpus"] == 16 and records[0]["elapsed_s"] == 3600
+    assert records[0]["cpu_seconds"] == 57600
+
+
+def test_steps_fold_into_their_job_with_peak_rss():
+    lines = ["JobID|User|State|ElapsedRaw|AllocCPUS|End|Start|Submit|MaxRSS",
+             "400|erin|COMPLETED|100|2|2025-08-04T00:01:40|2025-08-04T00:00:00|2025-08-04T00:00:00|",
+             "400.batch||COMPLETED|100|2|2025-08-04T00:01:40|2025-08-04T00:00:00|2025-08-04T00:00:00|2048K",
+             "400.extern||COMPLETED|100|2|2025-08-04T00:01:40|2025-08-04T00:00:00|2025-08-04T00:00:00|0",
+             "400.0||COMPLETED|90|2|2025-08-04T00:01:35|2025-08-04T00:00:05|2025-08-04T00:00:05|72.50M",
+             "401|erin|COMPLETED|5|1|2025-08-04T00:00:05|2025-08-04T00:00:00|2025-08-04T00:00:00|"]
+    records, problems, stats = parse(lines)
+    assert problems == []
+    assert [r["job_id"] for r in records] == ["400", "401"]
+    assert records[0]["max_rss_bytes"] == int(72.5 * M)
+    assert records[0]["cpu_seconds"] == 200
+    assert records[1]["max_rss_bytes"] is None
+
+
+HDR = "JobID|JobIDRaw|User|State|ElapsedRaw|AllocCPUS|AllocTRES|Submit|Start|End"
+
+
+def test_array_tasks_are_jobs_and_pending_arrays_are_not_terminal():
+    lines = [HDR,
+             "500_1|501|fay|COMPLETED|10|1|cpu=1|2025-08-05T00:00:00|2025-08-05T00:00:00|2025-08-05T00:00:10",
+             "500_1.batch|501||COMPLETED|10|1|cpu=1|2025-08-05T00:00:00|2025-08-05T00:00:00|2025-08-05T00:00:10",
+             "500_2|502|fay|FAILED|3|1|cpu=1|2025-08-05T00:00:00|2025-08-05T00:00:00|2025-08-05T00:00:03",
+             "500_[3-5%2]|500|fay|PENDING|0|0||2025-08-05T00:00:00|Unknown|Unknown"]
+    records, problems, _ = parse(lines)
+    assert problems == []
+    assert [r["job_id"] for r in records] == ["500_1", "500_2", "500_[3-5%2]"]
+    assert [r["job_id_raw"] for r in records] == ["501", "502", "500"]
+    pending = records[2]
+    assert pending["terminal"] is False and pending["start"] is None and pending["end"] is None
+
+
+def test_het_job_components_add_up_into_one_job():
+    lines = [HDR,
+             "600+0|600|gus|COMPLETED|100|4|cpu=4,gres/gpu=1|2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:01:40",
+             "600+0.batch|600||COMPLETED|100|4||2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:01:40",
+             "600+1|601|gus|COMPLETED|50|2|cpu=2,gres/gpu=2|2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:00:50",
+             "600+1.0|601||COMPLETED|50|2||2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:00:50"]
+    records, problems, _ = parse(lines)
+    assert problems == []
+    (job,) = records
+    assert job["job_id"] == "600" and job["cpus"] == 6 and job["gpus"] == 3
+    assert job["elapsed_s"] == 100
+    assert job["cpu_seconds"] == 4 * 100 + 2 * 50
+    assert job["gpu_seconds"] == 1 * 100 + 2 * 50
+
+
+def test_requeued_duplicates_of_one_job_id_stay_separate_jobs():
+    lines = [HDR,
+             "700|700|hal|REQUEUED|30|1|cpu=1|2025-08-07T00:00:00|2025-08-07T00:00:00|2025-08-07T00:00:30",
+             "700|700|hal|COMPLETED|60|1|cpu=1|2025-08-07T00:00:40|2025-08-07T00:01:00|2025-08-07T00:02:00"]
+    records, _, _ = parse(lines)
+    assert len(records) == 2
+    assert records[0]["key"] != records[1]["key"]
+    assert records[0]["terminal"] is False and records[1]["terminal"] is True
+
+
+def test_reused_job_ids_get_different_keys_same_job_same_key():
+    early = "800|800|ida|COMPLETED|1|1|cpu=1|2020-01-01T00:00:00|2020-01-01T00:00:00|2020-01-01T00:00:01"
+    late = "800|800|ida|COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01"
+    running = "800|800|ida|RUNNING|0|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|Unknown"
+    keys = [parse([HDR, line])[0][0]["key"] for line in (early, late, running)]
+    assert keys[0] != keys[1]
+    assert keys[1] == keys[2]
+
+
+def test_cancelled_by_uid_and_never_started_jobs():
+    lines = [HDR,
+             "900|900|jo|CANCELLED by 1000|0|0||2025-08-09T00:00:00|None|2025-08-09T00:05:00"]
+    records, problems, _ = parse(lines)
+    assert problems == []
+    assert records[0]["state"] == "CANCELLED" and records[0]["start"] is None
+    assert records[0]["elapsed_s"] == 0 and records[0]["cpus"] == 0
+
+
+def test_trailing_delimiter_of_parsable_and_custom_delimiters():
+    plain = ["JobID|User|State|ElapsedRaw|End|",
+             "1|ann|COMPLETED|5|2025-08-10T00:00:05|"]
+    caret = ["1^|^ann^|^COMPLETED^|^5^|^2025-08-10T00:00:05^|^"]
+    snowman = ["1\u2603ann\u2603COMPLETED\u26035\u26032025-08-10T00:00:05\u2603"]
+    fields = ["jobid", "user", "state", "elapsedraw", "end"]
+    for records, problems, _ in (parse(plain), parse(caret, fields=fields),
+                                 parse(snowman, fields=fields),
+                                 parse(caret, fields=fields, delimiter="^|^")):
+        assert problems == []
+        assert records[0]["user"] == "ann" and records[0]["elapsed_s"] == 5
+
+
+def test_plain_fixed_width_sacct_output():
+    lines = ["JobID             User      State   Elapsed  AllocCPUS                 End ",
+             "------------ --------- ---------- ---------- ---------- ------------------- ",
+             "1000               kim  COMPLETED   00:10:00          4 2025-08-11T00:10:00 ",
+             "1000.batch               COMPLETED   00:10:00          4 2025-08-11T00:10:00 ",
+             "1001               kim CANCELLED+   00:00:00          0 2025-08-11T00:00:00 "]
+    records, problems, _ = parse(lines)
+    assert problems == []
+    assert [(r["job_id"], r["state"], r["cpus"], r["elapsed_s"]) for r in records] == \
+        [("1000", "COMPLETED", 4, 600), ("1001", "CANCELLED", 0, 0)]
+
+
+def test_epoch_times():
+    lines = ["JobIDRaw|Start|End|User|State|NCPUS",
+             "42|1690000000|1690000600|lee|COMPLETED|2"]
+    records, _, _ = parse(lines)
+    assert records[0]["end"] == "2023-07-22T04:36:40Z"
+    assert records[0]["elapsed_s"] == 600
+
+
+def test_reqmem_scopes_resolve_to_job_bytes():
+    lines = ["JobID|User|State|ElapsedRaw|AllocCPUS|NNodes|ReqMem|End",
+             "1|a|COMPLETED|1|4|2|1000Mc|2025-01-01T00:00:01",
+             "2|a|COMPLETED|1|4|2|4Gn|2025-01-01T00:00:01",
+             "3|a|COMPLETED|1|4|2|0n|2025-01-01T00:00:01",
+             "4|a|COMPLETED|1|4|2|12G|2025-01-01T00:00:01"]
+    records, _, _ = parse(lines)
+    assert [r["mem_bytes"] for r in records] == [4000 * M, 8 * G, 0, 12 * G]
+
+
+def test_incomplete_records_are_skipped_with_reasons():
+    lines = [HDR,
+             "1|1||COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01",
+             "2|2|mo|COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|Unknown",
+             "3|3|mo|FOO|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01",
+             "4.batch|4||COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01",
+             "5|5|mo|RUNNING|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|Unknown"]
+    records, problems, stats = parse(lines)
+    assert [r["job_id"] for r in records] == ["5"]
+    assert dict(stats.skipped) == {"missing User": 1, "missing End": 1, "unknown state": 1,
+                                   "step lines without their job line": 1}
+    assert [n for n, _ in problems] == [2, 3, 4, 5]
+
+
+def test_malformed_lines_are_reported_with_line_numbers():
+    lines = [HDR, "oops|1|a", "x.y|1|a|COMPLETED|1|1|cpu=1|||",
+             "7|7|a|COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01"]
+    records, problems, stats = parse(lines)
+    assert [r["job_id"] for r in records] == ["7"]
+    assert problems[0][0] == 2 and "expected 10 fields, got 3" in problems[0][1]
+    assert problems[1][0] == 3 and "bad JobID" in problems[1][1]
+    assert stats.skipped["wrong field count"] == 1 and stats.skipped["bad JobID"] == 1
+
+
+def test_unknown_headerless_layout_is_reported_not_guessed():
+    records, problems, stats = parse(["1|COMPLETED|0:0"])
+    assert records == [] and "cannot tell the columns" in problems[0][1]
+
+
+def test_free_text_last_column_may_contain_the_delimiter():
+    lines = ["JobID|User|State|ElapsedRaw|End|JobName",
+             "1|ann|COMPLETED|5|2025-08-10T00:00:05|a|b|c"]
+    records, problems, _ = parse(lines)
+    assert problems == [] and records[0]["user"] == "ann"
+    assert "a|b|c" not in str(records[0])
+
+
+def test_comments_blank_lines_and_repeated_headers_are_ignored():
+    lines = ["# produced by hand", "", HDR,
+             "1|1|a|COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01",
+             HDR,
+             "2|2|a|COMPLETED|1|1|cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:01"]
+    records, problems, _ = parse(lines)
+    assert problems == [] and len(records) == 2
+
+
+def test_record_never_carries_job_names_or_paths():
+    lines = ["JobID|JobName|User|State|ElapsedRaw|End|WorkDir|SubmitLine",
+             "1|secret_name|ann|COMPLETED|5|2025-08-10T00:00:05|/home/ann/x|sbatch x.sh"]
+    records, _, _ = parse(lines)
+    text = str(records[0])
+    for private in ("secret_name", "/home/ann", "sbatch"):
+        assert private not in text

@@ -1,0 +1,36 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from slurm_scoreboard import times
+
+
+def test_sacct_stamps_become_utc_iso_with_z():
+    assert times.parse_sacct_time("2025-08-01T12:00:00") == "2025-08-01T12:00:00Z"
+    assert times.parse_sacct_time("1690000000") == "2023-07-22T04:26:40Z"
+    for unset in ("", "Unknown", "None", "0"):
+        assert times.parse_sacct_time(unset) is None
+
+
+@pytest.mark.parametrize("text", ["4 Sep 11:18", "2025-13-01T00:00:00", "yesterday"])
+def test_unreadable_stamps_raise(text):
+    with pytest.raises(ValueError):
+        times.parse_sacct_time(text)
+
+
+def test_now_can_be_pinned(monkeypatch):
+    monkeypatch.setenv(times.NOW_ENV, "2024-02-29T23:59:59Z")
+    assert times.now() == datetime(2024, 2, 29, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def test_months():
+    start = times.parse_month("2024-12")
+    assert times.next_month(start) == datetime(2025, 1, 1, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        times.parse_month("2024-13")
+
+
+def test_round_trip():
+    moment = datetime(2025, 3, 1, 0, 0, 0, tzinfo=timezone.utc)
+    assert times.from_iso(times.to_iso(moment)) == moment
+    assert times.sacct_stamp(moment) == "2025-03-01T00:00:00"

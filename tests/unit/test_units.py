@@ -1,0 +1,58 @@
+import pytest
+
+from slurm_scoreboard.units import parse_count, parse_duration, parse_reqmem, parse_size
+
+K, M, G, T = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("4000K", 4000 * K), ("2200M", 2200 * M), ("72.50M", int(72.5 * M)), ("2T", 2 * T),
+    ("0", 0), ("123456", 123456), ("104K", 104 * K), ("62.50G", int(62.5 * G)), ("", None),
+    ("0.00M", 0),
+])
+def test_sizes_with_suffix_or_raw_bytes(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["abc", "12Q", "-5K", "0.07Mnz"])
+def test_bad_sizes_raise(text):
+    with pytest.raises(ValueError):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("4000Mc", (4000 * M, "cpu")), ("4Gn", (4 * G, "node")), ("0n", (0, "node")),
+    ("2252800Kn", (2252800 * K, "node")), ("512000Kc", (512000 * K, "cpu")),
+    ("32G", (32 * G, "job")), ("312.50G", (int(312.5 * G), "job")), ("100", (100 * M, "job")),
+    ("", (None, "job")),
+])
+def test_reqmem_old_and_new_forms(text, expected):
+    assert parse_reqmem(text) == expected
+
+
+def test_reqmem_invalid_suffix_raises():
+    with pytest.raises(ValueError):
+        parse_reqmem("100Mcd")
+
+
+@pytest.mark.parametrize("text,seconds", [
+    ("00:00:05", 5), ("01:02:03", 3723), ("1-00:00:00", 86400), ("164-03:37:36", 14182656),
+    ("12:34", 754), ("00:00.007", 0), ("05:01.500", 301), ("4-23:56:21", 431781),
+])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "INVALID", "00:00:-02", "1-", "x-00:00:01", "1:2:3:4"])
+def test_bad_durations_raise(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_counts():
+    assert parse_count("8") == 8
+    assert parse_count("") is None
+    assert parse_count("0.00K") == 0
+    assert parse_count("1.5K") == 1500
+    with pytest.raises(ValueError):
+        parse_count("eight")

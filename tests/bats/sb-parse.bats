@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+load test_helper
+
+@test "--help describes the tool and exits 0" {
+  run sb-parse --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"usage: sb-parse"* ]]
+  [[ "$output" == *"--fields"* ]]
+}
+
+@test "stdin to NDJSON on stdout, summary on stderr" {
+  run --separate-stderr bash -c "$(declare -f sb_line); { sb_line 1 alice; sb_line 2 bob; } | sb-parse"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ "${lines[0]}" == '{"cluster":"hammer","job_id":"1",'* ]]
+  [[ "${lines[1]}" == *'"user":"bob"'* ]]
+  [[ "$stderr" == *"2 lines, 2 records, 0 skipped"* ]]
+}
+
+@test "--stdin is accepted as in the seed one-liner" {
+  run bash -c "$(declare -f sb_line); sb_line 1 alice | sb-parse --stdin --quiet"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"job_id":"1"'* ]]
+}
+
+@test "a bad line is reported with its number and skipped" {
+  run --separate-stderr bash -c "$(declare -f sb_line); { sb_line 1 a; echo 'x|y'; sb_line 2 b; } | sb-parse -o $(printf 'JobID,JobIDRaw,Cluster,User,Account,State,ElapsedRaw,AllocCPUS,NNodes,ReqMem,AllocTRES,Submit,Start,End,MaxRSS,AveRSS')"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ "$stderr" == *"stdin:2: expected 16 fields, got 2"* ]]
+  [[ "$stderr" == *"wrong field count: 1"* ]]
+}
+
+@test "--strict makes a bad line exit 1" {
+  run --separate-stderr bash -c "$(declare -f sb_line); { sb_line 1 a; echo '2|2|hammer||p|COMPLETED|1|1|1|||||2025-01-01T00:00:00||'; } | sb-parse --strict"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"missing User"* ]]
+  [[ "$stderr" != *Traceback* ]]
+}
+
+@test "unknown option and unknown field are usage errors (exit 2)" {
+  run sb-parse --bogus
+  [ "$status" -eq 2 ]
+  run sb-parse --fields JobID,NoSuchField /dev/null
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"unknown sacct field"* ]]
+}
+
+@test "an unreadable file exits 1 with one line, no traceback" {
+  run sb-parse "$SANDBOX/missing.txt"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "sb-parse: $SANDBOX/missing.txt: No such file or directory" ]]
+}
+
+@test "a closed pipe ends it quietly" {
+  python3 -c "
+for i in range(200000):
+    print(f'{i}|{i}|hammer|u{i%50}|proj|COMPLETED|60|2|1|1G|cpu=2,mem=1G,node=1|2025-08-01T00:00:00|2025-08-01T00:00:00|2025-08-01T00:01:00||')
+" > "$SANDBOX/big.txt"
+  run --separate-stderr bats_pipe sb-parse --quiet "$SANDBOX/big.txt" \| head -1
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$stderr" != *Traceback* ]]
+  [[ "$stderr" != *BrokenPipe* ]]
+}
+
+@test "real XDMoD log through --format xdmod" {
+  [ -f "$SAMPLES/xdmod__referencedata_phillips.txt" ] || skip "sacct samples not present"
+  run --separate-stderr sb-parse --format xdmod "$SAMPLES/xdmod__referencedata_phillips.txt"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 4285 ]
+  [[ "$stderr" == *"4285 lines, 4285 records, 0 skipped"* ]]
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+load test_helper
+
+# Stubs for a healthy site: two users visible, GPU TRES recorded.
+healthy_site() {
+  stub sacct "printf 'alice\nbob\nalice\n'"
+  stub squeue "exit 0"
+  stub scontrol "printf 'AccountingStorageTRES   = cpu,mem,gres/gpu\nPrivateData             = none\n'"
+}
+
+@test "--help exits 0 and documents the exit codes" {
+  run sb-probe --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"2 sacct missing, 3 root not writable"* ]]
+}
+
+@test "a healthy site passes (exit 0) and the root gets its folders" {
+  healthy_site
+  run only_stubs sb-probe --root "$SANDBOX/root"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "SlurmScoreboard Probe Report" ]]
+  [[ "$output" == *"Root: $SANDBOX/root (exists=True writable=True)"* ]]
+  [[ "$output" == *"Created: clusters, leaderboards, config"* ]]
+  [[ "$output" == *"Visibility: OK - sacct -a shows jobs of 2 users"* ]]
+  [[ "$output" == *"GPU TRES: OK"* ]]
+  [ -d "$SANDBOX/root/clusters" ] && [ -d "$SANDBOX/root/leaderboards" ]
+}
+
+@test "sacct missing exits 2" {
+  stub squeue "exit 0"
+  run only_stubs sb-probe --root "$SANDBOX/root"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"sacct    MISSING"* ]]
+}
+
+@test "a root that cannot be written exits 3" {
+  healthy_site
+  : > "$SANDBOX/afile"
+  run only_stubs sb-probe --root "$SANDBOX/afile/root"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"writable=False"* ]]
+}
+
+@test "squeue missing exits 4" {
+  healthy_site
+  rm "$STUBS/squeue"
+  run only_stubs sb-probe --root "$SANDBOX/root"
+  [ "$status" -eq 4 ]
+}
+
+@test "PrivateData hiding other users' jobs exits 4 with the reason" {
+  healthy_site
+  stub sacct "echo $(id -un)"
+  stub scontrol "printf 'AccountingStorageTRES   = cpu,mem\nPrivateData             = jobs\n'"
+  run only_stubs sb-probe --root "$SANDBOX/root"
+  if [ "$(id -un)" = root ]; then
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Visibility: WARN"* ]]
+  else
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"PrivateData=jobs hides other users' jobs"* ]]
+  fi
+  [[ "$output" == *"GPU TRES: WARN"* ]]
+}
+
+@test "no root given is a usage error" {
+  unset SLURM_SB_ROOT
+  run sb-probe
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"no root folder"* ]]
+}

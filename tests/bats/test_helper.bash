@@ -1,0 +1,35 @@
+# Shared set-up for the bats tests: PATH with the project's tools first, a sandbox folder, stubs.
+bats_require_minimum_version 1.5.0
+TOP="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+VENV_BIN="${SB_VENV_BIN:-$TOP/.venv/bin}"
+SAMPLES="${SB_SACCT_SAMPLES:-$TOP/../shared/sacct-samples}"
+
+setup() {
+  SANDBOX="$(mktemp -d "${BATS_TMPDIR:-/tmp}/sb-bats.XXXXXX")"
+  STUBS="$SANDBOX/stubs"
+  mkdir -p "$STUBS"
+  export PATH="$VENV_BIN:$PATH"
+  export SLURM_SB_ROOT="$SANDBOX/root"
+  unset SLURM_SB_NOW SLURM_SB_SACCT_PER_MIN
+}
+
+teardown() {
+  rm -rf "$SANDBOX"
+}
+
+# stub NAME 'shell body': an executable NAME in $STUBS running the body under /bin/sh.
+stub() {
+  printf '#!/bin/sh\n%s\n' "$2" > "$STUBS/$1"
+  chmod +x "$STUBS/$1"
+}
+
+# Run a tool with only the stubs on PATH, so the real SLURM commands are hidden.
+only_stubs() {
+  local tool="$1"; shift
+  env PATH="$STUBS" "$VENV_BIN/$tool" "$@"
+}
+
+# A valid sb-sacct (16-field) line for job $1 of user $2.
+sb_line() {
+  printf '%s|%s|hammer|%s|proj|COMPLETED|60|2|1|1G|billing=2,cpu=2,mem=1G,node=1|2025-08-01T00:00:00|2025-08-01T00:00:00|2025-08-01T00:01:00||\n' "$1" "$1" "$2"
+}

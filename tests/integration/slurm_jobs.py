@@ -1,0 +1,67 @@
+"""Submitting real jobs as the test users and waiting for sacct to report them."""
+import os
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
+USERS = {"sbalice": "sbphys", "sbbob": "sbphys", "sbcarol": "sbchem"}
+# The tools as the test users run them: a venv they can execute (tests/run.sh makes one).
+USERS_BIN = os.environ.get("SB_USERS_BIN") or os.path.join(TOP, ".venv", "bin")
+
+
+def as_user(user, command, check=True, **kwargs):
+    """Run `command` (a list) as `user` from their home folder, like a login shell would."""
+    home = os.path.expanduser(f"~{user}")
+    done = subprocess.run(["runuser", "-u", user, "--"] + command, cwd=home,
+                          capture_output=True, text=True, **kwargs)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{command} as {user} exited {done.returncode}: {done.stderr}")
+    return done
+
+
+def shared_folder():
+    """A fresh folder in /tmp that every test user can write to (a site's shared root)."""
+    folder = tempfile.mkdtemp(prefix="sb-it-")
+    os.chmod(folder, 0o777)
+    return folder
+
+
+def submit(user, *sbatch_args):
+    """Submit a batch job as `user`; returns its job id (the array id for arrays)."""
+    done = as_user(user, ["sbatch", "--parsable", "-o", "/dev/null"] + list(sbatch_args))
+    return done.stdout.strip().split(";")[0]
+
+
+def sacct_states(job_ids):
+    """{job id: state} of allocations, as sacct shows them now."""
+    done = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(job_ids)],
+                          capture_output=True, text=True, check=True)
+    states = {}
+    for line in done.stdout.splitlines():
+        job, _, state = line.partition("|")
+        states[job] = state
+    return states
+
+
+def wait_until_ended(job_ids, expected_count, timeout=240):
+    """Wait until sacct shows `expected_count` allocations of `job_ids`, all in ended states."""
+    running = {"PENDING", "RUNNING", "REQUEUED", "SUSPENDED", "COMPLETING", "RESIZING"}
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = sacct_states(job_ids)
+        if len(states) >= expected_count and not any(
+                s.split(" ")[0] in running for s in states.values()):
+            return states
+        time.sleep(1)
+    raise AssertionError(f"jobs did not end within {timeout} s: {sacct_states(job_ids)}")
+
+
+def wait_for_state(job_id, state, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if sacct_states([job_id]).get(job_id, "").startswith(state):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} never reached {state}")

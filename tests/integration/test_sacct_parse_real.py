@@ -1,0 +1,136 @@
+"""Real jobs from three users on the real test cluster, read back through sb-sacct | sb-parse run
+by an unprivileged user, and compared with what was submitted."""
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+import shutil
+
+from slurm_jobs import USERS_BIN, as_user, shared_folder, submit, wait_for_state, wait_until_ended
+
+
+def stamp(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso_seconds(text):
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def submitted(cluster):
+    """Submit the mix of jobs once for the module; wait until every one has ended."""
+    since = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    jobs = {}
+    jobs["timeout"] = submit("sbcarol", "-t", "1", "--wrap", "sleep 300")
+    jobs["multicpu"] = submit("sbalice", "-c", "4", "--wrap", "sleep 3")
+    jobs["gpu"] = submit("sbalice", "--gres=gpu:a100:2", "--wrap", "sleep 2")
+    jobs["typed_gpu"] = submit("sbcarol", "-c", "2", "--gres=gpu:a100:1", "--wrap", "sleep 2")
+    jobs["array"] = submit("sbbob", "--array=1-3", "--wrap", "sleep 1")
+    jobs["failing"] = submit("sbbob", "--wrap", "sleep 1; exit 3")
+    jobs["cancelled"] = submit("sbcarol", "--wrap", "sleep 300")
+    wait_for_state(jobs["cancelled"], "RUNNING")
+    time.sleep(2)
+    as_user("sbcarol", ["scancel", jobs["cancelled"]])
+    ids = list(jobs.values())
+    states = wait_until_ended(ids, expected_count=len(ids) + 2)
+    until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+    return {"jobs": jobs, "since": since, "until": until, "states": states}
+
+
+def pipeline(cluster, root, since, until, *extra):
+    """sb-sacct | sb-parse as the unprivileged user sbalice; returns the records."""
+    script = (f"{USERS_BIN}/sb-sacct --root {root} --cluster {cluster} --since {stamp(since)} "
+              f"--until {stamp(until)} {' '.join(extra)} | {USERS_BIN}/sb-parse --quiet")
+    done = as_user("sbalice", ["bash", "-o", "pipefail", "-c", script])
+    return [orjson.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.fixture
+def user_root():
+    folder = shared_folder()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def records(submitted, cluster):
+    root = shared_folder()
+    try:
+        found = pipeline(cluster, root, submitted["since"], submitted["until"])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return {r["job_id"]: r for r in found}
+
+
+def test_every_submitted_job_comes_back_once(submitted, records):
+    jobs = submitted["jobs"]
+    expected = {jobs[k] for k in jobs if k != "array"} | {f"{jobs['array']}_{i}" for i in (1, 2, 3)}
+    assert expected <= set(records)
+
+
+def test_users_states_cpus_gpus(submitted, records, cluster):
+    jobs = submitted["jobs"]
+    want = {
+        "multicpu": ("sbalice", "sbphys", "COMPLETED", 4, 0),
+        "gpu": ("sbalice", "sbphys", "COMPLETED", 1, 2),
+        "typed_gpu": ("sbcarol", "sbchem", "COMPLETED", 2, 1),
+        "failing": ("sbbob", "sbphys", "FAILED", 1, 0),
+        "cancelled": ("sbcarol", "sbchem", "CANCELLED", 1, 0),
+        "timeout": ("sbcarol", "sbchem", "TIMEOUT", 1, 0),
+    }
+    for name, (user, account, state, cpus, gpus) in want.items():
+        record = records[jobs[name]]
+        got = (record["user"], record["account"], record["state"], record["cpus"], record["gpus"])
+        assert got == (user, account, state, cpus, gpus), name
+        assert record["cluster"] == cluster and record["terminal"] is True
+        assert record["cpu_seconds"] == record["elapsed_s"] * cpus
+        assert record["gpu_seconds"] == record["elapsed_s"] * gpus
+    for task in (1, 2, 3):
+        record = records[f"{jobs['array']}_{task}"]
+        assert (record["user"], record["state"]) == ("sbbob", "COMPLETED")
+
+
+def test_elapsed_matches_what_the_jobs_slept(submitted, records):
+    jobs = submitted["jobs"]
+    for name, slept in (("multicpu", 3), ("gpu", 2), ("typed_gpu", 2), ("failing", 1)):
+        record = records[jobs[name]]
+        assert abs(record["elapsed_s"] - slept) <= 1, (name, record["elapsed_s"])
+    for task in (1, 2, 3):
+        assert abs(records[f"{jobs['array']}_{task}"]["elapsed_s"] - 1) <= 1
+    assert records[jobs["timeout"]]["elapsed_s"] >= 60
+    for record in records.values():
+        if record["start"] and record["end"]:
+            span = (iso_seconds(record["end"]) - iso_seconds(record["start"])).total_seconds()
+            assert abs(record["elapsed_s"] - span) <= 1
+
+
+def test_memory_comes_from_alloctres(submitted, records):
+    # DefMemPerCPU=500 on the test cluster: 4 CPUs get 2000 MiB.
+    assert records[submitted["jobs"]["multicpu"]]["mem_bytes"] == 2000 * 1024 ** 2
+
+
+def test_window_selects_jobs_by_end_time(submitted, cluster, user_root):
+    before = pipeline(cluster, user_root, submitted["since"] - timedelta(hours=1),
+                      submitted["since"])
+    assert not set(submitted["jobs"].values()) & {r["job_id"] for r in before}
+
+
+def test_steps_give_peak_memory_and_the_same_jobs(submitted, records, cluster, user_root):
+    with_steps = {r["job_id"]: r for r in pipeline(cluster, user_root, submitted["since"],
+                                                   submitted["until"], "--steps")}
+    assert set(with_steps) == set(records)
+    for job_id, record in records.items():
+        assert with_steps[job_id]["cpu_seconds"] == record["cpu_seconds"]
+    assert any(r["max_rss_bytes"] for r in with_steps.values())
+
+
+def test_probe_on_the_real_cluster(submitted, cluster, user_root):
+    done = as_user("sbalice", [f"{USERS_BIN}/sb-probe", "--root", os.path.join(user_root, "sb")],
+                   check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Visibility: OK" in done.stdout
+    assert "GPU TRES: OK" in done.stdout

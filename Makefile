@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 
 # pip installs the tools under $(DESTDIR)$(PREFIX); man pages and pipelines go beside them.
 install:
-	$(PYTHON) -m pip install --quiet --no-deps --root "$(or $(DESTDIR),/)" --prefix "$(PREFIX)" .
+	$(PYTHON) -m pip install --quiet --no-deps --ignore-installed --root "$(or $(DESTDIR),/)" --prefix "$(PREFIX)" .
 	install -d "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BINDIR)"
 	install -m 644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
 	$(if $(PIPELINES),install -m 755 $(PIPELINES) "$(DESTDIR)$(BINDIR)/")

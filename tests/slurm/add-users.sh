@@ -22,6 +22,10 @@ ACCOUNT="$1"; shift
 
 sam() { timeout 30 sacctmgr "$@"; }
 
+# Associations are per cluster: register them on the cluster slurmctld runs now.
+CLUSTER="$(scontrol show config | awk '$1 == "ClusterName" {print $3}')"
+[[ -n "$CLUSTER" ]] || { echo "error: cannot tell the running cluster's name" >&2; exit 1; }
+
 for user in "$@"; do
     if ! id -u "$user" >/dev/null 2>&1; then
         echo "[add-users] useradd $user"
@@ -29,15 +33,15 @@ for user in "$@"; do
     fi
 done
 
-if [[ -z "$(sam -n -P list account "$ACCOUNT" format=account)" ]]; then
-    echo "[add-users] adding account $ACCOUNT"
-    sam -i add account "$ACCOUNT" description="$ACCOUNT" organization=test >/dev/null
+if [[ -z "$(sam -n -P list assoc accounts="$ACCOUNT" clusters="$CLUSTER" format=account)" ]]; then
+    echo "[add-users] adding account $ACCOUNT on $CLUSTER"
+    sam -i add account "$ACCOUNT" cluster="$CLUSTER" description="$ACCOUNT" organization=test >/dev/null
 fi
 
 for user in "$@"; do
-    if [[ -z "$(sam -n -P list assoc users="$user" accounts="$ACCOUNT" format=user)" ]]; then
-        echo "[add-users] adding user $user to account $ACCOUNT"
-        sam -i add user "$user" account="$ACCOUNT" >/dev/null
+    if [[ -z "$(sam -n -P list assoc users="$user" accounts="$ACCOUNT" clusters="$CLUSTER" format=user)" ]]; then
+        echo "[add-users] adding user $user to account $ACCOUNT on $CLUSTER"
+        sam -i add user "$user" account="$ACCOUNT" cluster="$CLUSTER" >/dev/null
     fi
 done
 echo "[add-users] account $ACCOUNT: $*"

@@ -104,7 +104,7 @@ class Columns:
 
 
 def _get(row: Sequence[str], index: int) -> str:
-    return row[index].strip() if index >= 0 else ""
+    return row[index] if index >= 0 else ""
 
 
 def _time(row: Sequence[str], index: int, column: str) -> Optional[str]:
@@ -210,12 +210,23 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     for row in allocations[1:]:
         components.append(_component(row, cols, _time(row, cols.start, "Start"),
                                      _time(row, cols.end, "End")))
-    peaks = [rss for rss in (peak_rss(row, cols) for row in allocations) if rss is not None]
-    if step_peak is not None:
-        peaks.append(step_peak)
-    memories = [c.mem for c in components if c.mem is not None]
-    cpus = sum(c.cpus for c in components)
-    gpus = sum(c.gpus for c in components)
+    elapsed = cpus = nodes = gpus = cpu_seconds = gpu_seconds = 0
+    memory: Optional[int] = None
+    for part in components:
+        elapsed = max(elapsed, part.elapsed)
+        cpus += part.cpus
+        nodes += part.nodes
+        gpus += part.gpus
+        cpu_seconds += part.elapsed * part.cpus
+        gpu_seconds += part.elapsed * part.gpus
+        if part.mem is not None:
+            memory = part.mem + (memory or 0)
+    peak = step_peak
+    if cols.maxrss >= 0:
+        for row in allocations:
+            rss = peak_rss(row, cols)
+            if rss is not None and (peak is None or rss > peak):
+                peak = rss
     return {
         "cluster": _get(leader, cols.cluster) or default_cluster,
         "job_id": job,
@@ -228,12 +239,12 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
         "submit": submit,
         "start": start,
         "end": end,
-        "elapsed_s": max(c.elapsed for c in components),
+        "elapsed_s": elapsed,
         "cpus": cpus,
-        "nodes": sum(c.nodes for c in components),
+        "nodes": nodes,
         "gpus": gpus,
-        "mem_bytes": sum(memories) if memories else None,
-        "max_rss_bytes": max(peaks) if peaks else None,
-        "cpu_seconds": sum(c.elapsed * c.cpus for c in components),
-        "gpu_seconds": sum(c.elapsed * c.gpus for c in components),
+        "mem_bytes": memory,
+        "max_rss_bytes": peak,
+        "cpu_seconds": cpu_seconds,
+        "gpu_seconds": gpu_seconds,
     }

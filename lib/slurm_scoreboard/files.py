@@ -1,26 +1,55 @@
 """Files on disk are the database: atomic writes (temp file, fsync, rename) and advisory locks."""
 from __future__ import annotations
 
+import atexit
 import errno
 import fcntl
 import os
+import signal
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
 import orjson
 
+# Fault injection for the crash-safety tests: $SLURM_SB_FAULT_AT=N kills the process with SIGKILL
+# at its Nth write point; $SLURM_SB_FAULT_COUNT names a file that receives the number of write
+# points a run went through. Neither is set in normal use.
+_FAULT_AT = int(os.environ.get("SLURM_SB_FAULT_AT") or 0)
+_FAULT_COUNT_FILE = os.environ.get("SLURM_SB_FAULT_COUNT")
+_points_reached = 0
+
+
+def fault_point() -> None:
+    """Mark a write point: a place where a crash leaves the disk in a distinct state."""
+    global _points_reached
+    _points_reached += 1
+    if _points_reached == _FAULT_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _report_fault_points() -> None:
+    with open(_FAULT_COUNT_FILE, "w") as handle:
+        handle.write(f"{_points_reached}\n")
+
+
+if _FAULT_COUNT_FILE:
+    atexit.register(_report_fault_points)
+
 
 def atomic_write(path: str, data: bytes) -> None:
     """Replace `path` with `data` so a reader sees the old file or the new one, never a mix."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
+    fault_point()
     fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="." + os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            fault_point()
             handle.flush()
             os.fsync(handle.fileno())
+        fault_point()
         os.replace(temp, path)
     except BaseException:
         try:
@@ -28,7 +57,30 @@ def atomic_write(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+    fault_point()
     fsync_dir(folder)
+
+
+def write_synced(path: str, data: bytes) -> None:
+    """Write a whole file in place and fsync it (for staged files no reader looks at yet)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fault_point()
+    with open(path, "wb") as handle:
+        handle.write(data)
+        fault_point()
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def replace_synced(source: str, target: str) -> None:
+    fault_point()
+    os.replace(source, target)
+
+
+def remove_synced(path: str) -> None:
+    fault_point()
+    os.unlink(path)
+    fsync_dir(os.path.dirname(path) or ".")
 
 
 def atomic_write_json(path: str, obj) -> None:

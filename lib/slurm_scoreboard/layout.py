@@ -8,6 +8,8 @@
       clusters/<c>/state/poll_cursor.json
       clusters/<c>/state/seen/YYYY-MM.bloom
       clusters/<c>/state/sacct_rate.json     sb-sacct's shared call log (rate limit)
+      clusters/<c>/state/reduce.lock         held by the one sb-reduce writing the cluster
+      clusters/<c>/state/journal.json        present only while an update is being applied
 
 Every name that becomes part of a path is checked by :func:`names.check_name` first.
 """
@@ -26,6 +28,34 @@ def cluster_dir(root: str, cluster: str) -> str:
 
 def state_dir(root: str, cluster: str) -> str:
     return os.path.join(cluster_dir(root, cluster), "state")
+
+
+def seen_dir(root: str, cluster: str) -> str:
+    return os.path.join(state_dir(root, cluster), "seen")
+
+
+def bloom_file(root: str, cluster: str, month: str) -> str:
+    return os.path.join(seen_dir(root, cluster), month + ".bloom")
+
+
+def rollup_dir(root: str, cluster: str) -> str:
+    return os.path.join(cluster_dir(root, cluster), "agg", "rollups", "monthly")
+
+
+def rollup_file(root: str, cluster: str, month: str) -> str:
+    return os.path.join(rollup_dir(root, cluster), month + ".json")
+
+
+def users_dir(root: str, cluster: str) -> str:
+    return os.path.join(cluster_dir(root, cluster), "agg", "users")
+
+
+def user_file(root: str, cluster: str, user: str) -> str:
+    return os.path.join(users_dir(root, cluster), check_name("user", user) + ".json")
+
+
+def reduce_lock(root: str, cluster: str) -> str:
+    return os.path.join(state_dir(root, cluster), "reduce.lock")
 
 
 def sacct_rate_file(root: str, cluster: str) -> str:

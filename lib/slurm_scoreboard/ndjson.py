@@ -1,7 +1,7 @@
 """NDJSON in and out with orjson: one object a line, bytes streams, optional per-record flush."""
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import BinaryIO, Callable, Iterator, Tuple
 
 import orjson
 
@@ -21,3 +21,15 @@ class Writer:
         self.count += 1
         if self.flush_each:
             self.stream.flush()
+
+
+def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None]
+         ) -> Iterator[Tuple[int, object]]:
+    """(line number, parsed object) for every non-blank line; bad JSON goes to on_problem."""
+    for lineno, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, orjson.loads(line)
+        except orjson.JSONDecodeError as err:
+            on_problem(source, lineno, f"not JSON ({err.msg})")

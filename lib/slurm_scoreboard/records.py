@@ -248,3 +248,35 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
         "cpu_seconds": cpu_seconds,
         "gpu_seconds": gpu_seconds,
     }
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+class Placement(NamedTuple):
+    """Where an ended job record lands in the store."""
+    cluster: str
+    key: str
+    month: str      # YYYY-MM of its end (UTC)
+    day: str        # YYYY-MM-DD of its end
+
+
+def placement(record, cluster_flag: Optional[str]) -> Placement:
+    """Check a record read back from NDJSON and say where it belongs; SkipRecord if it cannot.
+
+    The record's own cluster wins; `cluster_flag` fills it when empty, and a record of another
+    cluster than the flag's is refused.
+    """
+    if not isinstance(record, dict):
+        raise SkipRecord("not a record", "expected a JSON object")
+    cluster = record.get("cluster") or cluster_flag or ""
+    if not isinstance(cluster, str) or not cluster:
+        raise SkipRecord("no cluster", "give --cluster or a Cluster column")
+    if cluster_flag and cluster != cluster_flag:
+        raise SkipRecord("other cluster", f"{cluster!r} is not {cluster_flag!r}")
+    key, end = record.get("key"), record.get("end")
+    if not isinstance(key, str) or not key:
+        raise SkipRecord("bad record", "no key")
+    if not isinstance(end, str) or not _MONTH.match(end):
+        raise SkipRecord("bad record", "no end time")
+    return Placement(cluster, key, end[:7], end[:10])

@@ -1,0 +1,175 @@
+"""Seen-sets: scalable Bloom filters hashed with mmh3, one file per cluster and month of job end.
+
+A filter is a chain of layers. The first holds `capacity` keys at a false-positive rate of
+``P0 = 5e-10``; when a layer is full, a new one twice as large with half the rate is chained on,
+so the chain's rate stays below ``P0 / (1 - 1/2) = 1e-9`` however many keys arrive.
+Positions come from one 128-bit mmh3 hash split into two 64-bit halves (double hashing:
+``h1 + i * h2 mod m``).
+
+File format (little-endian)::
+
+    magic     8 bytes  b"SBBLOOM\\0"
+    version   u32      1
+    layers    u32
+    per layer:
+      capacity  u64    keys the layer is sized for
+      bits      u64    m, a multiple of 8
+      hashes    u32    k
+      items     u64    keys added to the layer
+      bitmap    m/8 bytes
+    checksum  32 bytes SHA-256 of everything before it
+
+A file whose magic, version, sizes or checksum do not match raises :class:`BloomCorrupt`; it is
+never read as if it were empty.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from typing import Dict, List, Optional
+
+import mmh3
+
+MAGIC = b"SBBLOOM\0"
+VERSION = 1
+P0 = 5e-10
+GROWTH = 2
+DEFAULT_CAPACITY = 50_000
+_HEADER = struct.Struct("<8sII")
+_LAYER = struct.Struct("<QQIQ")
+_MASK64 = (1 << 64) - 1
+
+
+class BloomCorrupt(ValueError):
+    """The bytes are not a valid Bloom file (truncated, altered, or another format)."""
+
+
+class _Layer:
+    __slots__ = ("capacity", "bits", "hashes", "items", "bitmap")
+
+    def __init__(self, capacity: int, rate: float, bits: int = 0, hashes: int = 0,
+                 items: int = 0, bitmap: Optional[bytearray] = None):
+        self.capacity = capacity
+        if not bits:
+            bits = math.ceil(capacity * -math.log(rate) / (math.log(2) ** 2) / 8) * 8
+            hashes = max(1, math.ceil(-math.log2(rate)))
+        self.bits = bits
+        self.hashes = hashes
+        self.items = items
+        self.bitmap = bitmap if bitmap is not None else bytearray(bits // 8)
+
+    def contains(self, h1: int, h2: int) -> bool:
+        bits, bitmap = self.bits, self.bitmap
+        for i in range(self.hashes):
+            position = (h1 + i * h2) % bits
+            if not bitmap[position >> 3] & (1 << (position & 7)):
+                return False
+        return True
+
+    def add(self, h1: int, h2: int) -> None:
+        bits, bitmap = self.bits, self.bitmap
+        for i in range(self.hashes):
+            position = (h1 + i * h2) % bits
+            bitmap[position >> 3] |= 1 << (position & 7)
+        self.items += 1
+
+    def fill(self) -> float:
+        """Fraction of bits set."""
+        return bin(int.from_bytes(self.bitmap, "little")).count("1") / self.bits
+
+    def false_positive_rate(self) -> float:
+        return self.fill() ** self.hashes
+
+
+def _hash(key: str):
+    value = mmh3.hash128(key, 0, signed=False)
+    return value & _MASK64, (value >> 64) | 1
+
+
+class BloomFilter:
+    """A chain of layers; `add` returns False when the key was (probably) there already."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+        self.layers: List[_Layer] = [_Layer(capacity, P0)]
+
+    def __contains__(self, key: str) -> bool:
+        h1, h2 = _hash(key)
+        return any(layer.contains(h1, h2) for layer in self.layers)
+
+    def add(self, key: str) -> bool:
+        h1, h2 = _hash(key)
+        if any(layer.contains(h1, h2) for layer in self.layers):
+            return False
+        last = self.layers[-1]
+        if last.items >= last.capacity:
+            rate = P0 / GROWTH ** len(self.layers)
+            last = _Layer(last.capacity * GROWTH, rate)
+            self.layers.append(last)
+        last.add(h1, h2)
+        return True
+
+    @property
+    def items(self) -> int:
+        return sum(layer.items for layer in self.layers)
+
+    @property
+    def capacity(self) -> int:
+        return sum(layer.capacity for layer in self.layers)
+
+    def false_positive_rate(self) -> float:
+        """Estimated chance that an unseen key is reported seen, from the bits actually set."""
+        miss = 1.0
+        for layer in self.layers:
+            miss *= 1.0 - layer.false_positive_rate()
+        return 1.0 - miss
+
+    def stats(self) -> Dict[str, object]:
+        return {
+            "layers": len(self.layers),
+            "capacity": self.capacity,
+            "items": self.items,
+            "bits": sum(layer.bits for layer in self.layers),
+            "fill": [round(layer.fill(), 6) for layer in self.layers],
+            "false_positive_rate": self.false_positive_rate(),
+        }
+
+    # -- bytes -------------------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        parts = [_HEADER.pack(MAGIC, VERSION, len(self.layers))]
+        for layer in self.layers:
+            parts.append(_LAYER.pack(layer.capacity, layer.bits, layer.hashes, layer.items))
+            parts.append(bytes(layer.bitmap))
+        body = b"".join(parts)
+        return body + hashlib.sha256(body).digest()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "BloomFilter":
+        if len(data) < _HEADER.size + 32:
+            raise BloomCorrupt("too short to be a Bloom file (truncated?)")
+        body, checksum = data[:-32], data[-32:]
+        magic, version, count = _HEADER.unpack_from(body, 0)
+        if magic != MAGIC:
+            raise BloomCorrupt("not a Bloom file (bad magic)")
+        if version != VERSION:
+            raise BloomCorrupt(f"unsupported Bloom file version {version}")
+        if hashlib.sha256(body).digest() != checksum:
+            raise BloomCorrupt("checksum mismatch (truncated or altered)")
+        offset = _HEADER.size
+        layers = []
+        for _ in range(count):
+            if offset + _LAYER.size > len(body):
+                raise BloomCorrupt("layer header beyond the end of the file")
+            capacity, bits, hashes, items = _LAYER.unpack_from(body, offset)
+            offset += _LAYER.size
+            size = bits // 8
+            if bits % 8 or not hashes or offset + size > len(body):
+                raise BloomCorrupt("bad layer size")
+            layers.append(_Layer(capacity, P0, bits, hashes, items,
+                                 bytearray(body[offset:offset + size])))
+            offset += size
+        if offset != len(body) or not layers:
+            raise BloomCorrupt("unexpected length")
+        bloom = cls.__new__(cls)
+        bloom.layers = layers
+        return bloom

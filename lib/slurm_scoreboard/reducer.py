@@ -1,0 +1,108 @@
+"""sb-reduce's work: count each new ended job once into the month of its end, then commit every
+changed file of the cluster in one journaled update (see journal.py)."""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+from . import layout, metrics
+from .bloom import BloomFilter
+from .journal import Transaction, recover
+from .names import check_name
+from .optout import OptOut
+from .records import Placement, SkipRecord
+from .store import UserTotals, UserUsage, load_bloom, load_rollup, rollup_bytes
+
+
+class MonthDelta:
+    """What this run adds to one month: usage per user, and the span of job ends per user."""
+
+    def __init__(self) -> None:
+        self.users: Dict[str, UserUsage] = {}
+        self.first_end: Dict[str, str] = {}
+        self.last_end: Dict[str, str] = {}
+        self.new_jobs = 0
+
+
+class Reducer:
+    """Feed placed records; `commit` writes the cluster's changed files as one update."""
+
+    def __init__(self, root: str, cluster: str, optout: OptOut, since: Optional[str] = None,
+                 until: Optional[str] = None):
+        self.root = root
+        self.cluster = check_name("cluster", cluster)
+        self.base = layout.cluster_dir(root, cluster)
+        self.state = layout.state_dir(root, cluster)
+        self.optout = optout
+        self.since = since
+        self.until = until
+        self.blooms: Dict[str, BloomFilter] = {}
+        self.months: Dict[str, MonthDelta] = {}
+        self.new_jobs = 0
+
+    def recover(self) -> str:
+        owned = [os.path.join(self.base, "agg"), layout.seen_dir(self.root, self.cluster)]
+        return recover(self.base, self.state, owned)
+
+    def bloom(self, month: str) -> BloomFilter:
+        if month not in self.blooms:
+            self.blooms[month] = load_bloom(layout.bloom_file(self.root, self.cluster, month))
+        return self.blooms[month]
+
+    def add(self, record: dict, place: Placement) -> bool:
+        """Count one record; False if it was seen before. SkipRecord if it cannot be counted."""
+        if not record.get("terminal"):
+            raise SkipRecord("not ended")
+        if (self.since and record["end"] < self.since) or (self.until and record["end"] >= self.until):
+            raise SkipRecord("outside window")
+        user = record.get("user")
+        if not isinstance(user, str):
+            raise SkipRecord("bad record", "no user")
+        try:
+            check_name("user", user)
+        except ValueError as err:
+            raise SkipRecord("bad user name", str(err)) from None
+        if user in self.optout:
+            raise SkipRecord("opted out")
+        account = record.get("account") or ""
+        if not isinstance(account, str):
+            raise SkipRecord("bad record", "account is not text")
+        vector = metrics.of_record(record)
+        if not self.bloom(place.month).add(place.key):
+            return False
+        delta = self.months.setdefault(place.month, MonthDelta())
+        delta.new_jobs += 1
+        self.new_jobs += 1
+        if not metrics.is_zero(vector):
+            delta.users.setdefault(user, UserUsage()).add(account, place.day, vector)
+            end = record["end"]
+            delta.first_end[user] = min(delta.first_end.get(user, end), end)
+            delta.last_end[user] = max(delta.last_end.get(user, end), end)
+        return True
+
+    def changed_users(self) -> List[str]:
+        return sorted({user for delta in self.months.values() for user in delta.users})
+
+    def commit(self, asof: str) -> None:
+        """Stage every changed rollup, user file and Bloom file, then commit them together."""
+        transaction = Transaction(self.base, self.state)
+        per_user: Dict[str, List[str]] = {}
+        for month, delta in sorted(self.months.items()):
+            path = layout.rollup_file(self.root, self.cluster, month)
+            if delta.users:
+                users = load_rollup(path)
+                for user, usage in delta.users.items():
+                    users.setdefault(user, UserUsage()).merge(usage)
+                    per_user.setdefault(user, []).append(month)
+                transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
+            transaction.stage(layout.bloom_file(self.root, self.cluster, month),
+                              self.blooms[month].to_bytes())
+        for user, months in sorted(per_user.items()):
+            path = layout.user_file(self.root, self.cluster, user)
+            totals = UserTotals.load(path)
+            for month in months:
+                delta = self.months[month]
+                totals.add_month(month, delta.users[user], delta.first_end[user],
+                                 delta.last_end[user])
+            transaction.stage(path, totals.to_bytes(user, self.cluster, asof))
+        transaction.commit()

@@ -1,0 +1,109 @@
+"""sb-dedupe: pass on only the ended jobs not seen before (Bloom files per cluster and month)."""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from collections import Counter
+from typing import Dict, Optional, Sequence, Tuple
+
+from slurm_scoreboard import cli, layout
+from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter
+from slurm_scoreboard.names import check_name, printable
+from slurm_scoreboard.ndjson import Writer, read
+from slurm_scoreboard.records import SkipRecord, placement
+from slurm_scoreboard.store import load_bloom
+
+PROG = "sb-dedupe"
+
+EPILOG = """\
+records of jobs that have not ended (RUNNING, PENDING, REQUEUED...) are held back: a job counts
+once, when it has ended. sb-dedupe only reads the Bloom files; sb-reduce writes them.
+
+exit status: 0 done, 1 a corrupt Bloom file (it stops there) or unreadable input,
+2 usage error.
+
+example:
+  sb-parse < raw.txt | sb-dedupe --cluster hammer --root "$SLURM_SB_ROOT" | sb-reduce ...
+"""
+
+
+def build_parser():
+    parser = cli.make_parser(PROG, "Drop job records already counted, and jobs that have not "
+                             "ended.", EPILOG, root=True, cluster=True)
+    parser.add_argument("--stdin", action="store_true", help="read stdin (the default)")
+    parser.add_argument("--stats", action="store_true",
+                        help="print each Bloom file's capacity, fill and false-positive rate "
+                             "(NDJSON) instead of filtering")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
+    parser.add_argument("--unbuffered", "-u", action="store_true", help="flush every record")
+    return parser
+
+
+def print_stats(root: str, cluster: Optional[str]) -> int:
+    out = Writer(sys.stdout.buffer)
+    clusters = [cluster] if cluster else sorted(
+        os.path.basename(p) for p in glob.glob(os.path.join(root, "clusters", "*")))
+    for name in clusters:
+        for path in sorted(glob.glob(os.path.join(layout.seen_dir(root, name), "*.bloom"))):
+            entry = {"cluster": name, "month": os.path.basename(path)[:-6], "file": path,
+                     "bytes": os.path.getsize(path)}
+            entry.update(load_bloom(path).stats())
+            out.write(entry)
+    return cli.EXIT_OK
+
+
+def body(args) -> int:
+    root = cli.require_root(args)
+    try:
+        if args.cluster:
+            check_name("cluster", args.cluster)
+        if args.stats:
+            return print_stats(root, args.cluster)
+    except (ValueError, BloomCorrupt) as err:
+        raise cli.ToolError(str(err)) from None
+    cli.refuse_terminal_stdin(sys.stdin)
+    blooms: Dict[Tuple[str, str], BloomFilter] = {}
+    counts: Counter = Counter()
+    out = Writer(sys.stdout.buffer, args.unbuffered)
+
+    def problem(source: str, lineno: int, message: str) -> None:
+        counts["bad line"] += 1
+        cli.warn(PROG, f"{source}:{lineno}: {message}")
+
+    for lineno, record in read(sys.stdin.buffer, "stdin", problem):
+        counts["read"] += 1
+        try:
+            place = placement(record, args.cluster)
+            check_name("cluster", place.cluster)
+        except (SkipRecord, ValueError) as err:
+            counts["skipped"] += 1
+            cli.warn(PROG, f"stdin:{lineno}: {printable(str(err), 200)}")
+            continue
+        if not record.get("terminal"):
+            counts["held"] += 1
+            continue
+        slot = (place.cluster, place.month)
+        if slot not in blooms:
+            try:
+                blooms[slot] = load_bloom(layout.bloom_file(root, *slot))
+            except BloomCorrupt as err:
+                raise cli.ToolError(f"{err}; refusing to guess what was counted") from None
+        if blooms[slot].add(place.key):
+            out.write(record)
+            counts["new"] += 1
+        else:
+            counts["seen"] += 1
+    if not args.quiet:
+        cli.warn(PROG, f"{counts['read']} records, {counts['new']} new, {counts['seen']} seen "
+                       f"before, {counts['held']} not ended (held back), "
+                       f"{counts['skipped'] + counts['bad line']} skipped")
+    return cli.EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return cli.run(PROG, build_parser(), body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

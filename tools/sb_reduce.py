@@ -11,7 +11,7 @@ from slurm_scoreboard import cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt
 from slurm_scoreboard.files import LockBusy, locked
 from slurm_scoreboard.journal import JournalCorrupt
-from slurm_scoreboard.names import check_name, printable
+from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import read
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.records import SkipRecord, placement
@@ -69,7 +69,7 @@ class Run:
 
     def warn(self, where: str, message: str) -> None:
         if not self.args.quiet:
-            cli.warn(PROG, f"{where}: {printable(message, 200)}")
+            cli.warn(PROG, f"{where}: {safe_text(message)}")
 
     def open(self, cluster: str) -> Reducer:
         """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
@@ -91,16 +91,13 @@ class Run:
             cluster_flag = self.args.cluster or (self.reducer.cluster if self.reducer else None)
             place = placement(record, cluster_flag)
             if self.reducer is None:
-                self.reducer = self.open(check_name("cluster", place.cluster))
+                self.reducer = self.open(place.cluster)
             if not self.reducer.add(record, place):
                 self.counts["duplicates"] += 1
         except SkipRecord as err:
             self.skipped[err.reason] += 1
             if err.reason not in ("not ended", "opted out", "outside window"):
                 self.warn(f"stdin:{lineno}", str(err))
-        except ValueError as err:
-            self.skipped["bad cluster name"] += 1
-            self.warn(f"stdin:{lineno}", str(err))
 
     def finish(self) -> dict:
         reducer = self.reducer

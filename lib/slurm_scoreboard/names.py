@@ -18,3 +18,11 @@ def printable(text: str, limit: int = 80) -> str:
     """A quoted form of untrusted text that is safe on a terminal (control characters escaped)."""
     shown = text if len(text) <= limit else text[:limit] + "..."
     return ascii(shown) if not shown.isprintable() else repr(shown)
+
+
+def safe_text(text: str, limit: int = 400) -> str:
+    """`text` with control and other non-printable characters escaped (``\\x1b``), cut at `limit`."""
+    shown = text if len(text) <= limit else text[:limit] + "..."
+    if shown.isprintable():
+        return shown
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in shown)

@@ -43,6 +43,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from . import states, tres, units
 from .fields import FREE_TEXT
+from .names import check_name
 from .times import from_iso, parse_sacct_time
 
 _JOB_ID = re.compile(
@@ -274,6 +275,10 @@ def placement(record, cluster_flag: Optional[str]) -> Placement:
         raise SkipRecord("no cluster", "give --cluster or a Cluster column")
     if cluster_flag and cluster != cluster_flag:
         raise SkipRecord("other cluster", f"{cluster!r} is not {cluster_flag!r}")
+    try:
+        check_name("cluster", cluster)
+    except ValueError as err:
+        raise SkipRecord("bad cluster name", str(err)) from None
     key, end = record.get("key"), record.get("end")
     if not isinstance(key, str) or not key:
         raise SkipRecord("bad record", "no key")

@@ -1,0 +1,63 @@
+import os
+
+import pytest
+
+from slurm_scoreboard.journal import JOURNAL, JournalCorrupt, Transaction, recover, staged_path
+
+
+def setup_dirs(tmp_path):
+    base = tmp_path / "c"
+    (base / "agg").mkdir(parents=True)
+    (base / "state").mkdir()
+    return str(base), str(base / "state"), [str(base / "agg")]
+
+
+def test_commit_replaces_every_file_and_removes_the_journal(tmp_path):
+    base, state, owned = setup_dirs(tmp_path)
+    (tmp_path / "c" / "agg" / "a.json").write_text("old")
+    tx = Transaction(base, state)
+    tx.stage(os.path.join(base, "agg", "a.json"), b"new-a")
+    tx.stage(os.path.join(base, "agg", "b.json"), b"new-b")
+    tx.commit()
+    assert (tmp_path / "c" / "agg" / "a.json").read_text() == "new-a"
+    assert (tmp_path / "c" / "agg" / "b.json").read_text() == "new-b"
+    assert not os.path.exists(os.path.join(state, JOURNAL))
+    assert sorted(os.listdir(os.path.join(base, "agg"))) == ["a.json", "b.json"]
+
+
+def test_staged_files_without_a_journal_are_discarded(tmp_path):
+    base, state, owned = setup_dirs(tmp_path)
+    target = os.path.join(base, "agg", "a.json")
+    with open(target, "w") as handle:
+        handle.write("old")
+    with open(staged_path(target), "w") as handle:
+        handle.write("half")
+    with open(os.path.join(base, "agg", ".tmp-x.a.json"), "w") as handle:
+        handle.write("half")
+    assert "discarded" in recover(base, state, owned)
+    assert os.listdir(os.path.join(base, "agg")) == ["a.json"]
+    assert open(target).read() == "old"
+
+
+def test_a_journal_is_finished_even_halfway_through(tmp_path):
+    base, state, owned = setup_dirs(tmp_path)
+    a, b = os.path.join(base, "agg", "a.json"), os.path.join(base, "agg", "b.json")
+    with open(a, "w") as handle:
+        handle.write("new-a")          # a was already renamed before the crash
+    with open(staged_path(b), "w") as handle:
+        handle.write("new-b")          # b was not
+    with open(os.path.join(state, JOURNAL), "w") as handle:
+        handle.write('{"version":1,"files":[["agg/.a.json.sbtx","agg/a.json"],'
+                     '["agg/.b.json.sbtx","agg/b.json"]]}')
+    assert "finished" in recover(base, state, owned)
+    assert open(a).read() == "new-a" and open(b).read() == "new-b"
+    assert not os.path.exists(os.path.join(state, JOURNAL))
+    assert recover(base, state, owned) == ""
+
+
+def test_unreadable_journal_is_an_error_not_a_guess(tmp_path):
+    base, state, owned = setup_dirs(tmp_path)
+    with open(os.path.join(state, JOURNAL), "w") as handle:
+        handle.write("{garbage")
+    with pytest.raises(JournalCorrupt):
+        recover(base, state, owned)

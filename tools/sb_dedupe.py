@@ -55,13 +55,16 @@ def print_stats(root: str, cluster: Optional[str]) -> int:
 
 def body(args) -> int:
     root = cli.require_root(args)
-    try:
-        if args.cluster:
+    if args.cluster:
+        try:
             check_name("cluster", args.cluster)
-        if args.stats:
+        except ValueError as err:
+            raise cli.UsageError(str(err)) from None
+    if args.stats:
+        try:
             return print_stats(root, args.cluster)
-    except (ValueError, BloomCorrupt) as err:
-        raise cli.ToolError(str(err)) from None
+        except BloomCorrupt as err:
+            raise cli.ToolError(str(err)) from None
     cli.refuse_terminal_stdin(sys.stdin)
     blooms: Dict[Tuple[str, str], BloomFilter] = {}
     counts: Counter = Counter()

@@ -33,3 +33,16 @@ only_stubs() {
 sb_line() {
   printf '%s|%s|hammer|%s|proj|COMPLETED|60|2|1|1G|billing=2,cpu=2,mem=1G,node=1|2025-08-01T00:00:00|2025-08-01T00:00:00|2025-08-01T00:01:00||\n' "$1" "$1" "$2"
 }
+
+# NDJSON records (sb-parse's schema) for $1 jobs of users u0..u4, ending in August 2025.
+records() {
+  python3 -c "
+import json, sys
+for i in range(int(sys.argv[1])):
+    print(json.dumps({'cluster': 'hammer', 'job_id': str(i), 'job_id_raw': str(i), 'key': f'{i}@2025-08-01T00:00:00Z',
+        'user': f'u{i % 5}', 'account': 'proj', 'state': 'COMPLETED', 'terminal': True,
+        'submit': '2025-08-01T00:00:00Z', 'start': '2025-08-02T00:00:00Z', 'end': f'2025-08-{1 + i % 28:02d}T10:00:00Z',
+        'elapsed_s': 60, 'cpus': 2, 'nodes': 1, 'gpus': 0, 'mem_bytes': None, 'max_rss_bytes': None,
+        'cpu_seconds': 120, 'gpu_seconds': 0}))
+" "$1"
+}

@@ -1,10 +1,12 @@
 """The real SLURM test cluster (tests/slurm/cluster-up.sh) with its users registered."""
 import os
 import subprocess
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from slurm_jobs import SLURM_SCRIPTS, USERS
+from slurm_jobs import SLURM_SCRIPTS, USERS, as_user, submit, wait_for_state, wait_until_ended
 
 
 def pytest_collection_modifyitems(items):
@@ -26,3 +28,24 @@ def cluster():
         subprocess.run([os.path.join(SLURM_SCRIPTS, "add-users.sh"), account] + users,
                        check=True, stdout=subprocess.DEVNULL)
     return name
+
+
+@pytest.fixture(scope="session")
+def submitted(cluster):
+    """Submit the mix of jobs once for the module; wait until every one has ended."""
+    since = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+    jobs = {}
+    jobs["timeout"] = submit("sbcarol", "-t", "1", "--wrap", "sleep 300")
+    jobs["multicpu"] = submit("sbalice", "-c", "4", "--wrap", "sleep 3")
+    jobs["gpu"] = submit("sbalice", "--gres=gpu:a100:2", "--wrap", "sleep 2")
+    jobs["typed_gpu"] = submit("sbcarol", "-c", "2", "--gres=gpu:a100:1", "--wrap", "sleep 2")
+    jobs["array"] = submit("sbbob", "--array=1-3", "--wrap", "sleep 1")
+    jobs["failing"] = submit("sbbob", "--wrap", "sleep 1; exit 3")
+    jobs["cancelled"] = submit("sbcarol", "--wrap", "sleep 300")
+    wait_for_state(jobs["cancelled"], "RUNNING")
+    time.sleep(2)
+    as_user("sbcarol", ["scancel", jobs["cancelled"]])
+    ids = list(jobs.values())
+    states = wait_until_ended(ids, expected_count=len(ids) + 2)
+    until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+    return {"jobs": jobs, "since": since, "until": until, "states": states}

@@ -65,3 +65,8 @@ def wait_for_state(job_id, state, timeout=60):
             return
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} never reached {state}")
+
+
+def stamp(moment):
+    """sacct's -S/-E form of a UTC datetime."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")

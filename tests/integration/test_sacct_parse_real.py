@@ -1,44 +1,17 @@
 """Real jobs from three users on the real test cluster, read back through sb-sacct | sb-parse run
 by an unprivileged user, and compared with what was submitted."""
 import os
-import time
+import shutil
 from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
 
-import shutil
-
-from slurm_jobs import USERS_BIN, as_user, shared_folder, submit, wait_for_state, wait_until_ended
-
-
-def stamp(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+from slurm_jobs import USERS_BIN, as_user, shared_folder, stamp
 
 
 def iso_seconds(text):
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def submitted(cluster):
-    """Submit the mix of jobs once for the module; wait until every one has ended."""
-    since = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
-    jobs = {}
-    jobs["timeout"] = submit("sbcarol", "-t", "1", "--wrap", "sleep 300")
-    jobs["multicpu"] = submit("sbalice", "-c", "4", "--wrap", "sleep 3")
-    jobs["gpu"] = submit("sbalice", "--gres=gpu:a100:2", "--wrap", "sleep 2")
-    jobs["typed_gpu"] = submit("sbcarol", "-c", "2", "--gres=gpu:a100:1", "--wrap", "sleep 2")
-    jobs["array"] = submit("sbbob", "--array=1-3", "--wrap", "sleep 1")
-    jobs["failing"] = submit("sbbob", "--wrap", "sleep 1; exit 3")
-    jobs["cancelled"] = submit("sbcarol", "--wrap", "sleep 300")
-    wait_for_state(jobs["cancelled"], "RUNNING")
-    time.sleep(2)
-    as_user("sbcarol", ["scancel", jobs["cancelled"]])
-    ids = list(jobs.values())
-    states = wait_until_ended(ids, expected_count=len(ids) + 2)
-    until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
-    return {"jobs": jobs, "since": since, "until": until, "states": states}
 
 
 def pipeline(cluster, root, since, until, *extra):

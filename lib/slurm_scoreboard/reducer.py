@@ -3,7 +3,7 @@ changed file of the cluster in one journaled update (see journal.py)."""
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from . import layout, metrics
 from .bloom import BloomFilter
@@ -15,13 +15,33 @@ from .store import UserTotals, UserUsage, load_bloom, load_rollup, rollup_bytes
 
 
 class MonthDelta:
-    """What this run adds to one month: usage per user, and the span of job ends per user."""
+    """What this run adds to one month: a vector per (user, day, account), and the span of job
+    ends per user. Totals and per-account sums are built from the cells once, at commit."""
 
     def __init__(self) -> None:
-        self.users: Dict[str, UserUsage] = {}
+        self.cells: Dict[Tuple[str, str, str], metrics.Vector] = {}
         self.first_end: Dict[str, str] = {}
         self.last_end: Dict[str, str] = {}
         self.new_jobs = 0
+
+    def add(self, user: str, day: str, account: str, vector: metrics.Vector, end: str) -> None:
+        cell = self.cells.get((user, day, account))
+        if cell is None:
+            self.cells[(user, day, account)] = vector
+        else:
+            metrics.add_into(cell, vector)
+        if end < self.first_end.get(user, "~"):
+            self.first_end[user] = end
+        if end > self.last_end.get(user, ""):
+            self.last_end[user] = end
+
+    def users(self) -> Dict[str, UserUsage]:
+        usage: Dict[str, UserUsage] = {}
+        for (user, day, account), vector in self.cells.items():
+            if user not in usage:
+                usage[user] = UserUsage()
+            usage[user].add(account, day, vector)
+        return usage
 
 
 class Reducer:
@@ -74,35 +94,32 @@ class Reducer:
         delta.new_jobs += 1
         self.new_jobs += 1
         if not metrics.is_zero(vector):
-            delta.users.setdefault(user, UserUsage()).add(account, place.day, vector)
-            end = record["end"]
-            delta.first_end[user] = min(delta.first_end.get(user, end), end)
-            delta.last_end[user] = max(delta.last_end.get(user, end), end)
+            delta.add(user, place.day, account, vector, record["end"])
         return True
 
     def changed_users(self) -> List[str]:
-        return sorted({user for delta in self.months.values() for user in delta.users})
+        return sorted({user for delta in self.months.values() for user in delta.first_end})
 
     def commit(self, asof: str) -> None:
         """Stage every changed rollup, user file and Bloom file, then commit them together."""
         transaction = Transaction(self.base, self.state)
-        per_user: Dict[str, List[str]] = {}
+        per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
         for month, delta in sorted(self.months.items()):
             path = layout.rollup_file(self.root, self.cluster, month)
-            if delta.users:
+            added = delta.users()
+            if added:
                 users = load_rollup(path)
-                for user, usage in delta.users.items():
+                for user, usage in added.items():
                     users.setdefault(user, UserUsage()).merge(usage)
-                    per_user.setdefault(user, []).append(month)
+                    per_user.setdefault(user, []).append((month, usage))
                 transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
             transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                               self.blooms[month].to_bytes())
         for user, months in sorted(per_user.items()):
             path = layout.user_file(self.root, self.cluster, user)
             totals = UserTotals.load(path)
-            for month in months:
+            for month, usage in months:
                 delta = self.months[month]
-                totals.add_month(month, delta.users[user], delta.first_end[user],
-                                 delta.last_end[user])
+                totals.add_month(month, usage, delta.first_end[user], delta.last_end[user])
             transaction.stage(path, totals.to_bytes(user, self.cluster, asof))
         transaction.commit()

@@ -5,10 +5,12 @@
       leaderboards/<window>_<metric>.json    boards over all clusters
       clusters/<c>/agg/rollups/monthly/YYYY-MM.json
       clusters/<c>/agg/users/<user>.json
+      clusters/<c>/agg/alltime.json          every user's all-time totals, one file
       clusters/<c>/state/poll_cursor.json
       clusters/<c>/state/seen/YYYY-MM.bloom
       clusters/<c>/state/sacct_rate.json     sb-sacct's shared call log (rate limit)
       clusters/<c>/state/reduce.lock         held by the one sb-reduce writing the cluster
+      clusters/<c>/state/store.lock          exclusive while files change, shared while read
       clusters/<c>/state/journal.json        present only while an update is being applied
 
 Every name that becomes part of a path is checked by :func:`names.check_name` first.
@@ -54,8 +56,18 @@ def user_file(root: str, cluster: str, user: str) -> str:
     return os.path.join(users_dir(root, cluster), check_name("user", user) + ".json")
 
 
+def alltime_file(root: str, cluster: str) -> str:
+    return os.path.join(cluster_dir(root, cluster), "agg", "alltime.json")
+
+
 def reduce_lock(root: str, cluster: str) -> str:
+    """Held (exclusive) by the one sb-reduce of a cluster for its whole run."""
     return os.path.join(state_dir(root, cluster), "reduce.lock")
+
+
+def store_lock(root: str, cluster: str) -> str:
+    """Exclusive while an update is applied or recovered; shared while a reader reads."""
+    return os.path.join(state_dir(root, cluster), "store.lock")
 
 
 def sacct_rate_file(root: str, cluster: str) -> str:

@@ -11,7 +11,9 @@ from .journal import Transaction, recover
 from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
-from .store import UserTotals, UserUsage, load_bloom, load_rollup, rollup_bytes
+from .files import locked
+from .store import (UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom, load_rollup,
+                    rollup_bytes)
 
 
 class MonthDelta:
@@ -62,7 +64,8 @@ class Reducer:
 
     def recover(self) -> str:
         owned = [os.path.join(self.base, "agg"), layout.seen_dir(self.root, self.cluster)]
-        return recover(self.base, self.state, owned)
+        with locked(layout.store_lock(self.root, self.cluster)):
+            return recover(self.base, self.state, owned)
 
     def bloom(self, month: str) -> BloomFilter:
         if month not in self.blooms:
@@ -115,6 +118,8 @@ class Reducer:
                 transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
             transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                               self.blooms[month].to_bytes())
+        alltime_path = layout.alltime_file(self.root, self.cluster)
+        alltime = load_alltime(alltime_path) if per_user else {}
         for user, months in sorted(per_user.items()):
             path = layout.user_file(self.root, self.cluster, user)
             totals = UserTotals.load(path)
@@ -122,4 +127,8 @@ class Reducer:
                 delta = self.months[month]
                 totals.add_month(month, usage, delta.first_end[user], delta.last_end[user])
             transaction.stage(path, totals.to_bytes(user, self.cluster, asof))
-        transaction.commit()
+            alltime[user] = totals.entry(user)
+        if per_user:
+            transaction.stage(alltime_path, alltime_bytes(self.cluster, alltime, asof))
+        with locked(layout.store_lock(self.root, self.cluster)):
+            transaction.commit()

@@ -31,9 +31,10 @@ def count_points(root, tmp_path):
 def assert_exact(root):
     assert user_totals(root) == TRUTH
     for month in ("2025-07", "2025-08", "2025-09"):
-        for entry in rollup(root, month)["users"]:
-            assert entry["totals"] == [sum(v[i] for accts in entry["days"].values()
-                                           for v in accts.values()) for i in range(6)]
+        data = rollup(root, month)
+        for entry in data["users"]:
+            rows = [row[3:] for row in data["days"] if row[0] == entry["username"]]
+            assert entry["totals"] == [sum(row[i] for row in rows) for i in range(6)]
     month_sums = {}
     for month in ("2025-07", "2025-08", "2025-09"):
         for entry in rollup(root, month)["users"]:
@@ -41,6 +42,9 @@ def assert_exact(root):
             for i in range(6):
                 sums[i] += entry["totals"][i]
     assert month_sums == TRUTH
+    with open(os.path.join(root, "clusters", "hammer", "agg", "alltime.json"), "rb") as handle:
+        alltime = orjson.loads(handle.read())
+    assert {e["username"]: e["totals"] for e in alltime["users"]} == TRUTH
     leftovers = [name for _, _, names in os.walk(root) for name in names
                  if name.startswith(".") or name == "journal.json"]
     assert leftovers == []

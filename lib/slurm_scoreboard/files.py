@@ -7,6 +7,7 @@ import fcntl
 import os
 import signal
 import tempfile
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -120,6 +121,34 @@ def locked(path: str, wait: bool = True) -> Iterator[None]:
             if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise LockBusy(path) from None
             raise
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def shared_lock(path: str, timeout: float = 60.0) -> Iterator[None]:
+    """Hold a shared flock(2) on `path` for reading; nothing to hold if the file does not exist.
+
+    Waits up to `timeout` seconds for a writer to finish, then raises LockBusy.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except OSError as err:
+                if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LockBusy(path) from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)

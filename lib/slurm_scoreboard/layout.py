@@ -65,6 +65,33 @@ def reduce_lock(root: str, cluster: str) -> str:
     return os.path.join(state_dir(root, cluster), "reduce.lock")
 
 
+def owned_dirs(root: str, cluster: str) -> list:
+    """The folders only sb-reduce writes (swept of leftovers when an update is recovered)."""
+    return [os.path.join(cluster_dir(root, cluster), "agg"), seen_dir(root, cluster)]
+
+
+def journal_file(root: str, cluster: str) -> str:
+    return os.path.join(state_dir(root, cluster), "journal.json")
+
+
+def clusters(root: str) -> list:
+    """Names of the clusters under a root that are plain names (others are ignored)."""
+    folder = os.path.join(root, "clusters")
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+    result = []
+    for name in names:
+        try:
+            check_name("cluster", name)
+        except ValueError:
+            continue
+        if os.path.isdir(os.path.join(folder, name)):
+            result.append(name)
+    return result
+
+
 def store_lock(root: str, cluster: str) -> str:
     """Exclusive while an update is applied or recovered; shared while a reader reads."""
     return os.path.join(state_dir(root, cluster), "store.lock")

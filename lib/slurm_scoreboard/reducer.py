@@ -2,7 +2,6 @@
 changed file of the cluster in one journaled update (see journal.py)."""
 from __future__ import annotations
 
-import os
 from typing import Dict, List, Optional, Tuple
 
 from . import layout, metrics
@@ -63,9 +62,8 @@ class Reducer:
         self.new_jobs = 0
 
     def recover(self) -> str:
-        owned = [os.path.join(self.base, "agg"), layout.seen_dir(self.root, self.cluster)]
         with locked(layout.store_lock(self.root, self.cluster)):
-            return recover(self.base, self.state, owned)
+            return recover(self.base, self.state, layout.owned_dirs(self.root, self.cluster))
 
     def bloom(self, month: str) -> BloomFilter:
         if month not in self.blooms:

@@ -97,7 +97,7 @@ class UserUsage:
         return usage
 
 
-def _load(path: str) -> Optional[dict]:
+def load_object(path: str) -> Optional[dict]:
     try:
         data = read_json(path)
     except orjson.JSONDecodeError:
@@ -116,7 +116,7 @@ def _users(data: dict, path: str) -> Dict[str, UserUsage]:
 
 def load_rollup(path: str) -> Dict[str, UserUsage]:
     """username -> usage (with days) for one month; empty when the file does not exist."""
-    data = _load(path)
+    data = load_object(path)
     if data is None:
         return {}
     users = _users(data, path)
@@ -168,7 +168,7 @@ class UserTotals:
     @classmethod
     def load(cls, path: str) -> "UserTotals":
         totals = cls()
-        data = _load(path)
+        data = load_object(path)
         if data is None:
             return totals
         totals.usage = UserUsage.from_json(data, path)
@@ -183,7 +183,7 @@ class UserTotals:
 
 def load_alltime(path: str) -> Dict[str, dict]:
     """username -> all-time entry (totals, accounts, first_end, last_end) of one cluster."""
-    data = _load(path)
+    data = load_object(path)
     if data is None:
         return {}
     try:

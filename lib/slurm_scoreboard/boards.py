@@ -1,0 +1,276 @@
+"""Leaderboards: usage per window gathered from every cluster's store, ranked, turned into XP.
+
+Boards (one per metric, plus ``overall``), for each window, scope (all clusters merged, or one
+cluster) and kind (users, or groups: SLURM accounts). A user's value in the merged scope is the
+sum over clusters; a group's value is what its users charged to it. Opted-out users are left out
+of every board and every group's sum.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from . import layout, metrics, xp
+from .files import LockBusy, locked, shared_lock
+from .journal import recover
+from .optout import OptOut
+from .store import StoreCorrupt, load_object
+from .windows import Window
+
+# Board metric -> (index in the metric vector, divisor turning it into the shown unit).
+METRICS: Dict[str, Tuple[int, int]] = {
+    "clock_hours": (0, 3600), "elapsed_hours": (1, 3600), "gpu_clock_hours": (2, 3600),
+    "gpu_elapsed_hours": (3, 3600), "failed_jobs": (4, 1), "jobs": (5, 1)}
+BOARDS = tuple(METRICS) + ("overall",)
+KINDS = ("users", "groups")
+
+Vector = metrics.Vector
+Usage = Dict[str, Dict[str, Vector]]          # user -> account -> vector
+
+
+class StoreBusy(Exception):
+    """A cluster's store is being updated and did not settle in time."""
+
+
+@contextmanager
+def reading(root: str, cluster: str, timeout: float = 60.0) -> Iterator[None]:
+    """Read a cluster's store without seeing half an update; finish an interrupted one first."""
+    lock = layout.store_lock(root, cluster)
+    try:
+        if os.path.exists(layout.journal_file(root, cluster)):
+            _finish_interrupted_update(root, cluster)
+        with shared_lock(lock, timeout):
+            yield
+    except LockBusy:
+        raise StoreBusy(f"cluster {cluster}: an update is being applied; try again") from None
+
+
+def _finish_interrupted_update(root: str, cluster: str) -> None:
+    try:
+        with locked(layout.store_lock(root, cluster)):
+            recover(layout.cluster_dir(root, cluster), layout.state_dir(root, cluster),
+                    layout.owned_dirs(root, cluster))
+    except PermissionError:
+        raise StoreCorrupt(f"cluster {cluster}: an interrupted update needs finishing and this "
+                           "user may not write the store; run sb-reduce there") from None
+
+
+def _add(usage: Usage, user: str, account: str, vector: Sequence[int]) -> None:
+    accounts = usage.get(user)
+    if accounts is None:
+        accounts = usage[user] = {}
+    total = accounts.get(account)
+    if total is None:
+        accounts[account] = list(vector)
+    else:
+        for index in range(metrics.SIZE):
+            total[index] += vector[index]
+
+
+def _month_of(path: str) -> str:
+    return os.path.basename(path)[:-5]
+
+
+def collect_cluster(root: str, cluster: str, wanted: Sequence[Window],
+                    optout: OptOut) -> Dict[str, Usage]:
+    """window name -> usage of one cluster, read under the store's shared lock."""
+    result: Dict[str, Usage] = {window.name: {} for window in wanted}
+    with reading(root, cluster):
+        if any(window.first_day is None for window in wanted):
+            path = layout.alltime_file(root, cluster)
+            data = load_object(path) or {"users": []}
+            usage = result["alltime"]
+            for entry in _entries(data, path):
+                if entry["username"] not in optout:
+                    for account, vector in entry["accounts"].items():
+                        _add(usage, entry["username"], account, vector)
+        dated = [window for window in wanted if window.first_day is not None]
+        if not dated:
+            return result
+        folder = layout.rollup_dir(root, cluster)
+        for path in sorted(glob.glob(os.path.join(folder, "[0-9][0-9][0-9][0-9]-[0-9][0-9].json"))):
+            month = _month_of(path)
+            coverage = [(window, window.month_coverage(month)) for window in dated]
+            if all(cover == "none" for _, cover in coverage):
+                continue
+            data = load_object(path) or {"users": [], "days": []}
+            for window, cover in coverage:
+                if cover == "all":
+                    _add_month_totals(result[window.name], data, path, optout)
+                elif cover == "part":
+                    _add_days(result[window.name], data, path, window, optout)
+    return result
+
+
+def _entries(data: dict, path: str) -> Iterable[dict]:
+    try:
+        for entry in data["users"]:
+            if not isinstance(entry.get("username"), str) or not isinstance(entry["accounts"], dict):
+                raise TypeError
+            yield entry
+    except (KeyError, TypeError, AttributeError):
+        raise StoreCorrupt(f"{path}: malformed user list") from None
+
+
+def _add_month_totals(usage: Usage, data: dict, path: str, optout: OptOut) -> None:
+    for entry in _entries(data, path):
+        if entry["username"] not in optout:
+            for account, vector in entry["accounts"].items():
+                _add(usage, entry["username"], account, vector)
+
+
+def _add_days(usage: Usage, data: dict, path: str, window: Window, optout: OptOut) -> None:
+    first, last = window.first_day, window.last_day
+    try:
+        for row in data.get("days", []):
+            if first <= row[1] <= last and row[0] not in optout:
+                _add(usage, row[0], row[2], row[3:])
+    except (TypeError, IndexError):
+        raise StoreCorrupt(f"{path}: malformed day rows") from None
+
+
+def merge_into(target: Usage, source: Usage) -> None:
+    for user, accounts in source.items():
+        for account, vector in accounts.items():
+            _add(target, user, account, vector)
+
+
+# -- values ------------------------------------------------------------------------------------
+
+def user_vectors(usage: Usage, account: Optional[str] = None) -> Dict[str, Vector]:
+    """user -> vector summed over their accounts (or only what they charged to `account`)."""
+    result = {}
+    for user, accounts in usage.items():
+        if account is not None:
+            if account in accounts:
+                result[user] = accounts[account]
+            continue
+        total = metrics.zero()
+        for vector in accounts.values():
+            metrics.add_into(total, vector)
+        result[user] = total
+    return result
+
+
+def group_vectors(usage: Usage) -> Tuple[Dict[str, Vector], Dict[str, int]]:
+    """account -> vector summed over its users, and account -> number of users."""
+    totals: Dict[str, Vector] = {}
+    members: Dict[str, int] = {}
+    for accounts in usage.values():
+        for account, vector in accounts.items():
+            if account not in totals:
+                totals[account] = metrics.zero()
+                members[account] = 0
+            metrics.add_into(totals[account], vector)
+            members[account] += 1
+    return totals, members
+
+
+def metric_value(vector: Sequence[int], metric: str) -> float:
+    index, divisor = METRICS[metric]
+    return vector[index] / divisor if divisor != 1 else vector[index]
+
+
+def ranked(values: Dict[str, float]) -> List[Tuple[int, str, float]]:
+    """(rank, name, value), value descending, ties sharing a rank (1, 2, 2, 4) and ordered by
+    name; zeros are left out."""
+    order = sorted(((v, n) for n, v in values.items() if v > 0), key=lambda p: (-p[0], p[1]))
+    rows, rank, previous = [], 0, None
+    for position, (value, name) in enumerate(order, 1):
+        if value != previous:
+            rank, previous = position, value
+        rows.append((rank, name, value))
+    return rows
+
+
+def skill_rows(vectors: Dict[str, Vector], metric: str, rates: Dict[str, float],
+               key: str = "user", members: Optional[Dict[str, int]] = None) -> List[dict]:
+    rows = []
+    rate = rates[metric]
+    for rank, name, value in ranked({n: metric_value(v, metric) for n, v in vectors.items()}):
+        points = xp.xp_of(value, rate)
+        row = {"rank": rank, key: name, "value": value, "xp": points, "level": xp.level(points),
+               "virtual_level": xp.virtual_level(points)}
+        if members is not None:
+            row["members"] = members[name]
+        rows.append(row)
+    return rows
+
+
+def overall_rows(vectors: Dict[str, Vector], rates: Dict[str, float],
+                 key: str = "user") -> List[dict]:
+    """Ranked by total level, then total XP, then name; everyone with any usage is listed."""
+    entries = []
+    for name, vector in vectors.items():
+        if metrics.is_zero(vector):
+            continue
+        skills = {}
+        total_xp = 0
+        for metric in METRICS:
+            points = xp.xp_of(metric_value(vector, metric), rates[metric])
+            skills[metric] = xp.level(points)
+            total_xp += points
+        entries.append((sum(skills.values()), total_xp, name, skills))
+    entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
+    rows, rank, previous = [], 0, None
+    for position, (total_level, total_xp, name, skills) in enumerate(entries, 1):
+        if (total_level, total_xp) != previous:
+            rank, previous = position, (total_level, total_xp)
+        rows.append({"rank": rank, key: name, "value": total_level, "level": total_level,
+                     "xp": total_xp, "skills": skills})
+    return rows
+
+
+def board_rows(usage: Usage, kind: str, metric: str, rates: Dict[str, float],
+               account: Optional[str] = None) -> List[dict]:
+    if kind == "groups":
+        vectors, members = group_vectors(usage)
+        if metric == "overall":
+            return overall_rows(vectors, rates, key="account")
+        return skill_rows(vectors, metric, rates, key="account", members=members)
+    vectors = user_vectors(usage, account)
+    if metric == "overall":
+        return overall_rows(vectors, rates)
+    return skill_rows(vectors, metric, rates)
+
+
+def document(rows: List[dict], window: Window, metric: str, cluster: str, kind: str,
+             asof: datetime, account: Optional[str] = None) -> dict:
+    doc = {"asof": asof.strftime("%Y-%m-%dT%H:%M:%SZ"), "window": window.name, "metric": metric,
+           "cluster": cluster, "kind": kind, "first_day": window.first_day,
+           "last_day": window.last_day, "rows": rows}
+    if account is not None:
+        doc["account"] = account
+    return doc
+
+
+def board_path(root: str, window: str, metric: str, cluster: Optional[str] = None,
+               kind: str = "users") -> str:
+    """leaderboards/[clusters/<c>/][groups/]<window>_<metric>.json"""
+    parts = [root, "leaderboards"]
+    if cluster:
+        parts += ["clusters", cluster]
+    if kind == "groups":
+        parts.append("groups")
+    return os.path.join(*parts, f"{window}_{metric}.json")
+
+
+def personal(usage: Usage, user: str, rates: Dict[str, float]) -> dict:
+    """The game's personal hiscores: every skill's rank, value, level and XP; overall on top."""
+    vectors = user_vectors(usage)
+    overall = next((row for row in overall_rows(vectors, rates) if row["user"] == user), None)
+    skills = []
+    for metric in METRICS:
+        row = next((r for r in skill_rows(vectors, metric, rates) if r["user"] == user), None)
+        if row is None:
+            skills.append({"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
+                           "virtual_level": 1})
+        else:
+            skills.append(dict(row, metric=metric))
+            del skills[-1]["user"]
+    return {"user": user, "overall": overall and {k: overall[k] for k in
+                                                  ("rank", "level", "xp")},
+            "skills": skills}

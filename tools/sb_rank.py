@@ -1,0 +1,158 @@
+"""sb-rank: leaderboards for every window, metric and scope, with Old School RuneScape levels."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional, Sequence
+
+import orjson
+
+from slurm_scoreboard import boards, cli, layout, times, windows, xp
+from slurm_scoreboard.files import atomic_write
+from slurm_scoreboard.names import check_name
+from slurm_scoreboard.ndjson import Writer
+from slurm_scoreboard.optout import OptOut
+from slurm_scoreboard.store import StoreCorrupt
+
+PROG = "sb-rank"
+
+EPILOG = """\
+modes:
+  sb-rank --root R                               rebuild every board file
+  sb-rank --window W --metric M [--groups] [--account A] [--cluster C]
+                                                 one board's rows as NDJSON on stdout
+  sb-rank --user NAME [--window W] [--cluster C] one user's personal hiscores (JSON)
+
+windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC day).
+metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
+overall. XP rates: <root>/config/xp.json.
+
+exit status: 0 done, 1 error (corrupt store or config), 2 usage error, 3 a store stayed busy.
+
+example:
+  sb-rank --window rolling-30d --metric gpu_clock_hours | head
+"""
+
+
+def build_parser():
+    parser = cli.make_parser(PROG, "Rank users and groups across clusters and windows.", EPILOG,
+                             root=True, cluster=True)
+    parser.add_argument("--window", "-w", choices=windows.NAMES, help="one window")
+    parser.add_argument("--metric", "-m", choices=boards.BOARDS, help="one board")
+    parser.add_argument("--groups", action="store_true", help="rank SLURM accounts, not users")
+    parser.add_argument("--account", "-A", help="only what members charged to this account")
+    parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
+    parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now)")
+    return parser
+
+
+def resolve_now(args):
+    try:
+        return times.parse_moment(args.now) if args.now else times.now()
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+
+
+def check_args(args) -> None:
+    try:
+        if args.cluster:
+            check_name("cluster", args.cluster)
+        if args.user:
+            check_name("user", args.user)
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    one_board = args.window or args.metric
+    if args.user and (args.metric or args.groups or args.account):
+        raise cli.UsageError("--user shows every skill; it takes only --window and --cluster")
+    if not args.user and one_board and not (args.window and args.metric):
+        raise cli.UsageError("one board needs both --window and --metric")
+    if (args.groups or args.account) and not (args.window and args.metric):
+        raise cli.UsageError("--groups and --account need --window and --metric")
+    if args.groups and args.account:
+        raise cli.UsageError("--account narrows a user board; it excludes --groups")
+
+
+def scoped_usage(root, cluster, wanted, optout):
+    """window name -> usage for one cluster, or all clusters merged."""
+    if cluster:
+        if cluster not in layout.clusters(root):
+            raise cli.ToolError(f"no cluster {cluster} under {root}")
+        return boards.collect_cluster(root, cluster, wanted, optout)
+    merged = {window.name: {} for window in wanted}
+    for name in layout.clusters(root):
+        for window_name, usage in boards.collect_cluster(root, name, wanted, optout).items():
+            boards.merge_into(merged[window_name], usage)
+    return merged
+
+
+def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int:
+    count = 0
+    for window in wanted:
+        usage = usage_by_window[window.name]
+        for kind in boards.KINDS:
+            for metric in boards.BOARDS:
+                rows = boards.board_rows(usage, kind, metric, rates)
+                doc = boards.document(rows, window, metric, cluster or "all", kind, now)
+                atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
+                             orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+                count += 1
+    return count
+
+
+def rebuild(root, rates, optout, now) -> dict:
+    wanted = [windows.resolve(name, now) for name in windows.NAMES]
+    merged = {window.name: {} for window in wanted}
+    names = layout.clusters(root)
+    count = 0
+    for name in names:
+        usage = boards.collect_cluster(root, name, wanted, optout)
+        count += write_boards(root, usage, wanted, rates, now, name)
+        for window_name, part in usage.items():
+            boards.merge_into(merged[window_name], part)
+        del usage
+    count += write_boards(root, merged, wanted, rates, now)
+    index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
+             "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates}
+    atomic_write(os.path.join(root, "leaderboards", "index.json"),
+                 orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
+    return {"asof": times.to_iso(now), "boards": count, "clusters": names}
+
+
+def body(args) -> int:
+    root = cli.require_root(args)
+    check_args(args)
+    now = resolve_now(args)
+    try:
+        rates = xp.load_rates(os.path.join(root, "config", "xp.json"))
+        optout = OptOut(root)
+        if args.user:
+            window = windows.resolve(args.window or "alltime", now)
+            usage = scoped_usage(root, args.cluster, [window], optout)[window.name]
+            page = boards.personal(usage, args.user, rates)
+            page.update({"window": window.name, "cluster": args.cluster or "all",
+                         "asof": times.to_iso(now)})
+            sys.stdout.buffer.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
+            return cli.EXIT_OK
+        if args.window:
+            window = windows.resolve(args.window, now)
+            usage = scoped_usage(root, args.cluster, [window], optout)[window.name]
+            kind = "groups" if args.groups else "users"
+            out = Writer(sys.stdout.buffer)
+            for row in boards.board_rows(usage, kind, args.metric, rates, args.account):
+                out.write(row)
+            return cli.EXIT_OK
+        summary = rebuild(root, rates, optout, now)
+        sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
+        return cli.EXIT_OK
+    except (StoreCorrupt, xp.ConfigError) as err:
+        raise cli.ToolError(str(err)) from None
+    except boards.StoreBusy as err:
+        raise cli.ToolError(str(err), cli.EXIT_LOCKED) from None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return cli.run(PROG, build_parser(), body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

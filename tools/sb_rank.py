@@ -27,7 +27,8 @@ windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC
 metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
 overall. XP rates: <root>/config/xp.json.
 
-exit status: 0 done, 1 error (corrupt store or config), 2 usage error, 3 a store stayed busy.
+exit status: 0 done, 1 error (corrupt store or config), 2 usage error, 3 a store stayed busy
+(--wait seconds).
 
 example:
   sb-rank --window rolling-30d --metric gpu_clock_hours | head
@@ -43,6 +44,8 @@ def build_parser():
     parser.add_argument("--account", "-A", help="only what members charged to this account")
     parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
     parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now)")
+    parser.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                        help="how long to wait for a store being updated (default 60)")
     return parser
 
 
@@ -72,15 +75,16 @@ def check_args(args) -> None:
         raise cli.UsageError("--account narrows a user board; it excludes --groups")
 
 
-def scoped_usage(root, cluster, wanted, optout):
+def scoped_usage(root, cluster, wanted, optout, wait):
     """window name -> usage for one cluster, or all clusters merged."""
     if cluster:
         if cluster not in layout.clusters(root):
             raise cli.ToolError(f"no cluster {cluster} under {root}")
-        return boards.collect_cluster(root, cluster, wanted, optout)
+        return boards.collect_cluster(root, cluster, wanted, optout, wait)
     merged = {window.name: {} for window in wanted}
     for name in layout.clusters(root):
-        for window_name, usage in boards.collect_cluster(root, name, wanted, optout).items():
+        for window_name, usage in boards.collect_cluster(root, name, wanted, optout,
+                                                         wait).items():
             boards.merge_into(merged[window_name], usage)
     return merged
 
@@ -99,13 +103,13 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     return count
 
 
-def rebuild(root, rates, optout, now) -> dict:
+def rebuild(root, rates, optout, now, wait) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
     merged = {window.name: {} for window in wanted}
     names = layout.clusters(root)
     count = 0
     for name in names:
-        usage = boards.collect_cluster(root, name, wanted, optout)
+        usage = boards.collect_cluster(root, name, wanted, optout, wait)
         count += write_boards(root, usage, wanted, rates, now, name)
         for window_name, part in usage.items():
             boards.merge_into(merged[window_name], part)
@@ -127,7 +131,7 @@ def body(args) -> int:
         optout = OptOut(root)
         if args.user:
             window = windows.resolve(args.window or "alltime", now)
-            usage = scoped_usage(root, args.cluster, [window], optout)[window.name]
+            usage = scoped_usage(root, args.cluster, [window], optout, args.wait)[window.name]
             page = boards.personal(usage, args.user, rates)
             page.update({"window": window.name, "cluster": args.cluster or "all",
                          "asof": times.to_iso(now)})
@@ -135,13 +139,13 @@ def body(args) -> int:
             return cli.EXIT_OK
         if args.window:
             window = windows.resolve(args.window, now)
-            usage = scoped_usage(root, args.cluster, [window], optout)[window.name]
+            usage = scoped_usage(root, args.cluster, [window], optout, args.wait)[window.name]
             kind = "groups" if args.groups else "users"
             out = Writer(sys.stdout.buffer)
             for row in boards.board_rows(usage, kind, args.metric, rates, args.account):
                 out.write(row)
             return cli.EXIT_OK
-        summary = rebuild(root, rates, optout, now)
+        summary = rebuild(root, rates, optout, now, args.wait)
         sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
         return cli.EXIT_OK
     except (StoreCorrupt, xp.ConfigError) as err:

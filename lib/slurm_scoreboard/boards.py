@@ -74,11 +74,11 @@ def _month_of(path: str) -> str:
     return os.path.basename(path)[:-5]
 
 
-def collect_cluster(root: str, cluster: str, wanted: Sequence[Window],
-                    optout: OptOut) -> Dict[str, Usage]:
+def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
+                    wait: float = 60.0) -> Dict[str, Usage]:
     """window name -> usage of one cluster, read under the store's shared lock."""
     result: Dict[str, Usage] = {window.name: {} for window in wanted}
-    with reading(root, cluster):
+    with reading(root, cluster, wait):
         if any(window.first_day is None for window in wanted):
             path = layout.alltime_file(root, cluster)
             data = load_object(path) or {"users": []}

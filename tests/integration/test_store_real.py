@@ -98,3 +98,26 @@ def test_home_marker_opts_a_user_out(submitted, cluster, root):
     truth = independent_totals(our_job_ids(submitted))
     del truth["sbcarol"]
     assert stored_totals(root, cluster) == truth
+
+
+def test_boards_from_real_jobs_equal_independent_sums(submitted, cluster, root):
+    run_store_pipeline(cluster, root, submitted["since"], submitted["until"])
+    as_user("sbalice", [f"{USERS_BIN}/sb-rank", "--root", root])
+    truth = independent_totals(our_job_ids(submitted))
+    for window in ("alltime", "rolling-7d", "month"):
+        for metric, index, divisor in (("clock_hours", 0, 3600), ("gpu_clock_hours", 2, 3600),
+                                       ("failed_jobs", 4, 1), ("jobs", 5, 1)):
+            for scope in ([], ["clusters", cluster]):
+                path = os.path.join(root, "leaderboards", *scope, f"{window}_{metric}.json")
+                with open(path, "rb") as handle:
+                    board = orjson.loads(handle.read())
+                got = {row["user"]: row["value"] for row in board["rows"]}
+                want = {user: v[index] / divisor if divisor != 1 else v[index]
+                        for user, v in truth.items() if v[index]}
+                assert got == want, (window, metric, scope)
+    groups = as_user("sbalice", [f"{USERS_BIN}/sb-rank", "--root", root, "--window", "alltime",
+                                 "--metric", "jobs", "--groups"]).stdout
+    by_group = {orjson.loads(line)["account"]: orjson.loads(line)["value"]
+                for line in groups.splitlines()}
+    assert by_group == {"sbphys": truth["sbalice"][5] + truth["sbbob"][5],
+                        "sbchem": truth["sbcarol"][5]}

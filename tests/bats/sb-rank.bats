@@ -1,0 +1,69 @@
+#!/usr/bin/env bats
+load test_helper
+
+setup_store() {
+  records 50 | sb-reduce > /dev/null
+}
+
+@test "--help lists the modes, windows and exit codes" {
+  run sb-rank --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"rolling-30d"* && "$output" == *"3 a store stayed busy"* ]]
+}
+
+@test "rebuild writes the boards and prints a summary" {
+  setup_store
+  run sb-rank --now 2025-08-31T12:00:00Z
+  [ "$status" -eq 0 ]
+  [ "$output" = '{"asof":"2025-08-31T12:00:00Z","boards":140,"clusters":["hammer"]}' ]
+  [ -f "$SLURM_SB_ROOT/leaderboards/rolling-30d_clock_hours.json" ]
+  [ -f "$SLURM_SB_ROOT/leaderboards/clusters/hammer/groups/month_overall.json" ]
+}
+
+@test "one board as NDJSON on stdout, ranked" {
+  setup_store
+  run sb-rank --now 2025-08-31T12:00:00Z --window alltime --metric jobs
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 5 ]
+  [ "${lines[0]}" = '{"rank":1,"user":"u0","value":10,"xp":1000,"level":9,"virtual_level":9}' ]
+  [[ "${lines[4]}" == '{"rank":1,"user":"u4",'* ]]
+}
+
+@test "| head ends it quietly" {
+  python3 -c "
+import json
+for i in range(30000):
+    print(json.dumps({'cluster':'hammer','job_id':str(i),'key':f'{i}@x','user':f'user{i}','account':'p','state':'COMPLETED','terminal':True,'start':'2025-08-01T00:00:00Z','end':'2025-08-02T00:00:00Z','elapsed_s':60+i,'cpus':1,'gpus':0,'cpu_seconds':60+i,'gpu_seconds':0}))
+" | sb-reduce > /dev/null
+  run --separate-stderr bash -c "set -o pipefail; sb-rank --window alltime --metric clock_hours | head -2"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ "$stderr" != *Traceback* ]]
+}
+
+@test "a bad XP config exits 1 with the reason" {
+  setup_store
+  mkdir -p "$SLURM_SB_ROOT/config"
+  echo '{"rates": {"cooking": 3}}' > "$SLURM_SB_ROOT/config/xp.json"
+  run sb-rank
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"unknown skill 'cooking'"* ]]
+}
+
+@test "a store busy with an update exits 3" {
+  setup_store
+  exec 9>"$SLURM_SB_ROOT/clusters/hammer/state/store.lock"
+  flock 9
+  run timeout 60 sb-rank --window alltime --metric jobs --wait 1
+  exec 9>&-
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"an update is being applied"* ]]
+  [[ "$output" != *Traceback* ]]
+}
+
+@test "usage errors exit 2" {
+  run sb-rank --window alltime
+  [ "$status" -eq 2 ]
+  run sb-rank --window forever --metric jobs
+  [ "$status" -eq 2 ]
+}

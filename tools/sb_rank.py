@@ -94,9 +94,10 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     for window in wanted:
         usage = usage_by_window[window.name]
         for kind in boards.KINDS:
+            table = boards.standings(usage, kind, rates)
             for metric in boards.BOARDS:
-                rows = boards.board_rows(usage, kind, metric, rates)
-                doc = boards.document(rows, window, metric, cluster or "all", kind, now)
+                doc = boards.document(table.rows(metric), window, metric, cluster or "all", kind,
+                                      now)
                 atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
                              orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
                 count += 1

@@ -186,55 +186,66 @@ def ranked(values: Dict[str, float]) -> List[Tuple[int, str, float]]:
     return rows
 
 
-def skill_rows(vectors: Dict[str, Vector], metric: str, rates: Dict[str, float],
-               key: str = "user", members: Optional[Dict[str, int]] = None) -> List[dict]:
-    rows = []
-    rate = rates[metric]
-    for rank, name, value in ranked({n: metric_value(v, metric) for n, v in vectors.items()}):
-        points = xp.xp_of(value, rate)
-        row = {"rank": rank, key: name, "value": value, "xp": points, "level": xp.level(points),
-               "virtual_level": xp.virtual_level(points)}
-        if members is not None:
-            row["members"] = members[name]
-        rows.append(row)
-    return rows
+class Standings:
+    """Every board of one window, scope and kind, from each name's metric vector: values, XP
+    and levels are computed once per name and skill and shared by the skill boards and overall."""
 
-
-def overall_rows(vectors: Dict[str, Vector], rates: Dict[str, float],
-                 key: str = "user") -> List[dict]:
-    """Ranked by total level, then total XP, then name; everyone with any usage is listed."""
-    entries = []
-    for name, vector in vectors.items():
-        if metrics.is_zero(vector):
-            continue
-        skills = {}
-        total_xp = 0
+    def __init__(self, vectors: Dict[str, Vector], rates: Dict[str, float], key: str = "user",
+                 members: Optional[Dict[str, int]] = None):
+        self.key = key
+        self.members = members
+        self.values: Dict[str, Dict[str, float]] = {}
+        self.points: Dict[str, Dict[str, int]] = {}
         for metric in METRICS:
-            points = xp.xp_of(metric_value(vector, metric), rates[metric])
-            skills[metric] = xp.level(points)
-            total_xp += points
-        entries.append((sum(skills.values()), total_xp, name, skills))
-    entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
-    rows, rank, previous = [], 0, None
-    for position, (total_level, total_xp, name, skills) in enumerate(entries, 1):
-        if (total_level, total_xp) != previous:
-            rank, previous = position, (total_level, total_xp)
-        rows.append({"rank": rank, key: name, "value": total_level, "level": total_level,
-                     "xp": total_xp, "skills": skills})
-    return rows
+            rate = rates[metric]
+            values = {name: metric_value(vector, metric) for name, vector in vectors.items()}
+            self.values[metric] = values
+            self.points[metric] = {name: xp.xp_of(value, rate) for name, value in values.items()}
+        self.names = [name for name, vector in vectors.items() if not metrics.is_zero(vector)]
+
+    def rows(self, metric: str) -> List[dict]:
+        if metric == "overall":
+            return self.overall_rows()
+        points = self.points[metric]
+        rows = []
+        for rank, name, value in ranked(self.values[metric]):
+            earned = points[name]
+            virtual = xp.virtual_level(earned)
+            row = {"rank": rank, self.key: name, "value": value, "xp": earned,
+                   "level": min(virtual, xp.MAX_LEVEL), "virtual_level": virtual}
+            if self.members is not None:
+                row["members"] = self.members[name]
+            rows.append(row)
+        return rows
+
+    def overall_rows(self) -> List[dict]:
+        """Ranked by total level, then total XP, then name; everyone with any usage is listed."""
+        entries = []
+        for name in self.names:
+            skills = {metric: xp.level(self.points[metric][name]) for metric in METRICS}
+            total_xp = sum(self.points[metric][name] for metric in METRICS)
+            entries.append((sum(skills.values()), total_xp, name, skills))
+        entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
+        rows, rank, previous = [], 0, None
+        for position, (total_level, total_xp, name, skills) in enumerate(entries, 1):
+            if (total_level, total_xp) != previous:
+                rank, previous = position, (total_level, total_xp)
+            rows.append({"rank": rank, self.key: name, "value": total_level,
+                         "level": total_level, "xp": total_xp, "skills": skills})
+        return rows
+
+
+def standings(usage: Usage, kind: str, rates: Dict[str, float],
+              account: Optional[str] = None) -> Standings:
+    if kind == "groups":
+        vectors, members = group_vectors(usage)
+        return Standings(vectors, rates, key="account", members=members)
+    return Standings(user_vectors(usage, account), rates)
 
 
 def board_rows(usage: Usage, kind: str, metric: str, rates: Dict[str, float],
                account: Optional[str] = None) -> List[dict]:
-    if kind == "groups":
-        vectors, members = group_vectors(usage)
-        if metric == "overall":
-            return overall_rows(vectors, rates, key="account")
-        return skill_rows(vectors, metric, rates, key="account", members=members)
-    vectors = user_vectors(usage, account)
-    if metric == "overall":
-        return overall_rows(vectors, rates)
-    return skill_rows(vectors, metric, rates)
+    return standings(usage, kind, rates, account).rows(metric)
 
 
 def document(rows: List[dict], window: Window, metric: str, cluster: str, kind: str,
@@ -260,17 +271,18 @@ def board_path(root: str, window: str, metric: str, cluster: Optional[str] = Non
 
 def personal(usage: Usage, user: str, rates: Dict[str, float]) -> dict:
     """The game's personal hiscores: every skill's rank, value, level and XP; overall on top."""
-    vectors = user_vectors(usage)
-    overall = next((row for row in overall_rows(vectors, rates) if row["user"] == user), None)
+    table = standings(usage, "users", rates)
+    overall = next((row for row in table.overall_rows() if row["user"] == user), None)
     skills = []
     for metric in METRICS:
-        row = next((r for r in skill_rows(vectors, metric, rates) if r["user"] == user), None)
+        row = next((r for r in table.rows(metric) if r["user"] == user), None)
         if row is None:
             skills.append({"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
                            "virtual_level": 1})
         else:
-            skills.append(dict(row, metric=metric))
-            del skills[-1]["user"]
-    return {"user": user, "overall": overall and {k: overall[k] for k in
-                                                  ("rank", "level", "xp")},
+            skills.append({"metric": metric, "rank": row["rank"], "value": row["value"],
+                           "xp": row["xp"], "level": row["level"],
+                           "virtual_level": row["virtual_level"]})
+    return {"user": user,
+            "overall": overall and {k: overall[k] for k in ("rank", "level", "xp")},
             "skills": skills}

@@ -1,0 +1,133 @@
+"""Time and peak memory of `sb-rank` rebuilding every board for a large synthetic site
+(default 20 clusters x 36 months x 20,000 users, every user active every month on two days),
+against a baseline measured in the same run: parsing, with orjson, every store file sb-rank has
+to read (the floor of any reader of this layout).
+
+The store files are written directly in sb-reduce's format (one template month per cluster,
+copied with its dates changed). Needs GNU time (/usr/bin/time). Usage:
+    python bench/rank_rebuild.py [--clusters N] [--months N] [--users N] [--keep DIR]
+"""
+import argparse
+import glob
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "lib"))
+
+import orjson  # noqa: E402
+
+from slurm_scoreboard import metrics  # noqa: E402
+
+NOW = "2026-11-15T12:00:00Z"
+
+
+def months_back(count):
+    year, month, result = 2026, 11, []
+    for _ in range(count):
+        result.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return sorted(result)
+
+
+def template(users, rng):
+    """One month's rollup with the month written as MMMM-MM, and each user's vector."""
+    entries, days, per_user = [], [], {}
+    for index in range(users):
+        name = f"user{index:05d}"
+        account = f"grp{index % 400:03d}"
+        vector = [rng.randrange(10 ** 7), rng.randrange(10 ** 6), rng.randrange(10 ** 5),
+                  rng.randrange(10 ** 5), rng.randrange(20), rng.randrange(200)]
+        half = [v // 2 for v in vector]
+        rest = [v - h for v, h in zip(vector, half)]
+        entry = {"username": name}
+        entry.update(metrics.seed_fields(vector))
+        entry.update({"jobs": vector[5], "totals": vector, "accounts": {account: vector}})
+        entries.append(entry)
+        for day, part in ((1 + index % 14, half), (15 + index % 14, rest)):
+            days.append([name, f"MMMM-MM-{day:02d}", account] + part)
+        per_user[name] = (account, vector)
+    doc = {"asof": NOW, "month": "MMMM-MM", "cluster": "CLUSTER", "metrics": list(metrics.NAMES),
+           "users": entries, "days": days}
+    return orjson.dumps(doc), per_user
+
+
+def build(root, clusters, months, users):
+    rng = random.Random(11)
+    month_names = months_back(months)
+    for c in range(clusters):
+        cluster = f"clu{c:02d}"
+        data, per_user = template(users, rng)
+        data = data.replace(b"CLUSTER", cluster.encode())
+        folder = os.path.join(root, "clusters", cluster, "agg", "rollups", "monthly")
+        os.makedirs(folder)
+        for month in month_names:
+            with open(os.path.join(folder, month + ".json"), "wb") as out:
+                out.write(data.replace(b"MMMM-MM", month.encode()))
+        alltime = {"asof": NOW, "cluster": cluster, "metrics": list(metrics.NAMES), "users": [
+            {"username": name, "totals": [v * months for v in vector],
+             "accounts": {account: [v * months for v in vector]},
+             "first_end": month_names[0] + "-01T00:00:00Z", "last_end": NOW}
+            for name, (account, vector) in per_user.items()]}
+        with open(os.path.join(root, "clusters", cluster, "agg", "alltime.json"), "wb") as out:
+            out.write(orjson.dumps(alltime))
+    return month_names
+
+
+def read_floor(root, month_names):
+    """Seconds to parse every file sb-rank reads (all-time index + the last 13 months)."""
+    wanted = set(month_names[-13:])
+    start = time.perf_counter()
+    for path in glob.glob(os.path.join(root, "clusters", "*", "agg", "alltime.json")):
+        with open(path, "rb") as handle:
+            orjson.loads(handle.read())
+    for path in glob.glob(os.path.join(root, "clusters", "*", "agg", "rollups", "monthly", "*.json")):
+        if os.path.basename(path)[:7] in wanted:
+            with open(path, "rb") as handle:
+                orjson.loads(handle.read())
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clusters", type=int, default=20)
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--users", type=int, default=20000)
+    parser.add_argument("--keep", help="build the store in DIR and keep it")
+    args = parser.parse_args()
+    root = args.keep or tempfile.mkdtemp(prefix="sb-rank-bench-")
+    try:
+        start = time.perf_counter()
+        month_names = build(root, args.clusters, args.months, args.users)
+        size = sum(os.path.getsize(p) for p in glob.glob(os.path.join(root, "clusters", "**", "*.json"),
+                                                          recursive=True))
+        print(f"store: {args.clusters} clusters x {args.months} months x {args.users:,} users, "
+              f"{size / 1e9:.1f} GB, built in {time.perf_counter() - start:.0f} s")
+        floor = read_floor(root, month_names)
+        print(f"baseline: orjson-parse the files sb-rank reads: {floor:6.1f} s")
+        sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
+        with tempfile.NamedTemporaryFile("r") as report:
+            start = time.perf_counter()
+            done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sb_rank,
+                                   "--root", root, "--now", NOW], capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            peak = int(report.read().split()[-1]) / 1024
+        if done.returncode != 0:
+            sys.exit(f"sb-rank failed: {done.stderr}")
+        boards = orjson.loads(done.stdout)["boards"]
+        out = sum(os.path.getsize(p) for p in glob.glob(os.path.join(root, "leaderboards", "**", "*.json"),
+                                                         recursive=True))
+        print(f"sb-rank rebuild: {seconds:6.1f} s, peak RSS {peak:.0f} MiB, {boards} boards "
+              f"({out / 1e9:.2f} GB written); {seconds / floor:.1f}x the parse floor")
+    finally:
+        if not args.keep:
+            shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,6 @@
 """sb-sacct: the one tool that talks to slurmdbd. Rate-limited, time-limited sacct -P output."""
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from datetime import timedelta
@@ -47,8 +46,9 @@ def build_parser():
                         help="rate limit per cluster (default $SLURM_SB_SACCT_PER_MIN or 2)")
     parser.add_argument("--no-wait", action="store_true",
                         help="exit 3 instead of waiting when the rate limit is reached")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="kill a sacct call after this long (default 300)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="kill a sacct call after this long (default "
+                             "$SLURM_SB_SACCT_TIMEOUT or 300)")
     parser.add_argument("--dry-run", action="store_true", help="print the sacct command(s) only")
     return parser
 
@@ -75,15 +75,16 @@ def resolve_window(args):
 
 
 def calls_per_minute(args) -> int:
-    value = args.max_calls_per_minute
-    if value is None:
-        text = os.environ.get("SLURM_SB_SACCT_PER_MIN", "2")
-        try:
-            value = int(text)
-        except ValueError:
-            raise cli.UsageError(f"bad $SLURM_SB_SACCT_PER_MIN {text!r}") from None
+    value = cli.option_or_env(args.max_calls_per_minute, "SLURM_SB_SACCT_PER_MIN", 2, int)
     if value < 1:
         raise cli.UsageError("the rate limit must allow at least one call a minute")
+    return value
+
+
+def timeout_seconds(args) -> float:
+    value = cli.option_or_env(args.timeout, "SLURM_SB_SACCT_TIMEOUT", 300.0, float)
+    if value <= 0:
+        raise cli.UsageError("--timeout must be positive")
     return value
 
 
@@ -95,8 +96,7 @@ def body(args) -> int:
             check_name("user", args.user)
     except ValueError as err:
         raise cli.UsageError(str(err)) from None
-    if args.timeout <= 0:
-        raise cli.UsageError("--timeout must be positive")
+    timeout = timeout_seconds(args)
     windows = list(sacct.split_window(*resolve_window(args), args.chunk))
     commands = [sacct.build_command(w, args.steps, args.user, args.cluster, args.all_states)
                 for w in windows]
@@ -112,7 +112,7 @@ def body(args) -> int:
         try:
             limiter.acquire(wait=not args.no_wait,
                             on_wait=lambda s: cli.warn(PROG, f"rate limit: waiting {s:.0f} s"))
-            sacct.run_to(command, out, args.timeout)
+            sacct.run_to(command, out, timeout)
         except RateLimited as err:
             raise cli.ToolError(str(err), EXIT_RATE_LIMITED) from None
         except sacct.SacctMissing as err:

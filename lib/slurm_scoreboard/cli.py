@@ -48,6 +48,19 @@ def make_parser(prog: str, description: str, epilog: str = "",
     return parser
 
 
+def option_or_env(value, variable: str, default, kind: Callable = str):
+    """The option's value if given, else the environment variable's, else the default."""
+    if value is not None:
+        return value
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise UsageError(f"bad ${variable} {text!r}") from None
+
+
 def require_root(args: argparse.Namespace) -> str:
     if not args.root:
         raise UsageError(f"no root folder: pass --root or set ${ROOT_ENV}")

@@ -1,0 +1,105 @@
+# Shared by the sb-* pipelines: usage from the header, logging, the poll cursor, atomic files.
+# Sourced, not run. Values written to the cursor are ours (dates, numbers), never user input.
+
+sb_usage() {
+  sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0" | sed '/^set /d'
+}
+
+sb_log() {
+  printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${0##*/}" "$*" >&2
+}
+
+# sb_die MESSAGE [CODE]
+sb_die() {
+  printf '%s: %s\n' "${0##*/}" "$1" >&2
+  exit "${2:-1}"
+}
+
+# The time every tool agrees on: $SLURM_SB_NOW when set (tests, replays), else the clock.
+sb_now() {
+  if [[ -n "${SLURM_SB_NOW:-}" ]]; then
+    date -u -d "${SLURM_SB_NOW%Z}" +%Y-%m-%dT%H:%M:%SZ
+  else
+    date -u +%Y-%m-%dT%H:%M:%SZ
+  fi
+}
+
+# sb_month_add YYYY-MM N  ->  YYYY-MM
+sb_month_add() {
+  date -u -d "$1-01 $2 month" +%Y-%m
+}
+
+# sb_epoch ISO-TIME -> seconds; sb_iso SECONDS -> ISO-TIME
+sb_epoch() { date -u -d "${1%Z}" +%s; }
+sb_iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# sb_check_name KIND VALUE: plain names only (they become paths).
+sb_check_name() {
+  [[ "$2" =~ ^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$ && "$2" != "." && "$2" != ".." ]] ||
+    sb_die "refusing $1 name '$2': not a plain name" 2
+}
+
+# sb_write_atomic FILE < content: temp file in the same folder, fsync, rename.
+sb_write_atomic() {
+  local file="$1" tmp
+  mkdir -p "$(dirname "$file")"
+  tmp="$(mktemp "$(dirname "$file")/.tmp-XXXXXX.$(basename "$file")")"
+  cat > "$tmp"
+  sync "$tmp"
+  mv -f "$tmp" "$file"
+}
+
+# sb_json_get FILE KEY: a string, number, boolean or null field of a one-line JSON object
+# written by these scripts ("" when absent).
+sb_json_get() {
+  [[ -f "$1" ]] || return 0
+  sed -n -e "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$2\":\([^,}\"]*\).*/\1/p" "$1" | head -n 1
+}
+
+# The poll cursor: state/poll_cursor.json of the cluster.
+sb_cursor_file() { printf '%s/clusters/%s/state/poll_cursor.json' "$SB_ROOT" "$SB_CLUSTER"; }
+
+sb_cursor_get() {
+  local value
+  value="$(sb_json_get "$(sb_cursor_file)" "$1")"
+  [[ "$value" == "null" ]] && value=""
+  printf '%s' "$value"
+}
+
+# sb_cursor_write START NEXT CAUGHT_UP INCREMENTAL_SINCE
+sb_cursor_write() {
+  local since="null"
+  [[ -n "$4" ]] && since="\"$4\""
+  printf '{"cluster":"%s","backfill_start":"%s","backfill_next":"%s","caught_up":%s,"incremental_since":%s,"updated":"%s"}\n' \
+    "$SB_CLUSTER" "$1" "$2" "$3" "$since" "$(sb_now)" | sb_write_atomic "$(sb_cursor_file)"
+}
+
+# sb_ingest SB-SACCT-ARGS... -- SB-REDUCE-ARGS...: one fetch through the whole store pipeline.
+# The stats line of sb-reduce goes to stdout; any stage failing fails it (pipefail).
+sb_ingest() {
+  local sacct_args=() reduce_args=()
+  while [[ $# -gt 0 && "$1" != "--" ]]; do sacct_args+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  reduce_args=("$@")
+  sb-sacct --root "$SB_ROOT" --cluster "$SB_CLUSTER" "${sacct_args[@]}" \
+    | sb-parse --cluster "$SB_CLUSTER" --quiet \
+    | sb-dedupe --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet \
+    | sb-reduce --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet "${reduce_args[@]}"
+}
+
+# The checks every pipeline makes on its --cluster and --root.
+sb_require_cluster_and_root() {
+  [[ -n "${SB_CLUSTER:-}" ]] || sb_die "--cluster is required" 2
+  [[ -n "${SB_ROOT:-}" ]] || sb_die "no root folder: pass --root or set \$SLURM_SB_ROOT" 2
+  sb_check_name cluster "$SB_CLUSTER"
+  export SLURM_SB_ROOT="$SB_ROOT"
+}
+
+# sb_check_date YYYY-MM-DD
+sb_check_date() {
+  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && date -u -d "$1" >/dev/null 2>&1 ||
+    sb_die "bad date '$1': use YYYY-MM-DD" 2
+}
+
+# Sibling pipelines first, then the tools wherever they were installed.
+export PATH="$here:$PATH"

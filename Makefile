@@ -4,6 +4,7 @@ VENV ?= .venv
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+LIBDIR ?= $(PREFIX)/lib/slurm-scoreboard
 TEST_CLUSTER ?= sbtest
 
 MANPAGES := $(wildcard man/man1/*.1)
@@ -24,13 +25,15 @@ $(VENV)/.installed: pyproject.toml
 # pip installs the tools under $(DESTDIR)$(PREFIX); man pages and pipelines go beside them.
 install:
 	$(PYTHON) -m pip install --quiet --no-deps --ignore-installed --root "$(or $(DESTDIR),/)" --prefix "$(PREFIX)" .
-	install -d "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BINDIR)"
+	install -d "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(LIBDIR)"
 	install -m 644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
-	$(if $(PIPELINES),install -m 755 $(PIPELINES) "$(DESTDIR)$(BINDIR)/")
+	install -m 755 $(PIPELINES) "$(DESTDIR)$(BINDIR)/"
+	install -m 644 pipelines/lib/common.sh "$(DESTDIR)$(LIBDIR)/"
 
 uninstall:
 	rm -f $(addprefix "$(DESTDIR)$(MANDIR)/man1/,$(addsuffix ",$(notdir $(MANPAGES))))
 	rm -f $(addprefix "$(DESTDIR)$(BINDIR)/,$(addsuffix ",$(notdir $(PIPELINES))))
+	rm -rf "$(DESTDIR)$(LIBDIR)"
 	$(PYTHON) -m pip uninstall --yes slurm-scoreboard
 
 # Unit, command-line (bats) and, as root, real-SLURM integration tests.

@@ -18,6 +18,11 @@ def console_scripts():
     return dict(re.findall(r'^(sb-[a-z-]+) = "([\w.]+):main"', block, re.M))
 
 
+def pipelines():
+    folder = os.path.join(TOP, "pipelines")
+    return sorted(name for name in os.listdir(folder) if name.startswith("sb-"))
+
+
 def page(name):
     with open(os.path.join(TOP, "man", "man1", name + ".1")) as handle:
         return handle.read().replace("\\-", "-")
@@ -39,3 +44,14 @@ def test_page_names_every_option_of_help(name, module):
     text = page(name)
     missing = sorted(option for option in options if option not in text)
     assert missing == []
+
+
+@pytest.mark.parametrize("name", pipelines())
+def test_pipeline_page_exists_and_names_every_option(name):
+    text = page(name)
+    for section in SECTIONS:
+        assert f".SH {section}" in text, section
+    help_text = subprocess.run([os.path.join(TOP, "pipelines", name), "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", help_text))
+    assert sorted(option for option in options if option not in text) == []

@@ -50,6 +50,7 @@ bench: venv
 	$(VENV)/bin/python bench/parse_throughput.py
 	$(VENV)/bin/python bench/store_pipeline.py
 	$(VENV)/bin/python bench/rank_rebuild.py
+	$(VENV)/bin/python bench/poll_cost.py
 
 demo: venv
 	@echo "make demo arrives with sb-view (issue 5/5); for now: make test"

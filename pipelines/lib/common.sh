@@ -53,7 +53,8 @@ sb_write_atomic() {
 # written by these scripts ("" when absent).
 sb_json_get() {
   [[ -f "$1" ]] || return 0
-  sed -n -e "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" -e "t" -e "s/.*\"$2\":\([^,}\"]*\).*/\1/p" "$1" | head -n 1
+  sed -n -e "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" -e "t" \
+    -e "s/.*\"$2\"[[:space:]]*:[[:space:]]*\([^,}\"[:space:]]*\).*/\1/p" "$1" | head -n 1
 }
 
 # The poll cursor: state/poll_cursor.json of the cluster.

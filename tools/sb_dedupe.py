@@ -9,7 +9,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from slurm_scoreboard import cli, layout
 from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter
-from slurm_scoreboard.names import check_name, safe_text
+from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer, read
 from slurm_scoreboard.records import SkipRecord, placement
 from slurm_scoreboard.store import load_bloom
@@ -55,11 +55,7 @@ def print_stats(root: str, cluster: Optional[str]) -> int:
 
 def body(args) -> int:
     root = cli.require_root(args)
-    if args.cluster:
-        try:
-            check_name("cluster", args.cluster)
-        except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+    cli.check_plain_names(args, "cluster")
     if args.stats:
         try:
             return print_stats(root, args.cluster)

@@ -5,7 +5,6 @@ import sys
 from typing import Optional, Sequence
 
 from slurm_scoreboard import cli, probe
-from slurm_scoreboard.names import check_name
 
 PROG = "sb-probe"
 
@@ -29,11 +28,7 @@ def build_parser():
 
 def body(args) -> int:
     root = cli.require_root(args)
-    if args.cluster:
-        try:
-            check_name("cluster", args.cluster)
-        except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+    cli.check_plain_names(args, "cluster")
     lines, code = probe.report(root, args.max_calls_per_minute, args.cluster)
     sys.stdout.write("\n".join(lines) + "\n")
     return code

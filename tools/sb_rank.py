@@ -9,7 +9,6 @@ import orjson
 
 from slurm_scoreboard import boards, cli, layout, times, windows, xp
 from slurm_scoreboard.files import atomic_write
-from slurm_scoreboard.names import check_name
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.store import StoreCorrupt
@@ -57,13 +56,7 @@ def resolve_now(args):
 
 
 def check_args(args) -> None:
-    try:
-        if args.cluster:
-            check_name("cluster", args.cluster)
-        if args.user:
-            check_name("user", args.user)
-    except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+    cli.check_plain_names(args, "cluster", "user")
     one_board = args.window or args.metric
     if args.user and (args.metric or args.groups or args.account):
         raise cli.UsageError("--user shows every skill; it takes only --window and --cluster")

@@ -11,7 +11,7 @@ from slurm_scoreboard import cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt
 from slurm_scoreboard.files import LockBusy, locked
 from slurm_scoreboard.journal import JournalCorrupt
-from slurm_scoreboard.names import check_name, safe_text
+from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import read
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.records import SkipRecord, placement
@@ -119,11 +119,7 @@ class Run:
 
 def body(args) -> int:
     root = cli.require_root(args)
-    if args.cluster:
-        try:
-            check_name("cluster", args.cluster)
-        except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+    cli.check_plain_names(args, "cluster")
     cli.refuse_terminal_stdin(sys.stdin)
     run = Run(args, root)
     try:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Optional, Sequence
 
 from slurm_scoreboard import cli, layout, sacct, times
-from slurm_scoreboard.names import check_name
 from slurm_scoreboard.ratelimit import RateLimited, RateLimiter
 
 PROG = "sb-sacct"
@@ -89,13 +88,7 @@ def timeout_seconds(args) -> float:
 
 
 def body(args) -> int:
-    try:
-        if args.cluster:
-            check_name("cluster", args.cluster)
-        if args.user:
-            check_name("user", args.user)
-    except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+    cli.check_plain_names(args, "cluster", "user")
     timeout = timeout_seconds(args)
     windows = list(sacct.split_window(*resolve_window(args), args.chunk))
     commands = [sacct.build_command(w, args.steps, args.user, args.cluster, args.all_states)

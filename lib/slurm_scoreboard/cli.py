@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Callable, Optional, Sequence
 
+from .names import check_name
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -59,6 +61,17 @@ def option_or_env(value, variable: str, default, kind: Callable = str):
         return kind(text)
     except ValueError:
         raise UsageError(f"bad ${variable} {text!r}") from None
+
+
+def check_plain_names(args: argparse.Namespace, *kinds: str) -> None:
+    """Usage error unless each given option among `kinds` (cluster, user...) is a plain name."""
+    for kind in kinds:
+        value = getattr(args, kind, None)
+        if value:
+            try:
+                check_name(kind, value)
+            except ValueError as err:
+                raise UsageError(str(err)) from None
 
 
 def require_root(args: argparse.Namespace) -> str:

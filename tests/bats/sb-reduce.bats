@@ -40,7 +40,7 @@ load test_helper
   before="$(cd "$SLURM_SB_ROOT" && find . -type f ! -name '*.lock' -exec md5sum {} + | sort)"
   run --separate-stderr bash -c "$(declare -f records); records 4 | sb-reduce"
   [ "$status" -eq 1 ]
-  [[ "$stderr" == *"2025-08.json: malformed rollup; nothing was written"* ]]
+  [[ "$stderr" == *"2025-08.json: malformed user list; nothing was written"* ]]
   [ "$(cd "$SLURM_SB_ROOT" && find . -type f ! -name '*.lock' -exec md5sum {} + | sort)" = "$before" ]
 }
 

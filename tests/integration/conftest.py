@@ -6,7 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from slurm_jobs import SLURM_SCRIPTS, USERS, as_user, submit, wait_for_state, wait_until_ended
+import shutil
+
+from slurm_jobs import (SLURM_SCRIPTS, USERS, as_user, shared_folder, submit, wait_for_state,
+                        wait_until_ended)
 
 
 def pytest_collection_modifyitems(items):
@@ -49,3 +52,11 @@ def submitted(cluster):
     states = wait_until_ended(ids, expected_count=len(ids) + 2)
     until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
     return {"jobs": jobs, "since": since, "until": until, "states": states}
+
+
+@pytest.fixture
+def user_root():
+    """A fresh scoreboard root in /tmp that the test users can write to."""
+    folder = shared_folder()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

@@ -6,7 +6,6 @@ import fcntl
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, shared_folder, submit,
+from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, submit,
                         wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")
@@ -92,10 +91,8 @@ def cursor(root, cluster):
 
 
 @pytest.fixture
-def root():
-    folder = shared_folder()
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+def root(user_root):
+    return user_root
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +118,7 @@ def test_backfill_over_six_seeded_months_on_two_clusters(cluster, seeded, root):
         merged = {row["user"]: row["value"] for row in orjson.loads(handle.read())["rows"]}
     both = truth_of(seeded[cluster] + seeded[SECOND])
     assert merged == {user: v[5] for user, v in both.items()}
-    again = pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env)
+    pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env)   # once more: no change
     assert stored(root, cluster) == truth_of(seeded[cluster])
 
 

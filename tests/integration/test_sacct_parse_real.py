@@ -22,13 +22,6 @@ def pipeline(cluster, root, since, until, *extra):
     return [orjson.loads(line) for line in done.stdout.splitlines()]
 
 
-@pytest.fixture
-def user_root():
-    folder = shared_folder()
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def records(submitted, cluster):
     root = shared_folder()

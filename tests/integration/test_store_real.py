@@ -1,13 +1,12 @@
 """Real jobs through sb-sacct | sb-parse | sb-dedupe | sb-reduce, run by an unprivileged user,
 against totals computed here straight from sacct's own output for the same job ids."""
 import os
-import shutil
 import subprocess
 
 import orjson
 import pytest
 
-from slurm_jobs import USERS_BIN, as_user, shared_folder, stamp
+from slurm_jobs import USERS_BIN, as_user, stamp
 
 FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}
 
@@ -54,10 +53,8 @@ def stored_totals(root, cluster):
 
 
 @pytest.fixture
-def root():
-    folder = shared_folder()
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+def root(user_root):
+    return user_root
 
 
 def our_job_ids(submitted):

@@ -1,6 +1,5 @@
 """sb-parse's core on inputs written from the sacct documentation (formats, steps, arrays, het
 jobs, states, ReqMem forms, TRES), one behaviour a test."""
-import pytest
 
 from slurm_scoreboard.parser import SacctParser
 

@@ -1,4 +1,3 @@
-import os
 
 from slurm_scoreboard import probe
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from reduce_helpers import (ENV, expected_totals, job, ndjson, reduce, rollup, snapshot, tool,
+from reduce_helpers import (expected_totals, job, ndjson, reduce, rollup, snapshot, tool,
                             user_totals)
 
 AUG = "2025-08-{:02d}T12:00:00Z"

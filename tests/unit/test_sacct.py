@@ -1,5 +1,4 @@
 import io
-import os
 import stat
 from datetime import datetime, timezone
 

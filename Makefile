@@ -52,9 +52,10 @@ bench: venv
 	$(VENV)/bin/python bench/rank_rebuild.py
 	$(VENV)/bin/python bench/poll_cost.py
 
+# The real pipeline over the bundled sample history (no SLURM needed), then the hiscores.
 demo: venv
-	@echo "make demo arrives with sb-view (issue 5/5); for now: make test"
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" demo/run.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info lib/*.egg-info .pytest_cache bench/out
+	rm -rf $(VENV) build *.egg-info lib/*.egg-info .pytest_cache bench/out .demo
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

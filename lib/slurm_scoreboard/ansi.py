@@ -1,0 +1,61 @@
+"""sb-view's snapshot: the screen's lines printed once, with ANSI SGR colours or as plain text.
+
+Colour is used when asked (``always``), or (``auto``) when the stream is a terminal, ``NO_COLOR``
+is unset or empty and ``TERM`` is not ``dumb``. The 256-colour palette is used when ``TERM``
+says ``256color`` or ``COLORTERM`` says ``truecolor``/``24bit``, else the basic eight. Plain
+output is ASCII only (non-ASCII escaped like control characters), safe for cron mail.
+"""
+from __future__ import annotations
+
+from typing import List, Mapping, Sequence
+
+from .view_model import PALETTE_8, PALETTE_256, Line
+
+RESET = "\x1b[0m"
+
+
+def want_color(choice: str, stream, env: Mapping[str, str]) -> bool:
+    if choice in ("always", "never"):
+        return choice == "always"
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return terminal and not env.get("NO_COLOR") and env.get("TERM", "") != "dumb"
+
+
+def color_depth(env: Mapping[str, str]) -> int:
+    """256 when the terminal says it has them, else 8."""
+    if "256color" in env.get("TERM", "") or env.get("COLORTERM") in ("truecolor", "24bit"):
+        return 256
+    return 8
+
+
+def sgr(style: str, depth: int) -> str:
+    """The escape sequence that starts text in `style`."""
+    fg, bg, bold = (PALETTE_256 if depth == 256 else PALETTE_8)[style]
+    codes = ["1"] if bold else []
+    if depth == 256:
+        codes += [f"38;5;{fg}", f"48;5;{bg}"]
+    else:
+        codes += [f"3{fg}", f"4{bg}"]
+    return f"\x1b[{';'.join(codes)}m"
+
+
+def render_line(line: Line, depth: int) -> str:
+    """One line: colour changes only where the style does, reset at the end."""
+    if not depth:
+        return "".join(text for text, _ in line).rstrip()
+    out: List[str] = []
+    current = None
+    for text, style in line:
+        if style != current:
+            out.append(sgr(style, depth) if current is None else RESET + sgr(style, depth))
+            current = style
+        out.append(text)
+    return "".join(out) + RESET
+
+
+def render(lines: Sequence[Line], depth: int) -> str:
+    """Text of the lines; `depth` 256 or 8 colours, 0 for plain."""
+    return "".join(render_line(line, depth) + "\n" for line in lines)

@@ -1,0 +1,1004 @@
+"""What sb-view shows: the board files sb-rank wrote, the viewer's state, and its screens as text.
+
+Nothing here draws: the curses UI (``tui``), the ANSI snapshot (``ansi``) and the Textual app
+(``textual_app``) all show one :class:`ViewState`. A screen is a list of lines; a line is a list
+of ``(text, style)`` spans exactly ``width`` columns wide, and each style names an entry of
+:data:`PALETTE_256`, :data:`PALETTE_8` and :data:`MONO`. Every name read from a board passes
+through :func:`clean` (control characters escaped, non-ASCII too when asked) before it is shown.
+
+The keys are the table :data:`KEYS` (key names, action, what it does); backends translate their
+key codes into those names and call :meth:`ViewState.press`.
+"""
+from __future__ import annotations
+
+import os
+import unicodedata
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import orjson
+
+from . import boards, windows
+from .names import check_name, safe_text
+
+Span = Tuple[str, str]
+Line = List[Span]
+
+METRIC_TITLES = {
+    "overall": "Overall", "clock_hours": "CPU-core hours", "elapsed_hours": "Wall hours",
+    "gpu_clock_hours": "GPU hours", "gpu_elapsed_hours": "GPU wall hours",
+    "failed_jobs": "Failed jobs", "jobs": "Jobs"}
+SKILL_ABBREVIATIONS = {
+    "clock_hours": "CPU", "elapsed_hours": "Wall", "gpu_clock_hours": "GPU",
+    "gpu_elapsed_hours": "GPUw", "failed_jobs": "Fail", "jobs": "Jobs"}
+WINDOW_TITLES = {
+    "alltime": "All time", "rolling-7d": "Last 7 days", "rolling-30d": "Last 30 days",
+    "rolling-365d": "Last 365 days", "month": "This month"}
+HOURS = frozenset(("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours"))
+VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
+
+MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
+CHROME = 5                         # title, meta, headings, status and footer lines
+NAME_LIMIT = 200                   # longer names are cut before they are even measured
+PROMPT_LIMIT = 64
+
+
+# -- files -------------------------------------------------------------------------------------
+
+class BoardError(Exception):
+    """A board or index file that cannot be read or is not what sb-rank writes."""
+
+
+class NoBoards(BoardError):
+    """The root has no leaderboards/index.json: sb-rank has not run there."""
+
+
+class Index(NamedTuple):
+    asof: str
+    clusters: List[str]
+    windows: List[str]
+    metrics: List[str]          # overall first
+
+
+class Row(NamedTuple):
+    rank: int
+    name: str
+    level: int
+    xp: int
+    value: float
+    members: Optional[int] = None
+    skills: Optional[Dict[str, int]] = None
+
+
+class Board(NamedTuple):
+    asof: str
+    first_day: Optional[str]
+    last_day: Optional[str]
+    rows: List[Row]
+
+
+class Selection(NamedTuple):
+    window: str
+    metric: str
+    cluster: str                # "all" or a cluster of the index
+    kind: str                   # "users" or "groups"
+
+    def path(self, root: str, metric: Optional[str] = None) -> str:
+        cluster = None if self.cluster == "all" else self.cluster
+        return boards.board_path(root, self.window, metric or self.metric, cluster, self.kind)
+
+
+def index_path(root: str) -> str:
+    return os.path.join(root, "leaderboards", "index.json")
+
+
+def signature(path: str) -> Optional[tuple]:
+    """What changes when sb-rank replaces the file (inode, mtime, size); None when missing."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _read_json(path: str):
+    with open(path, "rb") as handle:
+        return orjson.loads(handle.read())
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return err.strerror or str(err)
+    return "not valid JSON"
+
+
+def _plain_names(items) -> List[str]:
+    """The strings of a list that are plain names (safe in a path); anything else is dropped."""
+    result = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            if isinstance(item, str) and item not in result:
+                result.append(check_name("name", item))
+        except ValueError:
+            continue
+    return result
+
+
+def load_index(root: str) -> Index:
+    path = index_path(root)
+    try:
+        data = _read_json(path)
+    except FileNotFoundError:
+        shown = safe_text(root)
+        raise NoBoards(f"no leaderboards under {shown}: run sb-rank --root {shown} "
+                       "(after sb-reduce)") from None
+    except (OSError, ValueError) as err:
+        raise BoardError(f"{path}: {_reason(err)}") from None
+    if not isinstance(data, dict):
+        raise BoardError(f"{path}: not an sb-rank index")
+    metric_names = _plain_names(data.get("metrics")) or list(boards.BOARDS)
+    ordered = [m for m in metric_names if m == "overall"] + \
+        [m for m in metric_names if m != "overall"]
+    return Index(_text(data.get("asof")), _plain_names(data.get("clusters")),
+                 _plain_names(data.get("windows")) or list(windows.NAMES), ordered)
+
+
+def _number(value, default=0):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    return value
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_row(raw) -> Optional[Row]:
+    """A board row as sb-rank writes it; None for anything that is not one."""
+    if not isinstance(raw, dict):
+        return None
+    name = raw.get("user", raw.get("account"))
+    if not isinstance(name, str):
+        return None
+    skills = raw.get("skills")
+    if isinstance(skills, dict):
+        skills = {k: int(_number(v, 1)) for k, v in skills.items() if isinstance(k, str)}
+    else:
+        skills = None
+    members = raw.get("members")
+    return Row(int(_number(raw.get("rank"))), name, int(_number(raw.get("level"), 1)),
+               int(_number(raw.get("xp"))), _number(raw.get("value")),
+               int(members) if _number(members, None) is not None else None, skills)
+
+
+def load_board(path: str) -> Optional[Board]:
+    """The board in `path`; None when there is no such file."""
+    try:
+        data = _read_json(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise BoardError(f"{path}: {_reason(err)}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise BoardError(f"{path}: not an sb-rank board")
+    rows = [row for row in map(parse_row, data["rows"]) if row is not None]
+    return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
+                 _text(data.get("last_day")) or None, rows)
+
+
+# -- personal hiscores -------------------------------------------------------------------------
+
+class SkillLine(NamedTuple):
+    metric: str
+    rank: Optional[int]         # None: not on that board
+    level: int
+    xp: int
+    value: Optional[float]      # None for overall
+
+
+class PlayerPage(NamedTuple):
+    name: str
+    selection: Selection
+    asof: str
+    lines: List[SkillLine]      # overall first
+
+
+def player_page(root: str, selection: Selection, metrics: Sequence[str], name: str
+                ) -> PlayerPage:
+    """Every skill's rank, level, XP and value of `name`, read from the scope's board files."""
+    found: Dict[str, Optional[Row]] = {}
+    asof = ""
+    for metric in metrics:
+        board = load_board(selection.path(root, metric))
+        if board is not None:
+            asof = asof or board.asof
+            found[metric] = next((row for row in board.rows if row.name == name), None)
+    skills = [_skill_line(metric, found.get(metric)) for metric in metrics if metric != "overall"]
+    overall = found.get("overall")
+    if overall is not None:
+        top = SkillLine("overall", overall.rank, overall.level, overall.xp, None)
+    else:
+        top = SkillLine("overall", None, sum(s.level for s in skills), sum(s.xp for s in skills),
+                        None)
+    return PlayerPage(name, selection, asof, [top] + skills)
+
+
+def _skill_line(metric: str, row: Optional[Row]) -> SkillLine:
+    if row is None:
+        return SkillLine(metric, None, 1, 0, 0)
+    return SkillLine(metric, row.rank, row.level, row.xp, row.value)
+
+
+# -- text --------------------------------------------------------------------------------------
+
+def clean(text: str, ascii_only: bool = False) -> str:
+    """Untrusted text made safe to print: control characters escaped (and non-ASCII, if asked)."""
+    shown = safe_text(text, NAME_LIMIT)
+    if ascii_only and not shown.isascii():
+        shown = "".join(c if c.isascii() else ascii(c)[1:-1] for c in shown)
+    return shown
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes (wide characters count two)."""
+    return len(text) if text.isascii() else sum(map(_char_width, text))
+
+
+def _cut(text: str, width: int) -> str:
+    if text.isascii():
+        return text[:width]
+    out, used = [], 0
+    for char in text:
+        used += _char_width(char)
+        if used > width:
+            break
+        out.append(char)
+    return "".join(out)
+
+
+def fit(text: str, width: int, align: str = "<") -> str:
+    """`text` padded to exactly `width` columns, or cut with a ``~`` where it was too long."""
+    if width <= 0:
+        return ""
+    if text_width(text) > width:
+        text = _cut(text, width - 1) + "~"
+    pad = " " * (width - text_width(text))
+    return pad + text if align == ">" else text + pad
+
+
+def format_value(metric: str, value: float) -> str:
+    """Hours with one decimal and an ``h``, counts as whole numbers; thousands separated."""
+    if metric in HOURS:
+        return f"{value:,.1f} h"
+    return f"{int(value):,}"
+
+
+def when(asof: str) -> str:
+    """``2025-08-31T12:00:00Z`` as ``2025-08-31 12:00 UTC``."""
+    if len(asof) == 20 and asof[10] == "T" and asof.endswith("Z"):
+        return f"{asof[:10]} {asof[11:16]} UTC"
+    return clean(asof, True)
+
+
+def metric_title(metric: str) -> str:
+    return METRIC_TITLES.get(metric, metric)
+
+
+def window_title(window: str) -> str:
+    return WINDOW_TITLES.get(window, window)
+
+
+# -- columns -----------------------------------------------------------------------------------
+
+class Column(NamedTuple):
+    key: str
+    title: str
+    width: int
+    align: str = ">"
+    gap: int = 2
+
+
+def _fit_columns(fixed: List[Column], name: Column, extra: List[Tuple[Column, int]],
+                 width: int) -> List[Column]:
+    """The columns for `width`: `name` takes what is left; an extra column (with the name width
+    it needs beside it) is dropped, neediest and rightmost first, while the name lacks room."""
+    kept = list(extra)
+    while True:
+        columns = fixed + [column for column, _ in kept]
+        room = width - name.gap - sum(c.width + c.gap for c in columns)
+        victims = [(need, i) for i, (_, need) in enumerate(kept) if need > room]
+        if not victims:
+            break
+        del kept[max(victims)[1]]
+    return fixed + [name._replace(width=max(1, room))] + [c for c, _ in kept]
+
+
+def _skills_text(levels: Sequence) -> str:
+    return " ".join(f"{level:>4}" for level in levels)
+
+
+def board_columns(board: Optional[Board], selection: Selection, width: int) -> List[Column]:
+    """Rank, Name, Level, XP and Value (overall: each skill's level), fitted to `width`."""
+    rows = board.rows if board else []
+    most_rank = max((row.rank for row in rows), default=0)
+    most_xp = max((row.xp for row in rows), default=0)
+    fixed = [Column("mark", "", 1, "<", 0), Column("rank", "Rank", max(4, len(f"{most_rank:,}")),
+                                                   ">", 1)]
+    extra = [(Column("level", "Level", 5), 0),
+             (Column("xp", "XP", max(10, len(f"{most_xp:,}"))), 10)]
+    if selection.metric == "overall":
+        title = _skills_text(SKILL_ABBREVIATIONS.values())
+        extra.append((Column("skills", title, len(title)), 16))
+    else:
+        most = max((row.value for row in rows), default=0)
+        heading = "Hours" if selection.metric in HOURS else VALUE_HEADINGS.get(selection.metric,
+                                                                               "Value")
+        extra.append((Column("value", heading,
+                             max(9, len(heading), len(format_value(selection.metric, most)))), 10))
+    if selection.kind == "groups":
+        extra.append((Column("members", "Members", 7), 12))
+    return _fit_columns(fixed, Column("name", "Name", 0, "<"), extra, width)
+
+
+def player_columns(page: PlayerPage, width: int) -> List[Column]:
+    """Skill, Rank, Level, XP and Value, as wide as the page's numbers need."""
+    def widest(key: str, least: int) -> int:
+        return max([least] + [len(skill_cell(line, key)) for line in page.lines])
+
+    fixed = [Column("mark", "", 1, "<", 0)]
+    extra = [(Column("rank", "Rank", widest("rank", 6)), 0),
+             (Column("level", "Level", widest("level", 5)), 0),
+             (Column("xp", "XP", widest("xp", 10)), 12),
+             (Column("value", "Value", widest("value", 9)), 14)]
+    return _fit_columns(fixed, Column("skill", "Skill", 0, "<", 1), extra, width)
+
+
+def row_cell(row: Row, key: str, metric: str, ascii_only: bool) -> str:
+    if key == "rank":
+        return f"{row.rank:,}"
+    if key == "name":
+        return clean(row.name, ascii_only)
+    if key == "level":
+        return f"{row.level:,}"
+    if key == "xp":
+        return f"{row.xp:,}"
+    if key == "value":
+        return format_value(metric, row.value)
+    if key == "members":
+        return "" if row.members is None else f"{row.members:,}"
+    if key == "skills":
+        skills = row.skills or {}
+        return _skills_text(skills.get(m, "") for m in SKILL_ABBREVIATIONS)
+    return ""
+
+
+def skill_cell(line: SkillLine, key: str) -> str:
+    if key == "skill":
+        return metric_title(line.metric)
+    if key == "rank":
+        return "-" if line.rank is None else f"{line.rank:,}"
+    if key == "level":
+        return f"{line.level:,}"
+    if key == "xp":
+        return f"{line.xp:,}"
+    if key == "value":
+        return "" if line.value is None else format_value(line.metric, line.value)
+    return ""
+
+
+# -- lines -------------------------------------------------------------------------------------
+
+PODIUM = {1: "rank1", 2: "rank2", 3: "rank3"}
+
+
+def pad(line: Line, width: int, style: str) -> Line:
+    """`line` cut or filled with `style` spaces to exactly `width` columns."""
+    out: Line = []
+    used = 0
+    for text, span_style in line:
+        room = width - used
+        if room <= 0:
+            break
+        size = text_width(text)
+        if size > room:
+            text = _cut(text, room)
+            size = text_width(text)
+        out.append((text, span_style))
+        used += size
+    if used < width:
+        out.append((" " * (width - used), style))
+    return out
+
+
+def bar(left: str, right: str, width: int, style: str) -> Line:
+    """One line with `left` at the start and `right` at the end, if both fit."""
+    if right and text_width(left) + text_width(right) + 3 <= width:
+        middle = width - text_width(left) - text_width(right) - 2
+        return [(" " + left + " " * middle + right + " ", style)]
+    return [(fit(" " + left, width), style)]
+
+
+def table_line(cells: Sequence[str], styles: Sequence[str], columns: Sequence[Column],
+               width: int, gap_style: str) -> Line:
+    line: Line = []
+    for text, style, column in zip(cells, styles, columns):
+        if column.gap:
+            line.append((" " * column.gap, gap_style))
+        line.append((fit(text, column.width, column.align), style))
+    return pad(line, width, gap_style)
+
+
+def heading_line(columns: Sequence[Column], width: int) -> Line:
+    return table_line([c.title for c in columns], ["heading"] * len(columns), columns, width,
+                      "heading")
+
+
+def row_line(row: Row, columns: Sequence[Column], metric: str, width: int, selected: bool,
+             ascii_only: bool) -> Line:
+    podium = PODIUM.get(row.rank)
+    cells, styles = [], []
+    for column in columns:
+        if column.key == "mark":
+            cells.append(">" if selected else "")
+        else:
+            cells.append(row_cell(row, column.key, metric, ascii_only))
+        if selected:
+            styles.append("selected")
+        elif podium and column.key in ("rank", "name"):
+            styles.append(podium)
+        else:
+            styles.append("text")
+    return table_line(cells, styles, columns, width, "selected" if selected else "text")
+
+
+def skill_line(line: SkillLine, columns: Sequence[Column], width: int) -> Line:
+    overall = line.metric == "overall"
+    podium = PODIUM.get(line.rank or 0)
+    styles = []
+    for column in columns:
+        if column.key == "rank" and podium:
+            styles.append(podium)
+        else:
+            styles.append("heading" if overall else "text")
+    return table_line([skill_cell(line, c.key) for c in columns], styles, columns, width, "text")
+
+
+def footer_line(hints: Sequence[Tuple[str, str]], width: int) -> Line:
+    """Key hints in order while they fit, the last one (quit) always."""
+    def size(hint):
+        return len(hint[0]) + len(hint[1]) + 3
+
+    line: Line = [(" ", "footer")]
+    used = 1 + size(hints[-1])
+    for hint in hints[:-1]:
+        if used + size(hint) > width:
+            break
+        line += [(hint[0], "key"), (f" {hint[1]}  ", "footer")]
+        used += size(hint)
+    line += [(hints[-1][0], "key"), (f" {hints[-1][1]}  ", "footer")]
+    return pad(line, width, "footer")
+
+
+def scope_text(selection: Selection, width: int) -> str:
+    """Window, cluster and kind; without the labels when `width` is tight."""
+    cluster = "all clusters" if selection.cluster == "all" else selection.cluster
+    window = window_title(selection.window)
+    text = f"Window: {window}   Cluster: {cluster}   Kind: {selection.kind}"
+    if len(text) + 2 <= width:
+        return text
+    return f"{window} | {cluster} | {selection.kind}"
+
+
+def days_text(board: Optional[Board]) -> str:
+    if board is None or not board.first_day or not board.last_day:
+        return ""
+    return clean(f"{board.first_day} to {board.last_day}", True)
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+# (key names, action, what it does): the help screen, the man page and every backend use this.
+KEYS = (
+    (("TAB",), "next_metric", "next skill board (Overall, CPU-core hours, ...)"),
+    (("BTAB",), "prev_metric", "previous skill board"),
+    (("w",), "next_window", "next window (all time, 7, 30, 365 days, month)"),
+    (("W",), "prev_window", "previous window"),
+    (("g",), "next_cluster", "next cluster (all clusters, then each one)"),
+    (("G",), "prev_cluster", "previous cluster"),
+    (("a",), "toggle_kind", "users or groups (SLURM accounts)"),
+    (("s",), "toggle_sort", "sort direction: top first or bottom first"),
+    (("f",), "filter", "filter: only names containing the text (empty clears)"),
+    (("/",), "search", "search: jump to the first name containing the text"),
+    (("n",), "search_next", "next search match"),
+    (("N",), "search_prev", "previous search match"),
+    (("j", "DOWN"), "down", "move down"),
+    (("k", "UP"), "up", "move up"),
+    (("PGDN",), "page_down", "page down"),
+    (("PGUP",), "page_up", "page up"),
+    (("HOME",), "home", "first row"),
+    (("END",), "end", "last row"),
+    (("ENTER",), "open", "personal hiscores of the selected name"),
+    (("ESC",), "back", "back (help, personal page); on a board: clear filter and search"),
+    (("r",), "reload", "re-read the board files now"),
+    (("?",), "help", "this help"),
+    (("q",), "quit", "quit"),
+)
+KEY_LABELS = {"TAB": "Tab", "BTAB": "Shift-Tab", "DOWN": "Down", "UP": "Up", "PGDN": "PgDn",
+              "PGUP": "PgUp", "HOME": "Home", "END": "End", "ENTER": "Enter", "ESC": "Esc"}
+ACTIONS = {key: action for keys, action, _ in KEYS for key in keys}
+HELP_NOTES = ("Filter and search ignore case. Prompts: Enter applies, Esc cancels.",
+              "Esc never quits; q quits from every screen. Files are re-read when they change.")
+_MOVES = ("down", "up", "page_down", "page_up", "home", "end")
+SCREEN_ACTIONS = {
+    "help": frozenset(_MOVES + ("back", "help")),
+    "player": frozenset(("back", "help", "reload", "next_window", "prev_window", "next_cluster",
+                         "prev_cluster")),
+}
+
+
+def help_lines() -> List[str]:
+    lines = []
+    for keys, _, what in KEYS:
+        label = " ".join(KEY_LABELS.get(key, key) for key in keys)
+        lines.append(f"  {label:<11} {what}")
+    return lines + [""] + [f"  {note}" for note in HELP_NOTES]
+
+
+class Prompt:
+    """A line being typed at the bottom: a filter or a search."""
+
+    def __init__(self, kind: str, text: str = ""):
+        self.kind = kind
+        self.text = text
+
+    @property
+    def label(self) -> str:
+        return "Filter" if self.kind == "filter" else "Search"
+
+
+def _cycle(items: Sequence[str], current: str, step: int) -> str:
+    if not items:
+        return current
+    position = items.index(current) if current in items else -1
+    return items[(position + step) % len(items)]
+
+
+# -- state -------------------------------------------------------------------------------------
+
+class ViewState:
+    """What the viewer shows: the board chosen, its rows after filter and sort, the selection,
+    which screen (board, help or a personal page) and the one-line message."""
+
+    def __init__(self, root: str, index: Index, selection: Selection):
+        self.root = root
+        self.index = index
+        self.index_sig = signature(index_path(root))
+        self.sel = selection
+        self.board: Optional[Board] = None
+        self.board_sig: Optional[tuple] = None
+        self.problem = ""
+        self.rows: List[Row] = []
+        self.selected = 0
+        self.top = 0
+        self.page_size = 10
+        self.filter = ""
+        self.search = ""
+        self.reverse = False
+        self.screen = "board"
+        self.back_to = "board"
+        self.help_top = 0
+        self.player: Optional[PlayerPage] = None
+        self.player_sigs: Optional[list] = None
+        self.prompt: Optional[Prompt] = None
+        self.message = ""
+        self.alert = False
+        self.load()
+
+    # files
+
+    @property
+    def clusters(self) -> List[str]:
+        return ["all"] + self.index.clusters
+
+    def load(self, keep: Optional[str] = None, fallback: int = 0) -> None:
+        """Read the selected board, keeping `keep` selected when it is on it."""
+        path = self.sel.path(self.root)
+        self.board_sig = signature(path)
+        try:
+            self.board = load_board(path)
+            self.problem = "" if self.board is not None else "no data"
+        except BoardError as err:
+            self.board, self.problem = None, f"unreadable: {clean(str(err))}"
+        self.refilter(keep, fallback)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Re-read whatever changed on disk (everything when `force`); True if anything did."""
+        changed = False
+        sig = signature(index_path(self.root))
+        if force or sig != self.index_sig:
+            self.index_sig = sig
+            try:
+                self.index = load_index(self.root)
+                changed = True
+            except BoardError as err:
+                self.note(clean(str(err)), alert=True)
+        if force or signature(self.sel.path(self.root)) != self.board_sig:
+            self.load(self.current_name(), self.selected)
+            changed = True
+        if self.screen == "player" and self.player is not None and \
+                (force or self.player_sigs != self._player_signatures()):
+            self.show_player(self.player.name)
+            changed = True
+        return changed
+
+    def _player_signatures(self) -> list:
+        return [signature(self.sel.path(self.root, m)) for m in self.index.metrics]
+
+    def show_player(self, name: str) -> None:
+        try:
+            self.player = player_page(self.root, self.sel, self.index.metrics, name)
+        except BoardError as err:
+            self.note(f"unreadable: {clean(str(err))}", alert=True)
+            return
+        self.player_sigs = self._player_signatures()
+        self.screen = "player"
+
+    # rows
+
+    def refilter(self, keep: Optional[str] = None, fallback: int = 0) -> None:
+        rows = self.board.rows if self.board is not None else []
+        if self.filter:
+            needle = self.filter.lower()
+            rows = [row for row in rows if needle in row.name.lower()]
+        self.rows = rows[::-1] if self.reverse else rows
+        found = self._find_name(keep) if keep is not None else None
+        self.selected = found if found is not None else fallback
+        self.clamp()
+
+    def _find_name(self, name: str) -> Optional[int]:
+        return next((i for i, row in enumerate(self.rows) if row.name == name), None)
+
+    def current_name(self) -> Optional[str]:
+        return self.rows[self.selected].name if self.rows else None
+
+    def clamp(self) -> None:
+        self.selected = max(0, min(self.selected, len(self.rows) - 1))
+
+    def fit_view(self, height: int) -> None:
+        """Scroll so the selection is inside a list `height` rows tall."""
+        self.page_size = max(1, height)
+        self.clamp()
+        if self.selected < self.top:
+            self.top = self.selected
+        elif self.selected >= self.top + self.page_size:
+            self.top = self.selected - self.page_size + 1
+        self.top = max(0, min(self.top, len(self.rows) - self.page_size))
+        self.help_top = max(0, min(self.help_top, len(help_lines()) - self.page_size))
+
+    def find(self, text: str, start: int, step: int) -> Optional[int]:
+        """Index of the next row (from `start`, wrapping) whose name contains `text`."""
+        needle = text.lower()
+        count = len(self.rows)
+        for offset in range(count):
+            position = (start + offset * step) % count
+            if needle in self.rows[position].name.lower():
+                return position
+        return None
+
+    def note(self, message: str, alert: bool = False) -> None:
+        self.message, self.alert = message, alert
+
+    # keys
+
+    def press(self, key: str) -> bool:
+        """Handle one key (a name from KEYS or a typed character); False means quit."""
+        if self.prompt is not None:
+            self.prompt_key(key)
+            return True
+        action = ACTIONS.get(key)
+        if action is None:
+            return True
+        if action == "quit":
+            return False
+        allowed = SCREEN_ACTIONS.get(self.screen)
+        if allowed is None or action in allowed:
+            self.note("")
+            getattr(self, "do_" + action)()
+        return True
+
+    def prompt_key(self, key: str) -> None:
+        prompt = self.prompt
+        if key == "ENTER":
+            self.prompt = None
+            if prompt.kind == "filter":
+                self.apply_filter(prompt.text)
+            else:
+                self.apply_search(prompt.text)
+        elif key == "ESC":
+            self.prompt = None
+        elif key == "BACKSPACE":
+            prompt.text = prompt.text[:-1]
+        elif len(key) == 1 and key.isprintable() and len(prompt.text) < PROMPT_LIMIT:
+            prompt.text += key
+
+    def apply_filter(self, text: str) -> None:
+        self.filter = text
+        self.refilter(self.current_name())
+        if text:
+            total = len(self.board.rows) if self.board else 0
+            self.note(f"{len(self.rows):,} of {total:,} match")
+        else:
+            self.note("filter cleared")
+
+    def apply_search(self, text: str) -> None:
+        self.search = text
+        if text:
+            self._jump(0, 1)
+
+    def _jump(self, start: int, step: int) -> None:
+        found = self.find(self.search, start, step) if self.rows else None
+        if found is None:
+            self.note(f"no name contains '{clean(self.search)}'", alert=True)
+        else:
+            self.selected = found
+
+    def _switch(self, **changes) -> None:
+        self.sel = self.sel._replace(**changes)
+        self.top = 0
+        self.load(self.current_name())
+        if self.screen == "player" and self.player is not None:
+            self.show_player(self.player.name)
+
+    def do_next_metric(self):
+        self._switch(metric=_cycle(self.index.metrics, self.sel.metric, 1))
+
+    def do_prev_metric(self):
+        self._switch(metric=_cycle(self.index.metrics, self.sel.metric, -1))
+
+    def do_next_window(self):
+        self._switch(window=_cycle(self.index.windows, self.sel.window, 1))
+
+    def do_prev_window(self):
+        self._switch(window=_cycle(self.index.windows, self.sel.window, -1))
+
+    def do_next_cluster(self):
+        self._switch(cluster=_cycle(self.clusters, self.sel.cluster, 1))
+
+    def do_prev_cluster(self):
+        self._switch(cluster=_cycle(self.clusters, self.sel.cluster, -1))
+
+    def do_toggle_kind(self):
+        self._switch(kind="groups" if self.sel.kind == "users" else "users")
+
+    def do_toggle_sort(self):
+        self.reverse = not self.reverse
+        self.refilter(self.current_name())
+
+    def do_filter(self):
+        self.prompt = Prompt("filter", self.filter)
+
+    def do_search(self):
+        self.prompt = Prompt("search")
+
+    def do_search_next(self):
+        if self.search:
+            self._jump(self.selected + 1, 1)
+
+    def do_search_prev(self):
+        if self.search:
+            self._jump(self.selected - 1, -1)
+
+    def _move(self, delta: int) -> None:
+        if self.screen == "help":
+            self.help_top = max(0, self.help_top + delta)
+        else:
+            self.selected += delta
+            self.clamp()
+
+    def do_down(self):
+        self._move(1)
+
+    def do_up(self):
+        self._move(-1)
+
+    def do_page_down(self):
+        self._move(self.page_size)
+
+    def do_page_up(self):
+        self._move(-self.page_size)
+
+    def do_home(self):
+        self._move(-len(self.rows) - len(help_lines()))
+
+    def do_end(self):
+        self._move(len(self.rows) + len(help_lines()))
+
+    def do_open(self):
+        if not self.rows:
+            self.note("nothing selected", alert=True)
+        else:
+            self.show_player(self.rows[self.selected].name)
+
+    def do_back(self):
+        if self.screen == "help":
+            self.screen = self.back_to
+        elif self.screen == "player":
+            self.screen = "board"
+        elif self.filter or self.search:
+            self.search = ""
+            self.apply_filter("")
+
+    def do_reload(self):
+        self.refresh(force=True)
+        if not self.alert:
+            self.note("reloaded")
+
+    def do_help(self):
+        if self.screen == "help":
+            self.screen = self.back_to
+        else:
+            self.back_to, self.screen, self.help_top = self.screen, "help", 0
+
+
+# -- screens -----------------------------------------------------------------------------------
+
+BOARD_HINTS = (("?", "help"), ("Tab", "skill"), ("w", "window"), ("g", "cluster"),
+               ("a", "groups"), ("s", "sort"), ("f", "filter"), ("/", "search"),
+               ("Enter", "player"), ("q", "quit"))
+PLAYER_HINTS = (("Esc", "back"), ("w", "window"), ("g", "cluster"), ("?", "help"), ("q", "quit"))
+HELP_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("q", "quit"))
+
+
+def board_title(selection: Selection) -> str:
+    prefix = "Group hiscores" if selection.kind == "groups" else "Hiscores"
+    return f"{prefix}: {metric_title(selection.metric)}"
+
+
+def player_title(page: PlayerPage, ascii_only: bool) -> str:
+    prefix = "Group hiscores" if page.selection.kind == "groups" else "Personal hiscores"
+    return f"{prefix}: {clean(page.name, ascii_only)}"
+
+
+def too_small(width: int, height: int) -> List[Line]:
+    words = fit(f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})", max(width, 0))
+    return [[(words, "alert")]] + [[(" " * max(width, 0), "text")] for _ in range(height - 1)]
+
+
+def screen(state: ViewState, width: int, height: int, ascii_only: bool = False) -> List[Line]:
+    """The whole screen: `height` lines of `width` columns (scrolls `state` to its selection)."""
+    if width < MIN_WIDTH or height < MIN_HEIGHT:
+        return too_small(width, height)
+    size = height - CHROME
+    state.fit_view(size)
+    if state.screen == "help":
+        head, body, hints = _help_parts(state, width, size)
+    elif state.screen == "player" and state.player is not None:
+        head, body, hints = _player_parts(state.player, width, ascii_only)
+    else:
+        head, body, hints = _board_parts(state, width, size, ascii_only)
+    body = body[:size] + [[(" " * width, "text")]] * (size - len(body))
+    return head + body + [status_line(state, width), footer_line(hints, width)]
+
+
+def _board_parts(state: ViewState, width: int, size: int, ascii_only: bool):
+    sel, board = state.sel, state.board
+    asof = board.asof if board is not None else state.index.asof
+    columns = board_columns(board, sel, width)
+    head = [bar(board_title(sel), f"as of {when(asof)}", width, "title"),
+            bar(scope_text(sel, width), days_text(board), width, "meta"),
+            heading_line(columns, width)]
+    shown = state.rows[state.top:state.top + size]
+    body = [row_line(row, columns, sel.metric, width, state.top + i == state.selected,
+                     ascii_only) for i, row in enumerate(shown)]
+    if not body:
+        body = [[(fit("  " + empty_text(state), width), "alert" if state.board is None and
+                  state.problem != "no data" else "dim")]]
+    hints = [(key, "users" if key == "a" and sel.kind == "groups" else label)
+             for key, label in BOARD_HINTS]
+    return head, body, hints
+
+
+def empty_text(state: ViewState) -> str:
+    if state.problem:
+        return state.problem
+    if state.filter:
+        return f"no names contain '{clean(state.filter)}'"
+    return "no one on this board yet"
+
+
+def _player_parts(page: PlayerPage, width: int, ascii_only: bool):
+    columns = player_columns(page, width)
+    head = [bar(player_title(page, ascii_only), f"as of {when(page.asof)}", width, "title"),
+            bar(scope_text(page.selection, width), "", width, "meta"),
+            heading_line(columns, width)]
+    return head, [skill_line(line, columns, width) for line in page.lines], PLAYER_HINTS
+
+
+def _help_parts(state: ViewState, width: int, size: int):
+    head = [bar("Hiscores: keys", "sb-view", width, "title"),
+            bar("Esc or ? goes back", "", width, "meta"),
+            pad([("  Key         Action", "heading")], width, "heading")]
+    body = [pad([(line, "text")], width, "text")
+            for line in help_lines()[state.help_top:state.help_top + size]]
+    return head, body, HELP_HINTS
+
+
+def status_line(state: ViewState, width: int) -> Line:
+    if state.prompt is not None:
+        return pad([(f" {state.prompt.label}: {clean(state.prompt.text)}", "status")], width,
+                   "status")
+    left = " "
+    if state.screen == "board":
+        left += f"{state.selected + 1 if state.rows else 0:,}/{len(state.rows):,}"
+        if state.filter:
+            left += f"  filter '{clean(state.filter)}'"
+        if state.reverse:
+            left += "  bottom first"
+    message = clean(state.message)
+    if message and text_width(left) + text_width(message) + 3 <= width:
+        gap = width - text_width(left) - text_width(message) - 1
+        return [(left + " " * gap, "status"), (message, "alert" if state.alert else "status"),
+                (" ", "status")]
+    if message:
+        return pad([(" " + message, "alert" if state.alert else "status")], width, "status")
+    return pad([(left, "status")], width, "status")
+
+
+def prompt_cursor(state: ViewState, width: int, height: int) -> Optional[Tuple[int, int]]:
+    """(row, column) for the cursor while a prompt is being typed."""
+    if state.prompt is None or width < MIN_WIDTH or height < MIN_HEIGHT:
+        return None
+    column = text_width(f" {state.prompt.label}: {clean(state.prompt.text)}")
+    return height - 2, min(column, width - 1)
+
+
+def snapshot_lines(state: ViewState, width: int, top: int, ascii_only: bool) -> List[Line]:
+    """A board (or the personal page on screen) for printing once: no selection, no keys."""
+    rule = [("-" * width, "rule")]
+    if state.screen == "player" and state.player is not None:
+        head, body, _ = _player_parts(state.player, width, ascii_only)
+        return head[:2] + [rule] + head[2:] + body
+    sel = state.sel
+    shown = state.rows if top == 0 else state.rows[:top]
+    columns = board_columns(state.board, sel, width)
+    asof = state.board.asof if state.board is not None else state.index.asof
+    lines = [bar(board_title(sel), f"as of {when(asof)}", width, "title"),
+             bar(scope_text(sel, width), days_text(state.board), width, "meta"), rule,
+             heading_line(columns, width)]
+    lines += [row_line(row, columns, sel.metric, width, False, ascii_only) for row in shown]
+    return lines + [rule, [(fit(" " + summary_text(state, len(shown)), width), "meta")]]
+
+
+def summary_text(state: ViewState, shown: int) -> str:
+    if not state.rows:
+        return empty_text(state)
+    total = len(state.rows)
+    noun = state.sel.kind if total != 1 else state.sel.kind[:-1]
+    if shown < total:
+        return f"{shown:,} of {total:,} {noun} shown (--top 0 shows all)"
+    return f"{total:,} {noun}"
+
+
+# -- colours -----------------------------------------------------------------------------------
+
+# style -> (foreground, background, bold): Old School RuneScape's yellow and orange on black,
+# parchment text and brown bars, in the xterm 256-colour set and in the basic eight.
+PALETTE_256 = {
+    "title": (226, 94, True), "meta": (180, 16, False), "heading": (226, 16, True),
+    "text": (223, 16, False), "dim": (137, 16, False), "rank1": (220, 16, True),
+    "rank2": (214, 16, True), "rank3": (208, 16, True), "selected": (16, 220, True),
+    "status": (180, 16, False), "alert": (203, 16, True), "footer": (16, 180, False),
+    "key": (52, 180, True), "rule": (94, 16, False)}
+PALETTE_8 = {
+    "title": (0, 3, False), "meta": (7, 0, False), "heading": (3, 0, True),
+    "text": (7, 0, False), "dim": (7, 0, False), "rank1": (3, 0, True), "rank2": (3, 0, True),
+    "rank3": (3, 0, True), "selected": (0, 3, False), "status": (7, 0, False),
+    "alert": (1, 0, True), "footer": (0, 7, False), "key": (1, 7, True), "rule": (3, 0, False)}
+# Without colours only attributes: what stands out, and how.
+MONO = {"title": "reverse", "heading": "bold", "rank1": "bold", "rank2": "bold", "rank3": "bold",
+        "selected": "reverse", "alert": "bold", "footer": "reverse", "key": "bold reverse"}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bats
+load test_helper
+
+@test "--help lists the backends, keys and exit codes" {
+  run sb-view --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"--backend"* && "$output" == *"--snapshot"* && "$output" == *"--top"* ]]
+}
+
+@test "snapshot of a board: plain text when stdout is not a terminal" {
+  records 30 | sb-reduce > /dev/null
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  run sb-view --snapshot --metric jobs --width 80
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == *"Hiscores: Jobs"* ]]
+  [[ "$output" == *"u0"* ]]
+  [[ "$output" != *$'\e['* ]]
+}
+
+@test "a root without boards exits 1 and says what to run" {
+  run sb-view --snapshot --root "$SANDBOX/empty"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"sb-rank --root"* ]]
+  [[ "$output" != *Traceback* ]]
+}
+
+@test "bad options are usage errors (exit 2)" {
+  run sb-view --snapshot --window forever
+  [ "$status" -eq 2 ]
+  run sb-view --snapshot --top -3
+  [ "$status" -eq 2 ]
+}
+
+@test "| head ends the snapshot quietly" {
+  records 30 | sb-reduce > /dev/null
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  run --separate-stderr bash -c "set -o pipefail; sb-view --snapshot --top 0 | head -2"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ "$stderr" != *Traceback* ]]
+}

@@ -1,0 +1,139 @@
+"""sb-view: the leaderboards in a terminal, like Old School RuneScape's hiscores."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from typing import Optional, Sequence
+
+from slurm_scoreboard import ansi, boards, cli, view_model, windows
+from slurm_scoreboard.names import check_name
+
+PROG = "sb-view"
+
+TEXTUAL_HINT = ("the textual backend needs the 'textual' package: "
+                "pip install 'slurm-scoreboard[textual]'")
+
+EPILOG = """\
+backends:
+  curses (default)   interactive, htop-like; ? lists the keys, q quits
+  ansi               print the board once and exit (also --snapshot); colour on a terminal
+  textual            the same boards in a Textual app (pip install 'slurm-scoreboard[textual]')
+
+Reads the files sb-rank writes under <root>/leaderboards and re-reads them when they change.
+
+exit status: 0 done, 1 no leaderboards under the root or an unreadable file, 2 usage error
+(also: no terminal for the interactive view, textual not installed).
+
+examples:
+  sb-view --root "$SLURM_SB_ROOT"
+  sb-view --snapshot --window rolling-30d --metric gpu_clock_hours --top 10
+"""
+
+
+def build_parser():
+    parser = cli.make_parser(PROG, "Show the leaderboards: interactively, or printed once.",
+                             EPILOG, root=True, cluster=True)
+    parser.add_argument("--window", "-w", choices=windows.NAMES, default="alltime",
+                        help="window to open on (default alltime)")
+    parser.add_argument("--metric", "-m", choices=boards.BOARDS, default="overall",
+                        help="board to open on (default overall)")
+    parser.add_argument("--groups", action="store_true", help="group (account) boards")
+    parser.add_argument("--user", "-u", metavar="NAME",
+                        help="open on this user's (or, with --groups, account's) personal page")
+    parser.add_argument("--backend", choices=("curses", "ansi", "textual"),
+                        help="curses (default), ansi (print once) or textual")
+    parser.add_argument("--snapshot", action="store_true", help="the same as --backend ansi")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colours: auto (a terminal without $NO_COLOR), always, never")
+    parser.add_argument("--width", type=int, metavar="N",
+                        help="snapshot width (default: the terminal's)")
+    parser.add_argument("--top", type=int, default=20, metavar="N",
+                        help="snapshot rows (default 20, 0 = all)")
+    return parser
+
+
+def check_args(args) -> None:
+    try:
+        if args.cluster:
+            check_name("cluster", args.cluster)
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    if args.width is not None and args.width < view_model.MIN_WIDTH:
+        raise cli.UsageError(f"--width must be at least {view_model.MIN_WIDTH}")
+    if args.top < 0:
+        raise cli.UsageError("--top must be 0 (all) or more")
+
+
+def choose_backend(args) -> str:
+    if args.snapshot and args.backend not in (None, "ansi"):
+        raise cli.UsageError(f"--snapshot is --backend ansi; it excludes --backend {args.backend}")
+    backend = "ansi" if args.snapshot else (args.backend or "curses")
+    if backend == "textual" and importlib.util.find_spec("textual") is None:
+        raise cli.UsageError(TEXTUAL_HINT)
+    return backend
+
+
+def open_state(root: str, args) -> view_model.ViewState:
+    try:
+        index = view_model.load_index(root)
+    except view_model.BoardError as err:
+        raise cli.ToolError(str(err)) from None
+    cluster = args.cluster or "all"
+    if cluster != "all" and cluster not in index.clusters:
+        known = ", ".join(index.clusters) or "none"
+        raise cli.ToolError(f"no cluster {cluster} in the leaderboards (known: {known})")
+    kind = "groups" if args.groups else "users"
+    state = view_model.ViewState(root, index, view_model.Selection(args.window, args.metric,
+                                                                   cluster, kind))
+    if args.user:
+        state.show_player(args.user)
+        if state.screen != "player":
+            raise cli.ToolError(state.message)
+    return state
+
+
+def snapshot(state: view_model.ViewState, args) -> int:
+    color = ansi.want_color(args.color, sys.stdout, os.environ)
+    encoding = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "")
+    width = args.width or max(shutil.get_terminal_size().columns, view_model.MIN_WIDTH)
+    lines = view_model.snapshot_lines(state, width, args.top,
+                                      ascii_only=not color or encoding != "utf8")
+    sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
+    if state.board is None and state.problem.startswith("unreadable"):
+        cli.warn(PROG, state.problem)
+        return cli.EXIT_ERROR
+    return cli.EXIT_OK
+
+
+def interactive(state: view_model.ViewState, args) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise cli.UsageError("the interactive view needs a terminal; use --snapshot to print")
+    from slurm_scoreboard import tui
+    try:
+        return tui.run(state, use_color=args.color == "always" or
+                       (args.color == "auto" and not os.environ.get("NO_COLOR")))
+    except tui.curses.error as err:
+        raise cli.ToolError(f"cannot drive this terminal ({err}); use --snapshot") from None
+
+
+def body(args) -> int:
+    root = cli.require_root(args)
+    check_args(args)
+    backend = choose_backend(args)
+    state = open_state(root, args)
+    if backend == "ansi":
+        return snapshot(state, args)
+    if backend == "textual":
+        from slurm_scoreboard import textual_app
+        return textual_app.run(state)
+    return interactive(state, args)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return cli.run(PROG, build_parser(), body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,11 +6,11 @@ from typing import Dict, List, Optional, Tuple
 
 from . import layout, metrics
 from .bloom import BloomFilter
+from .files import locked
 from .journal import Transaction, recover
 from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
-from .files import locked
 from .store import (UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom, load_rollup,
                     rollup_bytes)
 

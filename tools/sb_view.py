@@ -7,7 +7,7 @@ import shutil
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import ansi, boards, cli, view_model, windows
+from slurm_scoreboard import ansi, boards, cli, screens, view_model, windows
 from slurm_scoreboard.names import check_name
 
 PROG = "sb-view"
@@ -98,7 +98,7 @@ def snapshot(state: view_model.ViewState, args) -> int:
     color = ansi.want_color(args.color, sys.stdout, os.environ)
     encoding = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "")
     width = args.width or max(shutil.get_terminal_size().columns, view_model.MIN_WIDTH)
-    lines = view_model.snapshot_lines(state, width, args.top,
+    lines = screens.snapshot_lines(state, width, args.top,
                                       ascii_only=not color or encoding != "utf8")
     sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
     if state.board is None and state.problem.startswith("unreadable"):

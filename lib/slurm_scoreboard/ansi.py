@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import List, Mapping, Sequence
 
-from .view_model import PALETTE_8, PALETTE_256, Line
+from .screens import PALETTE_8, PALETTE_256
+from .view_model import Line
 
 RESET = "\x1b[0m"
 

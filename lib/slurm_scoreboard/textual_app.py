@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from . import view_model
+from . import screens, view_model
 from .view_model import ViewState
 
 RELOAD_SECONDS = 2.0
@@ -99,14 +99,14 @@ class HiscoresApp(App):
             table.add_columns("Keys and actions")
             table.add_rows([Text(line)] for line in view_model.help_lines())
         elif state.screen == "player" and state.player is not None:
-            columns = view_model.player_columns(state.player, WIDE)[1:]
+            columns = screens.player_columns(state.player, WIDE)[1:]
             table.add_columns(*[column.title for column in columns])
-            table.add_rows([_cell(view_model.skill_cell(line, c.key), c) for c in columns]
+            table.add_rows([_cell(screens.skill_cell(line, c.key), c) for c in columns]
                            for line in state.player.lines)
         else:
-            columns = view_model.board_columns(state.board, state.sel, WIDE)[1:]
+            columns = screens.board_columns(state.board, state.sel, WIDE)[1:]
             table.add_columns(*[column.title for column in columns])
-            table.add_rows([_cell(view_model.row_cell(row, c.key, state.sel.metric, False), c)
+            table.add_rows([_cell(screens.row_cell(row, c.key, state.sel.metric, False), c)
                             for c in columns] for row in state.rows)
 
     def title_text(self) -> str:
@@ -114,22 +114,22 @@ class HiscoresApp(App):
         if state.screen == "help":
             return "Hiscores: keys"
         if state.screen == "player" and state.player is not None:
-            return f"{view_model.player_title(state.player, False)}   " \
+            return f"{screens.player_title(state.player, False)}   " \
                 f"as of {view_model.when(state.player.asof)}"
         asof = state.board.asof if state.board is not None else state.index.asof
-        return f"{view_model.board_title(state.sel)}   as of {view_model.when(asof)}"
+        return f"{screens.board_title(state.sel)}   as of {view_model.when(asof)}"
 
     def meta_text(self) -> str:
         state = self.state
         if state.screen == "help":
             return "Esc or ? goes back"
         if state.screen == "player" and state.player is not None:
-            return view_model.scope_text(state.player.selection, WIDE)
-        meta = view_model.scope_text(state.sel, WIDE)
-        return meta if state.rows else f"{meta}   ({view_model.empty_text(state)})"
+            return screens.scope_text(state.player.selection, WIDE)
+        meta = screens.scope_text(state.sel, WIDE)
+        return meta if state.rows else f"{meta}   ({screens.empty_text(state)})"
 
 
-def _cell(text: str, column: view_model.Column) -> Text:
+def _cell(text: str, column: screens.Column) -> Text:
     return Text(text, justify="left" if column.align == "<" else "right")
 
 

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Optional
 
-from . import view_model
+from . import screens, view_model
 from .view_model import ViewState
 
 RELOAD_SECONDS = 2.0
@@ -37,7 +37,7 @@ class Styles:
     def __init__(self, use_color: bool):
         self.attrs = {}
         if use_color and curses.has_colors():
-            palette = view_model.PALETTE_256 if curses.COLORS >= 256 else view_model.PALETTE_8
+            palette = screens.PALETTE_256 if curses.COLORS >= 256 else screens.PALETTE_8
             if curses.COLOR_PAIRS > len(palette):
                 try:
                     self._colors(palette)
@@ -52,8 +52,8 @@ class Styles:
             self.attrs[style] = curses.color_pair(number) | (curses.A_BOLD if bold else 0)
 
     def _mono(self) -> None:
-        for style in view_model.PALETTE_8:
-            words = view_model.MONO.get(style, "")
+        for style in screens.PALETTE_8:
+            words = screens.MONO.get(style, "")
             self.attrs[style] = (curses.A_BOLD if "bold" in words else 0) | \
                 (curses.A_REVERSE if "reverse" in words else 0)
 
@@ -115,12 +115,12 @@ def _cursor(visible: bool) -> None:
 def draw(window, state: ViewState, styles: Styles, ascii_only: bool) -> None:
     height, width = window.getmaxyx()
     window.erase()
-    for y, line in enumerate(view_model.screen(state, width, height, ascii_only)[:height]):
+    for y, line in enumerate(screens.screen(state, width, height, ascii_only)[:height]):
         x = 0
         for text, style in line:
             _put(window, y, x, text, styles[style])
             x += view_model.text_width(text)
-    cursor = view_model.prompt_cursor(state, width, height)
+    cursor = screens.prompt_cursor(state, width, height)
     _cursor(cursor is not None)
     if cursor is not None:
         window.move(*cursor)

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from reduce_helpers import job, reduce, tool
+from slurm_scoreboard import screens
 from slurm_scoreboard import view_model as vm
 
 NOW = "2025-08-31T12:00:00Z"
@@ -295,43 +296,43 @@ def test_every_screen_line_is_exactly_the_width(store, width, height):
     state = open_state(store)
     for keys in ((), ("TAB",), ("a",), ("?",), ("ESC", "ENTER")):
         press(state, *keys)
-        lines = vm.screen(state, width, height)
+        lines = screens.screen(state, width, height)
         assert len(lines) == height
         assert all(sum(vm.text_width(text) for text, _ in line) == width for line in lines)
 
 
 def test_tiny_terminal_says_too_small(store):
-    lines = vm.screen(open_state(store), 30, 5)
+    lines = screens.screen(open_state(store), 30, 5)
     assert len(lines) == 5 and all_text(lines[:1]).startswith("terminal too small")
-    assert vm.screen(open_state(store), 1, 1) == [[("~", "alert")]]
+    assert screens.screen(open_state(store), 1, 1) == [[("~", "alert")]]
 
 
 def test_hostile_names_are_escaped_and_cut(tmp_path):
     state = open_state(make_hostile_root(tmp_path), metric="clock_hours")
-    for lines in (vm.screen(state, 80, 24), vm.snapshot_lines(state, 80, 0, True)):
+    for lines in (screens.screen(state, 80, 24), screens.snapshot_lines(state, 80, 0, True)):
         text = all_text(lines)
         assert "\x1b" not in text and "\x07" not in text
         assert "evil\\x1b[31mred\\x07" in text
         assert "LLL~" in text and "L" * 100 not in text
         assert "as of 2025-08-31T12:00:00Z\\x1b[2J" in text
-    assert "jos\\xe9\\u4e2d" in all_text(vm.snapshot_lines(state, 80, 0, True))
+    assert "jos\\xe9\\u4e2d" in all_text(screens.snapshot_lines(state, 80, 0, True))
 
 
 def test_missing_board_shows_no_data(store):
     state = open_state(store)
     state._switch(cluster="nowhere")
     assert state.board is None and state.problem == "no data"
-    assert "no data" in all_text(vm.screen(state, 80, 24))
+    assert "no data" in all_text(screens.screen(state, 80, 24))
 
 
 def test_columns_drop_to_fit_narrow_terminals(store):
     state = open_state(store)
-    keys = [c.key for c in vm.board_columns(state.board, state.sel, 80)]
+    keys = [c.key for c in screens.board_columns(state.board, state.sel, 80)]
     assert keys == ["mark", "rank", "name", "level", "xp", "skills"]
-    assert "skills" not in [c.key for c in vm.board_columns(state.board, state.sel, 60)]
+    assert "skills" not in [c.key for c in screens.board_columns(state.board, state.sel, 60)]
     groups = state.sel._replace(metric="jobs", kind="groups")
-    assert [c.key for c in vm.board_columns(None, groups, 100)][-2:] == ["value", "members"]
-    assert "members" not in [c.key for c in vm.board_columns(None, groups, 50)]
+    assert [c.key for c in screens.board_columns(None, groups, 100)][-2:] == ["value", "members"]
+    assert "members" not in [c.key for c in screens.board_columns(None, groups, 50)]
 
 
 # -- personal pages ----------------------------------------------------------------------------
@@ -346,7 +347,7 @@ def test_player_page_has_overall_on_top_and_every_skill(store):
     assert (cpu.rank, cpu.level, cpu.xp, cpu.value) == \
         (board.rank, board.level, board.xp, board.value)
     assert page.lines[0].rank == 1
-    text = all_text(vm.screen(state, 80, 24))
+    text = all_text(screens.screen(state, 80, 24))
     assert "Personal hiscores: alice" in text and "Overall" in text and "CPU-core hours" in text
     press(state, "ESC")
     assert state.screen == "board"
@@ -357,9 +358,9 @@ def test_skill_without_a_row_shows_dash_and_level_one(store):
     state.show_player("nobody")
     assert all(line.rank is None for line in state.player.lines)
     assert [line.level for line in state.player.lines] == [6, 1, 1, 1, 1, 1, 1]
-    columns = vm.player_columns(state.player, 80)
-    assert vm.skill_cell(state.player.lines[1], "rank") == "-"
-    assert "Skill" in all_text([vm.heading_line(columns, 80)])
+    columns = screens.player_columns(state.player, 80)
+    assert screens.skill_cell(state.player.lines[1], "rank") == "-"
+    assert "Skill" in all_text([screens.heading_line(columns, 80)])
 
 
 def test_player_page_follows_window_changes(store):
@@ -371,7 +372,7 @@ def test_player_page_follows_window_changes(store):
 def test_group_page(store):
     state = press(open_state(store, kind="groups"), "ENTER")
     assert state.player.name in ACCOUNTS
-    assert "Group hiscores" in all_text(vm.screen(state, 80, 24))
+    assert "Group hiscores" in all_text(screens.screen(state, 80, 24))
 
 
 # -- reloading ---------------------------------------------------------------------------------

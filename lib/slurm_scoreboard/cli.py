@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Callable, Optional, Sequence
 
@@ -20,6 +21,14 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 
 ROOT_ENV = "SLURM_SB_ROOT"
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind, so every half-written temporary file is removed on the way out."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated(signum)
 
 
 class ToolError(Exception):
@@ -98,6 +107,7 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
         argv: Optional[Sequence[str]] = None) -> int:
     """Parse argv, run body, and turn every way it can end into an exit code."""
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         code = body(args)
         sys.stdout.flush()
@@ -108,6 +118,9 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
     except KeyboardInterrupt:
         warn(prog, "interrupted")
         return 130
+    except Terminated:
+        warn(prog, "terminated")
+        return 143
     except ToolError as err:
         if args.debug:
             raise

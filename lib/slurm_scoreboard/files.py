@@ -6,7 +6,7 @@ import errno
 import fcntl
 import os
 import signal
-import tempfile
+import itertools
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -19,6 +19,7 @@ import orjson
 _FAULT_AT = int(os.environ.get("SLURM_SB_FAULT_AT") or 0)
 _FAULT_COUNT_FILE = os.environ.get("SLURM_SB_FAULT_COUNT")
 _points_reached = 0
+_temp_numbers = itertools.count()
 
 
 def fault_point() -> None:
@@ -39,12 +40,18 @@ if _FAULT_COUNT_FILE:
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Replace `path` with `data` so a reader sees the old file or the new one, never a mix."""
+    """Replace `path` with `data` so a reader sees the old file or the new one, never a mix.
+
+    The new file gets the usual mode (0666 less the umask), so a shared root stays readable by
+    everyone the umask allows. The temporary file is named before it is created, so an
+    interruption at any point (a SIGTERM turned into an exception) can remove it.
+    """
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     fault_point()
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="." + os.path.basename(path))
+    temp = os.path.join(folder, f".tmp-{os.getpid()}-{next(_temp_numbers)}.{os.path.basename(path)}")
     try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             fault_point()

@@ -39,15 +39,25 @@ sb_check_name() {
     sb_die "refusing $1 name '$2': not a plain name" 2
 }
 
-# sb_write_atomic FILE < content: temp file in the same folder, fsync, rename.
+# sb_write_atomic FILE < content: temp file in the same folder, fsync, rename. A signal that
+# stops the script removes the temp file (the traps below), so none is ever left half-written.
+SB_TMP=""
 sb_write_atomic() {
-  local file="$1" tmp
+  local file="$1"
   mkdir -p "$(dirname "$file")"
-  tmp="$(mktemp "$(dirname "$file")/.tmp-XXXXXX.$(basename "$file")")"
-  cat > "$tmp"
-  sync "$tmp"
-  mv -f "$tmp" "$file"
+  SB_TMP="$(mktemp "$(dirname "$file")/.tmp-XXXXXX.$(basename "$file")")"
+  cat > "$SB_TMP"
+  sync "$SB_TMP"
+  mv -f "$SB_TMP" "$file"
+  SB_TMP=""
 }
+
+sb_on_signal() {
+  [[ -n "$SB_TMP" ]] && rm -f "$SB_TMP"
+  exit "$1"
+}
+trap 'sb_on_signal 143' TERM
+trap 'sb_on_signal 130' INT
 
 # sb_json_get FILE KEY: a string, number, boolean or null field of a one-line JSON object
 # written by these scripts ("" when absent).

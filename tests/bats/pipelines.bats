@@ -144,7 +144,9 @@ store_digest() {
   kill -TERM "$pid"
   wait "$pid"
   grep -q '"last_result":"stopped"' "$beat"
-  [ -z "$(find "$SLURM_SB_ROOT" -name '.tmp-*')" ]
+  leftovers="$(find "$SLURM_SB_ROOT" -name '.tmp-*' -o -name '*.sbtx')"
+  echo "leftovers: $leftovers"
+  [ -z "$leftovers" ]
   run sb-poll --cluster fake
   [ "$status" -eq 0 ]
   [ "$(stored)" = "$(truth)" ]

@@ -26,28 +26,15 @@ LOGDIR=/var/log/slurm-test
 DB_NAME=slurm_acct_db
 
 log() { echo "[cluster-down] $*"; }
-running() { pgrep -x "$1" >/dev/null 2>&1; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-stop_proc() {  # stop_proc NAME: SIGTERM by pid, wait up to 30 s, then SIGKILL
-    local name="$1" i pids
-    pids="$(pgrep -x "$name" || true)"
-    [[ -n "$pids" ]] || return 0
-    log "stopping $name ($pids)"
-    kill $pids 2>/dev/null || true
-    for i in $(seq 1 60); do
-        running "$name" || return 0
-        sleep 0.5
-    done
-    log "$name still running, sending SIGKILL"
-    kill -9 $(pgrep -x "$name" || true) 2>/dev/null || true
-    sleep 0.5
-}
 
 db_up() { mysqladmin --protocol=socket -uroot ping >/dev/null 2>&1; }
 
-stop_proc slurmd
-stop_proc slurmctld
-stop_proc slurmdbd
+stop_proc slurmd 30
+stop_proc slurmctld 30
+stop_proc slurmdbd 30
 
 if [[ $PURGE -eq 1 ]]; then
     if ! db_up && [[ -d /var/lib/mysql/mysql ]]; then
@@ -68,10 +55,10 @@ fi
 if running mariadbd || running mysqld; then
     log "stopping MariaDB"
     mysqladmin --protocol=socket -uroot shutdown >/dev/null 2>&1 || true
-    stop_proc mariadbd
-    stop_proc mysqld
+    stop_proc mariadbd 30
+    stop_proc mysqld 30
 fi
-stop_proc munged
+stop_proc munged 30
 
 if [[ $PURGE -eq 1 ]]; then
     log "removing $BASE/state and $BASE/slurmd"

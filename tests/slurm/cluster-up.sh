@@ -41,7 +41,8 @@ DB_USER=slurm
 DB_PASS=slurmtestpass
 
 log() { echo "[cluster-up] $*"; }
-running() { pgrep -x "$1" >/dev/null 2>&1; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 tails() {
     local f
@@ -54,19 +55,6 @@ tails() {
 }
 die() { echo "[cluster-up] ERROR: $*" >&2; tails; exit 1; }
 
-stop_proc() {  # stop_proc NAME: SIGTERM by pid, wait up to 15 s, then SIGKILL
-    local name="$1" i pids
-    pids="$(pgrep -x "$name" || true)"
-    [[ -n "$pids" ]] || return 0
-    log "stopping $name ($pids)"
-    kill $pids 2>/dev/null || true
-    for i in $(seq 1 30); do
-        running "$name" || return 0
-        sleep 0.5
-    done
-    kill -9 $(pgrep -x "$name" || true) 2>/dev/null || true
-    sleep 0.5
-}
 
 # ---------------------------------------------------------------- packages
 if ! command -v slurmctld >/dev/null 2>&1; then

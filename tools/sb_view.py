@@ -8,7 +8,6 @@ import sys
 from typing import Optional, Sequence
 
 from slurm_scoreboard import ansi, boards, cli, screens, view_model, windows
-from slurm_scoreboard.names import check_name
 
 PROG = "sb-view"
 
@@ -55,11 +54,7 @@ def build_parser():
 
 
 def check_args(args) -> None:
-    try:
-        if args.cluster:
-            check_name("cluster", args.cluster)
-    except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+    cli.check_plain_names(args, "cluster")
     if args.width is not None and args.width < view_model.MIN_WIDTH:
         raise cli.UsageError(f"--width must be at least {view_model.MIN_WIDTH}")
     if args.top < 0:
@@ -99,7 +94,7 @@ def snapshot(state: view_model.ViewState, args) -> int:
     encoding = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "")
     width = args.width or max(shutil.get_terminal_size().columns, view_model.MIN_WIDTH)
     lines = screens.snapshot_lines(state, width, args.top,
-                                      ascii_only=not color or encoding != "utf8")
+                                   ascii_only=not color or encoding != "utf8")
     sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
     if state.board is None and state.problem.startswith("unreadable"):
         cli.warn(PROG, state.problem)

@@ -11,7 +11,8 @@ import sys
 from datetime import timedelta
 from typing import Dict, List, NamedTuple, Optional, Set
 
-from .layout import TOP_FOLDERS
+from .layout import TOP_FOLDERS, sacct_rate_file
+from .ratelimit import RateLimiter
 from .sacct import sacct_environment
 from .states import TERMINAL_CODES
 from .times import now, sacct_stamp, to_iso
@@ -136,6 +137,8 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None) -> (List[s
     findings: List[Finding] = []
     if paths["sacct"]:
         config = slurm_config(run_quiet(["scontrol", "show", "config"])) if paths["scontrol"] else {}
+        if root_check.writable:
+            RateLimiter(sacct_rate_file(root, cluster or "_local"), per_minute).acquire()
         findings = [visibility_finding(visible_users(cluster=cluster), me, config),
                     gpu_finding(config)]
     for finding in findings:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from contextlib import ExitStack
 from typing import Optional, Sequence
 
 import orjson
@@ -65,7 +66,7 @@ class Run:
         self.counts: Counter = Counter()
         self.skipped: Counter = Counter()
         self.reducer: Optional[Reducer] = None
-        self.lock = None
+        self.held = ExitStack()
 
     def warn(self, where: str, message: str) -> None:
         if not self.args.quiet:
@@ -73,9 +74,8 @@ class Run:
 
     def open(self, cluster: str) -> Reducer:
         """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
-        self.lock = locked(layout.reduce_lock(self.root, cluster), wait=False)
         try:
-            self.lock.__enter__()
+            self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), wait=False))
         except LockBusy:
             raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
                                 cli.EXIT_LOCKED) from None
@@ -113,8 +113,7 @@ class Run:
         }
 
     def close(self) -> None:
-        if self.lock is not None:
-            self.lock.__exit__(None, None, None)
+        self.held.close()
 
 
 def body(args) -> int:

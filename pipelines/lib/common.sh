@@ -45,8 +45,8 @@ SB_TMP=""
 sb_write_atomic() {
   local file="$1"
   mkdir -p "$(dirname "$file")"
-  SB_TMP="$(mktemp "$(dirname "$file")/.tmp-XXXXXX.$(basename "$file")")"
-  cat > "$SB_TMP"
+  SB_TMP="$(dirname "$file")/.tmp-$$-$RANDOM.$(basename "$file")"
+  (set -o noclobber; cat > "$SB_TMP")
   sync "$SB_TMP"
   mv -f "$SB_TMP" "$file"
   SB_TMP=""

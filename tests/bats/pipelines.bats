@@ -18,14 +18,15 @@ for i in range(240):
 " > "$FAKE_SACCT_JOBS"
 }
 
-# jobs (and CPU seconds) of the fake jobs that ended before $SLURM_SB_NOW
+# jobs (and CPU seconds) of the fake jobs that ended before 2025-06-15T12:00:00 (and at or
+# after $1, when given)
 truth() {
   python3 -c "
 import sys
 n = cpu = 0
 for line in open('$FAKE_SACCT_JOBS'):
     f = line.split('|')
-    if f[13] < '2025-06-15T12:00:00':
+    if '${1:-}' <= f[13] < '2025-06-15T12:00:00':
         n += 1; cpu += int(f[6]) * 2
 print(n, cpu)"
 }
@@ -165,4 +166,19 @@ store_digest() {
   for i in 1 2 3 4; do sb-poll --cluster fake > /dev/null 2>&1; done
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq "$calls" ]
   [ "$(stored)" = "$(truth)" ]
+}
+
+@test "a record that reaches slurmdbd late, after the cursor passed its end, is counted once" {
+  setup_fake
+  sb-backfill --cluster fake --backfill-start 2025-06-01 2>/dev/null
+  SLURM_SB_NOW=2025-06-15T11:50:00Z sb-incremental --cluster fake 2>/dev/null
+  # Job 9999 ended at 11:30, before the cursor (11:50), but sacct only shows it now.
+  echo '9999|9999|fake|late|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-15T11:00:00|2025-06-15T11:21:40|2025-06-15T11:30:00||' \
+    >> "$FAKE_SACCT_JOBS"
+  SLURM_SB_NOW=2025-06-15T12:00:00Z run sb-incremental --cluster fake
+  [ "$status" -eq 0 ]
+  [ "$(stored)" = "$(truth 2025-06-01)" ]
+  grep -q '"username":"late"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
+  SLURM_SB_NOW=2025-06-15T12:10:00Z run sb-incremental --cluster fake
+  [ "$(stored)" = "$(truth 2025-06-01)" ]
 }

@@ -64,8 +64,16 @@ for i in range(200000):
   [[ "$stderr" != *BrokenPipe* ]]
 }
 
+@test "--format xdmod reads the project's own shredder log" {
+  run --separate-stderr sb-parse --format xdmod "$TOP/tests/fixtures/xdmod-shredder.log"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 5 ]
+  [[ "${lines[1]}" == *'"job_id":"7010"'*'"gpus":4,'* ]]
+  [[ "$stderr" == *"5 lines, 5 records, 0 skipped"* ]]
+}
+
 @test "real XDMoD log through --format xdmod" {
-  [ -f "$SAMPLES/xdmod__referencedata_phillips.txt" ] || skip "sacct samples not present"
+  need_samples
   run --separate-stderr sb-parse --format xdmod "$SAMPLES/xdmod__referencedata_phillips.txt"
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -eq 4285 ]

@@ -17,6 +17,16 @@ teardown() {
   rm -rf "$SANDBOX"
 }
 
+# need_samples: skip a test without ../shared/sacct-samples, except under CI, where it fails.
+need_samples() {
+  [ -f "$SAMPLES/INDEX.md" ] && return 0
+  if [ "${CI:-}" = "true" ]; then
+    echo "real sacct samples not found at $SAMPLES (CI must have them)" >&2
+    return 1
+  fi
+  skip "sacct samples not present"
+}
+
 # stub NAME 'shell body': an executable NAME in $STUBS running the body under /bin/sh.
 stub() {
   printf '#!/bin/sh\n%s\n' "$2" > "$STUBS/$1"

@@ -2,6 +2,7 @@
 by an unprivileged user, and compared with what was submitted."""
 import os
 import shutil
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -23,19 +24,29 @@ def pipeline(cluster, root, since, until, *extra):
 
 
 @pytest.fixture(scope="module")
-def records(submitted, cluster):
+def found(submitted, cluster):
+    """Every record the pipeline gave, in order (duplicates kept, so they can be seen)."""
     root = shared_folder()
     try:
-        found = pipeline(cluster, root, submitted["since"], submitted["until"])
+        return pipeline(cluster, root, submitted["since"], submitted["until"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def records(found):
     return {r["job_id"]: r for r in found}
 
 
-def test_every_submitted_job_comes_back_once(submitted, records):
-    jobs = submitted["jobs"]
-    expected = {jobs[k] for k in jobs if k != "array"} | {f"{jobs['array']}_{i}" for i in (1, 2, 3)}
-    assert expected <= set(records)
+def expected_ids(jobs):
+    return {jobs[k] for k in jobs if k != "array"} | {f"{jobs['array']}_{i}" for i in (1, 2, 3)}
+
+
+def test_every_submitted_job_comes_back_once(submitted, found):
+    counts = Counter(r["job_id"] for r in found)
+    assert {job_id: counts[job_id] for job_id in expected_ids(submitted["jobs"])} == \
+        {job_id: 1 for job_id in expected_ids(submitted["jobs"])}
+    assert len({r["key"] for r in found}) == len(found)
 
 
 def test_users_states_cpus_gpus(submitted, records, cluster):
@@ -79,10 +90,21 @@ def test_memory_comes_from_alloctres(submitted, records):
     assert records[submitted["jobs"]["multicpu"]]["mem_bytes"] == 2000 * 1024 ** 2
 
 
-def test_window_selects_jobs_by_end_time(submitted, cluster, user_root):
+def test_window_selects_jobs_by_end_time(submitted, records, cluster, user_root):
+    """A window that closes after every job started but before the timed-out one ended: the
+    jobs that ended inside it come back, the one still running at its end does not."""
+    jobs = submitted["jobs"]
+    timeout_end = iso_seconds(records[jobs["timeout"]]["end"])
+    others = [r for job_id, r in records.items()
+              if job_id in expected_ids(jobs) and job_id != jobs["timeout"]]
+    cut = max(iso_seconds(r["end"]) for r in others) + timedelta(seconds=1)
+    assert cut < timeout_end and iso_seconds(records[jobs["timeout"]]["start"]) < cut
+    inside = {r["job_id"] for r in pipeline(cluster, user_root, submitted["since"], cut)}
+    assert {r["job_id"] for r in others} <= inside
+    assert jobs["timeout"] not in inside
     before = pipeline(cluster, user_root, submitted["since"] - timedelta(hours=1),
                       submitted["since"])
-    assert not set(submitted["jobs"].values()) & {r["job_id"] for r in before}
+    assert not expected_ids(jobs) & {r["job_id"] for r in before}
 
 
 def test_steps_give_peak_memory_and_the_same_jobs(submitted, records, cluster, user_root):

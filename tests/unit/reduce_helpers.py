@@ -57,16 +57,17 @@ def rollup(root, month, cluster="hammer"):
 
 
 def expected_totals(records):
-    """The truth, summed straight from the records by the metric definitions."""
+    """The truth, summed straight from the records by the metric definitions (CPU and GPU
+    seconds are the record's own: a het job's are not its elapsed x its CPUs)."""
     failed = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}
     truth = {}
     for r in records:
         if not r["terminal"]:
             continue
         v = truth.setdefault(r["user"], [0] * 6)
-        v[0] += r["elapsed_s"] * r["cpus"]
+        v[0] += r["cpu_seconds"]
         v[1] += r["elapsed_s"]
-        v[2] += r["elapsed_s"] * r["gpus"]
+        v[2] += r["gpu_seconds"]
         v[3] += r["elapsed_s"] if r["gpus"] else 0
         v[4] += r["state"] in failed
         v[5] += r["start"] is not None

@@ -12,3 +12,26 @@ def test_listed_and_home_marker(tmp_path, monkeypatch):
     out = optout.OptOut(str(tmp_path))
     assert "alice" in out and "carol" in out
     assert "bob" not in out and "dave" not in out and "nobody" not in out
+
+
+def test_home_marker_found_through_the_real_passwd_lookup(tmp_path, monkeypatch):
+    """home_of itself runs (only pwd's database is swapped): a marker in the home from passwd
+    opts the user out; a home without one, or a user passwd does not know, does not."""
+    import pwd
+    homes = {"carol": tmp_path / "home" / "carol", "dave": tmp_path / "home" / "dave"}
+    for home in homes.values():
+        home.mkdir(parents=True)
+    (homes["carol"] / ".slurm_scoreboard_optout").write_text("")
+    (homes["dave"] / "slurm_scoreboard_optout").write_text("")        # not the marker's name
+
+    def getpwnam(name):
+        if name not in homes:
+            raise KeyError(name)
+        return pwd.struct_passwd((name, "x", 1000, 1000, "", str(homes[name]), "/bin/sh"))
+
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    assert optout.home_of("carol") == str(homes["carol"])
+    assert optout.home_of("nobody-here") is None
+    out = optout.OptOut(str(tmp_path))
+    assert "carol" in out
+    assert "dave" not in out and "nobody-here" not in out

@@ -1,6 +1,8 @@
 """sb-parse's core on inputs written from the sacct documentation (formats, steps, arrays, het
 jobs, states, ReqMem forms, TRES), one behaviour a test."""
 
+import os
+
 from slurm_scoreboard.parser import SacctParser
 
 G = 1024 ** 3
@@ -95,13 +97,18 @@ def test_array_tasks_are_jobs_and_pending_arrays_are_not_terminal():
     assert pending["terminal"] is False and pending["start"] is None and pending["end"] is None
 
 
+# A heterogeneous job: two components of different lengths, so its CPU seconds (500) are not
+# its elapsed x its CPUs (600). Shared with the store tests (test_reduce.py).
+HET_LINES = [
+    HDR,
+    "600+0|600|gus|COMPLETED|100|4|cpu=4,gres/gpu=1|2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:01:40",
+    "600+0.batch|600||COMPLETED|100|4||2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:01:40",
+    "600+1|601|gus|COMPLETED|50|2|cpu=2,gres/gpu=2|2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:00:50",
+    "600+1.0|601||COMPLETED|50|2||2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:00:50"]
+
+
 def test_het_job_components_add_up_into_one_job():
-    lines = [HDR,
-             "600+0|600|gus|COMPLETED|100|4|cpu=4,gres/gpu=1|2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:01:40",
-             "600+0.batch|600||COMPLETED|100|4||2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:01:40",
-             "600+1|601|gus|COMPLETED|50|2|cpu=2,gres/gpu=2|2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:00:50",
-             "600+1.0|601||COMPLETED|50|2||2025-08-06T00:00:00|2025-08-06T00:00:00|2025-08-06T00:00:50"]
-    records, problems, _ = parse(lines)
+    records, problems, _ = parse(HET_LINES)
     assert problems == []
     (job,) = records
     assert job["job_id"] == "600" and job["cpus"] == 6 and job["gpus"] == 3
@@ -234,3 +241,35 @@ def test_record_never_carries_job_names_or_paths():
     text = str(records[0])
     for private in ("secret_name", "/home/ann", "sbatch"):
         assert private not in text
+
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+
+
+def test_own_xdmod_fixture_gives_the_hand_checked_records():
+    """--format xdmod on the project's own shredder log (tests/fixtures/README.md)."""
+    from slurm_scoreboard import fields
+    with open(os.path.join(FIXTURES, "xdmod-shredder.log"), "rb") as handle:
+        records, problems, stats = parse(handle, fields=fields.preset("xdmod"))
+    assert problems == [] and stats.records == 5
+    by_id = {r["job_id"]: r for r in records}
+    array = by_id["7001_1"]
+    assert (array["cluster"], array["job_id_raw"], array["user"], array["account"]) == \
+        ("forge", "7002", "ann", "physics")
+    assert (array["state"], array["elapsed_s"], array["cpus"], array["nodes"], array["gpus"]) == \
+        ("COMPLETED", 3600, 8, 1, 0)
+    assert array["mem_bytes"] == 32000 * M and array["cpu_seconds"] == 8 * 3600
+    assert (array["start"], array["end"]) == ("2024-05-01T09:05:00Z", "2024-05-01T10:05:00Z")
+    assert array["key"] == "7001_1@2024-05-01T09:00:00Z"
+    gpu = by_id["7010"]
+    assert (gpu["user"], gpu["state"], gpu["elapsed_s"], gpu["cpus"], gpu["nodes"]) == \
+        ("bea", "TIMEOUT", 26 * 3600, 16, 2)
+    assert gpu["gpus"] == 4 and gpu["gpu_seconds"] == 4 * 26 * 3600 and gpu["mem_bytes"] == 64 * G
+    cancelled = by_id["7011"]
+    assert (cancelled["state"], cancelled["elapsed_s"], cancelled["mem_bytes"]) == \
+        ("CANCELLED", 60, 2000 * M)
+    never = by_id["7012"]
+    assert never["start"] is None and never["elapsed_s"] == 0 and never["terminal"] is True
+    assert never["mem_bytes"] == 1000 * M
+    running = by_id["7013"]
+    assert running["terminal"] is False and running["end"] is None

@@ -159,3 +159,45 @@ def test_usage_errors(store):
                  ["--window", "weekly", "--metric", "jobs"], ["--user", "../x"],
                  ["--user", "a", "--metric", "jobs"]):
         assert tool("sb_rank", ["--root", str(store)] + args).returncode == 2, args
+
+
+def test_fractional_hours_stay_exact_on_boards_personal_pages_and_the_snapshot(tmp_path):
+    # 5400 s x 3 CPUs = 4.5 CPU-core hours and 1.5 wall hours: no rounding anywhere.
+    reduce(tmp_path, [job(1, "ann", "2024-02-20T00:00:00Z", elapsed=5400, cpus=3),
+                      job(2, "ben", "2024-02-21T00:00:00Z", elapsed=3600, cpus=4)])
+    rows = rank(tmp_path, "--window", "rolling-30d", "--metric", "clock_hours")
+    assert [(r["rank"], r["user"], r["value"], r["xp"]) for r in rows] == \
+        [(1, "ann", 4.5, 45), (2, "ben", 4.0, 40)]
+    assert values(rank(tmp_path, "--window", "alltime", "--metric", "elapsed_hours")) == \
+        {"ann": 1.5, "ben": 1.0}
+    (page,) = rank(tmp_path, "--user", "ann")
+    skills = {s["metric"]: s["value"] for s in page["skills"]}
+    assert skills["clock_hours"] == 4.5 and skills["elapsed_hours"] == 1.5
+    rank(tmp_path)
+    assert board(tmp_path, "alltime_clock_hours")["rows"][0]["value"] == 4.5
+    assert board(tmp_path, "rolling-30d_elapsed_hours", cluster="hammer")["rows"][0]["value"] == 1.5
+    view = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--color", "never",
+                            "--window", "alltime", "--metric", "clock_hours", "--width", "80"])
+    assert view.returncode == 0, view.stderr
+    first = next(line for line in view.stdout.decode().splitlines() if "ann" in line)
+    assert first.split()[:2] == ["1", "ann"] and first.rstrip().endswith("4.5 h")
+    personal = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--color", "never",
+                                "--user", "ann", "--width", "80"]).stdout.decode()
+    assert "4.5 h" in personal and "1.5 h" in personal
+
+
+def test_overall_orders_by_total_level_then_total_xp_then_name():
+    from slurm_scoreboard import boards, xp
+    rates = {skill: 1.0 for skill in xp.SKILLS}
+    # [clock s, elapsed s, GPU clock s, GPU elapsed s, failed jobs, jobs]; with rate 1, jobs=174
+    # is level 3 (174 XP), 83..173 level 2.
+    vectors = {"cat": [0, 0, 0, 0, 0, 174],     # total level 8, 174 XP
+               "eve": [0, 0, 0, 0, 82, 173],    # total level 7, 255 XP: more XP, lower level
+               "dan": [0, 0, 0, 0, 0, 173],     # 7, 173
+               "zed": [0, 0, 0, 0, 0, 100],     # 7, 100
+               "bob": [0, 0, 0, 0, 100, 0],     # 7, 100: tied with zed, named first
+               "amy": [0, 0, 0, 0, 0, 90]}      # 7, 90
+    rows = boards.Standings(vectors, rates).overall_rows()
+    assert [(r["rank"], r["user"], r["level"], r["xp"]) for r in rows] == [
+        (1, "cat", 8, 174), (2, "eve", 7, 255), (3, "dan", 7, 173), (4, "bob", 7, 100),
+        (4, "zed", 7, 100), (6, "amy", 7, 90)]

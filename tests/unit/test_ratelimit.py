@@ -52,9 +52,12 @@ def test_state_is_shared_between_limiters_on_the_same_file(tmp_path):
     assert len(json.loads((tmp_path / "rate.json").read_text())["calls"]) == 2
 
 
-def test_garbage_state_file_is_not_trusted_with_more_calls(tmp_path):
-    (tmp_path / "rate.json").write_text('{"calls": ["x", null, 1e30]}')
-    limiter(tmp_path, Clock()).try_acquire()
+def test_garbage_and_future_calls_in_the_state_file_are_dropped_not_trusted(tmp_path):
+    # A stored call far in the future would block sacct forever if it were believed.
+    (tmp_path / "rate.json").write_text('{"calls": ["x", null, 1e30, 1001.0, -5]}')
+    clock = Clock()
+    limiter(tmp_path, clock, per=1).try_acquire()
+    assert json.loads((tmp_path / "rate.json").read_text())["calls"] == [1000.0]
 
 
 def test_zero_limit_is_refused(tmp_path):

@@ -182,3 +182,21 @@ def test_malformed_input_lines_are_reported_and_skipped(tmp_path):
     assert done.returncode == 0
     assert b"stdin:1: not JSON" in done.stderr and b"stdin:3:" in done.stderr
     assert user_totals(tmp_path)["alice"][5] == 1
+
+
+def test_a_het_job_from_the_parser_counts_once_with_its_own_cpu_seconds(tmp_path):
+    from slurm_scoreboard.parser import SacctParser
+    from test_parser import HET_LINES
+    (het,) = SacctParser(cluster="hammer").parse(iter(HET_LINES), "het")
+    assert het["cpu_seconds"] != het["elapsed_s"] * het["cpus"]
+    done, stats = reduce(tmp_path, [het, job(1, "gus", "2025-08-07T00:00:00Z", cpus=3, elapsed=60)])
+    assert done.returncode == 0, done.stderr
+    assert stats["new_jobs"] == 2
+    gus = user_totals(tmp_path)["gus"]
+    assert gus == [500 + 180, 100 + 60, 200, 100, 0, 2]
+    assert rollup(tmp_path, "2025-08")["days"] == [
+        ["gus", "2025-08-06", "", 500, 100, 200, 100, 0, 1],
+        ["gus", "2025-08-07", "proj", 180, 60, 0, 0, 0, 1]]
+    ranked = tool("sb_rank", ["--root", str(tmp_path), "--now", "2025-08-31T00:00:00Z",
+                              "--window", "rolling-30d", "--metric", "gpu_clock_hours"])
+    assert ranked.stdout.startswith(b'{"rank":1,"user":"gus","value":0.05555555555555555,')

@@ -4,7 +4,11 @@ against a baseline measured in the same run: parsing, with orjson, every store f
 to read (the floor of any reader of this layout).
 
 The store files are written directly in sb-reduce's format (one template month per cluster,
-copied with its dates changed). Needs GNU time (/usr/bin/time). Usage:
+copied with its dates changed). Every user is a real account to the rebuild: nss_wrapper
+(Debian package libnss-wrapper) serves a passwd file that gives each of them a home folder, one
+in a hundred holding the opt-out marker, so the rebuild pays the home-marker checks a site with
+that many users pays (on local disk; automounted homes cost more). Needs GNU time
+(/usr/bin/time). Usage:
     python bench/rank_rebuild.py [--clusters N] [--months N] [--users N] [--keep DIR]
 """
 import argparse
@@ -79,6 +83,33 @@ def build(root, clusters, months, users):
     return month_names
 
 
+NSS_WRAPPER = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
+MARKER = ".slurm_scoreboard_optout"
+
+
+def passwd_environment(work, users):
+    """Environment in which getpwnam knows every user, with a home under `work`."""
+    library = next((path for path in (NSS_WRAPPER, "/usr/lib/libnss_wrapper.so")
+                    if os.path.exists(path)), None)
+    if library is None:
+        sys.exit("rank_rebuild: needs nss_wrapper (apt-get install libnss-wrapper)")
+    homes = os.path.join(work, "homes")
+    os.makedirs(homes)
+    passwd, group = os.path.join(work, "passwd"), os.path.join(work, "group")
+    with open(passwd, "w") as out:
+        for index in range(users):
+            name = f"user{index:05d}"
+            home = os.path.join(homes, name)
+            os.makedirs(home)
+            if index % 100 == 0:
+                open(os.path.join(home, MARKER), "w").close()
+            out.write(f"{name}:x:{20000 + index}:20000::{home}:/bin/sh\n")
+    with open(group, "w") as out:
+        out.write("users:x:20000:\n")
+    return dict(os.environ, LD_PRELOAD=library, NSS_WRAPPER_PASSWD=passwd,
+                NSS_WRAPPER_GROUP=group)
+
+
 def read_floor(root, month_names):
     """Seconds to parse every file sb-rank reads (all-time index + the last 13 months)."""
     wanted = set(month_names[-13:])
@@ -101,6 +132,7 @@ def main():
     parser.add_argument("--keep", help="build the store in DIR and keep it")
     args = parser.parse_args()
     root = args.keep or tempfile.mkdtemp(prefix="sb-rank-bench-")
+    site = None
     try:
         start = time.perf_counter()
         month_names = build(root, args.clusters, args.months, args.users)
@@ -108,13 +140,16 @@ def main():
                                                           recursive=True))
         print(f"store: {args.clusters} clusters x {args.months} months x {args.users:,} users, "
               f"{size / 1e9:.1f} GB, built in {time.perf_counter() - start:.0f} s")
+        site = tempfile.mkdtemp(prefix="sb-rank-bench-site-")
+        env = passwd_environment(site, args.users)
         floor = read_floor(root, month_names)
         print(f"baseline: orjson-parse the files sb-rank reads: {floor:6.1f} s")
         sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
         with tempfile.NamedTemporaryFile("r") as report:
             start = time.perf_counter()
             done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sb_rank,
-                                   "--root", root, "--now", NOW], capture_output=True, text=True)
+                                   "--root", root, "--now", NOW], capture_output=True, text=True,
+                                  env=env)
             seconds = time.perf_counter() - start
             peak = int(report.read().split()[-1]) / 1024
         if done.returncode != 0:
@@ -122,11 +157,18 @@ def main():
         boards = orjson.loads(done.stdout)["boards"]
         out = sum(os.path.getsize(p) for p in glob.glob(os.path.join(root, "leaderboards", "**", "*.json"),
                                                          recursive=True))
+        with open(os.path.join(root, "leaderboards", "alltime_jobs.json"), "rb") as handle:
+            shown = {row["user"] for row in orjson.loads(handle.read())["rows"]}
+        if "user00000" in shown or len(shown) != args.users - len(range(0, args.users, 100)):
+            sys.exit("rank_rebuild: the opt-out markers were not seen; is nss_wrapper working?")
         print(f"sb-rank rebuild: {seconds:6.1f} s, peak RSS {peak:.0f} MiB, {boards} boards "
-              f"({out / 1e9:.2f} GB written); {seconds / floor:.1f}x the parse floor")
+              f"({out / 1e9:.2f} GB written); {seconds / floor:.1f}x the parse floor; "
+              f"{args.users:,} users with passwd entries and homes ({args.users // 100} opted out)")
     finally:
         if not args.keep:
             shutil.rmtree(root)
+        if site:
+            shutil.rmtree(site)
 
 
 if __name__ == "__main__":

@@ -1,82 +1,412 @@
-"""What a steady-state day of incremental polling costs slurmdbd, against fetching the whole
-current month at every poll: sacct calls and rows, for one simulated day.
+"""What steady-state polling costs slurmdbd on the real SLURM test cluster, against fetching the
+whole current month at every poll: sacct calls, rows and wall time for a simulated day.
 
-A stand-in sacct (tests/bats/fake-sacct) serves a month of synthetic jobs (default 10,000 ending
-per day); sb-incremental runs every --interval minutes through day 15 with "now" pinned
-(SLURM_SB_NOW), and the stand-in counts the rows each sacct call returns. The baseline is
-computed on the same jobs: the rows a poll fetching [month start, now) would get.
-Usage: python bench/poll_cost.py [--jobs-per-day N] [--interval MINUTES]
+How:
+1. tests/slurm/cluster-up.sh brings up (or reuses) the one-node test cluster (default sbtest).
+2. A synthetic history is written straight into slurmdbd's job table with the row format of
+   tests/slurm/seed_history.py (imported; its CLI checks every association with one sacctmgr
+   call each, too slow for 300 users): --jobs-per-day jobs ending every day for the 31 days
+   before the simulated day (2025-08-15) and through the simulated --days, 300 users
+   sbpoll000..sbpoll299 (Linux users made with useradd -M -N when missing, since sacct -u
+   resolves names through passwd) in 5 accounts. Job ids start at 80,000,000, above SLURM's
+   MaxJobId and far from the integration tests' 9,100,000 and 9,200,000, so a rerun deletes
+   and replaces exactly its own rows; they are deleted again at the end.
+3. A wrapper named sacct goes first on PATH: it runs /usr/bin/sacct, passes its output and
+   exit status through unchanged and logs the arguments, the rows printed, the wall time of the
+   real call and its kind (discovery when -u is given, else incremental).
+4. A temporary root gets a poll cursor that says the backfill (from the 1st of the month) is
+   caught up and incremental polling reached the start of the simulated day, and the list of
+   users already known (all who ran jobs since the backfill start). The newest 30 users show up
+   for the first time during the first 20 hours of the simulated day (half of them with earlier
+   history, before the backfill start), so sb-discover fetches it. The real sb-poll then runs every
+   --interval minutes (SLURM_SB_NOW pinned to the tick, SLURM_SB_SACCT_PER_MIN high enough
+   that the rate limiter never sleeps); at every tick the baseline follows: one real sacct call
+   fetching the current month so far, with sb-sacct's flags (what a naive poller would do).
+5. The store must then hold exactly the jobs of the polled windows plus the discovered history.
+   The report ends with one JSON object on the last line (for a `make bench` table); progress
+   goes to stderr. Needs root (useradd, sacctmgr, the mysql client as root).
+
+Usage: python bench/poll_cost.py [--jobs-per-day N] [--interval MINUTES] [--days D] [--smoke]
+       [--cluster NAME]
 """
 import argparse
+import calendar
+import importlib.util
 import json
 import os
+import platform
+import pwd
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
+
+from slurm_scoreboard import sacct as sb_sacct
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DAY = 15
+SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
+DAY = 86400
+DAY_START = calendar.timegm((2025, 8, 15, 0, 0, 0))
+HISTORY_DAYS = 31
+OVERLAP = 3600                      # sb-incremental's default --overlap
+FIRST_ID, LAST_ID = 80_000_000, 89_999_999
+USERS = [f"sbpoll{i:03d}" for i in range(300)]
+NEWCOMERS = 30                      # the last 30 users: first seen during the simulated day,
+ARRIVALS = 20 * 3600                # arriving evenly over its first 20 hours
+ACCOUNTS = 5
+BATCH = 5000                        # rows per INSERT (well under max_allowed_packet)
+STATES = ["COMPLETED"] * 8 + ["FAILED", "TIMEOUT", "CANCELLED", "OUT_OF_MEMORY"]
+WRAPPER = r"""#!/usr/bin/env bash
+# sacct, counted: the real sacct, its output and exit status passed through, every call logged.
+out="$(mktemp)"
+start=$EPOCHREALTIME
+"$SB_BENCH_REAL_SACCT" "$@" > "$out"
+status=$?
+end=$EPOCHREALTIME
+rows=$(wc -l < "$out")
+cat "$out"
+rm -f "$out"
+kind="${SB_BENCH_KIND:-incremental}"
+for arg in "$@"; do
+  [[ "$arg" == -u || "$arg" == --user=* || "$arg" == --uid=* ]] && kind=discovery
+done
+printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$rows" "$start" "$end" "$status" "$*" \
+  >> "$SB_BENCH_SACCT_LOG"
+exit "$status"
+"""
 
 
 def stamp(seconds):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def month_start(seconds):
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return calendar.timegm((moment.year, moment.month, 1, 0, 0, 0))
+
+
+def account_of(user):
+    return f"sbpollacct{int(user[6:]) % ACCOUNTS}"
+
+
+def log(message):
+    print(f"poll_cost: {message}", file=sys.stderr, flush=True)
+
+
+def run(command, **kwargs):
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+# ---------------------------------------------------------------- the history
+
+def make_jobs(jobs_per_day, days, backfill_start, rng):
+    """Seed-format jobs: jobs_per_day ending each day from HISTORY_DAYS before the simulated day
+    to its end. Newcomers have no jobs between the backfill start and their arrival during the
+    first simulated day; half of them (the returning ones) have jobs before the backfill start."""
+    regulars = USERS[:-NEWCOMERS]
+    newcomers = USERS[-NEWCOMERS:]
+    returning = set(newcomers[:NEWCOMERS // 2])
+    arrival = {user: DAY_START + (2 * i + 1) * ARRIVALS // (2 * NEWCOMERS)
+               for i, user in enumerate(newcomers)}
+    first = DAY_START - HISTORY_DAYS * DAY
+    jobs = []
+    for day in range(HISTORY_DAYS + days):
+        for end in sorted(first + day * DAY + rng.randrange(DAY) for _ in range(jobs_per_day)):
+            user = USERS[rng.randrange(len(USERS))]
+            if user in arrival and not (end < backfill_start and user in returning
+                                        or end >= arrival[user]):
+                user = regulars[rng.randrange(len(regulars))]
+            elapsed = rng.randrange(60, 8 * 3600)
+            cpus = rng.choice((1, 1, 2, 4, 8, 16))
+            jobs.append({"job_id": FIRST_ID + len(jobs), "user": user,
+                         "account": account_of(user), "state": rng.choice(STATES),
+                         "submit": end - elapsed - rng.randrange(600), "start": end - elapsed,
+                         "end": end, "cpus": cpus, "gpus": rng.choice((0,) * 9 + (1, 2, 4)),
+                         "mem_mb": 500 * cpus, "nodes": 1})
+    return jobs
+
+
+def ensure_linux_users(users):
+    """sacct -u resolves names through passwd, and seed_history wants uids: real users, no home."""
+    made = 0
+    for user in users:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user])
+            made += 1
+    return made
+
+
+def ensure_associations(seed, cluster, users):
+    """Accounts and user associations, added in bulk (one sacctmgr call per account)."""
+    listed = run(["sacctmgr", "-n", "-P", "list", "assoc", f"clusters={cluster}",
+                  "format=user,account"])
+    have = {tuple(line.split("|")) for line in listed.splitlines()}
+    accounts = {account for _, account in have}
+    by_account = {}
+    for user in users:
+        if (user, account_of(user)) not in have:
+            by_account.setdefault(account_of(user), []).append(user)
+    for account, names in sorted(by_account.items()):
+        if account not in accounts:
+            seed.sacctmgr("-i", "add", "account", account, f"cluster={cluster}",
+                          f"description={account}", "organization=test")
+        seed.sacctmgr("-i", "add", "user", ",".join(names), f"account={account}",
+                      f"cluster={cluster}")
+    return sum(len(names) for names in by_account.values())
+
+
+def seed_module():
+    spec = importlib.util.spec_from_file_location(
+        "seed_history", os.path.join(SLURM_SCRIPTS, "seed_history.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def delete_seeded_sql(cluster):
+    return (f"DELETE FROM `{cluster}_job_table` WHERE job_name='seeded'"
+            f" AND id_job BETWEEN {FIRST_ID} AND {LAST_ID};\n")
+
+
+def seed_history(seed, cluster, jobs):
+    """Replace this bench's rows (its id range) with `jobs`, rows built by seed_history."""
+    db = seed.DB("slurm_acct_db", None, None)
+    table = f"`{cluster}_job_table`"
+    clash = db.query(f"SELECT COUNT(*) FROM {table} WHERE id_job BETWEEN {FIRST_ID} AND {LAST_ID}"
+                     f" AND job_name<>'seeded';")
+    if int(clash[0][0]):
+        raise RuntimeError(f"real jobs use ids {FIRST_ID}..{LAST_ID} on {cluster}; not seeding")
+    assoc = {(user, account): int(inx) for user, account, inx in db.query(
+        f"SELECT user, acct, id_assoc FROM `{cluster}_assoc_table` WHERE user LIKE 'sbpoll%'"
+        f" AND `partition`='' AND deleted=0 ORDER BY id_assoc DESC;")}
+    qos = db.query("SELECT id FROM qos_table WHERE name='normal' AND deleted=0;")
+    defaults = {"qos": int(qos[0][0]) if qos else 1, "partition": "debug",
+                "nodelist": platform.node().split(".")[0], "gpu_type": "a100"}
+    tres = seed.tres_ids(db, "a100")
+    with tempfile.TemporaryFile("w+") as sql:
+        sql.write(delete_seeded_sql(cluster))
+        columns = None
+        for at in range(0, len(jobs), BATCH):
+            rows = [seed.job_row(job, assoc[(job["user"], job["account"])], tres, defaults)
+                    for job in jobs[at:at + BATCH]]
+            columns = columns or list(rows[0])
+            sql.write(f"INSERT INTO {table} ({','.join(f'`{c}`' for c in columns)}) VALUES\n")
+            sql.write(",\n".join("(" + ",".join(seed.q(row[c]) for c in columns) + ")"
+                                 for row in rows) + ";\n")
+        sql.seek(0)
+        subprocess.run(db.cmd, stdin=sql, check=True)
+    count = db.query(f"SELECT COUNT(*) FROM {table} WHERE job_name='seeded'"
+                     f" AND id_job BETWEEN {FIRST_ID} AND {LAST_ID};")
+    if int(count[0][0]) != len(jobs):
+        raise RuntimeError(f"expected {len(jobs)} seeded rows, found {count[0][0]}")
+
+
+def unseed(cluster):
+    subprocess.run(["mysql", "slurm_acct_db"], input=delete_seeded_sql(cluster), text=True,
+                   check=True)
+
+
+# ---------------------------------------------------------------- the polls
+
+def write_wrapper(folder):
+    os.makedirs(folder)
+    path = os.path.join(folder, "sacct")
+    with open(path, "w") as handle:
+        handle.write(WRAPPER)
+    os.chmod(path, 0o755)
+    return path
+
+
+def prepare_root(root, cluster, backfill_start, known):
+    """A root that is caught up: the cursor at the start of the simulated day, `known` users."""
+    state = os.path.join(root, "clusters", cluster, "state")
+    os.makedirs(state)
+    with open(os.path.join(state, "poll_cursor.json"), "w") as handle:
+        handle.write(json.dumps({"cluster": cluster, "backfill_start": stamp(backfill_start)[:10],
+                                 "backfill_next": stamp(DAY_START)[:7], "caught_up": True,
+                                 "incremental_since": stamp(DAY_START),
+                                 "updated": stamp(DAY_START)}, separators=(",", ":")) + "\n")
+    with open(os.path.join(state, "known_users.txt"), "w") as handle:
+        handle.write("".join(f"{user}\n" for user in sorted(known)))
+
+
+def poll(env, cluster, root, now):
+    done = subprocess.run(["sb-poll", "--cluster", cluster, "--root", root],
+                          env=dict(env, SLURM_SB_NOW=stamp(now)), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"sb-poll at {stamp(now)} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-2000:]}")
+
+
+def whole_month_call(env, wrapper, cluster, now):
+    """The naive poller: every job that ended this month so far, with sb-sacct's flags."""
+    since = datetime.fromtimestamp(month_start(now - 1), timezone.utc)
+    command = sb_sacct.build_command((since, datetime.fromtimestamp(now, timezone.utc)),
+                                     cluster=cluster, sacct=wrapper)
+    subprocess.run(command, env=dict(env, SB_BENCH_KIND="baseline", TZ="UTC",
+                                     SLURM_TIME_FORMAT="standard"),
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+def read_calls(path):
+    """kind -> [calls, rows, wall seconds of the real sacct]; a failed call is an error."""
+    totals = {kind: [0, 0, 0.0] for kind in ("incremental", "discovery", "baseline")}
+    with open(path) as handle:
+        for line in handle:
+            kind, rows, start, end, status, args = line.rstrip("\n").split("\t", 5)
+            if status != "0":
+                raise RuntimeError(f"sacct {args} exited {status}")
+            total = totals[kind]
+            total[0] += 1
+            total[1] += int(rows)
+            total[2] += float(end.replace(",", ".")) - float(start.replace(",", "."))
+    return totals
+
+
+def stored_jobs(root, cluster):
+    with open(os.path.join(root, "clusters", cluster, "agg", "alltime.json")) as handle:
+        return sum(user["totals"][5] for user in json.load(handle)["users"])
+
+
+def check_store(root, cluster, jobs, known, window, discovery_rows, backfill_start):
+    """The store holds the jobs of the polled windows and the discovered users' earlier ones."""
+    with open(os.path.join(root, "clusters", cluster, "state", "known_users.txt")) as handle:
+        discovered = set(handle.read().split()) - known
+    earlier = sum(1 for job in jobs if job["user"] in discovered and job["end"] < backfill_start)
+    polled = sum(1 for job in jobs if window[0] <= job["end"] < window[1])
+    if earlier != discovery_rows:
+        raise RuntimeError(f"discovery fetched {discovery_rows} rows, the seed has {earlier}")
+    if stored_jobs(root, cluster) != polled + earlier:
+        raise RuntimeError(f"the store holds {stored_jobs(root, cluster)} jobs, expected "
+                           f"{polled} polled + {earlier} discovered")
+    return discovered
+
+
+# ---------------------------------------------------------------- the report
+
+def report(args, polls, ended, totals, discovered, seeded):
+    inc, disc, base = totals["incremental"], totals["discovery"], totals["baseline"]
+    rows, seconds = inc[1] + disc[1], inc[2] + disc[2]
+    result = {
+        "bench": "poll_cost", "cluster": args.cluster, "sacct": seeded["sacct_version"],
+        "cpus": os.cpu_count(), "python": platform.python_version(),
+        "jobs_per_day": args.jobs_per_day, "interval_min": args.interval, "days": args.days,
+        "polls": polls, "seeded_jobs": seeded["jobs"], "jobs_ended": ended,
+        "incremental": {"calls": inc[0], "rows": inc[1], "sacct_s": round(inc[2], 3)},
+        "discovery": {"calls": disc[0], "rows": disc[1], "sacct_s": round(disc[2], 3),
+                      "new_users": len(discovered)},
+        "rows_per_job_ended": round(rows / ended, 3) if ended else None,
+        "sacct_s_per_day": round(seconds / args.days, 3),
+        "baseline": {"calls": base[0], "rows": base[1], "sacct_s": round(base[2], 3),
+                     "sacct_s_per_day": round(base[2] / args.days, 3)},
+        "rows_ratio": round(base[1] / rows, 1) if rows else None,
+        "seconds_ratio": round(base[2] / seconds, 1) if seconds else None,
+        "bench_s": round(seeded["bench_s"], 1),
+    }
+    print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{seeded['sacct_version']} (cluster {args.cluster})")
+    print(f"history: {seeded['jobs']:,} seeded jobs, {len(USERS)} users in {ACCOUNTS} accounts, "
+          f"{args.jobs_per_day:,} ending per day; simulated {stamp(DAY_START)[:10]} "
+          f"for {args.days} day(s), a poll every {args.interval} min ({polls} polls, overlap 1 h)")
+    print(f"  jobs ended    : {ended:>12,}")
+    print(f"  incremental   : {inc[0]:6,} sacct calls, {inc[1]:>12,} rows, {inc[2]:8.2f} s")
+    print(f"  discovery     : {disc[0]:6,} sacct calls, {disc[1]:>12,} rows, {disc[2]:8.2f} s "
+          f"({len(discovered)} new users)")
+    print(f"  rows per job  : {result['rows_per_job_ended']}")
+    print(f"  sacct per day : {result['sacct_s_per_day']:.2f} s of real sacct wall time")
+    print(f"  whole month   : {base[0]:6,} sacct calls, {base[1]:>12,} rows, {base[2]:8.2f} s "
+          f"(baseline: the month so far at every tick)")
+    print(f"  ratio         : {result['rows_ratio']}x fewer rows, {result['seconds_ratio']}x less "
+          f"sacct time with incremental polling")
+    print(json.dumps(result, separators=(",", ":")))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs-per-day", type=int, default=None, help="default 10,000")
+    parser.add_argument("--interval", type=int, default=None,
+                        help="minutes between polls (default 10); must divide a day")
+    parser.add_argument("--days", type=int, default=1, help="simulated days (default 1)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes for CI: 200 jobs a day, a poll every 60 min")
+    parser.add_argument("--cluster", default=os.environ.get("SB_TEST_CLUSTER", "sbtest"),
+                        help="the test cluster to bring up or reuse (default sbtest)")
+    args = parser.parse_args()
+    if args.jobs_per_day is None:
+        args.jobs_per_day = 200 if args.smoke else 10000
+    if args.interval is None:
+        args.interval = 60 if args.smoke else 10
+    if not 1 <= args.interval <= 1440 or 1440 % args.interval:
+        parser.error("--interval must divide a day (1440 minutes)")
+    if args.days < 1 or args.jobs_per_day < 1:
+        parser.error("--days and --jobs-per-day must be positive")
+    if (HISTORY_DAYS + args.days) * args.jobs_per_day > LAST_ID - FIRST_ID:
+        parser.error("too many jobs for the bench's job-id range")
+    return args
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs-per-day", type=int, default=10000)
-    parser.add_argument("--interval", type=int, default=10, help="minutes between polls")
-    args = parser.parse_args()
+    args = parse_args()
+    if os.geteuid() != 0:
+        sys.exit("poll_cost: needs root (the SLURM test cluster, useradd, sacctmgr, mysql)")
+    began = time.perf_counter()
+    real_sacct = shutil.which("sacct") or "/usr/bin/sacct"
     work = tempfile.mkdtemp(prefix="sb-poll-bench-")
-    month_start = 1754006400                     # 2025-08-01T00:00:00Z
+    seeded_rows = False
     try:
-        rng = random.Random(5)
-        ends = sorted(month_start + rng.randrange(31 * 86400) for _ in range(31 * args.jobs_per_day))
-        jobs = os.path.join(work, "jobs.txt")
-        with open(jobs, "w") as out:
-            for index, end in enumerate(ends):
-                out.write(f"{10 ** 6 + index}|{10 ** 6 + index}|bench|u{index % 300}|p|COMPLETED|"
-                          f"600|4|1|4G|cpu=4,mem=4G,node=1|{stamp(end - 700)}|{stamp(end - 600)}|"
-                          f"{stamp(end)}||\n")
-        stubs = os.path.join(work, "stubs")
-        os.makedirs(stubs)
-        shutil.copy(os.path.join(TOP, "tests", "bats", "fake-sacct"), os.path.join(stubs, "sacct"))
-        env = dict(os.environ, FAKE_SACCT_JOBS=jobs, FAKE_SACCT_LOG=os.path.join(work, "calls"),
-                   SLURM_SB_SACCT_PER_MIN="100000",
-                   PATH=os.pathsep.join([stubs, os.path.join(TOP, "pipelines"),
+        log(f"bringing up cluster {args.cluster}")
+        subprocess.run([os.path.join(SLURM_SCRIPTS, "cluster-up.sh"), args.cluster],
+                       stdout=sys.stderr, check=True)
+        seed = seed_module()
+        backfill_start = month_start(DAY_START)
+        jobs = make_jobs(args.jobs_per_day, args.days, backfill_start, random.Random(5))
+        log(f"{ensure_linux_users(USERS)} Linux users made, "
+            f"{ensure_associations(seed, args.cluster, USERS)} associations added")
+        start = time.perf_counter()
+        seeded_rows = True
+        seed_history(seed, args.cluster, jobs)
+        log(f"seeded {len(jobs):,} jobs in {time.perf_counter() - start:.0f} s")
+
+        wrapper = write_wrapper(os.path.join(work, "bin"))
+        calls = os.path.join(work, "sacct_calls.tsv")
+        env = dict(os.environ, SB_BENCH_REAL_SACCT=real_sacct, SB_BENCH_SACCT_LOG=calls,
+                   SLURM_SB_SACCT_PER_MIN="1000000", TMPDIR=work,
+                   PATH=os.pathsep.join([os.path.dirname(wrapper), os.path.join(TOP, "pipelines"),
                                          os.path.dirname(sys.executable), os.environ["PATH"]]))
         root = os.path.join(work, "root")
-        day_start = month_start + (DAY - 1) * 86400
-        polls = 24 * 60 // args.interval
-        first = day_start - args.interval * 60
-        state = os.path.join(root, "clusters", "bench", "state")
-        os.makedirs(state)
-        with open(os.path.join(state, "poll_cursor.json"), "w") as handle:
-            handle.write(json.dumps({"cluster": "bench", "backfill_start": "2025-08-01",
-                                     "backfill_next": "2025-08", "caught_up": True,
-                                     "incremental_since": stamp(first) + "Z"}) + "\n")
-        for poll in range(polls):
-            now = day_start + poll * args.interval * 60
-            done = subprocess.run(["sb-incremental", "--cluster", "bench", "--root", root],
-                                  env=dict(env, SLURM_SB_NOW=stamp(now) + "Z"),
-                                  capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.exit(f"sb-incremental failed: {done.stderr}")
-        with open(os.path.join(work, "calls")) as handle:
-            counts = [int(line.rsplit("=> ", 1)[1].split()[0]) for line in handle]
-        calls, rows = len(counts), sum(counts)
-        whole_month = sum(sum(1 for end in ends if end < day_start + p * args.interval * 60)
-                          for p in range(polls))
-        print(f"day {DAY} of a month, {args.jobs_per_day:,} jobs ending per day, a poll every "
-              f"{args.interval} min (overlap 1 h):")
-        print(f"  incremental : {calls:5d} sacct calls, {rows:>12,} rows")
-        print(f"  whole month : {polls:5d} sacct calls, {whole_month:>12,} rows")
-        print(f"  rows ratio  : {whole_month / rows:.0f}x fewer rows with incremental polling")
+        known = {job["user"] for job in jobs if backfill_start <= job["end"] < DAY_START}
+        prepare_root(root, args.cluster, backfill_start, known)
+        polls = args.days * 1440 // args.interval
+        for tick in range(1, polls + 1):
+            now = DAY_START + tick * args.interval * 60
+            poll(env, args.cluster, root, now)
+            whole_month_call(env, wrapper, args.cluster, now)
+            if tick % max(1, polls // 8) == 0:
+                log(f"poll {tick}/{polls} at {stamp(now)}")
+        day_end = DAY_START + args.days * DAY
+        totals = read_calls(calls)
+        discovered = check_store(root, args.cluster, jobs, known, (DAY_START - OVERLAP, day_end),
+                                 totals["discovery"][1], backfill_start)
+        ended = sum(1 for job in jobs if DAY_START <= job["end"] < day_end)
+        version = run([real_sacct, "--version"]).strip()
+        report(args, polls, ended, totals, discovered,
+               {"jobs": len(jobs), "sacct_version": version,
+                "bench_s": time.perf_counter() - began})
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        sys.exit(f"poll_cost: {err}")
     finally:
-        shutil.rmtree(work)
+        if seeded_rows:
+            unseed(args.cluster)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

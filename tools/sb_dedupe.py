@@ -7,11 +7,11 @@ import sys
 from collections import Counter
 from typing import Dict, Optional, Sequence, Tuple
 
-from slurm_scoreboard import cli, layout
+from slurm_scoreboard import cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer, read
-from slurm_scoreboard.records import SkipRecord, placement
+from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.store import load_bloom
 
 PROG = "sb-dedupe"
@@ -41,28 +41,34 @@ def build_parser():
 
 
 def print_stats(root: str, cluster: Optional[str]) -> int:
+    """One JSON object per Bloom file; a damaged one is named on stderr (exit 1 at the end)."""
     out = Writer(sys.stdout.buffer)
-    clusters = [cluster] if cluster else sorted(
-        os.path.basename(p) for p in glob.glob(os.path.join(root, "clusters", "*")))
-    for name in clusters:
+    damaged = 0
+    for name in [cluster] if cluster else layout.clusters(root):
         for path in sorted(glob.glob(os.path.join(layout.seen_dir(root, name), "*.bloom"))):
-            entry = {"cluster": name, "month": os.path.basename(path)[:-6], "file": path,
+            month = os.path.basename(path)[:-6]
+            try:
+                bloom = load_bloom(path)
+            except BloomCorrupt as err:
+                damaged += 1
+                cli.warn(PROG, f"{safe_text(str(err))}; sb-backfill --cluster {name} "
+                               f"--redo-month {safe_text(month)} rebuilds it")
+                continue
+            entry = {"cluster": name, "month": month, "file": path,
                      "bytes": os.path.getsize(path)}
-            entry.update(load_bloom(path).stats())
+            entry.update(bloom.stats())
             out.write(entry)
-    return cli.EXIT_OK
+    return cli.EXIT_ERROR if damaged else cli.EXIT_OK
 
 
 def body(args) -> int:
     root = cli.require_root(args)
     cli.check_plain_names(args, "cluster")
     if args.stats:
-        try:
-            return print_stats(root, args.cluster)
-        except BloomCorrupt as err:
-            raise cli.ToolError(str(err)) from None
+        return print_stats(root, args.cluster)
     cli.refuse_terminal_stdin(sys.stdin)
     blooms: Dict[Tuple[str, str], BloomFilter] = {}
+    latest = latest_time(times.now())
     counts: Counter = Counter()
     out = Writer(sys.stdout.buffer, args.unbuffered)
 
@@ -73,20 +79,23 @@ def body(args) -> int:
     for lineno, record in read(sys.stdin.buffer, "stdin", problem):
         counts["read"] += 1
         try:
+            check(record, latest)
+            if not record["terminal"]:
+                counts["held"] += 1
+                continue
             place = placement(record, args.cluster)
         except SkipRecord as err:
             counts["skipped"] += 1
             cli.warn(PROG, f"stdin:{lineno}: {safe_text(str(err))}")
-            continue
-        if not record.get("terminal"):
-            counts["held"] += 1
             continue
         slot = (place.cluster, place.month)
         if slot not in blooms:
             try:
                 blooms[slot] = load_bloom(layout.bloom_file(root, *slot))
             except BloomCorrupt as err:
-                raise cli.ToolError(f"{err}; refusing to guess what was counted") from None
+                raise cli.ToolError(f"{err}; refusing to guess what was counted "
+                                    f"(sb-backfill --cluster {slot[0]} --redo-month {slot[1]} "
+                                    "rebuilds it)") from None
         if blooms[slot].add(place.key):
             out.write(record)
             counts["new"] += 1

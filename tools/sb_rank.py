@@ -9,11 +9,14 @@ import orjson
 
 from slurm_scoreboard import boards, cli, layout, times, windows, xp
 from slurm_scoreboard.files import atomic_write
+from slurm_scoreboard.journal import JournalCorrupt
+from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.store import StoreCorrupt
 
 PROG = "sb-rank"
+EXIT_DAMAGED = 4
 
 EPILOG = """\
 modes:
@@ -26,8 +29,9 @@ windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC
 metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
 overall. XP rates: <root>/config/xp.json.
 
-exit status: 0 done, 1 error (corrupt store or config), 2 usage error, 3 a store stayed busy
-(--wait seconds).
+exit status: 0 done, 1 error (a bad config file, an unreadable journal), 2 usage error, 3 a
+store stayed busy (--wait seconds), 4 done, but damaged store files were left out (each is named
+on stderr with the command that repairs it).
 
 example:
   sb-rank --window rolling-30d --metric gpu_clock_hours | head
@@ -68,16 +72,32 @@ def check_args(args) -> None:
         raise cli.UsageError("--account narrows a user board; it excludes --groups")
 
 
-def scoped_usage(root, cluster, wanted, optout, wait):
+class Damage:
+    """Damaged store files met while reading: each is reported once, and the run exits 4."""
+
+    def __init__(self) -> None:
+        self.paths: list = []
+
+    def __call__(self, path: str, message: str) -> None:
+        if path not in self.paths:
+            self.paths.append(path)
+            text = message if message.startswith(path) else f"{path}: {message}"
+            cli.warn(PROG, safe_text(text))
+
+    def exit_code(self) -> int:
+        return EXIT_DAMAGED if self.paths else cli.EXIT_OK
+
+
+def scoped_usage(root, cluster, wanted, optout, wait, damage):
     """window name -> usage for one cluster, or all clusters merged."""
     if cluster:
         if cluster not in layout.clusters(root):
             raise cli.ToolError(f"no cluster {cluster} under {root}")
-        return boards.collect_cluster(root, cluster, wanted, optout, wait)
+        return boards.collect_cluster(root, cluster, wanted, optout, wait, damage)
     merged = {window.name: {} for window in wanted}
     for name in layout.clusters(root):
         for window_name, usage in boards.collect_cluster(root, name, wanted, optout,
-                                                         wait).items():
+                                                         wait, damage).items():
             boards.merge_into(merged[window_name], usage)
     return merged
 
@@ -97,13 +117,13 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     return count
 
 
-def rebuild(root, rates, optout, now, wait) -> dict:
+def rebuild(root, rates, optout, now, wait, damage) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
     merged = {window.name: {} for window in wanted}
     names = layout.clusters(root)
     count = 0
     for name in names:
-        usage = boards.collect_cluster(root, name, wanted, optout, wait)
+        usage = boards.collect_cluster(root, name, wanted, optout, wait, damage)
         count += write_boards(root, usage, wanted, rates, now, name)
         for window_name, part in usage.items():
             boards.merge_into(merged[window_name], part)
@@ -120,30 +140,37 @@ def body(args) -> int:
     root = cli.require_root(args)
     check_args(args)
     now = resolve_now(args)
+    damage = Damage()
     try:
         rates = xp.load_rates(os.path.join(root, "config", "xp.json"))
         optout = OptOut(root)
         if args.user:
             window = windows.resolve(args.window or "alltime", now)
-            usage = scoped_usage(root, args.cluster, [window], optout, args.wait)[window.name]
+            usage = scoped_usage(root, args.cluster, [window], optout, args.wait,
+                                 damage)[window.name]
             page = boards.personal(usage, args.user, rates)
             page.update({"window": window.name, "cluster": args.cluster or "all",
                          "asof": times.to_iso(now)})
             sys.stdout.buffer.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
-            return cli.EXIT_OK
+            return damage.exit_code()
         if args.window:
             window = windows.resolve(args.window, now)
-            usage = scoped_usage(root, args.cluster, [window], optout, args.wait)[window.name]
+            usage = scoped_usage(root, args.cluster, [window], optout, args.wait,
+                                 damage)[window.name]
             kind = "groups" if args.groups else "users"
             out = Writer(sys.stdout.buffer)
             for row in boards.board_rows(usage, kind, args.metric, rates, args.account):
                 out.write(row)
-            return cli.EXIT_OK
-        summary = rebuild(root, rates, optout, now, args.wait)
+            return damage.exit_code()
+        summary = rebuild(root, rates, optout, now, args.wait, damage)
         sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
-        return cli.EXIT_OK
+        return damage.exit_code()
     except (StoreCorrupt, xp.ConfigError) as err:
-        raise cli.ToolError(str(err)) from None
+        raise cli.ToolError(safe_text(str(err))) from None
+    except JournalCorrupt as err:
+        raise cli.ToolError(f"{safe_text(str(err))}; the interrupted update cannot be finished: "
+                            "run sb-reduce --repair for that cluster (see sb-reduce(1), "
+                            "RECOVERY)") from None
     except boards.StoreBusy as err:
         raise cli.ToolError(str(err), cli.EXIT_LOCKED) from None
 

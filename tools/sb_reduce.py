@@ -8,16 +8,17 @@ from typing import Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import cli, layout, times
+from slurm_scoreboard import boards, cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt
 from slurm_scoreboard.files import LockBusy, locked
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import read
 from slurm_scoreboard.optout import OptOut
-from slurm_scoreboard.records import SkipRecord, placement
+from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.reducer import Reducer
-from slurm_scoreboard.store import StoreCorrupt
+from slurm_scoreboard.reducer import repair as reducer_repair
+from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow
 
 PROG = "sb-reduce"
 
@@ -25,8 +26,14 @@ EPILOG = """\
 stats on stdout: {"processed", "new_jobs", "months_changed", "users_changed", "skipped"}.
 Rerunning with the same input gives new_jobs=0 and changes nothing.
 
-exit status: 0 done, 1 error (corrupt store file, unreadable input), 2 usage error,
-3 another sb-reduce is writing this cluster.
+repairs (see sb-reduce(1), RECOVERY):
+  --repair               recompute every user file and alltime.json from the monthly rollups
+  --replace-month M      make the input the whole of month M (its rollup and Bloom file start
+                         empty), then recompute the derived files; sb-backfill --redo-month M
+                         fetches the month and runs this
+
+exit status: 0 done, 1 error (a damaged store file, named with the command that repairs it;
+unreadable input), 2 usage error, 3 another sb-reduce is writing this cluster.
 
 example:
   sb-parse --stdin < raw.txt | sb-reduce --cluster hammer --root "$SLURM_SB_ROOT" \\
@@ -42,6 +49,12 @@ def build_parser():
     parser.add_argument("--since", help="only count jobs that ended at or after this time")
     parser.add_argument("--until", help="only count jobs that ended before this time")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not report skipped records")
+    repairs = parser.add_mutually_exclusive_group()
+    repairs.add_argument("--repair", action="store_true",
+                         help="rebuild the user files and alltime.json from the rollups "
+                              "(no input)")
+    repairs.add_argument("--replace-month", metavar="YYYY-MM",
+                         help="the input replaces this month entirely")
     return parser
 
 
@@ -63,6 +76,7 @@ class Run:
         self.since = window_bound(args.since)
         self.until = window_bound(args.until)
         self.optout = OptOut(root)
+        self.latest = latest_time(times.now())
         self.counts: Counter = Counter()
         self.skipped: Counter = Counter()
         self.reducer: Optional[Reducer] = None
@@ -75,11 +89,12 @@ class Run:
     def open(self, cluster: str) -> Reducer:
         """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
         try:
-            self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), wait=False))
+            self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), timeout=0))
         except LockBusy:
             raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
                                 cli.EXIT_LOCKED) from None
-        reducer = Reducer(self.root, cluster, self.optout, self.since, self.until)
+        reducer = Reducer(self.root, cluster, self.optout, self.since, self.until,
+                          self.args.replace_month)
         note = reducer.recover()
         if note:
             cli.warn(PROG, f"cluster {cluster}: {note}")
@@ -88,6 +103,9 @@ class Run:
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1
         try:
+            check(record, self.latest)
+            if not record["terminal"]:
+                raise SkipRecord("not ended")
             cluster_flag = self.args.cluster or (self.reducer.cluster if self.reducer else None)
             place = placement(record, cluster_flag)
             if self.reducer is None:
@@ -101,7 +119,7 @@ class Run:
 
     def finish(self) -> dict:
         reducer = self.reducer
-        if reducer is not None and reducer.new_jobs:
+        if reducer is not None and reducer.needs_commit():
             reducer.commit(times.to_iso(times.now()))
         return {
             "processed": self.counts["processed"],
@@ -116,10 +134,59 @@ class Run:
         self.held.close()
 
 
+def check_repair_args(args) -> None:
+    if (args.repair or args.replace_month) and not args.cluster:
+        raise cli.UsageError("--repair and --replace-month need --cluster")
+    if args.replace_month:
+        if args.since or args.until:
+            raise cli.UsageError("--replace-month sets the window itself; drop --since/--until")
+        try:
+            start = times.parse_month(args.replace_month)
+        except ValueError as err:
+            raise cli.UsageError(str(err)) from None
+        args.since, args.until = times.to_iso(start), times.to_iso(times.next_month(start))
+
+
+def repair(args, root: str) -> int:
+    with ExitStack() as held:
+        try:
+            held.enter_context(locked(layout.reduce_lock(root, args.cluster), timeout=0))
+        except LockBusy:
+            raise cli.ToolError(f"another sb-reduce is writing cluster {args.cluster}",
+                                cli.EXIT_LOCKED) from None
+        result = reducer_repair(root, args.cluster, times.to_iso(times.now()))
+    if result["recovered"]:
+        cli.warn(PROG, f"cluster {args.cluster}: {safe_text(result['recovered'])}")
+    for path in result["ignored"]:
+        cli.warn(PROG, f"{safe_text(path)}: not a month; left out of the totals")
+    sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE))
+    return cli.EXIT_OK
+
+
 def body(args) -> int:
     root = cli.require_root(args)
     cli.check_plain_names(args, "cluster")
-    cli.refuse_terminal_stdin(sys.stdin)
+    check_repair_args(args)
+    try:
+        if args.repair:
+            return repair(args, root)
+        cli.refuse_terminal_stdin(sys.stdin)
+        return reduce_input(args, root)
+    except (BloomCorrupt, StoreCorrupt, JournalCorrupt, TotalsOverflow) as err:
+        raise cli.ToolError(f"{safe_text(str(err))}; nothing was written "
+                            f"({remedy_of(err)})") from None
+
+
+def remedy_of(err: Exception) -> str:
+    if isinstance(err, TotalsOverflow):
+        return "the input holds impossible numbers; check where it came from"
+    if isinstance(err, JournalCorrupt):
+        return "sb-reduce --repair discards it and rebuilds the totals; see RECOVERY in sb-reduce(1)"
+    path = str(err).split(": ", 1)[0]
+    return boards.remedy(path)
+
+
+def reduce_input(args, root: str) -> int:
     run = Run(args, root)
     try:
         if args.cluster:
@@ -132,8 +199,6 @@ def body(args) -> int:
         for lineno, record in read(sys.stdin.buffer, "stdin", bad_line):
             run.feed(lineno, record)
         stats = run.finish()
-    except (BloomCorrupt, StoreCorrupt, JournalCorrupt) as err:
-        raise cli.ToolError(f"{err}; nothing was written") from None
     finally:
         run.close()
     sys.stdout.buffer.write(orjson.dumps(stats, option=orjson.OPT_APPEND_NEWLINE))

@@ -98,7 +98,7 @@ def body(args) -> int:
             sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=standard " + shlex.join(command) + "\n")
         return cli.EXIT_OK
     root = args.root or layout.default_state_root()
-    limiter = RateLimiter(layout.sacct_rate_file(root, args.cluster or "_local"),
+    limiter = RateLimiter(layout.sacct_rate_file(root, args.cluster),
                           calls_per_minute(args))
     out = sys.stdout.buffer
     for command in commands:

@@ -7,17 +7,17 @@ of every board and every group's sum.
 """
 from __future__ import annotations
 
-import glob
 import os
+import time
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import layout, metrics, xp
 from .files import LockBusy, locked, shared_lock
 from .journal import recover
 from .optout import OptOut
-from .store import StoreCorrupt, load_object
+from .store import StoreCorrupt, day_rows, is_vector, load_object, user_entries
 from .windows import Window
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).
@@ -31,26 +31,34 @@ Vector = metrics.Vector
 Usage = Dict[str, Dict[str, Vector]]          # user -> account -> vector
 
 
+Damage = Callable[[str, str], None]
+
+
 class StoreBusy(Exception):
     """A cluster's store is being updated and did not settle in time."""
 
 
 @contextmanager
 def reading(root: str, cluster: str, timeout: float = 60.0) -> Iterator[None]:
-    """Read a cluster's store without seeing half an update; finish an interrupted one first."""
+    """Read a cluster's store without seeing half an update. The journal is looked for while the
+    shared lock is held, so an update interrupted while this reader waited is finished (under the
+    exclusive lock) before anything is read."""
     lock = layout.store_lock(root, cluster)
+    deadline = time.monotonic() + timeout
     try:
-        if os.path.exists(layout.journal_file(root, cluster)):
-            _finish_interrupted_update(root, cluster)
-        with shared_lock(lock, timeout):
-            yield
+        while True:
+            with shared_lock(lock, max(0.0, deadline - time.monotonic())):
+                if not os.path.lexists(layout.journal_file(root, cluster)):
+                    yield
+                    return
+            _finish_interrupted_update(root, cluster, max(0.0, deadline - time.monotonic()))
     except LockBusy:
         raise StoreBusy(f"cluster {cluster}: an update is being applied; try again") from None
 
 
-def _finish_interrupted_update(root: str, cluster: str) -> None:
+def _finish_interrupted_update(root: str, cluster: str, timeout: float) -> None:
     try:
-        with locked(layout.store_lock(root, cluster)):
+        with locked(layout.store_lock(root, cluster), timeout):
             recover(layout.cluster_dir(root, cluster), layout.state_dir(root, cluster),
                     layout.owned_dirs(root, cluster))
     except PermissionError:
@@ -70,66 +78,98 @@ def _add(usage: Usage, user: str, account: str, vector: Sequence[int]) -> None:
             total[index] += vector[index]
 
 
-def _month_of(path: str) -> str:
-    return os.path.basename(path)[:-5]
+def rollup_months(root: str, cluster: str, on_damage: Damage) -> List[Tuple[str, str]]:
+    """(month, path) of a cluster's rollups, oldest first; a file named like no real month is
+    reported and left out."""
+    found = []
+    for month, path in layout.rollup_paths(root, cluster):
+        if layout.MONTH_NAME.fullmatch(month):
+            found.append((month, path))
+        else:
+            on_damage(path, "not a month sb-reduce writes; left out")
+    return found
 
 
 def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
-                    wait: float = 60.0) -> Dict[str, Usage]:
-    """window name -> usage of one cluster, read under the store's shared lock."""
+                    wait: float = 60.0, on_damage: Optional[Damage] = None) -> Dict[str, Usage]:
+    """window name -> usage of one cluster, read under the store's shared lock.
+
+    A damaged file is reported to `on_damage(path, message)` and left out: a month's rollup is
+    missing from the windows it covers; a damaged all-time index is replaced by the sum of the
+    rollups. Without `on_damage`, damage raises StoreCorrupt.
+    """
+    report = on_damage or _raise_damage
     result: Dict[str, Usage] = {window.name: {} for window in wanted}
     with reading(root, cluster, wait):
-        if any(window.first_day is None for window in wanted):
-            path = layout.alltime_file(root, cluster)
-            data = load_object(path) or {"users": []}
-            usage = result["alltime"]
-            for entry in _entries(data, path):
-                if entry["username"] not in optout:
-                    for account, vector in entry["accounts"].items():
-                        _add(usage, entry["username"], account, vector)
+        months = rollup_months(root, cluster, report)
         dated = [window for window in wanted if window.first_day is not None]
-        if not dated:
-            return result
-        folder = layout.rollup_dir(root, cluster)
-        for path in sorted(glob.glob(os.path.join(folder, "[0-9][0-9][0-9][0-9]-[0-9][0-9].json"))):
-            month = _month_of(path)
+        if "alltime" in result:
+            path = layout.alltime_file(root, cluster)
+            try:
+                _add_alltime(result["alltime"], path, optout)
+            except StoreCorrupt as err:
+                report(path, f"{err}; summing the monthly rollups instead ({remedy(path)})")
+                result["alltime"] = {}
+                dated.append(Window("alltime", None, None))
+        for month, path in months:
             coverage = [(window, window.month_coverage(month)) for window in dated]
-            if all(cover == "none" for _, cover in coverage):
+            covers = {cover for _, cover in coverage}
+            if covers == {"none"}:
                 continue
-            data = load_object(path) or {"users": [], "days": []}
+            try:
+                data = load_object(path) or {"users": [], "days": []}
+                entries = _entries(data, path) if "all" in covers else []
+                rows = day_rows(data, path, month) if "part" in covers else []
+            except StoreCorrupt as err:
+                report(path, f"{err}; this month is left out ({remedy(path)})")
+                continue
             for window, cover in coverage:
                 if cover == "all":
-                    _add_month_totals(result[window.name], data, path, optout)
+                    _add_entries(result[window.name], entries, optout)
                 elif cover == "part":
-                    _add_days(result[window.name], data, path, window, optout)
+                    _add_days(result[window.name], rows, window, optout)
     return result
 
 
-def _entries(data: dict, path: str) -> Iterable[dict]:
-    try:
-        for entry in data["users"]:
-            if not isinstance(entry.get("username"), str) or not isinstance(entry["accounts"], dict):
-                raise TypeError
-            yield entry
-    except (KeyError, TypeError, AttributeError):
-        raise StoreCorrupt(f"{path}: malformed user list") from None
+def _raise_damage(path: str, message: str) -> None:
+    raise StoreCorrupt(message if message.startswith(path) else f"{path}: {message}")
 
 
-def _add_month_totals(usage: Usage, data: dict, path: str, optout: OptOut) -> None:
-    for entry in _entries(data, path):
-        if entry["username"] not in optout:
-            for account, vector in entry["accounts"].items():
-                _add(usage, entry["username"], account, vector)
+def remedy(path: str) -> str:
+    """The command that repairs a damaged store file."""
+    name = os.path.basename(path)
+    if layout.MONTH_NAME.fullmatch(name[:7]) and (name.endswith(".json") or name.endswith(".bloom")):
+        return f"sb-backfill --redo-month {name[:7]} repairs it"
+    return "sb-reduce --repair rebuilds it from the rollups"
 
 
-def _add_days(usage: Usage, data: dict, path: str, window: Window, optout: OptOut) -> None:
+def _add_alltime(usage: Usage, path: str, optout: OptOut) -> None:
+    _add_entries(usage, _entries(load_object(path) or {"users": []}, path), optout)
+
+
+def _entries(data: dict, path: str) -> List[Tuple[str, Dict[str, Vector]]]:
+    """(username, accounts) of every entry of a rollup or all-time file, each vector checked."""
+    result = []
+    for entry in user_entries(data, path):
+        accounts = entry.get("accounts")
+        if type(accounts) is not dict or not all(is_vector(v) for v in accounts.values()):
+            raise StoreCorrupt(f"{path}: malformed user entry {entry['username']!r}")
+        result.append((entry["username"], accounts))
+    return result
+
+
+def _add_entries(usage: Usage, entries, optout: OptOut) -> None:
+    for user, accounts in entries:
+        if user not in optout:
+            for account, vector in accounts.items():
+                _add(usage, user, account, vector)
+
+
+def _add_days(usage: Usage, rows: list, window: Window, optout: OptOut) -> None:
     first, last = window.first_day, window.last_day
-    try:
-        for row in data.get("days", []):
-            if first <= row[1] <= last and row[0] not in optout:
-                _add(usage, row[0], row[2], row[3:])
-    except (TypeError, IndexError):
-        raise StoreCorrupt(f"{path}: malformed day rows") from None
+    for row in rows:
+        if first <= row[1] <= last and row[0] not in optout:
+            _add(usage, row[0], row[2], row[3:])
 
 
 def merge_into(target: Usage, source: Usage) -> None:

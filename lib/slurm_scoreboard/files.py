@@ -9,7 +9,7 @@ import signal
 import itertools
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
 
 import orjson
 
@@ -86,9 +86,14 @@ def replace_synced(source: str, target: str) -> None:
 
 
 def remove_synced(path: str) -> None:
+    unlink_synced(path)
+    fsync_dir(os.path.dirname(path) or ".")
+
+
+def unlink_synced(path: str) -> None:
+    """Remove a file (the folder is fsynced by the caller)."""
     fault_point()
     os.unlink(path)
-    fsync_dir(os.path.dirname(path) or ".")
 
 
 def atomic_write_json(path: str, obj) -> None:
@@ -112,22 +117,48 @@ def fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+LOCK_WAIT_ENV = "SLURM_SB_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 120.0
+
+
 class LockBusy(Exception):
-    """Another process holds the lock."""
+    """Another process held the lock for longer than the caller would wait."""
+
+
+def lock_wait() -> float:
+    """Seconds a writer waits for a lock: $SLURM_SB_LOCK_WAIT, else 120."""
+    try:
+        value = float(os.environ.get(LOCK_WAIT_ENV) or DEFAULT_LOCK_WAIT)
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+    return value if value >= 0 and value == value else DEFAULT_LOCK_WAIT
+
+
+def _flock(fd: int, operation: int, timeout: float, path: str) -> None:
+    """flock(2) `fd`, retrying until `timeout` seconds have passed; LockBusy then."""
+    deadline = time.monotonic() + timeout
+    pause = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+        if time.monotonic() >= deadline:
+            raise LockBusy(path)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 @contextmanager
-def locked(path: str, wait: bool = True) -> Iterator[None]:
-    """Hold an exclusive flock(2) on `path` (created if missing); LockBusy if not `wait`."""
+def locked(path: str, timeout: Optional[float] = None) -> Iterator[None]:
+    """Hold an exclusive flock(2) on `path` (created if missing), waiting at most `timeout`
+    seconds (default :func:`lock_wait`; 0: not at all), else LockBusy."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except OSError as err:
-            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise LockBusy(path) from None
-            raise
+        _flock(fd, fcntl.LOCK_EX, lock_wait() if timeout is None else timeout, path)
         yield
     finally:
         os.close(fd)
@@ -145,17 +176,7 @@ def shared_lock(path: str, timeout: float = 60.0) -> Iterator[None]:
         yield
         return
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except OSError as err:
-                if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise LockBusy(path) from None
-                time.sleep(0.05)
+        _flock(fd, fcntl.LOCK_SH, timeout, path)
         yield
     finally:
         os.close(fd)

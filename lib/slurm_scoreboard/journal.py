@@ -1,27 +1,32 @@
 """Multi-file updates that survive a crash at any instant: a redo journal.
 
-An update (the rollups, user files and Bloom files one sb-reduce run changes) is committed in
-four steps:
+An update (the rollups, user files and Bloom files one sb-reduce run changes, and the files it
+removes) is committed in four steps:
 
 1. stage: each new file is written and fsynced beside its target as ``.<name>.sbtx``;
-2. commit: the list of (staged, target) pairs is written atomically to ``state/journal.json``,
-   the commit point;
-3. apply: every staged file is renamed over its target, and the folders fsynced;
+2. commit: the list of (staged, target) pairs and of files to remove is written atomically to
+   ``state/journal.json``, the commit point;
+3. apply: every staged file is renamed over its target, every file to remove is removed, and the
+   folders fsynced;
 4. the journal is removed.
 
 :func:`recover` runs before anything reads or writes the store: with a journal present it redoes
-step 3 (a rename whose staged file is gone has already happened) and removes the journal;
-without one, staged files are leftovers of an update that never committed and are deleted. So
-after a crash the store holds either the whole update or none of it.
+step 3 (a rename whose staged file is gone has already happened, a removal whose file is gone
+too) and removes the journal; without one, staged files are leftovers of an update that never
+committed and are deleted. So after a crash the store holds either the whole update or none of
+it. The journal lives in a shared folder, so none of its paths is trusted: each must name a file
+inside the cluster's own store folders.
 """
 from __future__ import annotations
 
 import os
+import stat
 from typing import List, Tuple
 
 import orjson
 
-from .files import atomic_write, fsync_dir, read_json, remove_synced, replace_synced, write_synced
+from .files import (atomic_write, fsync_dir, read_json, remove_synced, replace_synced,
+                    unlink_synced, write_synced)
 
 JOURNAL = "journal.json"
 STAGED_SUFFIX = ".sbtx"
@@ -37,38 +42,52 @@ def staged_path(path: str) -> str:
 
 
 class Transaction:
-    """Collect new file contents under `base` (a cluster folder); `commit` makes them all visible."""
+    """Collect new file contents and removals under `base` (a cluster folder); `commit` makes
+    them all happen, or none."""
 
     def __init__(self, base: str, state_dir: str):
         self.base = base
         self.journal_path = os.path.join(state_dir, JOURNAL)
         self.pairs: List[Tuple[str, str]] = []
+        self.removals: List[str] = []
 
     def stage(self, path: str, data: bytes) -> None:
         temp = staged_path(path)
         write_synced(temp, data)
         self.pairs.append((os.path.relpath(temp, self.base), os.path.relpath(path, self.base)))
 
+    def remove(self, path: str) -> None:
+        self.removals.append(os.path.relpath(path, self.base))
+
     def commit(self) -> None:
-        if not self.pairs:
+        if not self.pairs and not self.removals:
             return
         for folder in sorted({os.path.dirname(os.path.join(self.base, t)) for t, _ in self.pairs}):
             fsync_dir(folder)
-        atomic_write(self.journal_path, orjson.dumps({"version": 1, "files": self.pairs}))
-        _apply(self.base, self.pairs)
+        atomic_write(self.journal_path, orjson.dumps(
+            {"version": 2, "files": self.pairs, "remove": self.removals}))
+        _apply(self.base, self.pairs, self.removals)
         remove_synced(self.journal_path)
-        self.pairs = []
+        self.pairs, self.removals = [], []
 
 
-def _apply(base: str, pairs) -> None:
+def _apply(base: str, pairs, removals) -> None:
     folders = set()
     for temp, target in pairs:
         temp_path, target_path = os.path.join(base, temp), os.path.join(base, target)
-        if os.path.exists(temp_path):
+        if os.path.lexists(temp_path):
+            if not stat.S_ISREG(os.lstat(temp_path).st_mode):
+                raise JournalCorrupt(f"{temp_path}: a staged file that is not a regular file")
             replace_synced(temp_path, target_path)
         folders.add(os.path.dirname(target_path))
+    for target in removals:
+        target_path = os.path.join(base, target)
+        if os.path.lexists(target_path):
+            unlink_synced(target_path)
+        folders.add(os.path.dirname(target_path))
     for folder in sorted(folders):
-        fsync_dir(folder)
+        if os.path.isdir(folder):
+            fsync_dir(folder)
 
 
 def recover(base: str, state_dir: str, owned: List[str]) -> str:
@@ -84,16 +103,56 @@ def recover(base: str, state_dir: str, owned: List[str]) -> str:
     except orjson.JSONDecodeError:
         raise JournalCorrupt(f"{journal_path}: unreadable journal") from None
     if journal is not None:
-        pairs = journal.get("files") if isinstance(journal, dict) else None
-        if not isinstance(pairs, list):
-            raise JournalCorrupt(f"{journal_path}: unreadable journal")
-        _apply(base, pairs)
+        pairs, removals = _checked(journal, journal_path, base, owned)
+        _apply(base, pairs, removals)
         remove_synced(journal_path)
-        done = f"finished an interrupted update of {len(pairs)} files"
+        done = f"finished an interrupted update of {len(pairs) + len(removals)} files"
     leftovers = sum(_sweep(folder) for folder in owned) + _sweep(state_dir, JOURNAL, walk=False)
     if leftovers and not done:
         done = f"discarded {leftovers} files of an update that never committed"
     return done
+
+
+def discard(base: str, state_dir: str, owned: List[str]) -> None:
+    """Remove an unreadable journal and every staged file: its update is abandoned."""
+    journal_path = os.path.join(state_dir, JOURNAL)
+    if os.path.lexists(journal_path):
+        remove_synced(journal_path)
+    for folder in owned:
+        _sweep(folder)
+    _sweep(state_dir, JOURNAL, walk=False)
+
+
+def _checked(journal, journal_path: str, base: str, owned: List[str]
+             ) -> Tuple[List[Tuple[str, str]], List[str]]:
+    """The journal's (staged, target) pairs and removals, each a relative path to a file in one
+    of the `owned` folders (a staged file beside its target); JournalCorrupt for anything else
+    (the journal is read from a shared folder: its paths are not trusted)."""
+    pairs = journal.get("files") if type(journal) is dict else None
+    removals = journal.get("remove", []) if type(journal) is dict else None
+    if type(pairs) is not list or type(removals) is not list:
+        raise JournalCorrupt(f"{journal_path}: unreadable journal")
+    checked = []
+    for pair in pairs:
+        if (type(pair) is not list or len(pair) != 2 or not all(type(p) is str for p in pair)
+                or not _inside_owned(base, pair[1], owned)
+                or pair[0] != os.path.relpath(staged_path(os.path.join(base, pair[1])), base)):
+            raise JournalCorrupt(f"{journal_path}: an entry that is not a store file: "
+                                 f"{str(pair)[:120]!r}")
+        checked.append((pair[0], pair[1]))
+    for target in removals:
+        if type(target) is not str or not _inside_owned(base, target, owned):
+            raise JournalCorrupt(f"{journal_path}: a removal that is not a store file: "
+                                 f"{str(target)[:120]!r}")
+    return checked, removals
+
+
+def _inside_owned(base: str, relative: str, owned: List[str]) -> bool:
+    parts = relative.split("/")
+    if os.path.isabs(relative) or any(part in ("", ".", "..") for part in parts):
+        return False
+    folder = os.path.dirname(os.path.join(base, relative))
+    return any(folder == top or folder.startswith(top + os.sep) for top in owned)
 
 
 def _is_leftover(name: str, only: str = "") -> bool:

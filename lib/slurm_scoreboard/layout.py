@@ -12,12 +12,16 @@
       clusters/<c>/state/reduce.lock         held by the one sb-reduce writing the cluster
       clusters/<c>/state/store.lock          exclusive while files change, shared while read
       clusters/<c>/state/journal.json        present only while an update is being applied
+      state/sacct_rate.json                  sb-sacct's call log for calls without --cluster
 
 Every name that becomes part of a path is checked by :func:`names.check_name` first.
 """
 from __future__ import annotations
 
+import glob
 import os
+import re
+from typing import List, Optional, Tuple
 
 from .names import check_name
 
@@ -48,6 +52,17 @@ def rollup_file(root: str, cluster: str, month: str) -> str:
     return os.path.join(rollup_dir(root, cluster), month + ".json")
 
 
+MONTH_NAME = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
+
+
+def rollup_paths(root: str, cluster: str) -> List[Tuple[str, str]]:
+    """(name, path) of every file that looks like a monthly rollup, oldest first; whether the
+    name is a real month (:data:`MONTH_NAME`) is for the caller to check."""
+    folder = rollup_dir(root, cluster)
+    paths = glob.glob(os.path.join(folder, "[0-9][0-9][0-9][0-9]-[0-9][0-9].json"))
+    return [(os.path.basename(path)[:-5], path) for path in sorted(paths)]
+
+
 def users_dir(root: str, cluster: str) -> str:
     return os.path.join(cluster_dir(root, cluster), "agg", "users")
 
@@ -75,11 +90,12 @@ def journal_file(root: str, cluster: str) -> str:
 
 
 def clusters(root: str) -> list:
-    """Names of the clusters under a root that are plain names (others are ignored)."""
+    """The clusters under a root with records stored (a folder that only holds a poller's state,
+    such as a mistyped --cluster's, is not one); names that are not plain are ignored."""
     folder = os.path.join(root, "clusters")
     try:
         names = sorted(os.listdir(folder))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     result = []
     for name in names:
@@ -87,7 +103,8 @@ def clusters(root: str) -> list:
             check_name("cluster", name)
         except ValueError:
             continue
-        if os.path.isdir(os.path.join(folder, name)):
+        stored = (os.path.join(folder, name, "agg"), seen_dir(root, name))
+        if any(os.path.isdir(path) and not os.path.islink(path) for path in stored):
             result.append(name)
     return result
 
@@ -97,7 +114,11 @@ def store_lock(root: str, cluster: str) -> str:
     return os.path.join(state_dir(root, cluster), "store.lock")
 
 
-def sacct_rate_file(root: str, cluster: str) -> str:
+def sacct_rate_file(root: str, cluster: Optional[str]) -> str:
+    """sb-sacct's call log for a cluster; calls without --cluster (the local cluster) are logged
+    under the root's own state folder, so they create no cluster."""
+    if not cluster:
+        return os.path.join(root, "state", "sacct_rate.json")
     return os.path.join(state_dir(root, cluster), "sacct_rate.json")
 
 

@@ -12,7 +12,9 @@ from collections import Counter
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from . import fields as fieldlists
-from .records import COLUMN_REASONS, Columns, SkipRecord, fold_job, parse_job_id, peak_rss
+from . import times
+from .records import (COLUMN_REASONS, Columns, SkipRecord, check, fold_job, latest_time,
+                      parse_job_id, peak_rss)
 
 # Delimiters that real sites pass to sacct --delimiter; recognised without being named.
 KNOWN_DELIMITERS = ("^|^", ";|;", "\u2603")
@@ -49,7 +51,9 @@ class SacctParser:
     """Feed lines; get records. Problems go to `on_problem(source, lineno, message)`."""
 
     def __init__(self, fields: Optional[List[str]] = None, delimiter: Optional[str] = None,
-                 cluster: str = "", on_problem: Optional[Problem] = None):
+                 cluster: str = "", on_problem: Optional[Problem] = None,
+                 latest: Optional[str] = None):
+        self.latest = latest or latest_time(times.now())
         self.given_fields = fields
         self.given_delimiter = delimiter
         self.cluster = cluster
@@ -215,6 +219,7 @@ class SacctParser:
             return
         try:
             record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster)
+            check(record, self.latest)
         except SkipRecord as err:
             if err.reason not in COLUMN_REASONS:
                 self._problem(job.lineno, f"job {job.job}: {err}")

@@ -138,7 +138,7 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None) -> (List[s
     if paths["sacct"]:
         config = slurm_config(run_quiet(["scontrol", "show", "config"])) if paths["scontrol"] else {}
         if root_check.writable:
-            RateLimiter(sacct_rate_file(root, cluster or "_local"), per_minute).acquire()
+            RateLimiter(sacct_rate_file(root, cluster), per_minute).acquire()
         findings = [visibility_finding(visible_users(cluster=cluster), me, config),
                     gpu_finding(config)]
     for finding in findings:

@@ -58,6 +58,16 @@ class RateLimiter:
                 self.sleep(limited.wait + 0.05)
 
     def _recent(self, now: float) -> List[float]:
-        state = read_json(self.state_path, default={}) or {}
-        calls = state.get("calls", []) if isinstance(state, dict) else []
-        return sorted(t for t in calls if isinstance(t, (int, float)) and now - self.window < t <= now)
+        """The calls of the last window. A damaged or foreign state file counts as no calls (it
+        is rewritten, so repaired, by the call being recorded), and a call stamped in the future
+        (a clock that jumped back) is not believed."""
+        try:
+            state = read_json(self.state_path, default={})
+        except (ValueError, OSError):
+            state = {}
+        calls = state.get("calls") if type(state) is dict else None
+        if type(calls) is not list:
+            return []
+        recent = sorted(t for t in calls
+                        if type(t) in (int, float) and now - self.window < t <= now)
+        return recent[-self.per_window:]

@@ -35,16 +35,34 @@ gpu_seconds        int       sum over components of elapsed x GPUs
 =================  ========  =====================================================================
 
 Nothing else from sacct is kept: no job names, scripts, paths or command lines.
+
+Every tool checks each record it reads or writes once, with :func:`check`: every key present with
+its type, integers (never booleans or floats) from 0 to the bounds below, ``cpu_seconds`` at most
+``elapsed_s x cpus`` (and the same for GPUs), a known state that agrees with ``terminal``, and
+times that are real UTC instants from 1970 to a day past "now". A record that fails is skipped
+with the reason, never stored.
+
+=================  =====================================================================
+bound              value
+=================  =====================================================================
+elapsed_s          ten years (316,224,000 s)
+cpus               16,777,216 (2^24)
+nodes, gpus        1,048,576 (2^20)
+mem_bytes,         1 EiB (2^60)
+max_rss_bytes
+text fields        200 characters
+=================  =====================================================================
 """
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from . import states, tres, units
 from .fields import FREE_TEXT
 from .names import check_name
-from .times import from_iso, parse_sacct_time
+from .times import from_iso, parse_sacct_time, to_iso
 
 _JOB_ID = re.compile(
     r"^(?P<base>\d+)(?P<array>_(?:\d+|\[[^\]]*\]))?(?:\+(?P<het>\d+))?(?:\.(?P<step>.+))?$")
@@ -251,7 +269,77 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     }
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+MAX_ELAPSED = 10 * 366 * 86400
+MAX_CPUS = 1 << 24
+MAX_NODES = MAX_GPUS = 1 << 20
+MAX_BYTES = units.MAX_BYTES
+MAX_TEXT = 200
+EARLIEST = "1970-01-01T00:00:00Z"
+FUTURE_SLACK = timedelta(days=1)
+
+_BOUNDED = (("elapsed_s", MAX_ELAPSED), ("cpus", MAX_CPUS), ("nodes", MAX_NODES),
+            ("gpus", MAX_GPUS))
+_SIZES = ("mem_bytes", "max_rss_bytes")
+_TEXTS = ("cluster", "job_id", "key", "user", "account", "state")
+_TIMES = ("submit", "start", "end")
+_ISO = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z")
+
+
+def latest_time(now: datetime) -> str:
+    """The latest instant a record may carry: a day past `now` (clocks drift, jobs do not end
+    in the future)."""
+    return to_iso(now + FUTURE_SLACK)
+
+
+def _whole(record: dict, key: str, bound: int) -> int:
+    value = record.get(key)
+    if type(value) is not int:
+        raise SkipRecord("bad record", f"{key} is not an integer")
+    if not 0 <= value <= bound:
+        raise SkipRecord("out of range", f"{key} {value} is not between 0 and {bound}")
+    return value
+
+
+def _instant(record: dict, key: str, latest: str) -> None:
+    value = record.get(key)
+    if value is None:
+        return
+    if type(value) is not str or not _ISO.fullmatch(value):
+        raise SkipRecord("bad record", f"{key} is not a UTC time")
+    try:
+        datetime.fromisoformat(value[:-1])
+    except ValueError:
+        raise SkipRecord("bad record", f"{key} {value} is not a real date") from None
+    if not EARLIEST <= value <= latest:
+        raise SkipRecord("out of range", f"{key} {value} is not between 1970 and {latest}")
+
+
+def check(record, latest: str) -> None:
+    """SkipRecord unless `record` is a job record of the schema with every value in bounds."""
+    if type(record) is not dict:
+        raise SkipRecord("not a record", "expected a JSON object")
+    for key in _TEXTS:
+        value = record.get(key)
+        if type(value) is not str or len(value) > MAX_TEXT:
+            raise SkipRecord("bad record", f"{key} is not text")
+    if not record["job_id"] or not record["key"]:
+        raise SkipRecord("bad record", "empty job_id or key")
+    raw = record.get("job_id_raw")
+    if raw is not None and (type(raw) is not str or len(raw) > MAX_TEXT):
+        raise SkipRecord("bad record", "job_id_raw is not text")
+    state, terminal = record["state"], record.get("terminal")
+    if not states.is_known(state) or terminal is not states.is_terminal(state):
+        raise SkipRecord("bad record", "state and terminal disagree")
+    for key in _TIMES:
+        _instant(record, key, latest)
+    if terminal and record.get("end") is None:
+        raise SkipRecord("bad record", "an ended job without an end time")
+    elapsed, cpus, _, gpus = (_whole(record, key, bound) for key, bound in _BOUNDED)
+    for key in _SIZES:
+        if record.get(key) is not None:
+            _whole(record, key, MAX_BYTES)
+    _whole(record, "cpu_seconds", elapsed * cpus)
+    _whole(record, "gpu_seconds", elapsed * gpus)
 
 
 class Placement(NamedTuple):
@@ -262,16 +350,14 @@ class Placement(NamedTuple):
     day: str        # YYYY-MM-DD of its end
 
 
-def placement(record, cluster_flag: Optional[str]) -> Placement:
-    """Check a record read back from NDJSON and say where it belongs; SkipRecord if it cannot.
+def placement(record: dict, cluster_flag: Optional[str]) -> Placement:
+    """Where an ended record (already passed by :func:`check`) belongs; SkipRecord if nowhere.
 
     The record's own cluster wins; `cluster_flag` fills it when empty, and a record of another
     cluster than the flag's is refused.
     """
-    if not isinstance(record, dict):
-        raise SkipRecord("not a record", "expected a JSON object")
-    cluster = record.get("cluster") or cluster_flag or ""
-    if not isinstance(cluster, str) or not cluster:
+    cluster = record["cluster"] or cluster_flag or ""
+    if not cluster:
         raise SkipRecord("no cluster", "give --cluster or a Cluster column")
     if cluster_flag and cluster != cluster_flag:
         raise SkipRecord("other cluster", f"{cluster!r} is not {cluster_flag!r}")
@@ -279,9 +365,5 @@ def placement(record, cluster_flag: Optional[str]) -> Placement:
         check_name("cluster", cluster)
     except ValueError as err:
         raise SkipRecord("bad cluster name", str(err)) from None
-    key, end = record.get("key"), record.get("end")
-    if not isinstance(key, str) or not key:
-        raise SkipRecord("bad record", "no key")
-    if not isinstance(end, str) or not _MONTH.match(end):
-        raise SkipRecord("bad record", "no end time")
-    return Placement(cluster, key, end[:7], end[:10])
+    end = record["end"]
+    return Placement(cluster, record["key"], end[:7], end[:10])

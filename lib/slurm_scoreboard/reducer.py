@@ -2,15 +2,17 @@
 changed file of the cluster in one journaled update (see journal.py)."""
 from __future__ import annotations
 
+import os
 from typing import Dict, List, Optional, Tuple
 
 from . import layout, metrics
 from .bloom import BloomFilter
 from .files import locked
-from .journal import Transaction, recover
+from .journal import JournalCorrupt, Transaction, discard, recover
 from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
+from .repair import stage_derived, totals_from_rollups
 from .store import (UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom, load_rollup,
                     rollup_bytes)
 
@@ -41,6 +43,7 @@ class MonthDelta:
         for (user, day, account), vector in self.cells.items():
             if user not in usage:
                 usage[user] = UserUsage()
+                usage[user].widen(self.first_end[user], self.last_end[user])
             usage[user].add(account, day, vector)
         return usage
 
@@ -49,7 +52,7 @@ class Reducer:
     """Feed placed records; `commit` writes the cluster's changed files as one update."""
 
     def __init__(self, root: str, cluster: str, optout: OptOut, since: Optional[str] = None,
-                 until: Optional[str] = None):
+                 until: Optional[str] = None, replace_month: Optional[str] = None):
         self.root = root
         self.cluster = check_name("cluster", cluster)
         self.base = layout.cluster_dir(root, cluster)
@@ -60,6 +63,10 @@ class Reducer:
         self.blooms: Dict[str, BloomFilter] = {}
         self.months: Dict[str, MonthDelta] = {}
         self.new_jobs = 0
+        self.replace_month = replace_month
+        if replace_month:
+            self.blooms[replace_month] = BloomFilter()
+            self.months[replace_month] = MonthDelta()
 
     def recover(self) -> str:
         with locked(layout.store_lock(self.root, self.cluster)):
@@ -71,23 +78,18 @@ class Reducer:
         return self.blooms[month]
 
     def add(self, record: dict, place: Placement) -> bool:
-        """Count one record; False if it was seen before. SkipRecord if it cannot be counted."""
-        if not record.get("terminal"):
-            raise SkipRecord("not ended")
+        """Count one ended record (passed by records.check); False if it was seen before.
+        SkipRecord if it cannot be counted."""
         if (self.since and record["end"] < self.since) or (self.until and record["end"] >= self.until):
             raise SkipRecord("outside window")
-        user = record.get("user")
-        if not isinstance(user, str):
-            raise SkipRecord("bad record", "no user")
+        user = record["user"]
         try:
             check_name("user", user)
         except ValueError as err:
             raise SkipRecord("bad user name", str(err)) from None
         if user in self.optout:
             raise SkipRecord("opted out")
-        account = record.get("account") or ""
-        if not isinstance(account, str):
-            raise SkipRecord("bad record", "account is not text")
+        account = record["account"]
         vector = metrics.of_record(record)
         if not self.bloom(place.month).add(place.key):
             return False
@@ -101,32 +103,69 @@ class Reducer:
     def changed_users(self) -> List[str]:
         return sorted({user for delta in self.months.values() for user in delta.first_end})
 
+    def needs_commit(self) -> bool:
+        return bool(self.new_jobs or self.replace_month)
+
     def commit(self, asof: str) -> None:
-        """Stage every changed rollup, user file and Bloom file, then commit them together."""
+        """Stage every changed rollup, user file and Bloom file, then commit them together. A
+        replaced month starts empty, and the derived files are then summed from every month."""
         transaction = Transaction(self.base, self.state)
         per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
         for month, delta in sorted(self.months.items()):
             path = layout.rollup_file(self.root, self.cluster, month)
             added = delta.users()
-            if added:
-                users = load_rollup(path)
+            if month == self.replace_month:
+                if added:
+                    transaction.stage(path, rollup_bytes(month, self.cluster, added, asof))
+                elif os.path.lexists(path):
+                    transaction.remove(path)
+            elif added:
+                users = load_rollup(path, month)
                 for user, usage in added.items():
                     users.setdefault(user, UserUsage()).merge(usage)
                     per_user.setdefault(user, []).append((month, usage))
                 transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
             transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                               self.blooms[month].to_bytes())
+        if self.replace_month:
+            replaced = {self.replace_month: self.months[self.replace_month].users()}
+            totals, _ = totals_from_rollups(self.root, self.cluster, replaced)
+            stage_derived(transaction, self.root, self.cluster, totals, asof)
+        elif per_user:
+            self._stage_user_totals(transaction, per_user, asof)
+        with locked(layout.store_lock(self.root, self.cluster)):
+            transaction.commit()
+
+    def _stage_user_totals(self, transaction: Transaction,
+                           per_user: Dict[str, List[Tuple[str, UserUsage]]], asof: str) -> None:
+        """Add this run's months to each changed user's file and to the all-time index."""
         alltime_path = layout.alltime_file(self.root, self.cluster)
-        alltime = load_alltime(alltime_path) if per_user else {}
+        alltime = load_alltime(alltime_path)
         for user, months in sorted(per_user.items()):
             path = layout.user_file(self.root, self.cluster, user)
             totals = UserTotals.load(path)
             for month, usage in months:
-                delta = self.months[month]
-                totals.add_month(month, usage, delta.first_end[user], delta.last_end[user])
+                totals.add_month(month, usage)
             transaction.stage(path, totals.to_bytes(user, self.cluster, asof))
             alltime[user] = totals.entry(user)
-        if per_user:
-            transaction.stage(alltime_path, alltime_bytes(self.cluster, alltime, asof))
-        with locked(layout.store_lock(self.root, self.cluster)):
-            transaction.commit()
+        transaction.stage(alltime_path, alltime_bytes(self.cluster, alltime, asof))
+
+
+def repair(root: str, cluster: str, asof: str) -> dict:
+    """Recompute every user file and the all-time index of a cluster from its rollups, as one
+    update. An unreadable journal (its update cannot be finished) is discarded first."""
+    base, state = layout.cluster_dir(root, cluster), layout.state_dir(root, cluster)
+    owned = layout.owned_dirs(root, cluster)
+    with locked(layout.store_lock(root, cluster)):
+        try:
+            note = recover(base, state, owned)
+        except JournalCorrupt as err:
+            note = f"{err}; discarded it and its staged files"
+            discard(base, state, owned)
+    totals, ignored = totals_from_rollups(root, cluster, {})
+    transaction = Transaction(base, state)
+    removed = stage_derived(transaction, root, cluster, totals, asof)
+    with locked(layout.store_lock(root, cluster)):
+        transaction.commit()
+    return {"cluster": cluster, "users": len(totals), "user_files_removed": removed,
+            "recovered": note, "ignored": ignored}

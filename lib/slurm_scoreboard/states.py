@@ -33,6 +33,11 @@ def normalize_state(text: str) -> str:
     raise ValueError(f"unknown state {text.strip()!r}")
 
 
+def is_known(state: str) -> bool:
+    """A base state name as :func:`normalize_state` gives it."""
+    return state in _KNOWN
+
+
 def is_terminal(state: str) -> bool:
     return state in TERMINAL
 

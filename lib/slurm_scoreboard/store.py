@@ -28,7 +28,7 @@ All-time index ``clusters/<c>/agg/alltime.json``: every user's all-time ``totals
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import orjson
 
@@ -39,32 +39,59 @@ from .files import read_json
 Vector = metrics.Vector
 
 
+# Every stored number is an exact integer from 0 to the largest signed 64-bit integer.
+MAX_TOTAL = (1 << 63) - 1
+
+
 class StoreCorrupt(ValueError):
     """A store file that cannot be read; the message names it."""
 
 
+class TotalsOverflow(ValueError):
+    """An update would push a total past MAX_TOTAL; nothing is written."""
+
+
+def is_vector(value) -> bool:
+    """A metric vector as stored: SIZE integers from 0 to MAX_TOTAL (booleans are not)."""
+    return (type(value) is list and len(value) == metrics.SIZE
+            and all(type(v) is int and 0 <= v <= MAX_TOTAL for v in value))
+
+
 def _vector(value, where: str) -> Vector:
-    if not isinstance(value, list) or len(value) != metrics.SIZE:
+    if not is_vector(value):
         raise StoreCorrupt(f"{where}: bad metric vector")
-    try:
-        return [int(v) for v in value]
-    except (TypeError, ValueError):
-        raise StoreCorrupt(f"{where}: bad metric vector") from None
+    return list(value)
+
+
+def check_totals(vector: Vector, where: str) -> Vector:
+    if max(vector) > MAX_TOTAL:
+        raise TotalsOverflow(f"{where}: a total would exceed {MAX_TOTAL}; refusing the update")
+    return vector
 
 
 class UserUsage:
-    """One user's usage in one month (or all time): totals, per account, per day and account."""
+    """One user's usage in one month (or all time): totals, per account, per day and account,
+    and the span of their job ends."""
 
     def __init__(self) -> None:
         self.totals: Vector = metrics.zero()
         self.accounts: Dict[str, Vector] = {}
         self.days: Dict[Tuple[str, str], Vector] = {}
+        self.first_end: Optional[str] = None
+        self.last_end: Optional[str] = None
 
     def add(self, account: str, day: Optional[str], vector: Vector) -> None:
         metrics.add_into(self.totals, vector)
         metrics.add_into(self.accounts.setdefault(account, metrics.zero()), vector)
         if day is not None:
             metrics.add_into(self.days.setdefault((day, account), metrics.zero()), vector)
+
+    def widen(self, first_end: Optional[str], last_end: Optional[str]) -> None:
+        """Stretch the span of job ends to cover [first_end, last_end]."""
+        if first_end and (self.first_end is None or first_end < self.first_end):
+            self.first_end = first_end
+        if last_end and (self.last_end is None or last_end > self.last_end):
+            self.last_end = last_end
 
     def merge(self, other: "UserUsage", with_days: bool = True) -> None:
         metrics.add_into(self.totals, other.totals)
@@ -73,28 +100,45 @@ class UserUsage:
         if with_days:
             for cell, vector in other.days.items():
                 metrics.add_into(self.days.setdefault(cell, metrics.zero()), vector)
+        self.widen(other.first_end, other.last_end)
 
     def to_json(self, username: str) -> dict:
         entry = {"username": username}
+        check_totals(self.totals, username)
         entry.update(metrics.seed_fields(self.totals))
         entry["jobs"] = self.totals[5]
         entry["totals"] = self.totals
         entry["accounts"] = dict(sorted(self.accounts.items()))
+        entry["first_end"] = self.first_end
+        entry["last_end"] = self.last_end
         return entry
 
     def day_rows(self, username: str) -> Iterator[list]:
         for (day, account), vector in sorted(self.days.items()):
             yield [username, day, account] + vector
 
+    def span_from_days(self) -> None:
+        """A span for entries written before spans were stored: the first and last day's edges."""
+        if self.days and self.first_end is None:
+            days = [day for day, _ in self.days]
+            self.widen(min(days) + "T00:00:00Z", max(days) + "T23:59:59Z")
+
     @classmethod
     def from_json(cls, entry: dict, where: str) -> "UserUsage":
         usage = cls()
-        try:
-            usage.totals = _vector(entry["totals"], where)
-            usage.accounts = {str(a): _vector(v, where) for a, v in entry["accounts"].items()}
-        except (KeyError, AttributeError, TypeError):
-            raise StoreCorrupt(f"{where}: malformed user entry") from None
+        if type(entry) is not dict or type(entry.get("accounts")) is not dict:
+            raise StoreCorrupt(f"{where}: malformed user entry")
+        usage.totals = _vector(entry.get("totals"), where)
+        usage.accounts = {a: _vector(v, where) for a, v in entry["accounts"].items()}
+        usage.first_end = _end(entry.get("first_end"), where)
+        usage.last_end = _end(entry.get("last_end"), where)
         return usage
+
+
+def _end(value, where: str) -> Optional[str]:
+    if value is not None and (type(value) is not str or len(value) != 20):
+        raise StoreCorrupt(f"{where}: malformed first_end or last_end")
+    return value
 
 
 def load_object(path: str) -> Optional[dict]:
@@ -107,25 +151,47 @@ def load_object(path: str) -> Optional[dict]:
     return data
 
 
+def user_entries(data: dict, path: str) -> List[dict]:
+    """The ``users`` list of a rollup or all-time file, each entry with a text ``username``."""
+    entries = data.get("users")
+    if type(entries) is not list or not all(
+            type(entry) is dict and type(entry.get("username")) is str for entry in entries):
+        raise StoreCorrupt(f"{path}: malformed user list")
+    return entries
+
+
 def _users(data: dict, path: str) -> Dict[str, UserUsage]:
-    try:
-        return {str(entry["username"]): UserUsage.from_json(entry, path) for entry in data["users"]}
-    except (KeyError, TypeError):
-        raise StoreCorrupt(f"{path}: malformed user list") from None
+    return {entry["username"]: UserUsage.from_json(entry, path)
+            for entry in user_entries(data, path)}
 
 
-def load_rollup(path: str) -> Dict[str, UserUsage]:
+def is_day_row(row, month: str) -> bool:
+    """``[user, YYYY-MM-DD of month, account, *vector]`` with text where text belongs."""
+    return (type(row) is list and len(row) == 3 + metrics.SIZE and type(row[0]) is str
+            and type(row[1]) is str and len(row[1]) == 10 and row[1][:8] == month + "-"
+            and type(row[2]) is str and is_vector(row[3:]))
+
+
+def day_rows(data: dict, path: str, month: str) -> list:
+    rows = data.get("days", [])
+    if type(rows) is not list or not all(is_day_row(row, month) for row in rows):
+        raise StoreCorrupt(f"{path}: malformed day rows")
+    return rows
+
+
+def load_rollup(path: str, month: str) -> Dict[str, UserUsage]:
     """username -> usage (with days) for one month; empty when the file does not exist."""
     data = load_object(path)
     if data is None:
         return {}
     users = _users(data, path)
-    try:
-        for row in data["days"]:
-            usage = users[row[0]]
-            usage.days[(row[1], row[2])] = _vector(row[3:], path)
-    except (KeyError, TypeError, IndexError):
-        raise StoreCorrupt(f"{path}: malformed day rows") from None
+    for row in day_rows(data, path, month):
+        usage = users.get(row[0])
+        if usage is None:
+            raise StoreCorrupt(f"{path}: a day row of {row[0]!r}, who has no entry")
+        usage.days[(row[1], row[2])] = row[3:]
+    for usage in users.values():
+        usage.span_from_days()
     return users
 
 
@@ -144,25 +210,19 @@ class UserTotals:
     def __init__(self) -> None:
         self.usage = UserUsage()
         self.months: Dict[str, Vector] = {}
-        self.first_end: Optional[str] = None
-        self.last_end: Optional[str] = None
 
-    def add_month(self, month: str, usage: UserUsage, first_end: str, last_end: str) -> None:
+    def add_month(self, month: str, usage: UserUsage) -> None:
         self.usage.merge(usage, with_days=False)
         metrics.add_into(self.months.setdefault(month, metrics.zero()), usage.totals)
-        self.first_end = min(filter(None, (self.first_end, first_end)))
-        self.last_end = max(filter(None, (self.last_end, last_end)))
 
     def entry(self, username: str) -> dict:
-        entry = self.usage.to_json(username)
-        entry["first_end"] = self.first_end
-        entry["last_end"] = self.last_end
-        return entry
+        return self.usage.to_json(username)
 
     def to_bytes(self, username: str, cluster: str, asof: str) -> bytes:
         document = {"asof": asof, "cluster": cluster, "metrics": list(metrics.NAMES)}
         document.update(self.entry(username))
-        document["months"] = dict(sorted(self.months.items()))
+        document["months"] = {month: check_totals(vector, username)
+                              for month, vector in sorted(self.months.items())}
         return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
 
     @classmethod
@@ -172,24 +232,24 @@ class UserTotals:
         if data is None:
             return totals
         totals.usage = UserUsage.from_json(data, path)
-        try:
-            totals.months = {str(m): _vector(v, path) for m, v in data["months"].items()}
-        except (KeyError, AttributeError):
-            raise StoreCorrupt(f"{path}: malformed user file") from None
-        totals.first_end = data.get("first_end")
-        totals.last_end = data.get("last_end")
+        months = data.get("months")
+        if type(months) is not dict:
+            raise StoreCorrupt(f"{path}: malformed user file")
+        totals.months = {m: _vector(v, path) for m, v in months.items()}
         return totals
 
 
 def load_alltime(path: str) -> Dict[str, dict]:
-    """username -> all-time entry (totals, accounts, first_end, last_end) of one cluster."""
+    """username -> all-time entry (totals, accounts, first_end, last_end) of one cluster, every
+    vector checked."""
     data = load_object(path)
     if data is None:
         return {}
-    try:
-        return {str(entry["username"]): entry for entry in data["users"]}
-    except (KeyError, TypeError):
-        raise StoreCorrupt(f"{path}: malformed user list") from None
+    entries = {}
+    for entry in user_entries(data, path):
+        UserUsage.from_json(entry, path)
+        entries[entry["username"]] = entry
+    return entries
 
 
 def alltime_bytes(cluster: str, entries: Dict[str, dict], asof: str) -> bytes:

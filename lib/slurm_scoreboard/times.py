@@ -7,6 +7,7 @@ so windows are reproducible.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
@@ -14,20 +15,27 @@ NOW_ENV = "SLURM_SB_NOW"
 UNSET = frozenset({"", "Unknown", "None", "N/A", "NONE", "UNKNOWN", "INVALID"})
 
 
+_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+_EPOCH = re.compile(r"[0-9]{1,11}")
+
+
 def parse_sacct_time(text: str) -> Optional[str]:
     """ISO-8601 UTC with Z from a sacct stamp; None for Unknown/None/empty. Bad text: ValueError."""
     if text in UNSET:
         return None
-    if len(text) == 19 and text[10] == "T":
+    if _STAMP.fullmatch(text):
         try:
             datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"bad time {text!r}") from None
         return text + "Z"
-    if text.isdigit():
-        if text == "0":
+    if _EPOCH.fullmatch(text):
+        if int(text) == 0:
             return None
-        return to_iso(datetime.fromtimestamp(int(text), tz=timezone.utc))
+        try:
+            return to_iso(datetime.fromtimestamp(int(text), tz=timezone.utc))
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"bad time {text!r}: out of range") from None
     raise ValueError(f"bad time {text!r}")
 
 

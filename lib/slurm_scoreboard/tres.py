@@ -42,7 +42,6 @@ def memory_bytes(tres: Dict[str, str]) -> Optional[int]:
 
 
 def _int_value(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"bad TRES count {text!r}") from None
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise ValueError(f"bad TRES count {text!r}")
+    return int(text)

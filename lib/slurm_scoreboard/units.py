@@ -1,13 +1,25 @@
 """sacct's units: sizes (K/M/G/T/P, raw bytes), ReqMem (old c/n suffixes and new forms), durations.
 
 Every parser returns a plain number or raises ValueError with a short reason; callers decide
-whether a bad value skips a line.
+whether a bad value skips a line. Numbers are plain ASCII decimals (no sign, exponent, ``inf`` or
+``nan``); a size above :data:`MAX_BYTES` is refused rather than stored.
 """
 from __future__ import annotations
 
+import re
 from typing import Optional, Tuple
 
 _MULTIPLIERS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5}
+_DECIMAL = re.compile(r"[0-9]{1,30}(?:\.[0-9]{0,30})?")
+_DIGITS = re.compile(r"[0-9]{1,30}")
+
+MAX_BYTES = 1 << 60     # 1 EiB: more memory than any job has had
+
+
+def _decimal(text: str, what: str) -> float:
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"bad {what} {text!r}")
+    return float(text)
 
 
 def parse_size(text: str, default_unit: str = "") -> Optional[int]:
@@ -23,13 +35,10 @@ def parse_size(text: str, default_unit: str = "") -> Optional[int]:
         number = text[:-1]
     else:
         unit, number = default_unit, text
-    try:
-        value = float(number)
-    except ValueError:
-        raise ValueError(f"bad size {text!r}") from None
-    if value < 0 or value != value:
-        raise ValueError(f"bad size {text!r}")
-    return int(round(value * _MULTIPLIERS[unit]))
+    value = _decimal(number, "size") * _MULTIPLIERS[unit]
+    if value > MAX_BYTES:
+        raise ValueError(f"size {text!r} is beyond any real memory")
+    return int(round(value))
 
 
 def parse_reqmem(text: str) -> Tuple[Optional[int], str]:
@@ -56,22 +65,19 @@ def parse_duration(text: str) -> int:
     rest = text
     if "-" in text:
         day_part, rest = text.split("-", 1)
-        if not day_part.isdigit():
+        if not _DIGITS.fullmatch(day_part):
             raise ValueError(f"bad duration {text!r}")
         days = int(day_part)
     parts = rest.split(":")
-    if not 2 <= len(parts) <= 3 or not all(parts):
+    if not 2 <= len(parts) <= 3:
         raise ValueError(f"bad duration {text!r}")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"bad duration {text!r}") from None
-    if any(n < 0 for n in numbers):
+    if not all(_DIGITS.fullmatch(p) for p in parts[:-1]) or not _DECIMAL.fullmatch(parts[-1]):
         raise ValueError(f"bad duration {text!r}")
+    numbers = [int(p) for p in parts[:-1]] + [float(parts[-1])]
     if len(numbers) == 2:
-        numbers.insert(0, 0.0)
+        numbers.insert(0, 0)
     hours, minutes, seconds = numbers
-    return int(days * 86400 + hours * 3600 + minutes * 60 + seconds)
+    return days * 86400 + hours * 3600 + minutes * 60 + int(seconds)
 
 
 def parse_count(text: str) -> Optional[int]:
@@ -83,12 +89,9 @@ def parse_count(text: str) -> Optional[int]:
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
+    if _DIGITS.fullmatch(text):
         return int(text)
     unit = text[-1].upper()
-    if unit in "KMGTP":
-        try:
-            return int(round(float(text[:-1]) * 1000 ** "KMGTP".index(unit) * 1000))
-        except ValueError:
-            pass
+    if unit in "KMGTP" and _DECIMAL.fullmatch(text[:-1]):
+        return int(round(float(text[:-1]) * 1000 ** "KMGTP".index(unit) * 1000))
     raise ValueError(f"bad count {text!r}")

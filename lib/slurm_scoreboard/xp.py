@@ -5,7 +5,8 @@ at 200,000,000), and levels follow the game's curve
 
 so level 2 needs 83 XP, 92 needs 6,517,253 and 99 needs 13,034,431. Levels stop at 99; the
 virtual level beside it goes on to 126. Rates live in ``<root>/config/xp.json``
-(``{"rates": {"clock_hours": 10, ...}}``); the defaults put a site's heaviest users in the 90s.
+(``{"rates": {"clock_hours": 10, ...}}``, each from 0 to 1,000,000); the defaults put a site's
+heaviest users in the 90s.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .files import read_json
 MAX_XP = 200_000_000
 MAX_LEVEL = 99
 MAX_VIRTUAL_LEVEL = 126
+MAX_RATE = 1_000_000.0   # XP per unit: one CPU-hour could then give 1M XP
 
 # XP per unit of each skill: 99 at ~1.3M core-hours, ~130k wall or GPU hours, 130k jobs.
 DEFAULT_RATES: Dict[str, float] = {
@@ -58,7 +60,9 @@ def level(xp: int) -> int:
 
 
 def xp_of(value: float, rate: float) -> int:
-    return min(int(value * rate), MAX_XP)
+    """XP for `value` units at `rate` XP a unit, capped at MAX_XP."""
+    points = value * rate
+    return MAX_XP if points >= MAX_XP else int(points)
 
 
 class ConfigError(ValueError):
@@ -82,7 +86,9 @@ def load_rates(path: Optional[str]) -> Dict[str, float]:
     for skill, rate in given.items():
         if skill not in rates:
             raise ConfigError(f"{path}: unknown skill {skill!r} (known: {', '.join(SKILLS)})")
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0:
-            raise ConfigError(f"{path}: rate of {skill} must be a non-negative number")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or \
+                not 0 <= rate <= MAX_RATE:
+            raise ConfigError(f"{path}: rate of {skill} must be a number from 0 to "
+                              f"{MAX_RATE:,.0f} (XP per unit)")
         rates[skill] = float(rate)
     return rates

@@ -24,7 +24,8 @@ healthy_site() {
   [[ "$output" == *"Visibility: OK - sacct -a shows jobs of 2 users"* ]]
   [[ "$output" == *"GPU TRES: OK"* ]]
   [ -d "$SANDBOX/root/clusters" ] && [ -d "$SANDBOX/root/leaderboards" ]
-  grep -q '"calls"' "$SANDBOX/root/clusters/_local/state/sacct_rate.json"   # counted as a call
+  grep -q '"calls"' "$SANDBOX/root/state/sacct_rate.json"   # counted as a call
+  [ ! -e "$SANDBOX/root/clusters/_local" ]
 }
 
 @test "sacct missing exits 2" {

@@ -8,7 +8,7 @@ setup_store() {
 @test "--help lists the modes, windows and exit codes" {
   run sb-rank --help
   [ "$status" -eq 0 ]
-  [[ "$output" == *"rolling-30d"* && "$output" == *"3 a store stayed busy"* ]]
+  [[ "$output" == *"rolling-30d"* && "$output" == *"3 a"*"store stayed busy"*"4 done, but damaged"* ]]
 }
 
 @test "rebuild writes the boards and prints a summary" {
@@ -33,7 +33,7 @@ setup_store() {
   python3 -c "
 import json
 for i in range(30000):
-    print(json.dumps({'cluster':'hammer','job_id':str(i),'key':f'{i}@x','user':f'user{i}','account':'p','state':'COMPLETED','terminal':True,'start':'2025-08-01T00:00:00Z','end':'2025-08-02T00:00:00Z','elapsed_s':60+i,'cpus':1,'gpus':0,'cpu_seconds':60+i,'gpu_seconds':0}))
+    print(json.dumps({'cluster':'hammer','job_id':str(i),'key':f'{i}@x','user':f'user{i}','account':'p','state':'COMPLETED','terminal':True,'start':'2025-08-01T00:00:00Z','end':'2025-08-02T00:00:00Z','elapsed_s':60+i,'cpus':1,'nodes':1,'gpus':0,'cpu_seconds':60+i,'gpu_seconds':0}))
 " | sb-reduce > /dev/null
   run --separate-stderr bash -c "set -o pipefail; sb-rank --window alltime --metric clock_hours | head -2"
   [ "$status" -eq 0 ]

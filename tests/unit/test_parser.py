@@ -273,3 +273,23 @@ def test_own_xdmod_fixture_gives_the_hand_checked_records():
     assert never["mem_bytes"] == 1000 * M
     running = by_id["7013"]
     assert running["terminal"] is False and running["end"] is None
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+FIELD = st.one_of(st.text(max_size=12), st.sampled_from(
+    ["", "Unknown", "COMPLETED", "99999999999999999999", "-5", "1e400K", "inf",
+     "9999-12-31T23:59:59", "cpu=2,gres/gpu=-1", "12:00:00", "1-", "101.batch", "101+1"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(FIELD, min_size=1, max_size=18).map("|".join), max_size=6))
+def test_any_lines_after_a_good_job_give_records_or_reasons(lines):
+    """Whatever follows, the parser reports or skips; every record it gives passes the checks."""
+    from slurm_scoreboard.records import check
+    problems = []
+    parser = SacctParser(on_problem=lambda s, n, m: problems.append(m),
+                         latest="2100-01-01T00:00:00Z")
+    for record in parser.parse(iter(SB_HEADERLESS[:1] + lines), "prop"):
+        check(record, "2100-01-01T00:00:00Z")
+    assert parser.stats.lines == 1 + len(lines)

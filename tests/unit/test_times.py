@@ -34,3 +34,24 @@ def test_round_trip():
     moment = datetime(2025, 3, 1, 0, 0, 0, tzinfo=timezone.utc)
     assert times.from_iso(times.to_iso(moment)) == moment
     assert times.sacct_stamp(moment) == "2025-03-01T00:00:00"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789-T: Z", max_size=22), st.text(max_size=22),
+                 st.integers(min_value=0, max_value=10 ** 22).map(str)))
+def test_any_stamp_is_iso_utc_or_none_or_a_value_error(text):
+    try:
+        value = times.parse_sacct_time(text)
+    except ValueError:
+        return
+    assert value is None or (len(value) == 20 and value.endswith("Z") and value.isascii())
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999", "2025-08-01T12:00:0\u0665",
+                                  "0000-01-01T00:00:00"])
+def test_stamps_out_of_range_raise_value_error(text):
+    with pytest.raises(ValueError):
+        times.parse_sacct_time(text)

@@ -28,3 +28,18 @@ def test_empty_and_malformed():
         parse_tres("cpu")
     with pytest.raises(ValueError):
         gpu_count(parse_tres("gres/gpu=two"))
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="gres/pu:a10=,cmemM GT-1234567890", max_size=40))
+def test_any_tres_text_gives_counts_or_a_value_error(text):
+    try:
+        parsed = parse_tres(text)
+        gpus = gpu_count(parsed)
+        memory = memory_bytes(parsed)
+    except ValueError:
+        return
+    assert type(gpus) is int and gpus >= 0 and (memory is None or memory >= 0)

@@ -56,3 +56,32 @@ def test_counts():
     assert parse_count("1.5K") == 1500
     with pytest.raises(ValueError):
         parse_count("eight")
+
+
+# -- any text: a number or ValueError, never another exception, never a negative or huge number
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from slurm_scoreboard.units import MAX_BYTES  # noqa: E402
+
+SACCTISH = st.text(alphabet="0123456789.:-+eEKMGTPcnkb infaINFAN_\u0663\u00b2", max_size=24)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(SACCTISH, st.text(max_size=24)))
+def test_every_unit_parser_gives_a_bounded_number_or_a_value_error(text):
+    for parse in (parse_size, parse_duration, parse_count, lambda t: parse_reqmem(t)[0]):
+        try:
+            value = parse(text)
+        except ValueError:
+            continue
+        assert value is None or (type(value) is int and value >= 0)
+        if parse is parse_size:
+            assert value is None or value <= MAX_BYTES
+
+
+@pytest.mark.parametrize("text", ["1e400K", "inf", "infM", "nan", "1e5", "-0", "1_000K",
+                                  "\u0663K", "99999999999999999999999999999999999P"])
+def test_sizes_that_float_would_take_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_size(text)

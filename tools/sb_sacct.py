@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Optional, Sequence
 
 from slurm_scoreboard import cli, layout, sacct, times
+from slurm_scoreboard.names import check_name
 from slurm_scoreboard.ratelimit import RateLimited, RateLimiter
 
 PROG = "sb-sacct"
@@ -36,7 +37,8 @@ def build_parser():
     parser.add_argument("--month", help="the whole month YYYY-MM")
     parser.add_argument("--chunk", choices=sacct.CHUNKS, default="none",
                         help="split the window into one sacct call per day, week or month")
-    parser.add_argument("--user", "-u", help="only this user's jobs")
+    parser.add_argument("--user", "-u", metavar="NAME[,NAME...]",
+                        help="only these users' jobs (at most 200 names)")
     parser.add_argument("--steps", action="store_true",
                         help="also fetch step lines (MaxRSS); much heavier for slurmdbd")
     parser.add_argument("--all-states", action="store_true",
@@ -87,8 +89,22 @@ def timeout_seconds(args) -> float:
     return value
 
 
+def check_users(text: Optional[str]) -> None:
+    if text is None:
+        return
+    names = text.split(",")
+    if len(names) > 200:
+        raise cli.UsageError("--user takes at most 200 names a call")
+    for name in names:
+        try:
+            check_name("user", name)
+        except ValueError as err:
+            raise cli.UsageError(str(err)) from None
+
+
 def body(args) -> int:
-    cli.check_plain_names(args, "cluster", "user")
+    cli.check_plain_names(args, "cluster")
+    check_users(args.user)
     timeout = timeout_seconds(args)
     windows = list(sacct.split_window(*resolve_window(args), args.chunk))
     commands = [sacct.build_command(w, args.steps, args.user, args.cluster, args.all_states)

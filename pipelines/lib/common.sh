@@ -41,15 +41,25 @@ sb_check_name() {
 
 # sb_write_atomic FILE < content: temp file in the same folder, fsync, rename. A signal that
 # stops the script removes the temp file (the traps below), so none is ever left half-written.
+# A write that fails (a full disk, say) removes its temp file and returns 1.
 SB_TMP=""
 sb_write_atomic() {
   local file="$1"
   mkdir -p "$(dirname "$file")"
   SB_TMP="$(dirname "$file")/.tmp-$$-$RANDOM.$(basename "$file")"
-  (set -o noclobber; cat > "$SB_TMP")
-  sync "$SB_TMP"
-  mv -f "$SB_TMP" "$file"
+  if ! { (set -o noclobber; cat > "$SB_TMP") && sync "$SB_TMP" && mv -f "$SB_TMP" "$file"; }; then
+    rm -f "$SB_TMP"
+    SB_TMP=""
+    printf '%s: could not write %s\n' "${0##*/}" "$file" >&2
+    return 1
+  fi
   SB_TMP=""
+}
+
+# sb_sweep_temps DIR: remove temp files a killed process left in DIR over an hour ago.
+sb_sweep_temps() {
+  [[ -d "$1" ]] || return 0
+  find "$1" -maxdepth 1 -type f -name '.tmp-*' -mmin +60 -delete 2>/dev/null || true
 }
 
 sb_on_signal() {
@@ -75,6 +85,43 @@ sb_cursor_get() {
   value="$(sb_json_get "$(sb_cursor_file)" "$1")"
   [[ "$value" == "null" ]] && value=""
   printf '%s' "$value"
+}
+
+# sb_valid_time ISO-TIME: a real UTC instant written as these scripts write it.
+sb_valid_time() {
+  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] &&
+    [[ "$(date -u -d "${1%Z}" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)" == "$1" ]]
+}
+
+# sb_valid_day YYYY-MM-DD (a real day) and sb_valid_month YYYY-MM
+sb_valid_day() {
+  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && [[ "$(date -u -d "$1" +%F 2>/dev/null)" == "$1" ]]
+}
+sb_valid_month() { [[ "$1" =~ ^[0-9]{4}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; }
+
+# sb_cursor_check: the cursor, when there is one, holds what these scripts write; otherwise one
+# line naming the file, the field and the remedy, and exit 1. Never a silent guess: a bad
+# cursor could skip months or ask sacct for decades at once.
+sb_cursor_check() {
+  local file start next caught since
+  file="$(sb_cursor_file)"
+  [[ -e "$file" || -L "$file" ]] || return 0
+  [[ -f "$file" && -r "$file" ]] ||
+    sb_die "$file: not a readable file; remove it and poll with --backfill-start" 1
+  start="$(sb_cursor_get backfill_start)"
+  next="$(sb_cursor_get backfill_next)"
+  caught="$(sb_cursor_get caught_up)"
+  since="$(sb_cursor_get incremental_since)"
+  sb_valid_day "$start" || sb_cursor_bad "$file" backfill_start "$start"
+  sb_valid_month "$next" || sb_cursor_bad "$file" backfill_next "$next"
+  [[ "$caught" == true || "$caught" == false ]] || sb_cursor_bad "$file" caught_up "$caught"
+  if [[ -n "$since" || "$caught" == true ]]; then
+    sb_valid_time "$since" || sb_cursor_bad "$file" incremental_since "$since"
+  fi
+}
+
+sb_cursor_bad() {
+  sb_die "$1: bad $2 $(printf '%q' "${3:0:80}"); fix it, or remove the file and poll with --backfill-start (Bloom files keep anything from being counted twice)" 1
 }
 
 # sb_cursor_write START NEXT CAUGHT_UP INCREMENTAL_SINCE
@@ -108,8 +155,7 @@ sb_require_cluster_and_root() {
 
 # sb_check_date YYYY-MM-DD
 sb_check_date() {
-  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && date -u -d "$1" >/dev/null 2>&1 ||
-    sb_die "bad date '$1': use YYYY-MM-DD" 2
+  sb_valid_day "$1" || sb_die "bad date $(printf '%q' "$1"): use YYYY-MM-DD" 2
 }
 
 # Sibling pipelines first, then the tools wherever they were installed.

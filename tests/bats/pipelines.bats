@@ -79,9 +79,13 @@ store_digest() {
 @test "incremental asks only for the window since the cursor, minus the overlap" {
   setup_fake
   sb-backfill --cluster fake --backfill-start 2025-06-01 2>/dev/null
+  : > "$FAKE_SACCT_LOG"
   run sb-incremental --cluster fake --overlap 7200
   [ "$status" -eq 0 ]
-  [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-05-31T22:00:00 -E 2025-06-15T11:59:59"* ]]
+  # longer than a day: one call per ISO week
+  [ "$(wc -l < "$FAKE_SACCT_LOG")" -eq 3 ]
+  [[ "$(head -1 "$FAKE_SACCT_LOG")" == *"-S 2025-05-31T22:00:00 -E 2025-06-01T23:59:59"* ]]
+  [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-09T00:00:00 -E 2025-06-15T11:59:59"* ]]
   SLURM_SB_NOW=2025-06-15T13:00:00Z run sb-incremental --cluster fake --overlap 7200
   [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-15T10:00:00 -E 2025-06-15T12:59:59"* ]]
 }
@@ -158,7 +162,9 @@ store_digest() {
   sb-poll --cluster fake --backfill-start 2025-03-01 > /dev/null 2>&1
   # March's jobs are those of u0, u2, u4 and u6
   [ "$(cat "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt" | tr '\n' ' ')" = "u0 u2 u4 u6 " ]
-  grep -q -- "-u u0" "$FAKE_SACCT_LOG"
+  # the four new users in one sacct call, not four
+  [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq 1 ]
+  grep -q -- "-u u0,u2,u4,u6" "$FAKE_SACCT_LOG"
   grep -q -- "-S 2000-01-01T00:00:00 -E 2025-02-28T23:59:59" "$FAKE_SACCT_LOG"
   sb-poll --cluster fake > /dev/null 2>&1
   [ "$(wc -l < "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt")" -eq 8 ]
@@ -181,4 +187,129 @@ store_digest() {
   grep -q '"username":"late"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
   SLURM_SB_NOW=2025-06-15T12:10:00Z run sb-incremental --cluster fake
   [ "$(stored)" = "$(truth 2025-06-01)" ]
+}
+
+index_asof() {
+  sed -n 's/.*"asof": *"\([^"]*\)".*/\1/p' "$SLURM_SB_ROOT/leaderboards/index.json" | head -1
+}
+
+@test "a departed user never blocks a poll; they are retried with backoff and logged once" {
+  setup_fake
+  export FAKE_SACCT_GONE=u2
+  for hour in 12 13 14; do
+    SLURM_SB_NOW="2025-06-15T$hour:00:00Z" run --separate-stderr sb-poll --cluster fake --backfill-start 2025-03-01
+    [ "$status" -eq 0 ]
+    [ "$(index_asof)" = "2025-06-15T$hour:00:00Z" ]
+    echo "$stderr" >> "$SANDBOX/poll.log"
+  done
+  [ "$(grep -c 'u2: sacct does not know this user' "$SANDBOX/poll.log")" -eq 1 ]
+  grep -q '^u2	' "$SLURM_SB_ROOT/clusters/fake/state/discovery_deferred.tsv"
+  ! grep -qx u2 "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt"
+  grep -qx u0 "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt"
+  grep -q '"user":"u2"' "$SLURM_SB_ROOT/leaderboards/alltime_jobs.json"
+  # backoff: an hour after the first failure (13:00 asks again), then two (14:00 does not)
+  [ "$(grep -c 'u2.*invalid user' "$FAKE_SACCT_LOG")" -eq 2 ]
+}
+
+@test "the rebuild runs after a failed step; the poll still exits 1" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  FAKE_SACCT_FAIL=1 SLURM_SB_NOW=2025-06-15T13:00:00Z run --separate-stderr sb-poll --cluster fake
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"poll failed in sb-incremental"* ]]
+  [[ "$stderr" == *"discovery skipped"* ]]
+  [ "$(index_asof)" = "2025-06-15T13:00:00Z" ]
+}
+
+@test "a clock that jumps ten days ahead and back loses and double counts nothing" {
+  setup_fake
+  export FAKE_SACCT_NOW=2025-06-15T12:00:00
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  SLURM_SB_NOW=2025-06-15T12:00:00Z sb-poll --cluster fake > /dev/null 2>&1
+  # one poll with the clock ten days ahead: the cursor lands in the future
+  SLURM_SB_NOW=2025-06-25T12:10:00Z sb-poll --cluster fake > /dev/null 2>&1
+  grep -q '"incremental_since":"2025-06-25T12:10:00Z"' "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  # the clock is right again; jobs go on ending (every fake job ends at 10:00 of its day)
+  for day in 16 17 18 19 20; do
+    export FAKE_SACCT_NOW="2025-06-${day}T12:00:00"
+    SLURM_SB_NOW="2025-06-${day}T12:00:00Z" run --separate-stderr sb-poll --cluster fake
+    [ "$status" -eq 0 ]
+  done
+  expected="$(python3 -c "
+n = cpu = 0
+for line in open('$FAKE_SACCT_JOBS'):
+    f = line.split('|')
+    if f[13] <= '2025-06-20T12:00:00':
+        n += 1; cpu += int(f[6]) * 2
+print(n, cpu)")"
+  [ "$(stored)" = "$expected" ]
+}
+
+@test "a cursor that is not what the pipelines write is refused with the file and the remedy" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  cursor="$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  good="$(cat "$cursor")"
+  for change in 's/"incremental_since":"[^"]*"/"incremental_since":"garbage"/' \
+                's/"backfill_next":"[^"]*"/"backfill_next":"garbage"/' \
+                's/"caught_up":true/"caught_up":"yes"/' \
+                's/"backfill_start":"[^"]*"/"backfill_start":"2025-13-01"/'; do
+    printf '%s\n' "$good" | sed "$change" > "$cursor"
+    : > "$FAKE_SACCT_LOG"
+    for tool in sb-poll sb-incremental sb-backfill; do
+      run --separate-stderr "$tool" --cluster fake
+      [ "$status" -eq 1 ]
+      [[ "$stderr" == *"poll_cursor.json: bad "*"remove the file"* ]]
+    done
+    [ ! -s "$FAKE_SACCT_LOG" ]
+  done
+  printf 'garbage\n' > "$cursor"
+  run --separate-stderr sb-incremental --cluster fake
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"bad backfill_start"* ]]
+}
+
+@test "after a long outage the incremental window is fetched in chunks, 31 days a poll" {
+  setup_fake
+  sb-backfill --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1
+  cursor="$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  printf '{"cluster":"fake","backfill_start":"2025-01-01","backfill_next":"2025-01","caught_up":true,"incremental_since":"2025-01-01T00:00:00Z","updated":"x"}\n' > "$cursor"
+  : > "$FAKE_SACCT_LOG"
+  run sb-incremental --cluster fake --overlap 0
+  [ "$status" -eq 0 ]
+  grep -q '"incremental_since":"2025-02-01T00:00:00Z"' "$cursor"
+  # January in ISO weeks: never one call for the whole gap
+  [ "$(wc -l < "$FAKE_SACCT_LOG")" -eq 5 ]
+  for i in 1 2 3 4 5 6; do sb-incremental --cluster fake --overlap 0 > /dev/null 2>&1; done
+  [ "$(stored)" = "$(truth)" ]
+  grep -q '"incremental_since":"2025-06-15T12:00:00Z"' "$cursor"
+}
+
+@test "a write that fails (disk full) leaves no temporary file behind" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  stub sync 'echo "sync: error syncing: No space left on device" >&2; exit 1'
+  run --separate-stderr sb-incremental --cluster fake
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"could not write"*"poll_cursor.json"* ]]
+  [ -z "$(find "$SLURM_SB_ROOT" -name '.tmp-*')" ]
+}
+
+@test "--redo-month replaces a damaged month; the totals are exact, not doubled" {
+  setup_fake
+  for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done
+  [ "$(stored)" = "$(truth)" ]
+  printf '{"broken' > "$SLURM_SB_ROOT/clusters/fake/agg/rollups/monthly/2025-03.json"
+  rm "$SLURM_SB_ROOT/clusters/fake/state/seen/2025-03.bloom"
+  run --separate-stderr sb-rebuild
+  [ "$status" -eq 4 ]
+  [[ "$stderr" == *"2025-03.json"*"sb-backfill --redo-month 2025-03"* ]]
+  run sb-backfill --cluster fake --redo-month 2025-03
+  [ "$status" -eq 0 ]
+  [ "$(stored)" = "$(truth)" ]
+  run sb-poll --cluster fake
+  [ "$status" -eq 0 ]
+  [ "$(stored)" = "$(truth)" ]
+  run sb-backfill --cluster fake --redo-month 2025-13
+  [ "$status" -eq 2 ]
 }

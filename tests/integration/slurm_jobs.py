@@ -9,6 +9,7 @@ SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
 USERS = {"sbalice": "sbphys", "sbbob": "sbphys", "sbcarol": "sbchem"}
 # The tools as the test users run them: a venv they can execute (tests/run.sh makes one).
 USERS_BIN = os.environ.get("SB_USERS_BIN") or os.path.join(TOP, ".venv", "bin")
+FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}
 
 
 def as_user(user, command, check=True, **kwargs):
@@ -70,3 +71,27 @@ def wait_for_state(job_id, state, timeout=60):
 def stamp(moment):
     """sacct's -S/-E form of a UTC datetime."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def raw_sacct_totals(cluster, since, until, skip_jobs=()):
+    """Per-user totals straight from sacct for jobs that ended in [since, until] (sacct's -E is
+    inclusive), leaving out the job ids in `skip_jobs`."""
+    out = subprocess.run(
+        ["sacct", "-a", "-X", "-n", "-P", "-M", cluster, "-o",
+         "JobID,User,State,ElapsedRaw,AllocCPUS,AllocTRES,Start",
+         "--state=BF,CA,CD,DL,F,NF,OOM,PR,TO", "-S", since, "-E", until],
+        capture_output=True, text=True, check=True, env=dict(os.environ, TZ="UTC")).stdout
+    totals = {}
+    for line in out.splitlines():
+        job_id, user, state, elapsed, cpus, tres, start = line.split("|")
+        if job_id in skip_jobs:
+            continue
+        gpus = sum(int(t.split("=")[1]) for t in tres.split(",") if t.startswith("gres/gpu="))
+        v = [int(elapsed) * int(cpus), int(elapsed), int(elapsed) * gpus,
+             int(elapsed) if gpus else 0, state.split(" ")[0] in FAILED | {"BOOT_FAIL", "DEADLINE"},
+             start not in ("None", "Unknown", "")]
+        if any(v):
+            total = totals.setdefault(user, [0] * 6)
+            for i in range(6):
+                total[i] += int(v[i])
+    return totals

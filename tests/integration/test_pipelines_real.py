@@ -14,11 +14,10 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, submit,
+from slurm_jobs import (FAILED, SLURM_SCRIPTS, TOP, USERS_BIN, as_user, raw_sacct_totals, submit,
                         wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")
-FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}
 SECOND = "sbother"
 
 
@@ -131,27 +130,6 @@ def test_five_polls_are_one_month_short(cluster, seeded, root):
     july = [job for job in seeded[cluster] if job["end"] >= epoch("2019-07-01T00:00:00")]
     rest = [job for job in seeded[cluster] if job not in july]
     assert stored(root, cluster) == truth_of(rest)
-
-
-def raw_sacct_totals(cluster, since, until):
-    """Per-user totals straight from sacct for jobs that ended in [since, until)."""
-    out = subprocess.run(
-        ["sacct", "-a", "-X", "-n", "-P", "-M", cluster, "-o",
-         "User,State,ElapsedRaw,AllocCPUS,AllocTRES,Start",
-         "--state=BF,CA,CD,DL,F,NF,OOM,PR,TO", "-S", since, "-E", until],
-        capture_output=True, text=True, check=True, env=dict(os.environ, TZ="UTC")).stdout
-    totals = {}
-    for line in out.splitlines():
-        user, state, elapsed, cpus, tres, start = line.split("|")
-        gpus = sum(int(t.split("=")[1]) for t in tres.split(",") if t.startswith("gres/gpu="))
-        v = [int(elapsed) * int(cpus), int(elapsed), int(elapsed) * gpus,
-             int(elapsed) if gpus else 0, state.split(" ")[0] in FAILED | {"BOOT_FAIL", "DEADLINE"},
-             start not in ("None", "Unknown", "")]
-        if any(v):
-            total = totals.setdefault(user, [0] * 6)
-            for i in range(6):
-                total[i] += int(v[i])
-    return totals
 
 
 def test_incremental_polls_while_real_jobs_finish_count_each_once(cluster, root):

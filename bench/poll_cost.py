@@ -20,8 +20,10 @@ How:
    for the first time during the first 20 hours of the simulated day (half of them with earlier
    history, before the backfill start), so sb-discover fetches it. The real sb-poll then runs every
    --interval minutes (SLURM_SB_NOW pinned to the tick, SLURM_SB_SACCT_PER_MIN high enough
-   that the rate limiter never sleeps); at every tick the baseline follows: one real sacct call
-   fetching the current month so far, with sb-sacct's flags (what a naive poller would do).
+   that the rate limiter never sleeps), from a copy of pipelines/ taken at the start (bash reads
+   a script while it runs it: an edit during the bench would break a poll); at every tick the
+   baseline follows: one real sacct call fetching the current month so far, with sb-sacct's
+   flags (what a naive poller would do).
 5. The store must then hold exactly the jobs of the polled windows plus the discovered history.
    The report ends with one JSON object on the last line (for a `make bench` table); progress
    goes to stderr. Needs root (useradd, sacctmgr, the mysql client as root).
@@ -377,10 +379,12 @@ def main():
         log(f"seeded {len(jobs):,} jobs in {time.perf_counter() - start:.0f} s")
 
         wrapper = write_wrapper(os.path.join(work, "bin"))
+        pipelines = os.path.join(work, "pipelines")
+        shutil.copytree(os.path.join(TOP, "pipelines"), pipelines)
         calls = os.path.join(work, "sacct_calls.tsv")
         env = dict(os.environ, SB_BENCH_REAL_SACCT=real_sacct, SB_BENCH_SACCT_LOG=calls,
                    SLURM_SB_SACCT_PER_MIN="1000000", TMPDIR=work,
-                   PATH=os.pathsep.join([os.path.dirname(wrapper), os.path.join(TOP, "pipelines"),
+                   PATH=os.pathsep.join([os.path.dirname(wrapper), pipelines,
                                          os.path.dirname(sys.executable), os.environ["PATH"]]))
         root = os.path.join(work, "root")
         known = {job["user"] for job in jobs if backfill_start <= job["end"] < DAY_START}

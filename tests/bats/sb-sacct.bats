@@ -80,6 +80,26 @@ printf '2|2|hammer|bob|proj|FAILED|5|1|1|1G|cpu=1,mem=1G,node=1|2025-08-01T00:00
   [ -f "$SLURM_SB_ROOT/clusters/hammer/state/sacct_rate.json" ]
 }
 
+@test "calls without --cluster are limited too, and create no cluster" {
+  good_sacct
+  run sb-sacct --month 2025-08 --max-calls-per-minute 1 --no-wait
+  [ "$status" -eq 0 ]
+  run sb-sacct --month 2025-08 --max-calls-per-minute 1 --no-wait
+  [ "$status" -eq 3 ]
+  [ -f "$SLURM_SB_ROOT/state/sacct_rate.json" ]
+  [ ! -e "$SLURM_SB_ROOT/clusters" ]
+}
+
+@test "an empty rate-limit file is repaired, not a traceback" {
+  good_sacct
+  mkdir -p "$SLURM_SB_ROOT/clusters/hammer/state"
+  : > "$SLURM_SB_ROOT/clusters/hammer/state/sacct_rate.json"
+  run --separate-stderr sb-sacct --month 2025-08 --cluster hammer
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *Traceback* ]]
+  grep -q '"calls"' "$SLURM_SB_ROOT/clusters/hammer/state/sacct_rate.json"
+}
+
 @test "bad windows and hostile names are usage errors (exit 2)" {
   run sb-sacct --month 2025-13
   [ "$status" -eq 2 ]

@@ -142,6 +142,16 @@ def board(root, name):
 
 
 @pytest.fixture
+def seeded_rows(cluster):
+    """The test's seeded rows are removed afterwards, so later tests' sacct sums never meet them
+    (the poison record above all)."""
+    yield
+    subprocess.run(["mysql", "slurm_acct_db", "-e",
+                    f"DELETE FROM {cluster}_job_table WHERE job_name = 'seeded' "
+                    f"AND id_job BETWEEN {FIRST_ID} AND {POISON_ID}"], check=True)
+
+
+@pytest.fixture
 def departed_user():
     subprocess.run(["userdel", "sbmgone"], stderr=subprocess.DEVNULL)
     subprocess.run(["useradd", "-M", "-N", "sbmgone"], check=True)
@@ -150,7 +160,7 @@ def departed_user():
 
 
 def test_a_month_of_polls_with_a_departed_user_a_clock_jump_poison_and_kills(
-        cluster, user_root, departed_user, tmp_path):
+        cluster, user_root, departed_user, seeded_rows, tmp_path):
     rng = random.Random(SEED)
     real_now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     start = datetime.combine((real_now - timedelta(days=30)).date(), datetime.min.time(),

@@ -63,3 +63,11 @@ def test_garbage_and_future_calls_in_the_state_file_are_dropped_not_trusted(tmp_
 def test_zero_limit_is_refused(tmp_path):
     with pytest.raises(ValueError):
         RateLimiter(str(tmp_path / "r.json"), 0)
+
+
+@pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", '{"calls": "many"}', "\x00\xff"])
+def test_an_empty_or_damaged_state_file_counts_as_no_calls_and_is_rewritten(tmp_path, content):
+    (tmp_path / "rate.json").write_text(content)
+    clock = Clock()
+    limiter(tmp_path, clock, per=1).try_acquire()
+    assert json.loads((tmp_path / "rate.json").read_text())["calls"] == [1000.0]

@@ -235,13 +235,12 @@ index_asof() {
     SLURM_SB_NOW="2025-06-${day}T12:00:00Z" run --separate-stderr sb-poll --cluster fake
     [ "$status" -eq 0 ]
   done
+  # every job of the users seen since the backfill start (their earlier history is discovered)
   expected="$(python3 -c "
-n = cpu = 0
-for line in open('$FAKE_SACCT_JOBS'):
-    f = line.split('|')
-    if f[13] <= '2025-06-20T12:00:00':
-        n += 1; cpu += int(f[6]) * 2
-print(n, cpu)")"
+jobs = [line.split('|') for line in open('$FAKE_SACCT_JOBS')]
+seen = {f[3] for f in jobs if '2025-06-01' <= f[13] <= '2025-06-20T12:00:00'}
+mine = [f for f in jobs if f[3] in seen and f[13] <= '2025-06-20T12:00:00']
+print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [ "$(stored)" = "$expected" ]
 }
 

@@ -62,8 +62,8 @@ def print_stats(root: str, cluster: Optional[str]) -> int:
 
 
 def body(args) -> int:
-    root = cli.require_root(args)
     cli.check_plain_names(args, "cluster")
+    root = cli.open_root(args)
     if args.stats:
         return print_stats(root, args.cluster)
     cli.refuse_terminal_stdin(sys.stdin)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from contextlib import ExitStack
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import orjson
 
@@ -12,7 +12,7 @@ from slurm_scoreboard import boards, cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt
 from slurm_scoreboard.files import LockBusy, locked
 from slurm_scoreboard.journal import JournalCorrupt
-from slurm_scoreboard.names import safe_text
+from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import read
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
@@ -55,6 +55,9 @@ def build_parser():
                               "(no input)")
     repairs.add_argument("--replace-month", metavar="YYYY-MM",
                          help="the input replaces this month entirely")
+    repairs.add_argument("--replace-users", metavar="NAME[,NAME...]",
+                         help="the input is the whole history of these users: what was stored "
+                              "of them is replaced (discovery)")
     return parser
 
 
@@ -75,7 +78,7 @@ class Run:
         self.root = root
         self.since = window_bound(args.since)
         self.until = window_bound(args.until)
-        self.optout = OptOut(root)
+        self.optout: Optional[OptOut] = None
         self.latest = latest_time(times.now())
         self.counts: Counter = Counter()
         self.skipped: Counter = Counter()
@@ -93,12 +96,16 @@ class Run:
         except LockBusy:
             raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
                                 cli.EXIT_LOCKED) from None
+        self.optout = OptOut(self.root, cluster, check_homes=True)
         reducer = Reducer(self.root, cluster, self.optout, self.since, self.until,
-                          self.args.replace_month)
+                          self.args.replace_month, self.replace_users())
         note = reducer.recover()
         if note:
             cli.warn(PROG, f"cluster {cluster}: {note}")
         return reducer
+
+    def replace_users(self) -> List[str]:
+        return self.args.replace_users.split(",") if self.args.replace_users else []
 
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1
@@ -119,8 +126,12 @@ class Run:
 
     def finish(self) -> dict:
         reducer = self.reducer
-        if reducer is not None and reducer.needs_commit():
-            reducer.commit(times.to_iso(times.now()))
+        erased: List[str] = []
+        if reducer is not None:
+            erased = reducer.find_opted_out()
+            if reducer.needs_commit():
+                reducer.commit(times.to_iso(times.now()))
+            self.optout.save()
         return {
             "processed": self.counts["processed"],
             "new_jobs": reducer.new_jobs if reducer else 0,
@@ -128,6 +139,7 @@ class Run:
             "users_changed": reducer.changed_users() if reducer else [],
             "duplicates": self.counts["duplicates"],
             "skipped": dict(sorted(self.skipped.items())),
+            "users_erased": len(erased),
         }
 
     def close(self) -> None:
@@ -135,8 +147,13 @@ class Run:
 
 
 def check_repair_args(args) -> None:
-    if (args.repair or args.replace_month) and not args.cluster:
-        raise cli.UsageError("--repair and --replace-month need --cluster")
+    if (args.repair or args.replace_month or args.replace_users) and not args.cluster:
+        raise cli.UsageError("--repair, --replace-month and --replace-users need --cluster")
+    for name in (args.replace_users or "").split(",") if args.replace_users else ():
+        try:
+            check_name("user", name)
+        except ValueError as err:
+            raise cli.UsageError(str(err)) from None
     if args.replace_month:
         if args.since or args.until:
             raise cli.UsageError("--replace-month sets the window itself; drop --since/--until")
@@ -164,9 +181,9 @@ def repair(args, root: str) -> int:
 
 
 def body(args) -> int:
-    root = cli.require_root(args)
     cli.check_plain_names(args, "cluster")
     check_repair_args(args)
+    root = cli.open_root(args, write=True)
     try:
         if args.repair:
             return repair(args, root)

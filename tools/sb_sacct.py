@@ -113,7 +113,7 @@ def body(args) -> int:
         for command in commands:
             sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=standard " + shlex.join(command) + "\n")
         return cli.EXIT_OK
-    root = args.root or layout.default_state_root()
+    root = cli.open_root(args, write=True) if args.root else layout.default_state_root()
     limiter = RateLimiter(layout.sacct_rate_file(root, args.cluster),
                           calls_per_minute(args))
     out = sys.stdout.buffer

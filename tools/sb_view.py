@@ -114,8 +114,8 @@ def interactive(state: view_model.ViewState, args) -> int:
 
 
 def body(args) -> int:
-    root = cli.require_root(args)
     check_args(args)
+    root = cli.open_root(args)
     backend = choose_backend(args)
     state = open_state(root, args)
     if backend == "ansi":

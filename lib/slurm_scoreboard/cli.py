@@ -13,7 +13,8 @@ import signal
 import sys
 from typing import Callable, Optional, Sequence
 
-from .names import check_name
+from . import files, sharing
+from .names import check_name, safe_text
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -89,6 +90,22 @@ def require_root(args: argparse.Namespace) -> str:
     return args.root
 
 
+def open_root(args: argparse.Namespace, write: bool = False, create: bool = False) -> str:
+    """The root of --root, declared to files.py with its sharing modes. A writer must be allowed
+    to write it (sharing.check_writer); only `create` (sb-probe) may make a missing root."""
+    root = require_root(args)
+    if not create and not os.path.isdir(root):
+        raise ToolError(f"no scoreboard root at {root}: create it with sb-probe --root {root}")
+    try:
+        mode = sharing.load(root) if os.path.isdir(root) else sharing.Sharing()
+        if write and os.path.isdir(root):
+            sharing.check_writer(root, mode)
+    except sharing.SharingError as err:
+        raise ToolError(str(err)) from None
+    files.use_root(root, mode.modes())
+    return root
+
+
 def _silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
     try:
@@ -126,10 +143,20 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
             raise
         warn(prog, str(err))
         return err.code
+    except files.LockBusy as err:
+        if args.debug:
+            raise
+        warn(prog, safe_text(str(err)))
+        return EXIT_LOCKED
+    except files.UnsafePath as err:
+        if args.debug:
+            raise
+        warn(prog, safe_text(str(err)))
+        return EXIT_ERROR
     except OSError as err:
         if args.debug:
             raise
-        warn(prog, f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}")
+        warn(prog, safe_text(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}"))
         return EXIT_ERROR
 
 

@@ -1,15 +1,32 @@
-"""Files on disk are the database: atomic writes (temp file, fsync, rename) and advisory locks."""
+"""Files on disk are the database: atomic writes (temp file, fsync, rename), advisory locks, and
+the rules of a shared root.
+
+A tool declares its scoreboard root with :func:`use_root` (cli does it for ``--root``). Below the
+root nothing is trusted, since every writer of a shared root can plant anything there:
+
+- no symlink is followed: each folder below the root is opened component by component with
+  ``O_NOFOLLOW``, each file with ``O_NOFOLLOW``, and every name is then used relative to its
+  folder's descriptor, so a folder swapped for a symlink half-way cannot redirect a write;
+  a symlink where a tool reads or writes is refused (:class:`UnsafePath`);
+- temporary and staged files are created ``O_CREAT|O_EXCL|O_NOFOLLOW`` and renamed within their
+  folder;
+- new files, folders and lock files get the root's modes (:class:`Modes`, from its sharing
+  mode) and group whatever the caller's umask.
+
+Paths outside the root (a file named on the command line) are opened as usual.
+"""
 from __future__ import annotations
 
 import atexit
 import errno
 import fcntl
+import itertools
 import os
 import signal
-import itertools
+import stat
 import time
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, List, NamedTuple, Optional
 
 import orjson
 
@@ -39,50 +56,197 @@ if _FAULT_COUNT_FILE:
     atexit.register(_report_fault_points)
 
 
+class UnsafePath(Exception):
+    """A symlink, or a file where a folder belongs, below the root: refused, never followed."""
+
+
+class Modes(NamedTuple):
+    """Permission bits of what a tool creates under the root, and the group it belongs to."""
+    file: int = 0o644
+    folder: int = 0o755
+    lock: int = 0o600
+    group: Optional[int] = None
+
+
+_root: Optional[str] = None
+_modes = Modes()
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def use_root(root: str, modes: Optional[Modes] = None) -> None:
+    """Treat everything below `root` as untrusted, and create files there with `modes`."""
+    global _root, _modes
+    _root = os.path.abspath(root)
+    _modes = modes or Modes()
+
+
+def modes() -> Modes:
+    return _modes
+
+
+def below_root(path: str) -> Optional[List[str]]:
+    """The components of `path` below the root, or None when it is not below it."""
+    if _root is None:
+        return None
+    absolute = os.path.abspath(path)
+    if absolute == _root:
+        return []
+    if not absolute.startswith(_root.rstrip(os.sep) + os.sep):
+        return None
+    return absolute[len(_root.rstrip(os.sep)) + 1:].split(os.sep)
+
+
+def _refuse(path: str) -> UnsafePath:
+    return UnsafePath(f"{path}: a symlink, or a file where a folder belongs; refusing to follow "
+                      "it (see Sharing a root in the README)")
+
+
+def _adopt(fd: int, mode: int) -> None:
+    """Give a new file or folder the root's mode and group, whatever the umask."""
+    os.fchmod(fd, mode)
+    if _modes.group is not None and os.fstat(fd).st_gid != _modes.group:
+        os.fchown(fd, -1, _modes.group)
+
+
+def open_folder(path: str, create: bool = False) -> int:
+    """A descriptor of the folder `path`; below the root, walked without following symlinks
+    (and created with the root's modes when `create`)."""
+    parts = below_root(path)
+    if parts is None:
+        if create:
+            os.makedirs(path, exist_ok=True)
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if create and not os.path.isdir(_root):
+        os.makedirs(_root, exist_ok=True)
+    fd = os.open(_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for index, part in enumerate(parts):
+            try:
+                child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise FileNotFoundError(errno.ENOENT, "no such folder", path) from None
+                try:
+                    os.mkdir(part, 0o700, dir_fd=fd)
+                    child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+                    _adopt(child, _modes.folder)
+                except FileExistsError:
+                    child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+            except OSError as err:
+                if err.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _refuse(os.path.join(_root, *parts[:index + 1])) from None
+                raise
+            os.close(fd)
+            fd = child
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@contextmanager
+def folder(path: str, create: bool = False) -> Iterator[int]:
+    fd = open_folder(path, create)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def makedirs(path: str) -> None:
+    """Create `path` and its parents (below the root: safely, with the root's modes)."""
+    os.close(open_folder(path, create=True))
+
+
+def open_file(path: str) -> int:
+    """A read descriptor of `path`, never through a symlink below the root."""
+    parent, name = os.path.split(path)
+    with folder(parent or ".") as dfd:
+        try:
+            return os.open(name, _FILE_READ, dir_fd=dfd)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise _refuse(path) from None
+            if err.filename is None:
+                err.filename = path
+            raise
+
+
+def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
+    """The file's bytes (at most `limit`: a bigger file is an error, not a memory hog)."""
+    fd = open_file(path)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise UnsafePath(f"{path}: not a regular file")
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise ValueError(f"{path}: larger than {limit} bytes")
+    return data
+
+
 def atomic_write(path: str, data: bytes) -> None:
     """Replace `path` with `data` so a reader sees the old file or the new one, never a mix.
 
-    The new file gets the usual mode (0666 less the umask), so a shared root stays readable by
-    everyone the umask allows. The temporary file is named before it is created, so an
+    The new file gets the root's file mode (:func:`modes`; 0644 outside a root), so a shared
+    root stays readable by its readers. The temporary file is named before it is created, so an
     interruption at any point (a SIGTERM turned into an exception) can remove it.
     """
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fault_point()
-    temp = os.path.join(folder, f".tmp-{os.getpid()}-{next(_temp_numbers)}.{os.path.basename(path)}")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    parent, name = os.path.split(path)
+    with folder(parent or ".", create=True) as dfd:
+        fault_point()
+        temp = f".tmp-{os.getpid()}-{next(_temp_numbers)}.{name}"
+        try:
+            fd = os.open(temp, _FILE_NEW, 0o600, dir_fd=dfd)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                fault_point()
+                handle.flush()
+                _adopt(handle.fileno(), _modes.file)
+                os.fsync(handle.fileno())
+            fault_point()
+            os.rename(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            try:
+                os.unlink(temp, dir_fd=dfd)
+            except OSError:
+                pass
+            raise
+        fault_point()
+        os.fsync(dfd)
+
+
+def write_synced(path: str, data: bytes) -> None:
+    """Write a new file in place and fsync it (for staged files no reader looks at yet); what
+    was there before, a leftover or a planted symlink, is removed first, never followed."""
+    parent, name = os.path.split(path)
+    with folder(parent or ".", create=True) as dfd:
+        fault_point()
+        try:
+            os.unlink(name, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        fd = os.open(name, _FILE_NEW, 0o600, dir_fd=dfd)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             fault_point()
             handle.flush()
+            _adopt(handle.fileno(), _modes.file)
             os.fsync(handle.fileno())
-        fault_point()
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    fault_point()
-    fsync_dir(folder)
-
-
-def write_synced(path: str, data: bytes) -> None:
-    """Write a whole file in place and fsync it (for staged files no reader looks at yet)."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fault_point()
-    with open(path, "wb") as handle:
-        handle.write(data)
-        fault_point()
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def replace_synced(source: str, target: str) -> None:
-    fault_point()
-    os.replace(source, target)
+    """Rename `source` over `target`, both in one folder; `source` must be a regular file."""
+    parent = os.path.dirname(target)
+    if os.path.dirname(source) != parent:
+        raise UnsafePath(f"{source}: not beside {target}")
+    with folder(parent or ".") as dfd:
+        name = os.path.basename(source)
+        if not stat.S_ISREG(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode):
+            raise UnsafePath(f"{source}: not a regular file")
+        fault_point()
+        os.rename(name, os.path.basename(target), src_dir_fd=dfd, dst_dir_fd=dfd)
 
 
 def remove_synced(path: str) -> None:
@@ -91,9 +255,36 @@ def remove_synced(path: str) -> None:
 
 
 def unlink_synced(path: str) -> None:
-    """Remove a file (the folder is fsynced by the caller)."""
-    fault_point()
-    os.unlink(path)
+    """Remove a file, or a symlink itself (the folder is fsynced by the caller)."""
+    with folder(os.path.dirname(path) or ".") as dfd:
+        fault_point()
+        os.unlink(os.path.basename(path), dir_fd=dfd)
+
+
+def lexists(path: str) -> bool:
+    """Whether `path` names anything (a symlink included), looked up without following any."""
+    try:
+        with folder(os.path.dirname(path) or ".") as dfd:
+            os.stat(os.path.basename(path), dir_fd=dfd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def remove_leftovers(path: str) -> int:
+    """Remove the temporary files a killed writer of `path` left beside it; call it while
+    holding the lock every writer of `path` holds, so none of them is still being written."""
+    parent, name = os.path.split(path)
+    count = 0
+    try:
+        with folder(parent or ".") as dfd:
+            for entry in os.listdir(dfd):
+                if entry.startswith(".tmp-") and entry.endswith("." + name):
+                    os.unlink(entry, dir_fd=dfd)
+                    count += 1
+    except FileNotFoundError:
+        pass
+    return count
 
 
 def atomic_write_json(path: str, obj) -> None:
@@ -103,18 +294,14 @@ def atomic_write_json(path: str, obj) -> None:
 def read_json(path: str, default=None):
     """The parsed file, or `default` when it does not exist."""
     try:
-        with open(path, "rb") as handle:
-            return orjson.loads(handle.read())
+        return orjson.loads(read_bytes(path))
     except FileNotFoundError:
         return default
 
 
-def fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
+def fsync_dir(path: str) -> None:
+    with folder(path) as fd:
         os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 LOCK_WAIT_ENV = "SLURM_SB_LOCK_WAIT"
@@ -123,6 +310,12 @@ DEFAULT_LOCK_WAIT = 120.0
 
 class LockBusy(Exception):
     """Another process held the lock for longer than the caller would wait."""
+
+    def __init__(self, path: str, waited: float = 0.0):
+        holders = lock_holders(path)
+        who = f" by {', '.join(holders)}" if holders else ""
+        super().__init__(f"{path} is held{who}; gave up after {waited:g} s")
+        self.path = path
 
 
 def lock_wait() -> float:
@@ -134,9 +327,36 @@ def lock_wait() -> float:
     return value if value >= 0 and value == value else DEFAULT_LOCK_WAIT
 
 
+def lock_holders(path: str) -> List[str]:
+    """Who holds an flock on `path`, as "pid N (user U)", from /proc/locks when it tells."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+        with open("/proc/locks") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    holders = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == wanted \
+                and fields[4].isdigit():
+            holders.append(_describe(int(fields[4])))
+    return sorted(set(holders))
+
+
+def _describe(pid: int) -> str:
+    try:
+        import pwd
+        user = pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+    except (OSError, KeyError):
+        return f"pid {pid}"
+    return f"pid {pid} (user {user})"
+
+
 def _flock(fd: int, operation: int, timeout: float, path: str) -> None:
     """flock(2) `fd`, retrying until `timeout` seconds have passed; LockBusy then."""
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
     pause = 0.02
     while True:
         try:
@@ -145,18 +365,36 @@ def _flock(fd: int, operation: int, timeout: float, path: str) -> None:
         except OSError as err:
             if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
-        if time.monotonic() >= deadline:
-            raise LockBusy(path)
-        time.sleep(pause)
+        waited = time.monotonic() - start
+        if waited >= timeout:
+            raise LockBusy(path, timeout)
+        time.sleep(min(pause, max(0.0, timeout - waited)))
         pause = min(pause * 2, 0.5)
+
+
+def _open_lock(path: str, flags: int) -> int:
+    parent, name = os.path.split(path)
+    with folder(parent or ".", create=bool(flags & os.O_CREAT)) as dfd:
+        try:
+            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, _modes.lock, dir_fd=dfd)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise _refuse(path) from None
+            if err.filename is None:
+                err.filename = path
+            raise
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != _modes.lock:
+        _adopt(fd, _modes.lock)
+    return fd
 
 
 @contextmanager
 def locked(path: str, timeout: Optional[float] = None) -> Iterator[None]:
-    """Hold an exclusive flock(2) on `path` (created if missing), waiting at most `timeout`
-    seconds (default :func:`lock_wait`; 0: not at all), else LockBusy."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    """Hold an exclusive flock(2) on `path` (created if missing, readable only by the writers),
+    waiting at most `timeout` seconds (default :func:`lock_wait`; 0: not at all), else LockBusy
+    naming the holder."""
+    fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
     try:
         _flock(fd, fcntl.LOCK_EX, lock_wait() if timeout is None else timeout, path)
         yield
@@ -171,7 +409,7 @@ def shared_lock(path: str, timeout: float = 60.0) -> Iterator[None]:
     Waits up to `timeout` seconds for a writer to finish, then raises LockBusy.
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = _open_lock(path, os.O_RDONLY)
     except FileNotFoundError:
         yield
         return

@@ -1,43 +1,194 @@
-"""Opt-out: a user who creates ``~/.slurm_scoreboard_optout``, or is listed in
-``<root>/config/optout.txt`` (one name a line, ``#`` comments), is never stored or shown."""
+"""Opt-out: a user listed in ``<root>/config/optout.txt`` (one name a line, ``#`` comments), or
+whose home holds ``~/.slurm_scoreboard_optout``, is never stored or shown, and what was stored
+of them before is erased at the next poll (see reducer.py).
+
+Homes are automounted at many sites and a home server can hang, so only a poller looks at the
+markers (``OptOut(..., check_homes=True)`` in sb-reduce): at most once a day per user and
+cluster, each look in a child process with a timeout (a look that hangs ends the looking for
+that run, nothing more). The answers are cached in ``<root>/state/optout_cache.json``, the one
+file besides optout.txt that may name opted-out users::
+
+    {"version": 1, "checked": {"alice": {"hammer": [1764144000, true]}}}
+
+Readers (sb-rank, sb-view) use the list and the cache only and never touch a home. A user
+counts as opted out when listed, or when any cluster's poller saw their marker.
+"""
 from __future__ import annotations
 
 import os
-import pwd
-from typing import Dict, Optional, Set
+import select
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, Iterable, List, Optional, Set
 
+from .files import (UnsafePath, atomic_write_json, locked, read_bytes, read_json,
+                    remove_leftovers)
 from .layout import optout_file
+from .names import check_name
 
 HOME_MARKER = ".slurm_scoreboard_optout"
+MAX_AGE = 86400            # a cached answer is good for a day
+LOOK_TIMEOUT = 2.0         # seconds one look at a home may take
+REFRESH_BUDGET = 15.0      # seconds a run spends re-checking the homes of stored users
+
+# The child that looks: one username a line in, "1" (marker), "0" (none, or no such user) out.
+_LOOKER = f"""
+import os, pwd, sys
+for line in sys.stdin:
+    try:
+        home = pwd.getpwnam(line.strip()).pw_dir
+    except (KeyError, UnicodeEncodeError):
+        print("0", flush=True)
+        continue
+    print("1" if os.path.lexists(os.path.join(home, {HOME_MARKER!r})) else "0", flush=True)
+"""
 
 
 def read_list(path: str) -> Set[str]:
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except FileNotFoundError:
+        text = read_bytes(path, 1 << 24).decode("utf-8", "replace")
+    except (FileNotFoundError, UnsafePath, ValueError):
         return set()
-    return {line.split("#", 1)[0].strip() for line in lines} - {""}
+    return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
 
 
-def home_of(user: str) -> Optional[str]:
+def cache_file(root: str) -> str:
+    return os.path.join(root, "state", "optout_cache.json")
+
+
+def _checked(data) -> Dict[str, Dict[str, list]]:
+    """The cache's entries that have the right shape (anything else is dropped)."""
+    checked = data.get("checked") if type(data) is dict else None
+    result: Dict[str, Dict[str, list]] = {}
+    for user, clusters in (checked.items() if type(checked) is dict else ()):
+        if type(clusters) is not dict:
+            continue
+        good = {cluster: entry for cluster, entry in clusters.items()
+                if type(entry) is list and len(entry) == 2 and type(entry[0]) in (int, float)
+                and type(entry[1]) is bool}
+        if good:
+            result[user] = good
+    return result
+
+
+def load_cache(root: str) -> Dict[str, Dict[str, list]]:
     try:
-        return pwd.getpwnam(user).pw_dir
-    except (KeyError, UnicodeEncodeError):
-        return None
+        return _checked(read_json(cache_file(root), {}))
+    except (ValueError, OSError, UnsafePath):
+        return {}
+
+
+class HomeLooker:
+    """Looks for the marker in users' homes through one child process, with a timeout."""
+
+    def __init__(self, timeout: float = LOOK_TIMEOUT, command: Optional[List[str]] = None,
+                 env: Optional[Dict[str, str]] = None):
+        self.timeout = timeout
+        self.command = command or [sys.executable, "-c", _LOOKER]
+        self.env = env
+        self.child: Optional[subprocess.Popen] = None
+        self.broken = False
+
+    def look(self, user: str) -> Optional[bool]:
+        """True or False, or None when the look could not be made (hung or failed)."""
+        if self.broken:
+            return None
+        try:
+            if self.child is None:
+                self.child = subprocess.Popen(self.command, text=True, env=self.env,
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL)
+            self.child.stdin.write(user + "\n")
+            self.child.stdin.flush()
+            ready, _, _ = select.select([self.child.stdout], [], [], self.timeout)
+            answer = self.child.stdout.readline().strip() if ready else ""
+        except OSError:
+            answer = ""
+        if answer not in ("0", "1"):
+            self.give_up()
+            return None
+        return answer == "1"
+
+    def give_up(self) -> None:
+        self.broken = True
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
+
+    def close(self) -> None:
+        if self.child is not None and not self.broken:
+            self.child.stdin.close()
+            self.child.wait()
+            self.child = None
 
 
 class OptOut:
-    """Answers "has this user opted out?", reading each home marker once per run."""
+    """Answers "has this user opted out?". With `check_homes` (a poller of `cluster`), a user
+    whose cached answer for this cluster is missing or a day old has their home looked at."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, cluster: Optional[str] = None, check_homes: bool = False,
+                 clock: Callable[[], float] = time.time, looker: Optional[HomeLooker] = None):
+        self.root = root
         self.listed = read_list(optout_file(root))
-        self._homes: Dict[str, bool] = {}
+        self.checked = load_cache(root)
+        self.cluster = cluster
+        self.check_homes = check_homes and cluster is not None
+        self.clock = clock
+        self.looker = looker or HomeLooker()
+        self.changed = False
 
     def __contains__(self, user: str) -> bool:
         if user in self.listed:
             return True
-        if user not in self._homes:
-            home = home_of(user)
-            self._homes[user] = bool(home) and os.path.exists(os.path.join(home, HOME_MARKER))
-        return self._homes[user]
+        if self.check_homes and self._stale(user):
+            self._look(user)
+        return any(entry[1] for entry in self.checked.get(user, {}).values())
+
+    def _stale(self, user: str) -> bool:
+        entry = self.checked.get(user, {}).get(self.cluster)
+        return entry is None or not 0 <= self.clock() - entry[0] < MAX_AGE
+
+    def _look(self, user: str) -> None:
+        answer = self.looker.look(user)
+        if answer is not None:
+            self.checked.setdefault(user, {})[self.cluster] = [int(self.clock()), answer]
+            self.changed = True
+
+    def refresh(self, users: Iterable[str], budget: float = REFRESH_BUDGET) -> None:
+        """Look again at the homes of `users` whose answers are stale, within `budget` seconds."""
+        if not self.check_homes:
+            return
+        deadline = time.monotonic() + budget
+        for user in users:
+            if time.monotonic() >= deadline or self.looker.broken:
+                break
+            if user not in self.listed and self._stale(user):
+                self._look(user)
+
+    def among(self, users: Iterable[str]) -> List[str]:
+        """The users of `users` who opted out, sorted."""
+        return sorted(user for user in users if user in self)
+
+    def save(self) -> None:
+        """Write this run's answers into the cache, merged with what other pollers wrote."""
+        self.looker.close()
+        if not self.changed:
+            return
+        path = cache_file(self.root)
+        with locked(path + ".lock"):
+            remove_leftovers(path)
+            merged = load_cache(self.root)
+            for user, clusters in self.checked.items():
+                if self.cluster in clusters and _plain(user):
+                    merged.setdefault(user, {})[self.cluster] = clusters[self.cluster]
+            atomic_write_json(path, {"version": 1, "checked": merged})
+        self.changed = False
+
+
+def _plain(user: str) -> bool:
+    try:
+        check_name("user", user)
+        return True
+    except ValueError:
+        return False

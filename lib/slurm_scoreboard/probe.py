@@ -3,14 +3,18 @@ other users' jobs (PrivateData), and whether GPU TRES are recorded."""
 from __future__ import annotations
 
 import getpass
+import grp
 import os
 import shutil
 import socket
 import subprocess
 import sys
 from datetime import timedelta
-from typing import Dict, List, NamedTuple, Optional, Set
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
+import orjson
+
+from . import files, sharing
 from .layout import TOP_FOLDERS, sacct_rate_file
 from .ratelimit import RateLimiter
 from .sacct import sacct_environment
@@ -29,21 +33,58 @@ class RootCheck(NamedTuple):
 
 
 def check_root(root: str) -> RootCheck:
-    """Create the root's top folders if missing and test that a file can be written there."""
+    """Create the root's top folders if missing (with the root's modes) and test that a file can
+    be written there."""
     created: List[str] = []
     try:
         for name in TOP_FOLDERS:
             folder = os.path.join(root, name)
             if not os.path.isdir(folder):
-                os.makedirs(folder)
+                files.makedirs(folder)
                 created.append(name)
         probe_file = os.path.join(root, ".probe-write-test")
-        with open(probe_file, "wb") as handle:
-            handle.write(b"ok")
-        os.unlink(probe_file)
-    except OSError as err:
-        return RootCheck(root, os.path.isdir(root), False, created, err.strerror or str(err))
+        files.atomic_write(probe_file, b"ok")
+        files.unlink_synced(probe_file)
+    except (OSError, files.UnsafePath) as err:
+        return RootCheck(root, os.path.isdir(root), False, created,
+                         getattr(err, "strerror", None) or str(err))
     return RootCheck(root, True, True, created, "")
+
+
+def configure_sharing(root: str, group: Optional[str], single_owner: bool,
+                      readers: Optional[str]) -> Tuple[sharing.Sharing, List[str]]:
+    """The root's sharing mode, changed when asked (only by the root's owner): the config is
+    written and every existing file and folder given the new modes. Returns notes to report."""
+    current = sharing.load(root) if os.path.isdir(root) else sharing.Sharing()
+    if group:
+        wanted = sharing.Sharing("group", group, _gid(group), readers or current.readers)
+    elif single_owner:
+        wanted = sharing.Sharing(readers=readers or current.readers)
+    elif readers:
+        wanted = current._replace(readers=readers)
+    else:
+        return current, []
+    os.makedirs(root, exist_ok=True)
+    owner = os.stat(root).st_uid
+    if os.geteuid() not in (owner, 0):
+        raise sharing.SharingError(f"only the owner of {root} may change how it is shared")
+    if wanted.gid is not None and os.geteuid() != 0 and wanted.gid not in os.getgroups():
+        raise sharing.SharingError(f"you are not a member of group {group}")
+    files.use_root(root, wanted.modes())
+    config = {"mode": wanted.mode, "readers": wanted.readers}
+    if wanted.group:
+        config["group"] = wanted.group
+    files.atomic_write(sharing.config_path(root),
+                       orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    problems = sharing.apply(root, wanted)
+    return wanted, [f"  Could not change: {problem}" for problem in problems[:20]]
+
+
+def _gid(group: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise sharing.SharingError(f"no group {group!r} on this machine") from None
 
 
 def run_quiet(command: List[str], timeout: float = 60) -> Optional[str]:
@@ -112,9 +153,12 @@ def gpu_finding(config: Dict[str, str]) -> Finding:
                                        "will read 0")
 
 
-def report(root: str, per_minute: int, cluster: Optional[str] = None) -> (List[str], int):
+def report(root: str, per_minute: int, cluster: Optional[str] = None,
+           mode: Optional[sharing.Sharing] = None, notes: Sequence[str] = ()
+           ) -> Tuple[List[str], int]:
     """The report's lines and the exit code (0, 2 sacct missing, 3 root not writable, 4 other)."""
     me = getpass.getuser()
+    mode = mode or sharing.Sharing()
     lines = ["SlurmScoreboard Probe Report",
              f"Timestamp: {to_iso(now())}",
              f"Python: {sys.version.split()[0]} ({sys.executable})",
@@ -127,6 +171,13 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None) -> (List[s
         lines.append("  Created: " + ", ".join(root_check.created))
     if root_check.error:
         lines.append(f"  Error: {root_check.error}")
+    lines.append(f"Sharing: {mode.describe()}")
+    lines.extend(notes)
+    try:
+        sharing.check_writer(root, mode)
+    except (sharing.SharingError, OSError) as err:
+        lines.append(f"  Writer: NO - {err}")
+        root_check = root_check._replace(writable=False)
     lines.append("Binaries:")
     paths = {}
     for name in ("sacct", "squeue", "scontrol"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable, List
 
-from .files import atomic_write_json, locked, read_json
+from .files import atomic_write_json, locked, read_json, remove_leftovers
 
 WINDOW_SECONDS = 60.0
 
@@ -43,6 +43,7 @@ class RateLimiter:
             if len(calls) >= self.per_window:
                 raise RateLimited(max(0.0, calls[0] + self.window - now))
             calls.append(now)
+            remove_leftovers(self.state_path)
             atomic_write_json(self.state_path, {"window_seconds": self.window, "calls": calls})
 
     def acquire(self, wait: bool = True, on_wait: Callable[[float], None] = lambda s: None) -> None:

@@ -3,7 +3,7 @@ changed file of the cluster in one journaled update (see journal.py)."""
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from . import layout, metrics
 from .bloom import BloomFilter
@@ -12,7 +12,7 @@ from .journal import JournalCorrupt, Transaction, discard, recover
 from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
-from .repair import stage_derived, totals_from_rollups
+from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
 from .store import (UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom, load_rollup,
                     rollup_bytes)
 
@@ -52,7 +52,8 @@ class Reducer:
     """Feed placed records; `commit` writes the cluster's changed files as one update."""
 
     def __init__(self, root: str, cluster: str, optout: OptOut, since: Optional[str] = None,
-                 until: Optional[str] = None, replace_month: Optional[str] = None):
+                 until: Optional[str] = None, replace_month: Optional[str] = None,
+                 replace_users: Iterable[str] = ()):
         self.root = root
         self.cluster = check_name("cluster", cluster)
         self.base = layout.cluster_dir(root, cluster)
@@ -67,6 +68,9 @@ class Reducer:
         if replace_month:
             self.blooms[replace_month] = BloomFilter()
             self.months[replace_month] = MonthDelta()
+        self.replace_users: Set[str] = set(replace_users)
+        self.replaced_keys: Set[str] = set()
+        self.erase: List[str] = []
 
     def recover(self) -> str:
         with locked(layout.store_lock(self.root, self.cluster)):
@@ -91,7 +95,12 @@ class Reducer:
             raise SkipRecord("opted out")
         account = record["account"]
         vector = metrics.of_record(record)
-        if not self.bloom(place.month).add(place.key):
+        if user in self.replace_users:
+            if place.key in self.replaced_keys:
+                return False
+            self.replaced_keys.add(place.key)
+            self.bloom(place.month).add(place.key)
+        elif not self.bloom(place.month).add(place.key):
             return False
         delta = self.months.setdefault(place.month, MonthDelta())
         delta.new_jobs += 1
@@ -103,23 +112,39 @@ class Reducer:
     def changed_users(self) -> List[str]:
         return sorted({user for delta in self.months.values() for user in delta.first_end})
 
+    def find_opted_out(self) -> List[str]:
+        """Users stored on this cluster who opted out since (their homes looked at again when
+        the answer is a day old): the commit erases them."""
+        stored = set(stored_users(self.root, self.cluster))
+        stored.update(load_alltime(layout.alltime_file(self.root, self.cluster)))
+        self.optout.refresh(sorted(stored))
+        self.erase = self.optout.among(stored)
+        return self.erase
+
     def needs_commit(self) -> bool:
-        return bool(self.new_jobs or self.replace_month)
+        return bool(self.new_jobs or self.replace_month or self.replace_users or self.erase)
 
     def commit(self, asof: str) -> None:
         """Stage every changed rollup, user file and Bloom file, then commit them together. A
-        replaced month starts empty, and the derived files are then summed from every month."""
+        replaced month starts empty; erased and replaced users are taken out of every month;
+        in those cases the derived files are summed again from every month."""
         transaction = Transaction(self.base, self.state)
+        if self.replace_month or self.replace_users or self.erase:
+            self._stage_rewrite(transaction, asof)
+        else:
+            self._stage_added(transaction, asof)
+        with locked(layout.store_lock(self.root, self.cluster)):
+            transaction.commit()
+        if self.erase:
+            forget_users(self.root, self.cluster, self.erase)
+
+    def _stage_added(self, transaction: Transaction, asof: str) -> None:
+        """The usual update: this run's months added to their rollups and users."""
         per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
         for month, delta in sorted(self.months.items()):
             path = layout.rollup_file(self.root, self.cluster, month)
             added = delta.users()
-            if month == self.replace_month:
-                if added:
-                    transaction.stage(path, rollup_bytes(month, self.cluster, added, asof))
-                elif os.path.lexists(path):
-                    transaction.remove(path)
-            elif added:
+            if added:
                 users = load_rollup(path, month)
                 for user, usage in added.items():
                     users.setdefault(user, UserUsage()).merge(usage)
@@ -127,14 +152,35 @@ class Reducer:
                 transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
             transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                               self.blooms[month].to_bytes())
-        if self.replace_month:
-            replaced = {self.replace_month: self.months[self.replace_month].users()}
-            totals, _ = totals_from_rollups(self.root, self.cluster, replaced)
-            stage_derived(transaction, self.root, self.cluster, totals, asof)
-        elif per_user:
+        if per_user:
             self._stage_user_totals(transaction, per_user, asof)
-        with locked(layout.store_lock(self.root, self.cluster)):
-            transaction.commit()
+
+    def _stage_rewrite(self, transaction: Transaction, asof: str) -> None:
+        """Every month without the erased and replaced users (the replaced month from nothing),
+        plus this run's records; then every derived file from the months."""
+        dropped = set(self.erase) | self.replace_users
+        months: Dict[str, Dict[str, UserUsage]] = {}
+        for month, path in layout.rollup_paths(self.root, self.cluster):
+            if layout.MONTH_NAME.fullmatch(month) and month != self.replace_month:
+                months[month] = load_rollup(path, month)
+        for month in sorted(set(months) | set(self.months)):
+            path = layout.rollup_file(self.root, self.cluster, month)
+            users = months.setdefault(month, {})
+            removed = [user for user in users if user in dropped]
+            for user in removed:
+                del users[user]
+            delta = self.months.get(month)
+            for user, usage in (delta.users() if delta else {}).items():
+                users.setdefault(user, UserUsage()).merge(usage)
+            if users and (removed or delta):
+                transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
+            elif not users and os.path.lexists(path):
+                transaction.remove(path)
+            if delta:
+                transaction.stage(layout.bloom_file(self.root, self.cluster, month),
+                                  self.blooms[month].to_bytes())
+        totals, _ = totals_from_rollups(self.root, self.cluster, months)
+        stage_derived(transaction, self.root, self.cluster, totals, asof)
 
     def _stage_user_totals(self, transaction: Transaction,
                            per_user: Dict[str, List[Tuple[str, UserUsage]]], asof: str) -> None:

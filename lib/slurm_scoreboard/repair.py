@@ -1,4 +1,4 @@
-"""Rebuilding a cluster's derived files from its monthly rollups.
+"""Rebuilding a cluster's derived files from its monthly rollups, and forgetting users.
 
 Every user file (``agg/users/<user>.json``) and the all-time index (``agg/alltime.json``) are
 sums over the months, so they can always be recomputed from the rollups: ``sb-reduce --repair``
@@ -13,6 +13,7 @@ import os
 from typing import Dict, List, Tuple
 
 from . import layout
+from .files import UnsafePath, atomic_write, read_bytes
 from .journal import Transaction
 from .names import check_name
 from .store import UserTotals, UserUsage, alltime_bytes, load_rollup
@@ -70,3 +71,20 @@ def stored_users(root: str, cluster: str) -> List[str]:
             except ValueError:
                 continue
     return sorted(users)
+
+
+def forget_users(root: str, cluster: str, users: List[str]) -> None:
+    """Take erased users out of the cluster's discovery lists (state/known_users.txt,
+    state/discovery_deferred.tsv), so no file but the opt-out's own keeps their names. A user
+    who opts back in is new again: discovery fetches their whole history."""
+    gone = set(users)
+    state = layout.state_dir(root, cluster)
+    for name in ("known_users.txt", "discovery_deferred.tsv"):
+        path = os.path.join(state, name)
+        try:
+            lines = read_bytes(path, 1 << 26).decode("utf-8", "replace").splitlines()
+        except (FileNotFoundError, UnsafePath, ValueError):
+            continue
+        kept = [line for line in lines if line.split("\t", 1)[0] not in gone]
+        if len(kept) != len(lines):
+            atomic_write(path, "".join(line + "\n" for line in kept).encode())

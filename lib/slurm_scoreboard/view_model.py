@@ -10,6 +10,7 @@ key codes into those names and call :meth:`ViewState.press`.
 """
 from __future__ import annotations
 
+import errno
 import os
 import unicodedata
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -17,6 +18,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import orjson
 
 from . import boards, windows
+from .files import UnsafePath, read_bytes
 from .names import check_name, safe_text
 
 Span = Tuple[str, str]
@@ -99,15 +101,22 @@ def signature(path: str) -> Optional[tuple]:
     return (info.st_ino, info.st_mtime_ns, info.st_size)
 
 
+BOARD_LIMIT = 1 << 30     # a board file bigger than this is not one sb-rank wrote
+
+
 def _read_json(path: str):
-    with open(path, "rb") as handle:
-        return orjson.loads(handle.read())
+    try:
+        return orjson.loads(read_bytes(path, BOARD_LIMIT))
+    except UnsafePath as err:
+        raise OSError(errno.ELOOP, str(err)) from None
 
 
 def _reason(err: Exception) -> str:
     if isinstance(err, OSError):
         return err.strerror or str(err)
-    return "not valid JSON"
+    if isinstance(err, orjson.JSONDecodeError):
+        return "not valid JSON"
+    return str(err)
 
 
 def _plain_names(items) -> List[str]:

@@ -41,11 +41,13 @@ sb_check_name() {
 
 # sb_write_atomic FILE < content: temp file in the same folder, fsync, rename. A signal that
 # stops the script removes the temp file (the traps below), so none is ever left half-written.
-# A write that fails (a full disk, say) removes its temp file and returns 1.
+# A write that fails (a full disk, say) removes its temp file and returns 1. The target's
+# folder is checked (no symlink on the way below the root); the rename replaces a planted
+# symlink itself, never what it points to.
 SB_TMP=""
 sb_write_atomic() {
   local file="$1"
-  mkdir -p "$(dirname "$file")"
+  sb_safe_dir "$(dirname "$file")"
   SB_TMP="$(dirname "$file")/.tmp-$$-$RANDOM.$(basename "$file")"
   if ! { (set -o noclobber; cat > "$SB_TMP") && sync "$SB_TMP" && mv -f "$SB_TMP" "$file"; }; then
     rm -f "$SB_TMP"
@@ -64,6 +66,7 @@ sb_sweep_temps() {
 
 sb_on_signal() {
   [[ -n "$SB_TMP" ]] && rm -f "$SB_TMP"
+  [[ -n "$SB_SPOOL" ]] && rm -f "$SB_SPOOL"
   exit "$1"
 }
 trap 'sb_on_signal 143' TERM
@@ -106,8 +109,8 @@ sb_cursor_check() {
   local file start next caught since
   file="$(sb_cursor_file)"
   [[ -e "$file" || -L "$file" ]] || return 0
-  [[ -f "$file" && -r "$file" ]] ||
-    sb_die "$file: not a readable file; remove it and poll with --backfill-start" 1
+  [[ -f "$file" && -r "$file" && ! -L "$file" ]] ||
+    sb_die "$file: not a readable regular file; remove it and poll with --backfill-start" 1
   start="$(sb_cursor_get backfill_start)"
   next="$(sb_cursor_get backfill_next)"
   caught="$(sb_cursor_get caught_up)"
@@ -145,12 +148,105 @@ sb_ingest() {
     | sb-reduce --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet "${reduce_args[@]}"
 }
 
-# The checks every pipeline makes on its --cluster and --root.
+# sb_replace SB-SACCT-ARGS... -- SB-REDUCE-ARGS...: a fetch whose records replace part of the
+# store (--replace-month, --replace-users). sb-sacct's whole output is spooled first, so
+# sb-reduce only ever sees a complete fetch: a sacct call failing half-way replaces nothing.
+SB_SPOOL=""
+sb_replace() {
+  local sacct_args=() reduce_args=() status=0
+  while [[ $# -gt 0 && "$1" != "--" ]]; do sacct_args+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  reduce_args=("$@")
+  SB_SPOOL="$(mktemp "${TMPDIR:-/tmp}/sb-fetch.XXXXXX")"
+  if sb-sacct --root "$SB_ROOT" --cluster "$SB_CLUSTER" "${sacct_args[@]}" > "$SB_SPOOL"; then
+    sb-parse --cluster "$SB_CLUSTER" --quiet < "$SB_SPOOL" \
+      | sb-reduce --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet "${reduce_args[@]}" || status=$?
+  else
+    status=1
+  fi
+  rm -f "$SB_SPOOL"
+  SB_SPOOL=""
+  return "$status"
+}
+
+# The checks every pipeline makes on its --cluster and --root: names, then whether this account
+# may write the root (sb_require_writer).
 sb_require_cluster_and_root() {
   [[ -n "${SB_CLUSTER:-}" ]] || sb_die "--cluster is required" 2
   [[ -n "${SB_ROOT:-}" ]] || sb_die "no root folder: pass --root or set \$SLURM_SB_ROOT" 2
   sb_check_name cluster "$SB_CLUSTER"
   export SLURM_SB_ROOT="$SB_ROOT"
+  sb_require_writer
+}
+
+# sb_require_writer: the root exists and this account may write it, as config/sharing.json
+# says (single-owner mode: its owner; group mode: the group's members); sets the umask and the
+# lock files' mode for that mode (README, "Sharing a root"). Exit 1 with one line otherwise.
+SB_LOCK_MODE=600
+sb_require_writer() {
+  local config mode readers group gid owner
+  [[ -d "$SB_ROOT" ]] || sb_die "no scoreboard root at $SB_ROOT: create it with sb-probe --root $SB_ROOT" 1
+  config="$SB_ROOT/config/sharing.json"
+  if [[ -e "$config" || -L "$config" ]]; then
+    [[ -f "$config" && ! -L "$config" ]] || sb_die "$config: not a regular file; refusing it" 1
+  fi
+  mode="$(sb_json_get "$config" mode)"
+  readers="$(sb_json_get "$config" readers)"
+  if [[ "$mode" == group ]]; then
+    group="$(sb_json_get "$config" group)"
+    gid="$(getent group "$group" 2>/dev/null | cut -d: -f3)"
+    [[ -n "$gid" ]] || sb_die "$config: group $(printf '%q' "$group") is not a group here" 1
+    if [[ $EUID -ne 0 ]] && ! id -G | tr ' ' '\n' | grep -qx "$gid"; then
+      sb_die "$SB_ROOT is written by the members of group $group, and $(id -un) is not one (ask to be added: the writers trust each other's numbers)" 1
+    fi
+    if [[ "$readers" == group ]]; then umask 0007; else umask 0002; fi
+    SB_LOCK_MODE=660
+  else
+    owner="$(stat -c %u "$SB_ROOT")"
+    if [[ $EUID -ne 0 && "$EUID" != "$owner" ]]; then
+      sb_die "$SB_ROOT is written only by its owner $(id -nu "$owner" 2>/dev/null || echo "uid $owner") (single-owner mode); to share it, they run: sb-probe --root $SB_ROOT --group GROUP" 1
+    fi
+    if [[ "$readers" == group ]]; then umask 0027; else umask 0022; fi
+    SB_LOCK_MODE=600
+  fi
+}
+
+# sb_safe_dir DIR: every folder from the root down to DIR is a real folder, created when
+# missing; a symlink on the way is refused, never followed (another writer may have planted it).
+sb_safe_dir() {
+  local path part rest
+  case "$1" in
+    "$SB_ROOT") return 0 ;;
+    "$SB_ROOT"/*) rest="${1#"$SB_ROOT"/}" ;;
+    *) mkdir -p "$1"; return 0 ;;
+  esac
+  path="$SB_ROOT"
+  local IFS=/
+  for part in $rest; do
+    path="$path/$part"
+    [[ -L "$path" ]] && sb_die "$path: a symlink where a folder belongs; refusing to follow it" 1
+    [[ -d "$path" ]] || mkdir "$path" 2>/dev/null || true
+    [[ -d "$path" && ! -L "$path" ]] || sb_die "cannot create the folder $path" 1
+  done
+}
+
+# sb_lock_file PATH: make PATH a lock file only the writers can open (a planted symlink is
+# removed, not followed); then open it on a descriptor: sb_lock_file "$lock"; exec 9<"$lock".
+sb_lock_file() {
+  sb_safe_dir "$(dirname "$1")"
+  [[ -L "$1" ]] && rm -f "$1"
+  if [[ ! -e "$1" ]]; then
+    (umask 0177; set -o noclobber; : > "$1") 2>/dev/null || true
+  fi
+  [[ -f "$1" && ! -L "$1" ]] || sb_die "$1: not a regular file; refusing it as a lock" 1
+  if [[ -O "$1" ]]; then chmod "$SB_LOCK_MODE" "$1"; fi
+}
+
+# sb_regular FILE: fails unless FILE is missing or a regular file (not a symlink, FIFO...), so
+# reading it can neither follow a planted link nor hang.
+sb_regular() {
+  [[ ! -e "$1" && ! -L "$1" ]] || [[ -f "$1" && ! -L "$1" ]] ||
+    sb_die "$1: not a regular file; refusing to read it (remove it)" 1
 }
 
 # sb_check_date YYYY-MM-DD

@@ -157,7 +157,7 @@ store_digest() {
   [ "$(stored)" = "$(truth)" ]
 }
 
-@test "discovery fetches new users' history before the backfill start, once" {
+@test "discovery fetches new users' whole history, once" {
   setup_fake
   sb-poll --cluster fake --backfill-start 2025-03-01 > /dev/null 2>&1
   # March's jobs are those of u0, u2, u4 and u6
@@ -165,7 +165,7 @@ store_digest() {
   # the four new users in one sacct call, not four
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq 1 ]
   grep -q -- "-u u0,u2,u4,u6" "$FAKE_SACCT_LOG"
-  grep -q -- "-S 2000-01-01T00:00:00 -E 2025-02-28T23:59:59" "$FAKE_SACCT_LOG"
+  grep -q -- "-S 2000-01-01T00:00:00 -E 2025-06-15T11:59:59" "$FAKE_SACCT_LOG"
   sb-poll --cluster fake > /dev/null 2>&1
   [ "$(wc -l < "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt")" -eq 8 ]
   calls="$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")"
@@ -311,4 +311,22 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [ "$(stored)" = "$(truth)" ]
   run sb-backfill --cluster fake --redo-month 2025-13
   [ "$status" -eq 2 ]
+}
+
+@test "a fetch that fails half-way replaces nothing (--redo-month, discovery)" {
+  setup_fake
+  for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done
+  before="$(store_digest)"
+  FAKE_SACCT_FAIL=1 run sb-backfill --cluster fake --redo-month 2025-03
+  [ "$status" -eq 1 ]
+  [ "$(store_digest)" = "$before" ]
+  grep -v -x u3 "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt" > "$SANDBOX/known"
+  cp "$SANDBOX/known" "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt"
+  FAKE_SACCT_FAIL=1 run sb-discover --cluster fake
+  [ "$status" -eq 1 ]
+  [ "$(stored)" = "$(truth)" ]
+  run sb-discover --cluster fake
+  [ "$status" -eq 0 ]
+  [ "$(stored)" = "$(truth)" ]
+  grep -qx u3 "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt"
 }

@@ -18,6 +18,7 @@ load test_helper
 }
 
 @test "a root without boards exits 1 and says what to run" {
+  mkdir "$SANDBOX/empty"
   run sb-view --snapshot --root "$SANDBOX/empty"
   [ "$status" -eq 1 ]
   [[ "$output" == *"sb-rank --root"* ]]

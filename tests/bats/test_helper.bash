@@ -10,6 +10,7 @@ setup() {
   mkdir -p "$STUBS"
   export PATH="$VENV_BIN:$PATH"
   export SLURM_SB_ROOT="$SANDBOX/root"
+  mkdir -p "$SLURM_SB_ROOT"
   unset SLURM_SB_NOW SLURM_SB_SACCT_PER_MIN
 }
 

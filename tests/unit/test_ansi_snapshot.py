@@ -128,12 +128,16 @@ def test_top_limits_the_rows(store):
     assert text.rstrip().endswith("40 users") and "user39" in text
 
 
-def test_missing_root_is_one_line_and_exit_1(tmp_path):
+def test_missing_root_or_boards_is_one_line_and_exit_1(tmp_path):
     done = view("--root", str(tmp_path / "none"), "--snapshot")
     assert done.returncode == 1
     lines = done.stderr.decode().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sb-view: no leaderboards under ")
-    assert "sb-rank --root" in lines[0] and done.stdout == b""
+    assert len(lines) == 1 and lines[0].startswith("sb-view: no scoreboard root at ")
+    assert "sb-probe --root" in lines[0] and done.stdout == b""
+    done = view("--root", str(tmp_path), "--snapshot")
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == 1 and len(lines) == 1
+    assert lines[0].startswith("sb-view: no leaderboards under ") and "sb-rank --root" in lines[0]
 
 
 def test_missing_board_says_no_data(store):

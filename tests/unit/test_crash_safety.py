@@ -57,6 +57,7 @@ def killed_at(root, point, records=BATCH_B):
 
 def test_kill_at_every_write_point_then_rerun_gives_exact_totals(tmp_path):
     base = tmp_path / "base"
+    base.mkdir()
     done, _ = reduce(base, BATCH_A)
     assert done.returncode == 0
     probe = tmp_path / "probe"
@@ -77,6 +78,7 @@ def test_kill_at_every_write_point_then_rerun_gives_exact_totals(tmp_path):
 def test_a_second_kill_during_recovery_is_also_safe(tmp_path):
     """Kill after the commit point (journal written), then kill the rerun while it recovers."""
     base = tmp_path / "base"
+    base.mkdir()
     reduce(base, BATCH_A)
     probe = tmp_path / "probe"
     shutil.copytree(base, probe)

@@ -123,6 +123,7 @@ def test_mutated_sacct_text_through_the_whole_pipe_ends_without_a_traceback(samp
     raw.write_bytes(b"".join(mutate(line, b"|", rng) + b"\n" if rng.random() < 0.6 else line + b"\n"
                              for line in lines))
     root = tmp_path / "root"
+    root.mkdir()
     module = f"{sys.executable} -m slurm_scoreboard_tools"
     done = subprocess.run(
         f"set -o pipefail; {module}.sb_parse --format xdmod --cluster fuzz {raw} "

@@ -1,0 +1,141 @@
+"""Who may write and read a scoreboard root (README, "Sharing a root").
+
+==============  ================================  ==========================================
+mode            writers                           what tools create (whatever the umask)
+==============  ================================  ==========================================
+owner           the account that owns the root    files 0644, folders 0755, locks 0600
+(default)
+group           the members of one group          files 0664, folders 2775 (setgid: new files
+(sb-probe       (sb-probe --root R --group G)     take the group), locks 0660, all in group G
+--group G)
+==============  ================================  ==========================================
+
+Readers are everyone (the default), or only the owner's or the writers' group
+(``--readers group``: the "other" bits are cleared). Nothing is ever world-writable, and lock
+files are never readable by anyone but the writers, so no reader can hold a lock. The mode is
+recorded in ``<root>/config/sharing.json``; the other writers are trusted for the numbers they
+add, never for paths (see files.py).
+"""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from typing import List, NamedTuple, Optional
+
+from .files import Modes, read_json
+
+CONFIG = os.path.join("config", "sharing.json")
+
+
+class SharingError(Exception):
+    """A root this account may not write, or a sharing config that cannot be used."""
+
+
+class Sharing(NamedTuple):
+    mode: str = "owner"            # "owner" or "group"
+    group: Optional[str] = None     # the writers' group (group mode)
+    gid: Optional[int] = None
+    readers: str = "all"           # "all" or "group"
+
+    def modes(self) -> Modes:
+        other = 0o004 if self.readers == "all" else 0
+        if self.mode == "group":
+            return Modes(file=0o660 | other, folder=0o2770 | other | (other and 0o001),
+                         lock=0o660, group=self.gid)
+        return Modes(file=0o640 | other, folder=0o750 | other | (other and 0o001), lock=0o600)
+
+    def describe(self) -> str:
+        if self.mode == "group":
+            return f"group mode: the members of {self.group} write; {self.readers_text()} read"
+        return f"single-owner mode: its owner writes; {self.readers_text()} read"
+
+    def readers_text(self) -> str:
+        return "everyone may" if self.readers == "all" else "only the group may"
+
+
+def config_path(root: str) -> str:
+    return os.path.join(root, CONFIG)
+
+
+def load(root: str) -> Sharing:
+    """The root's sharing mode (single-owner when it was never set)."""
+    path = config_path(root)
+    try:
+        data = read_json(path)
+    except ValueError:
+        raise SharingError(f"{path}: not valid JSON; run sb-probe --root {root} again as the "
+                           "root's owner to rewrite it") from None
+    if data is None:
+        return Sharing()
+    if type(data) is not dict or data.get("mode") not in ("owner", "group") \
+            or data.get("readers", "all") not in ("all", "group"):
+        raise SharingError(f"{path}: expected {{\"mode\": \"owner\"|\"group\", ...}}; run "
+                           f"sb-probe --root {root} again as the root's owner")
+    if data["mode"] == "owner":
+        return Sharing(readers=data.get("readers", "all"))
+    group = data.get("group")
+    try:
+        gid = grp.getgrnam(group).gr_gid if type(group) is str else None
+    except KeyError:
+        gid = None
+    if gid is None:
+        raise SharingError(f"{path}: group {group!r} is not a group on this machine")
+    return Sharing("group", group, gid, data.get("readers", "all"))
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_writer(root: str, sharing: Sharing) -> None:
+    """SharingError, in one line naming who may write and how to share, unless this account
+    may write the root."""
+    owner = os.stat(root).st_uid
+    me = os.geteuid()
+    if sharing.mode == "group":
+        if sharing.gid in os.getgroups() or sharing.gid == os.getegid() or me == 0:
+            return
+        raise SharingError(f"{root} is written by the members of group {sharing.group}, and "
+                           f"{_user_name(me)} is not one (ask to be added: the writers trust "
+                           "each other's numbers)")
+    if me in (owner, 0):
+        return
+    raise SharingError(f"{root} is written only by its owner {_user_name(owner)} "
+                       f"(single-owner mode); to share it, {_user_name(owner)} runs: "
+                       f"sb-probe --root {root} --group GROUP")
+
+
+def is_writer(root: str, sharing: Sharing) -> bool:
+    try:
+        check_writer(root, sharing)
+        return True
+    except (SharingError, OSError):
+        return False
+
+
+def apply(root: str, sharing: Sharing) -> List[str]:
+    """Give every folder and file of the tree the sharing's modes and group (run by the root's
+    owner); returns what could not be changed. Symlinks are left alone."""
+    modes = sharing.modes()
+    problems = []
+    for folder, names, files in os.walk(root):
+        for path, mode in [(folder, modes.folder)] + [
+                (os.path.join(folder, name), _file_mode(name, modes)) for name in files]:
+            try:
+                info = os.lstat(path)
+                if os.path.islink(path):
+                    continue
+                if modes.group is not None and info.st_gid != modes.group:
+                    os.chown(path, -1, modes.group, follow_symlinks=False)
+                os.chmod(path, mode)
+            except OSError as err:
+                problems.append(f"{path}: {err.strerror}")
+    return problems
+
+
+def _file_mode(name: str, modes: Modes) -> int:
+    return modes.lock if name.endswith(".lock") else modes.file

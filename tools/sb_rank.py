@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import orjson
 
 from slurm_scoreboard import boards, cli, layout, times, windows, xp
-from slurm_scoreboard.files import atomic_write
+from slurm_scoreboard.files import UnsafePath, atomic_write
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
@@ -29,9 +29,9 @@ windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC
 metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
 overall. XP rates: <root>/config/xp.json.
 
-exit status: 0 done, 1 error (a bad config file, an unreadable journal), 2 usage error, 3 a
-store stayed busy (--wait seconds), 4 done, but damaged store files were left out (each is named
-on stderr with the command that repairs it).
+exit status: 0 done, 1 error (a bad config file), 2 usage error, 3 a store stayed busy
+(--wait seconds; the other clusters were ranked), 4 done, but damaged store files or clusters
+were left out (each is named on stderr with the command that repairs it).
 
 example:
   sb-rank --window rolling-30d --metric gpu_clock_hours | head
@@ -77,6 +77,7 @@ class Damage:
 
     def __init__(self) -> None:
         self.paths: list = []
+        self.busy: list = []
 
     def __call__(self, path: str, message: str) -> None:
         if path not in self.paths:
@@ -85,7 +86,27 @@ class Damage:
             cli.warn(PROG, safe_text(text))
 
     def exit_code(self) -> int:
+        if self.busy:
+            return cli.EXIT_LOCKED
         return EXIT_DAMAGED if self.paths else cli.EXIT_OK
+
+
+def collect(root, cluster, wanted, optout, wait, damage):
+    """window name -> usage of one cluster; None when the cluster cannot be read at all (an
+    unreadable journal, a planted symlink, a store that stays busy): it is named on stderr and
+    left out, and every other cluster is still ranked."""
+    try:
+        return boards.collect_cluster(root, cluster, wanted, optout, wait, damage)
+    except JournalCorrupt as err:
+        damage(layout.journal_file(root, cluster),
+               f"{err}; the interrupted update cannot be finished: run sb-reduce --cluster "
+               f"{cluster} --repair (see sb-reduce(1), RECOVERY); cluster {cluster} is left out")
+    except (StoreCorrupt, UnsafePath) as err:
+        damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
+    except boards.StoreBusy as err:
+        damage.busy.append(cluster)
+        damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
+    return None
 
 
 def scoped_usage(root, cluster, wanted, optout, wait, damage):
@@ -93,11 +114,14 @@ def scoped_usage(root, cluster, wanted, optout, wait, damage):
     if cluster:
         if cluster not in layout.clusters(root):
             raise cli.ToolError(f"no cluster {cluster} under {root}")
-        return boards.collect_cluster(root, cluster, wanted, optout, wait, damage)
+        usage = collect(root, cluster, wanted, optout, wait, damage)
+        if usage is None:
+            raise cli.ToolError(f"cluster {cluster} cannot be read now", damage.exit_code())
+        return usage
     merged = {window.name: {} for window in wanted}
     for name in layout.clusters(root):
-        for window_name, usage in boards.collect_cluster(root, name, wanted, optout,
-                                                         wait, damage).items():
+        for window_name, usage in (collect(root, name, wanted, optout, wait, damage)
+                                   or {}).items():
             boards.merge_into(merged[window_name], usage)
     return merged
 
@@ -123,7 +147,9 @@ def rebuild(root, rates, optout, now, wait, damage) -> dict:
     names = layout.clusters(root)
     count = 0
     for name in names:
-        usage = boards.collect_cluster(root, name, wanted, optout, wait, damage)
+        usage = collect(root, name, wanted, optout, wait, damage)
+        if usage is None:
+            continue
         count += write_boards(root, usage, wanted, rates, now, name)
         for window_name, part in usage.items():
             boards.merge_into(merged[window_name], part)
@@ -136,9 +162,34 @@ def rebuild(root, rates, optout, now, wait, damage) -> dict:
     return {"asof": times.to_iso(now), "boards": count, "clusters": names}
 
 
+def from_board_files(root, args) -> int:
+    """What a reader (an account that may not write the root, so may not lock its store) gets:
+    the rows of the board files the last rebuild wrote."""
+    if args.account:
+        raise cli.ToolError("--account reads the store, which only the root's writers may "
+                            "lock; readers get the board files (try --groups)")
+    window = args.window or "alltime"
+    try:
+        if args.user:
+            page = boards.personal_from_files(root, window, args.cluster, args.user)
+            sys.stdout.buffer.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
+            return cli.EXIT_OK
+        kind = "groups" if args.groups else "users"
+        document = boards.read_board(root, window, args.metric, args.cluster, kind)
+    except boards.BoardMissing as err:
+        raise cli.ToolError(str(err)) from None
+    out = Writer(sys.stdout.buffer)
+    for row in document["rows"]:
+        out.write(row)
+    return cli.EXIT_OK
+
+
 def body(args) -> int:
-    root = cli.require_root(args)
     check_args(args)
+    query = bool(args.window or args.user)
+    root = cli.open_root(args, write=not query)
+    if query and not cli.may_write(root):
+        return from_board_files(root, args)
     now = resolve_now(args)
     damage = Damage()
     try:
@@ -165,14 +216,8 @@ def body(args) -> int:
         summary = rebuild(root, rates, optout, now, args.wait, damage)
         sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
         return damage.exit_code()
-    except (StoreCorrupt, xp.ConfigError) as err:
+    except xp.ConfigError as err:
         raise cli.ToolError(safe_text(str(err))) from None
-    except JournalCorrupt as err:
-        raise cli.ToolError(f"{safe_text(str(err))}; the interrupted update cannot be finished: "
-                            "run sb-reduce --repair for that cluster (see sb-reduce(1), "
-                            "RECOVERY)") from None
-    except boards.StoreBusy as err:
-        raise cli.ToolError(str(err), cli.EXIT_LOCKED) from None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

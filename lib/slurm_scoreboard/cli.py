@@ -90,6 +90,14 @@ def require_root(args: argparse.Namespace) -> str:
     return args.root
 
 
+def may_write(root: str) -> bool:
+    """Whether this account is one of the root's writers (so may lock its store)."""
+    try:
+        return sharing.is_writer(root, sharing.load(root))
+    except sharing.SharingError:
+        return False
+
+
 def open_root(args: argparse.Namespace, write: bool = False, create: bool = False) -> str:
     """The root of --root, declared to files.py with its sharing modes. A writer must be allowed
     to write it (sharing.check_writer); only `create` (sb-probe) may make a missing root."""

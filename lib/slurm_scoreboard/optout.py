@@ -22,6 +22,7 @@ import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
+from . import times
 from .files import (UnsafePath, atomic_write_json, locked, read_bytes, read_json,
                     remove_leftovers)
 from .layout import optout_file
@@ -128,13 +129,14 @@ class OptOut:
     whose cached answer for this cluster is missing or a day old has their home looked at."""
 
     def __init__(self, root: str, cluster: Optional[str] = None, check_homes: bool = False,
-                 clock: Callable[[], float] = time.time, looker: Optional[HomeLooker] = None):
+                 clock: Optional[Callable[[], float]] = None,
+                 looker: Optional[HomeLooker] = None):
         self.root = root
         self.listed = read_list(optout_file(root))
         self.checked = load_cache(root)
         self.cluster = cluster
         self.check_homes = check_homes and cluster is not None
-        self.clock = clock
+        self.clock = clock or (lambda: times.now().timestamp())
         self.looker = looker or HomeLooker()
         self.changed = False
 

@@ -34,7 +34,7 @@ import orjson
 
 from . import metrics
 from .bloom import BloomCorrupt, BloomFilter
-from .files import read_json
+from .files import UnsafePath, read_bytes, read_json
 
 Vector = metrics.Vector
 
@@ -146,6 +146,8 @@ def load_object(path: str) -> Optional[dict]:
         data = read_json(path)
     except orjson.JSONDecodeError:
         raise StoreCorrupt(f"{path}: not valid JSON") from None
+    except UnsafePath as err:
+        raise StoreCorrupt(str(err)) from None
     if data is not None and not isinstance(data, dict):
         raise StoreCorrupt(f"{path}: not a JSON object")
     return data
@@ -261,10 +263,11 @@ def alltime_bytes(cluster: str, entries: Dict[str, dict], asof: str) -> bytes:
 def load_bloom(path: str) -> BloomFilter:
     """The seen-set of one month; a new empty one when the file does not exist."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path)
     except FileNotFoundError:
         return BloomFilter()
+    except UnsafePath as err:
+        raise BloomCorrupt(str(err)) from None
     try:
         return BloomFilter.from_bytes(data)
     except BloomCorrupt as err:

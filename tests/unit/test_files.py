@@ -38,3 +38,104 @@ def test_shared_lock_waits_for_a_writer_then_gives_up(tmp_path):
     with files.shared_lock(lock, timeout=0.2):
         with files.shared_lock(lock, timeout=0.2):
             pass
+
+
+# -- a shared root: nothing below it is followed, modes whatever the umask --------------------
+
+@pytest.fixture
+def shared(tmp_path):
+    """A root in use, and a folder outside it that a planted symlink points to."""
+    root, outside = tmp_path / "root", tmp_path / "home-of-a"
+    root.mkdir()
+    outside.mkdir()
+    (outside / ".bashrc").write_text("mine")
+    files.use_root(str(root))
+    yield root, outside
+    files.use_root(str(tmp_path / "unused"))
+
+
+def test_a_symlinked_folder_anywhere_below_the_root_is_refused(shared):
+    root, outside = shared
+    (root / "clusters").mkdir()
+    os.symlink(outside, root / "clusters" / "hammer")
+    for path in ("clusters/hammer/agg/users/a.json", "clusters/hammer/x.json"):
+        with pytest.raises(files.UnsafePath, match="refusing to follow"):
+            files.atomic_write(str(root / path), b"x")
+    with pytest.raises(files.UnsafePath):
+        files.read_json(str(root / "clusters" / "hammer" / ".bashrc"))
+    with pytest.raises(files.UnsafePath):
+        with files.locked(str(root / "clusters" / "hammer" / "state" / "store.lock")):
+            pass
+    assert sorted(os.listdir(outside)) == [".bashrc"]
+
+
+def test_a_planted_file_symlink_is_replaced_or_refused_never_followed(shared):
+    root, outside = shared
+    target = outside / ".bashrc"
+    os.symlink(target, root / "board.json")
+    files.atomic_write(str(root / "board.json"), b"new")      # replaces the link itself
+    assert not os.path.islink(root / "board.json") and (root / "board.json").read_text() == "new"
+    os.symlink(target, root / ".a.json.sbtx")
+    files.write_synced(str(root / ".a.json.sbtx"), b"staged")   # a leftover is removed first
+    assert (root / ".a.json.sbtx").read_text() == "staged"
+    os.symlink(target, root / "staged")
+    with pytest.raises(files.UnsafePath, match="not a regular file"):
+        files.replace_synced(str(root / "staged"), str(root / "a.json"))
+    os.symlink(target, root / "store.lock")
+    with pytest.raises(files.UnsafePath):
+        with files.locked(str(root / "store.lock"), timeout=0):
+            pass
+    with pytest.raises(files.UnsafePath):
+        files.read_json(str(root / "store.lock"))
+    assert target.read_text() == "mine"
+
+
+def test_modes_are_the_roots_whatever_the_umask(shared):
+    root, _ = shared
+    group = os.getgid() if os.geteuid() != 0 else 100
+    files.use_root(str(root), files.Modes(file=0o664, folder=0o2775, lock=0o660, group=group))
+    previous = os.umask(0o077)
+    try:
+        files.atomic_write(str(root / "clusters" / "c" / "agg" / "a.json"), b"x")
+        files.write_synced(str(root / "clusters" / "c" / "agg" / ".b.json.sbtx"), b"x")
+        with files.locked(str(root / "clusters" / "c" / "state" / "store.lock")):
+            pass
+    finally:
+        os.umask(previous)
+    for path, mode in (("clusters", 0o2775), ("clusters/c/agg", 0o2775),
+                       ("clusters/c/agg/a.json", 0o664), ("clusters/c/agg/.b.json.sbtx", 0o664),
+                       ("clusters/c/state/store.lock", 0o660)):
+        info = os.stat(root / path)
+        assert stat.S_IMODE(info.st_mode) == mode, path
+        assert info.st_gid == group, path
+
+
+def test_a_lock_held_too_long_names_its_holder(shared):
+    root, _ = shared
+    import subprocess
+    import sys
+    lock = root / "store.lock"
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import fcntl, os, time
+fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_SH)
+print("held", flush=True)
+time.sleep(30)
+"""], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        with pytest.raises(files.LockBusy) as info:
+            with files.locked(str(lock), timeout=0.3):
+                pass
+        assert f"pid {holder.pid}" in str(info.value) and "gave up after 0.3 s" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_leftovers_of_a_killed_writer_are_removed_beside_their_file(shared):
+    root, _ = shared
+    for name in (".tmp-1-0.cache.json", ".tmp-2-5.cache.json", ".tmp-3-0.other.json"):
+        (root / name).write_text("half")
+    assert files.remove_leftovers(str(root / "cache.json")) == 2
+    assert sorted(os.listdir(root)) == [".tmp-3-0.other.json"]

@@ -111,3 +111,72 @@ def test_the_real_looker_finds_markers_through_passwd(tmp_path):
     assert [looker.look(name) for name in ("carol", "dave", "erin", "nobody")] == \
         [True, False, False, False]
     looker.close()
+
+
+# -- erasure: what was stored of a user who opts out goes at the next run --------------------
+
+def store_of(tmp_path):
+    from reduce_helpers import job, reduce
+    jobs = [job(i, ("annalise", "bobbington", "carolinus")[i % 3],
+                f"2025-0{7 + i % 2}-{1 + i % 27:02d}T10:00:00Z", cpus=2, elapsed=600 * (1 + i))
+            for i in range(30)]
+    done, _ = reduce(tmp_path, jobs)
+    assert done.returncode == 0, done.stderr
+    state = tmp_path / "clusters" / "hammer" / "state"
+    (state / "known_users.txt").write_text("annalise\nbobbington\ncarolinus\n")
+    (state / "discovery_deferred.tsv").write_text("bobbington\t1\t0\tgone\n")
+    return jobs
+
+
+def tree_mentions(root, name):
+    """The files of the root's own folders whose bytes hold `name`."""
+    found = []
+    for folder, _, names in (entry for top in ("clusters", "config", "leaderboards", "state")
+                             for entry in os.walk(os.path.join(root, top))):
+        for entry in names:
+            path = os.path.join(folder, entry)
+            with open(path, "rb") as handle:
+                if name.encode() in handle.read():
+                    found.append(os.path.relpath(path, root))
+    return sorted(found)
+
+
+def test_a_listed_user_is_erased_from_every_file_at_the_next_run(tmp_path):
+    from reduce_helpers import reduce, tool, user_totals
+    jobs = store_of(tmp_path)
+    before = user_totals(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "optout.txt").write_text("bobbington\n")
+    done, stats = reduce(tmp_path, [], "--cluster", "hammer")
+    assert done.returncode == 0 and stats["users_erased"] == 1
+    after = user_totals(tmp_path)
+    assert after == {u: v for u, v in before.items() if u != "bobbington"}
+    assert tool("sb_rank", ["--root", str(tmp_path), "--now", "2025-08-31T00:00:00Z"]) \
+        .returncode == 0
+    assert set(tree_mentions(tmp_path, "bobbington")) <= {"config/optout.txt",
+                                                          "state/optout_cache.json"}
+    done, stats = reduce(tmp_path, jobs, "--cluster", "hammer")   # their jobs come again
+    assert stats["skipped"] == {"opted out": 10} and user_totals(tmp_path) == after
+
+
+@pytest.mark.skipif(not os.path.exists(NSS_WRAPPER), reason="needs libnss-wrapper")
+def test_a_home_marker_erases_too_and_readers_use_the_cache(tmp_path):
+    from reduce_helpers import ENV, reduce, tool, user_totals
+    store_of(tmp_path)
+    home = tmp_path / "homes" / "carolinus"
+    home.mkdir(parents=True)
+    (home / optout.HOME_MARKER).write_text("")
+    passwd = tmp_path / "passwd"
+    passwd.write_text(f"carolinus:x:3001:3000::{home}:/bin/sh\n")
+    (tmp_path / "group").write_text("users:x:3000:\n")
+    env = dict(ENV, LD_PRELOAD=NSS_WRAPPER, NSS_WRAPPER_PASSWD=str(passwd),
+               NSS_WRAPPER_GROUP=str(tmp_path / "group"))
+    done, stats = reduce(tmp_path, [], "--cluster", "hammer", env=env)
+    assert done.returncode == 0 and stats["users_erased"] == 0     # looked at within the day
+    env["SLURM_SB_NOW"] = "2100-01-01T00:00:00Z"                    # a day later, and more
+    done, stats = reduce(tmp_path, [], "--cluster", "hammer", env=env)
+    assert done.returncode == 0 and stats["users_erased"] == 1
+    assert "carolinus" not in user_totals(tmp_path)
+    rank = tool("sb_rank", ["--root", str(tmp_path), "--now", "2025-08-31T00:00:00Z"])
+    assert rank.returncode == 0
+    assert tree_mentions(tmp_path, "carolinus") == ["state/optout_cache.json"]

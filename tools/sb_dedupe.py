@@ -35,7 +35,11 @@ def build_parser():
     parser.add_argument("--stats", action="store_true",
                         help="print each Bloom file's capacity, fill and false-positive rate "
                              "(NDJSON) instead of filtering")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="nothing on stderr but errors")
+    parser.add_argument("--brief", action="store_true",
+                        help="one line at the end, only when records were skipped: the counts "
+                             "and the first reason")
     parser.add_argument("--unbuffered", "-u", action="store_true", help="flush every record")
     return parser
 
@@ -72,9 +76,17 @@ def body(args) -> int:
     counts: Counter = Counter()
     out = Writer(sys.stdout.buffer, args.unbuffered)
 
+    first = []
+
+    def tell(text: str) -> None:
+        if args.brief or args.quiet:
+            first[:] = first or [text]
+        else:
+            cli.warn(PROG, text)
+
     def problem(source: str, lineno: int, message: str) -> None:
         counts["bad line"] += 1
-        cli.warn(PROG, f"{source}:{lineno}: {message}")
+        tell(f"{source}:{lineno}: {message}")
 
     for lineno, record in read(sys.stdin.buffer, "stdin", problem):
         counts["read"] += 1
@@ -86,7 +98,7 @@ def body(args) -> int:
             place = placement(record, args.cluster)
         except SkipRecord as err:
             counts["skipped"] += 1
-            cli.warn(PROG, f"stdin:{lineno}: {safe_text(str(err))}")
+            tell(f"stdin:{lineno}: {safe_text(str(err))}")
             continue
         slot = (place.cluster, place.month)
         if slot not in blooms:
@@ -101,10 +113,13 @@ def body(args) -> int:
             counts["new"] += 1
         else:
             counts["seen"] += 1
-    if not args.quiet:
-        cli.warn(PROG, f"{counts['read']} records, {counts['new']} new, {counts['seen']} seen "
-                       f"before, {counts['held']} not ended (held back), "
-                       f"{counts['skipped'] + counts['bad line']} skipped")
+    summary = (f"{counts['read']} records, {counts['new']} new, {counts['seen']} seen before, "
+               f"{counts['held']} not ended (held back), "
+               f"{counts['skipped'] + counts['bad line']} skipped")
+    if args.brief and first and not args.quiet:
+        cli.warn(PROG, f"{summary}; first: {first[0]}")
+    elif not args.quiet and not args.brief:
+        cli.warn(PROG, summary)
     return cli.EXIT_OK
 
 

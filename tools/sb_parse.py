@@ -5,6 +5,7 @@ import sys
 from typing import Optional, Sequence
 
 from slurm_scoreboard import cli, fields
+from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.parser import SacctParser
 
@@ -38,6 +39,9 @@ def build_parser():
     parser.add_argument("--strict", action="store_true", help="exit 1 at the first bad line")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="do not report bad lines or print the summary")
+    parser.add_argument("--brief", action="store_true",
+                        help="one line at the end, only when something was skipped: the counts "
+                             "and the first bad line (for logs of unattended polls)")
     parser.add_argument("--unbuffered", "-u", action="store_true", help="flush every record")
     return parser
 
@@ -55,10 +59,14 @@ def body(args) -> int:
     if args.delimiter == "":
         raise cli.UsageError("empty --delimiter")
 
+    first = []
+
     def report(source: str, lineno: int, message: str) -> None:
         if args.strict:
             raise StrictFailure(f"{source}:{lineno}: {message}")
-        if not args.quiet:
+        if args.brief:
+            first[:] = first or [f"{source}:{lineno}: {message}"]
+        elif not args.quiet:
             cli.warn(PROG, f"{source}:{lineno}: {message}")
 
     parser = SacctParser(columns, args.delimiter, args.cluster or "", report)
@@ -73,7 +81,9 @@ def body(args) -> int:
         with stream:
             for record in parser.parse(stream, source):
                 out.write(record)
-    if not args.quiet:
+    if args.brief and parser.stats.skipped and not args.quiet:
+        cli.warn(PROG, f"{parser.stats.summary()}; first: {safe_text(first[0]) if first else '-'}")
+    elif not args.quiet and not args.brief:
         cli.warn(PROG, parser.stats.summary())
     return cli.EXIT_OK
 

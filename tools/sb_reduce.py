@@ -147,6 +147,8 @@ class Run:
 
 
 def check_repair_args(args) -> None:
+    if args.repair and (args.since or args.until):
+        raise cli.UsageError("--repair reads no input: it takes no --since or --until")
     if (args.repair or args.replace_month or args.replace_users) and not args.cluster:
         raise cli.UsageError("--repair, --replace-month and --replace-users need --cluster")
     for name in (args.replace_users or "").split(",") if args.replace_users else ():

@@ -119,8 +119,8 @@ def body(args) -> int:
     out = sys.stdout.buffer
     for command in commands:
         try:
-            limiter.acquire(wait=not args.no_wait,
-                            on_wait=lambda s: cli.warn(PROG, f"rate limit: waiting {s:.0f} s"))
+            limiter.acquire(wait=not args.no_wait, on_wait=lambda s: s >= 1 and cli.warn(
+                PROG, f"rate limit: waiting {s:.0f} s"))
             sacct.run_to(command, out, timeout)
         except RateLimited as err:
             raise cli.ToolError(str(err), EXIT_RATE_LIMITED) from None

@@ -76,7 +76,9 @@ class _Layer:
 
     def fill(self) -> float:
         """Fraction of bits set."""
-        return bin(int.from_bytes(self.bitmap, "little")).count("1") / self.bits
+        number = int.from_bytes(self.bitmap, "little")
+        ones = number.bit_count() if hasattr(number, "bit_count") else bin(number).count("1")
+        return ones / self.bits
 
     def false_positive_rate(self) -> float:
         return self.fill() ** self.hashes
@@ -85,6 +87,21 @@ class _Layer:
 def _hash(key: str):
     value = mmh3.hash128(key, 0, signed=False)
     return value & _MASK64, (value >> 64) | 1
+
+
+MAX_HASHES = 64
+MAX_FILL = 0.75
+
+
+def _check_layer(layer: _Layer) -> None:
+    """BloomCorrupt unless a layer is one this module could have written: sizes that agree,
+    at most 64 probes, no more keys than it was sized for, and not saturated (a layer at its
+    capacity is about half full; a saturated one would call every new job seen)."""
+    if not (1 <= layer.capacity <= 1 << 40 and 8 <= layer.bits <= 64 * layer.capacity + 64
+            and 1 <= layer.hashes <= MAX_HASHES and layer.items <= layer.capacity):
+        raise BloomCorrupt("a layer whose sizes do not agree")
+    if layer.fill() > MAX_FILL:
+        raise BloomCorrupt(f"a layer {layer.fill():.0%} full: it would call every job seen")
 
 
 class BloomFilter:
@@ -163,10 +180,11 @@ class BloomFilter:
             capacity, bits, hashes, items = _LAYER.unpack_from(body, offset)
             offset += _LAYER.size
             size = bits // 8
-            if bits % 8 or not hashes or offset + size > len(body):
+            if bits % 8 or offset + size > len(body):
                 raise BloomCorrupt("bad layer size")
-            layers.append(_Layer(capacity, P0, bits, hashes, items,
-                                 bytearray(body[offset:offset + size])))
+            layer = _Layer(capacity, P0, bits, hashes, items, bytearray(body[offset:offset + size]))
+            _check_layer(layer)
+            layers.append(layer)
             offset += size
         if offset != len(body) or not layers:
             raise BloomCorrupt("unexpected length")

@@ -17,7 +17,7 @@ from . import layout, metrics, xp
 from .files import LockBusy, UnsafePath, locked, read_json, shared_lock
 from .journal import recover
 from .optout import OptOut
-from .store import StoreCorrupt, day_rows, is_vector, load_object, user_entries
+from .store import StoreCorrupt, day_rows, is_account, is_vector, load_object, user_entries
 from .windows import Window
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).
@@ -152,7 +152,8 @@ def _entries(data: dict, path: str) -> List[Tuple[str, Dict[str, Vector]]]:
     result = []
     for entry in user_entries(data, path):
         accounts = entry.get("accounts")
-        if type(accounts) is not dict or not all(is_vector(v) for v in accounts.values()):
+        if type(accounts) is not dict or not all(is_vector(v) and is_account(a)
+                                                 for a, v in accounts.items()):
             raise StoreCorrupt(f"{path}: malformed user entry {entry['username']!r}")
         result.append((entry["username"], accounts))
     return result
@@ -209,9 +210,12 @@ def group_vectors(usage: Usage) -> Tuple[Dict[str, Vector], Dict[str, int]]:
     return totals, members
 
 
+LARGEST = (1 << 63) - 1    # what a board shows at most (sums of crafted stores can pass it)
+
+
 def metric_value(vector: Sequence[int], metric: str) -> float:
     index, divisor = METRICS[metric]
-    return vector[index] / divisor if divisor != 1 else vector[index]
+    return vector[index] / divisor if divisor != 1 else min(vector[index], LARGEST)
 
 
 def ranked(values: Dict[str, float]) -> List[Tuple[int, str, float]]:

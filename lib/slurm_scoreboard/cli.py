@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Callable, Optional, Sequence
 
-from . import files, sharing
+from . import files, optout, sharing, times
 from .names import check_name, safe_text
 
 EXIT_OK = 0
@@ -161,10 +161,21 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
             raise
         warn(prog, safe_text(str(err)))
         return EXIT_ERROR
+    except optout.OptOutUnreadable as err:
+        if args.debug:
+            raise
+        warn(prog, safe_text(str(err)))
+        return EXIT_ERROR
+    except times.BadNow as err:
+        if args.debug:
+            raise
+        warn(prog, safe_text(str(err)))
+        return EXIT_USAGE
     except OSError as err:
         if args.debug:
             raise
-        warn(prog, safe_text(f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}"))
+        where = f"{err.filename}: " if isinstance(err.filename, str) else ""
+        warn(prog, safe_text(f"{where}{err.strerror or err}"))
         return EXIT_ERROR
 
 

@@ -71,7 +71,7 @@ class Modes(NamedTuple):
 _root: Optional[str] = None
 _modes = Modes()
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _FILE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -174,12 +174,23 @@ def open_file(path: str) -> int:
             raise
 
 
+def list_folder(path: str) -> List[str]:
+    """The names in a folder ([] when it does not exist); below the root, reached without
+    following symlinks (UnsafePath when a file or symlink stands where it belongs)."""
+    try:
+        with folder(path) as fd:
+            return os.listdir(fd)
+    except FileNotFoundError:
+        return []
+
+
 def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
     """The file's bytes (at most `limit`: a bigger file is an error, not a memory hog)."""
     fd = open_file(path)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePath(f"{path}: not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise UnsafePath(f"{path}: not a regular file")
         data = handle.read() if limit is None else handle.read(limit + 1)
     if limit is not None and len(data) > limit:
         raise ValueError(f"{path}: larger than {limit} bytes")
@@ -376,7 +387,8 @@ def _open_lock(path: str, flags: int) -> int:
     parent, name = os.path.split(path)
     with folder(parent or ".", create=bool(flags & os.O_CREAT)) as dfd:
         try:
-            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, _modes.lock, dir_fd=dfd)
+            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, _modes.lock,
+                         dir_fd=dfd)
         except OSError as err:
             if err.errno == errno.ELOOP:
                 raise _refuse(path) from None
@@ -384,6 +396,9 @@ def _open_lock(path: str, flags: int) -> int:
                 err.filename = path
             raise
     info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsafePath(f"{path}: not a regular file; refusing it as a lock")
     if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != _modes.lock:
         _adopt(fd, _modes.lock)
     return fd

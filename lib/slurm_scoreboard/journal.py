@@ -20,13 +20,13 @@ inside the cluster's own store folders.
 from __future__ import annotations
 
 import os
-import stat
+import shutil
 from typing import List, Tuple
 
 import orjson
 
-from .files import (atomic_write, fsync_dir, read_json, remove_synced, replace_synced,
-                    unlink_synced, write_synced)
+from .files import (UnsafePath, atomic_write, fsync_dir, lexists, read_json, remove_synced,
+                    replace_synced, unlink_synced, write_synced)
 
 JOURNAL = "journal.json"
 STAGED_SUFFIX = ".sbtx"
@@ -59,6 +59,16 @@ class Transaction:
     def remove(self, path: str) -> None:
         self.removals.append(os.path.relpath(path, self.base))
 
+    def abort(self) -> None:
+        """Remove what was staged: the update will not happen (a store file it needed turned
+        out damaged, say), and no staged file should linger for the next run to discard."""
+        for temp, _ in self.pairs:
+            try:
+                unlink_synced(os.path.join(self.base, temp))
+            except (FileNotFoundError, UnsafePath):
+                pass
+        self.pairs, self.removals = [], []
+
     def commit(self) -> None:
         if not self.pairs and not self.removals:
             return
@@ -75,14 +85,12 @@ def _apply(base: str, pairs, removals) -> None:
     folders = set()
     for temp, target in pairs:
         temp_path, target_path = os.path.join(base, temp), os.path.join(base, target)
-        if os.path.lexists(temp_path):
-            if not stat.S_ISREG(os.lstat(temp_path).st_mode):
-                raise JournalCorrupt(f"{temp_path}: a staged file that is not a regular file")
+        if lexists(temp_path):
             replace_synced(temp_path, target_path)
         folders.add(os.path.dirname(target_path))
     for target in removals:
         target_path = os.path.join(base, target)
-        if os.path.lexists(target_path):
+        if lexists(target_path):
             unlink_synced(target_path)
         folders.add(os.path.dirname(target_path))
     for folder in sorted(folders):
@@ -100,11 +108,14 @@ def recover(base: str, state_dir: str, owned: List[str]) -> str:
     done = ""
     try:
         journal = read_json(journal_path)
-    except orjson.JSONDecodeError:
+    except (ValueError, OSError, UnsafePath):
         raise JournalCorrupt(f"{journal_path}: unreadable journal") from None
     if journal is not None:
         pairs, removals = _checked(journal, journal_path, base, owned)
-        _apply(base, pairs, removals)
+        try:
+            _apply(base, pairs, removals)
+        except (OSError, UnsafePath) as err:
+            raise JournalCorrupt(f"{journal_path}: its update cannot be applied ({err})") from None
         remove_synced(journal_path)
         done = f"finished an interrupted update of {len(pairs) + len(removals)} files"
     leftovers = sum(_sweep(folder) for folder in owned) + _sweep(state_dir, JOURNAL, walk=False)
@@ -114,9 +125,12 @@ def recover(base: str, state_dir: str, owned: List[str]) -> str:
 
 
 def discard(base: str, state_dir: str, owned: List[str]) -> None:
-    """Remove an unreadable journal and every staged file: its update is abandoned."""
+    """Remove an unreadable journal (a folder planted in its place too) and every staged file:
+    its update is abandoned."""
     journal_path = os.path.join(state_dir, JOURNAL)
-    if os.path.lexists(journal_path):
+    if os.path.isdir(journal_path) and not os.path.islink(journal_path):
+        shutil.rmtree(journal_path)
+    elif os.path.lexists(journal_path):
         remove_synced(journal_path)
     for folder in owned:
         _sweep(folder)
@@ -147,9 +161,14 @@ def _checked(journal, journal_path: str, base: str, owned: List[str]
     return checked, removals
 
 
+STORE_SUFFIXES = (".json", ".bloom")
+
+
 def _inside_owned(base: str, relative: str, owned: List[str]) -> bool:
+    """`relative` names a store file (a .json or .bloom, never a folder) in an owned folder."""
     parts = relative.split("/")
-    if os.path.isabs(relative) or any(part in ("", ".", "..") for part in parts):
+    if os.path.isabs(relative) or any(part in ("", ".", "..") for part in parts) \
+            or not parts[-1].endswith(STORE_SUFFIXES) or parts[-1].startswith("."):
         return False
     folder = os.path.dirname(os.path.join(base, relative))
     return any(folder == top or folder.startswith(top + os.sep) for top in owned)

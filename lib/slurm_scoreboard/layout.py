@@ -18,11 +18,12 @@ Every name that becomes part of a path is checked by :func:`names.check_name` fi
 """
 from __future__ import annotations
 
-import glob
+import fnmatch
 import os
 import re
 from typing import List, Optional, Tuple
 
+from .files import list_folder
 from .names import check_name
 
 TOP_FOLDERS = ("clusters", "leaderboards", "config")
@@ -59,8 +60,8 @@ def rollup_paths(root: str, cluster: str) -> List[Tuple[str, str]]:
     """(name, path) of every file that looks like a monthly rollup, oldest first; whether the
     name is a real month (:data:`MONTH_NAME`) is for the caller to check."""
     folder = rollup_dir(root, cluster)
-    paths = glob.glob(os.path.join(folder, "[0-9][0-9][0-9][0-9]-[0-9][0-9].json"))
-    return [(os.path.basename(path)[:-5], path) for path in sorted(paths)]
+    names = fnmatch.filter(list_folder(folder), "[0-9][0-9][0-9][0-9]-[0-9][0-9].json")
+    return [(name[:-5], os.path.join(folder, name)) for name in sorted(names)]
 
 
 def users_dir(root: str, cluster: str) -> str:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
 
 
 def check_name(kind: str, text: str) -> str:
     """`text` if it is a plain name usable as a file name; ValueError naming `kind` otherwise."""
-    if not _PLAIN.match(text) or text in (".", ".."):
+    if not isinstance(text, str) or not PLAIN.fullmatch(text) or text in (".", ".."):
         raise ValueError(f"refusing {kind} name {printable(text)}: not a plain name "
                          "(letters, digits, _ . @ -; at most 64 characters)")
     return text
@@ -16,6 +16,7 @@ def check_name(kind: str, text: str) -> str:
 
 def printable(text: str, limit: int = 80) -> str:
     """A quoted form of untrusted text that is safe on a terminal (control characters escaped)."""
+    text = text if isinstance(text, str) else repr(text)
     shown = text if len(text) <= limit else text[:limit] + "..."
     return ascii(shown) if not shown.isprintable() else repr(shown)
 

@@ -1,7 +1,7 @@
 """NDJSON in and out with orjson: one object a line, bytes streams, optional per-record flush."""
 from __future__ import annotations
 
-from typing import BinaryIO, Callable, Iterator, Tuple
+from typing import BinaryIO, Callable, Iterator, Optional, Tuple
 
 import orjson
 
@@ -23,10 +23,31 @@ class Writer:
             self.stream.flush()
 
 
-def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None]
-         ) -> Iterator[Tuple[int, object]]:
+LINE_LIMIT = 1 << 24     # 16 MiB: a longer line is no record, and is not held in memory
+
+
+def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
+    """The stream's lines, each None instead when longer than `limit` bytes (what is read
+    of it is dropped as it is read, so memory stays bounded)."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):
+            line = stream.readline(limit)
+        yield None
+
+
+def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],
+         limit: int = LINE_LIMIT) -> Iterator[Tuple[int, object]]:
     """(line number, parsed object) for every non-blank line; bad JSON goes to on_problem."""
-    for lineno, line in enumerate(stream, 1):
+    for lineno, line in enumerate(bounded_lines(stream, limit), 1):
+        if line is None:
+            on_problem(source, lineno, f"longer than {limit} bytes")
+            continue
         if not line.strip():
             continue
         try:

@@ -46,11 +46,18 @@ for line in sys.stdin:
 """
 
 
+class OptOutUnreadable(Exception):
+    """The opt-out list exists but cannot be read: nothing runs without it (privacy first)."""
+
+
 def read_list(path: str) -> Set[str]:
     try:
         text = read_bytes(path, 1 << 24).decode("utf-8", "replace")
-    except (FileNotFoundError, UnsafePath, ValueError):
+    except FileNotFoundError:
         return set()
+    except (OSError, UnsafePath, ValueError) as err:
+        raise OptOutUnreadable(f"{path} cannot be read ({err}); refusing to run without the "
+                               "opt-out list: make it a readable text file") from None
     return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
 
 

@@ -13,8 +13,11 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from . import fields as fieldlists
 from . import times
+from .ndjson import bounded_lines
 from .records import (COLUMN_REASONS, Columns, SkipRecord, check, fold_job, latest_time,
                       parse_job_id, peak_rss)
+
+LINE_LIMIT = 1 << 20     # 1 MiB: no sacct line is longer (a job's text columns are not kept)
 
 # Delimiters that real sites pass to sacct --delimiter; recognised without being named.
 KNOWN_DELIMITERS = ("^|^", ";|;", "\u2603")
@@ -72,9 +75,17 @@ class SacctParser:
 
     # -- input -----------------------------------------------------------------------------
     def parse(self, lines, source: str) -> Iterator[dict]:
-        """Records from one source (a file or stdin); iterates `lines` lazily."""
+        """Records from one source: a binary stream (read with a bound on the line length) or
+        any iterable of lines; read lazily."""
         self._reset_source(source)
+        if hasattr(lines, "readline"):
+            lines = bounded_lines(lines, LINE_LIMIT)
         for lineno, raw in enumerate(lines, 1):
+            if raw is None:
+                self.stats.lines += 1
+                self.stats.skipped["line too long"] += 1
+                self._problem(lineno, f"longer than {LINE_LIMIT} bytes; skipped")
+                continue
             line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
             yield from self.feed(line.rstrip("\r\n"), lineno)
         yield from self.finish()

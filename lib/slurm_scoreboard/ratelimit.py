@@ -6,6 +6,7 @@ shell) see one another's calls.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable, List
 
@@ -20,6 +21,13 @@ class RateLimited(Exception):
     def __init__(self, wait: float):
         super().__init__(f"rate limit reached; next call allowed in {wait:.0f} s")
         self.wait = wait
+
+
+def _move_aside(path: str) -> None:
+    """A folder planted where the state file belongs is renamed out of the way (a symlink is
+    simply replaced by the write that follows)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.rename(path, f"{path}.not-a-file-{int(time.time())}")
 
 
 class RateLimiter:
@@ -44,6 +52,7 @@ class RateLimiter:
                 raise RateLimited(max(0.0, calls[0] + self.window - now))
             calls.append(now)
             remove_leftovers(self.state_path)
+            _move_aside(self.state_path)
             atomic_write_json(self.state_path, {"window_seconds": self.window, "calls": calls})
 
     def acquire(self, wait: bool = True, on_wait: Callable[[float], None] = lambda s: None) -> None:

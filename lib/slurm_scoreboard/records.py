@@ -13,9 +13,11 @@ cluster            str       Cluster column, else sb-parse's ``--cluster``, else
 job_id             str       job id without step: ``123``, ``123_4``, ``123_[1-5%2]``, ``123``
                              for a het job
 job_id_raw         str|null  JobIDRaw of the job (the leader's for a het job)
-key                str       dedupe key: ``<job_id>@<submit>`` (start when submit is unknown);
-                             the same job gives the same key at every poll, a reused job id
-                             a different one
+key                str       dedupe key: ``<job_id>@<submit>`` (start when the input has no
+                             Submit, end when it has neither); the same job gives the same
+                             key at every poll, a reused job id a different one. The same job
+                             read through layouts with different time columns gets different
+                             keys: import one month in one layout
 user               str       User
 account            str       Account (the group charged), ``""`` when the input has none
 state              str       base state (``CANCELLED by 42`` -> ``CANCELLED``)
@@ -38,9 +40,10 @@ Nothing else from sacct is kept: no job names, scripts, paths or command lines.
 
 Every tool checks each record it reads or writes once, with :func:`check`: every key present with
 its type, integers (never booleans or floats) from 0 to the bounds below, ``cpu_seconds`` at most
-``elapsed_s x cpus`` (and the same for GPUs), a known state that agrees with ``terminal``, and
-times that are real UTC instants from 1970 to a day past "now". A record that fails is skipped
-with the reason, never stored.
+``elapsed_s x cpus`` (and the same for GPUs), a known state that agrees with ``terminal``,
+times that are real UTC instants from 1970 to a day past "now", and, for an ended job, times
+that agree (submitted before it started, started before it ended, no longer elapsed than
+between them; an hour of slack). A record that fails is skipped with the reason, never stored.
 
 =================  =====================================================================
 bound              value
@@ -56,7 +59,7 @@ text fields        200 characters
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from . import states, tres, units
@@ -250,7 +253,7 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
         "cluster": _get(leader, cols.cluster) or default_cluster,
         "job_id": job,
         "job_id_raw": _get(leader, cols.jobidraw) or None,
-        "key": f"{job}@{submit or start or ''}",
+        "key": f"{job}@{submit or start or end or ''}",
         "user": user,
         "account": _get(leader, cols.account),
         "state": state,
@@ -276,6 +279,7 @@ MAX_BYTES = units.MAX_BYTES
 MAX_TEXT = 200
 EARLIEST = "1970-01-01T00:00:00Z"
 FUTURE_SLACK = timedelta(days=1)
+SLACK = 3600             # seconds two clocks or a rounding may disagree by
 
 _BOUNDED = (("elapsed_s", MAX_ELAPSED), ("cpus", MAX_CPUS), ("nodes", MAX_NODES),
             ("gpus", MAX_GPUS))
@@ -314,6 +318,25 @@ def _instant(record: dict, key: str, latest: str) -> None:
         raise SkipRecord("out of range", f"{key} {value} is not between 1970 and {latest}")
 
 
+def _seconds(value: str) -> int:
+    return int(datetime.fromisoformat(value[:-1]).replace(tzinfo=timezone.utc).timestamp())
+
+
+def _consistent(record: dict, elapsed: int) -> None:
+    """An ended job's times and elapsed time agree (within SLACK, for clocks and rounding): it
+    was submitted before it started and started before it ended, and it ran no longer than from
+    its start to its end."""
+    submit, start, end = record.get("submit"), record.get("start"), record["end"]
+    if start is None:
+        return
+    ran = _seconds(end) - _seconds(start)
+    if ran < -SLACK or elapsed > ran + SLACK:
+        raise SkipRecord("inconsistent", f"elapsed {elapsed} s does not fit between its start "
+                                         f"{start} and end {end}")
+    if submit is not None and _seconds(start) < _seconds(submit) - SLACK:
+        raise SkipRecord("inconsistent", f"started {start} before it was submitted {submit}")
+
+
 def check(record, latest: str) -> None:
     """SkipRecord unless `record` is a job record of the schema with every value in bounds."""
     if type(record) is not dict:
@@ -335,6 +358,8 @@ def check(record, latest: str) -> None:
     if terminal and record.get("end") is None:
         raise SkipRecord("bad record", "an ended job without an end time")
     elapsed, cpus, _, gpus = (_whole(record, key, bound) for key, bound in _BOUNDED)
+    if terminal:
+        _consistent(record, elapsed)
     for key in _SIZES:
         if record.get(key) is not None:
             _whole(record, key, MAX_BYTES)

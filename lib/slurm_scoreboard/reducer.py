@@ -7,14 +7,14 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from . import layout, metrics
 from .bloom import BloomFilter
-from .files import locked
+from .files import lexists, locked
 from .journal import JournalCorrupt, Transaction, discard, recover
 from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
-from .store import (UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom, load_rollup,
-                    rollup_bytes)
+from .store import (MAX_TOTAL, UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom,
+                    load_rollup, rollup_bytes)
 
 
 class MonthDelta:
@@ -71,6 +71,8 @@ class Reducer:
         self.replace_users: Set[str] = set(replace_users)
         self.replaced_keys: Set[str] = set()
         self.erase: List[str] = []
+        self.headroom: Dict[str, metrics.Vector] = {}
+        self._stored: Optional[Dict[str, dict]] = None
 
     def recover(self) -> str:
         with locked(layout.store_lock(self.root, self.cluster)):
@@ -95,6 +97,9 @@ class Reducer:
             raise SkipRecord("opted out")
         account = record["account"]
         vector = metrics.of_record(record)
+        room = self._room(user)
+        if any(value > left for value, left in zip(vector, room)):
+            raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
         if user in self.replace_users:
             if place.key in self.replaced_keys:
                 return False
@@ -102,12 +107,27 @@ class Reducer:
             self.bloom(place.month).add(place.key)
         elif not self.bloom(place.month).add(place.key):
             return False
+        for index, value in enumerate(vector):
+            room[index] -= value
         delta = self.months.setdefault(place.month, MonthDelta())
         delta.new_jobs += 1
         self.new_jobs += 1
         if not metrics.is_zero(vector):
             delta.add(user, place.day, account, vector, record["end"])
         return True
+
+    def _room(self, user: str) -> metrics.Vector:
+        """How much each of the user's totals may still grow before MAX_TOTAL (so one user's
+        absurd records are skipped, and can never block everyone else's)."""
+        room = self.headroom.get(user)
+        if room is None:
+            if self._stored is None:
+                self._stored = load_alltime(layout.alltime_file(self.root, self.cluster))
+            entry = self._stored.get(user)
+            totals = entry["totals"] if entry and user not in self.replace_users \
+                else metrics.zero()
+            room = self.headroom[user] = [MAX_TOTAL - value for value in totals]
+        return room
 
     def changed_users(self) -> List[str]:
         return sorted({user for delta in self.months.values() for user in delta.first_end})
@@ -129,10 +149,14 @@ class Reducer:
         replaced month starts empty; erased and replaced users are taken out of every month;
         in those cases the derived files are summed again from every month."""
         transaction = Transaction(self.base, self.state)
-        if self.replace_month or self.replace_users or self.erase:
-            self._stage_rewrite(transaction, asof)
-        else:
-            self._stage_added(transaction, asof)
+        try:
+            if self.replace_month or self.replace_users or self.erase:
+                self._stage_rewrite(transaction, asof)
+            else:
+                self._stage_added(transaction, asof)
+        except BaseException:
+            transaction.abort()
+            raise
         with locked(layout.store_lock(self.root, self.cluster)):
             transaction.commit()
         if self.erase:
@@ -176,9 +200,11 @@ class Reducer:
                 transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
             elif not users and os.path.lexists(path):
                 transaction.remove(path)
-            if delta:
-                transaction.stage(layout.bloom_file(self.root, self.cluster, month),
-                                  self.blooms[month].to_bytes())
+            bloom = layout.bloom_file(self.root, self.cluster, month)
+            if delta and self.blooms[month].items:
+                transaction.stage(bloom, self.blooms[month].to_bytes())
+            elif delta and lexists(bloom):
+                transaction.remove(bloom)
         totals, _ = totals_from_rollups(self.root, self.cluster, months)
         stage_derived(transaction, self.root, self.cluster, totals, asof)
 
@@ -210,7 +236,11 @@ def repair(root: str, cluster: str, asof: str) -> dict:
             discard(base, state, owned)
     totals, ignored = totals_from_rollups(root, cluster, {})
     transaction = Transaction(base, state)
-    removed = stage_derived(transaction, root, cluster, totals, asof)
+    try:
+        removed = stage_derived(transaction, root, cluster, totals, asof)
+    except BaseException:
+        transaction.abort()
+        raise
     with locked(layout.store_lock(root, cluster)):
         transaction.commit()
     return {"cluster": cluster, "users": len(totals), "user_files_removed": removed,

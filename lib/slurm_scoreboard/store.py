@@ -33,14 +33,18 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import orjson
 
 from . import metrics
+from .names import PLAIN as _PLAIN
+from .records import MAX_TEXT
 from .bloom import BloomCorrupt, BloomFilter
 from .files import UnsafePath, read_bytes, read_json
 
 Vector = metrics.Vector
 
 
-# Every stored number is an exact integer from 0 to the largest signed 64-bit integer.
-MAX_TOTAL = (1 << 63) - 1
+# Every stored number is an exact integer from 0 to 2^53: exact as a double too (jq, a web
+# page), and a thousand clusters' sums still fit a signed 64-bit integer. sb-reduce skips a
+# record that would push one of its user's totals past it (reducer.py).
+MAX_TOTAL = 1 << 53
 
 
 class StoreCorrupt(ValueError):
@@ -129,6 +133,8 @@ class UserUsage:
         if type(entry) is not dict or type(entry.get("accounts")) is not dict:
             raise StoreCorrupt(f"{where}: malformed user entry")
         usage.totals = _vector(entry.get("totals"), where)
+        if not all(is_account(account) for account in entry["accounts"]):
+            raise StoreCorrupt(f"{where}: malformed account name")
         usage.accounts = {a: _vector(v, where) for a, v in entry["accounts"].items()}
         usage.first_end = _end(entry.get("first_end"), where)
         usage.last_end = _end(entry.get("last_end"), where)
@@ -148,16 +154,28 @@ def load_object(path: str) -> Optional[dict]:
         raise StoreCorrupt(f"{path}: not valid JSON") from None
     except UnsafePath as err:
         raise StoreCorrupt(str(err)) from None
+    except OSError as err:
+        raise StoreCorrupt(f"{path}: {err.strerror or err}") from None
     if data is not None and not isinstance(data, dict):
         raise StoreCorrupt(f"{path}: not a JSON object")
     return data
 
 
+def is_plain(name) -> bool:
+    """A username as sb-reduce stores them (names.check_name's plain names)."""
+    return type(name) is str and _PLAIN.fullmatch(name) is not None and name not in (".", "..")
+
+
+def is_account(name) -> bool:
+    return type(name) is str and len(name) <= MAX_TEXT
+
+
 def user_entries(data: dict, path: str) -> List[dict]:
-    """The ``users`` list of a rollup or all-time file, each entry with a text ``username``."""
+    """The ``users`` list of a rollup or all-time file, each entry with a plain ``username``
+    (a name that could not have been stored is damage, not a player)."""
     entries = data.get("users")
     if type(entries) is not list or not all(
-            type(entry) is dict and type(entry.get("username")) is str for entry in entries):
+            type(entry) is dict and is_plain(entry.get("username")) for entry in entries):
         raise StoreCorrupt(f"{path}: malformed user list")
     return entries
 
@@ -169,9 +187,9 @@ def _users(data: dict, path: str) -> Dict[str, UserUsage]:
 
 def is_day_row(row, month: str) -> bool:
     """``[user, YYYY-MM-DD of month, account, *vector]`` with text where text belongs."""
-    return (type(row) is list and len(row) == 3 + metrics.SIZE and type(row[0]) is str
+    return (type(row) is list and len(row) == 3 + metrics.SIZE and is_plain(row[0])
             and type(row[1]) is str and len(row[1]) == 10 and row[1][:8] == month + "-"
-            and type(row[2]) is str and is_vector(row[3:]))
+            and is_account(row[2]) and is_vector(row[3:]))
 
 
 def day_rows(data: dict, path: str, month: str) -> list:

@@ -56,22 +56,29 @@ def from_iso(text: str) -> datetime:
 
 
 def parse_moment(text: str) -> datetime:
-    """A user-given time: ``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM[:SS][Z]`` or ``now``. ValueError if not."""
+    """A user-given time: ``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM[:SS][Z]`` or ``now``, from 1970
+    to 2999. ValueError if not."""
     if text.strip().lower() == "now":
         return now()
     try:
-        return from_iso(text)
-    except ValueError:
+        moment = from_iso(text)
+    except (ValueError, OverflowError):
         raise ValueError(f"bad time {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS") from None
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"bad time {text!r}: not between 1970 and 2999")
+    return moment
+
+
+_MONTH = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_month(text: str) -> datetime:
-    """First instant of a ``YYYY-MM`` month."""
-    try:
-        moment = datetime.strptime(text, "%Y-%m")
-    except ValueError:
-        raise ValueError(f"bad month {text!r}: use YYYY-MM") from None
-    return moment.replace(tzinfo=timezone.utc)
+    """First instant of a ``YYYY-MM`` month (1970-01 to 2999-12, two-digit month)."""
+    if not _MONTH.fullmatch(text):
+        raise ValueError(f"bad month {text!r}: use YYYY-MM")
+    return datetime(int(text[:4]), int(text[5:]), 1, tzinfo=timezone.utc)
 
 
 def next_month(moment: datetime) -> datetime:
@@ -80,11 +87,18 @@ def next_month(moment: datetime) -> datetime:
     return moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+class BadNow(ValueError):
+    """$SLURM_SB_NOW holds no usable time."""
+
+
 def now() -> datetime:
-    """The current time, or the one pinned by $SLURM_SB_NOW."""
+    """The current time, or the one pinned by $SLURM_SB_NOW (BadNow when that is unusable)."""
     pinned = os.environ.get(NOW_ENV)
-    if pinned:
-        return parse_moment(pinned) if pinned.lower() != "now" else datetime.now(timezone.utc)
+    if pinned and pinned.strip().lower() != "now":
+        try:
+            return parse_moment(pinned)
+        except ValueError as err:
+            raise BadNow(f"${NOW_ENV}: {err}") from None
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 

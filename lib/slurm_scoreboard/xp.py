@@ -14,7 +14,7 @@ import bisect
 import math
 from typing import Dict, List, Optional
 
-from .files import read_json
+from .files import UnsafePath, read_json
 
 MAX_XP = 200_000_000
 MAX_LEVEL = 99
@@ -78,6 +78,8 @@ def load_rates(path: Optional[str]) -> Dict[str, float]:
         config = read_json(path)
     except ValueError as err:
         raise ConfigError(f"{path}: not valid JSON ({err})") from None
+    except (OSError, UnsafePath) as err:
+        raise ConfigError(f"{path}: cannot be read ({err})") from None
     if config is None:
         return rates
     given = config.get("rates", {}) if isinstance(config, dict) else None

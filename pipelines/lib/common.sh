@@ -9,6 +9,11 @@ sb_log() {
   printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${0##*/}" "$*" >&2
 }
 
+# sb_count N THING: "1 user", "2 users"
+sb_count() {
+  if [[ "$1" -eq 1 ]]; then printf '1 %s' "$2"; else printf '%s %ss' "$1" "$2"; fi
+}
+
 # sb_die MESSAGE [CODE]
 sb_die() {
   printf '%s: %s\n' "${0##*/}" "$1" >&2
@@ -106,7 +111,7 @@ sb_valid_month() { [[ "$1" =~ ^[0-9]{4}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; }
 # line naming the file, the field and the remedy, and exit 1. Never a silent guess: a bad
 # cursor could skip months or ask sacct for decades at once.
 sb_cursor_check() {
-  local file start next caught since
+  local file start next caught since now latest
   file="$(sb_cursor_file)"
   [[ -e "$file" || -L "$file" ]] || return 0
   [[ -f "$file" && -r "$file" && ! -L "$file" ]] ||
@@ -115,11 +120,19 @@ sb_cursor_check() {
   next="$(sb_cursor_get backfill_next)"
   caught="$(sb_cursor_get caught_up)"
   since="$(sb_cursor_get incremental_since)"
-  sb_valid_day "$start" || sb_cursor_bad "$file" backfill_start "$start"
-  sb_valid_month "$next" || sb_cursor_bad "$file" backfill_next "$next"
+  if ! grep -qx '{.*}' "$file" 2>/dev/null || [[ "$(wc -l < "$file")" -ne 1 ]]; then
+    sb_die "$file: not the one-line JSON object the pipelines write (damaged or truncated); fix it, or remove the file and poll with --backfill-start (Bloom files keep anything from being counted twice)" 1
+  fi
+  now="$(sb_now)"
+  latest="$(date -u -d "${now%Z} 62 days" +%Y-%m)"
+  sb_valid_day "$start" && [[ ! "$start" > "${now:0:10}" ]] ||
+    sb_cursor_bad "$file" backfill_start "$start"
+  sb_valid_month "$next" && [[ ! "$next" < "${start:0:7}" && ! "$next" > "$latest" ]] ||
+    sb_cursor_bad "$file" backfill_next "$next"
   [[ "$caught" == true || "$caught" == false ]] || sb_cursor_bad "$file" caught_up "$caught"
   if [[ -n "$since" || "$caught" == true ]]; then
-    sb_valid_time "$since" || sb_cursor_bad "$file" incremental_since "$since"
+    sb_valid_time "$since" && [[ ! "$since" < "${start}T00:00:00Z" ]] ||
+      sb_cursor_bad "$file" incremental_since "$since"
   fi
 }
 
@@ -143,8 +156,8 @@ sb_ingest() {
   [[ $# -gt 0 ]] && shift
   reduce_args=("$@")
   sb-sacct --root "$SB_ROOT" --cluster "$SB_CLUSTER" "${sacct_args[@]}" \
-    | sb-parse --cluster "$SB_CLUSTER" --quiet \
-    | sb-dedupe --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet \
+    | sb-parse --cluster "$SB_CLUSTER" --brief \
+    | sb-dedupe --root "$SB_ROOT" --cluster "$SB_CLUSTER" --brief \
     | sb-reduce --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet "${reduce_args[@]}"
 }
 
@@ -159,7 +172,7 @@ sb_replace() {
   reduce_args=("$@")
   SB_SPOOL="$(mktemp "${TMPDIR:-/tmp}/sb-fetch.XXXXXX")"
   if sb-sacct --root "$SB_ROOT" --cluster "$SB_CLUSTER" "${sacct_args[@]}" > "$SB_SPOOL"; then
-    sb-parse --cluster "$SB_CLUSTER" --quiet < "$SB_SPOOL" \
+    sb-parse --cluster "$SB_CLUSTER" --brief < "$SB_SPOOL" \
       | sb-reduce --root "$SB_ROOT" --cluster "$SB_CLUSTER" --quiet "${reduce_args[@]}" || status=$?
   else
     status=1

@@ -250,9 +250,13 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   cursor="$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
   good="$(cat "$cursor")"
   for change in 's/"incremental_since":"[^"]*"/"incremental_since":"garbage"/' \
+                's/"incremental_since":"[^"]*"/"incremental_since":"1970-01-01T00:00:00Z"/' \
                 's/"backfill_next":"[^"]*"/"backfill_next":"garbage"/' \
+                's/"backfill_next":"[^"]*"/"backfill_next":"1900-01"/' \
+                's/"backfill_next":"[^"]*"/"backfill_next":"2099-01"/' \
                 's/"caught_up":true/"caught_up":"yes"/' \
-                's/"backfill_start":"[^"]*"/"backfill_start":"2025-13-01"/'; do
+                's/"backfill_start":"[^"]*"/"backfill_start":"2025-13-01"/' \
+                's/"backfill_start":"[^"]*"/"backfill_start":"2030-01-01"/'; do
     printf '%s\n' "$good" | sed "$change" > "$cursor"
     : > "$FAKE_SACCT_LOG"
     for tool in sb-poll sb-incremental sb-backfill; do
@@ -262,10 +266,14 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
     done
     [ ! -s "$FAKE_SACCT_LOG" ]
   done
-  printf 'garbage\n' > "$cursor"
-  run --separate-stderr sb-incremental --cluster fake
-  [ "$status" -eq 1 ]
-  [[ "$stderr" == *"bad backfill_start"* ]]
+  for damaged in 'garbage' '' '{"cluster":"fake","backfill_start":"2025-06-01","backfill_n'; do
+    printf '%s\n' "$damaged" > "$cursor"
+    run --separate-stderr sb-incremental --cluster fake
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"not the one-line JSON object the pipelines write"* ]]
+  done
+  run sb-incremental --cluster fake --overlap 3000000
+  [ "$status" -eq 2 ]
 }
 
 @test "after a long outage the incremental window is fetched in chunks, 31 days a poll" {

@@ -52,7 +52,7 @@ import json, sys
 for i in range(int(sys.argv[1])):
     print(json.dumps({'cluster': 'hammer', 'job_id': str(i), 'job_id_raw': str(i), 'key': f'{i}@2025-08-01T00:00:00Z',
         'user': f'u{i % 5}', 'account': 'proj', 'state': 'COMPLETED', 'terminal': True,
-        'submit': '2025-08-01T00:00:00Z', 'start': '2025-08-02T00:00:00Z', 'end': f'2025-08-{1 + i % 28:02d}T10:00:00Z',
+        'submit': '2025-08-01T00:00:00Z', 'start': f'2025-08-{1 + i % 28:02d}T09:59:00Z', 'end': f'2025-08-{1 + i % 28:02d}T10:00:00Z',
         'elapsed_s': 60, 'cpus': 2, 'nodes': 1, 'gpus': 0, 'mem_bytes': None, 'max_rss_bytes': None,
         'cpu_seconds': 120, 'gpu_seconds': 0}))
 " "$1"

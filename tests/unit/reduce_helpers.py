@@ -13,7 +13,7 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
 def job(job_id, user, end, cpus=2, elapsed=3600, gpus=0, state="COMPLETED", account="proj",
         submit=None, start="auto", cluster="hammer", terminal=None):
     """A record as sb-parse writes it."""
-    start_time = None if start is None else (end if start == "auto" else start)
+    start_time = None if start is None else (_before(end, elapsed) if start == "auto" else start)
     submit = submit or "2020-01-01T00:00:00Z"
     if terminal is None:
         terminal = state not in ("RUNNING", "PENDING", "REQUEUED", "SUSPENDED")
@@ -23,6 +23,13 @@ def job(job_id, user, end, cpus=2, elapsed=3600, gpus=0, state="COMPLETED", acco
             "end": end if terminal else None, "elapsed_s": elapsed, "cpus": cpus, "nodes": 1,
             "gpus": gpus, "mem_bytes": None, "max_rss_bytes": None,
             "cpu_seconds": elapsed * cpus, "gpu_seconds": elapsed * gpus}
+
+
+def _before(end, seconds):
+    """The ISO time `seconds` before `end` (a job's start from its end and elapsed time)."""
+    from datetime import datetime, timedelta
+    moment = datetime.fromisoformat(end[:-1]) - timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ndjson(records):

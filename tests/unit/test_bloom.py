@@ -79,3 +79,26 @@ def test_stats_report_capacity_fill_and_rate():
     assert stats["capacity"] == 100 and stats["items"] == 50 and stats["layers"] == 1
     assert 0 < stats["fill"][0] < 0.5
     assert stats["false_positive_rate"] < bloom.P0
+
+
+def _forge(layers):
+    """A Bloom file with the given (capacity, bits, hashes, items, bitmap) layers and a valid
+    checksum, as anyone with write access could make one."""
+    import hashlib
+    import struct
+    body = struct.pack("<8sII", b"SBBLOOM\0", 1, len(layers))
+    for capacity, bits, hashes, items, bitmap in layers:
+        body += struct.pack("<QQIQ", capacity, bits, hashes, items) + bitmap
+    return body + hashlib.sha256(body).digest()
+
+
+@pytest.mark.parametrize("layer", [
+    (0, 64, 3, 0, bytes(8)),                           # capacity 0: modulo by zero
+    (2 ** 64 - 1, 64, 3, 2 ** 64 - 1, bytes(8)),       # absurd capacity
+    (10, 64, 2 ** 32 - 1, 0, bytes(8)),                # billions of probes: a hang
+    (1000, 8000, 7, 10, b"\xff" * 1000),               # saturated: every key "seen"
+    (10, 64, 3, 11, bytes(8)),                         # more keys than its capacity
+])
+def test_a_forged_file_with_a_good_checksum_is_refused(layer):
+    with pytest.raises(BloomCorrupt):
+        BloomFilter.from_bytes(_forge([layer]))

@@ -26,8 +26,18 @@ def test_now_can_be_pinned(monkeypatch):
 def test_months():
     start = times.parse_month("2024-12")
     assert times.next_month(start) == datetime(2025, 1, 1, tzinfo=timezone.utc)
+    for text in ("2024-13", "2025-8", "9999-12", "0000-01", "2025-08 ", "2025-08\n"):
+        with pytest.raises(ValueError):
+            times.parse_month(text)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31T23:00:00", "garbage", "1969-12-31"])
+def test_a_pinned_now_out_of_range_or_unreadable_is_a_clear_error(monkeypatch, text):
+    monkeypatch.setenv(times.NOW_ENV, text)
+    with pytest.raises(times.BadNow, match="SLURM_SB_NOW"):
+        times.now()
     with pytest.raises(ValueError):
-        times.parse_month("2024-13")
+        times.parse_moment(text)
 
 
 def test_round_trip():

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import orjson
 
 from slurm_scoreboard import boards, cli, layout, times, windows, xp
-from slurm_scoreboard.files import UnsafePath, atomic_write
+from slurm_scoreboard.files import LOCK_WAIT_ENV, UnsafePath, atomic_write, lock_wait
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
@@ -47,8 +47,9 @@ def build_parser():
     parser.add_argument("--account", "-A", help="only what members charged to this account")
     parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
     parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now)")
-    parser.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
-                        help="how long to wait for a store being updated (default 60)")
+    parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                        help="how long to wait for a store being updated (default "
+                             "$SLURM_SB_LOCK_WAIT, else 60)")
     return parser
 
 
@@ -186,6 +187,8 @@ def from_board_files(root, args) -> int:
 
 def body(args) -> int:
     check_args(args)
+    if args.wait is None:
+        args.wait = lock_wait() if os.environ.get(LOCK_WAIT_ENV) else 60.0
     query = bool(args.window or args.user)
     root = cli.open_root(args, write=not query)
     if query and not cli.may_write(root):

@@ -338,3 +338,20 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [ "$(stored)" = "$(truth)" ]
   grep -qx u3 "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt"
 }
+
+@test "the daemon's watchdog stops a tick that hangs, and the daemon goes on" {
+  setup_fake
+  SLURM_SB_SACCT_TIMEOUT=600 FAKE_SACCT_HANG=1 \
+    sb-daemon --cluster fake --backfill-start 2025-01-01 --interval 1 --jitter 0 --tick-timeout 2 \
+    2> "$SANDBOX/daemon.log" &
+  pid=$!
+  beat="$SLURM_SB_ROOT/clusters/fake/state/daemon_heartbeat.json"
+  for _ in $(seq 100); do
+    grep -q '"last_result":"timeout"' "$beat" 2>/dev/null && break
+    sleep 0.2
+  done
+  kill -TERM "$pid"
+  wait "$pid"
+  grep -q 'ran over 2s and was stopped' "$SANDBOX/daemon.log"
+  ! pgrep -f "$STUBS/sacct"
+}

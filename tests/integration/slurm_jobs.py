@@ -22,10 +22,14 @@ def as_user(user, command, check=True, **kwargs):
     return done
 
 
-def shared_folder():
-    """A fresh folder in /tmp that every test user can write to (a site's shared root)."""
+def shared_folder(owner="sbalice"):
+    """A fresh root in /tmp owned by `owner`, the test user who polls it (single-owner mode:
+    the other test users read it)."""
+    import pwd
     folder = tempfile.mkdtemp(prefix="sb-it-")
-    os.chmod(folder, 0o777)
+    info = pwd.getpwnam(owner)
+    os.chown(folder, info.pw_uid, info.pw_gid)
+    os.chmod(folder, 0o755)
     return folder
 
 

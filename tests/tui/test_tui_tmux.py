@@ -290,6 +290,7 @@ def test_colours_and_no_color(tmux, store):
 
 
 def test_missing_root_is_one_line_and_exit_1(tmux, tmp_path):
+    (tmp_path / "nothing").mkdir()
     tmux.start("--root", str(tmp_path / "nothing"))
     assert tmux.exit_status() == 1
     screen = tmux.screen(history=True)

@@ -42,6 +42,7 @@ def store_records():
 
 def make_store(root, now=NOW):
     """A root with boards written by the real tools (sb-reduce twice, then sb-rank)."""
+    os.makedirs(str(root), exist_ok=True)
     for records in store_records():
         done, _ = reduce(root, records)
         assert done.returncode == 0, done.stderr

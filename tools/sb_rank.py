@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import boards, cli, layout, times, windows, xp
+from slurm_scoreboard import boards, cli, layout, tables, times, windows, xp
 from slurm_scoreboard.files import LOCK_WAIT_ENV, UnsafePath, atomic_write, lock_wait
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import safe_text
@@ -17,6 +17,7 @@ from slurm_scoreboard.store import StoreCorrupt
 
 PROG = "sb-rank"
 EXIT_DAMAGED = 4
+EXIT_UNKNOWN = 5
 
 EPILOG = """\
 modes:
@@ -31,10 +32,12 @@ overall. XP rates: <root>/config/xp.json.
 
 exit status: 0 done, 1 error (a bad config file), 2 usage error, 3 a store stayed busy
 (--wait seconds; the other clusters were ranked), 4 done, but damaged store files or clusters
-were left out (each is named on stderr with the command that repairs it).
+were left out (each is named on stderr with the command that repairs it), 5 no such user,
+account or cluster on the boards.
 
-example:
+examples:
   sb-rank --window rolling-30d --metric gpu_clock_hours | head
+  sb-rank -w month -m clock_hours -f csv -o rank,user,value > month.csv
 """
 
 
@@ -47,6 +50,13 @@ def build_parser():
     parser.add_argument("--account", "-A", help="only what members charged to this account")
     parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
     parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now)")
+    parser.add_argument("--format", "-f", choices=tables.FORMATS, default="ndjson",
+                        help="ndjson (default), csv or tsv (with a header line)")
+    parser.add_argument("--columns", "-o", metavar="COL[,COL...]",
+                        help="columns, as sacct -o: rank,user,value,level,virtual_level,xp "
+                             "(groups: account,members; --user: metric)")
+    parser.add_argument("--noheader", "-n", action="store_true",
+                        help="no header line in csv or tsv")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="how long to wait for a store being updated (default "
                              "$SLURM_SB_LOCK_WAIT, else 60)")
@@ -60,8 +70,19 @@ def resolve_now(args):
         raise cli.UsageError(str(err)) from None
 
 
+class UnknownName(Exception):
+    """A user, account or cluster that is on no board: a typo, usually."""
+
+
 def check_args(args) -> None:
     cli.check_plain_names(args, "cluster", "user")
+    if args.cluster and not (args.window or args.user):
+        raise cli.UsageError("--cluster narrows --window/--metric or --user; a rebuild writes "
+                             "the boards of every cluster")
+    if (args.format != "ndjson" or args.columns or args.noheader) and \
+            not (args.window or args.user):
+        raise cli.UsageError("--format, -o and --noheader shape --window/--metric or --user "
+                             "output")
     one_board = args.window or args.metric
     if args.user and (args.metric or args.groups or args.account):
         raise cli.UsageError("--user shows every skill; it takes only --window and --cluster")
@@ -114,7 +135,9 @@ def scoped_usage(root, cluster, wanted, optout, wait, damage):
     """window name -> usage for one cluster, or all clusters merged."""
     if cluster:
         if cluster not in layout.clusters(root):
-            raise cli.ToolError(f"no cluster {cluster} under {root}")
+            raise cli.ToolError(f"no cluster {cluster} under {root} (known: "
+                                f"{', '.join(layout.clusters(root)) or 'none yet'})",
+                                EXIT_UNKNOWN)
         usage = collect(root, cluster, wanted, optout, wait, damage)
         if usage is None:
             raise cli.ToolError(f"cluster {cluster} cannot be read now", damage.exit_code())
@@ -173,16 +196,74 @@ def from_board_files(root, args) -> int:
     try:
         if args.user:
             page = boards.personal_from_files(root, window, args.cluster, args.user)
-            sys.stdout.buffer.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
+            known = boards.read_board(root, "alltime", "overall", args.cluster)["rows"]
+            if not any(row.get("user") == args.user for row in known):
+                raise cli.ToolError(f"no user {safe_text(args.user)} on the boards",
+                                    EXIT_UNKNOWN)
+            emit_page(page, args)
             return cli.EXIT_OK
         kind = "groups" if args.groups else "users"
         document = boards.read_board(root, window, args.metric, args.cluster, kind)
     except boards.BoardMissing as err:
         raise cli.ToolError(str(err)) from None
-    out = Writer(sys.stdout.buffer)
-    for row in document["rows"]:
-        out.write(row)
+    emit_rows(document["rows"], args)
     return cli.EXIT_OK
+
+
+def user_page(root, args, now, rates, optout, damage) -> dict:
+    """The personal hiscores of --user in --window (alltime by default); UnknownName when the
+    user is on no all-time board of the scope (a typo, or someone never stored)."""
+    window = windows.resolve(args.window or "alltime", now)
+    wanted = [window] if window.name == "alltime" else [window, windows.resolve("alltime", now)]
+    usage = scoped_usage(root, args.cluster, wanted, optout, args.wait, damage)
+    if args.user not in usage["alltime"]:
+        raise UnknownName(f"no user {args.user} on the boards of {args.cluster or 'any cluster'}"
+                          " (a typo, a user never stored, or one who opted out)")
+    page = boards.personal(usage[window.name], args.user, rates)
+    page.update({"window": window.name, "cluster": args.cluster or "all",
+                 "asof": times.to_iso(now)})
+    return page
+
+
+def board_of(root, args, now, rates, optout, damage) -> List[dict]:
+    window = windows.resolve(args.window, now)
+    usage = scoped_usage(root, args.cluster, [window], optout, args.wait, damage)[window.name]
+    if args.account and not any(args.account in accounts for accounts in usage.values()):
+        raise UnknownName(f"no account {args.account} in window {window.name} on "
+                          f"{args.cluster or 'any cluster'}")
+    kind = "groups" if args.groups else "users"
+    return boards.board_rows(usage, kind, args.metric, rates, args.account)
+
+
+def emit_page(page: dict, args) -> None:
+    """A personal page: one JSON object, or with --format csv|tsv one row per skill (overall
+    first)."""
+    if args.format == "ndjson":
+        sys.stdout.buffer.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
+        return
+    rows = [dict(page["overall"] or {}, metric="overall")] + page["skills"]
+    tables.write(rows, sys.stdout.buffer, args.format, columns(args, tables.SKILL_COLUMNS),
+                 not args.noheader)
+
+
+def emit_rows(rows: List[dict], args) -> None:
+    available = tables.GROUP_COLUMNS if args.groups else tables.USER_COLUMNS
+    if args.metric == "overall":
+        available = tuple(c for c in available if c != "virtual_level")
+    if args.format == "ndjson" and args.columns is None:
+        out = Writer(sys.stdout.buffer)
+        for row in rows:
+            out.write(row)
+        return
+    tables.write(rows, sys.stdout.buffer, args.format, columns(args, available),
+                 not args.noheader)
+
+
+def columns(args, available) -> List[str]:
+    try:
+        return tables.parse_columns(args.columns, available)
+    except ValueError as err:
+        raise cli.UsageError(f"-o: {err}") from None
 
 
 def body(args) -> int:
@@ -199,28 +280,17 @@ def body(args) -> int:
         rates = xp.load_rates(os.path.join(root, "config", "xp.json"))
         optout = OptOut(root)
         if args.user:
-            window = windows.resolve(args.window or "alltime", now)
-            usage = scoped_usage(root, args.cluster, [window], optout, args.wait,
-                                 damage)[window.name]
-            page = boards.personal(usage, args.user, rates)
-            page.update({"window": window.name, "cluster": args.cluster or "all",
-                         "asof": times.to_iso(now)})
-            sys.stdout.buffer.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
-            return damage.exit_code()
-        if args.window:
-            window = windows.resolve(args.window, now)
-            usage = scoped_usage(root, args.cluster, [window], optout, args.wait,
-                                 damage)[window.name]
-            kind = "groups" if args.groups else "users"
-            out = Writer(sys.stdout.buffer)
-            for row in boards.board_rows(usage, kind, args.metric, rates, args.account):
-                out.write(row)
-            return damage.exit_code()
-        summary = rebuild(root, rates, optout, now, args.wait, damage)
-        sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
+            emit_page(user_page(root, args, now, rates, optout, damage), args)
+        elif args.window:
+            emit_rows(board_of(root, args, now, rates, optout, damage), args)
+        else:
+            summary = rebuild(root, rates, optout, now, args.wait, damage)
+            sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
         return damage.exit_code()
     except xp.ConfigError as err:
         raise cli.ToolError(safe_text(str(err))) from None
+    except UnknownName as err:
+        raise cli.ToolError(safe_text(str(err)), EXIT_UNKNOWN) from None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -274,8 +274,11 @@ class Standings:
         for position, (total_level, total_xp, name, skills) in enumerate(entries, 1):
             if (total_level, total_xp) != previous:
                 rank, previous = position, (total_level, total_xp)
-            rows.append({"rank": rank, self.key: name, "value": total_level,
-                         "level": total_level, "xp": total_xp, "skills": skills})
+            row = {"rank": rank, self.key: name, "value": total_level, "level": total_level,
+                   "xp": total_xp, "skills": skills}
+            if self.members is not None:
+                row["members"] = self.members[name]
+            rows.append(row)
         return rows
 
 

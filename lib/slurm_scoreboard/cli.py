@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Callable, Optional, Sequence
 
-from . import files, optout, sharing, times
+from . import __version__, files, optout, sharing, times
 from .names import check_name, safe_text
 
 EXIT_OK = 0
@@ -56,6 +56,8 @@ def make_parser(prog: str, description: str, epilog: str = "",
                             help=f"scoreboard root folder (default: ${ROOT_ENV})")
     if cluster:
         parser.add_argument("--cluster", "-M", default=None, help="cluster name")
+    parser.add_argument("--version", action="version",
+                        version=f"{prog} (slurm-scoreboard) {__version__}")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return parser
 

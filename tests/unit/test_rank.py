@@ -142,8 +142,38 @@ def test_personal_hiscores(store):
     gpu = next(s for s in page["skills"] if s["metric"] == "gpu_clock_hours")
     assert (gpu["rank"], gpu["level"], gpu["xp"]) == (1, 6, 600)
     assert page["overall"]["rank"] >= 1
-    (nobody,) = rank(store, "--user", "nobody")
-    assert nobody["overall"] is None and all(s["rank"] is None for s in nobody["skills"])
+    (quiet,) = rank(store, "--user", "carol", "--window", "rolling-7d")
+    assert quiet["overall"] is None and all(s["rank"] is None for s in quiet["skills"])
+
+
+def test_typos_are_named_with_exit_5_not_answered_with_zeros(store):
+    for args, word in ((["--user", "nobody"], b"no user nobody"),
+                       (["--window", "alltime", "--metric", "jobs", "--account", "nosuch"],
+                        b"no account nosuch"),
+                       (["--window", "alltime", "--metric", "jobs", "--cluster", "nosuch"],
+                        b"no cluster nosuch")):
+        done = tool("sb_rank", ["--root", str(store), "--now", NOW] + args)
+        assert done.returncode == 5 and word in done.stderr and done.stdout == b"", args
+    done = tool("sb_rank", ["--root", str(store), "--cluster", "hammer"])
+    assert done.returncode == 2 and b"--cluster narrows" in done.stderr
+
+
+def test_csv_and_tsv_with_chosen_columns(store):
+    done = tool("sb_rank", ["--root", str(store), "--now", NOW, "-w", "rolling-30d", "-m",
+                            "elapsed_hours", "-f", "csv", "-o", "rank,user,value"])
+    assert done.stdout.decode().splitlines() == ["rank,user,value", "1,alice,8.0", "1,bob,8.0",
+                                                 "3,dave,3.0"]
+    done = tool("sb_rank", ["--root", str(store), "--now", NOW, "-w", "alltime", "-m",
+                            "elapsed_hours", "--groups", "-f", "tsv", "-n", "-o",
+                            "account,members,value"])
+    assert done.stdout.decode().splitlines() == ["proj\t3\t36.0", "chem\t2\t35.0"]
+    done = tool("sb_rank", ["--root", str(store), "--now", NOW, "--user", "dave", "-f", "csv",
+                            "-o", "metric,rank,level"])
+    lines = done.stdout.decode().splitlines()
+    assert lines[0] == "metric,rank,level" and lines[1].startswith("overall,")
+    assert "gpu_clock_hours,1,6" in lines
+    bad = tool("sb_rank", ["--root", str(store), "-w", "alltime", "-m", "jobs", "-o", "nope"])
+    assert bad.returncode == 2 and b"unknown column nope" in bad.stderr
 
 
 def test_now_from_the_environment(store):

@@ -4,20 +4,25 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli, fields
+from slurm_scoreboard import cli, fields, times
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
-from slurm_scoreboard.parser import SacctParser
+from slurm_scoreboard.parser import LayoutUnknown, SacctParser
 
 PROG = "sb-parse"
 
 EPILOG = """\
 columns, in order of precedence: --fields/--format, a header line, or the field count of
-sb-sacct's 16-field order and the seed one-liner's 13-field order.
-presets for --format: sb-sacct, seed, xdmod (Open XDMoD's 26-field shredder log).
+sb-sacct's 16-field order and the README one-liner's 13-field order. When the columns cannot
+be told, or the first 5 lines do not fit the order guessed from their count, sb-parse stops
+with one line (exit 1): give --fields.
+presets for --format: sb-sacct, readme-oneliner (the README's sacct one-liner; "seed" is an
+old name for it), xdmod (Open XDMoD's 26-field shredder log).
+fixed-width input (plain sacct): a value sacct cut at its column's width (a trailing +) is
+never read as a number; the line is skipped, counted, and the fix (-P) named once.
 
-exit status: 0 done (skipped lines are reported, not fatal), 1 a bad line under --strict or an
-unreadable file, 2 usage error.
+exit status: 0 done (skipped lines are reported, not fatal), 1 a bad line under --strict, an
+unreadable file, or columns that cannot be told, 2 usage error.
 
 example:
   TZ=UTC sacct -a -n -P -X -S 2025-08-01 -o JobID,User,State,ElapsedRaw,AllocCPUS,NNodes,\\
@@ -36,6 +41,9 @@ def build_parser():
                        + ", ".join(fields.PRESETS))
     parser.add_argument("--delimiter", "-d", help="field delimiter (default: |, or ^|^, ;|; or "
                         "\u2603 when the input uses one)")
+    parser.add_argument("--tz", metavar="ZONE",
+                        help="the time zone naive times were printed in (default: this "
+                             "machine's, $TZ, as sacct's own; UTC for sb-sacct's epochs)")
     parser.add_argument("--strict", action="store_true", help="exit 1 at the first bad line")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="do not report bad lines or print the summary")
@@ -69,7 +77,11 @@ def body(args) -> int:
         elif not args.quiet:
             cli.warn(PROG, f"{source}:{lineno}: {message}")
 
-    parser = SacctParser(columns, args.delimiter, args.cluster or "", report)
+    try:
+        zone = times.zone_named(args.tz) if args.tz else times.local_zone()
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    parser = SacctParser(columns, args.delimiter, args.cluster or "", report, zone=zone)
     out = Writer(sys.stdout.buffer, args.unbuffered)
     if not args.files:
         cli.refuse_terminal_stdin(sys.stdin)
@@ -79,8 +91,11 @@ def body(args) -> int:
         else:
             stream, source = open(name, "rb"), name
         with stream:
-            for record in parser.parse(stream, source):
-                out.write(record)
+            try:
+                for record in parser.parse(stream, source):
+                    out.write(record)
+            except LayoutUnknown as err:
+                raise cli.ToolError(safe_text(str(err))) from None
     if args.brief and parser.stats.skipped and not args.quiet:
         cli.warn(PROG, f"{parser.stats.summary()}; first: {safe_text(first[0]) if first else '-'}")
     elif not args.quiet and not args.brief:

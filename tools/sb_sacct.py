@@ -111,7 +111,7 @@ def body(args) -> int:
                 for w in windows]
     if args.dry_run:
         for command in commands:
-            sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=standard " + shlex.join(command) + "\n")
+            sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=%s " + shlex.join(command) + "\n")
         return cli.EXIT_OK
     root = cli.open_root(args, write=True) if args.root else layout.default_state_root()
     limiter = RateLimiter(layout.sacct_rate_file(root, args.cluster),

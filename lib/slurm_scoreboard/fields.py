@@ -21,8 +21,10 @@ XDMOD_FIELDS = ["jobid", "jobidraw", "cluster", "partition", "qos", "account", "
                 "state", "nnodes", "ncpus", "reqcpus", "reqmem", "reqtres", "alloctres",
                 "timelimit", "nodelist", "jobname"]
 
-PRESETS: Dict[str, List[str]] = {"sb-sacct": SB_SACCT_FIELDS, "seed": SEED_FIELDS,
+PRESETS: Dict[str, List[str]] = {"sb-sacct": SB_SACCT_FIELDS, "readme-oneliner": SEED_FIELDS,
                                  "xdmod": XDMOD_FIELDS}
+# Earlier names still accepted.
+ALIASES = {"seed": "readme-oneliner"}
 
 # Recognised without a header, by field count alone.
 BY_COUNT: Dict[int, List[str]] = {len(SB_SACCT_FIELDS): SB_SACCT_FIELDS,
@@ -66,7 +68,7 @@ def parse_field_list(text: str) -> List[str]:
 
 def preset(name: str) -> List[str]:
     try:
-        return [field.lower() for field in PRESETS[name]]
+        return [field.lower() for field in PRESETS[ALIASES.get(name, name)]]
     except KeyError:
         raise ValueError(f"unknown format {name!r} (known: {', '.join(PRESETS)})") from None
 

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from . import fields as fieldlists
+from .fields import FREE_TEXT
 from . import times
 from .ndjson import bounded_lines
 from .records import (COLUMN_REASONS, Columns, SkipRecord, check, fold_job, latest_time,
@@ -39,6 +40,17 @@ class ParseStats:
         return text
 
 
+class LayoutUnknown(Exception):
+    """The columns of the input cannot be told (no header, no known field count), or the
+    layout guessed from the field count does not fit its first lines: one message, and stop."""
+
+
+GUESS_TRIES = 5          # lines of a layout guessed from the field count that must fit
+# Fixed-width output cuts a value at its column's width and marks the cut with a "+".
+TRUNCATION_FIX = ("sacct without -P cut a value at its column's width (a trailing +); run "
+                  "sacct -P (or --parsable2), or widen the column (e.g. AllocTRES%80)")
+
+
 class _Job:
     """The lines of the job being read."""
 
@@ -55,8 +67,9 @@ class SacctParser:
 
     def __init__(self, fields: Optional[List[str]] = None, delimiter: Optional[str] = None,
                  cluster: str = "", on_problem: Optional[Problem] = None,
-                 latest: Optional[str] = None):
+                 latest: Optional[str] = None, zone=None):
         self.latest = latest or latest_time(times.now())
+        self.zone = zone
         self.given_fields = fields
         self.given_delimiter = delimiter
         self.cluster = cluster
@@ -67,11 +80,16 @@ class SacctParser:
     def _reset_source(self, source: str) -> None:
         self.source = source
         self.delimiter = self.given_delimiter
-        self.cols: Optional[Columns] = Columns(self.given_fields) if self.given_fields else None
+        self.cols: Optional[Columns] = (Columns(self.given_fields, self.zone)
+                                        if self.given_fields else None)
         self.header: Optional[str] = None
         self.spans: Optional[List[Tuple[int, Optional[int]]]] = None
         self.pending_header: Optional[Tuple[str, List[str]]] = None
         self.job: Optional[_Job] = None
+        self.guessed = 0               # the field count the columns were guessed from
+        self.misfits = 0               # lines of a guessed layout that did not fit
+        self.fitting = 0               # lines whose JobID was read
+        self.truncated: Counter = Counter()
 
     # -- input -----------------------------------------------------------------------------
     def parse(self, lines, source: str) -> Iterator[dict]:
@@ -115,6 +133,16 @@ class SacctParser:
         self.pending_header = None
         yield from self._flush()
 
+    def _truncated(self, lineno: int, columns: List[str]) -> None:
+        """A line whose values were cut is skipped (a cut number is no number), counted, and
+        explained once with the fix."""
+        first = not self.truncated
+        for column in columns:
+            self.truncated[column] += 1
+        self.stats.skipped["truncated value"] += 1
+        if first:
+            self._problem(lineno, f"{', '.join(columns)} cut: {TRUNCATION_FIX}")
+
     # -- columns -------------------------------------------------------------------------------
     def _is_header(self, line: str) -> bool:
         first = line.split(self.delimiter, 1)[0].strip().lower()
@@ -125,7 +153,7 @@ class SacctParser:
         names = fieldlists.as_header(line.split(self.delimiter))
         if names is not None:
             if self.given_fields is None:
-                self.cols = Columns(names)
+                self.cols = Columns(names, self.zone)
             self.header = line
             return True
         if self.delimiter not in line:
@@ -141,12 +169,12 @@ class SacctParser:
             count -= 1
             names = fieldlists.by_count(count)
         if names is None and self.cols is None:
-            self._problem(lineno, f"cannot tell the columns of a {count}-field line: give "
-                                  "--fields or --format, or keep sacct's header")
-            self.stats.skipped["unknown columns"] += 1
-            return True
+            raise LayoutUnknown(f"{self.source}:{lineno}: cannot tell the columns of a "
+                                f"{count}-field line with no header: give --fields (the "
+                                "list given to sacct -o) or --format, or keep sacct's header")
         if names is not None and self.cols is None:
-            self.cols = Columns(names)
+            self.cols = Columns(names, self.zone)
+            self.guessed = count
         return False
 
     def _take_fixed_width_rule(self, line: str) -> bool:
@@ -165,7 +193,7 @@ class SacctParser:
                 spans[-1] = (spans[-1][0], None)
                 self.spans = spans
                 if self.given_fields is None:
-                    self.cols = Columns(names)
+                    self.cols = Columns(names, self.zone)
                 self.header = header
                 return True
         self._problem(self._pending_lineno, "a header of names without the dashed rule below it")
@@ -176,8 +204,15 @@ class SacctParser:
         if self.spans is not None:
             if set(line) <= {"-", " "}:
                 return None
-            return [line[a:b].strip() if b is not None else line[a:].strip()
-                    for a, b in self.spans]
+            row = [line[a:b].strip() if b is not None else line[a:].strip()
+                   for a, b in self.spans]
+            cut = [cols.names[i] for i, value in enumerate(row)
+                   if value.endswith("+") and cols.names[i] not in ("state",)
+                   and cols.names[i] not in FREE_TEXT]
+            if cut:
+                self._truncated(lineno, cut)
+                return None
+            return row
         parts = line.split(self.delimiter)
         expected = cols.count
         if len(parts) == expected:
@@ -203,6 +238,7 @@ class SacctParser:
             self._problem(lineno, str(err))
             self.stats.skipped["bad JobID"] += 1
             return
+        self.fitting += 1
         job = self.job
         if job_id.step is not None:
             if job is None or job.job != job_id.job:
@@ -242,6 +278,14 @@ class SacctParser:
         yield record
 
     def _problem(self, lineno: int, message: str) -> None:
+        if self.guessed and not self.fitting:
+            self.misfits += 1
+            if self.misfits >= GUESS_TRIES:
+                raise LayoutUnknown(
+                    f"{self.source}: the first {GUESS_TRIES} lines do not fit the "
+                    f"{self.guessed} columns guessed from their count "
+                    f"({','.join(self.cols.names)}): give --fields (the list given to "
+                    f"sacct -o) or keep sacct's header; last problem: line {lineno}: {message}")
         self.on_problem(self.source, lineno, message)
 
 

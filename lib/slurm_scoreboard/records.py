@@ -105,8 +105,9 @@ class Columns:
              "alloccpus", "ncpus", "nnodes", "allocnodes", "reqmem", "alloctres", "submit",
              "start", "end", "maxrss")
 
-    def __init__(self, names: Sequence[str]):
+    def __init__(self, names: Sequence[str], zone=None):
         self.names = list(names)
+        self.zone = zone                # the zone naive stamps are in (None: UTC)
         self.count = len(names)
         position = {}
         for index, name in enumerate(names):
@@ -129,9 +130,9 @@ def _get(row: Sequence[str], index: int) -> str:
     return row[index] if index >= 0 else ""
 
 
-def _time(row: Sequence[str], index: int, column: str) -> Optional[str]:
+def _time(row: Sequence[str], index: int, column: str, zone=None) -> Optional[str]:
     try:
-        return parse_sacct_time(_get(row, index))
+        return parse_sacct_time(_get(row, index), zone)
     except ValueError as err:
         raise SkipRecord(f"bad {column}", str(err)) from None
 
@@ -223,15 +224,15 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     except ValueError:
         raise SkipRecord("unknown state", repr(state_text)) from None
     terminal = states.is_terminal(state)
-    submit = _time(leader, cols.submit, "Submit")
-    start = _time(leader, cols.start, "Start")
-    end = _time(leader, cols.end, "End")
+    submit = _time(leader, cols.submit, "Submit", cols.zone)
+    start = _time(leader, cols.start, "Start", cols.zone)
+    end = _time(leader, cols.end, "End", cols.zone)
     if terminal and end is None:
         raise SkipRecord("no End column" if cols.end < 0 else "missing End")
     components = [_component(leader, cols, start, end)]
     for row in allocations[1:]:
-        components.append(_component(row, cols, _time(row, cols.start, "Start"),
-                                     _time(row, cols.end, "End")))
+        components.append(_component(row, cols, _time(row, cols.start, "Start", cols.zone),
+                                     _time(row, cols.end, "End", cols.zone)))
     elapsed = cpus = nodes = gpus = cpu_seconds = gpu_seconds = 0
     memory: Optional[int] = None
     for part in components:

@@ -72,7 +72,7 @@ def build_command(window: Window, steps: bool = False, user: Optional[str] = Non
 def sacct_environment() -> dict:
     env = dict(os.environ)
     env["TZ"] = "UTC"
-    env["SLURM_TIME_FORMAT"] = "standard"
+    env["SLURM_TIME_FORMAT"] = "%s"     # epoch seconds: no time zone for anyone to misread
     return env
 
 

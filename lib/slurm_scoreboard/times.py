@@ -1,15 +1,19 @@
 """UTC time: sacct timestamps in, ISO-8601 with ``Z`` out, and the shared notion of "now".
 
-sacct is run with ``TZ=UTC``, so its ``YYYY-MM-DDTHH:MM:SS`` stamps are UTC; logs made with
-``SLURM_TIME_FORMAT=%s`` carry epoch seconds. ``SLURM_SB_NOW`` (or a tool's ``--now``) pins "now"
-so windows are reproducible.
+sacct prints ``YYYY-MM-DDTHH:MM:SS`` in its local time zone (``$TZ``, else the machine's), or
+epoch seconds with ``SLURM_TIME_FORMAT=%s``, which is what sb-sacct asks for: epochs need no
+zone. A naive stamp is read in the zone it was printed in (sb-parse's ``--tz``, by default the
+local zone, as sacct's own). Daylight saving: an hour that happens twice (autumn) is read as its
+first pass; a time in the hour skipped in spring is read with the offset before the change.
+``SLURM_SB_NOW`` (or a tool's ``--now``) pins "now" so windows are reproducible.
 """
 from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 NOW_ENV = "SLURM_SB_NOW"
 UNSET = frozenset({"", "Unknown", "None", "N/A", "NONE", "UNKNOWN", "INVALID"})
@@ -19,16 +23,22 @@ _STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 _EPOCH = re.compile(r"[0-9]{1,11}")
 
 
-def parse_sacct_time(text: str) -> Optional[str]:
-    """ISO-8601 UTC with Z from a sacct stamp; None for Unknown/None/empty. Bad text: ValueError."""
+def parse_sacct_time(text: str, zone: Optional[tzinfo] = None) -> Optional[str]:
+    """ISO-8601 UTC with Z from a sacct stamp (a naive one read in `zone`, UTC when None);
+    None for Unknown/None/empty. Bad text: ValueError."""
     if text in UNSET:
         return None
     if _STAMP.fullmatch(text):
         try:
-            datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"bad time {text!r}") from None
-        return text + "Z"
+        if zone is None:
+            return text + "Z"
+        try:
+            return to_iso(moment.replace(tzinfo=zone))
+        except (OverflowError, ValueError):
+            raise ValueError(f"bad time {text!r}: out of range") from None
     if _EPOCH.fullmatch(text):
         if int(text) == 0:
             return None
@@ -37,6 +47,35 @@ def parse_sacct_time(text: str) -> Optional[str]:
         except (OverflowError, OSError, ValueError):
             raise ValueError(f"bad time {text!r}: out of range") from None
     raise ValueError(f"bad time {text!r}")
+
+
+def zone_named(name: str) -> Optional[tzinfo]:
+    """The zone called `name` (an IANA name such as Europe/Berlin, or UTC); None for UTC."""
+    if name.strip().upper() in ("UTC", "UTC0", "Z", "GMT", ":UTC", "ETC/UTC"):
+        return None
+    try:
+        return ZoneInfo(name.lstrip(":"))
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Europe/Berlin)") \
+            from None
+
+
+def local_zone() -> Optional[tzinfo]:
+    """The zone sacct prints naive times in when run here: $TZ, else /etc/localtime (None for
+    UTC)."""
+    name = os.environ.get("TZ")
+    if name:
+        try:
+            return zone_named(name)
+        except ValueError:
+            return None
+    try:
+        with open("/etc/localtime", "rb") as handle:
+            zone = ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError):
+        return None
+    probe = datetime(2001, 1, 1, tzinfo=zone), datetime(2001, 7, 1, tzinfo=zone)
+    return None if all(moment.utcoffset() == timedelta(0) for moment in probe) else zone
 
 
 def to_iso(moment: datetime) -> str:

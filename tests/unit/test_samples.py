@@ -184,8 +184,11 @@ def test_every_sample_through_the_cli_exits_cleanly(samples_dir):
             continue
         done = subprocess.run(tool + [os.path.join(samples_dir, name)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert done.returncode == 0, (name, done.stderr)
         assert b"Traceback" not in done.stderr
+        if done.returncode == 1:      # columns that cannot be told: one line, naming --fields
+            assert len(done.stderr.splitlines()) == 1 and b"--fields" in done.stderr, name
+        else:
+            assert done.returncode == 0, (name, done.stderr)
 
 
 def test_strict_turns_a_negative_sample_into_exit_1(samples_dir):

@@ -65,3 +65,24 @@ def test_any_stamp_is_iso_utc_or_none_or_a_value_error(text):
 def test_stamps_out_of_range_raise_value_error(text):
     with pytest.raises(ValueError):
         times.parse_sacct_time(text)
+
+
+def test_naive_stamps_are_read_in_their_zone_with_the_documented_dst_rule():
+    new_york = times.zone_named("America/New_York")
+    assert times.parse_sacct_time("2025-07-01T12:00:00", new_york) == "2025-07-01T16:00:00Z"
+    assert times.parse_sacct_time("2025-01-01T12:00:00", new_york) == "2025-01-01T17:00:00Z"
+    # 01:30 happens twice on 2025-11-02: the first pass (still daylight time) is taken.
+    assert times.parse_sacct_time("2025-11-02T01:30:00", new_york) == "2025-11-02T05:30:00Z"
+    # 02:30 never happens on 2025-03-09: read with the offset before the change.
+    assert times.parse_sacct_time("2025-03-09T02:30:00", new_york) == "2025-03-09T07:30:00Z"
+    assert times.parse_sacct_time("1690000000", new_york) == "2023-07-22T04:26:40Z"
+    assert times.zone_named("UTC") is None
+    with pytest.raises(ValueError, match="unknown time zone"):
+        times.zone_named("Mars/Olympus")
+
+
+def test_the_local_zone_is_tz_or_the_machines(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    assert str(times.local_zone()) == "Europe/Berlin"
+    monkeypatch.setenv("TZ", "UTC")
+    assert times.local_zone() is None

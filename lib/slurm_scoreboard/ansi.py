@@ -1,7 +1,9 @@
 """sb-view's snapshot: the screen's lines printed once, with ANSI SGR colours or as plain text.
 
-Colour is used when asked (``always``), or (``auto``) when the stream is a terminal, ``NO_COLOR``
-is unset or empty and ``TERM`` is not ``dumb``. The 256-colour palette is used when ``TERM``
+Colour is used when asked (``always``), or (``auto``) when ``FORCE_COLOR`` is set (and not
+``0``), or when the stream is a terminal, ``NO_COLOR`` is unset or empty and ``TERM`` is not
+``dumb``. Text keeps the terminal's own colours; only the title, footer and selection bars
+carry a background. The 256-colour palette is used when ``TERM``
 says ``256color`` or ``COLORTERM`` says ``truecolor``/``24bit``, else the basic eight. Plain
 output is ASCII only (non-ASCII escaped like control characters), safe for cron mail.
 """
@@ -16,8 +18,12 @@ RESET = "\x1b[0m"
 
 
 def want_color(choice: str, stream, env: Mapping[str, str]) -> bool:
+    """always, never, or (auto) a terminal without NO_COLOR; FORCE_COLOR (not "0") makes auto
+    colour even into a pipe or a file."""
     if choice in ("always", "never"):
         return choice == "always"
+    if env.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
     try:
         terminal = stream.isatty()
     except (AttributeError, ValueError):
@@ -37,10 +43,10 @@ def sgr(style: str, depth: int) -> str:
     fg, bg, bold = (PALETTE_256 if depth == 256 else PALETTE_8)[style]
     codes = ["1"] if bold else []
     if depth == 256:
-        codes += [f"38;5;{fg}", f"48;5;{bg}"]
+        codes += ([f"38;5;{fg}"] if fg >= 0 else []) + ([f"48;5;{bg}"] if bg >= 0 else [])
     else:
-        codes += [f"3{fg}", f"4{bg}"]
-    return f"\x1b[{';'.join(codes)}m"
+        codes += ([f"3{fg}"] if fg >= 0 else []) + ([f"4{bg}"] if bg >= 0 else [])
+    return f"\x1b[{';'.join(codes)}m" if codes else ""
 
 
 def render_line(line: Line, depth: int) -> str:

@@ -365,17 +365,20 @@ def summary_text(state: ViewState, shown: int) -> str:
 
 # style -> (foreground, background, bold): Old School RuneScape's yellow and orange on black,
 # parchment text and brown bars, in the xterm 256-colour set and in the basic eight.
+# (foreground, background, bold); -1 is the terminal's own colour, so text stays readable on
+# dark and light terminals alike and only the bars carry a background of their own.
 PALETTE_256 = {
-    "title": (226, 94, True), "meta": (180, 16, False), "heading": (226, 16, True),
-    "text": (223, 16, False), "dim": (137, 16, False), "rank1": (220, 16, True),
-    "rank2": (214, 16, True), "rank3": (208, 16, True), "selected": (16, 220, True),
-    "status": (180, 16, False), "alert": (203, 16, True), "footer": (16, 180, False),
-    "key": (52, 180, True), "rule": (94, 16, False)}
+    "title": (226, 94, True), "meta": (-1, -1, False), "heading": (-1, -1, True),
+    "text": (-1, -1, False), "dim": (137, -1, False), "rank1": (178, -1, True),
+    "rank2": (245, -1, True), "rank3": (130, -1, True), "selected": (16, 220, True),
+    "status": (-1, -1, False), "alert": (160, -1, True), "footer": (16, 180, False),
+    "key": (52, 180, True), "rule": (94, -1, False)}
 PALETTE_8 = {
-    "title": (0, 3, False), "meta": (7, 0, False), "heading": (3, 0, True),
-    "text": (7, 0, False), "dim": (7, 0, False), "rank1": (3, 0, True), "rank2": (3, 0, True),
-    "rank3": (3, 0, True), "selected": (0, 3, False), "status": (7, 0, False),
-    "alert": (1, 0, True), "footer": (0, 7, False), "key": (1, 7, True), "rule": (3, 0, False)}
+    "title": (0, 3, False), "meta": (-1, -1, False), "heading": (-1, -1, True),
+    "text": (-1, -1, False), "dim": (-1, -1, False), "rank1": (3, -1, True),
+    "rank2": (3, -1, True), "rank3": (3, -1, True), "selected": (0, 3, False),
+    "status": (-1, -1, False), "alert": (1, -1, True), "footer": (0, 7, False),
+    "key": (1, 7, True), "rule": (3, -1, False)}
 # Without colours only attributes: what stands out, and how.
 MONO = {"title": "reverse", "heading": "bold", "rank1": "bold", "rank2": "bold", "rank3": "bold",
         "selected": "reverse", "alert": "bold", "footer": "reverse", "key": "bold reverse"}

@@ -36,7 +36,14 @@ class Styles:
 
     def __init__(self, use_color: bool):
         self.attrs = {}
-        if use_color and curses.has_colors():
+        default_colors = False
+        if curses.has_colors():
+            try:
+                curses.use_default_colors()     # the terminal's own colours, not white on black
+                default_colors = True
+            except curses.error:
+                pass
+        if use_color and curses.has_colors() and default_colors:
             palette = screens.PALETTE_256 if curses.COLORS >= 256 else screens.PALETTE_8
             if curses.COLOR_PAIRS > len(palette):
                 try:

@@ -283,10 +283,13 @@ def test_colours_and_no_color(tmux, store):
     open_view(tmux, store)
     coloured = tmux.screen(escapes=True)
     assert "38;5;226" in coloured and "48;5;94" in coloured     # yellow on brown title bar
+    rows = [line for line in coloured.splitlines() if "user3" in line]
+    assert rows and not any("48;5" in line or "\x1b[40m" in line for line in rows)
     tmux.restart("--root", store, env={"NO_COLOR": "1"})
     tmux.wait_for("Hiscores")
     plain = tmux.screen(escapes=True)
     assert "38;5" not in plain and "\x1b[7m" in plain            # reverse video only
+    assert "48;5" not in plain and not any(f"\x1b[4{n}m" in plain for n in range(8))
 
 
 def test_missing_root_is_one_line_and_exit_1(tmux, tmp_path):

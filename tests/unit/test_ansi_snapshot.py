@@ -74,6 +74,15 @@ def test_hostile_names_match_golden(tmp_path):
     assert "evil\\x1b[31mred\\x07" in text and "\x07" not in text
 
 
+def test_force_color_colours_a_pipe_and_never_still_wins(store):
+    forced = view("--root", store, "--snapshot", "--width", "80", env={"FORCE_COLOR": "1"})
+    assert forced.returncode == 0 and b"\x1b[1;38;5;226;48;5;94m" in forced.stdout
+    assert b"\x1b[" not in view("--root", store, "--snapshot", "--width", "80",
+                                 env={"FORCE_COLOR": "0"}).stdout
+    assert b"\x1b[" not in view("--root", store, "--snapshot", "--width", "80", "--color",
+                                 "never", env={"FORCE_COLOR": "1"}).stdout
+
+
 def test_eight_colours_when_the_terminal_has_no_256(store):
     text = snapshot(store, "--color", "always", "--width", "80", env={"TERM": "xterm"})
     assert "\x1b[30;43m" in text and "38;5" not in text

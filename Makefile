@@ -18,8 +18,8 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install -qq --upgrade pip
+	$(VENV)/bin/pip install -qq -e '.[test]'
 	touch $@
 
 # pip installs the tools under $(DESTDIR)$(PREFIX); man pages and pipelines go beside them.

@@ -1,15 +1,18 @@
-"""Generate the demo's sample history: a year of jobs on three clusters for a few dozen users,
-in sb-sacct's `sacct -a -n -P -X` format (16 fields, no header), one file per cluster.
+"""Generate the demo's sample history: the year of jobs on three clusters for a few dozen users
+that ends at the end of yesterday (UTC), in sb-sacct's `sacct -a -n -P -X` format (16 fields, no
+header, times UTC), one file per cluster.
 
-The files are checked in (demo/history/*.txt) so `make demo` needs no SLURM; rerun this to
-regenerate them identically (fixed seed): python3 demo/generate.py
+`make demo` runs it (demo/run.sh), so whatever day it runs the rolling boards are full. The
+same day gives the same files (fixed seed; every time is an offset from the end):
+    python3 demo/generate.py [--end YYYY-MM-DD] [--out FOLDER]
 """
+import argparse
+import calendar
 import os
 import random
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-YEAR_START = 1735689600          # 2025-01-01T00:00:00Z
 YEAR = 365 * 86400
 GROUPS = ["astro", "bioinfo", "chem", "climate", "ml", "physics"]
 NAMES = ["ada", "bram", "cleo", "dara", "emil", "fenna", "gus", "hilde", "ivo", "jana", "kees",
@@ -36,12 +39,12 @@ def users(rng):
             for index, name in enumerate(NAMES)]
 
 
-def lines(cluster, rng, people):
+def lines(cluster, rng, people, year_start):
     count, cpu_choices, gpu_chance, gpu_choices, first_id = CLUSTERS[cluster]
     names = [p[0] for p in people]
     weights = [p[2] for p in people]
     group_of = {p[0]: p[1] for p in people}
-    ends = sorted(YEAR_START + rng.randrange(YEAR) for _ in range(count))
+    ends = sorted(year_start + rng.randrange(YEAR) for _ in range(count))
     job_id = first_id
     for end in ends:
         user = rng.choices(names, weights)[0]
@@ -65,14 +68,22 @@ def lines(cluster, rng, people):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    parser.add_argument("--end", default=yesterday, help="the last day of the history (UTC; "
+                        "default yesterday)")
+    parser.add_argument("--out", default=os.path.join(HERE, "..", ".demo", "history"))
+    args = parser.parse_args()
+    end = calendar.timegm(time.strptime(args.end, "%Y-%m-%d")) + 86400
     rng = random.Random(2025)
     people = users(rng)
+    os.makedirs(args.out, exist_ok=True)
     for cluster in CLUSTERS:
-        path = os.path.join(HERE, "history", cluster + ".txt")
+        path = os.path.join(args.out, cluster + ".txt")
         with open(path, "w") as out:
-            for line in lines(cluster, rng, people):
+            for line in lines(cluster, rng, people, end - YEAR):
                 out.write(line + "\n")
-        print(f"{path}: {CLUSTERS[cluster][0]} jobs")
+        print(f"{path}: {CLUSTERS[cluster][0]} jobs, the year to {args.end}")
 
 
 if __name__ == "__main__":

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Summary: the demo: the real pipeline over the bundled sample history, then the hiscores.
+# Summary: the demo: the real pipeline over a generated year of history, then the hiscores.
 # Usage:   demo/run.sh   (make demo runs it with the project's venv first on PATH)
 #
-# Three clusters, 36 users, a year of jobs (demo/history/*.txt, made by demo/generate.py) go
-# through sb-parse | sb-dedupe | sb-reduce into demo's own root, sb-rank builds the boards as of
-# the end of that year, and sb-view prints the ANSI snapshot.
+# Three clusters, 36 users, the year of jobs that ended yesterday (made by demo/generate.py,
+# the same files for the same day) go through sb-parse | sb-dedupe | sb-reduce into the demo's
+# own root, sb-rank builds the boards as of now, and sb-view prints the ANSI snapshot. Every
+# command it prints afterwards, and the README's, shows full boards on that root.
 set -euo pipefail
 [[ -n "${SB_DEBUG:-}" ]] && set -x
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="${DEMO_ROOT:-$here/../.demo/root}"
-now="2025-12-31T18:00:00Z"
+demo="${DEMO_ROOT:-$here/../.demo}"
+root="$demo/root"
 
-rm -rf "$root"
-for history in "$here"/history/*.txt; do
-  sb-parse --quiet "$history" \
+rm -rf "$root" "$demo/history"
+mkdir -p "$root"
+python3 "$here/generate.py" --out "$demo/history" > /dev/null
+for history in "$demo"/history/*.txt; do
+  sb-parse --quiet --tz UTC "$history" \
     | sb-dedupe --root "$root" --quiet \
     | sb-reduce --root "$root" --quiet \
     > /dev/null
 done
-sb-rank --root "$root" --now "$now" > /dev/null
-sb-view --backend ansi --root "$root" --window rolling-365d --metric overall --top 15
+sb-rank --root "$root" > /dev/null
+sb-view --backend ansi --root "$root" --window rolling-30d --metric overall --top 15
+root="$(cd "$root" && pwd)"
 echo
-echo "Open the interactive hiscores on the same data:"
-echo "  $(command -v sb-view) --root $(cd "$root" && pwd)"
+echo "The same data, interactively, and a few boards (export SLURM_SB_ROOT=$root first):"
+echo "  $(command -v sb-view) --root $root"
+echo "  sb-rank --root $root --user isa --window rolling-30d"
+echo "  sb-rank --root $root -w rolling-7d -m gpu_clock_hours -f csv -o rank,user,value"

@@ -1,0 +1,43 @@
+# bash completion for SlurmScoreboard's sb-* tools and pipelines.
+# Written by completions/generate.py from each command's --help: do not edit.
+
+_sb_options() {
+  case "$1" in
+    sb-backfill) echo "--backfill-start --chunk --cluster --help --redo-month --root --version" ;;
+    sb-daemon) echo "--cluster --help --interval --jitter --root --tick-timeout --version" ;;
+    sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
+    sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
+    sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
+    sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
+    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --max-users --once --overlap --root --version" ;;
+    sb-probe) echo "-M -h --cluster --group --help --max-calls-per-minute --readers --root --single-owner --version" ;;
+    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --format --groups --help --metric --noheader --now --root --user --version --wait --window" ;;
+    sb-rebuild) echo "--help --now --root --version" ;;
+    sb-reduce) echo "-M -h -q --cluster --help --quiet --repair --replace-month --replace-users --root --since --stdin --until --version" ;;
+    sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;
+    sb-view) echo "-M -h -m -u -w --backend --cluster --color --groups --help --metric --root --snapshot --top --user --version --width --window" ;;
+  esac
+}
+
+_sb_complete() {
+  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+  local command="${COMP_WORDS[0]##*/}"
+  case "$prev" in
+    --root|--output) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --cluster|-M) COMPREPLY=($(compgen -W "$(ls "${SLURM_SB_ROOT:-.}/clusters" 2>/dev/null)" -- "$cur")); return ;;
+    --backend) COMPREPLY=($(compgen -W "curses ansi textual" -- "$cur")); return ;;
+    --chunk) COMPREPLY=($(compgen -W "none day week month" -- "$cur")); return ;;
+    --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+    --metric) COMPREPLY=($(compgen -W "clock_hours elapsed_hours gpu_clock_hours gpu_elapsed_hours failed_jobs jobs overall" -- "$cur")); return ;;
+    --readers) COMPREPLY=($(compgen -W "all group" -- "$cur")); return ;;
+    --window) COMPREPLY=($(compgen -W "alltime rolling-7d rolling-30d rolling-365d month" -- "$cur")); return ;;
+    -m) COMPREPLY=($(compgen -W "clock_hours elapsed_hours gpu_clock_hours gpu_elapsed_hours failed_jobs jobs overall" -- "$cur")); return ;;
+    -w) COMPREPLY=($(compgen -W "alltime rolling-7d rolling-30d rolling-365d month" -- "$cur")); return ;;
+    --format|-f) case "$command" in
+      sb-parse) COMPREPLY=($(compgen -W "sb-sacct readme-oneliner xdmod" -- "$cur")); return ;;
+      sb-rank) COMPREPLY=($(compgen -W "ndjson csv tsv" -- "$cur")); return ;;
+    esac ;;
+  esac
+  COMPREPLY=($(compgen -W "$(_sb_options "$command")" -- "$cur"))
+}
+complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-incremental sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view

@@ -163,6 +163,11 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
             raise
         warn(prog, safe_text(str(err)))
         return EXIT_ERROR
+    except MemoryError:
+        if args.debug:
+            raise
+        warn(prog, "out of memory (a store file far larger than any the tools write?)")
+        return EXIT_ERROR
     except optout.OptOutUnreadable as err:
         if args.debug:
             raise

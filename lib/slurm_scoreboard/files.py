@@ -184,12 +184,21 @@ def list_folder(path: str) -> List[str]:
         return []
 
 
+READ_LIMIT = 1 << 32     # 4 GiB: a store file bigger than this was not written by a tool
+
+
 def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
-    """The file's bytes (at most `limit`: a bigger file is an error, not a memory hog)."""
+    """The file's bytes (at most `limit`, READ_LIMIT by default: a bigger file is an error, not
+    a memory hog; a huge sparse file planted by someone is refused before it is read)."""
+    limit = READ_LIMIT if limit is None else limit
     fd = open_file(path)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise UnsafePath(f"{path}: not a regular file")
+    if info.st_size > limit:
+        os.close(fd)
+        raise ValueError(f"{path}: larger than {limit} bytes")
     with os.fdopen(fd, "rb") as handle:
         data = handle.read() if limit is None else handle.read(limit + 1)
     if limit is not None and len(data) > limit:

@@ -20,13 +20,13 @@ inside the cluster's own store folders.
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 from typing import List, Tuple
 
 import orjson
 
-from .files import (UnsafePath, atomic_write, fsync_dir, lexists, read_json, remove_synced,
-                    replace_synced, unlink_synced, write_synced)
+from .files import (UnsafePath, atomic_write, folder, fsync_dir, lexists, read_json,
+                    remove_synced, replace_synced, unlink_synced, write_synced)
 
 JOURNAL = "journal.json"
 STAGED_SUFFIX = ".sbtx"
@@ -128,13 +128,33 @@ def discard(base: str, state_dir: str, owned: List[str]) -> None:
     """Remove an unreadable journal (a folder planted in its place too) and every staged file:
     its update is abandoned."""
     journal_path = os.path.join(state_dir, JOURNAL)
-    if os.path.isdir(journal_path) and not os.path.islink(journal_path):
-        shutil.rmtree(journal_path)
-    elif os.path.lexists(journal_path):
-        remove_synced(journal_path)
-    for folder in owned:
-        _sweep(folder)
+    with folder(state_dir) as state_fd:
+        try:
+            info = os.stat(JOURNAL, dir_fd=state_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            info = None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            _remove_tree(state_fd, JOURNAL)
+        elif info is not None:
+            remove_synced(journal_path)
+    for top in owned:
+        _sweep(top)
     _sweep(state_dir, JOURNAL, walk=False)
+
+
+def _remove_tree(parent_fd: int, name: str) -> None:
+    """Remove a folder planted under `name` and everything in it, through descriptors (never
+    following a symlink, even one swapped in while this runs)."""
+    for _, folders, names, fd in os.fwalk(name, topdown=False, dir_fd=parent_fd,
+                                          follow_symlinks=False):
+        for entry in names:
+            os.unlink(entry, dir_fd=fd)
+        for entry in folders:
+            try:
+                os.rmdir(entry, dir_fd=fd)
+            except NotADirectoryError:
+                os.unlink(entry, dir_fd=fd)
+    os.rmdir(name, dir_fd=parent_fd)
 
 
 def _checked(journal, journal_path: str, base: str, owned: List[str]

@@ -7,10 +7,11 @@ shell) see one another's calls.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from typing import Callable, List
 
-from .files import atomic_write_json, locked, read_json, remove_leftovers
+from .files import atomic_write_json, folder, locked, read_json, remove_leftovers
 
 WINDOW_SECONDS = 60.0
 
@@ -25,9 +26,16 @@ class RateLimited(Exception):
 
 def _move_aside(path: str) -> None:
     """A folder planted where the state file belongs is renamed out of the way (a symlink is
-    simply replaced by the write that follows)."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        os.rename(path, f"{path}.not-a-file-{int(time.time())}")
+    simply replaced by the write that follows), within its own folder's descriptor."""
+    parent, name = os.path.split(path)
+    with folder(parent or ".", create=True) as fd:
+        try:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(info.st_mode):
+            os.rename(name, f"{name}.not-a-file-{int(time.time())}", src_dir_fd=fd,
+                      dst_dir_fd=fd)
 
 
 class RateLimiter:

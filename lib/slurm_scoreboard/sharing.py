@@ -21,6 +21,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import stat
 from typing import List, NamedTuple, Optional
 
 from .files import Modes, read_json
@@ -119,22 +120,40 @@ def is_writer(root: str, sharing: Sharing) -> bool:
 
 def apply(root: str, sharing: Sharing) -> List[str]:
     """Give every folder and file of the tree the sharing's modes and group (run by the root's
-    owner); returns what could not be changed. Symlinks are left alone."""
+    owner); returns what could not be changed. The walk holds a descriptor of each folder and
+    changes each entry through a descriptor opened without following symlinks, so a member who
+    swaps a folder for a symlink half-way changes nothing outside the root."""
     modes = sharing.modes()
-    problems = []
-    for folder, names, files in os.walk(root):
-        for path, mode in [(folder, modes.folder)] + [
-                (os.path.join(folder, name), _file_mode(name, modes)) for name in files]:
+    problems: List[str] = []
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _adopt(top, modes.folder, modes, root, problems)
+    finally:
+        os.close(top)
+    for folder, names, files, dirfd in os.fwalk(root, follow_symlinks=False):
+        for name in names + files:
+            mode = modes.folder if name in names else _file_mode(name, modes)
             try:
-                info = os.lstat(path)
-                if os.path.islink(path):
-                    continue
-                if modes.group is not None and info.st_gid != modes.group:
-                    os.chown(path, -1, modes.group, follow_symlinks=False)
-                os.chmod(path, mode)
-            except OSError as err:
-                problems.append(f"{path}: {err.strerror}")
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dirfd)
+            except OSError:
+                continue                      # a symlink or a vanished entry: left alone
+            try:
+                _adopt(fd, mode, modes, os.path.join(folder, name), problems)
+            finally:
+                os.close(fd)
     return problems
+
+
+def _adopt(fd: int, mode: int, modes: Modes, path: str, problems: List[str]) -> None:
+    info = os.fstat(fd)
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        return
+    try:
+        if modes.group is not None and info.st_gid != modes.group:
+            os.fchown(fd, -1, modes.group)
+        os.fchmod(fd, mode)
+    except OSError as err:
+        problems.append(f"{path}: {err.strerror}")
 
 
 def _file_mode(name: str, modes: Modes) -> int:

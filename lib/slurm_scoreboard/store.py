@@ -152,7 +152,7 @@ def load_object(path: str) -> Optional[dict]:
         data = read_json(path)
     except orjson.JSONDecodeError:
         raise StoreCorrupt(f"{path}: not valid JSON") from None
-    except UnsafePath as err:
+    except (UnsafePath, ValueError) as err:
         raise StoreCorrupt(str(err)) from None
     except OSError as err:
         raise StoreCorrupt(f"{path}: {err.strerror or err}") from None
@@ -284,7 +284,7 @@ def load_bloom(path: str) -> BloomFilter:
         data = read_bytes(path)
     except FileNotFoundError:
         return BloomFilter()
-    except UnsafePath as err:
+    except (UnsafePath, ValueError) as err:
         raise BloomCorrupt(str(err)) from None
     try:
         return BloomFilter.from_bytes(data)

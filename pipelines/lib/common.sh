@@ -54,7 +54,7 @@ sb_write_atomic() {
   local file="$1"
   sb_safe_dir "$(dirname "$file")"
   SB_TMP="$(dirname "$file")/.tmp-$$-$RANDOM.$(basename "$file")"
-  if ! { (set -o noclobber; cat > "$SB_TMP") && sync "$SB_TMP" && mv -f "$SB_TMP" "$file"; }; then
+  if ! { (set -o noclobber; cat > "$SB_TMP") && sync "$SB_TMP" && mv -fT "$SB_TMP" "$file"; }; then
     rm -f "$SB_TMP"
     SB_TMP=""
     printf '%s: could not write %s\n' "${0##*/}" "$file" >&2
@@ -80,17 +80,38 @@ trap 'sb_on_signal 130' INT
 # sb_json_get FILE KEY: a string, number, boolean or null field of a one-line JSON object
 # written by these scripts ("" when absent).
 sb_json_get() {
-  [[ -f "$1" ]] || return 0
-  sed -n -e "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" -e "t" \
-    -e "s/.*\"$2\"[[:space:]]*:[[:space:]]*\([^,}\"[:space:]]*\).*/\1/p" "$1" | head -n 1
+  sb_read "$1" | sb_json_field "$2"
 }
 
-# The poll cursor: state/poll_cursor.json of the cluster.
+# sb_json_field KEY: the same, from standard input.
+sb_json_field() {
+  sed -n -e "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" -e "t" \
+    -e "s/.*\"$1\"[[:space:]]*:[[:space:]]*\([^,}\"[:space:]]*\).*/\1/p" | head -n 1
+}
+
+# sb_read FILE: a state file's bytes (at most 16 MiB), read without following a symlink and
+# without waiting on a FIFO (GNU dd's nofollow and nonblock): another writer may have planted
+# either. Nothing when the file is missing or is not a regular file.
+sb_read() {
+  [[ -e "$1" || -L "$1" ]] || return 0
+  dd if="$1" iflag=nofollow,nonblock bs=1M count=16 status=none 2>/dev/null || true
+}
+
+# The poll cursor: state/poll_cursor.json of the cluster, read once (sb_cursor_load) and
+# checked (sb_cursor_check), so what is checked is what is used.
 sb_cursor_file() { printf '%s/clusters/%s/state/poll_cursor.json' "$SB_ROOT" "$SB_CLUSTER"; }
+
+SB_CURSOR_TEXT=""
+SB_CURSOR_LOADED=""
+sb_cursor_load() {
+  SB_CURSOR_TEXT="$(sb_read "$(sb_cursor_file)" | tr -d '\000')"
+  SB_CURSOR_LOADED=1
+}
 
 sb_cursor_get() {
   local value
-  value="$(sb_json_get "$(sb_cursor_file)" "$1")"
+  [[ -n "$SB_CURSOR_LOADED" ]] || sb_cursor_load
+  value="$(printf '%s\n' "$SB_CURSOR_TEXT" | sb_json_field "$1")"
   [[ "$value" == "null" ]] && value=""
   printf '%s' "$value"
 }
@@ -116,11 +137,12 @@ sb_cursor_check() {
   [[ -e "$file" || -L "$file" ]] || return 0
   [[ -f "$file" && -r "$file" && ! -L "$file" ]] ||
     sb_die "$file: not a readable regular file; remove it and poll with --backfill-start" 1
+  sb_cursor_load
   start="$(sb_cursor_get backfill_start)"
   next="$(sb_cursor_get backfill_next)"
   caught="$(sb_cursor_get caught_up)"
   since="$(sb_cursor_get incremental_since)"
-  if ! grep -qx '{.*}' "$file" 2>/dev/null || [[ "$(wc -l < "$file")" -ne 1 ]]; then
+  if [[ ! "$SB_CURSOR_TEXT" =~ ^\{[^$'\n']*\}$ ]]; then
     sb_die "$file: not the one-line JSON object the pipelines write (damaged or truncated); fix it, or remove the file and poll with --backfill-start (Bloom files keep anything from being counted twice)" 1
   fi
   now="$(sb_now)"
@@ -144,8 +166,10 @@ sb_cursor_bad() {
 sb_cursor_write() {
   local since="null"
   [[ -n "$4" ]] && since="\"$4\""
-  printf '{"cluster":"%s","backfill_start":"%s","backfill_next":"%s","caught_up":%s,"incremental_since":%s,"updated":"%s"}\n' \
-    "$SB_CLUSTER" "$1" "$2" "$3" "$since" "$(sb_now)" | sb_write_atomic "$(sb_cursor_file)"
+  SB_CURSOR_TEXT="$(printf '{"cluster":"%s","backfill_start":"%s","backfill_next":"%s","caught_up":%s,"incremental_since":%s,"updated":"%s"}' \
+    "$SB_CLUSTER" "$1" "$2" "$3" "$since" "$(sb_now)")"
+  SB_CURSOR_LOADED=1
+  printf '%s\n' "$SB_CURSOR_TEXT" | sb_write_atomic "$(sb_cursor_file)"
 }
 
 # sb_ingest SB-SACCT-ARGS... -- SB-REDUCE-ARGS...: one fetch through the whole store pipeline.
@@ -195,32 +219,33 @@ sb_require_cluster_and_root() {
 # sb_require_writer: the root exists and this account may write it, as config/sharing.json
 # says (single-owner mode: its owner; group mode: the group's members); sets the umask and the
 # lock files' mode for that mode (README, "Sharing a root"). Exit 1 with one line otherwise.
-SB_LOCK_MODE=600
+SB_LOCK_UMASK=0177
 sb_require_writer() {
-  local config mode readers group gid owner
+  local config mode readers group gid owner text
   [[ -d "$SB_ROOT" ]] || sb_die "no scoreboard root at $SB_ROOT: create it with sb-probe --root $SB_ROOT" 1
   config="$SB_ROOT/config/sharing.json"
   if [[ -e "$config" || -L "$config" ]]; then
     [[ -f "$config" && ! -L "$config" ]] || sb_die "$config: not a regular file; refusing it" 1
   fi
-  mode="$(sb_json_get "$config" mode)"
-  readers="$(sb_json_get "$config" readers)"
+  text="$(sb_read "$config" | tr -d '\000')"
+  mode="$(printf '%s\n' "$text" | sb_json_field mode)"
+  readers="$(printf '%s\n' "$text" | sb_json_field readers)"
   if [[ "$mode" == group ]]; then
-    group="$(sb_json_get "$config" group)"
+    group="$(printf '%s\n' "$text" | sb_json_field group)"
     gid="$(getent group "$group" 2>/dev/null | cut -d: -f3)"
     [[ -n "$gid" ]] || sb_die "$config: group $(printf '%q' "$group") is not a group here" 1
     if [[ $EUID -ne 0 ]] && ! id -G | tr ' ' '\n' | grep -qx "$gid"; then
       sb_die "$SB_ROOT is written by the members of group $group, and $(id -un) is not one (ask to be added: the writers trust each other's numbers)" 1
     fi
     if [[ "$readers" == group ]]; then umask 0007; else umask 0002; fi
-    SB_LOCK_MODE=660
+    SB_LOCK_UMASK=0117
   else
     owner="$(stat -c %u "$SB_ROOT")"
     if [[ $EUID -ne 0 && "$EUID" != "$owner" ]]; then
       sb_die "$SB_ROOT is written only by its owner $(id -nu "$owner" 2>/dev/null || echo "uid $owner") (single-owner mode); to share it, they run: sb-probe --root $SB_ROOT --group GROUP" 1
     fi
     if [[ "$readers" == group ]]; then umask 0027; else umask 0022; fi
-    SB_LOCK_MODE=600
+    SB_LOCK_UMASK=0177
   fi
 }
 
@@ -249,10 +274,9 @@ sb_lock_file() {
   sb_safe_dir "$(dirname "$1")"
   [[ -L "$1" ]] && rm -f "$1"
   if [[ ! -e "$1" ]]; then
-    (umask 0177; set -o noclobber; : > "$1") 2>/dev/null || true
+    (umask "$SB_LOCK_UMASK"; set -o noclobber; : > "$1") 2>/dev/null || true
   fi
   [[ -f "$1" && ! -L "$1" ]] || sb_die "$1: not a regular file; refusing it as a lock" 1
-  if [[ -O "$1" ]]; then chmod "$SB_LOCK_MODE" "$1"; fi
 }
 
 # sb_regular FILE: fails unless FILE is missing or a regular file (not a symlink, FIFO...), so

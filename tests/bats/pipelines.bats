@@ -355,3 +355,17 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   grep -q 'ran over 2s and was stopped' "$SANDBOX/daemon.log"
   ! pgrep -f "$STUBS/sacct"
 }
+
+@test "an unattended poll stuck on anything is stopped by its own watchdog, and frees the lock" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 < /dev/null > /dev/null 2>&1
+  start=$SECONDS
+  SLURM_SB_POLL_TIMEOUT=2 SLURM_SB_SACCT_TIMEOUT=600 FAKE_SACCT_HANG=1 \
+    run sb-poll --cluster fake < /dev/null
+  [ "$status" -eq 124 ]
+  [ $(( SECONDS - start )) -lt 40 ]
+  run sb-poll --cluster fake < /dev/null
+  [ "$status" -eq 0 ]
+  SLURM_SB_POLL_TIMEOUT=soon run sb-poll --cluster fake < /dev/null
+  [ "$status" -eq 2 ]
+}

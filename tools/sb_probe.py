@@ -52,6 +52,8 @@ def body(args) -> int:
     files.use_root(root, mode.modes())
     lines, code = probe.report(root, args.max_calls_per_minute, args.cluster, mode, notes)
     sys.stdout.write("\n".join(lines) + "\n")
+    if any(note.startswith("  Could not change") for note in notes) and code == probe.EXIT_OK:
+        return probe.EXIT_ROOT
     return code
 
 

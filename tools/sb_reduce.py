@@ -132,6 +132,7 @@ class Run:
             if reducer.needs_commit():
                 reducer.commit(times.to_iso(times.now()))
             self.optout.save()
+            self.tell_unreadable_homes()
         return {
             "processed": self.counts["processed"],
             "new_jobs": reducer.new_jobs if reducer else 0,
@@ -141,6 +142,17 @@ class Run:
             "skipped": dict(sorted(self.skipped.items())),
             "users_erased": len(erased),
         }
+
+    def tell_unreadable_homes(self) -> None:
+        """Once a day per user (when their home is looked at): a home the poller may not read
+        hides an opt-out marker, so say whose, and what works instead."""
+        users = self.optout.unreadable_homes()
+        if users:
+            shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10
+                                             else "")
+            cli.warn(PROG, f"cannot look into the homes of {len(users)} users ({shown}): an "
+                           "opt-out marker there is not seen; <root>/config/optout.txt works "
+                           "for everyone")
 
     def close(self) -> None:
         self.held.close()

@@ -112,6 +112,9 @@ def open_root(args: argparse.Namespace, write: bool = False, create: bool = Fals
             sharing.check_writer(root, mode)
     except sharing.SharingError as err:
         raise ToolError(str(err)) from None
+    except PermissionError:
+        raise ToolError(f"{root} cannot be read by this account: it is shared with its "
+                        f"group ({sharing.group_of(root)}) only") from None
     files.use_root(root, mode.modes())
     return root
 

@@ -33,7 +33,8 @@ MAX_AGE = 86400            # a cached answer is good for a day
 LOOK_TIMEOUT = 2.0         # seconds one look at a home may take
 REFRESH_BUDGET = 15.0      # seconds a run spends re-checking the homes of stored users
 
-# The child that looks: one username a line in, "1" (marker), "0" (none, or no such user) out.
+# The child that looks: one username a line in; "1" (marker), "0" (none, or no such user) or
+# "?" (the home cannot be read by the poller, so a marker there cannot be seen) out.
 _LOOKER = f"""
 import os, pwd, sys
 for line in sys.stdin:
@@ -42,7 +43,13 @@ for line in sys.stdin:
     except (KeyError, UnicodeEncodeError):
         print("0", flush=True)
         continue
-    print("1" if os.path.lexists(os.path.join(home, {HOME_MARKER!r})) else "0", flush=True)
+    try:
+        os.lstat(os.path.join(home, {HOME_MARKER!r}))
+        print("1", flush=True)
+    except FileNotFoundError:
+        print("0", flush=True)
+    except OSError:
+        print("?", flush=True)
 """
 
 
@@ -97,9 +104,11 @@ class HomeLooker:
         self.env = env
         self.child: Optional[subprocess.Popen] = None
         self.broken = False
+        self.unreadable: List[str] = []
 
     def look(self, user: str) -> Optional[bool]:
-        """True or False, or None when the look could not be made (hung or failed)."""
+        """True or False, or None when the look could not be made (hung or failed); a home
+        the poller may not read answers False and is remembered in `unreadable`."""
         if self.broken:
             return None
         try:
@@ -113,6 +122,9 @@ class HomeLooker:
             answer = self.child.stdout.readline().strip() if ready else ""
         except OSError:
             answer = ""
+        if answer == "?":
+            self.unreadable.append(user)
+            return False
         if answer not in ("0", "1"):
             self.give_up()
             return None
@@ -174,6 +186,10 @@ class OptOut:
                 break
             if user not in self.listed and self._stale(user):
                 self._look(user)
+
+    def unreadable_homes(self) -> List[str]:
+        """Users whose home this run could not look into (their marker cannot be seen)."""
+        return sorted(set(getattr(self.looker, "unreadable", [])))
 
     def among(self, users: Iterable[str]) -> List[str]:
         """The users of `users` who opted out, sorted."""

@@ -32,9 +32,14 @@ class RootCheck(NamedTuple):
     error: str
 
 
+OPTOUT_HEADER = b"""# Users who opted out: one name a line (# comments). They are never stored, and what was
+# stored of them is erased at the next poll. Edit in place, keeping the file's mode.
+"""
+
+
 def check_root(root: str) -> RootCheck:
-    """Create the root's top folders if missing (with the root's modes) and test that a file can
-    be written there."""
+    """Create the root's top folders if missing (with the root's modes), and an empty opt-out
+    list, and test that a file can be written there."""
     created: List[str] = []
     try:
         for name in TOP_FOLDERS:
@@ -42,6 +47,10 @@ def check_root(root: str) -> RootCheck:
             if not os.path.isdir(folder):
                 files.makedirs(folder)
                 created.append(name)
+        optout_list = os.path.join(root, "config", "optout.txt")
+        if not files.lexists(optout_list):
+            files.atomic_write(optout_list, OPTOUT_HEADER)
+            created.append("config/optout.txt")
         probe_file = os.path.join(root, ".probe-write-test")
         files.atomic_write(probe_file, b"ok")
         files.unlink_synced(probe_file)
@@ -67,6 +76,8 @@ def configure_sharing(root: str, group: Optional[str], single_owner: bool,
     os.makedirs(root, exist_ok=True)
     owner = os.stat(root).st_uid
     if os.geteuid() not in (owner, 0):
+        if wanted == current:
+            return current, ["  Sharing: already so (only the root's owner re-applies it)"]
         raise sharing.SharingError(f"only the owner of {root} may change how it is shared")
     if wanted.gid is not None and os.geteuid() != 0 and wanted.gid not in os.getgroups():
         raise sharing.SharingError(f"you are not a member of group {group}")
@@ -77,7 +88,14 @@ def configure_sharing(root: str, group: Optional[str], single_owner: bool,
     files.atomic_write(sharing.config_path(root),
                        orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
     problems = sharing.apply(root, wanted)
-    return wanted, [f"  Could not change: {problem}" for problem in problems[:20]]
+    notes = [f"  Could not change: {problem}" for problem in problems[:20]]
+    if len(problems) > 20:
+        notes.append(f"  ... and {len(problems) - 20} more")
+    if problems:
+        notes.append(f"  {len(problems)} files or folders belong to other accounts: their owners "
+                     "(or root) must give them the new mode and group, e.g. with sb-probe "
+                     "--root R --group G as root")
+    return wanted, notes
 
 
 def _gid(group: str) -> int:

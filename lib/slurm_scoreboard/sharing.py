@@ -92,6 +92,24 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
+def group_of(path: str) -> str:
+    """The name of the group that owns `path`."""
+    gid = os.stat(path).st_gid
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return f"gid {gid}"
+
+
+def _listed_in(group: str, uid: int) -> bool:
+    """Whether the group database lists the user in `group` (a session may not know it yet)."""
+    try:
+        entry, user = grp.getgrnam(group), pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return user.pw_name in entry.gr_mem or user.pw_gid == entry.gr_gid
+
+
 def check_writer(root: str, sharing: Sharing) -> None:
     """SharingError, in one line naming who may write and how to share, unless this account
     may write the root."""
@@ -100,6 +118,10 @@ def check_writer(root: str, sharing: Sharing) -> None:
     if sharing.mode == "group":
         if sharing.gid in os.getgroups() or sharing.gid == os.getegid() or me == 0:
             return
+        if _listed_in(sharing.group, me):
+            raise SharingError(f"{root} is written by the members of group {sharing.group}: "
+                               f"{_user_name(me)} is one, but this session started before "
+                               f"joining; log in again, or run: newgrp {sharing.group}")
         raise SharingError(f"{root} is written by the members of group {sharing.group}, and "
                            f"{_user_name(me)} is not one (ask to be added: the writers trust "
                            "each other's numbers)")

@@ -235,6 +235,9 @@ sb_require_writer() {
     gid="$(getent group "$group" 2>/dev/null | cut -d: -f3)"
     [[ -n "$gid" ]] || sb_die "$config: group $(printf '%q' "$group") is not a group here" 1
     if [[ $EUID -ne 0 ]] && ! id -G | tr ' ' '\n' | grep -qx "$gid"; then
+      if id -G "$(id -un)" | tr ' ' '\n' | grep -qx "$gid"; then
+        sb_die "$SB_ROOT is written by the members of group $group: $(id -un) is one, but this session started before joining; log in again, or run: newgrp $group" 1
+      fi
       sb_die "$SB_ROOT is written by the members of group $group, and $(id -un) is not one (ask to be added: the writers trust each other's numbers)" 1
     fi
     if [[ "$readers" == group ]]; then umask 0007; else umask 0002; fi
@@ -242,7 +245,8 @@ sb_require_writer() {
   else
     owner="$(stat -c %u "$SB_ROOT")"
     if [[ $EUID -ne 0 && "$EUID" != "$owner" ]]; then
-      sb_die "$SB_ROOT is written only by its owner $(id -nu "$owner" 2>/dev/null || echo "uid $owner") (single-owner mode); to share it, they run: sb-probe --root $SB_ROOT --group GROUP" 1
+      owner="$(id -nu "$owner" 2>/dev/null || echo "uid $owner")"
+      sb_die "$SB_ROOT is written only by its owner $owner (single-owner mode); to share it, $owner runs: sb-probe --root $SB_ROOT --group GROUP" 1
     fi
     if [[ "$readers" == group ]]; then umask 0027; else umask 0022; fi
     SB_LOCK_UMASK=0177

@@ -180,3 +180,33 @@ def test_a_home_marker_erases_too_and_readers_use_the_cache(tmp_path):
     rank = tool("sb_rank", ["--root", str(tmp_path), "--now", "2025-08-31T00:00:00Z"])
     assert rank.returncode == 0
     assert tree_mentions(tmp_path, "carolinus") == ["state/optout_cache.json"]
+
+
+@pytest.mark.skipif(not os.path.exists(NSS_WRAPPER) or os.geteuid() != 0,
+                    reason="needs libnss-wrapper, and root to look as another account")
+def test_a_home_the_poller_cannot_read_is_named_not_taken_for_no_marker():
+    """A 0700 home hides the marker from the poller: the look says so instead of "no marker".
+    The look runs as nobody, with the system's Python (both must reach everything)."""
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix="sb-home-")
+    try:
+        os.chmod(top, 0o755)
+        home = os.path.join(top, "kim")
+        os.mkdir(home)
+        open(os.path.join(home, optout.HOME_MARKER), "w").close()
+        os.chmod(home, 0o700)
+        with open(os.path.join(top, "passwd"), "w") as handle:
+            handle.write(f"kim:x:3005:3000::{home}:/bin/sh\n")
+        with open(os.path.join(top, "group"), "w") as handle:
+            handle.write("users:x:3000:\n")
+        env = dict(os.environ, LD_PRELOAD=NSS_WRAPPER,
+                   NSS_WRAPPER_PASSWD=os.path.join(top, "passwd"),
+                   NSS_WRAPPER_GROUP=os.path.join(top, "group"))
+        looker = HomeLooker(env=env, command=["setpriv", "--reuid=65534", "--regid=65534",
+                                              "--clear-groups", "/usr/bin/python3", "-c",
+                                              optout._LOOKER])
+        assert looker.look("kim") is False and looker.unreadable == ["kim"]
+        looker.close()
+    finally:
+        shutil.rmtree(top)

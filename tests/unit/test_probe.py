@@ -5,7 +5,8 @@ from slurm_scoreboard import probe
 def test_root_is_created_with_its_top_folders(tmp_path):
     result = probe.check_root(str(tmp_path / "sb"))
     assert result.writable and result.exists
-    assert sorted(result.created) == ["clusters", "config", "leaderboards"]
+    assert sorted(result.created) == ["clusters", "config", "config/optout.txt", "leaderboards"]
+    assert (tmp_path / "sb" / "config" / "optout.txt").read_text().startswith("# Users who")
     assert probe.check_root(str(tmp_path / "sb")).created == []
 
 

@@ -126,7 +126,7 @@ store_digest() {
   FAKE_SACCT_HANG=1 setsid sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1 &
   pid=$!
   sleep 2
-  kill -KILL -- "-$pid"
+  pkill -KILL -s "$pid"          # the poll, its watchdog and its whole pipeline: a power cut
   wait "$pid" || true
   for i in 1 2 3 4 5 6; do sb-poll --cluster fake > /dev/null 2>&1; done
   [ "$(stored)" = "$(truth)" ]

@@ -72,6 +72,12 @@ def wait_for_state(job_id, state, timeout=60):
     raise AssertionError(f"job {job_id} never reached {state}")
 
 
+def kill_session(pid):
+    """SIGKILL every process of the session `pid` leads (a poll, the watchdog it runs under,
+    and its whole pipeline), like a power cut."""
+    subprocess.run(["pkill", "-KILL", "-s", str(pid)], capture_output=True)
+
+
 def stamp(moment):
     """sacct's -S/-E form of a UTC datetime."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S")

@@ -15,7 +15,6 @@ import json
 import os
 import pwd
 import random
-import signal
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, raw_sacct_totals, stamp, submit,
-                        wait_until_ended)
+from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session, raw_sacct_totals,
+                        stamp, submit, wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")
 USERS = {"sbm1": "sbphys", "sbm2": "sbphys", "sbm3": "sbchem", "sbmgone": "sbchem"}
@@ -116,10 +115,7 @@ def poll(cluster, root, now, kill_after=None):
     if kill_after is None:
         return process.wait(), process.stderr.read().decode()
     time.sleep(kill_after)
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    kill_session(process.pid)
     return process.wait(), process.stderr.read().decode()
 
 

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from slurm_jobs import (FAILED, SLURM_SCRIPTS, TOP, USERS_BIN, as_user, raw_sacct_totals, submit,
-                        wait_until_ended)
+from slurm_jobs import (FAILED, SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session,
+                        raw_sacct_totals, submit, wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")
 SECOND = "sbother"
@@ -198,7 +198,7 @@ def test_two_polls_at_once_and_a_killed_poll(cluster, seeded, root):
     wait_for_lock_holder(os.path.join(state, "poll.lock"))
     second = pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env, check=False)
     assert second.returncode == 3 and "another poll" in second.stderr
-    os.killpg(first.pid, signal.SIGKILL)      # the poll and its whole pipeline
+    kill_session(first.pid)                   # the poll and its whole pipeline
     first.wait()
     for _ in range(6):
         pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env)

@@ -9,8 +9,8 @@ _sb_options() {
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
     sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
-    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --max-users --once --overlap --root --version" ;;
-    sb-probe) echo "-M -h --cluster --group --help --max-calls-per-minute --readers --root --single-owner --version" ;;
+    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --once --overlap --root --status --version" ;;
+    sb-probe) echo "-M -h --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
     sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --format --groups --help --metric --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --now --root --version" ;;
     sb-reduce) echo "-M -h -q --cluster --help --quiet --repair --replace-month --replace-users --root --since --stdin --until --version" ;;

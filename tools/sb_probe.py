@@ -4,9 +4,12 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli, files, probe, sharing
+import orjson
+
+from slurm_scoreboard import cli, files, pollstatus, probe, sharing, times
 
 PROG = "sb-probe"
+EXIT_UNKNOWN = 5
 
 EPILOG = """\
 sharing (see "Sharing a root" in the README): by default only the root's owner writes it
@@ -15,13 +18,19 @@ folders 2775, files 0664, locks 0660, and every tool keeps it so whatever its um
 group hides the root from everyone outside the owner's or the writers' group. Only the root's
 owner may change the sharing; sb-probe is also the only tool that creates a root.
 
+--polls only reads the root (no SLURM command runs, nothing is created): for every polled
+cluster (or --cluster C), where its data stands, the last poll, the last success and error,
+the next step and the daemon's heartbeat; sb-poll --status shows the same.
+
 exit status: 0 all required checks passed, 2 sacct missing, 3 root not writable (by this
 account, or the sharing could not be set), 4 other failure (squeue missing, sacct -a unusable
-or hiding other users' jobs).
+or hiding other users' jobs). With --polls: 0 every last poll succeeded, 1 a last poll failed
+or a state file is damaged, 2 usage error, 5 --cluster was never polled under this root.
 
 example:
   sb-probe --root /depot/scoreboard
   sb-probe --root /depot/scoreboard --group hpcsb     # several poller accounts of group hpcsb
+  sb-probe --root /depot/scoreboard --polls           # how every cluster's polling stands
 """
 
 
@@ -38,12 +47,42 @@ def build_parser():
                               help="back to single-owner mode: only the root's owner writes")
     parser.add_argument("--readers", choices=("all", "group"),
                         help="who may read: everyone (default) or only the group")
+    parser.add_argument("--polls", action="store_true",
+                        help="report how each cluster's polling stands, and nothing else")
+    parser.add_argument("--json", action="store_true",
+                        help="with --polls: one JSON object per cluster")
     return parser
 
 
+def report_polls(args) -> int:
+    """--polls: each cluster's polling, from its state files (read only)."""
+    root = cli.open_root(args)
+    now = times.now()
+    names = pollstatus.clusters_polled(root)
+    if args.cluster:
+        if args.cluster not in names:
+            raise cli.ToolError(f"cluster {args.cluster} has not been polled under {root}", EXIT_UNKNOWN)
+        names = [args.cluster]
+    statuses = [pollstatus.cluster_status(root, name, now) for name in names]
+    if args.json:
+        out = sys.stdout.buffer
+        for status in statuses:
+            out.write(orjson.dumps(pollstatus.as_json(status), option=orjson.OPT_APPEND_NEWLINE))
+    elif not statuses:
+        sys.stdout.write(f"no cluster has been polled under {root} yet: "
+                         "sb-poll --cluster C starts one\n")
+    else:
+        sys.stdout.write("\n".join(pollstatus.render(statuses, now)) + "\n")
+    return cli.EXIT_OK if all(map(pollstatus.healthy, statuses)) else cli.EXIT_ERROR
+
+
 def body(args) -> int:
-    root = cli.require_root(args)
     cli.check_plain_names(args, "cluster")
+    if args.polls:
+        return report_polls(args)
+    if args.json:
+        raise cli.UsageError("--json goes with --polls")
+    root = cli.require_root(args)
     try:
         mode, notes = probe.configure_sharing(root, args.group, args.single_owner, args.readers)
     except (sharing.SharingError, OSError) as err:

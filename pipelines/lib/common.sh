@@ -40,6 +40,28 @@ sb_month_add() {
   date -u -d "$1-01 $2 month" +%Y-%m
 }
 
+# sb_month_number YYYY-MM -> months since year 0, for counting months between two
+sb_month_number() {
+  printf '%d' $(( 10#${1:0:4} * 12 + 10#${1:5:2} - 1 ))
+}
+
+# sb_default_backfill_start: where a cluster's backfill starts when nobody said: the 1st of the
+# month twelve months before the current one.
+sb_default_backfill_start() {
+  local now
+  now="$(sb_now)"
+  printf '%s-01' "$(sb_month_add "${now:0:7}" -12)"
+}
+
+# sb_plain_text < TEXT: at most 300 printable ASCII characters, without quotes or backslashes,
+# so a message can go into a JSON string and onto a terminal as it is.
+sb_plain_text() {
+  local text
+  text="$(LC_ALL=C tr -c '\040-\041\043-\133\135-\176' ' ' | head -c 300)"
+  text="${text%"${text##*[! ]}"}"
+  printf '%s' "$text"
+}
+
 # sb_epoch ISO-TIME -> seconds; sb_iso SECONDS -> ISO-TIME
 sb_epoch() { date -u -d "${1%Z}" +%s; }
 sb_iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }

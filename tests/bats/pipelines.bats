@@ -369,3 +369,124 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   SLURM_SB_POLL_TIMEOUT=soon run sb-poll --cluster fake < /dev/null
   [ "$status" -eq 2 ]
 }
+
+@test "each poll step prints one line on stdout: what, how many new jobs, how long; --json for programs" {
+  setup_fake
+  run --separate-stderr sb-poll --cluster fake --backfill-start 2025-01-01
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 3 ]
+  [[ "${lines[0]}" =~ ^"fake: backfill: 2025-01, month 1 of 5, 4 to go (one a poll, at least 1 min of sacct calls at 1000 a minute): 40 new jobs of 4 users, "[0-9]+\.[0-9]" s"$ ]]
+  [[ "${lines[1]}" =~ ^"fake: discovery: the whole history of 4 new users: "[0-9]+" jobs, "[0-9]+\.[0-9]" s"$ ]]
+  [[ "${lines[2]}" =~ ^"fake: boards: rebuilt (140 boards for every cluster), "[0-9]+\.[0-9]" s"$ ]]
+  [[ "$stderr" == *"backfilling 2025-01"* ]]
+  run --separate-stderr sb-poll --cluster fake --json
+  printf '%s\n' "$output" | python3 -c "
+import json, sys
+steps = [json.loads(line) for line in sys.stdin]
+assert [s['step'] for s in steps] == ['backfill', 'discovery', 'boards'], steps
+backfill = steps[0]
+assert backfill['cluster'] == 'fake' and backfill['ok'] is True and backfill['exit'] == 0
+assert (backfill['month'], backfill['month_number'], backfill['months'], backfill['months_left']) == ('2025-02', 2, 5, 3)
+assert backfill['sacct_minutes_left'] == 1, backfill    # 3 months of weekly calls at 1000 a minute
+assert backfill['new_jobs'] == 40 and backfill['users'] == 4, backfill
+assert steps[2]['boards'] == 140 and all(s['seconds'] >= 0 for s in steps)
+"
+  for i in 1 2; do sb-poll --cluster fake > /dev/null 2>&1; done
+  run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[0]}" == "fake: backfill: 2025-05, month 5 of 5, caught up (incremental polls from now on): "* ]]
+  SLURM_SB_NOW=2025-06-15T13:00:00Z run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[0]}" =~ ^"fake: incremental: up to 2025-06-15T13:00:00Z: "("no new jobs"|[0-9]+" new jobs of "[0-9]+" users") ]]
+  FAKE_SACCT_FAIL=1 SLURM_SB_NOW=2025-06-15T14:00:00Z run --separate-stderr sb-poll --cluster fake
+  [ "$status" -eq 1 ]
+  [[ "${lines[0]}" =~ ^"fake: incremental: failed (exit 1) after "[0-9.]+" s; the log above says why"$ ]]
+  [ "${lines[1]}" = "fake: discovery skipped (the fetch failed)" ]
+  [[ "${lines[2]}" == "fake: boards: rebuilt"* ]]
+}
+
+@test "a fresh root's first poll without --backfill-start backfills from the 1st of the month a year back" {
+  setup_fake
+  run --separate-stderr sb-poll --cluster fake
+  [ "$status" -eq 0 ]
+  grep -q '"backfill_start":"2024-06-01","backfill_next":"2024-07"' \
+    "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  [[ "$stderr" == *"no --backfill-start given; the backfill starts at 2024-06-01 (a year back)"* ]]
+  [[ "${lines[0]}" == "fake: backfill: 2024-06, month 1 of 12, 11 to go (one a poll, at least 1 min of sacct calls at 1000 a minute): "* ]]
+  # daily calls at 100 a minute: 11 months of 31 calls take at least 4 minutes of sacct calls
+  SLURM_SB_SACCT_PER_MIN=100 run --separate-stderr sb-poll --cluster fake --chunk day
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "fake: backfill: 2024-07, month 2 of 12, 10 to go (one a poll, at least 4 min of sacct calls at 100 a minute): "* ]]
+}
+
+@test "sb-poll --status: where each cluster stands, its last success and error, next step; exit 1 after a failed poll" {
+  setup_fake
+  run sb-poll --status
+  [ "$status" -eq 0 ]
+  [[ "$output" == "no cluster has been polled under $SLURM_SB_ROOT yet"* ]]
+  run sb-poll --status --cluster fake
+  [ "$status" -eq 5 ]
+  run sb-probe --root "$SLURM_SB_ROOT" --json
+  [ "$status" -eq 2 ]
+  for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done
+  FAKE_SACCT_FAIL=1 SLURM_SB_NOW=2025-06-15T13:00:00Z sb-poll --cluster fake > /dev/null 2>&1 || true
+  SLURM_SB_NOW=2025-06-15T14:30:00Z run sb-poll --status
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "fake: up to date to 2025-06-15T12:00:00Z (2 h 30 min behind)" ]
+  [[ "${lines[1]}" =~ ^"  last poll     2025-06-15T13:00:00Z FAILED (exit 1) in incremental, " ]]
+  [ "${lines[2]}" = "  last success  2025-06-15T12:00:00Z" ]
+  [[ "${lines[3]}" == "  last error    2025-06-15T13:00:00Z in sb-incremental: sb-sacct: sacct exited with status 1: sacct: error: Problem talking to the database"* ]]
+  [ "${lines[4]}" = "  next step     incremental, jobs that ended since 2025-06-15T12:00:00Z (less the overlap)" ]
+  SLURM_SB_NOW=2025-06-15T14:00:00Z sb-poll --cluster fake > /dev/null 2>&1
+  SLURM_SB_NOW=2025-06-15T14:10:00Z run sb-poll --status --json --cluster fake
+  [ "$status" -eq 0 ]
+  printf '%s\n' "$output" | python3 -c "
+import json, sys
+status = json.loads(sys.stdin.read())
+assert status['lag_seconds'] == 600, status
+assert status['last_poll']['ok'] is True and status['last_poll']['last_success'] == '2025-06-15T14:00:00Z'
+assert status['last_poll']['last_error']['at'] == '2025-06-15T13:00:00Z'      # kept after a success
+assert status['cursor']['caught_up'] is True and status['damaged'] == []
+"
+  # the daemon's heartbeat, and one long overdue
+  printf '{"time":"2025-06-15T14:00:00Z","pid":1,"cluster":"fake","last_result":"ok","last_exit":0,"next_run":"2025-06-15T14:10:00Z","interval":600}\n' \
+    > "$SLURM_SB_ROOT/clusters/fake/state/daemon_heartbeat.json"
+  SLURM_SB_NOW=2025-06-15T14:12:00Z run sb-poll --status
+  [[ "$output" == *"  daemon        last tick 2025-06-15T14:00:00Z (ok), next run 2025-06-15T14:10:00Z"$'\n'* || "$output" == *"next run 2025-06-15T14:10:00Z" ]]
+  [[ "$output" != *OVERDUE* ]]
+  SLURM_SB_NOW=2025-06-15T18:00:00Z run sb-poll --status
+  [[ "$output" == *"next run 2025-06-15T14:10:00Z OVERDUE: is the daemon still running?"* ]]
+}
+
+@test "sb-poll --status trusts nothing in the state files: damaged, hostile or planted ones are named, never shown raw or followed" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  state="$SLURM_SB_ROOT/clusters/fake/state"
+  printf '{"cluster":"fake","started":"2025-06-15T12:00:00Z","ended":"2025-06-15T12:00:00Z","ok":true,"exit":0,"last_success":null,"last_error":{"at":"2025-06-15T12:00:00Z","step":"x","message":"\\u001b]0;owned\\u0007"},"steps":[]}\n' \
+    > "$state/poll_status.json"
+  run sb-poll --status
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"DAMAGED       $state/poll_status.json: last_error.message is not plain text (the next poll rewrites it)"* ]]
+  [[ "$output" != *$'\e'* && "$output" != *owned* ]]
+  # a poll rewrites it, and does not carry the hostile message over
+  sb-poll --cluster fake > /dev/null 2>&1
+  ! grep -q owned "$state/poll_status.json"
+  run sb-poll --status
+  [ "$status" -eq 0 ]
+  # a symlink planted in its place is not followed; a FIFO does not stall the report
+  echo '{"secret":1}' > "$SANDBOX/elsewhere.json"
+  ln -sfn "$SANDBOX/elsewhere.json" "$state/poll_status.json"
+  mkfifo "$state/daemon_heartbeat.json"
+  run timeout 20 sb-poll --status
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"DAMAGED       $state/poll_status.json"* ]]
+  [[ "$output" == *"DAMAGED       $state/daemon_heartbeat.json"* ]]
+  # a damaged cursor says that polls fail until it is fixed
+  echo '{"backfill_start":"2025-13-01"}' > "$state/poll_cursor.json"
+  run sb-poll --status
+  [[ "$output" == *"poll_cursor.json: backfill_start"*"polls fail until it is fixed"* ]]
+  # a poll writes a fresh status whatever was planted, without touching the symlink's target
+  rm -f "$state/poll_status.json" "$state/daemon_heartbeat.json"
+  ln -s "$SANDBOX/elsewhere.json" "$state/poll_status.json"
+  sb-poll --cluster fake > /dev/null 2>&1 || true
+  [ "$(cat "$SANDBOX/elsewhere.json")" = '{"secret":1}' ]
+  [ ! -L "$state/poll_status.json" ]
+}

@@ -1,0 +1,290 @@
+"""Where each cluster's polling stands: cursor, last poll, last success and error, daemon, lag.
+
+Read from the files the pipelines write in ``clusters/<c>/state/`` (``poll_cursor.json``,
+``poll_status.json``, ``daemon_heartbeat.json``). Any writer of the root could have put anything
+there, so every field is checked before it is used or shown; a file that fails is named as
+damaged, never trusted.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta
+from typing import List, Optional
+
+import orjson
+
+from slurm_scoreboard import files, layout
+from slurm_scoreboard.names import check_name
+from slurm_scoreboard.times import from_iso, parse_month, to_iso
+
+CURSOR_FILE = "poll_cursor.json"
+STATUS_FILE = "poll_status.json"
+HEARTBEAT_FILE = "daemon_heartbeat.json"
+STATE_LIMIT = 1 << 16                      # the pipelines write a few hundred bytes
+DAEMON_GRACE = timedelta(seconds=3600 + 120)   # a tick may run an hour before its heartbeat
+
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_STEP = re.compile(r"[a-z][a-z -]{0,39}")
+_MESSAGE = re.compile(r"[ -~]{0,300}")
+
+
+class Damaged(ValueError):
+    """A state file that does not hold what the pipelines write."""
+
+
+def clusters_polled(root: str) -> List[str]:
+    """Clusters with a state folder (polled at least once), plain names only, sorted."""
+    result = []
+    for name in sorted(files.list_folder(os.path.join(root, "clusters"))):
+        try:
+            check_name("cluster", name)
+        except ValueError:
+            continue
+        state = layout.state_dir(root, name)
+        if os.path.isdir(state) and not os.path.islink(state):
+            result.append(name)
+    return result
+
+
+def _load(path: str) -> Optional[dict]:
+    try:
+        data = orjson.loads(files.read_bytes(path, STATE_LIMIT))
+    except FileNotFoundError:
+        return None
+    except orjson.JSONDecodeError:
+        raise Damaged(f"{path}: not valid JSON") from None
+    except (files.UnsafePath, ValueError) as err:
+        raise Damaged(str(err)) from None
+    except OSError as err:
+        raise Damaged(f"{path}: {err.strerror or err}") from None
+    if not isinstance(data, dict):
+        raise Damaged(f"{path}: not a JSON object")
+    return data
+
+
+def _time(data: dict, key: str, path: str, optional: bool = False) -> Optional[datetime]:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if type(value) is not str or not _ISO.fullmatch(value):
+        raise Damaged(f"{path}: {key} is not a UTC time")
+    try:
+        return from_iso(value)
+    except ValueError:
+        raise Damaged(f"{path}: {key} is not a UTC time") from None
+
+
+def _flag(data: dict, key: str, path: str) -> bool:
+    value = data.get(key)
+    if type(value) is not bool:
+        raise Damaged(f"{path}: {key} is not true or false")
+    return value
+
+
+def _code(data: dict, key: str, path: str) -> int:
+    value = data.get(key)
+    if type(value) is not int or not 0 <= value <= 255:
+        raise Damaged(f"{path}: {key} is not an exit status")
+    return value
+
+
+def _text(value, pattern: re.Pattern, what: str, path: str) -> str:
+    if type(value) is not str or not pattern.fullmatch(value):
+        raise Damaged(f"{path}: {what} is not plain text")
+    return value
+
+
+def read_cursor(path: str) -> Optional[dict]:
+    """The cursor's checked fields, or None before the first poll."""
+    data = _load(path)
+    if data is None:
+        return None
+    start = data.get("backfill_start")
+    if type(start) is not str or not _DAY.fullmatch(start):
+        raise Damaged(f"{path}: backfill_start is not a day")
+    following = data.get("backfill_next")
+    try:
+        parse_month(following if type(following) is str else "")
+        datetime.strptime(start, "%Y-%m-%d")
+    except ValueError:
+        raise Damaged(f"{path}: backfill_start or backfill_next is not a real date") from None
+    return {"backfill_start": start, "backfill_next": following,
+            "caught_up": _flag(data, "caught_up", path),
+            "incremental_since": _time(data, "incremental_since", path, optional=True)}
+
+
+def read_poll(path: str) -> Optional[dict]:
+    """The last poll's checked outcome (poll_status.json), or None before the first poll."""
+    data = _load(path)
+    if data is None:
+        return None
+    error = data.get("last_error")
+    if error is not None:
+        if not isinstance(error, dict):
+            raise Damaged(f"{path}: last_error is not an object")
+        error = {"at": _time(error, "at", path),
+                 "step": _text(error.get("step"), _STEP, "last_error.step", path),
+                 "message": _text(error.get("message"), _MESSAGE, "last_error.message", path)}
+    steps = data.get("steps")
+    if not isinstance(steps, list) or len(steps) > 10:
+        raise Damaged(f"{path}: steps is not a short list")
+    checked = []
+    for step in steps:
+        if not isinstance(step, dict):
+            raise Damaged(f"{path}: a step is not an object")
+        seconds = step.get("seconds")
+        if type(seconds) not in (int, float) or not 0 <= seconds < 1e7:
+            raise Damaged(f"{path}: a step's seconds is not a duration")
+        checked.append({"step": _text(step.get("step"), _STEP, "a step's name", path),
+                        "ok": _flag(step, "ok", path), "exit": _code(step, "exit", path),
+                        "seconds": float(seconds)})
+    return {"started": _time(data, "started", path), "ended": _time(data, "ended", path),
+            "ok": _flag(data, "ok", path), "exit": _code(data, "exit", path),
+            "last_success": _time(data, "last_success", path, optional=True),
+            "last_error": error, "steps": checked}
+
+
+def read_daemon(path: str) -> Optional[dict]:
+    """The daemon's last heartbeat, or None when no daemon ever ran for the cluster."""
+    data = _load(path)
+    if data is None:
+        return None
+    result = data.get("last_result")
+    return {"time": _time(data, "time", path),
+            "last_result": _text(result, _STEP, "last_result", path),
+            "next_run": _time(data, "next_run", path, optional=True)}
+
+
+def months_between(first: str, last: str) -> int:
+    """How many months from the month of `first` (YYYY-MM...) to that of `last`."""
+    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
+
+
+def next_step(cursor: Optional[dict], now: datetime) -> str:
+    if cursor is None:
+        return ("the first poll starts the backfill (at --backfill-start, by default the 1st "
+                "of the month a year ago)")
+    if cursor["caught_up"]:
+        since = cursor["incremental_since"]
+        return f"incremental, jobs that ended since {to_iso(since)} (less the overlap)" \
+            if since else "incremental, from the start of this month"
+    current = to_iso(now)[:7]
+    total = months_between(cursor["backfill_start"], current)
+    number = months_between(cursor["backfill_start"], cursor["backfill_next"]) + 1
+    if number > total:
+        return "backfill: marks it caught up, then incremental polls"
+    return f"backfill {cursor['backfill_next']} (month {number} of {total})"
+
+
+def cluster_status(root: str, cluster: str, now: datetime) -> dict:
+    """Everything known about one cluster's polling; damaged files are listed in 'damaged'."""
+    state = layout.state_dir(root, cluster)
+    damaged = []
+    found = {}
+    for key, reader, name, remedy in (
+            ("cursor", read_cursor, CURSOR_FILE,
+             "polls fail until it is fixed; sb-poll's log names the remedy"),
+            ("poll", read_poll, STATUS_FILE, "the next poll rewrites it"),
+            ("daemon", read_daemon, HEARTBEAT_FILE, "the daemon's next tick rewrites it")):
+        try:
+            found[key] = reader(os.path.join(state, name))
+        except Damaged as err:
+            damaged.append(f"{err} ({remedy})")
+            found[key] = None
+    cursor, poll, daemon = found["cursor"], found["poll"], found["daemon"]
+    lag = None
+    if cursor and cursor["caught_up"] and cursor["incremental_since"]:
+        lag = max(0, int((now - cursor["incremental_since"]).total_seconds()))
+    return {"cluster": cluster, "cursor": cursor, "last_poll": poll, "daemon": daemon,
+            "lag_seconds": lag, "next_step": next_step(cursor, now), "damaged": damaged}
+
+
+def healthy(status: dict) -> bool:
+    """No damaged state file, and the last poll (if any) succeeded."""
+    poll = status["last_poll"]
+    return not status["damaged"] and (poll is None or poll["ok"])
+
+
+def duration(seconds: int) -> str:
+    """``45 s``, ``12 min``, ``3 h 20 min``, ``2 d 4 h``."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def _where(status: dict, now: datetime) -> str:
+    cursor = status["cursor"]
+    if cursor is None:
+        return "not polled yet"
+    if cursor["caught_up"]:
+        if status["lag_seconds"] is None:
+            return "caught up; the first incremental poll has not run"
+        return (f"up to date to {to_iso(cursor['incremental_since'])} "
+                f"({duration(status['lag_seconds'])} behind)")
+    total = months_between(cursor["backfill_start"], to_iso(now))
+    done = months_between(cursor["backfill_start"], cursor["backfill_next"])
+    return f"backfilling from {cursor['backfill_start']}: {done} of {total} months done"
+
+
+def _poll_line(poll: dict) -> str:
+    seconds = sum(step["seconds"] for step in poll["steps"])
+    outcome = "ok" if poll["ok"] else f"FAILED (exit {poll['exit']})"
+    failed = [step["step"] for step in poll["steps"] if not step["ok"]]
+    detail = f" in {', '.join(failed)}" if failed else ""
+    return f"{to_iso(poll['ended'])} {outcome}{detail}, {seconds:.1f} s"
+
+
+def _daemon_line(daemon: dict, now: datetime) -> str:
+    line = f"last tick {to_iso(daemon['time'])} ({daemon['last_result']})"
+    if daemon["last_result"] == "stopped":
+        return line
+    if daemon["next_run"] is not None:
+        line += f", next run {to_iso(daemon['next_run'])}"
+        if now > daemon["next_run"] + DAEMON_GRACE:
+            line += " OVERDUE: is the daemon still running?"
+    return line
+
+
+def render(statuses: List[dict], now: datetime) -> List[str]:
+    """The human report: a block of labelled lines per cluster."""
+    lines = []
+    for status in statuses:
+        lines.append(f"{status['cluster']}: {_where(status, now)}")
+        poll = status["last_poll"]
+        rows = [("last poll", _poll_line(poll) if poll else "none recorded yet")]
+        if poll:
+            success = poll["last_success"]
+            rows.append(("last success", to_iso(success) if success else "never"))
+            error = poll["last_error"]
+            if error:
+                rows.append(("last error", f"{to_iso(error['at'])} in {error['step']}: "
+                                           f"{error['message'] or '(no message)'}"))
+        rows.append(("next step", status["next_step"]))
+        if status["daemon"]:
+            rows.append(("daemon", _daemon_line(status["daemon"], now)))
+        for problem in status["damaged"]:
+            rows.append(("DAMAGED", problem))
+        lines.extend(f"  {label:<14}{text}" for label, text in rows)
+    return lines
+
+
+def as_json(status: dict) -> dict:
+    """The status with its times as ISO text, for --json."""
+    def plain(value):
+        if isinstance(value, datetime):
+            return to_iso(value)
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value
+    return plain(status)

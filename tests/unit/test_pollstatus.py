@@ -1,0 +1,109 @@
+"""pollstatus: the state files are checked field by field, and the report shows only plain text."""
+import os
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from slurm_scoreboard import pollstatus
+from slurm_scoreboard.pollstatus import Damaged
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+GOOD_POLL = {"cluster": "hammer", "started": "2025-06-15T11:50:00Z",
+             "ended": "2025-06-15T11:50:09Z", "ok": False, "exit": 1,
+             "last_success": "2025-06-15T11:40:08Z",
+             "last_error": {"at": "2025-06-15T11:50:09Z", "step": "sb-incremental",
+                            "message": "sb-sacct: sacct timed out after 600 s"},
+             "steps": [{"step": "incremental", "ok": False, "exit": 1, "seconds": 600.2},
+                       {"step": "boards", "ok": True, "exit": 0, "seconds": 1.5}]}
+GOOD_CURSOR = {"cluster": "hammer", "backfill_start": "2024-06-01", "backfill_next": "2025-06",
+               "caught_up": True, "incremental_since": "2025-06-15T11:40:00Z",
+               "updated": "2025-06-15T11:40:08Z"}
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**63)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12)
+
+
+def state(tmp_path, cluster="hammer", **files):
+    folder = tmp_path / "clusters" / cluster / "state"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / f"{name}.json").write_bytes(data if isinstance(data, bytes) else orjson.dumps(data))
+    return folder
+
+
+def test_a_good_status_reads_back_with_lag_next_step_and_last_error(tmp_path):
+    state(tmp_path, poll_cursor=GOOD_CURSOR, poll_status=GOOD_POLL)
+    status = pollstatus.cluster_status(str(tmp_path), "hammer", NOW)
+    assert status["damaged"] == []
+    assert status["lag_seconds"] == 20 * 60
+    assert status["last_poll"]["last_error"]["step"] == "sb-incremental"
+    assert not pollstatus.healthy(status)
+    lines = pollstatus.render([status], NOW)
+    assert lines[0] == "hammer: up to date to 2025-06-15T11:40:00Z (20 min behind)"
+    assert lines[1] == "  last poll     2025-06-15T11:50:09Z FAILED (exit 1) in incremental, 601.7 s"
+    assert "  last error    2025-06-15T11:50:09Z in sb-incremental: sb-sacct: sacct timed out after 600 s" in lines
+
+
+def test_backfill_progress_and_next_step_count_months_from_the_start():
+    cursor = {"backfill_start": "2024-06-15", "backfill_next": "2024-09", "caught_up": False,
+              "incremental_since": None}
+    assert pollstatus.next_step(cursor, NOW) == "backfill 2024-09 (month 4 of 12)"
+    assert pollstatus.next_step(None, NOW).startswith("the first poll starts the backfill")
+    cursor["backfill_next"] = "2025-06"
+    assert pollstatus.next_step(cursor, NOW).startswith("backfill: marks it caught up")
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (59, "59 s"), (60, "1 min"),
+                                           (3600, "1 h"), (3660, "1 h 1 min"),
+                                           (47 * 3600, "47 h"), (49 * 3600, "2 d 1 h"),
+                                           (10 * 86400, "10 d")])
+def test_durations_read_like_a_person_would_say_them(seconds, text):
+    assert pollstatus.duration(seconds) == text
+
+
+@pytest.mark.parametrize("change", [
+    {"ok": "yes"}, {"exit": 256}, {"exit": -1}, {"started": "2025-06-15 11:50:00"},
+    {"ended": "2025-02-30T00:00:00Z"}, {"steps": [{"step": "x", "ok": True, "exit": 0,
+                                                    "seconds": float("1e308")}]},
+    {"steps": [{}] * 11}, {"last_error": {"at": "2025-06-15T11:50:09Z", "step": "x",
+                                          "message": "\x1b[2J"}},
+    {"last_error": {"at": "2025-06-15T11:50:09Z", "step": "../../x", "message": ""}},
+    {"last_error": "boom"}, {"last_success": 17}])
+def test_each_bad_field_names_the_file_as_damaged(tmp_path, change):
+    folder = state(tmp_path, poll_status={**GOOD_POLL, **change})
+    with pytest.raises(Damaged, match=str(folder)):
+        pollstatus.read_poll(str(folder / "poll_status.json"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(poll=st.dictionaries(st.sampled_from(sorted(GOOD_POLL)), JSON_VALUES, max_size=8),
+       cursor=st.dictionaries(st.sampled_from(sorted(GOOD_CURSOR)), JSON_VALUES, max_size=6),
+       raw=st.binary(max_size=64))
+def test_any_content_is_read_or_named_damaged_and_the_report_stays_printable(tmp_path_factory, poll, cursor, raw):
+    root = tmp_path_factory.mktemp("root")
+    state(root, poll_status={**GOOD_POLL, **poll}, poll_cursor={**GOOD_CURSOR, **cursor},
+          daemon_heartbeat=raw)
+    status = pollstatus.cluster_status(str(root), "hammer", NOW)
+    text = "\n".join(pollstatus.render([status], NOW))
+    assert text.isascii() and all(char == "\n" or char.isprintable() for char in text)
+    orjson.dumps(pollstatus.as_json(status))
+    for key, name in (("daemon", "daemon_heartbeat"), ("last_poll", "poll_status"),
+                      ("cursor", "poll_cursor")):
+        named = [problem for problem in status["damaged"] if f"/{name}.json" in problem]
+        assert (status[key] is None) == bool(named), (key, status)
+
+
+def test_only_plain_cluster_folders_with_a_state_folder_are_listed(tmp_path):
+    state(tmp_path, "hammer")
+    state(tmp_path, "anvil")
+    (tmp_path / "clusters" / "typo").mkdir()
+    (tmp_path / "clusters" / "bad name").mkdir()
+    (tmp_path / "clusters" / "bad name" / "state").mkdir()
+    os.symlink(tmp_path / "clusters" / "anvil" / "state", tmp_path / "clusters" / "typo" / "state")
+    assert pollstatus.clusters_polled(str(tmp_path)) == ["anvil", "hammer"]

@@ -40,7 +40,7 @@ print(sum(u['totals'][5] for u in d['users']), sum(u['totals'][0] for u in d['us
 }
 
 store_digest() {
-  (cd "$SLURM_SB_ROOT" && find . -type f ! -name '*.lock' ! -name 'sacct_rate.json' -exec md5sum {} + | sort)
+  (cd "$SLURM_SB_ROOT" && find . -type f ! -name '*.lock' ! -name 'sacct_rate.json' ! -name 'poll_status.json' -exec md5sum {} + | sort)
 }
 
 @test "every pipeline has --help and rejects bad usage with exit 2" {

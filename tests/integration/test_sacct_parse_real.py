@@ -146,3 +146,35 @@ def test_the_same_jobs_read_in_new_york_and_in_utc_give_identical_records(submit
         assert record == records[record["job_id"]], record["job_id"]
     shifted = read("UTC", f"TZ=America/New_York {plain}")
     assert shifted != utc                          # the zones really differ for these jobs
+
+
+def test_plain_fixed_width_sacct_gives_the_same_records_or_says_what_it_cut(submitted, records):
+    """Plain sacct (no -P) pads columns to a width and cuts longer values with '+'. With widths
+    wide enough (AllocTRES%80) the records are the ones sb-sacct gives; with sacct's default
+    widths every cut AllocTRES is skipped (never read as a number: GPU hours would be lost),
+    counted, and the message names the fix."""
+    ids = ",".join(submitted["jobs"].values())
+    fields = "JobID,JobIDRaw,Cluster%20,User%20,Account%20,State%20,ElapsedRaw,AllocCPUS," \
+             "NNodes,ReqMem,AllocTRES{},Submit,Start,End"
+
+    def read(width):
+        done = as_user("sbalice", ["bash", "-o", "pipefail", "-c",
+                                   f"export TZ=UTC; sacct -a -X -j {ids} -o "
+                                   f"{fields.format(width)} | {USERS_BIN}/sb-parse"],
+                       check=False)
+        return done, [orjson.loads(line) for line in done.stdout.splitlines()]
+
+    done, wide = read("%80")
+    assert done.returncode == 0, done.stderr
+    assert len(wide) >= len(submitted["jobs"]) and " cut: " not in done.stderr
+    assert any(record["gpus"] for record in wide)
+    for record in wide:
+        assert record == records[record["job_id"]], record["job_id"]
+
+    done, cut = read("")
+    assert len(cut) < len(wide)
+    assert all(record == records[record["job_id"]] for record in cut)
+    assert not any(record["gpus"] for record in cut)          # no GPU job got through as 0 GPUs
+    explained = [line for line in done.stderr.splitlines() if " cut: " in line]
+    assert len(explained) == 1 and "sacct -P" in explained[0], done.stderr
+    assert f"truncated value: {len(wide) - len(cut)}" in done.stderr, done.stderr

@@ -108,8 +108,18 @@ def test_backfill_over_six_seeded_months_on_two_clusters(cluster, seeded, root):
     for name in (cluster, SECOND):
         for poll in range(1, 7):
             assert not cursor(root, name)["caught_up"] if poll > 1 else True
-            pipeline("sb-poll", "--cluster", name, "--root", root,
-                     "--backfill-start", "2019-02-01", env=env)
+            done = pipeline("sb-poll", "--cluster", name, "--root", root,
+                            "--backfill-start", "2019-02-01", "--json", env=env)
+            steps = [orjson.loads(line) for line in done.stdout.splitlines()]
+            assert [step["step"] for step in steps] == ["backfill", "discovery", "boards"]
+            month = f"2019-{poll + 1:02d}"
+            backfill = steps[0]
+            assert (backfill["month"], backfill["month_number"], backfill["months"],
+                    backfill["months_left"]) == (month, poll, 6, 6 - poll)
+            if poll == 1:        # nothing was stored before: every February job is new
+                assert backfill["new_jobs"] == sum(
+                    time.strftime("%Y-%m", time.gmtime(job["end"])) == month
+                    for job in seeded[name])
         state = cursor(root, name)
         assert state["caught_up"] is True and state["backfill_next"] == "2019-08"
         assert stored(root, name) == truth_of(seeded[name])   # with Dec/Jan from discovery
@@ -117,8 +127,16 @@ def test_backfill_over_six_seeded_months_on_two_clusters(cluster, seeded, root):
         merged = {row["user"]: row["value"] for row in orjson.loads(handle.read())["rows"]}
     both = truth_of(seeded[cluster] + seeded[SECOND])
     assert merged == {user: v[5] for user, v in both.items()}
-    pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env)   # once more: no change
+    done = pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env)   # no change
     assert stored(root, cluster) == truth_of(seeded[cluster])
+    assert done.stdout.startswith(f"{cluster}: incremental: up to 2019-08-15T00:00:00Z: "
+                                  "no new jobs, ")
+    done = pipeline("sb-poll", "--status", "--root", root, "--json",
+                    env={"SLURM_SB_NOW": "2019-08-15T01:00:00Z"})
+    status = {line["cluster"]: line for line in map(orjson.loads, done.stdout.splitlines())}
+    assert set(status) == {cluster, SECOND}
+    assert status[cluster]["lag_seconds"] == 3600 and status[cluster]["damaged"] == []
+    assert status[cluster]["last_poll"]["last_success"] == "2019-08-15T00:00:00Z"
 
 
 def test_five_polls_are_one_month_short_but_discovery_fetched_whole_histories(cluster, seeded,

@@ -145,7 +145,8 @@ class HomeLooker:
 
 class OptOut:
     """Answers "has this user opted out?". With `check_homes` (a poller of `cluster`), a user
-    whose cached answer for this cluster is missing or a day old has their home looked at."""
+    whose cached answer for this cluster is missing or a day old has their home looked at.
+    One run (one instance) asks once per user and keeps the answer."""
 
     def __init__(self, root: str, cluster: Optional[str] = None, check_homes: bool = False,
                  clock: Optional[Callable[[], float]] = None,
@@ -158,8 +159,15 @@ class OptOut:
         self.clock = clock or (lambda: times.now().timestamp())
         self.looker = looker or HomeLooker()
         self.changed = False
+        self.answers: Dict[str, bool] = {}       # this run's answers, asked once per user
 
     def __contains__(self, user: str) -> bool:
+        answer = self.answers.get(user)
+        if answer is None:
+            answer = self.answers[user] = self._answer(user)
+        return answer
+
+    def _answer(self, user: str) -> bool:
         if user in self.listed:
             return True
         if self.check_homes and self._stale(user):
@@ -172,6 +180,7 @@ class OptOut:
 
     def _look(self, user: str) -> None:
         answer = self.looker.look(user)
+        self.answers.pop(user, None)
         if answer is not None:
             self.checked.setdefault(user, {})[self.cluster] = [int(self.clock()), answer]
             self.changed = True

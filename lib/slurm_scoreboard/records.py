@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from . import states, tres, units
@@ -282,11 +283,8 @@ EARLIEST = "1970-01-01T00:00:00Z"
 FUTURE_SLACK = timedelta(days=1)
 SLACK = 3600             # seconds two clocks or a rounding may disagree by
 
-_BOUNDED = (("elapsed_s", MAX_ELAPSED), ("cpus", MAX_CPUS), ("nodes", MAX_NODES),
-            ("gpus", MAX_GPUS))
 _SIZES = ("mem_bytes", "max_rss_bytes")
 _TEXTS = ("cluster", "job_id", "key", "user", "account", "state")
-_TIMES = ("submit", "start", "end")
 _ISO = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z")
 
 
@@ -305,37 +303,49 @@ def _whole(record: dict, key: str, bound: int) -> int:
     return value
 
 
-def _instant(record: dict, key: str, latest: str) -> None:
+@lru_cache(maxsize=8192)
+def _day_seconds(day: str) -> int:
+    """Seconds from 1970 to the start of a ``YYYY-MM-DD`` day (ValueError if no such day)."""
+    return int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp())
+
+
+def _epoch(value: str) -> int:
+    """Seconds since 1970 of an instant that matched _ISO (ValueError if no such day)."""
+    return (_day_seconds(value[:10]) + int(value[11:13]) * 3600 + int(value[14:16]) * 60
+            + int(value[17:19]))
+
+
+def _instant(record: dict, key: str, latest: str) -> Optional[int]:
+    """The instant's seconds since 1970 (None when absent); SkipRecord unless a real UTC time
+    between 1970 and `latest`."""
     value = record.get(key)
     if value is None:
-        return
+        return None
     if type(value) is not str or not _ISO.fullmatch(value):
         raise SkipRecord("bad record", f"{key} is not a UTC time")
     try:
-        datetime.fromisoformat(value[:-1])
+        seconds = _epoch(value)
     except ValueError:
         raise SkipRecord("bad record", f"{key} {value} is not a real date") from None
     if not EARLIEST <= value <= latest:
         raise SkipRecord("out of range", f"{key} {value} is not between 1970 and {latest}")
+    return seconds
 
 
-def _seconds(value: str) -> int:
-    return int(datetime.fromisoformat(value[:-1]).replace(tzinfo=timezone.utc).timestamp())
-
-
-def _consistent(record: dict, elapsed: int) -> None:
+def _consistent(record: dict, elapsed: int, submit: Optional[int], start: Optional[int],
+                end: int) -> None:
     """An ended job's times and elapsed time agree (within SLACK, for clocks and rounding): it
     was submitted before it started and started before it ended, and it ran no longer than from
     its start to its end."""
-    submit, start, end = record.get("submit"), record.get("start"), record["end"]
     if start is None:
         return
-    ran = _seconds(end) - _seconds(start)
+    ran = end - start
     if ran < -SLACK or elapsed > ran + SLACK:
         raise SkipRecord("inconsistent", f"elapsed {elapsed} s does not fit between its start "
-                                         f"{start} and end {end}")
-    if submit is not None and _seconds(start) < _seconds(submit) - SLACK:
-        raise SkipRecord("inconsistent", f"started {start} before it was submitted {submit}")
+                                         f"{record['start']} and end {record['end']}")
+    if submit is not None and start < submit - SLACK:
+        raise SkipRecord("inconsistent", f"started {record['start']} before it was submitted "
+                                         f"{record['submit']}")
 
 
 def check(record, latest: str) -> None:
@@ -354,13 +364,17 @@ def check(record, latest: str) -> None:
     state, terminal = record["state"], record.get("terminal")
     if not states.is_known(state) or terminal is not states.is_terminal(state):
         raise SkipRecord("bad record", "state and terminal disagree")
-    for key in _TIMES:
-        _instant(record, key, latest)
-    if terminal and record.get("end") is None:
+    submit = _instant(record, "submit", latest)
+    start = _instant(record, "start", latest)
+    end = _instant(record, "end", latest)
+    if terminal and end is None:
         raise SkipRecord("bad record", "an ended job without an end time")
-    elapsed, cpus, _, gpus = (_whole(record, key, bound) for key, bound in _BOUNDED)
+    elapsed = _whole(record, "elapsed_s", MAX_ELAPSED)
+    cpus = _whole(record, "cpus", MAX_CPUS)
+    _whole(record, "nodes", MAX_NODES)
+    gpus = _whole(record, "gpus", MAX_GPUS)
     if terminal:
-        _consistent(record, elapsed)
+        _consistent(record, elapsed, submit, start, end)
     for key in _SIZES:
         if record.get(key) is not None:
             _whole(record, key, MAX_BYTES)

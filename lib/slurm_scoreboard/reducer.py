@@ -3,9 +3,10 @@ changed file of the cluster in one journaled update (see journal.py)."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from . import layout, metrics
+from . import layout, metrics, times
 from .bloom import BloomFilter
 from .files import lexists, locked
 from .journal import JournalCorrupt, Transaction, discard, recover
@@ -80,7 +81,9 @@ class Reducer:
 
     def bloom(self, month: str) -> BloomFilter:
         if month not in self.blooms:
-            self.blooms[month] = load_bloom(layout.bloom_file(self.root, self.cluster, month))
+            before = times.to_iso(times.parse_month(month) - timedelta(days=1))[:7]
+            self.blooms[month] = load_bloom(layout.bloom_file(self.root, self.cluster, month),
+                                            layout.bloom_file(self.root, self.cluster, before))
         return self.blooms[month]
 
     def add(self, record: dict, place: Placement) -> bool:

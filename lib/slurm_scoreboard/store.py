@@ -35,7 +35,7 @@ import orjson
 from . import metrics
 from .names import PLAIN as _PLAIN
 from .records import MAX_TEXT
-from .bloom import BloomCorrupt, BloomFilter
+from .bloom import DEFAULT_CAPACITY, BloomCorrupt, BloomFilter, capacity_after, items_in
 from .files import UnsafePath, read_bytes, read_json
 
 Vector = metrics.Vector
@@ -278,12 +278,20 @@ def alltime_bytes(cluster: str, entries: Dict[str, dict], asof: str) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def load_bloom(path: str) -> BloomFilter:
-    """The seen-set of one month; a new empty one when the file does not exist."""
+def _items_before(path: str) -> int:
+    try:
+        return items_in(read_bytes(path))
+    except (OSError, UnsafePath, ValueError):
+        return 0
+
+
+def load_bloom(path: str, before: Optional[str] = None) -> BloomFilter:
+    """The seen-set of one month; a new empty one when the file does not exist, sized from the
+    month `before` (the path of the previous month's file) when that one exists."""
     try:
         data = read_bytes(path)
     except FileNotFoundError:
-        return BloomFilter()
+        return BloomFilter(capacity_after(_items_before(before)) if before else DEFAULT_CAPACITY)
     except (UnsafePath, ValueError) as err:
         raise BloomCorrupt(str(err)) from None
     try:

@@ -1,4 +1,5 @@
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from slurm_scoreboard import bloom
 from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter
@@ -102,3 +103,99 @@ def _forge(layers):
 def test_a_forged_file_with_a_good_checksum_is_refused(layer):
     with pytest.raises(BloomCorrupt):
         BloomFilter.from_bytes(_forge([layer]))
+
+
+def old_main_file(keys, capacity=50_000):
+    """The bytes the previous main wrote for `keys`: its own double-hashing loop, kept here as
+    the reference, so files already on disk are read the same by today's code."""
+    import hashlib
+    import math
+    import struct
+
+    import mmh3
+    bits = math.ceil(capacity * -math.log(bloom.P0) / (math.log(2) ** 2) / 8) * 8
+    hashes = max(1, math.ceil(-math.log2(bloom.P0)))
+    bitmap = bytearray(bits // 8)
+    for key in keys:
+        value = mmh3.hash128(key, 0, signed=False)
+        h1, h2 = value & ((1 << 64) - 1), (value >> 64) | 1
+        for i in range(hashes):
+            position = (h1 + i * h2) % bits
+            bitmap[position >> 3] |= 1 << (position & 7)
+    body = struct.pack("<8sII", b"SBBLOOM\0", 1, 1) + \
+        struct.pack("<QQIQ", capacity, bits, hashes, len(keys)) + bytes(bitmap)
+    return body + hashlib.sha256(body).digest()
+
+
+def test_the_fast_probe_walk_sets_the_bits_the_previous_main_set():
+    keys = [f"{9000 + i}@2025-0{1 + i % 9}-11T0{i % 10}:00:00Z" for i in range(3000)]
+    written = old_main_file(keys)
+    today = BloomFilter(capacity=50_000)
+    for key in keys:
+        today.add(key)
+    assert today.to_bytes() == written
+    loaded = BloomFilter.from_bytes(written)
+    assert all(key in loaded for key in keys) and not loaded.add(keys[17])
+
+
+def test_a_month_read_in_one_go_is_written_as_one_right_sized_layer():
+    keys = [f"{i}@2025-08-01T00:00:00Z" for i in range(400_000)]
+    grown = BloomFilter()
+    for key in keys:
+        assert grown.add(key)
+    assert len(grown.layers) == 4
+    data = grown.to_bytes()
+    again = BloomFilter.from_bytes(data)
+    assert len(again.layers) == 1 and again.items == len(keys)
+    assert len(data) <= 6e6 * len(keys) / 1e6                # at most 6 MB per million keys
+    assert again.false_positive_rate() <= 1e-9
+    assert all(key in again for key in keys)
+    assert not any(f"{i}@2025-09-01T00:00:00Z" in again for i in range(400_000))
+
+
+def test_layers_loaded_from_a_file_are_kept_and_only_this_runs_layers_are_merged():
+    first = BloomFilter()
+    old_keys = [f"old{i}" for i in range(50_000)]
+    for key in old_keys:
+        first.add(key)
+    loaded = BloomFilter.from_bytes(first.to_bytes())
+    new_keys = [f"new{i}" for i in range(160_000)]
+    assert all(loaded.add(key) for key in new_keys)
+    assert len(loaded.layers) == 3
+    kept = bytes(loaded.layers[0].bitmap)
+    final = BloomFilter.from_bytes(loaded.to_bytes())
+    assert len(final.layers) == 2 and bytes(final.layers[0].bitmap) == kept
+    assert final.items == 210_000 and all(key in final for key in old_keys + new_keys)
+    assert final.false_positive_rate() <= 1e-9
+
+
+def test_a_new_month_is_sized_from_the_month_before():
+    assert bloom.capacity_after(0) == bloom.DEFAULT_CAPACITY
+    assert bloom.capacity_after(1_000_000) == 1_050_000
+    before = BloomFilter(capacity=1_000)
+    for i in range(70_000):
+        before.add(str(i))
+    data = before.to_bytes()
+    assert bloom.items_in(data) == 70_000
+    for garbage in (b"", b"SBBLOOM\0", data[:40], b"x" * 100):
+        assert bloom.items_in(garbage) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches=st.lists(st.lists(st.text(min_size=1, max_size=12), max_size=300), max_size=5),
+       capacity=st.integers(min_value=1, max_value=200))
+def test_no_key_is_ever_lost_across_runs_saves_and_compactions(batches, capacity):
+    """A key `add` accepted is found ever after (a key it refused was a duplicate or, in these
+    tiny layers, a false positive: never counted, so it cannot be counted twice either)."""
+    data = BloomFilter(capacity=capacity).to_bytes()
+    accepted = set()
+    for batch in batches:
+        run = BloomFilter.from_bytes(data)
+        for key in batch:
+            if run.add(key):
+                assert key not in accepted
+                accepted.add(key)
+        data = run.to_bytes()
+        reread = BloomFilter.from_bytes(data)
+        assert all(key in reread for key in accepted)
+        assert reread.items == len(accepted)

@@ -60,6 +60,7 @@ class _Job:
         self.allocations: List[Sequence[str]] = []
         self.het_seen: set = set()
         self.step_peak: Optional[int] = None
+        self.cut = False               # one of its lines was cut by a column width
 
 
 class SacctParser:
@@ -90,6 +91,7 @@ class SacctParser:
         self.misfits = 0               # lines of a guessed layout that did not fit
         self.fitting = 0               # lines whose JobID was read
         self.truncated: Counter = Counter()
+        self.cut_job: Optional[str] = None      # the job of the last line cut by a width
 
     # -- input -----------------------------------------------------------------------------
     def parse(self, lines, source: str) -> Iterator[dict]:
@@ -132,6 +134,16 @@ class SacctParser:
     def finish(self) -> Iterator[dict]:
         self.pending_header = None
         yield from self._flush()
+
+    def _taint(self, row: List[str]) -> None:
+        """The job of a cut line is not counted at all: its other lines (a heterogeneous job's
+        other components, its steps) would make a record that misses the cut part."""
+        try:
+            self.cut_job = parse_job_id(row[self.cols.jobid]).job
+        except (ValueError, TypeError, IndexError):
+            self.cut_job = None
+        if self.job is not None and self.job.job == self.cut_job:
+            self.job.cut = True
 
     def _truncated(self, lineno: int, columns: List[str]) -> None:
         """A line whose values were cut is skipped (a cut number is no number), counted, and
@@ -211,6 +223,7 @@ class SacctParser:
                    and cols.names[i] not in FREE_TEXT]
             if cut:
                 self._truncated(lineno, cut)
+                self._taint(row)
                 return None
             return row
         parts = line.split(self.delimiter)
@@ -243,7 +256,7 @@ class SacctParser:
         if job_id.step is not None:
             if job is None or job.job != job_id.job:
                 yield from self._flush()
-                job = self.job = _Job(job_id.job, lineno)
+                job = self.job = self._new_job(job_id.job, lineno)
             try:
                 rss = peak_rss(row, cols)
             except SkipRecord as err:
@@ -256,13 +269,18 @@ class SacctParser:
                      and job_id.het is not None and job_id.het not in job.het_seen)
         if not joins_het:
             yield from self._flush()
-            job = self.job = _Job(job_id.job, lineno)
+            job = self.job = self._new_job(job_id.job, lineno)
         job.allocations.append(row)
         job.het_seen.add(job_id.het)
 
+    def _new_job(self, job: str, lineno: int) -> _Job:
+        new = _Job(job, lineno)
+        new.cut = job == self.cut_job
+        return new
+
     def _flush(self) -> Iterator[dict]:
         job, self.job = self.job, None
-        if job is None:
+        if job is None or job.cut:
             return
         try:
             record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster)

@@ -24,12 +24,18 @@ TERMINAL_CODES = ",".join(sorted(code for name, code in TERMINAL.items() if name
 
 def normalize_state(text: str) -> str:
     """The base state name: ``CANCELLED by 1000`` -> CANCELLED, ``CA`` -> CANCELLED, ``COMPLETED+``
-    (fixed-width truncation) -> COMPLETED. Unknown states raise ValueError."""
-    word = text.strip().split(" ", 1)[0].rstrip("+").upper()
+    and ``OUT_OF_ME+`` (fixed-width truncation: the one state it can be the start of) ->
+    COMPLETED, OUT_OF_MEMORY. Unknown states raise ValueError."""
+    word = text.strip().split(" ", 1)[0].upper()
+    cut = word.endswith("+")
+    word = word.rstrip("+")
     if word in _KNOWN:
         return word
     if word in _BY_CODE:
         return _BY_CODE[word]
+    completions = [name for name in _KNOWN if name.startswith(word)] if cut and word else []
+    if len(completions) == 1:
+        return completions[0]
     raise ValueError(f"unknown state {text.strip()!r}")
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,22 +62,51 @@ def zone_named(name: str) -> Optional[tzinfo]:
             from None
 
 
+class LibcZone(tzinfo):
+    """The local zone exactly as the C library (and so sacct) sees it: whatever $TZ holds (an
+    IANA name, a path to a zone file, a POSIX rule such as ``CET-1CEST,M3.5.0,M10.5.0/3``) or
+    /etc/localtime. A naive time is read with the same rule as ZoneInfo's: the first pass of an
+    hour that happens twice, the offset before the change for an hour that is skipped."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name or "/etc/localtime"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def utcoffset(self, moment: Optional[datetime]) -> timedelta:
+        if moment is None:
+            return timedelta(0)
+        naive = int(moment.replace(tzinfo=timezone.utc).timestamp())
+        return timedelta(seconds=_libc_offset(naive - naive % 60))
+
+    def dst(self, moment: Optional[datetime]) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, moment: Optional[datetime]) -> str:
+        return "local"
+
+
+@lru_cache(maxsize=65536)
+def _libc_offset(naive: int) -> int:
+    """Seconds east of UTC for a local wall-clock time given as if it were UTC seconds."""
+    before = time.localtime(naive - 43200).tm_gmtoff
+    after = time.localtime(naive + 43200).tm_gmtoff
+    for offset in (before, after):
+        if time.localtime(naive - offset).tm_gmtoff == offset:
+            return offset
+    return before
+
+
 def local_zone() -> Optional[tzinfo]:
-    """The zone sacct prints naive times in when run here: $TZ, else /etc/localtime (None for
-    UTC)."""
-    name = os.environ.get("TZ")
-    if name:
-        try:
-            return zone_named(name)
-        except ValueError:
-            return None
-    try:
-        with open("/etc/localtime", "rb") as handle:
-            zone = ZoneInfo.from_file(handle, key="localtime")
-    except (OSError, ValueError):
+    """The zone sacct prints naive times in when run here: $TZ, else /etc/localtime, as the C
+    library reads them (None when that is UTC all year)."""
+    time.tzset()
+    _libc_offset.cache_clear()
+    offsets = {time.localtime(moment).tm_gmtoff for moment in (978307200, 993945600)}
+    if offsets == {0} and not time.daylight:
         return None
-    probe = datetime(2001, 1, 1, tzinfo=zone), datetime(2001, 7, 1, tzinfo=zone)
-    return None if all(moment.utcoffset() == timedelta(0) for moment in probe) else zone
+    return LibcZone(os.environ.get("TZ", ""))
 
 
 def to_iso(moment: datetime) -> str:

@@ -3,6 +3,8 @@ jobs, states, ReqMem forms, TRES), one behaviour a test."""
 
 import os
 
+import pytest
+
 from slurm_scoreboard.parser import SacctParser
 
 G = 1024 ** 3
@@ -322,3 +324,30 @@ def test_any_lines_after_a_good_job_give_records_or_reasons(lines):
         check(record, "2100-01-01T00:00:00Z")
     assert parser.stats.lines == 1 + len(lines)
     assert parser.fitting >= 1
+
+
+def test_a_job_with_any_line_cut_by_a_width_is_not_counted_at_all():
+    """A heterogeneous job's cut component, or a cut step, would leave a record that misses it
+    (64 CPUs read as 1): the whole job is skipped, the jobs around it are not."""
+    lines = ["JobID             User      State  AllocCPUS    AllocTRES                End ",
+             "------------ --------- ---------- ---------- ---------- ------------------- ",
+             "1999               kim  COMPLETED          2   cpu=2    2025-08-11T00:10:00 ",
+             "2000+0             kim  COMPLETED         64 cpu=64,no+ 2025-08-11T00:10:00 ",
+             "2000+1             kim  COMPLETED          1   cpu=1    2025-08-11T00:10:00 ",
+             "2001               kim  COMPLETED          4   cpu=4    2025-08-11T00:10:00 ",
+             "2001.batch              COMPLETED          4 cpu=4,me+  2025-08-11T00:10:00 ",
+             "2002               kim OUT_OF_ME+          8   cpu=8    2025-08-11T00:10:00 "]
+    records, problems, stats = parse(lines)
+    assert [(r["job_id"], r["state"]) for r in records] == [("1999", "COMPLETED"),
+                                                            ("2002", "OUT_OF_MEMORY")]
+    assert stats.skipped["truncated value"] == 2
+
+
+def test_a_cut_state_is_read_when_it_can_only_be_one_state():
+    from slurm_scoreboard.states import normalize_state
+    assert normalize_state("OUT_OF_ME+") == "OUT_OF_MEMORY"
+    assert normalize_state("SPECIAL_E+") == "SPECIAL_EXIT"
+    assert normalize_state("CANCELLED+") == "CANCELLED"
+    for ambiguous in ("RES+", "C+", "+", "REQUEUE_+"):
+        with pytest.raises(ValueError):
+            normalize_state(ambiguous)

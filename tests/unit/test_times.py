@@ -86,3 +86,29 @@ def test_the_local_zone_is_tz_or_the_machines(monkeypatch):
     assert str(times.local_zone()) == "Europe/Berlin"
     monkeypatch.setenv("TZ", "UTC")
     assert times.local_zone() is None
+
+
+@pytest.mark.parametrize("tz, zone", [("America/New_York", "America/New_York"),
+                                      ("/usr/share/zoneinfo/Europe/Berlin", "Europe/Berlin"),
+                                      ("CET-1CEST,M3.5.0,M10.5.0/3", "Europe/Berlin"),
+                                      ("EST+5", "Etc/GMT+5"),
+                                      ("Australia/Lord_Howe", "Australia/Lord_Howe")])
+def test_the_local_zone_is_the_c_librarys_and_reads_every_hour_as_zoneinfo_does(monkeypatch, tz,
+                                                                                zone):
+    """Whatever form $TZ takes (a name, a zone file's path, a POSIX rule), naive times are read
+    as sacct printed them: every 15 minutes of 2025, both daylight-saving changes included,
+    agree with the IANA zone's reading (first pass of a repeated hour, the offset before the
+    change in a skipped one)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    monkeypatch.setenv("TZ", tz)
+    local = times.local_zone()
+    reference = ZoneInfo(zone)
+    moment = datetime(2025, 1, 1)
+    while moment.year == 2025:
+        ours = times.to_iso(moment.replace(tzinfo=local))
+        theirs = times.to_iso(moment.replace(tzinfo=reference))
+        assert ours == theirs, (tz, moment)
+        moment += timedelta(minutes=15)
+    monkeypatch.setenv("TZ", "UTC")
+    assert times.local_zone() is None

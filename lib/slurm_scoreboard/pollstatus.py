@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from datetime import datetime, timedelta
 from typing import List, Optional
 
@@ -16,18 +17,21 @@ import orjson
 
 from slurm_scoreboard import files, layout
 from slurm_scoreboard.names import check_name
-from slurm_scoreboard.times import from_iso, parse_month, to_iso
+from slurm_scoreboard.times import LATEST, from_iso, parse_month, to_iso
 
 CURSOR_FILE = "poll_cursor.json"
 STATUS_FILE = "poll_status.json"
 HEARTBEAT_FILE = "daemon_heartbeat.json"
 STATE_LIMIT = 1 << 16                      # the pipelines write a few hundred bytes
 DAEMON_GRACE = timedelta(seconds=3600 + 120)   # a tick may run an hour before its heartbeat
+POLL_LIMIT = timedelta(seconds=3600 + 60)      # sb-poll's watchdog stops a poll by then
+STALE = timedelta(days=1)                      # data further behind means polls do not work
 
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STEP = re.compile(r"[a-z][a-z -]{0,39}")
 _MESSAGE = re.compile(r"[ -~]{0,300}")
+_HOST = re.compile(r"[A-Za-z0-9._-]{0,64}")
 
 
 class Damaged(ValueError):
@@ -71,9 +75,12 @@ def _time(data: dict, key: str, path: str, optional: bool = False) -> Optional[d
     if type(value) is not str or not _ISO.fullmatch(value):
         raise Damaged(f"{path}: {key} is not a UTC time")
     try:
-        return from_iso(value)
+        moment = from_iso(value)
     except ValueError:
         raise Damaged(f"{path}: {key} is not a UTC time") from None
+    if moment >= LATEST:
+        raise Damaged(f"{path}: {key} is after 2999")
+    return moment
 
 
 def _flag(data: dict, key: str, path: str) -> bool:
@@ -83,8 +90,10 @@ def _flag(data: dict, key: str, path: str) -> bool:
     return value
 
 
-def _code(data: dict, key: str, path: str) -> int:
+def _code(data: dict, key: str, path: str, optional: bool = False) -> Optional[int]:
     value = data.get(key)
+    if value is None and optional:
+        return None
     if type(value) is not int or not 0 <= value <= 255:
         raise Damaged(f"{path}: {key} is not an exit status")
     return value
@@ -140,8 +149,14 @@ def read_poll(path: str) -> Optional[dict]:
         checked.append({"step": _text(step.get("step"), _STEP, "a step's name", path),
                         "ok": _flag(step, "ok", path), "exit": _code(step, "exit", path),
                         "seconds": float(seconds)})
-    return {"started": _time(data, "started", path), "ended": _time(data, "ended", path),
-            "ok": _flag(data, "ok", path), "exit": _code(data, "exit", path),
+    running = data.get("running", False)
+    if type(running) is not bool:
+        raise Damaged(f"{path}: running is not true or false")
+    return {"host": _text(data.get("host", ""), _HOST, "host", path), "running": running,
+            "started": _time(data, "started", path),
+            "ended": _time(data, "ended", path, optional=running),
+            "ok": None if running else _flag(data, "ok", path),
+            "exit": _code(data, "exit", path, optional=running),
             "last_success": _time(data, "last_success", path, optional=True),
             "last_error": error, "steps": checked}
 
@@ -178,6 +193,21 @@ def next_step(cursor: Optional[dict], now: datetime) -> str:
     return f"backfill {cursor['backfill_next']} (month {number} of {total})"
 
 
+def poll_state(root: str, cluster: str, poll: Optional[dict], now: datetime) -> Optional[str]:
+    """``done``, ``running``, or ``interrupted`` (started, never finished: the watchdog, a
+    kill, a reboot); None before the first poll. A poll started on this host is running while
+    it holds the poll lock; one started elsewhere is given the watchdog's hour."""
+    if poll is None:
+        return None
+    if not poll["running"]:
+        return "done"
+    if files.lock_holders(os.path.join(layout.state_dir(root, cluster), "poll.lock")):
+        return "running"
+    if poll["host"] == socket.gethostname() or now - poll["started"] > POLL_LIMIT:
+        return "interrupted"
+    return "running"
+
+
 def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     """Everything known about one cluster's polling; damaged files are listed in 'damaged'."""
     state = layout.state_dir(root, cluster)
@@ -186,8 +216,10 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     for key, reader, name, remedy in (
             ("cursor", read_cursor, CURSOR_FILE,
              "polls fail until it is fixed; sb-poll's log names the remedy"),
-            ("poll", read_poll, STATUS_FILE, "the next poll rewrites it"),
-            ("daemon", read_daemon, HEARTBEAT_FILE, "the daemon's next tick rewrites it")):
+            ("poll", read_poll, STATUS_FILE,
+             "the next poll rewrites it; if it stays damaged, remove it"),
+            ("daemon", read_daemon, HEARTBEAT_FILE,
+             "the daemon's next tick rewrites it; if it stays damaged, remove it")):
         try:
             found[key] = reader(os.path.join(state, name))
         except Damaged as err:
@@ -196,15 +228,39 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     cursor, poll, daemon = found["cursor"], found["poll"], found["daemon"]
     lag = None
     if cursor and cursor["caught_up"] and cursor["incremental_since"]:
-        lag = max(0, int((now - cursor["incremental_since"]).total_seconds()))
-    return {"cluster": cluster, "cursor": cursor, "last_poll": poll, "daemon": daemon,
-            "lag_seconds": lag, "next_step": next_step(cursor, now), "damaged": damaged}
+        lag = _seconds(now, cursor["incremental_since"])
+    return {"cluster": cluster, "cursor": cursor, "last_poll": poll,
+            "poll_state": poll_state(root, cluster, poll, now), "daemon": daemon,
+            "daemon_overdue": bool(daemon and daemon["last_result"] != "stopped"
+                                   and daemon["next_run"] is not None
+                                   and now > daemon["next_run"] + DAEMON_GRACE),
+            "lag_seconds": lag, "stale": lag is not None and lag > STALE.total_seconds(),
+            "next_step": next_step(cursor, now), "damaged": damaged}
+
+
+def problems(status: dict) -> List[str]:
+    """Why this cluster's polling needs a look (nothing when it is fine)."""
+    found = list(status["damaged"])
+    poll, daemon = status["last_poll"], status["daemon"]
+    if status["poll_state"] == "interrupted":
+        found.append("the last poll was stopped before its end")
+    elif status["poll_state"] == "done" and not poll["ok"]:
+        found.append("the last poll failed")
+    if daemon and daemon["last_result"] in ("timeout", "error"):
+        found.append(f"the daemon's last tick: {daemon['last_result']}")
+    if status["daemon_overdue"]:
+        found.append("the daemon is overdue")
+    if status["stale"]:
+        found.append("the data is over a day behind")
+    return found
 
 
 def healthy(status: dict) -> bool:
-    """No damaged state file, and the last poll (if any) succeeded."""
-    poll = status["last_poll"]
-    return not status["damaged"] and (poll is None or poll["ok"])
+    return not problems(status)
+
+
+def _seconds(now: datetime, then: datetime) -> int:
+    return max(0, int((now - then).total_seconds()))
 
 
 def duration(seconds: int) -> str:
@@ -235,7 +291,12 @@ def _where(status: dict, now: datetime) -> str:
     return f"backfilling from {cursor['backfill_start']}: {done} of {total} months done"
 
 
-def _poll_line(poll: dict) -> str:
+def _poll_line(poll: dict, state: str, now: datetime) -> str:
+    if state == "running":
+        return f"running since {to_iso(poll['started'])} ({duration(_seconds(now, poll['started']))})"
+    if state == "interrupted":
+        return (f"{to_iso(poll['started'])} STOPPED before its end (the watchdog, a kill or a "
+                "reboot; the next poll resumes)")
     seconds = sum(step["seconds"] for step in poll["steps"])
     outcome = "ok" if poll["ok"] else f"FAILED (exit {poll['exit']})"
     failed = [step["step"] for step in poll["steps"] if not step["ok"]]
@@ -260,7 +321,8 @@ def render(statuses: List[dict], now: datetime) -> List[str]:
     for status in statuses:
         lines.append(f"{status['cluster']}: {_where(status, now)}")
         poll = status["last_poll"]
-        rows = [("last poll", _poll_line(poll) if poll else "none recorded yet")]
+        rows = [("last poll", _poll_line(poll, status["poll_state"], now) if poll
+                 else "none recorded yet")]
         if poll:
             success = poll["last_success"]
             rows.append(("last success", to_iso(success) if success else "never"))
@@ -273,12 +335,14 @@ def render(statuses: List[dict], now: datetime) -> List[str]:
             rows.append(("daemon", _daemon_line(status["daemon"], now)))
         for problem in status["damaged"]:
             rows.append(("DAMAGED", problem))
+        if status["stale"]:
+            rows.append(("STALE", "over a day behind: are the polls running and succeeding?"))
         lines.extend(f"  {label:<14}{text}" for label, text in rows)
     return lines
 
 
 def as_json(status: dict) -> dict:
-    """The status with its times as ISO text, for --json."""
+    """The status with its times as ISO text and its problems listed, for --json."""
     def plain(value):
         if isinstance(value, datetime):
             return to_iso(value)
@@ -287,4 +351,4 @@ def as_json(status: dict) -> dict:
         if isinstance(value, list):
             return [plain(item) for item in value]
         return value
-    return plain(status)
+    return {**plain(status), "problems": problems(status)}

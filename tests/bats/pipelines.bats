@@ -464,7 +464,7 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
     > "$state/poll_status.json"
   run sb-poll --status
   [ "$status" -eq 1 ]
-  [[ "$output" == *"DAMAGED       $state/poll_status.json: last_error.message is not plain text (the next poll rewrites it)"* ]]
+  [[ "$output" == *"DAMAGED       $state/poll_status.json: last_error.message is not plain text (the next poll rewrites it; if it stays damaged, remove it)"* ]]
   [[ "$output" != *$'\e'* && "$output" != *owned* ]]
   # a poll rewrites it, and does not carry the hostile message over
   sb-poll --cluster fake > /dev/null 2>&1
@@ -489,4 +489,64 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
   sb-poll --cluster fake > /dev/null 2>&1 || true
   [ "$(cat "$SANDBOX/elsewhere.json")" = '{"secret":1}' ]
   [ ! -L "$state/poll_status.json" ]
+}
+
+@test "sb-poll --status says a poll stopped before its end, a failing daemon and stale data (exit 1), and survives hostile times" {
+  setup_fake
+  for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done
+  run sb-poll --status
+  [ "$status" -eq 0 ]
+  # the watchdog stops a hung poll: the status says so, it is not the previous "ok"
+  SLURM_SB_POLL_TIMEOUT=2 SLURM_SB_SACCT_TIMEOUT=600 FAKE_SACCT_HANG=1 \
+    run sb-poll --cluster fake < /dev/null
+  [ "$status" -eq 124 ]
+  run sb-poll --status
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"last poll     2025-06-15T12:00:00Z STOPPED before its end"* ]]
+  sb-poll --cluster fake > /dev/null 2>&1
+  run sb-poll --status
+  [ "$status" -eq 0 ]
+  # an option's value that contains " --status " neither shows the status nor escapes the watchdog
+  mkdir -p "$SANDBOX/odd --status x"
+  start=$SECONDS
+  SLURM_SB_POLL_TIMEOUT=2 SLURM_SB_SACCT_TIMEOUT=600 FAKE_SACCT_HANG=1 \
+    run timeout -s KILL 60 sb-poll --cluster fake --root "$SANDBOX/odd --status x" < /dev/null
+  [ "$status" -eq 124 ]
+  [ $(( SECONDS - start )) -lt 40 ]
+  [[ "$output" != *"has been polled"* ]]
+  # a daemon whose last tick timed out, or data a day behind, is a problem too
+  beat="$SLURM_SB_ROOT/clusters/fake/state/daemon_heartbeat.json"
+  printf '{"time":"2025-06-15T12:00:00Z","last_result":"timeout","next_run":"2025-06-15T12:10:00Z"}\n' > "$beat"
+  run sb-poll --status --json
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"problems":["the daemon'"'"'s last tick: timeout"]'* ]]
+  rm "$beat"
+  SLURM_SB_NOW=2025-06-17T12:00:00Z run sb-poll --status
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"STALE         over a day behind"* ]]
+  # times far in the future are damage, never a traceback
+  printf '{"time":"2025-06-15T11:00:00Z","last_result":"ok","next_run":"9999-12-31T23:59:59Z"}\n' > "$beat"
+  run sb-poll --status
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"daemon_heartbeat.json: next_run is after 2999"* && "$output" != *Traceback* ]]
+}
+
+@test "the last error outlives later polls whatever its message holds; a forged one is not carried" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  stub sacct 'echo "sacct: error: Invalid value {cluster=x} \\ \"quoted\"" >&2; exit 1'
+  SLURM_SB_NOW=2025-06-15T13:00:00Z sb-poll --cluster fake > /dev/null 2>&1 || true
+  cp "$BATS_TEST_DIRNAME/fake-sacct" "$STUBS/sacct"
+  SLURM_SB_NOW=2025-06-15T14:00:00Z sb-poll --cluster fake > /dev/null 2>&1
+  state="$SLURM_SB_ROOT/clusters/fake/state"
+  grep -q '"last_error":{"at":"2025-06-15T13:00:00Z","step":"sb-incremental","message":"sb-sacct: sacct exited with status 1: sacct: error: Invalid value {cluster=x}' "$state/poll_status.json"
+  SLURM_SB_NOW=2025-06-15T14:30:00Z run sb-poll --status
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"last error    2025-06-15T13:00:00Z in sb-incremental: "*"{cluster=x}"* ]]
+  # a forged previous error (an impossible time, a step sb-poll never names) is dropped
+  printf '{"last_error":{"at":"2025-99-99T99:99:99Z","step":" -","message":"x"}}\n' > "$state/poll_status.json"
+  SLURM_SB_NOW=2025-06-15T15:00:00Z sb-poll --cluster fake > /dev/null 2>&1
+  grep -q '"last_error":null' "$state/poll_status.json"
+  run sb-poll --status
+  [ "$status" -eq 0 ]
 }

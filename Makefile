@@ -22,49 +22,18 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -qq -e '.[test]'
 	touch $@
 
-# make install puts SlurmScoreboard's code and its dependencies (orjson, mmh3) in a folder of its
-# own, $(LIBDIR)/python (pip --target, nothing in the system's site-packages), and in $(BINDIR)
-# one small launcher per tool that runs that code with $(PYTHON) in isolated mode (-I: no
-# PYTHONPATH, no user site), beside the pipelines; man pages and bash completion go where man
-# and bash-completion look. Launchers name the final paths, so DESTDIR only stages the files.
-# PIP_OPTIONS passes options to pip (an offline mirror: --no-index --find-links DIR).
-PYTHON_PATH = $(shell command -v $(PYTHON))
-TOOLS := $(shell sed -n 's/^\(sb-[a-z-]*\) = "slurm_scoreboard_tools\.\([a-z_]*\):main"/\1:\2/p' pyproject.toml)
+# make install / uninstall: packaging/install.sh (its header says what goes where). The paths
+# reach it through the environment, never pasted into a command. PIP_OPTIONS passes options to
+# pip (an offline mirror: --no-index --find-links DIR).
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PIP_OPTIONS ?=
+export PREFIX BINDIR MANDIR LIBDIR COMPDIR DESTDIR PYTHON PIP_OPTIONS
 
 install:
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 9))' || \
-	  { echo "make install: $(PYTHON) is not Python 3.9 or later" >&2; exit 1; }
-	rm -rf "$(DESTDIR)$(LIBDIR)/python"
-	$(PYTHON) -m pip install -qq --no-compile --no-warn-script-location \
-	  --target "$(DESTDIR)$(LIBDIR)/python" $(PIP_OPTIONS) .
-	rm -rf "$(DESTDIR)$(LIBDIR)/python/bin"
-	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(COMPDIR)"
-	@for entry in $(TOOLS); do \
-	  name=$${entry%%:*}; module=$${entry##*:}; \
-	  { printf '#!/bin/sh\n# %s, written by make install: the code and its dependencies are in %s.\n' \
-	      "$$name" "$(LIBDIR)/python"; \
-	    printf 'exec %s -I -c "import sys; sys.path.insert(0, %s); from slurm_scoreboard_tools.%s import main; sys.exit(main())" "$$@"\n' \
-	      "$(PYTHON_PATH)" "'$(LIBDIR)/python'" "$$module"; \
-	  } > "$(DESTDIR)$(BINDIR)/$$name"; \
-	  chmod 755 "$(DESTDIR)$(BINDIR)/$$name"; \
-	done
-	install -m 755 $(PIPELINES) "$(DESTDIR)$(BINDIR)/"
-	install -m 644 pipelines/lib/common.sh "$(DESTDIR)$(LIBDIR)/"
-	install -m 644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
-	install -m 644 completions/slurm-scoreboard.bash "$(DESTDIR)$(COMPDIR)/slurm-scoreboard"
-	@for entry in $(TOOLS) $(notdir $(PIPELINES)); do \
-	  ln -sf slurm-scoreboard "$(DESTDIR)$(COMPDIR)/$${entry%%:*}"; \
-	done
+	packaging/install.sh install
 
 uninstall:
-	rm -f $(foreach t,$(TOOLS),"$(DESTDIR)$(BINDIR)/$(firstword $(subst :, ,$(t)))")
-	rm -f $(addprefix "$(DESTDIR)$(MANDIR)/man1/,$(addsuffix ",$(notdir $(MANPAGES))))
-	rm -f $(addprefix "$(DESTDIR)$(BINDIR)/,$(addsuffix ",$(notdir $(PIPELINES))))
-	rm -f "$(DESTDIR)$(COMPDIR)/slurm-scoreboard" \
-	  $(foreach t,$(TOOLS) $(notdir $(PIPELINES)),"$(DESTDIR)$(COMPDIR)/$(firstword $(subst :, ,$(t)))")
-	rm -rf "$(DESTDIR)$(LIBDIR)"
+	packaging/install.sh uninstall
 
 # Unit, command-line (bats) and, as root, real-SLURM integration tests.
 test: venv

@@ -97,3 +97,48 @@ bare() {
   [[ "$output" == *"is not Python 3.9 or later"* ]]
   [ ! -e "$SANDBOX/prefix/bin/sb-parse" ]
 }
+
+@test "a reinstall that fails leaves the working install; a symlink at a launcher's place is replaced, not written through" {
+  run make -C "$TOP" install PREFIX="$SANDBOX/prefix" PYTHON="$(system_python)"
+  [ "$status" -eq 0 ]
+  run make -C "$TOP" install PREFIX="$SANDBOX/prefix" PYTHON="$(system_python)" \
+    PIP_OPTIONS="--no-index --find-links $SANDBOX/nothing-here"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"pip failed; the installed copy (if any) is unchanged"* ]]
+  run bare sb-parse --version
+  [ "$status" -eq 0 ]
+  echo "private" > "$SANDBOX/victim"
+  chmod 600 "$SANDBOX/victim"
+  ln -sfn "$SANDBOX/victim" "$SANDBOX/prefix/bin/sb-rank"
+  run make -C "$TOP" install PREFIX="$SANDBOX/prefix" PYTHON="$(system_python)"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$SANDBOX/victim")" = "private" ]
+  [ "$(stat -c %a "$SANDBOX/victim")" = "600" ]
+  [ ! -L "$SANDBOX/prefix/bin/sb-rank" ]
+  run bare sb-rank --version
+  [ "$status" -eq 0 ]
+}
+
+@test "a LIBDIR of its own is found by the pipelines; uninstall removes only what install put there" {
+  mkdir -p "$SANDBOX/prefix/share/sb"
+  echo keep > "$SANDBOX/prefix/share/sb/other-tool.conf"
+  run make -C "$TOP" install PREFIX="$SANDBOX/prefix" LIBDIR="$SANDBOX/prefix/share/sb" \
+    PYTHON="$(system_python)"
+  [ "$status" -eq 0 ]
+  run bare sb-poll --version
+  [ "$status" -eq 0 ]
+  [[ "$output" == "sb-poll (slurm-scoreboard) "* ]]
+  run make -C "$TOP" uninstall PREFIX="$SANDBOX/prefix" LIBDIR="$SANDBOX/prefix/share/sb"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$SANDBOX/prefix/share/sb/other-tool.conf")" = keep ]
+  [ ! -e "$SANDBOX/prefix/share/sb/python" ] && [ ! -e "$SANDBOX/prefix/bin/sb-poll" ]
+}
+
+@test "install paths that a launcher could not name safely are refused before anything is written" {
+  for prefix in "$SANDBOX/o'brien" "$SANDBOX/\`touch $SANDBOX/ran\`" 'relative/path'; do
+    run make -C "$TOP" install PREFIX="$prefix" PYTHON="$(system_python)"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"PREFIX"* || "$output" == *"BINDIR"* ]]
+  done
+  [ ! -e "$SANDBOX/ran" ] && [ ! -e "$SANDBOX/o'brien" ]
+}

@@ -100,9 +100,13 @@ class _Layer:
         return self.fill() ** self.hashes
 
 
-def _hash(key: str):
+def key_hash(key: str):
+    """(h1, h2): the two 64-bit halves of the key's 128-bit mmh3 hash (h2 odd)."""
     value = mmh3.hash128(key, 0, signed=False)
     return value & _MASK64, (value >> 64) | 1
+
+
+_hash = key_hash
 
 
 MAX_HASHES = 64
@@ -149,7 +153,10 @@ class BloomFilter:
         self._added = array("Q")      # h1, h2 of each key this run added
 
     def __contains__(self, key: str) -> bool:
-        h1, h2 = _hash(key)
+        return self.has(*_hash(key))
+
+    def has(self, h1: int, h2: int) -> bool:
+        """Whether the key of hash (h1, h2) (:func:`key_hash`) was added."""
         return any(layer.contains(h1, h2) for layer in self.layers)
 
     def add(self, key: str) -> bool:

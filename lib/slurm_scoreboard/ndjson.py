@@ -17,7 +17,11 @@ class Writer:
         self.count = 0
 
     def write(self, obj) -> None:
-        self.stream.write(orjson.dumps(obj, option=_OPTIONS))
+        self.write_line(orjson.dumps(obj, option=_OPTIONS))
+
+    def write_line(self, line: bytes) -> None:
+        """A line that already holds one JSON object (a newline is added when it has none)."""
+        self.stream.write(line if line.endswith(b"\n") else line + b"\n")
         self.count += 1
         if self.flush_each:
             self.stream.flush()
@@ -44,6 +48,14 @@ def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
 def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],
          limit: int = LINE_LIMIT) -> Iterator[Tuple[int, object]]:
     """(line number, parsed object) for every non-blank line; bad JSON goes to on_problem."""
+    for lineno, parsed, _ in read_lines(stream, source, on_problem, limit):
+        yield lineno, parsed
+
+
+def read_lines(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],
+               limit: int = LINE_LIMIT) -> Iterator[Tuple[int, object, bytes]]:
+    """(line number, parsed object, the line itself) for every non-blank line, so a filter can
+    pass a line on as it came instead of serialising it again."""
     for lineno, line in enumerate(bounded_lines(stream, limit), 1):
         if line is None:
             on_problem(source, lineno, f"longer than {limit} bytes")
@@ -51,6 +63,6 @@ def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], No
         if not line.strip():
             continue
         try:
-            yield lineno, orjson.loads(line)
+            yield lineno, orjson.loads(line), line
         except orjson.JSONDecodeError as err:
             on_problem(source, lineno, f"not JSON ({err.msg})")

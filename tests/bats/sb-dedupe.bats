@@ -19,6 +19,16 @@ load test_helper
   [[ "$stderr" == *"10 records, 0 new, 10 seen before"* ]]
 }
 
+@test "new records pass on byte for byte; a job twice in one input passes once" {
+  records 6 > "$SANDBOX/in.ndjson"
+  { cat "$SANDBOX/in.ndjson"; sed -n 2p "$SANDBOX/in.ndjson"; printf '%s' "$(sed -n 3p "$SANDBOX/in.ndjson")"; } \
+    > "$SANDBOX/twice.ndjson"
+  run --separate-stderr sb-dedupe < "$SANDBOX/twice.ndjson"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(cat "$SANDBOX/in.ndjson")" ]
+  [[ "$stderr" == *"8 records, 6 new, 2 seen before"* ]]
+}
+
 @test "--stats prints one JSON object per Bloom file" {
   records 10 | sb-reduce > /dev/null
   run sb-dedupe --stats

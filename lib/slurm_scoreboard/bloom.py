@@ -6,11 +6,10 @@ so the chain's rate stays below ``P0 / (1 - 1/2) = 1e-9`` however many keys arri
 Positions come from one 128-bit mmh3 hash split into two 64-bit halves (double hashing:
 ``h1 + i * h2 mod m``, computed as a walk of step ``h2 mod m`` from ``h1 mod m``: the same bits).
 
-The layers one run adds are right-sized before they are written (:meth:`BloomFilter.compact`):
-the run keeps the hashes of the keys it added (16 bytes a key) and replaces the layers it chained
-on by a single layer sized for those keys, so a month read in one go costs about 5.5 MB per
-million keys however small the first layer was. A month's first layer is sized from the month
-before (:func:`capacity_after`), so a month that grows poll by poll rarely chains at all.
+The keys one run adds are set when the filter is written (:class:`BloomFilter`), into one
+layer sized for them, so a month read in one go costs about 5.8 MB per million keys. A month's
+first layer is sized from the month before (:func:`capacity_after`), so a month that grows poll
+by poll rarely chains at all.
 
 File format (little-endian)::
 
@@ -145,52 +144,60 @@ def items_in(data: bytes) -> int:
 
 
 class BloomFilter:
-    """A chain of layers; `add` returns False when the key was (probably) there already."""
+    """A chain of layers; `add` returns False when the key was (probably) there already.
+
+    Keys added in this run are kept aside (their 128-bit hash, 16 bytes, and a set of its first
+    half for membership) and written into the bitmaps once, when the filter is written: into
+    the room left in the last layer read from the file, and the rest into one new layer sized
+    for them. So each key is hashed once and set once, and a month read in one go is one
+    right-sized layer whatever its first layer's size.
+    """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
-        self.layers: List[_Layer] = [_Layer(capacity, P0)]
-        self._loaded = 0              # layers that came from a file (never rewritten)
-        self._added = array("Q")      # h1, h2 of each key this run added
+        self.layers: List[_Layer] = []
+        self._first_capacity = capacity
+        self._pending = array("Q")             # h1, h2 of each key this run added
+        self._pending_first: set = set()       # their h1, for membership
 
     def __contains__(self, key: str) -> bool:
         return self.has(*_hash(key))
 
     def has(self, h1: int, h2: int) -> bool:
         """Whether the key of hash (h1, h2) (:func:`key_hash`) was added."""
-        return any(layer.contains(h1, h2) for layer in self.layers)
+        return h1 in self._pending_first or any(layer.contains(h1, h2) for layer in self.layers)
 
     def add(self, key: str) -> bool:
         h1, h2 = _hash(key)
-        if any(layer.contains(h1, h2) for layer in self.layers):
+        if self.has(h1, h2):
             return False
-        last = self.layers[-1]
-        if last.items >= last.capacity:
-            rate = P0 / GROWTH ** len(self.layers)
-            last = _Layer(last.capacity * GROWTH, rate)
-            self.layers.append(last)
-        last.add(h1, h2)
-        self._added.append(h1)
-        self._added.append(h2)
+        self._pending_first.add(h1)
+        self._pending.append(h1)
+        self._pending.append(h2)
         return True
 
-    def compact(self) -> None:
-        """Replace the layers this run chained on by one layer sized for the keys they hold
-        (the same keys, the same rate bound; the loaded layers are kept as they are)."""
-        if len(self.layers) - self._loaded <= 1:
-            return
-        keys = sum(layer.items for layer in self.layers[self._loaded:])
-        if keys * 2 > len(self._added):          # keys this run did not see: keep the chain
-            return
-        rate = P0 / GROWTH ** self._loaded
-        layer = _Layer(max(MIN_CAPACITY, math.ceil(keys * HEADROOM)), rate)
-        added = self._added
-        for index in range(len(added) - 2 * keys, len(added), 2):
-            layer.add(added[index], added[index + 1])
-        self.layers[self._loaded:] = [layer]
+    def _settle(self) -> None:
+        """Set the bits of the keys kept aside (see the class's docstring)."""
+        pending, count = self._pending, len(self._pending) // 2
+        index = 0
+        if self.layers:
+            last = self.layers[-1]
+            while index < count and last.items < last.capacity:
+                last.add(pending[2 * index], pending[2 * index + 1])
+                index += 1
+        if index < count or not self.layers:
+            wanted = math.ceil((count - index) * HEADROOM)
+            capacity = max(MIN_CAPACITY, wanted) if self.layers else \
+                max(self._first_capacity, wanted)
+            layer = _Layer(capacity, P0 / GROWTH ** len(self.layers))
+            for rest in range(index, count):
+                layer.add(pending[2 * rest], pending[2 * rest + 1])
+            self.layers.append(layer)
+        self._pending = array("Q")
+        self._pending_first = set()
 
     @property
     def items(self) -> int:
-        return sum(layer.items for layer in self.layers)
+        return sum(layer.items for layer in self.layers) + len(self._pending) // 2
 
     @property
     def capacity(self) -> int:
@@ -198,12 +205,14 @@ class BloomFilter:
 
     def false_positive_rate(self) -> float:
         """Estimated chance that an unseen key is reported seen, from the bits actually set."""
+        self._settle()
         miss = 1.0
         for layer in self.layers:
             miss *= 1.0 - layer.false_positive_rate()
         return 1.0 - miss
 
     def stats(self) -> Dict[str, object]:
+        self._settle()
         return {
             "layers": len(self.layers),
             "capacity": self.capacity,
@@ -215,7 +224,7 @@ class BloomFilter:
 
     # -- bytes -------------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        self.compact()
+        self._settle()
         parts = [_HEADER.pack(MAGIC, VERSION, len(self.layers))]
         for layer in self.layers:
             parts.append(_LAYER.pack(layer.capacity, layer.bits, layer.hashes, layer.items))
@@ -251,8 +260,6 @@ class BloomFilter:
             offset += size
         if offset != len(body) or not layers:
             raise BloomCorrupt("unexpected length")
-        bloom = cls.__new__(cls)
+        bloom = cls(layers[-1].capacity)
         bloom.layers = layers
-        bloom._loaded = len(layers)
-        bloom._added = array("Q")
         return bloom

@@ -237,9 +237,10 @@ def atomic_write(path: str, data: bytes) -> None:
         os.fsync(dfd)
 
 
-def write_synced(path: str, data: bytes) -> None:
+def write_synced(path: str, data: bytes, sync: bool = True) -> None:
     """Write a new file in place and fsync it (for staged files no reader looks at yet); what
-    was there before, a leftover or a planted symlink, is removed first, never followed."""
+    was there before, a leftover or a planted symlink, is removed first, never followed. With
+    `sync` False the caller fsyncs it later (:func:`fsync_files`), before anything relies on it."""
     parent, name = os.path.split(path)
     with folder(parent or ".", create=True) as dfd:
         fault_point()
@@ -253,7 +254,29 @@ def write_synced(path: str, data: bytes) -> None:
             fault_point()
             handle.flush()
             _adopt(handle.fileno(), _modes.file)
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
+
+
+SYNC_THREADS = 8
+
+
+def fsync_files(paths: List[str]) -> None:
+    """fsync many files at once (threads: the disk takes them together instead of one by one),
+    each opened without following a symlink."""
+    def sync(path: str) -> None:
+        fd = open_file(path)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    if len(paths) < 2:
+        for path in paths:
+            sync(path)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
+        list(pool.map(sync, paths))
 
 
 def replace_synced(source: str, target: str) -> None:

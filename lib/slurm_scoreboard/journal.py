@@ -3,7 +3,8 @@
 An update (the rollups, user files and Bloom files one sb-reduce run changes, and the files it
 removes) is committed in four steps:
 
-1. stage: each new file is written and fsynced beside its target as ``.<name>.sbtx``;
+1. stage: each new file is written beside its target as ``.<name>.sbtx``, and all of them are
+   fsynced together (threads) before step 2;
 2. commit: the list of (staged, target) pairs and of files to remove is written atomically to
    ``state/journal.json``, the commit point;
 3. apply: every staged file is renamed over its target, every file to remove is removed, and the
@@ -25,8 +26,8 @@ from typing import List, Tuple
 
 import orjson
 
-from .files import (UnsafePath, atomic_write, folder, fsync_dir, lexists, read_json,
-                    remove_synced, replace_synced, unlink_synced, write_synced)
+from .files import (UnsafePath, atomic_write, folder, fsync_dir, fsync_files, lexists,
+                    read_json, remove_synced, replace_synced, unlink_synced, write_synced)
 
 JOURNAL = "journal.json"
 STAGED_SUFFIX = ".sbtx"
@@ -53,7 +54,7 @@ class Transaction:
 
     def stage(self, path: str, data: bytes) -> None:
         temp = staged_path(path)
-        write_synced(temp, data)
+        write_synced(temp, data, sync=False)
         self.pairs.append((os.path.relpath(temp, self.base), os.path.relpath(path, self.base)))
 
     def remove(self, path: str) -> None:
@@ -72,6 +73,7 @@ class Transaction:
     def commit(self) -> None:
         if not self.pairs and not self.removals:
             return
+        fsync_files([os.path.join(self.base, temp) for temp, _ in self.pairs])
         for folder in sorted({os.path.dirname(os.path.join(self.base, t)) for t, _ in self.pairs}):
             fsync_dir(folder)
         atomic_write(self.journal_path, orjson.dumps(

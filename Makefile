@@ -10,7 +10,7 @@ TEST_CLUSTER ?= sbtest
 MANPAGES := $(wildcard man/man1/*.1)
 PIPELINES := $(wildcard pipelines/sb-*)
 
-.PHONY: all venv install uninstall test unit bats bench demo clean
+.PHONY: all venv install uninstall test unit bats bench bench-smoke demo clean
 
 all: venv
 
@@ -45,11 +45,14 @@ unit: venv
 bats: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats
 
+# Benchmarks (outside the tests): one Markdown table, each figure beside its baseline from the
+# same run, written to bench/RESULTS.md. bench-smoke runs small sizes so CI keeps the harness
+# working. Both need GNU time, libnss-wrapper, and (poll cost) the real SLURM test cluster.
 bench: venv
-	$(VENV)/bin/python bench/parse_throughput.py
-	$(VENV)/bin/python bench/store_pipeline.py
-	$(VENV)/bin/python bench/rank_rebuild.py
-	$(VENV)/bin/python bench/poll_cost.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python bench/run.py
+
+bench-smoke: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python bench/run.py --smoke --out "$${TMPDIR:-/tmp}/sb-bench-smoke.md"
 
 # The real pipeline over the bundled sample history (no SLURM needed), then the hiscores.
 demo: venv

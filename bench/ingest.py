@@ -5,6 +5,7 @@ one-process stdlib script) on the same file, in the same run. Each figure is the
 Usage: python bench/ingest.py [--jobs N] [--repeat R] [--markdown]
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -76,10 +77,34 @@ def peak_rss(command: str) -> float:
         return int(report.read().split()[-1]) / 1024
 
 
+def memory_run(work: str, tool, jobs: int) -> dict:
+    """Peak RSS (MiB) of each stage alone on one month of `jobs` jobs, and the Bloom file's
+    size per million jobs."""
+    month = os.path.join(work, f"mem-{jobs}.sacct")
+    parsed = os.path.join(work, f"mem-{jobs}.ndjson")
+    root = os.path.join(work, f"mem-root-{jobs}")
+    os.makedirs(root)
+    generate(month, jobs)
+    where = f"--root {root} --cluster bench"
+    result = {"parse": peak_rss(f"{tool('sb-parse')} --quiet < {month} > {parsed}"),
+              "dedupe": peak_rss(f"{tool('sb-dedupe')} {where} --quiet < {parsed} > /dev/null"),
+              "reduce": peak_rss(f"{tool('sb-reduce')} {where} --quiet < {parsed} > /dev/null")}
+    seen = os.path.join(root, "clusters", "bench", "state", "seen")
+    size = sum(os.path.getsize(os.path.join(seen, name)) for name in os.listdir(seen))
+    result["bloom_mb_per_million"] = size / 1e6 * 1e6 / jobs
+    for path in (month, parsed):
+        os.remove(path)
+    shutil.rmtree(root)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-jobs", type=int, default=250_000,
+                        help="peak memory at this many jobs and at 4x (default 250,000)")
+    parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
     bindir = os.path.dirname(sys.executable)
     tool = lambda name: os.path.join(bindir, name)
@@ -108,6 +133,20 @@ def main() -> None:
         for name, seconds in (("baseline-ingest", baseline), ("sb-parse", parse),
                               ("sb-dedupe", dedupe), ("sb-reduce", reduce), ("pipe", pipe)):
             print(f"  {name:<16} {seconds:6.2f} s  {baseline / seconds:5.2f}x the baseline's speed")
+        small = memory_run(work, tool, args.memory_jobs)
+        large = memory_run(work, tool, 4 * args.memory_jobs)
+        print(f"peak RSS at {args.memory_jobs:,} / {4 * args.memory_jobs:,} jobs in a month:")
+        for stage in ("parse", "dedupe", "reduce"):
+            print(f"  sb-{stage:<13} {small[stage]:6.0f} / {large[stage]:6.0f} MiB "
+                  f"({large[stage] / small[stage]:.2f}x for 4x the jobs)")
+        print(f"  Bloom file      {large['bloom_mb_per_million']:.2f} MB per million jobs")
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump({"jobs": args.jobs, "lines": lines, "repeat": args.repeat,
+                           "seconds": {"baseline": baseline, "parse": parse, "dedupe": dedupe,
+                                       "reduce": reduce, "pipe": pipe},
+                           "memory_jobs": args.memory_jobs, "rss_small": small,
+                           "rss_large": large}, handle)
     finally:
         shutil.rmtree(work)
 

@@ -13,6 +13,7 @@ that many users pays (on local disk; automounted homes cost more). Needs GNU tim
 """
 import argparse
 import glob
+import json
 import os
 import random
 import shutil
@@ -110,6 +111,17 @@ def passwd_environment(work, users):
                 NSS_WRAPPER_GROUP=group)
 
 
+def look_at_homes(root, users, env):
+    """What the pollers do before any rebuild: look for the opt-out marker in every user's home
+    (the real code, under nss_wrapper) and keep the answers in the root's opt-out cache, which
+    sb-rank reads."""
+    script = ("import sys; from slurm_scoreboard.optout import OptOut\n"
+              "out = OptOut(sys.argv[1], 'clu00', check_homes=True)\n"
+              f"out.refresh([f'user{{i:05d}}' for i in range({users})], budget=600)\n"
+              "out.save()\n")
+    subprocess.run([sys.executable, "-c", script, root], check=True, env=env)
+
+
 def read_floor(root, month_names):
     """Seconds to parse every file sb-rank reads (all-time index + the last 13 months)."""
     wanted = set(month_names[-13:])
@@ -130,6 +142,7 @@ def main():
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--users", type=int, default=20000)
     parser.add_argument("--keep", help="build the store in DIR and keep it")
+    parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
     root = args.keep or tempfile.mkdtemp(prefix="sb-rank-bench-")
     site = None
@@ -142,6 +155,7 @@ def main():
               f"{size / 1e9:.1f} GB, built in {time.perf_counter() - start:.0f} s")
         site = tempfile.mkdtemp(prefix="sb-rank-bench-site-")
         env = passwd_environment(site, args.users)
+        look_at_homes(root, args.users, env)
         floor = read_floor(root, month_names)
         print(f"baseline: orjson-parse the files sb-rank reads: {floor:6.1f} s")
         sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
@@ -164,6 +178,11 @@ def main():
         print(f"sb-rank rebuild: {seconds:6.1f} s, peak RSS {peak:.0f} MiB, {boards} boards "
               f"({out / 1e9:.2f} GB written); {seconds / floor:.1f}x the parse floor; "
               f"{args.users:,} users with passwd entries and homes ({args.users // 100} opted out)")
+        if args.json:
+            with open(args.json, "w") as handle:
+                json.dump({"clusters": args.clusters, "months": args.months, "users": args.users,
+                           "seconds": seconds, "floor_seconds": floor, "peak_mib": peak,
+                           "boards": boards, "bytes_written": out}, handle)
     finally:
         if not args.keep:
             shutil.rmtree(root)

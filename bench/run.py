@@ -1,0 +1,107 @@
+"""make bench / make bench-smoke: run the benchmarks and write one Markdown table of every
+figure beside its baseline from the same run (bench/RESULTS.md), with the machine it ran on.
+Timed figures are for reading, never asserted: machines here are shared and noisy.
+Usage: python bench/run.py [--smoke] [--skip-cluster] [--out bench/RESULTS.md]
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+FULL = {"ingest": ["--jobs", "100000", "--repeat", "3", "--memory-jobs", "250000"],
+        "rank": ["--clusters", "20", "--months", "36", "--users", "20000"],
+        "poll": []}
+SMOKE = {"ingest": ["--jobs", "2000", "--repeat", "1", "--memory-jobs", "1000"],
+         "rank": ["--clusters", "2", "--months", "3", "--users", "200"],
+         "poll": ["--smoke"]}
+
+
+def run(script: str, args, work: str) -> dict:
+    """One benchmark's JSON figures (its human lines go to our stdout as they come)."""
+    out = os.path.join(work, script + ".json")
+    command = [sys.executable, os.path.join(HERE, script + ".py")] + args
+    if script == "poll_cost":
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+        sys.stdout.write(done.stdout)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    subprocess.run(command + ["--json", out], check=True)
+    with open(out) as handle:
+        return json.load(handle)
+
+
+def ratio(value: float, baseline: float) -> str:
+    return f"{baseline / value:.2f}x" if value else "-"
+
+
+def table(ingest: dict, rank: dict, poll: dict) -> str:
+    seconds = ingest["seconds"]
+    small, large = ingest["rss_small"], ingest["rss_large"]
+    n, big = ingest["memory_jobs"], 4 * ingest["memory_jobs"]
+    rows = [
+        ("ingest from a file, whole pipe (speed vs the one-process stdlib script; target >= 1.5x)",
+         f"{seconds['pipe']:.2f} s", f"baseline-ingest {seconds['baseline']:.2f} s",
+         ratio(seconds["pipe"], seconds["baseline"])),
+    ]
+    for stage in ("parse", "dedupe", "reduce"):
+        rows.append((f"sb-{stage} alone, same file", f"{seconds[stage]:.2f} s",
+                     f"baseline-ingest {seconds['baseline']:.2f} s",
+                     ratio(seconds[stage], seconds["baseline"])))
+    for stage in ("parse", "dedupe", "reduce"):
+        rows.append((f"sb-{stage} peak RSS at {big:,} jobs in a month (target <= 100 MB; "
+                     f"<= 1.2x for 4x the input)", f"{large[stage]:.0f} MiB",
+                     f"{small[stage]:.0f} MiB at {n:,} jobs",
+                     f"{large[stage] / small[stage]:.2f}x"))
+    rows.append(("Bloom file per million jobs (target <= 6 MB at <= 1e-9)",
+                 f"{large['bloom_mb_per_million']:.2f} MB", "one filter sized right: 5.4 MB",
+                 f"{large['bloom_mb_per_million'] / 5.4:.2f}x"))
+    if rank:
+        rows.append((f"sb-rank full rebuild, {rank['clusters']} clusters x {rank['months']} "
+                     f"months x {rank['users']:,} users (target <= 10 s)",
+                     f"{rank['seconds']:.1f} s, {rank['bytes_written'] / 1e9:.2f} GB written",
+                     f"orjson-parse what it reads: {rank['floor_seconds']:.1f} s",
+                     f"{rank['seconds'] / rank['floor_seconds']:.1f}x the floor"))
+    if poll:
+        rows.append(("rows sacct returns per job ended, 10-minute polls (target <= 2.5)",
+                     f"{poll['rows_per_job_ended']}", "whole-month fetch each poll",
+                     f"{poll['rows_ratio']}x fewer rows"))
+        rows.append(("real sacct wall time per simulated day", f"{poll['sacct_s_per_day']:.1f} s",
+                     "whole-month fetch each poll", f"{poll['seconds_ratio']}x less"))
+    lines = ["| figure | SlurmScoreboard | baseline (same run) | ratio |",
+             "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (f"{usable} usable of {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.platform()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="small sizes (CI keeps it working)")
+    parser.add_argument("--skip-cluster", action="store_true",
+                        help="leave out the benchmarks that need the real SLURM test cluster")
+    parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    args = parser.parse_args()
+    sizes = SMOKE if args.smoke else FULL
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as work:
+        ingest = run("ingest", sizes["ingest"], work)
+        rank = run("rank_rebuild", sizes["rank"], work)
+        poll = {} if args.skip_cluster else run("poll_cost", sizes["poll"], work)
+    text = (f"# Benchmarks{' (smoke sizes)' if args.smoke else ''}\n\n"
+            f"Machine: {machine()}. Each figure beside its baseline from the same run.\n\n"
+            f"{table(ingest, rank, poll)}\n")
+    with open(args.out, "w") as handle:
+        handle.write(text)
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

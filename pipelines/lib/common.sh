@@ -62,6 +62,12 @@ sb_plain_text() {
   printf '%s' "$text"
 }
 
+# sb_later [ISO-TIME] ISO-TIME: the later of two times (the second when the first is empty):
+# the incremental cursor a caught-up backfill hands over never moves back.
+sb_later() {
+  if [[ -n "$1" && "$1" > "$2" ]]; then printf '%s' "$1"; else printf '%s' "$2"; fi
+}
+
 # sb_epoch ISO-TIME -> seconds; sb_iso SECONDS -> ISO-TIME
 sb_epoch() { date -u -d "${1%Z}" +%s; }
 sb_iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }

@@ -63,7 +63,7 @@ store_digest() {
     run sb-poll --cluster fake --backfill-start 2025-01-01
     [ "$status" -eq 0 ]
   done
-  grep -q '"backfill_next":"2025-06","caught_up":true,"incremental_since":"2025-06-01T00:00:00Z"' \
+  grep -q '"backfill_next":"2025-06","caught_up":true,"incremental_since":"2025-06-15T12:00:00Z"' \
     "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
   run sb-backfill --cluster fake
   [ "$status" -eq 0 ]
@@ -84,7 +84,8 @@ store_digest() {
   [ "$status" -eq 0 ]
   # longer than a day: one call per ISO week
   [ "$(wc -l < "$FAKE_SACCT_LOG")" -eq 3 ]
-  [[ "$(head -1 "$FAKE_SACCT_LOG")" == *"-S 2025-05-31T22:00:00 -E 2025-06-01T23:59:59"* ]]
+  # nothing before the backfill start, overlap or not
+  [[ "$(head -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-01T00:00:00 -E 2025-06-01T23:59:59"* ]]
   [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-09T00:00:00 -E 2025-06-15T11:59:59"* ]]
   SLURM_SB_NOW=2025-06-15T13:00:00Z run sb-incremental --cluster fake --overlap 7200
   [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-15T10:00:00 -E 2025-06-15T12:59:59"* ]]
@@ -160,11 +161,12 @@ store_digest() {
 @test "discovery fetches new users' whole history, once" {
   setup_fake
   sb-poll --cluster fake --backfill-start 2025-03-01 > /dev/null 2>&1
-  # March's jobs are those of u0, u2, u4 and u6
-  [ "$(cat "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt" | tr '\n' ' ')" = "u0 u2 u4 u6 " ]
-  # the four new users in one sacct call, not four
+  # March's jobs are those of u0, u2, u4 and u6; the current month's (June, fetched in the
+  # same poll) those of u1, u3, u5 and u7
+  [ "$(cat "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt" | tr '\n' ' ')" = "u0 u1 u2 u3 u4 u5 u6 u7 " ]
+  # the eight new users in one sacct call, not eight
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq 1 ]
-  grep -q -- "-u u0,u2,u4,u6" "$FAKE_SACCT_LOG"
+  grep -q -- "-u u0,u1,u2,u3,u4,u5,u6,u7" "$FAKE_SACCT_LOG"
   grep -q -- "-S 2000-01-01T00:00:00 -E 2025-06-15T11:59:59" "$FAKE_SACCT_LOG"
   sb-poll --cluster fake > /dev/null 2>&1
   [ "$(wc -l < "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt")" -eq 8 ]
@@ -374,22 +376,24 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   setup_fake
   run --separate-stderr sb-poll --cluster fake --backfill-start 2025-01-01
   [ "$status" -eq 0 ]
-  [ "${#lines[@]}" -eq 3 ]
+  [ "${#lines[@]}" -eq 4 ]
   [[ "${lines[0]}" =~ ^"fake: backfill: 2025-01, month 1 of 5, 4 to go (one a poll, at least 1 min of sacct calls at 1000 a minute): 40 new jobs of 4 users, "[0-9]+\.[0-9]" s"$ ]]
-  [[ "${lines[1]}" =~ ^"fake: discovery: the whole history of 4 new users: "[0-9]+" jobs, "[0-9]+\.[0-9]" s"$ ]]
-  [[ "${lines[2]}" =~ ^"fake: boards: rebuilt (140 boards for every cluster), "[0-9]+\.[0-9]" s"$ ]]
+  # the current month comes in the first poll too (June's jobs that ended by the 15th)
+  [[ "${lines[1]}" =~ ^"fake: incremental: up to 2025-06-15T12:00:00Z: 22 new jobs of 4 users, "[0-9]+\.[0-9]" s"$ ]]
+  [[ "${lines[2]}" =~ ^"fake: discovery: the whole history of 8 new users: "[0-9]+" jobs, "[0-9]+\.[0-9]" s"$ ]]
+  [[ "${lines[3]}" =~ ^"fake: boards: rebuilt (140 boards for every cluster), "[0-9]+\.[0-9]" s"$ ]]
   [[ "$stderr" == *"backfilling 2025-01"* ]]
   run --separate-stderr sb-poll --cluster fake --json
   printf '%s\n' "$output" | python3 -c "
 import json, sys
 steps = [json.loads(line) for line in sys.stdin]
-assert [s['step'] for s in steps] == ['backfill', 'discovery', 'boards'], steps
+assert [s['step'] for s in steps] == ['backfill', 'incremental', 'discovery', 'boards'], steps
 backfill = steps[0]
 assert backfill['cluster'] == 'fake' and backfill['ok'] is True and backfill['exit'] == 0
 assert (backfill['month'], backfill['month_number'], backfill['months'], backfill['months_left']) == ('2025-02', 2, 5, 3)
 assert backfill['sacct_minutes_left'] == 1, backfill    # 3 months of weekly calls at 1000 a minute
-assert backfill['new_jobs'] == 40 and backfill['users'] == 4, backfill
-assert steps[2]['boards'] == 140 and all(s['seconds'] >= 0 for s in steps)
+assert backfill['new_jobs'] == 0 and backfill['users'] == 0, backfill   # discovery had them all
+assert steps[3]['boards'] == 140 and all(s['seconds'] >= 0 for s in steps)
 "
   for i in 1 2; do sb-poll --cluster fake > /dev/null 2>&1; done
   run --separate-stderr sb-poll --cluster fake

@@ -21,10 +21,11 @@ from slurm_scoreboard.fields import PRESETS  # noqa: E402
 VALUES = {
     "--window": " ".join(windows.NAMES), "-w": " ".join(windows.NAMES),
     "--metric": " ".join(boards.BOARDS), "-m": " ".join(boards.BOARDS),
-    "--chunk": "none day week month", "--color": "auto always never",
+    "--color": "auto always never",
     "--backend": "curses ansi textual", "--readers": "all group",
 }
 FORMATS = {"sb-rank": " ".join(tables.FORMATS), "sb-parse": " ".join(PRESETS)}
+CHUNKS = "day week month"        # the pipelines' --chunk; sb-sacct also takes none
 
 
 def tools():
@@ -71,6 +72,10 @@ def main():
               '2>/dev/null)" -- "$cur")); return ;;']
     for option, values in sorted(VALUES.items()):
         lines.append(f'    {option}) COMPREPLY=($(compgen -W "{values}" -- "$cur")); return ;;')
+    lines.append('    --chunk) case "$command" in')
+    lines.append(f'      sb-sacct) COMPREPLY=($(compgen -W "none {CHUNKS}" -- "$cur")); return ;;')
+    lines.append(f'      *) COMPREPLY=($(compgen -W "{CHUNKS}" -- "$cur")); return ;;')
+    lines.append("    esac ;;")
     lines.append('    --format|-f) case "$command" in')
     for name, values in sorted(FORMATS.items()):
         lines.append(f'      {name}) COMPREPLY=($(compgen -W "{values}" -- "$cur")); return ;;')

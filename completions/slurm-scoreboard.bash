@@ -4,7 +4,7 @@
 _sb_options() {
   case "$1" in
     sb-backfill) echo "--backfill-start --chunk --cluster --help --redo-month --root --version" ;;
-    sb-daemon) echo "--cluster --help --interval --jitter --root --tick-timeout --version" ;;
+    sb-daemon) echo "--backfill-start --chunk --cluster --help --history-start --interval --jitter --max-users --overlap --root --tick-timeout --version" ;;
     sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
     sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
@@ -26,13 +26,16 @@ _sb_complete() {
     --root|--output) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --cluster|-M) COMPREPLY=($(compgen -W "$(ls "${SLURM_SB_ROOT:-.}/clusters" 2>/dev/null)" -- "$cur")); return ;;
     --backend) COMPREPLY=($(compgen -W "curses ansi textual" -- "$cur")); return ;;
-    --chunk) COMPREPLY=($(compgen -W "none day week month" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
     --metric) COMPREPLY=($(compgen -W "clock_hours elapsed_hours gpu_clock_hours gpu_elapsed_hours failed_jobs jobs overall" -- "$cur")); return ;;
     --readers) COMPREPLY=($(compgen -W "all group" -- "$cur")); return ;;
     --window) COMPREPLY=($(compgen -W "alltime rolling-7d rolling-30d rolling-365d month" -- "$cur")); return ;;
     -m) COMPREPLY=($(compgen -W "clock_hours elapsed_hours gpu_clock_hours gpu_elapsed_hours failed_jobs jobs overall" -- "$cur")); return ;;
     -w) COMPREPLY=($(compgen -W "alltime rolling-7d rolling-30d rolling-365d month" -- "$cur")); return ;;
+    --chunk) case "$command" in
+      sb-sacct) COMPREPLY=($(compgen -W "none day week month" -- "$cur")); return ;;
+      *) COMPREPLY=($(compgen -W "day week month" -- "$cur")); return ;;
+    esac ;;
     --format|-f) case "$command" in
       sb-parse) COMPREPLY=($(compgen -W "sb-sacct readme-oneliner xdmod" -- "$cur")); return ;;
       sb-rank) COMPREPLY=($(compgen -W "ndjson csv tsv" -- "$cur")); return ;;

@@ -329,5 +329,26 @@ sb_check_date() {
   sb_valid_day "$1" || sb_die "bad date $(printf '%q' "$1"): use YYYY-MM-DD" 2
 }
 
+# sb_check_poll_option OPTION VALUE: the value of one of sb-poll's options (which sb-daemon
+# passes on) is checked before anything runs, so a typo is a usage error (exit 2), never a
+# cron job or daemon that fails every tick or moves a cursor on a bad value.
+sb_check_poll_option() {
+  local today
+  case "$1" in
+    --backfill-start|--history-start)
+      today="$(sb_now)"
+      sb_valid_day "$2" || sb_die "bad $1 $(printf '%q' "${2:0:40}"): use YYYY-MM-DD (a real day)" 2
+      [[ ! "$2" > "${today:0:10}" ]] || sb_die "bad $1 $2: that day has not come yet" 2 ;;
+    --chunk)
+      [[ "$2" =~ ^(day|week|month)$ ]] || sb_die "bad --chunk $(printf '%q' "${2:0:40}"): day, week or month" 2 ;;
+    --overlap)
+      [[ "$2" =~ ^[0-9]{1,6}$ && "$2" -le 604800 ]] ||
+        sb_die "bad --overlap $(printf '%q' "${2:0:40}"): seconds, at most 604800 (a week)" 2 ;;
+    --max-users)
+      [[ "$2" =~ ^[0-9]{1,3}$ && "$2" -ge 1 && "$2" -le 200 ]] ||
+        sb_die "bad --max-users $(printf '%q' "${2:0:40}"): 1 to 200" 2 ;;
+  esac
+}
+
 # Sibling pipelines first, then the tools wherever they were installed.
 export PATH="$here:$PATH"

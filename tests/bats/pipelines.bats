@@ -554,3 +554,20 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
   run sb-poll --status
   [ "$status" -eq 0 ]
 }
+
+@test "sb-poll and sb-daemon check every option value before anything runs (exit 2, nothing written)" {
+  setup_fake
+  for bad in "--backfill-start 2025-13-01" "--backfill-start 2025-02-30" "--backfill-start 2025-07-01" \
+             "--history-start tomorrow" "--max-users abc" "--max-users 0" "--chunk none" \
+             "--overlap -5" "--overlap 9999999"; do
+    # shellcheck disable=SC2086
+    run sb-poll --cluster fake $bad
+    [ "$status" -eq 2 ]
+    [[ "$output" == "sb-poll: bad ${bad%% *} "* ]]
+    # shellcheck disable=SC2086
+    run timeout 20 sb-daemon --cluster fake $bad
+    [ "$status" -eq 2 ]
+  done
+  [ ! -e "$SLURM_SB_ROOT/clusters" ] && [ ! -e "$SLURM_SB_ROOT/leaderboards" ]
+  [ ! -s "$FAKE_SACCT_LOG" ]
+}

@@ -329,6 +329,18 @@ sb_check_date() {
   sb_valid_day "$1" || sb_die "bad date $(printf '%q' "$1"): use YYYY-MM-DD" 2
 }
 
+# sb_check_cluster_known: before a cluster's first poll, a name slurmdbd does not know is a
+# usage error (a typo would otherwise poll nothing, forever, and look healthy). Skipped when
+# sacctmgr is missing, fails or says nothing: it only ever stops a name it knows is wrong.
+sb_check_cluster_known() {
+  local known
+  command -v sacctmgr >/dev/null 2>&1 || return 0
+  known="$(timeout 20 sacctmgr -n -P list clusters format=cluster 2>/dev/null | LC_ALL=C tr -cd 'A-Za-z0-9._@\n-')" || return 0
+  [[ -n "$known" ]] || return 0
+  grep -qxF -- "$SB_CLUSTER" <<< "$known" && return 0
+  sb_die "slurmdbd knows no cluster $SB_CLUSTER (it knows: $(tr '\n' ' ' <<< "$known" | sed 's/ $//')); check --cluster" 2
+}
+
 # sb_check_poll_option OPTION VALUE: the value of one of sb-poll's options (which sb-daemon
 # passes on) is checked before anything runs, so a typo is a usage error (exit 2), never a
 # cron job or daemon that fails every tick or moves a cursor on a bad value.

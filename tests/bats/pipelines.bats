@@ -6,6 +6,7 @@ load test_helper
 setup_fake() {
   mkdir -p "$STUBS"
   cp "$BATS_TEST_DIRNAME/fake-sacct" "$STUBS/sacct"
+  stub sacctmgr 'printf "fake\nother\n"'
   export PATH="$STUBS:$TOP/pipelines:$PATH"
   export FAKE_SACCT_JOBS="$SANDBOX/jobs.txt" FAKE_SACCT_LOG="$SANDBOX/sacct.log"
   export SLURM_SB_NOW=2025-06-15T12:00:00Z SLURM_SB_SACCT_PER_MIN=1000
@@ -570,4 +571,16 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
   done
   [ ! -e "$SLURM_SB_ROOT/clusters" ] && [ ! -e "$SLURM_SB_ROOT/leaderboards" ]
   [ ! -s "$FAKE_SACCT_LOG" ]
+}
+
+@test "a cluster slurmdbd does not know is refused before its first poll; a known one polls" {
+  setup_fake
+  run sb-poll --cluster fakr --backfill-start 2025-06-01
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"slurmdbd knows no cluster fakr (it knows: fake other); check --cluster"* ]]
+  [ ! -e "$SLURM_SB_ROOT/clusters/fakr/state/poll_cursor.json" ]
+  # sacctmgr failing or missing: no check, the poll goes on
+  stub sacctmgr 'exit 1'
+  run sb-poll --cluster fakr --backfill-start 2025-06-01
+  [ "$status" -eq 0 ]
 }

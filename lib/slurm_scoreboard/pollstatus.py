@@ -167,9 +167,28 @@ def read_daemon(path: str) -> Optional[dict]:
     if data is None:
         return None
     result = data.get("last_result")
+    pid = data.get("pid")
+    if pid is not None and (type(pid) is not int or not 1 <= pid < 1 << 31):
+        raise Damaged(f"{path}: pid is not a process id")
     return {"time": _time(data, "time", path),
             "last_result": _text(result, _STEP, "last_result", path),
-            "next_run": _time(data, "next_run", path, optional=True)}
+            "next_run": _time(data, "next_run", path, optional=True),
+            "pid": pid, "host": _text(data.get("host", ""), _HOST, "host", path)}
+
+
+def daemon_gone(daemon: Optional[dict]) -> bool:
+    """A daemon that did not stop cleanly and whose process is gone from this host."""
+    if not daemon or daemon["last_result"] == "stopped" or not daemon["pid"]:
+        return False
+    if daemon["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(daemon["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def months_between(first: str, last: str) -> int:
@@ -231,6 +250,7 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
         lag = _seconds(now, cursor["incremental_since"])
     return {"cluster": cluster, "cursor": cursor, "last_poll": poll,
             "poll_state": poll_state(root, cluster, poll, now), "daemon": daemon,
+            "daemon_gone": daemon_gone(daemon),
             "daemon_overdue": bool(daemon and daemon["last_result"] != "stopped"
                                    and daemon["next_run"] is not None
                                    and now > daemon["next_run"] + DAEMON_GRACE),
@@ -248,7 +268,9 @@ def problems(status: dict) -> List[str]:
         found.append("the last poll failed")
     if daemon and daemon["last_result"] in ("timeout", "error"):
         found.append(f"the daemon's last tick: {daemon['last_result']}")
-    if status["daemon_overdue"]:
+    if status["daemon_gone"]:
+        found.append("the daemon's process is gone (killed, or the node rebooted)")
+    elif status["daemon_overdue"]:
         found.append("the daemon is overdue")
     if status["stale"]:
         found.append("the data is over a day behind")
@@ -306,8 +328,12 @@ def _poll_line(poll: dict, state: str, now: datetime) -> str:
 
 def _daemon_line(daemon: dict, now: datetime) -> str:
     line = f"last tick {to_iso(daemon['time'])} ({daemon['last_result']})"
+    if daemon["pid"]:
+        line += f", pid {daemon['pid']}" + (f" on {daemon['host']}" if daemon["host"] else "")
     if daemon["last_result"] == "stopped":
         return line
+    if daemon_gone(daemon):
+        return line + ": GONE (killed, or the node rebooted): start it again"
     if daemon["next_run"] is not None:
         line += f", next run {to_iso(daemon['next_run'])}"
         if now > daemon["next_run"] + DAEMON_GRACE:

@@ -455,10 +455,18 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
   printf '{"time":"2025-06-15T14:00:00Z","pid":1,"cluster":"fake","last_result":"ok","last_exit":0,"next_run":"2025-06-15T14:10:00Z","interval":600}\n' \
     > "$SLURM_SB_ROOT/clusters/fake/state/daemon_heartbeat.json"
   SLURM_SB_NOW=2025-06-15T14:12:00Z run sb-poll --status
-  [[ "$output" == *"  daemon        last tick 2025-06-15T14:00:00Z (ok), next run 2025-06-15T14:10:00Z"$'\n'* || "$output" == *"next run 2025-06-15T14:10:00Z" ]]
+  [[ "$output" == *"  daemon        last tick 2025-06-15T14:00:00Z (ok), pid 1, next run 2025-06-15T14:10:00Z"* ]]
   [[ "$output" != *OVERDUE* ]]
   SLURM_SB_NOW=2025-06-15T18:00:00Z run sb-poll --status
   [[ "$output" == *"next run 2025-06-15T14:10:00Z OVERDUE: is the daemon still running?"* ]]
+  # a daemon killed on this host is seen at once, whatever its next run says
+  sleep 0 & gone=$!
+  wait "$gone"
+  printf '{"time":"2025-06-15T14:00:00Z","pid":%d,"host":"%s","cluster":"fake","last_result":"ok","last_exit":0,"next_run":"2025-06-15T14:10:00Z","interval":600}\n' \
+    "$gone" "$(uname -n)" > "$SLURM_SB_ROOT/clusters/fake/state/daemon_heartbeat.json"
+  SLURM_SB_NOW=2025-06-15T14:05:00Z run sb-poll --status
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"pid $gone on $(uname -n): GONE (killed, or the node rebooted): start it again"* ]]
 }
 
 @test "sb-poll --status trusts nothing in the state files: damaged, hostile or planted ones are named, never shown raw or followed" {

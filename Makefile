@@ -27,7 +27,8 @@ $(VENV)/.installed: pyproject.toml
 # pip (an offline mirror: --no-index --find-links DIR).
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PIP_OPTIONS ?=
-export PREFIX BINDIR MANDIR LIBDIR COMPDIR DESTDIR PYTHON PIP_OPTIONS
+INSTALL_VARIABLES := PREFIX BINDIR MANDIR LIBDIR COMPDIR DESTDIR PYTHON PIP_OPTIONS
+$(foreach v,$(INSTALL_VARIABLES),$(eval install uninstall: export $(v) := $$($(v))))
 
 install:
 	packaging/install.sh install

@@ -8,8 +8,10 @@ import sys
 from typing import Optional, Sequence
 
 from slurm_scoreboard import ansi, boards, cli, screens, view_model, windows
+from slurm_scoreboard.names import printable
 
 PROG = "sb-view"
+EXIT_UNKNOWN = 5
 
 TEXTUAL_HINT = ("the textual backend needs the 'textual' package: "
                 "pip install 'slurm-scoreboard[textual]'")
@@ -23,7 +25,8 @@ backends:
 Reads the files sb-rank writes under <root>/leaderboards and re-reads them when they change.
 
 exit status: 0 done, 1 no leaderboards under the root or an unreadable file, 2 usage error
-(also: no terminal for the interactive view, textual not installed).
+(also: no terminal for the interactive view, textual not installed), 5 --user names no one on
+the boards.
 
 examples:
   sb-view --root "$SLURM_SB_ROOT"
@@ -83,6 +86,10 @@ def open_state(root: str, args) -> view_model.ViewState:
     state = view_model.ViewState(root, index, view_model.Selection(args.window, args.metric,
                                                                    cluster, kind))
     if args.user:
+        if not view_model.on_any_board(root, state.sel, args.user):
+            what = "account" if args.groups else "user"
+            raise cli.ToolError(f"no {what} {printable(args.user)} on the boards of this scope "
+                                f"(cluster {cluster})", EXIT_UNKNOWN)
         state.show_player(args.user)
         if state.screen != "player":
             raise cli.ToolError(state.message)

@@ -230,6 +230,13 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     return PlayerPage(name, selection, asof, [top] + skills)
 
 
+def on_any_board(root: str, selection: Selection, name: str) -> bool:
+    """Whether `name` has a row on the all-time jobs board of the selection's scope (everyone
+    who ever ran a job there has one; opted-out users never do)."""
+    board = load_board(selection._replace(window="alltime").path(root, "jobs"))
+    return board is not None and any(row.name == name for row in board.rows)
+
+
 def _skill_line(metric: str, row: Optional[Row]) -> SkillLine:
     if row is None:
         return SkillLine(metric, None, 1, 0, 0)

@@ -40,3 +40,15 @@ load test_helper
   [ "${#lines[@]}" -eq 2 ]
   [[ "$stderr" != *Traceback* ]]
 }
+
+@test "--user names someone on the boards, or exits 5 with one line" {
+  records 30 | sb-reduce > /dev/null
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  run sb-view --snapshot --window alltime --user u1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"u1"* ]]
+  run --separate-stderr sb-view --snapshot --window alltime --user nosuch
+  [ "$status" -eq 5 ]
+  [ "$output" = "" ]
+  [ "$stderr" = "sb-view: no user 'nosuch' on the boards of this scope (cluster all)" ]
+}

@@ -28,5 +28,5 @@ root="$(cd "$root" && pwd)"
 echo
 echo "The same data, interactively, and a few boards (export SLURM_SB_ROOT=$root first):"
 echo "  $(command -v sb-view) --root $root"
-echo "  sb-rank --root $root --user isa --window rolling-30d"
-echo "  sb-rank --root $root -w rolling-7d -m gpu_clock_hours -f csv -o rank,user,value"
+echo "  $(command -v sb-rank) --root $root --user isa --window rolling-30d"
+echo "  $(command -v sb-rank) --root $root -w rolling-7d -m gpu_clock_hours -f csv -o rank,user,value"

@@ -8,6 +8,8 @@ memory.
 """
 from __future__ import annotations
 
+import re
+
 from collections import Counter
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
@@ -48,7 +50,7 @@ class LayoutUnknown(Exception):
 GUESS_TRIES = 5          # lines of a layout guessed from the field count that must fit
 # Fixed-width output cuts a value at its column's width and marks the cut with a "+".
 TRUNCATION_FIX = ("sacct without -P cut a value at its column's width (a trailing +); run "
-                  "sacct -P (or --parsable2), or widen the column (e.g. AllocTRES%80)")
+                  "sacct -P (or --parsable2), or widen the column in sacct -o")
 
 
 class _Job:
@@ -153,7 +155,8 @@ class SacctParser:
             self.truncated[column] += 1
         self.stats.skipped["truncated value"] += 1
         if first:
-            self._problem(lineno, f"{', '.join(columns)} cut: {TRUNCATION_FIX}")
+            self._problem(lineno, f"{', '.join(columns)} cut: {TRUNCATION_FIX}"
+                          f" ({columns[0]}%80 here)")
 
     # -- columns -------------------------------------------------------------------------------
     def _is_header(self, line: str) -> bool:
@@ -181,6 +184,10 @@ class SacctParser:
             count -= 1
             names = fieldlists.by_count(count)
         if names is None and self.cols is None:
+            if count == 1 and re.search(r"\S {2,}\S", line.strip()):
+                raise LayoutUnknown(f"{self.source}:{lineno}: this looks like plain sacct's "
+                                    "fixed-width table without its header: run sacct -P (or "
+                                    "--parsable2), or keep the header and its dashed line")
             raise LayoutUnknown(f"{self.source}:{lineno}: cannot tell the columns of a "
                                 f"{count}-field line with no header: give --fields (the "
                                 "list given to sacct -o) or --format, or keep sacct's header")

@@ -351,3 +351,16 @@ def test_a_cut_state_is_read_when_it_can_only_be_one_state():
     for ambiguous in ("RES+", "C+", "+", "REQUEUE_+"):
         with pytest.raises(ValueError):
             normalize_state(ambiguous)
+
+
+def test_a_headerless_fixed_width_table_is_named_as_such_with_the_fix():
+    from slurm_scoreboard.parser import LayoutUnknown
+    lines = ["1000               kim  COMPLETED   00:10:00          4   cpu=4 ",
+             "1001               kim  COMPLETED   00:10:00          4   cpu=4 "]
+    with pytest.raises(LayoutUnknown, match="fixed-width table without its header: run sacct -P"):
+        parse(lines)
+    records, problems, stats = parse(
+        ["JobID             User      State  AllocCPUS    AllocTRES                End ",
+         "------------ --------- ---------- ---------- ---------- ------------------- ",
+         "1002           kimberl+  COMPLETED          2   cpu=2    2025-08-11T00:10:00 "])
+    assert records == [] and "user cut" in problems[0][1] and "user%80 here" in problems[0][1]

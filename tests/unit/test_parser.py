@@ -359,8 +359,10 @@ def test_a_headerless_fixed_width_table_is_named_as_such_with_the_fix():
              "1001               kim  COMPLETED   00:10:00          4   cpu=4 "]
     with pytest.raises(LayoutUnknown, match="fixed-width table without its header: run sacct -P"):
         parse(lines)
+    widths = (12, 9, 10, 10, 10, 19)
+    row = lambda *values: " ".join(f"{v:>{w}}" for v, w in zip(values, widths)) + " "
     records, problems, stats = parse(
-        ["JobID             User      State  AllocCPUS    AllocTRES                End ",
-         "------------ --------- ---------- ---------- ---------- ------------------- ",
-         "1002           kimberl+  COMPLETED          2   cpu=2    2025-08-11T00:10:00 "])
+        [row("JobID", "User", "State", "AllocCPUS", "AllocTRES", "End"),
+         " ".join("-" * w for w in widths) + " ",
+         row("1002", "kimberl+", "COMPLETED", "2", "cpu=2", "2025-08-11T00:10:00")])
     assert records == [] and "user cut" in problems[0][1] and "user%80 here" in problems[0][1]

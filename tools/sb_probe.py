@@ -38,8 +38,9 @@ def build_parser():
     parser = cli.make_parser(PROG, "Check the environment: root folder (created if missing), "
                              "how it is shared, SLURM commands, job visibility, GPU accounting.",
                              EPILOG, root=True, cluster=True)
-    parser.add_argument("--max-calls-per-minute", type=int, default=2, metavar="N",
-                        help="the sacct rate limit to report (default 2)")
+    parser.add_argument("--max-calls-per-minute", type=int, default=None, metavar="N",
+                        help="the sacct rate limit to report (default $SLURM_SB_SACCT_PER_MIN "
+                             "or 2, as sb-sacct)")
     sharing_mode = parser.add_mutually_exclusive_group()
     sharing_mode.add_argument("--group", metavar="GROUP",
                               help="group mode: the members of GROUP write the root")
@@ -89,7 +90,8 @@ def body(args) -> int:
         cli.warn(PROG, str(err))
         return probe.EXIT_ROOT
     files.use_root(root, mode.modes())
-    lines, code = probe.report(root, args.max_calls_per_minute, args.cluster, mode, notes)
+    per_minute = cli.option_or_env(args.max_calls_per_minute, "SLURM_SB_SACCT_PER_MIN", 2, int)
+    lines, code = probe.report(root, per_minute, args.cluster, mode, notes)
     sys.stdout.write("\n".join(lines) + "\n")
     if any(note.startswith("  Could not change") for note in notes) and code == probe.EXIT_OK:
         return probe.EXIT_ROOT

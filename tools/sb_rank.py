@@ -7,8 +7,9 @@ from typing import List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import boards, cli, layout, tables, times, windows, xp
-from slurm_scoreboard.files import LOCK_WAIT_ENV, UnsafePath, atomic_write, lock_wait
+from slurm_scoreboard import boards, cli, layout, rebuilds, tables, times, windows, xp
+from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
+                                    locked, makedirs)
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
@@ -57,6 +58,10 @@ def build_parser():
                              "(groups: account,members; --user: metric)")
     parser.add_argument("--noheader", "-n", action="store_true",
                         help="no header line in csv or tsv")
+    parser.add_argument("--if-changed", action="store_true",
+                        help="rebuild only if what the boards are made of changed since the "
+                             "last rebuild (or the UTC day did), and not while another rebuild "
+                             "runs (what each poll asks)")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="how long to wait for a store being updated (default "
                              "$SLURM_SB_LOCK_WAIT, else 60)")
@@ -83,6 +88,8 @@ def check_args(args) -> None:
             not (args.window or args.user):
         raise cli.UsageError("--format, -o and --noheader shape --window/--metric or --user "
                              "output")
+    if args.if_changed and (args.window or args.user or args.metric):
+        raise cli.UsageError("--if-changed goes with a rebuild (no --window, --metric, --user)")
     one_board = args.window or args.metric
     if args.user and (args.metric or args.groups or args.account):
         raise cli.UsageError("--user shows every skill; it takes only --window and --cluster")
@@ -186,6 +193,29 @@ def rebuild(root, rates, optout, now, wait, damage) -> dict:
     return {"asof": times.to_iso(now), "boards": count, "clusters": names}
 
 
+def rebuild_once(root, rates, optout, now, args, damage) -> dict:
+    """A rebuild under the root's rebuild lock; with --if-changed, none while another runs or
+    when nothing it reads changed since the last clean one (see rebuilds.py)."""
+    current = rebuilds.signature(root, now)
+    if args.if_changed:
+        asof = rebuilds.unchanged(root, current)
+        if asof:
+            return {"asof": asof, "boards": 0, "clusters": layout.clusters(root),
+                    "skipped": "unchanged"}
+    makedirs(os.path.dirname(rebuilds.lock_path(root)))
+    try:
+        with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
+            summary = rebuild(root, rates, optout, now, args.wait, damage)
+    except LockBusy:
+        if not args.if_changed:
+            raise
+        return {"asof": None, "boards": 0, "clusters": layout.clusters(root),
+                "skipped": "another rebuild is running"}
+    if damage.exit_code() == cli.EXIT_OK:
+        rebuilds.remember(root, current, summary["asof"])
+    return summary
+
+
 def from_board_files(root, args) -> int:
     """What a reader (an account that may not write the root, so may not lock its store) gets:
     the rows of the board files the last rebuild wrote."""
@@ -284,7 +314,7 @@ def body(args) -> int:
         elif args.window:
             emit_rows(board_of(root, args, now, rates, optout, damage), args)
         else:
-            summary = rebuild(root, rates, optout, now, args.wait, damage)
+            summary = rebuild_once(root, rates, optout, now, args, damage)
             sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
         return damage.exit_code()
     except xp.ConfigError as err:

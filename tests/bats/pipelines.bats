@@ -202,7 +202,8 @@ index_asof() {
   for hour in 12 13 14; do
     SLURM_SB_NOW="2025-06-15T$hour:00:00Z" run --separate-stderr sb-poll --cluster fake --backfill-start 2025-03-01
     [ "$status" -eq 0 ]
-    [ "$(index_asof)" = "2025-06-15T$hour:00:00Z" ]
+    # the boards step ran: rebuilt the first time, then nothing they show changed
+    [[ "$output" == *"fake: boards: rebuilt"* || "$output" == *"fake: boards: not rebuilt: nothing they show changed"* ]]
     echo "$stderr" >> "$SANDBOX/poll.log"
   done
   [ "$(grep -c 'u2: sacct does not know this user' "$SANDBOX/poll.log")" -eq 1 ]
@@ -217,11 +218,12 @@ index_asof() {
 @test "the rebuild runs after a failed step; the poll still exits 1" {
   setup_fake
   sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
-  FAKE_SACCT_FAIL=1 SLURM_SB_NOW=2025-06-15T13:00:00Z run --separate-stderr sb-poll --cluster fake
+  # a new UTC day moves the rolling windows: the rebuild after the failed fetch must run
+  FAKE_SACCT_FAIL=1 SLURM_SB_NOW=2025-06-16T13:00:00Z run --separate-stderr sb-poll --cluster fake
   [ "$status" -eq 1 ]
   [[ "$stderr" == *"poll failed in sb-incremental"* ]]
   [[ "$stderr" == *"discovery skipped"* ]]
-  [ "$(index_asof)" = "2025-06-15T13:00:00Z" ]
+  [ "$(index_asof)" = "2025-06-16T13:00:00Z" ]
 }
 
 @test "a clock that jumps ten days ahead and back loses and double counts nothing" {
@@ -394,7 +396,8 @@ assert backfill['cluster'] == 'fake' and backfill['ok'] is True and backfill['ex
 assert (backfill['month'], backfill['month_number'], backfill['months'], backfill['months_left']) == ('2025-02', 2, 5, 3)
 assert backfill['sacct_minutes_left'] == 1, backfill    # 3 months of weekly calls at 1000 a minute
 assert backfill['new_jobs'] == 0 and backfill['users'] == 0, backfill   # discovery had them all
-assert steps[3]['boards'] == 140 and all(s['seconds'] >= 0 for s in steps)
+assert steps[3]['boards'] == 0 and steps[3]['skipped'] == 'unchanged', steps   # no new jobs
+assert all(s['seconds'] >= 0 for s in steps)
 "
   for i in 1 2; do sb-poll --cluster fake > /dev/null 2>&1; done
   run --separate-stderr sb-poll --cluster fake
@@ -405,7 +408,7 @@ assert steps[3]['boards'] == 140 and all(s['seconds'] >= 0 for s in steps)
   [ "$status" -eq 1 ]
   [[ "${lines[0]}" =~ ^"fake: incremental: failed (exit 1) after "[0-9.]+" s; the log above says why"$ ]]
   [ "${lines[1]}" = "fake: discovery skipped (the fetch failed)" ]
-  [[ "${lines[2]}" == "fake: boards: rebuilt"* ]]
+  [[ "${lines[2]}" == "fake: boards: not rebuilt: nothing they show changed"* ]]
 }
 
 @test "a fresh root's first poll without --backfill-start backfills from the 1st of the month a year back" {
@@ -591,4 +594,32 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
   stub sacctmgr 'exit 1'
   run sb-poll --cluster fakr --backfill-start 2025-06-01
   [ "$status" -eq 0 ]
+}
+
+@test "a poll rebuilds the boards only when what they show changed, or the UTC day did" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  before="$(stat -c %Y.%i "$SLURM_SB_ROOT/leaderboards/alltime_jobs.json")"
+  SLURM_SB_NOW=2025-06-15T12:10:00Z run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[-1]}" == "fake: boards: not rebuilt: nothing they show changed since the last rebuild, "* ]]
+  [ "$(stat -c %Y.%i "$SLURM_SB_ROOT/leaderboards/alltime_jobs.json")" = "$before" ]
+  # a job that ended since: rebuilt
+  echo "9999|9999|fake|u1|acct1|COMPLETED|60|2|1|1G|cpu=2,mem=1G,node=1|2025-06-15T12:00:00|2025-06-15T12:11:00|2025-06-15T12:12:00||" >> "$FAKE_SACCT_JOBS"
+  SLURM_SB_NOW=2025-06-15T12:20:00Z run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[-1]}" == "fake: boards: rebuilt (140 boards for every cluster), "* ]]
+  # an opt-out added to the list: rebuilt, and the user is gone from the boards
+  mkdir -p "$SLURM_SB_ROOT/config"
+  echo u1 >> "$SLURM_SB_ROOT/config/optout.txt"
+  SLURM_SB_NOW=2025-06-15T12:30:00Z run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[-1]}" == "fake: boards: rebuilt"* ]]
+  ! grep -q '"user":"u1"' "$SLURM_SB_ROOT/leaderboards/alltime_jobs.json"
+  # another rebuild running: this poll does not wait for it
+  exec 8>"$SLURM_SB_ROOT/leaderboards/rebuild.lock"
+  flock 8
+  SLURM_SB_NOW=2025-06-17T12:00:00Z run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[-1]}" == "fake: boards: not rebuilt: another rebuild is running, "* ]]
+  exec 8>&-
+  SLURM_SB_NOW=2025-06-17T12:10:00Z run --separate-stderr sb-poll --cluster fake
+  [[ "${lines[-1]}" == "fake: boards: rebuilt"* ]]
+  [ "$(index_asof)" = "2025-06-17T12:10:00Z" ]
 }

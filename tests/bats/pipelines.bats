@@ -83,11 +83,12 @@ store_digest() {
   : > "$FAKE_SACCT_LOG"
   run sb-incremental --cluster fake --overlap 7200
   [ "$status" -eq 0 ]
-  # longer than a day: one call per ISO week
-  [ "$(wc -l < "$FAKE_SACCT_LOG")" -eq 3 ]
+  # longer than a day: one call per ISO week, then the daily sweep of the day before yesterday
+  [ "$(wc -l < "$FAKE_SACCT_LOG")" -eq 4 ]
   # nothing before the backfill start, overlap or not
-  [[ "$(head -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-01T00:00:00 -E 2025-06-01T23:59:59"* ]]
-  [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-09T00:00:00 -E 2025-06-15T11:59:59"* ]]
+  [[ "$(sed -n 1p "$FAKE_SACCT_LOG")" == *"-S 2025-06-01T00:00:00 -E 2025-06-01T23:59:59"* ]]
+  [[ "$(sed -n 3p "$FAKE_SACCT_LOG")" == *"-S 2025-06-09T00:00:00 -E 2025-06-15T11:59:59"* ]]
+  [[ "$(sed -n 4p "$FAKE_SACCT_LOG")" == *"-S 2025-06-13T00:00:00 -E 2025-06-13T23:59:59"* ]]
   SLURM_SB_NOW=2025-06-15T13:00:00Z run sb-incremental --cluster fake --overlap 7200
   [[ "$(tail -1 "$FAKE_SACCT_LOG")" == *"-S 2025-06-15T10:00:00 -E 2025-06-15T12:59:59"* ]]
 }
@@ -184,12 +185,43 @@ store_digest() {
   # Job 9999 ended at 11:30, before the cursor (11:50), but sacct only shows it now.
   echo '9999|9999|fake|late|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-15T11:00:00|2025-06-15T11:21:40|2025-06-15T11:30:00||' \
     >> "$FAKE_SACCT_JOBS"
-  SLURM_SB_NOW=2025-06-15T12:00:00Z run sb-incremental --cluster fake
+  SLURM_SB_NOW=2025-06-15T12:00:00Z run sb-incremental --cluster fake --overlap 3600
   [ "$status" -eq 0 ]
   [ "$(stored)" = "$(truth 2025-06-01)" ]
   grep -q '"username":"late"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
-  SLURM_SB_NOW=2025-06-15T12:10:00Z run sb-incremental --cluster fake
+  SLURM_SB_NOW=2025-06-15T12:10:00Z run sb-incremental --cluster fake --overlap 3600
   [ "$(stored)" = "$(truth 2025-06-01)" ]
+}
+
+@test "with the short default overlap, a record up to a day late is counted by the daily sweep, once" {
+  setup_fake
+  sb-backfill --cluster fake --backfill-start 2025-06-01 2>/dev/null
+  SLURM_SB_NOW=2025-06-15T11:50:00Z sb-incremental --cluster fake 2>/dev/null
+  # ended 11:30, reaches slurmdbd at 12:00 (after the 5-minute overlap had passed it) ...
+  echo '9999|9999|fake|late|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-15T11:00:00|2025-06-15T11:21:40|2025-06-15T11:30:00||' \
+    >> "$FAKE_SACCT_JOBS"
+  : > "$FAKE_SACCT_LOG"
+  for now in 2025-06-15T12:00:00Z 2025-06-15T12:10:00Z 2025-06-16T00:10:00Z; do
+    SLURM_SB_NOW="$now" sb-incremental --cluster fake > /dev/null 2>&1
+  done
+  # ... so the 10-minute polls miss it: they asked for their 10 minutes plus 5 of overlap, and
+  # once a day for the day before yesterday (the 13th was swept at 11:50, the 14th on the 16th)
+  ! grep -q '"username":"late"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
+  grep -q -- "-S 2025-06-15T11:45:00 -E 2025-06-15T11:59:59" "$FAKE_SACCT_LOG"
+  grep -q -- "-S 2025-06-15T11:55:00 -E 2025-06-15T12:09:59" "$FAKE_SACCT_LOG"
+  grep -q -- "-S 2025-06-14T00:00:00 -E 2025-06-14T23:59:59" "$FAKE_SACCT_LOG"
+  [ "$(grep -c -- '-S 2025-06-1[34]T00:00:00' "$FAKE_SACCT_LOG")" -eq 1 ]
+  # the sweep of the 15th, on the 17th, counts it
+  SLURM_SB_NOW=2025-06-17T00:10:00Z run --separate-stderr sb-incremental --cluster fake
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"daily sweep of 2025-06-15"* ]]
+  grep -q '"username":"late"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
+  SLURM_SB_NOW=2025-06-17T00:20:00Z run sb-incremental --cluster fake
+  [ "$(grep -c 'daily sweep' <<< "$output")" -eq 0 ]
+  python3 -c "
+import json
+users = {u['username']: u['totals'] for u in json.load(open('$SLURM_SB_ROOT/clusters/fake/agg/alltime.json'))['users']}
+assert users['late'][5] == 1 and users['late'][0] == 1000, users['late']"
 }
 
 index_asof() {
@@ -290,8 +322,8 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   run sb-incremental --cluster fake --overlap 0
   [ "$status" -eq 0 ]
   grep -q '"incremental_since":"2025-02-01T00:00:00Z"' "$cursor"
-  # January in ISO weeks: never one call for the whole gap
-  [ "$(wc -l < "$FAKE_SACCT_LOG")" -eq 5 ]
+  # January in ISO weeks: never one call for the whole gap (and the daily sweep)
+  [ "$(grep -vc -- '-S 2025-06-13T00:00:00 -E 2025-06-13T23:59:59' "$FAKE_SACCT_LOG")" -eq 5 ]
   for i in 1 2 3 4 5 6; do sb-incremental --cluster fake --overlap 0 > /dev/null 2>&1; done
   [ "$(stored)" = "$(truth)" ]
   grep -q '"incremental_since":"2025-06-15T12:00:00Z"' "$cursor"

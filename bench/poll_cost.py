@@ -53,7 +53,7 @@ SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
 DAY = 86400
 DAY_START = calendar.timegm((2025, 8, 15, 0, 0, 0))
 HISTORY_DAYS = 31
-OVERLAP = 3600                      # sb-incremental's default --overlap
+OVERLAP = 300                       # sb-incremental's default --overlap
 FIRST_ID, LAST_ID = 80_000_000, 89_999_999
 USERS = [f"sbpoll{i:03d}" for i in range(300)]
 NEWCOMERS = 30                      # the last 30 users: first seen during the simulated day,
@@ -279,12 +279,13 @@ def stored_jobs(root, cluster):
         return sum(user["totals"][5] for user in json.load(handle)["users"])
 
 
-def check_store(root, cluster, jobs, known, window, discovery_rows, backfill_start):
-    """The store holds the jobs of the polled windows and the discovered users' earlier ones."""
+def check_store(root, cluster, jobs, known, windows, discovery_rows, backfill_start):
+    """The store holds the jobs of the polled windows (the polls' and the daily sweeps') and the
+    discovered users' earlier ones, each once."""
     with open(os.path.join(root, "clusters", cluster, "state", "known_users.txt")) as handle:
         discovered = set(handle.read().split()) - known
     earlier = sum(1 for job in jobs if job["user"] in discovered and job["end"] < backfill_start)
-    polled = sum(1 for job in jobs if window[0] <= job["end"] < window[1])
+    polled = sum(1 for job in jobs if any(a <= job["end"] < b for a, b in windows))
     if earlier != discovery_rows:
         raise RuntimeError(f"discovery fetched {discovery_rows} rows, the seed has {earlier}")
     if stored_jobs(root, cluster) != polled + earlier:
@@ -318,7 +319,8 @@ def report(args, polls, ended, totals, discovered, seeded):
           f"{seeded['sacct_version']} (cluster {args.cluster})")
     print(f"history: {seeded['jobs']:,} seeded jobs, {len(USERS)} users in {ACCOUNTS} accounts, "
           f"{args.jobs_per_day:,} ending per day; simulated {stamp(DAY_START)[:10]} "
-          f"for {args.days} day(s), a poll every {args.interval} min ({polls} polls, overlap 1 h)")
+          f"for {args.days} day(s), a poll every {args.interval} min ({polls} polls, overlap "
+          f"{OVERLAP} s, a daily sweep)")
     print(f"  jobs ended    : {ended:>12,}")
     print(f"  incremental   : {inc[0]:6,} sacct calls, {inc[1]:>12,} rows, {inc[2]:8.2f} s")
     print(f"  discovery     : {disc[0]:6,} sacct calls, {disc[1]:>12,} rows, {disc[2]:8.2f} s "
@@ -390,17 +392,20 @@ def main():
         known = {job["user"] for job in jobs if backfill_start <= job["end"] < DAY_START}
         prepare_root(root, args.cluster, backfill_start, known)
         polls = args.days * 1440 // args.interval
-        for tick in range(1, polls + 1):
+        for tick in range(polls):          # from 00:00 of the first day, each day's sweep first
             now = DAY_START + tick * args.interval * 60
             poll(env, args.cluster, root, now)
             whole_month_call(env, wrapper, args.cluster, now)
             if tick % max(1, polls // 8) == 0:
                 log(f"poll {tick}/{polls} at {stamp(now)}")
-        day_end = DAY_START + args.days * DAY
+        last = DAY_START + (polls - 1) * args.interval * 60
         totals = read_calls(calls)
-        discovered = check_store(root, args.cluster, jobs, known, (DAY_START - OVERLAP, day_end),
+        swept = [(DAY_START + (day - 2) * DAY, DAY_START + (day - 1) * DAY)
+                 for day in range(args.days)]
+        discovered = check_store(root, args.cluster, jobs, known,
+                                 [(DAY_START - OVERLAP, last)] + swept,
                                  totals["discovery"][1], backfill_start)
-        ended = sum(1 for job in jobs if DAY_START <= job["end"] < day_end)
+        ended = sum(1 for job in jobs if DAY_START <= job["end"] < last)
         version = run([real_sacct, "--version"]).strip()
         report(args, polls, ended, totals, discovered,
                {"jobs": len(jobs), "sacct_version": version,

@@ -35,7 +35,7 @@ def run(script: str, args, work: str) -> dict:
 
 
 def ratio(value: float, baseline: float) -> str:
-    return f"{baseline / value:.2f}x" if value else "-"
+    return f"{baseline / value:.2f}x" if value and baseline == baseline else "-"
 
 
 def table(ingest: dict, rank: dict, poll: dict) -> str:

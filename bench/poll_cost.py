@@ -279,18 +279,17 @@ def stored_jobs(root, cluster):
         return sum(user["totals"][5] for user in json.load(handle)["users"])
 
 
-def check_store(root, cluster, jobs, known, windows, discovery_rows, backfill_start):
-    """The store holds the jobs of the polled windows (the polls' and the daily sweeps') and the
-    discovered users' earlier ones, each once."""
+def check_store(root, cluster, jobs, known, windows, last):
+    """The store holds, each once, the jobs of the polled windows (the polls' and the daily
+    sweeps') and the whole history (to the last poll) of the users discovered on the way."""
     with open(os.path.join(root, "clusters", cluster, "state", "known_users.txt")) as handle:
         discovered = set(handle.read().split()) - known
-    earlier = sum(1 for job in jobs if job["user"] in discovered and job["end"] < backfill_start)
-    polled = sum(1 for job in jobs if any(a <= job["end"] < b for a, b in windows))
-    if earlier != discovery_rows:
-        raise RuntimeError(f"discovery fetched {discovery_rows} rows, the seed has {earlier}")
-    if stored_jobs(root, cluster) != polled + earlier:
+    expected = sum(1 for job in jobs
+                   if any(a <= job["end"] < b for a, b in windows)
+                   or (job["user"] in discovered and job["end"] < last))
+    if stored_jobs(root, cluster) != expected:
         raise RuntimeError(f"the store holds {stored_jobs(root, cluster)} jobs, expected "
-                           f"{polled} polled + {earlier} discovered")
+                           f"{expected} (polled windows and discovered histories)")
     return discovered
 
 
@@ -403,8 +402,7 @@ def main():
         swept = [(DAY_START + (day - 2) * DAY, DAY_START + (day - 1) * DAY)
                  for day in range(args.days)]
         discovered = check_store(root, args.cluster, jobs, known,
-                                 [(DAY_START - OVERLAP, last)] + swept,
-                                 totals["discovery"][1], backfill_start)
+                                 [(DAY_START - OVERLAP, last)] + swept, last)
         ended = sum(1 for job in jobs if DAY_START <= job["end"] < last)
         version = run([real_sacct, "--version"]).strip()
         report(args, polls, ended, totals, discovered,

@@ -11,6 +11,7 @@ from slurm_scoreboard import cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter, key_hash
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer, read_lines
+from slurm_scoreboard.recent import RECENT_KEYS, RecentKeys
 from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.store import load_bloom
 
@@ -88,7 +89,7 @@ def body(args) -> int:
         counts["bad line"] += 1
         tell(f"{source}:{lineno}: {message}")
 
-    passed: Dict[Tuple[str, str], set] = {}     # per slot, 64-bit hashes of the keys passed on
+    passed = RecentKeys(RECENT_KEYS)
     for lineno, record, line in read_lines(sys.stdin.buffer, "stdin", problem):
         counts["read"] += 1
         try:
@@ -109,12 +110,10 @@ def body(args) -> int:
                 raise cli.ToolError(f"{err}; refusing to guess what was counted "
                                     f"(sb-backfill --cluster {slot[0]} --redo-month {slot[1]} "
                                     "rebuilds it)") from None
-            passed[slot] = set()
         h1, h2 = key_hash(place.key)
-        if blooms[slot].has(h1, h2) or h1 in passed[slot]:
+        if blooms[slot].has(h1, h2) or not passed.add((slot, h1)):
             counts["seen"] += 1
         else:
-            passed[slot].add(h1)
             out.write_line(line)
             counts["new"] += 1
     summary = (f"{counts['read']} records, {counts['new']} new, {counts['seen']} seen before, "

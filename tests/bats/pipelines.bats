@@ -218,6 +218,11 @@ store_digest() {
   grep -q '"username":"late"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
   SLURM_SB_NOW=2025-06-17T00:20:00Z run sb-incremental --cluster fake
   [ "$(grep -c 'daily sweep' <<< "$output")" -eq 0 ]
+  # a "through" far ahead (a clock that was ahead, a planted file) never switches it off
+  printf '{"through":"2999-01-01"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
+  SLURM_SB_NOW=2025-06-17T00:30:00Z run --separate-stderr sb-incremental --cluster fake
+  [[ "$stderr" == *"daily sweep of 2025-06-15"* ]]
+  grep -q '"through":"2025-06-15"' "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
   python3 -c "
 import json
 users = {u['username']: u['totals'] for u in json.load(open('$SLURM_SB_ROOT/clusters/fake/agg/alltime.json'))['users']}

@@ -19,8 +19,7 @@ from slurm_scoreboard.fields import PRESETS  # noqa: E402
 
 # Values an option takes, for the options whose values are a known list.
 VALUES = {
-    "--window": " ".join(windows.NAMES), "-w": " ".join(windows.NAMES),
-    "--metric": " ".join(boards.BOARDS), "-m": " ".join(boards.BOARDS),
+    "--window|-w": " ".join(windows.NAMES), "--metric|-m": " ".join(boards.BOARDS),
     "--color": "auto always never",
     "--backend": "curses ansi textual", "--readers": "all group",
 }

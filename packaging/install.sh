@@ -52,9 +52,10 @@ launcher() {
 # private_folder PATH: the first folder above PATH that other accounts cannot enter, if any.
 private_folder() {
   local dir="$1"
+  local mode
   while dir="$(dirname "$dir")"; [[ "$dir" != / ]]; do
-    [[ "$(stat -c %A "$dir")" == ?????????x* || "$(stat -c %A "$dir")" == ?????????t* ]] ||
-      { printf '%s' "$dir"; return; }
+    mode="$(stat -c %A "$dir")"
+    [[ "$mode" == ?????????[xt]* ]] || { printf '%s' "$dir"; return; }
   done
 }
 

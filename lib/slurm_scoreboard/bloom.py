@@ -105,8 +105,6 @@ def key_hash(key: str):
     return value & _MASK64, (value >> 64) | 1
 
 
-_hash = key_hash
-
 
 MAX_HASHES = 64
 MAX_FILL = 0.75
@@ -160,14 +158,14 @@ class BloomFilter:
         self._pending_first: set = set()       # their h1, for membership
 
     def __contains__(self, key: str) -> bool:
-        return self.has(*_hash(key))
+        return self.has(*key_hash(key))
 
     def has(self, h1: int, h2: int) -> bool:
         """Whether the key of hash (h1, h2) (:func:`key_hash`) was added."""
         return h1 in self._pending_first or any(layer.contains(h1, h2) for layer in self.layers)
 
     def add(self, key: str) -> bool:
-        h1, h2 = _hash(key)
+        h1, h2 = key_hash(key)
         if self.has(h1, h2):
             return False
         self._pending_first.add(h1)

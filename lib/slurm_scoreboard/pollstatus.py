@@ -326,17 +326,18 @@ def _poll_line(poll: dict, state: str, now: datetime) -> str:
     return f"{to_iso(poll['ended'])} {outcome}{detail}, {seconds:.1f} s"
 
 
-def _daemon_line(daemon: dict, now: datetime) -> str:
+def _daemon_line(status: dict) -> str:
+    daemon = status["daemon"]
     line = f"last tick {to_iso(daemon['time'])} ({daemon['last_result']})"
     if daemon["pid"]:
         line += f", pid {daemon['pid']}" + (f" on {daemon['host']}" if daemon["host"] else "")
     if daemon["last_result"] == "stopped":
         return line
-    if daemon_gone(daemon):
+    if status["daemon_gone"]:
         return line + ": GONE (killed, or the node rebooted): start it again"
     if daemon["next_run"] is not None:
         line += f", next run {to_iso(daemon['next_run'])}"
-        if now > daemon["next_run"] + DAEMON_GRACE:
+        if status["daemon_overdue"]:
             line += " OVERDUE: is the daemon still running?"
     return line
 
@@ -358,7 +359,7 @@ def render(statuses: List[dict], now: datetime) -> List[str]:
                                            f"{error['message'] or '(no message)'}"))
         rows.append(("next step", status["next_step"]))
         if status["daemon"]:
-            rows.append(("daemon", _daemon_line(status["daemon"], now)))
+            rows.append(("daemon", _daemon_line(status)))
         for problem in status["damaged"]:
             rows.append(("DAMAGED", problem))
         if status["stale"]:

@@ -7,7 +7,8 @@ from typing import List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import boards, cli, layout, rebuilds, tables, times, windows, xp
+from slurm_scoreboard import (boards, chronicle, cli, competitions, groupstats, layout, rebuilds,
+                              tables, times, windows, xp)
 from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs)
 from slurm_scoreboard.journal import JournalCorrupt
@@ -169,23 +170,34 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
                 atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
                              orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
                 count += 1
+            if kind == "users":
+                stats = groupstats.group_stats(usage, table)
+        doc = {"asof": times.to_iso(now), "window": window.name, "cluster": cluster or "all",
+               "groups": stats}
+        atomic_write(boards.stats_path(root, window.name, cluster),
+                     orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
     return count
 
 
 def rebuild(root, rates, optout, now, wait, damage) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
+    contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10])
     merged = {window.name: {} for window in wanted}
     names = layout.clusters(root)
+    readable = []
     count = 0
     for name in names:
         usage = collect(root, name, wanted, optout, wait, damage)
         if usage is None:
             continue
+        readable.append(name)
         count += write_boards(root, usage, wanted, rates, now, name)
         for window_name, part in usage.items():
             boards.merge_into(merged[window_name], part)
         del usage
     count += write_boards(root, merged, wanted, rates, now)
+    del merged
+    chronicle.write(root, readable, rates, optout, contests, times.to_iso(now), wait, damage)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
              "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates}
     atomic_write(os.path.join(root, "leaderboards", "index.json"),
@@ -317,7 +329,7 @@ def body(args) -> int:
             summary = rebuild_once(root, rates, optout, now, args, damage)
             sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
         return damage.exit_code()
-    except xp.ConfigError as err:
+    except (xp.ConfigError, competitions.ConfigError) as err:
         raise cli.ToolError(safe_text(str(err))) from None
     except UnknownName as err:
         raise cli.ToolError(safe_text(str(err)), EXIT_UNKNOWN) from None

@@ -316,6 +316,12 @@ def board_path(root: str, window: str, metric: str, cluster: Optional[str] = Non
     return os.path.join(*parts, f"{window}_{metric}.json")
 
 
+def stats_path(root: str, window: str, cluster: Optional[str] = None) -> str:
+    """leaderboards/[clusters/<c>/]groups/<window>_stats.json (groupstats.py)"""
+    return os.path.join(os.path.dirname(board_path(root, window, "jobs", cluster, "groups")),
+                        f"{window}_stats.json")
+
+
 class BoardMissing(Exception):
     """A board file sb-rank has not written (or that is not one)."""
 

@@ -1,7 +1,7 @@
 """When a rebuild of every board can be skipped: nothing it reads changed since the last one.
 
-A rebuild reads each cluster's all-time totals and monthly rollups, the XP rates and the
-opt-out list and cache; rolling and monthly windows move with the UTC day. The signature of a
+A rebuild reads each cluster's all-time totals and monthly rollups, the XP rates, the
+competitions and the opt-out list and cache; rolling and monthly windows move with the UTC day. The signature of a
 rebuild is a hash of the identity (inode, size, change time) of each of those files and
 folders, the day, and the code's version; the last rebuild that wrote every board cleanly
 records it in ``leaderboards/rebuild.json``. A rebuild asked to run only if something changed
@@ -51,6 +51,7 @@ def signature(root: str, now: datetime) -> str:
         parts += [name, _identity(layout.alltime_file(root, name)),
                   _identity(layout.rollup_dir(root, name)), _identity(agg)]
     parts += [_identity(os.path.join(root, "config", "xp.json")),
+              _identity(os.path.join(root, "config", "competitions.json")),
               _identity(layout.optout_file(root)), _identity(cache_file(root))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

@@ -1,0 +1,117 @@
+"""The files sb-rank writes from one history pass, beside the boards:
+
+    leaderboards/achievements.ndjson        every achievement, oldest day first (sb-news reads it)
+    leaderboards/records.json               records per skill, period, kind and scope
+    leaderboards/competitions.json          every competition: id, title, skills, days, status
+    leaderboards/competitions/<id>.json     one competition's standings
+
+Each is written atomically; a competition no longer configured loses its file.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Dict, Iterator, List, Optional
+
+import orjson
+
+from . import competitions, history
+from .achievements import Achievements
+from .files import UnsafePath, atomic_write, list_folder, makedirs, read_bytes, unlink_synced
+from .optout import OptOut
+from .recordbook import RecordBook
+
+Damage = Callable[[str, str], None]
+
+
+def leaderboards(root: str) -> str:
+    return os.path.join(root, "leaderboards")
+
+
+def achievements_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "achievements.ndjson")
+
+
+def records_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "records.json")
+
+
+def competitions_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "competitions.json")
+
+
+def competition_dir(root: str) -> str:
+    return os.path.join(leaderboards(root), "competitions")
+
+
+def competition_file(root: str, ident: str) -> str:
+    return os.path.join(competition_dir(root), ident + ".json")
+
+
+def config_file(root: str) -> str:
+    return os.path.join(root, "config", "competitions.json")
+
+
+def _dump(document) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
+          contests: List[competitions.Competition], asof: str, wait: float,
+          on_damage: Damage) -> None:
+    """One pass over the `clusters`, and every file above written."""
+    today = asof[:10]
+    contests = competitions.ordered(contests, today)
+    feed = Achievements(rates)
+    book = RecordBook(rates)
+    batches = (batch for batch in history.day_batches(root, clusters, optout,
+                                                      on_damage, wait) if batch[0] <= today)
+    history.run(batches, [feed, book, competitions.Competitions(contests)])
+    atomic_write(achievements_file(root), b"".join(_dump(event) for event in feed.events))
+    atomic_write(records_file(root), _dump(book.document(asof)))
+    makedirs(competition_dir(root))
+    for contest in contests:
+        atomic_write(competition_file(root, contest.ident),
+                     _dump(contest.document(rates, today, asof)))
+    atomic_write(competitions_file(root), _dump(
+        {"asof": asof, "competitions": [contest.summary(today) for contest in contests]}))
+    _remove_unlisted(root, {contest.ident for contest in contests})
+
+
+def _remove_unlisted(root: str, kept) -> None:
+    for name in list_folder(competition_dir(root)):
+        if name.endswith(".json") and name[:-5] not in kept:
+            unlink_synced(os.path.join(competition_dir(root), name))
+
+
+def read_events(root: str) -> Iterator[dict]:
+    """The achievements the last rebuild wrote, oldest first; nothing before the first."""
+    try:
+        data = read_bytes(achievements_file(root))
+    except FileNotFoundError:
+        return
+    for line in data.splitlines():
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("id"), str) and \
+                isinstance(event.get("day"), str):
+            yield event
+
+
+def events_of(root: str, name: str, kind: str = "users",
+              scope: Optional[str] = None) -> List[dict]:
+    """One user's (or group's) achievements, in every scope or in `scope` only."""
+    field = history.name_field(kind)
+    return [event for event in read_events(root)
+            if event.get("kind") == kind and event.get(field) == name
+            and (scope in (None, "all") or event.get("scope") == scope)]
+
+
+def read_document(path: str) -> Optional[dict]:
+    """A JSON object file sb-rank wrote, or None when missing or not one."""
+    try:
+        document = orjson.loads(read_bytes(path))
+    except (OSError, UnsafePath, ValueError):
+        return None
+    return document if isinstance(document, dict) else None

@@ -8,10 +8,11 @@ _sb_options() {
     sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
     sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
+    sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --root --since --version" ;;
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
     sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --once --overlap --root --status --version" ;;
     sb-probe) echo "-M -h --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
-    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --format --groups --help --if-changed --metric --noheader --now --root --user --version --wait --window" ;;
+    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --if-changed --metric --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
     sb-reduce) echo "-M -h -q --cluster --help --quiet --repair --replace-month --replace-users --root --since --stdin --until --version" ;;
     sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;
@@ -41,4 +42,4 @@ _sb_complete() {
   esac
   COMPREPLY=($(compgen -W "$(_sb_options "$command")" -- "$cur"))
 }
-complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-incremental sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view
+complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-incremental sb-news sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view

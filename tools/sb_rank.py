@@ -12,7 +12,7 @@ from slurm_scoreboard import (boards, chronicle, cli, competitions, groupstats, 
 from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs)
 from slurm_scoreboard.journal import JournalCorrupt
-from slurm_scoreboard.names import safe_text
+from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.store import StoreCorrupt
@@ -26,7 +26,10 @@ modes:
   sb-rank --root R                               rebuild every board file
   sb-rank --window W --metric M [--groups] [--account A] [--cluster C]
                                                  one board's rows as NDJSON on stdout
-  sb-rank --user NAME [--window W] [--cluster C] one user's personal hiscores (JSON)
+  sb-rank --user NAME [--window W] [--cluster C] one user's personal hiscores (JSON), with
+                                                 their rank inside each group and achievements
+  sb-rank --compare NAME OTHER [--window W] [--cluster C]
+                                                 two users side by side (JSON)
 
 windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC day).
 metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
@@ -51,6 +54,8 @@ def build_parser():
     parser.add_argument("--groups", action="store_true", help="rank SLURM accounts, not users")
     parser.add_argument("--account", "-A", help="only what members charged to this account")
     parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
+    parser.add_argument("--compare", nargs=2, metavar=("USER", "OTHER"),
+                        help="two users side by side on every skill (JSON)")
     parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now)")
     parser.add_argument("--format", "-f", choices=tables.FORMATS, default="ndjson",
                         help="ndjson (default), csv or tsv (with a header line)")
@@ -82,6 +87,17 @@ class UnknownName(Exception):
 
 def check_args(args) -> None:
     cli.check_plain_names(args, "cluster", "user")
+    for name in args.compare or ():
+        try:
+            check_name("user", name)
+        except ValueError as err:
+            raise cli.UsageError(str(err)) from None
+    if args.compare and (args.user or args.metric or args.groups or args.account or
+                         args.format != "ndjson" or args.columns or args.if_changed):
+        raise cli.UsageError("--compare shows two users on every skill as JSON; it takes "
+                             "only --window and --cluster")
+    if args.compare:
+        return
     if args.cluster and not (args.window or args.user):
         raise cli.UsageError("--cluster narrows --window/--metric or --user; a rebuild writes "
                              "the boards of every cluster")
@@ -236,13 +252,9 @@ def from_board_files(root, args) -> int:
                             "lock; readers get the board files (try --groups)")
     window = args.window or "alltime"
     try:
-        if args.user:
-            page = boards.personal_from_files(root, window, args.cluster, args.user)
-            known = boards.read_board(root, "alltime", "overall", args.cluster)["rows"]
-            if not any(row.get("user") == args.user for row in known):
-                raise cli.ToolError(f"no user {safe_text(args.user)} on the boards",
-                                    EXIT_UNKNOWN)
-            emit_page(page, args)
+        if args.user or args.compare:
+            emit_pages([page_from_files(root, window, args, name) for name in names_of(args)],
+                       args)
             return cli.EXIT_OK
         kind = "groups" if args.groups else "users"
         document = boards.read_board(root, window, args.metric, args.cluster, kind)
@@ -252,19 +264,80 @@ def from_board_files(root, args) -> int:
     return cli.EXIT_OK
 
 
-def user_page(root, args, now, rates, optout, damage) -> dict:
-    """The personal hiscores of --user in --window (alltime by default); UnknownName when the
-    user is on no all-time board of the scope (a typo, or someone never stored)."""
+def names_of(args) -> List[str]:
+    return list(args.compare) if args.compare else [args.user]
+
+
+def page_from_files(root, window, args, user) -> dict:
+    page = boards.personal_from_files(root, window, args.cluster, user)
+    known = boards.read_board(root, "alltime", "overall", args.cluster)["rows"]
+    if not any(row.get("user") == user for row in known):
+        raise cli.ToolError(f"no user {safe_text(user)} on the boards", EXIT_UNKNOWN)
+    members = groupstats.members_from_stats(chronicle.read_document(
+        boards.stats_path(root, window, args.cluster)))
+    add_history(page, root, args, members, board_values(root, window, args))
+    return page
+
+
+def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
+    """The personal hiscores of --user (or each --compare name) in --window (alltime by
+    default); UnknownName when one is on no all-time board of the scope (a typo, or someone
+    never stored)."""
     window = windows.resolve(args.window or "alltime", now)
     wanted = [window] if window.name == "alltime" else [window, windows.resolve("alltime", now)]
     usage = scoped_usage(root, args.cluster, wanted, optout, args.wait, damage)
-    if args.user not in usage["alltime"]:
-        raise UnknownName(f"no user {args.user} on the boards of {args.cluster or 'any cluster'}"
-                          " (a typo, a user never stored, or one who opted out)")
-    page = boards.personal(usage[window.name], args.user, rates)
-    page.update({"window": window.name, "cluster": args.cluster or "all",
-                 "asof": times.to_iso(now)})
-    return page
+    values = boards.standings(usage[window.name], "users", rates).values
+    members = groupstats.members_of(usage[window.name])
+    pages = []
+    for user in names_of(args):
+        if user not in usage["alltime"]:
+            raise UnknownName(f"no user {user} on the boards of {args.cluster or 'any cluster'}"
+                              " (a typo, a user never stored, or one who opted out)")
+        page = boards.personal(usage[window.name], user, rates)
+        page.update({"window": window.name, "cluster": args.cluster or "all",
+                     "asof": times.to_iso(now)})
+        add_history(page, root, args, members, values)
+        pages.append(page)
+    return pages
+
+
+def add_history(page: dict, root: str, args, members, values) -> None:
+    """The user's rank inside each of their groups, and their achievements with dates."""
+    page["groups"] = groupstats.ranks_in_groups(page["user"], members, values)
+    page["achievements"] = chronicle.events_of(root, page["user"], "users", args.cluster)
+
+
+def board_values(root: str, window: str, args) -> dict:
+    """metric -> user -> value, from the board files (numbers only)."""
+    return {metric: {row.get("user"): row.get("value") for row in
+                     boards.read_board(root, window, metric, args.cluster)["rows"]
+                     if type(row.get("value")) in (int, float)}
+            for metric in boards.METRICS}
+
+
+def emit_pages(pages: List[dict], args) -> None:
+    if len(pages) == 1:
+        emit_page(pages[0], args)
+    else:
+        sys.stdout.buffer.write(orjson.dumps(comparison(*pages),
+                                             option=orjson.OPT_APPEND_NEWLINE))
+
+
+def comparison(first: dict, second: dict) -> dict:
+    """Two personal pages side by side: per skill both rows and the XP gap (first - second)."""
+    fields = ("rank", "value", "level", "xp")
+    skills = []
+    for one, other in zip(first["skills"], second["skills"]):
+        skills.append({"metric": one["metric"],
+                       "values": [{k: one.get(k) for k in fields}, {k: other.get(k) for k in fields}],
+                       "xp_gap": (one.get("xp") or 0) - (other.get("xp") or 0)})
+    overall = [page["overall"] or {"rank": None, "level": sum(s["level"] or 0 for s in
+                                                              page["skills"]), "xp": 0}
+               for page in (first, second)]
+    return {"users": [first["user"], second["user"]], "window": first["window"],
+            "cluster": first["cluster"], "asof": first["asof"], "overall": overall,
+            "xp_gap": (overall[0].get("xp") or 0) - (overall[1].get("xp") or 0),
+            "skills": skills}
 
 
 def board_of(root, args, now, rates, optout, damage) -> List[dict]:
@@ -312,7 +385,7 @@ def body(args) -> int:
     check_args(args)
     if args.wait is None:
         args.wait = lock_wait() if os.environ.get(LOCK_WAIT_ENV) else 60.0
-    query = bool(args.window or args.user)
+    query = bool(args.window or args.user or args.compare)
     root = cli.open_root(args, write=not query)
     if query and not cli.may_write(root):
         return from_board_files(root, args)
@@ -321,8 +394,8 @@ def body(args) -> int:
     try:
         rates = xp.load_rates(os.path.join(root, "config", "xp.json"))
         optout = OptOut(root)
-        if args.user:
-            emit_page(user_page(root, args, now, rates, optout, damage), args)
+        if args.user or args.compare:
+            emit_pages(user_pages(root, args, now, rates, optout, damage), args)
         elif args.window:
             emit_rows(board_of(root, args, now, rates, optout, damage), args)
         else:

@@ -16,7 +16,9 @@ import orjson
 
 from . import competitions, history
 from .achievements import Achievements
-from .files import UnsafePath, atomic_write, list_folder, makedirs, read_bytes, unlink_synced
+from .files import (UnsafePath, atomic_write, list_folder, makedirs, open_file, read_bytes,
+                    unlink_synced)
+from .ndjson import LINE_LIMIT, bounded_lines
 from .optout import OptOut
 from .recordbook import RecordBook
 
@@ -84,19 +86,23 @@ def _remove_unlisted(root: str, kept) -> None:
 
 
 def read_events(root: str) -> Iterator[dict]:
-    """The achievements the last rebuild wrote, oldest first; nothing before the first."""
+    """The achievements the last rebuild wrote, oldest first, read a line at a time; nothing
+    before the first rebuild."""
     try:
-        data = read_bytes(achievements_file(root))
+        fd = open_file(achievements_file(root))
     except FileNotFoundError:
         return
-    for line in data.splitlines():
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and isinstance(event.get("id"), str) and \
-                isinstance(event.get("day"), str):
-            yield event
+    with os.fdopen(fd, "rb") as handle:
+        for line in bounded_lines(handle, LINE_LIMIT):
+            if line is None:
+                continue
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("id"), str) and \
+                    isinstance(event.get("day"), str):
+                yield event
 
 
 def events_of(root: str, name: str, kind: str = "users",

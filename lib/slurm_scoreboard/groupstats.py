@@ -61,3 +61,15 @@ def ranks_in_groups(user: str, members: Dict[str, Sequence[str]],
             ranks[metric] = next((rank for rank, name, _ in order if name == user), None)
         found.append({"account": account, "members": len(names), "ranks": ranks})
     return found
+
+
+def members_from_stats(document) -> Dict[str, List[str]]:
+    """account -> members, from a stats file as sb-rank wrote it (entries of another shape are
+    left out: the file is read by accounts that may not trust it)."""
+    groups = document.get("groups") if isinstance(document, dict) else None
+    members: Dict[str, List[str]] = {}
+    for group in groups if isinstance(groups, list) else []:
+        if isinstance(group, dict) and isinstance(group.get("account"), str) and \
+                isinstance(group.get("users"), list):
+            members[group["account"]] = [u for u in group["users"] if isinstance(u, str)]
+    return members

@@ -1,0 +1,115 @@
+"""sb-news: the achievements feed (levels, 200M XP, total level, first jobs, rank 1), as NDJSON."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional, Sequence
+
+from slurm_scoreboard import achievements, chronicle, cli, news
+from slurm_scoreboard.files import locked, makedirs
+from slurm_scoreboard.names import safe_text
+from slurm_scoreboard.ndjson import Writer
+from slurm_scoreboard.optout import OptOut
+from slurm_scoreboard.competitions import DAY
+
+PROG = "sb-news"
+
+EPILOG = """\
+Events come from leaderboards/achievements.ndjson, which every sb-rank rebuild (every poll)
+writes from the day rows of the store: each is dated to the UTC day it happened, also for a
+backfilled history. By default only events not printed before under the cursor (--cursor NAME,
+kept in <root>/state/news/NAME.seen) are printed, and the cursor moves once they were all
+written out; --all and --since print without reading or moving it. Opted-out users never
+appear.
+
+exit status: 0 done (also when nothing was new), 1 error (no achievements file yet: run sb-rank
+first; a damaged cursor), 2 usage error, 3 another sb-news is using this cursor.
+
+examples:
+  sb-news --mark-seen                       # once, so the first mail is not the whole history
+  sb-news --format text | mail -E -s "Hiscores news" hpc-users@example.org
+  sb-news | while read -r e; do curl -s -H 'Content-Type: application/json' -d "$e" "$HOOK"; done
+  sb-news --since 2025-08-01 --all-scopes | jq -r 'select(.event=="rank_1")'
+"""
+
+
+def build_parser():
+    parser = cli.make_parser(PROG, "Print new achievements (NDJSON, one event a line).", EPILOG,
+                             root=True)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true",
+                       help="every event of the whole history (the cursor is not used)")
+    which.add_argument("--since", metavar="DAY",
+                       help="every event dated DAY (YYYY-MM-DD) or later (the cursor is not used)")
+    which.add_argument("--mark-seen", action="store_true",
+                       help="print nothing; every event so far counts as printed")
+    parser.add_argument("--cursor", default="default", metavar="NAME",
+                        help="whose feed this is (one cursor per reader: mail, chat...)")
+    parser.add_argument("--format", "-f", choices=("ndjson", "text"), default="ndjson",
+                        help="ndjson (default) or text: one sentence an event")
+    parser.add_argument("--all-scopes", action="store_true",
+                        help="also every cluster's own events (default: all clusters merged, "
+                             "and first jobs on each cluster)")
+    return parser
+
+
+def check_args(args) -> None:
+    if args.since is not None and not DAY.fullmatch(args.since):
+        raise cli.UsageError(f"--since: expected a day YYYY-MM-DD, not {safe_text(args.since)}")
+    cli.check_plain_names(args, "cursor")
+
+
+def wanted(event: dict, args, optout: OptOut) -> bool:
+    if event.get("kind") == "users" and event.get("user") in optout:
+        return False
+    if args.since is not None and event["day"] < args.since:
+        return False
+    return args.all_scopes or event.get("scope") == "all" or event.get("event") == "first_job"
+
+
+def emit(event: dict, out: Writer, args) -> None:
+    if args.format == "text":
+        out.write_line(safe_text(achievements.describe(event)).encode() + b"\n")
+    else:
+        out.write(event)
+
+
+def body(args) -> int:
+    check_args(args)
+    root = cli.open_root(args, write=not (args.all or args.since))
+    if not os.path.exists(chronicle.achievements_file(root)):
+        raise cli.ToolError(f"no {chronicle.achievements_file(root)} yet: sb-rank --root "
+                            f"{root} writes it with the boards")
+    optout = OptOut(root)
+    out = Writer(sys.stdout.buffer)
+    events = (event for event in chronicle.read_events(root) if wanted(event, args, optout))
+    if args.all or args.since:
+        for event in events:
+            emit(event, out, args)
+        return cli.EXIT_OK
+    makedirs(news.folder(root))
+    with locked(news.lock_file(root, args.cursor), 0):
+        path = news.cursor_file(root, args.cursor)
+        try:
+            seen = news.load(path)
+        except news.CursorCorrupt as err:
+            raise cli.ToolError(safe_text(str(err))) from None
+        fresh = set()
+        for event in events:
+            key = news.key_of(event["id"])
+            if key not in seen and key not in fresh:
+                fresh.add(key)
+                if not args.mark_seen:
+                    emit(event, out, args)
+        sys.stdout.buffer.flush()
+        if fresh:
+            news.save(path, seen | fresh)
+    return cli.EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return cli.run(PROG, build_parser(), body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""Achievements, records, competitions, group statistics and compare on hand-checked stores.
+
+Rates are the defaults: 10 XP a CPU-core hour, 100 XP a wall hour and a job. Levels on the game's
+curve, checked by hand against the OSRS experience table: level 10 needs 1,154 XP, level 20
+4,470, level 99 13,034,431.
+"""
+import json
+import os
+
+import orjson
+import pytest
+
+from reduce_helpers import job, reduce, tool
+from slurm_scoreboard import xp
+
+NOW = "2024-03-05T12:00:00Z"
+HOUR = 3600
+
+
+def rank(root, *args, now=NOW, code=0):
+    done = tool("sb_rank", ["--root", str(root), "--now", now] + list(args))
+    assert done.returncode == code, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def events(root):
+    with open(os.path.join(str(root), "leaderboards", "achievements.ndjson"), "rb") as handle:
+        return [orjson.loads(line) for line in handle]
+
+
+def read(root, *parts):
+    with open(os.path.join(str(root), "leaderboards", *parts), "rb") as handle:
+        return orjson.loads(handle.read())
+
+
+def cpu_hours(job_id, user, end, hours, **kw):
+    """A one-CPU job of `hours` wall hours (so `hours` CPU-core hours) ending at `end`."""
+    return job(job_id, user, end, cpus=1, elapsed=int(hours * HOUR), **kw)
+
+
+def found(root, **match):
+    return [e for e in events(root) if all(e.get(k) == v for k, v in match.items())]
+
+
+def store(tmp_path, records):
+    for cluster in sorted({r["cluster"] for r in records}):
+        done, _ = reduce(tmp_path, [r for r in records if r["cluster"] == cluster])
+        assert done.returncode == 0, done.stderr
+    rank(tmp_path)
+    return tmp_path
+
+
+def test_the_xp_table_behind_these_tests():
+    assert (xp.xp_for_level(10), xp.xp_for_level(20), xp.xp_for_level(99)) == \
+        (1154, 4470, 13034431)
+
+
+def test_level_crossed_by_a_job_spanning_midnight_on_a_month_boundary_is_dated_to_its_end(
+        tmp_path):
+    # 115 CPU-hours by 31 January: 1,150 XP, level 9. A one-hour job from 23:30 on 31 January to
+    # 00:30 on 1 February adds 10 XP: 1,160 >= 1,154, level 10 on 1 February (a new month).
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-01-31T20:00:00Z", 115),
+                            cpu_hours(2, "alice", "2024-02-01T00:30:00Z", 1)])
+    level10 = found(root, event="level", skill="clock_hours", level=10, scope="all",
+                    kind="users")
+    assert [(e["day"], e["user"], e["xp"]) for e in level10] == [("2024-02-01", "alice", 1160)]
+    assert found(root, event="level", skill="clock_hours", level=10, scope="hammer")[0]["day"] \
+        == "2024-02-01"
+
+
+def test_level_reached_on_a_leap_day(tmp_path):
+    # 447 CPU-hours = 4,470 XP: exactly level 20, on 29 February 2024.
+    root = store(tmp_path, [cpu_hours(1, "bob", "2024-02-28T10:00:00Z", 400),
+                            cpu_hours(2, "bob", "2024-02-29T10:00:00Z", 47)])
+    days = {e["level"]: e["day"] for e in found(root, event="level", skill="clock_hours",
+                                                  scope="all", kind="users")}
+    assert days[10] == "2024-02-28" and days[20] == "2024-02-29" and 30 not in days
+
+
+def test_first_job_per_cluster_total_level_and_group_levels(tmp_path):
+    root = store(tmp_path, [
+        cpu_hours(1, "alice", "2024-01-10T10:00:00Z", 12),     # proj: 1,200 wall XP, level 10
+        cpu_hours(2, "alice", "2024-02-10T10:00:00Z", 2, cluster="anvil", account="chem"),
+    ])
+    firsts = sorted((e["scope"], e["day"]) for e in found(root, event="first_job"))
+    assert firsts == [("anvil", "2024-02-10"), ("hammer", "2024-01-10")]
+    # a group reaches levels on its own: chem got 2 wall hours = 200 XP -> level 3 < 10
+    assert not found(root, kind="groups", account="chem", event="level")
+    assert found(root, kind="groups", account="proj", scope="all", event="level",
+                 skill="elapsed_hours", level=10)[0]["day"] == "2024-01-10"
+
+
+def test_total_level_milestone(tmp_path):
+    # 200 one-CPU wall hours in one job: clock 2,000 XP (12), wall 20,000 XP (35), jobs 100 XP (2),
+    # others 1: total 12 + 35 + 1 + 1 + 1 + 2 = 52; a second such job: 4,000 (19) + 40,000 (42)
+    # + 200 (3) + 3 = 67; ... the total reaches 100 when it first sums to 100 or more.
+    records = [cpu_hours(i, "carol", f"2024-02-{i:02d}T12:00:00Z", 200) for i in range(1, 29)]
+    root = store(tmp_path, records)
+    milestone = found(root, event="total_level", total_level=100, scope="all", kind="users")
+    assert len(milestone) == 1
+    day = milestone[0]["day"]
+    n = int(day[-2:])
+    totals = []
+    for jobs in (n - 1, n):
+        levels = [xp.level(xp.xp_of(200 * jobs, 10)), xp.level(xp.xp_of(200 * jobs, 100)),
+                  1, 1, 1, xp.level(xp.xp_of(jobs, 100))]
+        totals.append(sum(levels))
+    assert totals[0] < 100 <= totals[1] and milestone[0]["level"] == totals[1]
+
+
+def test_rank_1_taken_and_lost(tmp_path):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 10),
+                            cpu_hours(2, "bob", "2024-02-02T10:00:00Z", 5),
+                            cpu_hours(3, "bob", "2024-02-03T10:00:00Z", 6),
+                            cpu_hours(4, "alice", "2024-02-04T10:00:00Z", 1)])
+    taken = [(e["day"], e["user"], e["previous"]) for e in
+             found(root, event="rank_1", skill="clock_hours", scope="all", kind="users")]
+    # bob 11 > alice 10 on the 3rd; on the 4th alice 11 = bob 11: the tie goes to alice (name)
+    assert taken == [("2024-02-01", "alice", None), ("2024-02-03", "bob", "alice"),
+                     ("2024-02-04", "alice", "bob")]
+
+
+def test_records_day_week_month_across_a_leap_day_and_a_month_boundary(tmp_path):
+    root = store(tmp_path, [
+        cpu_hours(1, "alice", "2024-02-26T10:00:00Z", 3),     # Monday of 2024-W09
+        cpu_hours(2, "alice", "2024-02-29T10:00:00Z", 4),     # leap day
+        cpu_hours(3, "alice", "2024-03-01T10:00:00Z", 5),     # Friday, a new month
+        cpu_hours(4, "bob", "2024-02-05T10:00:00Z", 10),      # bob's best day, in 2024-W06
+        cpu_hours(5, "bob", "2024-02-06T10:00:00Z", 1),
+    ])
+    records = {(r["period"]): r for r in read(root, "records.json")["records"]
+               if r["scope"] == "all" and r["kind"] == "users" and r["skill"] == "clock_hours"}
+    assert (records["day"]["user"], records["day"]["value"], records["day"]["label"]) == \
+        ("bob", 10.0, "2024-02-05")
+    # alice's week 2024-W09 (26 Feb - 3 Mar) = 3 + 4 + 5 = 12 beats bob's 11
+    assert (records["week"]["user"], records["week"]["value"], records["week"]["label"],
+            records["week"]["first_day"], records["week"]["last_day"]) == \
+        ("alice", 12.0, "2024-W09", "2024-02-26", "2024-03-03")
+    # February: bob 11, alice 7; March: alice 5
+    assert (records["month"]["user"], records["month"]["value"], records["month"]["label"]) == \
+        ("bob", 11.0, "2024-02")
+    assert records["day"]["xp"] == 100
+
+
+def test_a_late_job_moves_a_record_and_an_achievement_day_but_the_feed_prints_once(tmp_path):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-20T10:00:00Z", 116)])
+    assert found(root, event="level", level=10, scope="all", kind="users",
+                 skill="clock_hours")[0]["day"] == "2024-02-20"
+    done = tool("sb_news", ["--root", str(root)])
+    first = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0 and any(e["event"] == "level" for e in first)
+    # a job that reaches slurmdbd late, ended on the 10th with more than the 20th had
+    done, _ = reduce(root, [cpu_hours(2, "alice", "2024-02-10T10:00:00Z", 120)])
+    assert done.returncode == 0
+    rank(root)
+    assert found(root, event="level", level=10, scope="all", kind="users",
+                 skill="clock_hours")[0]["day"] == "2024-02-10"
+    day = [r for r in read(root, "records.json")["records"] if r["scope"] == "all" and
+           r["kind"] == "users" and r["skill"] == "clock_hours" and r["period"] == "day"][0]
+    assert (day["label"], day["value"]) == ("2024-02-10", 120.0)
+    again = tool("sb_news", ["--root", str(root)])
+    new = [json.loads(line) for line in again.stdout.splitlines()]
+    assert again.returncode == 0
+    assert not any(e["event"] == "level" and e["level"] == 10 and e["skill"] == "clock_hours"
+                   and e["scope"] == "all" for e in new)
+    assert {e["id"] for e in new}.isdisjoint({e["id"] for e in first})
+
+
+def test_opted_out_users_make_no_news_no_records_and_no_group_sums(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "optout.txt").write_text("mallory\n")
+    root = store(tmp_path, [cpu_hours(1, "mallory", "2024-02-01T10:00:00Z", 500),
+                            cpu_hours(2, "alice", "2024-02-01T10:00:00Z", 1)])
+    text = (tmp_path / "leaderboards" / "achievements.ndjson").read_text()
+    assert "mallory" not in text
+    assert "mallory" not in (tmp_path / "leaderboards" / "records.json").read_text()
+    group_day = [r for r in read(root, "records.json")["records"] if r["kind"] == "groups" and
+                 r["skill"] == "clock_hours" and r["period"] == "day" and r["scope"] == "all"]
+    assert group_day[0]["value"] == 1.0
+    assert "mallory" not in (tmp_path / "leaderboards" / "groups" / "alltime_stats.json").read_text()
+
+
+def test_group_statistics_and_rank_inside_the_group(tmp_path):
+    big = 1000 * 1304      # CPU-hours: 13,040,000 XP at 10 XP an hour, just past 99
+    root = store(tmp_path, [job(1, "alice", "2024-02-01T10:00:00Z", cpus=1000,
+                                elapsed=1304 * HOUR),
+                            cpu_hours(2, "bob", "2024-02-01T10:00:00Z", 10),
+                            cpu_hours(3, "carol", "2024-02-01T10:00:00Z", 20),
+                            cpu_hours(4, "carol", "2024-02-02T10:00:00Z", 1, account="chem")])
+    stats = {g["account"]: g for g in read(root, "groups", "alltime_stats.json")["groups"]}
+    proj = stats["proj"]
+    assert (proj["members"], proj["members_99"], proj["users"]) == (3, 1, ["alice", "bob", "carol"])
+    levels = [xp.level(xp.xp_of(h, 10)) for h in (big, 10, 21)]   # carol's 21 h over both
+    assert proj["average_levels"]["clock_hours"] == round(sum(levels) / 3, 2)
+    assert stats["chem"]["members"] == 1
+    page = rank(root, "--user", "carol")[0]
+    groups = {g["account"]: g for g in page["groups"]}
+    assert groups["proj"]["ranks"]["clock_hours"] == 2 and groups["proj"]["members"] == 3
+    assert groups["chem"]["ranks"]["clock_hours"] == 1 and groups["chem"]["members"] == 1
+    assert [e["event"] for e in page["achievements"] if e["scope"] == "hammer"][:1] == ["level"]
+
+
+def test_compare_two_users(tmp_path):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 30),
+                            cpu_hours(2, "bob", "2024-02-01T10:00:00Z", 10)])
+    doc = rank(root, "--compare", "bob", "alice")[0]
+    clock = next(s for s in doc["skills"] if s["metric"] == "clock_hours")
+    assert doc["users"] == ["bob", "alice"]
+    assert [v["rank"] for v in clock["values"]] == [2, 1]
+    assert clock["xp_gap"] == 100 - 300
+    assert rank(root, "--compare", "bob", "nobody", code=5) == []
+    assert rank(root, "--compare", "bob", "../x", code=2) == []
+
+
+def write_competitions(root, config):
+    (root / "config").mkdir(exist_ok=True)
+    (root / "config" / "competitions.json").write_text(json.dumps(config))
+
+
+def test_competition_over_two_skills_with_levels_gained_and_an_account_filter(tmp_path):
+    write_competitions(tmp_path, {"competitions": [
+        {"id": "feb", "title": "February", "skills": ["clock_hours", "jobs"],
+         "from": "2024-02-01", "to": "2024-02-29"},
+        {"id": "chem-only", "skills": ["clock_hours"], "from": "2024-02-01", "to": "2024-02-29",
+         "accounts": ["chem"]},
+        {"id": "later", "skills": ["jobs"], "from": "2024-04-01", "to": "2024-04-30",
+         "users": ["alice", "zed"]}]})
+    root = store(tmp_path, [
+        cpu_hours(1, "alice", "2024-01-31T23:00:00Z", 110),   # before: 1,100 XP (level 9)
+        cpu_hours(2, "alice", "2024-02-01T01:00:00Z", 10),    # inside: +100 XP -> level 10
+        cpu_hours(3, "bob", "2024-02-15T10:00:00Z", 1, account="chem"),
+        cpu_hours(4, "bob", "2024-03-01T10:00:00Z", 50),      # after the end: not counted
+    ])
+    feb = read(root, "competitions", "feb.json")
+    rows = {r["user"]: r for r in feb["rows"]}
+    assert feb["status"] == "finished" and list(rows) == ["alice", "bob"]
+    assert rows["alice"]["skills"]["clock_hours"] == {"gained": 10.0, "xp": 100,
+                                                     "start_level": 9, "end_level": 10}
+    assert rows["alice"]["xp_gained"] == 100 + 100 and rows["alice"]["levels_gained"] == 1 + 1
+    assert rows["bob"]["xp_gained"] == 10 + 100 and rows["bob"]["rank"] == 2
+    chem = read(root, "competitions", "chem-only.json")
+    assert [(r["user"], r["xp_gained"]) for r in chem["rows"]] == [("bob", 10)]
+    later = read(root, "competitions", "later.json")
+    assert later["status"] == "upcoming"
+    assert [(r["rank"], r["user"], r["xp_gained"]) for r in later["rows"]] == \
+        [(1, "alice", 0), (1, "zed", 0)]
+    index = read(root, "competitions.json")["competitions"]
+    # upcoming first; finished latest first, then by id
+    assert [c["id"] for c in index] == ["later", "chem-only", "feb"]
+
+
+def test_skill_of_the_week_rotates_and_a_removed_competition_loses_its_file(tmp_path):
+    write_competitions(tmp_path, {"competitions": [
+        {"id": "old", "skills": ["jobs"], "from": "2024-01-01", "to": "2024-01-31"}],
+        "presets": ["skill-of-the-week"]})
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-03-04T10:00:00Z", 2)])
+    ids = [c["id"] for c in read(root, "competitions.json")["competitions"]]
+    assert ids == ["sotw-2024-W10", "sotw-2024-W11", "sotw-2024-W09", "old"]
+    skills = [read(root, "competitions", f"{i}.json")["skills"][0] for i in ids[:3]]
+    assert len(set(skills)) == 3
+    this_week = read(root, "competitions", "sotw-2024-W10.json")
+    assert (this_week["from"], this_week["to"], this_week["status"]) == \
+        ("2024-03-04", "2024-03-10", "ongoing")
+    write_competitions(tmp_path, {"competitions": []})
+    rank(root)
+    assert os.listdir(root / "leaderboards" / "competitions") == []
+
+
+@pytest.mark.parametrize("config, field", [
+    ({"competitions": [{"id": "a", "skills": ["nope"], "from": "2024-01-01",
+                        "to": "2024-01-02"}]}, "skills"),
+    ({"competitions": [{"id": "../a", "skills": ["jobs"], "from": "2024-01-01",
+                        "to": "2024-01-02"}]}, "id"),
+    ({"competitions": [{"id": "a", "skills": ["jobs"], "from": "2024-02-30",
+                        "to": "2024-03-02"}]}, "from"),
+    ({"competitions": [{"id": "a", "skills": ["jobs"], "from": "2024-03-01",
+                        "to": "2024-02-01"}]}, "before"),
+    ({"competitions": [{"id": "a", "skills": ["jobs"], "from": "2024-01-01", "to": "2024-01-02",
+                        "users": ["x\u001b[31m"]}]}, "users"),
+    ({"competitions": [], "presets": ["nope"]}, "presets"),
+    ([1, 2], "expected"),
+])
+def test_a_bad_competitions_file_fails_the_rebuild_before_anything_is_written(tmp_path, config,
+                                                                               field):
+    done, _ = reduce(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
+    write_competitions(tmp_path, config)
+    done = tool("sb_rank", ["--root", str(tmp_path), "--now", NOW])
+    assert done.returncode == 1 and field.encode() in done.stderr
+    assert b"Traceback" not in done.stderr and b"\x1b" not in done.stderr
+    assert not (tmp_path / "leaderboards" / "index.json").exists()

@@ -287,6 +287,7 @@ def figures(args, jobs, rows, times, peer_error, version):
                                   for name, values in times.items()},
         "pipe_over_sacct": round(best["pipe"] / best["sacct"], 3),
         "overhead_pct": round(100 * overhead, 1),
+        "sb_sacct_overhead_pct": round(100 * (best["sb_sacct"] / best["sacct"] - 1), 1),
         "peer": PEER, "peer_error": peer_error,
         "slurm2sql_over_pipe": (round(best["slurm2sql"] / best["pipe"], 2)
                                 if best["slurm2sql"] else None),
@@ -302,7 +303,7 @@ def report(result):
           f"chunk {result['chunk']}, best of {result['repeat']}")
     print(f"  sacct alone > /dev/null  {seconds['sacct']:8.2f} s")
     print(f"  sb-sacct alone           {seconds['sb_sacct']:8.2f} s  "
-          f"{100 * (seconds['sb_sacct'] / seconds['sacct'] - 1):+.1f}% over sacct alone (Python, spool)")
+          f"{result['sb_sacct_overhead_pct']:+.1f}% over sacct alone (Python, spool)")
     print(f"  the pipe into a new root {seconds['pipe']:8.2f} s  {result['overhead_pct']:+.1f}% "
           f"over sacct alone (target <= +5%)")
     if seconds["slurm2sql"]:

@@ -48,7 +48,8 @@ bats: venv
 
 # Benchmarks (outside the tests): one Markdown table, each figure beside its baseline from the
 # same run, written to bench/RESULTS.md. bench-smoke runs small sizes so CI keeps the harness
-# working. Both need GNU time, libnss-wrapper, and (poll cost) the real SLURM test cluster.
+# working. Both need GNU time, libnss-wrapper, and (poll cost, sacct pipe) the real SLURM test
+# cluster; the sacct pipe's peer, slurm2sql, is installed from PyPI into a throwaway venv.
 bench: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python bench/run.py
 

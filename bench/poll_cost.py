@@ -33,11 +33,9 @@ Usage: python bench/poll_cost.py [--jobs-per-day N] [--interval MINUTES] [--days
 """
 import argparse
 import calendar
-import importlib.util
 import json
 import os
 import platform
-import pwd
 import random
 import shutil
 import subprocess
@@ -48,18 +46,20 @@ from datetime import datetime, timezone
 
 from slurm_scoreboard import sacct as sb_sacct
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
+import seeding
+from seeding import run, stored_jobs
+
+TOP = seeding.TOP
 DAY = 86400
 DAY_START = calendar.timegm((2025, 8, 15, 0, 0, 0))
 HISTORY_DAYS = 31
 OVERLAP = 300                       # sb-incremental's default --overlap
 FIRST_ID, LAST_ID = 80_000_000, 89_999_999
+IDS = (FIRST_ID, LAST_ID)
 USERS = [f"sbpoll{i:03d}" for i in range(300)]
 NEWCOMERS = 30                      # the last 30 users: first seen during the simulated day,
 ARRIVALS = 20 * 3600                # arriving evenly over its first 20 hours
 ACCOUNTS = 5
-BATCH = 5000                        # rows per INSERT (well under max_allowed_packet)
 STATES = ["COMPLETED"] * 8 + ["FAILED", "TIMEOUT", "CANCELLED", "OUT_OF_MEMORY"]
 WRAPPER = r"""#!/usr/bin/env bash
 # sacct, counted: the real sacct, its output and exit status passed through, every call logged.
@@ -98,14 +98,6 @@ def log(message):
     print(f"poll_cost: {message}", file=sys.stderr, flush=True)
 
 
-def run(command, **kwargs):
-    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): "
-                           f"{done.stderr.strip()[-2000:]}")
-    return done.stdout
-
-
 # ---------------------------------------------------------------- the history
 
 def make_jobs(jobs_per_day, days, backfill_start, rng):
@@ -133,88 +125,6 @@ def make_jobs(jobs_per_day, days, backfill_start, rng):
                          "end": end, "cpus": cpus, "gpus": rng.choice((0,) * 9 + (1, 2, 4)),
                          "mem_mb": 500 * cpus, "nodes": 1})
     return jobs
-
-
-def ensure_linux_users(users):
-    """sacct -u resolves names through passwd, and seed_history wants uids: real users, no home."""
-    made = 0
-    for user in users:
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
-            run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user])
-            made += 1
-    return made
-
-
-def ensure_associations(seed, cluster, users):
-    """Accounts and user associations, added in bulk (one sacctmgr call per account)."""
-    listed = run(["sacctmgr", "-n", "-P", "list", "assoc", f"clusters={cluster}",
-                  "format=user,account"])
-    have = {tuple(line.split("|")) for line in listed.splitlines()}
-    accounts = {account for _, account in have}
-    by_account = {}
-    for user in users:
-        if (user, account_of(user)) not in have:
-            by_account.setdefault(account_of(user), []).append(user)
-    for account, names in sorted(by_account.items()):
-        if account not in accounts:
-            seed.sacctmgr("-i", "add", "account", account, f"cluster={cluster}",
-                          f"description={account}", "organization=test")
-        seed.sacctmgr("-i", "add", "user", ",".join(names), f"account={account}",
-                      f"cluster={cluster}")
-    return sum(len(names) for names in by_account.values())
-
-
-def seed_module():
-    spec = importlib.util.spec_from_file_location(
-        "seed_history", os.path.join(SLURM_SCRIPTS, "seed_history.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def delete_seeded_sql(cluster):
-    return (f"DELETE FROM `{cluster}_job_table` WHERE job_name='seeded'"
-            f" AND id_job BETWEEN {FIRST_ID} AND {LAST_ID};\n")
-
-
-def seed_history(seed, cluster, jobs):
-    """Replace this bench's rows (its id range) with `jobs`, rows built by seed_history."""
-    db = seed.DB("slurm_acct_db", None, None)
-    table = f"`{cluster}_job_table`"
-    clash = db.query(f"SELECT COUNT(*) FROM {table} WHERE id_job BETWEEN {FIRST_ID} AND {LAST_ID}"
-                     f" AND job_name<>'seeded';")
-    if int(clash[0][0]):
-        raise RuntimeError(f"real jobs use ids {FIRST_ID}..{LAST_ID} on {cluster}; not seeding")
-    assoc = {(user, account): int(inx) for user, account, inx in db.query(
-        f"SELECT user, acct, id_assoc FROM `{cluster}_assoc_table` WHERE user LIKE 'sbpoll%'"
-        f" AND `partition`='' AND deleted=0 ORDER BY id_assoc DESC;")}
-    qos = db.query("SELECT id FROM qos_table WHERE name='normal' AND deleted=0;")
-    defaults = {"qos": int(qos[0][0]) if qos else 1, "partition": "debug",
-                "nodelist": platform.node().split(".")[0], "gpu_type": "a100"}
-    tres = seed.tres_ids(db, "a100")
-    with tempfile.TemporaryFile("w+") as sql:
-        sql.write(delete_seeded_sql(cluster))
-        columns = None
-        for at in range(0, len(jobs), BATCH):
-            rows = [seed.job_row(job, assoc[(job["user"], job["account"])], tres, defaults)
-                    for job in jobs[at:at + BATCH]]
-            columns = columns or list(rows[0])
-            sql.write(f"INSERT INTO {table} ({','.join(f'`{c}`' for c in columns)}) VALUES\n")
-            sql.write(",\n".join("(" + ",".join(seed.q(row[c]) for c in columns) + ")"
-                                 for row in rows) + ";\n")
-        sql.seek(0)
-        subprocess.run(db.cmd, stdin=sql, check=True)
-    count = db.query(f"SELECT COUNT(*) FROM {table} WHERE job_name='seeded'"
-                     f" AND id_job BETWEEN {FIRST_ID} AND {LAST_ID};")
-    if int(count[0][0]) != len(jobs):
-        raise RuntimeError(f"expected {len(jobs)} seeded rows, found {count[0][0]}")
-
-
-def unseed(cluster):
-    subprocess.run(["mysql", "slurm_acct_db"], input=delete_seeded_sql(cluster), text=True,
-                   check=True)
 
 
 # ---------------------------------------------------------------- the polls
@@ -272,11 +182,6 @@ def read_calls(path):
             total[1] += int(rows)
             total[2] += float(end.replace(",", ".")) - float(start.replace(",", "."))
     return totals
-
-
-def stored_jobs(root, cluster):
-    with open(os.path.join(root, "clusters", cluster, "agg", "alltime.json")) as handle:
-        return sum(user["totals"][5] for user in json.load(handle)["users"])
 
 
 def check_store(root, cluster, jobs, known, windows, last):
@@ -367,16 +272,16 @@ def main():
     seeded_rows = False
     try:
         log(f"bringing up cluster {args.cluster}")
-        subprocess.run([os.path.join(SLURM_SCRIPTS, "cluster-up.sh"), args.cluster],
-                       stdout=sys.stderr, check=True)
-        seed = seed_module()
+        seeding.cluster_up(args.cluster)
+        seed = seeding.seed_module()
         backfill_start = month_start(DAY_START)
         jobs = make_jobs(args.jobs_per_day, args.days, backfill_start, random.Random(5))
-        log(f"{ensure_linux_users(USERS)} Linux users made, "
-            f"{ensure_associations(seed, args.cluster, USERS)} associations added")
+        log(f"{seeding.ensure_linux_users(USERS)} Linux users made, "
+            f"{seeding.ensure_associations(seed, args.cluster, USERS, account_of)} "
+            f"associations added")
         start = time.perf_counter()
         seeded_rows = True
-        seed_history(seed, args.cluster, jobs)
+        seeding.seed_history(seed, args.cluster, jobs, IDS, "sbpoll")
         log(f"seeded {len(jobs):,} jobs in {time.perf_counter() - start:.0f} s")
 
         wrapper = write_wrapper(os.path.join(work, "bin"))
@@ -412,7 +317,7 @@ def main():
         sys.exit(f"poll_cost: {err}")
     finally:
         if seeded_rows:
-            unseed(args.cluster)
+            seeding.unseed(args.cluster, IDS)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -15,10 +15,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 FULL = {"ingest": ["--jobs", "100000", "--repeat", "3", "--memory-jobs", "250000"],
         "rank": ["--clusters", "20", "--months", "36", "--users", "20000"],
-        "poll": []}
+        "poll": [],
+        "pipe": ["--jobs", "100000"]}
 SMOKE = {"ingest": ["--jobs", "2000", "--repeat", "1", "--memory-jobs", "1000"],
          "rank": ["--clusters", "2", "--months", "3", "--users", "200"],
-         "poll": ["--smoke"]}
+         "poll": ["--smoke"],
+         "pipe": ["--smoke"]}
 
 
 def run(script: str, args, work: str) -> dict:
@@ -38,7 +40,35 @@ def ratio(value: float, baseline: float) -> str:
     return f"{baseline / value:.2f}x" if value and baseline == baseline else "-"
 
 
-def table(ingest: dict, rank: dict, poll: dict) -> str:
+def peer_failure(error: str) -> str:
+    """Why the peer did not run, as one short table cell (the error's last line)."""
+    last = [line for line in error.splitlines() if line.strip()][-1:] or ["unknown"]
+    return last[0].replace("|", "/")[:160]
+
+
+def pipe_rows(pipe: dict) -> list:
+    """The real pipe against sacct alone and against slurm2sql, one month on the test cluster."""
+    seconds, jobs = pipe["seconds"], pipe["jobs"]
+    sacct = f"sacct alone > /dev/null {seconds['sacct']:.2f} s"
+    rows = [(f"real pipe sb-sacct to sb-reduce, one {jobs:,}-job month on the test cluster, "
+             f"{pipe['rows']:,} sacct rows (target <= +5% over sacct alone)",
+             f"{seconds['pipe']:.2f} s", sacct, f"{pipe['overhead_pct']:+.1f}%"),
+            ("sb-sacct alone, same month", f"{seconds['sb_sacct']:.2f} s", sacct,
+             f"{pipe['sb_sacct_overhead_pct']:+.1f}%")]
+    peer = pipe["peer"].replace("==", " ")
+    if seconds["slurm2sql"]:
+        rows.append((f"the peer: {peer} importing the same month into SQLite "
+                     f"(speed of the real pipe vs it)", f"{seconds['pipe']:.2f} s",
+                     f"{peer} {seconds['slurm2sql']:.2f} s",
+                     ratio(seconds["pipe"], seconds["slurm2sql"])))
+    else:
+        rows.append((f"the peer: {peer} importing the same month into SQLite",
+                     f"{seconds['pipe']:.2f} s",
+                     f"did not run: {peer_failure(pipe['peer_error'])}", "-"))
+    return rows
+
+
+def table(ingest: dict, rank: dict, poll: dict, pipe: dict) -> str:
     seconds = ingest["seconds"]
     small, large = ingest["rss_small"], ingest["rss_large"]
     n, big = ingest["memory_jobs"], 4 * ingest["memory_jobs"]
@@ -71,6 +101,8 @@ def table(ingest: dict, rank: dict, poll: dict) -> str:
                      f"{poll['rows_ratio']}x fewer rows"))
         rows.append(("real sacct wall time per simulated day", f"{poll['sacct_s_per_day']:.1f} s",
                      "whole-month fetch each poll", f"{poll['seconds_ratio']}x less"))
+    if pipe:
+        rows += pipe_rows(pipe)
     lines = ["| figure | SlurmScoreboard | baseline (same run) | ratio |",
              "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -95,9 +127,10 @@ def main() -> None:
         ingest = run("ingest", sizes["ingest"], work)
         rank = run("rank_rebuild", sizes["rank"], work)
         poll = {} if args.skip_cluster else run("poll_cost", sizes["poll"], work)
+        pipe = {} if args.skip_cluster else run("sacct_pipe", sizes["pipe"], work)
     text = (f"# Benchmarks{' (smoke sizes)' if args.smoke else ''}\n\n"
             f"Machine: {machine()}. Each figure beside its baseline from the same run.\n\n"
-            f"{table(ingest, rank, poll)}\n")
+            f"{table(ingest, rank, poll, pipe)}\n")
     with open(args.out, "w") as handle:
         handle.write(text)
     print("\n" + text)

@@ -1,0 +1,126 @@
+"""A synthetic history in the real SLURM test cluster, shared by the benchmarks that need one
+(poll_cost.py, sacct_pipe.py): the cluster brought up with tests/slurm/cluster-up.sh, Linux users
+and associations made in bulk, seed-format jobs written straight into slurmdbd's job table with
+the row format of tests/slurm/seed_history.py (imported; its CLI checks every association with
+one sacctmgr call each, too slow for hundreds of users), and deleted again by their job-id range,
+which each benchmark keeps to itself. Also what a store made from them holds. Needs root
+(useradd, sacctmgr, the mysql client as root).
+"""
+import importlib.util
+import json
+import os
+import platform
+import pwd
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
+BATCH = 5000                        # rows per INSERT (well under max_allowed_packet)
+
+
+def run(command, **kwargs):
+    """stdout of a command that must succeed (RuntimeError with its stderr's tail otherwise)."""
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def cluster_up(cluster):
+    """Bring up (or reuse) the one-node test cluster; its progress goes to stderr."""
+    subprocess.run([os.path.join(SLURM_SCRIPTS, "cluster-up.sh"), cluster],
+                   stdout=sys.stderr, check=True)
+
+
+def seed_module():
+    spec = importlib.util.spec_from_file_location(
+        "seed_history", os.path.join(SLURM_SCRIPTS, "seed_history.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ensure_linux_users(users):
+    """sacct -u resolves names through passwd, and seed_history wants uids: real users, no home."""
+    made = 0
+    for user in users:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user])
+            made += 1
+    return made
+
+
+def ensure_associations(seed, cluster, users, account_of):
+    """Accounts and user associations, added in bulk (one sacctmgr call per account)."""
+    listed = run(["sacctmgr", "-n", "-P", "list", "assoc", f"clusters={cluster}",
+                  "format=user,account"])
+    have = {tuple(line.split("|")) for line in listed.splitlines()}
+    accounts = {account for _, account in have}
+    by_account = {}
+    for user in users:
+        if (user, account_of(user)) not in have:
+            by_account.setdefault(account_of(user), []).append(user)
+    for account, names in sorted(by_account.items()):
+        if account not in accounts:
+            seed.sacctmgr("-i", "add", "account", account, f"cluster={cluster}",
+                          f"description={account}", "organization=test")
+        seed.sacctmgr("-i", "add", "user", ",".join(names), f"account={account}",
+                      f"cluster={cluster}")
+    return sum(len(names) for names in by_account.values())
+
+
+def delete_seeded_sql(cluster, ids):
+    """The DELETE of a benchmark's seeded rows; `ids` is its (first, last) job id."""
+    return (f"DELETE FROM `{cluster}_job_table` WHERE job_name='seeded'"
+            f" AND id_job BETWEEN {ids[0]} AND {ids[1]};\n")
+
+
+def seed_history(seed, cluster, jobs, ids, user_prefix):
+    """Replace a benchmark's rows (its id range `ids`) with `jobs`, rows built by seed_history.
+    Every job's user is named `user_prefix`... and has an association with the job's account."""
+    first, last = ids
+    db = seed.DB("slurm_acct_db", None, None)
+    table = f"`{cluster}_job_table`"
+    clash = db.query(f"SELECT COUNT(*) FROM {table} WHERE id_job BETWEEN {first} AND {last}"
+                     f" AND job_name<>'seeded';")
+    if int(clash[0][0]):
+        raise RuntimeError(f"real jobs use ids {first}..{last} on {cluster}; not seeding")
+    assoc = {(user, account): int(inx) for user, account, inx in db.query(
+        f"SELECT user, acct, id_assoc FROM `{cluster}_assoc_table` WHERE user LIKE"
+        f" '{user_prefix}%' AND `partition`='' AND deleted=0 ORDER BY id_assoc DESC;")}
+    qos = db.query("SELECT id FROM qos_table WHERE name='normal' AND deleted=0;")
+    defaults = {"qos": int(qos[0][0]) if qos else 1, "partition": "debug",
+                "nodelist": platform.node().split(".")[0], "gpu_type": "a100"}
+    tres = seed.tres_ids(db, "a100")
+    with tempfile.TemporaryFile("w+") as sql:
+        sql.write(delete_seeded_sql(cluster, ids))
+        columns = None
+        for at in range(0, len(jobs), BATCH):
+            rows = [seed.job_row(job, assoc[(job["user"], job["account"])], tres, defaults)
+                    for job in jobs[at:at + BATCH]]
+            columns = columns or list(rows[0])
+            sql.write(f"INSERT INTO {table} ({','.join(f'`{c}`' for c in columns)}) VALUES\n")
+            sql.write(",\n".join("(" + ",".join(seed.q(row[c]) for c in columns) + ")"
+                                 for row in rows) + ";\n")
+        sql.seek(0)
+        subprocess.run(db.cmd, stdin=sql, check=True)
+    count = db.query(f"SELECT COUNT(*) FROM {table} WHERE job_name='seeded'"
+                     f" AND id_job BETWEEN {first} AND {last};")
+    if int(count[0][0]) != len(jobs):
+        raise RuntimeError(f"expected {len(jobs)} seeded rows, found {count[0][0]}")
+
+
+def unseed(cluster, ids):
+    subprocess.run(["mysql", "slurm_acct_db"], input=delete_seeded_sql(cluster, ids), text=True,
+                   check=True)
+
+
+def stored_jobs(root, cluster):
+    """The jobs a store holds for a cluster, from its all-time per-user totals."""
+    with open(os.path.join(root, "clusters", cluster, "agg", "alltime.json")) as handle:
+        return sum(user["totals"][5] for user in json.load(handle)["users"])

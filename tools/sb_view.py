@@ -7,7 +7,7 @@ import shutil
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import ansi, boards, cli, screens, view_model, windows
+from slurm_scoreboard import ansi, boards, cli, pages, screens, view_model, windows
 from slurm_scoreboard.names import printable
 
 PROG = "sb-view"
@@ -25,12 +25,14 @@ backends:
 Reads the files sb-rank writes under <root>/leaderboards and re-reads them when they change.
 
 exit status: 0 done, 1 no leaderboards under the root or an unreadable file, 2 usage error
-(also: no terminal for the interactive view, textual not installed), 5 --user names no one on
-the boards.
+(also: no terminal for the interactive view, textual not installed), 5 --user or --compare
+names no one on the boards, or --competition no competition.
 
 examples:
   sb-view --root "$SLURM_SB_ROOT"
   sb-view --snapshot --window rolling-30d --metric gpu_clock_hours --top 10
+  sb-view --snapshot --compare "$USER" alice
+  sb-view --snapshot --records --cluster hammer
 """
 
 
@@ -44,6 +46,12 @@ def build_parser():
     parser.add_argument("--groups", action="store_true", help="group (account) boards")
     parser.add_argument("--user", "-u", metavar="NAME",
                         help="open on this user's (or, with --groups, account's) personal page")
+    parser.add_argument("--compare", nargs=2, metavar=("NAME", "OTHER"),
+                        help="open on two users (or, with --groups, accounts) side by side")
+    parser.add_argument("--records", action="store_true",
+                        help="open on the records (most gained in a day, week and month)")
+    parser.add_argument("--competition", metavar="ID", nargs="?", const="",
+                        help="open on a competition (without ID: the first, ongoing first)")
     parser.add_argument("--backend", choices=("curses", "ansi", "textual"),
                         help="curses (default), ansi (print once) or textual")
     parser.add_argument("--snapshot", action="store_true", help="the same as --backend ansi")
@@ -62,6 +70,13 @@ def check_args(args) -> None:
         raise cli.UsageError(f"--width must be at least {view_model.MIN_WIDTH}")
     if args.top < 0:
         raise cli.UsageError("--top must be 0 (all) or more")
+    opened = [name for name, given in (("--user", args.user), ("--compare", args.compare),
+                                       ("--records", args.records),
+                                       ("--competition", args.competition is not None)) if given]
+    if len(opened) > 1:
+        raise cli.UsageError(f"{opened[0]} and {opened[1]} each choose the page to open on")
+    if args.competition:
+        cli.check_plain_names(args, "competition")
 
 
 def choose_backend(args) -> str:
@@ -85,15 +100,35 @@ def open_state(root: str, args) -> view_model.ViewState:
     kind = "groups" if args.groups else "users"
     state = view_model.ViewState(root, index, view_model.Selection(args.window, args.metric,
                                                                    cluster, kind))
-    if args.user:
-        if not view_model.on_any_board(root, state.sel, args.user):
+    for name in args.compare or ([args.user] if args.user else []):
+        if not view_model.on_any_board(root, state.sel, name):
             what = "account" if args.groups else "user"
-            raise cli.ToolError(f"no {what} {printable(args.user)} on the boards of this scope "
+            raise cli.ToolError(f"no {what} {printable(name)} on the boards of this scope "
                                 f"(cluster {cluster})", EXIT_UNKNOWN)
+    if args.user:
         state.show_player(args.user)
         if state.screen != "player":
             raise cli.ToolError(state.message)
+    elif args.compare:
+        state.show_compare(*args.compare)
+    elif args.records:
+        state.do_records()
+    elif args.competition is not None:
+        open_competition(state, args.competition)
     return state
+
+
+def open_competition(state: view_model.ViewState, ident: str) -> None:
+    ids = pages.competition_ids(state.root)
+    if ident and ident not in ids:
+        raise cli.ToolError(f"no competition {ident} on the boards (known: "
+                            f"{', '.join(ids) or 'none'})", EXIT_UNKNOWN)
+    if not ids:
+        raise cli.ToolError("no competitions on the boards (see config/competitions.json in "
+                            "sb-rank(1))", EXIT_UNKNOWN)
+    state.contest = ids[ids.index(ident) - 1] if ident else None
+    state.screen = "text" if ident else state.screen
+    state.do_competitions()
 
 
 def snapshot(state: view_model.ViewState, args) -> int:

@@ -107,11 +107,14 @@ def read_events(root: str) -> Iterator[dict]:
 
 def events_of(root: str, name: str, kind: str = "users",
               scope: Optional[str] = None) -> List[dict]:
-    """One user's (or group's) achievements, in every scope or in `scope` only."""
+    """One user's (or group's) achievements on one cluster (`scope`), or over all clusters
+    (scope None or "all": the merged scope's events and the first job on each cluster)."""
     field = history.name_field(kind)
+    scope = scope or "all"
     return [event for event in read_events(root)
             if event.get("kind") == kind and event.get(field) == name
-            and (scope in (None, "all") or event.get("scope") == scope)]
+            and (event.get("scope") == scope or
+                 (scope == "all" and event.get("event") == "first_job"))]
 
 
 def read_document(path: str) -> Optional[dict]:

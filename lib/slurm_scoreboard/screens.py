@@ -226,9 +226,11 @@ def days_text(board: Optional[Board]) -> str:
 
 BOARD_HINTS = (("?", "help"), ("Tab", "skill"), ("w", "window"), ("g", "cluster"),
                ("a", "groups"), ("s", "sort"), ("f", "filter"), ("/", "search"),
-               ("Enter", "player"), ("q", "quit"))
+               ("Enter", "player"), ("R", "records"), ("c", "contests"), ("q", "quit"))
 PLAYER_HINTS = (("Esc", "back"), ("w", "window"), ("g", "cluster"), ("?", "help"), ("q", "quit"))
 HELP_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("q", "quit"))
+TEXT_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("g", "cluster"), ("a", "groups"),
+              ("R", "records"), ("c", "competitions"), ("q", "quit"))
 
 
 def board_title(selection: Selection) -> str:
@@ -256,6 +258,10 @@ def screen(state: ViewState, width: int, height: int, ascii_only: bool = False) 
         head, body, hints = _help_parts(state, width, size)
     elif state.screen == "player" and state.player is not None:
         head, body, hints = _player_parts(state.player, width, ascii_only)
+        body = body[state.text_top:]
+    elif state.screen == "text" and state.text is not None:
+        head, body, hints = _text_parts(state.text, width)
+        body = body[state.text_top:]
     else:
         head, body, hints = _board_parts(state, width, size, ascii_only)
     body = body[:size] + [[(" " * width, "text")]] * (size - len(body))
@@ -293,7 +299,18 @@ def _player_parts(page: PlayerPage, width: int, ascii_only: bool):
     head = [bar(player_title(page, ascii_only), f"as of {when(page.asof)}", width, "title"),
             bar(scope_text(page.selection, width), "", width, "meta"),
             heading_line(columns, width)]
-    return head, [skill_line(line, columns, width) for line in page.lines], PLAYER_HINTS
+    body = [skill_line(line, columns, width) for line in page.lines]
+    body += [pad([(fit(clean(text, ascii_only), width), style)], width, style)
+             for text, style in page.extra]
+    return head, body, PLAYER_HINTS
+
+
+def _text_parts(page, width: int):
+    """A page of text (pages.TextPage): its lines were cleaned when it was made."""
+    head = [bar(page.title, "", width, "title"), bar(page.meta, "", width, "meta"),
+            pad([(fit(page.heading, width), "heading")], width, "heading")]
+    body = [pad([(fit(text, width), style)], width, style) for text, style in page.lines]
+    return head, body, TEXT_HINTS
 
 
 def _help_parts(state: ViewState, width: int, size: int):
@@ -337,6 +354,9 @@ def prompt_cursor(state: ViewState, width: int, height: int) -> Optional[Tuple[i
 def snapshot_lines(state: ViewState, width: int, top: int, ascii_only: bool) -> List[Line]:
     """A board (or the personal page on screen) for printing once: no selection, no keys."""
     rule = [("-" * width, "rule")]
+    if state.screen == "text" and state.text is not None:
+        head, body, _ = _text_parts(state.text, width)
+        return head[:2] + [rule] + head[2:] + body
     if state.screen == "player" and state.player is not None:
         head, body, _ = _player_parts(state.player, width, ascii_only)
         return head[:2] + [rule] + head[2:] + body

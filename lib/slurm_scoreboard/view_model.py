@@ -13,11 +13,12 @@ from __future__ import annotations
 import errno
 import os
 import unicodedata
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
-from . import boards, windows
+from . import boards, chronicle, windows
+from .groupstats import members_from_stats, ranks_in_groups
 from .files import UnsafePath, read_bytes
 from .names import check_name, safe_text
 
@@ -208,18 +209,21 @@ class PlayerPage(NamedTuple):
     selection: Selection
     asof: str
     lines: List[SkillLine]      # overall first
+    extra: Tuple[Span, ...] = ()    # rank in each group, achievements: (text, style), cleaned
 
 
 def player_page(root: str, selection: Selection, metrics: Sequence[str], name: str
                 ) -> PlayerPage:
     """Every skill's rank, level, XP and value of `name`, read from the scope's board files."""
     found: Dict[str, Optional[Row]] = {}
+    values: Dict[str, Dict[str, float]] = {}
     asof = ""
     for metric in metrics:
         board = load_board(selection.path(root, metric))
         if board is not None:
             asof = asof or board.asof
             found[metric] = next((row for row in board.rows if row.name == name), None)
+            values[metric] = {row.name: row.value for row in board.rows}
     skills = [_skill_line(metric, found.get(metric)) for metric in metrics if metric != "overall"]
     overall = found.get("overall")
     if overall is not None:
@@ -227,7 +231,55 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     else:
         top = SkillLine("overall", None, sum(s.level for s in skills), sum(s.xp for s in skills),
                         None)
-    return PlayerPage(name, selection, asof, [top] + skills)
+    extra = tuple(group_lines(root, selection, name, values) +
+                  achievement_lines(root, selection, name))
+    return PlayerPage(name, selection, asof, [top] + skills, extra)
+
+
+def group_lines(root: str, selection: Selection, name: str,
+                values: Dict[str, Dict[str, float]]) -> List[Span]:
+    """The user's rank among the members of each of their groups, a line per group."""
+    if selection.kind != "users":
+        return []
+    cluster = None if selection.cluster == "all" else selection.cluster
+    members = members_from_stats(chronicle.read_document(
+        boards.stats_path(root, selection.window, cluster)))
+    found = ranks_in_groups(name, members, values)
+    if not found:
+        return []
+    lines: List[Span] = [("", "text"), ("  Rank in group", "heading")]
+    for group in found:
+        ranks = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {'-' if r is None else r}"
+                          for m, r in group["ranks"].items() if m in SKILL_ABBREVIATIONS)
+        members = group["members"]
+        lines.append((f"  {clean(group['account'])} ({members:,} member"
+                      f"{'' if members == 1 else 's'}): {ranks}", "text"))
+    return lines
+
+
+def achievement_text(event: dict) -> str:
+    where = "all clusters" if event.get("scope") == "all" else clean(str(event.get("scope")))
+    kind, skill = event.get("event"), metric_title(str(event.get("skill", "")))
+    if kind == "level":
+        text = f"Level {event.get('level')} {skill}"
+    elif kind == "xp_cap":
+        text = f"200M XP {skill}"
+    elif kind == "total_level":
+        text = f"Total level {event.get('total_level')}"
+    elif kind == "first_job":
+        text = "First job"
+    else:
+        text = f"Rank 1 {skill}"
+    return f"  {clean(str(event.get('day')), True)}  {text} ({where})"
+
+
+def achievement_lines(root: str, selection: Selection, name: str) -> List[Span]:
+    """The achievements of the page's user or group, newest first."""
+    events = chronicle.events_of(root, name, selection.kind, selection.cluster)
+    if not events:
+        return []
+    return [("", "text"), ("  Achievements", "heading")] + \
+        [(achievement_text(event), "text") for event in reversed(events)]
 
 
 def on_any_board(root: str, selection: Selection, name: str) -> bool:
@@ -331,6 +383,8 @@ KEYS = (
     (("HOME",), "home", "first row"),
     (("END",), "end", "last row"),
     (("ENTER",), "open", "personal hiscores of the selected name"),
+    (("R",), "records", "records: most gained in a day, week and month"),
+    (("c",), "competitions", "competitions (again: the next one)"),
     (("ESC",), "back", "back (help, personal page); on a board: clear filter and search"),
     (("r",), "reload", "re-read the board files now"),
     (("?",), "help", "this help"),
@@ -344,8 +398,10 @@ HELP_NOTES = ("Filter and search ignore case. Prompts: Enter applies, Esc cancel
 _MOVES = ("down", "up", "page_down", "page_up", "home", "end")
 SCREEN_ACTIONS = {
     "help": frozenset(_MOVES + ("back", "help")),
-    "player": frozenset(("back", "help", "reload", "next_window", "prev_window", "next_cluster",
-                         "prev_cluster")),
+    "player": frozenset(_MOVES + ("back", "help", "reload", "next_window", "prev_window",
+                                  "next_cluster", "prev_cluster", "records", "competitions")),
+    "text": frozenset(_MOVES + ("back", "help", "reload", "next_cluster", "prev_cluster",
+                                "toggle_kind", "records", "competitions")),
 }
 
 
@@ -402,6 +458,10 @@ class ViewState:
         self.help_top = 0
         self.player: Optional[PlayerPage] = None
         self.player_sigs: Optional[list] = None
+        self.text = None                # a TextPage (pages.py): records, a competition, compare
+        self.text_source: Optional[Callable] = None
+        self.text_top = 0
+        self.contest: Optional[str] = None
         self.prompt: Optional[Prompt] = None
         self.message = ""
         self.alert = False
@@ -442,6 +502,8 @@ class ViewState:
                 (force or self.player_sigs != self._player_signatures()):
             self.show_player(self.player.name)
             changed = True
+        if self.screen == "text" and self.text_source is not None and (force or changed):
+            self.text = self.text_source()
         return changed
 
     def _player_signatures(self) -> list:
@@ -454,7 +516,20 @@ class ViewState:
             self.note(f"unreadable: {clean(str(err))}", alert=True)
             return
         self.player_sigs = self._player_signatures()
+        if self.screen != "player":
+            self.text_top = 0
         self.screen = "player"
+
+    def show_text(self, source: Callable) -> None:
+        """A page of text (records, a competition, two users compared), rebuilt by `source`
+        whenever the files change."""
+        self.text_source, self.text, self.text_top = source, source(), 0
+        self.screen = "text"
+
+    def show_compare(self, first: str, second: str) -> None:
+        from .pages import compare_page
+        pages = [player_page(self.root, self.sel, self.index.metrics, n) for n in (first, second)]
+        self.show_text(lambda: compare_page(*pages))
 
     # rows
 
@@ -487,6 +562,13 @@ class ViewState:
             self.top = self.selected - self.page_size + 1
         self.top = max(0, min(self.top, len(self.rows) - self.page_size))
         self.help_top = max(0, min(self.help_top, len(help_lines()) - self.page_size))
+        self.text_top = max(0, min(self.text_top, self.text_length() - self.page_size))
+
+    def text_length(self) -> int:
+        """Lines of the scrolling page on screen (a personal page or a page of text)."""
+        if self.screen == "player" and self.player is not None:
+            return len(self.player.lines) + len(self.player.extra)
+        return len(self.text.lines) if self.screen == "text" and self.text is not None else 0
 
     def find(self, text: str, start: int, step: int) -> Optional[int]:
         """Index of the next row (from `start`, wrapping) whose name contains `text`."""
@@ -561,6 +643,8 @@ class ViewState:
         self.load(self.current_name())
         if self.screen == "player" and self.player is not None:
             self.show_player(self.player.name)
+        elif self.screen == "text" and self.text_source is not None:
+            self.text = self.text_source()
 
     def do_next_metric(self):
         self._switch(metric=_cycle(self.index.metrics, self.sel.metric, 1))
@@ -604,6 +688,8 @@ class ViewState:
     def _move(self, delta: int) -> None:
         if self.screen == "help":
             self.help_top = max(0, self.help_top + delta)
+        elif self.screen in ("player", "text"):
+            self.text_top = max(0, self.text_top + delta)
         else:
             self.selected += delta
             self.clamp()
@@ -635,11 +721,27 @@ class ViewState:
     def do_back(self):
         if self.screen == "help":
             self.screen = self.back_to
-        elif self.screen == "player":
+        elif self.screen in ("player", "text"):
             self.screen = "board"
         elif self.filter or self.search:
             self.search = ""
             self.apply_filter("")
+
+    def do_records(self):
+        from .pages import records_page
+        self.show_text(lambda: records_page(self.root, self.sel))
+
+    def do_competitions(self):
+        from .pages import competition_ids, competition_page
+        ids = competition_ids(self.root)
+        if not ids:
+            self.note("no competitions (see config/competitions.json in sb-rank(1))", alert=True)
+            return
+        following = self.screen == "text" and self.contest in ids
+        self.contest = ids[(ids.index(self.contest) + 1) % len(ids)] if following else ids[0]
+        contest = self.contest
+        self.show_text(lambda: competition_page(self.root, contest))
+        self.note(f"competition {ids.index(contest) + 1} of {len(ids)}")
 
     def do_reload(self):
         self.refresh(force=True)

@@ -197,7 +197,11 @@ def test_group_statistics_and_rank_inside_the_group(tmp_path):
     groups = {g["account"]: g for g in page["groups"]}
     assert groups["proj"]["ranks"]["clock_hours"] == 2 and groups["proj"]["members"] == 3
     assert groups["chem"]["ranks"]["clock_hours"] == 1 and groups["chem"]["members"] == 1
-    assert [e["event"] for e in page["achievements"] if e["scope"] == "hammer"][:1] == ["level"]
+    assert {(e["event"], e["scope"]) for e in page["achievements"]} >= \
+        {("first_job", "hammer"), ("level", "all")}
+    assert {e["scope"] for e in page["achievements"] if e["event"] != "first_job"} == {"all"}
+    on_hammer = rank(root, "--user", "carol", "--cluster", "hammer")[0]["achievements"]
+    assert {e["scope"] for e in on_hammer} == {"hammer"}
 
 
 def test_compare_two_users(tmp_path):

@@ -1,0 +1,118 @@
+"""sb-view's pages of text beside the boards: records, competitions and two users compared, read
+from the files sb-rank writes. Every name read from a file passes through ``clean`` (names may
+be anyone's) before it is put in a line; ``screens`` fits the lines to the terminal.
+"""
+from __future__ import annotations
+
+from typing import List, NamedTuple, Optional, Tuple
+
+from . import chronicle
+from .history import SKILLS, name_field
+from .names import PLAIN
+from .recordbook import PERIODS, records_of
+from .view_model import (PlayerPage, Selection, clean, format_value, metric_title, when,
+                         window_title)
+
+Span = Tuple[str, str]
+
+
+class TextPage(NamedTuple):
+    title: str
+    meta: str
+    heading: str
+    lines: List[Span]           # (text, style), text already cleaned
+
+
+def _number(value) -> Optional[float]:
+    return value if type(value) in (int, float) else None
+
+
+def _value(skill: str, value) -> str:
+    number = _number(value)
+    return "-" if number is None else format_value(skill, number)
+
+
+def _scope(selection: Selection) -> str:
+    where = "all clusters" if selection.cluster == "all" else f"cluster {selection.cluster}"
+    return f"{where}, {selection.kind}"
+
+
+def records_page(root: str, selection: Selection, ascii_only: bool = False) -> TextPage:
+    """Per skill, the most gained in one day, week and month, with who and when."""
+    document = chronicle.read_document(chronicle.records_file(root))
+    heading = f"  {'Skill':<15} {'Period':<6} {'Name':<18} {'Gained':>14}  When"
+    if document is None:
+        return TextPage("Records", _scope(selection), heading,
+                        [("  no records yet: sb-rank writes them with the boards", "dim")])
+    rows = records_of(document, selection.cluster, selection.kind)
+    field = name_field(selection.kind)
+    lines: List[Span] = []
+    for skill in SKILLS:
+        for period in PERIODS:
+            row = next((r for r in rows if r.get("skill") == skill and r.get("period") == period),
+                       None)
+            title = metric_title(skill) if period == "day" else ""
+            if row is None:
+                lines.append((f"  {title:<15} {period:<6} {'-':<18}", "dim"))
+                continue
+            name = clean(str(row.get(field, "")), ascii_only)
+            label = clean(str(row.get("label", "")), True)
+            lines.append((f"  {title:<15} {period:<6} {name:<18} "
+                          f"{_value(skill, row.get('value')):>14}  {label}", "text"))
+    asof = when(str(document.get("asof", "")))
+    return TextPage("Records", f"{_scope(selection)}; as of {asof}", heading, lines)
+
+
+def competition_ids(root: str) -> List[str]:
+    """The competitions of the last rebuild, in its order (ongoing first)."""
+    document = chronicle.read_document(chronicle.competitions_file(root)) or {}
+    entries = document.get("competitions")
+    return [entry["id"] for entry in entries if isinstance(entry, dict) and
+            isinstance(entry.get("id"), str) and PLAIN.fullmatch(entry["id"])] \
+        if isinstance(entries, list) else []
+
+
+def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPage:
+    document = chronicle.read_document(chronicle.competition_file(root, ident)) or {}
+    skills = [s for s in document.get("skills", []) if s in SKILLS] \
+        if isinstance(document.get("skills"), list) else []
+    title = clean(str(document.get("title", ident)), ascii_only)
+    meta = (f"{clean(str(document.get('status', '?')), True)}, "
+            f"{clean(str(document.get('from', '?')), True)} to "
+            f"{clean(str(document.get('to', '?')), True)}, "
+            f"{', '.join(metric_title(s) for s in skills)}")
+    columns = "".join(f" {metric_title(s)[:14]:>14}" for s in skills)
+    heading = f"  {'Rank':>5} {'Name':<18} {'XP gained':>12} {'Levels':>6}{columns}"
+    rows = document.get("rows") if isinstance(document.get("rows"), list) else []
+    lines: List[Span] = []
+    for row in (r for r in rows if isinstance(r, dict)):
+        gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
+        cells = "".join(f" {_value(s, (gained.get(s) or {}).get('gained')):>14}" for s in skills)
+        rank = _number(row.get("rank"))
+        style = {1: "rank1", 2: "rank2", 3: "rank3"}.get(rank, "text")
+        lines.append((f"  {int(rank or 0):>5,} {clean(str(row.get('user', '')), ascii_only):<18} "
+                      f"{int(_number(row.get('xp_gained')) or 0):>12,} "
+                      f"{int(_number(row.get('levels_gained')) or 0):>6,}{cells}", style))
+    if not lines:
+        lines = [("  no one has gained anything in it yet", "dim")]
+    return TextPage(f"Competition: {title}", meta, heading, lines)
+
+
+def compare_page(first: PlayerPage, second: PlayerPage, ascii_only: bool = False) -> TextPage:
+    """Two personal pages side by side: level, value and rank of each, and the XP gap."""
+    names = [clean(page.name, ascii_only) for page in (first, second)]
+    heading = (f"  {'Skill':<15} {names[0][:21]:>21} {names[1][:21]:>21} {'XP gap':>13}")
+    lines: List[Span] = [(f"  {'':<15} {'level / value / rank':>21} "
+                          f"{'level / value / rank':>21}", "dim")]
+    for one, other in zip(first.lines, second.lines):
+        cells = []
+        for line in (one, other):
+            value = "" if line.value is None else format_value(line.metric, line.value)
+            rank = "-" if line.rank is None else f"{line.rank:,}"
+            cells.append(f"{line.level:,} / {value or '-'} / {rank}")
+        gap = one.xp - other.xp
+        style = "rank1" if gap > 0 else ("dim" if gap == 0 else "text")
+        lines.append((f"  {metric_title(one.metric):<15} {cells[0]:>21} {cells[1]:>21} "
+                      f"{gap:>+13,}", style))
+    meta = f"{window_title(first.selection.window)}, {_scope(first.selection)}"
+    return TextPage(f"Compare: {names[0]} and {names[1]}", meta, heading, lines)

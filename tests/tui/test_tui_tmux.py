@@ -3,6 +3,7 @@ colours, hostile names, and boards that change on disk while it runs.
 
 Each test gets its own tmux server (a private socket, killed in teardown). Screens are polled
 until the expected text shows (up to 5 s), never read after a fixed sleep."""
+import json
 import os
 import shlex
 import shutil
@@ -298,3 +299,57 @@ def test_missing_root_is_one_line_and_exit_1(tmux, tmp_path):
     assert tmux.exit_status() == 1
     screen = tmux.screen(history=True)
     assert "sb-view: no leaderboards under" in screen and "Traceback" not in screen
+
+
+@pytest.fixture(scope="module")
+def contest_store(tmp_path_factory):
+    """The store with two competitions configured (the rebuild writes their boards)."""
+    root = tmp_path_factory.mktemp("contests")
+    os.makedirs(os.path.join(str(root), "config"))
+    config = {"competitions": [
+        {"id": "august", "title": "August <b>", "skills": ["clock_hours", "jobs"],
+         "from": "2025-08-01", "to": "2025-08-31"},
+        {"id": "spring", "title": "Spring", "skills": ["jobs"], "from": "2025-03-01",
+         "to": "2025-05-31"}]}
+    with open(os.path.join(str(root), "config", "competitions.json"), "w") as handle:
+        json.dump(config, handle)
+    return make_store(root)
+
+
+def test_records_screen_follows_cluster_and_kind_and_escape_returns(tmux, store):
+    open_view(tmux, store)
+    screen = tmux.press("R", "Records")
+    assert "all clusters, users" in screen and "CPU-core hours" in screen
+    assert "week" in screen and "month" in screen
+    screen = tmux.press("a", "all clusters, groups")
+    tmux.press("g", "cluster anvil, groups")
+    tmux.press("Escape", "Group hiscores: Overall")
+
+
+def test_c_cycles_the_competitions(tmux, contest_store):
+    open_view(tmux, contest_store)
+    screen = tmux.press("c", "Competition: August <b>")
+    assert "competition 1 of 2" in screen and "XP gained" in screen
+    assert "ongoing, 2025-08-01 to 2025-08-31" in screen      # the store's today is the 31st
+    first_row = screen.splitlines()[3].split()
+    assert first_row[0] == "1"
+    screen = tmux.press("c", "Competition: Spring")
+    assert "competition 2 of 2" in screen
+    tmux.press("c", "Competition: August")
+    tmux.press("Escape", "Hiscores: Overall")
+
+
+def test_personal_page_scrolls_to_groups_and_achievements(tmux, store):
+    tmux.start("--root", store, "--user", "sybil", height=12)
+    screen = tmux.wait_for("Personal hiscores: sybil")
+    assert "Achievements" not in screen and "Rank in group" not in screen
+    screen = tmux.press("PageDown", "Achievements")
+    assert "First job (hammer)" in screen or "Level" in screen
+    tmux.press("Home", "Overall")
+
+
+def test_compare_opens_side_by_side(tmux, store):
+    tmux.start("--root", store, "--compare", "sybil", "alice")
+    screen = tmux.wait_for("Compare: sybil and alice")
+    assert "XP gap" in screen and "CPU-core hours" in screen
+    tmux.press("Escape", "Hiscores: Overall")

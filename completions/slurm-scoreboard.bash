@@ -8,7 +8,8 @@ _sb_options() {
     sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
     sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
-    sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --root --since --version" ;;
+    sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --outbox --root --since --version" ;;
+    sb-news-post) echo "--all-scopes --cursor --help --root --timeout --url --version" ;;
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
     sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --once --overlap --root --status --version" ;;
     sb-probe) echo "-M -h --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
@@ -42,4 +43,4 @@ _sb_complete() {
   esac
   COMPREPLY=($(compgen -W "$(_sb_options "$command")" -- "$cur"))
 }
-complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-incremental sb-news sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view
+complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-incremental sb-news sb-news-post sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view

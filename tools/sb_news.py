@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
+
+import orjson
 
 from slurm_scoreboard import achievements, chronicle, cli, news
-from slurm_scoreboard.files import locked, makedirs
+from slurm_scoreboard.files import UnsafePath, atomic_write, locked, makedirs, read_bytes
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.optout import OptOut
-from slurm_scoreboard.competitions import DAY
+from slurm_scoreboard.competitions import is_day
 
 PROG = "sb-news"
 
@@ -47,6 +49,9 @@ def build_parser():
                         help="whose feed this is (one cursor per reader: mail, chat...)")
     parser.add_argument("--format", "-f", choices=("ndjson", "text"), default="ndjson",
                         help="ndjson (default) or text: one sentence an event")
+    parser.add_argument("--outbox", metavar="FILE",
+                        help="add the new events to FILE (atomically, before the cursor moves) "
+                             "instead of printing them: what sb-news-post sends from")
     parser.add_argument("--all-scopes", action="store_true",
                         help="also every cluster's own events (default: all clusters merged, "
                              "and first jobs on each cluster)")
@@ -54,9 +59,12 @@ def build_parser():
 
 
 def check_args(args) -> None:
-    if args.since is not None and not DAY.fullmatch(args.since):
+    if args.since is not None and not is_day(args.since):
         raise cli.UsageError(f"--since: expected a day YYYY-MM-DD, not {safe_text(args.since)}")
     cli.check_plain_names(args, "cursor")
+    if args.outbox and (args.all or args.since or args.mark_seen):
+        raise cli.UsageError("--outbox takes the new events under the cursor; it excludes "
+                             "--all, --since and --mark-seen")
 
 
 def wanted(event: dict, args, optout: OptOut) -> bool:
@@ -67,11 +75,27 @@ def wanted(event: dict, args, optout: OptOut) -> bool:
     return args.all_scopes or event.get("scope") == "all" or event.get("event") == "first_job"
 
 
-def emit(event: dict, out: Writer, args) -> None:
+def line_of(event: dict, args) -> bytes:
     if args.format == "text":
-        out.write_line(safe_text(achievements.describe(event)).encode() + b"\n")
-    else:
-        out.write(event)
+        return safe_text(achievements.describe(event)).encode() + b"\n"
+    return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def emit(event: dict, out: Writer, args) -> None:
+    out.write_line(line_of(event, args))
+
+
+def add_to_outbox(path: str, lines: List[bytes]) -> None:
+    """The outbox with `lines` added at its end, replaced atomically."""
+    try:
+        before = read_bytes(path)
+    except FileNotFoundError:
+        before = b""
+    except (OSError, UnsafePath, ValueError) as err:
+        raise cli.ToolError(safe_text(f"{path}: {err}")) from None
+    if before and not before.endswith(b"\n"):
+        before += b"\n"
+    atomic_write(path, before + b"".join(lines))
 
 
 def body(args) -> int:
@@ -82,7 +106,8 @@ def body(args) -> int:
                             f"{root} writes it with the boards")
     optout = OptOut(root)
     out = Writer(sys.stdout.buffer)
-    events = (event for event in chronicle.read_events(root) if wanted(event, args, optout))
+    events = (chronicle.scrub(event, optout) for event in chronicle.read_events(root)
+              if wanted(event, args, optout))
     if args.all or args.since:
         for event in events:
             emit(event, out, args)
@@ -94,14 +119,18 @@ def body(args) -> int:
             seen = news.load(path)
         except news.CursorCorrupt as err:
             raise cli.ToolError(safe_text(str(err))) from None
-        fresh = set()
+        fresh, held = set(), []
         for event in events:
             key = news.key_of(event["id"])
             if key not in seen and key not in fresh:
                 fresh.add(key)
-                if not args.mark_seen:
+                if args.outbox:
+                    held.append(line_of(event, args))
+                elif not args.mark_seen:
                     emit(event, out, args)
         sys.stdout.buffer.flush()
+        if held:
+            add_to_outbox(args.outbox, held)
         if fresh:
             news.save(path, seen | fresh)
     return cli.EXIT_OK

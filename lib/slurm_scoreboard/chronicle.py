@@ -105,13 +105,22 @@ def read_events(root: str) -> Iterator[dict]:
                 yield event
 
 
-def events_of(root: str, name: str, kind: str = "users",
-              scope: Optional[str] = None) -> List[dict]:
+def scrub(event: dict, optout: OptOut) -> dict:
+    """The event without the name of a previous rank 1 who opted out since it was written."""
+    previous = event.get("previous")
+    if isinstance(previous, str) and event.get("kind") == "users" and previous in optout:
+        return dict(event, previous=None)
+    return event
+
+
+def events_of(root: str, name: str, kind: str = "users", scope: Optional[str] = None,
+              optout: Optional[OptOut] = None) -> List[dict]:
     """One user's (or group's) achievements on one cluster (`scope`), or over all clusters
     (scope None or "all": the merged scope's events and the first job on each cluster)."""
     field = history.name_field(kind)
     scope = scope or "all"
-    return [event for event in read_events(root)
+    optout = optout if optout is not None else OptOut(root)
+    return [scrub(event, optout) for event in read_events(root)
             if event.get("kind") == kind and event.get(field) == name
             and (event.get("scope") == scope or
                  (scope == "all" and event.get("event") == "first_job"))]

@@ -146,13 +146,20 @@ def preset_weeks(today: str) -> List[Competition]:
             for step in (-1, 0, 1)]
 
 
-def _day(value, where: str) -> str:
+def is_day(value) -> bool:
+    """A calendar day written YYYY-MM-DD."""
     if type(value) is not str or not DAY.fullmatch(value):
-        raise ConfigError(f"{where}: expected a day YYYY-MM-DD")
+        return False
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{where}: {value} is no calendar day") from None
+        return False
+    return True
+
+
+def _day(value, where: str) -> str:
+    if not is_day(value):
+        raise ConfigError(f"{where}: expected a calendar day YYYY-MM-DD")
     return value
 
 

@@ -3,7 +3,7 @@ load test_helper
 
 PACKAGE_VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$TOP/lib/slurm_scoreboard/__init__.py")"
 TOOLS="sb-sacct sb-parse sb-dedupe sb-reduce sb-rank sb-view sb-probe"
-PIPELINES="sb-backfill sb-incremental sb-discover sb-rebuild sb-poll sb-daemon"
+PIPELINES="sb-backfill sb-incremental sb-discover sb-rebuild sb-poll sb-daemon sb-news-post"
 
 # A Python without the project's venv: the system's, as a site installing by hand has.
 system_python() {

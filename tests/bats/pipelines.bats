@@ -45,7 +45,7 @@ store_digest() {
 }
 
 @test "every pipeline has --help and rejects bad usage with exit 2" {
-  for tool in sb-backfill sb-incremental sb-discover sb-rebuild sb-poll sb-daemon; do
+  for tool in sb-backfill sb-incremental sb-discover sb-rebuild sb-poll sb-daemon sb-news-post; do
     run "$TOP/pipelines/$tool" --help
     [ "$status" -eq 0 ]
     [[ "${lines[0]}" == "Summary: "* ]]

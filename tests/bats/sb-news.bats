@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# sb-news (the achievements feed and its cursor) and sb-news-post (a chat webhook on loopback).
+load test_helper
+
+NOW=2025-08-31T12:00:00Z
+
+setup_store() {
+  records 50 | sb-reduce > /dev/null
+  sb-rank --now "$NOW" > /dev/null
+}
+
+start_hook() {
+  "$BATS_TEST_DIRNAME/webhook-server" "$SANDBOX/bodies" "$SANDBOX/port" "$SANDBOX/fail" &
+  HOOK_PID=$!
+  for _ in $(seq 100); do [ -f "$SANDBOX/port" ] && break; sleep 0.05; done
+  HOOK="http://127.0.0.1:$(cat "$SANDBOX/port")/hook"
+}
+
+teardown() {
+  [ -n "${HOOK_PID:-}" ] && kill "$HOOK_PID" 2>/dev/null || true
+  rm -rf "$SANDBOX"
+}
+
+@test "--help names the cursor and the exit codes" {
+  run sb-news --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"--cursor"* && "$output" == *"3 another sb-news"* ]]
+  run "$TOP/pipelines/sb-news-post" --help
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "Summary: "* ]]
+}
+
+@test "before any rebuild: exit 1 with the remedy; bad usage: exit 2" {
+  run --separate-stderr sb-news
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"sb-rank --root"* ]]
+  setup_store
+  run sb-news --since 2025-13-01
+  [ "$status" -eq 2 ]
+  run sb-news --all --since 2025-08-01
+  [ "$status" -eq 2 ]
+  run sb-news --cursor ../x
+  [ "$status" -eq 2 ]
+}
+
+@test "new events once per cursor; --all and --since leave the cursor alone" {
+  setup_store
+  run --separate-stderr sb-news
+  [ "$status" -eq 0 ]
+  first=${#lines[@]}
+  [ "$first" -gt 5 ]
+  [[ "${lines[0]}" == '{"day":"2025-08-'* ]]
+  run --separate-stderr sb-news
+  [ "$status" -eq 0 ] && [ "$output" = "" ]
+  run --separate-stderr sb-news --cursor mail --format text
+  [ "${#lines[@]}" -eq "$first" ]
+  [[ "$output" == *"u0 took rank 1 in clock_hours"* ]]
+  run --separate-stderr sb-news --all
+  [ "${#lines[@]}" -eq "$first" ]
+  run --separate-stderr sb-news --since 2025-08-28
+  [ "${#lines[@]}" -lt "$first" ]
+  run --separate-stderr sb-news --mark-seen --cursor fresh
+  [ "$status" -eq 0 ] && [ "$output" = "" ]
+  run --separate-stderr sb-news --cursor fresh
+  [ "$output" = "" ]
+}
+
+@test "a damaged cursor is refused (exit 1), a busy one is exit 3, opted-out users vanish" {
+  setup_store
+  mkdir -p "$SLURM_SB_ROOT/state/news"
+  echo garbage > "$SLURM_SB_ROOT/state/news/default.seen"
+  run --separate-stderr sb-news
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"remove it"* ]]
+  rm "$SLURM_SB_ROOT/state/news/default.seen"
+  touch "$SLURM_SB_ROOT/state/news/default.lock"
+  flock "$SLURM_SB_ROOT/state/news/default.lock" sleep 5 &
+  sleep 0.3
+  run sb-news
+  [ "$status" -eq 3 ]
+  wait
+  mkdir -p "$SLURM_SB_ROOT/config"
+  echo u0 > "$SLURM_SB_ROOT/config/optout.txt"
+  run --separate-stderr sb-news --all
+  [ "$status" -eq 0 ]
+  [[ "$output" != *'"u0"'* && "$output" == *'"u1"'* ]]
+}
+
+@test "| head ends it quietly" {
+  setup_store
+  run --separate-stderr bash -c "set -o pipefail; sb-news --all | head -1"
+  [ "$status" -eq 0 ] && [ "$stderr" = "" ] && [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "sb-news-post posts every new event once, keeps them while the webhook fails" {
+  setup_store
+  start_hook
+  export PATH="$TOP/pipelines:$PATH"
+  expected="$(sb-news --all --format text | wc -l)"
+  touch "$SANDBOX/fail"
+  run --separate-stderr sb-news-post --url "$HOOK"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"stay in"* ]]
+  [ "$(wc -l < "$SLURM_SB_ROOT/state/news/chat.outbox")" -eq "$expected" ]
+  rm "$SANDBOX/fail"
+  run --separate-stderr sb-news-post --url "$HOOK"
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq "$expected" ]
+  [ ! -s "$SLURM_SB_ROOT/state/news/chat.outbox" ]
+  python3 -c "
+import json, sys
+texts = [json.loads(line)['text'] for line in open('$SANDBOX/bodies')]
+assert len(set(texts)) == len(texts), 'an event was posted twice'
+assert any('u0 took rank 1' in t for t in texts)
+"
+  run --separate-stderr sb-news-post --url "$HOOK"
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq "$expected" ]
+}
+
+@test "sb-news-post: no webhook, a bad timeout or cursor is exit 2" {
+  setup_store
+  run "$TOP/pipelines/sb-news-post"
+  [ "$status" -eq 2 ]
+  run "$TOP/pipelines/sb-news-post" --url "ftp://x"
+  [ "$status" -eq 2 ]
+  run "$TOP/pipelines/sb-news-post" --url "http://127.0.0.1:9/" --timeout 0
+  [ "$status" -eq 2 ]
+  run "$TOP/pipelines/sb-news-post" --url "http://127.0.0.1:9/" --cursor "../x"
+  [ "$status" -eq 2 ]
+}

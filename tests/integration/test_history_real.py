@@ -1,0 +1,144 @@
+"""Achievements and records end to end on the real test cluster: a seeded history (levels
+crossed on a month boundary by a job spanning midnight, on a leap day, a record week over a month
+boundary) goes through sb-sacct | sb-parse | sb-dedupe | sb-reduce and sb-rank as an unprivileged
+user; the days of the level events and the records are then compared with values computed here
+straight from raw sacct (per-day sums of AllocCPUS x ElapsedRaw by End), with no project code."""
+import calendar
+import json
+import os
+import subprocess
+import time
+from collections import defaultdict
+from datetime import date
+
+import orjson
+import pytest
+
+from slurm_jobs import SLURM_SCRIPTS, USERS_BIN, as_user
+
+FIRST_ID = 9_300_000
+NOW = "2020-04-10T00:00:00Z"
+RATE = 10                           # default XP per CPU-core hour
+LEVELS = {10: 1154, 20: 4470, 30: 13363, 40: 37224, 50: 101333, 60: 273742}   # OSRS table
+
+
+def epoch(text):
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
+
+
+def job(index, user, end, hours, cpus, account="sbphys"):
+    elapsed = int(hours * 3600)
+    finish = epoch(end)
+    return {"job_id": FIRST_ID + index, "user": user, "account": account, "state": "COMPLETED",
+            "submit": finish - elapsed - 60, "start": finish - elapsed, "end": finish,
+            "cpus": cpus, "gpus": 0, "mem_mb": 1000, "nodes": 1}
+
+
+def history():
+    return [
+        # sbalice: 1,150 XP by 31 January; a job from 23:00 on the 31st to 01:00 on 1 February
+        # (a new month) takes her past level 10 (1,154 XP) on 1 February
+        job(0, "sbalice", "2020-01-31T12:00:00", 115, 1),
+        job(1, "sbalice", "2020-02-01T01:00:00", 2, 1),
+        # sbbob: level 20 (4,470 XP = 447 CPU-hours) exactly on the leap day
+        job(2, "sbbob", "2020-02-20T10:00:00", 100, 4),
+        job(3, "sbbob", "2020-02-29T10:00:00", 47, 1),
+        # sbcarol: her best week runs over the month boundary (Mon 24 Feb - Sun 1 Mar)
+        job(4, "sbcarol", "2020-02-27T10:00:00", 150, 2, "sbchem"),
+        job(5, "sbcarol", "2020-03-01T10:00:00", 150, 2, "sbchem"),
+        job(6, "sbcarol", "2020-03-16T10:00:00", 40, 2, "sbchem"),
+        job(7, "sbalice", "2020-03-05T10:00:00", 20, 8),
+    ]
+
+
+@pytest.fixture
+def seeded(cluster, tmp_path):
+    jobs = history()
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps(jobs))
+    subprocess.run(["python3", os.path.join(SLURM_SCRIPTS, "seed_history.py"), "--cluster",
+                    cluster, "--jobs", str(path)], check=True, stdout=subprocess.DEVNULL)
+    yield jobs
+    subprocess.run(["mysql", "slurm_acct_db", "-e",
+                    f"DELETE FROM {cluster}_job_table WHERE job_name = 'seeded' "
+                    f"AND id_job BETWEEN {FIRST_ID} AND {FIRST_ID + 999}"], check=True)
+
+
+def daily_cpu_seconds(job_ids):
+    """user -> UTC day of End -> CPU-core seconds, from raw sacct."""
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "User,ElapsedRaw,AllocCPUS,End",
+                          "-j", ",".join(map(str, job_ids))], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, TZ="UTC")).stdout
+    days = defaultdict(lambda: defaultdict(int))
+    for line in out.splitlines():
+        user, elapsed, cpus, end = line.split("|")
+        days[user][end[:10]] += int(elapsed) * int(cpus)
+    return days
+
+
+def first_days(days):
+    """(user, level) -> first day the cumulative CPU-core hours x 10 reached the level's XP."""
+    found = {}
+    for user, per_day in days.items():
+        total = 0
+        for day in sorted(per_day):
+            total += per_day[day]
+            for level, needed in LEVELS.items():
+                if int(total / 3600 * RATE) >= needed:
+                    found.setdefault((user, level), day)
+    return found
+
+
+def best(days, label):
+    """(value in hours, user, label) of the largest sum over the days sharing a label."""
+    sums = defaultdict(int)
+    for user, per_day in days.items():
+        for day, seconds in per_day.items():
+            sums[(label(day), user)] += seconds
+    (period, user), seconds = max(sums.items(), key=lambda item: item[1])
+    assert sorted(sums.values())[-2:][0] < seconds, "the history must have no ties"
+    return seconds / 3600, user, period
+
+
+def iso_week(day):
+    year, week, _ = date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def test_achievement_days_and_records_equal_values_from_raw_sacct(cluster, user_root, seeded):
+    root = user_root
+    script = " | ".join([
+        f"{USERS_BIN}/sb-sacct --root {root} --cluster {cluster} "
+        f"--since 2020-01-01T00:00:00 --until 2020-04-01T00:00:00",
+        f"{USERS_BIN}/sb-parse --quiet",
+        f"{USERS_BIN}/sb-dedupe --root {root} --quiet",
+        f"{USERS_BIN}/sb-reduce --root {root} --cluster {cluster}"])
+    stats = orjson.loads(as_user("sbalice", ["bash", "-o", "pipefail", "-c", script]).stdout)
+    assert stats["new_jobs"] == len(seeded)
+    as_user("sbalice", [f"{USERS_BIN}/sb-rank", "--root", root, "--now", NOW])
+    days = daily_cpu_seconds(job["job_id"] for job in seeded)
+
+    truth = first_days(days)
+    assert truth[("sbalice", 10)] == "2020-02-01" and truth[("sbbob", 20)] == "2020-02-29"
+    with open(os.path.join(root, "leaderboards", "achievements.ndjson"), "rb") as handle:
+        events = [orjson.loads(line) for line in handle]
+    got = {(e["user"], e["level"]): e["day"] for e in events
+           if e["event"] == "level" and e["skill"] == "clock_hours" and e["scope"] == cluster
+           and e["kind"] == "users" and e["level"] in LEVELS}
+    assert got == truth
+
+    with open(os.path.join(root, "leaderboards", "records.json"), "rb") as handle:
+        records = {r["period"]: r for r in orjson.loads(handle.read())["records"]
+                   if r["scope"] == cluster and r["kind"] == "users"
+                   and r["skill"] == "clock_hours"}
+    for period, label in (("day", lambda d: d), ("week", iso_week), ("month", lambda d: d[:7])):
+        value, user, when = best(days, label)
+        assert (records[period]["value"], records[period]["user"], records[period]["label"]) \
+            == (value, user, when), period
+    assert records["week"]["label"] == "2020-W09" and records["week"]["user"] == "sbcarol"
+
+    news = as_user("sbalice", [f"{USERS_BIN}/sb-news", "--root", root, "--all-scopes"])
+    printed = [orjson.loads(line) for line in news.stdout.splitlines()]
+    assert len(printed) == len(events)
+    again = as_user("sbalice", [f"{USERS_BIN}/sb-news", "--root", root, "--all-scopes"])
+    assert again.stdout == ""

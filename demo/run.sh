@@ -22,6 +22,8 @@ for history in "$demo"/history/*.txt; do
     | sb-reduce --root "$root" --quiet \
     > /dev/null
 done
+mkdir -p "$root/config"
+printf '{"presets": ["skill-of-the-week"]}\n' > "$root/config/competitions.json"
 sb-rank --root "$root" > /dev/null
 sb-view --backend ansi --root "$root" --window rolling-30d --metric overall --top 15
 root="$(cd "$root" && pwd)"
@@ -30,3 +32,6 @@ echo "The same data, interactively, and a few boards (export SLURM_SB_ROOT=$root
 echo "  $(command -v sb-view) --root $root"
 echo "  $(command -v sb-rank) --root $root --user isa --window rolling-30d"
 echo "  $(command -v sb-rank) --root $root -w rolling-7d -m gpu_clock_hours -f csv -o rank,user,value"
+echo "  $(command -v sb-view) --root $root --snapshot --competition     # this week's skill of the week"
+echo "  $(command -v sb-view) --root $root --snapshot --records"
+echo "  $(command -v sb-news) --root $root --since \"$(date -u -d '7 days ago' +%F)\" --format text"

@@ -21,9 +21,12 @@ from __future__ import annotations
 import bisect
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import orjson
+
 from . import xp
-from .history import SKILLS, Key, Observer, Row, Vector, name_field, skill_xp
-from .boards import metric_value
+from .boards import METRICS, metric_value
+from .history import SKILLS, Key, Observer, Row, Vector, name_field
+from .recordbook import gain_of
 
 LEVEL_MILESTONES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 99)
 TOTAL_MILESTONES = (100, 200, 300, 400, 500, xp.MAX_LEVEL * len(SKILLS))
@@ -54,84 +57,100 @@ def event_id(event: dict) -> str:
 
 
 class Achievements(Observer):
-    """Collects the events of every day, in order (each with its ``id``)."""
+    """Collects the events of every day, in order, each with its ``id``, as NDJSON lines (a
+    long history makes many events: bytes cost a fraction of dicts)."""
 
     def __init__(self, rates: Dict[str, float]):
         self.rates = rates
-        self.events: List[dict] = []
-        self.leaders: Dict[Tuple[str, str, str], Tuple[str, float]] = {}
+        self.lines: List[bytes] = []
+        self.count = 0
+        self.points: Dict[Key, Tuple[List[int], List[int]]] = {}   # XP and level per skill
+        self.leaders: Dict[Tuple[str, str, int], str] = {}
+        self.skills = [(i, skill, METRICS[skill], rates[skill]) for i, skill in enumerate(SKILLS)]
 
     def day(self, day: str, rows: Sequence[Row], gains: Dict[Key, Vector],
             totals: Dict[Key, Vector]) -> None:
-        found: List[dict] = []
         for key, gain in gains.items():
             before = totals.get(key)
             after = list(gain) if before is None else [a + b for a, b in zip(before, gain)]
-            found += self._crossed(day, key, before, after)
-        found += self._new_leaders(day, gains, totals)
-        for event in found:
-            event["id"] = event_id(event)
-        self.events += found
+            self._crossed(day, key, before, gain, after)
+        self._new_leaders(day, gains, totals)
 
-    def _crossed(self, day: str, key: Key, before: Optional[Vector], after: Vector) -> List[dict]:
+    def emit(self, event: dict) -> None:
+        event["id"] = event_id(event)
+        self.lines.append(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+        self.count += 1
+
+    def _crossed(self, day: str, key: Key, before: Optional[Vector], gain: Vector,
+                 after: Vector) -> None:
         scope, kind, name = key
         base = {"day": day, "scope": scope, "kind": kind, name_field(kind): name}
-        found = []
-        total_before = total_after = xp_before_all = xp_after_all = 0
-        for skill in SKILLS:
-            old = skill_xp(before, skill, self.rates) if before else 0
-            new = skill_xp(after, skill, self.rates)
-            total_before += xp.level(old)
-            total_after += xp.level(new)
-            xp_before_all += old
-            xp_after_all += new
-            if new == old:
+        if kind == "users" and scope != "all" and (before is None or before[_JOBS] == 0) \
+                and after[_JOBS] > 0:
+            self.emit(dict(base, event="first_job", jobs=after[_JOBS]))
+        old_points, old_levels = self.points.get(key) or (_NO_POINTS, _NO_LEVELS)
+        new_points, new_levels = None, None
+        for position, skill, (index, _), rate in self.skills:
+            if not gain[index]:
                 continue
-            value = metric_value(after, skill)
-            for level in reached_levels(old, new):
-                found.append(dict(base, event="level", skill=skill, level=level, xp=new,
-                                  value=value))
-            if old < xp.MAX_XP <= new:
-                found.append(dict(base, event="xp_cap", skill=skill, xp=new, value=value))
-        for milestone in reached_totals(total_before, total_after):
-            found.append(dict(base, event="total_level", total_level=milestone,
-                              level=total_after, xp=xp_after_all))
-        jobs = SKILLS.index("jobs")
-        if kind == "users" and scope != "all" and (before is None or before[jobs] == 0) \
-                and after[jobs] > 0:
-            found.append(dict(base, event="first_job", jobs=after[jobs]))
-        return found
+            points = xp.xp_of(metric_value(after, skill), rate)
+            old = old_points[position]
+            if points == old:
+                continue
+            if new_points is None:
+                new_points, new_levels = list(old_points), list(old_levels)
+            new_points[position] = points
+            if old_levels[position] < xp.MAX_LEVEL and points >= xp.XP_TABLE[old_levels[position]]:
+                new_levels[position] = xp.level(points)       # XP_TABLE[L]: level L + 1's XP
+                value = metric_value(after, skill)
+                for level in reached_levels(old, points):
+                    self.emit(dict(base, event="level", skill=skill, level=level, xp=points,
+                                   value=value))
+            if old < xp.MAX_XP <= points:
+                self.emit(dict(base, event="xp_cap", skill=skill, xp=points,
+                               value=metric_value(after, skill)))
+        if new_points is None:
+            return
+        self.points[key] = (new_points, new_levels)
+        if new_levels != old_levels:
+            total_after = sum(new_levels)
+            for milestone in reached_totals(sum(old_levels), total_after):
+                self.emit(dict(base, event="total_level", total_level=milestone,
+                               level=total_after, xp=sum(new_points)))
 
     def _new_leaders(self, day: str, gains: Dict[Key, Vector],
-                     totals: Dict[Key, Vector]) -> List[dict]:
-        """Rank 1 of every all-time board a gain may have changed, as at the end of `day`."""
-        def current(key: Key) -> Vector:
+                     totals: Dict[Key, Vector]) -> None:
+        """Rank 1 of every all-time board a gain may have changed, as at the end of `day`:
+        only a name that gained in a skill can overtake its leader."""
+        def current(key: Key, index: int) -> int:
             total, gain = totals.get(key), gains.get(key)
-            if total is None:
-                return gain
-            return total if gain is None else [a + b for a, b in zip(total, gain)]
+            return (total[index] if total else 0) + (gain[index] if gain else 0)
 
-        found = []
-        for skill in SKILLS:
-            best: Dict[Tuple[str, str], Tuple[float, str]] = {}
-            for key in gains:
-                scope, kind, name = key
-                value = metric_value(current(key), skill)
-                held = best.get((scope, kind))
-                if value > 0 and (held is None or (-value, name) < (-held[0], held[1])):
-                    best[(scope, kind)] = (value, name)
+        for position, skill, (index, _), _ in self.skills:
+            best: Dict[Tuple[str, str], Tuple[int, str]] = {}
+            for (scope, kind, name), gain in gains.items():
+                if gain[index]:
+                    value = current((scope, kind, name), index)
+                    held = best.get((scope, kind))
+                    if held is None or (-value, name) < (-held[0], held[1]):
+                        best[(scope, kind)] = (value, name)
             for (scope, kind), (value, name) in best.items():
-                board = (scope, kind, skill)
+                board = (scope, kind, position)
                 leader = self.leaders.get(board)
-                if leader is not None:
-                    leader_value = metric_value(current((scope, kind, leader[0])), skill)
-                    if leader[0] == name or (-leader_value, leader[0]) < (-value, name):
-                        continue
-                self.leaders[board] = (name, value)
-                found.append({"day": day, "scope": scope, "kind": kind, name_field(kind): name,
-                              "event": "rank_1", "skill": skill, "value": value,
-                              "previous": leader[0] if leader else None})
-        return found
+                if leader is not None and (leader == name or
+                                           (-current((scope, kind, leader), index), leader)
+                                           < (-value, name)):
+                    continue
+                self.leaders[board] = name
+                self.emit({"day": day, "scope": scope, "kind": kind, name_field(kind): name,
+                           "event": "rank_1", "skill": skill,
+                           "value": metric_value(gain_of(index, value), skill),
+                           "previous": leader})
+
+
+_NO_POINTS = [0] * len(SKILLS)
+_NO_LEVELS = [1] * len(SKILLS)
+_JOBS = METRICS["jobs"][0]
 
 
 def describe(event: dict) -> str:

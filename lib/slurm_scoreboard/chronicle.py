@@ -68,7 +68,8 @@ def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOu
     batches = (batch for batch in history.day_batches(root, clusters, optout,
                                                       on_damage, wait) if batch[0] <= today)
     history.run(batches, [feed, book, competitions.Competitions(contests)])
-    atomic_write(achievements_file(root), b"".join(_dump(event) for event in feed.events))
+    atomic_write(achievements_file(root), b"".join(feed.lines))
+    feed.lines.clear()
     atomic_write(records_file(root), _dump(book.document(asof)))
     makedirs(competition_dir(root))
     for contest in contests:

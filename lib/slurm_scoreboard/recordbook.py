@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import metrics
 from .xp import xp_of
-from .boards import metric_value
+from .boards import METRICS, metric_value
 from .history import (SKILLS, Key, Observer, Row, Vector, month_last_day, monday_of, name_field,
                       sunday_of, week_label)
 
@@ -67,11 +67,20 @@ class RecordBook(Observer):
 
     def _settle(self, period: str, label: str, first: str, last: str,
                 gains: Dict[Key, Vector]) -> None:
-        for (scope, kind, name), gain in sorted(gains.items()):
-            for skill in SKILLS:
-                value = metric_value(gain, skill)
-                if value <= 0:
-                    continue
+        """Each skill's largest gain per scope and kind (the first name in order on a tie)
+        against the record it may break."""
+        for skill in SKILLS:
+            index = METRICS[skill][0]
+            top: Dict[Tuple[str, str], Tuple[int, str]] = {}
+            for (scope, kind, name), gain in gains.items():
+                amount = gain[index]
+                if amount:
+                    held = top.get((scope, kind))
+                    if held is None or amount > held[0] or (amount == held[0] and
+                                                            name < held[1]):
+                        top[(scope, kind)] = (amount, name)
+            for (scope, kind), (amount, name) in top.items():
+                value = metric_value(gain_of(index, amount), skill)
                 slot = (scope, kind, skill, period)
                 held = self.best.get(slot)
                 if held is None or value > held[0]:
@@ -86,6 +95,13 @@ class RecordBook(Observer):
                          name_field(kind): name, "value": value,
                          "xp": xp_of(value, self.rates[skill])})
         return {"asof": asof, "skills": list(SKILLS), "periods": list(PERIODS), "records": rows}
+
+
+def gain_of(index: int, amount: int) -> Vector:
+    """A vector holding `amount` at `index` (to read it as a board shows it)."""
+    vector = metrics.zero()
+    vector[index] = amount
+    return vector
 
 
 def _order(item) -> tuple:

@@ -4,6 +4,7 @@ competitions' gains are the sums inside their days."""
 from collections import defaultdict
 from datetime import date, timedelta
 
+import orjson
 from hypothesis import given, settings, strategies as st
 
 from slurm_scoreboard import history, metrics, xp
@@ -50,10 +51,11 @@ def test_level_events_are_dated_to_the_first_day_the_total_reached_them(days):
     batched = batches(days)
     feed = Achievements(RATES)
     history.run(batched, [feed])
+    events = [orjson.loads(line) for line in feed.lines]
     got = {(e["scope"], e["kind"], e.get("user") or e.get("account"), e["skill"], e["level"]):
-           e["day"] for e in feed.events if e["event"] == "level"}
+           e["day"] for e in events if e["event"] == "level"}
     assert got == naive_first_days(batched)
-    assert len({e["id"] for e in feed.events}) == len(feed.events)
+    assert len({e["id"] for e in events}) == len(events)
 
 
 @settings(max_examples=150, deadline=None)

@@ -16,6 +16,7 @@ sys.path[:0] = [os.path.join(TOP, "lib"), TOP]
 
 from slurm_scoreboard import boards, tables, windows  # noqa: E402
 from slurm_scoreboard.fields import PRESETS  # noqa: E402
+from slurm_scoreboard_tools.sb_export import FORMATS as EXPORT_FORMATS  # noqa: E402
 
 # Values an option takes, for the options whose values are a known list.
 VALUES = {
@@ -23,7 +24,8 @@ VALUES = {
     "--color": "auto always never",
     "--backend": "curses ansi textual", "--readers": "all group",
 }
-FORMATS = {"sb-rank": " ".join(tables.FORMATS), "sb-parse": " ".join(PRESETS)}
+FORMATS = {"sb-rank": " ".join(tables.FORMATS), "sb-parse": " ".join(PRESETS),
+           "sb-export": " ".join(EXPORT_FORMATS)}
 CHUNKS = "day week month"        # the pipelines' --chunk; sb-sacct also takes none
 
 

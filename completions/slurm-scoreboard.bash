@@ -7,6 +7,7 @@ _sb_options() {
     sb-daemon) echo "--backfill-start --chunk --cluster --help --history-start --interval --jitter --max-users --overlap --root --tick-timeout --version" ;;
     sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
+    sb-export) echo "-f -h -o --format --help --output --root --top --version" ;;
     sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
     sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --outbox --root --since --version" ;;
     sb-news-post) echo "--all-scopes --cursor --help --root --timeout --url --version" ;;
@@ -37,10 +38,11 @@ _sb_complete() {
       *) COMPREPLY=($(compgen -W "day week month" -- "$cur")); return ;;
     esac ;;
     --format|-f) case "$command" in
+      sb-export) COMPREPLY=($(compgen -W "openmetrics html" -- "$cur")); return ;;
       sb-parse) COMPREPLY=($(compgen -W "sb-sacct readme-oneliner xdmod" -- "$cur")); return ;;
       sb-rank) COMPREPLY=($(compgen -W "ndjson csv tsv" -- "$cur")); return ;;
     esac ;;
   esac
   COMPREPLY=($(compgen -W "$(_sb_options "$command")" -- "$cur"))
 }
-complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-incremental sb-news sb-news-post sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view
+complete -F _sb_complete sb-backfill sb-daemon sb-dedupe sb-discover sb-export sb-incremental sb-news sb-news-post sb-parse sb-poll sb-probe sb-rank sb-rebuild sb-reduce sb-sacct sb-view

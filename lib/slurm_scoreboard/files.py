@@ -206,17 +206,18 @@ def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
     return data
 
 
-def atomic_write(path: str, data: bytes) -> None:
+def atomic_write(path: str, data: bytes, temp_suffix: str = "") -> None:
     """Replace `path` with `data` so a reader sees the old file or the new one, never a mix.
 
     The new file gets the root's file mode (:func:`modes`; 0644 outside a root), so a shared
     root stays readable by its readers. The temporary file is named before it is created, so an
-    interruption at any point (a SIGTERM turned into an exception) can remove it.
+    interruption at any point (a SIGTERM turned into an exception) can remove it; `temp_suffix`
+    ends its name, for readers that pick files by suffix (node_exporter reads every ``*.prom``).
     """
     parent, name = os.path.split(path)
     with folder(parent or ".", create=True) as dfd:
         fault_point()
-        temp = f".tmp-{os.getpid()}-{next(_temp_numbers)}.{name}"
+        temp = f".tmp-{os.getpid()}-{next(_temp_numbers)}.{name}{temp_suffix}"
         try:
             fd = os.open(temp, _FILE_NEW, 0o600, dir_fd=dfd)
             with os.fdopen(fd, "wb") as handle:

@@ -36,6 +36,7 @@ def complete(*words, env=None):
     (("sb-poll", "--ti"), []),
     (("sb-daemon", "--ti"), ["--tick-timeout"]),
     (("sb-probe", "--readers", ""), ["all", "group"]),
+    (("sb-export", "--format", "o"), ["openmetrics"]),
 ])
 def test_completion_offers_options_and_their_values(words, expected):
     assert complete(*words) == expected

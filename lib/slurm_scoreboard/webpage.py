@@ -1,0 +1,413 @@
+"""The boards as a static web site in the look of Old School RuneScape's hiscores.
+
+Plain HTML with its CSS inline: no script, no font, image or anything else loaded from
+anywhere (a Content-Security-Policy in every page says so to the browser too), and every link
+relative, so the folder works from ``file://``, under any web server and any URL prefix::
+
+    index.html                                  the front page: Overall, all time, all clusters
+    boards/<users|groups>/<window>/<skill>.html every cluster merged
+    clusters/<c>/<users|groups>/<window>/<skill>.html
+    players.html, players/<user>.html           everyone on the all-time Overall board
+    groups.html, groups/<account>.html          every account on it
+    records.html, competitions.html             when sb-rank wrote records.json, competitions.json
+
+A board page shows its first `top` rows. A user's page shows every skill in every window for all
+clusters merged, and their all-time Overall on each cluster. Names are untrusted: in text they
+are escaped (control characters too, as sb-view shows them), in URLs percent-encoded, and a
+name that is not a plain name (letters, digits, ``_ . @ -``) gets a page named by its SHA-256,
+so no name can reach outside the site's folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+from typing import Dict, Iterator, List, Optional, Tuple
+from urllib.parse import quote
+
+from . import view_model
+from .leaderboard_files import ALL, LeaderboardFiles, Scoped
+from .names import check_name
+from .view_model import (HOURS, VALUE_HEADINGS, Board, Row, format_value, metric_title, when,
+                         window_title)
+
+KIND_TITLES = {"users": "Players", "groups": "Groups"}
+MEMBER_FOLDERS = {"users": "players", "groups": "groups"}
+DOCUMENTS = (("records", "Records"), ("competitions", "Competitions"))
+MAX_DEPTH = 4            # nesting shown of a records or competitions document
+MAX_ITEMS = 1000         # items shown of one list or object there
+MAX_COLUMNS = 12
+
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
+
+CSS = """
+*{box-sizing:border-box}
+body{margin:0;color:#2e2416;background:#1c1710 linear-gradient(#2e2418,#100d08) fixed;
+font:15px/1.4 Georgia,"Times New Roman",serif}
+header{background:#3e3122;border-bottom:3px solid #0f0c08;padding:.7rem 1rem .4rem;
+text-align:center}
+header a.title{color:#ffcf3f;font-size:1.7rem;font-weight:bold;text-decoration:none;
+text-shadow:2px 2px 0 #000;letter-spacing:.03em}
+nav.top{display:flex;flex-wrap:wrap;justify-content:center;gap:.2rem 1.4rem;padding:.45rem;
+background:#2b2217;border-bottom:2px solid #0f0c08}
+nav.top a{color:#ffcf3f;text-decoration:none}
+nav.top a[aria-current]{text-decoration:underline}
+main{max-width:66rem;margin:1rem auto;padding:1rem 1.3rem;border:3px solid #5d4a33;
+border-radius:4px;box-shadow:0 0 0 3px #0f0c08,0 8px 22px #000;
+background:#d8ccb4 radial-gradient(ellipse at center,#e8e0cc 0%,#d8ccb4 65%,#c4b08c 100%)}
+h1{margin:.1rem 0 .7rem;color:#3e2a12;font-size:1.5rem;text-align:center;overflow-wrap:anywhere}
+h2{color:#3e2a12;font-size:1.15rem;border-bottom:1px solid #8c7552;margin:1.2rem 0 .45rem}
+a{color:#5a2d0c}
+a:hover{color:#9a5a1a}
+.pick{display:flex;flex-wrap:wrap;gap:.25rem .35rem;align-items:baseline;margin:.3rem 0}
+.pick .label{font-weight:bold;min-width:5.5rem}
+.pick a,.pick strong{padding:.1rem .45rem;border:1px solid #8c7552;border-radius:3px;
+background:#e9e0c9;text-decoration:none}
+.pick strong,.skills strong{background:#5d4a33;color:#ffcf3f}
+.layout{display:flex;gap:1rem;align-items:flex-start;margin-top:.7rem}
+.skills{flex:0 0 11.5rem;padding:.4rem;background:#c9b898;border:2px solid #5d4a33;
+border-radius:3px}
+.skills h2{margin:.1rem 0 .3rem;font-size:1rem;border:0}
+.skills ul{list-style:none;margin:0;padding:0}
+.skills a,.skills strong{display:block;padding:.25rem .45rem;text-decoration:none;
+border-bottom:1px solid #b09c78}
+.content{flex:1 1 auto;min-width:0;width:100%}
+table{width:100%;border-collapse:collapse;background:#e2dbc8;border:2px solid #5d4a33;
+margin-bottom:.6rem}
+caption{font-weight:bold;padding:.3rem;color:#3e2a12}
+th{background:#5d4a33;color:#ffcf3f;padding:.35rem .5rem;text-align:left;font-weight:bold}
+td{padding:.3rem .5rem;border-top:1px solid #b8a684;vertical-align:top}
+tbody tr:nth-child(even){background:#d5c9ad}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.rank{width:4.5rem}
+.name{overflow-wrap:anywhere}
+tr.r1 .rank{color:#9a7000;font-weight:bold}
+tr.r2 .rank{color:#5f5f5f;font-weight:bold}
+tr.r3 .rank{color:#8c4f1f;font-weight:bold}
+table.kv th{width:30%}
+.note{color:#5b4a33;font-size:.9rem;text-align:center}
+footer{color:#c9b898;text-align:center;font-size:.8rem;padding:.3rem 1rem 1.5rem}
+@media (max-width:700px){
+body{font-size:14px}
+main{margin:.4rem;padding:.6rem .5rem}
+.layout{flex-direction:column}
+.skills{flex:none;width:100%}
+.skills ul{display:flex;flex-wrap:wrap;gap:.25rem}
+.skills a,.skills strong{border:1px solid #8c7552;border-radius:3px;padding:.15rem .4rem}
+.pick .label{min-width:0;width:100%}
+td,th{padding:.25rem .3rem}
+}
+@media (max-width:480px){.xp{display:none}}
+"""
+
+
+def esc(text: str) -> str:
+    """Untrusted text for HTML: control characters escaped as sb-view shows them, then quoted."""
+    return html.escape(view_model.clean(text))
+
+
+def href(here: str, target: str) -> str:
+    """The relative, percent-encoded and quoted URL of site file `target` from page `here`."""
+    return html.escape(quote(relative(here, target)), quote=True)
+
+
+def relative(here: str, target: str) -> str:
+    """The path of site file `target` from the folder of page `here` (both relative to the
+    site, ``/``-separated, without ``..``)."""
+    folders = here.split("/")[:-1]
+    parts = target.split("/")
+    common = 0
+    while common < min(len(folders), len(parts) - 1) and folders[common] == parts[common]:
+        common += 1
+    return "/".join([".."] * (len(folders) - common) + parts[common:])
+
+
+def link(here: str, target: str, label_html: str, current: bool = False) -> str:
+    if current:
+        return f'<strong aria-current="page">{label_html}</strong>'
+    return f'<a href="{href(here, target)}">{label_html}</a>'
+
+
+def nav_link(here: str, target: str, label: str, current: bool) -> str:
+    """A link of the top bar; the section being shown is marked, and still a link."""
+    mark = ' aria-current="page"' if current else ""
+    return f'<a href="{href(here, target)}"{mark}>{html.escape(label)}</a>'
+
+
+def board_file(which: Scoped) -> str:
+    base = "boards" if which.scope == ALL else f"clusters/{check_name('cluster', which.scope)}"
+    return f"{base}/{which.kind}/{check_name('window', which.window)}/" \
+           f"{check_name('skill', which.metric)}.html"
+
+
+def member_file(kind: str, name: str) -> str:
+    """players/<name>.html for a plain name, else players/~<sha256>.html (never outside)."""
+    try:
+        stem = check_name("name", name)
+    except ValueError:
+        stem = "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{MEMBER_FOLDERS[kind]}/{stem}.html"
+
+
+def member_board(kind: str) -> Scoped:
+    """The board whose names get a page: all-time Overall, every cluster merged."""
+    return Scoped(ALL, kind, "alltime", "overall")
+
+
+FRONT = member_board("users")
+
+
+def scope_title(scope: str) -> str:
+    return "All clusters" if scope == ALL else f"Cluster {esc(scope)}"
+
+
+class Site:
+    """Every page of the site, rendered from the board files one board at a time."""
+
+    def __init__(self, files: LeaderboardFiles, top: int):
+        self.files = files
+        self.top = top
+        self.asof = when(files.index.asof) if files.index.asof else "never"
+        self.documents: Dict[str, object] = {}
+        self.front: Optional[Board] = None
+        self.merged: Dict[Tuple[str, str, str], Dict[str, Row]] = {}   # (kind, window, skill)
+        self.cluster_overall: Dict[Tuple[str, str], Dict[str, Row]] = {}   # (kind, cluster)
+        self.members: Dict[str, Dict[str, Row]] = {"users": {}, "groups": {}}
+
+    def pages(self) -> Iterator[Tuple[str, bytes]]:
+        """(relative path, bytes) of every file of the site."""
+        for name, _ in DOCUMENTS:
+            document = self.files.document(name)
+            if document is not None:
+                self.documents[name] = document
+        for which in sorted(self.files.selections(), key=lambda w: w != member_board(w.kind)):
+            board = self.files.board(which)
+            self._remember(which, board)
+            yield board_file(which), self.board_page(board_file(which), which, board)
+        yield "index.html", self.board_page("index.html", FRONT, self.front)
+        for kind in ("users", "groups"):
+            yield f"{MEMBER_FOLDERS[kind]}.html", self.member_list(kind)
+            for name in self.members[kind]:
+                yield member_file(kind, name), self.member_page(kind, name)
+        for name, title in DOCUMENTS:
+            if name in self.documents:
+                yield f"{name}.html", self.document_page(name, title)
+
+    def _remember(self, which: Scoped, board: Optional[Board]) -> None:
+        """Keep what the personal and group pages need: the merged boards' rows by name, each
+        cluster's all-time Overall, and the front page's board."""
+        rows = {row.name: row for row in board.rows} if board else {}
+        if which == FRONT:
+            self.front = board
+        if which.scope == ALL:
+            self.merged[which[1:]] = rows
+            if which == member_board(which.kind):
+                self.members[which.kind] = rows
+        elif which.window == "alltime" and which.metric == "overall":
+            self.cluster_overall[(which.kind, which.scope)] = rows
+
+    # -- frame ---------------------------------------------------------------------------------
+
+    def frame(self, here: str, title: str, body: str, section: str = "") -> bytes:
+        nav = [("Hiscores", "index.html", "hiscores"), ("Players", "players.html", "users"),
+               ("Groups", "groups.html", "groups")]
+        nav += [(label, f"{name}.html", name) for name, label in DOCUMENTS
+                if name in self.documents]
+        links = " ".join(nav_link(here, target, label, key == section)
+                         for label, target, key in nav)
+        text = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+                f'<title>{title} - SlurmScoreboard</title><style>{CSS}</style></head><body>'
+                f'<header><a class="title" href="{href(here, "index.html")}">'
+                f'SlurmScoreboard Hiscores</a></header><nav class="top">{links}</nav>'
+                f'<main>{body}</main><footer>Boards made {html.escape(self.asof)} by sb-rank; '
+                f'page written by sb-export.</footer></body></html>\n')
+        return text.encode("utf-8", "replace")
+
+    # -- boards --------------------------------------------------------------------------------
+
+    def board_page(self, here: str, which: Scoped, board: Optional[Board]) -> bytes:
+        title = f"{html.escape(metric_title(which.metric))} hiscores"
+        pickers = self.pickers(here, which)
+        skills = "".join("<li>" + link(here, board_file(which._replace(metric=m)),
+                                       html.escape(metric_title(m)), m == which.metric) + "</li>"
+                         for m in self.files.metrics)
+        caption = (f"{html.escape(window_title(which.window))} &middot; {scope_title(which.scope)}"
+                   f" &middot; {KIND_TITLES[which.kind]}")
+        body = (f"<h1>{title}</h1>{pickers}<div class=\"layout\"><aside class=\"skills\">"
+                f"<h2>Skills</h2><ul>{skills}</ul></aside><section class=\"content\">"
+                f"{self.board_table(here, which, board, caption)}</section></div>")
+        section = "hiscores" if which.kind == "users" else "groups"
+        return self.frame(here, f"{title}, {html.escape(window_title(which.window))}", body,
+                          section)
+
+    def pickers(self, here: str, which: Scoped) -> str:
+        rows = [("Cluster", [(scope_title(s), which._replace(scope=s), s == which.scope)
+                             for s in self.files.scopes]),
+                ("Board", [(KIND_TITLES[k], which._replace(kind=k), k == which.kind)
+                           for k in ("users", "groups")]),
+                ("Window", [(html.escape(window_title(w)), which._replace(window=w),
+                             w == which.window) for w in self.files.index.windows])]
+        return "".join(
+            f'<div class="pick"><span class="label">{label}:</span> '
+            + " ".join(link(here, board_file(target), text, current)
+                       for text, target, current in choices) + "</div>"
+            for label, choices in rows)
+
+    def board_table(self, here: str, which: Scoped, board: Optional[Board], caption: str) -> str:
+        if board is None:
+            return '<p class="note">No board here: sb-rank has not written it, or it cannot be ' \
+                'read.</p>'
+        overall = which.metric == "overall"
+        heads = ['<th class="num rank">Rank</th>', "<th>Name</th>",
+                 f'<th class="num">{"Total level" if overall else "Level"}</th>',
+                 '<th class="num xp">XP</th>']
+        if not overall:
+            heads.append(f'<th class="num">{value_heading(which.metric)}</th>')
+        if which.kind == "groups":
+            heads.append('<th class="num">Members</th>')
+        body = "".join(self.board_row(here, which, row) for row in board.rows[:self.top])
+        shown = min(len(board.rows), self.top)
+        note = (f"Top {shown:,} of {len(board.rows):,} shown." if board.rows
+                else "No one on this board yet.")
+        return (f"<table><caption>{caption}</caption><thead><tr>{''.join(heads)}</tr></thead>"
+                f'<tbody>{body}</tbody></table><p class="note">{note}</p>')
+
+    def board_row(self, here: str, which: Scoped, row: Row) -> str:
+        name = esc(row.name)
+        if row.name in self.members[which.kind]:
+            name = link(here, member_file(which.kind, row.name), name)
+        cells = [f'<td class="num rank">{row.rank:,}</td>', f'<td class="name">{name}</td>',
+                 f'<td class="num">{row.level:,}</td>', f'<td class="num xp">{row.xp:,}</td>']
+        if which.metric != "overall":
+            cells.append(f'<td class="num">{format_value(which.metric, row.value)}</td>')
+        if which.kind == "groups":
+            members = "" if row.members is None else f"{row.members:,}"
+            cells.append(f'<td class="num">{members}</td>')
+        top3 = f' class="r{row.rank}"' if 1 <= row.rank <= 3 else ""
+        return f"<tr{top3}>{''.join(cells)}</tr>"
+
+    # -- players and groups --------------------------------------------------------------------
+
+    def member_list(self, kind: str) -> bytes:
+        here = f"{MEMBER_FOLDERS[kind]}.html"
+        rows = sorted(self.members[kind].values(), key=lambda r: (r.name.casefold(), r.name))
+        body = "".join(f'<tr><td class="name">{link(here, member_file(kind, r.name), esc(r.name))}'
+                       f'</td><td class="num">{r.rank:,}</td><td class="num">{r.level:,}</td></tr>'
+                       for r in rows)
+        what = "player" if kind == "users" else "group (SLURM account)"
+        table = (f"<table><caption>Every {what} on the all-time Overall board</caption><thead><tr>"
+                 f'<th>Name</th><th class="num">Overall rank</th><th class="num">Total level</th>'
+                 f"</tr></thead><tbody>{body}</tbody></table>") if rows else \
+            '<p class="note">No one on the boards yet.</p>'
+        return self.frame(here, KIND_TITLES[kind], f"<h1>{KIND_TITLES[kind]}</h1>{table}", kind)
+
+    def member_page(self, kind: str, name: str) -> bytes:
+        here = member_file(kind, name)
+        windows = self.files.index.windows
+        jump = " ".join(f'<a href="#w-{html.escape(w)}">{html.escape(window_title(w))}</a>'
+                        for w in windows)
+        sections = "".join(self.member_window(here, kind, name, w) for w in windows)
+        what = "Personal scores for" if kind == "users" else "Group scores for"
+        members = self.members[kind][name].members
+        extra = f'<p class="note">{members:,} member{"" if members == 1 else "s"}</p>' \
+            if members is not None else ""
+        body = (f"<h1>{what} {esc(name)}</h1>{extra}"
+                f'<div class="pick"><span class="label">Window:</span> {jump}</div>'
+                f"{sections}{self.member_clusters(here, kind, name)}")
+        return self.frame(here, f"{what} {esc(name)}", body)
+
+    def member_window(self, here: str, kind: str, name: str, window: str) -> str:
+        rows = []
+        for metric in self.files.metrics:
+            row = self.merged.get((kind, window, metric), {}).get(name)
+            target = board_file(Scoped(ALL, kind, window, metric))
+            skill = link(here, target, html.escape(metric_title(metric)))
+            if row is None:
+                cells = '<td class="num rank">-</td><td class="num">1</td>' \
+                        '<td class="num xp">0</td><td class="num"></td>' \
+                    if metric != "overall" else \
+                    '<td class="num rank">-</td><td class="num"></td><td class="num xp"></td>' \
+                    '<td class="num"></td>'
+            else:
+                value = "" if metric == "overall" else format_value(metric, row.value)
+                cells = (f'<td class="num rank">{row.rank:,}</td><td class="num">{row.level:,}'
+                         f'</td><td class="num xp">{row.xp:,}</td><td class="num">{value}</td>')
+            rows.append(f"<tr><td>{skill}</td>{cells}</tr>")
+        return (f'<h2 id="w-{html.escape(window)}">{html.escape(window_title(window))}</h2>'
+                f'<table><thead><tr><th>Skill</th><th class="num">Rank</th>'
+                f'<th class="num">Level</th><th class="num xp">XP</th><th class="num">Value</th>'
+                f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+    def member_clusters(self, here: str, kind: str, name: str) -> str:
+        rows = []
+        for cluster in self.files.clusters:
+            row = self.cluster_overall.get((kind, cluster), {}).get(name)
+            if row is not None:
+                target = board_file(Scoped(cluster, kind, "alltime", "overall"))
+                rows.append(f"<tr><td>{link(here, target, esc(cluster))}</td>"
+                            f'<td class="num">{row.rank:,}</td><td class="num">{row.level:,}</td>'
+                            f'<td class="num xp">{row.xp:,}</td></tr>')
+        if not rows:
+            return ""
+        return ('<h2>Clusters</h2><table><caption>All time, Overall</caption><thead><tr>'
+                '<th>Cluster</th><th class="num">Rank</th><th class="num">Total level</th>'
+                f'<th class="num xp">XP</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+    # -- records and competitions --------------------------------------------------------------
+
+    def document_page(self, name: str, title: str) -> bytes:
+        body = f"<h1>{title}</h1>{self.any_json(self.documents[name], 0)}"
+        return self.frame(f"{name}.html", title, body, name)
+
+    def any_json(self, value, depth: int) -> str:
+        """Any JSON shown as nested tables, every text escaped; opted-out users left out."""
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                return f"({len(value)} fields)"
+            items = list(value.items())[:MAX_ITEMS]
+            cells = "".join(f"<tr><th>{esc(str(k))}</th><td>{self.any_json(v, depth + 1)}</td>"
+                            "</tr>" for k, v in items)
+            return f'<table class="kv"><tbody>{cells}</tbody></table>'
+        if isinstance(value, list):
+            return self.json_list(value, depth)
+        return json_scalar(value)
+
+    def json_list(self, items: list, depth: int) -> str:
+        items = [item for item in items if not self.opted_out(item)][:MAX_ITEMS]
+        if depth >= MAX_DEPTH:
+            return f"({len(items)} items)"
+        if not items:
+            return "-"
+        if all(isinstance(item, dict) for item in items):
+            columns: List[str] = []
+            for item in items:
+                columns += [key for key in item if key not in columns]
+            columns = columns[:MAX_COLUMNS]
+            heads = "".join(f"<th>{esc(str(c))}</th>" for c in columns)
+            rows = "".join("<tr>" + "".join(
+                f"<td>{self.any_json(item.get(c), depth + 1) if c in item else ''}</td>"
+                for c in columns) + "</tr>" for item in items)
+            return f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
+        return "<ul>" + "".join(f"<li>{self.any_json(item, depth + 1)}</li>"
+                                for item in items) + "</ul>"
+
+    def opted_out(self, item) -> bool:
+        user = item.get("user") if isinstance(item, dict) else None
+        return isinstance(user, str) and user in self.files.optout
+
+
+def json_scalar(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.3g}"
+    return esc(str(value))
+
+
+def value_heading(metric: str) -> str:
+    return "Hours" if metric in HOURS else html.escape(VALUE_HEADINGS.get(metric, "Value"))

@@ -1,0 +1,275 @@
+"""sb-export --format html: the pages there are, their links, escaping of hostile names, the
+optional records and competitions pages, and a site replaced whole (a reader never sees half of
+one, whenever the writer is killed)."""
+import fcntl
+import hashlib
+import os
+import posixpath
+import shutil
+import signal
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+import orjson
+import pytest
+
+from export_helpers import HOSTILE, NOW, export, ranked_root, read_board, write_board
+from reduce_helpers import ENV
+
+HOSTILE_PAGE = "groups/~" + hashlib.sha256(HOSTILE.encode()).hexdigest()[:32] + ".html"
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory):
+    return ranked_root(tmp_path_factory.mktemp("root"))
+
+
+@pytest.fixture(scope="module")
+def site(ranked, tmp_path_factory):
+    target = tmp_path_factory.mktemp("www") / "hiscores"
+    done = export(ranked, "--format", "html", "--output", target)
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+@pytest.fixture
+def root(ranked, tmp_path):
+    return shutil.copytree(str(ranked), str(tmp_path / "root"))
+
+
+def pages(folder):
+    """{relative path: text} of every file of a site (through its symlink)."""
+    found = {}
+    for where, _, names in os.walk(str(folder)):
+        for name in names:
+            path = os.path.join(where, name)
+            with open(path, encoding="utf-8") as handle:
+                found[os.path.relpath(path, str(folder))] = handle.read()
+    return found
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text, of one page."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.text = [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_every_board_player_and_group_has_a_page(site):
+    found = pages(site)
+    for path in ("index.html", "players.html", "groups.html", "boards/users/alltime/overall.html",
+                 "boards/groups/rolling-30d/gpu_clock_hours.html",
+                 "clusters/hammer/users/month/failed_jobs.html",
+                 "clusters/anvil/groups/rolling-7d/jobs.html", "players/alice.html",
+                 "players/erin.html", "groups/proj.html", "groups/chem.html", HOSTILE_PAGE):
+        assert path in found, path
+    assert len([p for p in found if p.startswith(("boards/", "clusters/"))]) == 3 * 2 * 5 * 7
+    assert not any(p.startswith(("records", "competitions")) for p in found)
+
+
+def test_every_link_stays_inside_the_site_and_reaches_a_page(site):
+    found = pages(site)
+    for path, text in found.items():
+        elements = Elements(text)
+        for tag, attrs in elements.tags:
+            assert tag not in ("script", "img", "link", "iframe", "object", "embed", "form"), path
+            assert not any(name.startswith("on") or name == "src" for name in attrs), (path, tag)
+            if "href" not in attrs:
+                continue
+            parts = urlsplit(attrs["href"])
+            assert not parts.scheme and not parts.netloc and not parts.path.startswith("/")
+            if not parts.path:
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path),
+                                                       unquote(parts.path)))
+            assert target in found, (path, attrs["href"])
+        assert "http:" not in text and "https:" not in text and "url(" not in text, path
+
+
+def test_the_front_page_is_the_all_time_overall_board(site, ranked):
+    rows = read_board(ranked, "alltime", "overall")["rows"]
+    cells = Elements(pages(site)["index.html"]).text
+    names = [row["user"] for row in rows]
+    assert names[0] == "alice"
+    assert [text for text in cells if text in names] == names
+    assert "SlurmScoreboard Hiscores" in cells
+
+
+def test_a_hostile_account_is_text_everywhere_never_markup(site):
+    found = pages(site)
+    shown = HOSTILE.replace("\n", "\\n")     # control characters shown escaped, as in sb-view
+    pages_with_it = [path for path, text in found.items() if shown in "".join(Elements(text).text)]
+    assert HOSTILE_PAGE in pages_with_it
+    assert "boards/groups/alltime/overall.html" in pages_with_it
+    for path, text in found.items():
+        assert "<img" not in text and "<script" not in text, path
+    assert "&lt;img src=x onerror=alert(1)&gt;" in found[HOSTILE_PAGE]
+
+
+def test_a_planted_user_name_gets_a_page_inside_the_site(root, tmp_path):
+    document = read_board(root, "alltime", "overall")
+    document["rows"][0]["user"] = "../../../etc/x<b>"
+    write_board(root, document, "alltime", "overall")
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    planted = "players/~" + hashlib.sha256(b"../../../etc/x<b>").hexdigest()[:32] + ".html"
+    found = pages(target)
+    assert planted in found and "&lt;b&gt;" in found[planted]
+    assert sorted(os.listdir(tmp_path)) == sorted([".site.lock", "root", "site",
+                                                   os.readlink(target)])
+
+
+def test_top_limits_the_rows_of_a_board_page(root, tmp_path):
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target, "--top", 2).returncode == 0
+    text = pages(target)["boards/users/alltime/jobs.html"]
+    assert text.count("<tr") == 1 + 2
+    assert "Top 2 of 5 shown." in text
+
+
+def test_a_players_page_holds_every_skill_of_every_window(site, ranked):
+    text = pages(site)["players/alice.html"]
+    cells = Elements(text).text
+    for title in ("All time", "Last 7 days", "Last 30 days", "Last 365 days", "This month",
+                  "CPU-core hours", "Jobs", "Clusters", "anvil", "hammer"):
+        assert title in cells, title
+    clock = read_board(ranked, "alltime", "clock_hours")["rows"][0]
+    assert clock["user"] == "alice" and f"{clock['value']:,.1f} h" in cells
+    assert f"{clock['xp']:,}" in cells
+
+
+def test_an_opted_out_user_has_no_page_and_no_row(root, tmp_path):
+    os.makedirs(os.path.join(root, "config"), exist_ok=True)
+    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+        handle.write("bob\n")
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    found = pages(target)
+    assert "players/bob.html" not in found and "players/alice.html" in found
+    assert not any("bob" in "".join(Elements(text).text) for text in found.values())
+
+
+def test_records_and_competitions_pages_appear_with_their_files(root, tmp_path):
+    records = {"asof": NOW, "records": [
+        {"skill": "clock_hours", "period": "day", "user": "alice", "value": 160.0,
+         "day": "2025-08-30", "details": {"cluster": "hammer", "note": "<b>bold</b>"}},
+        {"skill": "jobs", "period": "week", "user": "bob", "value": 3},
+        "a <i>stray</i> string", 42, None, [1, [2, [3, [4, [5]]]]]]}
+    competitions = [{"title": "Skill of the week <script>", "skills": ["jobs"],
+                     "rows": [{"rank": 1, "user": "erin", "gained": 7}]}]
+    for name, document in (("records", records), ("competitions", competitions)):
+        with open(os.path.join(root, "leaderboards", name + ".json"), "wb") as handle:
+            handle.write(orjson.dumps(document))
+    os.makedirs(os.path.join(root, "config"), exist_ok=True)
+    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+        handle.write("bob\n")
+    target = tmp_path / "site"
+    done = export(root, "--format", "html", "--output", target)
+    assert done.returncode == 0, done.stderr
+    found = pages(target)
+    record_text = "".join(Elements(found["records.html"]).text)
+    assert "alice" in record_text and "2025-08-30" in record_text and "<b>bold</b>" in record_text
+    assert "bob" not in record_text
+    assert "<b>" not in found["records.html"] and "<script" not in found["competitions.html"]
+    assert "Skill of the week <script>" in "".join(Elements(found["competitions.html"]).text)
+    assert 'href="records.html"' in found["index.html"]
+
+
+def test_an_unreadable_records_file_is_named_and_the_site_still_written(root, tmp_path):
+    with open(os.path.join(root, "leaderboards", "records.json"), "w") as handle:
+        handle.write("{not json")
+    target = tmp_path / "site"
+    done = export(root, "--format", "html", "--output", target)
+    assert done.returncode == 4
+    assert done.stderr.decode().strip() == \
+        f"sb-export: {root}/leaderboards/records.json: not valid JSON; left out"
+    assert "index.html" in pages(target) and "records.html" not in pages(target)
+
+
+def test_an_unreadable_board_is_named_left_out_and_exits_4(root, tmp_path):
+    with open(os.path.join(root, "leaderboards", "month_jobs.json"), "w") as handle:
+        handle.write("[]")
+    target = tmp_path / "site"
+    done = export(root, "--format", "html", "--output", target)
+    assert done.returncode == 4
+    assert "month_jobs.json: not an sb-rank board; left out" in done.stderr.decode()
+    assert "No board here" in pages(target)["boards/users/month/jobs.html"]
+
+
+def generations(folder):
+    parent, name = os.path.split(str(folder))
+    return sorted(entry for entry in os.listdir(parent) if entry.startswith(f".{name}.gen-"))
+
+
+def test_a_new_export_swaps_the_whole_site_and_removes_the_old_one(root, tmp_path):
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target, "--top", 1).returncode == 0
+    first = os.readlink(target)
+    assert generations(target) == [first]
+    assert export(root, "--format", "html", "--output", target, "--top", 2).returncode == 0
+    second = os.readlink(target)
+    assert second != first and generations(target) == [second]
+    assert oct(os.stat(target / "players" / "alice.html").st_mode & 0o777) == "0o644"
+    assert oct(os.stat(target / "players").st_mode & 0o777) == "0o755"
+
+
+def test_only_a_missing_or_empty_folder_becomes_a_site(root, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert export(root, "--format", "html", "--output", empty).returncode == 0
+    assert os.path.islink(empty)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "mine.txt").write_text("keep")
+    done = export(root, "--format", "html", "--output", busy)
+    assert done.returncode == 1
+    assert done.stderr.decode() == (f"sb-export: {busy} is a folder sb-export did not write; name "
+                                    "a new or empty folder (the site is published as a symlink "
+                                    "there)\n")
+    assert os.listdir(busy) == ["mine.txt"] and generations(busy) == []
+
+
+def test_a_second_writer_of_the_same_folder_exits_3(root, tmp_path):
+    target = tmp_path / "site"
+    with open(tmp_path / ".site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = export(root, "--format", "html", "--output", target,
+                      env=dict(ENV, SLURM_SB_LOCK_WAIT="0"))
+    assert done.returncode == 3
+    assert ".site.lock is held" in done.stderr.decode()
+    assert not os.path.lexists(target)
+
+
+def test_a_killed_export_leaves_the_old_site_or_the_new_one_whole(root, tmp_path):
+    target = tmp_path / "site"
+    old_args = ("--format", "html", "--output", target, "--top", 1)
+    new_args = ("--format", "html", "--output", target, "--top", 2)
+    assert export(root, *new_args).returncode == 0
+    new = pages(target)
+    shutil.rmtree(tmp_path / os.readlink(target))
+    os.unlink(target)
+    counter = tmp_path / "points"
+    assert export(root, *old_args).returncode == 0
+    old = pages(target)
+    assert old != new
+    counting = dict(ENV, SLURM_SB_FAULT_COUNT=str(counter))
+    assert export(root, *new_args, env=counting).returncode == 0
+    points = int(counter.read_text())
+    chosen = sorted(set(range(1, points, max(1, points // 12))) | set(range(points - 8, points + 1)))
+    for point in chosen:
+        assert export(root, *old_args).returncode == 0
+        done = export(root, *new_args, env=dict(ENV, SLURM_SB_FAULT_AT=str(point)))
+        assert done.returncode == -signal.SIGKILL, point
+        assert pages(target) in (old, new), point
+    assert export(root, *new_args).returncode == 0
+    assert pages(target) == new
+    leftovers = [e for e in os.listdir(tmp_path) if e.startswith(".site.") and e != ".site.lock"]
+    assert leftovers == [os.readlink(target)]

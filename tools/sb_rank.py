@@ -68,6 +68,10 @@ def build_parser():
                         help="rebuild only if what the boards are made of changed since the "
                              "last rebuild (or the UTC day did), and not while another rebuild "
                              "runs (what each poll asks)")
+    parser.add_argument("--history-every", type=float, default=None, metavar="MINUTES",
+                        help="rerun the history pass (achievements, records, competitions) "
+                             "at most this often (default $SLURM_SB_HISTORY_EVERY, else 60; "
+                             "0: every rebuild); a new UTC day or a config change reruns it")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="how long to wait for a store being updated (default "
                              "$SLURM_SB_LOCK_WAIT, else 60)")
@@ -195,7 +199,7 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     return count
 
 
-def rebuild(root, rates, optout, now, wait, damage) -> dict:
+def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
     contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10])
     merged = {window.name: {} for window in wanted}
@@ -213,12 +217,21 @@ def rebuild(root, rates, optout, now, wait, damage) -> dict:
         del usage
     count += write_boards(root, merged, wanted, rates, now)
     del merged
-    chronicle.write(root, readable, rates, optout, contests, times.to_iso(now), wait, damage)
+    if chronicle.due(root, now, history_every):
+        chronicle.write(root, readable, rates, optout, contests, times.to_iso(now), wait, damage)
+        chronicle.remember(root, now)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
              "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates}
     atomic_write(os.path.join(root, "leaderboards", "index.json"),
                  orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
     return {"asof": times.to_iso(now), "boards": count, "clusters": names}
+
+
+def history_minutes(args) -> float:
+    minutes = cli.option_or_env(args.history_every, "SLURM_SB_HISTORY_EVERY", 60.0, float)
+    if not 0 <= minutes <= 10080:
+        raise cli.UsageError("--history-every: minutes from 0 to 10080 (a week)")
+    return minutes
 
 
 def rebuild_once(root, rates, optout, now, args, damage) -> dict:
@@ -233,7 +246,8 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     makedirs(os.path.dirname(rebuilds.lock_path(root)))
     try:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
-            summary = rebuild(root, rates, optout, now, args.wait, damage)
+            summary = rebuild(root, rates, optout, now, args.wait, damage,
+                              60 * history_minutes(args))
     except LockBusy:
         if not args.if_changed:
             raise

@@ -5,16 +5,22 @@
     leaderboards/competitions.json          every competition: id, title, skills, days, status
     leaderboards/competitions/<id>.json     one competition's standings
 
-Each is written atomically; a competition no longer configured loses its file.
+Each is written atomically; a competition no longer configured loses its file. The pass reads
+every day row of the whole history, so a rebuild runs it only when it is due (:func:`due`):
+at most once per ``every`` seconds (an hour by default), and at once on a new UTC day, after a
+change of the XP rates, the competitions or the opt-out list, or when a file is missing.
+``leaderboards/history.json`` records the last pass.
 """
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Callable, Dict, Iterator, List, Optional
 
 import orjson
 
-from . import competitions, history
+from . import competitions, history, times
+from .rebuilds import identity
 from .achievements import Achievements
 from .files import (UnsafePath, atomic_write, list_folder, makedirs, open_file, read_bytes,
                     unlink_synced)
@@ -51,6 +57,37 @@ def competition_file(root: str, ident: str) -> str:
 
 def config_file(root: str) -> str:
     return os.path.join(root, "config", "competitions.json")
+
+
+def record_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "history.json")
+
+
+def _inputs(root: str) -> str:
+    """What, besides the store, the pass's result depends on."""
+    return "|".join(identity(os.path.join(root, "config", name))
+                    for name in ("xp.json", "competitions.json", "optout.txt"))
+
+
+def due(root: str, now: datetime, every: float) -> bool:
+    """Whether a rebuild at `now` runs the history pass (see the module's doc)."""
+    record = read_document(record_file(root)) or {}
+    asof = record.get("asof")
+    if not isinstance(asof, str) or asof[:10] != times.to_iso(now)[:10] or \
+            record.get("inputs") != _inputs(root):
+        return True
+    if not all(os.path.isfile(path) for path in (achievements_file(root), records_file(root),
+                                                  competitions_file(root))):
+        return True
+    try:
+        elapsed = (now - times.from_iso(asof)).total_seconds()
+    except ValueError:
+        return True
+    return not 0 <= elapsed < every
+
+
+def remember(root: str, now: datetime) -> None:
+    atomic_write(record_file(root), _dump({"asof": times.to_iso(now), "inputs": _inputs(root)}))
 
 
 def _dump(document) -> bytes:

@@ -35,7 +35,7 @@ def lock_path(root: str) -> str:
     return os.path.join(root, "leaderboards", LOCK)
 
 
-def _identity(path: str) -> str:
+def identity(path: str) -> str:
     try:
         info = os.stat(path, follow_symlinks=False)
     except OSError:
@@ -48,11 +48,11 @@ def signature(root: str, now: datetime) -> str:
     parts = [__version__, to_iso(now)[:10]]
     for name in layout.clusters(root):
         agg = os.path.join(layout.cluster_dir(root, name), "agg")
-        parts += [name, _identity(layout.alltime_file(root, name)),
-                  _identity(layout.rollup_dir(root, name)), _identity(agg)]
-    parts += [_identity(os.path.join(root, "config", "xp.json")),
-              _identity(os.path.join(root, "config", "competitions.json")),
-              _identity(layout.optout_file(root)), _identity(cache_file(root))]
+        parts += [name, identity(layout.alltime_file(root, name)),
+                  identity(layout.rollup_dir(root, name)), identity(agg)]
+    parts += [identity(os.path.join(root, "config", "xp.json")),
+              identity(os.path.join(root, "config", "competitions.json")),
+              identity(layout.optout_file(root)), identity(cache_file(root))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -18,7 +18,8 @@ HOUR = 3600
 
 
 def rank(root, *args, now=NOW, code=0):
-    done = tool("sb_rank", ["--root", str(root), "--now", now] + list(args))
+    every = ["--history-every", "0"] if not args else []
+    done = tool("sb_rank", ["--root", str(root), "--now", now] + every + list(args))
     assert done.returncode == code, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -292,3 +293,32 @@ def test_a_bad_competitions_file_fails_the_rebuild_before_anything_is_written(tm
     assert done.returncode == 1 and field.encode() in done.stderr
     assert b"Traceback" not in done.stderr and b"\x1b" not in done.stderr
     assert not (tmp_path / "leaderboards" / "index.json").exists()
+
+
+def test_the_history_pass_runs_when_due_not_at_every_rebuild(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from slurm_scoreboard import chronicle
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
+    now = datetime(2024, 3, 5, 12, 0, tzinfo=timezone.utc)
+    chronicle.remember(str(root), now)
+    assert not chronicle.due(str(root), now + timedelta(minutes=59), 3600)
+    assert chronicle.due(str(root), now + timedelta(minutes=60), 3600)
+    assert chronicle.due(str(root), now + timedelta(hours=12), 3600 * 24)      # a new UTC day
+    assert chronicle.due(str(root), now - timedelta(minutes=1), 3600)          # clock went back
+    write_competitions(root, {"presets": ["skill-of-the-week"]})
+    assert chronicle.due(str(root), now, 3600)                                  # config changed
+    chronicle.remember(str(root), now)
+    assert not chronicle.due(str(root), now, 3600)
+    os.unlink(root / "leaderboards" / "records.json")
+    assert chronicle.due(str(root), now, 3600)
+
+
+def test_a_late_job_waits_for_the_next_pass_by_default(tmp_path):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-20T10:00:00Z", 116)])
+    done, _ = reduce(root, [cpu_hours(2, "bob", "2024-02-10T10:00:00Z", 200)])
+    assert done.returncode == 0
+    later = "2024-03-05T12:30:00Z"
+    assert tool("sb_rank", ["--root", str(root), "--now", later]).returncode == 0
+    assert not found(root, user="bob")                      # within the hour: not rerun
+    assert tool("sb_rank", ["--root", str(root), "--now", "2024-03-05T13:00:00Z"]).returncode == 0
+    assert found(root, user="bob", event="first_job")[0]["day"] == "2024-02-10"

@@ -136,12 +136,45 @@ def read_floor(root, month_names):
     return time.perf_counter() - start
 
 
+def history_done(root):
+    """Mark the history pass done (empty files, a fresh record): the rebuild then times the
+    boards alone, as every poll between two passes does."""
+    from datetime import datetime, timezone
+    from slurm_scoreboard import chronicle
+    os.makedirs(os.path.join(root, "leaderboards"), exist_ok=True)
+    for path in (chronicle.achievements_file(root), chronicle.records_file(root),
+                 chronicle.competitions_file(root)):
+        with open(path, "wb") as handle:
+            handle.write(b"{}\n" if path.endswith(".json") else b"")
+    chronicle.remember(root, datetime.strptime(NOW, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc))
+
+
+def timed_rank(root, env, extra):
+    """(seconds, peak RSS MiB, the finished process) of one sb-rank rebuild."""
+    sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sb_rank,
+                               "--root", root, "--now", NOW] + extra, capture_output=True,
+                              text=True, env=env)
+        seconds = time.perf_counter() - start
+        peak = int(report.read().split()[-1]) / 1024
+    if done.returncode != 0:
+        sys.exit(f"sb-rank failed: {done.stderr}")
+    return seconds, peak, done
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clusters", type=int, default=20)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--users", type=int, default=20000)
     parser.add_argument("--keep", help="build the store in DIR and keep it")
+    parser.add_argument("--history", action="store_true",
+                        help="time the history pass too (achievements, records, competitions: "
+                             "sb-rank --history-every 0); without it the pass is marked done so "
+                             "the boards alone are timed")
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
     root = args.keep or tempfile.mkdtemp(prefix="sb-rank-bench-")
@@ -158,16 +191,10 @@ def main():
         look_at_homes(root, args.users, env)
         floor = read_floor(root, month_names)
         print(f"baseline: orjson-parse the files sb-rank reads: {floor:6.1f} s")
-        sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
-        with tempfile.NamedTemporaryFile("r") as report:
-            start = time.perf_counter()
-            done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sb_rank,
-                                   "--root", root, "--now", NOW], capture_output=True, text=True,
-                                  env=env)
-            seconds = time.perf_counter() - start
-            peak = int(report.read().split()[-1]) / 1024
-        if done.returncode != 0:
-            sys.exit(f"sb-rank failed: {done.stderr}")
+        if not args.history:
+            history_done(root)
+        seconds, peak, done = timed_rank(root, env, ["--history-every", "0"] if args.history
+                                         else [])
         boards = orjson.loads(done.stdout)["boards"]
         out = sum(os.path.getsize(p) for p in glob.glob(os.path.join(root, "leaderboards", "**", "*.json"),
                                                          recursive=True))
@@ -175,14 +202,16 @@ def main():
             shown = {row["user"] for row in orjson.loads(handle.read())["rows"]}
         if "user00000" in shown or len(shown) != args.users - len(range(0, args.users, 100)):
             sys.exit("rank_rebuild: the opt-out markers were not seen; is nss_wrapper working?")
-        print(f"sb-rank rebuild: {seconds:6.1f} s, peak RSS {peak:.0f} MiB, {boards} boards "
+        what = "with the history pass" if args.history else "boards only"
+        print(f"sb-rank rebuild ({what}): {seconds:6.1f} s, peak RSS {peak:.0f} MiB, {boards} boards "
               f"({out / 1e9:.2f} GB written); {seconds / floor:.1f}x the parse floor; "
               f"{args.users:,} users with passwd entries and homes ({args.users // 100} opted out)")
         if args.json:
             with open(args.json, "w") as handle:
                 json.dump({"clusters": args.clusters, "months": args.months, "users": args.users,
                            "seconds": seconds, "floor_seconds": floor, "peak_mib": peak,
-                           "boards": boards, "bytes_written": out}, handle)
+                           "boards": boards, "bytes_written": out,
+                           "history": args.history}, handle)
     finally:
         if not args.keep:
             shutil.rmtree(root)

@@ -200,9 +200,26 @@ def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
         os.close(fd)
         raise ValueError(f"{path}: larger than {limit} bytes")
     with os.fdopen(fd, "rb") as handle:
-        data = handle.read() if limit is None else handle.read(limit + 1)
-    if limit is not None and len(data) > limit:
+        data = _read_at_most(handle, info.st_size, limit)
+    if len(data) > limit:
         raise ValueError(f"{path}: larger than {limit} bytes")
+    return data
+
+
+def _read_at_most(handle, size: int, limit: int) -> bytes:
+    """The file's bytes, or `limit` + 1 of them when it grew past `limit` since its size was
+    taken (a read sized for the limit itself would reserve 4 GiB each time)."""
+    data = handle.read(size + 1)
+    if len(data) <= size:
+        return data
+    parts = [data]
+    while len(data) <= limit:
+        chunk = handle.read(min(1 << 20, limit + 1 - len(data)))
+        if not chunk:
+            break
+        parts.append(chunk)
+        data = b"".join(parts)
+        parts = [data]
     return data
 
 

@@ -19,7 +19,7 @@ spanning midnight counts on the day it ended, as everywhere in the store. Each e
 from __future__ import annotations
 
 import bisect
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Dict, List, Optional, Sequence, Tuple
 
 import orjson
 
@@ -45,25 +45,24 @@ def reached_totals(before: int, after: int) -> List[int]:
     return list(TOTAL_MILESTONES[low:bisect.bisect_right(TOTAL_MILESTONES, after)])
 
 
-def event_id(event: dict) -> str:
-    """What makes an event the same one in a later pass (its day may move with late jobs,
-    except for rank 1, which can be taken more than once)."""
+def event_id(event: dict, mark: object = "") -> str:
+    """What makes an event the same one in a later pass, whatever day a late job moves it to:
+    who, where, what, and `mark` (the level or total-level milestone; for rank 1, which can be
+    taken again after it was lost, how many times the name took it)."""
     kind = event["kind"]
-    parts = [event["event"], event["scope"], kind, event[name_field(kind)],
-             event.get("skill", ""), str(event.get("level", event.get("total_level", "")))]
-    if event["event"] == "rank_1":
-        parts.append(event["day"])
-    return "/".join(parts)
+    return "/".join([event["event"], event["scope"], kind, event[name_field(kind)],
+                     event.get("skill", ""), str(mark)])
 
 
 class Achievements(Observer):
-    """Collects the events of every day, in order, each with its ``id``, as NDJSON lines (a
-    long history makes many events: bytes cost a fraction of dicts)."""
+    """Writes the events of every day, in order, each with its ``id``, to `out` as NDJSON (a
+    long history makes millions: none is kept in memory)."""
 
-    def __init__(self, rates: Dict[str, float]):
+    def __init__(self, rates: Dict[str, float], out: BinaryIO):
         self.rates = rates
-        self.lines: List[bytes] = []
+        self.out = out
         self.count = 0
+        self.taken: Dict[Tuple[str, str, int, str], int] = {}   # times a name took rank 1
         self.points: Dict[Key, Tuple[List[int], List[int]]] = {}   # XP and level per skill
         self.leaders: Dict[Tuple[str, str, int], str] = {}
         self.skills = [(i, skill, METRICS[skill], rates[skill]) for i, skill in enumerate(SKILLS)]
@@ -76,9 +75,9 @@ class Achievements(Observer):
             self._crossed(day, key, before, gain, after)
         self._new_leaders(day, gains, totals)
 
-    def emit(self, event: dict) -> None:
-        event["id"] = event_id(event)
-        self.lines.append(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+    def emit(self, event: dict, mark: object = "") -> None:
+        event["id"] = event_id(event, mark)
+        self.out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
         self.count += 1
 
     def _crossed(self, day: str, key: Key, before: Optional[Vector], gain: Vector,
@@ -105,7 +104,7 @@ class Achievements(Observer):
                 value = metric_value(after, skill)
                 for level in reached_levels(old, points):
                     self.emit(dict(base, event="level", skill=skill, level=level, xp=points,
-                                   value=value))
+                                   value=value), level)
             if old < xp.MAX_XP <= points:
                 self.emit(dict(base, event="xp_cap", skill=skill, xp=points,
                                value=metric_value(after, skill)))
@@ -116,7 +115,7 @@ class Achievements(Observer):
             total_after = sum(new_levels)
             for milestone in reached_totals(sum(old_levels), total_after):
                 self.emit(dict(base, event="total_level", total_level=milestone,
-                               level=total_after, xp=sum(new_points)))
+                               level=total_after, xp=sum(new_points)), milestone)
 
     def _new_leaders(self, day: str, gains: Dict[Key, Vector],
                      totals: Dict[Key, Vector]) -> None:
@@ -142,10 +141,11 @@ class Achievements(Observer):
                                            < (-value, name)):
                     continue
                 self.leaders[board] = name
+                taken = self.taken[board + (name,)] = self.taken.get(board + (name,), 0) + 1
                 self.emit({"day": day, "scope": scope, "kind": kind, name_field(kind): name,
                            "event": "rank_1", "skill": skill,
                            "value": metric_value(gain_of(index, value), skill),
-                           "previous": leader})
+                           "previous": leader}, taken)
 
 
 _NO_POINTS = [0] * len(SKILLS)

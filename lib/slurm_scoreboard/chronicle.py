@@ -20,12 +20,12 @@ from typing import Callable, Dict, Iterator, List, Optional
 import orjson
 
 from . import competitions, history, times
-from .rebuilds import identity
 from .achievements import Achievements
-from .files import (UnsafePath, atomic_write, list_folder, makedirs, open_file, read_bytes,
-                    unlink_synced)
+from .files import (UnsafePath, atomic_file, atomic_write, list_folder, makedirs, open_file,
+                    read_bytes, unlink_synced)
 from .ndjson import LINE_LIMIT, bounded_lines
 from .optout import OptOut
+from .rebuilds import identity
 from .recordbook import RecordBook
 
 Damage = Callable[[str, str], None]
@@ -100,13 +100,12 @@ def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOu
     """One pass over the `clusters`, and every file above written."""
     today = asof[:10]
     contests = competitions.ordered(contests, today)
-    feed = Achievements(rates)
     book = RecordBook(rates)
     batches = (batch for batch in history.day_batches(root, clusters, optout,
                                                       on_damage, wait) if batch[0] <= today)
-    history.run(batches, [feed, book, competitions.Competitions(contests)])
-    atomic_write(achievements_file(root), b"".join(feed.lines))
-    feed.lines.clear()
+    with atomic_file(achievements_file(root)) as out:
+        history.run(batches, [Achievements(rates, out), book,
+                              competitions.Competitions(contests)])
     atomic_write(records_file(root), _dump(book.document(asof)))
     makedirs(competition_dir(root))
     for contest in contests:

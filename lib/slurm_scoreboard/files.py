@@ -26,7 +26,7 @@ import signal
 import stat
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, NamedTuple, Optional
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional
 
 import orjson
 
@@ -231,6 +231,14 @@ def atomic_write(path: str, data: bytes, temp_suffix: str = "") -> None:
     interruption at any point (a SIGTERM turned into an exception) can remove it; `temp_suffix`
     ends its name, for readers that pick files by suffix (node_exporter reads every ``*.prom``).
     """
+    with atomic_file(path, temp_suffix) as handle:
+        handle.write(data)
+
+
+@contextmanager
+def atomic_file(path: str, temp_suffix: str = "") -> Iterator[BinaryIO]:
+    """:func:`atomic_write` for content written a piece at a time: `path` is replaced when the
+    block ends without an exception, and left as it was otherwise."""
     parent, name = os.path.split(path)
     with folder(parent or ".", create=True) as dfd:
         fault_point()
@@ -238,7 +246,7 @@ def atomic_write(path: str, data: bytes, temp_suffix: str = "") -> None:
         try:
             fd = os.open(temp, _FILE_NEW, 0o600, dir_fd=dfd)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                yield handle
                 fault_point()
                 handle.flush()
                 _adopt(handle.fileno(), _modes.file)

@@ -322,3 +322,30 @@ def test_a_late_job_waits_for_the_next_pass_by_default(tmp_path):
     assert not found(root, user="bob")                      # within the hour: not rerun
     assert tool("sb_rank", ["--root", str(root), "--now", "2024-03-05T13:00:00Z"]).returncode == 0
     assert found(root, user="bob", event="first_job")[0]["day"] == "2024-02-10"
+
+
+def test_two_total_level_milestones_on_one_day_are_two_events_and_never_printed_twice(tmp_path):
+    # one day's job takes carol from total level 6 past 100 and 200; a later job that day
+    # raises her total again: the milestones' ids do not change, so nothing is printed twice
+    root = store(tmp_path, [job(1, "carol", "2024-02-01T10:00:00Z", cpus=64, gpus=8,
+                                elapsed=2000 * HOUR)])
+    milestones = found(root, event="total_level", scope="all", kind="users")
+    assert [e["total_level"] for e in milestones] == [100, 200]
+    assert len({e["id"] for e in milestones}) == 2
+    assert tool("sb_news", ["--root", str(root), "--mark-seen", "--all-scopes"]).returncode == 0
+    done, _ = reduce(root, [job(2, "carol", "2024-02-01T20:00:00Z", cpus=64, elapsed=HOUR)])
+    rank(root)
+    again = tool("sb_news", ["--root", str(root), "--all-scopes"])
+    assert again.returncode == 0
+    assert b"total_level" not in again.stdout
+
+
+def test_rank_1_taken_again_after_a_late_job_moves_its_day_is_not_news_again(tmp_path):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-10T10:00:00Z", 5)])
+    assert tool("sb_news", ["--root", str(root), "--mark-seen", "--all-scopes"]).returncode == 0
+    done, _ = reduce(root, [cpu_hours(2, "alice", "2024-02-05T10:00:00Z", 1)])
+    rank(root)
+    taken = found(root, event="rank_1", skill="clock_hours", scope="all", kind="users")
+    assert [e["day"] for e in taken] == ["2024-02-05"]
+    again = tool("sb_news", ["--root", str(root), "--all-scopes"])
+    assert b"rank_1" not in again.stdout

@@ -1,6 +1,7 @@
 """The history pass against naive recomputation, on random histories (hypothesis): every level
 event is dated to the first day the cumulative XP reached it, records are the largest sums, and
 competitions' gains are the sums inside their days."""
+import io
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -49,9 +50,9 @@ def naive_first_days(batched):
 @given(histories)
 def test_level_events_are_dated_to_the_first_day_the_total_reached_them(days):
     batched = batches(days)
-    feed = Achievements(RATES)
+    feed = Achievements(RATES, io.BytesIO())
     history.run(batched, [feed])
-    events = [orjson.loads(line) for line in feed.lines]
+    events = [orjson.loads(line) for line in feed.out.getvalue().splitlines()]
     got = {(e["scope"], e["kind"], e.get("user") or e.get("account"), e["skill"], e["level"]):
            e["day"] for e in events if e["event"] == "level"}
     assert got == naive_first_days(batched)

@@ -129,3 +129,19 @@ assert any('u0 took rank 1' in t for t in texts)
   run "$TOP/pipelines/sb-news-post" --url "http://127.0.0.1:9/" --cursor "../x"
   [ "$status" -eq 2 ]
 }
+
+@test "sb-news-post keeps the URL off curl's command line and drops what the webhook refuses for good" {
+  setup_store
+  start_hook
+  real_curl="$(command -v curl)"
+  stub curl "printf '%s\n' \"\$@\" >> '$SANDBOX/curl-args'; exec '$real_curl' \"\$@\""
+  export PATH="$STUBS:$TOP/pipelines:$PATH"
+  touch "$SANDBOX/fail.400"
+  SLURM_SB_WEBHOOK_URL="$HOOK?token=SECRET42" run --separate-stderr sb-news-post
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"refused by the webhook"* ]]
+  [ ! -s "$SLURM_SB_ROOT/state/news/chat.outbox" ]
+  [ -s "$SANDBOX/curl-args" ]
+  run grep -c SECRET42 "$SANDBOX/curl-args"
+  [ "$output" = "0" ]
+}

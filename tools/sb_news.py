@@ -28,9 +28,9 @@ exit status: 0 done (also when nothing was new), 1 error (no achievements file y
 first; a damaged cursor), 2 usage error, 3 another sb-news is using this cursor.
 
 examples:
-  sb-news --mark-seen                       # once, so the first mail is not the whole history
+  sb-news --mark-seen            # once, after the backfill caught up: no history in the mail
   sb-news --format text | mail -E -s "Hiscores news" hpc-users@example.org
-  sb-news | while read -r e; do curl -s -H 'Content-Type: application/json' -d "$e" "$HOOK"; done
+  SLURM_SB_WEBHOOK_URL=https://chat.example.org/hooks/xyz sb-news-post    # a chat webhook
   sb-news --since 2025-08-01 --all-scopes | jq -r 'select(.event=="rank_1")'
 """
 
@@ -131,6 +131,12 @@ def body(args) -> int:
         sys.stdout.buffer.flush()
         if held:
             add_to_outbox(args.outbox, held)
+        if args.mark_seen:
+            cli.warn(PROG, f"{len(fresh):,} events marked as seen under cursor {args.cursor}")
+        elif not seen and len(fresh) > 100 and not args.outbox:
+            cli.warn(PROG, f"the first run of cursor {args.cursor} printed the whole history "
+                           f"({len(fresh):,} events); sb-news --mark-seen starts a cursor "
+                           "without it")
         if fresh:
             news.save(path, seen | fresh)
     return cli.EXIT_OK

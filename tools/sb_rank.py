@@ -190,10 +190,8 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
                 atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
                              orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
                 count += 1
-            if kind == "users":
-                stats = groupstats.group_stats(usage, table)
         doc = {"asof": times.to_iso(now), "window": window.name, "cluster": cluster or "all",
-               "groups": stats}
+               "groups": groupstats.group_stats(usage, rates)}
         atomic_write(boards.stats_path(root, window.name, cluster),
                      orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
     return count
@@ -287,9 +285,9 @@ def page_from_files(root, window, args, user) -> dict:
     known = boards.read_board(root, "alltime", "overall", args.cluster)["rows"]
     if not any(row.get("user") == user for row in known):
         raise cli.ToolError(f"no user {safe_text(user)} on the boards", EXIT_UNKNOWN)
-    members = groupstats.members_from_stats(chronicle.read_document(
+    groups = groupstats.groups_from_stats(chronicle.read_document(
         boards.stats_path(root, window, args.cluster)))
-    add_history(page, root, args, members, board_values(root, window, args))
+    add_history(page, root, args, groups)
     return page
 
 
@@ -300,8 +298,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
     window = windows.resolve(args.window or "alltime", now)
     wanted = [window] if window.name == "alltime" else [window, windows.resolve("alltime", now)]
     usage = scoped_usage(root, args.cluster, wanted, optout, args.wait, damage)
-    values = boards.standings(usage[window.name], "users", rates).values
-    members = groupstats.members_of(usage[window.name])
+    groups = groupstats.group_stats(usage[window.name], rates)
     pages = []
     for user in names_of(args):
         if user not in usage["alltime"]:
@@ -310,23 +307,16 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
         page = boards.personal(usage[window.name], user, rates)
         page.update({"window": window.name, "cluster": args.cluster or "all",
                      "asof": times.to_iso(now)})
-        add_history(page, root, args, members, values)
+        add_history(page, root, args, groups)
         pages.append(page)
     return pages
 
 
-def add_history(page: dict, root: str, args, members, values) -> None:
-    """The user's rank inside each of their groups, and their achievements with dates."""
-    page["groups"] = groupstats.ranks_in_groups(page["user"], members, values)
+def add_history(page: dict, root: str, args, groups: List[dict]) -> None:
+    """The user's rank inside each of their groups (on what they charged to it), and their
+    achievements with dates."""
+    page["groups"] = groupstats.ranks_in_groups(page["user"], groups)
     page["achievements"] = chronicle.events_of(root, page["user"], "users", args.cluster)
-
-
-def board_values(root: str, window: str, args) -> dict:
-    """metric -> user -> value, from the board files (numbers only)."""
-    return {metric: {row.get("user"): row.get("value") for row in
-                     boards.read_board(root, window, metric, args.cluster)["rows"]
-                     if type(row.get("value")) in (int, float)}
-            for metric in boards.METRICS}
 
 
 def emit_pages(pages: List[dict], args) -> None:

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import orjson
 
 from . import boards, chronicle, windows
-from .groupstats import members_from_stats, ranks_in_groups
+from .groupstats import groups_from_stats, ranks_in_groups
 from .files import UnsafePath, read_bytes
 from .names import check_name, safe_text
 
@@ -216,14 +216,12 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
                 ) -> PlayerPage:
     """Every skill's rank, level, XP and value of `name`, read from the scope's board files."""
     found: Dict[str, Optional[Row]] = {}
-    values: Dict[str, Dict[str, float]] = {}
     asof = ""
     for metric in metrics:
         board = load_board(selection.path(root, metric))
         if board is not None:
             asof = asof or board.asof
             found[metric] = next((row for row in board.rows if row.name == name), None)
-            values[metric] = {row.name: row.value for row in board.rows}
     skills = [_skill_line(metric, found.get(metric)) for metric in metrics if metric != "overall"]
     overall = found.get("overall")
     if overall is not None:
@@ -231,20 +229,20 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     else:
         top = SkillLine("overall", None, sum(s.level for s in skills), sum(s.xp for s in skills),
                         None)
-    extra = tuple(group_lines(root, selection, name, values) +
+    extra = tuple(group_lines(root, selection, name) +
                   achievement_lines(root, selection, name))
     return PlayerPage(name, selection, asof, [top] + skills, extra)
 
 
-def group_lines(root: str, selection: Selection, name: str,
-                values: Dict[str, Dict[str, float]]) -> List[Span]:
-    """The user's rank among the members of each of their groups, a line per group."""
-    if selection.kind != "users":
-        return []
+def group_lines(root: str, selection: Selection, name: str) -> List[Span]:
+    """A user's rank among the members of each of their groups, a line per group; a group's
+    statistics on its own page."""
     cluster = None if selection.cluster == "all" else selection.cluster
-    members = members_from_stats(chronicle.read_document(
+    groups = groups_from_stats(chronicle.read_document(
         boards.stats_path(root, selection.window, cluster)))
-    found = ranks_in_groups(name, members, values)
+    if selection.kind == "groups":
+        return group_stats_lines(next((g for g in groups if g["account"] == name), None))
+    found = ranks_in_groups(name, groups)
     if not found:
         return []
     lines: List[Span] = [("", "text"), ("  Rank in group", "heading")]
@@ -255,6 +253,22 @@ def group_lines(root: str, selection: Selection, name: str,
         lines.append((f"  {clean(group['account'])} ({members:,} member"
                       f"{'' if members == 1 else 's'}): {ranks}", "text"))
     return lines
+
+
+def group_stats_lines(group: Optional[dict]) -> List[Span]:
+    """Members, members with a 99, the average member's levels and total XP of one group."""
+    if group is None:
+        return []
+    averages = group.get("average_levels") if isinstance(group.get("average_levels"), dict) \
+        else {}
+    levels = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {_number(averages.get(m)):.1f}"
+                       for m in SKILL_ABBREVIATIONS)
+    return [("", "text"), ("  Group statistics", "heading"),
+            (f"  Members {int(_number(group.get('members'))):,}, with a 99: "
+             f"{int(_number(group.get('members_99'))):,}, total XP of the members: "
+             f"{int(_number(group.get('total_xp'))):,}", "text"),
+            (f"  Average member's levels: {levels}  (total "
+             f"{_number(group.get('average_total_level')):.1f})", "text")]
 
 
 def achievement_text(event: dict) -> str:

@@ -191,13 +191,21 @@ def test_group_statistics_and_rank_inside_the_group(tmp_path):
     stats = {g["account"]: g for g in read(root, "groups", "alltime_stats.json")["groups"]}
     proj = stats["proj"]
     assert (proj["members"], proj["members_99"], proj["users"]) == (3, 1, ["alice", "bob", "carol"])
-    levels = [xp.level(xp.xp_of(h, 10)) for h in (big, 10, 21)]   # carol's 21 h over both
+    levels = [xp.level(xp.xp_of(h, 10)) for h in (big, 10, 20)]   # carol charged 20 h to proj
     assert proj["average_levels"]["clock_hours"] == round(sum(levels) / 3, 2)
     assert stats["chem"]["members"] == 1
     page = rank(root, "--user", "carol")[0]
     groups = {g["account"]: g for g in page["groups"]}
     assert groups["proj"]["ranks"]["clock_hours"] == 2 and groups["proj"]["members"] == 3
     assert groups["chem"]["ranks"]["clock_hours"] == 1 and groups["chem"]["members"] == 1
+    # the same ranks as the account's own board (what members charged to it)
+    for account in ("proj", "chem"):
+        board = rank(root, "--window", "alltime", "--metric", "clock_hours", "--account", account)
+        assert groups[account]["ranks"]["clock_hours"] == \
+            next(row["rank"] for row in board if row["user"] == "carol")
+    # CPU-hours x 10 + wall hours x 100 + jobs x 100, each member's charge to proj:
+    # alice 13,040,000 + 130,400 + 100, bob 100 + 1,000 + 100, carol 200 + 2,000 + 100
+    assert proj["total_xp"] == 13_170_500 + 1_200 + 2_300
     assert {(e["event"], e["scope"]) for e in page["achievements"]} >= \
         {("first_job", "hammer"), ("level", "all")}
     assert {e["scope"] for e in page["achievements"] if e["event"] != "first_job"} == {"all"}

@@ -99,7 +99,7 @@ def check_args(args) -> None:
     if args.compare and (args.user or args.metric or args.groups or args.account or
                          args.format != "ndjson" or args.columns or args.if_changed):
         raise cli.UsageError("--compare shows two users on every skill as JSON; it takes "
-                             "only --window and --cluster")
+                             "only --window, --cluster and --now")
     if args.compare:
         return
     if args.cluster and not (args.window or args.user):
@@ -128,6 +128,7 @@ class Damage:
     def __init__(self) -> None:
         self.paths: list = []
         self.busy: list = []
+        self.errors: list = []
 
     def __call__(self, path: str, message: str) -> None:
         if path not in self.paths:
@@ -135,9 +136,16 @@ class Damage:
             text = message if message.startswith(path) else f"{path}: {message}"
             cli.warn(PROG, safe_text(text))
 
+    def error(self, message: str) -> None:
+        """A config error that leaves the boards written and the run's status 1."""
+        self.errors.append(message)
+        cli.warn(PROG, safe_text(message))
+
     def exit_code(self) -> int:
         if self.busy:
             return cli.EXIT_LOCKED
+        if self.errors:
+            return cli.EXIT_ERROR
         return EXIT_DAMAGED if self.paths else cli.EXIT_OK
 
 
@@ -199,7 +207,11 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
 
 def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
-    contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10])
+    try:
+        contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10])
+    except competitions.ConfigError as err:
+        damage.error(f"{err}; the competitions are not updated (the rest is)")
+        contests = None
     merged = {window.name: {} for window in wanted}
     names = layout.clusters(root)
     readable = []
@@ -216,7 +228,9 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0) -> dic
     count += write_boards(root, merged, wanted, rates, now)
     del merged
     if chronicle.due(root, now, history_every):
-        chronicle.write(root, readable, rates, optout, contests, times.to_iso(now), wait, damage)
+        for warning in chronicle.write(root, readable, rates, optout, contests,
+                                       times.to_iso(now), wait, damage):
+            cli.warn(PROG, safe_text(warning))
         chronicle.remember(root, now)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
              "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates}

@@ -24,7 +24,7 @@ from typing import BinaryIO, Dict, List, Optional, Sequence, Tuple
 import orjson
 
 from . import xp
-from .boards import METRICS, metric_value
+from .boards import METRIC_TITLES, METRICS, metric_value
 from .history import SKILLS, Key, Observer, Row, Vector, name_field
 from .recordbook import gain_of
 
@@ -158,12 +158,14 @@ def describe(event: dict) -> str:
     who = event.get("user") or f"group {event.get('account')}"
     where = "all clusters" if event["scope"] == "all" else event["scope"]
     kind = event["event"]
+    skill = METRIC_TITLES.get(str(event.get("skill")), str(event.get("skill")))
     if kind == "level":
-        return f"{event['day']}: {who} reached level {event['level']} {event['skill']} ({where})"
+        return f"{event['day']}: {who} reached level {event['level']} in {skill} ({where})"
     if kind == "xp_cap":
-        return f"{event['day']}: {who} reached 200M XP in {event['skill']} ({where})"
+        return f"{event['day']}: {who} reached 200M XP in {skill} ({where})"
     if kind == "total_level":
         return f"{event['day']}: {who} reached total level {event['total_level']} ({where})"
     if kind == "first_job":
         return f"{event['day']}: {who} ran a first job on {where}"
-    return f"{event['day']}: {who} took rank 1 in {event['skill']} ({where})"
+    taken = f" from {event['previous']}" if event.get("previous") else ""
+    return f"{event['day']}: {who} took rank 1 in {skill}{taken} ({where})"

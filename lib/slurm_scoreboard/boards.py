@@ -25,6 +25,10 @@ METRICS: Dict[str, Tuple[int, int]] = {
     "clock_hours": (0, 3600), "elapsed_hours": (1, 3600), "gpu_clock_hours": (2, 3600),
     "gpu_elapsed_hours": (3, 3600), "failed_jobs": (4, 1), "jobs": (5, 1)}
 BOARDS = tuple(METRICS) + ("overall",)
+METRIC_TITLES = {
+    "overall": "Overall", "clock_hours": "CPU-core hours", "elapsed_hours": "Wall hours",
+    "gpu_clock_hours": "GPU hours", "gpu_elapsed_hours": "GPU wall hours",
+    "failed_jobs": "Failed jobs", "jobs": "Jobs"}
 KINDS = ("users", "groups")
 
 Vector = metrics.Vector

@@ -95,18 +95,31 @@ def _dump(document) -> bytes:
 
 
 def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
-          contests: List[competitions.Competition], asof: str, wait: float,
-          on_damage: Damage) -> None:
-    """One pass over the `clusters`, and every file above written."""
+          contests: Optional[List[competitions.Competition]], asof: str, wait: float,
+          on_damage: Damage) -> List[str]:
+    """One pass over the `clusters`, and every file above written (the competitions' only when
+    `contests` is not None: a config that could not be read leaves them as they were); the
+    warnings about competitions that name what the store never saw (typos, usually)."""
     today = asof[:10]
-    contests = competitions.ordered(contests, today)
+    for contest in contests or []:
+        if contest.users is not None:
+            contest.users = {user for user in contest.users if user not in optout}
     book = RecordBook(rates)
     batches = (batch for batch in history.day_batches(root, clusters, optout,
                                                       on_damage, wait) if batch[0] <= today)
     with atomic_file(achievements_file(root)) as out:
-        history.run(batches, [Achievements(rates, out), book,
-                              competitions.Competitions(contests)])
+        totals = history.run(batches, [Achievements(rates, out), book,
+                                       competitions.Competitions(contests or [])])
     atomic_write(records_file(root), _dump(book.document(asof)))
+    if contests is None:
+        return []
+    _write_competitions(root, competitions.ordered(contests, today), rates, today, asof)
+    return [warning for contest in contests
+            for warning in competitions.unknown_names(contest, clusters, totals)]
+
+
+def _write_competitions(root: str, contests: List[competitions.Competition],
+                        rates: Dict[str, float], today: str, asof: str) -> None:
     makedirs(competition_dir(root))
     for contest in contests:
         atomic_write(competition_file(root, contest.ident),

@@ -7,14 +7,15 @@ the week", over one skill or several).
        {"id": "gpu-august", "title": "GPU August", "skills": ["gpu_clock_hours"],
         "from": "2025-08-01", "to": "2025-08-31",
         "cluster": "hammer", "accounts": ["physics"], "users": ["alice", "bob"]}],
-     "presets": ["skill-of-the-week"]}
+     "presets": ["skill-of-the-week"], "skill_of_the_week_skills": ["clock_hours", "jobs"]}
 
 ``cluster``, ``accounts`` and ``users`` are optional: without them every cluster, account and
 user counts. With ``accounts`` only what was charged to those accounts counts (XP and levels
 alike); with ``users`` only those users take part, and each is listed even with nothing gained.
 Several skills rank on the XP gained, summed; "levels gained" sums each skill's levels at the end
 minus at the start. The ``skill-of-the-week`` preset adds last, this and next ISO week (Monday to
-Sunday, UTC), the skill rotating through every skill week by week.
+Sunday, UTC) and the four weeks before (their winners), the skill rotating week by week through
+``skill_of_the_week_skills`` (default: every skill but failed_jobs, which no site means to reward).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from datetime import date, timedelta
 from typing import Dict, List, Optional, Sequence
 
 from . import metrics, xp
-from .boards import metric_value
+from .boards import METRIC_TITLES, metric_value
 from .files import UnsafePath, read_json
 from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, week_label
 from .names import PLAIN
@@ -131,19 +132,23 @@ class Competitions(Observer):
 
 # -- configuration -----------------------------------------------------------------------------
 
-def skill_of_the_week(monday: str) -> Competition:
-    skill = SKILLS[(date.fromisoformat(monday).toordinal() // 7) % len(SKILLS)]
+ROTATION = tuple(skill for skill in SKILLS if skill != "failed_jobs")
+PAST_WEEKS = 4
+
+
+def skill_of_the_week(monday: str, rotation: Sequence[str] = ROTATION) -> Competition:
+    skill = rotation[(date.fromisoformat(monday).toordinal() // 7) % len(rotation)]
     label = week_label(monday)
     sunday = (date.fromisoformat(monday) + timedelta(days=6)).isoformat()
-    return Competition(f"sotw-{label}", f"Skill of the week {label}: {skill}", [skill], monday,
-                       sunday)
+    return Competition(f"sotw-{label}", f"Skill of the week {label}: {METRIC_TITLES[skill]}",
+                       [skill], monday, sunday)
 
 
-def preset_weeks(today: str) -> List[Competition]:
-    """Last, this and next week's skill of the week."""
+def preset_weeks(today: str, rotation: Sequence[str] = ROTATION) -> List[Competition]:
+    """The skill of the week of this week, the next and the four before."""
     monday = date.fromisoformat(monday_of(today))
-    return [skill_of_the_week((monday + timedelta(days=7 * step)).isoformat())
-            for step in (-1, 0, 1)]
+    return [skill_of_the_week((monday + timedelta(days=7 * step)).isoformat(), rotation)
+            for step in range(-PAST_WEEKS, 2)]
 
 
 def is_day(value) -> bool:
@@ -213,8 +218,10 @@ def load(path: str, today: str) -> List[Competition]:
         raise ConfigError(f"{path}: cannot be read ({err})") from None
     if config is None:
         return []
-    if type(config) is not dict or not set(config) <= {"competitions", "presets"}:
-        raise ConfigError(f"{path}: expected {{\"competitions\": [...], \"presets\": [...]}}")
+    if type(config) is not dict or \
+            not set(config) <= {"competitions", "presets", "skill_of_the_week_skills"}:
+        raise ConfigError(f"{path}: expected {{\"competitions\": [...], \"presets\": [...], "
+                          "\"skill_of_the_week_skills\": [...]}")
     entries = config.get("competitions", [])
     presets = config.get("presets", [])
     if type(entries) is not list or len(entries) > MAX_COMPETITIONS:
@@ -226,8 +233,28 @@ def load(path: str, today: str) -> List[Competition]:
     if len(set(idents)) != len(idents):
         raise ConfigError(f"{path}: two competitions share the id "
                           f"{next(i for i in idents if idents.count(i) > 1)}")
+    rotation = config.get("skill_of_the_week_skills", ROTATION)
+    if type(rotation) not in (list, tuple) or not rotation or \
+            not all(skill in SKILLS for skill in rotation) or len(set(rotation)) != len(rotation):
+        raise ConfigError(f"{path}: skill_of_the_week_skills must be a list of distinct skills "
+                          f"from {', '.join(SKILLS)}")
     if "skill-of-the-week" in presets:
-        found += preset_weeks(today)
+        found += preset_weeks(today, rotation)
+    return found
+
+
+def unknown_names(contest: Competition, clusters: Sequence[str], totals) -> List[str]:
+    """What a competition names that the store has never seen: a typo, usually (the
+    competition still runs, empty of them)."""
+    found = []
+    if contest.cluster is not None and contest.cluster not in clusters:
+        found.append(f"competition {contest.ident}: no cluster {contest.cluster} in the store")
+    for kind, names in (("users", contest.users), ("groups", contest.accounts)):
+        missing = sorted(name for name in names or () if ("all", kind, name) not in totals)
+        if missing:
+            what = "user" if kind == "users" else "account"
+            found.append(f"competition {contest.ident}: no {what} {', '.join(missing)} in the "
+                         "store")
     return found
 
 

@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import orjson
 
 from . import boards, chronicle, windows
+from .boards import METRIC_TITLES
 from .groupstats import groups_from_stats, ranks_in_groups
 from .files import UnsafePath, read_bytes
 from .names import check_name, safe_text
@@ -25,10 +26,6 @@ from .names import check_name, safe_text
 Span = Tuple[str, str]
 Line = List[Span]
 
-METRIC_TITLES = {
-    "overall": "Overall", "clock_hours": "CPU-core hours", "elapsed_hours": "Wall hours",
-    "gpu_clock_hours": "GPU hours", "gpu_elapsed_hours": "GPU wall hours",
-    "failed_jobs": "Failed jobs", "jobs": "Jobs"}
 SKILL_ABBREVIATIONS = {
     "clock_hours": "CPU", "elapsed_hours": "Wall", "gpu_clock_hours": "GPU",
     "gpu_elapsed_hours": "GPUw", "failed_jobs": "Fail", "jobs": "Jobs"}

@@ -268,9 +268,17 @@ def test_skill_of_the_week_rotates_and_a_removed_competition_loses_its_file(tmp_
         "presets": ["skill-of-the-week"]})
     root = store(tmp_path, [cpu_hours(1, "alice", "2024-03-04T10:00:00Z", 2)])
     ids = [c["id"] for c in read(root, "competitions.json")["competitions"]]
-    assert ids == ["sotw-2024-W10", "sotw-2024-W11", "sotw-2024-W09", "old"]
-    skills = [read(root, "competitions", f"{i}.json")["skills"][0] for i in ids[:3]]
-    assert len(set(skills)) == 3
+    assert ids == ["sotw-2024-W10", "sotw-2024-W11", "sotw-2024-W09", "sotw-2024-W08",
+                   "sotw-2024-W07", "sotw-2024-W06", "old"]
+    skills = [read(root, "competitions", f"{i}.json")["skills"][0] for i in ids[:6]]
+    assert len(set(skills)) == 5 and "failed_jobs" not in skills      # five skills rotate
+    assert read(root, "competitions", "sotw-2024-W10.json")["title"].startswith(
+        "Skill of the week 2024-W10: ")
+    write_competitions(tmp_path, {"presets": ["skill-of-the-week"],
+                                  "skill_of_the_week_skills": ["jobs", "clock_hours"]})
+    rank(root)
+    skills = {read(root, "competitions", f"{i}.json")["skills"][0] for i in ids[:6]}
+    assert skills == {"jobs", "clock_hours"}
     this_week = read(root, "competitions", "sotw-2024-W10.json")
     assert (this_week["from"], this_week["to"], this_week["status"]) == \
         ("2024-03-04", "2024-03-10", "ongoing")
@@ -293,14 +301,44 @@ def test_skill_of_the_week_rotates_and_a_removed_competition_loses_its_file(tmp_
     ({"competitions": [], "presets": ["nope"]}, "presets"),
     ([1, 2], "expected"),
 ])
-def test_a_bad_competitions_file_fails_the_rebuild_before_anything_is_written(tmp_path, config,
-                                                                               field):
-    done, _ = reduce(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
+def test_a_bad_competitions_file_leaves_the_competitions_and_still_writes_the_boards(
+        tmp_path, config, field):
+    write_competitions(tmp_path, {"competitions": [
+        {"id": "good", "skills": ["jobs"], "from": "2024-02-01", "to": "2024-02-29"}]})
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
+    before = (root / "leaderboards" / "competitions" / "good.json").read_bytes()
     write_competitions(tmp_path, config)
-    done = tool("sb_rank", ["--root", str(tmp_path), "--now", NOW])
+    later = "2024-03-06T12:00:00Z"
+    done = tool("sb_rank", ["--root", str(root), "--now", later])
     assert done.returncode == 1 and field.encode() in done.stderr
+    assert b"not updated" in done.stderr
     assert b"Traceback" not in done.stderr and b"\x1b" not in done.stderr
-    assert not (tmp_path / "leaderboards" / "index.json").exists()
+    assert read(root, "index.json")["asof"] == later                  # the boards moved on
+    assert read(root, "alltime_jobs.json")["asof"] == later
+    assert (root / "leaderboards" / "competitions" / "good.json").read_bytes() == before
+
+
+def test_a_competition_naming_what_the_store_never_saw_is_a_warning(tmp_path):
+    write_competitions(tmp_path, {"competitions": [
+        {"id": "typos", "skills": ["jobs"], "from": "2024-02-01", "to": "2024-02-29",
+         "cluster": "hamer", "users": ["alcie", "alice"], "accounts": ["physcs"]}]})
+    done, _ = reduce(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
+    done = tool("sb_rank", ["--root", str(tmp_path), "--now", NOW])
+    assert done.returncode == 0
+    for name in (b"no cluster hamer", b"no user alcie", b"no account physcs"):
+        assert name in done.stderr
+    assert b"alice" not in done.stderr.split(b"no user")[1].split(b"\n")[0].replace(b"alcie", b"")
+
+
+def test_an_opted_out_user_named_in_a_competition_is_left_out(tmp_path):
+    write_competitions(tmp_path, {"competitions": [
+        {"id": "duo", "skills": ["jobs"], "from": "2024-02-01", "to": "2024-02-29",
+         "users": ["alice", "bob"]}]})
+    (tmp_path / "config" / "optout.txt").write_text("bob\n")
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1),
+                            cpu_hours(2, "bob", "2024-02-01T10:00:00Z", 1)])
+    duo = read(root, "competitions", "duo.json")
+    assert [row["user"] for row in duo["rows"]] == ["alice"] and "bob" not in json.dumps(duo)
 
 
 def test_the_history_pass_runs_when_due_not_at_every_rebuild(tmp_path):

@@ -21,6 +21,7 @@ class TextPage(NamedTuple):
     meta: str
     heading: str
     lines: List[Span]           # (text, style), text already cleaned
+    scoped: bool = False        # follows the cluster and kind chosen (g, a): the records
 
 
 def _number(value) -> Optional[float]:
@@ -40,7 +41,7 @@ def _scope(selection: Selection) -> str:
 def records_page(root: str, selection: Selection, ascii_only: bool = False) -> TextPage:
     """Per skill, the most gained in one day, week and month, with who and when."""
     document = chronicle.read_document(chronicle.records_file(root))
-    heading = f"  {'Skill':<15} {'Period':<6} {'Name':<18} {'Gained':>14}  When"
+    heading = f"  {'Skill':<15} {'Period':<6} {'Name':<14} {'Gained':>13}  When"
     if document is None:
         return TextPage("Records", _scope(selection), heading,
                         [("  no records yet: sb-rank writes them with the boards", "dim")])
@@ -53,14 +54,17 @@ def records_page(root: str, selection: Selection, ascii_only: bool = False) -> T
                        None)
             title = metric_title(skill) if period == "day" else ""
             if row is None:
-                lines.append((f"  {title:<15} {period:<6} {'-':<18}", "dim"))
+                lines.append((f"  {title:<15} {period:<6} {'-':<14}", "dim"))
                 continue
             name = clean(str(row.get(field, "")), ascii_only)
             label = clean(str(row.get("label", "")), True)
-            lines.append((f"  {title:<15} {period:<6} {name:<18} "
-                          f"{_value(skill, row.get('value')):>14}  {label}", "text"))
+            if period == "week":
+                label += (f" ({clean(str(row.get('first_day', '')), True)[5:]}.."
+                          f"{clean(str(row.get('last_day', '')), True)[5:]})")
+            lines.append((f"  {title:<15} {period:<6} {name:<14} "
+                          f"{_value(skill, row.get('value')):>13}  {label}", "text"))
     asof = when(str(document.get("asof", "")))
-    return TextPage("Records", f"{_scope(selection)}; as of {asof}", heading, lines)
+    return TextPage("Records", f"{_scope(selection)}; as of {asof}", heading, lines, True)
 
 
 def competition_ids(root: str) -> List[str]:
@@ -80,7 +84,7 @@ def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPag
     meta = (f"{clean(str(document.get('status', '?')), True)}, "
             f"{clean(str(document.get('from', '?')), True)} to "
             f"{clean(str(document.get('to', '?')), True)}, "
-            f"{', '.join(metric_title(s) for s in skills)}")
+            f"{', '.join(metric_title(s) for s in skills)}{_filters(document, ascii_only)}")
     columns = "".join(f" {metric_title(s)[:14]:>14}" for s in skills)
     heading = f"  {'Rank':>5} {'Name':<18} {'XP gained':>12} {'Levels':>6}{columns}"
     rows = document.get("rows") if isinstance(document.get("rows"), list) else []
@@ -96,6 +100,20 @@ def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPag
     if not lines:
         lines = [("  no one has gained anything in it yet", "dim")]
     return TextPage(f"Competition: {title}", meta, heading, lines)
+
+
+def _filters(document: dict, ascii_only: bool) -> str:
+    """The cluster, accounts and users a competition is limited to, as a meta line's end."""
+    parts = []
+    if isinstance(document.get("cluster"), str) and document["cluster"] != "all":
+        parts.append(f"cluster {clean(document['cluster'], ascii_only)}")
+    for field in ("accounts", "users"):
+        names = document.get(field)
+        if isinstance(names, list) and names:
+            shown = ", ".join(clean(str(name), ascii_only) for name in names[:5])
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            parts.append(f"{field} {shown}{more}")
+    return "; only " + "; ".join(parts) if parts else ""
 
 
 def compare_page(first: PlayerPage, second: PlayerPage, ascii_only: bool = False) -> TextPage:

@@ -225,12 +225,14 @@ def days_text(board: Optional[Board]) -> str:
 # -- screens -----------------------------------------------------------------------------------
 
 BOARD_HINTS = (("?", "help"), ("Tab", "skill"), ("w", "window"), ("g", "cluster"),
-               ("a", "groups"), ("s", "sort"), ("f", "filter"), ("/", "search"),
-               ("Enter", "player"), ("R", "records"), ("c", "contests"), ("q", "quit"))
+               ("a", "groups"), ("Enter", "player"), ("R", "records"), ("c", "contests"),
+               ("f", "filter"), ("/", "search"), ("s", "sort"), ("q", "quit"))
 PLAYER_HINTS = (("Esc", "back"), ("w", "window"), ("g", "cluster"), ("?", "help"), ("q", "quit"))
 HELP_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("q", "quit"))
 TEXT_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("g", "cluster"), ("a", "groups"),
               ("R", "records"), ("c", "competitions"), ("q", "quit"))
+PAGE_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("R", "records"), ("c", "competitions"),
+              ("q", "quit"))
 
 
 def board_title(selection: Selection) -> str:
@@ -310,7 +312,7 @@ def _text_parts(page, width: int):
     head = [bar(page.title, "", width, "title"), bar(page.meta, "", width, "meta"),
             pad([(fit(page.heading, width), "heading")], width, "heading")]
     body = [pad([(fit(text, width), style)], width, style) for text, style in page.lines]
-    return head, body, TEXT_HINTS
+    return head, body, TEXT_HINTS if page.scoped else PAGE_HINTS
 
 
 def _help_parts(state: ViewState, width: int, size: int):

@@ -416,6 +416,9 @@ SCREEN_ACTIONS = {
 }
 
 
+SCOPE_ACTIONS = frozenset(("next_cluster", "prev_cluster", "toggle_kind"))
+
+
 def help_lines() -> List[str]:
     lines = []
     for keys, _, what in KEYS:
@@ -607,6 +610,9 @@ class ViewState:
         if action == "quit":
             return False
         allowed = SCREEN_ACTIONS.get(self.screen)
+        if self.screen == "text" and action in SCOPE_ACTIONS and \
+                not (self.text is not None and self.text.scoped):
+            return True
         if allowed is None or action in allowed:
             self.note("")
             getattr(self, "do_" + action)()

@@ -241,7 +241,7 @@ def test_layout_follows_resizes_down_to_too_small(tmux, store):
     tmux.tmux("resize-window", "-t", "view", "-x", "100", "-y", "30")
     screen = tmux.wait_for(lambda s: len(s.splitlines()[0].rstrip()) == 99)
     assert screen.splitlines()[0].rstrip().endswith("as of 2025-08-31 12:00 UTC")
-    assert len(rows_shown(screen)) == 25 and "/ search" in screen.splitlines()[-1]
+    assert len(rows_shown(screen)) == 25 and "R records" in screen.splitlines()[-1]
     tmux.tmux("resize-window", "-t", "view", "-x", "60", "-y", "20")
     screen = tmux.wait_for(lambda s: len(s.splitlines()) == 20 and
                            len(s.splitlines()[0]) <= 60 and "Rank" in s)

@@ -54,7 +54,7 @@ teardown() {
   [ "$status" -eq 0 ] && [ "$output" = "" ]
   run --separate-stderr sb-news --cursor mail --format text
   [ "${#lines[@]}" -eq "$first" ]
-  [[ "$output" == *"u0 took rank 1 in clock_hours"* ]]
+  [[ "$output" == *"u0 took rank 1 in CPU-core hours"* ]]
   run --separate-stderr sb-news --all
   [ "${#lines[@]}" -eq "$first" ]
   run --separate-stderr sb-news --since 2025-08-28

@@ -10,7 +10,7 @@ _sb_options() {
     sb-export) echo "-f -h -o --format --help --output --root --top --version" ;;
     sb-incremental) echo "--chunk --cluster --help --overlap --root --version" ;;
     sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --outbox --root --since --version" ;;
-    sb-news-post) echo "--all-scopes --cursor --help --root --timeout --url --version" ;;
+    sb-news-post) echo "--all-scopes --cursor --help --max-events --root --timeout --url --version" ;;
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
     sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --once --overlap --root --status --version" ;;
     sb-probe) echo "-M -h --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;

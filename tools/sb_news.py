@@ -85,17 +85,28 @@ def emit(event: dict, out: Writer, args) -> None:
     out.write_line(line_of(event, args))
 
 
+OUTBOX_LIMIT = 8 << 20     # bytes: sb-news-post reads it whole; more means no one posts them
+
+
 def add_to_outbox(path: str, lines: List[bytes]) -> None:
-    """The outbox with `lines` added at its end, replaced atomically."""
+    """The outbox with `lines` added at its end, replaced atomically; refused (nothing taken,
+    the cursor stays) when it would pass OUTBOX_LIMIT."""
     try:
-        before = read_bytes(path)
+        before = read_bytes(path, OUTBOX_LIMIT)
     except FileNotFoundError:
         before = b""
     except (OSError, UnsafePath, ValueError) as err:
         raise cli.ToolError(safe_text(f"{path}: {err}")) from None
     if before and not before.endswith(b"\n"):
         before += b"\n"
-    atomic_write(path, before + b"".join(lines))
+    added = b"".join(lines)
+    if len(before) + len(added) > OUTBOX_LIMIT:
+        waiting = before.count(b"\n")
+        raise cli.ToolError(safe_text(
+            f"{path}: the outbox would pass {OUTBOX_LIMIT >> 20} MiB ({waiting:,} events wait, "
+            f"{len(lines):,} new): nothing taken; is the webhook refusing them? (see "
+            "sb-news-post's messages)"))
+    atomic_write(path, before + added)
 
 
 def body(args) -> int:

@@ -8,11 +8,12 @@
 Each is written atomically; a competition no longer configured loses its file. The pass reads
 every day row of the whole history, so a rebuild runs it only when it is due (:func:`due`):
 at most once per ``every`` seconds (an hour by default), and at once on a new UTC day, after a
-change of the XP rates, the competitions or the opt-out list, or when a file is missing.
+change of the XP rates, the competitions or who opted out, or when a file is missing.
 ``leaderboards/history.json`` records the last pass.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import datetime
 from typing import Callable, Dict, Iterator, List, Optional
@@ -20,11 +21,12 @@ from typing import Callable, Dict, Iterator, List, Optional
 import orjson
 
 from . import competitions, history, times
-from .achievements import Achievements
+from .achievements import EVENTS, Achievements
 from .files import (UnsafePath, atomic_file, atomic_write, list_folder, makedirs, open_file,
                     read_bytes, unlink_synced)
 from .ndjson import LINE_LIMIT, bounded_lines
-from .optout import OptOut
+from .layout import optout_file
+from .optout import OptOut, OptOutUnreadable, load_cache, read_list
 from .rebuilds import identity
 from .recordbook import RecordBook
 
@@ -65,8 +67,20 @@ def record_file(root: str) -> str:
 
 def _inputs(root: str) -> str:
     """What, besides the store, the pass's result depends on."""
-    return "|".join(identity(os.path.join(root, "config", name))
-                    for name in ("xp.json", "competitions.json", "optout.txt"))
+    return "|".join([identity(os.path.join(root, "config", name))
+                     for name in ("xp.json", "competitions.json")] + [opted_out_digest(root)])
+
+
+def opted_out_digest(root: str) -> str:
+    """A digest of who has opted out (the list and the home markers the pollers saw): it moves
+    when someone opts in or out, not each time a poller looks at a home again."""
+    try:
+        names = read_list(optout_file(root)) | {
+            user for user, answers in load_cache(root).items()
+            if any(answer[1] for answer in answers.values())}
+    except OptOutUnreadable:
+        return "-"
+    return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()
 
 
 def due(root: str, now: datetime, every: float) -> bool:
@@ -142,6 +156,8 @@ def read_events(root: str) -> Iterator[dict]:
         fd = open_file(achievements_file(root))
     except FileNotFoundError:
         return
+    except (OSError, UnsafePath):
+        return          # a planted symlink or folder: no news until the next pass replaces it
     with os.fdopen(fd, "rb") as handle:
         for line in bounded_lines(handle, LINE_LIMIT):
             if line is None:
@@ -150,9 +166,17 @@ def read_events(root: str) -> Iterator[dict]:
                 event = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(event, dict) and isinstance(event.get("id"), str) and \
-                    isinstance(event.get("day"), str):
+            if is_event(event):
                 yield event
+
+
+def is_event(event) -> bool:
+    """An event as the pass writes it: the fields every reader uses, of the right types."""
+    if not isinstance(event, dict) or event.get("kind") not in ("users", "groups"):
+        return False
+    return (all(isinstance(event.get(field), str) for field in
+                ("id", "day", "scope", "event", history.name_field(event["kind"])))
+            and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
 
 
 def scrub(event: dict, optout: OptOut) -> dict:

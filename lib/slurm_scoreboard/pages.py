@@ -33,6 +33,11 @@ def _value(skill: str, value) -> str:
     return "-" if number is None else format_value(skill, number)
 
 
+def _field(value, name: str):
+    """value[name] when value is an object as sb-rank writes them, else None."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
 def _scope(selection: Selection) -> str:
     where = "all clusters" if selection.cluster == "all" else f"cluster {selection.cluster}"
     return f"{where}, {selection.kind}"
@@ -91,7 +96,7 @@ def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPag
     lines: List[Span] = []
     for row in (r for r in rows if isinstance(r, dict)):
         gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
-        cells = "".join(f" {_value(s, (gained.get(s) or {}).get('gained')):>14}" for s in skills)
+        cells = "".join(f" {_value(s, _field(gained.get(s), 'gained')):>14}" for s in skills)
         rank = _number(row.get("rank"))
         style = {1: "rank1", 2: "rank2", 3: "rank3"}.get(rank, "text")
         lines.append((f"  {int(rank or 0):>5,} {clean(str(row.get('user', '')), ascii_only):<18} "

@@ -358,7 +358,7 @@ def snapshot_lines(state: ViewState, width: int, top: int, ascii_only: bool) -> 
     rule = [("-" * width, "rule")]
     if state.screen == "text" and state.text is not None:
         head, body, _ = _text_parts(state.text, width)
-        return head[:2] + [rule] + head[2:] + body
+        return head[:2] + [rule] + head[2:] + (body[:top] if top else body)
     if state.screen == "player" and state.player is not None:
         head, body, _ = _player_parts(state.player, width, ascii_only)
         return head[:2] + [rule] + head[2:] + body

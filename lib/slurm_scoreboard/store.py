@@ -28,7 +28,9 @@ All-time index ``clusters/<c>/agg/alltime.json``: every user's all-time ``totals
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Tuple
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 import orjson
 
@@ -185,10 +187,22 @@ def _users(data: dict, path: str) -> Dict[str, UserUsage]:
             for entry in user_entries(data, path)}
 
 
+@lru_cache(maxsize=64)
+def days_of(month: str) -> FrozenSet[str]:
+    """Every day of month YYYY-MM, as YYYY-MM-DD (none for a name that is no month)."""
+    try:
+        first = date(int(month[:4]), int(month[5:7]), 1)
+    except ValueError:
+        return frozenset()
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return frozenset((first + timedelta(days=n)).isoformat()
+                     for n in range((following - first).days))
+
+
 def is_day_row(row, month: str) -> bool:
-    """``[user, YYYY-MM-DD of month, account, *vector]`` with text where text belongs."""
+    """``[user, a real YYYY-MM-DD of month, account, *vector]`` with text where text belongs."""
     return (type(row) is list and len(row) == 3 + metrics.SIZE and is_plain(row[0])
-            and type(row[1]) is str and len(row[1]) == 10 and row[1][:8] == month + "-"
+            and type(row[1]) is str and row[1] in days_of(month)
             and is_account(row[2]) and is_vector(row[3:]))
 
 

@@ -97,7 +97,7 @@ teardown() {
   start_hook
   export PATH="$TOP/pipelines:$PATH"
   expected="$(sb-news --all --format text | wc -l)"
-  touch "$SANDBOX/fail"
+  echo 500 > "$SANDBOX/fail"
   run --separate-stderr sb-news-post --url "$HOOK"
   [ "$status" -eq 1 ]
   [[ "$stderr" == *"stay in"* ]]
@@ -136,7 +136,7 @@ assert any('u0 took rank 1' in t for t in texts)
   real_curl="$(command -v curl)"
   stub curl "printf '%s\n' \"\$@\" >> '$SANDBOX/curl-args'; exec '$real_curl' \"\$@\""
   export PATH="$STUBS:$TOP/pipelines:$PATH"
-  touch "$SANDBOX/fail.400"
+  echo 400 > "$SANDBOX/fail"
   SLURM_SB_WEBHOOK_URL="$HOOK?token=SECRET42" run --separate-stderr sb-news-post
   [ "$status" -eq 0 ]
   [[ "$stderr" == *"refused by the webhook"* ]]
@@ -144,4 +144,28 @@ assert any('u0 took rank 1' in t for t in texts)
   [ -s "$SANDBOX/curl-args" ]
   run grep -c SECRET42 "$SANDBOX/curl-args"
   [ "$output" = "0" ]
+}
+
+@test "sb-news-post: a gone webhook (404) keeps every event; at most --max-events a run; chat markup escaped" {
+  setup_store
+  start_hook
+  export PATH="$TOP/pipelines:$PATH"
+  echo '{"id":"x","day":"2025-08-30","scope":"all","kind":"groups","account":"<!channel> & co","event":"first_job"}' \
+    >> "$SLURM_SB_ROOT/leaderboards/achievements.ndjson"
+  expected="$(sb-news --all --format text | wc -l)"
+  echo 404 > "$SANDBOX/fail"
+  run --separate-stderr sb-news-post --url "$HOOK"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"HTTP 404"* ]]
+  [ "$(wc -l < "$SLURM_SB_ROOT/state/news/chat.outbox")" -eq "$expected" ]
+  rm "$SANDBOX/fail"
+  run --separate-stderr sb-news-post --url "$HOOK" --max-events 5
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq 5 ]
+  [ "$(wc -l < "$SLURM_SB_ROOT/state/news/chat.outbox")" -eq $((expected - 5)) ]
+  run --separate-stderr sb-news-post --url "$HOOK" --max-events 100000
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq "$expected" ]
+  grep -q 'group &lt;!channel&gt; &amp; co ran a first job' "$SANDBOX/bodies"
+  ! grep -q '<!channel>' "$SANDBOX/bodies"
 }

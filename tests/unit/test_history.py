@@ -395,3 +395,50 @@ def test_rank_1_taken_again_after_a_late_job_moves_its_day_is_not_news_again(tmp
     assert [e["day"] for e in taken] == ["2024-02-05"]
     again = tool("sb_news", ["--root", str(root), "--all-scopes"])
     assert b"rank_1" not in again.stdout
+
+
+@pytest.mark.parametrize("day", ["2024-02-30", "2024-02-3x", "2024-02-99", "2024-02-00"])
+def test_a_rollup_with_a_day_that_is_no_date_is_left_out_with_its_remedy(tmp_path, day):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1),
+                            cpu_hours(2, "bob", "2024-01-05T10:00:00Z", 2)])
+    path = root / "clusters" / "hammer" / "agg" / "rollups" / "monthly" / "2024-02.json"
+    data = json.loads(path.read_text())
+    data["days"].append([data["days"][0][0], day] + data["days"][0][2:])
+    path.write_text(json.dumps(data))
+    done = tool("sb_rank", ["--root", str(root), "--now", NOW, "--history-every", "0"])
+    assert done.returncode == 4, done.stderr
+    assert b"Traceback" not in done.stderr and b"2024-02.json" in done.stderr
+    assert b"redo-month 2024-02" in done.stderr
+    assert found(root, user="bob", event="first_job")           # January still counted
+
+
+def test_damaged_achievement_lines_are_skipped_by_every_reader(tmp_path):
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 200)])
+    path = root / "leaderboards" / "achievements.ndjson"
+    good = len(path.read_text().splitlines())
+    with open(path, "a") as handle:
+        for bad in ({"id": "x1", "day": "2024-02-02", "event": "first_job"},
+                    {"id": "x2", "day": "2024-02-02", "scope": "all", "kind": "users",
+                     "user": ["a"], "event": "level"},
+                    {"id": "x3", "day": "2024-02-02", "scope": "all", "kind": "users",
+                     "user": "alice", "event": "nope"}, [1, 2], "text"):
+            handle.write(json.dumps(bad) + "\n")
+        handle.write("{not json\n")
+    for args in (["--all", "--format", "text"], ["--all"], []):
+        done = tool("sb_news", ["--root", str(root), "--all-scopes"] + args)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+        assert len(done.stdout.splitlines()) == good
+    assert len(rank(root, "--user", "alice")[0]["achievements"]) > 0
+
+
+def test_the_opt_out_cache_is_an_input_of_the_history_pass(tmp_path):
+    from datetime import datetime, timezone
+    from slurm_scoreboard import chronicle
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
+    now = datetime(2024, 3, 5, 12, 0, tzinfo=timezone.utc)
+    chronicle.remember(str(root), now)
+    assert not chronicle.due(str(root), now, 3600)
+    (root / "state").mkdir(exist_ok=True)
+    (root / "state" / "optout_cache.json").write_text(
+        '{"version": 1, "checked": {"alice": {"hammer": [1709640000, true]}}}')
+    assert chronicle.due(str(root), now, 3600)

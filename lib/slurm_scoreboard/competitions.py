@@ -23,16 +23,20 @@ import re
 from datetime import date, timedelta
 from typing import Dict, List, Optional, Sequence
 
+import orjson
+
 from . import metrics, xp
 from .boards import METRIC_TITLES, metric_value
-from .files import UnsafePath, read_json
+from .files import UnsafePath, read_bytes
 from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, week_label
 from .names import PLAIN
 
 PRESETS = ("skill-of-the-week",)
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_TITLE = 200
-MAX_COMPETITIONS = 1000
+MAX_COMPETITIONS = 200         # each is fed every day row of the history pass
+MAX_NAMES = 2000               # users or accounts one competition may list
+MAX_CONFIG = 1 << 20           # bytes of competitions.json
 STATUSES = ("ongoing", "upcoming", "finished")
 
 
@@ -171,9 +175,9 @@ def _day(value, where: str) -> str:
 def _names(value, where: str) -> Optional[List[str]]:
     if value is None:
         return None
-    if type(value) is not list or not value or not all(
+    if type(value) is not list or not value or len(value) > MAX_NAMES or not all(
             type(name) is str and PLAIN.fullmatch(name) for name in value):
-        raise ConfigError(f"{where}: expected a non-empty list of plain names")
+        raise ConfigError(f"{where}: expected a list of 1 to {MAX_NAMES} plain names")
     return value
 
 
@@ -211,9 +215,14 @@ def _competition(entry, where: str) -> Competition:
 def load(path: str, today: str) -> List[Competition]:
     """The competitions of the config file (none when it does not exist), presets included."""
     try:
-        config = read_json(path)
-    except ValueError as err:
+        data = read_bytes(path, MAX_CONFIG)
+        config = orjson.loads(data)
+    except FileNotFoundError:
+        return []
+    except orjson.JSONDecodeError as err:
         raise ConfigError(f"{path}: not valid JSON ({err})") from None
+    except ValueError as err:
+        raise ConfigError(f"{err} (at most {MAX_CONFIG >> 20} MiB)") from None
     except (OSError, UnsafePath) as err:
         raise ConfigError(f"{path}: cannot be read ({err})") from None
     if config is None:

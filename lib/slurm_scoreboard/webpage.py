@@ -25,6 +25,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
 from . import view_model
+from .boards import METRICS
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from .names import check_name
 from .view_model import (HOURS, VALUE_HEADINGS, Board, Row, format_value, metric_title, when,
@@ -33,9 +34,8 @@ from .view_model import (HOURS, VALUE_HEADINGS, Board, Row, format_value, metric
 KIND_TITLES = {"users": "Players", "groups": "Groups"}
 MEMBER_FOLDERS = {"users": "players", "groups": "groups"}
 DOCUMENTS = (("records", "Records"), ("competitions", "Competitions"))
-MAX_DEPTH = 4            # nesting shown of a records or competitions document
-MAX_ITEMS = 1000         # items shown of one list or object there
-MAX_COLUMNS = 12
+RECORD_SKILLS = tuple(METRICS)
+RECORD_PERIODS = ("day", "week", "month")
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
 
@@ -357,56 +357,110 @@ class Site:
     # -- records and competitions --------------------------------------------------------------
 
     def document_page(self, name: str, title: str) -> bytes:
-        body = f"<h1>{title}</h1>{self.any_json(self.documents[name], 0)}"
-        return self.frame(f"{name}.html", title, body, name)
+        render = self.records_body if name == "records" else self.competitions_body
+        return self.frame(f"{name}.html", title, f"<h1>{title}</h1>{render(f'{name}.html')}",
+                          name)
 
-    def any_json(self, value, depth: int) -> str:
-        """Any JSON shown as nested tables, every text escaped; opted-out users left out."""
-        if isinstance(value, dict):
-            if depth >= MAX_DEPTH:
-                return f"({len(value)} fields)"
-            items = list(value.items())[:MAX_ITEMS]
-            cells = "".join(f"<tr><th>{esc(str(k))}</th><td>{self.any_json(v, depth + 1)}</td>"
-                            "</tr>" for k, v in items)
-            return f'<table class="kv"><tbody>{cells}</tbody></table>'
-        if isinstance(value, list):
-            return self.json_list(value, depth)
-        return json_scalar(value)
-
-    def json_list(self, items: list, depth: int) -> str:
-        items = [item for item in items if not self.opted_out(item)][:MAX_ITEMS]
-        if depth >= MAX_DEPTH:
-            return f"({len(items)} items)"
-        if not items:
+    def name_cell(self, here: str, kind: str, name) -> str:
+        if not isinstance(name, str):
             return "-"
-        if all(isinstance(item, dict) for item in items):
-            columns: List[str] = []
-            for item in items:
-                columns += [key for key in item if key not in columns]
-            columns = columns[:MAX_COLUMNS]
-            heads = "".join(f"<th>{esc(str(c))}</th>" for c in columns)
-            rows = "".join("<tr>" + "".join(
-                f"<td>{self.any_json(item.get(c), depth + 1) if c in item else ''}</td>"
-                for c in columns) + "</tr>" for item in items)
-            return f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
-        return "<ul>" + "".join(f"<li>{self.any_json(item, depth + 1)}</li>"
-                                for item in items) + "</ul>"
+        shown = esc(name)
+        return link(here, member_file(kind, name), shown) if name in self.members[kind] else shown
 
-    def opted_out(self, item) -> bool:
-        user = item.get("user") if isinstance(item, dict) else None
-        return isinstance(user, str) and user in self.files.optout
+    def records_body(self, here: str) -> str:
+        """Per scope and kind, each skill's most gained in a day, a week and a month."""
+        document = self.documents["records"]
+        rows = document.get("records") if isinstance(document, dict) else None
+        rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+        parts = []
+        for scope in [ALL] + list(self.files.clusters):
+            for kind in ("users", "groups"):
+                field = "user" if kind == "users" else "account"
+                mine = {(r.get("skill"), r.get("period")): r for r in rows
+                        if r.get("scope") == scope and r.get("kind") == kind
+                        and not (kind == "users" and r.get(field) in self.files.optout)}
+                if mine:
+                    parts.append(self.records_table(here, scope, kind, field, mine))
+        return "".join(parts) or '<p class="note">No records yet.</p>'
 
+    def records_table(self, here: str, scope: str, kind: str, field: str, mine: dict) -> str:
+        body = []
+        for skill in RECORD_SKILLS:
+            cells = []
+            for period in RECORD_PERIODS:
+                row = mine.get((skill, period))
+                if row is None:
+                    cells.append("<td>-</td>")
+                    continue
+                value = row.get("value")
+                shown = format_value(skill, value) if type(value) in (int, float) else "-"
+                cells.append(f'<td>{self.name_cell(here, kind, row.get(field))}<br>'
+                             f'<span class="num">{shown}</span> '
+                             f'<span class="note">{esc(str(row.get("label", "")))}</span></td>')
+            body.append(f"<tr><th>{html.escape(metric_title(skill))}</th>{''.join(cells)}</tr>")
+        caption = f"{scope_title(scope)}, {KIND_TITLES[kind].lower()}"
+        return (f"<table><caption>{caption}</caption><thead><tr><th>Skill</th>"
+                "<th>Most in a day</th><th>In a week</th><th>In a month</th></tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table>")
 
-def json_scalar(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.3g}"
-    return esc(str(value))
+    def competitions_body(self, here: str) -> str:
+        """Every competition (ongoing first), with its standings' first rows."""
+        document = self.documents["competitions"]
+        entries = document.get("competitions") if isinstance(document, dict) else None
+        parts = []
+        for entry in entries if isinstance(entries, list) else []:
+            ident = entry.get("id") if isinstance(entry, dict) else None
+            try:
+                check_name("competition", ident)
+            except ValueError:
+                continue
+            standings = self.files.document(f"competitions/{ident}")
+            parts.append(self.competition_section(here, standings if isinstance(standings, dict)
+                                                  else entry))
+        return "".join(parts) or '<p class="note">No competitions (see config/competitions.json ' \
+            'in sb-rank(1)).</p>'
+
+    def competition_section(self, here: str, contest: dict) -> str:
+        skills = [s for s in contest.get("skills", []) if s in RECORD_SKILLS] \
+            if isinstance(contest.get("skills"), list) else []
+        facts = [str(contest.get(key, "?")) for key in ("status", "from", "to")]
+        meta = (f"{esc(facts[0])}, {esc(facts[1])} to {esc(facts[2])}: "
+                f"{', '.join(html.escape(metric_title(s)) for s in skills)}")
+        for field in ("cluster", "accounts", "users"):
+            value = contest.get(field)
+            if isinstance(value, str) and value != ALL:
+                meta += f"; cluster {esc(value)}"
+            elif isinstance(value, list) and value:
+                meta += f"; only {field} {esc(', '.join(str(v) for v in value[:10]))}"
+        rows = contest.get("rows") if isinstance(contest.get("rows"), list) else []
+        rows = [r for r in rows if isinstance(r, dict) and r.get("user") not in self.files.optout]
+        heads = "".join(f'<th class="num">{html.escape(metric_title(s))}</th>' for s in skills)
+        body = []
+        for row in rows[:self.top]:
+            gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
+            cells = "".join(f'<td class="num">{self.gained(s, gained.get(s))}</td>'
+                            for s in skills)
+            rank = row.get("rank") if type(row.get("rank")) is int else 0
+            podium = f' class="r{rank}"' if 1 <= rank <= 3 else ""
+            body.append(f'<tr{podium}>'
+                        f'<td class="num rank">{rank:,}</td>'
+                        f'<td class="name">{self.name_cell(here, "users", row.get("user"))}</td>'
+                        f'<td class="num xp">{self.number(row.get("xp_gained"))}</td>'
+                        f'<td class="num">{self.number(row.get("levels_gained"))}</td>{cells}</tr>')
+        table = (f'<table><thead><tr><th class="num rank">Rank</th><th>Name</th>'
+                 f'<th class="num xp">XP gained</th><th class="num">Levels</th>{heads}</tr>'
+                 f"</thead><tbody>{''.join(body)}</tbody></table>" if body
+                 else '<p class="note">No one has gained anything in it yet.</p>')
+        return f"<h2>{esc(str(contest.get('title', '')))}</h2><p>{meta}</p>{table}"
+
+    @staticmethod
+    def number(value) -> str:
+        return f"{value:,}" if type(value) is int else "-"
+
+    @staticmethod
+    def gained(skill: str, cell) -> str:
+        value = cell.get("gained") if isinstance(cell, dict) else None
+        return format_value(skill, value) if type(value) in (int, float) else "-"
 
 
 def value_heading(metric: str) -> str:

@@ -157,15 +157,28 @@ def test_an_opted_out_user_has_no_page_and_no_row(root, tmp_path):
     assert not any("bob" in "".join(Elements(text).text) for text in found.values())
 
 
-def test_records_and_competitions_pages_appear_with_their_files(root, tmp_path):
+def test_records_and_competitions_pages_show_what_sb_rank_wrote(root, tmp_path):
     records = {"asof": NOW, "records": [
-        {"skill": "clock_hours", "period": "day", "user": "alice", "value": 160.0,
-         "day": "2025-08-30", "details": {"cluster": "hammer", "note": "<b>bold</b>"}},
-        {"skill": "jobs", "period": "week", "user": "bob", "value": 3},
-        "a <i>stray</i> string", 42, None, [1, [2, [3, [4, [5]]]]]]}
-    competitions = [{"title": "Skill of the week <script>", "skills": ["jobs"],
-                     "rows": [{"rank": 1, "user": "erin", "gained": 7}]}]
-    for name, document in (("records", records), ("competitions", competitions)):
+        {"scope": "all", "kind": "users", "skill": "clock_hours", "period": "day",
+         "label": "2025-08-30", "user": "alice", "value": 160.0},
+        {"scope": "all", "kind": "users", "skill": "jobs", "period": "week",
+         "label": "2025-W35", "user": "bob", "value": 3},
+        {"scope": "all", "kind": "groups", "skill": "jobs", "period": "month",
+         "label": "2025-08<b>", "account": "chem<i>", "value": 9},
+        "a <i>stray</i> string", 42, None, {"scope": ["x"]}]}
+    competitions = {"asof": NOW, "competitions": [
+        {"id": "sotw", "title": "Skill of the week <script>", "skills": ["jobs"],
+         "from": "2025-08-25", "to": "2025-08-31", "status": "ongoing", "cluster": "all"},
+        {"id": "../etc/passwd", "title": "planted"}, "junk"]}
+    standings = {"id": "sotw", "title": "Skill of the week <script>", "skills": ["jobs"],
+                 "from": "2025-08-25", "to": "2025-08-31", "status": "ongoing",
+                 "rows": [{"rank": 1, "user": "erin", "xp_gained": 700, "levels_gained": 2,
+                           "skills": {"jobs": {"gained": 7}}},
+                          {"rank": 2, "user": "bob", "xp_gained": 100, "levels_gained": 0,
+                           "skills": {"jobs": {"gained": [1]}}}]}
+    os.makedirs(os.path.join(root, "leaderboards", "competitions"), exist_ok=True)
+    for name, document in (("records", records), ("competitions", competitions),
+                           ("competitions/sotw", standings)):
         with open(os.path.join(root, "leaderboards", name + ".json"), "wb") as handle:
             handle.write(orjson.dumps(document))
     os.makedirs(os.path.join(root, "config"), exist_ok=True)
@@ -176,10 +189,14 @@ def test_records_and_competitions_pages_appear_with_their_files(root, tmp_path):
     assert done.returncode == 0, done.stderr
     found = pages(target)
     record_text = "".join(Elements(found["records.html"]).text)
-    assert "alice" in record_text and "2025-08-30" in record_text and "<b>bold</b>" in record_text
+    assert "alice" in record_text and "2025-08-30" in record_text and "160.0 h" in record_text
+    assert "chem<i>" in record_text and "2025-08<b>" in record_text
     assert "bob" not in record_text
-    assert "<b>" not in found["records.html"] and "<script" not in found["competitions.html"]
-    assert "Skill of the week <script>" in "".join(Elements(found["competitions.html"]).text)
+    contest_text = "".join(Elements(found["competitions.html"]).text)
+    assert "Skill of the week <script>" in contest_text and "erin" in contest_text
+    assert "700" in contest_text and "bob" not in contest_text and "planted" not in contest_text
+    assert "<b>" not in found["records.html"] and "<i>" not in found["records.html"]
+    assert "<script" not in found["competitions.html"]
     assert 'href="records.html"' in found["index.html"]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Tuple
 
 from . import chronicle
+from .optout import OptOut
 from .history import SKILLS, name_field
 from .names import PLAIN
 from .recordbook import PERIODS, records_of
@@ -33,6 +34,11 @@ def _value(skill: str, value) -> str:
     return "-" if number is None else format_value(skill, number)
 
 
+def _opted_out(name, optout: OptOut) -> bool:
+    """A user who opted out since the file was written (anything but a name is not one)."""
+    return isinstance(name, str) and name in optout
+
+
 def _field(value, name: str):
     """value[name] when value is an object as sb-rank writes them, else None."""
     return value.get(name) if isinstance(value, dict) else None
@@ -50,8 +56,10 @@ def records_page(root: str, selection: Selection, ascii_only: bool = False) -> T
     if document is None:
         return TextPage("Records", _scope(selection), heading,
                         [("  no records yet: sb-rank writes them with the boards", "dim")])
-    rows = records_of(document, selection.cluster, selection.kind)
+    optout = OptOut(root)
     field = name_field(selection.kind)
+    rows = [row for row in records_of(document, selection.cluster, selection.kind)
+            if not (selection.kind == "users" and _opted_out(row.get(field), optout))]
     lines: List[Span] = []
     for skill in SKILLS:
         for period in PERIODS:
@@ -86,15 +94,17 @@ def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPag
     skills = [s for s in document.get("skills", []) if s in SKILLS] \
         if isinstance(document.get("skills"), list) else []
     title = clean(str(document.get("title", ident)), ascii_only)
+    optout = OptOut(root)
     meta = (f"{clean(str(document.get('status', '?')), True)}, "
             f"{clean(str(document.get('from', '?')), True)} to "
             f"{clean(str(document.get('to', '?')), True)}, "
-            f"{', '.join(metric_title(s) for s in skills)}{_filters(document, ascii_only)}")
+            f"{', '.join(metric_title(s) for s in skills)}"
+            f"{_filters(document, ascii_only, optout)}")
     columns = "".join(f" {metric_title(s)[:14]:>14}" for s in skills)
     heading = f"  {'Rank':>5} {'Name':<18} {'XP gained':>12} {'Levels':>6}{columns}"
     rows = document.get("rows") if isinstance(document.get("rows"), list) else []
     lines: List[Span] = []
-    for row in (r for r in rows if isinstance(r, dict)):
+    for row in (r for r in rows if isinstance(r, dict) and not _opted_out(r.get("user"), optout)):
         gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
         cells = "".join(f" {_value(s, _field(gained.get(s), 'gained')):>14}" for s in skills)
         rank = _number(row.get("rank"))
@@ -107,13 +117,17 @@ def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPag
     return TextPage(f"Competition: {title}", meta, heading, lines)
 
 
-def _filters(document: dict, ascii_only: bool) -> str:
-    """The cluster, accounts and users a competition is limited to, as a meta line's end."""
+def _filters(document: dict, ascii_only: bool, optout) -> str:
+    """The cluster, accounts and users a competition is limited to, as a meta line's end
+    (users who opted out since the file was written left out)."""
     parts = []
     if isinstance(document.get("cluster"), str) and document["cluster"] != "all":
         parts.append(f"cluster {clean(document['cluster'], ascii_only)}")
     for field in ("accounts", "users"):
         names = document.get(field)
+        if isinstance(names, list):
+            names = [n for n in names if not (field == "users" and isinstance(n, str)
+                                              and n in optout)]
         if isinstance(names, list) and names:
             shown = ", ".join(clean(str(name), ascii_only) for name in names[:5])
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""

@@ -9,18 +9,23 @@ never a mix, whenever the writer is killed.
 
 A new generation is written and synced, then a new symlink is renamed over ``DIR`` (one atomic
 rename), then every other generation is removed, leftovers of killed runs included. The first
-export may replace a missing ``DIR`` or an empty folder; anything else is refused.
+export may replace a missing ``DIR`` or an empty folder; anything else is refused. So is a
+parent folder other accounts may write without the sticky bit: one of them could swap a
+generation folder for a symlink while it is written and have the pages written elsewhere.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import time
 from typing import Iterable, List, Set, Tuple
 
 from . import files
 
 GENERATION = ".gen-"
+_GENERATION_END = re.compile(r"[0-9]+-[0-9]+")
 
 
 class NotASite(Exception):
@@ -34,6 +39,7 @@ def publish(target: str, pages: Iterable[Tuple[str, bytes]], wait: float) -> int
     if not name:
         raise NotASite(f"{target}: name a folder to hold the site, not the file system's root")
     files.makedirs(parent)
+    _check_parent(parent)
     with files.locked(os.path.join(parent, f".{name}.lock"), wait):
         _make_replaceable(parent, name)
         generation = f".{name}{GENERATION}{os.getpid()}-{time.time_ns()}"
@@ -58,7 +64,18 @@ def current_generation(target: str) -> str:
 
 
 def _is_generation(entry: str, name: str) -> bool:
-    return entry.startswith(f".{name}{GENERATION}") and "/" not in entry
+    """A generation of site `name` (not of a site whose name merely starts the same way)."""
+    prefix = f".{name}{GENERATION}"
+    return entry.startswith(prefix) and _GENERATION_END.fullmatch(entry[len(prefix):]) is not None
+
+
+def _check_parent(parent: str) -> None:
+    info = os.stat(parent)
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX:
+        raise NotASite(f"{parent} may be written by other accounts (mode "
+                       f"{stat.S_IMODE(info.st_mode):04o}): one of them could redirect the "
+                       "site's files; publish it in a folder only this account writes (the "
+                       "site itself is readable by all), or one with the sticky bit (chmod +t)")
 
 
 def _make_replaceable(parent: str, name: str) -> None:

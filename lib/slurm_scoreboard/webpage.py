@@ -378,7 +378,9 @@ class Site:
                 field = "user" if kind == "users" else "account"
                 mine = {(r.get("skill"), r.get("period")): r for r in rows
                         if r.get("scope") == scope and r.get("kind") == kind
-                        and not (kind == "users" and r.get(field) in self.files.optout)}
+                        and r.get("skill") in RECORD_SKILLS
+                        and r.get("period") in RECORD_PERIODS
+                        and not (kind == "users" and self.opted_out(r.get(field)))}
                 if mine:
                     parts.append(self.records_table(here, scope, kind, field, mine))
         return "".join(parts) or '<p class="note">No records yet.</p>'
@@ -431,9 +433,11 @@ class Site:
             if isinstance(value, str) and value != ALL:
                 meta += f"; cluster {esc(value)}"
             elif isinstance(value, list) and value:
-                meta += f"; only {field} {esc(', '.join(str(v) for v in value[:10]))}"
+                shown = [str(v) for v in value if not (field == "users" and self.opted_out(v))]
+                meta += f"; only {field} {esc(', '.join(shown[:10]))}" if shown else ""
         rows = contest.get("rows") if isinstance(contest.get("rows"), list) else []
-        rows = [r for r in rows if isinstance(r, dict) and r.get("user") not in self.files.optout]
+        rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("user"), str)
+                and not self.opted_out(r["user"])]
         heads = "".join(f'<th class="num">{html.escape(metric_title(s))}</th>' for s in skills)
         body = []
         for row in rows[:self.top]:
@@ -452,6 +456,10 @@ class Site:
                  f"</thead><tbody>{''.join(body)}</tbody></table>" if body
                  else '<p class="note">No one has gained anything in it yet.</p>')
         return f"<h2>{esc(str(contest.get('title', '')))}</h2><p>{meta}</p>{table}"
+
+    def opted_out(self, name) -> bool:
+        """Whether `name` is a user who opted out (anything but a name is not one)."""
+        return isinstance(name, str) and name in self.files.optout
 
     @staticmethod
     def number(value) -> str:

@@ -290,3 +290,44 @@ def test_a_killed_export_leaves_the_old_site_or_the_new_one_whole(root, tmp_path
     assert pages(target) == new
     leftovers = [e for e in os.listdir(tmp_path) if e.startswith(".site.") and e != ".site.lock"]
     assert leftovers == [os.readlink(target)]
+
+
+def test_planted_record_and_standing_shapes_and_late_opt_outs_do_not_break_the_pages(root,
+                                                                                      tmp_path):
+    leaderboards = os.path.join(root, "leaderboards")
+    os.makedirs(os.path.join(leaderboards, "competitions"), exist_ok=True)
+    planted = {
+        "records": {"records": [{"scope": "all", "kind": "users", "skill": "jobs",
+                                 "period": "day", "user": ["x"]},
+                                {"scope": "all", "kind": "users", "skill": ["jobs"]}]},
+        "competitions": {"competitions": [{"id": "c1", "title": "C1"}]},
+        "competitions/c1": {"id": "c1", "title": "C1", "skills": ["jobs"],
+                            "users": ["alice", "optme"],
+                            "rows": [{"rank": 1, "user": {}}, {"rank": 2, "user": "optme"},
+                                     {"rank": 3, "user": "alice", "xp_gained": 5}]}}
+    for name, document in planted.items():
+        with open(os.path.join(leaderboards, name + ".json"), "wb") as handle:
+            handle.write(orjson.dumps(document))
+    os.makedirs(os.path.join(root, "config"), exist_ok=True)
+    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+        handle.write("optme\n")
+    target = tmp_path / "site"
+    done = export(root, "--format", "html", "--output", target)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    found = pages(target)
+    assert "optme" not in found["competitions.html"] and "alice" in found["competitions.html"]
+
+
+def test_a_parent_others_may_write_is_refused_and_a_sibling_site_is_never_removed(root,
+                                                                                  tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o2775)
+    done = export(root, "--format", "html", "--output", shared / "site")
+    assert done.returncode == 1 and b"chmod +t" in done.stderr
+    assert not (shared / "site").exists()
+    own = tmp_path / "own"
+    own.mkdir()
+    assert export(root, "--format", "html", "--output", own / "hs.gen-2").returncode == 0
+    assert export(root, "--format", "html", "--output", own / "hs").returncode == 0
+    assert (own / "hs.gen-2" / "index.html").is_file() and (own / "hs" / "index.html").is_file()

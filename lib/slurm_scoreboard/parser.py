@@ -18,7 +18,7 @@ from .fields import FREE_TEXT
 from . import times
 from .ndjson import bounded_lines
 from .records import (COLUMN_REASONS, Columns, SkipRecord, check, fold_job, latest_time,
-                      parse_job_id, peak_rss)
+                      parse_job_id, peak_rss, used_cpu)
 
 LINE_LIMIT = 1 << 20     # 1 MiB: no sacct line is longer (a job's text columns are not kept)
 
@@ -62,6 +62,7 @@ class _Job:
         self.allocations: List[Sequence[str]] = []
         self.het_seen: set = set()
         self.step_peak: Optional[int] = None
+        self.step_cpu: Optional[int] = None     # TotalCPU summed over its step lines
         self.cut = False               # one of its lines was cut by a column width
 
 
@@ -271,6 +272,13 @@ class SacctParser:
                 rss = None
             if rss is not None and (job.step_peak is None or rss > job.step_peak):
                 job.step_peak = rss
+            try:
+                used = used_cpu(row, cols)
+            except SkipRecord as err:
+                self._problem(lineno, str(err))
+                used = None
+            if used is not None:
+                job.step_cpu = (job.step_cpu or 0) + used
             return
         joins_het = (job is not None and job.job == job_id.job and job.allocations
                      and job_id.het is not None and job_id.het not in job.het_seen)
@@ -290,7 +298,8 @@ class SacctParser:
         if job is None or job.cut:
             return
         try:
-            record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster)
+            record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster,
+                              job.step_cpu)
             check(record, self.latest)
         except SkipRecord as err:
             if err.reason not in COLUMN_REASONS:

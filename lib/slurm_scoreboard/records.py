@@ -34,9 +34,15 @@ mem_bytes          int|null  allocated memory (AllocTRES ``mem=``, else ReqMem r
 max_rss_bytes      int|null  peak MaxRSS over the job's steps, when step lines were read
 cpu_seconds        int       sum over components of elapsed x CPUs
 gpu_seconds        int       sum over components of elapsed x GPUs
+cpu_used_s         int       only when the input has TotalCPU and the job's step lines: the CPU
+                             time its steps used (the job line's TotalCPU, which sacct sums
+                             over the steps, or the steps' own sum); absent otherwise (``sacct
+                             -X`` prints 0 there), and when it passes the CPU time allocated
+                             by more than :data:`CPU_USED_SLACK` (not a measure to trust)
 =================  ========  =====================================================================
 
-Nothing else from sacct is kept: no job names, scripts, paths or command lines.
+Nothing else from sacct is kept: no job names, scripts, paths or command lines. A record
+without ``cpu_used_s`` is a record of the schema (it is the only key that may be absent).
 
 Every tool checks each record it reads or writes once, with :func:`check`: every key present with
 its type, integers (never booleans or floats) from 0 to the bounds below, ``cpu_seconds`` at most
@@ -104,7 +110,7 @@ class Columns:
 
     NAMES = ("jobid", "jobidraw", "cluster", "user", "account", "state", "elapsedraw", "elapsed",
              "alloccpus", "ncpus", "nnodes", "allocnodes", "reqmem", "alloctres", "submit",
-             "start", "end", "maxrss")
+             "start", "end", "maxrss", "totalcpu")
 
     def __init__(self, names: Sequence[str], zone=None):
         self.names = list(names)
@@ -160,6 +166,18 @@ def _elapsed(row: Sequence[str], cols: Columns, start: Optional[str], end: Optio
     return 0
 
 
+def used_cpu(row: Sequence[str], cols: Columns) -> Optional[int]:
+    """TotalCPU of one line in whole seconds (None when the input has no such column or the
+    field is empty)."""
+    text = _get(row, cols.totalcpu)
+    if not text:
+        return None
+    try:
+        return units.parse_duration(text)
+    except ValueError as err:
+        raise SkipRecord("bad TotalCPU", str(err)) from None
+
+
 def peak_rss(row: Sequence[str], cols: Columns) -> Optional[int]:
     """MaxRSS of one line in bytes (None when empty)."""
     try:
@@ -207,10 +225,14 @@ def _component(row: Sequence[str], cols: Columns, start: Optional[str],
                       _memory(row, cols, alloc, cpus, nodes))
 
 
+CPU_USED_SLACK = 1.05      # TotalCPU over 105% of the allocated CPU time (+ a minute) is noise
+
+
 def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int],
-             cols: Columns, default_cluster: str) -> dict:
-    """The record of one job from its allocation lines (one, or one per het component) and the
-    peak MaxRSS of its step lines."""
+             cols: Columns, default_cluster: str, step_cpu: Optional[int] = None) -> dict:
+    """The record of one job from its allocation lines (one, or one per het component), the
+    peak MaxRSS of its step lines and the sum of their TotalCPU (None when no step line had
+    one)."""
     if not allocations:
         raise SkipRecord("step lines without their job line")
     leader = allocations[0]
@@ -251,7 +273,7 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
             rss = peak_rss(row, cols)
             if rss is not None and (peak is None or rss > peak):
                 peak = rss
-    return {
+    record = {
         "cluster": _get(leader, cols.cluster) or default_cluster,
         "job_id": job,
         "job_id_raw": _get(leader, cols.jobidraw) or None,
@@ -272,6 +294,25 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
         "cpu_seconds": cpu_seconds,
         "gpu_seconds": gpu_seconds,
     }
+    used = _cpu_used(allocations, cols, step_cpu)
+    if used is not None and used <= cpu_seconds * CPU_USED_SLACK + 60:
+        record["cpu_used_s"] = used
+    return record
+
+
+def _cpu_used(allocations: List[Sequence[str]], cols: Columns,
+              step_cpu: Optional[int]) -> Optional[int]:
+    """CPU time the job's steps used: the job lines' TotalCPU (sacct's sum over the steps) or
+    the steps' own sum, whichever is larger; None without step lines (-X prints 0)."""
+    if step_cpu is None:
+        return None
+    total = 0
+    for row in allocations:
+        try:
+            total += used_cpu(row, cols) or 0
+        except SkipRecord:
+            return None         # an unreadable TotalCPU: the measure is unknown, the job kept
+    return max(total, step_cpu)
 
 
 MAX_ELAPSED = 10 * 366 * 86400
@@ -378,8 +419,10 @@ def check(record, latest: str) -> None:
     for key in _SIZES:
         if record.get(key) is not None:
             _whole(record, key, MAX_BYTES)
-    _whole(record, "cpu_seconds", elapsed * cpus)
+    cpu_seconds = _whole(record, "cpu_seconds", elapsed * cpus)
     _whole(record, "gpu_seconds", elapsed * gpus)
+    if "cpu_used_s" in record:
+        _whole(record, "cpu_used_s", int(cpu_seconds * CPU_USED_SLACK) + 60)
 
 
 class Placement(NamedTuple):

@@ -2,6 +2,7 @@
 by an unprivileged user, and compared with what was submitted."""
 import os
 import shutil
+import subprocess
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -178,3 +179,33 @@ def test_plain_fixed_width_sacct_gives_the_same_records_or_says_what_it_cut(subm
     explained = [line for line in done.stderr.splitlines() if " cut: " in line]
     assert len(explained) == 1 and "sacct -P" in explained[0], done.stderr
     assert f"truncated value: {len(wide) - len(cut)}" in done.stderr, done.stderr
+
+
+def test_cpu_used_of_a_job_keeping_two_of_its_four_cpus_busy(cluster):
+    """The CPU time a job used, from its step lines (sacct without -X, piped by hand), against
+    TotalCPU / (ElapsedRaw x AllocCPUS) read straight from sacct."""
+    from slurm_jobs import submit, wait_until_ended
+    burn = 'timeout 12 sh -c "while :; do :; done"'
+    job = submit("sbcarol", "-c", "4", "--wrap", f"{burn} & {burn} & wait")
+    wait_until_ended([job], 1)
+    fields = "JobID,JobIDRaw,Cluster,User,Account,State,ElapsedRaw,AllocCPUS,AllocTRES," \
+             "Submit,Start,End,MaxRSS,TotalCPU"
+    raw = subprocess.run(["sacct", "-P", "-n", "-o", "JobID,ElapsedRaw,AllocCPUS,TotalCPU",
+                          "-j", job], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, TZ="UTC")).stdout.splitlines()
+    line = next(l for l in raw if l.split("|")[0] == job).split("|")
+    minutes, seconds = line[3].split(":")[-2:]
+    hours = int(line[3].split(":")[0]) if line[3].count(":") == 2 else 0
+    total_cpu = hours * 3600 + int(minutes) * 60 + int(float(seconds))
+    elapsed, cpus = int(line[1]), int(line[2])
+    script = (f"TZ=UTC sacct -P -o {fields} -j {job} | {USERS_BIN}/sb-parse --quiet")
+    done = as_user("sbcarol", ["bash", "-o", "pipefail", "-c", script])
+    record = orjson.loads(done.stdout.splitlines()[0])
+    assert record["cpu_used_s"] == total_cpu
+    assert record["cpu_seconds"] == elapsed * cpus
+    # two busy loops on four CPUs: at most half, less when the machine's two cores are shared
+    assert 0.1 <= record["cpu_used_s"] / record["cpu_seconds"] <= 0.55
+    x_only = as_user("sbcarol", ["bash", "-o", "pipefail", "-c",
+                                 f"TZ=UTC sacct -X -P -o {fields} -j {job} | "
+                                 f"{USERS_BIN}/sb-parse --quiet"])
+    assert "cpu_used_s" not in orjson.loads(x_only.stdout.splitlines()[0])

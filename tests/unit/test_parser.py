@@ -82,6 +82,46 @@ def test_steps_fold_into_their_job_with_peak_rss():
     assert records[1]["max_rss_bytes"] is None
 
 
+USAGE_HDR = "JobID|User|State|ElapsedRaw|AllocCPUS|End|Start|Submit|TotalCPU"
+USAGE_TIMES = "2025-08-04T00:01:40|2025-08-04T00:00:00|2025-08-04T00:00:00"
+
+
+def test_cpu_used_comes_from_the_steps_totalcpu_as_sacct_prints_it_without_x():
+    # a 4-CPU job of 100 s keeping two CPUs busy: sacct sums the steps on the job line
+    lines = [USAGE_HDR,
+             f"500|erin|COMPLETED|100|4|{USAGE_TIMES}|03:20.400",
+             f"500.batch||COMPLETED|100|4|{USAGE_TIMES}|03:20.399",
+             f"500.extern||COMPLETED|100|4|{USAGE_TIMES}|00:00.001"]
+    records, problems, _ = parse(lines)
+    assert problems == [] and records[0]["cpu_used_s"] == 200
+    assert records[0]["cpu_used_s"] / records[0]["cpu_seconds"] == 0.5
+
+
+def test_cpu_used_is_absent_without_step_lines_or_when_it_cannot_be_trusted():
+    allocations_only = [USAGE_HDR, f"501|erin|COMPLETED|100|4|{USAGE_TIMES}|00:00:00"]
+    records, _, _ = parse(allocations_only)                 # what sacct -X prints
+    assert "cpu_used_s" not in records[0] and records[0]["cpu_seconds"] == 400
+    too_much = [USAGE_HDR, f"502|erin|COMPLETED|100|4|{USAGE_TIMES}|1-00:00:00",
+                f"502.batch||COMPLETED|100|4|{USAGE_TIMES}|1-00:00:00"]
+    records, _, _ = parse(too_much)                          # a day of CPU in 400 CPU-seconds
+    assert "cpu_used_s" not in records[0] and records[0]["job_id"] == "502"
+    bad = [USAGE_HDR, f"503|erin|COMPLETED|100|4|{USAGE_TIMES}|soon",
+           f"503.batch||COMPLETED|100|4|{USAGE_TIMES}|00:50"]
+    records, problems, _ = parse(bad)                        # the job is kept, the measure lost
+    assert [r["job_id"] for r in records] == ["503"] and "cpu_used_s" not in records[0]
+
+
+def test_cpu_used_of_a_real_sample_stays_within_the_cpu_time_allocated(samples_dir):
+    path = os.path.join(samples_dir, "slurm2sql__test-data1_pipe_with_header.txt")
+    with open(path, encoding="utf-8") as handle:
+        records, _, _ = parse(handle.read().splitlines())
+    measured = [r for r in records if "cpu_used_s" in r]
+    assert measured, "the sample has TotalCPU on step lines"
+    first = next(r for r in measured if r["job_id"] == "43974388")
+    assert first["cpu_used_s"] == 15                       # TotalCPU 00:15.057 on the job line
+    assert all(r["cpu_used_s"] <= r["cpu_seconds"] * 1.05 + 60 for r in measured)
+
+
 HDR = "JobID|JobIDRaw|User|State|ElapsedRaw|AllocCPUS|AllocTRES|Submit|Start|End"
 
 

@@ -11,6 +11,9 @@ SB_SACCT_FIELDS = ["JobID", "JobIDRaw", "Cluster", "User", "Account", "State", "
                    "AllocCPUS", "NNodes", "ReqMem", "AllocTRES", "Submit", "Start", "End",
                    "MaxRSS", "AveRSS"]
 
+# sb-sacct --steps: the same, and the CPU time each step used (the job line's is their sum).
+SB_STEP_FIELDS = SB_SACCT_FIELDS + ["TotalCPU"]
+
 # The seed README's "Manual one-off ingest" one-liner.
 SEED_FIELDS = ["JobID", "User", "State", "ElapsedRaw", "AllocCPUS", "NNodes", "ReqMem", "MaxRSS",
                "AveRSS", "AllocTRES", "Submit", "Start", "End"]
@@ -21,13 +24,14 @@ XDMOD_FIELDS = ["jobid", "jobidraw", "cluster", "partition", "qos", "account", "
                 "state", "nnodes", "ncpus", "reqcpus", "reqmem", "reqtres", "alloctres",
                 "timelimit", "nodelist", "jobname"]
 
-PRESETS: Dict[str, List[str]] = {"sb-sacct": SB_SACCT_FIELDS, "readme-oneliner": SEED_FIELDS,
-                                 "xdmod": XDMOD_FIELDS}
+PRESETS: Dict[str, List[str]] = {"sb-sacct": SB_SACCT_FIELDS, "sb-sacct-steps": SB_STEP_FIELDS,
+                                 "readme-oneliner": SEED_FIELDS, "xdmod": XDMOD_FIELDS}
 # Earlier names still accepted.
 ALIASES = {"seed": "readme-oneliner"}
 
 # Recognised without a header, by field count alone.
 BY_COUNT: Dict[int, List[str]] = {len(SB_SACCT_FIELDS): SB_SACCT_FIELDS,
+                                  len(SB_STEP_FIELDS): SB_STEP_FIELDS,
                                   len(SEED_FIELDS): SEED_FIELDS}
 
 # Free-text columns: the only ones that may contain the delimiter, so only these absorb extra

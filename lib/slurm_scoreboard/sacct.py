@@ -9,7 +9,7 @@ import tempfile
 from datetime import datetime, timedelta
 from typing import BinaryIO, Iterator, List, Optional, Tuple
 
-from .fields import SB_SACCT_FIELDS
+from .fields import SB_SACCT_FIELDS, SB_STEP_FIELDS
 from .states import TERMINAL_CODES
 from .times import ONE_SECOND, next_month, sacct_stamp
 
@@ -56,7 +56,8 @@ def build_command(window: Window, steps: bool = False, user: Optional[str] = Non
                   sacct: str = "sacct") -> List[str]:
     """The sacct call for jobs that ended in [since, until) (or were active, with all_states)."""
     since, until = window
-    command = [sacct, "-a", "-n", "-P", "--format=" + ",".join(SB_SACCT_FIELDS),
+    fields = SB_STEP_FIELDS if steps else SB_SACCT_FIELDS
+    command = [sacct, "-a", "-n", "-P", "--format=" + ",".join(fields),
                "-S", sacct_stamp(since), "-E", sacct_stamp(until - ONE_SECOND)]
     if not steps:
         command.insert(4, "-X")

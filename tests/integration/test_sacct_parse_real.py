@@ -115,6 +115,8 @@ def test_steps_give_peak_memory_and_the_same_jobs(submitted, records, cluster, u
     for job_id, record in records.items():
         assert with_steps[job_id]["cpu_seconds"] == record["cpu_seconds"]
     assert any(r["max_rss_bytes"] for r in with_steps.values())
+    assert with_steps[submitted["jobs"]["multicpu"]]["cpu_used_s"] >= 0
+    assert not any("cpu_used_s" in r for r in records.values())     # -X: not measured
 
 
 def test_probe_on_the_real_cluster(submitted, cluster, user_root):

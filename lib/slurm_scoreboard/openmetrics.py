@@ -2,14 +2,14 @@
 
 Every family is a gauge; each sample is one row of one board::
 
-    slurm_scoreboard_user_value{user="alice",skill="clock_hours",window="month",cluster="all"} 123.4
+    slurm_scoreboard_user_value{user="alice",skill="clock_hours",window="month",slurm_cluster="all"} 123.4
     slurm_scoreboard_user_level{...} 15
     slurm_scoreboard_user_rank{...} 1
-    slurm_scoreboard_group_value{account="chem",skill=...,window=...,cluster=...} 890.5
+    slurm_scoreboard_group_value{account="chem",skill=...,window=...,slurm_cluster=...} 890.5
     slurm_scoreboard_group_level{...}, slurm_scoreboard_group_rank{...}
     slurm_scoreboard_asof_timestamp_seconds 1756641600      (when sb-rank made the boards)
 
-``cluster="all"`` is every cluster merged. The value is the skill's hours (``*_hours``), its
+``slurm_cluster="all"`` is every cluster merged. The value is the skill's hours (``*_hours``), its
 count (``jobs``, ``failed_jobs``) or, for ``overall``, the total level. Only the first `top` rows
 of each board are written, so a root with C clusters, W windows and S skills (overall counted)
 gives at most ``2 kinds x 3 gauges x top x (C + 1) x W x S + 1`` series: 84,001 for three
@@ -66,7 +66,7 @@ def exposition(files: LeaderboardFiles, top: int) -> str:
             continue
         family, label = KIND_NAMES[which.kind]
         scope = f'skill="{escape_label(which.metric)}",window="{escape_label(which.window)}",' \
-                f'cluster="{escape_label(which.scope)}"'
+                f'slurm_cluster="{escape_label(which.scope)}"'
         for row in board.rows[:top]:
             labels = f'{{{label}="{escape_label(row.name)}",{scope}}}'
             for gauge, value in (("value", row.value), ("level", row.level), ("rank", row.rank)):

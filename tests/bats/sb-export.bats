@@ -21,8 +21,8 @@ setup_boards() {
   [ "$status" -eq 0 ]
   [ "$stderr" = "" ]
   [ "${lines[-1]}" = "# EOF" ]
-  [[ "$output" == *'slurm_scoreboard_user_rank{user="u0",skill="jobs",window="alltime",cluster="all"} 1'* ]]
-  [ "$(grep -c '^slurm_scoreboard_user_value{.*skill="jobs",window="alltime",cluster="all"}' <<< "$output")" -eq 2 ]
+  [[ "$output" == *'slurm_scoreboard_user_rank{user="u0",skill="jobs",window="alltime",slurm_cluster="all"} 1'* ]]
+  [ "$(grep -c '^slurm_scoreboard_user_value{.*skill="jobs",window="alltime",slurm_cluster="all"}' <<< "$output")" -eq 2 ]
 }
 
 @test "openmetrics --output: a .prom file, written atomically, nothing on stdout" {

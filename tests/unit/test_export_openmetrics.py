@@ -56,7 +56,7 @@ def expected(root, top):
     for scope, kind, window, metric, document in every_board(root):
         for row in document["rows"][:top]:
             labels = frozenset({LABEL[kind]: row[LABEL[kind]], "skill": metric, "window": window,
-                                "cluster": scope}.items())
+                                "slurm_cluster": scope}.items())
             for gauge in ("value", "level", "rank"):
                 wanted[(f"{FAMILY[kind]}_{gauge}", labels)] = row[gauge]
     return wanted
@@ -72,13 +72,13 @@ def test_every_series_is_a_row_of_its_board(ranked):
     assert without_asof(found) == pytest.approx(expected(ranked, 100))
     users = {dict(labels).get("user") for name, labels in found if "user" in dict(labels)}
     assert users == {"alice", "bob", "carol", "dave", "erin"}
-    assert {dict(labels)["cluster"] for _, labels in without_asof(found)} == {"all", *CLUSTERS}
+    assert {dict(labels)["slurm_cluster"] for _, labels in without_asof(found)} == {"all", *CLUSTERS}
 
 
 def test_values_levels_and_ranks_of_the_top_user(ranked):
     found = series(exposition(ranked))
     labels = frozenset({"user": "alice", "skill": "clock_hours", "window": "alltime",
-                        "cluster": "all"}.items())
+                        "slurm_cluster": "all"}.items())
     assert found[("slurm_scoreboard_user_value", labels)] == 40 * 4 + 10 + 1
     assert found[("slurm_scoreboard_user_rank", labels)] == 1
     row = read_board(ranked, "alltime", "clock_hours")["rows"][0]
@@ -201,4 +201,4 @@ def test_no_series_is_written_twice_whatever_the_files_say(root):
                                     "cluster merged, so its boards cannot be told apart; left "
                                     "out\n")
     found = series(done.stdout.decode())
-    assert {dict(labels)["cluster"] for _, labels in without_asof(found)} == {"all", *CLUSTERS}
+    assert {dict(labels)["slurm_cluster"] for _, labels in without_asof(found)} == {"all", *CLUSTERS}

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from . import view_model
 from .boards import METRICS
+from .groupstats import groups_from_stats
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from .names import check_name
 from .view_model import (HOURS, VALUE_HEADINGS, Board, Row, format_value, metric_title, when,
@@ -172,6 +173,7 @@ class Site:
         self.merged: Dict[Tuple[str, str, str], Dict[str, Row]] = {}   # (kind, window, skill)
         self.cluster_overall: Dict[Tuple[str, str], Dict[str, Row]] = {}   # (kind, cluster)
         self.members: Dict[str, Dict[str, Row]] = {"users": {}, "groups": {}}
+        self.groups: Dict[str, dict] = {}      # account -> its all-time statistics
 
     def pages(self) -> Iterator[Tuple[str, bytes]]:
         """(relative path, bytes) of every file of the site."""
@@ -179,6 +181,8 @@ class Site:
             document = self.files.document(name)
             if document is not None:
                 self.documents[name] = document
+        self.groups = {group["account"]: group for group in
+                       groups_from_stats(self.files.document("groups/alltime_stats"))}
         for which in sorted(self.files.selections(), key=lambda w: w != member_board(w.kind)):
             board = self.files.board(which)
             self._remember(which, board)
@@ -312,10 +316,30 @@ class Site:
         members = self.members[kind][name].members
         extra = f'<p class="note">{members:,} member{"" if members == 1 else "s"}</p>' \
             if members is not None else ""
-        body = (f"<h1>{what} {esc(name)}</h1>{extra}"
+        body = (f"<h1>{what} {esc(name)}</h1>{extra}{self.membership(here, kind, name)}"
                 f'<div class="pick"><span class="label">Window:</span> {jump}</div>'
                 f"{sections}{self.member_clusters(here, kind, name)}")
         return self.frame(here, f"{what} {esc(name)}", body)
+
+    def membership(self, here: str, kind: str, name: str) -> str:
+        """A group's members and statistics (all time, all clusters), or a user's groups."""
+        if kind == "groups":
+            group = self.groups.get(name)
+            if group is None:
+                return ""
+            users = [u for u in group.get("users", []) if isinstance(u, str)
+                     and not self.opted_out(u)]
+            listed = ", ".join(self.name_cell(here, "users", u) for u in users)
+            averages = group.get("average_total_level")
+            stats = (f"{self.number(group.get('members_99'))} with a 99; the average member's "
+                     f"total level {averages:,.1f}. " if type(averages) in (int, float) else "")
+            return f'<p class="note">{stats}Members: {listed or "-"}</p>'
+        mine = [account for account, group in sorted(self.groups.items())
+                if isinstance(group.get("users"), list) and name in group["users"]]
+        if not mine:
+            return ""
+        listed = ", ".join(self.name_cell(here, "groups", account) for account in mine)
+        return f'<p class="note">Groups: {listed}</p>'
 
     def member_window(self, here: str, kind: str, name: str, window: str) -> str:
         rows = []

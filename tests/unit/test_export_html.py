@@ -331,3 +331,17 @@ def test_a_parent_others_may_write_is_refused_and_a_sibling_site_is_never_remove
     assert export(root, "--format", "html", "--output", own / "hs.gen-2").returncode == 0
     assert export(root, "--format", "html", "--output", own / "hs").returncode == 0
     assert (own / "hs.gen-2" / "index.html").is_file() and (own / "hs" / "index.html").is_file()
+
+
+def test_a_group_page_lists_its_members_and_a_player_page_their_groups(root, tmp_path):
+    os.makedirs(os.path.join(root, "config"), exist_ok=True)
+    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+        handle.write("bob\n")
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    found = pages(target)
+    proj = "".join(Elements(found["groups/proj.html"]).text)
+    assert "Members:" in proj and "alice" in proj and "bob" not in proj
+    assert 'href="../players/alice.html"' in found["groups/proj.html"]
+    carol = "".join(Elements(found["players/carol.html"]).text)
+    assert "Groups:" in carol and "chem" in carol

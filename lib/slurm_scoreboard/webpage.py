@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 from urllib.parse import quote
 
 from . import view_model

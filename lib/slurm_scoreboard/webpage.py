@@ -86,6 +86,7 @@ tr.r2 .rank{color:#5f5f5f;font-weight:bold}
 tr.r3 .rank{color:#8c4f1f;font-weight:bold}
 table.kv th{width:30%}
 .note{color:#5b4a33;font-size:.9rem;text-align:center}
+td .note{white-space:nowrap}
 footer{color:#c9b898;text-align:center;font-size:.8rem;padding:.3rem 1rem 1.5rem}
 @media (max-width:700px){
 body{font-size:14px}
@@ -236,8 +237,8 @@ class Site:
         skills = "".join("<li>" + link(here, board_file(which._replace(metric=m)),
                                        html.escape(metric_title(m)), m == which.metric) + "</li>"
                          for m in self.files.metrics)
-        caption = (f"{html.escape(window_title(which.window))} &middot; {scope_title(which.scope)}"
-                   f" &middot; {KIND_TITLES[which.kind]}")
+        caption = (f"{html.escape(window_title(which.window))}{days_of(board)} &middot; "
+                   f"{scope_title(which.scope)} &middot; {KIND_TITLES[which.kind]}")
         body = (f"<h1>{title}</h1>{pickers}<div class=\"layout\"><aside class=\"skills\">"
                 f"<h2>Skills</h2><ul>{skills}</ul></aside><section class=\"content\">"
                 f"{self.board_table(here, which, board, caption)}</section></div>")
@@ -493,6 +494,13 @@ class Site:
     def gained(skill: str, cell) -> str:
         value = cell.get("gained") if isinstance(cell, dict) else None
         return format_value(skill, value) if type(value) in (int, float) else "-"
+
+
+def days_of(board: Optional[Board]) -> str:
+    """The UTC days a window's board covers, as it says them (nothing for all time)."""
+    if board is None or not board.first_day or not board.last_day:
+        return ""
+    return f" ({esc(board.first_day)} to {esc(board.last_day)})"
 
 
 def value_heading(metric: str) -> str:

@@ -345,3 +345,11 @@ def test_a_group_page_lists_its_members_and_a_player_page_their_groups(root, tmp
     assert 'href="../players/alice.html"' in found["groups/proj.html"]
     carol = "".join(Elements(found["players/carol.html"]).text)
     assert "Groups:" in carol and "chem" in carol
+
+
+def test_a_window_board_says_the_days_it_covers(site):
+    found = pages(site)
+    text = "".join(Elements(found["boards/users/rolling-30d/clock_hours.html"]).text)
+    assert "Last 30 days (2025-08-02 to 2025-08-31)" in text
+    assert "(" not in "".join(Elements(found["boards/users/alltime/clock_hours.html"]).text
+                              ).split("All time")[1][:3]

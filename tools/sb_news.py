@@ -88,25 +88,35 @@ def emit(event: dict, out: Writer, args) -> None:
 OUTBOX_LIMIT = 8 << 20     # bytes: sb-news-post reads it whole; more means no one posts them
 
 
-def add_to_outbox(path: str, lines: List[bytes]) -> None:
-    """The outbox with `lines` added at its end, replaced atomically; refused (nothing taken,
-    the cursor stays) when it would pass OUTBOX_LIMIT."""
-    try:
-        before = read_bytes(path, OUTBOX_LIMIT)
-    except FileNotFoundError:
-        before = b""
-    except (OSError, UnsafePath, ValueError) as err:
-        raise cli.ToolError(safe_text(f"{path}: {err}")) from None
-    if before and not before.endswith(b"\n"):
-        before += b"\n"
-    added = b"".join(lines)
-    if len(before) + len(added) > OUTBOX_LIMIT:
-        waiting = before.count(b"\n")
-        raise cli.ToolError(safe_text(
-            f"{path}: the outbox would pass {OUTBOX_LIMIT >> 20} MiB ({waiting:,} events wait, "
-            f"{len(lines):,} new): nothing taken; is the webhook refusing them? (see "
-            "sb-news-post's messages)"))
-    atomic_write(path, before + added)
+class Outbox:
+    """What is waiting in an outbox file, and the room left in it for new events."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self.before = read_bytes(path, OUTBOX_LIMIT)
+        except FileNotFoundError:
+            self.before = b""
+        except (OSError, UnsafePath, ValueError) as err:
+            raise cli.ToolError(safe_text(f"{path}: {err}")) from None
+        if self.before and not self.before.endswith(b"\n"):
+            self.before += b"\n"
+        self.room = OUTBOX_LIMIT - len(self.before)
+        self.added: List[bytes] = []
+        self.full = False
+
+    def take(self, line: bytes) -> bool:
+        """Whether `line` fits (and is taken); once one does not, none more is taken."""
+        if self.full or len(line) > self.room:
+            self.full = True
+            return False
+        self.added.append(line)
+        self.room -= len(line)
+        return True
+
+    def save(self) -> None:
+        if self.added:
+            atomic_write(self.path, self.before + b"".join(self.added))
 
 
 def body(args) -> int:
@@ -130,18 +140,24 @@ def body(args) -> int:
             seen = news.load(path)
         except news.CursorCorrupt as err:
             raise cli.ToolError(safe_text(str(err))) from None
-        fresh, held = set(), []
+        fresh = set()
+        outbox = Outbox(args.outbox) if args.outbox else None
         for event in events:
             key = news.key_of(event["id"])
-            if key not in seen and key not in fresh:
-                fresh.add(key)
-                if args.outbox:
-                    held.append(line_of(event, args))
-                elif not args.mark_seen:
-                    emit(event, out, args)
+            if key in seen or key in fresh:
+                continue
+            if outbox is not None:
+                if not outbox.take(line_of(event, args)):
+                    break           # the rest stay new for the next run
+            elif not args.mark_seen:
+                emit(event, out, args)
+            fresh.add(key)
         sys.stdout.buffer.flush()
-        if held:
-            add_to_outbox(args.outbox, held)
+        if outbox is not None:
+            outbox.save()
+            if outbox.full:
+                cli.warn(PROG, f"{args.outbox}: full ({OUTBOX_LIMIT >> 20} MiB); "
+                               f"{len(fresh):,} events taken, the rest wait for the next run")
         if args.mark_seen:
             cli.warn(PROG, f"{len(fresh):,} events marked as seen under cursor {args.cursor}")
         elif not seen and len(fresh) > 100 and not args.outbox:

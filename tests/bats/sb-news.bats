@@ -169,3 +169,23 @@ assert any('u0 took rank 1' in t for t in texts)
   grep -q 'group &lt;!channel&gt; &amp; co ran a first job' "$SANDBOX/bodies"
   ! grep -q '<!channel>' "$SANDBOX/bodies"
 }
+
+@test "--outbox takes what fits in 8 MiB and leaves the rest new for the next run" {
+  setup_store
+  mkdir -p "$SLURM_SB_ROOT/state/news"
+  outbox="$SLURM_SB_ROOT/state/news/chat.outbox"
+  all="$(sb-news --all --format text | wc -l)"
+  # an outbox three lines short of full: a webhook that has been down a long time
+  python3 -c "import sys; open(sys.argv[1], 'w').write(('y' * 99 + '\n') * (8 * 1024 * 1024 // 100 - 3))" "$outbox"
+  before="$(wc -l < "$outbox")"
+  run --separate-stderr sb-news --cursor chat --format text --outbox "$outbox"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"the rest wait for the next run"* ]]
+  taken=$(( $(wc -l < "$outbox") - before ))
+  [ "$taken" -lt "$all" ]
+  [ "$(stat -c %s "$outbox")" -le $((8 * 1024 * 1024)) ]
+  : > "$outbox"        # the webhook took them all
+  run --separate-stderr sb-news --cursor chat --format text --outbox "$outbox"
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$outbox")" -eq $((all - taken)) ]
+}

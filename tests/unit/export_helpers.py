@@ -65,3 +65,10 @@ def every_board(root):
                     cluster = None if scope == "all" else scope
                     yield scope, kind, window, metric, read_board(root, window, metric, cluster,
                                                                   kind)
+
+
+def opt_out(root, *users):
+    """Write config/optout.txt of `root` with `users`, one a line."""
+    os.makedirs(os.path.join(str(root), "config"), exist_ok=True)
+    with open(os.path.join(str(root), "config", "optout.txt"), "w") as handle:
+        handle.write("".join(user + "\n" for user in users))

@@ -13,7 +13,8 @@ from urllib.parse import unquote, urlsplit
 import orjson
 import pytest
 
-from export_helpers import HOSTILE, NOW, export, ranked_root, read_board, write_board
+from export_helpers import (HOSTILE, NOW, export, opt_out, ranked_root, read_board,
+                            write_board)
 from reduce_helpers import ENV
 
 HOSTILE_PAGE = "groups/~" + hashlib.sha256(HOSTILE.encode()).hexdigest()[:32] + ".html"
@@ -147,9 +148,7 @@ def test_a_players_page_holds_every_skill_of_every_window(site, ranked):
 
 
 def test_an_opted_out_user_has_no_page_and_no_row(root, tmp_path):
-    os.makedirs(os.path.join(root, "config"), exist_ok=True)
-    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
-        handle.write("bob\n")
+    opt_out(root, "bob")
     target = tmp_path / "site"
     assert export(root, "--format", "html", "--output", target).returncode == 0
     found = pages(target)
@@ -181,9 +180,7 @@ def test_records_and_competitions_pages_show_what_sb_rank_wrote(root, tmp_path):
                            ("competitions/sotw", standings)):
         with open(os.path.join(root, "leaderboards", name + ".json"), "wb") as handle:
             handle.write(orjson.dumps(document))
-    os.makedirs(os.path.join(root, "config"), exist_ok=True)
-    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
-        handle.write("bob\n")
+    opt_out(root, "bob")
     target = tmp_path / "site"
     done = export(root, "--format", "html", "--output", target)
     assert done.returncode == 0, done.stderr
@@ -308,9 +305,7 @@ def test_planted_record_and_standing_shapes_and_late_opt_outs_do_not_break_the_p
     for name, document in planted.items():
         with open(os.path.join(leaderboards, name + ".json"), "wb") as handle:
             handle.write(orjson.dumps(document))
-    os.makedirs(os.path.join(root, "config"), exist_ok=True)
-    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
-        handle.write("optme\n")
+    opt_out(root, "optme")
     target = tmp_path / "site"
     done = export(root, "--format", "html", "--output", target)
     assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
@@ -334,9 +329,7 @@ def test_a_parent_others_may_write_is_refused_and_a_sibling_site_is_never_remove
 
 
 def test_a_group_page_lists_its_members_and_a_player_page_their_groups(root, tmp_path):
-    os.makedirs(os.path.join(root, "config"), exist_ok=True)
-    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
-        handle.write("bob\n")
+    opt_out(root, "bob")
     target = tmp_path / "site"
     assert export(root, "--format", "html", "--output", target).returncode == 0
     found = pages(target)

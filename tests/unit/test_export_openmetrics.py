@@ -12,8 +12,8 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus_text
 
-from export_helpers import (CLUSTERS, HOSTILE, NOW, every_board, export, ranked_root, read_board,
-                            write_board)
+from export_helpers import (CLUSTERS, HOSTILE, NOW, every_board, export, opt_out, ranked_root,
+                            read_board, write_board)
 from reduce_helpers import ENV
 from slurm_scoreboard import openmetrics
 
@@ -145,9 +145,7 @@ def test_the_bound_in_the_man_page_is_the_code_s():
 
 
 def test_an_opted_out_user_never_appears_even_before_the_next_rebuild(root):
-    os.makedirs(os.path.join(root, "config"), exist_ok=True)
-    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
-        handle.write("alice\n")
+    opt_out(root, "alice")
     found = series(exposition(root))
     assert "alice" not in {dict(labels).get("user") for _, labels in found}
     assert "bob" in {dict(labels).get("user") for _, labels in found}

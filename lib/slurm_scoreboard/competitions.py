@@ -28,7 +28,8 @@ import orjson
 from . import metrics, xp
 from .boards import METRIC_TITLES, metric_value
 from .files import UnsafePath, read_bytes
-from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, week_label
+from .history import (SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of,
+                      week_label)
 from .names import PLAIN
 
 PRESETS = ("skill-of-the-week",)
@@ -143,9 +144,8 @@ PAST_WEEKS = 4
 def skill_of_the_week(monday: str, rotation: Sequence[str] = ROTATION) -> Competition:
     skill = rotation[(date.fromisoformat(monday).toordinal() // 7) % len(rotation)]
     label = week_label(monday)
-    sunday = (date.fromisoformat(monday) + timedelta(days=6)).isoformat()
     return Competition(f"sotw-{label}", f"Skill of the week {label}: {METRIC_TITLES[skill]}",
-                       [skill], monday, sunday)
+                       [skill], monday, sunday_of(monday))
 
 
 def preset_weeks(today: str, rotation: Sequence[str] = ROTATION) -> List[Competition]:

@@ -107,12 +107,6 @@ def week_label(day: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def month_last_day(day: str) -> str:
-    moment = date.fromisoformat(day[:8] + "01")
-    following = date(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
-    return (following - timedelta(days=1)).isoformat()
-
-
 class Observer:
     """Something the pass tells about every day, in order."""
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import metrics
+from .windows import month_last_day
 from .xp import xp_of
 from .boards import METRICS, metric_value
-from .history import (SKILLS, Key, Observer, Row, Vector, month_last_day, monday_of, name_field,
+from .history import (SKILLS, Key, Observer, Row, Vector, monday_of, name_field,
                       sunday_of, week_label)
 
 PERIODS = ("day", "week", "month")
@@ -62,7 +63,8 @@ class RecordBook(Observer):
     def _settle_month(self) -> None:
         if self.month is not None:
             first = self.month + "-01"
-            self._settle("month", self.month, first, month_last_day(first), self.month_gains)
+            self._settle("month", self.month, first, month_last_day(self.month),
+                         self.month_gains)
         self.month_gains = {}
 
     def _settle(self, period: str, label: str, first: str, last: str,

@@ -34,7 +34,7 @@ class Window(NamedTuple):
         """'all', 'part' or 'none': how much of month YYYY-MM the window covers."""
         if self.first_day is None:
             return "all"
-        start, end = month + "-01", _month_last_day(month)
+        start, end = month + "-01", month_last_day(month)
         if end < self.first_day or start > self.last_day:
             return "none"
         if start >= self.first_day and end <= self.last_day:
@@ -42,7 +42,7 @@ class Window(NamedTuple):
         return "part"
 
 
-def _month_last_day(month: str) -> str:
+def month_last_day(month: str) -> str:
     year, number = int(month[:4]), int(month[5:7])
     following = date(year + number // 12, number % 12 + 1, 1)
     return (following - timedelta(days=1)).isoformat()

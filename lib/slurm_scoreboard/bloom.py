@@ -121,20 +121,27 @@ def _check_layer(layer: _Layer) -> None:
         raise BloomCorrupt(f"a layer {layer.fill():.0%} full: it would call every job seen")
 
 
+MAX_HINT = 20_000_000     # keys a month is sized for at most from the month before; more chain
+
+
 def capacity_after(items: int) -> int:
-    """The first layer's capacity for a month after one that held `items` keys."""
-    return max(DEFAULT_CAPACITY, math.ceil(items * HEADROOM))
+    """The first layer's capacity for a month after one that held `items` keys (at most
+    MAX_HINT: the hint comes from a file any writer of the root could have planted)."""
+    return max(DEFAULT_CAPACITY, math.ceil(min(items, MAX_HINT) * HEADROOM))
 
 
 def items_in(data: bytes) -> int:
     """How many keys a Bloom file's layers say they hold (0 when it cannot tell): a size hint,
-    read from the layer headers without checking the file."""
+    read from the layer headers without checking the file, but only from layers whose bitmap
+    is there and has room for them (a header alone claims nothing)."""
     try:
         magic, version, count = _HEADER.unpack_from(data, 0)
         offset, items = _HEADER.size, 0
         for _ in range(count if magic == MAGIC and version == VERSION else 0):
             _, bits, _, layer_items = _LAYER.unpack_from(data, offset)
             offset += _LAYER.size + bits // 8
+            if offset > len(data) or layer_items * 8 > bits:
+                return 0
             items += layer_items
         return items
     except struct.error:

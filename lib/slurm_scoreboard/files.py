@@ -212,15 +212,14 @@ def _read_at_most(handle, size: int, limit: int) -> bytes:
     data = handle.read(size + 1)
     if len(data) <= size:
         return data
-    parts = [data]
-    while len(data) <= limit:
-        chunk = handle.read(min(1 << 20, limit + 1 - len(data)))
+    parts, length = [data], len(data)
+    while length <= limit:
+        chunk = handle.read(min(1 << 20, limit + 1 - length))
         if not chunk:
             break
         parts.append(chunk)
-        data = b"".join(parts)
-        parts = [data]
-    return data
+        length += len(chunk)
+    return b"".join(parts)
 
 
 def atomic_write(path: str, data: bytes, temp_suffix: str = "") -> None:

@@ -292,9 +292,12 @@ def alltime_bytes(cluster: str, entries: Dict[str, dict], asof: str) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
 
 
+HINT_READ_LIMIT = 256 << 20    # a previous month's Bloom file read for its size hint at most
+
+
 def _items_before(path: str) -> int:
     try:
-        return items_in(read_bytes(path))
+        return items_in(read_bytes(path, HINT_READ_LIMIT))
     except (OSError, UnsafePath, ValueError):
         return 0
 

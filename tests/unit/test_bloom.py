@@ -201,3 +201,16 @@ def test_no_key_is_ever_lost_across_runs_saves_and_compactions(batches, capacity
         reread = BloomFilter.from_bytes(data)
         assert all(key in reread for key in accepted)
         assert reread.items == len(accepted)
+
+
+def test_a_planted_previous_month_cannot_size_a_new_month_beyond_reason(tmp_path):
+    """A header alone (no bitmap) claims nothing; an honest big month is capped at MAX_HINT."""
+    from slurm_scoreboard import bloom, store
+    forged = bloom._HEADER.pack(bloom.MAGIC, bloom.VERSION, 1) + \
+        bloom._LAYER.pack(1 << 40, 8, 1, (1 << 64) - 1)
+    assert bloom.items_in(forged) == 0
+    path = tmp_path / "2024-01.bloom"
+    path.write_bytes(forged)
+    february = store.load_bloom(str(tmp_path / "2024-02.bloom"), str(path))
+    assert february.items == 0 and february._first_capacity == bloom.DEFAULT_CAPACITY
+    assert bloom.capacity_after(10 ** 12) == int(bloom.MAX_HINT * bloom.HEADROOM)

@@ -77,6 +77,25 @@ store_digest() {
   [ "$(stored)" = "$(truth)" ]
 }
 
+@test "a day without polls is swept at the next one (up to a week back)" {
+  setup_fake
+  sb-backfill --cluster fake --backfill-start 2025-06-01 2>/dev/null
+  SLURM_SB_NOW=2025-06-15T11:50:00Z sb-incremental --cluster fake 2>/dev/null
+  : > "$FAKE_SACCT_LOG"
+  # no poll on the 16th nor the 17th: the poll of the 18th sweeps the 14th to the 16th
+  SLURM_SB_NOW=2025-06-18T00:10:00Z run --separate-stderr sb-incremental --cluster fake
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"daily sweep of 2025-06-14 to 2025-06-16"* ]]
+  for day in 14 15 16; do
+    grep -q -- "-S 2025-06-${day}T00:00:00 -E 2025-06-${day}T23:59:59" "$FAKE_SACCT_LOG"
+  done
+  grep -q '"through":"2025-06-16"' "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
+  # a month without polls: a week is swept, not the month
+  : > "$FAKE_SACCT_LOG"
+  SLURM_SB_NOW=2025-07-20T00:10:00Z run --separate-stderr sb-incremental --cluster fake
+  [[ "$stderr" == *"daily sweep of 2025-07-12 to 2025-07-18"* ]]
+}
+
 @test "incremental asks only for the window since the cursor, minus the overlap" {
   setup_fake
   sb-backfill --cluster fake --backfill-start 2025-06-01 2>/dev/null

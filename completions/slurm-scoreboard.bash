@@ -14,9 +14,9 @@ _sb_options() {
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
     sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --once --overlap --root --status --version" ;;
     sb-probe) echo "-M -h --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
-    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --noheader --now --root --user --version --wait --window" ;;
+    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
-    sb-reduce) echo "-M -h -q --cluster --help --quiet --repair --replace-month --replace-users --root --since --stdin --until --version" ;;
+    sb-reduce) echo "-M -h -q --cluster --help --quiet --repair --replace-month --replace-users --root --since --stdin --until --usage --version" ;;
     sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;
     sb-view) echo "-M -h -m -u -w --backend --cluster --color --compare --competition --groups --help --metric --records --root --snapshot --top --user --version --width --window" ;;
   esac

@@ -13,10 +13,9 @@ PROG = "sb-parse"
 
 EPILOG = """\
 columns, in order of precedence: --fields/--format, a header line, or the field count of
-sb-sacct's 16-field order (17 with --steps: TotalCPU last) and the README one-liner's 13-field
-order. When the columns cannot
-be told, or the first 5 lines do not fit the order guessed from their count, sb-parse stops
-with one line (exit 1): give --fields.
+sb-sacct's 16-field order (18 with --steps: TotalCPU and TRESUsageInAve last) and the README
+one-liner's 13-field order. When the columns cannot be told, or the first 5 lines do not fit
+the order guessed from their count, sb-parse stops with one line (exit 1): give --fields.
 presets for --format: sb-sacct, sb-sacct-steps, readme-oneliner (the README's sacct one-liner; "seed" is an
 old name for it), xdmod (Open XDMoD's 26-field shredder log).
 fixed-width input (plain sacct): a value sacct cut at its column's width (a trailing +) is

@@ -7,8 +7,8 @@ from typing import List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import (boards, chronicle, cli, competitions, groupstats, layout, rebuilds,
-                              tables, times, windows, xp)
+from slurm_scoreboard import (boards, chronicle, cli, competitions, efficiency, groupstats,
+                              layout, rebuilds, tables, times, windows, xp)
 from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs)
 from slurm_scoreboard.journal import JournalCorrupt
@@ -34,6 +34,9 @@ modes:
 windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC day).
 metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
 overall. XP rates: <root>/config/xp.json.
+efficiency boards (jobs the daily step poll measured, see sb-reduce --usage): cpu_used_hours,
+cpu_efficiency, mem_efficiency, gpu_utilization (where SLURM records gres/gpuutil); the ratio
+boards list users and groups with at least --min-cpu-hours allocated to measured jobs.
 
 exit status: 0 done, 1 error (a bad config file), 2 usage error, 3 a store stayed busy
 (--wait seconds; the other clusters were ranked), 4 done, but damaged store files or clusters
@@ -50,7 +53,8 @@ def build_parser():
     parser = cli.make_parser(PROG, "Rank users and groups across clusters and windows.", EPILOG,
                              root=True, cluster=True)
     parser.add_argument("--window", "-w", choices=windows.NAMES, help="one window")
-    parser.add_argument("--metric", "-m", choices=boards.BOARDS, help="one board")
+    parser.add_argument("--metric", "-m", choices=boards.BOARDS + efficiency.BOARDS,
+                        help="one board")
     parser.add_argument("--groups", action="store_true", help="rank SLURM accounts, not users")
     parser.add_argument("--account", "-A", help="only what members charged to this account")
     parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
@@ -72,6 +76,10 @@ def build_parser():
                         help="rerun the history pass (achievements, records, competitions) "
                              "at most this often (default $SLURM_SB_HISTORY_EVERY, else 60; "
                              "0: every rebuild); a new UTC day or a config change reruns it")
+    parser.add_argument("--min-cpu-hours", type=float, default=None, metavar="HOURS",
+                        help="CPU hours allocated to measured jobs a user or group needs to be "
+                             "on the efficiency ratio boards (default $SLURM_SB_MIN_CPU_HOURS, "
+                             f"else {efficiency.DEFAULT_MIN_CPU_HOURS:g})")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="how long to wait for a store being updated (default "
                              "$SLURM_SB_LOCK_WAIT, else 60)")
@@ -120,6 +128,9 @@ def check_args(args) -> None:
         raise cli.UsageError("--groups and --account need --window and --metric")
     if args.groups and args.account:
         raise cli.UsageError("--account narrows a user board; it excludes --groups")
+    if args.account and args.metric in efficiency.BOARDS:
+        raise cli.UsageError("--account narrows the usage boards, not the efficiency boards "
+                             "(try --groups)")
 
 
 class Damage:
@@ -205,7 +216,59 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     return count
 
 
-def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0) -> dict:
+def write_efficiency(root, measured_by_window, wanted, rates, now, min_hours, with_gpu,
+                     cluster=None) -> int:
+    """The efficiency boards of one scope (efficiency.py)."""
+    count = 0
+    for window in wanted:
+        measured = measured_by_window[window.name]
+        for kind in boards.KINDS:
+            for metric in efficiency_boards(with_gpu):
+                rows = efficiency.board_rows(measured, kind, metric, rates["cpu_used_hours"],
+                                             min_hours)
+                doc = boards.document(rows, window, metric, cluster or "all", kind, now)
+                if metric in efficiency.RATIOS:
+                    doc["min_cpu_hours"] = min_hours
+                atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
+                             orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+                count += 1
+    return count
+
+
+def efficiency_boards(with_gpu: bool) -> tuple:
+    return efficiency.BOARDS if with_gpu else efficiency.BOARDS[:-1]
+
+
+def collect_measured(root, names, wanted, optout, damage) -> dict:
+    """cluster -> window name -> measured usage (the step poll's usage files)."""
+    result = {}
+    for name in names:
+        try:
+            result[name] = efficiency.collect_cluster(root, name, wanted, optout, damage)
+        except (StoreCorrupt, UnsafePath) as err:
+            damage(efficiency.usage_dir(root, name), f"{err}; its measured jobs are left out")
+    return result
+
+
+def rebuild_efficiency(root, names, wanted, rates, now, optout, damage, min_hours) -> list:
+    """Every scope's efficiency boards; the names of the boards written (none before the step
+    poll measured a job: a site without it sees no empty boards)."""
+    measured = collect_measured(root, names, wanted, optout, damage)
+    merged = {window.name: {} for window in wanted}
+    for by_window in measured.values():
+        for window_name, part in by_window.items():
+            efficiency.merge_into(merged[window_name], part)
+    if not any(merged.values()):
+        return []
+    with_gpu = any(efficiency.has_gpu_measure(part) for part in merged.values())
+    for name, by_window in measured.items():
+        write_efficiency(root, by_window, wanted, rates, now, min_hours, with_gpu, name)
+    write_efficiency(root, merged, wanted, rates, now, min_hours, with_gpu)
+    return list(efficiency_boards(with_gpu))
+
+
+def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
+            min_hours=efficiency.DEFAULT_MIN_CPU_HOURS) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
     try:
         contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10])
@@ -227,13 +290,16 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0) -> dic
         del usage
     count += write_boards(root, merged, wanted, rates, now)
     del merged
+    measured_boards = rebuild_efficiency(root, readable, wanted, rates, now, optout, damage,
+                                         min_hours)
     if chronicle.due(root, now, history_every):
         for warning in chronicle.write(root, readable, rates, optout, contests,
                                        times.to_iso(now), wait, damage):
             cli.warn(PROG, safe_text(warning))
         chronicle.remember(root, now)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
-             "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates}
+             "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates,
+             "efficiency": measured_boards, "min_cpu_hours": min_hours}
     atomic_write(os.path.join(root, "leaderboards", "index.json"),
                  orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
     return {"asof": times.to_iso(now), "boards": count, "clusters": names}
@@ -244,6 +310,14 @@ def history_minutes(args) -> float:
     if not 0 <= minutes <= 10080:
         raise cli.UsageError("--history-every: minutes from 0 to 10080 (a week)")
     return minutes
+
+
+def min_cpu_hours(args) -> float:
+    hours = cli.option_or_env(args.min_cpu_hours, "SLURM_SB_MIN_CPU_HOURS",
+                              efficiency.DEFAULT_MIN_CPU_HOURS, float)
+    if not 0 <= hours <= 1e9:
+        raise cli.UsageError("--min-cpu-hours: hours from 0 to 1e9")
+    return hours
 
 
 def rebuild_once(root, rates, optout, now, args, damage) -> dict:
@@ -259,7 +333,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     try:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
             summary = rebuild(root, rates, optout, now, args.wait, damage,
-                              60 * history_minutes(args))
+                              60 * history_minutes(args), min_cpu_hours(args))
     except LockBusy:
         if not args.if_changed:
             raise
@@ -360,12 +434,29 @@ def comparison(first: dict, second: dict) -> dict:
 
 def board_of(root, args, now, rates, optout, damage) -> List[dict]:
     window = windows.resolve(args.window, now)
+    if args.metric in efficiency.BOARDS:
+        return efficiency_board(root, args, window, rates, optout, damage)
     usage = scoped_usage(root, args.cluster, [window], optout, args.wait, damage)[window.name]
     if args.account and not any(args.account in accounts for accounts in usage.values()):
         raise UnknownName(f"no account {args.account} in window {window.name} on "
                           f"{args.cluster or 'any cluster'}")
     kind = "groups" if args.groups else "users"
     return boards.board_rows(usage, kind, args.metric, rates, args.account)
+
+
+def efficiency_board(root, args, window, rates, optout, damage) -> List[dict]:
+    """One efficiency board computed now from the usage files of the scope."""
+    names = layout.clusters(root)
+    if args.cluster:
+        if args.cluster not in names:
+            raise cli.ToolError(f"no cluster {args.cluster} under {root}", EXIT_UNKNOWN)
+        names = [args.cluster]
+    merged: dict = {}
+    for by_window in collect_measured(root, names, [window], optout, damage).values():
+        efficiency.merge_into(merged, by_window[window.name])
+    kind = "groups" if args.groups else "users"
+    return efficiency.board_rows(merged, kind, args.metric, rates["cpu_used_hours"],
+                                 min_cpu_hours(args))
 
 
 def emit_page(page: dict, args) -> None:
@@ -380,7 +471,10 @@ def emit_page(page: dict, args) -> None:
 
 
 def emit_rows(rows: List[dict], args) -> None:
-    available = tables.GROUP_COLUMNS if args.groups else tables.USER_COLUMNS
+    if args.metric in efficiency.RATIOS:
+        available = tables.GROUP_RATIO_COLUMNS if args.groups else tables.RATIO_COLUMNS
+    else:
+        available = tables.GROUP_COLUMNS if args.groups else tables.USER_COLUMNS
     if args.metric == "overall":
         available = tuple(c for c in available if c != "virtual_level")
     if args.format == "ndjson" and args.columns is None:

@@ -19,12 +19,19 @@ from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.reducer import Reducer
 from slurm_scoreboard.reducer import repair as reducer_repair
 from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow
+from slurm_scoreboard.usage import UsageWriter, entry_of
 
 PROG = "sb-reduce"
 
 EPILOG = """\
 stats on stdout: {"processed", "new_jobs", "months_changed", "users_changed", "skipped"}.
 Rerunning with the same input gives new_jobs=0 and changes nothing.
+
+measured usage (--usage): the daily step poll's records (sb-sacct --steps | sb-parse) keep,
+per ended job with cpu_used_s, its CPU time used, peak MaxRSS and GPU utilisation in
+clusters/<c>/agg/usage/YYYY-MM.json, for sb-rank's efficiency boards; totals and Bloom files are
+not touched (those jobs were counted by the allocation polls). Stats: {"processed",
+"measured", "new_measured", "months_changed", "skipped"}. A job read again replaces its entry.
 
 repairs (see sb-reduce(1), RECOVERY):
   --repair               recompute every user file and alltime.json from the monthly rollups
@@ -50,6 +57,9 @@ def build_parser():
     parser.add_argument("--until", help="only count jobs that ended before this time")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not report skipped records")
     repairs = parser.add_mutually_exclusive_group()
+    repairs.add_argument("--usage", action="store_true",
+                         help="keep what the jobs used (step poll records) for the efficiency "
+                              "boards, instead of counting them")
     repairs.add_argument("--repair", action="store_true",
                          help="rebuild the user files and alltime.json from the rollups "
                               "(no input)")
@@ -158,6 +168,54 @@ class Run:
         self.held.close()
 
 
+class UsageRun(Run):
+    """sb-reduce --usage: measured jobs into the usage files (usage.py), nothing counted."""
+
+    def open(self, cluster: str):
+        try:
+            self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), timeout=0))
+        except LockBusy:
+            raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
+                                cli.EXIT_LOCKED) from None
+        self.optout = OptOut(self.root, cluster, check_homes=True)
+        optout = self.optout
+        return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
+                           lambda user: user in optout)
+
+    def feed(self, lineno: int, record) -> None:
+        self.counts["processed"] += 1
+        try:
+            check(record, self.latest)
+            if not record["terminal"]:
+                raise SkipRecord("not ended")
+            cluster_flag = self.args.cluster or (self.reducer.cluster if self.reducer else None)
+            place = placement(record, cluster_flag)
+            if self.since and record["end"] < self.since or \
+                    self.until and record["end"] >= self.until:
+                raise SkipRecord("outside window")
+            if self.reducer is None:
+                self.reducer = self.open(place.cluster)
+            if record["user"] in self.optout:
+                raise SkipRecord("opted out")
+            entry = entry_of(record, place)
+            if entry is None:
+                raise SkipRecord("not measured")
+            self.reducer.add(place.key, place.month, entry)
+            self.counts["measured"] += 1
+        except SkipRecord as err:
+            self.skipped[err.reason] += 1
+            if err.reason not in ("not ended", "opted out", "outside window", "not measured"):
+                self.warn(f"stdin:{lineno}", str(err))
+
+    def finish(self) -> dict:
+        added = self.reducer.commit() if self.reducer is not None else {}
+        if self.optout is not None:
+            self.optout.save()
+        return {"processed": self.counts["processed"], "measured": self.counts["measured"],
+                "new_measured": sum(added.values()), "months_changed": sorted(added),
+                "skipped": dict(sorted(self.skipped.items()))}
+
+
 def check_repair_args(args) -> None:
     if args.repair and (args.since or args.until):
         raise cli.UsageError("--repair reads no input: it takes no --since or --until")
@@ -218,7 +276,7 @@ def remedy_of(err: Exception) -> str:
 
 
 def reduce_input(args, root: str) -> int:
-    run = Run(args, root)
+    run = UsageRun(args, root) if args.usage else Run(args, root)
     try:
         if args.cluster:
             run.reducer = run.open(args.cluster)

@@ -41,7 +41,8 @@ def build_parser():
                              EPILOG, root=True, cluster=True)
     parser.add_argument("--window", "-w", choices=windows.NAMES, default="alltime",
                         help="window to open on (default alltime)")
-    parser.add_argument("--metric", "-m", choices=boards.BOARDS, default="overall",
+    parser.add_argument("--metric", "-m", choices=boards.BOARDS + boards.EFFICIENCY_BOARDS,
+                        default="overall",
                         help="board to open on (default overall)")
     parser.add_argument("--groups", action="store_true", help="group (account) boards")
     parser.add_argument("--user", "-u", metavar="NAME",

@@ -28,7 +28,12 @@ BOARDS = tuple(METRICS) + ("overall",)
 METRIC_TITLES = {
     "overall": "Overall", "clock_hours": "CPU-core hours", "elapsed_hours": "Wall hours",
     "gpu_clock_hours": "GPU hours", "gpu_elapsed_hours": "GPU wall hours",
-    "failed_jobs": "Failed jobs", "jobs": "Jobs"}
+    "failed_jobs": "Failed jobs", "jobs": "Jobs",
+    "cpu_used_hours": "CPU hours used", "cpu_efficiency": "CPU efficiency",
+    "mem_efficiency": "Memory efficiency", "gpu_utilization": "GPU utilisation"}
+# The efficiency boards (efficiency.py) whose value is a percent, with no levels.
+RATIO_BOARDS = ("cpu_efficiency", "mem_efficiency", "gpu_utilization")
+EFFICIENCY_BOARDS = ("cpu_used_hours",) + RATIO_BOARDS
 KINDS = ("users", "groups")
 
 Vector = metrics.Vector

@@ -11,8 +11,9 @@ SB_SACCT_FIELDS = ["JobID", "JobIDRaw", "Cluster", "User", "Account", "State", "
                    "AllocCPUS", "NNodes", "ReqMem", "AllocTRES", "Submit", "Start", "End",
                    "MaxRSS", "AveRSS"]
 
-# sb-sacct --steps: the same, and the CPU time each step used (the job line's is their sum).
-SB_STEP_FIELDS = SB_SACCT_FIELDS + ["TotalCPU"]
+# sb-sacct --steps: the same, the CPU time each step used (the job line's is their sum), and
+# the steps' average usage, whose gres/gpuutil is the GPU utilisation where SLURM records it.
+SB_STEP_FIELDS = SB_SACCT_FIELDS + ["TotalCPU", "TRESUsageInAve"]
 
 # The seed README's "Manual one-off ingest" one-liner.
 SEED_FIELDS = ["JobID", "User", "State", "ElapsedRaw", "AllocCPUS", "NNodes", "ReqMem", "MaxRSS",

@@ -57,11 +57,12 @@ class LeaderboardFiles:
         return self.index.metrics
 
     def selections(self) -> Iterator[Scoped]:
-        """Every board of the index: each scope, kind, window and skill."""
+        """Every board of the index: each scope, kind, window and skill, then efficiency
+        board."""
         for scope in self.scopes:
             for kind in boards.KINDS:
                 for window in self.index.windows:
-                    for metric in self.metrics:
+                    for metric in self.metrics + self.index.efficiency:
                         yield Scoped(scope, kind, window, metric)
 
     def board(self, which: Scoped) -> Optional[view_model.Board]:

@@ -10,10 +10,12 @@ Every family is a gauge; each sample is one row of one board::
     slurm_scoreboard_asof_timestamp_seconds 1756641600      (when sb-rank made the boards)
 
 ``slurm_cluster="all"`` is every cluster merged. The value is the skill's hours (``*_hours``), its
-count (``jobs``, ``failed_jobs``) or, for ``overall``, the total level. Only the first `top` rows
-of each board are written, so a root with C clusters, W windows and S skills (overall counted)
-gives at most ``2 kinds x 3 gauges x top x (C + 1) x W x S + 1`` series: 84,001 for three
-clusters at the default 100 (5 windows, 7 skills).
+count (``jobs``, ``failed_jobs``), for ``overall`` the total level, and for the efficiency boards
+(``cpu_efficiency``, ``mem_efficiency``, ``gpu_utilization``: no level gauge) a percent. Only the
+first `top` rows of each board are written, so a root with C clusters, W windows and S boards
+(overall and the efficiency boards counted, at most 11) gives at most
+``2 kinds x 3 gauges x top x (C + 1) x W x S + 1`` series: 132,001 for three clusters at the
+default 100 (5 windows, 11 boards).
 
 The text is also valid Prometheus text format 0.0.4 (gauges only, no timestamps, no UNIT lines,
 ``# EOF`` a comment there), which is what node_exporter's textfile collector parses.
@@ -24,13 +26,15 @@ import math
 from typing import Dict, List, Optional
 
 from . import times
+from .boards import RATIO_BOARDS
 from .leaderboard_files import LeaderboardFiles
 
 PREFIX = "slurm_scoreboard"
 KIND_NAMES = {"users": ("user", "user"), "groups": ("group", "account")}   # family, label
 GAUGES = (
     ("value", "the skill's value on the board: hours for the *_hours skills, a count for jobs "
-              "and failed_jobs, the total level for overall"),
+              "and failed_jobs, the total level for overall, a percent for the efficiency "
+              "boards"),
     ("level", "the level in the skill (the total level for overall)"),
     ("rank", "the rank on the board (1 is the top; ties share a rank)"),
 )
@@ -67,9 +71,12 @@ def exposition(files: LeaderboardFiles, top: int) -> str:
         family, label = KIND_NAMES[which.kind]
         scope = f'skill="{escape_label(which.metric)}",window="{escape_label(which.window)}",' \
                 f'slurm_cluster="{escape_label(which.scope)}"'
+        gauges = ("value", "rank") if which.metric in RATIO_BOARDS else ("value", "level", "rank")
         for row in board.rows[:top]:
             labels = f'{{{label}="{escape_label(row.name)}",{scope}}}'
-            for gauge, value in (("value", row.value), ("level", row.level), ("rank", row.rank)):
+            values = {"value": row.value, "level": row.level, "rank": row.rank}
+            for gauge in gauges:
+                value = values[gauge]
                 samples[f"{PREFIX}_{family}_{gauge}"].append(f"{PREFIX}_{family}_{gauge}"
                                                               f"{labels} {number(value)}")
     lines: List[str] = []

@@ -1,6 +1,6 @@
 """When a rebuild of every board can be skipped: nothing it reads changed since the last one.
 
-A rebuild reads each cluster's all-time totals and monthly rollups, the XP rates, the
+A rebuild reads each cluster's all-time totals, monthly rollups and usage files, the XP rates, the
 competitions and the opt-out list and cache; rolling and monthly windows move with the UTC day. The signature of a
 rebuild is a hash of the identity (inode, size, change time) of each of those files and
 folders, the day, and the code's version; the last rebuild that wrote every board cleanly
@@ -49,7 +49,8 @@ def signature(root: str, now: datetime) -> str:
     for name in layout.clusters(root):
         agg = os.path.join(layout.cluster_dir(root, name), "agg")
         parts += [name, identity(layout.alltime_file(root, name)),
-                  identity(layout.rollup_dir(root, name)), identity(agg)]
+                  identity(layout.rollup_dir(root, name)), identity(agg),
+                  identity(os.path.join(agg, "usage"))]
     parts += [identity(os.path.join(root, "config", "xp.json")),
               identity(os.path.join(root, "config", "competitions.json")),
               identity(layout.optout_file(root)), identity(cache_file(root))]

@@ -39,10 +39,15 @@ cpu_used_s         int       only when the input has TotalCPU and the job's step
                              over the steps, or the steps' own sum); absent otherwise (``sacct
                              -X`` prints 0 there), and when it passes the CPU time allocated
                              by more than :data:`CPU_USED_SLACK` (not a measure to trust)
+gpu_util           int       only for a job with GPUs whose step lines carry TRESUsageInAve
+                             ``gres/gpuutil`` (sites whose SLURM gathers GPU usage): the busiest
+                             step's utilisation over the job's GPUs, percent 0..100 (sacct sums
+                             it over the GPUs a step used); absent otherwise
 =================  ========  =====================================================================
 
 Nothing else from sacct is kept: no job names, scripts, paths or command lines. A record
-without ``cpu_used_s`` is a record of the schema (it is the only key that may be absent).
+without ``cpu_used_s`` or ``gpu_util`` is a record of the schema (the only keys that may be
+absent).
 
 Every tool checks each record it reads or writes once, with :func:`check`: every key present with
 its type, integers (never booleans or floats) from 0 to the bounds below, ``cpu_seconds`` at most
@@ -110,7 +115,7 @@ class Columns:
 
     NAMES = ("jobid", "jobidraw", "cluster", "user", "account", "state", "elapsedraw", "elapsed",
              "alloccpus", "ncpus", "nnodes", "allocnodes", "reqmem", "alloctres", "submit",
-             "start", "end", "maxrss", "totalcpu")
+             "start", "end", "maxrss", "totalcpu", "tresusageinave")
 
     def __init__(self, names: Sequence[str], zone=None):
         self.names = list(names)
@@ -186,6 +191,17 @@ def peak_rss(row: Sequence[str], cols: Columns) -> Optional[int]:
         raise SkipRecord("bad MaxRSS", str(err)) from None
 
 
+def step_gpu_util(row: Sequence[str], cols: Columns) -> Optional[int]:
+    """A step line's TRESUsageInAve ``gres/gpuutil`` (None when absent)."""
+    text = _get(row, cols.tresusageinave)
+    if not text:
+        return None
+    try:
+        return tres.gpu_utilisation(tres.parse_tres(text))
+    except ValueError as err:
+        raise SkipRecord("bad TRESUsageInAve", str(err)) from None
+
+
 def _memory(row: Sequence[str], cols: Columns, alloc: Dict[str, str], cpus: int,
             nodes: int) -> Optional[int]:
     try:
@@ -229,10 +245,11 @@ CPU_USED_SLACK = 1.05      # TotalCPU over 105% of the allocated CPU time (+ a m
 
 
 def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int],
-             cols: Columns, default_cluster: str, step_cpu: Optional[int] = None) -> dict:
+             cols: Columns, default_cluster: str, step_cpu: Optional[int] = None,
+             step_gpu: Optional[int] = None) -> dict:
     """The record of one job from its allocation lines (one, or one per het component), the
-    peak MaxRSS of its step lines and the sum of their TotalCPU (None when no step line had
-    one)."""
+    peak MaxRSS of its step lines, the sum of their TotalCPU and their largest ``gres/gpuutil``
+    (None when no step line had one)."""
     if not allocations:
         raise SkipRecord("step lines without their job line")
     leader = allocations[0]
@@ -297,6 +314,8 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     used = _cpu_used(allocations, cols, step_cpu)
     if used is not None and used <= cpu_seconds * CPU_USED_SLACK + 60:
         record["cpu_used_s"] = used
+    if step_gpu is not None and gpus > 0:
+        record["gpu_util"] = min(100, round(step_gpu / gpus))
     return record
 
 
@@ -423,6 +442,8 @@ def check(record, latest: str) -> None:
     _whole(record, "gpu_seconds", elapsed * gpus)
     if "cpu_used_s" in record:
         _whole(record, "cpu_used_s", int(cpu_seconds * CPU_USED_SLACK) + 60)
+    if "gpu_util" in record:
+        _whole(record, "gpu_util", 100 if gpus else 0)
 
 
 class Placement(NamedTuple):

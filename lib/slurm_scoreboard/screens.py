@@ -10,7 +10,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .view_model import (
     Board, CHROME, clean, cut, fit, format_value, help_lines, HOURS, Line, metric_title, MIN_HEIGHT,
-    MIN_WIDTH,
+    MIN_WIDTH, PERCENT,
     PlayerPage, Row, Selection, SKILL_ABBREVIATIONS, SkillLine, text_width, VALUE_HEADINGS,
     ViewState, when, window_title)
 
@@ -53,13 +53,15 @@ def board_columns(board: Optional[Board], selection: Selection, width: int) -> L
                                                    ">", 1)]
     extra = [(Column("level", "Level", 5), 0),
              (Column("xp", "XP", max(10, len(f"{most_xp:,}"))), 10)]
+    if selection.metric in PERCENT:
+        extra = []          # an efficiency ratio board: a percent, no levels
     if selection.metric == "overall":
         title = _skills_text(SKILL_ABBREVIATIONS.values())
         extra.append((Column("skills", title, len(title)), 16))
     else:
         most = max((row.value for row in rows), default=0)
-        heading = "Hours" if selection.metric in HOURS else VALUE_HEADINGS.get(selection.metric,
-                                                                               "Value")
+        heading = "Hours" if selection.metric in HOURS else "Percent" \
+            if selection.metric in PERCENT else VALUE_HEADINGS.get(selection.metric, "Value")
         extra.append((Column("value", heading,
                              max(9, len(heading), len(format_value(selection.metric, most)))), 10))
     if selection.kind == "groups":

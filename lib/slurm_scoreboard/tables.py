@@ -13,6 +13,9 @@ from .names import safe_text
 FORMATS = ("ndjson", "csv", "tsv")
 USER_COLUMNS = ("rank", "user", "value", "level", "virtual_level", "xp")
 GROUP_COLUMNS = ("rank", "account", "members", "value", "level", "virtual_level", "xp")
+# The efficiency ratio boards (efficiency.py): a percent, and what it was measured on.
+RATIO_COLUMNS = ("rank", "user", "value", "cpu_hours", "jobs")
+GROUP_RATIO_COLUMNS = ("rank", "account", "members", "value", "cpu_hours", "jobs")
 SKILL_COLUMNS = ("metric", "rank", "value", "level", "virtual_level", "xp")
 
 

@@ -1,4 +1,5 @@
-"""Trackable RESources strings (AllocTRES, ReqTRES): ``cpu=4,mem=16G,node=1,gres/gpu=2``."""
+"""Trackable RESources strings (AllocTRES, ReqTRES, TRESUsageInAve):
+``cpu=4,mem=16G,node=1,gres/gpu=2``."""
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -39,6 +40,15 @@ def memory_bytes(tres: Dict[str, str]) -> Optional[int]:
     if value is None:
         return None
     return parse_size(value, default_unit="M")
+
+
+def gpu_utilisation(tres: Dict[str, str]) -> Optional[int]:
+    """``gres/gpuutil`` of a usage string (TRESUsageInAve): percent of one GPU, summed over the
+    GPUs the tasks used (4 busy GPUs read 400); None when the site's SLURM records none."""
+    value = tres.get("gres/gpuutil")
+    if value is None or value == "":
+        return None
+    return _int_value(value)
 
 
 def _int_value(text: str) -> int:

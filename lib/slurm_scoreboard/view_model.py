@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import orjson
 
 from . import boards, chronicle, windows
-from .boards import METRIC_TITLES
+from .boards import EFFICIENCY_BOARDS, METRIC_TITLES, RATIO_BOARDS
 from .groupstats import groups_from_stats, ranks_in_groups
 from .files import UnsafePath, read_bytes
 from .names import check_name, safe_text
@@ -32,7 +32,9 @@ SKILL_ABBREVIATIONS = {
 WINDOW_TITLES = {
     "alltime": "All time", "rolling-7d": "Last 7 days", "rolling-30d": "Last 30 days",
     "rolling-365d": "Last 365 days", "month": "This month"}
-HOURS = frozenset(("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours"))
+HOURS = frozenset(("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
+                   "cpu_used_hours"))
+PERCENT = frozenset(RATIO_BOARDS)
 VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
 
 MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
@@ -56,6 +58,7 @@ class Index(NamedTuple):
     clusters: List[str]
     windows: List[str]
     metrics: List[str]          # overall first
+    efficiency: List[str] = []  # the efficiency boards sb-rank wrote (efficiency.py)
 
 
 class Row(NamedTuple):
@@ -144,8 +147,9 @@ def load_index(root: str) -> Index:
     metric_names = _plain_names(data.get("metrics")) or list(boards.BOARDS)
     ordered = [m for m in metric_names if m == "overall"] + \
         [m for m in metric_names if m != "overall"]
+    measured = [m for m in _plain_names(data.get("efficiency")) if m in EFFICIENCY_BOARDS]
     return Index(_text(data.get("asof")), _plain_names(data.get("clusters")),
-                 _plain_names(data.get("windows")) or list(windows.NAMES), ordered)
+                 _plain_names(data.get("windows")) or list(windows.NAMES), ordered, measured)
 
 
 def _number(value, default=0):
@@ -350,9 +354,12 @@ def fit(text: str, width: int, align: str = "<") -> str:
 
 
 def format_value(metric: str, value: float) -> str:
-    """Hours with one decimal and an ``h``, counts as whole numbers; thousands separated."""
+    """Hours with one decimal and an ``h``, percents with one decimal and a ``%``, counts as
+    whole numbers; thousands separated."""
     if metric in HOURS:
         return f"{value:,.1f} h"
+    if metric in PERCENT:
+        return f"{value:,.1f}%"
     return f"{int(value):,}"
 
 
@@ -664,10 +671,15 @@ class ViewState:
             self.text = self.text_source()
 
     def do_next_metric(self):
-        self._switch(metric=_cycle(self.index.metrics, self.sel.metric, 1))
+        self._switch(metric=_cycle(self.boards, self.sel.metric, 1))
 
     def do_prev_metric(self):
-        self._switch(metric=_cycle(self.index.metrics, self.sel.metric, -1))
+        self._switch(metric=_cycle(self.boards, self.sel.metric, -1))
+
+    @property
+    def boards(self) -> List[str]:
+        """What TAB cycles through: the skills, then the efficiency boards."""
+        return self.index.metrics + self.index.efficiency
 
     def do_next_window(self):
         self._switch(window=_cycle(self.index.windows, self.sel.window, 1))

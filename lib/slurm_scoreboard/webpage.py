@@ -25,7 +25,7 @@ from typing import Dict, Iterator, Optional, Tuple
 from urllib.parse import quote
 
 from . import view_model
-from .boards import METRICS
+from .boards import METRICS, RATIO_BOARDS
 from .groupstats import groups_from_stats
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from .names import check_name
@@ -234,9 +234,10 @@ class Site:
     def board_page(self, here: str, which: Scoped, board: Optional[Board]) -> bytes:
         title = f"{html.escape(metric_title(which.metric))} hiscores"
         pickers = self.pickers(here, which)
-        skills = "".join("<li>" + link(here, board_file(which._replace(metric=m)),
-                                       html.escape(metric_title(m)), m == which.metric) + "</li>"
-                         for m in self.files.metrics)
+        skills = self.board_list(here, which, self.files.metrics)
+        measured = self.files.index.efficiency
+        if measured:
+            skills += f"</ul><h2>Efficiency</h2><ul>{self.board_list(here, which, measured)}"
         caption = (f"{html.escape(window_title(which.window))}{days_of(board)} &middot; "
                    f"{scope_title(which.scope)} &middot; {KIND_TITLES[which.kind]}")
         body = (f"<h1>{title}</h1>{pickers}<div class=\"layout\"><aside class=\"skills\">"
@@ -245,6 +246,11 @@ class Site:
         section = "hiscores" if which.kind == "users" else "groups"
         return self.frame(here, f"{title}, {html.escape(window_title(which.window))}", body,
                           section)
+
+    def board_list(self, here: str, which: Scoped, metrics) -> str:
+        return "".join("<li>" + link(here, board_file(which._replace(metric=m)),
+                                     html.escape(metric_title(m)), m == which.metric) + "</li>"
+                       for m in metrics)
 
     def pickers(self, here: str, which: Scoped) -> str:
         rows = [("Cluster", [(scope_title(s), which._replace(scope=s), s == which.scope)
@@ -264,9 +270,10 @@ class Site:
             return '<p class="note">No board here: sb-rank has not written it, or it cannot be ' \
                 'read.</p>'
         overall = which.metric == "overall"
-        heads = ['<th class="num rank">Rank</th>', "<th>Name</th>",
-                 f'<th class="num">{"Total level" if overall else "Level"}</th>',
-                 '<th class="num xp">XP</th>']
+        heads = ['<th class="num rank">Rank</th>', "<th>Name</th>"]
+        if which.metric not in RATIO_BOARDS:
+            heads += [f'<th class="num">{"Total level" if overall else "Level"}</th>',
+                      '<th class="num xp">XP</th>']
         if not overall:
             heads.append(f'<th class="num">{value_heading(which.metric)}</th>')
         if which.kind == "groups":
@@ -282,8 +289,9 @@ class Site:
         name = esc(row.name)
         if row.name in self.members[which.kind]:
             name = link(here, member_file(which.kind, row.name), name)
-        cells = [f'<td class="num rank">{row.rank:,}</td>', f'<td class="name">{name}</td>',
-                 f'<td class="num">{row.level:,}</td>', f'<td class="num xp">{row.xp:,}</td>']
+        cells = [f'<td class="num rank">{row.rank:,}</td>', f'<td class="name">{name}</td>']
+        if which.metric not in RATIO_BOARDS:
+            cells += [f'<td class="num">{row.level:,}</td>', f'<td class="num xp">{row.xp:,}</td>']
         if which.metric != "overall":
             cells.append(f'<td class="num">{format_value(which.metric, row.value)}</td>')
         if which.kind == "groups":
@@ -504,4 +512,6 @@ def days_of(board: Optional[Board]) -> str:
 
 
 def value_heading(metric: str) -> str:
+    if metric in RATIO_BOARDS:
+        return "Percent"
     return "Hours" if metric in HOURS else html.escape(VALUE_HEADINGS.get(metric, "Value"))

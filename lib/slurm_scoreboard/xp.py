@@ -31,6 +31,9 @@ DEFAULT_RATES: Dict[str, float] = {
     "jobs": 100.0,
 }
 SKILLS = tuple(DEFAULT_RATES)
+# Skills of the efficiency boards (efficiency.py): measured by the daily step poll, so not part
+# of the total level (a site without the step poll would cap everyone's total below others').
+MEASURED_RATES: Dict[str, float] = {"cpu_used_hours": 10.0}
 
 
 def _table() -> List[int]:
@@ -71,7 +74,7 @@ class ConfigError(ValueError):
 
 def load_rates(path: Optional[str]) -> Dict[str, float]:
     """The default rates, overridden by the ``rates`` of the config file when it exists."""
-    rates = dict(DEFAULT_RATES)
+    rates = dict(DEFAULT_RATES, **MEASURED_RATES)
     if not path:
         return rates
     try:
@@ -87,7 +90,8 @@ def load_rates(path: Optional[str]) -> Dict[str, float]:
         raise ConfigError(f"{path}: expected {{\"rates\": {{skill: number}}}}")
     for skill, rate in given.items():
         if skill not in rates:
-            raise ConfigError(f"{path}: unknown skill {skill!r} (known: {', '.join(SKILLS)})")
+            raise ConfigError(f"{path}: unknown skill {skill!r} (known: "
+                              f"{', '.join(SKILLS + tuple(MEASURED_RATES))})")
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or \
                 not 0 <= rate <= MAX_RATE:
             raise ConfigError(f"{path}: rate of {skill} must be a number from 0 to "

@@ -133,15 +133,15 @@ def test_top_bounds_the_rows_of_every_board(ranked, top):
         board = (name, frozenset((k, v) for k, v in labels if k not in ("user", "account")))
         per_board[board] = per_board.get(board, 0) + 1
     assert max(per_board.values()) == top
-    assert len(found) <= openmetrics.series_bound(top, len(CLUSTERS), 5, 7)
+    assert len(found) <= openmetrics.series_bound(top, len(CLUSTERS), 5, 11)
 
 
 def test_the_bound_in_the_man_page_is_the_code_s():
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(top, "man", "man1", "sb-export.1")) as handle:
         page = handle.read().replace("\\-", "-")
-    assert f"{openmetrics.series_bound(100, 3, 5, 7):,}" in page
-    assert f"{openmetrics.series_bound(100, 3, 5, 7):,}" in openmetrics.__doc__
+    assert f"{openmetrics.series_bound(100, 3, 5, 11):,}" in page
+    assert f"{openmetrics.series_bound(100, 3, 5, 11):,}" in openmetrics.__doc__
 
 
 def test_an_opted_out_user_never_appears_even_before_the_next_rebuild(root):

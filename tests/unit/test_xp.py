@@ -23,7 +23,7 @@ def test_xp_is_capped_at_200m():
 
 def test_rates_from_config(tmp_path):
     path = tmp_path / "xp.json"
-    assert xp.load_rates(str(path)) == xp.DEFAULT_RATES
+    assert xp.load_rates(str(path)) == dict(xp.DEFAULT_RATES, cpu_used_hours=10.0)
     path.write_text('{"rates": {"jobs": 1, "clock_hours": 2.5}}')
     rates = xp.load_rates(str(path))
     assert rates["jobs"] == 1 and rates["clock_hours"] == 2.5

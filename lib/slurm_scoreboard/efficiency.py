@@ -1,0 +1,190 @@
+"""Efficiency boards: who uses what they are allocated, from the measured usage (usage.py).
+
+=================  =========================================================================
+board              value
+=================  =========================================================================
+cpu_used_hours     CPU hours the jobs' steps used (TotalCPU), a skill with XP and levels
+cpu_efficiency     100 x CPU time used / CPU time allocated (elapsed x AllocCPUS), percent
+mem_efficiency     100 x peak MaxRSS / memory requested per node, each job weighted by its
+                   requested memory x elapsed (a job's figure is capped at 100), percent
+gpu_utilization    TRESUsageInAve ``gres/gpuutil`` of the busiest step over the job's GPUs,
+                   weighted by GPU hours, percent; written only where SLURM records it
+=================  =========================================================================
+
+Only jobs the daily step poll measured count (jobs that ended before it first ran do not). The
+three ratio boards list a user or group only once their measured jobs were allocated at least
+:data:`DEFAULT_MIN_CPU_HOURS` CPU hours in the window (``--min-cpu-hours``), so that one tiny
+job cannot top them; they list zeros (the idle are the point), best first. MaxRSS is the
+largest task's, so jobs of many tasks a node read low on memory.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+from . import boards, xp
+from .optout import OptOut
+from .store import StoreCorrupt
+from .usage import Entry, entries_in, load_month, usage_months
+from .windows import Window
+
+BOARDS = boards.EFFICIENCY_BOARDS
+RATIOS = boards.RATIO_BOARDS
+DEFAULT_MIN_CPU_HOURS = 10.0
+
+# The sums kept per (user, account): the index of each in a Sums list.
+JOBS, CPU, USED, MEM, RSS, GPU, GPU_BUSY = range(7)
+Sums = List[float]
+Measured = Dict[str, Dict[str, Sums]]      # user -> account -> sums
+
+
+def _sums() -> Sums:
+    return [0, 0, 0, 0, 0, 0, 0]
+
+
+def add_entry(measured: Measured, entry: Entry) -> None:
+    user, _day, account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry
+    sums = measured.setdefault(user, {}).get(account)
+    if sums is None:
+        sums = measured[user][account] = _sums()
+    sums[JOBS] += 1
+    sums[CPU] += cpu
+    sums[USED] += min(used, cpu)
+    if mem and rss is not None:
+        per_node = mem / max(nodes, 1)
+        weight = per_node * elapsed
+        sums[MEM] += weight
+        sums[RSS] += weight * min(1.0, rss / per_node)
+    if util is not None and gpu:
+        sums[GPU] += gpu
+        sums[GPU_BUSY] += gpu * util / 100
+
+
+def merge_into(target: Measured, source: Measured) -> None:
+    for user, accounts in source.items():
+        for account, sums in accounts.items():
+            total = target.setdefault(user, {}).get(account)
+            if total is None:
+                target[user][account] = list(sums)
+            else:
+                for index, value in enumerate(sums):
+                    total[index] += value
+
+
+def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
+                    on_damage) -> Dict[str, Measured]:
+    """window name -> measured usage of one cluster; a damaged usage file is reported to
+    `on_damage(path, message)` and left out."""
+    result: Dict[str, Measured] = {window.name: {} for window in wanted}
+    for month, path in usage_months(root, cluster):
+        covering = [w for w in wanted if w.month_coverage(month) != "none"]
+        if not covering:
+            continue
+        try:
+            jobs = load_month(path, month)
+        except StoreCorrupt as err:
+            on_damage(path, f"{err}; its measured jobs are left out (the next step poll of "
+                            "that month rewrites it; or remove it)")
+            continue
+        for window in covering:
+            target = result[window.name]
+            for entry in entries_in(jobs, window.first_day, window.last_day):
+                if entry[0] not in optout:
+                    add_entry(target, entry)
+    return result
+
+
+def user_sums(measured: Measured) -> Dict[str, Sums]:
+    result = {}
+    for user, accounts in measured.items():
+        total = _sums()
+        for sums in accounts.values():
+            for index, value in enumerate(sums):
+                total[index] += value
+        result[user] = total
+    return result
+
+
+def group_sums(measured: Measured) -> Dict[str, Sums]:
+    result: Dict[str, Sums] = {}
+    for accounts in measured.values():
+        for account, sums in accounts.items():
+            total = result.setdefault(account, _sums())
+            for index, value in enumerate(sums):
+                total[index] += value
+    return result
+
+
+def members_of(measured: Measured) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for accounts in measured.values():
+        for account in accounts:
+            counts[account] = counts.get(account, 0) + 1
+    return counts
+
+
+def ratio(sums: Sums, board: str) -> Optional[float]:
+    """The board's percent for these sums, None when they hold nothing it measures."""
+    if board == "cpu_efficiency":
+        part, whole = sums[USED], sums[CPU]
+    elif board == "mem_efficiency":
+        part, whole = sums[RSS], sums[MEM]
+    else:
+        part, whole = sums[GPU_BUSY], sums[GPU]
+    if whole <= 0:
+        return None
+    return round(100.0 * part / whole, 2)
+
+
+def ranked_all(values: Dict[str, float]) -> List[tuple]:
+    """(rank, name, value), value descending, ties sharing a rank; zeros kept."""
+    order = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+    rows, rank, previous = [], 0, None
+    for position, (name, value) in enumerate(order, 1):
+        if value != previous:
+            rank, previous = position, value
+        rows.append((rank, name, value))
+    return rows
+
+
+def board_rows(measured: Measured, kind: str, board: str, rate: float,
+               min_cpu_hours: float) -> List[dict]:
+    key = "account" if kind == "groups" else "user"
+    totals = group_sums(measured) if kind == "groups" else user_sums(measured)
+    members = members_of(measured) if kind == "groups" else None
+    rows = []
+    if board == "cpu_used_hours":
+        for rank, name, value in boards.ranked({n: s[USED] / 3600 for n, s in totals.items()}):
+            earned = xp.xp_of(value, rate)
+            virtual = xp.virtual_level(earned)
+            rows.append({"rank": rank, key: name, "value": value, "xp": earned,
+                         "level": min(virtual, xp.MAX_LEVEL), "virtual_level": virtual,
+                         "jobs": int(totals[name][JOBS])})
+    else:
+        values = {}
+        for name, sums in totals.items():
+            value = ratio(sums, board)
+            if value is not None and sums[CPU] / 3600 >= min_cpu_hours:
+                values[name] = value
+        for rank, name, value in ranked_all(values):
+            sums = totals[name]
+            rows.append({"rank": rank, key: name, "value": value,
+                         "cpu_hours": round(sums[CPU] / 3600, 2), "jobs": int(sums[JOBS])})
+    if members is not None:
+        for row in rows:
+            row["members"] = members[row["account"]]
+    return rows
+
+
+def has_gpu_measure(measured: Measured) -> bool:
+    return any(sums[GPU] > 0 for accounts in measured.values() for sums in accounts.values())
+
+
+def personal(measured: Measured, user: str, rate: float, min_cpu_hours: float) -> List[dict]:
+    """A user's row (rank, value) on each efficiency board, None where they are not listed."""
+    result = []
+    for board in BOARDS:
+        row = next((r for r in board_rows(measured, "users", board, rate, min_cpu_hours)
+                    if r["user"] == user), None)
+        result.append({"metric": board, "rank": row and row["rank"],
+                       "value": row and row["value"]})
+    return result

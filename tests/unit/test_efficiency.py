@@ -1,0 +1,365 @@
+"""Measured usage and the efficiency boards: GPU utilisation from step lines, the usage files
+sb-reduce --usage keeps, and the boards sb-rank computes from them."""
+import json
+import os
+import re
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slurm_scoreboard import efficiency, usage
+from slurm_scoreboard.parser import SacctParser
+from slurm_scoreboard.records import placement
+from slurm_scoreboard.windows import Window
+
+from reduce_helpers import ENV, job, ndjson, reduce, tool
+
+NOW = "2025-08-31T12:00:00Z"
+ALLTIME = Window("alltime", None, None)
+
+
+def measured(job_id, user, end, cpus=4, elapsed=3600, used=None, account="proj", mem=None,
+             rss=None, gpus=0, util=None, nodes=1):
+    """A step-poll record: cpu_used_s (default half the CPU time), memory, GPU utilisation."""
+    record = job(job_id, user, end, cpus=cpus, elapsed=elapsed, gpus=gpus, account=account)
+    record.update(nodes=nodes, mem_bytes=mem, max_rss_bytes=rss,
+                  cpu_used_s=elapsed * cpus // 2 if used is None else used)
+    if util is not None:
+        record["gpu_util"] = util
+    return record
+
+
+def usage_reduce(root, records, *args):
+    done = tool("sb_reduce", ["--root", str(root), "--cluster", "hammer", "--usage", "-q"]
+                + list(args), ndjson(records))
+    return done, (json.loads(done.stdout) if done.returncode == 0 else None)
+
+
+def rank(root, *args):
+    return tool("sb_rank", ["--root", str(root), "--now", NOW] + list(args))
+
+
+def board(root, window, metric, kind="users", cluster=None):
+    parts = [str(root), "leaderboards"] + (["clusters", cluster] if cluster else []) + \
+        (["groups"] if kind == "groups" else []) + [f"{window}_{metric}.json"]
+    with open(os.path.join(*parts), "rb") as handle:
+        return orjson.loads(handle.read())
+
+
+# -- GPU utilisation from step lines ----------------------------------------------------------
+
+STEP_HDR = "JobID|User|State|ElapsedRaw|AllocCPUS|AllocTRES|End|Start|Submit|TotalCPU|TRESUsageInAve"
+TIMES = "2025-08-04T00:01:40|2025-08-04T00:00:00|2025-08-04T00:00:00"
+
+
+def parse(lines):
+    problems = []
+    parser = SacctParser(on_problem=lambda source, lineno, message: problems.append(message))
+    return list(parser.parse(lines, "test")), problems
+
+
+def test_gpu_util_is_the_busiest_step_over_the_job_s_gpus():
+    lines = [STEP_HDR,
+             f"600|ann|COMPLETED|100|4|cpu=4,gres/gpu=4|{TIMES}|00:05:00|",
+             f"600.batch||COMPLETED|100|4|cpu=4,gres/gpu=4|{TIMES}|00:01:00|"
+             "cpu=00:01:00,gres/gpumem=0,gres/gpuutil=0,mem=1M",
+             f"600.0||COMPLETED|100|4|cpu=4,gres/gpu=4|{TIMES}|00:04:00|"
+             "cpu=00:04:00,gres/gpumem=20G,gres/gpuutil=300,mem=1G"]
+    records, problems = parse(lines)
+    assert problems == []
+    assert records[0]["gpu_util"] == 75 and records[0]["cpu_used_s"] == 300
+
+
+def test_gpu_util_is_absent_where_slurm_records_none_or_the_job_has_no_gpu():
+    no_gpuutil = [STEP_HDR, f"601|ann|COMPLETED|100|4|cpu=4,gres/gpu=1|{TIMES}|00:05:00|",
+                  f"601.batch||COMPLETED|100|4|cpu=4,gres/gpu=1|{TIMES}|00:05:00|cpu=00:05:00,mem=1M"]
+    no_gpu = [STEP_HDR, f"602|ann|COMPLETED|100|4|cpu=4|{TIMES}|00:05:00|",
+              f"602.batch||COMPLETED|100|4|cpu=4|{TIMES}|00:05:00|cpu=00:05:00,gres/gpuutil=0"]
+    for lines in (no_gpuutil, no_gpu):
+        records, problems = parse(lines)
+        assert problems == [] and "gpu_util" not in records[0]
+
+
+def test_a_broken_usage_string_loses_the_measure_not_the_job():
+    lines = [STEP_HDR, f"603|ann|COMPLETED|100|4|cpu=4,gres/gpu=1|{TIMES}|00:05:00|",
+             f"603.batch||COMPLETED|100|4|cpu=4,gres/gpu=1|{TIMES}|00:05:00|gres/gpuutil=lots"]
+    records, problems = parse(lines)
+    assert [r["job_id"] for r in records] == ["603"] and "gpu_util" not in records[0]
+    assert any("TRESUsageInAve" in p for p in problems)
+
+
+def test_gpu_util_of_real_gpu_jobs_is_their_step_s_gpuutil_over_their_gpus(samples_dir):
+    """hb-jobinfo's real sacct text (SLURM 23, V100/A100 with NVML): its TRESUsageInTot column
+    is read as TRESUsageInAve (every step there runs one task, so the two are equal)."""
+    path = os.path.join(samples_dir, "hb-jobinfo__test_data_sacct_snowman.txt")
+    fields = ("JobID,JobName,User,Partition,NodeList,NNodes,NCPUs,NTasks,State,Submit,Start,End,"
+              "Timelimit,Elapsed,TotalCPU,CPUTime,UserCPU,SystemCPU,ReqMem,MaxRSS,MaxVMSize,"
+              "ReqTRES,AllocTRES,TRESUsageInMax,TRESUsageInAve,TRESUsageOutTot,MaxDiskRead,"
+              "MaxDiskWrite,MaxRSSNode,MaxRSSTask,MaxVMSizeNode,MaxVMSizeTask,MaxDiskReadNode,"
+              "MaxDiskReadTask,MaxDiskWriteNode,MaxDiskWriteTask,Comment").lower().split(",")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read().splitlines()
+    parser = SacctParser(fields=fields, delimiter="\u2603", latest="2030-01-01T00:00:00Z")
+    records = {r["job_id"]: r for r in parser.parse(text, "sample")}
+    expected = {}
+    for line in text:
+        columns = line.split("\u2603")
+        step = re.fullmatch(r"(\d+(?:_\d+)?)\.(.+)", columns[0])
+        found = re.search(r"gres/gpuutil=(\d+)", columns[24]) if step else None
+        if found:
+            expected[step.group(1)] = max(expected.get(step.group(1), 0), int(found.group(1)))
+    assert len(expected) >= 5, "the sample has GPU jobs with gpuutil"
+    for job_id, busiest in expected.items():
+        record = records[job_id]
+        assert record["gpus"] >= 1
+        assert record["gpu_util"] == min(100, round(busiest / record["gpus"])), job_id
+    assert any(r["gpu_util"] == 90 for r in records.values() if "gpu_util" in r)
+
+
+# -- the usage files --------------------------------------------------------------------------
+
+def test_a_job_read_twice_is_kept_once_and_rerunning_changes_nothing(tmp_path):
+    records = [measured(1, "ann", "2025-08-02T00:00:00Z"), measured(2, "bob", "2025-07-30T00:00:00Z")]
+    done, stats = usage_reduce(tmp_path, records + records[:1])
+    assert done.returncode == 0, done.stderr
+    assert stats["measured"] == 3 and stats["new_measured"] == 2
+    assert stats["months_changed"] == ["2025-07", "2025-08"]
+    path = usage.usage_file(str(tmp_path), "hammer", "2025-08")
+    before = open(path, "rb").read()
+    _, again = usage_reduce(tmp_path, records)
+    assert again["new_measured"] == 0
+    assert orjson.loads(open(path, "rb").read())["jobs"] == orjson.loads(before)["jobs"]
+    assert not os.path.exists(os.path.join(str(tmp_path), "clusters", "hammer", "agg", "alltime.json"))
+
+
+def test_records_without_a_measure_or_not_ended_are_skipped_by_reason(tmp_path):
+    plain = job(3, "ann", "2025-08-02T00:00:00Z")          # an allocation poll's record
+    running = dict(measured(4, "ann", "2025-08-02T00:00:00Z"), state="RUNNING", terminal=False,
+                   end=None)
+    done, stats = usage_reduce(tmp_path, [plain, running])
+    assert done.returncode == 0
+    assert stats["measured"] == 0
+    assert stats["skipped"] == {"not ended": 1, "not measured": 1}
+
+
+def test_the_entry_keeps_numbers_and_the_username_only(tmp_path):
+    record = measured(5, "ann", "2025-08-02T00:00:00Z", mem=8 << 30, rss=2 << 30, gpus=2, util=40)
+    usage_reduce(tmp_path, [record])
+    data = orjson.loads(open(usage.usage_file(str(tmp_path), "hammer", "2025-08"), "rb").read())
+    assert data["fields"] == list(usage.FIELDS)
+    assert data["jobs"] == {record["key"]: ["ann", "2025-08-02", "proj", 14400, 7200, 3600, 1,
+                                            8 << 30, 2 << 30, 7200, 40]}
+
+
+def test_opted_out_users_are_never_written_and_leave_a_month_when_it_is_written(tmp_path):
+    usage_reduce(tmp_path, [measured(6, "ann", "2025-08-02T00:00:00Z"),
+                            measured(7, "bob", "2025-08-02T00:00:00Z")])
+    os.makedirs(tmp_path / "config", exist_ok=True)
+    (tmp_path / "config" / "optout.txt").write_text("ann\n")
+    _, stats = usage_reduce(tmp_path, [measured(8, "bob", "2025-08-03T00:00:00Z"),
+                                       measured(9, "ann", "2025-08-03T00:00:00Z")])
+    assert stats["skipped"] == {"opted out": 1}
+    jobs = usage.load_month(usage.usage_file(str(tmp_path), "hammer", "2025-08"), "2025-08")
+    assert {entry[0] for entry in jobs.values()} == {"bob"}
+
+
+def test_a_damaged_usage_file_is_an_error_naming_it_not_a_traceback(tmp_path):
+    usage_reduce(tmp_path, [measured(10, "ann", "2025-08-02T00:00:00Z")])
+    path = usage.usage_file(str(tmp_path), "hammer", "2025-08")
+    with open(path, "w") as handle:
+        handle.write('{"month": "2025-08", "jobs": {"x": ["../etc", "2025-08-02"]}}')
+    done, _ = usage_reduce(tmp_path, [measured(11, "ann", "2025-08-03T00:00:00Z")])
+    assert done.returncode == 1
+    assert path.encode() in done.stderr and b"Traceback" not in done.stderr
+    assert rank(tmp_path).returncode == 4       # the rebuild names it and leaves it out
+
+
+def test_usage_and_counting_exclude_each_other_and_a_busy_cluster_exits_3(tmp_path):
+    done = tool("sb_reduce", ["--root", str(tmp_path), "--cluster", "hammer", "--usage",
+                              "--repair"])
+    assert done.returncode == 2
+    from slurm_scoreboard import layout
+    from slurm_scoreboard.files import locked
+    os.makedirs(layout.state_dir(str(tmp_path), "hammer"))
+    with locked(layout.reduce_lock(str(tmp_path), "hammer")):
+        done, _ = usage_reduce(tmp_path, [measured(12, "ann", "2025-08-02T00:00:00Z")])
+    assert done.returncode == 3
+
+
+ENDS = ["2025-07-31T23:00:00Z", "2025-08-01T00:00:00Z", "2025-08-15T10:00:00Z"]
+USERS = ["ann", "bob", "cy", "dan"]
+
+
+def reading(n):
+    """The step poll's reading of job n: the same job gives the same record at every poll."""
+    return measured(n, USERS[n % 4], ENDS[n % 3], used=n * 37 % 7200)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(0, 40), max_size=30), st.integers(1, 4), st.randoms())
+def test_any_split_order_or_repetition_of_a_stream_gives_the_same_usage_files(
+        tmp_path_factory, numbers, parts, rng):
+    """The step poll reads a job again (a rerun day, a day read twice): each job is kept once,
+    whatever the runs, their order and repetitions."""
+    records = [reading(n) for n in numbers]
+    one = tmp_path_factory.mktemp("one")
+    usage_reduce(one, records)
+    many = tmp_path_factory.mktemp("many")
+    for part in range(parts):
+        usage_reduce(many, records[part::parts][::-1])
+    usage_reduce(many, rng.sample(records, len(records) // 2))
+    stored = []
+    for root in (one, many):
+        found = {}
+        for month, path in usage.usage_months(str(root), "hammer"):
+            found.update(usage.load_month(path, month))
+        stored.append(found)
+    assert stored[0] == stored[1]
+    assert sorted(stored[0]) == sorted({r["key"] for r in records})
+    assert sum(e[4] for e in stored[0].values()) == sum(reading(n)["cpu_used_s"]
+                                                       for n in set(numbers))
+
+
+# -- the boards -------------------------------------------------------------------------------
+
+def fleet():
+    """ann: 10 h of 4 CPUs, a quarter used; bob: 20 CPU h, all used; cy: one tiny busy job."""
+    return [measured(20, "ann", "2025-08-20T00:00:00Z", cpus=4, elapsed=36000, used=36000,
+                     mem=16 << 30, rss=4 << 30),
+            measured(21, "bob", "2025-08-21T00:00:00Z", cpus=2, elapsed=36000, used=72000,
+                     mem=8 << 30, rss=8 << 30, account="lab"),
+            measured(22, "cy", "2025-08-21T00:00:00Z", cpus=1, elapsed=60, used=60)]
+
+
+def test_the_ratio_boards_are_exact_and_leave_out_users_below_the_minimum(tmp_path):
+    usage_reduce(tmp_path, fleet())
+    done = rank(tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert [(r["user"], r["value"], r["cpu_hours"]) for r in rows] == \
+        [("bob", 100.0, 20.0), ("ann", 25.0, 40.0)]
+    mem = board(tmp_path, "alltime", "mem_efficiency")["rows"]
+    assert [(r["user"], r["value"]) for r in mem] == [("bob", 100.0), ("ann", 25.0)]
+    used = board(tmp_path, "alltime", "cpu_used_hours")["rows"]
+    assert [(r["user"], r["value"], r["level"]) for r in used] == \
+        [("bob", 20.0, 3), ("ann", 10.0, 2), ("cy", 60 / 3600, 1)]
+    groups = board(tmp_path, "alltime", "cpu_efficiency", "groups")["rows"]
+    assert [(g["account"], g["value"], g["members"]) for g in groups] == \
+        [("lab", 100.0, 1), ("proj", round(100 * 36060 / 144060, 2), 2)]
+    index = orjson.loads((tmp_path / "leaderboards" / "index.json").read_bytes())
+    assert index["efficiency"] == ["cpu_used_hours", "cpu_efficiency", "mem_efficiency"]
+    assert index["min_cpu_hours"] == 10
+    assert not (tmp_path / "leaderboards" / "alltime_gpu_utilization.json").exists()
+
+
+def test_the_minimum_is_an_option_and_zero_lists_everyone_measured(tmp_path):
+    usage_reduce(tmp_path, fleet())
+    rank(tmp_path, "--min-cpu-hours", "0")
+    rows = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert [r["user"] for r in rows] == ["bob", "cy", "ann"]
+    assert [r["rank"] for r in rows] == [1, 1, 3]         # a tie shares its rank
+    done = tool("sb_rank", ["--root", str(tmp_path), "--now", NOW, "-w", "alltime", "-m",
+                            "cpu_efficiency", "-f", "csv"],
+                env=dict(ENV, SLURM_SB_MIN_CPU_HOURS="30"))
+    assert done.stdout.decode().splitlines() == ["rank,user,value,cpu_hours,jobs",
+                                                 "1,ann,25.0,40.0,1"]
+    for bad in ("-1", "nan", "inf"):
+        assert rank(tmp_path, "--min-cpu-hours", bad).returncode == 2
+
+
+def test_zero_efficiency_is_listed_last_not_dropped(tmp_path):
+    idle = measured(30, "dan", "2025-08-20T00:00:00Z", cpus=8, elapsed=36000, used=0)
+    usage_reduce(tmp_path, fleet() + [idle])
+    rank(tmp_path)
+    rows = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert rows[-1]["user"] == "dan" and rows[-1]["value"] == 0
+
+
+def test_windows_scopes_and_opt_out_apply_to_the_efficiency_boards(tmp_path):
+    old = measured(40, "eve", "2025-06-01T00:00:00Z", cpus=10, elapsed=36000, used=36000)
+    usage_reduce(tmp_path, fleet() + [old])
+    other = [measured(41, "ann", "2025-08-30T00:00:00Z", cpus=4, elapsed=36000, used=144000)]
+    done = tool("sb_reduce", ["--root", str(tmp_path), "--cluster", "anvil", "--usage"],
+                ndjson([dict(r, cluster="anvil") for r in other]))
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "optout.txt").write_text("bob\n")
+    rank(tmp_path)
+    month = board(tmp_path, "month", "cpu_efficiency")["rows"]
+    assert [(r["user"], r["value"]) for r in month] == [("ann", 62.5)]     # (36000+144000)/288000
+    alltime = {r["user"] for r in board(tmp_path, "alltime", "cpu_efficiency")["rows"]}
+    assert alltime == {"ann", "eve"}
+    hammer = board(tmp_path, "alltime", "cpu_efficiency", cluster="hammer")["rows"]
+    assert [(r["user"], r["value"]) for r in hammer] == [("ann", 25.0), ("eve", 10.0)]
+
+
+def test_gpu_utilisation_is_weighted_by_gpu_hours_and_written_only_where_recorded(tmp_path):
+    gpu_jobs = [measured(50, "ann", "2025-08-20T00:00:00Z", cpus=8, elapsed=36000, gpus=1,
+                         util=90),
+                measured(51, "ann", "2025-08-21T00:00:00Z", cpus=8, elapsed=36000, gpus=3,
+                         util=10)]
+    usage_reduce(tmp_path, gpu_jobs)
+    rank(tmp_path)
+    rows = board(tmp_path, "alltime", "gpu_utilization")["rows"]
+    assert [(r["user"], r["value"]) for r in rows] == [("ann", 30.0)]      # (90 + 3 x 10) / 4
+    index = orjson.loads((tmp_path / "leaderboards" / "index.json").read_bytes())
+    assert index["efficiency"][-1] == "gpu_utilization"
+
+
+def test_no_efficiency_boards_before_the_step_poll_measured_a_job(tmp_path):
+    reduce(tmp_path, [job(60, "ann", "2025-08-20T00:00:00Z")], "--cluster", "hammer")
+    assert rank(tmp_path).returncode == 0
+    index = orjson.loads((tmp_path / "leaderboards" / "index.json").read_bytes())
+    assert index["efficiency"] == []
+    assert not (tmp_path / "leaderboards" / "alltime_cpu_efficiency.json").exists()
+
+
+def test_mem_efficiency_caps_each_job_and_weights_by_requested_memory_time():
+    sums = {}
+    over = ["ann", "2025-08-01", "p", 3600, 3600, 3600, 1, 1 << 30, 4 << 30, 0, None]
+    half = ["ann", "2025-08-01", "p", 3600, 3600, 3600 * 3, 2, 4 << 30, 1 << 30, 0, None]
+    for entry in (over, half):
+        efficiency.add_entry(sums, entry)
+    # over: 1 GiB x 1 h at 100%; half: 2 GiB a node x 3 h at 50% -> (1 + 3) / (1 + 6)
+    assert efficiency.ratio(efficiency.user_sums(sums)["ann"], "mem_efficiency") == \
+        round(100 * 4 / 7, 2)
+
+
+def test_placement_gives_the_usage_month_and_day_of_the_end():
+    record = measured(70, "ann", "2025-08-31T23:59:59Z")
+    place = placement(record, "hammer")
+    assert usage.entry_of(record, place)[1] == "2025-08-31" and place.month == "2025-08"
+    assert usage.entry_of(job(71, "ann", "2025-08-31T23:59:59Z"), place) is None
+
+
+@pytest.mark.parametrize("entry", [
+    ["../x", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, None],
+    ["ann", "2025-09-01", "p", 1, 1, 1, 1, None, None, 0, None],
+    ["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, 101],
+    ["ann", "2025-08-01", "p", True, 1, 1, 1, None, None, 0, None],
+    ["ann", "2025-08-01", "p", 1, 1, 1, 1, -5, None, 0, None],
+    ["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0],
+])
+def test_an_entry_sb_reduce_could_not_have_written_is_refused(entry):
+    assert not usage.is_entry(entry, "2025-08")
+    assert usage.is_entry(["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, None], "2025-08")
+
+
+def test_collect_leaves_out_opted_out_users_and_other_windows(tmp_path):
+    usage_reduce(tmp_path, fleet())
+
+    class Out:
+        def __contains__(self, user):
+            return user == "ann"
+
+    window = Window("w", "2025-08-21", "2025-08-31")
+    found = efficiency.collect_cluster(str(tmp_path), "hammer", [ALLTIME, window], Out(),
+                                       lambda path, message: None)
+    assert set(found["alltime"]) == {"bob", "cy"}
+    assert set(found["w"]) == {"bob", "cy"}
+    window = Window("w", "2025-08-01", "2025-08-20")
+    found = efficiency.collect_cluster(str(tmp_path), "hammer", [window], Out(),
+                                       lambda path, message: None)
+    assert found["w"] == {}

@@ -679,3 +679,89 @@ assert status['cursor']['caught_up'] is True and status['damaged'] == []
   [[ "${lines[-1]}" == "fake: boards: rebuilt"* ]]
   [ "$(index_asof)" = "2025-06-17T12:10:00Z" ]
 }
+
+# measured CPU seconds used in the usage files, and the number of jobs
+measured_store() {
+  python3 -c "
+import glob, json
+jobs = {}
+for path in glob.glob('$SLURM_SB_ROOT/clusters/fake/agg/usage/*.json'):
+    jobs.update(json.load(open(path))['jobs'])
+print(len(jobs), sum(entry[4] for entry in jobs.values()))"
+}
+
+# jobs that ended on the days $1..$2 (inclusive) and half their CPU seconds (the fake's TotalCPU)
+measured_truth() {
+  python3 -c "
+n = used = 0
+for line in open('$FAKE_SACCT_JOBS'):
+    f = line.split('|')
+    if '$1' <= f[13][:10] <= '$2':
+        n += 1; used += int(f[6]) * 2 // 2
+print(n, used)"
+}
+
+@test "the daily step poll measures yesterday once a day, catches up a week at most, and feeds the efficiency boards" {
+  setup_fake
+  SLURM_SB_NOW=2025-06-13T12:00:00Z sb-poll --cluster fake --backfill-start 2025-06-01 \
+    --no-steps > /dev/null 2>&1
+  : > "$FAKE_SACCT_LOG"
+  SLURM_SB_NOW=2025-06-13T12:10:00Z run --separate-stderr sb-poll --cluster fake
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"fake: steps: 1 day measured: "*" jobs with the CPU time used"* ]]
+  # one call without -X, for yesterday, with TotalCPU
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 1 ]
+  grep -v -- ' -X ' "$FAKE_SACCT_LOG" | grep -q -- "TotalCPU,TRESUsageInAve -S 2025-06-12T00:00:00 -E 2025-06-12T23:59:59"
+  [ "$(measured_store)" = "$(measured_truth 2025-06-12 2025-06-12)" ]
+  [ "$(measured_store)" != "0 0" ]
+  grep -q '"through":"2025-06-12"' "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+  # the same day again: no step poll
+  : > "$FAKE_SACCT_LOG"
+  SLURM_SB_NOW=2025-06-13T12:20:00Z run sb-poll --cluster fake
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 0 ]
+  [[ "$output" != *"steps:"* ]]
+  # three days without polls: the 13th to the 15th, one call a day, each job once
+  SLURM_SB_NOW=2025-06-16T00:10:00Z run sb-poll --cluster fake --json
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"step":"steps","ok":true,"exit":0,'*'"days":3,'* ]]
+  [ "$(measured_store)" = "$(measured_truth 2025-06-12 2025-06-15)" ]
+  # a day measured twice changes nothing
+  printf '{"through":"2025-06-11"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+  SLURM_SB_NOW=2025-06-16T00:20:00Z sb-poll --cluster fake > /dev/null 2>&1
+  [ "$(measured_store)" = "$(measured_truth 2025-06-11 2025-06-15)" ]
+  # the boards: each fake job keeps half its CPUs busy
+  sb-rank --root "$SLURM_SB_ROOT" --now 2025-06-16T00:20:00Z --min-cpu-hours 0 > /dev/null
+  python3 -c "
+import json
+rows = json.load(open('$SLURM_SB_ROOT/leaderboards/alltime_cpu_efficiency.json'))['rows']
+assert rows and all(row['value'] == 50.0 for row in rows), rows"
+  # a planted far-future day never switches the step poll off; a month away measures a week
+  printf '{"through":"2999-01-01"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+  : > "$FAKE_SACCT_LOG"
+  SLURM_SB_NOW=2025-07-20T00:10:00Z run sb-poll --cluster fake
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 1 ]
+  : > "$FAKE_SACCT_LOG"
+  printf '{"through":"2025-06-17"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+  SLURM_SB_NOW=2025-07-20T00:20:00Z run sb-poll --cluster fake
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 7 ]
+  grep -v -- ' -X ' "$FAKE_SACCT_LOG" | head -1 | grep -q -- "-S 2025-07-13T00:00:00"
+}
+
+@test "a failing step poll is reported, resumes where it stopped, and --no-steps turns it off" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-06-01 > /dev/null 2>&1
+  printf '{"through":"2025-06-10"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+  SLURM_SB_NOW=2025-06-15T12:10:00Z FAKE_SACCT_FAIL_STEPS=1 run sb-poll --cluster fake --json
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"step":"steps","ok":false'* ]]
+  grep -q '"through":"2025-06-10"' "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+  : > "$FAKE_SACCT_LOG"
+  SLURM_SB_NOW=2025-06-15T12:20:00Z run sb-poll --cluster fake --no-steps
+  [ "$status" -eq 0 ]
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 0 ]
+  SLURM_SB_NOW=2025-06-15T12:30:00Z SLURM_SB_STEP_POLL=0 run sb-poll --cluster fake
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 0 ]
+  SLURM_SB_NOW=2025-06-15T12:40:00Z run sb-poll --cluster fake
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 4 ]
+  grep -q '"through":"2025-06-14"' "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+}

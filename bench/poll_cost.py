@@ -24,7 +24,12 @@ How:
    a script while it runs it: an edit during the bench would break a poll); at every tick the
    baseline follows: one real sacct call fetching the current month so far, with sb-sacct's
    flags (what a naive poller would do).
-5. The store must then hold exactly the jobs of the polled windows plus the discovered history.
+5. The store must then hold exactly the jobs of the polled windows plus the discovered history,
+   and the usage files every job that ended the day before each simulated day: every seeded job
+   that started has step rows (batch and extern, as sbatch leaves them; the batch step used 1 to
+   99 % of the job's CPUs), so the first poll of each day runs the daily step poll (sb-sacct
+   --steps, logged as kind "steps": sacct without -X), whose rows and sacct time are reported
+   against the day's allocation polls.
    The report ends with one JSON object on the last line (for a `make bench` table); progress
    goes to stderr. Needs root (useradd, sacctmgr, the mysql client as root).
 
@@ -71,7 +76,10 @@ end=$EPOCHREALTIME
 rows=$(wc -l < "$out")
 cat "$out"
 rm -f "$out"
-kind="${SB_BENCH_KIND:-incremental}"
+kind="${SB_BENCH_KIND:-steps}"
+for arg in "$@"; do
+  [[ "$arg" == -X && "$kind" == steps ]] && kind=incremental
+done
 for arg in "$@"; do
   [[ "$arg" == -u || "$arg" == --user=* || "$arg" == --uid=* ]] && kind=discovery
 done
@@ -171,7 +179,7 @@ def whole_month_call(env, wrapper, cluster, now):
 
 def read_calls(path):
     """kind -> [calls, rows, wall seconds of the real sacct]; a failed call is an error."""
-    totals = {kind: [0, 0, 0.0] for kind in ("incremental", "discovery", "baseline")}
+    totals = {kind: [0, 0, 0.0] for kind in ("incremental", "discovery", "steps", "baseline")}
     with open(path) as handle:
         for line in handle:
             kind, rows, start, end, status, args = line.rstrip("\n").split("\t", 5)
@@ -200,8 +208,24 @@ def check_store(root, cluster, jobs, known, windows, last):
 
 # ---------------------------------------------------------------- the report
 
+def check_measured(root, cluster, jobs, days):
+    """The daily step polls measured, each once, every job that ended on the day before each
+    simulated day (what the first poll of a day asks for); returns how many."""
+    measured = {}
+    folder = os.path.join(root, "clusters", cluster, "agg", "usage")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        with open(os.path.join(folder, name)) as handle:
+            measured.update(json.load(handle)["jobs"])
+    expected = sum(1 for job in jobs for day in range(days)
+                   if DAY_START + (day - 1) * DAY <= job["end"] < DAY_START + day * DAY)
+    if len(measured) != expected:
+        raise RuntimeError(f"the step polls measured {len(measured)} jobs, expected {expected}")
+    return expected
+
+
 def report(args, polls, ended, totals, discovered, seeded):
     inc, disc, base = totals["incremental"], totals["discovery"], totals["baseline"]
+    steps = totals["steps"]
     rows, seconds = inc[1] + disc[1], inc[2] + disc[2]
     result = {
         "bench": "poll_cost", "cluster": args.cluster, "sacct": seeded["sacct_version"],
@@ -213,6 +237,11 @@ def report(args, polls, ended, totals, discovered, seeded):
                       "new_users": len(discovered)},
         "rows_per_job_ended": round(rows / ended, 3) if ended else None,
         "sacct_s_per_day": round(seconds / args.days, 3),
+        "step_poll": {"calls": steps[0], "rows": steps[1], "sacct_s": round(steps[2], 3),
+                      "jobs_measured": seeded["measured"], "step_rows_seeded": seeded["steps"],
+                      "rows_vs_allocation_polls": round(steps[1] / rows, 3) if rows else None,
+                      "seconds_vs_allocation_polls":
+                          round(steps[2] / seconds, 3) if seconds else None},
         "baseline": {"calls": base[0], "rows": base[1], "sacct_s": round(base[2], 3),
                      "sacct_s_per_day": round(base[2] / args.days, 3)},
         "rows_ratio": round(base[1] / rows, 1) if rows else None,
@@ -230,6 +259,11 @@ def report(args, polls, ended, totals, discovered, seeded):
     print(f"  discovery     : {disc[0]:6,} sacct calls, {disc[1]:>12,} rows, {disc[2]:8.2f} s "
           f"({len(discovered)} new users)")
     print(f"  rows per job  : {result['rows_per_job_ended']}")
+    print(f"  step poll     : {steps[0]:6,} sacct calls, {steps[1]:>12,} rows, {steps[2]:8.2f} s "
+          f"({seeded['measured']:,} jobs measured; "
+          f"{result['step_poll']['rows_vs_allocation_polls']}x the rows and "
+          f"{result['step_poll']['seconds_vs_allocation_polls']}x the sacct time of the day's "
+          f"allocation polls)")
     print(f"  sacct per day : {result['sacct_s_per_day']:.2f} s of real sacct wall time")
     print(f"  whole month   : {base[0]:6,} sacct calls, {base[1]:>12,} rows, {base[2]:8.2f} s "
           f"(baseline: the month so far at every tick)")
@@ -282,7 +316,9 @@ def main():
         start = time.perf_counter()
         seeded_rows = True
         seeding.seed_history(seed, args.cluster, jobs, IDS, "sbpoll")
-        log(f"seeded {len(jobs):,} jobs in {time.perf_counter() - start:.0f} s")
+        steps = seeding.seed_steps(args.cluster, IDS)
+        log(f"seeded {len(jobs):,} jobs and {steps:,} step rows in "
+            f"{time.perf_counter() - start:.0f} s")
 
         wrapper = write_wrapper(os.path.join(work, "bin"))
         pipelines = os.path.join(work, "pipelines")
@@ -309,9 +345,11 @@ def main():
         discovered = check_store(root, args.cluster, jobs, known,
                                  [(DAY_START - OVERLAP, last)] + swept, last)
         ended = sum(1 for job in jobs if DAY_START <= job["end"] < last)
+        measured = check_measured(root, args.cluster, jobs, args.days)
         version = run([real_sacct, "--version"]).strip()
         report(args, polls, ended, totals, discovered,
-               {"jobs": len(jobs), "sacct_version": version,
+               {"jobs": len(jobs), "sacct_version": version, "measured": measured,
+                "steps": steps,
                 "bench_s": time.perf_counter() - began})
     except (RuntimeError, subprocess.CalledProcessError) as err:
         sys.exit(f"poll_cost: {err}")

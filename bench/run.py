@@ -110,6 +110,15 @@ def table(ingest: dict, rank: dict, poll: dict, pipe: dict) -> str:
                      f"{poll['rows_ratio']}x fewer rows"))
         rows.append(("real sacct wall time per simulated day", f"{poll['sacct_s_per_day']:.1f} s",
                      "whole-month fetch each poll", f"{poll['seconds_ratio']}x less"))
+        steps = poll["step_poll"]
+        polled = poll["incremental"]["rows"] + poll["discovery"]["rows"]
+        rows.append((f"the daily step poll (TotalCPU, MaxRSS of {steps['jobs_measured']:,} jobs "
+                     f"ended the day before): rows, sacct wall time",
+                     f"{steps['rows']:,} rows, {steps['sacct_s']:.1f} s",
+                     f"the day's allocation polls: {polled:,} rows, "
+                     f"{poll['sacct_s_per_day']:.1f} s",
+                     f"{steps['rows_vs_allocation_polls']}x the rows, "
+                     f"{steps['seconds_vs_allocation_polls']}x the time"))
     if pipe:
         rows += pipe_rows(pipe)
     lines = ["| figure | SlurmScoreboard | baseline (same run) | ratio |",

@@ -75,9 +75,33 @@ def ensure_associations(seed, cluster, users, account_of):
 
 
 def delete_seeded_sql(cluster, ids):
-    """The DELETE of a benchmark's seeded rows; `ids` is its (first, last) job id."""
-    return (f"DELETE FROM `{cluster}_job_table` WHERE job_name='seeded'"
-            f" AND id_job BETWEEN {ids[0]} AND {ids[1]};\n")
+    """The DELETE of a benchmark's seeded rows (and their step rows); `ids` is its (first, last)
+    job id."""
+    seeded = f"job_name='seeded' AND id_job BETWEEN {ids[0]} AND {ids[1]}"
+    return (f"DELETE s FROM `{cluster}_step_table` s JOIN `{cluster}_job_table` j"
+            f" ON s.job_db_inx=j.job_db_inx WHERE j.{seeded};\n"
+            f"DELETE FROM `{cluster}_job_table` WHERE {seeded};\n")
+
+
+def seed_steps(cluster, ids):
+    """Step rows for every seeded job that started, as sbatch leaves them: a batch step that
+    used a share of the job's CPUs (1 to 99 %, from the job id: TotalCPU is user_sec) and an
+    extern step, each with a peak RSS; what the daily step poll reads. Returns the rows added."""
+    seeded = f"j.job_name='seeded' AND j.id_job BETWEEN {ids[0]} AND {ids[1]} AND j.time_start>0"
+    usage = "CONCAT('1=0,2=', (j.id_job MOD 1000 + 1) * 1048576)"
+    sql = (f"INSERT INTO `{cluster}_step_table` (job_db_inx, id_step, nodelist, nodes_alloc,"
+           " node_inx, state, step_name, task_cnt, time_start, time_end, user_sec, tres_alloc,"
+           " tres_usage_in_ave, tres_usage_in_max, tres_usage_in_tot)"
+           " SELECT j.job_db_inx, s.id, j.nodelist, j.nodes_alloc, j.node_inx, j.state, s.name,"
+           " 1, j.time_start, j.time_end, IF(s.id = -5, FLOOR((j.time_end - j.time_start) *"
+           f" j.cpus_req * (j.id_job MOD 99 + 1) / 100), 0), j.tres_alloc, {usage}, {usage},"
+           f" {usage} FROM `{cluster}_job_table` j JOIN (SELECT -5 AS id, 'batch' AS name"
+           f" UNION ALL SELECT -4, 'extern') s WHERE {seeded};\n"
+           f"SELECT COUNT(*) FROM `{cluster}_step_table` s JOIN `{cluster}_job_table` j"
+           f" ON s.job_db_inx=j.job_db_inx WHERE {seeded};\n")
+    done = subprocess.run(["mysql", "-N", "slurm_acct_db"], input=sql, text=True, check=True,
+                          capture_output=True)
+    return int(done.stdout.split()[-1])
 
 
 def seed_history(seed, cluster, jobs, ids, user_prefix):

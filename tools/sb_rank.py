@@ -8,7 +8,7 @@ from typing import List, Optional, Sequence
 import orjson
 
 from slurm_scoreboard import (boards, chronicle, cli, competitions, efficiency, groupstats,
-                              layout, rebuilds, tables, times, windows, xp)
+                              layout, rebuilds, tables, times, view_model, windows, xp)
 from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs)
 from slurm_scoreboard.journal import JournalCorrupt
@@ -216,14 +216,14 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     return count
 
 
-def write_efficiency(root, measured_by_window, wanted, rates, now, min_hours, with_gpu,
+def write_efficiency(root, measured_by_window, wanted, rates, now, min_hours, measured_boards,
                      cluster=None) -> int:
     """The efficiency boards of one scope (efficiency.py)."""
     count = 0
     for window in wanted:
         measured = measured_by_window[window.name]
         for kind in boards.KINDS:
-            for metric in efficiency_boards(with_gpu):
+            for metric in measured_boards:
                 rows = efficiency.board_rows(measured, kind, metric, rates["cpu_used_hours"],
                                              min_hours)
                 doc = boards.document(rows, window, metric, cluster or "all", kind, now)
@@ -233,10 +233,6 @@ def write_efficiency(root, measured_by_window, wanted, rates, now, min_hours, wi
                              orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
                 count += 1
     return count
-
-
-def efficiency_boards(with_gpu: bool) -> tuple:
-    return efficiency.BOARDS if with_gpu else efficiency.BOARDS[:-1]
 
 
 def collect_measured(root, names, wanted, optout, damage) -> dict:
@@ -250,21 +246,22 @@ def collect_measured(root, names, wanted, optout, damage) -> dict:
     return result
 
 
-def rebuild_efficiency(root, names, wanted, rates, now, optout, damage, min_hours) -> list:
-    """Every scope's efficiency boards; the names of the boards written (none before the step
-    poll measured a job: a site without it sees no empty boards)."""
+def rebuild_efficiency(root, names, wanted, rates, now, optout, damage, min_hours):
+    """Every scope's efficiency boards: (the names of the boards written, how many files); none
+    before the step poll measured a job, so a site without it sees no empty boards."""
     measured = collect_measured(root, names, wanted, optout, damage)
     merged = {window.name: {} for window in wanted}
     for by_window in measured.values():
         for window_name, part in by_window.items():
             efficiency.merge_into(merged[window_name], part)
-    if not any(merged.values()):
-        return []
-    with_gpu = any(efficiency.has_gpu_measure(part) for part in merged.values())
-    for name, by_window in measured.items():
-        write_efficiency(root, by_window, wanted, rates, now, min_hours, with_gpu, name)
-    write_efficiency(root, merged, wanted, rates, now, min_hours, with_gpu)
-    return list(efficiency_boards(with_gpu))
+    written = efficiency.written(merged["alltime"])
+    count = 0
+    if written:
+        for name, by_window in measured.items():
+            count += write_efficiency(root, by_window, wanted, rates, now, min_hours, written,
+                                      name)
+        count += write_efficiency(root, merged, wanted, rates, now, min_hours, written)
+    return list(written), count
 
 
 def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
@@ -290,8 +287,9 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
         del usage
     count += write_boards(root, merged, wanted, rates, now)
     del merged
-    measured_boards = rebuild_efficiency(root, readable, wanted, rates, now, optout, damage,
-                                         min_hours)
+    measured_boards, written = rebuild_efficiency(root, readable, wanted, rates, now, optout,
+                                                  damage, min_hours)
+    count += written
     if chronicle.due(root, now, history_every):
         for warning in chronicle.write(root, readable, rates, optout, contests,
                                        times.to_iso(now), wait, damage):
@@ -376,7 +374,26 @@ def page_from_files(root, window, args, user) -> dict:
     groups = groupstats.groups_from_stats(chronicle.read_document(
         boards.stats_path(root, window, args.cluster)))
     add_history(page, root, args, groups)
+    page["efficiency"] = efficiency_from_files(root, window, args.cluster, user)
     return page
+
+
+def efficiency_from_files(root, window, cluster, user) -> List[dict]:
+    """The user's rank and value on each efficiency board the last rebuild wrote."""
+    try:
+        measured = view_model.load_index(root).efficiency
+    except view_model.BoardError:
+        return []
+    result = []
+    for metric in measured:
+        try:
+            rows = boards.read_board(root, window, metric, cluster)["rows"]
+        except boards.BoardMissing:
+            continue
+        row = next((r for r in rows if r.get("user") == user), None)
+        result.append({"metric": metric, "rank": row and row.get("rank"),
+                       "value": row and row.get("value")})
+    return result
 
 
 def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
@@ -387,6 +404,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
     wanted = [window] if window.name == "alltime" else [window, windows.resolve("alltime", now)]
     usage = scoped_usage(root, args.cluster, wanted, optout, args.wait, damage)
     groups = groupstats.group_stats(usage[window.name], rates)
+    measured = scoped_measured(root, args.cluster, window, optout, damage)
     pages = []
     for user in names_of(args):
         if user not in usage["alltime"]:
@@ -396,8 +414,19 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
         page.update({"window": window.name, "cluster": args.cluster or "all",
                      "asof": times.to_iso(now)})
         add_history(page, root, args, groups)
+        page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"],
+                                                 min_cpu_hours(args))
         pages.append(page)
     return pages
+
+
+def scoped_measured(root, cluster, window, optout, damage) -> dict:
+    """The measured usage (usage files) of one cluster, or all clusters merged, in `window`."""
+    merged: dict = {}
+    names = [cluster] if cluster else layout.clusters(root)
+    for by_window in collect_measured(root, names, [window], optout, damage).values():
+        efficiency.merge_into(merged, by_window[window.name])
+    return merged
 
 
 def add_history(page: dict, root: str, args, groups: List[dict]) -> None:
@@ -446,14 +475,9 @@ def board_of(root, args, now, rates, optout, damage) -> List[dict]:
 
 def efficiency_board(root, args, window, rates, optout, damage) -> List[dict]:
     """One efficiency board computed now from the usage files of the scope."""
-    names = layout.clusters(root)
-    if args.cluster:
-        if args.cluster not in names:
-            raise cli.ToolError(f"no cluster {args.cluster} under {root}", EXIT_UNKNOWN)
-        names = [args.cluster]
-    merged: dict = {}
-    for by_window in collect_measured(root, names, [window], optout, damage).values():
-        efficiency.merge_into(merged, by_window[window.name])
+    if args.cluster and args.cluster not in layout.clusters(root):
+        raise cli.ToolError(f"no cluster {args.cluster} under {root}", EXIT_UNKNOWN)
+    merged = scoped_measured(root, args.cluster, window, optout, damage)
     kind = "groups" if args.groups else "users"
     return efficiency.board_rows(merged, kind, args.metric, rates["cpu_used_hours"],
                                  min_cpu_hours(args))

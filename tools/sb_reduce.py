@@ -99,13 +99,17 @@ class Run:
         if not self.args.quiet:
             cli.warn(PROG, f"{where}: {safe_text(message)}")
 
-    def open(self, cluster: str) -> Reducer:
-        """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
+    def take_lock(self, cluster: str) -> None:
+        """The cluster's writer lock for the whole run; exit 3 when another holds it."""
         try:
             self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), timeout=0))
         except LockBusy:
             raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
                                 cli.EXIT_LOCKED) from None
+
+    def open(self, cluster: str) -> Reducer:
+        """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
+        self.take_lock(cluster)
         self.optout = OptOut(self.root, cluster, check_homes=True)
         reducer = Reducer(self.root, cluster, self.optout, self.since, self.until,
                           self.args.replace_month, self.replace_users())
@@ -172,15 +176,13 @@ class UsageRun(Run):
     """sb-reduce --usage: measured jobs into the usage files (usage.py), nothing counted."""
 
     def open(self, cluster: str):
-        try:
-            self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), timeout=0))
-        except LockBusy:
-            raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
-                                cli.EXIT_LOCKED) from None
+        self.take_lock(cluster)
         self.optout = OptOut(self.root, cluster, check_homes=True)
-        optout = self.optout
+        # a month's other users are dropped by the list and the pollers' cache: no home is
+        # looked into for them
+        listed = OptOut(self.root)
         return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
-                           lambda user: user in optout)
+                           lambda user: user in listed)
 
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1

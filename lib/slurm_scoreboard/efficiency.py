@@ -179,10 +179,18 @@ def has_gpu_measure(measured: Measured) -> bool:
     return any(sums[GPU] > 0 for accounts in measured.values() for sums in accounts.values())
 
 
+def written(measured: Measured) -> tuple:
+    """The boards a rebuild writes for this measured usage: none before anything was measured,
+    GPU utilisation only where SLURM recorded it."""
+    if not measured:
+        return ()
+    return BOARDS if has_gpu_measure(measured) else BOARDS[:-1]
+
+
 def personal(measured: Measured, user: str, rate: float, min_cpu_hours: float) -> List[dict]:
-    """A user's row (rank, value) on each efficiency board, None where they are not listed."""
+    """A user's rank and value on each efficiency board (None where they are not listed)."""
     result = []
-    for board in BOARDS:
+    for board in written(measured):
         row = next((r for r in board_rows(measured, "users", board, rate, min_cpu_hours)
                     if r["user"] == user), None)
         result.append({"metric": board, "rank": row and row["rank"],

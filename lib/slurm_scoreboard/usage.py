@@ -23,7 +23,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import orjson
 
 from . import layout
-from .files import atomic_file, list_folder
+from .files import atomic_file, list_folder, locked
 from .records import MAX_BYTES, MAX_CPUS, MAX_ELAPSED, MAX_GPUS, MAX_NODES, Placement
 from .store import StoreCorrupt, days_of, is_account, is_plain, load_object
 
@@ -132,12 +132,16 @@ class UsageWriter:
         entries that were not in its file before, over every commit."""
         for month, entries in sorted(self.pending.items()):
             path = usage_file(self.root, self.cluster, month)
-            jobs = load_month(path, month)
-            before = len(jobs)
-            jobs.update(entries)
-            jobs = {key: entry for key, entry in jobs.items() if not self.opted_out(entry[0])}
-            self.added[month] = self.added.get(month, 0) + max(0, len(jobs) - before)
-            write_month(path, month, self.cluster, jobs, self.asof)
+            # the store lock: a reader finishing another writer's interrupted update sweeps
+            # temporary files under agg/, so never while one of ours is being written
+            with locked(layout.store_lock(self.root, self.cluster)):
+                jobs = load_month(path, month)
+                before = len(jobs)
+                jobs.update(entries)
+                jobs = {key: entry for key, entry in jobs.items()
+                        if not self.opted_out(entry[0])}
+                self.added[month] = self.added.get(month, 0) + max(0, len(jobs) - before)
+                write_month(path, month, self.cluster, jobs, self.asof)
         self.pending.clear()
         self.held = 0
         return self.added

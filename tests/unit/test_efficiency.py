@@ -363,3 +363,19 @@ def test_collect_leaves_out_opted_out_users_and_other_windows(tmp_path):
     found = efficiency.collect_cluster(str(tmp_path), "hammer", [window], Out(),
                                        lambda path, message: None)
     assert found["w"] == {}
+
+
+def test_a_personal_page_has_the_user_s_efficiency_for_writers_and_readers(tmp_path):
+    usage_reduce(tmp_path, fleet())
+    reduce(tmp_path, fleet(), "--cluster", "hammer")
+    assert rank(tmp_path).returncode == 0
+    page = orjson.loads(rank(tmp_path, "--user", "ann").stdout)
+    assert page["efficiency"] == [
+        {"metric": "cpu_used_hours", "rank": 2, "value": 10.0},
+        {"metric": "cpu_efficiency", "rank": 2, "value": 25.0},
+        {"metric": "mem_efficiency", "rank": 2, "value": 25.0}]
+    from slurm_scoreboard_tools import sb_rank
+    reader = sb_rank.efficiency_from_files(str(tmp_path), "alltime", None, "cy")
+    assert reader == [{"metric": "cpu_used_hours", "rank": 3, "value": 60 / 3600},
+                      {"metric": "cpu_efficiency", "rank": None, "value": None},
+                      {"metric": "mem_efficiency", "rank": None, "value": None}]

@@ -352,20 +352,23 @@ class Site:
 
     def member_window(self, here: str, kind: str, name: str, window: str) -> str:
         rows = []
-        for metric in self.files.metrics:
+        for metric in self.files.metrics + self.files.index.efficiency:
             row = self.merged.get((kind, window, metric), {}).get(name)
             target = board_file(Scoped(ALL, kind, window, metric))
             skill = link(here, target, html.escape(metric_title(metric)))
+            levelled = metric != "overall" and metric not in RATIO_BOARDS
             if row is None:
                 cells = '<td class="num rank">-</td><td class="num">1</td>' \
                         '<td class="num xp">0</td><td class="num"></td>' \
-                    if metric != "overall" else \
+                    if levelled else \
                     '<td class="num rank">-</td><td class="num"></td><td class="num xp"></td>' \
                     '<td class="num"></td>'
             else:
                 value = "" if metric == "overall" else format_value(metric, row.value)
-                cells = (f'<td class="num rank">{row.rank:,}</td><td class="num">{row.level:,}'
-                         f'</td><td class="num xp">{row.xp:,}</td><td class="num">{value}</td>')
+                level, points = (f"{row.level:,}", f"{row.xp:,}") \
+                    if metric not in RATIO_BOARDS else ("", "")
+                cells = (f'<td class="num rank">{row.rank:,}</td><td class="num">{level}'
+                         f'</td><td class="num xp">{points}</td><td class="num">{value}</td>')
             rows.append(f"<tr><td>{skill}</td>{cells}</tr>")
         return (f'<h2 id="w-{html.escape(window)}">{html.escape(window_title(window))}</h2>'
                 f'<table><thead><tr><th>Skill</th><th class="num">Rank</th>'

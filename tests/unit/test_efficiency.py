@@ -379,3 +379,32 @@ def test_a_personal_page_has_the_user_s_efficiency_for_writers_and_readers(tmp_p
     assert reader == [{"metric": "cpu_used_hours", "rank": 3, "value": 60 / 3600},
                       {"metric": "cpu_efficiency", "rank": None, "value": None},
                       {"metric": "mem_efficiency", "rank": None, "value": None}]
+
+
+HOSTILE_ACCOUNT = '<img src=x onerror=alert(1)>\x1b[2J"\\\nx'
+
+
+def test_a_hostile_account_on_the_efficiency_boards_is_text_in_every_output(tmp_path):
+    records = [measured(80, "ann", "2025-08-20T00:00:00Z", cpus=4, elapsed=36000,
+                        account=HOSTILE_ACCOUNT)]
+    done, stats = usage_reduce(tmp_path, records)
+    assert stats["measured"] == 1, done.stderr
+    assert rank(tmp_path).returncode == 0
+    groups = board(tmp_path, "alltime", "cpu_efficiency", "groups")["rows"]
+    assert groups[0]["account"] == HOSTILE_ACCOUNT          # the data is kept as it is
+    site = tmp_path / "site"
+    done = tool("sb_export", ["--root", str(tmp_path), "--format", "html", "--output", str(site)])
+    assert done.returncode == 0, done.stderr
+    page = (site / "boards" / "groups" / "alltime" / "cpu_efficiency.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
+    assert "\x1b" not in page
+    done = tool("sb_export", ["--root", str(tmp_path), "--format", "openmetrics"])
+    text = done.stdout.decode()
+    assert 'account="<img src=x onerror=alert(1)>\x1b[2J\\"\\\\\\nx"' in text
+    from prometheus_client.parser import text_string_to_metric_families
+    accounts = {s.labels.get("account") for f in text_string_to_metric_families(
+        text.replace("# EOF\n", "")) for s in f.samples if s.labels.get("skill") == "cpu_efficiency"}
+    assert HOSTILE_ACCOUNT in accounts
+    done = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--groups", "--metric",
+                            "cpu_efficiency"])
+    assert done.returncode == 0 and b"\x1b[2J" not in done.stdout and b"onerror" in done.stdout

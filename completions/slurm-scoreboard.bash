@@ -4,7 +4,7 @@
 _sb_options() {
   case "$1" in
     sb-backfill) echo "--backfill-start --chunk --cluster --help --redo-month --root --version" ;;
-    sb-daemon) echo "--backfill-start --chunk --cluster --help --history-start --interval --jitter --max-users --overlap --root --tick-timeout --version" ;;
+    sb-daemon) echo "--backfill-start --chunk --cluster --help --history-start --interval --jitter --max-users --no-steps --overlap --root --tick-timeout --version" ;;
     sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
     sb-export) echo "-f -h -o --format --help --output --root --top --version" ;;

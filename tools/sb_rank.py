@@ -79,7 +79,8 @@ def build_parser():
     parser.add_argument("--min-cpu-hours", type=float, default=None, metavar="HOURS",
                         help="CPU hours allocated to measured jobs a user or group needs to be "
                              "on the efficiency ratio boards (default $SLURM_SB_MIN_CPU_HOURS, "
-                             f"else {efficiency.DEFAULT_MIN_CPU_HOURS:g})")
+                             "else min_cpu_hours of <root>/config/efficiency.json, else "
+                             f"{efficiency.DEFAULT_MIN_CPU_HOURS:g})")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="how long to wait for a store being updated (default "
                              "$SLURM_SB_LOCK_WAIT, else 60)")
@@ -310,10 +311,13 @@ def history_minutes(args) -> float:
     return minutes
 
 
-def min_cpu_hours(args) -> float:
-    hours = cli.option_or_env(args.min_cpu_hours, "SLURM_SB_MIN_CPU_HOURS",
-                              efficiency.DEFAULT_MIN_CPU_HOURS, float)
-    if not 0 <= hours <= 1e9:
+def min_cpu_hours(args, root) -> float:
+    """--min-cpu-hours, else $SLURM_SB_MIN_CPU_HOURS, else <root>/config/efficiency.json, else
+    the default: the rebuild and every query of the root agree without a flag."""
+    hours = cli.option_or_env(args.min_cpu_hours, "SLURM_SB_MIN_CPU_HOURS", None, float)
+    if hours is None:
+        return efficiency.configured_min_cpu_hours(root)
+    if not 0 <= hours <= efficiency.MAX_MIN_CPU_HOURS:
         raise cli.UsageError("--min-cpu-hours: hours from 0 to 1e9")
     return hours
 
@@ -331,7 +335,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     try:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
             summary = rebuild(root, rates, optout, now, args.wait, damage,
-                              60 * history_minutes(args), min_cpu_hours(args))
+                              60 * history_minutes(args), min_cpu_hours(args, root))
     except LockBusy:
         if not args.if_changed:
             raise
@@ -415,7 +419,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
                      "asof": times.to_iso(now)})
         add_history(page, root, args, groups)
         page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"],
-                                                 min_cpu_hours(args))
+                                                 min_cpu_hours(args, root))
         pages.append(page)
     return pages
 
@@ -479,8 +483,15 @@ def efficiency_board(root, args, window, rates, optout, damage) -> List[dict]:
         raise cli.ToolError(f"no cluster {args.cluster} under {root}", EXIT_UNKNOWN)
     merged = scoped_measured(root, args.cluster, window, optout, damage)
     kind = "groups" if args.groups else "users"
-    return efficiency.board_rows(merged, kind, args.metric, rates["cpu_used_hours"],
-                                 min_cpu_hours(args))
+    bar = min_cpu_hours(args, root)
+    rows = efficiency.board_rows(merged, kind, args.metric, rates["cpu_used_hours"], bar)
+    if not rows and args.metric in efficiency.RATIOS and merged:
+        cli.warn(PROG, f"no one with {bar:g} CPU hours of measured jobs on this board in "
+                       f"{window.name} (the bar: --min-cpu-hours, config/efficiency.json)")
+    elif not merged:
+        cli.warn(PROG, "no measured jobs here: the daily step poll of sb-poll measures them "
+                       "(see sb-rank(1), Efficiency boards)")
+    return rows
 
 
 def emit_page(page: dict, args) -> None:

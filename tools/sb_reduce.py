@@ -19,7 +19,7 @@ from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.reducer import Reducer
 from slurm_scoreboard.reducer import repair as reducer_repair
 from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow
-from slurm_scoreboard.usage import UsageWriter, entry_of
+from slurm_scoreboard.usage import UsageWriter, entry_of, erase_users
 
 PROG = "sb-reduce"
 
@@ -29,9 +29,9 @@ Rerunning with the same input gives new_jobs=0 and changes nothing.
 
 measured usage (--usage): the daily step poll's records (sb-sacct --steps | sb-parse) keep,
 per ended job with cpu_used_s, its CPU time used, peak MaxRSS and GPU utilisation in
-clusters/<c>/agg/usage/YYYY-MM.json, for sb-rank's efficiency boards; totals and Bloom files are
-not touched (those jobs were counted by the allocation polls). Stats: {"processed",
-"measured", "new_measured", "months_changed", "skipped"}. A job read again replaces its entry.
+clusters/<c>/agg/usage/YYYY-MM-DD.json, for sb-rank's efficiency boards; totals and Bloom files
+are not touched (those jobs were counted by the allocation polls). Stats: {"processed",
+"measured", "new_measured", "days_changed", "skipped"}. A job read again replaces its entry.
 
 repairs (see sb-reduce(1), RECOVERY):
   --repair               recompute every user file and alltime.json from the monthly rollups
@@ -143,6 +143,9 @@ class Run:
         erased: List[str] = []
         if reducer is not None:
             erased = reducer.find_opted_out()
+            # their measured jobs first: should the run stop between the two, the next one
+            # still finds them stored and erases again
+            erase_users(self.root, reducer.cluster, erased, times.to_iso(times.now()))
             if reducer.needs_commit():
                 reducer.commit(times.to_iso(times.now()))
             self.optout.save()
@@ -182,7 +185,8 @@ class UsageRun(Run):
         # looked into for them
         listed = OptOut(self.root)
         return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
-                           lambda user: user in listed)
+                           lambda user: user in listed,
+                           lambda text: cli.warn(PROG, safe_text(text)))
 
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1
@@ -195,6 +199,10 @@ class UsageRun(Run):
             if self.since and record["end"] < self.since or \
                     self.until and record["end"] >= self.until:
                 raise SkipRecord("outside window")
+            try:
+                check_name("user", record["user"])
+            except ValueError as err:
+                raise SkipRecord("bad user name", str(err)) from None
             if self.reducer is None:
                 self.reducer = self.open(place.cluster)
             if record["user"] in self.optout:
@@ -202,7 +210,7 @@ class UsageRun(Run):
             entry = entry_of(record, place)
             if entry is None:
                 raise SkipRecord("not measured")
-            self.reducer.add(place.key, place.month, entry)
+            self.reducer.add(place.key, place.day, entry)
             self.counts["measured"] += 1
         except SkipRecord as err:
             self.skipped[err.reason] += 1
@@ -214,7 +222,7 @@ class UsageRun(Run):
         if self.optout is not None:
             self.optout.save()
         return {"processed": self.counts["processed"], "measured": self.counts["measured"],
-                "new_measured": sum(added.values()), "months_changed": sorted(added),
+                "new_measured": sum(added.values()), "days_changed": sorted(added),
                 "skipped": dict(sorted(self.skipped.items()))}
 
 

@@ -40,7 +40,8 @@ def build_parser():
     parser.add_argument("--user", "-u", metavar="NAME[,NAME...]",
                         help="only these users' jobs (at most 200 names)")
     parser.add_argument("--steps", action="store_true",
-                        help="also fetch step lines (MaxRSS); much heavier for slurmdbd")
+                        help="also fetch step lines (MaxRSS, TotalCPU, GPU utilisation: the "
+                             "daily step poll's efficiency data); heavier for slurmdbd")
     parser.add_argument("--all-states", action="store_true",
                         help="jobs in any state during the window, not only those that ended")
     parser.add_argument("--max-calls-per-minute", type=int, default=None, metavar="N",

@@ -6,39 +6,79 @@ board              value
 cpu_used_hours     CPU hours the jobs' steps used (TotalCPU), a skill with XP and levels
 cpu_efficiency     100 x CPU time used / CPU time allocated (elapsed x AllocCPUS), percent
 mem_efficiency     100 x peak MaxRSS / memory requested per node, each job weighted by its
-                   requested memory x elapsed (a job's figure is capped at 100), percent
+                   requested memory x elapsed, percent; a job that used more than it requested
+                   (where memory is not enforced) counts requested / used: missing the size
+                   either way scores below 100
 gpu_utilization    TRESUsageInAve ``gres/gpuutil`` of the busiest step over the job's GPUs,
                    weighted by GPU hours, percent; written only where SLURM records it
 =================  =========================================================================
 
 Only jobs the daily step poll measured count (jobs that ended before it first ran do not). The
-three ratio boards list a user or group only once their measured jobs were allocated at least
-:data:`DEFAULT_MIN_CPU_HOURS` CPU hours in the window (``--min-cpu-hours``), so that one tiny
-job cannot top them; they list zeros (the idle are the point), best first. MaxRSS is the
+three ratio boards list a user or group only once the jobs each board measures (every measured
+job; those with a memory request and a MaxRSS; those with a GPU utilisation) were allocated at
+least :data:`DEFAULT_MIN_CPU_HOURS` CPU hours in the window (``--min-cpu-hours``), so that one
+tiny job cannot top them; they list zeros (the idle are the point), best first. MaxRSS is the
 largest task's, so jobs of many tasks a node read low on memory.
 """
 from __future__ import annotations
 
+import os
 from typing import Dict, List, Optional, Sequence
 
 from . import boards, xp
+from .files import UnsafePath, read_json
 from .optout import OptOut
 from .store import StoreCorrupt
-from .usage import Entry, entries_in, load_month, usage_months
+from .usage import Entry, load_day, usage_days
 from .windows import Window
 
 BOARDS = boards.EFFICIENCY_BOARDS
 RATIOS = boards.RATIO_BOARDS
 DEFAULT_MIN_CPU_HOURS = 10.0
 
-# The sums kept per (user, account): the index of each in a Sums list.
-JOBS, CPU, USED, MEM, RSS, GPU, GPU_BUSY = range(7)
+# The sums kept per (user, account): the index of each in a Sums list. CPU_MEM and CPU_GPU are
+# the CPU seconds allocated to the jobs the memory and GPU boards measure.
+JOBS, CPU, USED, MEM, RSS, GPU, GPU_BUSY, CPU_MEM, CPU_GPU = range(9)
+BASIS = {"cpu_efficiency": CPU, "mem_efficiency": CPU_MEM, "gpu_utilization": CPU_GPU}
 Sums = List[float]
 Measured = Dict[str, Dict[str, Sums]]      # user -> account -> sums
 
 
+MAX_MIN_CPU_HOURS = 1e9
+
+
+def config_file(root: str) -> str:
+    return os.path.join(root, "config", "efficiency.json")
+
+
+def configured_min_cpu_hours(root: str) -> float:
+    """``min_cpu_hours`` of ``<root>/config/efficiency.json``, the default without one;
+    xp.ConfigError when it is not ``{"min_cpu_hours": hours}`` with hours from 0 to 1e9."""
+    path = config_file(root)
+    try:
+        config = read_json(path)
+    except ValueError as err:
+        raise xp.ConfigError(f"{path}: not valid JSON ({err})") from None
+    except (OSError, UnsafePath) as err:
+        raise xp.ConfigError(f"{path}: cannot be read ({err})") from None
+    if config is None:
+        return DEFAULT_MIN_CPU_HOURS
+    hours = config.get("min_cpu_hours") if type(config) is dict and set(config) <= \
+        {"min_cpu_hours"} else None
+    if type(hours) not in (int, float) or not 0 <= hours <= MAX_MIN_CPU_HOURS:
+        raise xp.ConfigError(f'{path}: expected {{"min_cpu_hours": hours from 0 to 1e9}}')
+    return float(hours)
+
+
 def _sums() -> Sums:
-    return [0, 0, 0, 0, 0, 0, 0]
+    return [0] * 9
+
+
+def fit(used: float, requested: float) -> float:
+    """How well a job's memory request fitted its peak: used / requested up to 1, and
+    requested / used beyond (over-use is not rewarded)."""
+    share = used / requested
+    return share if share <= 1 else 1 / share
 
 
 def add_entry(measured: Measured, entry: Entry) -> None:
@@ -53,10 +93,12 @@ def add_entry(measured: Measured, entry: Entry) -> None:
         per_node = mem / max(nodes, 1)
         weight = per_node * elapsed
         sums[MEM] += weight
-        sums[RSS] += weight * min(1.0, rss / per_node)
+        sums[RSS] += weight * fit(rss, per_node)
+        sums[CPU_MEM] += cpu
     if util is not None and gpu:
         sums[GPU] += gpu
         sums[GPU_BUSY] += gpu * util / 100
+        sums[CPU_GPU] += cpu
 
 
 def merge_into(target: Measured, source: Measured) -> None:
@@ -75,20 +117,19 @@ def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: O
     """window name -> measured usage of one cluster; a damaged usage file is reported to
     `on_damage(path, message)` and left out."""
     result: Dict[str, Measured] = {window.name: {} for window in wanted}
-    for month, path in usage_months(root, cluster):
-        covering = [w for w in wanted if w.month_coverage(month) != "none"]
+    for day, path in usage_days(root, cluster):
+        covering = [result[w.name] for w in wanted if w.covers_day(day)]
         if not covering:
             continue
         try:
-            jobs = load_month(path, month)
+            jobs = load_day(path, day)
         except StoreCorrupt as err:
-            on_damage(path, f"{err}; its measured jobs are left out (the next step poll of "
-                            "that month rewrites it; or remove it)")
+            on_damage(path, f"{err}; its measured jobs are left out (the step poll replaces "
+                            f"it when it measures {day} again; or remove it)")
             continue
-        for window in covering:
-            target = result[window.name]
-            for entry in entries_in(jobs, window.first_day, window.last_day):
-                if entry[0] not in optout:
+        for entry in jobs.values():
+            if entry[0] not in optout:
+                for target in covering:
                     add_entry(target, entry)
     return result
 
@@ -163,12 +204,13 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
         values = {}
         for name, sums in totals.items():
             value = ratio(sums, board)
-            if value is not None and sums[CPU] / 3600 >= min_cpu_hours:
+            if value is not None and sums[BASIS[board]] / 3600 >= min_cpu_hours:
                 values[name] = value
         for rank, name, value in ranked_all(values):
             sums = totals[name]
             rows.append({"rank": rank, key: name, "value": value,
-                         "cpu_hours": round(sums[CPU] / 3600, 2), "jobs": int(sums[JOBS])})
+                         "cpu_hours": round(sums[BASIS[board]] / 3600, 2),
+                         "jobs": int(sums[JOBS])})
     if members is not None:
         for row in rows:
             row["members"] = members[row["account"]]

@@ -62,7 +62,7 @@ class _Job:
         self.allocations: List[Sequence[str]] = []
         self.het_seen: set = set()
         self.step_peak: Optional[int] = None
-        self.step_cpu: Optional[int] = None     # TotalCPU summed over its step lines
+        self.step_cpu: Optional[float] = None   # TotalCPU summed over its step lines
         self.step_gpu: Optional[int] = None     # the largest gres/gpuutil of its step lines
         self.cut = False               # one of its lines was cut by a column width
 

@@ -52,6 +52,7 @@ def signature(root: str, now: datetime) -> str:
                   identity(layout.rollup_dir(root, name)), identity(agg),
                   identity(os.path.join(agg, "usage"))]
     parts += [identity(os.path.join(root, "config", "xp.json")),
+              identity(os.path.join(root, "config", "efficiency.json")),
               identity(os.path.join(root, "config", "competitions.json")),
               identity(layout.optout_file(root)), identity(cache_file(root))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

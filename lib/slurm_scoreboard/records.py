@@ -171,14 +171,14 @@ def _elapsed(row: Sequence[str], cols: Columns, start: Optional[str], end: Optio
     return 0
 
 
-def used_cpu(row: Sequence[str], cols: Columns) -> Optional[int]:
-    """TotalCPU of one line in whole seconds (None when the input has no such column or the
-    field is empty)."""
+def used_cpu(row: Sequence[str], cols: Columns) -> Optional[float]:
+    """TotalCPU of one line in seconds, with sacct's milliseconds (None when the input has no
+    such column or the field is empty)."""
     text = _get(row, cols.totalcpu)
     if not text:
         return None
     try:
-        return units.parse_duration(text)
+        return units.parse_seconds(text)
     except ValueError as err:
         raise SkipRecord("bad TotalCPU", str(err)) from None
 
@@ -245,7 +245,7 @@ CPU_USED_SLACK = 1.05      # TotalCPU over 105% of the allocated CPU time (+ a m
 
 
 def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int],
-             cols: Columns, default_cluster: str, step_cpu: Optional[int] = None,
+             cols: Columns, default_cluster: str, step_cpu: Optional[float] = None,
              step_gpu: Optional[int] = None) -> dict:
     """The record of one job from its allocation lines (one, or one per het component), the
     peak MaxRSS of its step lines, the sum of their TotalCPU and their largest ``gres/gpuutil``
@@ -320,18 +320,18 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
 
 
 def _cpu_used(allocations: List[Sequence[str]], cols: Columns,
-              step_cpu: Optional[int]) -> Optional[int]:
+              step_cpu: Optional[float]) -> Optional[int]:
     """CPU time the job's steps used: the job lines' TotalCPU (sacct's sum over the steps) or
     the steps' own sum, whichever is larger; None without step lines (-X prints 0)."""
     if step_cpu is None:
         return None
-    total = 0
+    total = 0.0
     for row in allocations:
         try:
             total += used_cpu(row, cols) or 0
         except SkipRecord:
             return None         # an unreadable TotalCPU: the measure is unknown, the job kept
-    return max(total, step_cpu)
+    return round(max(total, step_cpu))
 
 
 MAX_ELAPSED = 10 * 366 * 86400

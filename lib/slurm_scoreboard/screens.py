@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .view_model import (
-    Board, CHROME, clean, cut, fit, format_value, help_lines, HOURS, Line, metric_title, MIN_HEIGHT,
+    Board, CHROME, clean, cut, empty_board_text, fit, format_value, help_lines, HOURS, Line,
+    metric_title, MIN_HEIGHT,
     MIN_WIDTH, PERCENT,
     PlayerPage, Row, Selection, SKILL_ABBREVIATIONS, SkillLine, text_width, VALUE_HEADINGS,
     ViewState, when, window_title)
@@ -295,7 +296,7 @@ def empty_text(state: ViewState) -> str:
         return state.problem
     if state.filter:
         return f"no names contain '{clean(state.filter)}'"
-    return "no one on this board yet"
+    return empty_board_text(state.board)
 
 
 def _player_parts(page: PlayerPage, width: int, ascii_only: bool):

@@ -59,7 +59,13 @@ def parse_reqmem(text: str) -> Tuple[Optional[int], str]:
 
 
 def parse_duration(text: str) -> int:
-    """Seconds from sacct's ``[D-][HH:]MM:SS[.mmm]`` (Elapsed, TotalCPU, Timelimit...)."""
+    """Whole seconds from sacct's ``[D-][HH:]MM:SS[.mmm]`` (Elapsed, Timelimit...), the fraction
+    dropped."""
+    return int(parse_seconds(text))
+
+
+def parse_seconds(text: str) -> float:
+    """Seconds from sacct's ``[D-][HH:]MM:SS[.mmm]``, with the fraction (TotalCPU)."""
     text = text.strip()
     days = 0
     rest = text
@@ -77,7 +83,7 @@ def parse_duration(text: str) -> int:
     if len(numbers) == 2:
         numbers.insert(0, 0)
     hours, minutes, seconds = numbers
-    return days * 86400 + hours * 3600 + minutes * 60 + int(seconds)
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
 
 
 def parse_count(text: str) -> Optional[int]:

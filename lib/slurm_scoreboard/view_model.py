@@ -76,6 +76,7 @@ class Board(NamedTuple):
     first_day: Optional[str]
     last_day: Optional[str]
     rows: List[Row]
+    min_cpu_hours: Optional[float] = None    # an efficiency ratio board's entry bar
 
 
 class Selection(NamedTuple):
@@ -191,8 +192,17 @@ def load_board(path: str) -> Optional[Board]:
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise BoardError(f"{path}: not an sb-rank board")
     rows = [row for row in map(parse_row, data["rows"]) if row is not None]
+    bar = _number(data.get("min_cpu_hours"), None)
     return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
-                 _text(data.get("last_day")) or None, rows)
+                 _text(data.get("last_day")) or None, rows, bar)
+
+
+def empty_board_text(board: Optional[Board]) -> str:
+    """Why a board lists no one: nobody yet, or nobody over an efficiency board's bar."""
+    if board is not None and board.min_cpu_hours:
+        return (f"no one with {board.min_cpu_hours:g} CPU hours of measured jobs yet (the "
+                "bar: sb-rank --min-cpu-hours, config/efficiency.json)")
+    return "no one on this board yet"
 
 
 # -- personal hiscores -------------------------------------------------------------------------

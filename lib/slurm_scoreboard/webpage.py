@@ -280,8 +280,14 @@ class Site:
             heads.append('<th class="num">Members</th>')
         body = "".join(self.board_row(here, which, row) for row in board.rows[:self.top])
         shown = min(len(board.rows), self.top)
-        note = (f"Top {shown:,} of {len(board.rows):,} shown." if board.rows
-                else "No one on this board yet.")
+        if board.rows:
+            note = f"Top {shown:,} of {len(board.rows):,} shown."
+            if board.min_cpu_hours:
+                note += (f" Listed from {board.min_cpu_hours:g} CPU hours allocated to the jobs "
+                         "this board measures.")
+        else:
+            empty = view_model.empty_board_text(board)
+            note = html.escape(empty[:1].upper() + empty[1:]) + "."
         return (f"<table><caption>{caption}</caption><thead><tr>{''.join(heads)}</tr></thead>"
                 f'<tbody>{body}</tbody></table><p class="note">{note}</p>')
 

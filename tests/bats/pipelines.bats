@@ -742,8 +742,9 @@ assert rows and all(row['value'] == 50.0 for row in rows), rows"
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 1 ]
   : > "$FAKE_SACCT_LOG"
   printf '{"through":"2025-06-17"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
-  SLURM_SB_NOW=2025-07-20T00:20:00Z run sb-poll --cluster fake
+  SLURM_SB_NOW=2025-07-20T00:20:00Z run --separate-stderr sb-poll --cluster fake
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 7 ]
+  [[ "$stderr" == *"the days from 2025-06-18 to 2025-07-12 are left unmeasured"* ]]
   grep -v -- ' -X ' "$FAKE_SACCT_LOG" | head -1 | grep -q -- "-S 2025-07-13T00:00:00"
 }
 
@@ -760,6 +761,8 @@ assert rows and all(row['value'] == 50.0 for row in rows), rows"
   [ "$status" -eq 0 ]
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 0 ]
   SLURM_SB_NOW=2025-06-15T12:30:00Z SLURM_SB_STEP_POLL=0 run sb-poll --cluster fake
+  [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 0 ]
+  SLURM_SB_NOW=2025-06-15T12:35:00Z SLURM_SB_STEP_POLL=off run sb-poll --cluster fake
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 0 ]
   SLURM_SB_NOW=2025-06-15T12:40:00Z run sb-poll --cluster fake
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 4 ]

@@ -18,12 +18,12 @@ UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 def seconds(text):
-    """sacct's TotalCPU: [D-][HH:]MM:SS[.mmm]."""
+    """sacct's TotalCPU: [D-][HH:]MM:SS[.mmm], with the milliseconds."""
     days, _, clock = text.rpartition("-")
     parts = [float(p) for p in clock.split(":")]
     while len(parts) < 3:
         parts.insert(0, 0.0)
-    return int(days or 0) * 86400 + int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
+    return int(days or 0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
 
 
 def size(text):
@@ -39,13 +39,14 @@ def raw_day(cluster, day):
          f"{day}T23:59:59", "--state=CD,F,CA,TO,OOM,NF,PR,BF,DL",
          "-o", "JobID,User,ElapsedRaw,AllocCPUS,NNodes,AllocTRES,End,TotalCPU,MaxRSS"],
         capture_output=True, text=True, check=True, env=dict(os.environ, TZ="UTC")).stdout
-    jobs, steps = {}, {}
+    jobs, steps, step_cpu = {}, {}, {}
     for line in out.splitlines():
         job_id, user, elapsed, cpus, nodes, tres, end, total, rss = line.split("|")
         base = job_id.split(".")[0]
         if "." in job_id:
             peak, known = size(rss), steps.get(base)
             steps[base] = known if peak is None else max(known or 0, peak)
+            step_cpu[base] = step_cpu.get(base, 0.0) + seconds(total)
         elif end.startswith(day):
             mem = re.search(r"(?:^|,)mem=([0-9.]+[KMGT]?)", tres)
             jobs[base] = (user, int(elapsed), int(cpus), int(nodes),
@@ -54,13 +55,15 @@ def raw_day(cluster, day):
     for base, (user, elapsed, cpus, nodes, mem, used) in jobs.items():
         if base not in steps:
             continue                              # no step line: nothing measured
+        used = round(max(used, step_cpu[base]))   # sacct prints milliseconds; whole seconds kept
         total = sums.setdefault(user, [0, 0, 0.0, 0.0, 0])
         total[0] += elapsed * cpus
         total[1] += min(used, elapsed * cpus)
         if mem and steps[base] is not None:       # no step printed a MaxRSS: not measured
             per_node = mem / max(nodes, 1)
             total[2] += per_node * elapsed
-            total[3] += per_node * elapsed * min(1.0, steps[base] / per_node)
+            share = steps[base] / per_node
+            total[3] += per_node * elapsed * (share if share <= 1 else 1 / share)
         total[4] += 1
     return sums
 
@@ -96,7 +99,7 @@ def test_efficiency_boards_of_real_jobs_match_sacct_step_lines(cluster, user_roo
         if mem_time:
             assert mem[user]["value"] == pytest.approx(100 * rss_time / mem_time, abs=0.006), user
     # the job keeping 2 of 4 CPUs busy used at most half of them (less on 2 shared cores)
-    with open(os.path.join(user_root, "clusters", cluster, "agg", "usage", f"{day[:7]}.json"),
+    with open(os.path.join(user_root, "clusters", cluster, "agg", "usage", f"{day}.json"),
               "rb") as handle:
         entries = orjson.loads(handle.read())["jobs"]
     mine = next(entry for key, entry in entries.items() if key.split("@")[0] == half)

@@ -125,8 +125,8 @@ def test_a_job_read_twice_is_kept_once_and_rerunning_changes_nothing(tmp_path):
     done, stats = usage_reduce(tmp_path, records + records[:1])
     assert done.returncode == 0, done.stderr
     assert stats["measured"] == 3 and stats["new_measured"] == 2
-    assert stats["months_changed"] == ["2025-07", "2025-08"]
-    path = usage.usage_file(str(tmp_path), "hammer", "2025-08")
+    assert stats["days_changed"] == ["2025-07-30", "2025-08-02"]
+    path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
     before = open(path, "rb").read()
     _, again = usage_reduce(tmp_path, records)
     assert again["new_measured"] == 0
@@ -147,33 +147,55 @@ def test_records_without_a_measure_or_not_ended_are_skipped_by_reason(tmp_path):
 def test_the_entry_keeps_numbers_and_the_username_only(tmp_path):
     record = measured(5, "ann", "2025-08-02T00:00:00Z", mem=8 << 30, rss=2 << 30, gpus=2, util=40)
     usage_reduce(tmp_path, [record])
-    data = orjson.loads(open(usage.usage_file(str(tmp_path), "hammer", "2025-08"), "rb").read())
+    data = orjson.loads(open(usage.usage_file(str(tmp_path), "hammer", "2025-08-02"), "rb").read())
     assert data["fields"] == list(usage.FIELDS)
     assert data["jobs"] == {record["key"]: ["ann", "2025-08-02", "proj", 14400, 7200, 3600, 1,
                                             8 << 30, 2 << 30, 7200, 40]}
 
 
-def test_opted_out_users_are_never_written_and_leave_a_month_when_it_is_written(tmp_path):
-    usage_reduce(tmp_path, [measured(6, "ann", "2025-08-02T00:00:00Z"),
-                            measured(7, "bob", "2025-08-02T00:00:00Z")])
+def stored_users(root):
+    users = set()
+    for day, path in usage.usage_days(str(root), "hammer"):
+        users.update(entry[0] for entry in usage.load_day(path, day).values())
+    return users
+
+
+def test_opted_out_users_are_never_written_and_erased_from_every_day_at_the_next_poll(tmp_path):
+    early = [measured(6, "ann", "2025-06-02T00:00:00Z"), measured(7, "bob", "2025-06-02T00:00:00Z")]
+    usage_reduce(tmp_path, early)
+    reduce(tmp_path, early, "--cluster", "hammer")
     os.makedirs(tmp_path / "config", exist_ok=True)
     (tmp_path / "config" / "optout.txt").write_text("ann\n")
     _, stats = usage_reduce(tmp_path, [measured(8, "bob", "2025-08-03T00:00:00Z"),
                                        measured(9, "ann", "2025-08-03T00:00:00Z")])
     assert stats["skipped"] == {"opted out": 1}
-    jobs = usage.load_month(usage.usage_file(str(tmp_path), "hammer", "2025-08"), "2025-08")
-    assert {entry[0] for entry in jobs.values()} == {"bob"}
+    assert stored_users(tmp_path) == {"ann", "bob"}       # June is not the step poll's day
+    _, stats = reduce(tmp_path, [job(10, "bob", "2025-08-04T00:00:00Z")], "--cluster", "hammer")
+    assert stats["users_erased"] == 1
+    assert stored_users(tmp_path) == {"bob"}
 
 
-def test_a_damaged_usage_file_is_an_error_naming_it_not_a_traceback(tmp_path):
-    usage_reduce(tmp_path, [measured(10, "ann", "2025-08-02T00:00:00Z")])
-    path = usage.usage_file(str(tmp_path), "hammer", "2025-08")
+def test_a_damaged_usage_file_is_named_left_out_and_replaced_by_the_next_reading(tmp_path):
+    usage_reduce(tmp_path, [measured(10, "ann", "2025-08-02T00:00:00Z"),
+                            measured(11, "bob", "2025-08-03T00:00:00Z")])
+    path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
     with open(path, "w") as handle:
-        handle.write('{"month": "2025-08", "jobs": {"x": ["../etc", "2025-08-02"]}}')
-    done, _ = usage_reduce(tmp_path, [measured(11, "ann", "2025-08-03T00:00:00Z")])
-    assert done.returncode == 1
-    assert path.encode() in done.stderr and b"Traceback" not in done.stderr
-    assert rank(tmp_path).returncode == 4       # the rebuild names it and leaves it out
+        handle.write('{"day": "2025-08-02", "jobs": {"x": ["../etc", "2025-08-02"]}}')
+    done = rank(tmp_path)
+    assert done.returncode == 4 and path.encode() in done.stderr
+    assert b"Traceback" not in done.stderr
+    assert [r["user"] for r in board(tmp_path, "alltime", "cpu_used_hours")["rows"]] == ["bob"]
+    done, stats = usage_reduce(tmp_path, [measured(12, "ann", "2025-08-02T05:00:00Z")])
+    assert done.returncode == 0 and stats["new_measured"] == 1
+    assert b"replaced by the jobs of this input" in done.stderr
+    assert rank(tmp_path).returncode == 0
+
+
+def test_a_bad_user_name_is_skipped_never_stored(tmp_path):
+    bad = dict(measured(13, "ann", "2025-08-02T00:00:00Z"), user="evil user\x1b[31m")
+    done, stats = usage_reduce(tmp_path, [bad, measured(14, "bob", "2025-08-02T00:00:00Z")])
+    assert stats["skipped"] == {"bad user name": 1} and stats["measured"] == 1
+    assert rank(tmp_path).returncode == 0 and stored_users(tmp_path) == {"bob"}
 
 
 def test_usage_and_counting_exclude_each_other_and_a_busy_cluster_exits_3(tmp_path):
@@ -213,8 +235,8 @@ def test_any_split_order_or_repetition_of_a_stream_gives_the_same_usage_files(
     stored = []
     for root in (one, many):
         found = {}
-        for month, path in usage.usage_months(str(root), "hammer"):
-            found.update(usage.load_month(path, month))
+        for day, path in usage.usage_days(str(root), "hammer"):
+            found.update(usage.load_day(path, day))
         stored.append(found)
     assert stored[0] == stored[1]
     assert sorted(stored[0]) == sorted({r["key"] for r in records})
@@ -316,15 +338,17 @@ def test_no_efficiency_boards_before_the_step_poll_measured_a_job(tmp_path):
     assert not (tmp_path / "leaderboards" / "alltime_cpu_efficiency.json").exists()
 
 
-def test_mem_efficiency_caps_each_job_and_weights_by_requested_memory_time():
+def test_mem_efficiency_scores_over_use_below_100_and_weights_by_requested_memory_time():
     sums = {}
     over = ["ann", "2025-08-01", "p", 3600, 3600, 3600, 1, 1 << 30, 4 << 30, 0, None]
     half = ["ann", "2025-08-01", "p", 3600, 3600, 3600 * 3, 2, 4 << 30, 1 << 30, 0, None]
     for entry in (over, half):
         efficiency.add_entry(sums, entry)
-    # over: 1 GiB x 1 h at 100%; half: 2 GiB a node x 3 h at 50% -> (1 + 3) / (1 + 6)
+    # over: 4 GiB used of 1 GiB x 1 h counts 1/4 (over-use is not rewarded); half: 2 GiB a
+    # node x 3 h at 50% -> (1/4 + 3) / (1 + 6)
     assert efficiency.ratio(efficiency.user_sums(sums)["ann"], "mem_efficiency") == \
-        round(100 * 4 / 7, 2)
+        round(100 * 3.25 / 7, 2)
+    assert efficiency.fit(1, 2) == 0.5 and efficiency.fit(2, 1) == 0.5 and efficiency.fit(3, 3) == 1
 
 
 def test_placement_gives_the_usage_month_and_day_of_the_end():
@@ -336,15 +360,16 @@ def test_placement_gives_the_usage_month_and_day_of_the_end():
 
 @pytest.mark.parametrize("entry", [
     ["../x", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, None],
-    ["ann", "2025-09-01", "p", 1, 1, 1, 1, None, None, 0, None],
+    ["ann", "2025-08-02", "p", 1, 1, 1, 1, None, None, 0, None],
     ["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, 101],
     ["ann", "2025-08-01", "p", True, 1, 1, 1, None, None, 0, None],
     ["ann", "2025-08-01", "p", 1, 1, 1, 1, -5, None, 0, None],
     ["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0],
 ])
 def test_an_entry_sb_reduce_could_not_have_written_is_refused(entry):
-    assert not usage.is_entry(entry, "2025-08")
-    assert usage.is_entry(["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, None], "2025-08")
+    assert not usage.is_entry(entry, "2025-08-01")
+    assert usage.is_entry(["ann", "2025-08-01", "p", 1, 1, 1, 1, None, None, 0, None],
+                          "2025-08-01")
 
 
 def test_collect_leaves_out_opted_out_users_and_other_windows(tmp_path):
@@ -408,3 +433,59 @@ def test_a_hostile_account_on_the_efficiency_boards_is_text_in_every_output(tmp_
     done = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--groups", "--metric",
                             "cpu_efficiency"])
     assert done.returncode == 0 and b"\x1b[2J" not in done.stdout and b"onerror" in done.stdout
+
+
+def test_one_tiny_gpu_or_memory_job_cannot_top_its_board(tmp_path):
+    """The bar is counted on the jobs each board measures: CPU hours of CPU-only jobs do not
+    qualify a 60-second GPU job for the GPU board, nor a job without memory for the memory one."""
+    gamer = [measured(90, "gamer", "2025-08-20T00:00:00Z", cpus=4, elapsed=36000, used=144000),
+             measured(91, "gamer", "2025-08-20T00:00:00Z", cpus=1, elapsed=60, gpus=1, util=100,
+                      mem=1 << 30, rss=1 << 30)]
+    honest = [measured(92, "honest", "2025-08-20T00:00:00Z", cpus=8, elapsed=36000, gpus=2,
+                       util=95, mem=64 << 30, rss=40 << 30)]
+    usage_reduce(tmp_path, gamer + honest)
+    rank(tmp_path)
+    gpu = board(tmp_path, "alltime", "gpu_utilization")["rows"]
+    assert [(r["user"], r["value"], r["cpu_hours"]) for r in gpu] == [("honest", 95.0, 80.0)]
+    mem = board(tmp_path, "alltime", "mem_efficiency")["rows"]
+    assert [r["user"] for r in mem] == ["honest"]
+    cpu = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert [r["user"] for r in cpu] == ["gamer", "honest"]
+
+
+def test_the_bar_comes_from_the_flag_the_environment_or_the_root_s_config(tmp_path):
+    usage_reduce(tmp_path, fleet())
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "efficiency.json").write_text('{"min_cpu_hours": 30}')
+    assert rank(tmp_path).returncode == 0
+    document = board(tmp_path, "alltime", "cpu_efficiency")
+    assert document["min_cpu_hours"] == 30 and [r["user"] for r in document["rows"]] == ["ann"]
+    query = rank(tmp_path, "-w", "alltime", "-m", "cpu_efficiency", "-o", "user", "-f", "csv",
+                 "-n")
+    assert query.stdout == b"ann\n"                     # a query agrees with the rebuild
+    done = tool("sb_rank", ["--root", str(tmp_path), "--now", NOW, "-w", "alltime", "-m",
+                            "cpu_efficiency", "-o", "user", "-f", "csv", "-n"],
+                env=dict(ENV, SLURM_SB_MIN_CPU_HOURS="50"))
+    assert done.stdout == b"" and b"no one with 50 CPU hours" in done.stderr
+    for bad in ('{"min_cpu_hours": -1}', '{"min_cpu_hours": true}', '[]', '{"min": 3}', '{'):
+        (tmp_path / "config" / "efficiency.json").write_text(bad)
+        done = rank(tmp_path)
+        assert done.returncode == 1 and b"efficiency.json" in done.stderr, bad
+        assert b"Traceback" not in done.stderr
+
+
+def test_an_empty_ratio_board_says_why_in_the_view_and_the_site(tmp_path):
+    usage_reduce(tmp_path, [measured(95, "ann", "2025-08-20T00:00:00Z")])
+    reduce(tmp_path, [job(95, "ann", "2025-08-20T00:00:00Z")], "--cluster", "hammer")
+    assert rank(tmp_path).returncode == 0
+    done = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--metric", "cpu_efficiency"])
+    assert b"no one with 10 CPU hours of measured jobs yet" in done.stdout
+    site = tmp_path / "site"
+    tool("sb_export", ["--root", str(tmp_path), "--format", "html", "--output", str(site)])
+    page = (site / "boards" / "users" / "alltime" / "cpu_efficiency.html").read_text()
+    assert "No one with 10 CPU hours of measured jobs yet" in page
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    reduce(empty, [job(96, "ann", "2025-08-20T00:00:00Z")], "--cluster", "hammer")
+    done = rank(empty, "-w", "alltime", "-m", "cpu_efficiency")
+    assert done.returncode == 0 and b"no measured jobs here" in done.stderr

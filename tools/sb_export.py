@@ -71,11 +71,13 @@ def publish_for_readers(root: str, output: str) -> None:
 
 
 def export_openmetrics(boards: LeaderboardFiles, args) -> None:
-    text = openmetrics.exposition(boards, args.top).encode("utf-8", "replace")
+    text = openmetrics.exposition(boards, args.top)
     if args.output is None:
-        sys.stdout.buffer.write(text)
+        if sys.stdout.isatty():     # a name's control characters shown, never obeyed
+            text = "\n".join(safe_text(line, len(line)) for line in text.split("\n"))
+        sys.stdout.buffer.write(text.encode("utf-8", "replace"))
         return
-    files.atomic_write(args.output, text, temp_suffix=PARTIAL_SUFFIX)
+    files.atomic_write(args.output, text.encode("utf-8", "replace"), temp_suffix=PARTIAL_SUFFIX)
 
 
 def export_html(boards: LeaderboardFiles, args) -> None:

@@ -489,3 +489,29 @@ def test_an_empty_ratio_board_says_why_in_the_view_and_the_site(tmp_path):
     reduce(empty, [job(96, "ann", "2025-08-20T00:00:00Z")], "--cluster", "hammer")
     done = rank(empty, "-w", "alltime", "-m", "cpu_efficiency")
     assert done.returncode == 0 and b"no measured jobs here" in done.stderr
+
+
+def test_openmetrics_on_a_terminal_shows_a_name_s_control_characters_escaped(tmp_path):
+    import pty
+    import subprocess
+    import sys
+    usage_reduce(tmp_path, [measured(81, "ann", "2025-08-20T00:00:00Z", cpus=4, elapsed=36000,
+                                     account=HOSTILE_ACCOUNT)])
+    assert rank(tmp_path).returncode == 0
+    leader, follower = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "slurm_scoreboard_tools.sb_export", "--root",
+                           str(tmp_path), "--format", "openmetrics"], stdout=follower,
+                          stderr=subprocess.PIPE, env=ENV, timeout=60)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    assert b"cpu_efficiency" in shown and b"\x1b" not in shown and b"\\x1b[2J" in shown

@@ -223,9 +223,10 @@ class PlayerPage(NamedTuple):
     extra: Tuple[Span, ...] = ()    # rank in each group, achievements: (text, style), cleaned
 
 
-def player_page(root: str, selection: Selection, metrics: Sequence[str], name: str
-                ) -> PlayerPage:
-    """Every skill's rank, level, XP and value of `name`, read from the scope's board files."""
+def player_page(root: str, selection: Selection, metrics: Sequence[str], name: str,
+                measured: Sequence[str] = ()) -> PlayerPage:
+    """Every skill's rank, level, XP and value of `name`, read from the scope's board files,
+    and their place on each efficiency board in `measured`."""
     found: Dict[str, Optional[Row]] = {}
     asof = ""
     for metric in metrics:
@@ -240,9 +241,24 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     else:
         top = SkillLine("overall", None, sum(s.level for s in skills), sum(s.xp for s in skills),
                         None)
-    extra = tuple(group_lines(root, selection, name) +
-                  achievement_lines(root, selection, name))
+    extra = tuple(efficiency_lines(root, selection, measured, name) +
+                  group_lines(root, selection, name) + achievement_lines(root, selection, name))
     return PlayerPage(name, selection, asof, [top] + skills, extra)
+
+
+def efficiency_lines(root: str, selection: Selection, measured: Sequence[str],
+                     name: str) -> List[Span]:
+    """`name`'s rank and value on each efficiency board (from the daily step poll)."""
+    lines: List[Span] = []
+    for metric in measured:
+        try:
+            board = load_board(selection.path(root, metric))
+        except BoardError:
+            continue
+        row = next((r for r in board.rows if r.name == name), None) if board else None
+        shown = "-" if row is None else f"rank {row.rank:,}  {format_value(metric, row.value)}"
+        lines.append((f"  {metric_title(metric):<20} {shown}", "text"))
+    return [("", "text"), ("  Efficiency (measured jobs)", "heading")] + lines if lines else []
 
 
 def group_lines(root: str, selection: Selection, name: str) -> List[Span]:
@@ -538,11 +554,12 @@ class ViewState:
         return changed
 
     def _player_signatures(self) -> list:
-        return [signature(self.sel.path(self.root, m)) for m in self.index.metrics]
+        return [signature(self.sel.path(self.root, m)) for m in self.boards]
 
     def show_player(self, name: str) -> None:
         try:
-            self.player = player_page(self.root, self.sel, self.index.metrics, name)
+            self.player = player_page(self.root, self.sel, self.index.metrics, name,
+                                      self.index.efficiency)
         except BoardError as err:
             self.note(f"unreadable: {clean(str(err))}", alert=True)
             return
@@ -559,7 +576,8 @@ class ViewState:
 
     def show_compare(self, first: str, second: str) -> None:
         from .pages import compare_page
-        pages = [player_page(self.root, self.sel, self.index.metrics, n) for n in (first, second)]
+        pages = [player_page(self.root, self.sel, self.index.metrics, n, self.index.efficiency)
+                 for n in (first, second)]
         self.show_text(lambda: compare_page(*pages))
 
     # rows

@@ -515,3 +515,15 @@ def test_openmetrics_on_a_terminal_shows_a_name_s_control_characters_escaped(tmp
     os.close(leader)
     assert done.returncode == 0, done.stderr
     assert b"cpu_efficiency" in shown and b"\x1b" not in shown and b"\\x1b[2J" in shown
+
+
+def test_the_view_s_personal_page_lists_the_efficiency_boards(tmp_path):
+    usage_reduce(tmp_path, fleet())
+    reduce(tmp_path, fleet(), "--cluster", "hammer")
+    assert rank(tmp_path).returncode == 0
+    done = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--user", "ann", "--top", "0"],
+                env=dict(ENV, COLUMNS="80"))
+    text = done.stdout.decode()
+    assert "Efficiency (measured jobs)" in text
+    assert re.search(r"CPU efficiency +rank 2  25\.0%", text), text
+    assert re.search(r"Memory efficiency +rank 2  25\.0%", text), text

@@ -359,10 +359,10 @@ def atomic_write_json(path: str, obj) -> None:
     atomic_write(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
 
 
-def read_json(path: str, default=None):
-    """The parsed file, or `default` when it does not exist."""
+def read_json(path: str, default=None, limit: Optional[int] = None):
+    """The parsed file, or `default` when it does not exist (larger than `limit`: ValueError)."""
     try:
-        return orjson.loads(read_bytes(path))
+        return orjson.loads(read_bytes(path, limit))
     except FileNotFoundError:
         return default
 

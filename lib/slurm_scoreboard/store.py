@@ -149,9 +149,9 @@ def _end(value, where: str) -> Optional[str]:
     return value
 
 
-def load_object(path: str) -> Optional[dict]:
+def load_object(path: str, limit: Optional[int] = None) -> Optional[dict]:
     try:
-        data = read_json(path)
+        data = read_json(path, limit=limit)
     except orjson.JSONDecodeError:
         raise StoreCorrupt(f"{path}: not valid JSON") from None
     except (UnsafePath, ValueError) as err:

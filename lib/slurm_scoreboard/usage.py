@@ -89,10 +89,13 @@ def is_entry(entry, day: str) -> bool:
             and (util is None or _count(util, 100)))
 
 
+DAY_LIMIT = 1 << 28     # 256 MiB: a day of two million jobs; a bigger file is damage
+
+
 def load_day(path: str, day: str) -> Jobs:
     """key -> entry of one usage file (empty when it does not exist); StoreCorrupt when it is
-    not one sb-reduce wrote."""
-    data = load_object(path)
+    not one sb-reduce wrote (or larger than :data:`DAY_LIMIT`: never read into memory)."""
+    data = load_object(path, DAY_LIMIT)
     if data is None:
         return {}
     jobs = data.get("jobs")

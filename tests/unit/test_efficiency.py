@@ -527,3 +527,15 @@ def test_the_view_s_personal_page_lists_the_efficiency_boards(tmp_path):
     assert "Efficiency (measured jobs)" in text
     assert re.search(r"CPU efficiency +rank 2  25\.0%", text), text
     assert re.search(r"Memory efficiency +rank 2  25\.0%", text), text
+
+
+def test_a_planted_huge_usage_file_is_refused_before_it_is_read(tmp_path):
+    usage_reduce(tmp_path, [measured(97, "ann", "2025-08-02T00:00:00Z")])
+    path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
+    with open(path, "r+b") as handle:
+        handle.truncate(usage.DAY_LIMIT + 1)          # sparse: nothing is written
+    from slurm_scoreboard.store import StoreCorrupt
+    with pytest.raises(StoreCorrupt, match="larger than"):
+        usage.load_day(path, "2025-08-02")
+    done = rank(tmp_path)
+    assert done.returncode == 4 and b"larger than" in done.stderr

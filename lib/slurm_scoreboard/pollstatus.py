@@ -227,6 +227,20 @@ def poll_state(root: str, cluster: str, poll: Optional[dict], now: datetime) -> 
     return "running"
 
 
+_DAY = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+
+
+def steps_through(path: str) -> Optional[str]:
+    """The last day the daily step poll measured (state/usage.json), None when it has not run
+    or the file says nothing sb-poll writes."""
+    try:
+        data = files.read_json(path, limit=4096)
+    except (ValueError, OSError, files.UnsafePath):
+        return None
+    day = data.get("through") if isinstance(data, dict) else None
+    return day if isinstance(day, str) and _DAY.fullmatch(day) else None
+
+
 def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     """Everything known about one cluster's polling; damaged files are listed in 'damaged'."""
     state = layout.state_dir(root, cluster)
@@ -255,7 +269,8 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
                                    and daemon["next_run"] is not None
                                    and now > daemon["next_run"] + DAEMON_GRACE),
             "lag_seconds": lag, "stale": lag is not None and lag > STALE.total_seconds(),
-            "next_step": next_step(cursor, now), "damaged": damaged}
+            "next_step": next_step(cursor, now), "damaged": damaged,
+            "steps_measured_through": steps_through(os.path.join(state, "usage.json"))}
 
 
 def problems(status: dict) -> List[str]:
@@ -358,6 +373,9 @@ def render(statuses: List[dict], now: datetime) -> List[str]:
                 rows.append(("last error", f"{to_iso(error['at'])} in {error['step']}: "
                                            f"{error['message'] or '(no message)'}"))
         rows.append(("next step", status["next_step"]))
+        if status.get("steps_measured_through"):
+            rows.append(("step poll", f"jobs measured through {status['steps_measured_through']}"
+                                      " (efficiency boards)"))
         if status["daemon"]:
             rows.append(("daemon", _daemon_line(status)))
         for problem in status["damaged"]:

@@ -107,3 +107,19 @@ def test_only_plain_cluster_folders_with_a_state_folder_are_listed(tmp_path):
     (tmp_path / "clusters" / "bad name" / "state").mkdir()
     os.symlink(tmp_path / "clusters" / "anvil" / "state", tmp_path / "clusters" / "typo" / "state")
     assert pollstatus.clusters_polled(str(tmp_path)) == ["anvil", "hammer"]
+
+
+@pytest.mark.parametrize("usage, shown", [
+    ({"through": "2025-06-14"}, "2025-06-14"),
+    ({"through": "2025-13-40"}, None),
+    ({"through": "\x1b[2J"}, None),
+    (b"[1, 2", None),
+])
+def test_the_last_day_the_step_poll_measured_is_shown_when_it_is_one(tmp_path, usage, shown):
+    state(tmp_path, poll_cursor=GOOD_CURSOR, poll_status=GOOD_POLL, usage=usage)
+    status = pollstatus.cluster_status(str(tmp_path), "hammer", NOW)
+    assert status["steps_measured_through"] == shown
+    lines = pollstatus.render([status], NOW)
+    step = [line for line in lines if line.startswith("  step poll")]
+    assert step == ([f"  step poll     jobs measured through {shown} (efficiency boards)"]
+                    if shown else [])

@@ -208,16 +208,30 @@ def check_store(root, cluster, jobs, known, windows, last):
 
 # ---------------------------------------------------------------- the report
 
+def counted_before(jobs, day):
+    """The users the store counted when the step poll of simulated day `day` ran (its first
+    poll, after the fetch): those with a job in the first poll's sweep (the day before
+    yesterday) or in any window polled until then."""
+    first, last = DAY_START - OVERLAP, DAY_START + day * DAY
+    swept = (DAY_START - 2 * DAY, DAY_START - DAY)
+    return {job["user"] for job in jobs
+            if first <= job["end"] < last or swept[0] <= job["end"] < swept[1]}
+
+
 def check_measured(root, cluster, jobs, days):
     """The daily step polls measured, each once, every job that ended on the day before each
-    simulated day (what the first poll of a day asks for); returns how many."""
+    simulated day (what the first poll of a day asks for) of a user the store counted by then
+    (only those are measured); returns how many."""
     measured = {}
     folder = os.path.join(root, "clusters", cluster, "agg", "usage")
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         with open(os.path.join(folder, name)) as handle:
             measured.update(json.load(handle)["jobs"])
-    expected = sum(1 for job in jobs for day in range(days)
-                   if DAY_START + (day - 1) * DAY <= job["end"] < DAY_START + day * DAY)
+    expected = 0
+    for day in range(days):
+        counted = counted_before(jobs, day)
+        expected += sum(1 for job in jobs if job["user"] in counted and
+                        DAY_START + (day - 1) * DAY <= job["end"] < DAY_START + day * DAY)
     if len(measured) != expected:
         raise RuntimeError(f"the step polls measured {len(measured)} jobs, expected {expected}")
     return expected

@@ -16,6 +16,7 @@ from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.store import StoreCorrupt
+from slurm_scoreboard.usage import usage_dir
 
 PROG = "sb-rank"
 EXIT_DAMAGED = 4
@@ -243,7 +244,7 @@ def collect_measured(root, names, wanted, optout, damage) -> dict:
         try:
             result[name] = efficiency.collect_cluster(root, name, wanted, optout, damage)
         except (StoreCorrupt, UnsafePath) as err:
-            damage(efficiency.usage_dir(root, name), f"{err}; its measured jobs are left out")
+            damage(usage_dir(root, name), f"{err}; its measured jobs are left out")
     return result
 
 
@@ -322,6 +323,17 @@ def min_cpu_hours(args, root) -> float:
     return hours
 
 
+def rebuild_bar(args, root, damage) -> float:
+    """The bar of a rebuild; a bad config/efficiency.json is reported (exit 1) and the default
+    used, so the boards never freeze on it."""
+    try:
+        return min_cpu_hours(args, root)
+    except xp.ConfigError as err:
+        damage.error(f"{err}; the efficiency boards use the default bar, "
+                     f"{efficiency.DEFAULT_MIN_CPU_HOURS:g} CPU hours")
+        return efficiency.DEFAULT_MIN_CPU_HOURS
+
+
 def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     """A rebuild under the root's rebuild lock; with --if-changed, none while another runs or
     when nothing it reads changed since the last clean one (see rebuilds.py)."""
@@ -335,7 +347,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     try:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
             summary = rebuild(root, rates, optout, now, args.wait, damage,
-                              60 * history_minutes(args), min_cpu_hours(args, root))
+                              60 * history_minutes(args), rebuild_bar(args, root, damage))
     except LockBusy:
         if not args.if_changed:
             raise
@@ -507,7 +519,7 @@ def emit_page(page: dict, args) -> None:
 
 def emit_rows(rows: List[dict], args) -> None:
     if args.metric in efficiency.RATIOS:
-        available = tables.GROUP_RATIO_COLUMNS if args.groups else tables.RATIO_COLUMNS
+        available = tables.ratio_columns(args.metric, args.groups)
     else:
         available = tables.GROUP_COLUMNS if args.groups else tables.USER_COLUMNS
     if args.metric == "overall":

@@ -1,16 +1,17 @@
 """sb-reduce: count new ended jobs into monthly rollups and per-user totals, crash-safely."""
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from contextlib import ExitStack
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import orjson
 
 from slurm_scoreboard import boards, cli, layout, times
 from slurm_scoreboard.bloom import BloomCorrupt
-from slurm_scoreboard.files import LockBusy, locked
+from slurm_scoreboard.files import LockBusy, UnsafePath, locked
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import read
@@ -31,7 +32,8 @@ measured usage (--usage): the daily step poll's records (sb-sacct --steps | sb-p
 per ended job with cpu_used_s, its CPU time used, peak MaxRSS and GPU utilisation in
 clusters/<c>/agg/usage/YYYY-MM-DD.json, for sb-rank's efficiency boards; totals and Bloom files
 are not touched (those jobs were counted by the allocation polls). Stats: {"processed",
-"measured", "new_measured", "days_changed", "skipped"}. A job read again replaces its entry.
+"measured", "new_measured", "days_changed", "days_not_written", "skipped"}. A job read again
+replaces its entry; only users the store counts are measured.
 
 repairs (see sb-reduce(1), RECOVERY):
   --repair               recompute every user file and alltime.json from the monthly rollups
@@ -145,7 +147,11 @@ class Run:
             erased = reducer.find_opted_out()
             # their measured jobs first: should the run stop between the two, the next one
             # still finds them stored and erases again
-            erase_users(self.root, reducer.cluster, erased, times.to_iso(times.now()))
+            try:
+                erase_users(self.root, reducer.cluster, erased, times.to_iso(times.now()))
+            except (UnsafePath, OSError) as err:
+                cli.warn(PROG, f"{safe_text(str(err))}: the measured jobs of users who opted out "
+                               "cannot be erased there; remove what stands in its place")
             if reducer.needs_commit():
                 reducer.commit(times.to_iso(times.now()))
             self.optout.save()
@@ -178,6 +184,10 @@ class Run:
 class UsageRun(Run):
     """sb-reduce --usage: measured jobs into the usage files (usage.py), nothing counted."""
 
+    def __init__(self, args, root: str):
+        super().__init__(args, root)
+        self.known: Dict[str, bool] = {}
+
     def open(self, cluster: str):
         self.take_lock(cluster)
         self.optout = OptOut(self.root, cluster, check_homes=True)
@@ -187,6 +197,15 @@ class UsageRun(Run):
         return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
                            lambda user: user in listed,
                            lambda text: cli.warn(PROG, safe_text(text)))
+
+    def counted(self, user: str) -> bool:
+        """Whether the store counts `user` on this cluster: only such users are measured, so
+        that erasing a user who opted out (which looks at the counted ones) reaches all."""
+        known = self.known.get(user)
+        if known is None:
+            known = self.known[user] = os.path.lexists(
+                layout.user_file(self.root, self.reducer.cluster, user))
+        return known
 
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1
@@ -210,20 +229,24 @@ class UsageRun(Run):
             entry = entry_of(record, place)
             if entry is None:
                 raise SkipRecord("not measured")
+            if not self.counted(record["user"]):
+                raise SkipRecord("not counted")
             self.reducer.add(place.key, place.day, entry)
             self.counts["measured"] += 1
         except SkipRecord as err:
             self.skipped[err.reason] += 1
-            if err.reason not in ("not ended", "opted out", "outside window", "not measured"):
+            if err.reason not in ("not ended", "opted out", "outside window", "not measured",
+                                  "not counted"):
                 self.warn(f"stdin:{lineno}", str(err))
 
     def finish(self) -> dict:
         added = self.reducer.commit() if self.reducer is not None else {}
         if self.optout is not None:
             self.optout.save()
+        unwritten = self.reducer.unwritten if self.reducer is not None else []
         return {"processed": self.counts["processed"], "measured": self.counts["measured"],
                 "new_measured": sum(added.values()), "days_changed": sorted(added),
-                "skipped": dict(sorted(self.skipped.items()))}
+                "days_not_written": unwritten, "skipped": dict(sorted(self.skipped.items()))}
 
 
 def check_repair_args(args) -> None:

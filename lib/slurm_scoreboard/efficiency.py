@@ -9,15 +9,17 @@ mem_efficiency     100 x peak MaxRSS / memory requested per node, each job weigh
                    requested memory x elapsed, percent; a job that used more than it requested
                    (where memory is not enforced) counts requested / used: missing the size
                    either way scores below 100
-gpu_utilization    TRESUsageInAve ``gres/gpuutil`` of the busiest step over the job's GPUs,
-                   weighted by GPU hours, percent; written only where SLURM records it
+gpu_utilization    TRESUsageInAve ``gres/gpuutil`` x elapsed of the steps over the job's GPU
+                   time (records.py), weighted by GPU hours, percent; written only where
+                   SLURM records it
 =================  =========================================================================
 
 Only jobs the daily step poll measured count (jobs that ended before it first ran do not). The
 three ratio boards list a user or group only once the jobs each board measures (every measured
-job; those with a memory request and a MaxRSS; those with a GPU utilisation) were allocated at
-least :data:`DEFAULT_MIN_CPU_HOURS` CPU hours in the window (``--min-cpu-hours``), so that one
-tiny job cannot top them; they list zeros (the idle are the point), best first. MaxRSS is the
+job; those with a memory request and a MaxRSS; those with a GPU utilisation) reach the bar in
+the window: :data:`DEFAULT_MIN_CPU_HOURS` hours (``--min-cpu-hours``), CPU hours allocated for
+the CPU and memory boards, GPU hours for the GPU board, so that one tiny job cannot top them;
+they list zeros (the idle are the point), best first. MaxRSS is the
 largest task's, so jobs of many tasks a node read low on memory.
 """
 from __future__ import annotations
@@ -36,10 +38,14 @@ BOARDS = boards.EFFICIENCY_BOARDS
 RATIOS = boards.RATIO_BOARDS
 DEFAULT_MIN_CPU_HOURS = 10.0
 
-# The sums kept per (user, account): the index of each in a Sums list. CPU_MEM and CPU_GPU are
-# the CPU seconds allocated to the jobs the memory and GPU boards measure.
-JOBS, CPU, USED, MEM, RSS, GPU, GPU_BUSY, CPU_MEM, CPU_GPU = range(9)
-BASIS = {"cpu_efficiency": CPU, "mem_efficiency": CPU_MEM, "gpu_utilization": CPU_GPU}
+# The sums kept per (user, account): the index of each in a Sums list. CPU_MEM and JOBS_MEM are
+# the CPU seconds allocated to, and the number of, the jobs the memory board measures; GPU and
+# JOBS_GPU the GPU seconds and jobs the GPU board measures.
+JOBS, CPU, USED, MEM, RSS, GPU, GPU_BUSY, CPU_MEM, JOBS_MEM, JOBS_GPU = range(10)
+# Each ratio board: (the sum its bar is on, its name in a row, the jobs it measures).
+BASIS = {"cpu_efficiency": (CPU, "cpu_hours", JOBS),
+         "mem_efficiency": (CPU_MEM, "cpu_hours", JOBS_MEM),
+         "gpu_utilization": (GPU, "gpu_hours", JOBS_GPU)}
 Sums = List[float]
 Measured = Dict[str, Dict[str, Sums]]      # user -> account -> sums
 
@@ -55,13 +61,14 @@ def configured_min_cpu_hours(root: str) -> float:
     """``min_cpu_hours`` of ``<root>/config/efficiency.json``, the default without one;
     xp.ConfigError when it is not ``{"min_cpu_hours": hours}`` with hours from 0 to 1e9."""
     path = config_file(root)
+    absent = object()
     try:
-        config = read_json(path)
+        config = read_json(path, absent)
     except ValueError as err:
         raise xp.ConfigError(f"{path}: not valid JSON ({err})") from None
     except (OSError, UnsafePath) as err:
         raise xp.ConfigError(f"{path}: cannot be read ({err})") from None
-    if config is None:
+    if config is absent:
         return DEFAULT_MIN_CPU_HOURS
     hours = config.get("min_cpu_hours") if type(config) is dict and set(config) <= \
         {"min_cpu_hours"} else None
@@ -71,7 +78,7 @@ def configured_min_cpu_hours(root: str) -> float:
 
 
 def _sums() -> Sums:
-    return [0] * 9
+    return [0] * 10
 
 
 def fit(used: float, requested: float) -> float:
@@ -95,10 +102,11 @@ def add_entry(measured: Measured, entry: Entry) -> None:
         sums[MEM] += weight
         sums[RSS] += weight * fit(rss, per_node)
         sums[CPU_MEM] += cpu
+        sums[JOBS_MEM] += 1
     if util is not None and gpu:
         sums[GPU] += gpu
         sums[GPU_BUSY] += gpu * util / 100
-        sums[CPU_GPU] += cpu
+        sums[JOBS_GPU] += 1
 
 
 def merge_into(target: Measured, source: Measured) -> None:
@@ -201,16 +209,16 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
                          "level": min(virtual, xp.MAX_LEVEL), "virtual_level": virtual,
                          "jobs": int(totals[name][JOBS])})
     else:
+        basis, hours, jobs = BASIS[board]
         values = {}
         for name, sums in totals.items():
             value = ratio(sums, board)
-            if value is not None and sums[BASIS[board]] / 3600 >= min_cpu_hours:
+            if value is not None and sums[basis] / 3600 >= min_cpu_hours:
                 values[name] = value
         for rank, name, value in ranked_all(values):
             sums = totals[name]
             rows.append({"rank": rank, key: name, "value": value,
-                         "cpu_hours": round(sums[BASIS[board]] / 3600, 2),
-                         "jobs": int(sums[JOBS])})
+                         hours: round(sums[basis] / 3600, 2), "jobs": int(sums[jobs])})
     if members is not None:
         for row in rows:
             row["members"] = members[row["account"]]

@@ -18,7 +18,7 @@ from .fields import FREE_TEXT
 from . import times
 from .ndjson import bounded_lines
 from .records import (COLUMN_REASONS, Columns, SkipRecord, check, fold_job, latest_time,
-                      parse_job_id, peak_rss, step_gpu_util, used_cpu)
+                      parse_job_id, peak_rss, step_gpu_busy, used_cpu)
 
 LINE_LIMIT = 1 << 20     # 1 MiB: no sacct line is longer (a job's text columns are not kept)
 
@@ -63,7 +63,7 @@ class _Job:
         self.het_seen: set = set()
         self.step_peak: Optional[int] = None
         self.step_cpu: Optional[float] = None   # TotalCPU summed over its step lines
-        self.step_gpu: Optional[int] = None     # the largest gres/gpuutil of its step lines
+        self.step_gpu: Optional[int] = None     # gres/gpuutil x elapsed, summed over its steps
         self.cut = False               # one of its lines was cut by a column width
 
 
@@ -281,12 +281,12 @@ class SacctParser:
             if used is not None:
                 job.step_cpu = (job.step_cpu or 0) + used
             try:
-                util = step_gpu_util(row, cols)
+                busy = step_gpu_busy(row, cols)
             except SkipRecord as err:
                 self._problem(lineno, str(err))
-                util = None
-            if util is not None and (job.step_gpu is None or util > job.step_gpu):
-                job.step_gpu = util
+                busy = None
+            if busy is not None:
+                job.step_gpu = (job.step_gpu or 0) + busy
             return
         joins_het = (job is not None and job.job == job_id.job and job.allocations
                      and job_id.het is not None and job_id.het not in job.het_seen)

@@ -40,9 +40,11 @@ cpu_used_s         int       only when the input has TotalCPU and the job's step
                              -X`` prints 0 there), and when it passes the CPU time allocated
                              by more than :data:`CPU_USED_SLACK` (not a measure to trust)
 gpu_util           int       only for a job with GPUs whose step lines carry TRESUsageInAve
-                             ``gres/gpuutil`` (sites whose SLURM gathers GPU usage): the busiest
-                             step's utilisation over the job's GPUs, percent 0..100 (sacct sums
-                             it over the GPUs a step used); absent otherwise
+                             ``gres/gpuutil`` (sites whose SLURM gathers GPU usage): the steps'
+                             utilisation x their elapsed, summed, over the job's GPUs x its
+                             elapsed, percent 0..100 (sacct sums it over the GPUs a step used;
+                             a short busy step cannot make a long idle job look busy); absent
+                             otherwise
 =================  ========  =====================================================================
 
 Nothing else from sacct is kept: no job names, scripts, paths or command lines. A record
@@ -191,15 +193,20 @@ def peak_rss(row: Sequence[str], cols: Columns) -> Optional[int]:
         raise SkipRecord("bad MaxRSS", str(err)) from None
 
 
-def step_gpu_util(row: Sequence[str], cols: Columns) -> Optional[int]:
-    """A step line's TRESUsageInAve ``gres/gpuutil`` (None when absent)."""
+def step_gpu_busy(row: Sequence[str], cols: Columns) -> Optional[int]:
+    """A step line's TRESUsageInAve ``gres/gpuutil`` times the step's elapsed seconds: its
+    GPU-percent-seconds (None when SLURM recorded no utilisation)."""
     text = _get(row, cols.tresusageinave)
     if not text:
         return None
     try:
-        return tres.gpu_utilisation(tres.parse_tres(text))
+        util = tres.gpu_utilisation(tres.parse_tres(text))
     except ValueError as err:
         raise SkipRecord("bad TRESUsageInAve", str(err)) from None
+    if util is None:
+        return None
+    start = _time(row, cols.start, "Start", cols.zone)
+    return util * _elapsed(row, cols, start, _time(row, cols.end, "End", cols.zone))
 
 
 def _memory(row: Sequence[str], cols: Columns, alloc: Dict[str, str], cpus: int,
@@ -248,8 +255,8 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
              cols: Columns, default_cluster: str, step_cpu: Optional[float] = None,
              step_gpu: Optional[int] = None) -> dict:
     """The record of one job from its allocation lines (one, or one per het component), the
-    peak MaxRSS of its step lines, the sum of their TotalCPU and their largest ``gres/gpuutil``
-    (None when no step line had one)."""
+    peak MaxRSS of its step lines, the sum of their TotalCPU and of their GPU-percent-seconds
+    (:func:`step_gpu_busy`; None when no step line had one)."""
     if not allocations:
         raise SkipRecord("step lines without their job line")
     leader = allocations[0]
@@ -314,8 +321,8 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     used = _cpu_used(allocations, cols, step_cpu)
     if used is not None and used <= cpu_seconds * CPU_USED_SLACK + 60:
         record["cpu_used_s"] = used
-    if step_gpu is not None and gpus > 0:
-        record["gpu_util"] = min(100, round(step_gpu / gpus))
+    if step_gpu is not None and gpus > 0 and elapsed > 0:
+        record["gpu_util"] = min(100, round(step_gpu / (gpus * elapsed)))
     return record
 
 

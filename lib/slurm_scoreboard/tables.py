@@ -16,6 +16,14 @@ GROUP_COLUMNS = ("rank", "account", "members", "value", "level", "virtual_level"
 # The efficiency ratio boards (efficiency.py): a percent, and what it was measured on.
 RATIO_COLUMNS = ("rank", "user", "value", "cpu_hours", "jobs")
 GROUP_RATIO_COLUMNS = ("rank", "account", "members", "value", "cpu_hours", "jobs")
+
+
+def ratio_columns(metric: str, groups: bool) -> tuple:
+    """The columns of a ratio board: the GPU board's bar and basis are GPU hours."""
+    columns = GROUP_RATIO_COLUMNS if groups else RATIO_COLUMNS
+    if metric == "gpu_utilization":
+        return tuple("gpu_hours" if c == "cpu_hours" else c for c in columns)
+    return columns
 SKILL_COLUMNS = ("metric", "rank", "value", "level", "virtual_level", "xp")
 
 

@@ -26,7 +26,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import orjson
 
 from . import layout
-from .files import atomic_write, list_folder, locked
+from .files import UnsafePath, atomic_write, list_folder, locked
 from .records import MAX_BYTES, MAX_CPUS, MAX_ELAPSED, MAX_GPUS, MAX_NODES, Placement
 from .store import StoreCorrupt, days_of, is_account, is_plain, load_object
 
@@ -133,6 +133,7 @@ class UsageWriter:
         self.pending: Dict[str, Jobs] = {}
         self.held = 0
         self.added: Dict[str, int] = {}
+        self.unwritten: List[str] = []
 
     def add(self, key: str, day: str, entry: Entry) -> None:
         self.pending.setdefault(day, {})[key] = entry
@@ -158,8 +159,14 @@ class UsageWriter:
                 jobs.update(entries)
                 jobs = {key: entry for key, entry in jobs.items()
                         if not self.opted_out(entry[0])}
+                try:
+                    write_day(path, day, self.cluster, jobs, self.asof)
+                except (OSError, UnsafePath) as err:
+                    self.warn(f"{path}: cannot be written ({getattr(err, 'strerror', None) or err}"
+                              f"); the jobs of {day} are not kept: remove what stands there")
+                    self.unwritten.append(day)
+                    continue
                 self.added[day] = self.added.get(day, 0) + max(0, len(jobs) - before)
-                write_day(path, day, self.cluster, jobs, self.asof)
         self.pending.clear()
         self.held = 0
         return self.added

@@ -31,10 +31,17 @@ def measured(job_id, user, end, cpus=4, elapsed=3600, used=None, account="proj",
     return record
 
 
-def usage_reduce(root, records, *args):
+def usage_only(root, records, *args):
+    """The step poll's sb-reduce --usage alone."""
     done = tool("sb_reduce", ["--root", str(root), "--cluster", "hammer", "--usage", "-q"]
                 + list(args), ndjson(records))
     return done, (json.loads(done.stdout) if done.returncode == 0 else None)
+
+
+def usage_reduce(root, records, *args):
+    """The jobs counted (as the allocation polls do before the step poll), then measured."""
+    reduce(root, records, "--cluster", "hammer")
+    return usage_only(root, records, *args)
 
 
 def rank(root, *args):
@@ -60,7 +67,7 @@ def parse(lines):
     return list(parser.parse(lines, "test")), problems
 
 
-def test_gpu_util_is_the_busiest_step_over_the_job_s_gpus():
+def test_gpu_util_is_the_steps_gpu_time_over_the_job_s():
     lines = [STEP_HDR,
              f"600|ann|COMPLETED|100|4|cpu=4,gres/gpu=4|{TIMES}|00:05:00|",
              f"600.batch||COMPLETED|100|4|cpu=4,gres/gpu=4|{TIMES}|00:01:00|"
@@ -70,6 +77,14 @@ def test_gpu_util_is_the_busiest_step_over_the_job_s_gpus():
     records, problems = parse(lines)
     assert problems == []
     assert records[0]["gpu_util"] == 75 and records[0]["cpu_used_s"] == 300
+    # a day of 4 idle GPUs is not made busy by a 10-second step at 400
+    day = "2025-08-05T00:00:00|2025-08-04T00:00:00|2025-08-04T00:00:00"
+    short = "2025-08-04T00:00:10|2025-08-04T00:00:00|2025-08-04T00:00:00"
+    idle = [STEP_HDR, f"604|ann|COMPLETED|86400|4|cpu=4,gres/gpu=4|{day}|00:05:00|",
+            f"604.batch||COMPLETED|86400|4|cpu=4,gres/gpu=4|{day}|00:01:00|gres/gpuutil=0",
+            f"604.0||COMPLETED|10|4|cpu=4,gres/gpu=4|{short}|00:00:40|gres/gpuutil=400"]
+    records, problems = parse(idle)
+    assert problems == [] and records[0]["gpu_util"] == 0
 
 
 def test_gpu_util_is_absent_where_slurm_records_none_or_the_job_has_no_gpu():
@@ -103,18 +118,23 @@ def test_gpu_util_of_real_gpu_jobs_is_their_step_s_gpuutil_over_their_gpus(sampl
         text = handle.read().splitlines()
     parser = SacctParser(fields=fields, delimiter="\u2603", latest="2030-01-01T00:00:00Z")
     records = {r["job_id"]: r for r in parser.parse(text, "sample")}
-    expected = {}
+    busy = {}
     for line in text:
         columns = line.split("\u2603")
         step = re.fullmatch(r"(\d+(?:_\d+)?)\.(.+)", columns[0])
         found = re.search(r"gres/gpuutil=(\d+)", columns[24]) if step else None
         if found:
-            expected[step.group(1)] = max(expected.get(step.group(1), 0), int(found.group(1)))
-    assert len(expected) >= 5, "the sample has GPU jobs with gpuutil"
-    for job_id, busiest in expected.items():
+            days, _, clock = columns[13].rpartition("-")          # Elapsed: [D-]HH:MM:SS
+            hours, minutes, seconds = (int(float(p)) for p in clock.split(":"))
+            elapsed = int(days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds
+            busy[step.group(1)] = busy.get(step.group(1), 0) + int(found.group(1)) * elapsed
+    assert len(busy) >= 5, "the sample has GPU jobs with gpuutil"
+    for job_id, seconds in busy.items():
         record = records[job_id]
         assert record["gpus"] >= 1
-        assert record["gpu_util"] == min(100, round(busiest / record["gpus"])), job_id
+        if record["elapsed_s"]:
+            assert record["gpu_util"] == min(100, round(seconds / (record["gpus"] *
+                                                                    record["elapsed_s"]))), job_id
     assert any(r["gpu_util"] == 90 for r in records.values() if "gpu_util" in r)
 
 
@@ -131,7 +151,6 @@ def test_a_job_read_twice_is_kept_once_and_rerunning_changes_nothing(tmp_path):
     _, again = usage_reduce(tmp_path, records)
     assert again["new_measured"] == 0
     assert orjson.loads(open(path, "rb").read())["jobs"] == orjson.loads(before)["jobs"]
-    assert not os.path.exists(os.path.join(str(tmp_path), "clusters", "hammer", "agg", "alltime.json"))
 
 
 def test_records_without_a_measure_or_not_ended_are_skipped_by_reason(tmp_path):
@@ -163,11 +182,10 @@ def stored_users(root):
 def test_opted_out_users_are_never_written_and_erased_from_every_day_at_the_next_poll(tmp_path):
     early = [measured(6, "ann", "2025-06-02T00:00:00Z"), measured(7, "bob", "2025-06-02T00:00:00Z")]
     usage_reduce(tmp_path, early)
-    reduce(tmp_path, early, "--cluster", "hammer")
     os.makedirs(tmp_path / "config", exist_ok=True)
     (tmp_path / "config" / "optout.txt").write_text("ann\n")
-    _, stats = usage_reduce(tmp_path, [measured(8, "bob", "2025-08-03T00:00:00Z"),
-                                       measured(9, "ann", "2025-08-03T00:00:00Z")])
+    _, stats = usage_only(tmp_path, [measured(8, "bob", "2025-08-03T00:00:00Z"),
+                                     measured(9, "ann", "2025-08-03T00:00:00Z")])
     assert stats["skipped"] == {"opted out": 1}
     assert stored_users(tmp_path) == {"ann", "bob"}       # June is not the step poll's day
     _, stats = reduce(tmp_path, [job(10, "bob", "2025-08-04T00:00:00Z")], "--cluster", "hammer")
@@ -189,6 +207,23 @@ def test_a_damaged_usage_file_is_named_left_out_and_replaced_by_the_next_reading
     assert done.returncode == 0 and stats["new_measured"] == 1
     assert b"replaced by the jobs of this input" in done.stderr
     assert rank(tmp_path).returncode == 0
+
+
+def test_only_users_the_store_counts_are_measured(tmp_path):
+    """So that erasing a user who opted out, which looks at the counted users, reaches every
+    measured one."""
+    usage_reduce(tmp_path, [measured(15, "ann", "2025-08-02T00:00:00Z")])
+    done, stats = usage_only(tmp_path, [measured(16, "uma", "2025-08-02T00:00:00Z")])
+    assert stats["skipped"] == {"not counted": 1} and stored_users(tmp_path) == {"ann"}
+
+
+def test_a_day_that_cannot_be_written_is_named_and_the_others_are_kept(tmp_path):
+    usage_reduce(tmp_path, [measured(17, "ann", "2025-08-02T00:00:00Z")])
+    os.makedirs(usage.usage_file(str(tmp_path), "hammer", "2025-08-14"))
+    done, stats = usage_reduce(tmp_path, [measured(18, "ann", "2025-08-14T00:00:00Z"),
+                                          measured(19, "ann", "2025-08-15T00:00:00Z")])
+    assert done.returncode == 0 and stats["days_not_written"] == ["2025-08-14"]
+    assert stats["days_changed"] == ["2025-08-15"] and b"cannot be written" in done.stderr
 
 
 def test_a_bad_user_name_is_skipped_never_stored(tmp_path):
@@ -303,6 +338,7 @@ def test_windows_scopes_and_opt_out_apply_to_the_efficiency_boards(tmp_path):
     old = measured(40, "eve", "2025-06-01T00:00:00Z", cpus=10, elapsed=36000, used=36000)
     usage_reduce(tmp_path, fleet() + [old])
     other = [measured(41, "ann", "2025-08-30T00:00:00Z", cpus=4, elapsed=36000, used=144000)]
+    reduce(tmp_path, [dict(r, cluster="anvil") for r in other], "--cluster", "anvil")
     done = tool("sb_reduce", ["--root", str(tmp_path), "--cluster", "anvil", "--usage"],
                 ndjson([dict(r, cluster="anvil") for r in other]))
     assert done.returncode == 0, done.stderr
@@ -446,7 +482,7 @@ def test_one_tiny_gpu_or_memory_job_cannot_top_its_board(tmp_path):
     usage_reduce(tmp_path, gamer + honest)
     rank(tmp_path)
     gpu = board(tmp_path, "alltime", "gpu_utilization")["rows"]
-    assert [(r["user"], r["value"], r["cpu_hours"]) for r in gpu] == [("honest", 95.0, 80.0)]
+    assert [(r["user"], r["value"], r["gpu_hours"]) for r in gpu] == [("honest", 95.0, 20.0)]
     mem = board(tmp_path, "alltime", "mem_efficiency")["rows"]
     assert [r["user"] for r in mem] == ["honest"]
     cpu = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
@@ -467,11 +503,14 @@ def test_the_bar_comes_from_the_flag_the_environment_or_the_root_s_config(tmp_pa
                             "cpu_efficiency", "-o", "user", "-f", "csv", "-n"],
                 env=dict(ENV, SLURM_SB_MIN_CPU_HOURS="50"))
     assert done.stdout == b"" and b"no one with 50 CPU hours" in done.stderr
-    for bad in ('{"min_cpu_hours": -1}', '{"min_cpu_hours": true}', '[]', '{"min": 3}', '{'):
+    for bad in ('{"min_cpu_hours": -1}', '{"min_cpu_hours": true}', '[]', '{"min": 3}', '{',
+                'null'):
         (tmp_path / "config" / "efficiency.json").write_text(bad)
         done = rank(tmp_path)
         assert done.returncode == 1 and b"efficiency.json" in done.stderr, bad
         assert b"Traceback" not in done.stderr
+        # the boards are still written, with the default bar
+        assert board(tmp_path, "alltime", "cpu_efficiency")["min_cpu_hours"] == 10
 
 
 def test_an_empty_ratio_board_says_why_in_the_view_and_the_site(tmp_path):
@@ -499,21 +538,21 @@ def test_openmetrics_on_a_terminal_shows_a_name_s_control_characters_escaped(tmp
                                      account=HOSTILE_ACCOUNT)])
     assert rank(tmp_path).returncode == 0
     leader, follower = pty.openpty()
-    done = subprocess.run([sys.executable, "-m", "slurm_scoreboard_tools.sb_export", "--root",
-                           str(tmp_path), "--format", "openmetrics"], stdout=follower,
-                          stderr=subprocess.PIPE, env=ENV, timeout=60)
+    child = subprocess.Popen([sys.executable, "-m", "slurm_scoreboard_tools.sb_export", "--root",
+                              str(tmp_path), "--format", "openmetrics"], stdout=follower,
+                             stderr=subprocess.DEVNULL, env=ENV)
     os.close(follower)
     shown = b""
-    while True:
+    while True:                      # read as it comes: a full terminal buffer blocks the child
         try:
             chunk = os.read(leader, 65536)
-        except OSError:
+        except OSError:              # EIO: the child closed its end
             break
         if not chunk:
             break
         shown += chunk
     os.close(leader)
-    assert done.returncode == 0, done.stderr
+    assert child.wait(timeout=60) == 0
     assert b"cpu_efficiency" in shown and b"\x1b" not in shown and b"\\x1b[2J" in shown
 
 

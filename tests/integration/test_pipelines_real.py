@@ -113,8 +113,11 @@ def test_backfill_over_six_seeded_months_on_two_clusters(cluster, seeded, root):
             steps = [orjson.loads(line) for line in done.stdout.splitlines()]
             # the current month (August: nothing ended yet) is fetched beside the backfill
             # until the backfill catches up
-            assert [step["step"] for step in steps] == \
+            names = [step["step"] for step in steps]
+            assert [n for n in names if n != "steps"] == \
                 ["backfill", "incremental", "discovery", "boards"]
+            # the daily step poll starts once the backfill has caught up
+            assert ("steps" in names) == cursor(root, name)["caught_up"]
             month = f"2019-{poll + 1:02d}"
             backfill = steps[0]
             assert (backfill["month"], backfill["month_number"], backfill["months"],

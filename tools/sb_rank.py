@@ -400,16 +400,9 @@ def efficiency_from_files(root, window, cluster, user) -> List[dict]:
         measured = view_model.load_index(root).efficiency
     except view_model.BoardError:
         return []
-    result = []
-    for metric in measured:
-        try:
-            rows = boards.read_board(root, window, metric, cluster)["rows"]
-        except boards.BoardMissing:
-            continue
-        row = next((r for r in rows if r.get("user") == user), None)
-        result.append({"metric": metric, "rank": row and row.get("rank"),
-                       "value": row and row.get("value")})
-    return result
+    selection = view_model.Selection(window, "", cluster or "all", "users")
+    return [{"metric": metric, "rank": row and row.rank, "value": row and row.value}
+            for metric, row in view_model.efficiency_rows(root, selection, measured, user)]
 
 
 def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
@@ -421,6 +414,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
     usage = scoped_usage(root, args.cluster, wanted, optout, args.wait, damage)
     groups = groupstats.group_stats(usage[window.name], rates)
     measured = scoped_measured(root, args.cluster, window, optout, damage)
+    bar = min_cpu_hours(args, root)
     pages = []
     for user in names_of(args):
         if user not in usage["alltime"]:
@@ -430,8 +424,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
         page.update({"window": window.name, "cluster": args.cluster or "all",
                      "asof": times.to_iso(now)})
         add_history(page, root, args, groups)
-        page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"],
-                                                 min_cpu_hours(args, root))
+        page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"], bar)
         pages.append(page)
     return pages
 

@@ -123,6 +123,9 @@ class Run:
     def replace_users(self) -> List[str]:
         return self.args.replace_users.split(",") if self.args.replace_users else []
 
+    # skip reasons counted in the stats but not reported line by line
+    QUIET = ("not ended", "opted out", "outside window")
+
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1
         try:
@@ -130,15 +133,18 @@ class Run:
             if not record["terminal"]:
                 raise SkipRecord("not ended")
             cluster_flag = self.args.cluster or (self.reducer.cluster if self.reducer else None)
-            place = placement(record, cluster_flag)
-            if self.reducer is None:
-                self.reducer = self.open(place.cluster)
-            if not self.reducer.add(record, place):
-                self.counts["duplicates"] += 1
+            self.take(record, placement(record, cluster_flag))
         except SkipRecord as err:
             self.skipped[err.reason] += 1
-            if err.reason not in ("not ended", "opted out", "outside window"):
+            if err.reason not in self.QUIET:
                 self.warn(f"stdin:{lineno}", str(err))
+
+    def take(self, record: dict, place) -> None:
+        """Count one checked, ended record (SkipRecord when it is not counted)."""
+        if self.reducer is None:
+            self.reducer = self.open(place.cluster)
+        if not self.reducer.add(record, place):
+            self.counts["duplicates"] += 1
 
     def finish(self) -> dict:
         reducer = self.reducer
@@ -207,37 +213,28 @@ class UsageRun(Run):
                 layout.user_file(self.root, self.reducer.cluster, user))
         return known
 
-    def feed(self, lineno: int, record) -> None:
-        self.counts["processed"] += 1
+    QUIET = Run.QUIET + ("not measured", "not counted")
+
+    def take(self, record: dict, place) -> None:
+        """Keep the measure of one checked, ended record (SkipRecord when it is not kept)."""
+        if self.since and record["end"] < self.since or \
+                self.until and record["end"] >= self.until:
+            raise SkipRecord("outside window")
         try:
-            check(record, self.latest)
-            if not record["terminal"]:
-                raise SkipRecord("not ended")
-            cluster_flag = self.args.cluster or (self.reducer.cluster if self.reducer else None)
-            place = placement(record, cluster_flag)
-            if self.since and record["end"] < self.since or \
-                    self.until and record["end"] >= self.until:
-                raise SkipRecord("outside window")
-            try:
-                check_name("user", record["user"])
-            except ValueError as err:
-                raise SkipRecord("bad user name", str(err)) from None
-            if self.reducer is None:
-                self.reducer = self.open(place.cluster)
-            if record["user"] in self.optout:
-                raise SkipRecord("opted out")
-            entry = entry_of(record, place)
-            if entry is None:
-                raise SkipRecord("not measured")
-            if not self.counted(record["user"]):
-                raise SkipRecord("not counted")
-            self.reducer.add(place.key, place.day, entry)
-            self.counts["measured"] += 1
-        except SkipRecord as err:
-            self.skipped[err.reason] += 1
-            if err.reason not in ("not ended", "opted out", "outside window", "not measured",
-                                  "not counted"):
-                self.warn(f"stdin:{lineno}", str(err))
+            check_name("user", record["user"])
+        except ValueError as err:
+            raise SkipRecord("bad user name", str(err)) from None
+        if self.reducer is None:
+            self.reducer = self.open(place.cluster)
+        if record["user"] in self.optout:
+            raise SkipRecord("opted out")
+        entry = entry_of(record, place)
+        if entry is None:
+            raise SkipRecord("not measured")
+        if not self.counted(record["user"]):
+            raise SkipRecord("not counted")
+        self.reducer.add(place.key, place.day, entry)
+        self.counts["measured"] += 1
 
     def finish(self) -> dict:
         added = self.reducer.commit() if self.reducer is not None else {}

@@ -227,10 +227,11 @@ def metric_value(vector: Sequence[int], metric: str) -> float:
     return vector[index] / divisor if divisor != 1 else min(vector[index], LARGEST)
 
 
-def ranked(values: Dict[str, float]) -> List[Tuple[int, str, float]]:
+def ranked(values: Dict[str, float], keep_zeros: bool = False) -> List[Tuple[int, str, float]]:
     """(rank, name, value), value descending, ties sharing a rank (1, 2, 2, 4) and ordered by
-    name; zeros are left out."""
-    order = sorted(((v, n) for n, v in values.items() if v > 0), key=lambda p: (-p[0], p[1]))
+    name; zeros are left out unless `keep_zeros` (the efficiency boards list the idle)."""
+    order = sorted(((v, n) for n, v in values.items() if v > 0 or keep_zeros),
+                   key=lambda p: (-p[0], p[1]))
     rows, rank, previous = [], 0, None
     for position, (value, name) in enumerate(order, 1):
         if value != previous:

@@ -88,11 +88,10 @@ def fit(used: float, requested: float) -> float:
     return share if share <= 1 else 1 / share
 
 
-def add_entry(measured: Measured, entry: Entry) -> None:
-    user, _day, account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry
-    sums = measured.setdefault(user, {}).get(account)
-    if sums is None:
-        sums = measured[user][account] = _sums()
+def sums_of(entry: Entry) -> Sums:
+    """What one measured job adds to its user's sums."""
+    _user, _day, _account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry
+    sums = _sums()
     sums[JOBS] += 1
     sums[CPU] += cpu
     sums[USED] += min(used, cpu)
@@ -107,17 +106,30 @@ def add_entry(measured: Measured, entry: Entry) -> None:
         sums[GPU] += gpu
         sums[GPU_BUSY] += gpu * util / 100
         sums[JOBS_GPU] += 1
+    return sums
+
+
+def _add(total: Sums, sums: Sums) -> None:
+    for index, value in enumerate(sums):
+        total[index] += value
+
+
+def add_sums(measured: Measured, user: str, account: str, sums: Sums) -> None:
+    total = measured.setdefault(user, {}).get(account)
+    if total is None:
+        measured[user][account] = list(sums)
+    else:
+        _add(total, sums)
+
+
+def add_entry(measured: Measured, entry: Entry) -> None:
+    add_sums(measured, entry[0], entry[2], sums_of(entry))
 
 
 def merge_into(target: Measured, source: Measured) -> None:
     for user, accounts in source.items():
         for account, sums in accounts.items():
-            total = target.setdefault(user, {}).get(account)
-            if total is None:
-                target[user][account] = list(sums)
-            else:
-                for index, value in enumerate(sums):
-                    total[index] += value
+            add_sums(target, user, account, sums)
 
 
 def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
@@ -137,8 +149,9 @@ def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: O
             continue
         for entry in jobs.values():
             if entry[0] not in optout:
+                sums = sums_of(entry)          # once, whatever the windows it counts in
                 for target in covering:
-                    add_entry(target, entry)
+                    add_sums(target, entry[0], entry[2], sums)
     return result
 
 
@@ -147,8 +160,7 @@ def user_sums(measured: Measured) -> Dict[str, Sums]:
     for user, accounts in measured.items():
         total = _sums()
         for sums in accounts.values():
-            for index, value in enumerate(sums):
-                total[index] += value
+            _add(total, sums)
         result[user] = total
     return result
 
@@ -157,9 +169,7 @@ def group_sums(measured: Measured) -> Dict[str, Sums]:
     result: Dict[str, Sums] = {}
     for accounts in measured.values():
         for account, sums in accounts.items():
-            total = result.setdefault(account, _sums())
-            for index, value in enumerate(sums):
-                total[index] += value
+            _add(result.setdefault(account, _sums()), sums)
     return result
 
 
@@ -171,28 +181,17 @@ def members_of(measured: Measured) -> Dict[str, int]:
     return counts
 
 
+# Each ratio board's percent: 100 x sums[part] / sums[whole].
+PARTS = {"cpu_efficiency": (USED, CPU), "mem_efficiency": (RSS, MEM),
+         "gpu_utilization": (GPU_BUSY, GPU)}
+
+
 def ratio(sums: Sums, board: str) -> Optional[float]:
     """The board's percent for these sums, None when they hold nothing it measures."""
-    if board == "cpu_efficiency":
-        part, whole = sums[USED], sums[CPU]
-    elif board == "mem_efficiency":
-        part, whole = sums[RSS], sums[MEM]
-    else:
-        part, whole = sums[GPU_BUSY], sums[GPU]
-    if whole <= 0:
+    part, whole = PARTS[board]
+    if sums[whole] <= 0:
         return None
-    return round(100.0 * part / whole, 2)
-
-
-def ranked_all(values: Dict[str, float]) -> List[tuple]:
-    """(rank, name, value), value descending, ties sharing a rank; zeros kept."""
-    order = sorted(values.items(), key=lambda item: (-item[1], item[0]))
-    rows, rank, previous = [], 0, None
-    for position, (name, value) in enumerate(order, 1):
-        if value != previous:
-            rank, previous = position, value
-        rows.append((rank, name, value))
-    return rows
+    return round(100.0 * sums[part] / sums[whole], 2)
 
 
 def board_rows(measured: Measured, kind: str, board: str, rate: float,
@@ -215,7 +214,7 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
             value = ratio(sums, board)
             if value is not None and sums[basis] / 3600 >= min_cpu_hours:
                 values[name] = value
-        for rank, name, value in ranked_all(values):
+        for rank, name, value in boards.ranked(values, keep_zeros=True):
             sums = totals[name]
             rows.append({"rank": rank, key: name, "value": value,
                          hours: round(sums[basis] / 3600, 2), "jobs": int(sums[jobs])})

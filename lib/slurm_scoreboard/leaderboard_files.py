@@ -57,7 +57,7 @@ class LeaderboardFiles:
         return self.index.metrics
 
     def selections(self) -> Iterator[Scoped]:
-        """Every board of the index: each scope, kind, window and skill, then efficiency
+        """Every board of the index: each scope, kind, window and skill, then each efficiency
         board."""
         for scope in self.scopes:
             for kind in boards.KINDS:

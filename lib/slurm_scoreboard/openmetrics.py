@@ -74,11 +74,9 @@ def exposition(files: LeaderboardFiles, top: int) -> str:
         gauges = ("value", "rank") if which.metric in RATIO_BOARDS else ("value", "level", "rank")
         for row in board.rows[:top]:
             labels = f'{{{label}="{escape_label(row.name)}",{scope}}}'
-            values = {"value": row.value, "level": row.level, "rank": row.rank}
-            for gauge in gauges:
-                value = values[gauge]
-                samples[f"{PREFIX}_{family}_{gauge}"].append(f"{PREFIX}_{family}_{gauge}"
-                                                              f"{labels} {number(value)}")
+            for gauge in gauges:           # a Row's field of the gauge's name
+                samples[f"{PREFIX}_{family}_{gauge}"].append(
+                    f"{PREFIX}_{family}_{gauge}{labels} {number(getattr(row, gauge))}")
     lines: List[str] = []
     for family, label in KIND_NAMES.values():
         for gauge, meaning in GAUGES:

@@ -266,27 +266,7 @@ class SacctParser:
             if job is None or job.job != job_id.job:
                 yield from self._flush()
                 job = self.job = self._new_job(job_id.job, lineno)
-            try:
-                rss = peak_rss(row, cols)
-            except SkipRecord as err:
-                self._problem(lineno, str(err))
-                rss = None
-            if rss is not None and (job.step_peak is None or rss > job.step_peak):
-                job.step_peak = rss
-            try:
-                used = used_cpu(row, cols)
-            except SkipRecord as err:
-                self._problem(lineno, str(err))
-                used = None
-            if used is not None:
-                job.step_cpu = (job.step_cpu or 0) + used
-            try:
-                busy = step_gpu_busy(row, cols)
-            except SkipRecord as err:
-                self._problem(lineno, str(err))
-                busy = None
-            if busy is not None:
-                job.step_gpu = (job.step_gpu or 0) + busy
+            self._add_step(job, row, lineno)
             return
         joins_het = (job is not None and job.job == job_id.job and job.allocations
                      and job_id.het is not None and job_id.het not in job.het_seen)
@@ -295,6 +275,26 @@ class SacctParser:
             job = self.job = self._new_job(job_id.job, lineno)
         job.allocations.append(row)
         job.het_seen.add(job_id.het)
+
+    def _add_step(self, job: _Job, row: List[str], lineno: int) -> None:
+        """A step line's peak MaxRSS, TotalCPU and GPU-percent-seconds into its job; a value
+        that cannot be read is reported and left out (the job is kept)."""
+        rss = self._step_value(peak_rss, row, lineno)
+        if rss is not None and (job.step_peak is None or rss > job.step_peak):
+            job.step_peak = rss
+        used = self._step_value(used_cpu, row, lineno)
+        if used is not None:
+            job.step_cpu = (job.step_cpu or 0) + used
+        busy = self._step_value(step_gpu_busy, row, lineno)
+        if busy is not None:
+            job.step_gpu = (job.step_gpu or 0) + busy
+
+    def _step_value(self, read, row: List[str], lineno: int):
+        try:
+            return read(row, self.cols)
+        except SkipRecord as err:
+            self._problem(lineno, str(err))
+            return None
 
     def _new_job(self, job: str, lineno: int) -> _Job:
         new = _Job(job, lineno)

@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .view_model import (
-    Board, CHROME, clean, cut, empty_board_text, fit, format_value, help_lines, HOURS, Line,
-    metric_title, MIN_HEIGHT,
-    MIN_WIDTH, PERCENT,
-    PlayerPage, Row, Selection, SKILL_ABBREVIATIONS, SkillLine, text_width, VALUE_HEADINGS,
-    ViewState, when, window_title)
+    Board, CHROME, clean, cut, empty_board_text, fit, format_value, help_lines, Line,
+    metric_title, MIN_HEIGHT, MIN_WIDTH, PERCENT, PlayerPage, Row, Selection,
+    SKILL_ABBREVIATIONS, SkillLine, text_width, value_heading, ViewState, when, window_title)
 
 
 # -- columns -----------------------------------------------------------------------------------
@@ -61,8 +59,7 @@ def board_columns(board: Optional[Board], selection: Selection, width: int) -> L
         extra.append((Column("skills", title, len(title)), 16))
     else:
         most = max((row.value for row in rows), default=0)
-        heading = "Hours" if selection.metric in HOURS else "Percent" \
-            if selection.metric in PERCENT else VALUE_HEADINGS.get(selection.metric, "Value")
+        heading = value_heading(selection.metric)
         extra.append((Column("value", heading,
                              max(9, len(heading), len(format_value(selection.metric, most)))), 10))
     if selection.kind == "groups":

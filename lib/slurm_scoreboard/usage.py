@@ -174,7 +174,7 @@ class UsageWriter:
 
 def erase_users(root: str, cluster: str, users: Iterable[str], asof: str) -> int:
     """Take `users` (who opted out) out of every usage file of the cluster; returns the number
-    of files rewritten. A file that cannot be read is left for the step poll to replace."""
+    of files rewritten. A file that cannot be read is left as it is: nothing reads it."""
     gone = set(users)
     rewritten = 0
     if not gone:

@@ -246,16 +246,26 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     return PlayerPage(name, selection, asof, [top] + skills, extra)
 
 
-def efficiency_lines(root: str, selection: Selection, measured: Sequence[str],
-                     name: str) -> List[Span]:
-    """`name`'s rank and value on each efficiency board (from the daily step poll)."""
-    lines: List[Span] = []
+def efficiency_rows(root: str, selection: Selection, measured: Sequence[str],
+                    name: str) -> List[Tuple[str, Optional[Row]]]:
+    """(board, `name`'s row or None) on each efficiency board in `measured` that is there and
+    can be read."""
+    found = []
     for metric in measured:
         try:
             board = load_board(selection.path(root, metric))
         except BoardError:
             continue
-        row = next((r for r in board.rows if r.name == name), None) if board else None
+        if board is not None:
+            found.append((metric, next((r for r in board.rows if r.name == name), None)))
+    return found
+
+
+def efficiency_lines(root: str, selection: Selection, measured: Sequence[str],
+                     name: str) -> List[Span]:
+    """`name`'s rank and value on each efficiency board (from the daily step poll)."""
+    lines: List[Span] = []
+    for metric, row in efficiency_rows(root, selection, measured, name):
         shown = "-" if row is None else f"rank {row.rank:,}  {format_value(metric, row.value)}"
         lines.append((f"  {metric_title(metric):<20} {shown}", "text"))
     return [("", "text"), ("  Efficiency (measured jobs)", "heading")] + lines if lines else []
@@ -377,6 +387,13 @@ def fit(text: str, width: int, align: str = "<") -> str:
         text = cut(text, width - 1) + "~"
     pad = " " * (width - text_width(text))
     return pad + text if align == ">" else text + pad
+
+
+def value_heading(metric: str) -> str:
+    """The heading of a board's value column."""
+    if metric in PERCENT:
+        return "Percent"
+    return "Hours" if metric in HOURS else VALUE_HEADINGS.get(metric, "Value")
 
 
 def format_value(metric: str, value: float) -> str:

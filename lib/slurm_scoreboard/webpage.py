@@ -29,7 +29,7 @@ from .boards import METRICS, RATIO_BOARDS
 from .groupstats import groups_from_stats
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from .names import check_name
-from .view_model import (HOURS, VALUE_HEADINGS, Board, Row, format_value, metric_title, when,
+from .view_model import (Board, Row, format_value, metric_title, value_heading, when,
                          window_title)
 
 KIND_TITLES = {"users": "Players", "groups": "Groups"}
@@ -275,7 +275,7 @@ class Site:
             heads += [f'<th class="num">{"Total level" if overall else "Level"}</th>',
                       '<th class="num xp">XP</th>']
         if not overall:
-            heads.append(f'<th class="num">{value_heading(which.metric)}</th>')
+            heads.append(f'<th class="num">{html.escape(value_heading(which.metric))}</th>')
         if which.kind == "groups":
             heads.append('<th class="num">Members</th>')
         body = "".join(self.board_row(here, which, row) for row in board.rows[:self.top])
@@ -520,7 +520,3 @@ def days_of(board: Optional[Board]) -> str:
     return f" ({esc(board.first_day)} to {esc(board.last_day)})"
 
 
-def value_heading(metric: str) -> str:
-    if metric in RATIO_BOARDS:
-        return "Percent"
-    return "Hours" if metric in HOURS else html.escape(VALUE_HEADINGS.get(metric, "Value"))

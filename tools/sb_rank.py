@@ -37,7 +37,8 @@ metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_
 overall. XP rates: <root>/config/xp.json.
 efficiency boards (jobs the daily step poll measured, see sb-reduce --usage): cpu_used_hours,
 cpu_efficiency, mem_efficiency, gpu_utilization (where SLURM records gres/gpuutil); the ratio
-boards list users and groups with at least --min-cpu-hours allocated to measured jobs.
+boards list users and groups whose jobs the board measures reach --min-cpu-hours (CPU hours
+allocated; GPU hours for gpu_utilization).
 
 exit status: 0 done, 1 error (a bad config file), 2 usage error, 3 a store stayed busy
 (--wait seconds; the other clusters were ranked), 4 done, but damaged store files or clusters
@@ -78,8 +79,9 @@ def build_parser():
                              "at most this often (default $SLURM_SB_HISTORY_EVERY, else 60; "
                              "0: every rebuild); a new UTC day or a config change reruns it")
     parser.add_argument("--min-cpu-hours", type=float, default=None, metavar="HOURS",
-                        help="CPU hours allocated to measured jobs a user or group needs to be "
-                             "on the efficiency ratio boards (default $SLURM_SB_MIN_CPU_HOURS, "
+                        help="hours a user or group needs on the jobs an efficiency ratio board "
+                             "measures to be on it: CPU hours allocated, GPU hours for "
+                             "gpu_utilization (default $SLURM_SB_MIN_CPU_HOURS, "
                              "else min_cpu_hours of <root>/config/efficiency.json, else "
                              f"{efficiency.DEFAULT_MIN_CPU_HOURS:g})")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",

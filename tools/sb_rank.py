@@ -285,6 +285,9 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
         if usage is None:
             continue
         readable.append(name)
+        note = boards.old_rule_note(root, name)
+        if note:
+            cli.warn(PROG, safe_text(note))
         count += write_boards(root, usage, wanted, rates, now, name)
         for window_name, part in usage.items():
             boards.merge_into(merged[window_name], part)

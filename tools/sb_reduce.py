@@ -19,7 +19,7 @@ from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.reducer import Reducer
 from slurm_scoreboard.reducer import repair as reducer_repair
-from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow
+from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow, ended_months
 from slurm_scoreboard.usage import UsageWriter, entry_of, erase_users
 
 PROG = "sb-reduce"
@@ -34,6 +34,11 @@ clusters/<c>/agg/usage/YYYY-MM-DD.json, for sb-rank's efficiency boards; totals 
 are not touched (those jobs were counted by the allocation polls). Stats: {"processed",
 "measured", "new_measured", "days_changed", "days_not_written", "skipped"}. A job read again
 replaces its entry; only users the store counts are measured.
+
+usage is counted on the days it happened: a job's CPU-core, wall and GPU seconds are spread
+over the UTC days it ran (each month's rollup holds its share), its counts (jobs, failed jobs)
+go to the day it ended. A store written before 0.3 counted everything on the end day;
+--old-rule-months lists the months still on that rule, sb-backfill --resplit fetches them again.
 
 repairs (see sb-reduce(1), RECOVERY):
   --repair               recompute every user file and alltime.json from the monthly rollups
@@ -67,6 +72,9 @@ def build_parser():
                               "(no input)")
     repairs.add_argument("--replace-month", metavar="YYYY-MM",
                          help="the input replaces this month entirely")
+    repairs.add_argument("--old-rule-months", action="store_true",
+                         help="print the months whose usage the store still counts on the day "
+                              "their jobs ended (the rule before 0.3), one a line (no input)")
     repairs.add_argument("--replace-users", metavar="NAME[,NAME...]",
                          help="the input is the whole history of these users: what was stored "
                               "of them is replaced (discovery)")
@@ -247,10 +255,13 @@ class UsageRun(Run):
 
 
 def check_repair_args(args) -> None:
-    if args.repair and (args.since or args.until):
-        raise cli.UsageError("--repair reads no input: it takes no --since or --until")
-    if (args.repair or args.replace_month or args.replace_users) and not args.cluster:
-        raise cli.UsageError("--repair, --replace-month and --replace-users need --cluster")
+    if (args.repair or args.old_rule_months) and (args.since or args.until):
+        raise cli.UsageError("--repair and --old-rule-months read no input: they take no "
+                             "--since or --until")
+    if (args.repair or args.replace_month or args.replace_users or args.old_rule_months) and \
+            not args.cluster:
+        raise cli.UsageError("--repair, --replace-month, --replace-users and --old-rule-months "
+                             "need --cluster")
     for name in (args.replace_users or "").split(",") if args.replace_users else ():
         try:
             check_name("user", name)
@@ -289,6 +300,10 @@ def body(args) -> int:
     try:
         if args.repair:
             return repair(args, root)
+        if args.old_rule_months:
+            months = ended_months(root, args.cluster)
+            sys.stdout.buffer.write("".join(month + "\n" for month in months).encode())
+            return cli.EXIT_OK
         cli.refuse_terminal_stdin(sys.stdin)
         return reduce_input(args, root)
     except (BloomCorrupt, StoreCorrupt, JournalCorrupt, TotalsOverflow) as err:

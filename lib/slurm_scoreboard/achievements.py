@@ -12,8 +12,8 @@ rank_1         a user or a group takes rank 1 on an all-time skill board (of all
                of one); ties go to the name first in order, as on the boards
 =============  ==============================================================================
 
-The day is the one at whose end the cumulative total first crossed the threshold, so a job
-spanning midnight counts on the day it ended, as everywhere in the store. Each event has an
+The day is the one at whose end the cumulative total first crossed the threshold; a job's hours
+count on the days it ran and the job itself on the day it ended, as everywhere in the store. Each event has an
 ``id`` that stays the same when later passes find it again (the cursor of sb-news keeps ids).
 """
 from __future__ import annotations

@@ -17,7 +17,8 @@ from . import layout, metrics, xp
 from .files import LockBusy, UnsafePath, locked, read_json, shared_lock
 from .journal import recover
 from .optout import OptOut
-from .store import StoreCorrupt, day_rows, is_account, is_vector, load_object, user_entries
+from .store import (StoreCorrupt, day_rows, ended_months, is_account, is_vector, load_object,
+                    user_entries)
 from .windows import Window
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).
@@ -138,6 +139,22 @@ def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: O
                 elif cover == "part":
                     _add_days(result[window.name], rows, window, optout)
     return result
+
+
+def old_rule_note(root: str, cluster: str) -> Optional[str]:
+    """What to tell about a cluster whose store still counts some months' usage on the day jobs
+    ended (the rule before 0.3): which months, and the command that fetches them again."""
+    try:
+        months = ended_months(root, cluster)
+    except (StoreCorrupt, UnsafePath) as err:
+        return f"{err}; cannot tell which months count usage on the days it happened"
+    if not months:
+        return None
+    span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+    return (f"cluster {cluster}: {len(months)} month{'s' if len(months) > 1 else ''} ({span}) "
+            "count usage on the day jobs ended, as stores before 0.3 did, not on the days it "
+            "happened (windows, records and achievements there are dated by job ends); "
+            f"sb-backfill --cluster {cluster} --resplit fetches them again")
 
 
 def _raise_damage(path: str, message: str) -> None:

@@ -14,7 +14,9 @@ gpu_utilization    TRESUsageInAve ``gres/gpuutil`` x elapsed of the steps over t
                    SLURM records it
 =================  =========================================================================
 
-Only jobs the daily step poll measured count (jobs that ended before it first ran do not). The
+Only jobs the daily step poll measured count (jobs that ended before it first ran do not), each
+spread over the days it ran as on the usage boards (a window counts the share of a job's hours
+that fell inside it; the jobs a board measures are counted on the day they ended). The
 three ratio boards list a user or group only once the jobs each board measures (every measured
 job; those with a memory request and a MaxRSS; those with a GPU utilisation) reach the bar in
 the window: :data:`DEFAULT_MIN_CPU_HOURS` hours (``--min-cpu-hours``), CPU hours allocated for
@@ -31,7 +33,9 @@ from . import boards, xp
 from .files import UnsafePath, read_json
 from .optout import OptOut
 from .store import StoreCorrupt
-from .usage import Entry, load_day, usage_days
+from .metrics import DAY
+from .times import day_seconds
+from .usage import UNSPREAD, Entry, load_day, usage_days
 from .windows import Window
 
 BOARDS = boards.EFFICIENCY_BOARDS
@@ -90,7 +94,7 @@ def fit(used: float, requested: float) -> float:
 
 def sums_of(entry: Entry) -> Sums:
     """What one measured job adds to its user's sums."""
-    _user, _day, _account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry
+    _user, _day, _account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry[:UNSPREAD]
     sums = _sums()
     sums[JOBS] += 1
     sums[CPU] += cpu
@@ -132,14 +136,40 @@ def merge_into(target: Measured, source: Measured) -> None:
             add_sums(target, user, account, sums)
 
 
+COUNTS = (JOBS, JOBS_MEM, JOBS_GPU)     # counted on the day a job ended; the rest spread
+
+
+def share_of(entry: Entry, window: Window) -> float:
+    """How much of a measured job's usage falls in `window`: its seconds there over all its
+    seconds (as the usage boards' day rows spread it); all or nothing, by its day, for an entry
+    without a span or a job that never ran."""
+    if window.first_day is None:
+        return 1.0
+    span = entry[UNSPREAD:]
+    if not span or span[1] <= span[0]:
+        return 1.0 if window.covers_day(entry[1]) else 0.0
+    first, last = span
+    opens, closes = day_seconds(window.first_day), day_seconds(window.last_day) + DAY
+    inside = min(last, closes) - max(first, opens)
+    return max(inside, 0) / (last - first)
+
+
+def scaled(sums: Sums, share: float, ended_inside: bool) -> Sums:
+    """`sums` for the part of a job inside a window: its usage times `share`, its counts only
+    when it ended inside."""
+    return [(value if ended_inside else 0) if index in COUNTS else value * share
+            for index, value in enumerate(sums)]
+
+
 def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
                     on_damage) -> Dict[str, Measured]:
-    """window name -> measured usage of one cluster; a damaged usage file is reported to
-    `on_damage(path, message)` and left out."""
+    """window name -> measured usage of one cluster, each job's usage spread over the days it
+    ran as on the usage boards; a damaged usage file is reported to `on_damage(path, message)`
+    and left out."""
     result: Dict[str, Measured] = {window.name: {} for window in wanted}
     for day, path in usage_days(root, cluster):
-        covering = [result[w.name] for w in wanted if w.covers_day(day)]
-        if not covering:
+        reaching = [w for w in wanted if w.first_day is None or w.first_day <= day]
+        if not reaching:
             continue
         try:
             jobs = load_day(path, day)
@@ -149,10 +179,20 @@ def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: O
             continue
         for entry in jobs.values():
             if entry[0] not in optout:
-                sums = sums_of(entry)          # once, whatever the windows it counts in
-                for target in covering:
-                    add_sums(target, entry[0], entry[2], sums)
+                _add_to_windows(result, reaching, entry, day)
     return result
+
+
+def _add_to_windows(result: Dict[str, Measured], windows: Sequence[Window], entry: Entry,
+                    day: str) -> None:
+    sums = sums_of(entry)          # once, whatever the windows it counts in
+    for window in windows:
+        share = share_of(entry, window)
+        ended_inside = window.covers_day(day)
+        if share >= 1.0 and ended_inside:
+            add_sums(result[window.name], entry[0], entry[2], sums)
+        elif share > 0 or ended_inside:
+            add_sums(result[window.name], entry[0], entry[2], scaled(sums, share, ended_inside))
 
 
 def user_sums(measured: Measured) -> Dict[str, Sums]:

@@ -6,6 +6,7 @@
       clusters/<c>/agg/rollups/monthly/YYYY-MM.json
       clusters/<c>/agg/users/<user>.json
       clusters/<c>/agg/alltime.json          every user's all-time totals, one file
+      clusters/<c>/agg/day_rule.json         the months still counted on the day jobs ended
       clusters/<c>/state/poll_cursor.json
       clusters/<c>/state/seen/YYYY-MM.bloom
       clusters/<c>/state/sacct_rate.json     sb-sacct's shared call log (rate limit)
@@ -74,6 +75,11 @@ def user_file(root: str, cluster: str, user: str) -> str:
 
 def alltime_file(root: str, cluster: str) -> str:
     return os.path.join(cluster_dir(root, cluster), "agg", "alltime.json")
+
+
+def day_rule_file(root: str, cluster: str) -> str:
+    """Which days the cluster's day rows put usage on (store.load_day_rule)."""
+    return os.path.join(cluster_dir(root, cluster), "agg", "day_rule.json")
 
 
 def reduce_lock(root: str, cluster: str) -> str:

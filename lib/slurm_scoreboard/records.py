@@ -72,14 +72,13 @@ text fields        200 characters
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from . import states, tres, units
 from .fields import FREE_TEXT
 from .names import check_name
-from .times import from_iso, parse_sacct_time, to_iso
+from .times import from_iso, iso_seconds, parse_sacct_time, to_iso
 
 _JOB_ID = re.compile(
     r"^(?P<base>\d+)(?P<array>_(?:\d+|\[[^\]]*\]))?(?:\+(?P<het>\d+))?(?:\.(?P<step>.+))?$")
@@ -370,18 +369,6 @@ def _whole(record: dict, key: str, bound: int) -> int:
     return value
 
 
-@lru_cache(maxsize=8192)
-def _day_seconds(day: str) -> int:
-    """Seconds from 1970 to the start of a ``YYYY-MM-DD`` day (ValueError if no such day)."""
-    return int(datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp())
-
-
-def _epoch(value: str) -> int:
-    """Seconds since 1970 of an instant that matched _ISO (ValueError if no such day)."""
-    return (_day_seconds(value[:10]) + int(value[11:13]) * 3600 + int(value[14:16]) * 60
-            + int(value[17:19]))
-
-
 def _instant(record: dict, key: str, latest: str) -> Optional[int]:
     """The instant's seconds since 1970 (None when absent); SkipRecord unless a real UTC time
     between 1970 and `latest`."""
@@ -391,7 +378,7 @@ def _instant(record: dict, key: str, latest: str) -> Optional[int]:
     if type(value) is not str or not _ISO.fullmatch(value):
         raise SkipRecord("bad record", f"{key} is not a UTC time")
     try:
-        seconds = _epoch(value)
+        seconds = iso_seconds(value)
     except ValueError:
         raise SkipRecord("bad record", f"{key} {value} is not a real date") from None
     if not EARLIEST <= value <= latest:

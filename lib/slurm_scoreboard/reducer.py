@@ -1,4 +1,5 @@
-"""sb-reduce's work: count each new ended job once into the month of its end, then commit every
+"""sb-reduce's work: count each new ended job once (deduplicated in the Bloom file of the month
+of its end), its usage on the days it ran and its counts on the day it ended, then commit every
 changed file of the cluster in one journaled update (see journal.py)."""
 from __future__ import annotations
 
@@ -14,39 +15,52 @@ from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
-from .store import (MAX_TOTAL, UserTotals, UserUsage, alltime_bytes, load_alltime, load_bloom,
-                    load_rollup, rollup_bytes)
+from .store import (MAX_TOTAL, Cell, Ledger, Rollup, StoreCorrupt, UserTotals, UserUsage,
+                    add_to_ledger, alltime_bytes, carried_into, day_rule_bytes, load_alltime,
+                    ended_months, load_bloom, load_month, rollup_bytes)
 
 
 class MonthDelta:
-    """What this run adds to one month: a vector per (user, day, account), and the span of job
-    ends per user. Totals and per-account sums are built from the cells once, at commit."""
+    """What this run adds to one month: a vector per (user, day, account), the ledgers of jobs
+    that ran across months (store.Rollup), and the span of job ends per user. Totals and
+    per-account sums are built from the cells once, at commit."""
 
     def __init__(self) -> None:
-        self.cells: Dict[Tuple[str, str, str], metrics.Vector] = {}
+        self.cells: Ledger = {}
+        self.carried: Dict[str, Ledger] = {}
+        self.spilled: Dict[str, Ledger] = {}
         self.first_end: Dict[str, str] = {}
         self.last_end: Dict[str, str] = {}
         self.new_jobs = 0
 
-    def add(self, user: str, day: str, account: str, vector: metrics.Vector, end: str) -> None:
-        cell = self.cells.get((user, day, account))
-        if cell is None:
-            self.cells[(user, day, account)] = vector
-        else:
-            metrics.add_into(cell, vector)
+    def add(self, cell: Cell, vector: metrics.Vector, source: Optional[str] = None) -> None:
+        """Add a day's share; `source` is the later month the job ended in, if any."""
+        add_to_ledger(self.cells, cell, vector)
+        if source is not None:
+            add_to_ledger(self.carried.setdefault(source, {}), cell, vector)
+
+    def spill(self, month: str, cell: Cell, vector: metrics.Vector) -> None:
+        """Note a share this month's job used in the earlier `month`."""
+        add_to_ledger(self.spilled.setdefault(month, {}), cell, vector)
+
+    def ended(self, user: str, end: str) -> None:
+        """Stretch the user's span of job ends to `end`."""
         if end < self.first_end.get(user, "~"):
             self.first_end[user] = end
         if end > self.last_end.get(user, ""):
             self.last_end[user] = end
 
-    def users(self) -> Dict[str, UserUsage]:
-        usage: Dict[str, UserUsage] = {}
+    def rollup(self) -> Rollup:
+        rollup = Rollup()
         for (user, day, account), vector in self.cells.items():
-            if user not in usage:
-                usage[user] = UserUsage()
-                usage[user].widen(self.first_end[user], self.last_end[user])
-            usage[user].add(account, day, vector)
-        return usage
+            usage = rollup.users.get(user)
+            if usage is None:
+                usage = rollup.users[user] = UserUsage()
+                usage.widen(self.first_end.get(user), self.last_end.get(user))
+            usage.add(account, day, vector)
+        rollup.carried = self.carried
+        rollup.spilled = self.spilled
+        return rollup
 
 
 class Reducer:
@@ -112,11 +126,20 @@ class Reducer:
             return False
         for index, value in enumerate(vector):
             room[index] -= value
-        delta = self.months.setdefault(place.month, MonthDelta())
-        delta.new_jobs += 1
+        own = self.months.setdefault(place.month, MonthDelta())
+        own.new_jobs += 1
         self.new_jobs += 1
-        if not metrics.is_zero(vector):
-            delta.add(user, place.day, account, vector, record["end"])
+        shares = metrics.day_shares(record)
+        if shares:
+            own.ended(user, record["end"])
+        for day, share in shares:
+            month = day[:7]
+            if month == place.month:
+                own.add((user, day, account), share)
+            else:
+                self.months.setdefault(month, MonthDelta()).add((user, day, account), share,
+                                                                place.month)
+                own.spill(month, (user, day, account), share)
         return True
 
     def _room(self, user: str) -> metrics.Vector:
@@ -168,48 +191,77 @@ class Reducer:
     def _stage_added(self, transaction: Transaction, asof: str) -> None:
         """The usual update: this run's months added to their rollups and users."""
         per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
+        if not lexists(layout.day_rule_file(self.root, self.cluster)):
+            self._stage_day_rule(transaction, ended_months(self.root, self.cluster), asof)
         for month, delta in sorted(self.months.items()):
             path = layout.rollup_file(self.root, self.cluster, month)
-            added = delta.users()
-            if added:
-                users = load_rollup(path, month)
-                for user, usage in added.items():
-                    users.setdefault(user, UserUsage()).merge(usage)
+            added = delta.rollup()
+            if added.users:
+                rollup = load_month(path, month)
+                rollup.merge(added)
+                for user, usage in added.users.items():
                     per_user.setdefault(user, []).append((month, usage))
-                transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
-            transaction.stage(layout.bloom_file(self.root, self.cluster, month),
-                              self.blooms[month].to_bytes())
+                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+            if month in self.blooms:
+                transaction.stage(layout.bloom_file(self.root, self.cluster, month),
+                                  self.blooms[month].to_bytes())
         if per_user:
             self._stage_user_totals(transaction, per_user, asof)
 
     def _stage_rewrite(self, transaction: Transaction, asof: str) -> None:
-        """Every month without the erased and replaced users (the replaced month from nothing),
-        plus this run's records; then every derived file from the months."""
+        """Every month without the erased and replaced users, and without the jobs that ended
+        in the replaced month (its own rows, and what they carried into earlier months), plus
+        this run's records; then every derived file from the months."""
         dropped = set(self.erase) | self.replace_users
-        months: Dict[str, Dict[str, UserUsage]] = {}
-        for month, path in layout.rollup_paths(self.root, self.cluster):
-            if layout.MONTH_NAME.fullmatch(month) and month != self.replace_month:
-                months[month] = load_rollup(path, month)
+        ended = ended_months(self.root, self.cluster)
+        months = self._load_months()
+        if self.replace_month:
+            ended = [month for month in ended if month != self.replace_month]
         for month in sorted(set(months) | set(self.months)):
             path = layout.rollup_file(self.root, self.cluster, month)
-            users = months.setdefault(month, {})
-            removed = [user for user in users if user in dropped]
-            for user in removed:
-                del users[user]
+            rollup = months.setdefault(month, Rollup())
+            changed = rollup.drop_users(dropped) or month == self.replace_month
+            if self.replace_month and month != self.replace_month:
+                changed = rollup.drop_carried(self.replace_month, path) or changed
             delta = self.months.get(month)
-            for user, usage in (delta.users() if delta else {}).items():
-                users.setdefault(user, UserUsage()).merge(usage)
-            if users and (removed or delta):
-                transaction.stage(path, rollup_bytes(month, self.cluster, users, asof))
-            elif not users and os.path.lexists(path):
+            if delta is not None:
+                rollup.merge(delta.rollup())
+                changed = True
+            if rollup.users and changed:
+                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+            elif not rollup.users and os.path.lexists(path):
                 transaction.remove(path)
             bloom = layout.bloom_file(self.root, self.cluster, month)
-            if delta and self.blooms[month].items:
+            if month in self.blooms and self.blooms[month].items:
                 transaction.stage(bloom, self.blooms[month].to_bytes())
-            elif delta and lexists(bloom):
+            elif month in self.blooms and lexists(bloom):
                 transaction.remove(bloom)
+        self._stage_day_rule(transaction, ended, asof)
         totals, _ = totals_from_rollups(self.root, self.cluster, months)
         stage_derived(transaction, self.root, self.cluster, totals, asof)
+
+    def _load_months(self) -> Dict[str, Rollup]:
+        """Every month's rollup; the replaced month holds only what later jobs used in it (from
+        its own file, or from the later months' ledgers when its file is damaged)."""
+        months: Dict[str, Rollup] = {}
+        for month, path in layout.rollup_paths(self.root, self.cluster):
+            if not layout.MONTH_NAME.fullmatch(month):
+                continue
+            try:
+                months[month] = load_month(path, month)
+            except StoreCorrupt:
+                if month != self.replace_month:
+                    raise
+        if self.replace_month:
+            kept = months.get(self.replace_month)
+            months[self.replace_month] = kept.carried_only() if kept is not None else \
+                carried_into(self.replace_month, {m: r for m, r in months.items()
+                                                  if m > self.replace_month})
+        return months
+
+    def _stage_day_rule(self, transaction: Transaction, ended: List[str], asof: str) -> None:
+        transaction.stage(layout.day_rule_file(self.root, self.cluster),
+                          day_rule_bytes(self.cluster, ended, asof))
 
     def _stage_user_totals(self, transaction: Transaction,
                            per_user: Dict[str, List[Tuple[str, UserUsage]]], asof: str) -> None:

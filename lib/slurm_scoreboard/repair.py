@@ -16,12 +16,10 @@ from . import layout
 from .files import UnsafePath, atomic_write, read_bytes
 from .journal import Transaction
 from .names import check_name
-from .store import UserTotals, UserUsage, alltime_bytes, load_rollup
-
-MonthUsers = Dict[str, UserUsage]
+from .store import Rollup, UserTotals, alltime_bytes, load_month
 
 
-def totals_from_rollups(root: str, cluster: str, replaced: Dict[str, MonthUsers]
+def totals_from_rollups(root: str, cluster: str, replaced: Dict[str, Rollup]
                         ) -> Tuple[Dict[str, UserTotals], List[str]]:
     """user -> all-time totals over every month (the `replaced` months taken from memory, not
     from disk), and the files that were left out because they are named like no real month."""
@@ -32,9 +30,9 @@ def totals_from_rollups(root: str, cluster: str, replaced: Dict[str, MonthUsers]
         if not layout.MONTH_NAME.fullmatch(month):
             ignored.append(path)
         elif month not in months:
-            months[month] = load_rollup(path, month)
+            months[month] = load_month(path, month)
     for month in sorted(months):
-        for user, usage in months[month].items():
+        for user, usage in months[month].users.items():
             totals.setdefault(user, UserTotals()).add_month(month, usage)
     return totals, ignored
 

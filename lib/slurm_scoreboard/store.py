@@ -1,8 +1,8 @@
 """The aggregates on disk: monthly rollups, per-user all-time files, and the cluster's all-time
 index, all written by sb-reduce in one journaled update.
 
-Monthly rollup ``clusters/<c>/agg/rollups/monthly/YYYY-MM.json`` (jobs attributed to the UTC
-month of their end)::
+Monthly rollup ``clusters/<c>/agg/rollups/monthly/YYYY-MM.json`` (the usage of the month's UTC
+days, and the counts of the jobs that ended in it: metrics.day_shares)::
 
     {"asof": "2025-08-26T12:00:00Z", "month": "2025-08", "cluster": "hammer",
      "metrics": ["clock_seconds", "elapsed_seconds", "gpu_clock_seconds",
@@ -13,12 +13,16 @@ month of their end)::
                 "count_failed_jobs": 2, "jobs": 9,
                 "totals": [815400, 552600, 223200, 133200, 2, 9],
                 "accounts": {"physics": [815400, 552600, 223200, 133200, 2, 9]}}],
-     "days": [["alice", "2025-08-01", "physics", 815400, 552600, 223200, 133200, 2, 9]]}
+     "days": [["alice", "2025-08-01", "physics", 815400, 552600, 223200, 133200, 2, 9]],
+     "carried": {"2025-09": [["alice", "2025-08-31", "physics", 3600, 3600, 0, 0, 0, 0]]},
+     "spilled": {"2025-07": [["alice", "2025-07-31", "physics", 7200, 7200, 0, 0, 0, 0]]}}
 
 The seed's fields (``total_*_hours``, ``count_failed_jobs``) are derived from ``totals``, the
 exact integer vector in ``metrics`` order; ``accounts`` breaks it down by SLURM account, and the
 flat ``days`` rows (user, UTC day, account, vector) by day, so windows are exact to the day and
 groups can be ranked. Rows are flat so a reader that needs only the totals parses them cheaply.
+``carried`` and ``spilled`` are the ledgers of jobs that ran across months (:class:`Rollup`):
+readers sum ``days`` and never need them.
 
 User file ``clusters/<c>/agg/users/<user>.json``: one user's fields over all time, with
 ``months`` (month -> vector), ``first_end`` and ``last_end``.
@@ -30,12 +34,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 import orjson
 
 from . import metrics
 from .names import PLAIN as _PLAIN
+from . import layout
+from .layout import MONTH_NAME as _MONTH_NAME
 from .records import MAX_TEXT
 from .bloom import DEFAULT_CAPACITY, BloomCorrupt, BloomFilter, capacity_after, items_in
 from .files import UnsafePath, read_bytes, read_json
@@ -213,28 +219,163 @@ def day_rows(data: dict, path: str, month: str) -> list:
     return rows
 
 
-def load_rollup(path: str, month: str) -> Dict[str, UserUsage]:
-    """username -> usage (with days) for one month; empty when the file does not exist."""
+Cell = Tuple[str, str, str]      # user, day, account
+Ledger = Dict[Cell, Vector]
+
+
+def add_to_ledger(ledger: Ledger, cell: Cell, vector: Sequence[int]) -> None:
+    total = ledger.get(cell)
+    if total is None:
+        ledger[cell] = list(vector)
+    else:
+        metrics.add_into(total, vector)
+
+
+class Rollup:
+    """One month's rollup: each user's usage in the month (their totals, per account, per day
+    and account), and two ledgers of jobs that ran across months, so a month can be replaced
+    exactly: ``carried`` (later end month -> cell -> vector), what jobs that ended in a later
+    month used in this one (part of the users' usage here), and ``spilled`` (earlier month ->
+    cell -> vector), what this month's jobs used in an earlier one (part of the usage there).
+    Each crossing is written in both months, so either file alone can be fetched again."""
+
+    def __init__(self) -> None:
+        self.users: Dict[str, UserUsage] = {}
+        self.carried: Dict[str, Ledger] = {}
+        self.spilled: Dict[str, Ledger] = {}
+
+    def add(self, user: str, day: str, account: str, vector: Sequence[int],
+            source: Optional[str] = None) -> None:
+        """Add a day's vector; `source` is the later month the job ended in, if any."""
+        usage = self.users.get(user)
+        if usage is None:
+            usage = self.users[user] = UserUsage()
+        usage.add(account, day, list(vector))
+        if source is not None:
+            add_to_ledger(self.carried.setdefault(source, {}), (user, day, account), vector)
+
+    def merge(self, other: "Rollup") -> None:
+        for user, usage in other.users.items():
+            self.users.setdefault(user, UserUsage()).merge(usage)
+        for mine, theirs in ((self.carried, other.carried), (self.spilled, other.spilled)):
+            for month, cells in theirs.items():
+                ledger = mine.setdefault(month, {})
+                for cell, vector in cells.items():
+                    add_to_ledger(ledger, cell, vector)
+
+    def drop_users(self, users) -> bool:
+        """Take `users` out entirely; whether any was there."""
+        gone = [user for user in self.users if user in users]
+        for user in gone:
+            del self.users[user]
+        for ledgers in (self.carried, self.spilled):
+            for month in list(ledgers):
+                cells = {c: v for c, v in ledgers[month].items() if c[0] not in users}
+                if cells:
+                    ledgers[month] = cells
+                else:
+                    del ledgers[month]
+        return bool(gone)
+
+    def drop_carried(self, source: str, where: str) -> bool:
+        """Take out what jobs that ended in month `source` used here; whether there was any."""
+        cells = self.carried.pop(source, None)
+        if not cells:
+            return False
+        for (user, day, account), vector in cells.items():
+            self._subtract(user, day, account, vector, where)
+        return True
+
+    def carried_only(self) -> "Rollup":
+        """This month without the jobs that ended in it: only what later jobs used here."""
+        kept = Rollup()
+        for source, cells in self.carried.items():
+            for (user, day, account), vector in cells.items():
+                kept.add(user, day, account, vector, source)
+        return kept
+
+    def _subtract(self, user: str, day: str, account: str, vector: Vector, where: str) -> None:
+        usage = self.users.get(user)
+        cell = usage.days.get((day, account)) if usage else None
+        if usage is None or cell is None or any(have < take for have, take in zip(cell, vector)):
+            raise StoreCorrupt(f"{where}: carried rows that its day rows do not hold")
+        for target in (cell, usage.totals, usage.accounts[account]):
+            for index in range(metrics.SIZE):
+                target[index] -= vector[index]
+        if metrics.is_zero(cell):
+            del usage.days[(day, account)]
+        if metrics.is_zero(usage.accounts[account]):
+            del usage.accounts[account]
+        if not usage.days and metrics.is_zero(usage.totals):
+            del self.users[user]
+
+
+def carried_into(month: str, later: Dict[str, Rollup]) -> Rollup:
+    """What the jobs of the `later` months' rollups used in `month`, from their ``spilled``
+    ledgers: the carried part of a month whose own file is damaged."""
+    rebuilt = Rollup()
+    for source, rollup in later.items():
+        for (user, day, account), vector in rollup.spilled.get(month, {}).items():
+            rebuilt.add(user, day, account, vector, source)
+    return rebuilt
+
+
+def _ledgers(data: dict, key: str, path: str, month: str, later: bool) -> Dict[str, Ledger]:
+    """A rollup's ``carried`` (later months, rows of this month's days) or ``spilled``
+    (earlier months, rows of their days) ledgers; none in a rollup written before usage was
+    spread over the days a job ran."""
+    found = data.get(key, {})
+    if type(found) is not dict:
+        raise StoreCorrupt(f"{path}: malformed {key} rows")
+    result: Dict[str, Ledger] = {}
+    for other, rows in found.items():
+        if type(other) is not str or _MONTH_NAME.fullmatch(other) is None or \
+                (other <= month if later else other >= month) or type(rows) is not list or \
+                not all(is_day_row(row, month if later else other) for row in rows):
+            raise StoreCorrupt(f"{path}: malformed {key} rows")
+        result[other] = {(row[0], row[1], row[2]): list(row[3:]) for row in rows}
+    return result
+
+
+def load_month(path: str, month: str) -> Rollup:
+    """One month's rollup (empty when the file does not exist)."""
+    rollup = Rollup()
     data = load_object(path)
     if data is None:
-        return {}
+        return rollup
     users = _users(data, path)
     for row in day_rows(data, path, month):
         usage = users.get(row[0])
         if usage is None:
             raise StoreCorrupt(f"{path}: a day row of {row[0]!r}, who has no entry")
         usage.days[(row[1], row[2])] = row[3:]
-    for usage in users.values():
-        usage.span_from_days()
-    return users
+    rollup.carried = _ledgers(data, "carried", path, month, later=True)
+    rollup.spilled = _ledgers(data, "spilled", path, month, later=False)
+    if "carried" not in data:
+        for usage in users.values():
+            usage.span_from_days()
+    rollup.users = users
+    return rollup
 
 
-def rollup_bytes(month: str, cluster: str, users: Dict[str, UserUsage], asof: str) -> bytes:
+def load_rollup(path: str, month: str) -> Dict[str, UserUsage]:
+    """username -> usage (with days) for one month; empty when the file does not exist."""
+    return load_month(path, month).users
+
+
+def _ledger_rows(ledgers: Dict[str, Ledger]) -> Dict[str, list]:
+    return {month: [[*cell, *vector] for cell, vector in sorted(cells.items())]
+            for month, cells in sorted(ledgers.items()) if cells}
+
+
+def rollup_bytes(month: str, cluster: str, rollup: Rollup, asof: str) -> bytes:
+    users = rollup.users
     names = sorted(users)
     document = {"asof": asof, "month": month, "cluster": cluster,
                 "metrics": list(metrics.NAMES),
                 "users": [users[name].to_json(name) for name in names],
-                "days": [row for name in names for row in users[name].day_rows(name)]}
+                "days": [row for name in names for row in users[name].day_rows(name)],
+                "carried": _ledger_rows(rollup.carried), "spilled": _ledger_rows(rollup.spilled)}
     return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
 
 
@@ -315,3 +456,40 @@ def load_bloom(path: str, before: Optional[str] = None) -> BloomFilter:
         return BloomFilter.from_bytes(data)
     except BloomCorrupt as err:
         raise BloomCorrupt(f"{path}: {err}") from None
+
+
+# Which days a store's day rows put a job's usage on: "ran" (spread over the UTC days the job
+# ran, since 0.3) or "ended" (all of it on the day it ended, before). A cluster's rule file
+# lists the months whose own jobs were counted on the old rule; the months leave the list when
+# they are fetched again (sb-backfill --resplit). A store without the file is a store written
+# before it: every month it holds is on the old rule.
+DAY_RULE = "ran"
+OLD_DAY_RULE = "ended"
+
+
+def load_day_rule(path: str, months: List[str]) -> List[str]:
+    """The months of a cluster still on the old rule: the rule file's list, or every one of
+    `months` (the cluster's rollups) when there is no rule file."""
+    data = load_object(path)
+    if data is None:
+        return sorted(months)
+    ended = data.get("ended_months")
+    if type(ended) is not list or not all(
+            type(m) is str and _MONTH_NAME.fullmatch(m) for m in ended):
+        raise StoreCorrupt(f"{path}: malformed day rule")
+    return sorted(set(ended))
+
+
+def ended_months(root: str, cluster: str) -> List[str]:
+    """The months of a cluster whose jobs were counted on the day they ended (the old rule):
+    what ``sb-backfill --resplit`` fetches again."""
+    months = [month for month, _ in layout.rollup_paths(root, cluster)
+              if _MONTH_NAME.fullmatch(month)]
+    return load_day_rule(layout.day_rule_file(root, cluster), months)
+
+
+def day_rule_bytes(cluster: str, ended_months: List[str], asof: str) -> bytes:
+    months = sorted(set(ended_months))
+    return orjson.dumps({"asof": asof, "cluster": cluster,
+                         "rule": OLD_DAY_RULE if months else DAY_RULE,
+                         "ended_months": months}, option=orjson.OPT_APPEND_NEWLINE)

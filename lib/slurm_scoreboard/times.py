@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -178,3 +178,21 @@ def sacct_stamp(moment: datetime) -> str:
 
 
 ONE_SECOND = timedelta(seconds=1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=8192)
+def day_seconds(day: str) -> int:
+    """Seconds from 1970 to the start of a ``YYYY-MM-DD`` day (ValueError if no such day)."""
+    return (date.fromisoformat(day).toordinal() - _EPOCH_ORDINAL) * 86400
+
+
+def iso_seconds(value: str) -> int:
+    """Seconds since 1970 of a ``YYYY-MM-DDTHH:MM:SSZ`` instant (ValueError if no such day)."""
+    return (day_seconds(value[:10]) + int(value[11:13]) * 3600 + int(value[14:16]) * 60
+            + int(value[17:19]))
+
+
+def day_of_seconds(seconds: int) -> str:
+    """The UTC day (``YYYY-MM-DD``) holding an instant given in seconds since 1970."""
+    return date.fromordinal(_EPOCH_ORDINAL + seconds // 86400).isoformat()

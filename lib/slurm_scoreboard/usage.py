@@ -8,7 +8,12 @@ poll (``sb-sacct --steps | sb-parse | sb-reduce --usage``) keeps, for each ended
     clusters/<c>/agg/usage/YYYY-MM-DD.json
     {"day": "YYYY-MM-DD", "cluster": c, "asof": ..., "fields": [...FIELDS],
      "jobs": {"<record key>": [user, day, account, cpu_seconds, cpu_used_s, elapsed_s, nodes,
-                               mem_bytes|null, max_rss_bytes|null, gpu_seconds, gpu_util|null]}}
+                               mem_bytes|null, max_rss_bytes|null, gpu_seconds, gpu_util|null,
+                               first_s, last_s]}}
+
+``first_s`` and ``last_s`` are the seconds since 1970 the job's usage is spread over
+(metrics.span_of), so the efficiency boards count each window's share of it, as the usage
+boards do; entries written before them (11 fields) count whole on their day.
 
 Entries are keyed by the job's record key, so a job read by two polls is kept once (the later
 reading wins); each day is one file written atomically, so a kill at any instant leaves either
@@ -27,11 +32,14 @@ import orjson
 
 from . import layout
 from .files import UnsafePath, atomic_write, list_folder, locked
+from .metrics import DAY, SUSPENDED_SLACK, span_of
 from .records import MAX_BYTES, MAX_CPUS, MAX_ELAPSED, MAX_GPUS, MAX_NODES, Placement
 from .store import StoreCorrupt, days_of, is_account, is_plain, load_object
+from .times import day_seconds
 
 FIELDS = ("user", "day", "account", "cpu_seconds", "cpu_used_s", "elapsed_s", "nodes",
-          "mem_bytes", "max_rss_bytes", "gpu_seconds", "gpu_util")
+          "mem_bytes", "max_rss_bytes", "gpu_seconds", "gpu_util", "first_s", "last_s")
+UNSPREAD = len(FIELDS) - 2      # the fields of an entry written before spans were kept
 Entry = list
 Jobs = Dict[str, Entry]
 
@@ -64,9 +72,10 @@ def entry_of(record: dict, place: Placement) -> Optional[Entry]:
     """The usage entry of a checked, ended job record; None when it carries no measure."""
     if "cpu_used_s" not in record:
         return None
+    first, last = span_of(record)
     return [record["user"], place.day, record["account"], record["cpu_seconds"],
             record["cpu_used_s"], record["elapsed_s"], record["nodes"], record["mem_bytes"],
-            record["max_rss_bytes"], record["gpu_seconds"], record.get("gpu_util")]
+            record["max_rss_bytes"], record["gpu_seconds"], record.get("gpu_util"), first, last]
 
 
 def _count(value, bound: int) -> bool:
@@ -79,14 +88,25 @@ def _size(value) -> bool:
 
 def is_entry(entry, day: str) -> bool:
     """An entry as :func:`entry_of` writes them, for `day`."""
-    if type(entry) is not list or len(entry) != len(FIELDS):
+    if type(entry) is not list or len(entry) not in (len(FIELDS), UNSPREAD):
         return False
-    user, when, account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry
+    user, when, account, cpu, used, elapsed, nodes, mem, rss, gpu, util = entry[:UNSPREAD]
     return (is_plain(user) and when == day and is_account(account)
             and _count(cpu, _MAX_CPU_SECONDS) and _count(used, _MAX_CPU_SECONDS)
             and _count(elapsed, MAX_ELAPSED) and _count(nodes, MAX_NODES) and _size(mem)
             and _size(rss) and _count(gpu, _MAX_GPU_SECONDS)
-            and (util is None or _count(util, 100)))
+            and (util is None or _count(util, 100)) and _is_span(entry[UNSPREAD:], day))
+
+
+def _is_span(span: list, day: str) -> bool:
+    """No span (an entry written before spans were kept), or one that ends on `day` and lasts
+    no longer than a job may (records.MAX_ELAPSED, and the slack of metrics.span_of)."""
+    if not span:
+        return True
+    first, last = span
+    start = day_seconds(day)
+    return (type(first) is int and type(last) is int and start <= last <= start + DAY
+            and 0 <= last - first <= MAX_ELAPSED + SUSPENDED_SLACK)
 
 
 DAY_LIMIT = 1 << 28     # 256 MiB: a day of two million jobs; a bigger file is damage

@@ -1,7 +1,7 @@
 """Leaderboard windows, exact to the UTC day, relative to a "now" that tests and replays can pin.
 
 =============  ==========================================================================
-window         jobs that ended on
+window         usage of the UTC days
 =============  ==========================================================================
 alltime        any day
 rolling-7d     the 7 UTC days ending today (today and the 6 before it)
@@ -10,8 +10,9 @@ rolling-365d   the 365 UTC days ending today
 month          the current calendar month, up to today
 =============  ==========================================================================
 
-Today is the UTC date of "now". A job that ended exactly N days before today is outside
-``rolling-Nd``; one that ended N-1 days before is inside.
+Today is the UTC date of "now". What was used exactly N days before today is outside
+``rolling-Nd``; what was used N-1 days before is inside. A job's hours count on the days it
+ran, the job itself on the day it ended (metrics.day_shares).
 """
 from __future__ import annotations
 

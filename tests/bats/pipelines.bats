@@ -382,6 +382,33 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [ "$status" -eq 2 ]
 }
 
+@test "--resplit fetches again every month of a store written before 0.3, exactly" {
+  setup_fake
+  for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done
+  # a store without a rule file is one written before it: every month on the end-day rule
+  rm "$SLURM_SB_ROOT/clusters/fake/agg/day_rule.json"
+  run --separate-stderr sb-rebuild
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"cluster fake: 6 months (2025-01 to 2025-06) count usage on the day jobs ended"*"sb-backfill --cluster fake --resplit"* ]]
+  exec 8> "$SLURM_SB_ROOT/clusters/fake/state/poll.lock"
+  flock 8
+  SLURM_SB_LOCK_WAIT=0 run sb-backfill --cluster fake --resplit
+  [ "$status" -eq 3 ]
+  exec 8>&-
+  run --separate-stderr sb-backfill --cluster fake --resplit
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"resplit month 6 of 6 (2025-06) done, 0 to go"* ]]
+  [ -z "$(sb-reduce --root "$SLURM_SB_ROOT" --cluster fake --old-rule-months)" ]
+  [ "$(stored)" = "$(truth)" ]
+  grep -q '"rule":"ran"' "$SLURM_SB_ROOT/clusters/fake/agg/day_rule.json"
+  run --separate-stderr sb-rebuild
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"day jobs ended"* ]]
+  run --separate-stderr sb-backfill --cluster fake --resplit
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"nothing to fetch again"* ]]
+}
+
 @test "a fetch that fails half-way replaces nothing (--redo-month, discovery)" {
   setup_fake
   for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done

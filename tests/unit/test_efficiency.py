@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from slurm_scoreboard import efficiency, usage
 from slurm_scoreboard.parser import SacctParser
 from slurm_scoreboard.records import placement
+from slurm_scoreboard.times import iso_seconds
 from slurm_scoreboard.windows import Window
 
 from reduce_helpers import ENV, job, ndjson, reduce, tool
@@ -168,8 +169,9 @@ def test_the_entry_keeps_numbers_and_the_username_only(tmp_path):
     usage_reduce(tmp_path, [record])
     data = orjson.loads(open(usage.usage_file(str(tmp_path), "hammer", "2025-08-02"), "rb").read())
     assert data["fields"] == list(usage.FIELDS)
+    end = iso_seconds("2025-08-02T00:00:00Z")
     assert data["jobs"] == {record["key"]: ["ann", "2025-08-02", "proj", 14400, 7200, 3600, 1,
-                                            8 << 30, 2 << 30, 7200, 40]}
+                                            8 << 30, 2 << 30, 7200, 40, end - 3600, end]}
 
 
 def stored_users(root):
@@ -420,10 +422,18 @@ def test_collect_leaves_out_opted_out_users_and_other_windows(tmp_path):
                                        lambda path, message: None)
     assert set(found["alltime"]) == {"bob", "cy"}
     assert set(found["w"]) == {"bob", "cy"}
-    window = Window("w", "2025-08-01", "2025-08-20")
+    window = Window("w", "2025-08-01", "2025-08-19")
     found = efficiency.collect_cluster(str(tmp_path), "hammer", [window], Out(),
                                        lambda path, message: None)
     assert found["w"] == {}
+    # bob's job ran the ten hours before midnight on the 20th: its hours count there, the job
+    # itself on the 21st, the day it ended
+    window = Window("w", "2025-08-01", "2025-08-20")
+    found = efficiency.collect_cluster(str(tmp_path), "hammer", [window], Out(),
+                                       lambda path, message: None)
+    bob = found["w"]["bob"]["lab"]
+    assert (bob[efficiency.JOBS], bob[efficiency.CPU], bob[efficiency.USED]) == (0, 72000, 72000)
+    assert set(found["w"]) == {"bob", "cy"}
 
 
 def test_a_personal_page_has_the_user_s_efficiency_for_writers_and_readers(tmp_path):

@@ -56,23 +56,32 @@ def test_the_xp_table_behind_these_tests():
         (1154, 4470, 13034431)
 
 
-def test_level_crossed_by_a_job_spanning_midnight_on_a_month_boundary_is_dated_to_its_end(
+def test_level_crossed_by_a_job_spanning_midnight_on_a_month_boundary_is_dated_when_gained(
         tmp_path):
-    # 115 CPU-hours by 31 January: 1,150 XP, level 9. A one-hour job from 23:30 on 31 January to
-    # 00:30 on 1 February adds 10 XP: 1,160 >= 1,154, level 10 on 1 February (a new month).
+    # 115 CPU-hours by 31 January: 1,150 XP, level 9. A one-hour job from 23:45 on 31 January to
+    # 00:45 on 1 February adds 2.5 XP on the 31st (1,152.5: still level 9) and 7.5 XP on the
+    # 1st: 1,160 >= 1,154, level 10 on 1 February (a new month), each month holding its share.
     root = store(tmp_path, [cpu_hours(1, "alice", "2024-01-31T20:00:00Z", 115),
-                            cpu_hours(2, "alice", "2024-02-01T00:30:00Z", 1)])
+                            cpu_hours(2, "alice", "2024-02-01T00:45:00Z", 1)])
     level10 = found(root, event="level", skill="clock_hours", level=10, scope="all",
                     kind="users")
     assert [(e["day"], e["user"], e["xp"]) for e in level10] == [("2024-02-01", "alice", 1160)]
     assert found(root, event="level", skill="clock_hours", level=10, scope="hammer")[0]["day"] \
         == "2024-02-01"
+    rollups = os.path.join(str(root), "clusters", "hammer", "agg", "rollups", "monthly")
+    with open(os.path.join(rollups, "2024-01.json"), "rb") as handle:
+        january = orjson.loads(handle.read())
+    with open(os.path.join(rollups, "2024-02.json"), "rb") as handle:
+        february = orjson.loads(handle.read())
+    assert january["users"][0]["totals"][0] == 115 * HOUR + 15 * 60
+    assert february["days"] == [["alice", "2024-02-01", "proj", 45 * 60, 45 * 60, 0, 0, 0, 1]]
 
 
 def test_level_reached_on_a_leap_day(tmp_path):
-    # 447 CPU-hours = 4,470 XP: exactly level 20, on 29 February 2024.
-    root = store(tmp_path, [cpu_hours(1, "bob", "2024-02-28T10:00:00Z", 400),
-                            cpu_hours(2, "bob", "2024-02-29T10:00:00Z", 47)])
+    # 447 CPU-hours = 4,470 XP: exactly level 20, on 29 February 2024 (each job runs inside its
+    # day: 40 CPUs for 10 hours, then 47 CPUs for an hour).
+    root = store(tmp_path, [job(1, "bob", "2024-02-28T10:00:00Z", cpus=40, elapsed=10 * HOUR),
+                            job(2, "bob", "2024-02-29T10:00:00Z", cpus=47, elapsed=HOUR)])
     days = {e["level"]: e["day"] for e in found(root, event="level", skill="clock_hours",
                                                   scope="all", kind="users")}
     assert days[10] == "2024-02-28" and days[20] == "2024-02-29" and 30 not in days
@@ -92,19 +101,21 @@ def test_first_job_per_cluster_total_level_and_group_levels(tmp_path):
 
 
 def test_total_level_milestone(tmp_path):
-    # 200 one-CPU wall hours in one job: clock 2,000 XP (12), wall 20,000 XP (35), jobs 100 XP (2),
-    # others 1: total 12 + 35 + 1 + 1 + 1 + 2 = 52; a second such job: 4,000 (19) + 40,000 (42)
-    # + 200 (3) + 3 = 67; ... the total reaches 100 when it first sums to 100 or more.
-    records = [cpu_hours(i, "carol", f"2024-02-{i:02d}T12:00:00Z", 200) for i in range(1, 29)]
+    # Each day of February, ten one-CPU jobs of 20 wall hours (02:00 to 22:00): 200 CPU-core and
+    # wall hours and 10 jobs a day. After one day: clock 2,000 XP (12), wall 20,000 XP (35), jobs
+    # 1,000 XP (10), others 1: 12 + 35 + 1 + 1 + 1 + 10 = 60; ... the total reaches 100 on the
+    # first day it sums to 100 or more.
+    records = [cpu_hours(10 * i + n, "carol", f"2024-02-{i:02d}T22:00:00Z", 20)
+               for i in range(1, 29) for n in range(10)]
     root = store(tmp_path, records)
     milestone = found(root, event="total_level", total_level=100, scope="all", kind="users")
     assert len(milestone) == 1
     day = milestone[0]["day"]
     n = int(day[-2:])
     totals = []
-    for jobs in (n - 1, n):
-        levels = [xp.level(xp.xp_of(200 * jobs, 10)), xp.level(xp.xp_of(200 * jobs, 100)),
-                  1, 1, 1, xp.level(xp.xp_of(jobs, 100))]
+    for days in (n - 1, n):
+        levels = [xp.level(xp.xp_of(200 * days, 10)), xp.level(xp.xp_of(200 * days, 100)),
+                  1, 1, 1, xp.level(xp.xp_of(10 * days, 100))]
         totals.append(sum(levels))
     assert totals[0] < 100 <= totals[1] and milestone[0]["level"] == totals[1]
 
@@ -144,14 +155,14 @@ def test_records_day_week_month_across_a_leap_day_and_a_month_boundary(tmp_path)
 
 
 def test_a_late_job_moves_a_record_and_an_achievement_day_but_the_feed_prints_once(tmp_path):
-    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-20T10:00:00Z", 116)])
+    root = store(tmp_path, [job(1, "alice", "2024-02-20T10:00:00Z", cpus=116, elapsed=HOUR)])
     assert found(root, event="level", level=10, scope="all", kind="users",
                  skill="clock_hours")[0]["day"] == "2024-02-20"
     done = tool("sb_news", ["--root", str(root)])
     first = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0 and any(e["event"] == "level" for e in first)
     # a job that reaches slurmdbd late, ended on the 10th with more than the 20th had
-    done, _ = reduce(root, [cpu_hours(2, "alice", "2024-02-10T10:00:00Z", 120)])
+    done, _ = reduce(root, [job(2, "alice", "2024-02-10T10:00:00Z", cpus=120, elapsed=HOUR)])
     assert done.returncode == 0
     rank(root)
     assert found(root, event="level", level=10, scope="all", kind="users",
@@ -240,9 +251,9 @@ def test_competition_over_two_skills_with_levels_gained_and_an_account_filter(tm
          "users": ["alice", "zed"]}]})
     root = store(tmp_path, [
         cpu_hours(1, "alice", "2024-01-31T23:00:00Z", 110),   # before: 1,100 XP (level 9)
-        cpu_hours(2, "alice", "2024-02-01T01:00:00Z", 10),    # inside: +100 XP -> level 10
+        job(2, "alice", "2024-02-01T01:00:00Z", cpus=10, elapsed=HOUR),  # +100 XP -> level 10
         cpu_hours(3, "bob", "2024-02-15T10:00:00Z", 1, account="chem"),
-        cpu_hours(4, "bob", "2024-03-01T10:00:00Z", 50),      # after the end: not counted
+        job(4, "bob", "2024-03-01T10:00:00Z", cpus=50, elapsed=HOUR),  # after the end
     ])
     feb = read(root, "competitions", "feb.json")
     rows = {r["user"]: r for r in feb["rows"]}
@@ -360,7 +371,7 @@ def test_the_history_pass_runs_when_due_not_at_every_rebuild(tmp_path):
 
 
 def test_a_late_job_waits_for_the_next_pass_by_default(tmp_path):
-    root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-20T10:00:00Z", 116)])
+    root = store(tmp_path, [job(1, "alice", "2024-02-20T10:00:00Z", cpus=116, elapsed=HOUR)])
     done, _ = reduce(root, [cpu_hours(2, "bob", "2024-02-10T10:00:00Z", 200)])
     assert done.returncode == 0
     later = "2024-03-05T12:30:00Z"

@@ -29,14 +29,15 @@ def hours(h):
 
 @pytest.fixture
 def store(tmp_path):
-    """Two clusters; the times around the window edges of NOW (2024-03-01, leap year)."""
+    """Two clusters; the days the jobs ran around the window edges of NOW (2024-03-01, leap
+    year). Usage counts on the days a job ran, so each job runs inside the day it stands for."""
     hammer = [
-        job(1, "alice", "2024-03-01T00:00:00Z", **hours(1)),          # today
-        job(2, "alice", "2024-02-01T00:00:00Z", **hours(2)),          # 29 days ago: in 30d
+        job(1, "alice", "2024-03-01T01:00:00Z", **hours(1)),          # today
+        job(2, "alice", "2024-02-01T02:00:00Z", **hours(2)),          # 29 days ago: in 30d
         job(3, "bob", "2024-01-31T23:59:59Z", **hours(4)),            # 30 days ago: out of 30d
         job(4, "bob", "2024-02-29T12:00:00Z", **hours(8)),            # leap day
-        job(5, "carol", "2023-03-02T12:00:00Z", **hours(16)),         # 366th day back
-        job(6, "carol", "2023-03-03T00:00:00Z", **hours(32), account="chem"),   # 365th day back
+        job(5, "carol", "2023-03-02T23:00:00Z", **hours(16)),         # 366th day back
+        job(6, "carol", "2023-03-04T08:00:00Z", **hours(32), account="chem"),   # from the 365th
     ]
     anvil = [
         job(7, "alice", "2024-02-15T00:00:00Z", cluster="anvil", **hours(5)),

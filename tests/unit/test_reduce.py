@@ -189,7 +189,7 @@ def test_a_het_job_from_the_parser_counts_once_with_its_own_cpu_seconds(tmp_path
     from test_parser import HET_LINES
     (het,) = SacctParser(cluster="hammer").parse(iter(HET_LINES), "het")
     assert het["cpu_seconds"] != het["elapsed_s"] * het["cpus"]
-    done, stats = reduce(tmp_path, [het, job(1, "gus", "2025-08-07T00:00:00Z", cpus=3, elapsed=60)])
+    done, stats = reduce(tmp_path, [het, job(1, "gus", "2025-08-07T00:01:00Z", cpus=3, elapsed=60)])
     assert done.returncode == 0, done.stderr
     assert stats["new_jobs"] == 2
     gus = user_totals(tmp_path)["gus"]

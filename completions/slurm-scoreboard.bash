@@ -30,7 +30,7 @@ _sb_complete() {
     --cluster|-M) COMPREPLY=($(compgen -W "$(ls "${SLURM_SB_ROOT:-.}/clusters" 2>/dev/null)" -- "$cur")); return ;;
     --backend) COMPREPLY=($(compgen -W "curses ansi textual" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-    --metric|-m) COMPREPLY=($(compgen -W "clock_hours elapsed_hours gpu_clock_hours gpu_elapsed_hours failed_jobs jobs overall" -- "$cur")); return ;;
+    --metric|-m) COMPREPLY=($(compgen -W "clock_hours elapsed_hours gpu_clock_hours gpu_elapsed_hours jobs failed_jobs overall" -- "$cur")); return ;;
     --readers) COMPREPLY=($(compgen -W "all group" -- "$cur")); return ;;
     --window|-w) COMPREPLY=($(compgen -W "alltime rolling-7d rolling-30d rolling-365d month" -- "$cur")); return ;;
     --chunk) case "$command" in

@@ -33,8 +33,10 @@ modes:
                                                  two users side by side (JSON)
 
 windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC day).
-metrics: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, failed_jobs, jobs,
-overall. XP rates: <root>/config/xp.json.
+skills: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, jobs, overall (the
+total level); XP rates: <root>/config/xp.json. failed_jobs is a board apart (no XP, no level,
+not in overall): jobs that ended FAILED, OUT_OF_MEMORY or TIMEOUT, not the site's NODE_FAIL,
+BOOT_FAIL or PREEMPTED.
 efficiency boards (jobs the daily step poll measured, see sb-reduce --usage): cpu_used_hours,
 cpu_efficiency, mem_efficiency, gpu_utilization (where SLURM records gres/gpuutil); the ratio
 boards list users and groups whose jobs the board measures reach --min-cpu-hours (CPU hours

@@ -6,7 +6,7 @@ event          when
 level          a user's or a group's level in a skill reaches 10, 20, ... 90 or 99
 xp_cap         their XP in a skill reaches the 200,000,000 cap
 total_level    their total level (Overall: the sum of the skills' levels) reaches 100, 200,
-               ... 500, or every skill at 99
+               300, 400, or every skill at 99 (495)
 first_job      a user's first job that ended on a cluster
 rank_1         a user or a group takes rank 1 on an all-time skill board (of all clusters, or
                of one); ties go to the name first in order, as on the boards
@@ -29,7 +29,7 @@ from .history import SKILLS, Key, Observer, Row, Vector, name_field
 from .recordbook import gain_of
 
 LEVEL_MILESTONES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 99)
-TOTAL_MILESTONES = (100, 200, 300, 400, 500, xp.MAX_LEVEL * len(SKILLS))
+TOTAL_MILESTONES = (100, 200, 300, 400, xp.MAX_LEVEL * len(SKILLS))
 EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
 _LEVEL_XP = [xp.xp_for_level(level) for level in LEVEL_MILESTONES]
 

@@ -25,16 +25,22 @@ from .windows import Window
 METRICS: Dict[str, Tuple[int, int]] = {
     "clock_hours": (0, 3600), "elapsed_hours": (1, 3600), "gpu_clock_hours": (2, 3600),
     "gpu_elapsed_hours": (3, 3600), "failed_jobs": (4, 1), "jobs": (5, 1)}
-BOARDS = tuple(METRICS) + ("overall",)
 METRIC_TITLES = {
     "overall": "Overall", "clock_hours": "CPU-core hours", "elapsed_hours": "Wall hours",
     "gpu_clock_hours": "GPU hours", "gpu_elapsed_hours": "GPU wall hours",
     "failed_jobs": "Failed jobs", "jobs": "Jobs",
     "cpu_used_hours": "CPU hours used", "cpu_efficiency": "CPU efficiency",
     "mem_efficiency": "Memory efficiency", "gpu_utilization": "GPU utilisation"}
+# The skills: XP, levels, part of Overall (the total level), achievements and records.
+SKILLS = ("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours", "jobs")
+# Boards apart: ranked, but no XP, no level, outside Overall, no achievements (failing is not a
+# skill a site levels people up in).
+APART = ("failed_jobs",)
 # The efficiency boards (efficiency.py) whose value is a percent, with no levels.
 RATIO_BOARDS = ("cpu_efficiency", "mem_efficiency", "gpu_utilization")
 EFFICIENCY_BOARDS = ("cpu_used_hours",) + RATIO_BOARDS
+LEVELLESS = APART + RATIO_BOARDS     # boards whose rows have no level and no XP
+BOARDS = SKILLS + APART + ("overall",)      # in the order every view shows them
 KINDS = ("users", "groups")
 
 Vector = metrics.Vector
@@ -259,7 +265,8 @@ def ranked(values: Dict[str, float], keep_zeros: bool = False) -> List[Tuple[int
 
 class Standings:
     """Every board of one window, scope and kind, from each name's metric vector: values, XP
-    and levels are computed once per name and skill and shared by the skill boards and overall."""
+    and levels are computed once per name and skill and shared by the skill boards and overall;
+    the boards apart (APART) have values and ranks only."""
 
     def __init__(self, vectors: Dict[str, Vector], rates: Dict[str, float], key: str = "user",
                  members: Optional[Dict[str, int]] = None):
@@ -268,15 +275,19 @@ class Standings:
         self.values: Dict[str, Dict[str, float]] = {}
         self.points: Dict[str, Dict[str, int]] = {}
         for metric in METRICS:
-            rate = rates[metric]
             values = {name: metric_value(vector, metric) for name, vector in vectors.items()}
             self.values[metric] = values
-            self.points[metric] = {name: xp.xp_of(value, rate) for name, value in values.items()}
+            if metric in SKILLS:
+                rate = rates[metric]
+                self.points[metric] = {name: xp.xp_of(value, rate)
+                                       for name, value in values.items()}
         self.names = [name for name, vector in vectors.items() if not metrics.is_zero(vector)]
 
     def rows(self, metric: str) -> List[dict]:
         if metric == "overall":
             return self.overall_rows()
+        if metric in APART:
+            return self.apart_rows(metric)
         points = self.points[metric]
         rows = []
         for rank, name, value in ranked(self.values[metric]):
@@ -289,12 +300,22 @@ class Standings:
             rows.append(row)
         return rows
 
+    def apart_rows(self, metric: str) -> List[dict]:
+        """A board apart: rank and value, no XP and no level."""
+        rows = []
+        for rank, name, value in ranked(self.values[metric]):
+            row = {"rank": rank, self.key: name, "value": value}
+            if self.members is not None:
+                row["members"] = self.members[name]
+            rows.append(row)
+        return rows
+
     def overall_rows(self) -> List[dict]:
         """Ranked by total level, then total XP, then name; everyone with any usage is listed."""
         entries = []
         for name in self.names:
-            skills = {metric: xp.level(self.points[metric][name]) for metric in METRICS}
-            total_xp = sum(self.points[metric][name] for metric in METRICS)
+            skills = {metric: xp.level(self.points[metric][name]) for metric in SKILLS}
+            total_xp = sum(self.points[metric][name] for metric in SKILLS)
             entries.append((sum(skills.values()), total_xp, name, skills))
         entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
         rows, rank, previous = [], 0, None
@@ -369,18 +390,27 @@ def read_board(root: str, window: str, metric: str, cluster: Optional[str] = Non
     return document
 
 
+_PAGE_FIELDS = ("rank", "value", "xp", "level", "virtual_level")
+
+
+def page_entry(metric: str, row: Optional[dict]) -> dict:
+    """One line of a personal page from a board row (None: not on the board); a board apart
+    has no XP and no level (null)."""
+    if row is None:
+        entry = {"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
+                 "virtual_level": 1}
+    else:
+        entry = {"metric": metric, **{key: row.get(key) for key in _PAGE_FIELDS}}
+    if metric in APART:
+        entry.update(xp=None, level=None, virtual_level=None)
+    return entry
+
+
 def personal_from_files(root: str, window: str, cluster: Optional[str], user: str) -> dict:
     """The personal hiscores of `user` from the board files (what a reader can see)."""
-    skills = []
-    for metric in METRICS:
-        row = next((r for r in read_board(root, window, metric, cluster)["rows"]
-                    if r.get("user") == user), None)
-        if row is None:
-            skills.append({"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
-                           "virtual_level": 1})
-        else:
-            skills.append({"metric": metric, **{key: row.get(key) for key in
-                           ("rank", "value", "xp", "level", "virtual_level")}})
+    skills = [page_entry(metric, next((r for r in read_board(root, window, metric, cluster)["rows"]
+                                       if r.get("user") == user), None))
+              for metric in SKILLS + APART]
     overall = read_board(root, window, "overall", cluster)
     row = next((r for r in overall["rows"] if r.get("user") == user), None)
     return {"user": user, "overall": row and {k: row.get(k) for k in ("rank", "level", "xp")},
@@ -389,19 +419,12 @@ def personal_from_files(root: str, window: str, cluster: Optional[str], user: st
 
 
 def personal(usage: Usage, user: str, rates: Dict[str, float]) -> dict:
-    """The game's personal hiscores: every skill's rank, value, level and XP; overall on top."""
+    """The game's personal hiscores: every skill's rank, value, level and XP, and the boards
+    apart (rank and value); overall on top."""
     table = standings(usage, "users", rates)
     overall = next((row for row in table.overall_rows() if row["user"] == user), None)
-    skills = []
-    for metric in METRICS:
-        row = next((r for r in table.rows(metric) if r["user"] == user), None)
-        if row is None:
-            skills.append({"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
-                           "virtual_level": 1})
-        else:
-            skills.append({"metric": metric, "rank": row["rank"], "value": row["value"],
-                           "xp": row["xp"], "level": row["level"],
-                           "virtual_level": row["virtual_level"]})
+    skills = [page_entry(metric, next((r for r in table.rows(metric) if r["user"] == user), None))
+              for metric in SKILLS + APART]
     return {"user": user,
             "overall": overall and {k: overall[k] for k in ("rank", "level", "xp")},
             "skills": skills}

@@ -15,7 +15,7 @@ alike); with ``users`` only those users take part, and each is listed even with 
 Several skills rank on the XP gained, summed; "levels gained" sums each skill's levels at the end
 minus at the start. The ``skill-of-the-week`` preset adds last, this and next ISO week (Monday to
 Sunday, UTC) and the four weeks before (their winners), the skill rotating week by week through
-``skill_of_the_week_skills`` (default: every skill but failed_jobs, which no site means to reward).
+``skill_of_the_week_skills`` (default: every skill; failed jobs are a board apart, not a skill).
 """
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ class Competitions(Observer):
 
 # -- configuration -----------------------------------------------------------------------------
 
-ROTATION = tuple(skill for skill in SKILLS if skill != "failed_jobs")
+ROTATION = SKILLS
 PAST_WEEKS = 4
 
 

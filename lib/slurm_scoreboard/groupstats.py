@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from . import metrics, xp
-from .boards import METRICS, Standings, Usage, ranked, user_vectors
+from .boards import SKILLS, Standings, Usage, ranked, user_vectors
 
 
 def members_of(usage: Usage) -> Dict[str, List[str]]:
@@ -32,19 +32,19 @@ def members_of(usage: Usage) -> Dict[str, List[str]]:
 
 def group_entry(account: str, names: List[str], table: Standings) -> dict:
     """One group's statistics from the standings of what its members charged to it."""
-    levels = {m: [xp.level(table.points[m][name]) for name in names] for m in METRICS}
-    totals = [sum(levels[m][i] for m in METRICS) for i in range(len(names))]
+    levels = {m: [xp.level(table.points[m][name]) for name in names] for m in SKILLS}
+    totals = [sum(levels[m][i] for m in SKILLS) for i in range(len(names))]
     ranks: Dict[str, Dict[str, Optional[int]]] = {name: {} for name in names}
-    for metric in METRICS:
+    for metric in SKILLS:
         found = {name: rank for rank, name, _ in ranked(table.values[metric])}
         for name in names:
             ranks[name][metric] = found.get(name)
     return {"account": account, "members": len(names),
             "members_99": sum(1 for i in range(len(names))
-                              if any(levels[m][i] == xp.MAX_LEVEL for m in METRICS)),
+                              if any(levels[m][i] == xp.MAX_LEVEL for m in SKILLS)),
             "average_levels": {m: round(sum(v) / len(v), 2) for m, v in levels.items()},
             "average_total_level": round(sum(totals) / len(totals), 2),
-            "total_xp": sum(table.points[m][name] for m in METRICS for name in names),
+            "total_xp": sum(table.points[m][name] for m in SKILLS for name in names),
             "users": names, "ranks": ranks}
 
 
@@ -67,7 +67,7 @@ def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
             continue
         found.append({"account": group.get("account"), "members": group.get("members"),
                       "ranks": {m: r if type(r) is int else None
-                                for m, r in ((m, mine.get(m)) for m in METRICS)}})
+                                for m, r in ((m, mine.get(m)) for m in SKILLS)}})
     return found
 
 

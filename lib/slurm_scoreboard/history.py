@@ -25,7 +25,7 @@ Vector = metrics.Vector
 Row = Tuple[str, str, str, Sequence[int]]     # cluster, user, account, vector
 Key = Tuple[str, str, str]                    # scope ("all" or a cluster), kind, name
 Damage = Callable[[str, str], None]
-SKILLS = tuple(boards.METRICS)
+SKILLS = boards.SKILLS
 
 
 def cluster_months(root: str, clusters: Sequence[str], on_damage: Damage

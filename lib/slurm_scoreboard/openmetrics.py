@@ -26,7 +26,7 @@ import math
 from typing import Dict, List, Optional
 
 from . import times
-from .boards import RATIO_BOARDS
+from .boards import LEVELLESS
 from .leaderboard_files import LeaderboardFiles
 
 PREFIX = "slurm_scoreboard"
@@ -71,7 +71,7 @@ def exposition(files: LeaderboardFiles, top: int) -> str:
         family, label = KIND_NAMES[which.kind]
         scope = f'skill="{escape_label(which.metric)}",window="{escape_label(which.window)}",' \
                 f'slurm_cluster="{escape_label(which.scope)}"'
-        gauges = ("value", "rank") if which.metric in RATIO_BOARDS else ("value", "level", "rank")
+        gauges = ("value", "rank") if which.metric in LEVELLESS else ("value", "level", "rank")
         for row in board.rows[:top]:
             labels = f'{{{label}="{escape_label(row.name)}",{scope}}}'
             for gauge in gauges:           # a Row's field of the gauge's name

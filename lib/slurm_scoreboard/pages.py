@@ -146,8 +146,9 @@ def compare_page(first: PlayerPage, second: PlayerPage, ascii_only: bool = False
         for line in (one, other):
             value = "" if line.value is None else format_value(line.metric, line.value)
             rank = "-" if line.rank is None else f"{line.rank:,}"
-            cells.append(f"{line.level:,} / {value or '-'} / {rank}")
-        gap = one.xp - other.xp
+            level = "-" if line.level is None else f"{line.level:,}"
+            cells.append(f"{level} / {value or '-'} / {rank}")
+        gap = (one.xp or 0) - (other.xp or 0)
         style = "rank1" if gap > 0 else ("dim" if gap == 0 else "text")
         lines.append((f"  {metric_title(one.metric):<15} {cells[0]:>21} {cells[1]:>21} "
                       f"{gap:>+13,}", style))

@@ -10,7 +10,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .view_model import (
     Board, CHROME, clean, cut, empty_board_text, fit, format_value, help_lines, Line,
-    metric_title, MIN_HEIGHT, MIN_WIDTH, PERCENT, PlayerPage, Row, Selection,
+    metric_title, MIN_HEIGHT, MIN_WIDTH, NO_LEVELS, PlayerPage, Row, Selection,
     SKILL_ABBREVIATIONS, SkillLine, text_width, value_heading, ViewState, when, window_title)
 
 
@@ -52,8 +52,8 @@ def board_columns(board: Optional[Board], selection: Selection, width: int) -> L
                                                    ">", 1)]
     extra = [(Column("level", "Level", 5), 0),
              (Column("xp", "XP", max(10, len(f"{most_xp:,}"))), 10)]
-    if selection.metric in PERCENT:
-        extra = []          # an efficiency ratio board: a percent, no levels
+    if selection.metric in NO_LEVELS:
+        extra = []          # a ratio board (a percent) or a board apart: no levels
     if selection.metric == "overall":
         title = _skills_text(SKILL_ABBREVIATIONS.values())
         extra.append((Column("skills", title, len(title)), 16))
@@ -105,9 +105,9 @@ def skill_cell(line: SkillLine, key: str) -> str:
     if key == "rank":
         return "-" if line.rank is None else f"{line.rank:,}"
     if key == "level":
-        return f"{line.level:,}"
+        return "" if line.level is None else f"{line.level:,}"
     if key == "xp":
-        return f"{line.xp:,}"
+        return "" if line.xp is None else f"{line.xp:,}"
     if key == "value":
         return "" if line.value is None else format_value(line.metric, line.value)
     return ""

@@ -13,7 +13,9 @@ NON_TERMINAL = {
     "CONFIGURING": "CF", "STOPPED": "ST", "SIGNALING": "SI", "STAGE_OUT": "SO",
     "RESV_DEL_HOLD": "RD",
 }
-FAILED = frozenset({"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"})
+# The user's failures: the job failed, ran out of memory or out of its time limit. NODE_FAIL,
+# BOOT_FAIL and PREEMPTED are the site's doing, DEADLINE and CANCELLED a stop, not a failure.
+FAILED = frozenset({"FAILED", "TIMEOUT", "OUT_OF_MEMORY"})
 
 _BY_CODE = {code: name for table in (TERMINAL, NON_TERMINAL) for name, code in table.items()}
 _KNOWN = set(TERMINAL) | set(NON_TERMINAL)

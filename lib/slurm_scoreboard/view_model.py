@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import orjson
 
 from . import boards, chronicle, windows
-from .boards import EFFICIENCY_BOARDS, METRIC_TITLES, RATIO_BOARDS
+from .boards import EFFICIENCY_BOARDS, LEVELLESS, METRIC_TITLES, RATIO_BOARDS
 from .groupstats import groups_from_stats, ranks_in_groups
 from .files import UnsafePath, read_bytes
 from .names import check_name, safe_text
@@ -26,15 +26,16 @@ from .names import check_name, safe_text
 Span = Tuple[str, str]
 Line = List[Span]
 
-SKILL_ABBREVIATIONS = {
+SKILL_ABBREVIATIONS = {       # the skills of Overall, in its order
     "clock_hours": "CPU", "elapsed_hours": "Wall", "gpu_clock_hours": "GPU",
-    "gpu_elapsed_hours": "GPUw", "failed_jobs": "Fail", "jobs": "Jobs"}
+    "gpu_elapsed_hours": "GPUw", "jobs": "Jobs"}
 WINDOW_TITLES = {
     "alltime": "All time", "rolling-7d": "Last 7 days", "rolling-30d": "Last 30 days",
     "rolling-365d": "Last 365 days", "month": "This month"}
 HOURS = frozenset(("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
                    "cpu_used_hours"))
 PERCENT = frozenset(RATIO_BOARDS)
+NO_LEVELS = frozenset(LEVELLESS)     # boards whose rows have no level and no XP
 VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
 
 MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
@@ -210,8 +211,8 @@ def empty_board_text(board: Optional[Board]) -> str:
 class SkillLine(NamedTuple):
     metric: str
     rank: Optional[int]         # None: not on that board
-    level: int
-    xp: int
+    level: Optional[int]        # None on a board apart (failed jobs)
+    xp: Optional[int]
     value: Optional[float]      # None for overall
 
 
@@ -239,8 +240,8 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     if overall is not None:
         top = SkillLine("overall", overall.rank, overall.level, overall.xp, None)
     else:
-        top = SkillLine("overall", None, sum(s.level for s in skills), sum(s.xp for s in skills),
-                        None)
+        top = SkillLine("overall", None, sum(s.level or 0 for s in skills),
+                        sum(s.xp or 0 for s in skills), None)
     extra = tuple(efficiency_lines(root, selection, measured, name) +
                   group_lines(root, selection, name) + achievement_lines(root, selection, name))
     return PlayerPage(name, selection, asof, [top] + skills, extra)
@@ -341,6 +342,8 @@ def on_any_board(root: str, selection: Selection, name: str) -> bool:
 
 
 def _skill_line(metric: str, row: Optional[Row]) -> SkillLine:
+    if metric in NO_LEVELS:
+        return SkillLine(metric, row and row.rank, None, None, row.value if row else 0)
     if row is None:
         return SkillLine(metric, None, 1, 0, 0)
     return SkillLine(metric, row.rank, row.level, row.xp, row.value)

@@ -25,7 +25,7 @@ from typing import Dict, Iterator, Optional, Tuple
 from urllib.parse import quote
 
 from . import view_model
-from .boards import METRICS, RATIO_BOARDS
+from .boards import LEVELLESS, SKILLS
 from .groupstats import groups_from_stats
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from .names import check_name
@@ -35,7 +35,7 @@ from .view_model import (Board, Row, format_value, metric_title, value_heading, 
 KIND_TITLES = {"users": "Players", "groups": "Groups"}
 MEMBER_FOLDERS = {"users": "players", "groups": "groups"}
 DOCUMENTS = (("records", "Records"), ("competitions", "Competitions"))
-RECORD_SKILLS = tuple(METRICS)
+RECORD_SKILLS = SKILLS
 RECORD_PERIODS = ("day", "week", "month")
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
@@ -271,7 +271,7 @@ class Site:
                 'read.</p>'
         overall = which.metric == "overall"
         heads = ['<th class="num rank">Rank</th>', "<th>Name</th>"]
-        if which.metric not in RATIO_BOARDS:
+        if which.metric not in LEVELLESS:
             heads += [f'<th class="num">{"Total level" if overall else "Level"}</th>',
                       '<th class="num xp">XP</th>']
         if not overall:
@@ -296,7 +296,7 @@ class Site:
         if row.name in self.members[which.kind]:
             name = link(here, member_file(which.kind, row.name), name)
         cells = [f'<td class="num rank">{row.rank:,}</td>', f'<td class="name">{name}</td>']
-        if which.metric not in RATIO_BOARDS:
+        if which.metric not in LEVELLESS:
             cells += [f'<td class="num">{row.level:,}</td>', f'<td class="num xp">{row.xp:,}</td>']
         if which.metric != "overall":
             cells.append(f'<td class="num">{format_value(which.metric, row.value)}</td>')
@@ -362,7 +362,7 @@ class Site:
             row = self.merged.get((kind, window, metric), {}).get(name)
             target = board_file(Scoped(ALL, kind, window, metric))
             skill = link(here, target, html.escape(metric_title(metric)))
-            levelled = metric != "overall" and metric not in RATIO_BOARDS
+            levelled = metric != "overall" and metric not in LEVELLESS
             if row is None:
                 cells = '<td class="num rank">-</td><td class="num">1</td>' \
                         '<td class="num xp">0</td><td class="num"></td>' \
@@ -372,7 +372,7 @@ class Site:
             else:
                 value = "" if metric == "overall" else format_value(metric, row.value)
                 level, points = (f"{row.level:,}", f"{row.xp:,}") \
-                    if metric not in RATIO_BOARDS else ("", "")
+                    if metric not in LEVELLESS else ("", "")
                 cells = (f'<td class="num rank">{row.rank:,}</td><td class="num">{level}'
                          f'</td><td class="num xp">{points}</td><td class="num">{value}</td>')
             rows.append(f"<tr><td>{skill}</td>{cells}</tr>")

@@ -21,15 +21,17 @@ MAX_LEVEL = 99
 MAX_VIRTUAL_LEVEL = 126
 MAX_RATE = 1_000_000.0   # XP per unit: one CPU-hour could then give 1M XP
 
-# XP per unit of each skill: 99 at ~1.3M core-hours, ~130k wall or GPU hours, 130k jobs.
+# XP per unit of each skill: 99 at ~1.3M core-hours, ~130k wall or GPU hours, 130k jobs. Failed
+# jobs are ranked on a board apart, with no XP: a hiscores does not level people up for failing.
 DEFAULT_RATES: Dict[str, float] = {
     "clock_hours": 10.0,
     "elapsed_hours": 100.0,
     "gpu_clock_hours": 100.0,
     "gpu_elapsed_hours": 200.0,
-    "failed_jobs": 500.0,
     "jobs": 100.0,
 }
+# Rates an older config may still give, for boards that no longer have XP: ignored.
+RETIRED_RATES = ("failed_jobs",)
 SKILLS = tuple(DEFAULT_RATES)
 # Skills of the efficiency boards (efficiency.py): measured by the daily step poll, so not part
 # of the total level (a site without the step poll would cap everyone's total below others').
@@ -89,6 +91,8 @@ def load_rates(path: Optional[str]) -> Dict[str, float]:
     if not isinstance(given, dict):
         raise ConfigError(f"{path}: expected {{\"rates\": {{skill: number}}}}")
     for skill, rate in given.items():
+        if skill in RETIRED_RATES:
+            continue
         if skill not in rates:
             raise ConfigError(f"{path}: unknown skill {skill!r} (known: "
                               f"{', '.join(SKILLS + tuple(MEASURED_RATES))})")

@@ -9,7 +9,7 @@ SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
 USERS = {"sbalice": "sbphys", "sbbob": "sbphys", "sbcarol": "sbchem"}
 # The tools as the test users run them: a venv they can execute (tests/run.sh makes one).
 USERS_BIN = os.environ.get("SB_USERS_BIN") or os.path.join(TOP, ".venv", "bin")
-FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"}
+FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY"}     # the user's failures (states.FAILED)
 
 
 def as_user(user, command, check=True, **kwargs):

@@ -8,7 +8,7 @@ import pytest
 
 from slurm_jobs import USERS_BIN, as_user, stamp
 
-FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}
+FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY"}
 
 
 def independent_totals(job_ids):

@@ -66,7 +66,7 @@ def rollup(root, month, cluster="hammer"):
 def expected_totals(records):
     """The truth, summed straight from the records by the metric definitions (CPU and GPU
     seconds are the record's own: a het job's are not its elapsed x its CPUs)."""
-    failed = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"}
+    failed = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY"}
     truth = {}
     for r in records:
         if not r["terminal"]:

@@ -16,6 +16,7 @@ from export_helpers import (CLUSTERS, HOSTILE, NOW, every_board, export, opt_out
                             read_board, write_board)
 from reduce_helpers import ENV
 from slurm_scoreboard import openmetrics
+from slurm_scoreboard.boards import LEVELLESS
 
 LABEL = {"users": "user", "groups": "account"}
 FAMILY = {"users": "slurm_scoreboard_user", "groups": "slurm_scoreboard_group"}
@@ -57,7 +58,8 @@ def expected(root, top):
         for row in document["rows"][:top]:
             labels = frozenset({LABEL[kind]: row[LABEL[kind]], "skill": metric, "window": window,
                                 "slurm_cluster": scope}.items())
-            for gauge in ("value", "level", "rank"):
+            gauges = ("value", "rank") if metric in LEVELLESS else ("value", "level", "rank")
+            for gauge in gauges:
                 wanted[(f"{FAMILY[kind]}_{gauge}", labels)] = row[gauge]
     return wanted
 

@@ -103,8 +103,8 @@ def test_first_job_per_cluster_total_level_and_group_levels(tmp_path):
 def test_total_level_milestone(tmp_path):
     # Each day of February, ten one-CPU jobs of 20 wall hours (02:00 to 22:00): 200 CPU-core and
     # wall hours and 10 jobs a day. After one day: clock 2,000 XP (12), wall 20,000 XP (35), jobs
-    # 1,000 XP (10), others 1: 12 + 35 + 1 + 1 + 1 + 10 = 60; ... the total reaches 100 on the
-    # first day it sums to 100 or more.
+    # 1,000 XP (10), the two GPU skills 1: 12 + 35 + 1 + 1 + 10 = 59; ... the total reaches 100
+    # on the first day it sums to 100 or more.
     records = [cpu_hours(10 * i + n, "carol", f"2024-02-{i:02d}T22:00:00Z", 20)
                for i in range(1, 29) for n in range(10)]
     root = store(tmp_path, records)
@@ -115,7 +115,7 @@ def test_total_level_milestone(tmp_path):
     totals = []
     for days in (n - 1, n):
         levels = [xp.level(xp.xp_of(200 * days, 10)), xp.level(xp.xp_of(200 * days, 100)),
-                  1, 1, 1, xp.level(xp.xp_of(10 * days, 100))]
+                  1, 1, xp.level(xp.xp_of(10 * days, 100))]
         totals.append(sum(levels))
     assert totals[0] < 100 <= totals[1] and milestone[0]["level"] == totals[1]
 
@@ -453,3 +453,34 @@ def test_the_opt_out_cache_is_an_input_of_the_history_pass(tmp_path):
     (root / "state" / "optout_cache.json").write_text(
         '{"version": 1, "checked": {"alice": {"hammer": [1709640000, true]}}}')
     assert chronicle.due(str(root), now, 3600)
+
+
+def test_failing_is_a_board_apart_with_no_xp_level_achievement_or_record(tmp_path):
+    # 400 failed jobs would have been level 62 at the old 500 XP a failure; and the site's own
+    # failures (a node, its boot, a preemption) are not the user's at all
+    records = [job(i, "flo", f"2024-02-{1 + i % 28:02d}T10:00:00Z", state="FAILED", elapsed=60)
+               for i in range(400)]
+    records += [job(1000 + i, "sam", "2024-02-10T10:00:00Z", state=state, elapsed=60)
+                for i, state in enumerate(("NODE_FAIL", "BOOT_FAIL", "PREEMPTED", "DEADLINE",
+                                           "TIMEOUT", "OUT_OF_MEMORY"))]
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "xp.json").write_text('{"rates": {"failed_jobs": 500, "jobs": 100}}')
+    root = store(tmp_path, records)
+    failed = read(root, "alltime_failed_jobs.json")["rows"]
+    assert failed == [{"rank": 1, "user": "flo", "value": 400},
+                      {"rank": 2, "user": "sam", "value": 2}]
+    assert not [e for e in events(root) if e.get("skill") == "failed_jobs"]
+    assert all(r["skill"] != "failed_jobs" for r in read(root, "records.json")["records"])
+    overall = {r["user"]: r for r in read(root, "alltime_overall.json")["rows"]}
+    assert set(overall["flo"]["skills"]) == {"clock_hours", "elapsed_hours", "gpu_clock_hours",
+                                             "gpu_elapsed_hours", "jobs"}
+    assert overall["flo"]["xp"] == sum(xp.xp_of(v, r) for v, r in
+                                       ((400 * 2 / 60, 10), (400 / 60, 100), (400, 100)))
+    page = rank(root, "--user", "flo")[0]
+    apart = next(s for s in page["skills"] if s["metric"] == "failed_jobs")
+    assert apart == {"metric": "failed_jobs", "rank": 1, "value": 400, "xp": None, "level": None,
+                     "virtual_level": None}
+    write_competitions(root, {"competitions": [{"id": "oops", "skills": ["failed_jobs"],
+                                                "from": "2024-02-01", "to": "2024-02-29"}]})
+    done = tool("sb_rank", ["--root", str(root), "--now", NOW, "--history-every", "0"])
+    assert done.returncode == 1 and b"skills" in done.stderr

@@ -12,9 +12,11 @@ def test_the_issue_definitions():
     assert metrics.of_record(record()) == [14400, 3600, 0, 0, 0, 1]
     gpu = record(gpus=2, gpu_seconds=7200)
     assert metrics.of_record(gpu) == [14400, 3600, 7200, 3600, 0, 1]
-    for state in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"):
+    # the user's failures count; the site's (a node or its boot failing, preemption) and a
+    # deadline or cancel do not
+    for state in ("FAILED", "TIMEOUT", "OUT_OF_MEMORY"):
         assert metrics.of_record(record(state=state))[4] == 1
-    for state in ("COMPLETED", "CANCELLED", "PREEMPTED"):
+    for state in ("COMPLETED", "CANCELLED", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE"):
         assert metrics.of_record(record(state=state))[4] == 0
 
 
@@ -22,7 +24,9 @@ def test_jobs_that_never_started_are_not_jobs():
     never = record(start=None, elapsed_s=0, cpu_seconds=0, state="CANCELLED")
     assert metrics.of_record(never) == [0, 0, 0, 0, 0, 0]
     boot_fail = record(start=None, elapsed_s=0, cpu_seconds=0, state="BOOT_FAIL")
-    assert metrics.of_record(boot_fail) == [0, 0, 0, 0, 1, 0]
+    assert metrics.of_record(boot_fail) == [0, 0, 0, 0, 0, 0]
+    failed = record(start=None, elapsed_s=0, cpu_seconds=0, state="FAILED")
+    assert metrics.of_record(failed) == [0, 0, 0, 0, 1, 0]
 
 
 def test_seed_fields_are_unrounded_hours():

@@ -221,14 +221,19 @@ def test_overall_orders_by_total_level_then_total_xp_then_name():
     from slurm_scoreboard import boards, xp
     rates = {skill: 1.0 for skill in xp.SKILLS}
     # [clock s, elapsed s, GPU clock s, GPU elapsed s, failed jobs, jobs]; with rate 1, jobs=174
-    # is level 3 (174 XP), 83..173 level 2.
-    vectors = {"cat": [0, 0, 0, 0, 0, 174],     # total level 8, 174 XP
-               "eve": [0, 0, 0, 0, 82, 173],    # total level 7, 255 XP: more XP, lower level
-               "dan": [0, 0, 0, 0, 0, 173],     # 7, 173
-               "zed": [0, 0, 0, 0, 0, 100],     # 7, 100
-               "bob": [0, 0, 0, 0, 100, 0],     # 7, 100: tied with zed, named first
-               "amy": [0, 0, 0, 0, 0, 90]}      # 7, 90
+    # is level 3 (174 XP), 83..173 level 2; five skills (failed jobs is a board apart: no XP).
+    h = 3600
+    vectors = {"cat": [0, 0, 0, 0, 0, 174],          # total level 7, 174 XP
+               "eve": [0, 82 * h, 0, 0, 0, 173],     # total level 6, 255 XP: more XP, lower level
+               "dan": [0, 0, 0, 0, 0, 173],          # 6, 173
+               "zed": [0, 0, 0, 0, 0, 100],          # 6, 100
+               "bob": [0, 100 * h, 0, 0, 0, 0],      # 6, 100: tied with zed, named first
+               "amy": [0, 0, 0, 0, 0, 90],           # 6, 90
+               "fay": [0, 0, 0, 0, 1000, 0]}         # 5, 0: failing earns nothing
     rows = boards.Standings(vectors, rates).overall_rows()
     assert [(r["rank"], r["user"], r["level"], r["xp"]) for r in rows] == [
-        (1, "cat", 8, 174), (2, "eve", 7, 255), (3, "dan", 7, 173), (4, "bob", 7, 100),
-        (4, "zed", 7, 100), (6, "amy", 7, 90)]
+        (1, "cat", 7, 174), (2, "eve", 6, 255), (3, "dan", 6, 173), (4, "bob", 6, 100),
+        (4, "zed", 6, 100), (6, "amy", 6, 90), (7, "fay", 5, 0)]
+    assert all("failed_jobs" not in row["skills"] for row in rows)
+    failed = boards.Standings(vectors, rates).rows("failed_jobs")
+    assert failed == [{"rank": 1, "user": "fay", "value": 1000}]

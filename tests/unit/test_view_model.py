@@ -156,9 +156,9 @@ def test_tab_cycles_every_metric_and_shift_tab_goes_back(store):
         press(state, "TAB")
         seen.append(state.sel.metric)
     assert seen == ["clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
-                    "failed_jobs", "jobs", "overall"]
+                    "jobs", "failed_jobs", "overall"]
     press(state, "BTAB")
-    assert state.sel.metric == "jobs"
+    assert state.sel.metric == "failed_jobs"
 
 
 def test_w_cycles_windows_and_g_cycles_clusters(store):
@@ -358,7 +358,8 @@ def test_skill_without_a_row_shows_dash_and_level_one(store):
     state = open_state(store)
     state.show_player("nobody")
     assert all(line.rank is None for line in state.player.lines)
-    assert [line.level for line in state.player.lines] == [6, 1, 1, 1, 1, 1, 1]
+    # five skills at level 1, and failed jobs, a board apart, with no level
+    assert [line.level for line in state.player.lines] == [5, 1, 1, 1, 1, 1, None]
     columns = screens.player_columns(state.player, 80)
     assert screens.skill_cell(state.player.lines[1], "rank") == "-"
     assert "Skill" in all_text([screens.heading_line(columns, 80)])

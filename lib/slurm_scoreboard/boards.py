@@ -227,17 +227,30 @@ def metric_value(vector: Sequence[int], metric: str) -> float:
     return vector[index] / divisor if divisor != 1 else min(vector[index], LARGEST)
 
 
+_NO_KEY = object()
+
+
+def shared_ranks(keys: Sequence) -> List[int]:
+    """The ranks of entries in board order, each entry's key what it is ranked on: an entry
+    takes its position, or the rank of the one before when its key is the same (1, 2, 2, 4).
+    Every board, group and competition is ranked so, and a reader that drops rows ranks what is
+    left again with the old ranks as keys (boardfiles.py), which gives the same ranks."""
+    ranks: List[int] = []
+    previous: object = _NO_KEY
+    for position, key in enumerate(keys, 1):
+        if previous is _NO_KEY or key != previous:
+            rank, previous = position, key
+        ranks.append(rank)
+    return ranks
+
+
 def ranked(values: Dict[str, float], keep_zeros: bool = False) -> List[Tuple[int, str, float]]:
     """(rank, name, value), value descending, ties sharing a rank (1, 2, 2, 4) and ordered by
     name; zeros are left out unless `keep_zeros` (the efficiency boards list the idle)."""
     order = sorted(((v, n) for n, v in values.items() if v > 0 or keep_zeros),
                    key=lambda p: (-p[0], p[1]))
-    rows, rank, previous = [], 0, None
-    for position, (value, name) in enumerate(order, 1):
-        if value != previous:
-            rank, previous = position, value
-        rows.append((rank, name, value))
-    return rows
+    ranks = shared_ranks([value for value, _ in order])
+    return [(rank, name, value) for rank, (value, name) in zip(ranks, order)]
 
 
 class Standings:
@@ -280,10 +293,9 @@ class Standings:
             total_xp = sum(self.points[metric][name] for metric in METRICS)
             entries.append((sum(skills.values()), total_xp, name, skills))
         entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
-        rows, rank, previous = [], 0, None
-        for position, (total_level, total_xp, name, skills) in enumerate(entries, 1):
-            if (total_level, total_xp) != previous:
-                rank, previous = position, (total_level, total_xp)
+        rows = []
+        ranks = shared_ranks([(total_level, total_xp) for total_level, total_xp, _, _ in entries])
+        for rank, (total_level, total_xp, name, skills) in zip(ranks, entries):
             row = {"rank": rank, self.key: name, "value": total_level, "level": total_level,
                    "xp": total_xp, "skills": skills}
             if self.members is not None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import layout, metrics, xp
-from .files import LockBusy, UnsafePath, locked, read_json, shared_lock
+from .files import LockBusy, locked, shared_lock
 from .journal import recover
 from .optout import OptOut
 from .store import StoreCorrupt, day_rows, is_account, is_vector, load_object, user_entries
@@ -342,45 +342,6 @@ def stats_path(root: str, window: str, cluster: Optional[str] = None) -> str:
     """leaderboards/[clusters/<c>/]groups/<window>_stats.json (groupstats.py)"""
     return os.path.join(os.path.dirname(board_path(root, window, "jobs", cluster, "groups")),
                         f"{window}_stats.json")
-
-
-class BoardMissing(Exception):
-    """A board file sb-rank has not written (or that is not one)."""
-
-
-def read_board(root: str, window: str, metric: str, cluster: Optional[str] = None,
-               kind: str = "users") -> dict:
-    """A board file as the last rebuild wrote it, rows checked to be objects."""
-    path = board_path(root, window, metric, cluster, kind)
-    try:
-        document = read_json(path)
-    except (ValueError, OSError, UnsafePath) as err:
-        raise BoardMissing(f"{path}: {err}") from None
-    if document is None:
-        raise BoardMissing(f"no board {path}: sb-rank has not written it yet")
-    if type(document) is not dict or type(document.get("rows")) is not list or \
-            not all(type(row) is dict for row in document["rows"]):
-        raise BoardMissing(f"{path}: not an sb-rank board")
-    return document
-
-
-def personal_from_files(root: str, window: str, cluster: Optional[str], user: str) -> dict:
-    """The personal hiscores of `user` from the board files (what a reader can see)."""
-    skills = []
-    for metric in METRICS:
-        row = next((r for r in read_board(root, window, metric, cluster)["rows"]
-                    if r.get("user") == user), None)
-        if row is None:
-            skills.append({"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
-                           "virtual_level": 1})
-        else:
-            skills.append({"metric": metric, **{key: row.get(key) for key in
-                           ("rank", "value", "xp", "level", "virtual_level")}})
-    overall = read_board(root, window, "overall", cluster)
-    row = next((r for r in overall["rows"] if r.get("user") == user), None)
-    return {"user": user, "overall": row and {k: row.get(k) for k in ("rank", "level", "xp")},
-            "skills": skills, "window": window, "cluster": cluster or "all",
-            "asof": overall.get("asof")}
 
 
 def personal(usage: Usage, user: str, rates: Dict[str, float]) -> dict:

@@ -22,7 +22,11 @@ formats:
                 a board per skill, window and cluster, a page per player and group; DIR is
                 replaced whole (a symlink to a fresh folder), so a web server never shows half
 
-Reads only <root>/leaderboards (what sb-rank wrote); opted-out users never appear.
+Reads <root>/leaderboards (what sb-rank wrote) and who opted out (config/optout.txt and the
+pollers' state/optout_cache.json): an opted-out user is on no board, page, group list, record
+or competition from the next export on, before the next rebuild erases them (ranks closed up;
+group totals lose their usage at that rebuild). A list or cache that cannot be read stops the
+export (exit 1).
 
 exit status: 0 done, 1 error (no leaderboards, DIR not a site sb-export wrote, a write failed),
 2 usage error, 3 another sb-export is writing DIR, 4 written, but unreadable board, records or

@@ -11,7 +11,7 @@ from slurm_scoreboard import achievements, chronicle, cli, news
 from slurm_scoreboard.files import UnsafePath, atomic_write, locked, makedirs, read_bytes
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
-from slurm_scoreboard.optout import OptOut
+from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.competitions import is_day
 
 PROG = "sb-news"
@@ -21,8 +21,10 @@ Events come from leaderboards/achievements.ndjson, which every sb-rank rebuild (
 writes from the day rows of the store: each is dated to the UTC day it happened, also for a
 backfilled history. By default only events not printed before under the cursor (--cursor NAME,
 kept in <root>/state/news/NAME.seen) are printed, and the cursor moves once they were all
-written out; --all and --since print without reading or moving it. Opted-out users never
-appear.
+written out; --all and --since print without reading or moving it. Users on
+<root>/config/optout.txt, or whose home marker a poller saw, never appear, from the moment they
+opted out: their events are not printed, not added to an outbox, and those waiting in the
+outbox leave it unposted (a list or cache that cannot be read stops sb-news, exit 1).
 
 exit status: 0 done (also when nothing was new), 1 error (no achievements file yet: run sb-rank
 first; a damaged cursor), 2 usage error, 3 another sb-news is using this cursor.
@@ -51,7 +53,8 @@ def build_parser():
                         help="ndjson (default) or text: one sentence an event")
     parser.add_argument("--outbox", metavar="FILE",
                         help="add the new events to FILE (atomically, before the cursor moves) "
-                             "instead of printing them: what sb-news-post sends from")
+                             "instead of printing them: what sb-news-post sends from (with "
+                             "--format text each line is the event's JSON, a tab, the text)")
     parser.add_argument("--all-scopes", action="store_true",
                         help="also every cluster's own events (default: all clusters merged, "
                              "and first jobs on each cluster)")
@@ -67,9 +70,7 @@ def check_args(args) -> None:
                              "--all, --since and --mark-seen")
 
 
-def wanted(event: dict, args, optout: OptOut) -> bool:
-    if event.get("kind") == "users" and event.get("user") in optout:
-        return False
+def wanted(event: dict, args) -> bool:
     if args.since is not None and event["day"] < args.since:
         return False
     return args.all_scopes or event.get("scope") == "all" or event.get("event") == "first_job"
@@ -77,8 +78,20 @@ def wanted(event: dict, args, optout: OptOut) -> bool:
 
 def line_of(event: dict, args) -> bytes:
     if args.format == "text":
-        return safe_text(achievements.describe(event)).encode() + b"\n"
+        return text_of(event) + b"\n"
     return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def text_of(event: dict) -> bytes:
+    return safe_text(achievements.describe(event)).encode()
+
+
+def outbox_line(event: dict, args) -> bytes:
+    """An event as the outbox keeps it: with --format text its JSON, a tab and the text (what
+    sb-news-post posts), so a later run still knows whose it is."""
+    if args.format == "text":
+        return orjson.dumps(event) + b"\t" + text_of(event) + b"\n"
+    return line_of(event, args)
 
 
 def emit(event: dict, out: Writer, args) -> None:
@@ -89,18 +102,20 @@ OUTBOX_LIMIT = 8 << 20     # bytes: sb-news-post reads it whole; more means no o
 
 
 class Outbox:
-    """What is waiting in an outbox file, and the room left in it for new events."""
+    """What is waiting in an outbox file (without the events of users who opted out since they
+    were added), and the room left in it for new events."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, files: BoardFiles):
         self.path = path
         try:
-            self.before = read_bytes(path, OUTBOX_LIMIT)
+            waiting = read_bytes(path, OUTBOX_LIMIT)
         except FileNotFoundError:
-            self.before = b""
+            waiting = b""
         except (OSError, UnsafePath, ValueError) as err:
             raise cli.ToolError(safe_text(f"{path}: {err}")) from None
-        if self.before and not self.before.endswith(b"\n"):
-            self.before += b"\n"
+        kept = [still_shown(line, files) for line in waiting.splitlines()]
+        self.dropped = kept.count(None)
+        self.before = b"".join(line + b"\n" for line in kept if line is not None)
         self.room = OUTBOX_LIMIT - len(self.before)
         self.added: List[bytes] = []
         self.full = False
@@ -115,8 +130,29 @@ class Outbox:
         return True
 
     def save(self) -> None:
-        if self.added:
+        if self.added or self.dropped:
             atomic_write(self.path, self.before + b"".join(self.added))
+
+
+def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
+    """An outbox line as it may still be posted: None when its event is of a user who opted out
+    since, rewritten when it names a previous rank 1 who did; a line without an event's JSON (a
+    text line of an older version) is kept as it is."""
+    head, tab, _ = line.partition(b"\t")
+    try:
+        event = orjson.loads(head)
+    except orjson.JSONDecodeError:
+        return line
+    if not chronicle.is_event(event):
+        return line
+    shown = files.shown(event)
+    if shown is None:
+        return None
+    if shown is event:
+        return line
+    if tab:
+        return orjson.dumps(shown) + b"\t" + text_of(shown)
+    return orjson.dumps(shown)
 
 
 def body(args) -> int:
@@ -125,10 +161,9 @@ def body(args) -> int:
     if not os.path.exists(chronicle.achievements_file(root)):
         raise cli.ToolError(f"no {chronicle.achievements_file(root)} yet: sb-rank --root "
                             f"{root} writes it with the boards")
-    optout = OptOut(root)
+    files = BoardFiles(root)
     out = Writer(sys.stdout.buffer)
-    events = (chronicle.scrub(event, optout) for event in chronicle.read_events(root)
-              if wanted(event, args, optout))
+    events = (event for event in files.events() if wanted(event, args))
     if args.all or args.since:
         for event in events:
             emit(event, out, args)
@@ -141,13 +176,13 @@ def body(args) -> int:
         except news.CursorCorrupt as err:
             raise cli.ToolError(safe_text(str(err))) from None
         fresh = set()
-        outbox = Outbox(args.outbox) if args.outbox else None
+        outbox = Outbox(args.outbox, files) if args.outbox else None
         for event in events:
             key = news.key_of(event["id"])
             if key in seen or key in fresh:
                 continue
             if outbox is not None:
-                if not outbox.take(line_of(event, args)):
+                if not outbox.take(outbox_line(event, args)):
                     break           # the rest stay new for the next run
             elif not args.mark_seen:
                 emit(event, out, args)

@@ -9,6 +9,7 @@ import orjson
 
 from slurm_scoreboard import (boards, chronicle, cli, competitions, efficiency, groupstats,
                               layout, rebuilds, tables, times, view_model, windows, xp)
+from slurm_scoreboard.boardfiles import BoardError, BoardFiles
 from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs)
 from slurm_scoreboard.journal import JournalCorrupt
@@ -367,20 +368,22 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
 
 def from_board_files(root, args) -> int:
     """What a reader (an account that may not write the root, so may not lock its store) gets:
-    the rows of the board files the last rebuild wrote."""
+    the rows of the board files the last rebuild wrote, without users who opted out since
+    (boardfiles.py)."""
     if args.account:
         raise cli.ToolError("--account reads the store, which only the root's writers may "
                             "lock; readers get the board files (try --groups)")
     window = args.window or "alltime"
     try:
+        files = BoardFiles(root)
         if args.user or args.compare:
-            emit_pages([page_from_files(root, window, args, name) for name in names_of(args)],
+            emit_pages([page_from_files(files, window, args, name) for name in names_of(args)],
                        args)
             return cli.EXIT_OK
         kind = "groups" if args.groups else "users"
-        document = boards.read_board(root, window, args.metric, args.cluster, kind)
-    except boards.BoardMissing as err:
-        raise cli.ToolError(str(err)) from None
+        document = files.required_board(window, args.metric, args.cluster, kind)
+    except BoardError as err:
+        raise cli.ToolError(safe_text(str(err))) from None
     emit_rows(document["rows"], args)
     return cli.EXIT_OK
 
@@ -389,27 +392,24 @@ def names_of(args) -> List[str]:
     return list(args.compare) if args.compare else [args.user]
 
 
-def page_from_files(root, window, args, user) -> dict:
-    page = boards.personal_from_files(root, window, args.cluster, user)
-    known = boards.read_board(root, "alltime", "overall", args.cluster)["rows"]
-    if not any(row.get("user") == user for row in known):
+def page_from_files(files: BoardFiles, window, args, user) -> dict:
+    page = files.personal(window, args.cluster, user)
+    if not files.known(user, args.cluster):
         raise cli.ToolError(f"no user {safe_text(user)} on the boards", EXIT_UNKNOWN)
-    groups = groupstats.groups_from_stats(chronicle.read_document(
-        boards.stats_path(root, window, args.cluster)))
-    add_history(page, root, args, groups)
-    page["efficiency"] = efficiency_from_files(root, window, args.cluster, user)
+    add_history(page, files, args, files.group_stats(window, args.cluster))
+    page["efficiency"] = efficiency_from_files(files, window, args.cluster, user)
     return page
 
 
-def efficiency_from_files(root, window, cluster, user) -> List[dict]:
+def efficiency_from_files(files: BoardFiles, window, cluster, user) -> List[dict]:
     """The user's rank and value on each efficiency board the last rebuild wrote."""
     try:
-        measured = view_model.load_index(root).efficiency
+        measured = view_model.load_index(files.root).efficiency
     except view_model.BoardError:
         return []
     selection = view_model.Selection(window, "", cluster or "all", "users")
     return [{"metric": metric, "rank": row and row.rank, "value": row and row.value}
-            for metric, row in view_model.efficiency_rows(root, selection, measured, user)]
+            for metric, row in view_model.efficiency_rows(files, selection, measured, user)]
 
 
 def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
@@ -422,6 +422,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
     groups = groupstats.group_stats(usage[window.name], rates)
     measured = scoped_measured(root, args.cluster, window, optout, damage)
     bar = min_cpu_hours(args, root)
+    files = BoardFiles(root)
     pages = []
     for user in names_of(args):
         if user not in usage["alltime"]:
@@ -430,7 +431,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
         page = boards.personal(usage[window.name], user, rates)
         page.update({"window": window.name, "cluster": args.cluster or "all",
                      "asof": times.to_iso(now)})
-        add_history(page, root, args, groups)
+        add_history(page, files, args, groups)
         page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"], bar)
         pages.append(page)
     return pages
@@ -445,11 +446,11 @@ def scoped_measured(root, cluster, window, optout, damage) -> dict:
     return merged
 
 
-def add_history(page: dict, root: str, args, groups: List[dict]) -> None:
+def add_history(page: dict, files: BoardFiles, args, groups: List[dict]) -> None:
     """The user's rank inside each of their groups (on what they charged to it), and their
     achievements with dates."""
     page["groups"] = groupstats.ranks_in_groups(page["user"], groups)
-    page["achievements"] = chronicle.events_of(root, page["user"], "users", args.cluster)
+    page["achievements"] = files.events_of(page["user"], "users", args.cluster)
 
 
 def emit_pages(pages: List[dict], args) -> None:

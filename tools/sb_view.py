@@ -23,6 +23,9 @@ backends:
   textual            the same boards in a Textual app (pip install 'slurm-scoreboard[textual]')
 
 Reads the files sb-rank writes under <root>/leaderboards and re-reads them when they change.
+Users on <root>/config/optout.txt, or whose home marker a poller saw (state/optout_cache.json),
+are left out of every page at once (ranks closed up), before the next rebuild erases them; a
+list or cache that cannot be read stops sb-view (exit 1) rather than show them.
 
 exit status: 0 done, 1 no leaderboards under the root or an unreadable file, 2 usage error
 (also: no terminal for the interactive view, textual not installed), 5 --user or --compare
@@ -102,25 +105,25 @@ def open_state(root: str, args) -> view_model.ViewState:
     state = view_model.ViewState(root, index, view_model.Selection(args.window, args.metric,
                                                                    cluster, kind))
     for name in args.compare or ([args.user] if args.user else []):
-        if not view_model.on_any_board(root, state.sel, name):
+        if not state.files.known(name, cluster, kind):
             what = "account" if args.groups else "user"
             raise cli.ToolError(f"no {what} {printable(name)} on the boards of this scope "
                                 f"(cluster {cluster})", EXIT_UNKNOWN)
     if args.user:
         state.show_player(args.user)
-        if state.screen != "player":
-            raise cli.ToolError(state.message)
     elif args.compare:
         state.show_compare(*args.compare)
     elif args.records:
         state.do_records()
     elif args.competition is not None:
         open_competition(state, args.competition)
+    if state.alert:
+        raise cli.ToolError(state.message)
     return state
 
 
 def open_competition(state: view_model.ViewState, ident: str) -> None:
-    ids = pages.competition_ids(state.root)
+    ids = pages.competition_ids(state.files)
     if ident and ident not in ids:
         raise cli.ToolError(f"no competition {ident} on the boards (known: "
                             f"{', '.join(ids) or 'none'})", EXIT_UNKNOWN)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import layout, metrics, xp
-from .files import LockBusy, UnsafePath, locked, read_json, shared_lock
+from .files import LockBusy, UnsafePath, locked, shared_lock
 from .journal import recover
 from .optout import OptOut
 from .store import (StoreCorrupt, day_rows, ended_months, is_account, is_vector, load_object,
@@ -250,17 +250,30 @@ def metric_value(vector: Sequence[int], metric: str) -> float:
     return vector[index] / divisor if divisor != 1 else min(vector[index], LARGEST)
 
 
+_NO_KEY = object()
+
+
+def shared_ranks(keys: Sequence) -> List[int]:
+    """The ranks of entries in board order, each entry's key what it is ranked on: an entry
+    takes its position, or the rank of the one before when its key is the same (1, 2, 2, 4).
+    Every board, group and competition is ranked so, and a reader that drops rows ranks what is
+    left again with the old ranks as keys (boardfiles.py), which gives the same ranks."""
+    ranks: List[int] = []
+    previous: object = _NO_KEY
+    for position, key in enumerate(keys, 1):
+        if previous is _NO_KEY or key != previous:
+            rank, previous = position, key
+        ranks.append(rank)
+    return ranks
+
+
 def ranked(values: Dict[str, float], keep_zeros: bool = False) -> List[Tuple[int, str, float]]:
     """(rank, name, value), value descending, ties sharing a rank (1, 2, 2, 4) and ordered by
     name; zeros are left out unless `keep_zeros` (the efficiency boards list the idle)."""
     order = sorted(((v, n) for n, v in values.items() if v > 0 or keep_zeros),
                    key=lambda p: (-p[0], p[1]))
-    rows, rank, previous = [], 0, None
-    for position, (value, name) in enumerate(order, 1):
-        if value != previous:
-            rank, previous = position, value
-        rows.append((rank, name, value))
-    return rows
+    ranks = shared_ranks([value for value, _ in order])
+    return [(rank, name, value) for rank, (value, name) in zip(ranks, order)]
 
 
 class Standings:
@@ -318,10 +331,9 @@ class Standings:
             total_xp = sum(self.points[metric][name] for metric in SKILLS)
             entries.append((sum(skills.values()), total_xp, name, skills))
         entries.sort(key=lambda e: (-e[0], -e[1], e[2]))
-        rows, rank, previous = [], 0, None
-        for position, (total_level, total_xp, name, skills) in enumerate(entries, 1):
-            if (total_level, total_xp) != previous:
-                rank, previous = position, (total_level, total_xp)
+        rows = []
+        ranks = shared_ranks([(total_level, total_xp) for total_level, total_xp, _, _ in entries])
+        for rank, (total_level, total_xp, name, skills) in zip(ranks, entries):
             row = {"rank": rank, self.key: name, "value": total_level, "level": total_level,
                    "xp": total_xp, "skills": skills}
             if self.members is not None:
@@ -370,26 +382,6 @@ def stats_path(root: str, window: str, cluster: Optional[str] = None) -> str:
                         f"{window}_stats.json")
 
 
-class BoardMissing(Exception):
-    """A board file sb-rank has not written (or that is not one)."""
-
-
-def read_board(root: str, window: str, metric: str, cluster: Optional[str] = None,
-               kind: str = "users") -> dict:
-    """A board file as the last rebuild wrote it, rows checked to be objects."""
-    path = board_path(root, window, metric, cluster, kind)
-    try:
-        document = read_json(path)
-    except (ValueError, OSError, UnsafePath) as err:
-        raise BoardMissing(f"{path}: {err}") from None
-    if document is None:
-        raise BoardMissing(f"no board {path}: sb-rank has not written it yet")
-    if type(document) is not dict or type(document.get("rows")) is not list or \
-            not all(type(row) is dict for row in document["rows"]):
-        raise BoardMissing(f"{path}: not an sb-rank board")
-    return document
-
-
 _PAGE_FIELDS = ("rank", "value", "xp", "level", "virtual_level")
 
 
@@ -404,18 +396,6 @@ def page_entry(metric: str, row: Optional[dict]) -> dict:
     if metric in APART:
         entry.update(xp=None, level=None, virtual_level=None)
     return entry
-
-
-def personal_from_files(root: str, window: str, cluster: Optional[str], user: str) -> dict:
-    """The personal hiscores of `user` from the board files (what a reader can see)."""
-    skills = [page_entry(metric, next((r for r in read_board(root, window, metric, cluster)["rows"]
-                                       if r.get("user") == user), None))
-              for metric in SKILLS + APART]
-    overall = read_board(root, window, "overall", cluster)
-    row = next((r for r in overall["rows"] if r.get("user") == user), None)
-    return {"user": user, "overall": row and {k: row.get(k) for k in ("rank", "level", "xp")},
-            "skills": skills, "window": window, "cluster": cluster or "all",
-            "asof": overall.get("asof")}
 
 
 def personal(usage: Usage, user: str, rates: Dict[str, float]) -> dict:

@@ -5,8 +5,11 @@
     leaderboards/competitions.json          every competition: id, title, skills, days, status
     leaderboards/competitions/<id>.json     one competition's standings
 
-Each is written atomically; a competition no longer configured loses its file. The pass reads
-every day row of the whole history, so a rebuild runs it only when it is due (:func:`due`):
+Each is written atomically; a competition no longer configured loses its file. Readers read
+them through boardfiles.py, which leaves out users who opted out since they were written.
+
+The pass reads every day row of the whole history, so a rebuild runs it only when it is due
+(:func:`due`):
 at most once per ``every`` seconds (an hour by default), and at once on a new UTC day, after a
 change of the XP rates, the competitions or who opted out, or when a file is missing.
 ``leaderboards/history.json`` records the last pass.
@@ -16,17 +19,15 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import datetime
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import orjson
 
 from . import competitions, history, times
 from .achievements import EVENTS, Achievements
-from .files import (UnsafePath, atomic_file, atomic_write, list_folder, makedirs, open_file,
-                    read_bytes, unlink_synced)
-from .ndjson import LINE_LIMIT, bounded_lines
-from .layout import optout_file
-from .optout import OptOut, OptOutUnreadable, load_cache, read_list
+from .files import (UnsafePath, atomic_file, atomic_write, list_folder, makedirs, read_bytes,
+                    unlink_synced)
+from .optout import OptOut, OptOutUnreadable, opted_out
 from .rebuilds import identity
 from .recordbook import RecordBook
 
@@ -75,9 +76,7 @@ def opted_out_digest(root: str) -> str:
     """A digest of who has opted out (the list and the home markers the pollers saw): it moves
     when someone opts in or out, not each time a poller looks at a home again."""
     try:
-        names = read_list(optout_file(root)) | {
-            user for user, answers in load_cache(root).items()
-            if any(answer[1] for answer in answers.values())}
+        names = opted_out(root)
     except OptOutUnreadable:
         return "-"
     return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()
@@ -85,7 +84,7 @@ def opted_out_digest(root: str) -> str:
 
 def due(root: str, now: datetime, every: float) -> bool:
     """Whether a rebuild at `now` runs the history pass (see the module's doc)."""
-    record = read_document(record_file(root)) or {}
+    record = _read_record(record_file(root)) or {}
     asof = record.get("asof")
     if not isinstance(asof, str) or asof[:10] != times.to_iso(now)[:10] or \
             record.get("inputs") != _inputs(root):
@@ -149,27 +148,6 @@ def _remove_unlisted(root: str, kept) -> None:
             unlink_synced(os.path.join(competition_dir(root), name))
 
 
-def read_events(root: str) -> Iterator[dict]:
-    """The achievements the last rebuild wrote, oldest first, read a line at a time; nothing
-    before the first rebuild."""
-    try:
-        fd = open_file(achievements_file(root))
-    except FileNotFoundError:
-        return
-    except (OSError, UnsafePath):
-        return          # a planted symlink or folder: no news until the next pass replaces it
-    with os.fdopen(fd, "rb") as handle:
-        for line in bounded_lines(handle, LINE_LIMIT):
-            if line is None:
-                continue
-            try:
-                event = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if is_event(event):
-                yield event
-
-
 def is_event(event) -> bool:
     """An event as the pass writes it: the fields every reader uses, of the right types."""
     if not isinstance(event, dict) or event.get("kind") not in ("users", "groups"):
@@ -179,29 +157,8 @@ def is_event(event) -> bool:
             and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
 
 
-def scrub(event: dict, optout: OptOut) -> dict:
-    """The event without the name of a previous rank 1 who opted out since it was written."""
-    previous = event.get("previous")
-    if isinstance(previous, str) and event.get("kind") == "users" and previous in optout:
-        return dict(event, previous=None)
-    return event
-
-
-def events_of(root: str, name: str, kind: str = "users", scope: Optional[str] = None,
-              optout: Optional[OptOut] = None) -> List[dict]:
-    """One user's (or group's) achievements on one cluster (`scope`), or over all clusters
-    (scope None or "all": the merged scope's events and the first job on each cluster)."""
-    field = history.name_field(kind)
-    scope = scope or "all"
-    optout = optout if optout is not None else OptOut(root)
-    return [scrub(event, optout) for event in read_events(root)
-            if event.get("kind") == kind and event.get(field) == name
-            and (event.get("scope") == scope or
-                 (scope == "all" and event.get("event") == "first_job"))]
-
-
-def read_document(path: str) -> Optional[dict]:
-    """A JSON object file sb-rank wrote, or None when missing or not one."""
+def _read_record(path: str) -> Optional[dict]:
+    """The record of the last pass (history.json), or None when missing or not one."""
     try:
         document = orjson.loads(read_bytes(path))
     except (OSError, UnsafePath, ValueError):

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import orjson
 
 from . import metrics, xp
-from .boards import METRIC_TITLES, metric_value
+from .boards import METRIC_TITLES, metric_value, shared_ranks
 from .files import UnsafePath, read_bytes
 from .history import (SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of,
                       week_label)
@@ -85,12 +85,8 @@ class Competition:
         if self.users is None:
             entries = [entry for entry in entries if entry["xp_gained"] > 0]
         entries.sort(key=lambda e: (-e["xp_gained"], e["user"]))
-        rank, previous = 0, None
-        for position, entry in enumerate(entries, 1):
-            if entry["xp_gained"] != previous:
-                rank, previous = position, entry["xp_gained"]
-            entry["rank"] = rank
-        return [dict(rank=e.pop("rank"), **e) for e in entries]
+        ranks = shared_ranks([entry["xp_gained"] for entry in entries])
+        return [dict(rank=rank, **entry) for rank, entry in zip(ranks, entries)]
 
     def _entry(self, name: str, rates: Dict[str, float]) -> dict:
         start = self.before.get(name) or metrics.zero()

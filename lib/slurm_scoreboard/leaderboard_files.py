@@ -1,24 +1,17 @@
-"""Every leaderboard file of a root, read for an export (sb-export): what a reader can see.
+"""Every board of a root, walked for an export (sb-export): which boards the index lists, and
+which files could not be read. Every file is read by :class:`boardfiles.BoardFiles`, so users
+who opted out are left out of every board, group, record and competition (ranks closed up)
+even before the next rebuild erases them.
 
-Only ``<root>/leaderboards`` is read, as sb-rank last wrote it: ``index.json`` names the
-clusters, windows and skills, and each board is read whole when asked for. A user on the
-current opt-out list (``config/optout.txt`` and the pollers' cache, never a home) is dropped from
-every user board even before the next rebuild leaves them out. A board file that cannot be read
-is named in :attr:`LeaderboardFiles.problems` and left out; a missing one is simply absent.
+A board file that cannot be read is named in ``problems`` and left out; a missing one is simply
+absent.
 """
 from __future__ import annotations
 
-import os
 from typing import Iterator, List, NamedTuple, Optional
 
-import orjson
-
-from . import boards, view_model
-from .files import UnsafePath, read_bytes
-from .optout import OptOut
-
-ALL = "all"                      # the scope of every cluster merged
-DOCUMENT_LIMIT = 1 << 28         # an optional document (records, competitions) larger is refused
+from . import boards
+from .boardfiles import ALL, Board, BoardError, BoardFiles, OptOutUnreadable, load_index
 
 
 class Scoped(NamedTuple):
@@ -28,20 +21,14 @@ class Scoped(NamedTuple):
     window: str
     metric: str
 
-    def path(self, root: str) -> str:
-        cluster = None if self.scope == ALL else self.scope
-        return boards.board_path(root, self.window, self.metric, cluster, self.kind)
 
+class LeaderboardFiles(BoardFiles):
+    """The boards of one root as an export shows them; NoBoards or BoardError (boardfiles) when
+    index.json is missing or unreadable, OptOutUnreadable when the opt-out list or cache is."""
 
-class LeaderboardFiles:
-    """The boards of one root, with opted-out users left out; NoBoards or BoardError (from
-    view_model) when index.json is missing or unreadable."""
-
-    def __init__(self, root: str, optout: Optional[OptOut] = None):
-        self.root = root
-        self.index = view_model.load_index(root)
-        self.optout = optout if optout is not None else OptOut(root)
-        self.problems: List[str] = []
+    def __init__(self, root: str):
+        super().__init__(root)
+        self.index = load_index(root)
         self.clusters = [name for name in self.index.clusters if name != ALL]
         if len(self.clusters) < len(self.index.clusters):
             self.problems.append(f"cluster {ALL!r}: its name is the one of every cluster "
@@ -65,40 +52,13 @@ class LeaderboardFiles:
                     for metric in self.metrics + self.index.efficiency:
                         yield Scoped(scope, kind, window, metric)
 
-    def board(self, which: Scoped) -> Optional[view_model.Board]:
-        """The board's rows, one per name, without opted-out users; None when the file is
-        missing or unreadable (then named in `problems`)."""
+    def scoped_board(self, which: Scoped) -> Optional[Board]:
+        """The board's rows (one per name, no opted-out user, ranks closed up); None when the
+        file is missing or unreadable (then named in `problems`)."""
         try:
-            board = view_model.load_board(which.path(self.root))
-        except view_model.BoardError as err:
-            self.problems.append(str(err))
-            return None
-        if board is None:
-            return None
-        return board._replace(rows=self._visible(board.rows, which.kind))
-
-    def _visible(self, rows: List[view_model.Row], kind: str) -> List[view_model.Row]:
-        """Rows of users not opted out, each name once (a planted board may repeat one, and no
-        series may be written twice)."""
-        seen = set()
-        kept = []
-        for row in rows:
-            if row.name in seen or (kind == "users" and row.name in self.optout):
-                continue
-            seen.add(row.name)
-            kept.append(row)
-        return kept
-
-    def document(self, name: str):
-        """``leaderboards/<name>.json`` parsed (records, competitions), None when absent or
-        unreadable (then named in `problems`)."""
-        path = os.path.join(self.root, "leaderboards", name + ".json")
-        try:
-            return orjson.loads(read_bytes(path, DOCUMENT_LIMIT))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, UnsafePath) as err:
-            reason = "not valid JSON" if isinstance(err, orjson.JSONDecodeError) else \
-                getattr(err, "strerror", None) or str(err)
-            self.problems.append(reason if reason.startswith(path) else f"{path}: {reason}")
+            return self.board(which.window, which.metric, which.scope, which.kind)
+        except BoardError as err:
+            if isinstance(err, OptOutUnreadable):
+                raise               # no export shows the boards as if no one opted out
+            self._problem(str(err))
             return None

@@ -65,7 +65,7 @@ def exposition(files: LeaderboardFiles, top: int) -> str:
     samples: Dict[str, List[str]] = {f"{PREFIX}_{family}_{gauge}": []
                                      for family, _ in KIND_NAMES.values() for gauge, _ in GAUGES}
     for which in files.selections():
-        board = files.board(which)
+        board = files.scoped_board(which)
         if board is None:
             continue
         family, label = KIND_NAMES[which.kind]

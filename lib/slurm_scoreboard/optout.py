@@ -10,8 +10,12 @@ file besides optout.txt that may name opted-out users::
 
     {"version": 1, "checked": {"alice": {"hammer": [1764144000, true]}}}
 
-Readers (sb-rank, sb-view) use the list and the cache only and never touch a home. A user
-counts as opted out when listed, or when any cluster's poller saw their marker.
+Readers (sb-view, sb-rank, sb-export, sb-news: see boardfiles.py) use the list and the cache
+only and never touch a home, so a marker takes effect once a poller looked (within a day),
+a line of the list at the next read. A user counts as opted out when listed, or when any
+cluster's poller saw their marker. A list or cache that exists but cannot be read stops every
+tool that would use it (:class:`OptOutUnreadable`): nothing is shown or stored as if no one had
+opted out.
 """
 from __future__ import annotations
 
@@ -22,9 +26,10 @@ import sys
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
+import orjson
+
 from . import times
-from .files import (UnsafePath, atomic_write_json, locked, read_bytes, read_json,
-                    remove_leftovers)
+from .files import UnsafePath, atomic_write_json, locked, read_bytes, remove_leftovers
 from .layout import optout_file
 from .names import check_name
 
@@ -54,17 +59,31 @@ for line in sys.stdin:
 
 
 class OptOutUnreadable(Exception):
-    """The opt-out list exists but cannot be read: nothing runs without it (privacy first)."""
+    """The opt-out list or cache exists but cannot be read: nothing runs without it (privacy
+    first)."""
+
+
+LIST_LIMIT = 1 << 24       # bytes of optout.txt
+CACHE_LIMIT = 1 << 28      # bytes of optout_cache.json
+
+
+def _why(err: Exception) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    if isinstance(err, UnsafePath):
+        return "a symlink, or not a regular file"
+    return str(err)
 
 
 def read_list(path: str) -> Set[str]:
     try:
-        text = read_bytes(path, 1 << 24).decode("utf-8", "replace")
+        text = read_bytes(path, LIST_LIMIT).decode("utf-8", "replace")
     except FileNotFoundError:
         return set()
     except (OSError, UnsafePath, ValueError) as err:
-        raise OptOutUnreadable(f"{path} cannot be read ({err}); refusing to run without the "
-                               "opt-out list: make it a readable text file") from None
+        raise OptOutUnreadable(f"{path} cannot be read ({_why(err)}); refusing to go on without "
+                               "the opt-out list: make it a text file everyone using the root "
+                               "may read (sb-probe --root ROOT checks it)") from None
     return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
 
 
@@ -88,10 +107,33 @@ def _checked(data) -> Dict[str, Dict[str, list]]:
 
 
 def load_cache(root: str) -> Dict[str, Dict[str, list]]:
+    """The home markers the pollers saw ({} before any poller looked); OptOutUnreadable when the
+    file cannot be read or is not a cache, since the users it names would then show."""
+    path = cache_file(root)
     try:
-        return _checked(read_json(cache_file(root), {}))
-    except (ValueError, OSError, UnsafePath):
+        data = orjson.loads(read_bytes(path, CACHE_LIMIT))
+    except FileNotFoundError:
         return {}
+    except (OSError, UnsafePath) as err:
+        raise OptOutUnreadable(f"{path} cannot be read ({_why(err)}); refusing to go on without "
+                               "the home markers the pollers saw: give it the mode of the "
+                               "root's other files (sb-probe --root ROOT checks it)") from None
+    except ValueError:
+        data = None                 # not JSON
+    if type(data) is not dict or type(data.get("checked", {})) is not dict:
+        raise OptOutUnreadable(f"{path}: not the pollers' opt-out cache; refusing to go on "
+                               "without the home markers it held: remove it, and the pollers "
+                               "look at every home again (users who opted out by a home marker "
+                               "show until then)")
+    return _checked(data)
+
+
+def opted_out(root: str) -> Set[str]:
+    """Everyone a reader leaves out: the listed users, and those whose marker any cluster's
+    poller saw (OptOutUnreadable when the list or the cache cannot be read)."""
+    return read_list(optout_file(root)) | {
+        user for user, answers in load_cache(root).items()
+        if any(answer[1] for answer in answers.values())}
 
 
 class HomeLooker:

@@ -1,15 +1,14 @@
 """sb-view's pages of text beside the boards: records, competitions and two users compared, read
-from the files sb-rank writes. Every name read from a file passes through ``clean`` (names may
-be anyone's) before it is put in a line; ``screens`` fits the lines to the terminal.
+from the files sb-rank writes through boardfiles (so without users who opted out). Every name
+read from a file passes through ``clean`` (names may be anyone's) before it is put in a line;
+``screens`` fits the lines to the terminal.
 """
 from __future__ import annotations
 
 from typing import List, NamedTuple, Optional, Tuple
 
-from . import chronicle
-from .optout import OptOut
+from .boardfiles import BoardFiles
 from .history import SKILLS, name_field
-from .names import PLAIN
 from .recordbook import PERIODS, records_of
 from .view_model import (PlayerPage, Selection, clean, format_value, metric_title, when,
                          window_title)
@@ -34,11 +33,6 @@ def _value(skill: str, value) -> str:
     return "-" if number is None else format_value(skill, number)
 
 
-def _opted_out(name, optout: OptOut) -> bool:
-    """A user who opted out since the file was written (anything but a name is not one)."""
-    return isinstance(name, str) and name in optout
-
-
 def _field(value, name: str):
     """value[name] when value is an object as sb-rank writes them, else None."""
     return value.get(name) if isinstance(value, dict) else None
@@ -49,17 +43,15 @@ def _scope(selection: Selection) -> str:
     return f"{where}, {selection.kind}"
 
 
-def records_page(root: str, selection: Selection, ascii_only: bool = False) -> TextPage:
+def records_page(files: BoardFiles, selection: Selection, ascii_only: bool = False) -> TextPage:
     """Per skill, the most gained in one day, week and month, with who and when."""
-    document = chronicle.read_document(chronicle.records_file(root))
+    document = files.records()
     heading = f"  {'Skill':<15} {'Period':<6} {'Name':<14} {'Gained':>13}  When"
     if document is None:
         return TextPage("Records", _scope(selection), heading,
                         [("  no records yet: sb-rank writes them with the boards", "dim")])
-    optout = OptOut(root)
     field = name_field(selection.kind)
-    rows = [row for row in records_of(document, selection.cluster, selection.kind)
-            if not (selection.kind == "users" and _opted_out(row.get(field), optout))]
+    rows = records_of(document, selection.cluster, selection.kind)
     lines: List[Span] = []
     for skill in SKILLS:
         for period in PERIODS:
@@ -80,31 +72,26 @@ def records_page(root: str, selection: Selection, ascii_only: bool = False) -> T
     return TextPage("Records", f"{_scope(selection)}; as of {asof}", heading, lines, True)
 
 
-def competition_ids(root: str) -> List[str]:
+def competition_ids(files: BoardFiles) -> List[str]:
     """The competitions of the last rebuild, in its order (ongoing first)."""
-    document = chronicle.read_document(chronicle.competitions_file(root)) or {}
-    entries = document.get("competitions")
-    return [entry["id"] for entry in entries if isinstance(entry, dict) and
-            isinstance(entry.get("id"), str) and PLAIN.fullmatch(entry["id"])] \
-        if isinstance(entries, list) else []
+    return files.competition_ids()
 
 
-def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPage:
-    document = chronicle.read_document(chronicle.competition_file(root, ident)) or {}
+def competition_page(files: BoardFiles, ident: str, ascii_only: bool = False) -> TextPage:
+    document = files.competition(ident) or {}
     skills = [s for s in document.get("skills", []) if s in SKILLS] \
         if isinstance(document.get("skills"), list) else []
     title = clean(str(document.get("title", ident)), ascii_only)
-    optout = OptOut(root)
     meta = (f"{clean(str(document.get('status', '?')), True)}, "
             f"{clean(str(document.get('from', '?')), True)} to "
             f"{clean(str(document.get('to', '?')), True)}, "
             f"{', '.join(metric_title(s) for s in skills)}"
-            f"{_filters(document, ascii_only, optout)}")
+            f"{_filters(document, ascii_only)}")
     columns = "".join(f" {metric_title(s)[:14]:>14}" for s in skills)
     heading = f"  {'Rank':>5} {'Name':<18} {'XP gained':>12} {'Levels':>6}{columns}"
     rows = document.get("rows") if isinstance(document.get("rows"), list) else []
     lines: List[Span] = []
-    for row in (r for r in rows if isinstance(r, dict) and not _opted_out(r.get("user"), optout)):
+    for row in rows:
         gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
         cells = "".join(f" {_value(s, _field(gained.get(s), 'gained')):>14}" for s in skills)
         rank = _number(row.get("rank"))
@@ -117,17 +104,13 @@ def competition_page(root: str, ident: str, ascii_only: bool = False) -> TextPag
     return TextPage(f"Competition: {title}", meta, heading, lines)
 
 
-def _filters(document: dict, ascii_only: bool, optout) -> str:
-    """The cluster, accounts and users a competition is limited to, as a meta line's end
-    (users who opted out since the file was written left out)."""
+def _filters(document: dict, ascii_only: bool) -> str:
+    """The cluster, accounts and users a competition is limited to, as a meta line's end."""
     parts = []
     if isinstance(document.get("cluster"), str) and document["cluster"] != "all":
         parts.append(f"cluster {clean(document['cluster'], ascii_only)}")
     for field in ("accounts", "users"):
         names = document.get(field)
-        if isinstance(names, list):
-            names = [n for n in names if not (field == "users" and isinstance(n, str)
-                                              and n in optout)]
         if isinstance(names, list) and names:
             shown = ", ".join(clean(str(name), ascii_only) for name in names[:5])
             more = f" and {len(names) - 5} more" if len(names) > 5 else ""

@@ -7,6 +7,7 @@ import grp
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 from datetime import timedelta
@@ -171,6 +172,54 @@ def gpu_finding(config: Dict[str, str]) -> Finding:
                                        "will read 0")
 
 
+# What the readers of leaderboards/ read besides it (boardfiles.py), folder or file: without
+# them they refuse to show the boards.
+OPTOUT_PATHS = (("config", True), ("config/optout.txt", False), ("state", True),
+                ("state/optout_cache.json", False))
+
+
+def optout_finding(root: str, mode: sharing.Sharing) -> Finding:
+    """Whether everyone who may read leaderboards/ may also read the opt-out list and the
+    pollers' cache, as the root's sharing mode gives them."""
+    problems = [problem for relative, is_folder in OPTOUT_PATHS
+                for problem in _reader_problems(os.path.join(root, relative), is_folder,
+                                                mode.modes())]
+    if problems:
+        return Finding("Opt-out files", "FAIL", "; ".join(problems) + " (sb-view, sb-rank, "
+                       "sb-export and sb-news refuse to show the boards without them)")
+    return Finding("Opt-out files", "OK", "config/optout.txt and state/optout_cache.json can be "
+                                          "read by everyone who may read leaderboards/")
+
+
+def _reader_problems(path: str, is_folder: bool, modes: files.Modes) -> List[str]:
+    """What keeps the root's readers from `path` (nothing when it does not exist yet)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        return [f"{path}: {err.strerror}"]
+    kind_ok = stat.S_ISDIR(info.st_mode) if is_folder else stat.S_ISREG(info.st_mode)
+    if not kind_ok:
+        return [f"{path}: not a {'folder' if is_folder else 'regular file'}"]
+    needed = modes.folder & 0o055 if is_folder else modes.file & 0o044
+    problems = []
+    if info.st_mode & needed != needed:
+        problems.append(f"{path} has mode {stat.S_IMODE(info.st_mode):o}: run chmod "
+                        f"{stat.S_IMODE(info.st_mode) | needed:o} {path}")
+    if modes.group is not None and not needed & 0o005 and info.st_gid != modes.group:
+        problems.append(f"{path} is not in the root's group: run chgrp "
+                        f"{_group_name(modes.group)} {path}")
+    return problems
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def report(root: str, per_minute: int, cluster: Optional[str] = None,
            mode: Optional[sharing.Sharing] = None, notes: Sequence[str] = ()
            ) -> Tuple[List[str], int]:
@@ -191,6 +240,8 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
         lines.append(f"  Error: {root_check.error}")
     lines.append(f"Sharing: {mode.describe()}")
     lines.extend(notes)
+    readable = optout_finding(root, mode)
+    lines.append(f"{readable.label}: {readable.verdict} - {readable.detail}")
     try:
         sharing.check_writer(root, mode)
     except (sharing.SharingError, OSError) as err:
@@ -216,6 +267,6 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
         return lines, EXIT_NO_SACCT
     if not root_check.writable:
         return lines, EXIT_ROOT
-    if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings):
+    if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings + [readable]):
         return lines, EXIT_OTHER
     return lines, EXIT_OK

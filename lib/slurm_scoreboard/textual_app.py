@@ -70,8 +70,7 @@ class HiscoresApp(App):
 
     def poll(self) -> None:
         self.take_cursor()
-        if self.state.refresh():
-            self.state.note("files changed: reloaded")
+        if self.state.reload_if_changed():
             self.redraw()
 
     def take_cursor(self) -> None:

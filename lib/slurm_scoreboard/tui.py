@@ -147,8 +147,7 @@ def _loop(window, state: ViewState, use_color: bool, ascii_only: bool) -> None:
             return
         if time.monotonic() - checked >= RELOAD_SECONDS:
             checked = time.monotonic()
-            if state.refresh():
-                state.note("files changed: reloaded")
+            state.reload_if_changed()
 
 
 def run(state: ViewState, use_color: bool = True) -> int:

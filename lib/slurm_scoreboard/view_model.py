@@ -1,6 +1,8 @@
 """What sb-view shows: the board files sb-rank wrote, the keys, and the viewer's state.
 
-Nothing here draws: ``screens`` lays a :class:`ViewState` out as text, and the curses UI
+Every file is read through :class:`boardfiles.BoardFiles`, so users who opted out are on no
+page, even before the next rebuild; a change of the opt-out list or cache reloads what is shown,
+as a new board does, and closes the page of a user who just opted out. Nothing here draws: ``screens`` lays a :class:`ViewState` out as text, and the curses UI
 (``tui``), the ANSI snapshot (``ansi``) and the Textual app (``textual_app``) show it. Every name
 read from a board passes through :func:`clean` (control characters escaped, non-ASCII too when
 asked) before it is shown.
@@ -10,18 +12,15 @@ key codes into those names and call :meth:`ViewState.press`.
 """
 from __future__ import annotations
 
-import errno
-import os
 import unicodedata
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-import orjson
-
-from . import boards, chronicle, windows
-from .boards import EFFICIENCY_BOARDS, LEVELLESS, METRIC_TITLES, RATIO_BOARDS
-from .groupstats import groups_from_stats, ranks_in_groups
-from .files import UnsafePath, read_bytes
-from .names import check_name, safe_text
+from . import boards
+from .boardfiles import (Board, BoardError, BoardFiles, Index, NoBoards,  # noqa: F401
+                         OptOutUnreadable, Row, index_path, load_index, number, signature)
+from .boards import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
+from .groupstats import ranks_in_groups
+from .names import safe_text
 
 Span = Tuple[str, str]
 Line = List[Span]
@@ -46,40 +45,6 @@ PROMPT_LIMIT = 64
 
 # -- files -------------------------------------------------------------------------------------
 
-class BoardError(Exception):
-    """A board or index file that cannot be read or is not what sb-rank writes."""
-
-
-class NoBoards(BoardError):
-    """The root has no leaderboards/index.json: sb-rank has not run there."""
-
-
-class Index(NamedTuple):
-    asof: str
-    clusters: List[str]
-    windows: List[str]
-    metrics: List[str]          # overall first
-    efficiency: List[str] = []  # the efficiency boards sb-rank wrote (efficiency.py)
-
-
-class Row(NamedTuple):
-    rank: int
-    name: str
-    level: int
-    xp: int
-    value: float
-    members: Optional[int] = None
-    skills: Optional[Dict[str, int]] = None
-
-
-class Board(NamedTuple):
-    asof: str
-    first_day: Optional[str]
-    last_day: Optional[str]
-    rows: List[Row]
-    min_cpu_hours: Optional[float] = None    # an efficiency ratio board's entry bar
-
-
 class Selection(NamedTuple):
     window: str
     metric: str
@@ -91,111 +56,15 @@ class Selection(NamedTuple):
         return boards.board_path(root, self.window, metric or self.metric, cluster, self.kind)
 
 
-def index_path(root: str) -> str:
-    return os.path.join(root, "leaderboards", "index.json")
+class NotShown(BoardError):
+    """A name whose page was open left the boards (opted out since)."""
 
 
-def signature(path: str) -> Optional[tuple]:
-    """What changes when sb-rank replaces the file (inode, mtime, size); None when missing."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_ino, info.st_mtime_ns, info.st_size)
-
-
-BOARD_LIMIT = 1 << 30     # a board file bigger than this is not one sb-rank wrote
-
-
-def _read_json(path: str):
-    try:
-        return orjson.loads(read_bytes(path, BOARD_LIMIT))
-    except UnsafePath as err:
-        raise OSError(errno.ELOOP, str(err)) from None
-
-
-def _reason(err: Exception) -> str:
-    if isinstance(err, OSError):
-        return err.strerror or str(err)
-    if isinstance(err, orjson.JSONDecodeError):
-        return "not valid JSON"
-    return str(err)
-
-
-def _plain_names(items) -> List[str]:
-    """The strings of a list that are plain names (safe in a path); anything else is dropped."""
-    result = []
-    for item in items if isinstance(items, list) else []:
-        try:
-            if isinstance(item, str) and item not in result:
-                result.append(check_name("name", item))
-        except ValueError:
-            continue
-    return result
-
-
-def load_index(root: str) -> Index:
-    path = index_path(root)
-    try:
-        data = _read_json(path)
-    except FileNotFoundError:
-        shown = safe_text(root)
-        raise NoBoards(f"no leaderboards under {shown}: run sb-rank --root {shown} "
-                       "(after sb-reduce)") from None
-    except (OSError, ValueError) as err:
-        raise BoardError(f"{path}: {_reason(err)}") from None
-    if not isinstance(data, dict):
-        raise BoardError(f"{path}: not an sb-rank index")
-    metric_names = _plain_names(data.get("metrics")) or list(boards.BOARDS)
-    ordered = [m for m in metric_names if m == "overall"] + \
-        [m for m in metric_names if m != "overall"]
-    measured = [m for m in _plain_names(data.get("efficiency")) if m in EFFICIENCY_BOARDS]
-    return Index(_text(data.get("asof")), _plain_names(data.get("clusters")),
-                 _plain_names(data.get("windows")) or list(windows.NAMES), ordered, measured)
-
-
-def _number(value, default=0):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return default
-    return value
-
-
-def _text(value) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def parse_row(raw) -> Optional[Row]:
-    """A board row as sb-rank writes it; None for anything that is not one."""
-    if not isinstance(raw, dict):
-        return None
-    name = raw.get("user", raw.get("account"))
-    if not isinstance(name, str):
-        return None
-    skills = raw.get("skills")
-    if isinstance(skills, dict):
-        skills = {k: int(_number(v, 1)) for k, v in skills.items() if isinstance(k, str)}
-    else:
-        skills = None
-    members = raw.get("members")
-    return Row(int(_number(raw.get("rank"))), name, int(_number(raw.get("level"), 1)),
-               int(_number(raw.get("xp"))), _number(raw.get("value")),
-               int(members) if _number(members, None) is not None else None, skills)
-
-
-def load_board(path: str) -> Optional[Board]:
-    """The board in `path`; None when there is no such file."""
-    try:
-        data = _read_json(path)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as err:
-        raise BoardError(f"{path}: {_reason(err)}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
-        raise BoardError(f"{path}: not an sb-rank board")
-    rows = [row for row in map(parse_row, data["rows"]) if row is not None]
-    bar = _number(data.get("min_cpu_hours"), None)
-    return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
-                 _text(data.get("last_day")) or None, rows, bar)
+def read_board(files: BoardFiles, selection: Selection, metric: Optional[str] = None
+               ) -> Optional[Board]:
+    """The selection's board (or its scope's board of `metric`), as boardfiles reads it."""
+    return files.board(selection.window, metric or selection.metric, selection.cluster,
+                       selection.kind)
 
 
 def empty_board_text(board: Optional[Board]) -> str:
@@ -224,14 +93,14 @@ class PlayerPage(NamedTuple):
     extra: Tuple[Span, ...] = ()    # rank in each group, achievements: (text, style), cleaned
 
 
-def player_page(root: str, selection: Selection, metrics: Sequence[str], name: str,
+def player_page(files: BoardFiles, selection: Selection, metrics: Sequence[str], name: str,
                 measured: Sequence[str] = ()) -> PlayerPage:
     """Every skill's rank, level, XP and value of `name`, read from the scope's board files,
     and their place on each efficiency board in `measured`."""
     found: Dict[str, Optional[Row]] = {}
     asof = ""
     for metric in metrics:
-        board = load_board(selection.path(root, metric))
+        board = read_board(files, selection, metric)
         if board is not None:
             asof = asof or board.asof
             found[metric] = next((row for row in board.rows if row.name == name), None)
@@ -242,19 +111,21 @@ def player_page(root: str, selection: Selection, metrics: Sequence[str], name: s
     else:
         top = SkillLine("overall", None, sum(s.level or 0 for s in skills),
                         sum(s.xp or 0 for s in skills), None)
-    extra = tuple(efficiency_lines(root, selection, measured, name) +
-                  group_lines(root, selection, name) + achievement_lines(root, selection, name))
+    extra = tuple(efficiency_lines(files, selection, measured, name) +
+                  group_lines(files, selection, name) + achievement_lines(files, selection, name))
     return PlayerPage(name, selection, asof, [top] + skills, extra)
 
 
-def efficiency_rows(root: str, selection: Selection, measured: Sequence[str],
+def efficiency_rows(files: BoardFiles, selection: Selection, measured: Sequence[str],
                     name: str) -> List[Tuple[str, Optional[Row]]]:
     """(board, `name`'s row or None) on each efficiency board in `measured` that is there and
     can be read."""
     found = []
     for metric in measured:
         try:
-            board = load_board(selection.path(root, metric))
+            board = read_board(files, selection, metric)
+        except OptOutUnreadable:
+            raise
         except BoardError:
             continue
         if board is not None:
@@ -262,22 +133,20 @@ def efficiency_rows(root: str, selection: Selection, measured: Sequence[str],
     return found
 
 
-def efficiency_lines(root: str, selection: Selection, measured: Sequence[str],
+def efficiency_lines(files: BoardFiles, selection: Selection, measured: Sequence[str],
                      name: str) -> List[Span]:
     """`name`'s rank and value on each efficiency board (from the daily step poll)."""
     lines: List[Span] = []
-    for metric, row in efficiency_rows(root, selection, measured, name):
+    for metric, row in efficiency_rows(files, selection, measured, name):
         shown = "-" if row is None else f"rank {row.rank:,}  {format_value(metric, row.value)}"
         lines.append((f"  {metric_title(metric):<20} {shown}", "text"))
     return [("", "text"), ("  Efficiency (measured jobs)", "heading")] + lines if lines else []
 
 
-def group_lines(root: str, selection: Selection, name: str) -> List[Span]:
+def group_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
     """A user's rank among the members of each of their groups, a line per group; a group's
     statistics on its own page."""
-    cluster = None if selection.cluster == "all" else selection.cluster
-    groups = groups_from_stats(chronicle.read_document(
-        boards.stats_path(root, selection.window, cluster)))
+    groups = files.group_stats(selection.window, selection.cluster)
     if selection.kind == "groups":
         return group_stats_lines(next((g for g in groups if g["account"] == name), None))
     found = ranks_in_groups(name, groups)
@@ -299,14 +168,14 @@ def group_stats_lines(group: Optional[dict]) -> List[Span]:
         return []
     averages = group.get("average_levels") if isinstance(group.get("average_levels"), dict) \
         else {}
-    levels = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {_number(averages.get(m)):.1f}"
+    levels = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {number(averages.get(m)):.1f}"
                        for m in SKILL_ABBREVIATIONS)
     return [("", "text"), ("  Group statistics", "heading"),
-            (f"  Members {int(_number(group.get('members'))):,}, with a 99: "
-             f"{int(_number(group.get('members_99'))):,}, total XP of the members: "
-             f"{int(_number(group.get('total_xp'))):,}", "text"),
+            (f"  Members {int(number(group.get('members'))):,}, with a 99: "
+             f"{int(number(group.get('members_99'))):,}, total XP of the members: "
+             f"{int(number(group.get('total_xp'))):,}", "text"),
             (f"  Average member's levels: {levels}  (total "
-             f"{_number(group.get('average_total_level')):.1f})", "text")]
+             f"{number(group.get('average_total_level')):.1f})", "text")]
 
 
 def achievement_text(event: dict) -> str:
@@ -325,20 +194,13 @@ def achievement_text(event: dict) -> str:
     return f"  {clean(str(event.get('day')), True)}  {text} ({where})"
 
 
-def achievement_lines(root: str, selection: Selection, name: str) -> List[Span]:
+def achievement_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
     """The achievements of the page's user or group, newest first."""
-    events = chronicle.events_of(root, name, selection.kind, selection.cluster)
+    events = files.events_of(name, selection.kind, selection.cluster)
     if not events:
         return []
     return [("", "text"), ("  Achievements", "heading")] + \
         [(achievement_text(event), "text") for event in reversed(events)]
-
-
-def on_any_board(root: str, selection: Selection, name: str) -> bool:
-    """Whether `name` has a row on the all-time jobs board of the selection's scope (everyone
-    who ever ran a job there has one; opted-out users never do)."""
-    board = load_board(selection._replace(window="alltime").path(root, "jobs"))
-    return board is not None and any(row.name == name for row in board.rows)
 
 
 def _skill_line(metric: str, row: Optional[Row]) -> SkillLine:
@@ -505,8 +367,10 @@ class ViewState:
     """What the viewer shows: the board chosen, its rows after filter and sort, the selection,
     which screen (board, help or a personal page) and the one-line message."""
 
-    def __init__(self, root: str, index: Index, selection: Selection):
+    def __init__(self, root: str, index: Index, selection: Selection,
+                 files: Optional[BoardFiles] = None):
         self.root = root
+        self.files = files if files is not None else BoardFiles(root)
         self.index = index
         self.index_sig = signature(index_path(root))
         self.sel = selection
@@ -542,10 +406,9 @@ class ViewState:
 
     def load(self, keep: Optional[str] = None, fallback: int = 0) -> None:
         """Read the selected board, keeping `keep` selected when it is on it."""
-        path = self.sel.path(self.root)
-        self.board_sig = signature(path)
+        self.board_sig = self._board_signature()
         try:
-            self.board = load_board(path)
+            self.board = read_board(self.files, self.sel)
             self.problem = "" if self.board is not None else "no data"
         except BoardError as err:
             self.board, self.problem = None, f"unreadable: {clean(str(err))}"
@@ -562,7 +425,7 @@ class ViewState:
                 changed = True
             except BoardError as err:
                 self.note(clean(str(err)), alert=True)
-        if force or signature(self.sel.path(self.root)) != self.board_sig:
+        if force or self._board_signature() != self.board_sig:
             self.load(self.current_name(), self.selected)
             changed = True
         if self.screen == "player" and self.player is not None and \
@@ -570,35 +433,75 @@ class ViewState:
             self.show_player(self.player.name)
             changed = True
         if self.screen == "text" and self.text_source is not None and (force or changed):
-            self.text = self.text_source()
+            self._rebuild_text()
         return changed
 
+    def reload_if_changed(self) -> bool:
+        """:meth:`refresh` as the interactive backends run it every few seconds: the status line
+        says the files changed, unless the refresh had something to warn about (a page left)."""
+        previous = (self.message, self.alert)
+        self.message, self.alert = "", False
+        changed = self.refresh()
+        if not self.alert:
+            if changed:
+                self.note("files changed: reloaded")
+            else:
+                self.message, self.alert = previous
+        return changed
+
+    def _board_signature(self) -> tuple:
+        """What changes when the selected board or the opt-out list and cache change."""
+        return (signature(self.sel.path(self.root)), self.files.optout_signature())
+
     def _player_signatures(self) -> list:
-        return [signature(self.sel.path(self.root, m)) for m in self.boards]
+        return [signature(self.sel.path(self.root, m)) for m in self.boards] + \
+            [self.files.optout_signature()]
+
+    def page_of(self, name: str) -> PlayerPage:
+        """The personal page of `name` in the selected scope; BoardError when a board cannot be
+        read, or when `name` opted out since it was shown."""
+        if self.sel.kind == "users" and name in self.files.opted_out():
+            raise NotShown(f"{name} is no longer on the boards")
+        return player_page(self.files, self.sel, self.index.metrics, name, self.index.efficiency)
 
     def show_player(self, name: str) -> None:
         try:
-            self.player = player_page(self.root, self.sel, self.index.metrics, name,
-                                      self.index.efficiency)
+            self.player = self.page_of(name)
         except BoardError as err:
-            self.note(f"unreadable: {clean(str(err))}", alert=True)
+            self.leave_page(err)
             return
         self.player_sigs = self._player_signatures()
         if self.screen != "player":
             self.text_top = 0
         self.screen = "player"
 
+    def leave_page(self, err: BoardError) -> None:
+        """Back to the board, saying why: what the page showed can no longer be read as it is
+        (an unreadable file, a user who opted out), so it is not kept on screen."""
+        if self.screen in ("player", "text"):
+            self.screen = "board"
+            self.player = self.text = self.text_source = None
+        shown = clean(str(err))
+        self.note(shown if isinstance(err, NotShown) else f"unreadable: {shown}", alert=True)
+
     def show_text(self, source: Callable) -> None:
         """A page of text (records, a competition, two users compared), rebuilt by `source`
         whenever the files change."""
-        self.text_source, self.text, self.text_top = source, source(), 0
-        self.screen = "text"
+        self.text_source, self.text_top = source, 0
+        if self._rebuild_text():
+            self.screen = "text"
+
+    def _rebuild_text(self) -> bool:
+        try:
+            self.text = self.text_source()
+            return True
+        except BoardError as err:
+            self.leave_page(err)
+            return False
 
     def show_compare(self, first: str, second: str) -> None:
         from .pages import compare_page
-        pages = [player_page(self.root, self.sel, self.index.metrics, n, self.index.efficiency)
-                 for n in (first, second)]
-        self.show_text(lambda: compare_page(*pages))
+        self.show_text(lambda: compare_page(*[self.page_of(name) for name in (first, second)]))
 
     # rows
 
@@ -716,7 +619,7 @@ class ViewState:
         if self.screen == "player" and self.player is not None:
             self.show_player(self.player.name)
         elif self.screen == "text" and self.text_source is not None:
-            self.text = self.text_source()
+            self._rebuild_text()
 
     def do_next_metric(self):
         self._switch(metric=_cycle(self.boards, self.sel.metric, 1))
@@ -806,19 +709,20 @@ class ViewState:
 
     def do_records(self):
         from .pages import records_page
-        self.show_text(lambda: records_page(self.root, self.sel))
+        self.show_text(lambda: records_page(self.files, self.sel))
 
     def do_competitions(self):
         from .pages import competition_ids, competition_page
-        ids = competition_ids(self.root)
+        ids = competition_ids(self.files)
         if not ids:
             self.note("no competitions (see config/competitions.json in sb-rank(1))", alert=True)
             return
         following = self.screen == "text" and self.contest in ids
         self.contest = ids[(ids.index(self.contest) + 1) % len(ids)] if following else ids[0]
         contest = self.contest
-        self.show_text(lambda: competition_page(self.root, contest))
-        self.note(f"competition {ids.index(contest) + 1} of {len(ids)}")
+        self.show_text(lambda: competition_page(self.files, contest))
+        if self.screen == "text":
+            self.note(f"competition {ids.index(contest) + 1} of {len(ids)}")
 
     def do_reload(self):
         self.refresh(force=True)

@@ -15,7 +15,8 @@ A board page shows its first `top` rows. A user's page shows every skill in ever
 clusters merged, and their all-time Overall on each cluster. Names are untrusted: in text they
 are escaped (control characters too, as sb-view shows them), in URLs percent-encoded, and a
 name that is not a plain name (letters, digits, ``_ . @ -``) gets a page named by its SHA-256,
-so no name can reach outside the site's folder.
+so no name can reach outside the site's folder. Every file is read through boardfiles.py: a user
+who opted out is on no page, not even before the next rebuild.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from urllib.parse import quote
 
 from . import view_model
 from .boards import LEVELLESS, SKILLS
-from .groupstats import groups_from_stats
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from .names import check_name
 from .view_model import (Board, Row, format_value, metric_title, value_heading, when,
@@ -178,14 +178,13 @@ class Site:
 
     def pages(self) -> Iterator[Tuple[str, bytes]]:
         """(relative path, bytes) of every file of the site."""
-        for name, _ in DOCUMENTS:
-            document = self.files.document(name)
+        for name, document in (("records", self.files.records()),
+                               ("competitions", self.files.competitions())):
             if document is not None:
                 self.documents[name] = document
-        self.groups = {group["account"]: group for group in
-                       groups_from_stats(self.files.document("groups/alltime_stats"))}
+        self.groups = {group["account"]: group for group in self.files.group_stats("alltime")}
         for which in sorted(self.files.selections(), key=lambda w: w != member_board(w.kind)):
-            board = self.files.board(which)
+            board = self.files.scoped_board(which)
             self._remember(which, board)
             yield board_file(which), self.board_page(board_file(which), which, board)
         yield "index.html", self.board_page("index.html", FRONT, self.front)
@@ -342,8 +341,7 @@ class Site:
             group = self.groups.get(name)
             if group is None:
                 return ""
-            users = [u for u in group.get("users", []) if isinstance(u, str)
-                     and not self.opted_out(u)]
+            users = [u for u in group.get("users", []) if isinstance(u, str)]
             listed = ", ".join(self.name_cell(here, "users", u) for u in users)
             averages = group.get("average_total_level")
             stats = (f"{self.number(group.get('members_99'))} with a 99; the average member's "
@@ -421,8 +419,7 @@ class Site:
                 mine = {(r.get("skill"), r.get("period")): r for r in rows
                         if r.get("scope") == scope and r.get("kind") == kind
                         and r.get("skill") in RECORD_SKILLS
-                        and r.get("period") in RECORD_PERIODS
-                        and not (kind == "users" and self.opted_out(r.get(field)))}
+                        and r.get("period") in RECORD_PERIODS}
                 if mine:
                     parts.append(self.records_table(here, scope, kind, field, mine))
         return "".join(parts) or '<p class="note">No records yet.</p>'
@@ -458,7 +455,7 @@ class Site:
                 check_name("competition", ident)
             except ValueError:
                 continue
-            standings = self.files.document(f"competitions/{ident}")
+            standings = self.files.competition(ident)
             parts.append(self.competition_section(here, standings if isinstance(standings, dict)
                                                   else entry))
         return "".join(parts) or '<p class="note">No competitions (see config/competitions.json ' \
@@ -475,11 +472,10 @@ class Site:
             if isinstance(value, str) and value != ALL:
                 meta += f"; cluster {esc(value)}"
             elif isinstance(value, list) and value:
-                shown = [str(v) for v in value if not (field == "users" and self.opted_out(v))]
+                shown = [str(v) for v in value]
                 meta += f"; only {field} {esc(', '.join(shown[:10]))}" if shown else ""
         rows = contest.get("rows") if isinstance(contest.get("rows"), list) else []
-        rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("user"), str)
-                and not self.opted_out(r["user"])]
+        rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("user"), str)]
         heads = "".join(f'<th class="num">{html.escape(metric_title(s))}</th>' for s in skills)
         body = []
         for row in rows[:self.top]:
@@ -498,10 +494,6 @@ class Site:
                  f"</thead><tbody>{''.join(body)}</tbody></table>" if body
                  else '<p class="note">No one has gained anything in it yet.</p>')
         return f"<h2>{esc(str(contest.get('title', '')))}</h2><p>{meta}</p>{table}"
-
-    def opted_out(self, name) -> bool:
-        """Whether `name` is a user who opted out (anything but a name is not one)."""
-        return isinstance(name, str) and name in self.files.optout
 
     @staticmethod
     def number(value) -> str:

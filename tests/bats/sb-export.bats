@@ -103,3 +103,18 @@ setup_boards() {
   [ "${#lines[@]}" -eq 1 ]
   [ "$stderr" = "" ]
 }
+
+@test "a user opted out after the rebuild is in no export, ranks closed up" {
+  records 13 | sb-reduce > /dev/null          # jobs: u0 u1 u2 three each, u3 u4 two each
+  sb-rank --now "$NOW" > /dev/null
+  mkdir -p "$SLURM_SB_ROOT/config"
+  echo u0 >> "$SLURM_SB_ROOT/config/optout.txt"
+  run --separate-stderr sb-export --format openmetrics
+  [ "$status" -eq 0 ]
+  [[ "$output" != *'user="u0"'* ]]
+  [[ "$output" == *'slurm_scoreboard_user_rank{user="u3",skill="jobs",window="alltime",slurm_cluster="all"} 3'* ]]
+  run sb-export --format html --output "$SANDBOX/www/hiscores"
+  [ "$status" -eq 0 ]
+  [ ! -e "$SANDBOX/www/hiscores/players/u0.html" ]
+  ! grep -rq u0 "$SANDBOX/www/hiscores/"
+}

@@ -189,3 +189,29 @@ assert any('u0 took rank 1' in t for t in texts)
   [ "$status" -eq 0 ]
   [ "$(wc -l < "$outbox")" -eq $((all - taken)) ]
 }
+
+@test "sb-news-post never posts the events of a user who opted out while they waited" {
+  setup_store
+  start_hook
+  export PATH="$TOP/pipelines:$PATH"
+  echo 503 > "$SANDBOX/fail"
+  run --separate-stderr sb-news-post --url "$HOOK"
+  [ "$status" -eq 1 ]
+  outbox="$SLURM_SB_ROOT/state/news/chat.outbox"
+  grep -q $'\t.*: u0 ' "$outbox"
+  grep -q ' from u0 ' "$outbox"
+  mkdir -p "$SLURM_SB_ROOT/config"
+  echo u0 >> "$SLURM_SB_ROOT/config/optout.txt"
+  expected="$(sb-news --all --format text | wc -l)"
+  rm "$SANDBOX/fail"
+  run --separate-stderr sb-news-post --url "$HOOK" --max-events 100000
+  [ "$status" -eq 0 ]
+  [ ! -s "$outbox" ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq "$expected" ]
+  ! grep -q u0 "$SANDBOX/bodies"
+  python3 -c "
+import json
+texts = [json.loads(line)['text'] for line in open('$SANDBOX/bodies')]
+assert all('\t' not in t and not t.startswith('{') for t in texts), texts[:3]
+"
+}

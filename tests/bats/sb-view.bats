@@ -52,3 +52,34 @@ load test_helper
   [ "$output" = "" ]
   [ "$stderr" = "sb-view: no user 'nosuch' on the boards of this scope (cluster all)" ]
 }
+
+@test "a user opted out after the rebuild is off every page at once, ranks closed up" {
+  records 13 | sb-reduce > /dev/null          # jobs: u0 u1 u2 three each, u3 u4 two each
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  run sb-view --snapshot --metric jobs --width 80
+  [[ "$output" =~ " 4  u3 " ]]
+  mkdir -p "$SLURM_SB_ROOT/config"
+  echo "u0   # asked today" >> "$SLURM_SB_ROOT/config/optout.txt"
+  run --separate-stderr sb-view --snapshot --metric jobs --width 80
+  [ "$status" -eq 0 ]
+  [[ "$output" != *u0* ]]
+  [[ "$output" =~ " 1  u1 " && "$output" =~ " 1  u2 " && "$output" =~ " 3  u3 " && "$output" =~ " 3  u4 " ]]
+  run --separate-stderr sb-view --snapshot --user u0
+  [ "$status" -eq 5 ]
+  [ "$stderr" = "sb-view: no user 'u0' on the boards of this scope (cluster all)" ]
+  run --separate-stderr sb-view --snapshot --user u1
+  [ "$status" -eq 0 ]
+  [[ "$output" != *u0* ]]
+}
+
+@test "an opt-out list that cannot be read: exit 1, one line naming it, no board" {
+  records 13 | sb-reduce > /dev/null
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  rm -f "$SLURM_SB_ROOT/config/optout.txt"
+  mkdir -p "$SLURM_SB_ROOT/config/optout.txt"
+  run --separate-stderr sb-view --snapshot
+  [ "$status" -eq 1 ]
+  [ "$output" = "" ]
+  [[ "$stderr" == "sb-view: $SLURM_SB_ROOT/config/optout.txt cannot be read ("*"); refusing to go on without the opt-out list"* ]]
+  [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+}

@@ -353,3 +353,18 @@ def test_compare_opens_side_by_side(tmux, store):
     screen = tmux.wait_for("Compare: sybil and alice")
     assert "XP gap" in screen and "CPU-core hours" in screen
     tmux.press("Escape", "Hiscores: Overall")
+
+
+def test_a_user_who_opts_out_leaves_the_running_view_and_their_open_page(tmux, tmp_path):
+    root = make_store(tmp_path / "root")
+    open_view(tmux, root)
+    screen = tmux.wait_for("alice")
+    assert selected(screen).split()[:2] == ["1", "alice"]
+    tmux.press("Enter", "Personal hiscores: alice")
+    os.makedirs(os.path.join(root, "config"), exist_ok=True)
+    with open(os.path.join(root, "config", "optout.txt"), "a") as handle:
+        handle.write("alice\n")
+    screen = tmux.wait_for("alice is no longer on the boards")      # no key pressed
+    assert "Hiscores: Overall" in screen
+    assert not any("alice" in row for row in rows_shown(screen))
+    assert rows_shown(screen)[0].split()[0] == "1"

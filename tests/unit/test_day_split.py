@@ -1,6 +1,5 @@
 """Usage counted on the days it happened: a job's seconds spread over the UTC days it ran, its
 counts on the day it ended; months, windows, replaced months and old stores."""
-import glob
 import json
 import os
 

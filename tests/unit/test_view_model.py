@@ -9,6 +9,7 @@ import pytest
 
 from reduce_helpers import job, reduce, tool
 from slurm_scoreboard import screens
+from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard import view_model as vm
 
 NOW = "2025-08-31T12:00:00Z"
@@ -122,10 +123,11 @@ def test_corrupt_index_and_board_are_errors(tmp_path):
     (folder / "index.json").write_text("{nope")
     with pytest.raises(vm.BoardError, match="not valid JSON"):
         vm.load_index(str(tmp_path))
-    (folder / "b.json").write_text('{"rows": 3}')
+    (folder / "alltime_jobs.json").write_text('{"rows": 3}')
+    files = BoardFiles(str(tmp_path))
     with pytest.raises(vm.BoardError, match="not an sb-rank board"):
-        vm.load_board(str(folder / "b.json"))
-    assert vm.load_board(str(folder / "missing.json")) is None
+        files.board("alltime", "jobs")
+    assert files.board("month", "jobs") is None
 
 
 def test_board_rows_in_rank_order(store):
@@ -144,7 +146,7 @@ def test_index_names_that_are_not_plain_are_dropped(tmp_path):
 def test_rows_that_are_not_rows_are_skipped_and_odd_fields_zeroed(tmp_path):
     state = open_state(make_hostile_root(tmp_path))
     assert names(state) == [EVIL, LONG, "jos\u00e9\u4e2d", "plain"]
-    assert state.rows[-1][:5] == (0, "plain", 1, 0, 0)
+    assert state.rows[-1][:5] == (4, "plain", 1, 0, 0)     # ranked again: 1..n in file order
 
 
 # -- keys --------------------------------------------------------------------------------------

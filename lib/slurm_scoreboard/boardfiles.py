@@ -1,0 +1,458 @@
+"""The files sb-rank writes under ``<root>/leaderboards``, read as every reader shows them.
+
+This module is the one reader of those files (sb-view, sb-rank's queries from the files,
+sb-export, sb-news): the index, the boards, the group statistics, records, competitions and
+achievements. Everything read passes through the opt-out list first, so a user who opts out is
+gone from every reader at its next read, before the next rebuild erases them from the files:
+
+- their rows leave every user board, and the ranks left are closed up (1..n, ties sharing a
+  rank, with :func:`boards.shared_ranks`: the old ranks are the keys, so the ranks are the
+  ones the next rebuild writes);
+- their name leaves every group's member list, and the ranks inside the group are closed up;
+  a group's numbers (its boards' values, levels and member count, the statistics' member
+  count, averages and total XP) lose their usage only at the next rebuild, since a reader has
+  no one's usage;
+- a record they hold is left out (who comes next is only known to the next rebuild), their
+  competition rows leave the standings (closed up), their achievements leave the feed, and an
+  achievement naming them as the rank 1 someone took from them no longer names them.
+
+Who opted out: ``config/optout.txt`` and the pollers' cache of home markers
+(``state/optout_cache.json``; readers never look into a home, so a marker counts once a poller
+looked, at most a day later), read again whenever either file changed. When either exists but
+cannot be read, nothing is shown: :class:`OptOutUnreadable` names the file.
+
+Board files are read whole (``BOARD_LIMIT``); a file that cannot be read raises
+:class:`BoardError`. The other documents are optional: a missing one is None, an unreadable one
+is None and named in :attr:`BoardFiles.problems`.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence
+
+import orjson
+
+from . import boards, chronicle, optout, windows
+from .boards import EFFICIENCY_BOARDS
+from .files import UnsafePath, open_file, read_bytes
+from .groupstats import groups_from_stats
+from .history import name_field
+from .layout import optout_file
+from .names import PLAIN, check_name, safe_text
+from .ndjson import LINE_LIMIT, bounded_lines
+
+ALL = "all"                      # the scope of every cluster merged
+BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote
+DOCUMENT_LIMIT = 1 << 28         # an optional document (records, competitions) larger is refused
+
+
+class BoardError(Exception):
+    """A board or index file that cannot be read or is not what sb-rank writes."""
+
+
+class NoBoards(BoardError):
+    """The root has no leaderboards/index.json: sb-rank has not run there."""
+
+
+class OptOutUnreadable(BoardError, optout.OptOutUnreadable):
+    """The opt-out list or cache cannot be read: no board is shown without it."""
+
+
+class Index(NamedTuple):
+    asof: str
+    clusters: List[str]
+    windows: List[str]
+    metrics: List[str]          # overall first
+    efficiency: List[str] = []  # the efficiency boards sb-rank wrote (efficiency.py)
+
+
+class Row(NamedTuple):
+    rank: int
+    name: str
+    level: int
+    xp: int
+    value: float
+    members: Optional[int] = None
+    skills: Optional[Dict[str, int]] = None
+
+
+class Board(NamedTuple):
+    asof: str
+    first_day: Optional[str]
+    last_day: Optional[str]
+    rows: List[Row]
+    min_cpu_hours: Optional[float] = None    # an efficiency ratio board's entry bar
+
+
+def index_path(root: str) -> str:
+    return os.path.join(root, "leaderboards", "index.json")
+
+
+def signature(path: str) -> Optional[tuple]:
+    """What changes when a file is replaced or edited (inode, mtime, ctime, size); None when it
+    is missing."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+
+
+def _read_json(path: str, limit: int = BOARD_LIMIT):
+    try:
+        return orjson.loads(read_bytes(path, limit))
+    except UnsafePath as err:
+        raise OSError(errno.ELOOP, str(err)) from None
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return err.strerror or str(err)
+    if isinstance(err, orjson.JSONDecodeError):
+        return "not valid JSON"
+    return str(err)
+
+
+def _plain_names(items) -> List[str]:
+    """The strings of a list that are plain names (safe in a path); anything else is dropped."""
+    result = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            if isinstance(item, str) and item not in result:
+                result.append(check_name("name", item))
+        except ValueError:
+            continue
+    return result
+
+
+def load_index(root: str) -> Index:
+    """What sb-rank last wrote: clusters, windows, skills (no one's name is in it)."""
+    path = index_path(root)
+    try:
+        data = _read_json(path)
+    except FileNotFoundError:
+        shown = safe_text(root)
+        raise NoBoards(f"no leaderboards under {shown}: run sb-rank --root {shown} "
+                       "(after sb-reduce)") from None
+    except (OSError, ValueError) as err:
+        raise BoardError(f"{path}: {_reason(err)}") from None
+    if not isinstance(data, dict):
+        raise BoardError(f"{path}: not an sb-rank index")
+    metric_names = _plain_names(data.get("metrics")) or list(boards.BOARDS)
+    ordered = [m for m in metric_names if m == "overall"] + \
+        [m for m in metric_names if m != "overall"]
+    measured = [m for m in _plain_names(data.get("efficiency")) if m in EFFICIENCY_BOARDS]
+    return Index(_text(data.get("asof")), _plain_names(data.get("clusters")),
+                 _plain_names(data.get("windows")) or list(windows.NAMES), ordered, measured)
+
+
+def number(value, default=0):
+    """`value` when it is a number (not a bool), else `default`: fields of files anyone may
+    have written."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    return value
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def row_name(raw) -> Optional[str]:
+    """The user or account a board row is about; None for anything that is not a row."""
+    name = raw.get("user", raw.get("account")) if isinstance(raw, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def parse_row(raw) -> Optional[Row]:
+    """A board row as sb-rank writes it; None for anything that is not one."""
+    name = row_name(raw)
+    if name is None:
+        return None
+    skills = raw.get("skills")
+    if isinstance(skills, dict):
+        skills = {k: int(number(v, 1)) for k, v in skills.items() if isinstance(k, str)}
+    else:
+        skills = None
+    members = raw.get("members")
+    return Row(int(number(raw.get("rank"))), name, int(number(raw.get("level"), 1)),
+               int(number(raw.get("xp"))), number(raw.get("value")),
+               int(members) if number(members, None) is not None else None, skills)
+
+
+def _hidden(name, hidden: FrozenSet[str]) -> bool:
+    """Whether `name` is a user who opted out (anything but a name is not one)."""
+    return isinstance(name, str) and name in hidden
+
+
+def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
+    """A board's (or a competition's) rows without the names in `hidden`, each name once (a
+    planted file may repeat one) and anything that is not a row left out, the ranks closed up."""
+    seen = set()
+    kept = []
+    for row in rows:
+        name = row_name(row)
+        if name is None or name in seen or name in hidden:
+            continue
+        seen.add(name)
+        kept.append(row)
+    ranks = boards.shared_ranks([row.get("rank") for row in kept])
+    return [dict(row, rank=rank) for rank, row in zip(ranks, kept)]
+
+
+def closed_group_ranks(ranks: Dict[str, dict], hidden: FrozenSet[str]) -> Dict[str, dict]:
+    """A group's ranks of its members (user -> skill -> rank or None) without the users in
+    `hidden`, each skill's ranks closed up."""
+    kept = {user: dict(mine) for user, mine in ranks.items()
+            if isinstance(mine, dict) and user not in hidden}
+    for metric in {metric for mine in kept.values() for metric in mine}:
+        placed = sorted((mine[metric], user) for user, mine in kept.items()
+                        if type(mine.get(metric)) is int)
+        for rank, (_, user) in zip(boards.shared_ranks([old for old, _ in placed]), placed):
+            kept[user][metric] = rank
+    return kept
+
+
+def _shown_event(event: dict, hidden: FrozenSet[str]) -> Optional[dict]:
+    if event.get("kind") != "users":
+        return event
+    if _hidden(event.get("user"), hidden):
+        return None
+    if _hidden(event.get("previous"), hidden):
+        return dict(event, previous=None)
+    return event
+
+
+def _scope_cluster(scope: Optional[str]) -> Optional[str]:
+    return None if scope in (None, ALL) else scope
+
+
+class BoardFiles:
+    """The files under ``<root>/leaderboards`` as readers may see them (see the module's doc).
+    Creating one reads the opt-out list, so a reader that may not read it stops at once."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.problems: List[str] = []
+        self._hidden: FrozenSet[str] = frozenset()
+        self._hidden_signature: Optional[tuple] = None
+        self.opted_out()
+
+    # -- who opted out -------------------------------------------------------------------------
+
+    def optout_signature(self) -> tuple:
+        """What changes when the opt-out list or the pollers' cache changes."""
+        return (signature(optout_file(self.root)), signature(optout.cache_file(self.root)))
+
+    def opted_out(self) -> FrozenSet[str]:
+        """Every user left out now: the list, and the markers the pollers saw; read again when
+        either file changed."""
+        current = self.optout_signature()
+        if current != self._hidden_signature:
+            self._hidden_signature = None
+            try:
+                self._hidden = frozenset(optout.opted_out(self.root))
+            except optout.OptOutUnreadable as err:
+                raise OptOutUnreadable(str(err)) from None
+            self._hidden_signature = current
+        return self._hidden
+
+    def _hidden_in(self, kind: str) -> FrozenSet[str]:
+        return self.opted_out() if kind == "users" else frozenset()
+
+    # -- boards --------------------------------------------------------------------------------
+
+    def board_path(self, window: str, metric: str, scope: Optional[str] = ALL,
+                   kind: str = "users") -> str:
+        return boards.board_path(self.root, window, metric, _scope_cluster(scope), kind)
+
+    def board_document(self, window: str, metric: str, scope: Optional[str] = ALL,
+                       kind: str = "users") -> Optional[dict]:
+        """A board file as sb-rank wrote it, its rows without opted-out users (ranks closed
+        up); None when there is no such file, BoardError when it cannot be read."""
+        path = self.board_path(window, metric, scope, kind)
+        try:
+            data = _read_json(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as err:
+            raise BoardError(f"{path}: {_reason(err)}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise BoardError(f"{path}: not an sb-rank board")
+        return dict(data, rows=visible_rows(data["rows"], self._hidden_in(kind)))
+
+    def board(self, window: str, metric: str, scope: Optional[str] = ALL,
+              kind: str = "users") -> Optional[Board]:
+        """:meth:`board_document` as a Board of Rows."""
+        data = self.board_document(window, metric, scope, kind)
+        if data is None:
+            return None
+        rows = [parse_row(raw) for raw in data["rows"]]
+        return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
+                     _text(data.get("last_day")) or None, rows,
+                     number(data.get("min_cpu_hours"), None))
+
+    def row_of(self, name: str, window: str, metric: str, scope: Optional[str] = ALL,
+               kind: str = "users") -> Optional[Row]:
+        """`name`'s row on one board (None when not on it, or the board is missing)."""
+        board = self.board(window, metric, scope, kind)
+        return next((row for row in board.rows if row.name == name), None) if board else None
+
+    def known(self, name: str, scope: Optional[str] = ALL, kind: str = "users") -> bool:
+        """Whether `name` is on the all-time Overall board of the scope: everyone with anything
+        stored there is, no one who opted out."""
+        return self.row_of(name, "alltime", "overall", scope, kind) is not None
+
+    def required_board(self, window: str, metric: str, scope: Optional[str] = ALL,
+                       kind: str = "users") -> dict:
+        """:meth:`board_document`, and a BoardError naming the file when it is missing."""
+        data = self.board_document(window, metric, scope, kind)
+        if data is None:
+            raise BoardError(f"no board {self.board_path(window, metric, scope, kind)}: sb-rank "
+                             "has not written it yet")
+        return data
+
+    def personal(self, window: str, scope: Optional[str], user: str) -> dict:
+        """The personal hiscores of `user` (every skill's rank, value, XP and level; overall on
+        top), as sb-rank --user prints them; BoardError when a board is missing."""
+        skills = []
+        for metric in boards.SKILLS + boards.APART:
+            board = self.required_board(window, metric, scope)
+            skills.append(boards.page_entry(
+                metric, next((r for r in board["rows"] if r.get("user") == user), None)))
+        overall = self.required_board(window, "overall", scope)
+        mine = next((r for r in overall["rows"] if r.get("user") == user), None)
+        return {"user": user, "overall": mine and {k: mine.get(k) for k in ("rank", "level", "xp")},
+                "skills": skills, "window": window, "cluster": scope or ALL,
+                "asof": overall.get("asof")}
+
+    # -- the other documents -------------------------------------------------------------------
+
+    def _document(self, path: str) -> Optional[dict]:
+        """An optional JSON object file; None when missing, or unreadable (then named in
+        `problems`)."""
+        try:
+            data = _read_json(path, DOCUMENT_LIMIT)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as err:
+            reason = _reason(err)
+            self._problem(reason if reason.startswith(path) else f"{path}: {reason}")
+            return None
+        if not isinstance(data, dict):
+            self._problem(f"{path}: not what sb-rank writes")
+            return None
+        return data
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def group_stats(self, window: str, scope: Optional[str] = ALL) -> List[dict]:
+        """The groups' statistics (groupstats.py), each group's member list and ranks without
+        opted-out users; its counts and totals as the last rebuild wrote them."""
+        document = self._document(boards.stats_path(self.root, window, _scope_cluster(scope)))
+        hidden = self.opted_out()
+        groups = []
+        for group in groups_from_stats(document):
+            users, ranks = group.get("users"), group.get("ranks")
+            if isinstance(users, list):
+                group = dict(group, users=[user for user in users if not _hidden(user, hidden)])
+            if isinstance(ranks, dict):
+                group = dict(group, ranks=closed_group_ranks(ranks, hidden))
+            groups.append(group)
+        return groups
+
+    def records(self) -> Optional[dict]:
+        """records.json without the records opted-out users hold (every row a dict)."""
+        document = self._document(chronicle.records_file(self.root))
+        if document is None:
+            return None
+        rows = document.get("records")
+        hidden = self.opted_out()
+        return dict(document, records=[
+            row for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict) and not (row.get("kind") == "users" and
+                                              _hidden(row.get("user"), hidden))])
+
+    def competitions(self) -> Optional[dict]:
+        """competitions.json, each competition's list of users without opted-out ones."""
+        document = self._document(chronicle.competitions_file(self.root))
+        if document is None:
+            return None
+        entries = document.get("competitions")
+        return dict(document, competitions=[
+            self._without_users(entry) if isinstance(entry, dict) else entry
+            for entry in (entries if isinstance(entries, list) else [])])
+
+    def competition_ids(self) -> List[str]:
+        """The competitions of the last rebuild, in its order (ongoing first)."""
+        entries = (self.competitions() or {}).get("competitions", [])
+        return [entry["id"] for entry in entries if isinstance(entry, dict) and
+                isinstance(entry.get("id"), str) and PLAIN.fullmatch(entry["id"])]
+
+    def competition(self, ident: str) -> Optional[dict]:
+        """One competition's standings without opted-out users (ranks closed up); None for a
+        name that is not plain, or a file that is missing or unreadable."""
+        if not isinstance(ident, str) or not PLAIN.fullmatch(ident):
+            return None
+        document = self._document(chronicle.competition_file(self.root, ident))
+        if document is None:
+            return None
+        rows = document.get("rows")
+        if isinstance(rows, list):
+            document = dict(document, rows=visible_rows(rows, self.opted_out()))
+        return self._without_users(document)
+
+    def _without_users(self, document: dict) -> dict:
+        users = document.get("users")
+        if not isinstance(users, list):
+            return document
+        hidden = self.opted_out()
+        return dict(document, users=[user for user in users if not _hidden(user, hidden)])
+
+    # -- achievements --------------------------------------------------------------------------
+
+    def events(self) -> Iterator[dict]:
+        """The achievements the last rebuild wrote, oldest first and a line at a time, without
+        those of opted-out users; nothing before the first rebuild."""
+        hidden = self.opted_out()
+        for event in self._raw_events():
+            shown = _shown_event(event, hidden)
+            if shown is not None:
+                yield shown
+
+    def shown(self, event: dict) -> Optional[dict]:
+        """The event as a reader may show it: None when it is an opted-out user's, and without
+        the name of a previous rank 1 who opted out."""
+        return _shown_event(event, self.opted_out())
+
+    def events_of(self, name: str, kind: str = "users",
+                  scope: Optional[str] = None) -> List[dict]:
+        """One user's (or group's) achievements on one cluster (`scope`), or over all clusters
+        (scope None or "all": the merged scope's events and the first job on each cluster)."""
+        field = name_field(kind)
+        scope = scope or ALL
+        return [event for event in self.events()
+                if event.get("kind") == kind and event.get(field) == name
+                and (event.get("scope") == scope or
+                     (scope == ALL and event.get("event") == "first_job"))]
+
+    def _raw_events(self) -> Iterator[dict]:
+        try:
+            fd = open_file(chronicle.achievements_file(self.root))
+        except FileNotFoundError:
+            return
+        except (OSError, UnsafePath):
+            return      # a planted symlink or folder: no news until the next pass replaces it
+        with os.fdopen(fd, "rb") as handle:
+            for line in bounded_lines(handle, LINE_LIMIT):
+                if line is None:
+                    continue
+                try:
+                    event = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if chronicle.is_event(event):
+                    yield event

@@ -39,7 +39,7 @@ _sb_complete() {
     esac ;;
     --format|-f) case "$command" in
       sb-export) COMPREPLY=($(compgen -W "openmetrics html" -- "$cur")); return ;;
-      sb-parse) COMPREPLY=($(compgen -W "sb-sacct sb-sacct-steps readme-oneliner xdmod" -- "$cur")); return ;;
+      sb-parse) COMPREPLY=($(compgen -W "sb-sacct sb-sacct-steps readme-account readme-oneliner xdmod" -- "$cur")); return ;;
       sb-rank) COMPREPLY=($(compgen -W "ndjson csv tsv" -- "$cur")); return ;;
     esac ;;
   esac

@@ -65,6 +65,7 @@ class Reducer:
         self.blooms: Dict[str, BloomFilter] = {}
         self.months: Dict[str, MonthDelta] = {}
         self.new_jobs = 0
+        self.no_account = 0            # counted jobs without a SLURM account: in no group
         self.replace_month = replace_month
         if replace_month:
             self.blooms[replace_month] = BloomFilter()
@@ -115,6 +116,8 @@ class Reducer:
         delta = self.months.setdefault(place.month, MonthDelta())
         delta.new_jobs += 1
         self.new_jobs += 1
+        if not account:
+            self.no_account += 1
         if not metrics.is_zero(vector):
             delta.add(user, place.day, account, vector, record["end"])
         return True

@@ -768,3 +768,27 @@ assert rows and all(row['value'] == 50.0 for row in rows), rows"
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 4 ]
   grep -q '"through":"2025-06-14"' "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
 }
+
+@test "a step that counted jobs without a SLURM account says so in the log, once per step" {
+  setup_fake
+  for i in 1 2 3; do
+    echo "990$i|990$i|fake|u$i||COMPLETED|60|2|1|1G|cpu=2,mem=1G,node=1|2025-06-10T00:00:00|2025-06-10T09:00:00|2025-06-10T09:01:00||"
+  done >> "$FAKE_SACCT_JOBS"
+  echo "9904|9904|fake|u4||COMPLETED|60|2|1|1G|cpu=2,mem=1G,node=1|2025-05-10T00:00:00|2025-05-10T09:00:00|2025-05-10T09:01:00||" >> "$FAKE_SACCT_JOBS"
+  run --separate-stderr sb-poll --cluster fake --backfill-start 2025-05-01 --json
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"sb-poll: fake: 1 job had no SLURM account: they count for their users only, in no group (backfill of 2025-05)"* ]]
+  [[ "$stderr" == *"sb-poll: fake: 3 jobs had no SLURM account: they count for their users only, in no group (incremental)"* ]]
+  # discovery fetches the four users' history again, so counts their four again
+  [[ "$stderr" == *"sb-poll: fake: 4 jobs had no SLURM account: they count for their users only, in no group (discovery)"* ]]
+  [ "$(grep -c 'had no SLURM account' <<< "$stderr")" -eq 3 ]
+  # a poll that counts none of them again says nothing
+  SLURM_SB_NOW=2025-06-15T12:10:00Z run --separate-stderr sb-poll --cluster fake
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"had no SLURM account"* ]]
+  # they count for their users all the same
+  python3 -c "
+import json
+users = {u['username']: u['totals'] for u in json.load(open('$SLURM_SB_ROOT/clusters/fake/agg/alltime.json'))['users']}
+assert users['u4'][5] >= 1"
+}

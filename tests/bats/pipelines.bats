@@ -179,21 +179,37 @@ store_digest() {
   [ "$(stored)" = "$(truth)" ]
 }
 
-@test "discovery fetches new users' whole history, once" {
+@test "discovery fetches new users' history back to the backfill start, once; --history-start reaches further" {
   setup_fake
   sb-poll --cluster fake --backfill-start 2025-03-01 > /dev/null 2>&1
   # March's jobs are those of u0, u2, u4 and u6; the current month's (June, fetched in the
   # same poll) those of u1, u3, u5 and u7
   [ "$(cat "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt" | tr '\n' ' ')" = "u0 u1 u2 u3 u4 u5 u6 u7 " ]
-  # the eight new users in one sacct call, not eight
+  # the eight new users in one sacct call, not eight, from the backfill start the site chose
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq 1 ]
   grep -q -- "-u u0,u1,u2,u3,u4,u5,u6,u7" "$FAKE_SACCT_LOG"
-  grep -q -- "-S 2000-01-01T00:00:00 -E 2025-06-15T11:59:59" "$FAKE_SACCT_LOG"
+  grep -- ' -u ' "$FAKE_SACCT_LOG" | grep -q -- "-S 2025-03-01T00:00:00 -E 2025-06-15T11:59:59"
   sb-poll --cluster fake > /dev/null 2>&1
   [ "$(wc -l < "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt")" -eq 8 ]
   calls="$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")"
   for i in 1 2 3 4; do sb-poll --cluster fake > /dev/null 2>&1; done
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq "$calls" ]
+  # everyone's boards start at the backfill start: nothing from January or February
+  [ "$(stored)" = "$(truth 2025-03-01)" ]
+  [ "$(stored)" != "$(truth)" ]
+  # --history-start fetches further back (and a day after the backfill start is not taken:
+  # the fetch replaces the users' store, so it would drop what was counted before it)
+  export SLURM_SB_ROOT="$SANDBOX/root2"
+  mkdir -p "$SLURM_SB_ROOT"
+  : > "$FAKE_SACCT_LOG"
+  sb-poll --cluster fake --backfill-start 2025-03-01 --history-start 2025-05-01 > /dev/null 2>&1
+  grep -- ' -u ' "$FAKE_SACCT_LOG" | grep -q -- "-S 2025-03-01T00:00:00"
+  rm -rf "$SLURM_SB_ROOT/clusters"
+  : > "$FAKE_SACCT_LOG"
+  for i in 1 2 3 4 5; do
+    sb-poll --cluster fake --backfill-start 2025-03-01 --history-start 2024-06-01 > /dev/null 2>&1
+  done
+  grep -- ' -u ' "$FAKE_SACCT_LOG" | grep -q -- "-S 2024-06-01T00:00:00"
   [ "$(stored)" = "$(truth)" ]
 }
 
@@ -296,11 +312,10 @@ index_asof() {
     SLURM_SB_NOW="2025-06-${day}T12:00:00Z" run --separate-stderr sb-poll --cluster fake
     [ "$status" -eq 0 ]
   done
-  # every job of the users seen since the backfill start (their earlier history is discovered)
+  # every job since the backfill start (discovery reaches no further back)
   expected="$(python3 -c "
 jobs = [line.split('|') for line in open('$FAKE_SACCT_JOBS')]
-seen = {f[3] for f in jobs if '2025-06-01' <= f[13] <= '2025-06-20T12:00:00'}
-mine = [f for f in jobs if f[3] in seen and f[13] <= '2025-06-20T12:00:00']
+mine = [f for f in jobs if '2025-06-01' <= f[13] <= '2025-06-20T12:00:00']
 print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [ "$(stored)" = "$expected" ]
 }

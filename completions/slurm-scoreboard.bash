@@ -12,7 +12,7 @@ _sb_options() {
     sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --outbox --root --since --version" ;;
     sb-news-post) echo "--all-scopes --cursor --help --max-events --root --timeout --url --version" ;;
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
-    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --no-steps --once --overlap --root --status --version" ;;
+    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --no-steps --once --overlap --root --status --until-caught-up --version" ;;
     sb-probe) echo "-M -h --check-cluster --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
     sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;

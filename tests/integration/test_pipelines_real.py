@@ -219,7 +219,8 @@ def test_two_polls_at_once_and_a_killed_poll(cluster, seeded, root):
         ["runuser", "-u", "sbalice", "--", "env", f"PATH={USERS_BIN}:/usr/bin:/bin",
          "SLURM_SB_SACCT_PER_MIN=1", "SLURM_SB_NOW=2019-08-15T00:00:00Z",
          os.path.join(PIPELINES, "sb-poll"), "--cluster", cluster, "--root", root,
-         "--backfill-start", "2019-02-01"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--backfill-start", "2019-02-01", *EARLIER], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True)
     wait_for_lock_holder(os.path.join(state, "poll.lock"))
     second = pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env, check=False)

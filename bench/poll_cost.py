@@ -160,7 +160,9 @@ def prepare_root(root, cluster, backfill_start, known):
 
 
 def poll(env, cluster, root, now):
-    done = subprocess.run(["sb-poll", "--cluster", cluster, "--root", root],
+    # discovery reaches the history seeded before the backfill start (by default it stops there)
+    done = subprocess.run(["sb-poll", "--cluster", cluster, "--root", root,
+                           "--history-start", "2000-01-01"],
                           env=dict(env, SLURM_SB_NOW=stamp(now)), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"sb-poll at {stamp(now)} failed ({done.returncode}): "

@@ -12,8 +12,8 @@ _sb_options() {
     sb-news) echo "-f -h --all --all-scopes --cursor --format --help --mark-seen --outbox --root --since --version" ;;
     sb-news-post) echo "--all-scopes --cursor --help --max-events --root --timeout --url --version" ;;
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
-    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --no-steps --once --overlap --root --status --version" ;;
-    sb-probe) echo "-M -h --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
+    sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --no-steps --once --overlap --root --status --until-caught-up --version" ;;
+    sb-probe) echo "-M -h --check-cluster --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
     sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
     sb-reduce) echo "-M -h -q --cluster --help --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --until --usage --version" ;;
@@ -39,7 +39,7 @@ _sb_complete() {
     esac ;;
     --format|-f) case "$command" in
       sb-export) COMPREPLY=($(compgen -W "openmetrics html" -- "$cur")); return ;;
-      sb-parse) COMPREPLY=($(compgen -W "sb-sacct sb-sacct-steps readme-oneliner xdmod" -- "$cur")); return ;;
+      sb-parse) COMPREPLY=($(compgen -W "sb-sacct sb-sacct-steps readme-account readme-oneliner xdmod" -- "$cur")); return ;;
       sb-rank) COMPREPLY=($(compgen -W "ndjson csv tsv" -- "$cur")); return ;;
     esac ;;
   esac

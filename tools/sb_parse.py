@@ -13,11 +13,14 @@ PROG = "sb-parse"
 
 EPILOG = """\
 columns, in order of precedence: --fields/--format, a header line, or the field count of
-sb-sacct's 16-field order (18 with --steps: TotalCPU and TRESUsageInAve last) and the README
-one-liner's 13-field order. When the columns cannot be told, or the first 5 lines do not fit
-the order guessed from their count, sb-parse stops with one line (exit 1): give --fields.
-presets for --format: sb-sacct, sb-sacct-steps, readme-oneliner (the README's sacct one-liner; "seed" is an
-old name for it), xdmod (Open XDMoD's 26-field shredder log).
+sb-sacct's 16-field order (18 with --steps: TotalCPU and TRESUsageInAve last), the README
+one-liner's 14-field order (JobID,User,Account,State,...) and the seed's 13-field one (the same
+without Account: its jobs are in no group). When the columns cannot be told, or the first 5
+lines do not fit the order guessed from their count, sb-parse stops with one line (exit 1):
+give --fields.
+presets for --format: sb-sacct, sb-sacct-steps, readme-account (the README's sacct one-liner,
+with Account), readme-oneliner (the seed's, without Account; "seed" is an old name for it),
+xdmod (Open XDMoD's 26-field shredder log).
 fixed-width input (plain sacct): a value sacct cut at its column's width (a trailing +) is
 never read as a number; the line is skipped, counted, and the fix (-P) named once.
 
@@ -25,8 +28,8 @@ exit status: 0 done (skipped lines are reported, not fatal), 1 a bad line under 
 unreadable file, or columns that cannot be told, 2 usage error.
 
 example:
-  TZ=UTC sacct -a -n -P -X -S 2025-08-01 -o JobID,User,State,ElapsedRaw,AllocCPUS,NNodes,\\
-    ReqMem,MaxRSS,AveRSS,AllocTRES,Submit,Start,End | sb-parse --cluster hammer | head
+  TZ=UTC sacct -a -n -P -X -S 2025-08-01 -o JobID,User,Account,State,ElapsedRaw,AllocCPUS,\\
+    NNodes,ReqMem,MaxRSS,AveRSS,AllocTRES,Submit,Start,End | sb-parse --cluster hammer | head
 """
 
 

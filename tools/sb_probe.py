@@ -6,7 +6,8 @@ from typing import Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import cli, files, pollstatus, probe, sharing, times
+from slurm_scoreboard import cli, files, pollstatus, probe, sacct, sharing, times
+from slurm_scoreboard.names import check_name
 
 PROG = "sb-probe"
 EXIT_UNKNOWN = 5
@@ -18,19 +19,26 @@ folders 2775, files 0664, locks 0660, and every tool keeps it so whatever its um
 group hides the root from everyone outside the owner's or the writers' group. Only the root's
 owner may change the sharing; sb-probe is also the only tool that creates a root.
 
+--cluster C (and --check-cluster C, which checks that alone: no root, nothing created) first
+asks sacctmgr which clusters slurmdbd knows: a name it does not know exits 5 and creates
+nothing. When sacctmgr is missing, fails or names none, nothing is refused. sb-poll asks it
+before a cluster's first poll.
+
 --polls only reads the root (no SLURM command runs, nothing is created): for every polled
 cluster (or --cluster C), where its data stands, the last poll, the last success and error,
 the next step and the daemon's heartbeat; sb-poll --status shows the same.
 
 exit status: 0 all required checks passed, 2 sacct missing, 3 root not writable (by this
 account, or the sharing could not be set), 4 other failure (squeue missing, sacct -a unusable
-or hiding other users' jobs). With --polls: 0 every last poll succeeded, 1 a last poll failed
-or a state file is damaged, 2 usage error, 5 --cluster was never polled under this root.
+or hiding other users' jobs), 5 slurmdbd knows no cluster of the --cluster or --check-cluster
+given. With --polls: 0 every last poll succeeded, 1 a last poll failed or a state file is
+damaged, 2 usage error, 5 --cluster was never polled under this root.
 
 example:
   sb-probe --root /depot/scoreboard
   sb-probe --root /depot/scoreboard --group hpcsb     # several poller accounts of group hpcsb
   sb-probe --root /depot/scoreboard --polls           # how every cluster's polling stands
+  sb-probe --check-cluster hammer                     # is hammer a cluster slurmdbd knows?
 """
 
 
@@ -52,6 +60,9 @@ def build_parser():
                         help="report how each cluster's polling stands, and nothing else")
     parser.add_argument("--json", action="store_true",
                         help="with --polls: one JSON object per cluster")
+    parser.add_argument("--check-cluster", metavar="C",
+                        help="only check that slurmdbd knows cluster C (exit 5 if not); no "
+                             "root needed, nothing created")
     return parser
 
 
@@ -77,13 +88,41 @@ def report_polls(args) -> int:
     return cli.EXIT_OK if all(map(pollstatus.healthy, statuses)) else cli.EXIT_ERROR
 
 
+def require_known_cluster(cluster: str) -> None:
+    """Exit 5 (one line) when slurmdbd knows no cluster of this name."""
+    try:
+        sacct.check_cluster_known(cluster)
+    except sacct.UnknownCluster as err:
+        raise cli.ToolError(str(err), EXIT_UNKNOWN) from None
+
+
+def check_cluster_only(args) -> int:
+    """--check-cluster C: the name alone, against slurmdbd's list; nothing else is looked at."""
+    others = [flag for flag, given in (("--polls", args.polls), ("--json", args.json),
+                                       ("--group", args.group),
+                                       ("--single-owner", args.single_owner),
+                                       ("--readers", args.readers)) if given]
+    if others:
+        raise cli.UsageError(f"--check-cluster goes alone (not with {others[0]})")
+    try:
+        check_name("cluster", args.check_cluster)
+    except ValueError as err:
+        raise cli.UsageError(str(err)) from None
+    require_known_cluster(args.check_cluster)
+    return cli.EXIT_OK
+
+
 def body(args) -> int:
     cli.check_plain_names(args, "cluster")
+    if args.check_cluster is not None:
+        return check_cluster_only(args)
     if args.polls:
         return report_polls(args)
     if args.json:
         raise cli.UsageError("--json goes with --polls")
     root = cli.require_root(args)
+    if args.cluster:
+        require_known_cluster(args.cluster)
     try:
         mode, notes = probe.configure_sharing(root, args.group, args.single_owner, args.readers)
     except (sharing.SharingError, OSError) as err:

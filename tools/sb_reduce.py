@@ -25,8 +25,10 @@ from slurm_scoreboard.usage import UsageWriter, entry_of, erase_users
 PROG = "sb-reduce"
 
 EPILOG = """\
-stats on stdout: {"processed", "new_jobs", "months_changed", "users_changed", "skipped"}.
-Rerunning with the same input gives new_jobs=0 and changes nothing.
+stats on stdout: {"processed", "new_jobs", "no_account", "months_changed", "users_changed",
+"duplicates", "skipped", "users_erased"}. no_account: how many of the new jobs had no SLURM
+account (they count for their users, in no group). Rerunning with the same input gives
+new_jobs=0 and changes nothing.
 
 measured usage (--usage): the daily step poll's records (sb-sacct --steps | sb-parse) keep,
 per ended job with cpu_used_s, its CPU time used, peak MaxRSS and GPU utilisation in
@@ -173,6 +175,7 @@ class Run:
         return {
             "processed": self.counts["processed"],
             "new_jobs": reducer.new_jobs if reducer else 0,
+            "no_account": reducer.no_account if reducer else 0,
             "months_changed": sorted(reducer.months) if reducer else [],
             "users_changed": reducer.changed_users() if reducer else [],
             "duplicates": self.counts["duplicates"],

@@ -1,6 +1,7 @@
 """sb-sacct: the one tool that talks to slurmdbd. Rate-limited, time-limited sacct -P output."""
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from datetime import timedelta
@@ -20,8 +21,12 @@ window: --month YYYY-MM, or --since/--until (YYYY-MM-DD[THH:MM[:SS]], UTC); by d
 since 00:00 UTC. Jobs are selected by the time they ended (--all-states: any job active in the
 window). The window is half-open: [since, until).
 
-exit status: 0 success, 1 sacct failed, 2 usage error, 3 rate limit reached with --no-wait,
-4 sacct not found, 5 sacct timed out (killed).
+before a cluster's first call (no call log for it yet), sacctmgr is asked which clusters
+slurmdbd knows: a name it does not know is a usage error (exit 2) and creates nothing; when
+sacctmgr is missing, fails or names none, the call goes on.
+
+exit status: 0 success, 1 sacct failed, 2 usage error (also: a --cluster slurmdbd does not
+know), 3 rate limit reached with --no-wait, 4 sacct not found, 5 sacct timed out (killed).
 
 example:
   sb-sacct --root "$SLURM_SB_ROOT" --cluster hammer --month 2025-08 --chunk week | sb-parse
@@ -103,6 +108,16 @@ def check_users(text: Optional[str]) -> None:
             raise cli.UsageError(str(err)) from None
 
 
+def check_first_use(cluster: str) -> None:
+    """Before a cluster's first call (no call log for it yet), a name slurmdbd does not know is
+    a usage error, and nothing is created for it (a typo would otherwise fetch nothing, and
+    look healthy)."""
+    try:
+        sacct.check_cluster_known(cluster)
+    except sacct.UnknownCluster as err:
+        raise cli.UsageError(str(err)) from None
+
+
 def body(args) -> int:
     cli.check_plain_names(args, "cluster")
     check_users(args.user)
@@ -115,8 +130,10 @@ def body(args) -> int:
             sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=%s " + shlex.join(command) + "\n")
         return cli.EXIT_OK
     root = cli.open_root(args, write=True) if args.root else layout.default_state_root()
-    limiter = RateLimiter(layout.sacct_rate_file(root, args.cluster),
-                          calls_per_minute(args))
+    rate_file = layout.sacct_rate_file(root, args.cluster)
+    if args.cluster and not os.path.lexists(rate_file):
+        check_first_use(args.cluster)
+    limiter = RateLimiter(rate_file, calls_per_minute(args))
     out = sys.stdout.buffer
     for command in commands:
         try:

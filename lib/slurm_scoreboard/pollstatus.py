@@ -154,6 +154,7 @@ def read_poll(path: str) -> Optional[dict]:
         raise Damaged(f"{path}: running is not true or false")
     return {"host": _text(data.get("host", ""), _HOST, "host", path), "running": running,
             "started": _time(data, "started", path),
+            "progress": _time(data, "progress", path, optional=True),
             "ended": _time(data, "ended", path, optional=running),
             "ok": None if running else _flag(data, "ok", path),
             "exit": _code(data, "exit", path, optional=running),
@@ -215,14 +216,16 @@ def next_step(cursor: Optional[dict], now: datetime) -> str:
 def poll_state(root: str, cluster: str, poll: Optional[dict], now: datetime) -> Optional[str]:
     """``done``, ``running``, or ``interrupted`` (started, never finished: the watchdog, a
     kill, a reboot); None before the first poll. A poll started on this host is running while
-    it holds the poll lock; one started elsewhere is given the watchdog's hour."""
+    it holds the poll lock; one started elsewhere is given the watchdog's hour, counted from its
+    last sign of progress (a --until-caught-up run writes one after each month)."""
     if poll is None:
         return None
     if not poll["running"]:
         return "done"
     if files.lock_holders(os.path.join(layout.state_dir(root, cluster), "poll.lock")):
         return "running"
-    if poll["host"] == socket.gethostname() or now - poll["started"] > POLL_LIMIT:
+    last_sign = poll["progress"] or poll["started"]
+    if poll["host"] == socket.gethostname() or now - last_sign > POLL_LIMIT:
         return "interrupted"
     return "running"
 

@@ -79,6 +79,7 @@ class Reducer:
         self.blooms: Dict[str, BloomFilter] = {}
         self.months: Dict[str, MonthDelta] = {}
         self.new_jobs = 0
+        self.no_account = 0            # counted jobs without a SLURM account: in no group
         self.replace_month = replace_month
         if replace_month:
             self.blooms[replace_month] = BloomFilter()
@@ -129,6 +130,8 @@ class Reducer:
         own = self.months.setdefault(place.month, MonthDelta())
         own.new_jobs += 1
         self.new_jobs += 1
+        if not account:
+            self.no_account += 1
         shares = metrics.day_shares(record)
         if shares:
             own.ended(user, record["end"])

@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import tempfile
 from datetime import datetime, timedelta
-from typing import BinaryIO, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
 from .fields import SB_SACCT_FIELDS, SB_STEP_FIELDS
+from .names import PLAIN
 from .states import TERMINAL_CODES
 from .times import ONE_SECOND, next_month, sacct_stamp
 
@@ -28,6 +29,14 @@ class SacctTimeout(Exception):
 
 class SacctMissing(Exception):
     pass
+
+
+class UnknownCluster(Exception):
+    """slurmdbd knows no cluster of that name; the message names those it knows."""
+
+
+SACCTMGR = ["sacctmgr", "-n", "-P", "list", "clusters", "format=cluster"]
+SACCTMGR_TIMEOUT = 20.0
 
 
 def split_window(since: datetime, until: datetime, chunk: str) -> Iterator[Window]:
@@ -101,3 +110,33 @@ def run_to(command: List[str], out: BinaryIO, timeout: float) -> None:
             raise SacctFailed(f"sacct {how}: {detail}")
         spool.seek(0)
         shutil.copyfileobj(spool, out, 1 << 20)
+
+
+def known_clusters(command: Sequence[str] = SACCTMGR,
+                   timeout: float = SACCTMGR_TIMEOUT) -> Optional[List[str]]:
+    """The clusters slurmdbd knows (their plain names only), or None when it cannot tell:
+    sacctmgr missing, failing, timing out or naming none."""
+    try:
+        done = subprocess.run(list(command), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, timeout=timeout, env=sacct_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    names = [line.strip() for line in done.stdout.decode("utf-8", "replace").splitlines()]
+    plain = sorted({name for name in names if PLAIN.fullmatch(name)})
+    return plain or None
+
+
+def check_cluster_known(cluster: str, command: Sequence[str] = SACCTMGR,
+                        timeout: float = SACCTMGR_TIMEOUT) -> None:
+    """UnknownCluster when slurmdbd's list of clusters does not hold `cluster`: what sb-sacct,
+    sb-probe and (through sb-probe --check-cluster) sb-poll ask before a cluster's first use.
+    A list sacctmgr cannot give stops nothing: only a name known to be wrong is refused, so a
+    site whose sacctmgr is missing or slow still polls."""
+    known = known_clusters(command, timeout)
+    if known is None or cluster in known:
+        return
+    shown = " ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+    raise UnknownCluster(f"slurmdbd knows no cluster {cluster} (it knows: {shown}); "
+                         "check --cluster")

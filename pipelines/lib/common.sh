@@ -330,15 +330,18 @@ sb_check_date() {
 }
 
 # sb_check_cluster_known: before a cluster's first poll, a name slurmdbd does not know is a
-# usage error (a typo would otherwise poll nothing, forever, and look healthy). Skipped when
-# sacctmgr is missing, fails or says nothing: it only ever stops a name it knows is wrong.
+# usage error (a typo would otherwise poll nothing, forever, and look healthy). The rule is
+# sb-probe --check-cluster's, the one sb-sacct and sb-probe apply: only a name sacctmgr's list
+# does not hold is refused; a sacctmgr that is missing, fails or names none stops nothing.
 sb_check_cluster_known() {
-  local known
-  command -v sacctmgr >/dev/null 2>&1 || return 0
-  known="$(timeout 20 sacctmgr -n -P list clusters format=cluster 2>/dev/null | LC_ALL=C tr -cd 'A-Za-z0-9._@\n-')" || return 0
-  [[ -n "$known" ]] || return 0
-  grep -qxF -- "$SB_CLUSTER" <<< "$known" && return 0
-  sb_die "slurmdbd knows no cluster $SB_CLUSTER (it knows: $(tr '\n' ' ' <<< "$known" | sed 's/ $//')); check --cluster" 2
+  local message code=0
+  message="$(sb-probe --check-cluster "$SB_CLUSTER" 2>&1 >/dev/null)" || code=$?
+  message="$(printf '%s' "${message#sb-probe: }" | sb_plain_text)"
+  case "$code" in
+    0) return 0 ;;
+    5) sb_die "$message" 2 ;;
+    *) sb_die "could not check the cluster name (sb-probe --check-cluster exited $code: $message)" 1 ;;
+  esac
 }
 
 # sb_check_poll_option OPTION VALUE: the value of one of sb-poll's options (which sb-daemon

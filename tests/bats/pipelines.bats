@@ -179,21 +179,37 @@ store_digest() {
   [ "$(stored)" = "$(truth)" ]
 }
 
-@test "discovery fetches new users' whole history, once" {
+@test "discovery fetches new users' history back to the backfill start, once; --history-start reaches further" {
   setup_fake
   sb-poll --cluster fake --backfill-start 2025-03-01 > /dev/null 2>&1
   # March's jobs are those of u0, u2, u4 and u6; the current month's (June, fetched in the
   # same poll) those of u1, u3, u5 and u7
   [ "$(cat "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt" | tr '\n' ' ')" = "u0 u1 u2 u3 u4 u5 u6 u7 " ]
-  # the eight new users in one sacct call, not eight
+  # the eight new users in one sacct call, not eight, from the backfill start the site chose
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq 1 ]
   grep -q -- "-u u0,u1,u2,u3,u4,u5,u6,u7" "$FAKE_SACCT_LOG"
-  grep -q -- "-S 2000-01-01T00:00:00 -E 2025-06-15T11:59:59" "$FAKE_SACCT_LOG"
+  grep -- ' -u ' "$FAKE_SACCT_LOG" | grep -q -- "-S 2025-03-01T00:00:00 -E 2025-06-15T11:59:59"
   sb-poll --cluster fake > /dev/null 2>&1
   [ "$(wc -l < "$SLURM_SB_ROOT/clusters/fake/state/known_users.txt")" -eq 8 ]
   calls="$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")"
   for i in 1 2 3 4; do sb-poll --cluster fake > /dev/null 2>&1; done
   [ "$(grep -c -- ' -u ' "$FAKE_SACCT_LOG")" -eq "$calls" ]
+  # everyone's boards start at the backfill start: nothing from January or February
+  [ "$(stored)" = "$(truth 2025-03-01)" ]
+  [ "$(stored)" != "$(truth)" ]
+  # --history-start fetches further back (and a day after the backfill start is not taken:
+  # the fetch replaces the users' store, so it would drop what was counted before it)
+  export SLURM_SB_ROOT="$SANDBOX/root2"
+  mkdir -p "$SLURM_SB_ROOT"
+  : > "$FAKE_SACCT_LOG"
+  sb-poll --cluster fake --backfill-start 2025-03-01 --history-start 2025-05-01 > /dev/null 2>&1
+  grep -- ' -u ' "$FAKE_SACCT_LOG" | grep -q -- "-S 2025-03-01T00:00:00"
+  rm -rf "$SLURM_SB_ROOT/clusters"
+  : > "$FAKE_SACCT_LOG"
+  for i in 1 2 3 4 5; do
+    sb-poll --cluster fake --backfill-start 2025-03-01 --history-start 2024-06-01 > /dev/null 2>&1
+  done
+  grep -- ' -u ' "$FAKE_SACCT_LOG" | grep -q -- "-S 2024-06-01T00:00:00"
   [ "$(stored)" = "$(truth)" ]
 }
 
@@ -296,11 +312,10 @@ index_asof() {
     SLURM_SB_NOW="2025-06-${day}T12:00:00Z" run --separate-stderr sb-poll --cluster fake
     [ "$status" -eq 0 ]
   done
-  # every job of the users seen since the backfill start (their earlier history is discovered)
+  # every job since the backfill start (discovery reaches no further back)
   expected="$(python3 -c "
 jobs = [line.split('|') for line in open('$FAKE_SACCT_JOBS')]
-seen = {f[3] for f in jobs if '2025-06-01' <= f[13] <= '2025-06-20T12:00:00'}
-mine = [f for f in jobs if f[3] in seen and f[13] <= '2025-06-20T12:00:00']
+mine = [f for f in jobs if '2025-06-01' <= f[13] <= '2025-06-20T12:00:00']
 print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [ "$(stored)" = "$expected" ]
 }
@@ -794,4 +809,145 @@ assert rows and all(row['value'] == 50.0 for row in rows), rows"
   SLURM_SB_NOW=2025-06-15T12:40:00Z run sb-poll --cluster fake
   [ "$(grep -vc -- ' -X ' "$FAKE_SACCT_LOG")" -eq 4 ]
   grep -q '"through":"2025-06-14"' "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+}
+
+@test "a step that counted jobs without a SLURM account says so in the log, once per step" {
+  setup_fake
+  for i in 1 2 3; do
+    echo "990$i|990$i|fake|u$i||COMPLETED|60|2|1|1G|cpu=2,mem=1G,node=1|2025-06-10T00:00:00|2025-06-10T09:00:00|2025-06-10T09:01:00||"
+  done >> "$FAKE_SACCT_JOBS"
+  echo "9904|9904|fake|u4||COMPLETED|60|2|1|1G|cpu=2,mem=1G,node=1|2025-05-10T00:00:00|2025-05-10T09:00:00|2025-05-10T09:01:00||" >> "$FAKE_SACCT_JOBS"
+  run --separate-stderr sb-poll --cluster fake --backfill-start 2025-05-01 --json
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"sb-poll: fake: 1 job had no SLURM account: they count for their users only, in no group (backfill of 2025-05)"* ]]
+  [[ "$stderr" == *"sb-poll: fake: 3 jobs had no SLURM account: they count for their users only, in no group (incremental)"* ]]
+  # discovery fetches the four users' history again, so counts their four again
+  [[ "$stderr" == *"sb-poll: fake: 4 jobs had no SLURM account: they count for their users only, in no group (discovery)"* ]]
+  [ "$(grep -c 'had no SLURM account' <<< "$stderr")" -eq 3 ]
+  # a poll that counts none of them again says nothing
+  SLURM_SB_NOW=2025-06-15T12:10:00Z run --separate-stderr sb-poll --cluster fake
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"had no SLURM account"* ]]
+  # they count for their users all the same
+  python3 -c "
+import json
+users = {u['username']: u['totals'] for u in json.load(open('$SLURM_SB_ROOT/clusters/fake/agg/alltime.json'))['users']}
+assert users['u4'][5] >= 1"
+}
+
+# the steps a poll reported, one word each, in order
+steps_of() {
+  printf '%s\n' "$1" | sed -n 's/^fake: \([a-z]*\)[: ].*/\1/p' | tr '\n' ' '
+}
+
+@test "--until-caught-up backfills every month in one run, each sacct call at the rate limit, then polls once" {
+  setup_fake
+  # the rate limit is full for a few more seconds: the run's first call must wait its turn
+  mkdir -p "$SLURM_SB_ROOT/clusters/fake/state"
+  python3 -c "
+import json, time
+json.dump({'window_seconds': 60, 'calls': [time.time() - 52] * 1000},
+          open('$SLURM_SB_ROOT/clusters/fake/state/sacct_rate.json', 'w'))"
+  run --separate-stderr sb-poll --cluster fake --backfill-start 2025-01-01 --until-caught-up < /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"sb-sacct: rate limit: waiting "* ]]
+  [ "$(steps_of "$output")" = "backfill boards backfill boards backfill boards backfill boards backfill incremental discovery steps boards " ]
+  [[ "${lines[0]}" =~ ^"fake: backfill: 2025-01, month 1 of 5, 4 to go in this run (at least 1 min of sacct calls left at 1000 a minute): 40 new jobs of 4 users, "[0-9.]+" s"$ ]]
+  [[ "${lines[6]}" == "fake: backfill: 2025-04, month 4 of 5, 1 to go in this run (at least 1 min of sacct calls left at 1000 a minute): "* ]]
+  [[ "${lines[8]}" == "fake: backfill: 2025-05, month 5 of 5, caught up (incremental polls from now on): "* ]]
+  [[ "${lines[1]}" == "fake: boards: rebuilt (140 boards for every cluster), "* ]]
+  grep -q '"backfill_next":"2025-06","caught_up":true,"incremental_since":"2025-06-15T12:00:00Z"' \
+    "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  [ "$(stored)" = "$(truth)" ]
+  # each month fetched once by the loop
+  for month in 01 02 03 04 05; do
+    [ "$(grep -v -- ' -u ' "$FAKE_SACCT_LOG" | grep -c -- "-S 2025-$month-01T00:00:00")" -eq 1 ]
+  done
+  # the status file lists the months' backfills and rebuilds as one entry each
+  python3 -c "
+import json
+status = json.load(open('$SLURM_SB_ROOT/clusters/fake/state/poll_status.json'))
+assert [s['step'] for s in status['steps']] == ['backfill', 'boards', 'incremental', 'discovery', 'steps', 'boards'], status
+assert status['ok'] is True and status['running'] is False and status['progress'], status"
+  run sb-poll --status
+  [ "$status" -eq 0 ]
+  # caught up: another run is a normal poll
+  SLURM_SB_NOW=2025-06-15T12:10:00Z run --separate-stderr sb-poll --cluster fake --until-caught-up < /dev/null
+  [ "$status" -eq 0 ]
+  [ "$(steps_of "$output")" = "incremental discovery boards " ]
+}
+
+@test "--until-caught-up --json: one JSON object per step, with each month's progress" {
+  setup_fake
+  run --separate-stderr sb-poll --cluster fake --backfill-start 2025-02-01 --until-caught-up --json --chunk day < /dev/null
+  [ "$status" -eq 0 ]
+  printf '%s\n' "$output" | python3 -c "
+import json, sys
+steps = [json.loads(line) for line in sys.stdin]
+assert [s['step'] for s in steps] == ['backfill', 'boards'] * 3 + ['backfill', 'incremental', 'discovery', 'steps', 'boards'], steps
+months = [s for s in steps if s['step'] == 'backfill']
+assert [(s['month'], s['month_number'], s['months'], s['months_left']) for s in months] == \
+    [('2025-02', 1, 4, 3), ('2025-03', 2, 4, 2), ('2025-04', 3, 4, 1), ('2025-05', 4, 4, 0)], months
+# daily calls: 31 a month at 1000 a minute
+assert [s['sacct_minutes_left'] for s in months] == [1, 1, 1, 0], months
+assert all(s['ok'] and s['cluster'] == 'fake' for s in steps), steps
+"
+}
+
+@test "--until-caught-up: a month that fails stops the run (exit 1) with the cursor at that month; the next run resumes" {
+  setup_fake
+  FAKE_SACCT_EACH_CALL='case "$FAKE_SACCT_ARGS" in *"-S 2025-03-"*) exit 1 ;; esac' \
+    run --separate-stderr sb-poll --cluster fake --backfill-start 2025-01-01 --until-caught-up < /dev/null
+  [ "$status" -eq 1 ]
+  [ "$(steps_of "$output")" = "backfill boards backfill boards backfill discovery boards " ]
+  [[ "${lines[4]}" =~ ^"fake: backfill: failed (exit 1) after "[0-9.]+" s; the log above says why"$ ]]
+  [ "${lines[5]}" = "fake: discovery skipped (the fetch failed)" ]
+  grep -q '"backfill_next":"2025-03","caught_up":false' "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  [ ! -e "$SLURM_SB_ROOT/clusters/fake/agg/rollups/monthly/2025-03.json" ]
+  grep -q '"last_error":{"at":"2025-06-15T12:00:00Z","step":"sb-backfill"' "$SLURM_SB_ROOT/clusters/fake/state/poll_status.json"
+  run --separate-stderr sb-poll --cluster fake --until-caught-up < /dev/null
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "fake: backfill: 2025-03, month 3 of 5, 2 to go in this run "* ]]
+  [ "$(stored)" = "$(truth)" ]
+}
+
+@test "--until-caught-up holds the poll lock for the whole run: a poll started meanwhile exits 3" {
+  setup_fake
+  FAKE_SACCT_EACH_CALL="sb-poll --cluster fake < /dev/null > /dev/null 2>&1; echo \$? >> '$SANDBOX/codes'" \
+    run sb-poll --cluster fake --backfill-start 2025-03-01 --until-caught-up < /dev/null
+  [ "$status" -eq 0 ]
+  # one poll tried at every sacct call of the run (three months, then the poll), each refused
+  [ "$(sort -u "$SANDBOX/codes")" = "3" ]
+  [ "$(wc -l < "$SANDBOX/codes")" -eq "$(wc -l < "$FAKE_SACCT_LOG")" ]
+  [ "$(wc -l < "$SANDBOX/codes")" -ge 15 ]
+  run sb-poll --cluster fake --until-caught-up --status
+  [ "$status" -eq 2 ]
+}
+
+@test "an unattended --until-caught-up run outlives the tick's watchdog while its months do not; a month that hangs is stopped" {
+  setup_fake
+  # each month one call of 8 s (--chunk month): the three months take longer than one tick's
+  # 20 s, each month far less
+  SLURM_SB_POLL_TIMEOUT=20 FAKE_SACCT_EACH_CALL='case "$FAKE_SACCT_ARGS" in *" -u "*) ;; *"-S 2025-0[345]-01T"*) sleep 8 ;; esac' \
+    run --separate-stderr sb-poll --cluster fake --backfill-start 2025-03-01 --chunk month --until-caught-up < /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"no month of the catch-up finished"* ]]
+  grep -q '"caught_up":true' "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  [ "$(stored)" = "$(truth 2025-03-01)" ]
+  # a month that hangs is stopped after one tick's time: exit 124, the cursor where it was,
+  # nothing left running, the lock free for the next poll, which resumes
+  export SLURM_SB_ROOT="$SANDBOX/root2"
+  mkdir -p "$SLURM_SB_ROOT"
+  SLURM_SB_POLL_TIMEOUT=2 SLURM_SB_SACCT_TIMEOUT=600 FAKE_SACCT_HANG=1 \
+    run --separate-stderr sb-poll --cluster fake --backfill-start 2025-03-01 --until-caught-up < /dev/null
+  [ "$status" -eq 124 ]
+  [[ "$stderr" == *"no month of the catch-up finished within 2 s"* ]]
+  ! pgrep -f "$STUBS/sacct"
+  [ ! -e "$SLURM_SB_ROOT/clusters/fake/agg" ]
+  grep -q '"backfill_next":"2025-03","caught_up":false' "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  run sb-poll --status --cluster fake
+  [[ "$output" == *"STOPPED before its end"* ]]
+  run sb-poll --cluster fake < /dev/null
+  [ "$status" -eq 0 ]
+  grep -q '"backfill_next":"2025-04","caught_up":false' "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
 }

@@ -79,3 +79,23 @@ for i in range(200000):
   [ "${#lines[@]}" -eq 4285 ]
   [[ "$stderr" == *"4285 lines, 4285 records, 0 skipped"* ]]
 }
+
+@test "the README's plain-sacct one-liner (with Account) is read without a header; the seed's still is" {
+  # what sacct -a -n -P -o JobID,User,Account,State,... prints: a job, its step, a job without account
+  printf '%s\n' '300|kim|physics|COMPLETED|600|4|1|4G|||cpu=4,mem=4G,node=1|2025-08-03T00:00:00|2025-08-03T00:00:00|2025-08-03T00:10:00' \
+    '300.batch|||COMPLETED|600|4|1||2048K|1024K|cpu=4,mem=4G,node=1|2025-08-03T00:00:00|2025-08-03T00:00:00|2025-08-03T00:10:00' \
+    '301|lee||FAILED|60|1|1|1G|||cpu=1,mem=1G,node=1|2025-08-03T00:00:00|2025-08-03T00:00:00|2025-08-03T00:01:00' \
+    > "$SANDBOX/readme.txt"
+  run --separate-stderr env TZ=UTC sb-parse --stdin --cluster hammer < "$SANDBOX/readme.txt"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ "${lines[0]}" == *'"job_id":"300",'*'"user":"kim","account":"physics","state":"COMPLETED"'*'"cpus":4,'*'"max_rss_bytes":2097152,'* ]]
+  [[ "${lines[1]}" == *'"user":"lee","account":"","state":"FAILED"'* ]]
+  [[ "$stderr" == *"3 lines, 2 records, 0 skipped"* ]]
+  run env TZ=UTC sb-parse --stdin --format readme-account --quiet < "$SANDBOX/readme.txt"
+  [[ "${lines[0]}" == *'"account":"physics"'* ]]
+  # the seed's 13 fields (no Account) are still recognised
+  run bash -c "cut -d'|' -f1-2,4- '$SANDBOX/readme.txt' | TZ=UTC sb-parse --stdin --quiet"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == *'"user":"kim","account":"","state":"COMPLETED"'* ]]
+}

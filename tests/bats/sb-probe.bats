@@ -78,3 +78,39 @@ healthy_site() {
   [ "$status" -eq 2 ]
   [[ "$output" == *"no root folder"* ]]
 }
+
+@test "a --cluster slurmdbd does not know exits 5 naming the known ones, and creates nothing" {
+  healthy_site
+  stub sacctmgr "printf 'hammer\nanvil\n'"
+  run --separate-stderr only_stubs sb-probe --root "$SANDBOX/new" --cluster hamer
+  [ "$status" -eq 5 ]
+  [ "$stderr" = "sb-probe: slurmdbd knows no cluster hamer (it knows: anvil hammer); check --cluster" ]
+  [ -z "$output" ]
+  [ ! -e "$SANDBOX/new" ]
+  run --separate-stderr only_stubs sb-probe --check-cluster hamer
+  [ "$status" -eq 5 ]
+  [[ "$stderr" == "sb-probe: slurmdbd knows no cluster hamer (it knows: anvil hammer)"* ]]
+  # a known name passes, and the report runs
+  run only_stubs sb-probe --check-cluster hammer
+  [ "$status" -eq 0 ]
+  run only_stubs sb-probe --root "$SANDBOX/new" --cluster hammer
+  [ "$status" -eq 0 ]
+  [ -d "$SANDBOX/new/clusters" ]
+  [ -f "$SANDBOX/new/clusters/hammer/state/sacct_rate.json" ]
+}
+
+@test "a sacctmgr that fails, is missing or names no plain cluster refuses nothing" {
+  healthy_site
+  for body in 'exit 1' 'exit 0' "printf 'x/y\n../..\n'"; do
+    stub sacctmgr "$body"
+    run only_stubs sb-probe --check-cluster hamer
+    [ "$status" -eq 0 ]
+  done
+  rm "$STUBS/sacctmgr"
+  run only_stubs sb-probe --root "$SANDBOX/new" --cluster hamer
+  [ "$status" -eq 0 ]
+  run only_stubs sb-probe --check-cluster ../etc
+  [ "$status" -eq 2 ]
+  run only_stubs sb-probe --check-cluster hammer --polls
+  [ "$status" -eq 2 ]
+}

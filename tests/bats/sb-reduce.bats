@@ -10,7 +10,7 @@ load test_helper
 @test "stdin records become files; stats JSON on stdout" {
   run --separate-stderr bash -c "$(declare -f records); records 10 | sb-reduce --stdin"
   [ "$status" -eq 0 ]
-  [ "$output" = '{"processed":10,"new_jobs":10,"months_changed":["2025-08"],"users_changed":["u0","u1","u2","u3","u4"],"duplicates":0,"skipped":{},"users_erased":0}' ]
+  [ "$output" = '{"processed":10,"new_jobs":10,"no_account":0,"months_changed":["2025-08"],"users_changed":["u0","u1","u2","u3","u4"],"duplicates":0,"skipped":{},"users_erased":0}' ]
   [ -f "$SLURM_SB_ROOT/clusters/hammer/agg/rollups/monthly/2025-08.json" ]
   [ -f "$SLURM_SB_ROOT/clusters/hammer/agg/users/u0.json" ]
   [ -f "$SLURM_SB_ROOT/clusters/hammer/state/seen/2025-08.bloom" ]

@@ -121,3 +121,28 @@ printf '2|2|hammer|bob|proj|FAILED|5|1|1|1G|cpu=1,mem=1G,node=1|2025-08-01T00:00
   [ "$output" = "0|line" ]
   [[ "$stderr" != *Traceback* ]]
 }
+
+@test "a --cluster slurmdbd does not know is a usage error before its first call: no sacct call, nothing created" {
+  good_sacct
+  stub sacctmgr "printf 'hammer\nanvil\n'"
+  run --separate-stderr sb-sacct --month 2025-08 --cluster hamer
+  [ "$status" -eq 2 ]
+  [ "$stderr" = "sb-sacct: slurmdbd knows no cluster hamer (it knows: anvil hammer); check --cluster" ]
+  [ -z "$output" ]
+  [ ! -e "$SANDBOX/calls" ]
+  [ -z "$(ls -A "$SLURM_SB_ROOT")" ]
+  # without a root, its call log would go under $XDG_STATE_HOME: nothing there either
+  XDG_STATE_HOME="$SANDBOX/xdg" SLURM_SB_ROOT= run sb-sacct --month 2025-08 --cluster hamer
+  [ "$status" -eq 2 ]
+  [ ! -e "$SANDBOX/xdg" ]
+  # a known cluster is fetched; sacctmgr failing or naming none refuses nothing
+  run sb-sacct --month 2025-08 --cluster hammer
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 2 ]
+  stub sacctmgr 'exit 1'
+  run sb-sacct --month 2025-08 --cluster hamer
+  [ "$status" -eq 0 ]
+  # --help says so
+  run sb-sacct --help
+  [[ "$output" == *"2 usage error (also: a --cluster slurmdbd does not"* ]]
+}

@@ -8,6 +8,9 @@ setup() {
   SANDBOX="$(mktemp -d "${BATS_TMPDIR:-/tmp}/sb-bats.XXXXXX")"
   STUBS="$SANDBOX/stubs"
   mkdir -p "$STUBS"
+  # a sacctmgr that names no cluster (so no cluster name is refused): with $STUBS on PATH, the
+  # machine's own sacctmgr (the real test cluster's) is never asked
+  stub sacctmgr 'exit 0'
   export PATH="$VENV_BIN:$PATH"
   export SLURM_SB_ROOT="$SANDBOX/root"
   mkdir -p "$SLURM_SB_ROOT"

@@ -109,7 +109,8 @@ def poll(cluster, root, now, kill_after=None):
         env.append(f"SLURM_SB_NOW={now.strftime('%Y-%m-%dT%H:%M:%SZ')}")
     command = ["runuser", "-u", "sbalice", "--", "env"] + env + [
         os.path.join(PIPELINES, "sb-poll"), "--cluster", cluster, "--root", root,
-        "--backfill-start", (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d")]
+        "--backfill-start", (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d"),
+        "--history-start", "2000-01-01"]      # discovery reaches before the backfill start
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True, cwd="/tmp")
     if kill_after is None:

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from slurm_jobs import TOP, USERS_BIN
-from test_pipelines_real import SECOND, history, seed, stored, truth_of
+from test_pipelines_real import EARLIER, SECOND, history, seed, stored, truth_of
 
 GROUP = "sbwriters"
 POLLER_A, POLLER_B, MEMBER, OUTSIDER = "sbpolla", "sbpollb", "sbmallory", "sbreader"
@@ -71,7 +71,7 @@ def shared_root(accounts, histories, cluster):
     for poller, name in ((POLLER_A, cluster), (POLLER_B, SECOND)):
         for _ in range(7):
             run_as(poller, ["sb-poll", "--cluster", name, "--root", root, "--backfill-start",
-                            "2019-02-01"], env=NOW, check=True)
+                            "2019-02-01", *EARLIER], env=NOW, check=True)
     yield root
     subprocess.run(["pkill", "-u", MEMBER], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)

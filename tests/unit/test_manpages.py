@@ -55,3 +55,24 @@ def test_pipeline_page_exists_and_names_every_option(name):
                                capture_output=True, text=True, check=True).stdout
     options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", help_text))
     assert sorted(option for option in options if option not in text) == []
+
+
+CRON_LINE = re.compile(r"^\s*([0-9*/,-]+\s+){5}\S")
+COMMAND = re.compile(r"(?<![\w/.-])(sb-[a-z]+(?:-[a-z]+)*)(?=\s|$)")
+
+
+def cron_lines():
+    """Every crontab line of the man pages and the README: (where, line)."""
+    texts = [(name, page(name)) for name in sorted(console_scripts()) + pipelines()]
+    texts.append(("README.md", open(os.path.join(TOP, "README.md")).read()))
+    return [(where, line) for where, text in texts for line in text.splitlines()
+            if CRON_LINE.match(line)]
+
+
+def test_cron_examples_run_the_tools_by_absolute_path():
+    """cron's PATH is /usr/bin:/bin: a crontab line copied from the docs must name each tool by
+    its absolute path, or it fails every time with "command not found"."""
+    lines = cron_lines()
+    assert any(where == "sb-poll" for where, _ in lines)
+    bare = [(where, COMMAND.findall(line)) for where, line in lines if COMMAND.search(line)]
+    assert bare == []

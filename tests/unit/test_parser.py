@@ -52,6 +52,40 @@ def test_seed_one_liner_order_has_no_account():
     assert record["mem_bytes"] == 32000 * M
 
 
+README_LINES = [
+    # JobID|User|Account|State|ElapsedRaw|AllocCPUS|NNodes|ReqMem|MaxRSS|AveRSS|AllocTRES|Submit|Start|End
+    "210|carol|chem|TIMEOUT|7200|8|2|4000Mc|||cpu=8,mem=32000M,node=2|"
+    "2025-08-02T00:00:00|2025-08-02T00:00:05|2025-08-02T02:00:05",
+    "210.batch|||CANCELLED|7200|8|1||1536K|1024K|cpu=8,mem=32000M,node=1|"
+    "2025-08-02T00:00:05|2025-08-02T00:00:05|2025-08-02T02:00:05",
+    "211|dave||COMPLETED|60|1|1|1G|||cpu=1,mem=1G,node=1|"
+    "2025-08-02T00:00:00|2025-08-02T00:00:00|2025-08-02T00:01:00",
+]
+
+
+def test_the_readme_one_liner_order_with_account_is_recognised_by_field_count():
+    records, problems, _ = parse(README_LINES, cluster="hammer")
+    assert problems == []
+    carol, dave = records
+    assert (carol["job_id"], carol["user"], carol["account"]) == ("210", "carol", "chem")
+    assert carol["state"] == "TIMEOUT" and carol["nodes"] == 2 and carol["cpus"] == 8
+    assert carol["mem_bytes"] == 32000 * M and carol["max_rss_bytes"] == 1536 * 1024
+    assert carol["cluster"] == "hammer" and carol["end"] == "2025-08-02T02:00:05Z"
+    assert dave["account"] == ""          # a job sacct shows without an account
+
+
+def test_the_readme_one_liner_asks_for_what_its_headerless_order_reads():
+    """The README's plain-sacct one-liner (-o ...) is one sb-parse recognises without a header,
+    and it asks for Account, so its jobs count for their groups."""
+    from slurm_scoreboard import fields
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    usage = readme.split("## Usage", 1)[1]
+    listed = usage.split(" -o ", 1)[1].split()[0].split(",")
+    assert "Account" in listed
+    assert fields.by_count(len(listed)) == [name.lower() for name in listed]
+    assert fields.preset("readme-account") == [name.lower() for name in listed]
+
+
 def test_cluster_flag_fills_a_missing_cluster_column():
     line = "1|u|COMPLETED|10|1|1|1Gn|||cpu=1|2025-01-01T00:00:00|2025-01-01T00:00:00|2025-01-01T00:00:10"
     records, _, _ = parse([line], cluster="hammer")

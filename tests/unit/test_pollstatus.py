@@ -123,3 +123,22 @@ def test_the_last_day_the_step_poll_measured_is_shown_when_it_is_one(tmp_path, u
     step = [line for line in lines if line.startswith("  step poll")]
     assert step == ([f"  step poll     jobs measured through {shown} (efficiency boards)"]
                     if shown else [])
+
+
+def test_a_long_catch_up_run_elsewhere_is_running_while_it_shows_progress(tmp_path):
+    """A poll on another host is taken as stopped after the watchdog's hour; a --until-caught-up
+    run may last many hours, so its hour counts from its last progress (after each month)."""
+    running = {**GOOD_POLL, "host": "another-login-node", "running": True,
+               "started": "2025-06-15T07:00:00Z", "ended": None, "ok": None, "exit": None}
+    state(tmp_path, poll_cursor=GOOD_CURSOR, poll_status=running)
+    poll = pollstatus.read_poll(str(tmp_path / "clusters/hammer/state/poll_status.json"))
+    assert pollstatus.poll_state(str(tmp_path), "hammer", poll, NOW) == "interrupted"
+    state(tmp_path, poll_status={**running, "progress": "2025-06-15T11:45:00Z"})
+    poll = pollstatus.read_poll(str(tmp_path / "clusters/hammer/state/poll_status.json"))
+    assert pollstatus.poll_state(str(tmp_path), "hammer", poll, NOW) == "running"
+    state(tmp_path, poll_status={**running, "progress": "2025-06-15T10:45:00Z"})
+    poll = pollstatus.read_poll(str(tmp_path / "clusters/hammer/state/poll_status.json"))
+    assert pollstatus.poll_state(str(tmp_path), "hammer", poll, NOW) == "interrupted"
+    state(tmp_path, poll_status={**running, "progress": "yesterday"})
+    with pytest.raises(Damaged, match="progress is not a UTC time"):
+        pollstatus.read_poll(str(tmp_path / "clusters/hammer/state/poll_status.json"))

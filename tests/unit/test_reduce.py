@@ -200,3 +200,19 @@ def test_a_het_job_from_the_parser_counts_once_with_its_own_cpu_seconds(tmp_path
     ranked = tool("sb_rank", ["--root", str(tmp_path), "--now", "2025-08-31T00:00:00Z",
                               "--window", "rolling-30d", "--metric", "gpu_clock_hours"])
     assert ranked.stdout.startswith(b'{"rank":1,"user":"gus","value":0.05555555555555555,')
+
+
+def test_stats_count_the_new_jobs_without_an_account(tmp_path):
+    jobs = mixed_jobs()
+    for index in (3, 7, 11):
+        jobs[index]["account"] = ""
+    done, stats = reduce(tmp_path, jobs)
+    assert done.returncode == 0, done.stderr
+    assert stats["no_account"] == 3 and stats["new_jobs"] == 41
+    # jobs read again are not counted again, so not again as without an account
+    done, stats = reduce(tmp_path, jobs + [job(500, "dave", AUG.format(2), account="")])
+    assert (stats["new_jobs"], stats["no_account"], stats["duplicates"]) == (1, 1, 41)
+    done, stats = reduce(tmp_path, [job(501, "dave", AUG.format(2))])
+    assert stats["no_account"] == 0
+    # they count for their users all the same
+    assert user_totals(tmp_path)["dave"][5] == 2

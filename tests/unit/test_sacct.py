@@ -80,3 +80,38 @@ def test_hanging_call_is_killed_and_prints_nothing(tmp_path):
 def test_missing_sacct(tmp_path):
     with pytest.raises(sacct.SacctMissing):
         sacct.run_to([str(tmp_path / "nope")], io.BytesIO(), timeout=1)
+
+
+def fake_sacctmgr(tmp_path, body):
+    script = tmp_path / "sacctmgr"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+def test_an_unknown_cluster_is_refused_naming_the_known_ones(tmp_path):
+    command = fake_sacctmgr(tmp_path, "printf 'hammer\\nanvil\\n\\033]0;x\\n'")
+    assert sacct.known_clusters(command) == ["anvil", "hammer"]
+    sacct.check_cluster_known("hammer", command)
+    with pytest.raises(sacct.UnknownCluster) as refused:
+        sacct.check_cluster_known("hamer", command)
+    assert str(refused.value) == \
+        "slurmdbd knows no cluster hamer (it knows: anvil hammer); check --cluster"
+
+
+def test_a_long_list_is_cut_in_the_message(tmp_path):
+    command = fake_sacctmgr(tmp_path, "seq -f 'c%02g' 1 25")
+    with pytest.raises(sacct.UnknownCluster) as refused:
+        sacct.check_cluster_known("hamer", command)
+    assert str(refused.value).endswith("c19 c20 and 5 more); check --cluster")
+
+
+@pytest.mark.parametrize("body", ["exit 1", "exit 0", "printf '../x\\n \\n'", "exec sleep 30"])
+def test_a_sacctmgr_that_cannot_tell_refuses_nothing(tmp_path, body):
+    command = fake_sacctmgr(tmp_path, body)
+    assert sacct.known_clusters(command, timeout=0.5) is None
+    sacct.check_cluster_known("anything", command, timeout=0.5)
+
+
+def test_a_missing_sacctmgr_refuses_nothing(tmp_path):
+    sacct.check_cluster_known("anything", [str(tmp_path / "nope")])

@@ -45,6 +45,13 @@ KINDS = ("users", "groups")
 
 Vector = metrics.Vector
 Usage = Dict[str, Dict[str, Vector]]          # user -> account -> vector
+NO_ACCOUNT = ""          # what a job sacct shows without an account is charged to
+
+
+def is_group(account: str) -> bool:
+    """Whether an account makes a group: a job with no SLURM account counts for its user only,
+    so there is never a nameless group."""
+    return account != NO_ACCOUNT
 
 
 Damage = Callable[[str, str], None]
@@ -234,6 +241,8 @@ def group_vectors(usage: Usage) -> Tuple[Dict[str, Vector], Dict[str, int]]:
     members: Dict[str, int] = {}
     for accounts in usage.values():
         for account, vector in accounts.items():
+            if not is_group(account):
+                continue
             if account not in totals:
                 totals[account] = metrics.zero()
                 members[account] = 0

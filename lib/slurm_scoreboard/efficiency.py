@@ -209,7 +209,8 @@ def group_sums(measured: Measured) -> Dict[str, Sums]:
     result: Dict[str, Sums] = {}
     for accounts in measured.values():
         for account, sums in accounts.items():
-            _add(result.setdefault(account, _sums()), sums)
+            if boards.is_group(account):
+                _add(result.setdefault(account, _sums()), sums)
     return result
 
 
@@ -217,7 +218,8 @@ def members_of(measured: Measured) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     for accounts in measured.values():
         for account in accounts:
-            counts[account] = counts.get(account, 0) + 1
+            if boards.is_group(account):
+                counts[account] = counts.get(account, 0) + 1
     return counts
 
 

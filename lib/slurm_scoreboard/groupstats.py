@@ -17,15 +17,16 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from . import metrics, xp
-from .boards import SKILLS, Standings, Usage, ranked, user_vectors
+from .boards import SKILLS, Standings, Usage, is_group, ranked, user_vectors
 
 
 def members_of(usage: Usage) -> Dict[str, List[str]]:
-    """account -> its members (users with any usage charged to it), names sorted."""
+    """account -> its members (users with any usage charged to it), names sorted; no group for
+    jobs without an account."""
     members: Dict[str, List[str]] = {}
     for user, accounts in usage.items():
         for account, vector in accounts.items():
-            if not metrics.is_zero(vector):
+            if is_group(account) and not metrics.is_zero(vector):
                 members.setdefault(account, []).append(user)
     return {account: sorted(names) for account, names in sorted(members.items())}
 

@@ -65,7 +65,10 @@ def day_batches(root: str, clusters: Sequence[str], optout: OptOut, on_damage: D
             yield day, by_day[day]
 
 
-def keys_of(cluster: str, user: str, account: str) -> Tuple[Key, Key, Key, Key]:
+def keys_of(cluster: str, user: str, account: str) -> Tuple[Key, ...]:
+    """The keys a row counts for: its user's, and its group's unless it has no account."""
+    if not boards.is_group(account):
+        return (("all", "users", user), (cluster, "users", user))
     return (("all", "users", user), (cluster, "users", user),
             ("all", "groups", account), (cluster, "groups", account))
 

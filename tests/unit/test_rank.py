@@ -237,3 +237,36 @@ def test_overall_orders_by_total_level_then_total_xp_then_name():
     assert all("failed_jobs" not in row["skills"] for row in rows)
     failed = boards.Standings(vectors, rates).rows("failed_jobs")
     assert failed == [{"rank": 1, "user": "fay", "value": 1000}]
+
+
+def test_jobs_without_an_account_count_for_their_user_and_make_no_nameless_group(tmp_path):
+    from export_helpers import export
+    records = [job(1, "ann", "2024-02-20T10:00:00Z", account="", **hours(30)),
+               job(2, "ann", "2024-02-21T10:00:00Z", account="chem", **hours(2)),
+               job(3, "bob", "2024-02-22T10:00:00Z", account="", **hours(300))]
+    done, stats = reduce(tmp_path, records)
+    assert done.returncode == 0 and stats["no_account"] == 2
+    assert values(rank(tmp_path, "--window", "alltime", "--metric", "elapsed_hours")) == \
+        {"ann": 32, "bob": 300}
+    rank(tmp_path, "--history-every", "0")
+    for window in ("alltime", "rolling-30d"):
+        for scope in (None, "hammer"):
+            for metric in ("elapsed_hours", "overall", "failed_jobs"):
+                rows = board(tmp_path, f"{window}_{metric}", scope, "groups")["rows"]
+                assert {row["account"] for row in rows} <= {"chem"}, (window, scope, metric)
+            stats = board(tmp_path, f"{window}_stats", scope, "groups")["groups"]
+            assert [g["account"] for g in stats] == ["chem"]
+    assert "" not in {e.get("account") for e in
+                      map(json.loads, (tmp_path / "leaderboards" /
+                                       "achievements.ndjson").read_text().splitlines())}
+    records_doc = json.loads((tmp_path / "leaderboards" / "records.json").read_text())
+    assert all(r.get("account") != "" for r in records_doc["records"])
+    (page,) = rank(tmp_path, "--user", "bob")
+    assert page["groups"] == []
+    metrics_text = export(tmp_path, "--format", "openmetrics").stdout.decode()
+    assert 'account=""' not in metrics_text and 'account="chem"' in metrics_text
+    site = tmp_path / "site"
+    done = export(tmp_path, "--format", "html", "--output", str(site))
+    assert done.returncode == 0, done.stderr
+    pages = "".join(p.read_text() for p in site.rglob("*.html"))
+    assert "Group scores for </" not in pages and "Group scores for chem" in pages

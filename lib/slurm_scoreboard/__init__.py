@@ -1,3 +1,3 @@
 """SlurmScoreboard: Old School RuneScape-style high scores for SLURM clusters."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -1,7 +1,7 @@
 # Shared by the sb-* pipelines: usage from the header, logging, the poll cursor, atomic files.
 # Sourced, not run. Values written to the cursor are ours (dates, numbers), never user input.
 
-SB_VERSION=0.2.0
+SB_VERSION=0.3.0
 
 sb_version() {
   printf '%s (slurm-scoreboard) %s\n' "${0##*/}" "$SB_VERSION"

@@ -48,13 +48,17 @@ bats: venv
 
 # Benchmarks (outside the tests): one Markdown table, each figure beside its baseline from the
 # same run, written to bench/RESULTS.md. bench-smoke runs small sizes so CI keeps the harness
-# working. Both need GNU time, libnss-wrapper, and (poll cost, sacct pipe) the real SLURM test
-# cluster; the sacct pipe's peer, slurm2sql, is installed from PyPI into a throwaway venv.
+# working. Both need GNU time, libnss-wrapper, and (poll cost, sacct pipe) root: they run inside
+# tests/slurm/with-cluster.sh, which brings up a private SLURM test cluster for the run and
+# removes it after; the sacct pipe's peer, slurm2sql, is installed from PyPI into a throwaway
+# venv.
+WITH_CLUSTER := tests/slurm/with-cluster.sh $(TEST_CLUSTER)
+
 bench: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python bench/run.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(WITH_CLUSTER) $(VENV)/bin/python bench/run.py
 
 bench-smoke: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python bench/run.py --smoke --out "$${TMPDIR:-/tmp}/sb-bench-smoke.md"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(WITH_CLUSTER) $(VENV)/bin/python bench/run.py --smoke --out "$${TMPDIR:-/tmp}/sb-bench-smoke.md"
 
 # The real pipeline over the bundled sample history (no SLURM needed), then the hiscores.
 demo: venv

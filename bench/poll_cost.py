@@ -2,7 +2,8 @@
 whole current month at every poll: sacct calls, rows and wall time for a simulated day.
 
 How:
-1. tests/slurm/cluster-up.sh brings up (or reuses) the one-node test cluster (default sbtest).
+1. The private one-node test cluster that tests/slurm/with-cluster.sh brought up around the
+   bench (make bench does; $SB_SLURM_ENV names its environment, default cluster sbtest).
 2. A synthetic history is written straight into slurmdbd's job table with the row format of
    tests/slurm/seed_history.py (imported; its CLI checks every association with one sacctmgr
    call each, too slow for 300 users): --jobs-per-day jobs ending every day for the 31 days
@@ -33,8 +34,8 @@ How:
    The report ends with one JSON object on the last line (for a `make bench` table); progress
    goes to stderr. Needs root (useradd, sacctmgr, the mysql client as root).
 
-Usage: python bench/poll_cost.py [--jobs-per-day N] [--interval MINUTES] [--days D] [--smoke]
-       [--cluster NAME]
+Usage: tests/slurm/with-cluster.sh sbtest python bench/poll_cost.py [--jobs-per-day N]
+       [--interval MINUTES] [--days D] [--smoke] [--cluster NAME]
 """
 import argparse
 import calendar
@@ -297,7 +298,7 @@ def parse_args():
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes for CI: 200 jobs a day, a poll every 60 min")
     parser.add_argument("--cluster", default=os.environ.get("SB_TEST_CLUSTER", "sbtest"),
-                        help="the test cluster to bring up or reuse (default sbtest)")
+                        help="the test cluster around the bench (default $SB_TEST_CLUSTER or sbtest)")
     args = parser.parse_args()
     if args.jobs_per_day is None:
         args.jobs_per_day = 200 if args.smoke else 10000
@@ -321,8 +322,7 @@ def main():
     work = tempfile.mkdtemp(prefix="sb-poll-bench-")
     seeded_rows = False
     try:
-        log(f"bringing up cluster {args.cluster}")
-        seeding.cluster_up(args.cluster)
+        seeding.use_cluster(args.cluster)
         seed = seeding.seed_module()
         backfill_start = month_start(DAY_START)
         jobs = make_jobs(args.jobs_per_day, args.days, backfill_start, random.Random(5))

@@ -1,7 +1,8 @@
 """make bench / make bench-smoke: run the benchmarks and write one Markdown table of every
 figure beside its baseline from the same run (bench/RESULTS.md), with the machine it ran on.
 Timed figures are for reading, never asserted: machines here are shared and noisy.
-Usage: python bench/run.py [--smoke] [--skip-cluster] [--out bench/RESULTS.md]
+Usage: tests/slurm/with-cluster.sh sbtest python bench/run.py [--smoke] [--out bench/RESULTS.md]
+       python bench/run.py --skip-cluster [--smoke] [--out FILE]   (no root, no SLURM)
 """
 import argparse
 import json

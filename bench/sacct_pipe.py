@@ -4,7 +4,8 @@
 SQLite. Issue 12's target: the pipe takes at most 5% longer than sacct alone.
 
 How:
-1. tests/slurm/cluster-up.sh brings up (or reuses) the one-node test cluster (default sbtest).
+1. The private one-node test cluster that tests/slurm/with-cluster.sh brought up around the
+   bench (make bench does; $SB_SLURM_ENV names its environment, default cluster sbtest).
 2. The month is written straight into slurmdbd's job table (bench/seeding.py, the row format of
    tests/slurm/seed_history.py): --jobs jobs ending at random over the month, --users users
    sbpipe0000.. (Linux users made with useradd -M -N when missing) in 10 accounts. Job ids start
@@ -28,8 +29,8 @@ pipe and slurm2sql once, in turn; a figure is the best of --repeat rounds.
 Progress goes to stderr, the summary to stdout, the figures as one JSON object to --json FILE.
 Needs root (useradd, sacctmgr, the mysql client as root).
 
-Usage: python bench/sacct_pipe.py [--jobs N] [--users N] [--repeat R] [--chunk none|day|week]
-       [--smoke] [--cluster NAME] [--json FILE]
+Usage: tests/slurm/with-cluster.sh sbtest python bench/sacct_pipe.py [--jobs N] [--users N]
+       [--repeat R] [--chunk none|day|week] [--smoke] [--cluster NAME] [--json FILE]
 """
 import argparse
 import calendar
@@ -323,7 +324,7 @@ def parse_args():
     parser.add_argument("--smoke", action="store_true",
                         help="small sizes for CI: 2,000 jobs of 50 users, one round")
     parser.add_argument("--cluster", default=os.environ.get("SB_TEST_CLUSTER", "sbtest"),
-                        help="the test cluster to bring up or reuse (default sbtest)")
+                        help="the test cluster around the bench (default $SB_TEST_CLUSTER or sbtest)")
     parser.add_argument("--json", help="write the figures as one JSON object to this file")
     args = parser.parse_args()
     defaults = (2000, 50, 1) if args.smoke else (100_000, 2000, 3)
@@ -344,8 +345,7 @@ def main():
     work = tempfile.mkdtemp(prefix="sb-sacct-pipe-bench-")
     seeded = False
     try:
-        log(f"bringing up cluster {args.cluster}")
-        seeding.cluster_up(args.cluster)
+        seeding.use_cluster(args.cluster)
         users = user_names(args.users)
         jobs = make_jobs(args.jobs, users, random.Random(7))
         seeded = True

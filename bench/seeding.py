@@ -1,6 +1,7 @@
 """A synthetic history in the real SLURM test cluster, shared by the benchmarks that need one
-(poll_cost.py, sacct_pipe.py): the cluster brought up with tests/slurm/cluster-up.sh, Linux users
-and associations made in bulk, seed-format jobs written straight into slurmdbd's job table with
+(poll_cost.py, sacct_pipe.py): the private cluster tests/slurm/with-cluster.sh brought up (make
+bench runs through it; $SB_SLURM_ENV names its environment), Linux users and associations made
+in bulk, seed-format jobs written straight into slurmdbd's job table with
 the row format of tests/slurm/seed_history.py (imported; its CLI checks every association with
 one sacctmgr call each, too slow for hundreds of users), and deleted again by their job-id range,
 which each benchmark keeps to itself. Also what a store made from them holds. Needs root
@@ -18,6 +19,8 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
 BATCH = 5000                        # rows per INSERT (well under max_allowed_packet)
+sys.path.insert(0, SLURM_SCRIPTS)
+import cluster_env  # noqa: E402  (tests/slurm: the private cluster's environment file)
 
 
 def run(command, **kwargs):
@@ -29,10 +32,21 @@ def run(command, **kwargs):
     return done.stdout
 
 
-def cluster_up(cluster):
-    """Bring up (or reuse) the one-node test cluster; its progress goes to stderr."""
-    subprocess.run([os.path.join(SLURM_SCRIPTS, "cluster-up.sh"), cluster],
-                   stdout=sys.stderr, check=True)
+def use_cluster(cluster):
+    """Put the private test cluster's environment (SLURM_CONF...) into os.environ, for every
+    command the benchmark runs; RuntimeError without one, or when it is another cluster."""
+    try:
+        running = cluster_env.apply()["SB_TEST_CLUSTER"]
+    except cluster_env.NoCluster as err:
+        raise RuntimeError(f"{err}; run the benchmark through tests/slurm/with-cluster.sh "
+                           f"{cluster} (make bench does)") from None
+    if running != cluster:
+        raise RuntimeError(f"the test cluster of $SB_SLURM_ENV is {running}, not {cluster}")
+
+
+def mysql():
+    """The mysql client, as root, on the test cluster's own MariaDB."""
+    return cluster_env.mysql_command(cluster_env.read())
 
 
 def seed_module():
@@ -99,7 +113,7 @@ def seed_steps(cluster, ids):
            f" UNION ALL SELECT -4, 'extern') s WHERE {seeded};\n"
            f"SELECT COUNT(*) FROM `{cluster}_step_table` s JOIN `{cluster}_job_table` j"
            f" ON s.job_db_inx=j.job_db_inx WHERE {seeded};\n")
-    done = subprocess.run(["mysql", "-N", "slurm_acct_db"], input=sql, text=True, check=True,
+    done = subprocess.run(mysql() + ["-N", "slurm_acct_db"], input=sql, text=True, check=True,
                           capture_output=True)
     return int(done.stdout.split()[-1])
 
@@ -140,7 +154,7 @@ def seed_history(seed, cluster, jobs, ids, user_prefix):
 
 
 def unseed(cluster, ids):
-    subprocess.run(["mysql", "slurm_acct_db"], input=delete_seeded_sql(cluster, ids), text=True,
+    subprocess.run(mysql() + ["slurm_acct_db"], input=delete_seeded_sql(cluster, ids), text=True,
                    check=True)
 
 

@@ -1,4 +1,5 @@
-"""The real SLURM test cluster (tests/slurm/cluster-up.sh) with its users registered."""
+"""The private SLURM test cluster (tests/slurm/cluster-up.sh; $SB_SLURM_ENV names its
+environment file) with its users registered."""
 import os
 import subprocess
 import time
@@ -8,8 +9,8 @@ import pytest
 
 import shutil
 
-from slurm_jobs import (SLURM_SCRIPTS, USERS, as_user, shared_folder, submit, wait_for_state,
-                        wait_until_ended)
+from slurm_jobs import (SLURM_SCRIPTS, USERS, as_user, cluster_env, shared_folder, submit,
+                        wait_for_state, wait_until_ended)
 
 
 def pytest_collection_modifyitems(items):
@@ -20,10 +21,15 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def cluster():
-    """The name of the running test cluster, with USERS registered; skips without one."""
-    name = os.environ.get("SB_TEST_CLUSTER")
-    if not name:
-        pytest.skip("no SLURM test cluster (run make test as root, or set SB_TEST_CLUSTER)")
+    """The name of the private test cluster, with USERS registered and its environment
+    (SLURM_CONF...) in os.environ for every command the tests run; skips without one."""
+    if not os.environ.get("SB_SLURM_ENV"):
+        pytest.skip("no SLURM test cluster (make test as root brings one up; or set "
+                    "SB_SLURM_ENV to the DIR/env of tests/slurm/cluster-up.sh)")
+    try:
+        name = cluster_env.apply()["SB_TEST_CLUSTER"]
+    except cluster_env.NoCluster as err:
+        pytest.fail(str(err))
     by_account = {}
     for user, account in USERS.items():
         by_account.setdefault(account, []).append(user)

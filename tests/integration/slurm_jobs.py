@@ -1,25 +1,43 @@
 """Submitting real jobs as the test users and waiting for sacct to report them."""
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLURM_SCRIPTS = os.path.join(TOP, "tests", "slurm")
+sys.path.insert(0, SLURM_SCRIPTS)
+import cluster_env  # noqa: E402  (tests/slurm: the private cluster's environment file)
+
 USERS = {"sbalice": "sbphys", "sbbob": "sbphys", "sbcarol": "sbchem"}
 # The tools as the test users run them: a venv they can execute (tests/run.sh makes one).
 USERS_BIN = os.environ.get("SB_USERS_BIN") or os.path.join(TOP, ".venv", "bin")
 FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY"}     # the user's failures (states.FAILED)
 
 
+def runuser_command(user, command):
+    """`command` (a list) as `user` through runuser, with the test cluster's environment
+    (SLURM_CONF...) set explicitly, so every SLURM command it runs reaches the private cluster
+    whatever the account's PAM or login settings do to the environment."""
+    return (["runuser", "-u", user, "--", "env"] + cluster_env.assignments(cluster_env.read())
+            + list(command))
+
+
 def as_user(user, command, check=True, **kwargs):
     """Run `command` (a list) as `user` from their home folder, like a login shell would."""
     home = os.path.expanduser(f"~{user}")
-    done = subprocess.run(["runuser", "-u", user, "--"] + command, cwd=home,
+    done = subprocess.run(runuser_command(user, command), cwd=home,
                           capture_output=True, text=True, **kwargs)
     if check and done.returncode != 0:
         raise AssertionError(f"{command} as {user} exited {done.returncode}: {done.stderr}")
     return done
+
+
+def mysql(sql, database="slurm_acct_db"):
+    """Run `sql` as root on the test cluster's own MariaDB (never the host's)."""
+    subprocess.run(cluster_env.mysql_command(cluster_env.read()) + [database, "-e", sql],
+                   check=True)
 
 
 def shared_folder(owner="sbalice"):

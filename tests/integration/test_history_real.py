@@ -14,7 +14,7 @@ from datetime import date
 import orjson
 import pytest
 
-from slurm_jobs import SLURM_SCRIPTS, USERS_BIN, as_user
+from slurm_jobs import SLURM_SCRIPTS, USERS_BIN, as_user, mysql
 
 FIRST_ID = 9_300_000
 NOW = "2020-04-10T00:00:00Z"
@@ -59,9 +59,8 @@ def seeded(cluster, tmp_path):
     subprocess.run(["python3", os.path.join(SLURM_SCRIPTS, "seed_history.py"), "--cluster",
                     cluster, "--jobs", str(path)], check=True, stdout=subprocess.DEVNULL)
     yield jobs
-    subprocess.run(["mysql", "slurm_acct_db", "-e",
-                    f"DELETE FROM {cluster}_job_table WHERE job_name = 'seeded' "
-                    f"AND id_job BETWEEN {FIRST_ID} AND {FIRST_ID + 999}"], check=True)
+    mysql(f"DELETE FROM {cluster}_job_table WHERE job_name = 'seeded' "
+          f"AND id_job BETWEEN {FIRST_ID} AND {FIRST_ID + 999}")
 
 
 def daily_cpu_seconds(job_ids):

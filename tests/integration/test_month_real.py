@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session, raw_sacct_totals,
-                        stamp, submit, wait_until_ended)
+from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session, mysql,
+                        raw_sacct_totals, runuser_command, stamp, submit, wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")
 USERS = {"sbm1": "sbphys", "sbm2": "sbphys", "sbm3": "sbchem", "sbmgone": "sbchem"}
@@ -81,9 +81,8 @@ def seed(cluster, jobs, folder):
     subprocess.run(["python3", os.path.join(SLURM_SCRIPTS, "seed_history.py"), "--cluster",
                     cluster, "--jobs", path], check=True, stdout=subprocess.DEVNULL)
     # The poison record: a start in the year 5138, which sacct prints as it is.
-    subprocess.run(["mysql", "slurm_acct_db", "-e",
-                    f"UPDATE {cluster}_job_table SET time_start = 99999999999 "
-                    f"WHERE id_job = {POISON_ID} AND job_name = 'seeded'"], check=True)
+    mysql(f"UPDATE {cluster}_job_table SET time_start = 99999999999 "
+          f"WHERE id_job = {POISON_ID} AND job_name = 'seeded'")
 
 
 def ticks(start):
@@ -107,7 +106,7 @@ def poll(cluster, root, now, kill_after=None):
     env = [f"PATH={USERS_BIN}:/usr/local/bin:/usr/bin:/bin", "SLURM_SB_SACCT_PER_MIN=1000"]
     if now is not None:
         env.append(f"SLURM_SB_NOW={now.strftime('%Y-%m-%dT%H:%M:%SZ')}")
-    command = ["runuser", "-u", "sbalice", "--", "env"] + env + [
+    command = runuser_command("sbalice", ["env"] + env + [
         os.path.join(PIPELINES, "sb-poll"), "--cluster", cluster, "--root", root,
         "--backfill-start", (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d"),
         "--history-start", "2000-01-01"]      # discovery reaches before the backfill start
@@ -143,9 +142,8 @@ def seeded_rows(cluster):
     """The test's seeded rows are removed afterwards, so later tests' sacct sums never meet them
     (the poison record above all)."""
     yield
-    subprocess.run(["mysql", "slurm_acct_db", "-e",
-                    f"DELETE FROM {cluster}_job_table WHERE job_name = 'seeded' "
-                    f"AND id_job BETWEEN {FIRST_ID} AND {POISON_ID}"], check=True)
+    mysql(f"DELETE FROM {cluster}_job_table WHERE job_name = 'seeded' "
+          f"AND id_job BETWEEN {FIRST_ID} AND {POISON_ID}")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from slurm_jobs import (FAILED, SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session,
-                        raw_sacct_totals, submit, wait_until_ended)
+                        raw_sacct_totals, runuser_command, submit, wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")
 SECOND = "sbother"
@@ -216,12 +216,11 @@ def test_two_polls_at_once_and_a_killed_poll(cluster, seeded, root):
         json.dump({"window_seconds": 60, "calls": [time.time()]}, handle)
     os.chmod(os.path.join(state, "sacct_rate.json"), 0o666)
     first = subprocess.Popen(
-        ["runuser", "-u", "sbalice", "--", "env", f"PATH={USERS_BIN}:/usr/bin:/bin",
-         "SLURM_SB_SACCT_PER_MIN=1", "SLURM_SB_NOW=2019-08-15T00:00:00Z",
-         os.path.join(PIPELINES, "sb-poll"), "--cluster", cluster, "--root", root,
-         "--backfill-start", "2019-02-01", *EARLIER], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        runuser_command("sbalice", [
+            "env", f"PATH={USERS_BIN}:/usr/bin:/bin", "SLURM_SB_SACCT_PER_MIN=1",
+            "SLURM_SB_NOW=2019-08-15T00:00:00Z", os.path.join(PIPELINES, "sb-poll"),
+            "--cluster", cluster, "--root", root, "--backfill-start", "2019-02-01", *EARLIER]),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     wait_for_lock_holder(os.path.join(state, "poll.lock"))
     second = pipeline("sb-poll", "--cluster", cluster, "--root", root, env=env, check=False)
     assert second.returncode == 3 and "another poll" in second.stderr
@@ -235,9 +234,10 @@ def test_two_polls_at_once_and_a_killed_poll(cluster, seeded, root):
 def test_daemon_heartbeat_and_sigterm(cluster, root):
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     daemon = subprocess.Popen(
-        ["runuser", "-u", "sbalice", "--", "env", f"PATH={USERS_BIN}:/usr/bin:/bin",
-         "SLURM_SB_SACCT_PER_MIN=1000", os.path.join(PIPELINES, "sb-daemon"), "--cluster", cluster, "--root", root,
-         "--backfill-start", today, "--interval", "1", "--jitter", "0"],
+        runuser_command("sbalice", [
+            "env", f"PATH={USERS_BIN}:/usr/bin:/bin", "SLURM_SB_SACCT_PER_MIN=1000",
+            os.path.join(PIPELINES, "sb-daemon"), "--cluster", cluster, "--root", root,
+            "--backfill-start", today, "--interval", "1", "--jitter", "0"]),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     beat = os.path.join(root, "clusters", cluster, "state", "daemon_heartbeat.json")
     seen = set()

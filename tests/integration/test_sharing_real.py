@@ -19,7 +19,7 @@ import time
 import orjson
 import pytest
 
-from slurm_jobs import TOP, USERS_BIN
+from slurm_jobs import TOP, USERS_BIN, runuser_command
 from test_pipelines_real import EARLIER, SECOND, history, seed, stored, truth_of
 
 GROUP = "sbwriters"
@@ -32,8 +32,9 @@ def run_as(user, command, env=None, check=False, timeout=300):
     """`command` as `user`, with the default umask (022) and the users' tools on PATH."""
     variables = [f"PATH={USERS_BIN}:{PIPELINES}:/usr/local/bin:/usr/bin:/bin",
                  "SLURM_SB_SACCT_PER_MIN=1000"] + [f"{k}={v}" for k, v in (env or {}).items()]
-    done = subprocess.run(["runuser", "-u", user, "--", "env"] + variables +
-                          ["sh", "-c", 'umask 022; exec "$@"', "sh"] + list(command),
+    done = subprocess.run(runuser_command(user, ["env"] + variables +
+                                          ["sh", "-c", 'umask 022; exec "$@"', "sh"] +
+                                          list(command)),
                           capture_output=True, text=True, cwd="/tmp", timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"{command} as {user}: {done.returncode} {done.stderr}")

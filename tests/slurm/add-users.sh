@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Summary: Idempotently create Linux users (useradd -m) and their SLURM
 #          accounting: the account and a user association in it.
-#          Needs root and a running cluster (see cluster-up.sh).
-# Usage:   add-users.sh ACCOUNT USER [USER...]
+#          Needs root and the private test cluster of cluster-up.sh:
+#          $SB_SLURM_ENV names its environment file (sacctmgr and scontrol
+#          reach that cluster, never the host's SLURM).
+# Usage:   SB_SLURM_ENV=DIR/env add-users.sh ACCOUNT USER [USER...]
 set -euo pipefail
 
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; }
@@ -15,16 +17,23 @@ if [[ $# -lt 2 ]]; then
     exit 2
 fi
 if [[ $EUID -ne 0 ]]; then
-    echo "error: must run as root" >&2
+    echo "add-users.sh: must run as root" >&2
     exit 1
 fi
+if [[ -z "${SB_SLURM_ENV:-}" || ! -r "$SB_SLURM_ENV" ]]; then
+    echo "add-users.sh: SB_SLURM_ENV does not name a test cluster's environment file" \
+         "(cluster-up.sh writes DIR/env); refusing to touch the host's SLURM" >&2
+    exit 1
+fi
+# shellcheck source=/dev/null
+. "$SB_SLURM_ENV"
 ACCOUNT="$1"; shift
 
 sam() { timeout 30 sacctmgr "$@"; }
 
 # Associations are per cluster: register them on the cluster slurmctld runs now.
 CLUSTER="$(scontrol show config | awk '$1 == "ClusterName" {print $3}')"
-[[ -n "$CLUSTER" ]] || { echo "error: cannot tell the running cluster's name" >&2; exit 1; }
+[[ -n "$CLUSTER" ]] || { echo "add-users.sh: cannot tell the running cluster's name" >&2; exit 1; }
 
 for user in "$@"; do
     if ! id -u "$user" >/dev/null 2>&1; then

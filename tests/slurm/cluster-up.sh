@@ -1,53 +1,73 @@
 #!/usr/bin/env bash
-# Summary: Bring up (idempotently) a one-node SLURM 22.05 test cluster with
-#          slurmdbd accounting on loopback: munged, MariaDB, slurmdbd,
-#          slurmctld and slurmd, 8 fake CPUs, 8000 MB and 4 fake a100 GPUs.
-#          Must run as root; no systemd needed (daemons are started directly).
-# Usage:   cluster-up.sh CLUSTER_NAME
+# Summary: Bring up a private one-node SLURM 22.05 test cluster in DIR: its own munged (key,
+#          socket), MariaDB (data folder, socket, port on 127.0.0.1), slurmdbd, slurmctld and
+#          slurmd, with 8 fake CPUs, 8000 MB and 4 fake a100 GPUs. Nothing of the host's
+#          SLURM, munge or MariaDB is read, written, adopted or stopped: the configuration is
+#          DIR/etc/slurm.conf (not /etc/slurm), every port is a free one chosen now (never
+#          6817-6819 or 3306), every daemon is tracked by its pid file under DIR.
+#          DIR/env, written once the node is idle, sets what a command needs to reach the
+#          cluster (SLURM_CONF, SB_TEST_CLUSTER, SB_MYSQL_SOCKET...): `. DIR/env`, or point
+#          SB_SLURM_ENV at it. Stop it and remove DIR with cluster-down.sh DIR (with-cluster.sh
+#          does both around a command). Needs root and the Debian packages slurm-wlm,
+#          slurmdbd, mariadb-server and munge (it installs nothing); no systemd.
+# Usage:   cluster-up.sh CLUSTER_NAME DIR
+#          DIR: an empty folder, e.g. made by `mktemp -d /tmp/sb-slurm.XXXXXX`; made
+#          readable by every user (the test users read slurm.conf and reach munge's socket).
 #          Env: SLURM_TEST_TIMEOUT (seconds to wait for the node, default 90)
-#          Logs: /var/log/slurm-test/*.log   State: /var/lib/slurm-test
+#          Logs: DIR/log/*.log
 set -euo pipefail
 
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; }
 
-if [[ $# -ne 1 || "$1" == "-h" || "$1" == "--help" ]]; then
-    usage
-    [[ $# -eq 1 && ( "$1" == "-h" || "$1" == "--help" ) ]] && exit 0
+case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+esac
+if [[ $# -ne 2 ]]; then
+    usage >&2
     exit 2
 fi
 CLUSTER="$1"
+DIR="${2%/}"
 if [[ ! "$CLUSTER" =~ ^[a-z][a-z0-9_]*$ ]]; then
-    echo "error: cluster name must match ^[a-z][a-z0-9_]*\$ (got '$CLUSTER')" >&2
+    echo "cluster-up.sh: cluster name must match ^[a-z][a-z0-9_]*\$ (got '$CLUSTER')" >&2
+    exit 2
+fi
+log() { echo "[cluster-up] $*"; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+if ! cluster_dir_ok "$DIR"; then
+    echo "cluster-up.sh: DIR must be an absolute path of letters, digits, _ . / - (got '$DIR')" >&2
     exit 2
 fi
 if [[ $EUID -ne 0 ]]; then
-    echo "error: must run as root" >&2
+    echo "cluster-up.sh: must run as root" >&2
+    exit 1
+fi
+if [[ ! -d "$DIR" || -L "$DIR" ]] || [[ -n "$(ls -A "$DIR")" ]]; then
+    echo "cluster-up.sh: $DIR must be an existing empty folder (mktemp -d)" >&2
     exit 1
 fi
 
 HOST="$(hostname -s)"
 TIMEOUT="${SLURM_TEST_TIMEOUT:-90}"
-ETC=/etc/slurm
-BASE=/var/lib/slurm-test
-LOGDIR=/var/log/slurm-test
-RUNDIR=/run/slurm-test
-GPUDIR=$BASE/gpu
-# One state dir per cluster name: switching names never sees a saved
-# clustername mismatch and each cluster keeps its own job-id sequence.
-STATEDIR=$BASE/state/$CLUSTER
-SPOOLDIR=$BASE/slurmd
+ETC=$DIR/etc
+LOGDIR=$DIR/log
+RUNDIR=$DIR/run
+GPUDIR=$DIR/gpu
+STATEDIR=$DIR/state
+SPOOLDIR=$DIR/spool
+MUNGEDIR=$DIR/munge                 # key, seed, pid and log: the munge user's alone (0700)
+MUNGE_SOCKET=$DIR/munge-run/munge.socket
+DATADIR=$DIR/mysql                  # MariaDB's data folder
+DB_SOCKET=$DIR/mysql-run/mysqld.sock
+DB_PID=$DIR/mysql-run/mysqld.pid
 DB_NAME=slurm_acct_db
 DB_USER=slurm
 DB_PASS=slurmtestpass
 
-log() { echo "[cluster-up] $*"; }
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
-
 tails() {
     local f
-    for f in "$LOGDIR"/slurmdbd.log "$LOGDIR"/slurmctld.log "$LOGDIR"/slurmd.log \
-             "$LOGDIR"/mariadb.log "$LOGDIR"/munged.log; do
+    for f in "$LOGDIR"/*.log "$MUNGEDIR"/munged.log; do
         [[ -f "$f" ]] || continue
         echo "----- tail -n 30 $f -----" >&2
         tail -n 30 "$f" >&2 || true
@@ -55,127 +75,130 @@ tails() {
 }
 die() { echo "[cluster-up] ERROR: $*" >&2; tails; exit 1; }
 
+# program NAME: the path of a program of the packages (PATH, then /usr/sbin).
+program() {
+    local found
+    found="$(command -v "$1" 2>/dev/null || true)"
+    [[ -z "$found" && -x "/usr/sbin/$1" ]] && found="/usr/sbin/$1"
+    [[ -n "$found" ]] || die "$1 not found: install slurm-wlm slurmdbd mariadb-server munge"
+    echo "$found"
+}
 
-# ---------------------------------------------------------------- packages
-if ! command -v slurmctld >/dev/null 2>&1; then
-    log "installing packages"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y --no-install-recommends munge mariadb-server mariadb-client \
-        slurm-wlm slurmdbd slurm-client
-fi
+# daemon PROGRAM ARGS...: run a daemon of this cluster (it forks), marked as DIR's.
+daemon() {
+    env SB_CLUSTER_DAEMON_OF="$DIR" SLURM_CONF="$ETC/slurm.conf" "$@" </dev/null
+}
 
-mkdir -p "$ETC" "$BASE" "$LOGDIR" "$RUNDIR" "$GPUDIR" "$STATEDIR" "$SPOOLDIR"
+# wait_for WHAT SECONDS COMMAND...: run COMMAND every half second until it succeeds; die
+# saying WHAT after SECONDS.
+wait_for() {
+    local what="$1" deadline=$((SECONDS + $2))
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        (( SECONDS < deadline )) || die "$what"
+        sleep 0.5
+    done
+}
+
+alive() { daemon_pid "$1" "$DIR" >/dev/null; }
+
+MUNGED="$(program munged)"; MUNGE="$(program munge)"; UNMUNGE="$(program unmunge)"
+MARIADBD="$(program mariadbd)"; INSTALL_DB="$(program mariadb-install-db)"
+MYSQL="$(program mysql)"; MYSQLADMIN="$(program mysqladmin)"
+SLURMDBD="$(program slurmdbd)"; SLURMCTLD="$(program slurmctld)"; SLURMD="$(program slurmd)"
+program sacctmgr >/dev/null; program sinfo >/dev/null; program scontrol >/dev/null
+id -u munge >/dev/null 2>&1 || die "no munge user: install munge"
+id -u mysql >/dev/null 2>&1 || die "no mysql user: install mariadb-server"
+
+: >"$DIR/$CLUSTER_MARK"
+chmod 0755 "$DIR"
+install -d -m 0755 "$ETC" "$LOGDIR" "$RUNDIR" "$GPUDIR" "$STATEDIR" "$SPOOLDIR"
+install -d -m 0700 -o munge -g munge "$MUNGEDIR"
+install -d -m 0755 -o munge -g munge "$(dirname "$MUNGE_SOCKET")"
+install -d -m 0700 -o mysql -g mysql "$DATADIR"
+install -d -m 0755 -o mysql -g mysql "$(dirname "$DB_SOCKET")"
+
+mapfile -t PORTS < <(free_ports 4)
+[[ ${#PORTS[@]} -eq 4 ]] || die "no free ports"
+CTLD_PORT=${PORTS[0]}; SLURMD_PORT=${PORTS[1]}; DBD_PORT=${PORTS[2]}; DB_PORT=${PORTS[3]}
+log "ports: slurmctld $CTLD_PORT, slurmd $SLURMD_PORT, slurmdbd $DBD_PORT, MariaDB $DB_PORT"
 
 # ------------------------------------------------------------------ munge
-mkdir -p /etc/munge /run/munge /var/lib/munge /var/log/munge
-chown munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge
-chmod 0700 /etc/munge /var/lib/munge /var/log/munge
-chmod 0755 /run/munge
-if [[ ! -s /etc/munge/munge.key ]]; then
-    log "creating munge key"
-    if [[ -x /usr/sbin/mungekey ]]; then
-        /usr/sbin/mungekey --create --force --keyfile=/etc/munge/munge.key
-    else
-        dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 status=none
-    fi
-fi
-chown munge:munge /etc/munge/munge.key
-chmod 0400 /etc/munge/munge.key
-if ! running munged; then
-    log "starting munged"
-    touch "$LOGDIR/munged.log"; chown munge:munge "$LOGDIR/munged.log"
-    if ! runuser -u munge -- /usr/sbin/munged --log-file="$LOGDIR/munged.log" \
-            </dev/null >/dev/null 2>&1; then
-        log "munged as user munge failed; retrying as root with --force"
-        /usr/sbin/munged --force --log-file="$LOGDIR/munged.log" </dev/null >/dev/null 2>&1 \
-            || die "munged failed to start"
-    fi
-fi
-for i in $(seq 1 20); do
-    munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1 && break
-    [[ $i -eq 20 ]] && die "munge does not work"
-    sleep 0.5
-done
+log "starting munged (socket $MUNGE_SOCKET)"
+dd if=/dev/urandom of="$MUNGEDIR/munge.key" bs=1024 count=1 status=none
+chown munge:munge "$MUNGEDIR/munge.key"
+chmod 0400 "$MUNGEDIR/munge.key"
+daemon runuser -u munge -- "$MUNGED" --socket="$MUNGE_SOCKET" --key-file="$MUNGEDIR/munge.key" \
+    --pid-file="$MUNGEDIR/munged.pid" --seed-file="$MUNGEDIR/munged.seed" \
+    --log-file="$MUNGEDIR/munged.log" >/dev/null 2>"$LOGDIR/munged.stderr.log" \
+    || die "munged failed to start"
+munge_works() { "$MUNGE" --socket="$MUNGE_SOCKET" -n | "$UNMUNGE" --socket="$MUNGE_SOCKET"; }
+wait_for "munge does not work" 10 munge_works
+alive "$MUNGEDIR/munged.pid" || die "munged has no pid file of its own"
 
 # ---------------------------------------------------------------- MariaDB
-mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
-if [[ ! -d /var/lib/mysql/mysql ]]; then
-    log "initialising MariaDB datadir"
-    mkdir -p /var/lib/mysql && chown mysql:mysql /var/lib/mysql
-    mariadb-install-db --user=mysql --datadir=/var/lib/mysql >"$LOGDIR/mariadb-install.log" 2>&1 \
-        || die "mariadb-install-db failed (see $LOGDIR/mariadb-install.log)"
-fi
-if ! running mariadbd && ! running mysqld; then
-    log "starting MariaDB"
-    touch "$LOGDIR/mariadb.log"; chown mysql:mysql "$LOGDIR/mariadb.log"
-    setsid nohup /usr/sbin/mariadbd --user=mysql --log-error="$LOGDIR/mariadb.log" \
-        </dev/null >/dev/null 2>&1 &
-fi
-for i in $(seq 1 60); do
-    mysqladmin --protocol=socket -uroot ping >/dev/null 2>&1 && break
-    [[ $i -eq 60 ]] && die "MariaDB did not come up"
-    sleep 0.5
-done
-mysql --protocol=socket -uroot <<SQL
-CREATE DATABASE IF NOT EXISTS $DB_NAME;
-CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
-ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
+log "initialising MariaDB in $DATADIR"
+"$INSTALL_DB" --no-defaults --user=mysql --datadir="$DATADIR" --skip-test-db \
+    --auth-root-authentication-method=socket >"$LOGDIR/mariadb-install.log" 2>&1 \
+    || die "mariadb-install-db failed (see $LOGDIR/mariadb-install.log)"
+log "starting MariaDB (port $DB_PORT, socket $DB_SOCKET)"
+install -m 0640 -o mysql -g mysql /dev/null "$LOGDIR/mariadb.log"
+daemon setsid -f "$MARIADBD" --no-defaults --user=mysql --datadir="$DATADIR" \
+    --socket="$DB_SOCKET" --port="$DB_PORT" --bind-address=127.0.0.1 --pid-file="$DB_PID" \
+    --log-error="$LOGDIR/mariadb.log" --skip-name-resolve >/dev/null 2>&1
+db() { "$MYSQL" --no-defaults --protocol=socket --socket="$DB_SOCKET" --user=root "$@"; }
+wait_for "MariaDB did not come up" 60 \
+    "$MYSQLADMIN" --no-defaults --protocol=socket --socket="$DB_SOCKET" --user=root ping
+alive "$DB_PID" || die "MariaDB has no pid file of its own"
+db <<SQL
+CREATE DATABASE $DB_NAME;
+CREATE USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
+CREATE USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
+GRANT ALL PRIVILEGES ON $DB_NAME.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON $DB_NAME.* TO '$DB_USER'@'localhost';
 FLUSH PRIVILEGES;
 SQL
 
 # ------------------------------------------------------------- fake GPUs
 for i in 0 1 2 3; do
-    [[ -c $GPUDIR/gpu$i ]] || { rm -f "$GPUDIR/gpu$i"; mknod -m 0666 "$GPUDIR/gpu$i" c 1 3; }
+    mknod -m 0666 "$GPUDIR/gpu$i" c 1 3
 done
 
 # ----------------------------------------------------------------- config
-# write_conf FILE MODE: write stdin to FILE if content differs; return 0 if changed
-write_conf() {
-    local file="$1" mode="$2" tmp
-    tmp="$(mktemp)"
-    cat >"$tmp"
-    if [[ -f "$file" ]] && cmp -s "$tmp" "$file"; then
-        rm -f "$tmp"; chmod "$mode" "$file"; return 1
-    fi
-    install -m "$mode" -o root -g root "$tmp" "$file"
-    rm -f "$tmp"
-    log "wrote $file"
-    return 0
+# conf FILE MODE: FILE from stdin, owned by root.
+conf() {
+    install -m "$2" -o root -g root /dev/stdin "$1"
 }
 
-dbd_changed=0; ctl_changed=0
-write_conf "$ETC/slurmdbd.conf" 600 <<EOF && dbd_changed=1
-# Generated by tests/slurm/cluster-up.sh
+conf "$ETC/slurmdbd.conf" 600 <<EOF
+# Generated by tests/slurm/cluster-up.sh for the private test cluster in $DIR
 AuthType=auth/munge
+AuthInfo=socket=$MUNGE_SOCKET
 DbdHost=localhost
-DbdPort=6819
+DbdPort=$DBD_PORT
 SlurmUser=root
 DebugLevel=info
 LogFile=$LOGDIR/slurmdbd.log
 PidFile=$RUNDIR/slurmdbd.pid
 StorageType=accounting_storage/mysql
-StorageHost=localhost
-StoragePort=3306
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
 StorageUser=$DB_USER
 StoragePass=$DB_PASS
 StorageLoc=$DB_NAME
 EOF
 
-old_cluster=""
-[[ -f $ETC/slurm.conf ]] && old_cluster="$(sed -n 's/^ClusterName=//p' "$ETC/slurm.conf" | head -n1)"
-
-write_conf "$ETC/slurm.conf" 644 <<EOF && ctl_changed=1
-# Generated by tests/slurm/cluster-up.sh
+conf "$ETC/slurm.conf" 644 <<EOF
+# Generated by tests/slurm/cluster-up.sh for the private test cluster in $DIR
 ClusterName=$CLUSTER
 SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=socket=$MUNGE_SOCKET
 CredType=cred/munge
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
 StateSaveLocation=$STATEDIR
 SlurmdSpoolDir=$SPOOLDIR
 SlurmctldPidFile=$RUNDIR/slurmctld.pid
@@ -203,20 +226,21 @@ JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=5
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
-AccountingStoragePort=6819
+AccountingStoragePort=$DBD_PORT
+AccountingStoragePass=$MUNGE_SOCKET
 AccountingStorageTRES=gres/gpu,gres/gpu:a100
 GresTypes=gpu
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=8000 Gres=gpu:a100:4 State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 
-write_conf "$ETC/gres.conf" 644 <<EOF && ctl_changed=1
+conf "$ETC/gres.conf" 644 <<EOF
 # Generated by tests/slurm/cluster-up.sh
 AutoDetect=off
 NodeName=$HOST Name=gpu Type=a100 File=$GPUDIR/gpu[0-3]
 EOF
 
-write_conf "$ETC/cgroup.conf" 644 <<EOF && ctl_changed=1
+conf "$ETC/cgroup.conf" 644 <<EOF
 # Generated by tests/slurm/cluster-up.sh (cgroups unused: proctrack/linuxproc, task/none)
 CgroupPlugin=autodetect
 ConstrainCores=no
@@ -224,47 +248,23 @@ ConstrainRAMSpace=no
 ConstrainDevices=no
 EOF
 
-if [[ -n "$old_cluster" && "$old_cluster" != "$CLUSTER" ]]; then
-    log "cluster name changes: $old_cluster -> $CLUSTER"
-    # Per-cluster state dirs already avoid the mismatch; this guards a state
-    # dir left over with another saved name.
-fi
-if [[ -f $STATEDIR/clustername ]] && [[ "$(tr -d '\0\n' <"$STATEDIR/clustername")" != "$CLUSTER" ]]; then
-    log "clearing $STATEDIR (saved clustername differs)"
-    stop_proc slurmctld
-    rm -rf "${STATEDIR:?}"/*
-fi
+export SLURM_CONF="$ETC/slurm.conf"
 
 # ---------------------------------------------------------------- slurmdbd
-if [[ $dbd_changed -eq 1 ]] && running slurmdbd; then stop_proc slurmdbd; fi
-if ! running slurmdbd; then
-    log "starting slurmdbd"
-    /usr/sbin/slurmdbd </dev/null >>"$LOGDIR/slurmdbd.stdout" 2>&1 || die "slurmdbd failed to start"
-fi
-for i in $(seq 1 60); do
-    timeout 10 sacctmgr -n list cluster >/dev/null 2>&1 && break
-    [[ $i -eq 60 ]] && die "slurmdbd does not answer (sacctmgr list cluster)"
-    running slurmdbd || die "slurmdbd died"
-    sleep 0.5
-done
-if [[ -z "$(timeout 10 sacctmgr -n -P list cluster "$CLUSTER" format=cluster)" ]]; then
-    log "registering cluster $CLUSTER"
-    timeout 20 sacctmgr -i add cluster "$CLUSTER" >/dev/null
-fi
+log "starting slurmdbd"
+daemon "$SLURMDBD" >>"$LOGDIR/slurmdbd.stdout.log" 2>&1 || die "slurmdbd failed to start"
+sacctmgr_answers() { timeout 10 sacctmgr -n list cluster; }
+wait_for "slurmdbd does not answer (sacctmgr list cluster)" 30 sacctmgr_answers
+alive "$RUNDIR/slurmdbd.pid" || die "slurmdbd has no pid file of its own"
+log "registering cluster $CLUSTER"
+timeout 20 sacctmgr -i add cluster "$CLUSTER" >/dev/null || die "sacctmgr add cluster failed"
 
 # --------------------------------------------------------- slurmctld/slurmd
-if [[ $ctl_changed -eq 1 ]]; then
-    stop_proc slurmd
-    stop_proc slurmctld
-fi
-if ! running slurmctld; then
-    log "starting slurmctld"
-    /usr/sbin/slurmctld </dev/null >>"$LOGDIR/slurmctld.stdout" 2>&1 || die "slurmctld failed to start"
-fi
-if ! running slurmd; then
-    log "starting slurmd"
-    /usr/sbin/slurmd </dev/null >>"$LOGDIR/slurmd.stdout" 2>&1 || die "slurmd failed to start"
-fi
+log "starting slurmctld and slurmd"
+daemon "$SLURMCTLD" >>"$LOGDIR/slurmctld.stdout.log" 2>&1 || die "slurmctld failed to start"
+daemon "$SLURMD" >>"$LOGDIR/slurmd.stdout.log" 2>&1 || die "slurmd failed to start"
+wait_for "slurmctld is not running" 15 alive "$RUNDIR/slurmctld.pid"
+wait_for "slurmd is not running" 15 alive "$RUNDIR/slurmd.pid"
 
 deadline=$((SECONDS + TIMEOUT))
 last_resume=0
@@ -279,10 +279,21 @@ while :; do
                 last_resume=$SECONDS
             fi ;;
     esac
-    running slurmctld || die "slurmctld died"
-    running slurmd || die "slurmd died"
+    alive "$RUNDIR/slurmctld.pid" || die "slurmctld died"
+    alive "$RUNDIR/slurmd.pid" || die "slurmd died"
     (( SECONDS < deadline )) || die "node $HOST not idle after ${TIMEOUT}s (state '$state')"
     sleep 1
 done
 
-echo "cluster $CLUSTER up on $HOST"
+cat >"$DIR/env.tmp" <<EOF
+# The private SLURM test cluster $CLUSTER (tests/slurm/cluster-up.sh): . this file, or point
+# SB_SLURM_ENV at it. One "export NAME=value" a line, nothing else.
+export SB_SLURM_DIR=$DIR
+export SB_TEST_CLUSTER=$CLUSTER
+export SLURM_CONF=$ETC/slurm.conf
+export SB_MUNGE_SOCKET=$MUNGE_SOCKET
+export SB_MYSQL_SOCKET=$DB_SOCKET
+EOF
+chmod 0644 "$DIR/env.tmp"
+mv "$DIR/env.tmp" "$DIR/env"
+echo "cluster $CLUSTER up on $HOST in $DIR (environment: $DIR/env)"

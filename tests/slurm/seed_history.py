@@ -5,8 +5,10 @@ Summary: insert jobs with a known truth straight into <cluster>_job_table of
          slurm_acct_db so that the real `sacct` (and `sacct -M CLUSTER`)
          reports them like jobs that really ran. Used by the integration
          tests to build a multi-month history. Needs root (or DB access) and
-         a running slurmdbd (see cluster-up.sh). Stdlib only; talks to
-         MariaDB through the `mysql` command-line client.
+         the private test cluster of cluster-up.sh: $SB_SLURM_ENV names its
+         environment file, so sacctmgr, scontrol and the `mysql` client
+         (on the cluster's own MariaDB socket, no option file of the host
+         read) never reach the host's SLURM or MariaDB. Stdlib only.
 Usage:   seed_history.py --cluster NAME --jobs FILE.json [--create-cluster]
          [--db slurm_acct_db] [--db-user USER] [--db-password PASS]
          [--partition debug] [--nodelist HOST] [--gpu-type a100]
@@ -41,6 +43,8 @@ import re
 import socket
 import subprocess
 import sys
+
+import cluster_env
 
 # SLURM 22.05 enum job_states (slurm.h); checked against rows of real jobs.
 STATES = {
@@ -81,8 +85,10 @@ def run(cmd, stdin=None, check=True, timeout=60):
 
 
 class DB:
-    def __init__(self, name, user, password):
-        self.cmd = ["mysql", "--batch", "--skip-column-names", "--raw"]
+    def __init__(self, name, user, password, cluster=None):
+        cluster = cluster or cluster_env.read()
+        self.cmd = cluster_env.mysql_command(cluster) + ["--batch", "--skip-column-names",
+                                                         "--raw"]
         if user:
             self.cmd.append(f"--user={user}")
         self.env_pass = password
@@ -306,6 +312,10 @@ def main():
                     help="typed GPU TRES gres/gpu:TYPE also counted if it "
                          "exists in tres_table ('' for none)")
     args = ap.parse_args()
+    try:
+        environment = cluster_env.apply()
+    except cluster_env.NoCluster as err:
+        die(str(err))
 
     cluster = args.cluster
     if not NAME_RE.match(cluster):
@@ -321,7 +331,7 @@ def main():
         db_user = "slurm"
     if db_user and db_user != "root" and db_pass is None:
         db_pass = "slurmtestpass"
-    db = DB(args.db, db_user, db_pass)
+    db = DB(args.db, db_user, db_pass, environment)
 
     created = False
     if not cluster_registered(cluster):

@@ -109,7 +109,7 @@ def poll(cluster, root, now, kill_after=None):
     command = runuser_command("sbalice", ["env"] + env + [
         os.path.join(PIPELINES, "sb-poll"), "--cluster", cluster, "--root", root,
         "--backfill-start", (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d"),
-        "--history-start", "2000-01-01"]      # discovery reaches before the backfill start
+        "--history-start", "2000-01-01"])     # discovery reaches before the backfill start
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True, cwd="/tmp")
     if kill_after is None:

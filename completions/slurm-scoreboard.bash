@@ -3,7 +3,7 @@
 
 _sb_options() {
   case "$1" in
-    sb-backfill) echo "--backfill-start --chunk --cluster --help --redo-month --resplit --root --version" ;;
+    sb-backfill) echo "--allow-fewer --backfill-start --chunk --cluster --help --redo-month --resplit --root --version" ;;
     sb-daemon) echo "--backfill-start --chunk --cluster --help --history-start --interval --jitter --max-users --no-steps --overlap --root --tick-timeout --version" ;;
     sb-dedupe) echo "-M -h -q -u --brief --cluster --help --quiet --root --stats --stdin --unbuffered --version" ;;
     sb-discover) echo "--cluster --help --history-start --max-users --root --version" ;;
@@ -16,7 +16,7 @@ _sb_options() {
     sb-probe) echo "-M -h --check-cluster --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
     sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
-    sb-reduce) echo "-M -h -q --cluster --help --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --until --usage --version" ;;
+    sb-reduce) echo "-M -h -q --allow-fewer --cluster --help --keep-old-rule --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --until --usage --version" ;;
     sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;
     sb-view) echo "-M -h -m -u -w --backend --cluster --color --compare --competition --groups --help --metric --records --root --snapshot --top --user --version --width --window" ;;
   esac

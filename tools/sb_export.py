@@ -44,8 +44,8 @@ def build_parser():
     parser.add_argument("--format", "-f", choices=FORMATS, required=True,
                         help="openmetrics or html")
     parser.add_argument("--output", "-o", metavar="PATH",
-                        help="the .prom file (openmetrics; default stdout) or the site's folder "
-                             "(html; required)")
+                        help="the .prom file (openmetrics; default or -: stdout) or the site's "
+                             "folder (html; required)")
     parser.add_argument("--top", type=int, default=100, metavar="N",
                         help="rows of each board exported (default 100; bounds the series)")
     return parser
@@ -58,6 +58,10 @@ def check_args(args) -> None:
         raise cli.UsageError("--format html needs --output DIR (the site's folder)")
     if args.output == "":
         raise cli.UsageError("--output is empty")
+    if args.output == "-":
+        if args.format == "html":
+            raise cli.UsageError("--format html writes a folder, not standard output")
+        args.output = None
 
 
 def load(root: str) -> LeaderboardFiles:

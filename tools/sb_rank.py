@@ -275,7 +275,8 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
             min_hours=efficiency.DEFAULT_MIN_CPU_HOURS) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
     try:
-        contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10])
+        contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10],
+                                     lambda message: cli.warn(PROG, safe_text(message)))
     except competitions.ConfigError as err:
         damage.error(f"{err}; the competitions are not updated (the rest is)")
         contests = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Dict, List, Optional, Sequence
 
 import orjson
@@ -17,12 +17,13 @@ from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import read
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
-from slurm_scoreboard.reducer import Reducer
+from slurm_scoreboard.reducer import FewerJobs, Reducer, keep_old_rule
 from slurm_scoreboard.reducer import repair as reducer_repair
 from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow, ended_months
 from slurm_scoreboard.usage import UsageWriter, entry_of, erase_users
 
 PROG = "sb-reduce"
+EXIT_FEWER = 6
 
 EPILOG = """\
 stats on stdout: {"processed", "new_jobs", "no_account", "months_changed", "users_changed",
@@ -40,16 +41,20 @@ replaces its entry; only users the store counts are measured.
 usage is counted on the days it happened: a job's CPU-core, wall and GPU seconds are spread
 over the UTC days it ran (each month's rollup holds its share), its counts (jobs, failed jobs)
 go to the day it ended. A store written before 0.3 counted everything on the end day;
---old-rule-months lists the months still on that rule, sb-backfill --resplit fetches them again.
+--old-rule-months lists the months still on that rule, sb-backfill --resplit fetches them again;
+--keep-old-rule M records a month that cannot be fetched again (slurmdbd purged it).
 
 repairs (see sb-reduce(1), RECOVERY):
   --repair               recompute every user file and alltime.json from the monthly rollups
   --replace-month M      make the input the whole of month M (its rollup and Bloom file start
                          empty), then recompute the derived files; sb-backfill --redo-month M
-                         fetches the month and runs this
+                         fetches the month and runs this; refused (exit 6, nothing written)
+                         when the input holds fewer of the month's jobs than it counted
+                         (slurmdbd purged them?), unless --allow-fewer
 
 exit status: 0 done, 1 error (a damaged store file, named with the command that repairs it;
-unreadable input), 2 usage error, 3 another sb-reduce is writing this cluster.
+unreadable input), 2 usage error, 3 another sb-reduce is writing this cluster, 6 a replaced
+month came back with fewer jobs than it counted: nothing replaced.
 
 example:
   sb-parse --stdin < raw.txt | sb-reduce --cluster hammer --root "$SLURM_SB_ROOT" \\
@@ -74,9 +79,16 @@ def build_parser():
                               "(no input)")
     repairs.add_argument("--replace-month", metavar="YYYY-MM",
                          help="the input replaces this month entirely")
+    repairs.add_argument("--keep-old-rule", metavar="YYYY-MM",
+                         help="record that this month stays counted on the day its jobs ended "
+                              "(it cannot be fetched again): --old-rule-months and sb-rank stop "
+                              "naming it (no input)")
     repairs.add_argument("--old-rule-months", action="store_true",
                          help="print the months whose usage the store still counts on the day "
                               "their jobs ended (the rule before 0.3), one a line (no input)")
+    parser.add_argument("--allow-fewer", action="store_true",
+                        help="with --replace-month: replace the month even when the input holds "
+                             "fewer of its jobs than it counted (they are lost)")
     repairs.add_argument("--replace-users", metavar="NAME[,NAME...]",
                          help="the input is the whole history of these users: what was stored "
                               "of them is replaced (discovery)")
@@ -113,18 +125,14 @@ class Run:
 
     def take_lock(self, cluster: str) -> None:
         """The cluster's writer lock for the whole run; exit 3 when another holds it."""
-        try:
-            self.held.enter_context(locked(layout.reduce_lock(self.root, cluster), timeout=0))
-        except LockBusy:
-            raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
-                                cli.EXIT_LOCKED) from None
+        self.held.enter_context(writer_lock(self.root, cluster))
 
     def open(self, cluster: str) -> Reducer:
         """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
         self.take_lock(cluster)
         self.optout = OptOut(self.root, cluster, check_homes=True)
         reducer = Reducer(self.root, cluster, self.optout, self.since, self.until,
-                          self.args.replace_month, self.replace_users())
+                          self.args.replace_month, self.replace_users(), self.args.allow_fewer)
         note = reducer.recover()
         if note:
             cli.warn(PROG, f"cluster {cluster}: {note}")
@@ -258,13 +266,20 @@ class UsageRun(Run):
 
 
 def check_repair_args(args) -> None:
-    if (args.repair or args.old_rule_months) and (args.since or args.until):
-        raise cli.UsageError("--repair and --old-rule-months read no input: they take no "
-                             "--since or --until")
-    if (args.repair or args.replace_month or args.replace_users or args.old_rule_months) and \
-            not args.cluster:
-        raise cli.UsageError("--repair, --replace-month, --replace-users and --old-rule-months "
-                             "need --cluster")
+    no_input = args.repair or args.old_rule_months or args.keep_old_rule
+    if no_input and (args.since or args.until):
+        raise cli.UsageError("--repair, --old-rule-months and --keep-old-rule read no input: "
+                             "they take no --since or --until")
+    if (no_input or args.replace_month or args.replace_users) and not args.cluster:
+        raise cli.UsageError("--repair, --replace-month, --replace-users, --old-rule-months and "
+                             "--keep-old-rule need --cluster")
+    if args.allow_fewer and not args.replace_month:
+        raise cli.UsageError("--allow-fewer goes with --replace-month")
+    if args.keep_old_rule:
+        try:
+            times.parse_month(args.keep_old_rule)
+        except ValueError as err:
+            raise cli.UsageError(str(err)) from None
     for name in (args.replace_users or "").split(",") if args.replace_users else ():
         try:
             check_name("user", name)
@@ -280,13 +295,28 @@ def check_repair_args(args) -> None:
         args.since, args.until = times.to_iso(start), times.to_iso(times.next_month(start))
 
 
+@contextmanager
+def writer_lock(root: str, cluster: str):
+    """The cluster's writer lock; exit 3 when another sb-reduce holds it."""
+    try:
+        with locked(layout.reduce_lock(root, cluster), timeout=0):
+            yield
+    except LockBusy:
+        raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
+                            cli.EXIT_LOCKED) from None
+
+
+def keep(args, root: str) -> int:
+    with writer_lock(root, args.cluster):
+        kept = keep_old_rule(root, args.cluster, args.keep_old_rule, times.to_iso(times.now()))
+    if not kept:
+        cli.warn(PROG, f"cluster {args.cluster}: {args.keep_old_rule} is not among the months "
+                       "to fetch again; nothing changed")
+    return cli.EXIT_OK
+
+
 def repair(args, root: str) -> int:
-    with ExitStack() as held:
-        try:
-            held.enter_context(locked(layout.reduce_lock(root, args.cluster), timeout=0))
-        except LockBusy:
-            raise cli.ToolError(f"another sb-reduce is writing cluster {args.cluster}",
-                                cli.EXIT_LOCKED) from None
+    with writer_lock(root, args.cluster):
         result = reducer_repair(root, args.cluster, times.to_iso(times.now()))
     if result["recovered"]:
         cli.warn(PROG, f"cluster {args.cluster}: {safe_text(result['recovered'])}")
@@ -307,8 +337,13 @@ def body(args) -> int:
             months = ended_months(root, args.cluster)
             sys.stdout.buffer.write("".join(month + "\n" for month in months).encode())
             return cli.EXIT_OK
+        if args.keep_old_rule:
+            return keep(args, root)
         cli.refuse_terminal_stdin(sys.stdin)
         return reduce_input(args, root)
+    except FewerJobs as err:
+        raise cli.ToolError(f"{err} (sb-backfill --redo-month M --allow-fewer replaces it "
+                            "anyway)", EXIT_FEWER) from None
     except (BloomCorrupt, StoreCorrupt, JournalCorrupt, TotalsOverflow) as err:
         raise cli.ToolError(f"{safe_text(str(err))}; nothing was written "
                             f"({remedy_of(err)})") from None

@@ -46,9 +46,12 @@ def reached_totals(before: int, after: int) -> List[int]:
 
 
 def event_id(event: dict, mark: object = "") -> str:
-    """What makes an event the same one in a later pass, whatever day a late job moves it to:
-    who, where, what, and `mark` (the level or total-level milestone; for rank 1, which can be
-    taken again after it was lost, how many times the name took it)."""
+    """What makes an event the same one in a later pass: who, where, what, and `mark` (the level
+    or total-level milestone, the same whatever day a late job moves it to; for rank 1, which
+    can be taken again after it was lost, the day it was taken: a job that re-dates the past can
+    make a taking vanish or appear, and counting the takings would then give a later taking
+    the id of one already printed, so it would never be told; by day, it is told again at
+    worst)."""
     kind = event["kind"]
     return "/".join([event["event"], event["scope"], kind, event[name_field(kind)],
                      event.get("skill", ""), str(mark)])
@@ -62,7 +65,6 @@ class Achievements(Observer):
         self.rates = rates
         self.out = out
         self.count = 0
-        self.taken: Dict[Tuple[str, str, int, str], int] = {}   # times a name took rank 1
         self.points: Dict[Key, Tuple[List[int], List[int]]] = {}   # XP and level per skill
         self.leaders: Dict[Tuple[str, str, int], str] = {}
         self.skills = [(i, skill, METRICS[skill], rates[skill]) for i, skill in enumerate(SKILLS)]
@@ -141,11 +143,10 @@ class Achievements(Observer):
                                            < (-value, name)):
                     continue
                 self.leaders[board] = name
-                taken = self.taken[board + (name,)] = self.taken.get(board + (name,), 0) + 1
                 self.emit({"day": day, "scope": scope, "kind": kind, name_field(kind): name,
                            "event": "rank_1", "skill": skill,
                            "value": metric_value(gain_of(index, value), skill),
-                           "previous": leader}, taken)
+                           "previous": leader}, day)
 
 
 _NO_POINTS = [0] * len(SKILLS)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import orjson
 
@@ -39,6 +39,7 @@ MAX_COMPETITIONS = 200         # each is fed every day row of the history pass
 MAX_NAMES = 2000               # users or accounts one competition may list
 MAX_CONFIG = 1 << 20           # bytes of competitions.json
 STATUSES = ("ongoing", "upcoming", "finished")
+RETIRED = xp.RETIRED_RATES     # skills of configs before 0.3 that are boards apart now
 
 
 class ConfigError(ValueError):
@@ -177,7 +178,21 @@ def _names(value, where: str) -> Optional[List[str]]:
     return value
 
 
-def _competition(entry, where: str) -> Competition:
+Warn = Callable[[str], None]
+
+
+def without_retired(skills, where: str, warn: Warn):
+    """A config's list of skills without those that are no longer skills (failed_jobs, a board
+    apart since 0.3), each named once to `warn`: a config written before still works."""
+    if type(skills) is not list:
+        return skills
+    retired = [skill for skill in skills if skill in RETIRED]
+    for skill in retired:
+        warn(f"{where}: {skill} is no longer a skill (a board apart, with no XP); left out")
+    return [skill for skill in skills if skill not in RETIRED]
+
+
+def _competition(entry, where: str, warn: Warn) -> Optional[Competition]:
     if type(entry) is not dict:
         raise ConfigError(f"{where}: expected an object")
     known = {"id", "title", "skills", "from", "to", "cluster", "accounts", "users"}
@@ -192,7 +207,11 @@ def _competition(entry, where: str) -> Competition:
     if type(title) is not str or not title.isprintable() or len(title) > MAX_TITLE:
         raise ConfigError(f"{where}.title: expected printable text of at most {MAX_TITLE} "
                           "characters")
-    skills = entry.get("skills")
+    listed = entry.get("skills")
+    skills = without_retired(listed, f"{where}.skills", warn)
+    if listed and skills == []:
+        warn(f"{where}: no skill left; competition {ident} is skipped")
+        return None
     if type(skills) is not list or not skills or not all(s in SKILLS for s in skills) or \
             len(set(skills)) != len(skills):
         raise ConfigError(f"{where}.skills: expected a list of distinct skills from "
@@ -208,8 +227,10 @@ def _competition(entry, where: str) -> Competition:
                        _names(entry.get("users"), f"{where}.users"))
 
 
-def load(path: str, today: str) -> List[Competition]:
-    """The competitions of the config file (none when it does not exist), presets included."""
+def load(path: str, today: str, warn: Warn = lambda message: None) -> List[Competition]:
+    """The competitions of the config file (none when it does not exist), presets included;
+    what a config written before 0.3 names that is no longer a skill is left out and told to
+    `warn` (a competition left with no skill is skipped)."""
     try:
         data = read_bytes(path, MAX_CONFIG)
         config = orjson.loads(data)
@@ -233,12 +254,14 @@ def load(path: str, today: str) -> List[Competition]:
         raise ConfigError(f"{path}: competitions must be a list of at most {MAX_COMPETITIONS}")
     if type(presets) is not list or not all(p in PRESETS for p in presets):
         raise ConfigError(f"{path}: presets must be a list of {', '.join(PRESETS)}")
-    found = [_competition(entry, f"{path}: competitions[{i}]") for i, entry in enumerate(entries)]
+    found = [contest for i, entry in enumerate(entries)
+             for contest in [_competition(entry, f"{path}: competitions[{i}]", warn)] if contest]
     idents = [competition.ident for competition in found]
     if len(set(idents)) != len(idents):
         raise ConfigError(f"{path}: two competitions share the id "
                           f"{next(i for i in idents if idents.count(i) > 1)}")
-    rotation = config.get("skill_of_the_week_skills", ROTATION)
+    rotation = without_retired(config.get("skill_of_the_week_skills", list(ROTATION)),
+                               f"{path}: skill_of_the_week_skills", warn)
     if type(rotation) not in (list, tuple) or not rotation or \
             not all(skill in SKILLS for skill in rotation) or len(set(rotation)) != len(rotation):
         raise ConfigError(f"{path}: skill_of_the_week_skills must be a list of distinct skills "

@@ -77,14 +77,18 @@ def _why(err: Exception) -> str:
 
 def read_list(path: str) -> Set[str]:
     try:
-        text = read_bytes(path, LIST_LIMIT).decode("utf-8", "replace")
+        text = read_bytes(path, LIST_LIMIT).decode("utf-8-sig", "replace")
     except FileNotFoundError:
         return set()
     except (OSError, UnsafePath, ValueError) as err:
         raise OptOutUnreadable(f"{path} cannot be read ({_why(err)}); refusing to go on without "
                                "the opt-out list: make it a text file everyone using the root "
                                "may read (sb-probe --root ROOT checks it)") from None
-    return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
+    return {line.split("#", 1)[0].strip(_BLANK) for line in text.splitlines()} - {""}
+
+
+# What editors put around a name: spaces, a BOM (Windows Notepad), zero-width spaces.
+_BLANK = " \t\r\n\v\f\ufeff\u200b\u200c\u200d\u2060\u00a0"
 
 
 def cache_file(root: str) -> str:

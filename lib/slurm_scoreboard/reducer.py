@@ -8,16 +8,20 @@ from datetime import timedelta
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from . import layout, metrics, times
-from .bloom import BloomFilter
-from .files import lexists, locked
+from .bloom import BloomCorrupt, BloomFilter
+from .files import UnsafePath, atomic_write, lexists, locked
 from .journal import JournalCorrupt, Transaction, discard, recover
 from .names import check_name
 from .optout import OptOut
 from .records import Placement, SkipRecord
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
-from .store import (MAX_TOTAL, Cell, Ledger, Rollup, StoreCorrupt, UserTotals, UserUsage,
-                    add_to_ledger, alltime_bytes, carried_into, day_rule_bytes, load_alltime,
-                    ended_months, load_bloom, load_month, rollup_bytes)
+from .store import (MAX_TOTAL, Cell, DayRule, Ledger, Rollup, StoreCorrupt, UserTotals,
+                    UserUsage, add_to_ledger, alltime_bytes, carried_into, day_rule,
+                    day_rule_bytes, load_alltime, load_bloom, load_month, rollup_bytes)
+
+
+class FewerJobs(ValueError):
+    """A replaced month came back with fewer jobs than it counted: nothing is replaced."""
 
 
 class MonthDelta:
@@ -68,7 +72,7 @@ class Reducer:
 
     def __init__(self, root: str, cluster: str, optout: OptOut, since: Optional[str] = None,
                  until: Optional[str] = None, replace_month: Optional[str] = None,
-                 replace_users: Iterable[str] = ()):
+                 replace_users: Iterable[str] = (), allow_fewer: bool = False):
         self.root = root
         self.cluster = check_name("cluster", cluster)
         self.base = layout.cluster_dir(root, cluster)
@@ -81,7 +85,11 @@ class Reducer:
         self.new_jobs = 0
         self.no_account = 0            # counted jobs without a SLURM account: in no group
         self.replace_month = replace_month
+        self.allow_fewer = allow_fewer
+        self.counted_before: Optional[int] = None     # jobs the replaced month counted
+        self.opted_out_skipped = 0                    # its jobs of users who opted out since
         if replace_month:
+            self.counted_before = self._counted(replace_month)
             self.blooms[replace_month] = BloomFilter()
             self.months[replace_month] = MonthDelta()
         self.replace_users: Set[str] = set(replace_users)
@@ -89,6 +97,13 @@ class Reducer:
         self.erase: List[str] = []
         self.headroom: Dict[str, metrics.Vector] = {}
         self._stored: Optional[Dict[str, dict]] = None
+
+    def _counted(self, month: str) -> Optional[int]:
+        """The jobs the month's Bloom file counted (None when it cannot be read)."""
+        try:
+            return load_bloom(layout.bloom_file(self.root, self.cluster, month)).items
+        except (BloomCorrupt, UnsafePath, OSError):
+            return None
 
     def recover(self) -> str:
         with locked(layout.store_lock(self.root, self.cluster)):
@@ -112,6 +127,8 @@ class Reducer:
         except ValueError as err:
             raise SkipRecord("bad user name", str(err)) from None
         if user in self.optout:
+            if place.month == self.replace_month:
+                self.opted_out_skipped += 1
             raise SkipRecord("opted out")
         account = record["account"]
         vector = metrics.of_record(record)
@@ -194,13 +211,16 @@ class Reducer:
     def _stage_added(self, transaction: Transaction, asof: str) -> None:
         """The usual update: this run's months added to their rollups and users."""
         per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
-        if not lexists(layout.day_rule_file(self.root, self.cluster)):
-            self._stage_day_rule(transaction, ended_months(self.root, self.cluster), asof)
+        rule = day_rule(self.root, self.cluster, lenient=True)
+        unruled = not lexists(layout.day_rule_file(self.root, self.cluster))
         for month, delta in sorted(self.months.items()):
             path = layout.rollup_file(self.root, self.cluster, month)
             added = delta.rollup()
             if added.users:
                 rollup = load_month(path, month)
+                if not rollup.has_ledgers and month not in rule.ended + rule.kept:
+                    rule.ended.append(month)    # a writer before 0.3 rewrote it: mixed now
+                    unruled = True
                 rollup.merge(added)
                 for user, usage in added.users.items():
                     per_user.setdefault(user, []).append((month, usage))
@@ -208,6 +228,8 @@ class Reducer:
             if month in self.blooms:
                 transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                                   self.blooms[month].to_bytes())
+        if unruled:
+            self._stage_day_rule(transaction, rule, asof)
         if per_user:
             self._stage_user_totals(transaction, per_user, asof)
 
@@ -216,16 +238,20 @@ class Reducer:
         in the replaced month (its own rows, and what they carried into earlier months), plus
         this run's records; then every derived file from the months."""
         dropped = set(self.erase) | self.replace_users
-        ended = ended_months(self.root, self.cluster)
-        months = self._load_months()
+        rule = day_rule(self.root, self.cluster, lenient=True)
+        months, spilled = self._load_months(rule)
         if self.replace_month:
-            ended = [month for month in ended if month != self.replace_month]
+            self._check_not_fewer()
+            rule = DayRule([m for m in rule.ended if m != self.replace_month],
+                           [m for m in rule.kept if m != self.replace_month])
         for month in sorted(set(months) | set(self.months)):
             path = layout.rollup_file(self.root, self.cluster, month)
             rollup = months.setdefault(month, Rollup())
             changed = rollup.drop_users(dropped) or month == self.replace_month
-            if self.replace_month and month != self.replace_month:
-                changed = rollup.drop_carried(self.replace_month, path) or changed
+            if self.replace_month and month < self.replace_month:
+                changed = rollup.drop_carried(self.replace_month, path,
+                                              spilled.get(month, {}) if spilled is not None
+                                              else None) or changed
             delta = self.months.get(month)
             if delta is not None:
                 rollup.merge(delta.rollup())
@@ -239,13 +265,17 @@ class Reducer:
                 transaction.stage(bloom, self.blooms[month].to_bytes())
             elif month in self.blooms and lexists(bloom):
                 transaction.remove(bloom)
-        self._stage_day_rule(transaction, ended, asof)
+        self._stage_day_rule(transaction, rule, asof)
         totals, _ = totals_from_rollups(self.root, self.cluster, months)
         stage_derived(transaction, self.root, self.cluster, totals, asof)
 
-    def _load_months(self) -> Dict[str, Rollup]:
-        """Every month's rollup; the replaced month holds only what later jobs used in it (from
-        its own file, or from the later months' ledgers when its file is damaged)."""
+    def _load_months(self, rule: DayRule) -> Tuple[Dict[str, Rollup], Optional[Dict[str, Ledger]]]:
+        """Every month's rollup, and what the replaced month's jobs used in earlier months (its
+        own ``spilled`` ledger; None when its file is damaged or was written before 0.3: the
+        earlier months' ``carried`` ledgers then say it). The replaced month holds only what
+        later jobs used in it (from its own file, or from the later months' ledgers when its
+        file is damaged). A month a writer before 0.3 rewrote lost its ledgers: it joins the
+        months on the old rule."""
         months: Dict[str, Rollup] = {}
         for month, path in layout.rollup_paths(self.root, self.cluster):
             if not layout.MONTH_NAME.fullmatch(month):
@@ -255,16 +285,32 @@ class Reducer:
             except StoreCorrupt:
                 if month != self.replace_month:
                     raise
+                continue
+            if not months[month].has_ledgers and month not in rule.ended + rule.kept:
+                rule.ended.append(month)
+        spilled = None
         if self.replace_month:
-            kept = months.get(self.replace_month)
-            months[self.replace_month] = kept.carried_only() if kept is not None else \
+            own = months.get(self.replace_month)
+            if own is not None and own.has_ledgers:
+                spilled = own.spilled
+            months[self.replace_month] = own.carried_only() if own is not None else \
                 carried_into(self.replace_month, {m: r for m, r in months.items()
                                                   if m > self.replace_month})
-        return months
+        return months, spilled
 
-    def _stage_day_rule(self, transaction: Transaction, ended: List[str], asof: str) -> None:
+    def _check_not_fewer(self) -> None:
+        """A replaced month must come back with every job it counted: fewer means slurmdbd no
+        longer has them (purged, PurgeJobAfter), and replacing would lose them for good."""
+        before = self.counted_before
+        after = self.blooms[self.replace_month].items + self.opted_out_skipped
+        if before is not None and after < before and not self.allow_fewer:
+            raise FewerJobs(f"month {self.replace_month}: the input holds {after:,} of the "
+                            f"{before:,} jobs the store counted for it (slurmdbd may have "
+                            "purged the others: PurgeJobAfter); nothing was replaced")
+
+    def _stage_day_rule(self, transaction: Transaction, rule: DayRule, asof: str) -> None:
         transaction.stage(layout.day_rule_file(self.root, self.cluster),
-                          day_rule_bytes(self.cluster, ended, asof))
+                          day_rule_bytes(self.cluster, rule, asof))
 
     def _stage_user_totals(self, transaction: Transaction,
                            per_user: Dict[str, List[Tuple[str, UserUsage]]], asof: str) -> None:
@@ -283,7 +329,9 @@ class Reducer:
 
 def repair(root: str, cluster: str, asof: str) -> dict:
     """Recompute every user file and the all-time index of a cluster from its rollups, as one
-    update. An unreadable journal (its update cannot be finished) is discarded first."""
+    update, and write its day rule again (a damaged one names every month as on the old rule:
+    what cannot be told is fetched again, never mixed). An unreadable journal (its update
+    cannot be finished) is discarded first."""
     base, state = layout.cluster_dir(root, cluster), layout.state_dir(root, cluster)
     owned = layout.owned_dirs(root, cluster)
     with locked(layout.store_lock(root, cluster)):
@@ -296,6 +344,8 @@ def repair(root: str, cluster: str, asof: str) -> dict:
     transaction = Transaction(base, state)
     try:
         removed = stage_derived(transaction, root, cluster, totals, asof)
+        transaction.stage(layout.day_rule_file(root, cluster),
+                          day_rule_bytes(cluster, day_rule(root, cluster, lenient=True), asof))
     except BaseException:
         transaction.abort()
         raise
@@ -303,3 +353,15 @@ def repair(root: str, cluster: str, asof: str) -> dict:
         transaction.commit()
     return {"cluster": cluster, "users": len(totals), "user_files_removed": removed,
             "recovered": note, "ignored": ignored}
+
+
+def keep_old_rule(root: str, cluster: str, month: str, asof: str) -> bool:
+    """Record that `month` stays on the old day rule for good (slurmdbd no longer has all its
+    jobs, or it is older than the backfill start); False when it was not on the old rule."""
+    with locked(layout.store_lock(root, cluster)):
+        rule = day_rule(root, cluster, lenient=True)
+        if month not in rule.ended:
+            return False
+        rule.kept.append(month)
+        atomic_write(layout.day_rule_file(root, cluster), day_rule_bytes(cluster, rule, asof))
+    return True

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
@@ -243,6 +243,7 @@ class Rollup:
         self.users: Dict[str, UserUsage] = {}
         self.carried: Dict[str, Ledger] = {}
         self.spilled: Dict[str, Ledger] = {}
+        self.has_ledgers = True     # False for a file a writer before 0.3 wrote (or rewrote)
 
     def add(self, user: str, day: str, account: str, vector: Sequence[int],
             source: Optional[str] = None) -> None:
@@ -277,11 +278,14 @@ class Rollup:
                     del ledgers[month]
         return bool(gone)
 
-    def drop_carried(self, source: str, where: str) -> bool:
-        """Take out what jobs that ended in month `source` used here; whether there was any."""
-        cells = self.carried.pop(source, None)
+    def drop_carried(self, source: str, where: str, cells: Optional[Ledger] = None) -> bool:
+        """Take out what jobs that ended in month `source` used here: `cells` (the source
+        month's own ``spilled`` ledger for this month, when it has one) or this month's
+        ``carried`` ledger of it; whether there was any."""
+        carried = self.carried.pop(source, None)
+        cells = carried if cells is None else cells
         if not cells:
-            return False
+            return bool(carried)
         for (user, day, account), vector in cells.items():
             self._subtract(user, day, account, vector, where)
         return True
@@ -351,7 +355,8 @@ def load_month(path: str, month: str) -> Rollup:
         usage.days[(row[1], row[2])] = row[3:]
     rollup.carried = _ledgers(data, "carried", path, month, later=True)
     rollup.spilled = _ledgers(data, "spilled", path, month, later=False)
-    if "carried" not in data:
+    rollup.has_ledgers = "carried" in data and "spilled" in data
+    if not rollup.has_ledgers:
         for usage in users.values():
             usage.span_from_days()
     rollup.users = users
@@ -460,36 +465,67 @@ def load_bloom(path: str, before: Optional[str] = None) -> BloomFilter:
 
 # Which days a store's day rows put a job's usage on: "ran" (spread over the UTC days the job
 # ran, since 0.3) or "ended" (all of it on the day it ended, before). A cluster's rule file
-# lists the months whose own jobs were counted on the old rule; the months leave the list when
-# they are fetched again (sb-backfill --resplit). A store without the file is a store written
-# before it: every month it holds is on the old rule.
+# lists the months whose own jobs are still counted on the old rule (``ended_months``: they
+# leave it when fetched again, sb-backfill --resplit) and those that stay so because they cannot
+# be fetched again (``kept_months``: slurmdbd purged their jobs, or they are older than the
+# backfill start). A store without the file is a store written before it: every month it
+# holds is on the old rule.
 DAY_RULE = "ran"
 OLD_DAY_RULE = "ended"
 
 
-def load_day_rule(path: str, months: List[str]) -> List[str]:
-    """The months of a cluster still on the old rule: the rule file's list, or every one of
+class DayRule(NamedTuple):
+    ended: List[str]        # to fetch again
+    kept: List[str]         # on the old rule for good
+
+
+def _months_field(data: dict, key: str, path: str) -> List[str]:
+    months = data.get(key, [])
+    if type(months) is not list or not all(
+            type(m) is str and _MONTH_NAME.fullmatch(m) for m in months):
+        raise StoreCorrupt(f"{path}: malformed day rule")
+    return sorted(set(months))
+
+
+def load_day_rule(path: str, months: List[str]) -> DayRule:
+    """The months of a cluster on the old rule: the rule file's lists, or every one of
     `months` (the cluster's rollups) when there is no rule file."""
     data = load_object(path)
     if data is None:
-        return sorted(months)
-    ended = data.get("ended_months")
-    if type(ended) is not list or not all(
-            type(m) is str and _MONTH_NAME.fullmatch(m) for m in ended):
+        return DayRule(sorted(months), [])
+    if "ended_months" not in data:
         raise StoreCorrupt(f"{path}: malformed day rule")
-    return sorted(set(ended))
+    kept = _months_field(data, "kept_months", path)
+    return DayRule([m for m in _months_field(data, "ended_months", path) if m not in kept], kept)
+
+
+def _rollup_months(root: str, cluster: str) -> List[str]:
+    return [month for month, _ in layout.rollup_paths(root, cluster)
+            if _MONTH_NAME.fullmatch(month)]
+
+
+def day_rule(root: str, cluster: str, lenient: bool = False) -> DayRule:
+    """The cluster's day rule; with `lenient`, a damaged rule file counts as the old rule for
+    every month (a writer rewrites it so: what it cannot tell is fetched again, never mixed)."""
+    months = _rollup_months(root, cluster)
+    try:
+        return load_day_rule(layout.day_rule_file(root, cluster), months)
+    except StoreCorrupt:
+        if not lenient:
+            raise
+        return DayRule(sorted(months), [])
 
 
 def ended_months(root: str, cluster: str) -> List[str]:
-    """The months of a cluster whose jobs were counted on the day they ended (the old rule):
-    what ``sb-backfill --resplit`` fetches again."""
-    months = [month for month, _ in layout.rollup_paths(root, cluster)
-              if _MONTH_NAME.fullmatch(month)]
-    return load_day_rule(layout.day_rule_file(root, cluster), months)
+    """The months of a cluster whose jobs are counted on the day they ended (the old rule) and
+    can be fetched again: what ``sb-backfill --resplit`` does."""
+    return day_rule(root, cluster).ended
 
 
-def day_rule_bytes(cluster: str, ended_months: List[str], asof: str) -> bytes:
-    months = sorted(set(ended_months))
+def day_rule_bytes(cluster: str, rule: DayRule, asof: str) -> bytes:
+    kept = sorted(set(rule.kept))
+    ended = sorted(set(rule.ended) - set(kept))
     return orjson.dumps({"asof": asof, "cluster": cluster,
-                         "rule": OLD_DAY_RULE if months else DAY_RULE,
-                         "ended_months": months}, option=orjson.OPT_APPEND_NEWLINE)
+                         "rule": OLD_DAY_RULE if ended or kept else DAY_RULE,
+                         "ended_months": ended, "kept_months": kept},
+                        option=orjson.OPT_APPEND_NEWLINE)

@@ -424,6 +424,40 @@ print(len(mine), sum(int(f[6]) * 2 for f in mine))")"
   [[ "$stderr" == *"nothing to fetch again"* ]]
 }
 
+@test "--resplit keeps the months slurmdbd purged, and those before the backfill start, as they are" {
+  setup_fake
+  for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-02-01 > /dev/null 2>&1; done
+  # discovery before 0.3 reached back to 2000: a January month of the users known then
+  sb-parse --cluster fake --brief < <(grep -E '\|2025-01-[0-9]{2}T[0-9:]+\|\|$' "$FAKE_SACCT_JOBS" | head -20) \
+    | sb-reduce --root "$SLURM_SB_ROOT" --cluster fake --quiet > /dev/null
+  rm "$SLURM_SB_ROOT/clusters/fake/agg/day_rule.json"
+  before="$(stored)"
+  # slurmdbd purged February and March (PurgeJobAfter)
+  grep -v -E '\|2025-0[23]-[0-9]{2}T[0-9:]+\|\|$' "$FAKE_SACCT_JOBS" > "$SANDBOX/purged"
+  cp "$SANDBOX/purged" "$FAKE_SACCT_JOBS"
+  run --separate-stderr sb-backfill --cluster fake --resplit
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"2025-01 stays counted on the day its jobs ended: it is older than the backfill start"* ]]
+  [[ "$stderr" == *"2025-02 stays counted on the day its jobs ended: slurmdbd no longer has every job"* ]]
+  [[ "$stderr" == *"2025-03 stays counted on the day its jobs ended: slurmdbd no longer"* ]]
+  [[ "$stderr" == *"resplit month 6 of 6 (2025-06) done"* ]]
+  [ "$(stored)" = "$before" ]
+  [ -z "$(sb-reduce --root "$SLURM_SB_ROOT" --cluster fake --old-rule-months)" ]
+  run --separate-stderr sb-rebuild
+  [[ "$stderr" != *"day jobs ended"* ]]
+  # by hand, a purged month is refused with the counts; --allow-fewer replaces it anyway
+  run --separate-stderr sb-backfill --cluster fake --redo-month 2025-02
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"month 2025-02: the input holds 0 of the 40 jobs the store counted"* ]]
+  [ "$(stored)" = "$before" ]
+  # one --resplit at a time
+  exec 8> "$SLURM_SB_ROOT/clusters/fake/state/resplit.lock"
+  flock 8
+  run sb-backfill --cluster fake --resplit
+  [ "$status" -eq 3 ]
+  exec 8>&-
+}
+
 @test "a fetch that fails half-way replaces nothing (--redo-month, discovery)" {
   setup_fake
   for i in 1 2 3 4 5 6; do sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1; done

@@ -25,6 +25,17 @@ setup_boards() {
   [ "$(grep -c '^slurm_scoreboard_user_value{.*skill="jobs",window="alltime",slurm_cluster="all"}' <<< "$output")" -eq 2 ]
 }
 
+@test "--output - is standard output, never a file named -" {
+  setup_boards
+  cd "$SANDBOX"
+  run --separate-stderr sb-export --format openmetrics --top 2 --output -
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "# EOF" ]
+  [ ! -e "$SANDBOX/-" ]
+  run sb-export --format html --output -
+  [ "$status" -eq 2 ]
+}
+
 @test "openmetrics --output: a .prom file, written atomically, nothing on stdout" {
   setup_boards
   run sb-export --format openmetrics --output "$SANDBOX/textfile/slurm_scoreboard.prom"

@@ -219,7 +219,12 @@ def test_replacing_a_month_removes_its_jobs_from_every_month_they_ran_in(tmp_pat
                                           or int(r["job_id"]) % 4 != 1])
     store = store_of(tmp_path / "store", records)
     july = [r for r in records if r["end"].startswith("2025-07") and int(r["job_id"]) % 4 != 1]
-    store_of(store, july, "--cluster", "hammer", "--replace-month", "2025-07")
+    # fewer jobs than the month counted: slurmdbd purged them? refused, nothing replaced
+    before = snapshot(store)
+    done, _ = reduce(store, july, "--cluster", "hammer", "--replace-month", "2025-07")
+    assert done.returncode == 6 and b"holds 6 of the 8 jobs" in done.stderr
+    assert snapshot(store) == before
+    store_of(store, july, "--cluster", "hammer", "--replace-month", "2025-07", "--allow-fewer")
     same_store(fresh, store)
     # and the same month fetched again unchanged changes nothing
     store_of(store, july, "--cluster", "hammer", "--replace-month", "2025-07")
@@ -325,3 +330,70 @@ def test_an_old_store_fetched_again_month_by_month_is_the_new_store(tmp_path):
                  "hammer", "--replace-month", month)
     fresh = store_of(tmp_path / "fresh", records)
     same_store(fresh, root)
+
+
+def rollup_path(root, month):
+    return os.path.join(str(root), "clusters", "hammer", "agg", "rollups", "monthly",
+                        month + ".json")
+
+
+def rewrite_rollup(root, month, change):
+    with open(rollup_path(root, month), "rb") as handle:
+        data = orjson.loads(handle.read())
+    change(data)
+    with open(rollup_path(root, month), "wb") as handle:
+        handle.write(orjson.dumps(data))
+
+
+def test_a_month_a_writer_before_0_3_rewrote_is_replaced_exactly_and_named(tmp_path):
+    # a 0.2 sb-reduce still polling from another login node rewrites July without its ledgers;
+    # August's own ledger still says what its jobs used in July
+    records = crossing_jobs()
+    fresh = store_of(tmp_path / "fresh", records)
+    store = store_of(tmp_path / "store", records)
+    rewrite_rollup(store, "2025-07", lambda data: (data.pop("carried"), data.pop("spilled")))
+    august = [r for r in records if r["end"].startswith("2025-08")]
+    store_of(store, august, "--cluster", "hammer", "--replace-month", "2025-08")
+    assert month_totals(store) == month_totals(fresh)
+    assert tool("sb_reduce", ["--root", str(store), "--cluster", "hammer",
+                              "--old-rule-months"]).stdout == b"2025-07\n"
+
+
+def test_a_forged_carried_ledger_cannot_make_a_replaced_month_take_someone_else_s_usage(tmp_path):
+    records = crossing_jobs()
+    fresh = store_of(tmp_path / "fresh", records)
+    store = store_of(tmp_path / "store", records)
+
+    def forge(data):
+        bob = [row for row in data["days"] if row[0] == "bo"][0]
+        data["carried"].setdefault("2025-08", []).append(bob)
+    rewrite_rollup(store, "2025-07", forge)
+    august = [r for r in records if r["end"].startswith("2025-08")]
+    store_of(store, august, "--cluster", "hammer", "--replace-month", "2025-08")
+    assert month_totals(store) == month_totals(fresh)
+
+
+def test_a_damaged_day_rule_is_named_and_repair_writes_it_again(tmp_path):
+    store = store_of(tmp_path, crossing_jobs())
+    rule = os.path.join(str(store), "clusters", "hammer", "agg", "day_rule.json")
+    with open(rule, "w") as handle:
+        handle.write('{"ended_months": "oops"}')
+    ranked = tool("sb_rank", ["--root", str(store), "--now", NOW])
+    assert b"day_rule.json: malformed day rule" in ranked.stderr
+    # a poll that erases someone still goes on: what cannot be told is on the old rule
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "optout.txt").write_text("bo\n")
+    store_of(store, [], "--cluster", "hammer")
+    assert "bo" not in month_totals(store)
+    with open(rule, "w") as handle:
+        handle.write('{"ended_months": "oops"}')
+    done = tool("sb_reduce", ["--root", str(store), "--cluster", "hammer", "--repair"])
+    assert done.returncode == 0, done.stderr
+    months = months_of(store)
+    assert tool("sb_reduce", ["--root", str(store), "--cluster", "hammer", "--old-rule-months"]
+                ).stdout.decode().split() == months
+    keep = tool("sb_reduce", ["--root", str(store), "--cluster", "hammer", "--keep-old-rule",
+                              months[0]])
+    assert keep.returncode == 0, keep.stderr
+    assert tool("sb_reduce", ["--root", str(store), "--cluster", "hammer", "--old-rule-months"]
+                ).stdout.decode().split() == months[1:]

@@ -480,7 +480,36 @@ def test_failing_is_a_board_apart_with_no_xp_level_achievement_or_record(tmp_pat
     apart = next(s for s in page["skills"] if s["metric"] == "failed_jobs")
     assert apart == {"metric": "failed_jobs", "rank": 1, "value": 400, "xp": None, "level": None,
                      "virtual_level": None}
-    write_competitions(root, {"competitions": [{"id": "oops", "skills": ["failed_jobs"],
-                                                "from": "2024-02-01", "to": "2024-02-29"}]})
+    # a config written before 0.3 that names failed_jobs still works: it is left out, said once
+    write_competitions(root, {"competitions": [
+        {"id": "oops", "skills": ["failed_jobs"], "from": "2024-02-01", "to": "2024-02-29"},
+        {"id": "feb", "skills": ["jobs", "failed_jobs"], "from": "2024-02-01",
+         "to": "2024-02-29"}], "presets": ["skill-of-the-week"],
+        "skill_of_the_week_skills": ["jobs", "failed_jobs"]})
     done = tool("sb_rank", ["--root", str(root), "--now", NOW, "--history-every", "0"])
-    assert done.returncode == 1 and b"skills" in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert b"competitions[0]: no skill left; competition oops is skipped" in done.stderr
+    assert b"competitions[1].skills: failed_jobs is no longer a skill" in done.stderr
+    assert read(root, "competitions", "feb.json")["skills"] == ["jobs"]
+    assert not os.path.exists(os.path.join(str(root), "leaderboards", "competitions", "oops.json"))
+
+
+def test_a_rank_1_taken_after_an_earlier_one_vanished_is_still_told(tmp_path):
+    # 3 March: bo (11 h) takes rank 1 from ann (10 h), and sb-news tells it. Then ann's job of
+    # 1-5 March ends: spread over its days, it means bo never led on the 3rd. On the 9th bo
+    # takes rank 1 for real: that is news, whatever was told before.
+    root = store(tmp_path, [job(1, "ann", "2024-03-01T10:00:00Z", cpus=1, elapsed=10 * HOUR),
+                            job(2, "bo", "2024-03-03T12:00:00Z", cpus=1, elapsed=11 * HOUR)])
+    taken = found(root, event="rank_1", skill="clock_hours", scope="all", kind="users")
+    assert [(e["day"], e["user"]) for e in taken] == [("2024-03-01", "ann"), ("2024-03-03", "bo")]
+    first = tool("sb_news", ["--root", str(root)])
+    assert first.returncode == 0 and b'"user":"bo"' in first.stdout
+    reduce(root, [job(3, "ann", "2024-03-05T00:00:00Z", cpus=1, elapsed=96 * HOUR),
+                  job(4, "bo", "2024-03-09T12:00:00Z", cpus=100, elapsed=HOUR)])
+    rank(root, now="2024-03-10T12:00:00Z")
+    taken = found(root, event="rank_1", skill="clock_hours", scope="all", kind="users")
+    assert [(e["day"], e["user"]) for e in taken] == [("2024-03-01", "ann"), ("2024-03-09", "bo")]
+    news = [json.loads(line) for line in
+            tool("sb_news", ["--root", str(root)]).stdout.splitlines()]
+    assert [(e["day"], e["user"]) for e in news if e["event"] == "rank_1" and
+            e["skill"] == "clock_hours" and e["scope"] == "all"] == [("2024-03-09", "bo")]

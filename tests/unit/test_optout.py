@@ -39,6 +39,16 @@ def test_the_list_with_comments(tmp_path):
     assert "alice" in out and "bob" not in out and "nobody" not in out
 
 
+@pytest.mark.parametrize("text", ["\ufeffann\r\nbo \r\n", "ann\u00a0\nbo\t# asked\n",
+                                  "\u200bann\u200b\n  bo\n"])
+def test_what_editors_put_around_a_name_is_not_part_of_it(tmp_path, text):
+    # Notepad's BOM, CRLF, a no-break or zero-width space: the user still opts out
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "optout.txt").write_bytes(text.encode())
+    out = OptOut(str(tmp_path))
+    assert "ann" in out and "bo" in out
+
+
 def test_a_poller_looks_once_a_day_and_readers_never_look(tmp_path):
     root = root_with_list(tmp_path, "")
     clock = [1_000_000.0]

@@ -2,7 +2,8 @@
 crossed on a month boundary by a job spanning midnight, on a leap day, a record week over a month
 boundary) goes through sb-sacct | sb-parse | sb-dedupe | sb-reduce and sb-rank as an unprivileged
 user; the days of the level events and the records are then compared with values computed here
-straight from raw sacct (per-day sums of AllocCPUS x ElapsedRaw by End), with no project code."""
+straight from raw sacct (AllocCPUS x ElapsedRaw spread over the UTC days from Start to End, each
+day's share in proportion to its seconds, cut in integers that add up), with no project code."""
 import calendar
 import json
 import os
@@ -36,10 +37,11 @@ def job(index, user, end, hours, cpus, account="sbphys"):
 
 def history():
     return [
-        # sbalice: 1,150 XP by 31 January; a job from 23:00 on the 31st to 01:00 on 1 February
-        # (a new month) takes her past level 10 (1,154 XP) on 1 February
+        # sbalice: 1,150 XP by 31 January; a job from 23:45 on the 31st to 01:45 on 1 February
+        # (a new month) adds 2.5 XP on the 31st (1,152.5) and takes her past level 10 (1,154
+        # XP) on 1 February
         job(0, "sbalice", "2020-01-31T12:00:00", 115, 1),
-        job(1, "sbalice", "2020-02-01T01:00:00", 2, 1),
+        job(1, "sbalice", "2020-02-01T01:45:00", 2, 1),
         # sbbob: level 20 (4,470 XP = 447 CPU-hours) exactly on the leap day
         job(2, "sbbob", "2020-02-20T10:00:00", 100, 4),
         job(3, "sbbob", "2020-02-29T10:00:00", 47, 1),
@@ -64,14 +66,21 @@ def seeded(cluster, tmp_path):
 
 
 def daily_cpu_seconds(job_ids):
-    """user -> UTC day of End -> CPU-core seconds, from raw sacct."""
-    out = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "User,ElapsedRaw,AllocCPUS,End",
+    """user -> UTC day -> CPU-core seconds used that day, from raw sacct: each job's
+    AllocCPUS x ElapsedRaw spread from its Start to its End."""
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "User,ElapsedRaw,AllocCPUS,Start,End",
                           "-j", ",".join(map(str, job_ids))], capture_output=True, text=True,
                          check=True, env=dict(os.environ, TZ="UTC")).stdout
     days = defaultdict(lambda: defaultdict(int))
     for line in out.splitlines():
-        user, elapsed, cpus, end = line.split("|")
-        days[user][end[:10]] += int(elapsed) * int(cpus)
+        user, elapsed, cpus, start, end = line.split("|")
+        value, first, last = int(elapsed) * int(cpus), epoch(start), epoch(end)
+        cut, moment = 0, first
+        while moment < last:
+            midnight = min(last, (moment // 86400 + 1) * 86400)
+            upto = value * (midnight - first) // (last - first)
+            days[user][time.strftime("%Y-%m-%d", time.gmtime(moment))] += upto - cut
+            cut, moment = upto, midnight
     return days
 
 

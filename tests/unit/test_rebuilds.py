@@ -159,3 +159,32 @@ def test_what_the_boards_do_not_read_changes_nothing(tmp_path):
         assert rebuilds.signature(str(tmp_path), NOON.replace(hour=hour)) == before
     assert rebuilds.unchanged(str(tmp_path), before) == "2025-08-20T12:00:00Z"
 
+
+def test_a_new_efficiency_bar_from_the_flag_or_the_environment_is_a_change(tmp_path):
+    """sb-poll passes $SLURM_SB_MIN_CPU_HOURS to its rebuild (sb-rank --if-changed): a new
+    bar there rebuilds the efficiency boards at the next poll, as a new efficiency.json does."""
+    import json
+    import orjson
+    from reduce_helpers import ENV, job, ndjson, tool
+    record = dict(job(1, "ann", "2025-08-19T10:00:00Z", cpus=4, elapsed=9000), cpu_used_s=18000)
+    for mode in ([], ["--usage"]):
+        done = tool("sb_reduce", ["--root", str(tmp_path), "--cluster", "hammer"] + mode,
+                    ndjson([record]))
+        assert done.returncode == 0, done.stderr
+
+    def rebuild(*args, env=None):
+        done = tool("sb_rank", ["--root", str(tmp_path), "--now", "2025-08-20T12:00:00Z",
+                                "--if-changed"] + list(args), env=dict(ENV, **(env or {})))
+        assert done.returncode == 0, done.stderr
+        board = orjson.loads((tmp_path / "leaderboards" /
+                              "alltime_cpu_efficiency.json").read_bytes())
+        return json.loads(done.stdout).get("skipped"), board["min_cpu_hours"], \
+            [row["user"] for row in board["rows"]]
+
+    assert rebuild() == (None, 10.0, ["ann"])                  # 10 CPU hours: at the bar
+    assert rebuild() == ("unchanged", 10.0, ["ann"])
+    assert rebuild(env={"SLURM_SB_MIN_CPU_HOURS": "11"}) == (None, 11.0, [])
+    assert rebuild(env={"SLURM_SB_MIN_CPU_HOURS": "11"}) == ("unchanged", 11.0, [])
+    assert rebuild("--min-cpu-hours", "2") == (None, 2.0, ["ann"])
+    assert rebuild("--min-cpu-hours", "2") == ("unchanged", 2.0, ["ann"])
+    assert rebuild() == (None, 10.0, ["ann"])

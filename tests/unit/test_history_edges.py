@@ -14,10 +14,11 @@ import orjson
 
 from reduce_helpers import job, reduce, tool
 from slurm_scoreboard import history, xp
-from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.achievements import Achievements
+from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.groupstats import group_stats, ranks_in_groups
 from slurm_scoreboard.recordbook import RecordBook
+from slurm_scoreboard.times import iso_seconds
 
 RATES = dict(xp.DEFAULT_RATES)
 HOUR = 3600
@@ -155,7 +156,6 @@ def counted(root, records):
 
 def one_cpu(job_id, user, start, end, account="proj"):
     """A one-CPU job from `start` to `end` (hours spread over the UTC days it ran)."""
-    from slurm_scoreboard.times import iso_seconds
     elapsed = iso_seconds(end) - iso_seconds(start)
     return job(job_id, user, end, cpus=1, elapsed=elapsed, start=start, account=account)
 

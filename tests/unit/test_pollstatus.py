@@ -1,13 +1,15 @@
 """pollstatus: the state files are checked field by field, and the report shows only plain text."""
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from reduce_helpers import ENV, tool
 from slurm_scoreboard import pollstatus
 from slurm_scoreboard.pollstatus import Damaged
+from slurm_scoreboard.times import to_iso
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
 GOOD_POLL = {"cluster": "hammer", "started": "2025-06-15T11:50:00Z",
@@ -151,8 +153,6 @@ def test_a_long_catch_up_run_elsewhere_is_running_while_it_shows_progress(tmp_pa
 # and a minute pass after its last sign of progress (3,660 s).
 
 def at(seconds_before):
-    from datetime import timedelta
-    from slurm_scoreboard.times import to_iso
     return to_iso(NOW - timedelta(seconds=seconds_before))
 
 
@@ -196,7 +196,6 @@ def test_a_poll_elsewhere_is_stopped_only_once_the_watchdog_s_hour_passed_its_pr
 
 @pytest.mark.parametrize("behind, code", [(86399, 0), (86400, 0), (86401, 1)])
 def test_sb_probe_polls_exits_1_only_once_the_data_is_over_a_day_behind(tmp_path, behind, code):
-    from reduce_helpers import ENV, tool
     state(tmp_path, poll_cursor={**GOOD_CURSOR, "incremental_since": at(behind)},
           poll_status={**GOOD_POLL, "ok": True, "exit": 0, "last_error": None})
     env = dict(ENV, SLURM_SB_NOW="2025-06-15T12:00:00Z")

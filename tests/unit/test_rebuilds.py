@@ -1,9 +1,12 @@
 """rebuilds: a rebuild is skipped only when nothing it reads changed and the UTC day is the same."""
+import json
 import os
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 
+from reduce_helpers import ENV, job, ndjson, tool
 from slurm_scoreboard import rebuilds
 
 NOON = datetime(2025, 8, 20, 12, 0, tzinfo=timezone.utc)
@@ -163,9 +166,6 @@ def test_what_the_boards_do_not_read_changes_nothing(tmp_path):
 def test_a_new_efficiency_bar_from_the_flag_or_the_environment_is_a_change(tmp_path):
     """sb-poll passes $SLURM_SB_MIN_CPU_HOURS to its rebuild (sb-rank --if-changed): a new
     bar there rebuilds the efficiency boards at the next poll, as a new efficiency.json does."""
-    import json
-    import orjson
-    from reduce_helpers import ENV, job, ndjson, tool
     record = dict(job(1, "ann", "2025-08-19T10:00:00Z", cpus=4, elapsed=9000), cpu_used_s=18000)
     for mode in ([], ["--usage"]):
         done = tool("sb_reduce", ["--root", str(tmp_path), "--cluster", "hammer"] + mode,

@@ -345,8 +345,10 @@ def rebuild_bar(args, root, damage) -> float:
 
 def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     """A rebuild under the root's rebuild lock; with --if-changed, none while another runs or
-    when nothing it reads changed since the last clean one (see rebuilds.py)."""
-    current = rebuilds.signature(root, now)
+    when nothing it reads changed since the last clean one (see rebuilds.py), the efficiency
+    bar in force included."""
+    bar = rebuild_bar(args, root, damage)
+    current = rebuilds.signature(root, now, f"min_cpu_hours={bar!r}")
     if args.if_changed:
         asof = rebuilds.unchanged(root, current)
         if asof:
@@ -356,7 +358,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     try:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
             summary = rebuild(root, rates, optout, now, args.wait, damage,
-                              60 * history_minutes(args), rebuild_bar(args, root, damage))
+                              60 * history_minutes(args), bar)
     except LockBusy:
         if not args.if_changed:
             raise

@@ -3,7 +3,8 @@
 A rebuild reads each cluster's all-time totals, monthly rollups and usage files, the XP rates, the
 competitions and the opt-out list and cache; rolling and monthly windows move with the UTC day. The signature of a
 rebuild is a hash of the identity (inode, size, change time) of each of those files and
-folders, the day, and the code's version; the last rebuild that wrote every board cleanly
+folders, the day, the code's version and the settings the caller gives (the efficiency bar in
+force, which a flag or the environment may set); the last rebuild that wrote every board cleanly
 records it in ``leaderboards/rebuild.json``. A rebuild asked to run only if something changed
 (``sb-rank --if-changed``, what each poll asks) compares the two; and it skips when another
 rebuild is running (``leaderboards/rebuild.lock``): the next poll of any cluster rebuilds with
@@ -43,9 +44,9 @@ def identity(path: str) -> str:
     return f"{info.st_ino}:{info.st_size}:{info.st_ctime_ns}:{info.st_mtime_ns}"
 
 
-def signature(root: str, now: datetime) -> str:
-    """What a rebuild at `now` would read, summed up."""
-    parts = [__version__, to_iso(now)[:10]]
+def signature(root: str, now: datetime, *settings: str) -> str:
+    """What a rebuild at `now` with `settings` would read, summed up."""
+    parts = [__version__, to_iso(now)[:10], *settings]
     for name in layout.clusters(root):
         agg = os.path.join(layout.cluster_dir(root, name), "agg")
         parts += [name, identity(layout.alltime_file(root, name)),

@@ -985,3 +985,96 @@ assert all(s['ok'] and s['cluster'] == 'fake' for s in steps), steps
   [ "$status" -eq 0 ]
   grep -q '"backfill_next":"2025-04","caught_up":false' "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
 }
+
+# jobs and CPU seconds of the fake jobs that ended in [$1, $2) (ISO times without the Z)
+truth_between() {
+  python3 -c "
+n = cpu = 0
+for line in open('$FAKE_SACCT_JOBS'):
+    f = line.split('|')
+    if '$1' <= f[13] < '$2':
+        n += 1; cpu += int(f[6]) * 2
+print(n, cpu)"
+}
+
+# users in the usage files (the jobs the step poll measured) and the earliest day they ended
+measured_days() {
+  python3 -c "
+import glob, json
+days = sorted({e[1] for p in glob.glob('$SLURM_SB_ROOT/clusters/fake/agg/usage/*.json')
+               for e in json.load(open(p))['jobs'].values()})
+print(days[0] if days else 'none')"
+}
+
+@test "a backfill start of today or yesterday counts nothing that ended before it, sweep and step poll included" {
+  setup_fake
+  # jobs just before a start (the day before, its last second) and just after; dawn and noon
+  # also ran jobs before it
+  { echo "9001|9001|fake|early|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-13T09:00:00|2025-06-13T09:51:40|2025-06-13T10:00:00||"
+    echo "9002|9002|fake|eve|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-13T23:00:00|2025-06-13T23:51:39|2025-06-13T23:59:59||"
+    echo "9003|9003|fake|eve|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-14T23:00:00|2025-06-14T23:51:39|2025-06-14T23:59:59||"
+    echo "9004|9004|fake|dawn|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-14T23:00:00|2025-06-14T23:51:40|2025-06-15T00:00:00||"
+    echo "9005|9005|fake|noon|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-15T09:00:00|2025-06-15T09:51:40|2025-06-15T10:00:00||"
+    echo "9006|9006|fake|dawn|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-13T20:00:00|2025-06-13T20:51:40|2025-06-13T21:00:00||"
+    echo "9007|9007|fake|noon|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-14T20:00:00|2025-06-14T20:51:40|2025-06-14T21:00:00||"
+  } >> "$FAKE_SACCT_JOBS"
+  # sb-backfill and sb-incremental alone (no discovery to fetch a new user's history again)
+  for start in 2025-06-15 2025-06-14; do
+    rm -rf "$SLURM_SB_ROOT"; mkdir -p "$SLURM_SB_ROOT"
+    sb-backfill --cluster fake --backfill-start "$start" 2>/dev/null
+    for now in 2025-06-15T12:00:00Z 2025-06-16T00:10:00Z 2025-06-17T00:10:00Z; do
+      SLURM_SB_NOW="$now" run sb-incremental --cluster fake
+      [ "$status" -eq 0 ]
+      [ "$(stored)" = "$(truth_between "${start}T00:00:00" "${now:0:19}")" ]
+    done
+  done
+  # whole polls: discovery, the sweep and the step poll
+  for start in 2025-06-15 2025-06-14 stale; do
+    rm -rf "$SLURM_SB_ROOT"; mkdir -p "$SLURM_SB_ROOT"
+    if [ "$start" = stale ]; then
+      # a cursor removed (the remedy for a damaged one) and polled again from a later start:
+      # the sweep's and the step poll's files still say they were done through the 1st
+      start=2025-06-14
+      mkdir -p "$SLURM_SB_ROOT/clusters/fake/state"
+      printf '{"through":"2025-06-01"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
+      printf '{"through":"2025-06-01"}\n' > "$SLURM_SB_ROOT/clusters/fake/state/usage.json"
+    fi
+    : > "$FAKE_SACCT_LOG"
+    run sb-poll --cluster fake --backfill-start "$start"
+    [ "$status" -eq 0 ]
+    [ "$(stored)" = "$(truth_between "${start}T00:00:00" 2025-06-15T12:00:00)" ]
+    [[ ! "$(measured_days)" < "$start" ]]
+    # with a start of today no day is due for the step poll yet
+    [ "$start" != 2025-06-15 ] || [[ "$output" != *"steps:"* ]]
+    # the polls of the next days: each day's sweep (of the day before yesterday) and step poll
+    # (of yesterday) reach back no further than the start
+    for now in 2025-06-15T12:10:00Z 2025-06-16T00:10:00Z 2025-06-17T00:10:00Z 2025-06-18T00:10:00Z; do
+      SLURM_SB_NOW="$now" run sb-poll --cluster fake
+      [ "$status" -eq 0 ]
+      [ "$(stored)" = "$(truth_between "${start}T00:00:00" "${now:0:19}")" ]
+      [[ ! "$(measured_days)" < "$start" ]]
+    done
+    [ "$(measured_days)" != none ]
+    ! grep -q -- "-S 2025-06-1[0-3]T" "$FAKE_SACCT_LOG"
+    grep -q '"through":"2025-06-16"' "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
+    ! grep -q '"username":"early"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
+  done
+  # yesterday, the last day of last month: sb-backfill fetches that month from the start only
+  { echo "9011|9011|fake|early|acct0|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-29T23:00:00|2025-06-29T23:51:39|2025-06-29T23:59:59||"
+    echo "9012|9012|fake|dawn|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-29T23:00:00|2025-06-29T23:51:40|2025-06-30T00:00:00||"
+    echo "9013|9013|fake|noon|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-06-30T09:00:00|2025-06-30T09:51:40|2025-06-30T10:00:00||"
+    echo "9014|9014|fake|noon|acct1|COMPLETED|500|2|1|1G|cpu=2,mem=1G,node=1|2025-07-01T01:00:00|2025-07-01T01:51:40|2025-07-01T02:00:00||"
+  } >> "$FAKE_SACCT_JOBS"
+  rm -rf "$SLURM_SB_ROOT"; mkdir -p "$SLURM_SB_ROOT"
+  SLURM_SB_NOW=2025-07-01T06:00:00Z sb-backfill --cluster fake --backfill-start 2025-06-30 2>/dev/null
+  [ "$(stored)" = "$(truth_between 2025-06-30T00:00:00 2025-07-01T00:00:00)" ]
+  rm -rf "$SLURM_SB_ROOT"; mkdir -p "$SLURM_SB_ROOT"
+  for now in 2025-07-01T06:00:00Z 2025-07-02T00:10:00Z 2025-07-03T00:10:00Z; do
+    SLURM_SB_NOW="$now" run sb-poll --cluster fake --backfill-start 2025-06-30
+    [ "$status" -eq 0 ]
+    [ "$(stored)" = "$(truth_between 2025-06-30T00:00:00 "${now:0:19}")" ]
+    [[ ! "$(measured_days)" < 2025-06-30 ]]
+  done
+  grep -q '"through":"2025-07-01"' "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
+  ! grep -q '"username":"early"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
+}

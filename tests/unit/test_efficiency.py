@@ -3,13 +3,14 @@ sb-reduce --usage keeps, and the boards sb-rank computes from them."""
 import json
 import os
 import re
+from datetime import datetime, timedelta
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slurm_scoreboard import efficiency, usage
+from slurm_scoreboard import efficiency, records, usage
 from slurm_scoreboard.parser import SacctParser
 from slurm_scoreboard.records import placement
 from slurm_scoreboard.times import iso_seconds
@@ -589,3 +590,133 @@ def test_a_planted_huge_usage_file_is_refused_before_it_is_read(tmp_path):
         usage.load_day(path, "2025-08-02")
     done = rank(tmp_path)
     assert done.returncode == 4 and b"larger than" in done.stderr
+
+
+# -- the bar: listed at exactly min_cpu_hours, not a second below -----------------------------
+
+def basis_sums(board, seconds):
+    """Sums whose basis for `board` (CPU, CPU of memory-measured jobs, GPU) is `seconds`, with
+    the board's part at half of its whole (a 50% job)."""
+    sums = [0] * 10
+    sums[efficiency.JOBS] = sums[efficiency.JOBS_MEM] = sums[efficiency.JOBS_GPU] = 1
+    sums[efficiency.CPU] = sums[efficiency.CPU_MEM] = sums[efficiency.GPU] = seconds
+    sums[efficiency.USED] = sums[efficiency.GPU_BUSY] = seconds / 2
+    sums[efficiency.MEM], sums[efficiency.RSS] = 2.0 * seconds, 1.0 * seconds
+    return sums
+
+
+@pytest.mark.parametrize("board", efficiency.RATIOS)
+@pytest.mark.parametrize("bar", [10.0, 2.5, 0.1])
+def test_a_user_exactly_at_the_bar_is_listed_and_a_second_below_is_not(board, bar):
+    at = round(bar * 3600)                       # 36,000 s, 9,000 s, 360 s
+    measured_usage = {"at": {"p": basis_sums(board, at)},
+                      "under": {"q": basis_sums(board, at - 1)},
+                      "over": {"r": basis_sums(board, at + 1)}}
+    rows = efficiency.board_rows(measured_usage, "users", board, 10.0, bar)
+    assert [row["user"] for row in rows] == ["at", "over"]
+    assert all(row["value"] == 50.0 for row in rows)
+    groups = efficiency.board_rows(measured_usage, "groups", board, 10.0, bar)
+    assert [row["account"] for row in groups] == ["p", "r"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hundredths=st.integers(0, 10 ** 7), offset=st.integers(-2, 2),
+       board=st.sampled_from(efficiency.RATIOS))
+def test_the_bar_lists_exactly_those_whose_seconds_reach_it(hundredths, offset, board):
+    """A bar written with two decimals (as a site writes it) lists a name iff its basis in
+    seconds reaches bar x 3600, counted exactly, whatever the floats do at the edge (nothing
+    measured, no ratio: never listed)."""
+    bar = float(f"{hundredths // 100}.{hundredths % 100:02d}")
+    seconds = max(0, hundredths * 36 + offset)
+    measured_usage = {"ann": {"p": basis_sums(board, seconds)}}
+    listed = bool(efficiency.board_rows(measured_usage, "users", board, 10.0, bar))
+    assert listed == (seconds > 0 and seconds * 100 >= hundredths * 3600)
+
+
+def test_the_bar_of_the_root_s_config_lists_a_user_exactly_at_it(tmp_path):
+    # eve: 4 CPUs x 9,000 s = 10 CPU hours exactly; fay: 4 CPUs x 8,999 s, a second of 4 CPUs
+    # short (the bar is 10 by default)
+    usage_reduce(tmp_path, [measured(1, "eve", "2025-08-20T00:00:00Z", cpus=4, elapsed=9000),
+                            measured(2, "fay", "2025-08-20T00:00:00Z", cpus=4, elapsed=8999)])
+    assert rank(tmp_path).returncode == 0
+    rows = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert [(r["user"], r["value"], r["cpu_hours"]) for r in rows] == [("eve", 50.0, 10.0)]
+    # 2.5 hours in the root's config: listed at 9,000 CPU-seconds, not at 8,996
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "efficiency.json").write_text('{"min_cpu_hours": 2.5}')
+    usage_reduce(tmp_path, [measured(3, "gil", "2025-08-21T00:00:00Z", cpus=1, elapsed=9000),
+                            measured(4, "hal", "2025-08-21T00:00:00Z", cpus=4, elapsed=2249)])
+    assert rank(tmp_path).returncode == 0
+    rows = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert [r["user"] for r in rows] == ["eve", "fay", "gil"]
+
+
+# -- CPU time reported above the allocation, within sacct's slack -----------------------------
+
+def sacct_clock(seconds):
+    """A duration as sacct prints TotalCPU: [D-]HH:MM:SS."""
+    days, rest = divmod(seconds, 86400)
+    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}-{text}" if days else text
+
+
+def step_poll_record(cpus, elapsed, total_cpu):
+    """sb-parse's record of a one-step job whose job and step lines report `total_cpu` s."""
+    end = datetime(2025, 8, 4)
+    start = (end - timedelta(seconds=elapsed)).strftime("%Y-%m-%dT%H:%M:%S")
+    times = f"{end:%Y-%m-%dT%H:%M:%S}|{start}|{start}"
+    used = sacct_clock(total_cpu)
+    lines = [STEP_HDR, f"700|ann|COMPLETED|{elapsed}|{cpus}|cpu={cpus}|{times}|{used}|",
+             f"700.batch||COMPLETED|{elapsed}|{cpus}|cpu={cpus}|{times}|{used}|cpu={used}"]
+    records, problems = parse(lines)
+    assert problems == [] and len(records) == 1
+    return records[0]
+
+
+def test_cpu_time_up_to_5_percent_and_a_minute_over_the_allocation_is_kept_and_no_more():
+    # 4 CPUs for 100 s: 400 CPU-seconds allocated; sacct's slack lets TotalCPU reach
+    # 400 x 1.05 + 60 = 480 s
+    kept = step_poll_record(4, 100, 480)
+    assert kept["cpu_seconds"] == 400 and kept["cpu_used_s"] == 480
+    records.check(kept, "2030-01-01T00:00:00Z")
+    dropped = step_poll_record(4, 100, 481)
+    assert "cpu_used_s" not in dropped and dropped["cpu_seconds"] == 400      # the job is kept
+    with pytest.raises(records.SkipRecord, match="cpu_used_s 481"):
+        records.check(dict(kept, cpu_used_s=481), "2030-01-01T00:00:00Z")
+
+
+@settings(max_examples=200, deadline=None)
+@given(cpus=st.integers(1, 256), elapsed=st.integers(1, 400000), extra=st.integers(-3, 3),
+       scale=st.sampled_from([0, 50, 100, 105]))
+def test_cpu_time_is_kept_iff_within_5_percent_and_a_minute_and_sb_parse_and_check_agree(
+        cpus, elapsed, extra, scale):
+    allocated = cpus * elapsed
+    total_cpu = max(0, allocated * scale // 100 + (60 if scale == 105 else 0) + extra)
+    record = step_poll_record(cpus, elapsed, total_cpu)
+    within = total_cpu * 100 <= allocated * 105 + 6000           # exact integers
+    assert ("cpu_used_s" in record) is within
+    probe = dict(record, cpu_used_s=total_cpu)
+    if within:
+        records.check(probe, "2030-01-01T00:00:00Z")
+    else:
+        with pytest.raises(records.SkipRecord):
+            records.check(probe, "2030-01-01T00:00:00Z")
+
+
+def test_cpu_time_over_the_allocation_scores_100_and_counts_as_the_allocation(tmp_path):
+    # 4 CPUs x 10 h = 40 CPU hours allocated; TotalCPU at the slack's edge, 42 h + 60 s
+    over = measured(1, "ann", "2025-08-20T00:00:00Z", cpus=4, elapsed=36000,
+                    used=144000 * 105 // 100 + 60)
+    exact = measured(2, "bob", "2025-08-20T00:00:00Z", cpus=4, elapsed=36000, used=144000)
+    usage_reduce(tmp_path, [over, exact])
+    assert rank(tmp_path).returncode == 0
+    rows = board(tmp_path, "alltime", "cpu_efficiency")["rows"]
+    assert [(r["rank"], r["user"], r["value"], r["cpu_hours"]) for r in rows] == \
+        [(1, "ann", 100.0, 40.0), (1, "bob", 100.0, 40.0)]
+    used = board(tmp_path, "alltime", "cpu_used_hours")["rows"]
+    assert [(r["user"], r["value"], r["xp"]) for r in used] == [("ann", 40.0, 400),
+                                                                 ("bob", 40.0, 400)]
+    groups = board(tmp_path, "alltime", "cpu_efficiency", "groups")["rows"]
+    assert [(g["account"], g["value"]) for g in groups] == [("proj", 100.0)]
+    sums = efficiency.sums_of(usage.entry_of(over, placement(over, "hammer")))
+    assert sums[efficiency.USED] == sums[efficiency.CPU] == 144000

@@ -1,13 +1,15 @@
 """pollstatus: the state files are checked field by field, and the report shows only plain text."""
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from reduce_helpers import ENV, tool
 from slurm_scoreboard import pollstatus
 from slurm_scoreboard.pollstatus import Damaged
+from slurm_scoreboard.times import to_iso
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
 GOOD_POLL = {"cluster": "hammer", "started": "2025-06-15T11:50:00Z",
@@ -142,3 +144,64 @@ def test_a_long_catch_up_run_elsewhere_is_running_while_it_shows_progress(tmp_pa
     state(tmp_path, poll_status={**running, "progress": "yesterday"})
     with pytest.raises(Damaged, match="progress is not a UTC time"):
         pollstatus.read_poll(str(tmp_path / "clusters/hammer/state/poll_status.json"))
+
+
+# -- freshness: each threshold just under, at, and just over ------------------------------------
+# The thresholds, as the docs give them: data over a day (86,400 s) behind is stale; a daemon's
+# next run is overdue once the tick it runs (an hour, its watchdog) and two minutes of grace are
+# over (3,720 s); a poll started on another host is taken as stopped once the watchdog's hour
+# and a minute pass after its last sign of progress (3,660 s).
+
+def at(seconds_before):
+    return to_iso(NOW - timedelta(seconds=seconds_before))
+
+
+@pytest.mark.parametrize("behind, stale", [(86399, False), (86400, False), (86401, True)])
+def test_data_is_stale_only_once_it_is_over_a_day_behind(tmp_path, behind, stale):
+    state(tmp_path, poll_cursor={**GOOD_CURSOR, "incremental_since": at(behind)},
+          poll_status={**GOOD_POLL, "ok": True, "exit": 0, "last_error": None})
+    status = pollstatus.cluster_status(str(tmp_path), "hammer", NOW)
+    assert status["lag_seconds"] == behind
+    assert status["stale"] is stale
+    assert ("the data is over a day behind" in pollstatus.problems(status)) is stale
+    assert pollstatus.healthy(status) is not stale
+    assert any(line.startswith("  STALE") for line in pollstatus.render([status], NOW)) is stale
+
+
+@pytest.mark.parametrize("late, overdue", [(3719, False), (3720, False), (3721, True)])
+def test_a_daemon_is_overdue_only_once_its_tick_and_the_grace_are_over(tmp_path, late, overdue):
+    beat = {"time": at(late + 600), "last_result": "ok", "next_run": at(late)}
+    state(tmp_path, poll_cursor=GOOD_CURSOR, daemon_heartbeat=beat)
+    status = pollstatus.cluster_status(str(tmp_path), "hammer", NOW)
+    assert status["daemon_overdue"] is overdue
+    assert ("the daemon is overdue" in pollstatus.problems(status)) is overdue
+    assert ("OVERDUE" in "\n".join(pollstatus.render([status], NOW))) is overdue
+    # a daemon that stopped cleanly is never overdue
+    state(tmp_path, daemon_heartbeat={**beat, "last_result": "stopped"})
+    assert not pollstatus.cluster_status(str(tmp_path), "hammer", NOW)["daemon_overdue"]
+
+
+@pytest.mark.parametrize("quiet, shown", [(3659, "running"), (3660, "running"),
+                                          (3661, "interrupted")])
+def test_a_poll_elsewhere_is_stopped_only_once_the_watchdog_s_hour_passed_its_progress(
+        tmp_path, quiet, shown):
+    running = {**GOOD_POLL, "host": "another-login-node", "running": True, "ended": None,
+               "ok": None, "exit": None, "started": at(quiet + 7200), "progress": at(quiet)}
+    state(tmp_path, poll_cursor=GOOD_CURSOR, poll_status=running)
+    status = pollstatus.cluster_status(str(tmp_path), "hammer", NOW)
+    assert status["poll_state"] == shown
+    assert ("the last poll was stopped before its end" in pollstatus.problems(status)) is \
+        (shown == "interrupted")
+
+
+@pytest.mark.parametrize("behind, code", [(86399, 0), (86400, 0), (86401, 1)])
+def test_sb_probe_polls_exits_1_only_once_the_data_is_over_a_day_behind(tmp_path, behind, code):
+    state(tmp_path, poll_cursor={**GOOD_CURSOR, "incremental_since": at(behind)},
+          poll_status={**GOOD_POLL, "ok": True, "exit": 0, "last_error": None})
+    env = dict(ENV, SLURM_SB_NOW="2025-06-15T12:00:00Z")
+    done = tool("sb_probe", ["--root", str(tmp_path), "--polls", "--json"], env=env)
+    assert done.returncode == code, done.stderr
+    report = orjson.loads(done.stdout)
+    assert (report["lag_seconds"], report["stale"]) == (behind, bool(code))
+    text = tool("sb_probe", ["--root", str(tmp_path), "--polls"], env=env)
+    assert text.returncode == code and (b"STALE" in text.stdout) is bool(code)

@@ -155,9 +155,21 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
     return orjson.dumps(shown)
 
 
+def open_root(args) -> str:
+    """The root; a cursor is kept under it, so only its writers use one: a reader is told how to
+    read the feed without one."""
+    try:
+        return cli.open_root(args, write=not (args.all or args.since))
+    except cli.ToolError as err:
+        if args.all or args.since:
+            raise
+        raise cli.ToolError(f"{err} (a cursor is kept under the root; to read the feed without "
+                            "one: sb-news --all, or --since YYYY-MM-DD)", err.code) from None
+
+
 def body(args) -> int:
     check_args(args)
-    root = cli.open_root(args, write=not (args.all or args.since))
+    root = open_root(args)
     if not os.path.exists(chronicle.achievements_file(root)):
         raise cli.ToolError(f"no {chronicle.achievements_file(root)} yet: sb-rank --root "
                             f"{root} writes it with the boards")

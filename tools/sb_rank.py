@@ -522,12 +522,7 @@ def emit_page(page: dict, args) -> None:
 
 
 def emit_rows(rows: List[dict], args) -> None:
-    if args.metric in efficiency.RATIOS:
-        available = tables.ratio_columns(args.metric, args.groups)
-    else:
-        available = tables.GROUP_COLUMNS if args.groups else tables.USER_COLUMNS
-    if args.metric == "overall":
-        available = tuple(c for c in available if c != "virtual_level")
+    available = tables.board_columns(args.metric, args.groups)
     if args.format == "ndjson" and args.columns is None:
         out = Writer(sys.stdout.buffer)
         for row in rows:

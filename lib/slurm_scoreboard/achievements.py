@@ -7,7 +7,8 @@ level          a user's or a group's level in a skill reaches 10, 20, ... 90 or 
 xp_cap         their XP in a skill reaches the 200,000,000 cap
 total_level    their total level (Overall: the sum of the skills' levels) reaches 100, 200,
                300, 400, or every skill at 99 (495)
-first_job      a user's first job that ended on a cluster
+first_job      a user's first job on a cluster: the first day it ran there (its first hours,
+               or, for a job of no length, the day it ended)
 rank_1         a user or a group takes rank 1 on an all-time skill board (of all clusters, or
                of one); ties go to the name first in order, as on the boards
 =============  ==============================================================================
@@ -86,8 +87,7 @@ class Achievements(Observer):
                  after: Vector) -> None:
         scope, kind, name = key
         base = {"day": day, "scope": scope, "kind": kind, name_field(kind): name}
-        if kind == "users" and scope != "all" and (before is None or before[_JOBS] == 0) \
-                and after[_JOBS] > 0:
+        if kind == "users" and scope != "all" and not ran(before) and ran(after):
             self.emit(dict(base, event="first_job", jobs=after[_JOBS]))
         old_points, old_levels = self.points.get(key) or (_NO_POINTS, _NO_LEVELS)
         new_points, new_levels = None, None
@@ -152,6 +152,12 @@ class Achievements(Observer):
 _NO_POINTS = [0] * len(SKILLS)
 _NO_LEVELS = [1] * len(SKILLS)
 _JOBS = METRICS["jobs"][0]
+_ELAPSED = METRICS["elapsed_hours"][0]
+
+
+def ran(vector: Optional[Vector]) -> bool:
+    """Whether these totals hold a job that ran: its hours, or a job that ended."""
+    return vector is not None and (vector[_ELAPSED] > 0 or vector[_JOBS] > 0)
 
 
 def describe(event: dict) -> str:

@@ -133,7 +133,8 @@ def compare_page(first: PlayerPage, second: PlayerPage, ascii_only: bool = False
             cells.append(f"{level} / {value or '-'} / {rank}")
         gap = (one.xp or 0) - (other.xp or 0)
         style = "rank1" if gap > 0 else ("dim" if gap == 0 else "text")
+        shown = "-" if one.xp is None and other.xp is None else f"{gap:+,}"
         lines.append((f"  {metric_title(one.metric):<15} {cells[0]:>21} {cells[1]:>21} "
-                      f"{gap:>+13,}", style))
+                      f"{shown:>13}", style))
     meta = f"{window_title(first.selection.window)}, {_scope(first.selection)}"
     return TextPage(f"Compare: {names[0]} and {names[1]}", meta, heading, lines)

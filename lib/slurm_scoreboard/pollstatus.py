@@ -17,6 +17,7 @@ import orjson
 
 from slurm_scoreboard import files, layout
 from slurm_scoreboard.names import check_name
+from slurm_scoreboard.store import StoreCorrupt, day_rule
 from slurm_scoreboard.times import LATEST, from_iso, parse_month, to_iso
 
 CURSOR_FILE = "poll_cursor.json"
@@ -262,6 +263,11 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
             damaged.append(f"{err} ({remedy})")
             found[key] = None
     cursor, poll, daemon = found["cursor"], found["poll"], found["daemon"]
+    try:
+        ended = day_rule(root, cluster).ended
+    except (StoreCorrupt, files.UnsafePath) as err:
+        damaged.append(f"{err} (sb-reduce --cluster {cluster} --repair writes it again)")
+        ended = []
     lag = None
     if cursor and cursor["caught_up"] and cursor["incremental_since"]:
         lag = _seconds(now, cursor["incremental_since"])
@@ -273,7 +279,8 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
                                    and now > daemon["next_run"] + DAEMON_GRACE),
             "lag_seconds": lag, "stale": lag is not None and lag > STALE.total_seconds(),
             "next_step": next_step(cursor, now), "damaged": damaged,
-            "steps_measured_through": steps_through(os.path.join(state, "usage.json"))}
+            "steps_measured_through": steps_through(os.path.join(state, "usage.json")),
+            "old_rule_months": ended}
 
 
 def problems(status: dict) -> List[str]:
@@ -360,6 +367,13 @@ def _daemon_line(status: dict) -> str:
     return line
 
 
+def _old_rule_line(status: dict) -> str:
+    months = status["old_rule_months"]
+    span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+    return (f"{len(months)} month{'s' if len(months) > 1 else ''} ({span}) count usage on the "
+            f"day jobs ended (before 0.3): sb-backfill --cluster {status['cluster']} --resplit")
+
+
 def render(statuses: List[dict], now: datetime) -> List[str]:
     """The human report: a block of labelled lines per cluster."""
     lines = []
@@ -379,6 +393,8 @@ def render(statuses: List[dict], now: datetime) -> List[str]:
         if status.get("steps_measured_through"):
             rows.append(("step poll", f"jobs measured through {status['steps_measured_through']}"
                                       " (efficiency boards)"))
+        if status.get("old_rule_months"):
+            rows.append(("day rule", _old_rule_line(status)))
         if status["daemon"]:
             rows.append(("daemon", _daemon_line(status)))
         for problem in status["damaged"]:

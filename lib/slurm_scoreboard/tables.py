@@ -8,6 +8,7 @@ from typing import BinaryIO, Iterable, List, Optional, Sequence
 
 import orjson
 
+from .boards import APART, RATIO_BOARDS
 from .names import safe_text
 
 FORMATS = ("ndjson", "csv", "tsv")
@@ -18,11 +19,22 @@ RATIO_COLUMNS = ("rank", "user", "value", "cpu_hours", "jobs")
 GROUP_RATIO_COLUMNS = ("rank", "account", "members", "value", "cpu_hours", "jobs")
 
 
-def ratio_columns(metric: str, groups: bool) -> tuple:
-    """The columns of a ratio board: the GPU board's bar and basis are GPU hours."""
-    columns = GROUP_RATIO_COLUMNS if groups else RATIO_COLUMNS
-    if metric == "gpu_utilization":
-        return tuple("gpu_hours" if c == "cpu_hours" else c for c in columns)
+_LEVELS = ("level", "virtual_level", "xp")
+
+
+def board_columns(metric: str, groups: bool) -> tuple:
+    """The columns one board's rows have: a ratio board's percent and what it was measured on
+    (GPU hours for the GPU board), no levels on a board apart, no virtual level on overall."""
+    if metric in RATIO_BOARDS:
+        columns = GROUP_RATIO_COLUMNS if groups else RATIO_COLUMNS
+        if metric == "gpu_utilization":
+            return tuple("gpu_hours" if c == "cpu_hours" else c for c in columns)
+        return columns
+    columns = GROUP_COLUMNS if groups else USER_COLUMNS
+    if metric in APART:
+        return tuple(c for c in columns if c not in _LEVELS)
+    if metric == "overall":
+        return tuple(c for c in columns if c != "virtual_level")
     return columns
 SKILL_COLUMNS = ("metric", "rank", "value", "level", "virtual_level", "xp")
 

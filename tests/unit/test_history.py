@@ -92,8 +92,9 @@ def test_first_job_per_cluster_total_level_and_group_levels(tmp_path):
         cpu_hours(1, "alice", "2024-01-10T10:00:00Z", 12),     # proj: 1,200 wall XP, level 10
         cpu_hours(2, "alice", "2024-02-10T10:00:00Z", 2, cluster="anvil", account="chem"),
     ])
+    # the first day each ran there: the 12-hour job started at 22:00 on 9 January
     firsts = sorted((e["scope"], e["day"]) for e in found(root, event="first_job"))
-    assert firsts == [("anvil", "2024-02-10"), ("hammer", "2024-01-10")]
+    assert firsts == [("anvil", "2024-02-10"), ("hammer", "2024-01-09")]
     # a group reaches levels on its own: chem got 2 wall hours = 200 XP -> level 3 < 10
     assert not found(root, kind="groups", account="chem", event="level")
     assert found(root, kind="groups", account="proj", scope="all", event="level",
@@ -378,7 +379,8 @@ def test_a_late_job_waits_for_the_next_pass_by_default(tmp_path):
     assert tool("sb_rank", ["--root", str(root), "--now", later]).returncode == 0
     assert not found(root, user="bob")                      # within the hour: not rerun
     assert tool("sb_rank", ["--root", str(root), "--now", "2024-03-05T13:00:00Z"]).returncode == 0
-    assert found(root, user="bob", event="first_job")[0]["day"] == "2024-02-10"
+    # the first day bob's job ran: 200 hours before 10:00 on the 10th
+    assert found(root, user="bob", event="first_job")[0]["day"] == "2024-02-02"
 
 
 def test_two_total_level_milestones_on_one_day_are_two_events_and_never_printed_twice(tmp_path):

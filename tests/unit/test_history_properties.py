@@ -86,7 +86,8 @@ def model_events(batched):
         for key, total in totals.items():
             scope, kind, name = key
             old = before.get(key, [0] * 6)
-            if kind == "users" and scope != "all" and old[5] == 0 < total[5]:
+            if kind == "users" and scope != "all" and not (old[1] or old[5]) and \
+                    (total[1] or total[5]):
                 found.append((day, "first_job", scope, kind, name, "", "", total[5]))
             for skill in MODEL_SKILLS:
                 was = xp.xp_of(value_of(old, skill), RATES[skill])

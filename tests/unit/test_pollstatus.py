@@ -205,3 +205,25 @@ def test_sb_probe_polls_exits_1_only_once_the_data_is_over_a_day_behind(tmp_path
     assert (report["lag_seconds"], report["stale"]) == (behind, bool(code))
     text = tool("sb_probe", ["--root", str(tmp_path), "--polls"], env=env)
     assert text.returncode == code and (b"STALE" in text.stdout) is bool(code)
+
+
+def test_the_status_names_months_on_the_old_day_rule_and_a_damaged_rule(tmp_path):
+    from reduce_helpers import job, reduce
+    from slurm_scoreboard import pollstatus
+    from slurm_scoreboard.times import from_iso
+    root = tmp_path
+    done, _ = reduce(root, [job(1, "ann", "2025-07-02T10:00:00Z"),
+                            job(2, "ann", "2025-08-02T10:00:00Z")])
+    assert done.returncode == 0
+    now = from_iso("2025-08-10T00:00:00Z")
+    rule = root / "clusters" / "hammer" / "agg" / "day_rule.json"
+    assert pollstatus.cluster_status(str(root), "hammer", now)["old_rule_months"] == []
+    rule.unlink()
+    status = pollstatus.cluster_status(str(root), "hammer", now)
+    assert status["old_rule_months"] == ["2025-07", "2025-08"] and pollstatus.healthy(status)
+    text = "\n".join(pollstatus.render([status], now))
+    assert "2 months (2025-07 to 2025-08) count usage on the day jobs ended" in text
+    assert "sb-backfill --cluster hammer --resplit" in text
+    rule.write_text('{"ended_months": 7}')
+    status = pollstatus.cluster_status(str(root), "hammer", now)
+    assert not pollstatus.healthy(status) and "--repair" in " ".join(status["damaged"])

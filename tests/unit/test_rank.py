@@ -270,3 +270,14 @@ def test_jobs_without_an_account_count_for_their_user_and_make_no_nameless_group
     assert done.returncode == 0, done.stderr
     pages = "".join(p.read_text() for p in site.rglob("*.html"))
     assert "Group scores for </" not in pages and "Group scores for chem" in pages
+
+
+def test_a_board_apart_has_no_level_columns_and_compare_shows_no_xp_gap(store):
+    done = tool("sb_rank", ["--root", str(store), "--now", NOW, "-w", "alltime", "-m",
+                            "failed_jobs", "-f", "csv"])
+    assert done.returncode == 0 and done.stdout.decode().splitlines()[0] == "rank,user,value"
+    rank(store)
+    view = tool("sb_view", ["--root", str(store), "--snapshot", "--color", "never",
+                            "--compare", "alice", "bob", "--width", "80"])
+    failed = next(line for line in view.stdout.decode().splitlines() if "Failed jobs" in line)
+    assert failed.rstrip().endswith(" -")

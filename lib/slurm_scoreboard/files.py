@@ -26,7 +26,7 @@ import signal
 import stat
 import time
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator, List, NamedTuple, Optional
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
 
 import orjson
 
@@ -373,6 +373,24 @@ def remove_leftovers(path: str) -> int:
                     count += 1
     except FileNotFoundError:
         pass
+    return count
+
+
+def remove_temporaries(top: str, suffixes: Tuple[str, ...]) -> int:
+    """Remove the temporary files killed writers left anywhere in the tree `top` (those of
+    files ending in one of `suffixes`); call it while holding the lock every writer of those
+    files holds. Folders are walked without following symlinks."""
+    count = 0
+    for path, _, names in os.walk(top):
+        temporaries = [name for name in names
+                       if name.startswith(".tmp-") and name.endswith(suffixes)]
+        if not temporaries:
+            continue
+        with folder(path) as dfd:
+            for name in temporaries:
+                fault_point()
+                os.unlink(name, dir_fd=dfd)
+                count += 1
     return count
 
 

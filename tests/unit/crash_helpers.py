@@ -151,8 +151,9 @@ def representative_points(points: Sequence[Tuple[str, str]],
 
 class SyncSpy:
     """Installed in a forked child (its `install` as run_forked's setup, `save` as teardown):
-    records in order every fsync (of which file), rename (of what, into which folder) and
-    removal the tool makes, with the real fsync skipped; `load` reads them in the parent.
+    records in order every fsync (of which file), rename (of what, into which folder, the
+    renamed file's mode and group as it is renamed into place) and removal the tool makes,
+    with the real fsync skipped; `load` reads them in the parent.
     Files are named by (st_dev, st_ino), so a file is the same whatever it is called."""
 
     def __init__(self, log: str):
@@ -175,8 +176,11 @@ class SyncSpy:
 
         def rename(src, dst, *, src_dir_fd=None, dst_dir_fd=None):
             info = os.stat(src, dir_fd=src_dir_fd, follow_symlinks=False)
+            where = os.path.realpath(f"/proc/self/fd/{dst_dir_fd}") if dst_dir_fd is not None \
+                else os.path.dirname(os.path.abspath(dst))
             self.events.append(["rename", identity(info), stat.S_ISLNK(info.st_mode),
-                                folder_of(dst, dst_dir_fd), os.fsdecode(dst)])
+                                folder_of(dst, dst_dir_fd), os.fsdecode(dst),
+                                stat.S_IMODE(info.st_mode), info.st_gid, where])
             return real_rename(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
 
         def removal(real):

@@ -8,7 +8,8 @@ from typing import List, Optional, Sequence
 import orjson
 
 from slurm_scoreboard import achievements, chronicle, cli, news
-from slurm_scoreboard.files import UnsafePath, atomic_write, locked, makedirs, read_bytes
+from slurm_scoreboard.files import (UnsafePath, atomic_write, locked, makedirs, read_bytes,
+                                    remove_leftovers)
 from slurm_scoreboard.names import safe_text
 from slurm_scoreboard.ndjson import Writer
 from slurm_scoreboard.boardfiles import BoardFiles
@@ -183,6 +184,11 @@ def body(args) -> int:
     makedirs(news.folder(root))
     with locked(news.lock_file(root, args.cursor), 0):
         path = news.cursor_file(root, args.cursor)
+        # what a killed run left half-written: every writer of the cursor holds its lock, and
+        # the outbox is written by this cursor's runs and by sb-news-post after its sb-news
+        for written in (path, args.outbox):
+            if written:
+                remove_leftovers(written)
         try:
             seen = news.load(path)
         except news.CursorCorrupt as err:

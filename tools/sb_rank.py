@@ -11,7 +11,7 @@ from slurm_scoreboard import (boards, chronicle, cli, competitions, efficiency, 
                               layout, rebuilds, tables, times, view_model, windows, xp)
 from slurm_scoreboard.boardfiles import BoardError, BoardFiles
 from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
-                                    locked, makedirs)
+                                    locked, makedirs, remove_temporaries)
 from slurm_scoreboard.journal import JournalCorrupt
 from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import Writer
@@ -357,15 +357,18 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     makedirs(os.path.dirname(rebuilds.lock_path(root)))
     try:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
+            # what a killed rebuild left half-written; only rebuilds write these files, and
+            # never without this lock
+            remove_temporaries(chronicle.leaderboards(root), (".json", ".ndjson"))
             summary = rebuild(root, rates, optout, now, args.wait, damage,
                               60 * history_minutes(args), bar)
+            if damage.exit_code() == cli.EXIT_OK:
+                rebuilds.remember(root, current, summary["asof"])
     except LockBusy:
         if not args.if_changed:
             raise
         return {"asof": None, "boards": 0, "clusters": layout.clusters(root),
                 "skipped": "another rebuild is running"}
-    if damage.exit_code() == cli.EXIT_OK:
-        rebuilds.remember(root, current, summary["asof"])
     return summary
 
 

@@ -17,7 +17,7 @@ from slurm_scoreboard.names import check_name, safe_text
 from slurm_scoreboard.ndjson import read
 from slurm_scoreboard.optout import OptOut
 from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
-from slurm_scoreboard.reducer import FewerJobs, Reducer, keep_old_rule
+from slurm_scoreboard.reducer import FewerJobs, Reducer, finish_interrupted, keep_old_rule
 from slurm_scoreboard.reducer import repair as reducer_repair
 from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow, ended_months
 from slurm_scoreboard.usage import UsageWriter, entry_of, erase_users
@@ -215,6 +215,11 @@ class UsageRun(Run):
 
     def open(self, cluster: str):
         self.take_lock(cluster)
+        # as a counting run does: the users an interrupted update adds are counted, and what a
+        # killed run (this one's usage files too) left half-written is removed
+        note = finish_interrupted(self.root, check_name("cluster", cluster))
+        if note:
+            cli.warn(PROG, f"cluster {cluster}: {note}")
         self.optout = OptOut(self.root, cluster, check_homes=True)
         # a month's other users are dropped by the list and the pollers' cache: no home is
         # looked into for them

@@ -8,7 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from slurm_scoreboard import ansi, boards, cli, pages, screens, view_model, windows
-from slurm_scoreboard.names import printable
+from slurm_scoreboard.names import printable, safe_text
 
 PROG = "sb-view"
 EXIT_UNKNOWN = 5
@@ -105,7 +105,7 @@ def open_state(root: str, args) -> view_model.ViewState:
     state = view_model.ViewState(root, index, view_model.Selection(args.window, args.metric,
                                                                    cluster, kind))
     for name in args.compare or ([args.user] if args.user else []):
-        if not state.files.known(name, cluster, kind):
+        if not is_on_the_boards(state, name, cluster, kind):
             what = "account" if args.groups else "user"
             raise cli.ToolError(f"no {what} {printable(name)} on the boards of this scope "
                                 f"(cluster {cluster})", EXIT_UNKNOWN)
@@ -120,6 +120,15 @@ def open_state(root: str, args) -> view_model.ViewState:
     if state.alert:
         raise cli.ToolError(state.message)
     return state
+
+
+def is_on_the_boards(state: view_model.ViewState, name: str, cluster: str, kind: str) -> bool:
+    """Whether `name` is on the scope's all-time Overall board; an unreadable board is an
+    error naming it (exit 1), as on the boards themselves."""
+    try:
+        return state.files.known(name, cluster, kind)
+    except view_model.BoardError as err:
+        raise cli.ToolError(safe_text(str(err))) from None
 
 
 def open_competition(state: view_model.ViewState, ident: str) -> None:

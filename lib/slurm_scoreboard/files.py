@@ -26,7 +26,7 @@ import signal
 import stat
 import time
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator, List, NamedTuple, Optional
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
 
 import orjson
 
@@ -110,6 +110,20 @@ def _adopt(fd: int, mode: int) -> None:
         os.fchown(fd, -1, _modes.group)
 
 
+_NEW_FOLDER = 0o700     # a folder's mode from its mkdir until it gets the root's
+
+
+def _finish_folder(fd: int) -> None:
+    """A folder of ours still in its creation mode (a writer was killed between creating it
+    and giving it the root's mode and group) gets them now, as if it had just been made."""
+    if _modes.folder == _NEW_FOLDER:
+        return
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) == _NEW_FOLDER:
+        fault_point()
+        _adopt(fd, _modes.folder)
+
+
 def open_folder(path: str, create: bool = False) -> int:
     """A descriptor of the folder `path`; below the root, walked without following symlinks
     (and created with the root's modes when `create`)."""
@@ -123,15 +137,19 @@ def open_folder(path: str, create: bool = False) -> int:
     fd = os.open(_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for index, part in enumerate(parts):
+            made = False
             try:
                 child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
                     raise FileNotFoundError(errno.ENOENT, "no such folder", path) from None
                 try:
-                    os.mkdir(part, 0o700, dir_fd=fd)
+                    fault_point()
+                    os.mkdir(part, _NEW_FOLDER, dir_fd=fd)
                     child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+                    fault_point()
                     _adopt(child, _modes.folder)
+                    made = True
                 except FileExistsError:
                     child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
             except OSError as err:
@@ -140,6 +158,8 @@ def open_folder(path: str, create: bool = False) -> int:
                 raise
             os.close(fd)
             fd = child
+            if create and not made:
+                _finish_folder(fd)
         return fd
     except BaseException:
         os.close(fd)
@@ -348,10 +368,29 @@ def remove_leftovers(path: str) -> int:
         with folder(parent or ".") as dfd:
             for entry in os.listdir(dfd):
                 if entry.startswith(".tmp-") and entry.endswith("." + name):
+                    fault_point()
                     os.unlink(entry, dir_fd=dfd)
                     count += 1
     except FileNotFoundError:
         pass
+    return count
+
+
+def remove_temporaries(top: str, suffixes: Tuple[str, ...]) -> int:
+    """Remove the temporary files killed writers left anywhere in the tree `top` (those of
+    files ending in one of `suffixes`); call it while holding the lock every writer of those
+    files holds. Folders are walked without following symlinks."""
+    count = 0
+    for path, _, names in os.walk(top):
+        temporaries = [name for name in names
+                       if name.startswith(".tmp-") and name.endswith(suffixes)]
+        if not temporaries:
+            continue
+        with folder(path) as dfd:
+            for name in temporaries:
+                fault_point()
+                os.unlink(name, dir_fd=dfd)
+                count += 1
     return count
 
 
@@ -443,6 +482,8 @@ def _flock(fd: int, operation: int, timeout: float, path: str) -> None:
 def _open_lock(path: str, flags: int) -> int:
     parent, name = os.path.split(path)
     with folder(parent or ".", create=bool(flags & os.O_CREAT)) as dfd:
+        if flags & os.O_CREAT:
+            fault_point()
         try:
             fd = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, _modes.lock,
                          dir_fd=dfd)
@@ -457,6 +498,7 @@ def _open_lock(path: str, flags: int) -> int:
         os.close(fd)
         raise UnsafePath(f"{path}: not a regular file; refusing it as a lock")
     if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != _modes.lock:
+        fault_point()
         _adopt(fd, _modes.lock)
     return fd
 

@@ -42,8 +42,13 @@ ASOF = f"{PREFIX}_asof_timestamp_seconds"
 
 
 def escape_label(value: str) -> str:
-    """A label value as the spec quotes it: backslash, double quote and newline escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value as the spec quotes it (backslash, double quote and newline escaped), with
+    every other control or non-printable character written as sb-view and the site show it
+    (``\\x1b``, text): the spec has no escape for them, and whoever reads the file or
+    node_exporter's page in a terminal would otherwise have them obeyed."""
+    shown = value if value.isprintable() else "".join(
+        char if char.isprintable() or char == "\n" else ascii(char)[1:-1] for char in value)
+    return shown.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def number(value) -> str:

@@ -67,6 +67,15 @@ class MonthDelta:
         return rollup
 
 
+def finish_interrupted(root: str, cluster: str) -> str:
+    """Finish (or discard) the update a killed sb-reduce of `cluster` left, and remove the
+    temporary files it left in the store; what was done ('' if nothing). The caller holds the
+    cluster's reduce lock."""
+    with locked(layout.store_lock(root, cluster)):
+        return recover(layout.cluster_dir(root, cluster), layout.state_dir(root, cluster),
+                       layout.owned_dirs(root, cluster))
+
+
 class Reducer:
     """Feed placed records; `commit` writes the cluster's changed files as one update."""
 
@@ -106,8 +115,7 @@ class Reducer:
             return None
 
     def recover(self) -> str:
-        with locked(layout.store_lock(self.root, self.cluster)):
-            return recover(self.base, self.state, layout.owned_dirs(self.root, self.cluster))
+        return finish_interrupted(self.root, self.cluster)
 
     def bloom(self, month: str) -> BloomFilter:
         if month not in self.blooms:

@@ -1078,3 +1078,69 @@ print(days[0] if days else 'none')"
   grep -q '"through":"2025-07-01"' "$SLURM_SB_ROOT/clusters/fake/state/sweep.json"
   ! grep -q '"username":"early"' "$SLURM_SB_ROOT/clusters/fake/agg/alltime.json"
 }
+
+# writers_group: a group for group mode: as root one that is not root's own (so a file left in
+# root's group shows), else this account's own.
+writers_group() {
+  if [ "$EUID" -eq 0 ]; then
+    getent group | awk -F: -v mine="$(id -g)" '$3 != mine && $1 ~ /^[a-z_][a-z0-9_-]*$/ {print $1; exit}'
+  else
+    id -gn
+  fi
+}
+
+# share ARGS...: sb-probe sets the root's sharing mode (its report's exit status aside), with
+# stubs for what it asks (never the machine's own SLURM).
+share() {
+  [ -x "$STUBS/sacct" ] || stub sacct "printf 'alice\nbob\n'"
+  stub squeue 'exit 0'
+  stub scontrol "printf 'AccountingStorageTRES = cpu,mem,gres/gpu\n'"
+  PATH="$STUBS:$PATH" run sb-probe --root "$SLURM_SB_ROOT" "$@"
+  [ "$#" -eq 0 ] || [ -f "$SLURM_SB_ROOT/config/sharing.json" ]
+}
+
+@test "sb_require_writer gives a pipeline the umask and lock mode of the root's sharing mode, whatever the caller's umask" {
+  local group
+  group="$(writers_group)"
+  # sharing arguments | umask | a file sb_write_atomic writes | a lock | a folder sb_safe_dir makes
+  while IFS='|' read -r args mask file lock folder; do
+    rm -rf "$SLURM_SB_ROOT"
+    mkdir -p "$SLURM_SB_ROOT"
+    # shellcheck disable=SC2086
+    share $args
+    for caller in 0077 0000; do
+      run bash -c 'umask "$1"; SB_ROOT="$SLURM_SB_ROOT"; . "$2/pipelines/lib/common.sh"; sb_require_writer
+        umask; printf "{}\n" | sb_write_atomic "$SB_ROOT/state/x.json"; sb_lock_file "$SB_ROOT/state/x.lock"
+        sb_safe_dir "$SB_ROOT/clusters/c$1/state"
+        stat -c "%a %g" "$SB_ROOT/state/x.json" "$SB_ROOT/state/x.lock" "$SB_ROOT/clusters/c$1/state"
+        rm -f "$SB_ROOT/state/x.json" "$SB_ROOT/state/x.lock"' _ "$caller" "$TOP"
+      [ "$status" -eq 0 ]
+      gid="$(stat -c %g "$SLURM_SB_ROOT")"
+      [ "${lines[0]}" = "$mask" ]
+      [ "${lines[1]}" = "$file $gid" ]
+      [ "${lines[2]}" = "$lock $gid" ]
+      [ "${lines[3]}" = "$folder $gid" ]
+    done
+  done <<EOF_TABLE
+|0022|644|600|755
+--readers group|0027|640|600|750
+--group $group|0002|664|660|2775
+--group $group --readers group|0007|660|660|2770
+EOF_TABLE
+  [ "$(stat -c %G "$SLURM_SB_ROOT")" = "$group" ]
+}
+
+@test "a poll in group mode leaves every folder, file and lock with the group's modes, whatever the caller's umask" {
+  setup_fake
+  local group
+  group="$(writers_group)"
+  share --group "$group"
+  (umask 0077; sb-poll --cluster fake --backfill-start 2025-05-01 < /dev/null > /dev/null)
+  [ -f "$SLURM_SB_ROOT/leaderboards/index.json" ] && [ -f "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json" ]
+  [ -n "$(find "$SLURM_SB_ROOT/clusters/fake/agg" -name '*.json')" ]
+  # anything else is listed, with its mode and group
+  run find "$SLURM_SB_ROOT" \( \( -type d ! -perm 2775 \) -o \( -type f -name '*.lock' ! -perm 660 \) \
+    -o \( -type f ! -name '*.lock' ! -perm 664 \) -o ! -group "$group" \) -printf '%p %m %g\n'
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+}

@@ -161,13 +161,19 @@ def test_missing_board_says_no_data(store):
                   os.path.join(store, "leaderboards", "month_jobs.json"))
 
 
-def test_unreadable_board_is_exit_1(tmp_path):
+@pytest.mark.parametrize("page", [[], ["--user", "plain"], ["--compare", "plain", "other"],
+                                  ["--groups", "--user", "proj"]])
+def test_unreadable_board_is_exit_1(tmp_path, page):
+    """Also when the page asked for names someone the unreadable all-time Overall board would
+    tell is there or not."""
     root = make_hostile_root(tmp_path)
-    with open(os.path.join(root, "leaderboards", "alltime_overall.json"), "w") as handle:
-        handle.write("{truncated")
-    done = view("--root", root, "--snapshot")
+    for kind in ("", "groups"):
+        os.makedirs(os.path.join(root, "leaderboards", kind), exist_ok=True)
+        with open(os.path.join(root, "leaderboards", kind, "alltime_overall.json"), "w") as handle:
+            handle.write("{truncated")
+    done = view("--root", root, "--snapshot", *page)
     assert done.returncode == 1 and b"not valid JSON" in done.stderr
-    assert b"Traceback" not in done.stderr
+    assert b"Traceback" not in done.stderr and done.stderr.count(b"\n") == 1
 
 
 @pytest.mark.parametrize("args", [["--width", "10"], ["--top", "-1"], ["--window", "weekly"],

@@ -473,11 +473,13 @@ def test_a_hostile_account_on_the_efficiency_boards_is_text_in_every_output(tmp_
     assert "\x1b" not in page
     done = tool("sb_export", ["--root", str(tmp_path), "--format", "openmetrics"])
     text = done.stdout.decode()
-    assert 'account="<img src=x onerror=alert(1)>\x1b[2J\\"\\\\\\nx"' in text
+    # the specification escapes backslash, quote and newline; the ESC is written as text
+    assert 'account="<img src=x onerror=alert(1)>\\\\x1b[2J\\"\\\\\\nx"' in text
+    assert "\x1b" not in text
     from prometheus_client.parser import text_string_to_metric_families
     accounts = {s.labels.get("account") for f in text_string_to_metric_families(
         text.replace("# EOF\n", "")) for s in f.samples if s.labels.get("skill") == "cpu_efficiency"}
-    assert HOSTILE_ACCOUNT in accounts
+    assert HOSTILE_ACCOUNT.replace("\x1b", "\\x1b") in accounts
     done = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--groups", "--metric",
                             "cpu_efficiency"])
     assert done.returncode == 0 and b"\x1b[2J" not in done.stdout and b"onerror" in done.stdout

@@ -117,6 +117,20 @@ def test_a_planted_user_name_round_trips_escaped(root):
         assert "b" not in names and 'next{a="b"} 1' not in names
 
 
+def test_control_characters_in_a_name_are_labelled_as_text(root):
+    """The specification escapes only backslash, quote and newline: an ESC, BEL, carriage
+    return or C1 character is written as the text sb-view shows, never raw."""
+    document = read_board(root, "alltime", "jobs")
+    document["rows"][0]["user"] = "a\x1b[31mb\x07c\rd\x9be\nf"
+    write_board(root, document, "alltime", "jobs")
+    text = exposition(root)
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text and "\x9b" not in text
+    assert 'user="a\\\\x1b[31mb\\\\x07c\\\\rd\\\\x9be\\nf"' in text
+    for parse in (parse_om, parse_prometheus_text):
+        names = {sample.labels.get("user") for family in parse(text) for sample in family.samples}
+        assert "a\\x1b[31mb\\x07c\\rd\\x9be\nf" in names
+
+
 def test_the_text_ends_with_eof_and_is_also_prometheus_text(ranked):
     text = exposition(ranked)
     assert text.endswith("\n# EOF\n")

@@ -1,0 +1,234 @@
+"""The modes and group of everything the tools create, in every sharing mode, whatever the
+process umask, without the real cluster: a root set to single-owner or group mode (readers all
+or the group) by sb-probe, then the whole flow run under a umask that takes every bit away
+(0077) and one that takes none (0000): sb-reduce (store, Bloom files, locks, staged files),
+sb-reduce --usage, sb-rank (boards, index, history, achievements, records, competitions),
+sb-news (cursors and the outbox), sb-export (the site, OpenMetrics files). Every folder, file
+and lock of the root must then have the root's mode and group; every file renamed into place
+has them already as it is renamed (a temporary file never shows another mode); what sb-export
+publishes outside the root is readable by all and never given the writers' group.
+"""
+import grp
+import os
+import stat
+
+import orjson
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from crash_helpers import SyncSpy, run_forked
+from reduce_helpers import job, ndjson
+from slurm_scoreboard import files
+from slurm_scoreboard.sharing import Sharing
+from slurm_scoreboard_tools import sb_export, sb_news, sb_probe, sb_rank, sb_reduce
+
+NOW = "2025-08-31T12:00:00Z"
+
+
+def writers_group():
+    """A group for group mode this account may use: as root, one that is not its own (so a
+    file left in root's group shows), else its own."""
+    if os.geteuid() == 0:
+        for entry in sorted(grp.getgrall(), key=lambda entry: entry.gr_gid):
+            if entry.gr_gid != os.getegid() and entry.gr_name.isidentifier():
+                return entry.gr_name, entry.gr_gid
+    entry = grp.getgrgid(os.getegid())
+    return entry.gr_name, entry.gr_gid
+
+
+GROUP, GID = writers_group()
+SHARINGS = {
+    "single-owner": ([], Sharing()),
+    "single-owner, group readers": (["--readers", "group"], Sharing(readers="group")),
+    "group": (["--group", GROUP], Sharing("group", GROUP, GID)),
+    "group, group readers": (["--group", GROUP, "--readers", "group"],
+                             Sharing("group", GROUP, GID, "group")),
+}
+
+
+def test_the_modes_are_the_documented_ones():
+    """README, "Sharing a root": single-owner files 0644, folders 0755, locks 0600; group mode
+    files 0664, folders 2775 (setgid), locks 0660; group readers: no bit for others."""
+    table = {name: sharing.modes()[:3] for name, (_, sharing) in SHARINGS.items()}
+    assert table == {"single-owner": (0o644, 0o755, 0o600),
+                     "single-owner, group readers": (0o640, 0o750, 0o600),
+                     "group": (0o664, 0o2775, 0o660),
+                     "group, group readers": (0o660, 0o2770, 0o660)}
+
+
+def stubs(folder):
+    """sacct, squeue and scontrol as a healthy site's (sb-probe asks them)."""
+    os.makedirs(folder)
+    for name, body in (("sacct", "printf 'alice\\nbob\\n'"), ("squeue", "exit 0"),
+                       ("scontrol", "printf 'AccountingStorageTRES = cpu,mem,gres/gpu\\n'")):
+        path = os.path.join(folder, name)
+        with open(path, "w") as handle:
+            handle.write(f"#!/bin/sh\n{body}\n")
+        os.chmod(path, 0o755)
+    return f"{folder}:/usr/bin:/bin"
+
+
+def records():
+    jobs = [job(i, ("alice", "bob", "carol")[i % 3], f"2025-08-{1 + i % 28:02d}T10:00:00Z",
+                cpus=1 + i % 4, elapsed=3600 * (1 + i % 5), account=("phys", "chem")[i % 2])
+            for i in range(1, 13)]
+    for record in jobs[:6]:
+        record.update(cpu_used_s=record["cpu_seconds"] // 2, max_rss_bytes=1 << 29,
+                      mem_bytes=1 << 30)
+    return jobs
+
+
+class Flow:
+    """Every writer run once on a root, each in a forked child under `umask`, with the
+    renames recorded."""
+
+    def __init__(self, tmp_path, umask):
+        self.tmp = tmp_path
+        self.umask = umask
+        self.renames = []
+        self.count = 0
+
+    def run(self, main, *argv, stdin=b"", env=None, code=0):
+        self.count += 1
+        spy = SyncSpy(str(self.tmp / f"events-{self.count}.json"))
+        ran = run_forked(main, [str(arg) for arg in argv], stdin,
+                         env=dict({"SLURM_SB_NOW": NOW}, **(env or {})), umask=self.umask,
+                         setup=spy.install, teardown=spy.save)
+        assert ran.code == code, (main.__module__, ran.stderr)
+        self.renames += [event for event in SyncSpy.load(spy.log) if event[0] == "rename"]
+        return ran
+
+
+def run_every_writer(tmp_path, umask, sharing_args):
+    root, outside = tmp_path / "root", tmp_path / "www"
+    os.makedirs(root / "config")
+    os.makedirs(outside)
+    os.chmod(outside, 0o755)
+    with open(root / "config" / "competitions.json", "wb") as handle:
+        handle.write(orjson.dumps({"competitions": [
+            {"id": "aug", "title": "August", "skills": ["jobs"], "from": "2025-08-01",
+             "to": "2025-08-31"}], "presets": ["skill-of-the-week"]}))
+    flow = Flow(tmp_path, umask)
+    flow.run(sb_probe.main, "--root", root, *sharing_args,
+             env={"PATH": stubs(str(tmp_path / "stubs"))})
+    flow.run(sb_reduce.main, "--root", root, stdin=ndjson(records()))
+    flow.run(sb_reduce.main, "--root", root, "--cluster", "hammer", "--usage",
+             stdin=ndjson(records()[:6]))
+    flow.run(sb_rank.main, "--root", root)
+    flow.run(sb_news.main, "--root", root, "--cursor", "mail")
+    flow.run(sb_news.main, "--root", root, "--cursor", "chat", "--format", "text", "--outbox",
+             root / "state" / "news" / "chat.outbox")
+    flow.run(sb_export.main, "--root", root, "--format", "html", "--output", outside / "site")
+    for output in (outside / "x.prom", root / "metrics" / "x.prom"):
+        flow.run(sb_export.main, "--root", root, "--format", "openmetrics", "--output", output)
+    return root, outside, flow
+
+
+def every_entry(top):
+    """(path, lstat) of everything under `top`, `top` itself included."""
+    yield str(top), os.lstat(top)
+    for folder, folders, names in os.walk(top):
+        for name in folders + names:
+            path = os.path.join(folder, name)
+            yield path, os.lstat(path)
+
+
+def wanted_mode(info, path, modes):
+    if stat.S_ISDIR(info.st_mode):
+        return modes.folder
+    return modes.lock if path.endswith(".lock") else modes.file
+
+
+KINDS = {"data file": "clusters/hammer/agg/alltime.json",
+         "Bloom file": "clusters/hammer/state/seen/2025-08.bloom",
+         "usage file": "clusters/hammer/agg/usage/2025-08-02.json",
+         "folder": "clusters/hammer/agg/usage",
+         "lock file": "clusters/hammer/state/store.lock",
+         "board": "leaderboards/clusters/hammer/groups/month_jobs.json",
+         "index": "leaderboards/index.json", "rebuild record": "leaderboards/rebuild.json",
+         "history record": "leaderboards/history.json",
+         "achievements": "leaderboards/achievements.ndjson",
+         "records": "leaderboards/records.json",
+         "competition": "leaderboards/competitions/aug.json",
+         "rebuild lock": "leaderboards/rebuild.lock", "news cursor": "state/news/mail.seen",
+         "news lock": "state/news/chat.lock", "outbox": "state/news/chat.outbox",
+         "opt-out list": "config/optout.txt", "sharing config": "config/sharing.json",
+         "metrics inside the root": "metrics/x.prom"}
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o000], ids=["umask 0077", "umask 0000"])
+@pytest.mark.parametrize("name", SHARINGS)
+def test_everything_a_writer_creates_has_the_roots_mode_and_group_whatever_the_umask(
+        tmp_path, name, umask):
+    sharing_args, sharing = SHARINGS[name]
+    modes = sharing.modes()
+    root, outside, flow = run_every_writer(tmp_path, umask, sharing_args)
+    for relative in KINDS.values():     # the flow made every kind (sb-probe writes no config
+        if sharing_args or relative != "config/sharing.json":    # for the default mode)
+            assert os.path.lexists(root / relative), relative
+    wrong = {}
+    for path, info in every_entry(root):
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        mode = wanted_mode(info, path, modes)
+        if stat.S_IMODE(info.st_mode) != mode or modes.group not in (None, info.st_gid):
+            wrong[os.path.relpath(path, root)] = f"{stat.S_IMODE(info.st_mode):04o} gid " \
+                                                 f"{info.st_gid}, not {mode:04o}"
+    assert wrong == {}
+    inside = [event for event in flow.renames if event[7].startswith(str(root))]
+    assert len(inside) > 50
+    for event in inside:           # temporary and staged files, as they are renamed in
+        if not event[2]:
+            assert (event[5], modes.group in (None, event[6])) == (modes.file, True), event[4]
+
+
+@pytest.mark.parametrize("umask", [0o077, 0o000], ids=["umask 0077", "umask 0000"])
+@pytest.mark.parametrize("name", ["group", "group, group readers"])
+def test_what_sb_export_publishes_outside_the_root_is_readable_by_all_not_the_groups(
+        tmp_path, name, umask):
+    _, outside, flow = run_every_writer(tmp_path, umask, SHARINGS[name][0])
+    site = outside / os.readlink(outside / "site")
+    published = [(path, info) for path, info in every_entry(site)] + \
+        [(str(outside / "x.prom"), os.lstat(outside / "x.prom"))]
+    assert len(published) > 100
+    for path, info in published:
+        assert stat.S_IMODE(info.st_mode) == (0o755 if stat.S_ISDIR(info.st_mode) else 0o644), \
+            path
+        assert info.st_gid == os.getegid(), path
+    assert stat.S_IMODE(os.lstat(outside / ".site.lock").st_mode) == 0o600
+    renamed = [event for event in flow.renames if event[7] == str(outside) and not event[2]]
+    assert renamed and all(event[5] == 0o644 for event in renamed)
+
+
+# -- the primitives, as a property ---------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(umask=st.integers(0, 0o777), name=st.sampled_from(sorted(SHARINGS)),
+       depth=st.integers(1, 3))
+def test_every_primitive_gives_the_roots_modes_for_any_umask(tmp_path_factory, umask, name,
+                                                            depth):
+    """atomic_write, write_synced (staged files), makedirs, a lock, and a folder a killed
+    writer left in its creation mode: the root's modes and group whatever the umask."""
+    modes = SHARINGS[name][1].modes()
+    root = tmp_path_factory.mktemp("primitives")
+    files.use_root(str(root), modes)
+    folder = os.path.join(str(root), *[f"d{level}" for level in range(depth)])
+    interrupted = os.path.join(str(root), "interrupted")
+    os.mkdir(interrupted, 0o700)              # as open_folder leaves one when killed
+    os.chmod(interrupted, 0o700)
+    previous = os.umask(umask)
+    try:
+        files.atomic_write(os.path.join(folder, "a.json"), b"{}")
+        files.write_synced(os.path.join(folder, ".b.json.sbtx"), b"{}")
+        files.makedirs(os.path.join(folder, "empty"))
+        with files.locked(os.path.join(folder, "x.lock"), 0):
+            pass
+        files.atomic_write(os.path.join(interrupted, "c.json"), b"{}")
+    finally:
+        os.umask(previous)
+        files.use_root(os.devnull + "-unused")
+    for path, info in every_entry(root):
+        if path == str(root):
+            continue
+        assert stat.S_IMODE(info.st_mode) == wanted_mode(info, path, modes), path
+        assert modes.group in (None, info.st_gid), path

@@ -1,17 +1,31 @@
-# Shared set-up for the bats tests: PATH with the project's tools first, a sandbox folder, stubs.
+# Shared set-up for the bats tests: PATH with the stubs and the project's tools first, guards for
+# the SLURM commands behind them, a sandbox folder.
 bats_require_minimum_version 1.5.0
 TOP="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 VENV_BIN="${SB_VENV_BIN:-$TOP/.venv/bin}"
 SAMPLES="${SB_SACCT_SAMPLES:-$TOP/../shared/sacct-samples}"
 
+# The SLURM commands a tool may run: the machine's own (a site's, or a test cluster's) are never
+# reached from a bats test.
+SLURM_COMMANDS="sacct sacctmgr squeue scontrol sinfo sbatch srun scancel sreport sshare sstat"
+
 setup() {
   SANDBOX="$(mktemp -d "${BATS_TMPDIR:-/tmp}/sb-bats.XXXXXX")"
   STUBS="$SANDBOX/stubs"
-  mkdir -p "$STUBS"
-  # a sacctmgr that names no cluster (so no cluster name is refused): with $STUBS on PATH, the
-  # machine's own sacctmgr (the real test cluster's) is never asked
+  GUARD="$SANDBOX/guard"
+  mkdir -p "$STUBS" "$GUARD"
+  # a sacctmgr that names no cluster (so no cluster name is refused)
   stub sacctmgr 'exit 0'
-  export PATH="$VENV_BIN:$PATH"
+  # behind the stubs, a guard for every SLURM command: a test that did not stub one fails
+  # loudly instead of asking the machine's SLURM (only_stubs leaves the guards out, so
+  # "sacct missing" is still missing there)
+  local name
+  for name in $SLURM_COMMANDS; do
+    printf '#!/bin/sh\necho "bats: a test ran the real %s; stub it (stub %s ...)" >&2\nexit 99\n' \
+      "$name" "$name" > "$GUARD/$name"
+    chmod +x "$GUARD/$name"
+  done
+  export PATH="$STUBS:$VENV_BIN:$GUARD:$PATH"
   export SLURM_SB_ROOT="$SANDBOX/root"
   mkdir -p "$SLURM_SB_ROOT"
   unset SLURM_SB_NOW SLURM_SB_SACCT_PER_MIN

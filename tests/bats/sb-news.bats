@@ -215,3 +215,17 @@ texts = [json.loads(line)['text'] for line in open('$SANDBOX/bodies')]
 assert all('\t' not in t and not t.startswith('{') for t in texts), texts[:3]
 "
 }
+
+@test "sb-news-post takes each posted line out of the outbox under the cursor's lock, as sb-news adds to it" {
+  setup_store
+  start_hook
+  lock="$SLURM_SB_ROOT/state/news/chat.lock"
+  real_tail="$(command -v tail)"
+  # tail is what drops the posted line: it notes whether the cursor's lock is held meanwhile
+  stub tail "if flock -n '$lock' true; then echo free >> '$SANDBOX/lock-seen'; else echo held >> '$SANDBOX/lock-seen'; fi; exec '$real_tail' \"\$@\""
+  export PATH="$STUBS:$TOP/pipelines:$PATH"
+  run --separate-stderr sb-news-post --url "$HOOK" --max-events 3
+  [ "$status" -eq 0 ]
+  [ "$(sort -u "$SANDBOX/lock-seen")" = "held" ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq 3 ]
+}

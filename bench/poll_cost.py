@@ -50,7 +50,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from slurm_scoreboard import sacct as sb_sacct
+from slurm_scoreboard.ingest import sacct as sb_sacct
 
 import seeding
 from seeding import run, stored_jobs

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(TOP, "lib"))
 
 import orjson  # noqa: E402
 
-from slurm_scoreboard import metrics  # noqa: E402
+from slurm_scoreboard.store import metrics# noqa: E402
 
 NOW = "2026-11-15T12:00:00Z"
 
@@ -115,7 +115,7 @@ def look_at_homes(root, users, env):
     """What the pollers do before any rebuild: look for the opt-out marker in every user's home
     (the real code, under nss_wrapper) and keep the answers in the root's opt-out cache, which
     sb-rank reads."""
-    script = ("import sys; from slurm_scoreboard.optout import OptOut\n"
+    script = ("import sys; from slurm_scoreboard.core.optout import OptOut\n"
               "out = OptOut(sys.argv[1], 'clu00', check_homes=True)\n"
               f"out.refresh([f'user{{i:05d}}' for i in range({users})], budget=600)\n"
               "out.save()\n")
@@ -140,7 +140,7 @@ def history_done(root):
     """Mark the history pass done (empty files, a fresh record): the rebuild then times the
     boards alone, as every poll between two passes does."""
     from datetime import datetime, timezone
-    from slurm_scoreboard import chronicle
+    from slurm_scoreboard.history import chronicle
     os.makedirs(os.path.join(root, "leaderboards"), exist_ok=True)
     for path in (chronicle.achievements_file(root), chronicle.records_file(root),
                  chronicle.competitions_file(root)):

@@ -14,8 +14,10 @@ import sys
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(TOP, "lib"), TOP]
 
-from slurm_scoreboard import boards, tables, windows  # noqa: E402
-from slurm_scoreboard.fields import PRESETS  # noqa: E402
+from slurm_scoreboard.core import windows
+
+from slurm_scoreboard.rank import boards, tables# noqa: E402
+from slurm_scoreboard.ingest.fields import PRESETS  # noqa: E402
 from slurm_scoreboard_tools.sb_export import FORMATS as EXPORT_FORMATS  # noqa: E402
 
 # Values an option takes, for the options whose values are a known list.

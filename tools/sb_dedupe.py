@@ -7,13 +7,15 @@ import sys
 from collections import Counter
 from typing import Dict, Optional, Sequence, Tuple
 
-from slurm_scoreboard import cli, layout, times
-from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter, key_hash
-from slurm_scoreboard.names import safe_text
-from slurm_scoreboard.ndjson import Writer, read_lines
-from slurm_scoreboard.recent import RECENT_KEYS, RecentKeys
-from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
-from slurm_scoreboard.store import load_bloom
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import layout, times
+from slurm_scoreboard.store.bloom import BloomCorrupt, BloomFilter, key_hash
+from slurm_scoreboard.core.names import safe_text
+from slurm_scoreboard.core.ndjson import Writer, read_lines
+from slurm_scoreboard.store.recent import RECENT_KEYS, RecentKeys
+from slurm_scoreboard.ingest.records import SkipRecord, check, latest_time, placement
+from slurm_scoreboard.store.store import load_bloom
 
 PROG = "sb-dedupe"
 

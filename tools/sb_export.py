@@ -4,9 +4,15 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli, files, openmetrics, sitedir, view_model, webpage
-from slurm_scoreboard.leaderboard_files import LeaderboardFiles
-from slurm_scoreboard.names import safe_text
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import files
+
+from slurm_scoreboard.export import openmetrics, sitedir, webpage
+
+from slurm_scoreboard.view import view_model
+from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
+from slurm_scoreboard.core.names import safe_text
 
 PROG = "sb-export"
 FORMATS = ("openmetrics", "html")

@@ -7,13 +7,15 @@ from typing import List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import achievements, chronicle, cli, news
-from slurm_scoreboard.files import (UnsafePath, atomic_write, locked, makedirs, read_bytes,
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.history import achievements, chronicle, news
+from slurm_scoreboard.core.files import (UnsafePath, atomic_write, locked, makedirs, read_bytes,
                                     remove_leftovers)
-from slurm_scoreboard.names import safe_text
-from slurm_scoreboard.ndjson import Writer
+from slurm_scoreboard.core.names import safe_text
+from slurm_scoreboard.core.ndjson import Writer
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.competitions import is_day
+from slurm_scoreboard.history.competitions import is_day
 
 PROG = "sb-news"
 

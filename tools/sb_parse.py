@@ -4,10 +4,14 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli, fields, times
-from slurm_scoreboard.names import safe_text
-from slurm_scoreboard.ndjson import Writer
-from slurm_scoreboard.parser import LayoutUnknown, SacctParser
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import times
+
+from slurm_scoreboard.ingest import fields
+from slurm_scoreboard.core.names import safe_text
+from slurm_scoreboard.core.ndjson import Writer
+from slurm_scoreboard.ingest.parser import LayoutUnknown, SacctParser
 
 PROG = "sb-parse"
 

@@ -6,8 +6,14 @@ from typing import Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import cli, files, pollstatus, probe, sacct, sharing, times
-from slurm_scoreboard.names import check_name
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import files, sharing, times
+
+from slurm_scoreboard.ingest import sacct
+
+from slurm_scoreboard.poll import pollstatus, probe
+from slurm_scoreboard.core.names import check_name
 
 PROG = "sb-probe"
 EXIT_UNKNOWN = 5

@@ -7,17 +7,24 @@ from typing import List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import (boards, chronicle, cli, competitions, efficiency, groupstats,
-                              layout, rebuilds, tables, times, view_model, windows, xp)
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import layout, times, windows, xp
+
+from slurm_scoreboard.history import chronicle, competitions
+
+from slurm_scoreboard.rank import boards, efficiency, groupstats, rebuilds, tables
+
+from slurm_scoreboard.view import view_model
 from slurm_scoreboard.boardfiles import BoardError, BoardFiles
-from slurm_scoreboard.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
+from slurm_scoreboard.core.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs, remove_temporaries)
-from slurm_scoreboard.journal import JournalCorrupt
-from slurm_scoreboard.names import check_name, safe_text
-from slurm_scoreboard.ndjson import Writer
-from slurm_scoreboard.optout import OptOut
-from slurm_scoreboard.store import StoreCorrupt
-from slurm_scoreboard.usage import usage_dir
+from slurm_scoreboard.store.journal import JournalCorrupt
+from slurm_scoreboard.core.names import check_name, safe_text
+from slurm_scoreboard.core.ndjson import Writer
+from slurm_scoreboard.core.optout import OptOut
+from slurm_scoreboard.store.store import StoreCorrupt
+from slurm_scoreboard.store.usage import usage_dir
 
 PROG = "sb-rank"
 EXIT_DAMAGED = 4
@@ -348,7 +355,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
     when nothing it reads changed since the last clean one (see rebuilds.py), the efficiency
     bar in force included."""
     bar = rebuild_bar(args, root, damage)
-    current = rebuilds.signature(root, now, f"min_cpu_hours={bar!r}")
+    current = rebuilds.signature(root, now, rebuilds.bar_setting(bar))
     if args.if_changed:
         asof = rebuilds.unchanged(root, current)
         if asof:

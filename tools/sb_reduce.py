@@ -9,18 +9,22 @@ from typing import Dict, List, Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import boards, cli, layout, times
-from slurm_scoreboard.bloom import BloomCorrupt
-from slurm_scoreboard.files import LockBusy, UnsafePath, locked
-from slurm_scoreboard.journal import JournalCorrupt
-from slurm_scoreboard.names import check_name, safe_text
-from slurm_scoreboard.ndjson import read
-from slurm_scoreboard.optout import OptOut
-from slurm_scoreboard.records import SkipRecord, check, latest_time, placement
-from slurm_scoreboard.reducer import FewerJobs, Reducer, finish_interrupted, keep_old_rule
-from slurm_scoreboard.reducer import repair as reducer_repair
-from slurm_scoreboard.store import StoreCorrupt, TotalsOverflow, ended_months
-from slurm_scoreboard.usage import UsageWriter, entry_of, erase_users
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import layout, times
+
+from slurm_scoreboard.rank import boards
+from slurm_scoreboard.store.bloom import BloomCorrupt
+from slurm_scoreboard.core.files import LockBusy, UnsafePath, locked
+from slurm_scoreboard.store.journal import JournalCorrupt
+from slurm_scoreboard.core.names import check_name, safe_text
+from slurm_scoreboard.core.ndjson import read
+from slurm_scoreboard.core.optout import OptOut
+from slurm_scoreboard.ingest.records import SkipRecord, check, latest_time, placement
+from slurm_scoreboard.store.reducer import FewerJobs, Reducer, finish_interrupted, keep_old_rule
+from slurm_scoreboard.store.reducer import repair as reducer_repair
+from slurm_scoreboard.store.store import StoreCorrupt, TotalsOverflow, ended_months
+from slurm_scoreboard.store.usage import UsageWriter, entry_of, erase_users
 
 PROG = "sb-reduce"
 EXIT_FEWER = 6

@@ -7,9 +7,13 @@ import sys
 from datetime import timedelta
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli, layout, sacct, times
-from slurm_scoreboard.names import check_name
-from slurm_scoreboard.ratelimit import RateLimited, RateLimiter
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import layout, times
+
+from slurm_scoreboard.ingest import sacct
+from slurm_scoreboard.core.names import check_name
+from slurm_scoreboard.ingest.ratelimit import RateLimited, RateLimiter
 
 PROG = "sb-sacct"
 EXIT_RATE_LIMITED = 3

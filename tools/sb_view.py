@@ -7,8 +7,14 @@ import shutil
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import ansi, boards, cli, pages, screens, view_model, windows
-from slurm_scoreboard.names import printable, safe_text
+from slurm_scoreboard import cli
+
+from slurm_scoreboard.core import windows
+
+from slurm_scoreboard.rank import boards
+
+from slurm_scoreboard.view import ansi, pages, screens, view_model
+from slurm_scoreboard.core.names import printable, safe_text
 
 PROG = "sb-view"
 EXIT_UNKNOWN = 5
@@ -160,7 +166,7 @@ def snapshot(state: view_model.ViewState, args) -> int:
 def interactive(state: view_model.ViewState, args) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise cli.UsageError("the interactive view needs a terminal; use --snapshot to print")
-    from slurm_scoreboard import tui
+    from slurm_scoreboard.view import tui
     try:
         return tui.run(state, use_color=args.color == "always" or
                        (args.color == "auto" and not os.environ.get("NO_COLOR")))
@@ -176,7 +182,7 @@ def body(args) -> int:
     if backend == "ansi":
         return snapshot(state, args)
     if backend == "textual":
-        from slurm_scoreboard import textual_app
+        from slurm_scoreboard.view import textual_app
         return textual_app.run(state)
     return interactive(state, args)
 

@@ -33,14 +33,16 @@ from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequen
 
 import orjson
 
-from . import boards, chronicle, optout, windows
-from .boards import EFFICIENCY_BOARDS
-from .files import UnsafePath, open_file, read_bytes
-from .groupstats import groups_from_stats
-from .history import name_field
-from .layout import optout_file
-from .names import PLAIN, check_name, safe_text
-from .ndjson import LINE_LIMIT, bounded_lines
+from .core import optout, windows
+from .history import chronicle
+from .rank import boards
+from .rank.boards import EFFICIENCY_BOARDS
+from .core.files import UnsafePath, open_file, read_bytes
+from .rank.groupstats import groups_from_stats
+from .history.history import name_field
+from .core.layout import optout_file
+from .core.names import PLAIN, check_name, safe_text
+from .core.ndjson import LINE_LIMIT, bounded_lines
 
 ALL = "all"                      # the scope of every cluster merged
 BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote

@@ -13,8 +13,9 @@ import signal
 import sys
 from typing import Callable, Optional, Sequence
 
-from . import __version__, files, optout, sharing, times
-from .names import check_name, safe_text
+from . import __version__
+from .core import files, optout, sharing, times
+from .core.names import check_name, safe_text
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -22,7 +22,7 @@ import tempfile
 import traceback
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from slurm_scoreboard import files
+from slurm_scoreboard.core import files
 
 
 class Ran(NamedTuple):

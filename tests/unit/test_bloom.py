@@ -1,8 +1,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from slurm_scoreboard import bloom
-from slurm_scoreboard.bloom import BloomCorrupt, BloomFilter
+from slurm_scoreboard.store import bloom
+from slurm_scoreboard.store.bloom import BloomCorrupt, BloomFilter
 
 
 def test_added_keys_are_always_found_and_others_not():
@@ -205,7 +205,7 @@ def test_no_key_is_ever_lost_across_runs_saves_and_compactions(batches, capacity
 
 def test_a_planted_previous_month_cannot_size_a_new_month_beyond_reason(tmp_path):
     """A header alone (no bitmap) claims nothing; an honest big month is capped at MAX_HINT."""
-    from slurm_scoreboard import bloom, store
+    from slurm_scoreboard.store import bloom, store
     forged = bloom._HEADER.pack(bloom.MAGIC, bloom.VERSION, 1) + \
         bloom._LAYER.pack(1 << 40, 8, 1, (1 << 64) - 1)
     assert bloom.items_in(forged) == 0

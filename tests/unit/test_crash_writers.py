@@ -29,7 +29,9 @@ from crash_helpers import (differences, fast_folder, linked_copy, remove_fast_fo
                            representative_points, run_forked, snapshot, SyncSpy,
                            write_points)
 from reduce_helpers import job, ndjson, reduce
-from slurm_scoreboard import chronicle, rebuilds, sitedir
+from slurm_scoreboard.export import sitedir
+from slurm_scoreboard.history import chronicle
+from slurm_scoreboard.rank import efficiency, rebuilds
 from slurm_scoreboard_tools import sb_export, sb_news, sb_rank, sb_reduce
 
 NOW = "2025-08-31T12:00:00Z"
@@ -96,13 +98,14 @@ def rebuilt_files(root):
 def assert_bookkeeping_is_a_clean_rebuilds(root):
     """rebuild.json says the last clean rebuild read what is there now (so the next poll's
     --if-changed skips), history.json that the history pass ran now, with today's inputs."""
-    assert rebuilds.unchanged(str(root), rebuilds.signature(str(root), _now())) == NOW
+    bar = rebuilds.bar_setting(efficiency.DEFAULT_MIN_CPU_HOURS)
+    assert rebuilds.unchanged(str(root), rebuilds.signature(str(root), _now(), bar)) == NOW
     with open(chronicle.record_file(str(root)), "rb") as handle:
         assert orjson.loads(handle.read()) == {"asof": NOW, "inputs": chronicle._inputs(str(root))}
 
 
 def _now():
-    from slurm_scoreboard import times
+    from slurm_scoreboard.core import times
     return times.parse_moment(NOW)
 
 

@@ -10,11 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slurm_scoreboard import efficiency, records, usage
-from slurm_scoreboard.parser import SacctParser
-from slurm_scoreboard.records import placement
-from slurm_scoreboard.times import iso_seconds
-from slurm_scoreboard.windows import Window
+from slurm_scoreboard.ingest import records
+
+from slurm_scoreboard.rank import efficiency
+
+from slurm_scoreboard.store import usage
+from slurm_scoreboard.ingest.parser import SacctParser
+from slurm_scoreboard.ingest.records import placement
+from slurm_scoreboard.core.times import iso_seconds
+from slurm_scoreboard.core.windows import Window
 
 from reduce_helpers import ENV, job, ndjson, reduce, tool
 
@@ -240,8 +244,8 @@ def test_usage_and_counting_exclude_each_other_and_a_busy_cluster_exits_3(tmp_pa
     done = tool("sb_reduce", ["--root", str(tmp_path), "--cluster", "hammer", "--usage",
                               "--repair"])
     assert done.returncode == 2
-    from slurm_scoreboard import layout
-    from slurm_scoreboard.files import locked
+    from slurm_scoreboard.core import layout
+    from slurm_scoreboard.core.files import locked
     os.makedirs(layout.state_dir(str(tmp_path), "hammer"))
     with locked(layout.reduce_lock(str(tmp_path), "hammer")):
         done, _ = usage_reduce(tmp_path, [measured(12, "ann", "2025-08-02T00:00:00Z")])
@@ -587,7 +591,7 @@ def test_a_planted_huge_usage_file_is_refused_before_it_is_read(tmp_path):
     path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
     with open(path, "r+b") as handle:
         handle.truncate(usage.DAY_LIMIT + 1)          # sparse: nothing is written
-    from slurm_scoreboard.store import StoreCorrupt
+    from slurm_scoreboard.store.store import StoreCorrupt
     with pytest.raises(StoreCorrupt, match="larger than"):
         usage.load_day(path, "2025-08-02")
     done = rank(tmp_path)

@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families as parse_pro
 from export_helpers import (CLUSTERS, HOSTILE, NOW, every_board, export, opt_out, ranked_root,
                             read_board, write_board)
 from reduce_helpers import ENV
-from slurm_scoreboard import openmetrics
-from slurm_scoreboard.boards import LEVELLESS
+from slurm_scoreboard.export import openmetrics
+from slurm_scoreboard.rank.boards import LEVELLESS
 
 LABEL = {"users": "user", "groups": "account"}
 FAMILY = {"users": "slurm_scoreboard_user", "groups": "slurm_scoreboard_group"}

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from slurm_scoreboard import files
+from slurm_scoreboard.core import files
 from slurm_scoreboard.cli import Terminated
 
 

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reduce_helpers import job
-from slurm_scoreboard import fields
-from slurm_scoreboard.parser import LayoutUnknown, SacctParser
-from slurm_scoreboard.records import check
+from slurm_scoreboard.ingest import fields
+from slurm_scoreboard.ingest.parser import LayoutUnknown, SacctParser
+from slurm_scoreboard.ingest.records import check
 from test_samples import NEGATIVE, WITH_USERS, WITHOUT_USERS
 
 SEED = int(os.environ.get("SB_FUZZ_SEED") or random.SystemRandom().randrange(10 ** 6))

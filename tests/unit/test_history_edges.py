@@ -13,12 +13,13 @@ import os
 import orjson
 
 from reduce_helpers import job, reduce, tool
-from slurm_scoreboard import history, xp
-from slurm_scoreboard.achievements import Achievements
+from slurm_scoreboard.core import xp
+from slurm_scoreboard.history import history
+from slurm_scoreboard.history.achievements import Achievements
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.groupstats import group_stats, ranks_in_groups
-from slurm_scoreboard.recordbook import RecordBook
-from slurm_scoreboard.times import iso_seconds
+from slurm_scoreboard.rank.groupstats import group_stats, ranks_in_groups
+from slurm_scoreboard.history.recordbook import RecordBook
+from slurm_scoreboard.core.times import iso_seconds
 
 RATES = dict(xp.DEFAULT_RATES)
 HOUR = 3600

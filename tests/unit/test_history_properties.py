@@ -19,10 +19,12 @@ from datetime import date, timedelta
 import orjson
 from hypothesis import given, settings, strategies as st
 
-from slurm_scoreboard import history, xp
-from slurm_scoreboard.achievements import Achievements
-from slurm_scoreboard.competitions import Competition, Competitions
-from slurm_scoreboard.recordbook import RecordBook
+from slurm_scoreboard.core import xp
+
+from slurm_scoreboard.history import history
+from slurm_scoreboard.history.achievements import Achievements
+from slurm_scoreboard.history.competitions import Competition, Competitions
+from slurm_scoreboard.history.recordbook import RecordBook
 
 RATES = dict(xp.DEFAULT_RATES)
 START = date(2024, 2, 20)          # the histories cross a leap day, a month and ISO weeks

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from slurm_scoreboard.journal import JOURNAL, JournalCorrupt, Transaction, recover, staged_path
+from slurm_scoreboard.store.journal import JOURNAL, JournalCorrupt, Transaction, recover, staged_path
 
 
 def setup_dirs(tmp_path):

@@ -1,4 +1,4 @@
-from slurm_scoreboard import metrics
+from slurm_scoreboard.store import metrics
 
 
 def record(**fields):

@@ -18,8 +18,8 @@ from hypothesis import given, settings, strategies as st
 
 from crash_helpers import SyncSpy, run_forked
 from reduce_helpers import job, ndjson
-from slurm_scoreboard import files
-from slurm_scoreboard.sharing import Sharing
+from slurm_scoreboard.core import files
+from slurm_scoreboard.core.sharing import Sharing
 from slurm_scoreboard_tools import sb_export, sb_news, sb_probe, sb_rank, sb_reduce
 
 NOW = "2025-08-31T12:00:00Z"

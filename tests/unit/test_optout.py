@@ -6,8 +6,8 @@ import time
 import orjson
 import pytest
 
-from slurm_scoreboard import optout
-from slurm_scoreboard.optout import HomeLooker, OptOut
+from slurm_scoreboard.core import optout
+from slurm_scoreboard.core.optout import HomeLooker, OptOut
 
 NSS_WRAPPER = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
 

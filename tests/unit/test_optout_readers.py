@@ -18,10 +18,13 @@ from hypothesis import given, strategies as st
 
 from export_helpers import every_board
 from reduce_helpers import ENV, job, tool
-from slurm_scoreboard import boardfiles, boards, cli, groupstats, optout, probe, sharing, xp
-from slurm_scoreboard import view_model as vm
+from slurm_scoreboard import boardfiles, cli
+from slurm_scoreboard.core import optout, sharing, xp
+from slurm_scoreboard.poll import probe
+from slurm_scoreboard.rank import boards, groupstats
+from slurm_scoreboard.view import view_model as vm
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.competitions import Competition
+from slurm_scoreboard.history.competitions import Competition
 from slurm_scoreboard_tools import sb_rank
 from test_view_model import NOW, make_store, rank
 
@@ -161,7 +164,7 @@ def every_user_board():
 def snapshot_text(root, window, metric, scope, kind="users"):
     state = vm.ViewState(str(root), vm.load_index(str(root)),
                          vm.Selection(window, metric, scope, kind))
-    from slurm_scoreboard import screens
+    from slurm_scoreboard.view import screens
     return "\n".join("".join(text for text, _ in line)
                      for line in screens.snapshot_lines(state, 120, 0, True))
 
@@ -300,7 +303,7 @@ def test_events_waiting_in_the_outbox_leave_it_unposted(fresh):
 
 
 def news_text(event):
-    from slurm_scoreboard.achievements import describe
+    from slurm_scoreboard.history.achievements import describe
     return describe(event).encode()
 
 

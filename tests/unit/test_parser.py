@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from slurm_scoreboard.parser import SacctParser
+from slurm_scoreboard.ingest.parser import SacctParser
 
 G = 1024 ** 3
 M = 1024 ** 2
@@ -77,7 +77,7 @@ def test_the_readme_one_liner_order_with_account_is_recognised_by_field_count():
 def test_the_readme_one_liner_asks_for_what_its_headerless_order_reads():
     """The README's plain-sacct one-liner (-o ...) is one sb-parse recognises without a header,
     and it asks for Account, so its jobs count for their groups."""
-    from slurm_scoreboard import fields
+    from slurm_scoreboard.ingest import fields
     readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
     usage = readme.split("## Usage", 1)[1]
     listed = usage.split(" -o ", 1)[1].split()[0].split(",")
@@ -290,7 +290,7 @@ def test_malformed_lines_are_reported_with_line_numbers():
 
 def test_unknown_headerless_layout_stops_with_one_message():
     import pytest
-    from slurm_scoreboard.parser import LayoutUnknown
+    from slurm_scoreboard.ingest.parser import LayoutUnknown
     with pytest.raises(LayoutUnknown, match="cannot tell the columns of a 3-field line"):
         parse(["1|COMPLETED|0:0"] * 200)
 
@@ -299,7 +299,7 @@ def test_a_layout_guessed_from_the_count_that_does_not_fit_stops_after_five_line
     """13 fields with ^|^ look like the README one-liner's order; if the first lines do not fit
     it (no JobID where it should be), stop with one message instead of one per line."""
     import pytest
-    from slurm_scoreboard.parser import LayoutUnknown
+    from slurm_scoreboard.ingest.parser import LayoutUnknown
     line = "^|^".join(["", "sbatch", "x", "COMPLETED", "1", "2", "3", "4", "5", "6", "7", "8",
                        "9"])
     problems = []
@@ -352,7 +352,7 @@ FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 def test_own_xdmod_fixture_gives_the_hand_checked_records():
     """--format xdmod on the project's own shredder log (tests/fixtures/README.md)."""
-    from slurm_scoreboard import fields
+    from slurm_scoreboard.ingest import fields
     with open(os.path.join(FIXTURES, "xdmod-shredder.log"), "rb") as handle:
         records, problems, stats = parse(handle, fields=fields.preset("xdmod"))
     assert problems == [] and stats.records == 5
@@ -390,7 +390,7 @@ FIELD = st.one_of(st.text(max_size=12), st.sampled_from(
 @given(st.lists(st.lists(FIELD, min_size=1, max_size=18).map("|".join), max_size=6))
 def test_any_lines_after_a_good_job_give_records_or_reasons(lines):
     """Whatever follows, the parser reports or skips; every record it gives passes the checks."""
-    from slurm_scoreboard.records import check
+    from slurm_scoreboard.ingest.records import check
     problems = []
     parser = SacctParser(on_problem=lambda s, n, m: problems.append(m),
                          latest="2100-01-01T00:00:00Z")
@@ -418,7 +418,7 @@ def test_a_job_with_any_line_cut_by_a_width_is_not_counted_at_all():
 
 
 def test_a_cut_state_is_read_when_it_can_only_be_one_state():
-    from slurm_scoreboard.states import normalize_state
+    from slurm_scoreboard.ingest.states import normalize_state
     assert normalize_state("OUT_OF_ME+") == "OUT_OF_MEMORY"
     assert normalize_state("SPECIAL_E+") == "SPECIAL_EXIT"
     assert normalize_state("CANCELLED+") == "CANCELLED"
@@ -428,7 +428,7 @@ def test_a_cut_state_is_read_when_it_can_only_be_one_state():
 
 
 def test_a_headerless_fixed_width_table_is_named_as_such_with_the_fix():
-    from slurm_scoreboard.parser import LayoutUnknown
+    from slurm_scoreboard.ingest.parser import LayoutUnknown
     lines = ["1000               kim  COMPLETED   00:10:00          4   cpu=4 ",
              "1001               kim  COMPLETED   00:10:00          4   cpu=4 "]
     with pytest.raises(LayoutUnknown, match="fixed-width table without its header: run sacct -P"):

@@ -34,8 +34,10 @@ from prometheus_client.parser import text_string_to_metric_families as parse_pro
 
 from export_helpers import NOW, hours
 from reduce_helpers import ENV, job, reduce, tool
-from slurm_scoreboard import ansi, cli, openmetrics, screens, view_model, webpage
-from slurm_scoreboard.leaderboard_files import LeaderboardFiles
+from slurm_scoreboard import cli
+from slurm_scoreboard.export import openmetrics, webpage
+from slurm_scoreboard.view import ansi, screens, view_model
+from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard_tools import sb_view
 
 NOT_UTF8 = "\ufdd0not-utf-8\ufdd0"       # replaced by raw bytes once the file is serialised

@@ -1,5 +1,5 @@
 
-from slurm_scoreboard import probe
+from slurm_scoreboard.poll import probe
 
 
 def test_root_is_created_with_its_top_folders(tmp_path):

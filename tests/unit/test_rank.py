@@ -218,7 +218,8 @@ def test_fractional_hours_stay_exact_on_boards_personal_pages_and_the_snapshot(t
 
 
 def test_overall_orders_by_total_level_then_total_xp_then_name():
-    from slurm_scoreboard import boards, xp
+    from slurm_scoreboard.core import xp
+    from slurm_scoreboard.rank import boards
     rates = {skill: 1.0 for skill in xp.SKILLS}
     # [clock s, elapsed s, GPU clock s, GPU elapsed s, failed jobs, jobs]; with rate 1, jobs=174
     # is level 3 (174 XP), 83..173 level 2; five skills (failed jobs is a board apart: no XP).

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from slurm_scoreboard.ratelimit import RateLimited, RateLimiter
+from slurm_scoreboard.ingest.ratelimit import RateLimited, RateLimiter
 
 
 class Clock:

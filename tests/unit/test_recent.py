@@ -1,4 +1,4 @@
-from slurm_scoreboard.recent import RecentKeys
+from slurm_scoreboard.store.recent import RecentKeys
 
 
 def test_a_key_seen_lately_is_refused_and_the_oldest_are_forgotten():

@@ -8,8 +8,8 @@ import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from slurm_scoreboard import records
-from slurm_scoreboard.records import SkipRecord, check
+from slurm_scoreboard.ingest import records
+from slurm_scoreboard.ingest.records import SkipRecord, check
 
 LATEST = "2025-09-02T00:00:00Z"
 

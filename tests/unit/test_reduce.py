@@ -185,7 +185,7 @@ def test_malformed_input_lines_are_reported_and_skipped(tmp_path):
 
 
 def test_a_het_job_from_the_parser_counts_once_with_its_own_cpu_seconds(tmp_path):
-    from slurm_scoreboard.parser import SacctParser
+    from slurm_scoreboard.ingest.parser import SacctParser
     from test_parser import HET_LINES
     (het,) = SacctParser(cluster="hammer").parse(iter(HET_LINES), "het")
     assert het["cpu_seconds"] != het["elapsed_s"] * het["cpus"]

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from slurm_scoreboard import sacct
-from slurm_scoreboard.fields import SB_SACCT_FIELDS
+from slurm_scoreboard.ingest import sacct
+from slurm_scoreboard.ingest.fields import SB_SACCT_FIELDS
 
 
 def utc(*args):

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from slurm_scoreboard import fields
-from slurm_scoreboard.parser import SacctParser
+from slurm_scoreboard.ingest import fields
+from slurm_scoreboard.ingest.parser import SacctParser
 
 HB = ("JobID,JobName,User,Partition,NodeList,NNodes,NCPUs,NTasks,State,Submit,Start,End,Timelimit,"
       "Elapsed,TotalCPU,CPUTime,UserCPU,SystemCPU,ReqMem,MaxRSS,MaxVMSize,ReqTRES,AllocTRES,"

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from slurm_scoreboard import sharing
-from slurm_scoreboard.sharing import Sharing, SharingError
+from slurm_scoreboard.core import sharing
+from slurm_scoreboard.core.sharing import Sharing, SharingError
 
 
 def write_config(root, text):

@@ -1,6 +1,6 @@
 import pytest
 
-from slurm_scoreboard.states import TERMINAL_CODES, is_failed, is_terminal, normalize_state
+from slurm_scoreboard.ingest.states import TERMINAL_CODES, is_failed, is_terminal, normalize_state
 
 
 @pytest.mark.parametrize("text,state", [

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from slurm_scoreboard import times
+from slurm_scoreboard.core import times
 
 
 def test_sacct_stamps_become_utc_iso_with_z():

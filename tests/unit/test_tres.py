@@ -1,6 +1,6 @@
 import pytest
 
-from slurm_scoreboard.tres import gpu_count, memory_bytes, parse_tres
+from slurm_scoreboard.ingest.tres import gpu_count, memory_bytes, parse_tres
 
 
 def test_untyped_gpu_entry_is_the_total():

@@ -1,6 +1,6 @@
 import pytest
 
-from slurm_scoreboard.units import parse_count, parse_duration, parse_reqmem, parse_size
+from slurm_scoreboard.ingest.units import parse_count, parse_duration, parse_reqmem, parse_size
 
 K, M, G, T = 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4
 
@@ -62,7 +62,7 @@ def test_counts():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from slurm_scoreboard.units import MAX_BYTES  # noqa: E402
+from slurm_scoreboard.ingest.units import MAX_BYTES  # noqa: E402
 
 SACCTISH = st.text(alphabet="0123456789.:-+eEKMGTPcnkb infaINFAN_\u0663\u00b2", max_size=24)
 

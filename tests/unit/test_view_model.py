@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from reduce_helpers import job, reduce, tool
-from slurm_scoreboard import screens
+from slurm_scoreboard.view import screens
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard import view_model as vm
+from slurm_scoreboard.view import view_model as vm
 
 NOW = "2025-08-31T12:00:00Z"
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",

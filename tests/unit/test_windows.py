@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from slurm_scoreboard import windows
+from slurm_scoreboard.core import windows
 
 NOW = datetime(2024, 3, 1, 9, 30, tzinfo=timezone.utc)     # a leap year, just after February
 

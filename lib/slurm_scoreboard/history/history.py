@@ -1,0 +1,142 @@
+"""What happened when: one pass over every cluster's day rows, oldest UTC day first, for the
+things the boards cannot show (achievements, records, competitions).
+
+Each day's rows (cluster, user, account, vector) are what the monthly rollups keep, so a
+backfilled history is dated as exactly as a polled one, and a late job that changes an earlier
+day changes what the next pass finds. Opted-out users' rows are left out before anything sees
+them, as on the boards (groups are summed without them too).
+
+Names are counted in four scopes at once: a user and a group (SLURM account) each over all
+clusters (scope ``all``) and on each cluster. A :data:`Key` is ``(scope, kind, name)``.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Callable, Dict, Iterator, List, Sequence, Tuple
+
+from ..core import xp
+from ..rank import boards
+from ..store import metrics
+from ..core.files import UnsafePath
+from ..store.journal import JournalCorrupt
+from ..core.optout import OptOut
+from ..store.store import StoreCorrupt, day_rows, load_object
+
+Vector = metrics.Vector
+Row = Tuple[str, str, str, Sequence[int]]     # cluster, user, account, vector
+Key = Tuple[str, str, str]                    # scope ("all" or a cluster), kind, name
+Damage = Callable[[str, str], None]
+SKILLS = boards.SKILLS
+
+
+def cluster_months(root: str, clusters: Sequence[str], on_damage: Damage
+                   ) -> Dict[str, List[Tuple[str, str]]]:
+    """month -> [(cluster, rollup path)] over every cluster, months oldest first."""
+    found: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+    for cluster in clusters:
+        for month, path in boards.rollup_months(root, cluster, on_damage):
+            found[month].append((cluster, path))
+    return dict(sorted(found.items()))
+
+
+def _month_rows(root: str, cluster: str, path: str, month: str, wait: float,
+                on_damage: Damage) -> list:
+    """The day rows of one rollup, read under the cluster's store lock; [] when damaged."""
+    try:
+        with boards.reading(root, cluster, wait):
+            return day_rows(load_object(path) or {}, path, month)
+    except (StoreCorrupt, UnsafePath, JournalCorrupt) as err:
+        on_damage(path, f"{err}; this month is left out of records and achievements "
+                        f"({boards.remedy(path)})")
+    except boards.StoreBusy as err:
+        on_damage(path, f"{err}; this month is left out of records and achievements")
+    return []
+
+
+def day_batches(root: str, clusters: Sequence[str], optout: OptOut, on_damage: Damage,
+                wait: float = 60.0) -> Iterator[Tuple[str, List[Row]]]:
+    """(day, rows of every cluster that day), oldest day first; one month held at a time."""
+    for month, sources in cluster_months(root, clusters, on_damage).items():
+        by_day: Dict[str, List[Row]] = defaultdict(list)
+        for cluster, path in sources:
+            for row in _month_rows(root, cluster, path, month, wait, on_damage):
+                if row[0] not in optout:
+                    by_day[row[1]].append((cluster, row[0], row[2], row[3:]))
+        for day in sorted(by_day):
+            yield day, by_day[day]
+
+
+def keys_of(cluster: str, user: str, account: str) -> Tuple[Key, ...]:
+    """The keys a row counts for: its user's, and its group's unless it has no account."""
+    if not boards.is_group(account):
+        return (("all", "users", user), (cluster, "users", user))
+    return (("all", "users", user), (cluster, "users", user),
+            ("all", "groups", account), (cluster, "groups", account))
+
+
+def gains_of(rows: Sequence[Row]) -> Dict[Key, Vector]:
+    """What every user and group gained in each scope from one day's rows."""
+    gains: Dict[Key, Vector] = {}
+    for cluster, user, account, vector in rows:
+        for key in keys_of(cluster, user, account):
+            total = gains.get(key)
+            if total is None:
+                gains[key] = list(vector)
+            else:
+                metrics.add_into(total, vector)
+    return gains
+
+
+def skill_xp(vector: Sequence[int], skill: str, rates: Dict[str, float]) -> int:
+    return xp.xp_of(boards.metric_value(vector, skill), rates[skill])
+
+
+def name_field(kind: str) -> str:
+    """The field naming a user or a group in every file: ``user`` or ``account``."""
+    return "account" if kind == "groups" else "user"
+
+
+def monday_of(day: str) -> str:
+    moment = date.fromisoformat(day)
+    return (moment - timedelta(days=moment.weekday())).isoformat()
+
+
+def sunday_of(day: str) -> str:
+    return (date.fromisoformat(monday_of(day)) + timedelta(days=6)).isoformat()
+
+
+def week_label(day: str) -> str:
+    """ISO week of a day, e.g. 2025-W31 (weeks run Monday to Sunday, UTC)."""
+    year, week, _ = date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+class Observer:
+    """Something the pass tells about every day, in order."""
+
+    def day(self, day: str, rows: Sequence[Row], gains: Dict[Key, Vector],
+            totals: Dict[Key, Vector]) -> None:
+        """`gains`: what each key gained on `day`; `totals`: cumulative before it (read only)."""
+
+    def finish(self) -> None:
+        """Called once after the last day."""
+
+
+def run(batches, observers: Sequence[Observer]) -> Dict[Key, Vector]:
+    """Feed every day to every observer; the cumulative totals at the end."""
+    totals: Dict[Key, Vector] = {}
+    for day, rows in batches:
+        gains = gains_of(rows)
+        for observer in observers:
+            observer.day(day, rows, gains, totals)
+        for key, gain in gains.items():
+            total = totals.get(key)
+            if total is None:
+                totals[key] = list(gain)
+            else:
+                metrics.add_into(total, gain)
+    for observer in observers:
+        observer.finish()
+    return totals
+

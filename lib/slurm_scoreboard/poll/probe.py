@@ -1,0 +1,272 @@
+"""sb-probe's checks: the root folder, the SLURM client commands, whether sacct -a really shows
+other users' jobs (PrivateData), and whether GPU TRES are recorded."""
+from __future__ import annotations
+
+import getpass
+import grp
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+
+import orjson
+
+from ..core import files, sharing
+from ..core.layout import TOP_FOLDERS, sacct_rate_file
+from ..ingest.ratelimit import RateLimiter
+from ..ingest.sacct import sacct_environment
+from ..ingest.states import TERMINAL_CODES
+from ..core.times import now, sacct_stamp, to_iso
+
+EXIT_OK, EXIT_NO_SACCT, EXIT_ROOT, EXIT_OTHER = 0, 2, 3, 4
+
+
+class RootCheck(NamedTuple):
+    path: str
+    exists: bool
+    writable: bool
+    created: List[str]
+    error: str
+
+
+OPTOUT_HEADER = b"""# Users who opted out: one name a line (# comments). They are never stored, and what was
+# stored of them is erased at the next poll. Edit in place, keeping the file's mode.
+"""
+
+
+def check_root(root: str) -> RootCheck:
+    """Create the root's top folders if missing (with the root's modes), and an empty opt-out
+    list, and test that a file can be written there."""
+    created: List[str] = []
+    try:
+        for name in TOP_FOLDERS:
+            folder = os.path.join(root, name)
+            if not os.path.isdir(folder):
+                files.makedirs(folder)
+                created.append(name)
+        optout_list = os.path.join(root, "config", "optout.txt")
+        if not files.lexists(optout_list):
+            files.atomic_write(optout_list, OPTOUT_HEADER)
+            created.append("config/optout.txt")
+        probe_file = os.path.join(root, ".probe-write-test")
+        files.atomic_write(probe_file, b"ok")
+        files.unlink_synced(probe_file)
+    except (OSError, files.UnsafePath) as err:
+        return RootCheck(root, os.path.isdir(root), False, created,
+                         getattr(err, "strerror", None) or str(err))
+    return RootCheck(root, True, True, created, "")
+
+
+def configure_sharing(root: str, group: Optional[str], single_owner: bool,
+                      readers: Optional[str]) -> Tuple[sharing.Sharing, List[str]]:
+    """The root's sharing mode, changed when asked (only by the root's owner): the config is
+    written and every existing file and folder given the new modes. Returns notes to report."""
+    current = sharing.load(root) if os.path.isdir(root) else sharing.Sharing()
+    if group:
+        wanted = sharing.Sharing("group", group, _gid(group), readers or current.readers)
+    elif single_owner:
+        wanted = sharing.Sharing(readers=readers or current.readers)
+    elif readers:
+        wanted = current._replace(readers=readers)
+    else:
+        return current, []
+    os.makedirs(root, exist_ok=True)
+    owner = os.stat(root).st_uid
+    if os.geteuid() not in (owner, 0):
+        if wanted == current:
+            return current, ["  Sharing: already so (only the root's owner re-applies it)"]
+        raise sharing.SharingError(f"only the owner of {root} may change how it is shared")
+    if wanted.gid is not None and os.geteuid() != 0 and wanted.gid not in os.getgroups():
+        raise sharing.SharingError(f"you are not a member of group {group}")
+    files.use_root(root, wanted.modes())
+    config = {"mode": wanted.mode, "readers": wanted.readers}
+    if wanted.group:
+        config["group"] = wanted.group
+    files.atomic_write(sharing.config_path(root),
+                       orjson.dumps(config, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    problems = sharing.apply(root, wanted)
+    notes = [f"  Could not change: {problem}" for problem in problems[:20]]
+    if len(problems) > 20:
+        notes.append(f"  ... and {len(problems) - 20} more")
+    if problems:
+        notes.append(f"  {len(problems)} files or folders belong to other accounts: their owners "
+                     "(or root) must give them the new mode and group, e.g. with sb-probe "
+                     "--root R --group G as root")
+    return wanted, notes
+
+
+def _gid(group: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise sharing.SharingError(f"no group {group!r} on this machine") from None
+
+
+def run_quiet(command: List[str], timeout: float = 60) -> Optional[str]:
+    """stdout of a command, or None when it is missing, fails or times out."""
+    try:
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, timeout=timeout, env=sacct_environment())
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace")
+
+
+def slurm_config(text: Optional[str]) -> Dict[str, str]:
+    """`scontrol show config` lines ``Key = Value`` as a dict."""
+    config: Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and " " not in key.strip():
+            config[key.strip()] = value.strip()
+    return config
+
+
+def visible_users(days: int = 7, cluster: Optional[str] = None) -> Optional[Set[str]]:
+    """Users whose jobs ended in the last `days` days, as `sacct -a` shows them to the caller."""
+    command = ["sacct", "-a", "-X", "-n", "-P", "-o", "User", "--state=" + TERMINAL_CODES,
+               "-S", sacct_stamp(now() - timedelta(days=days)), "-E", sacct_stamp(now())]
+    if cluster:
+        command += ["-M", cluster]
+    output = run_quiet(command)
+    if output is None:
+        return None
+    return {line.strip() for line in output.splitlines() if line.strip()}
+
+
+class Finding(NamedTuple):
+    label: str
+    verdict: str   # OK, WARN, FAIL
+    detail: str
+
+
+def visibility_finding(users: Optional[Set[str]], me: str, config: Dict[str, str]) -> Finding:
+    private = config.get("PrivateData", "")
+    hides_jobs = "jobs" in private.lower()
+    if users is None:
+        return Finding("Visibility", "FAIL", "sacct -a failed; cannot read accounting data")
+    others = users - {me}
+    if others:
+        return Finding("Visibility", "OK", f"sacct -a shows jobs of {len(users)} users "
+                                           "in the last 7 days")
+    if hides_jobs and me != "root":
+        return Finding("Visibility", "FAIL", f"PrivateData={private} hides other users' jobs "
+                                             "from sacct -a; the scoreboard would only see yours")
+    return Finding("Visibility", "WARN", "sacct -a showed no other user's jobs in the last 7 "
+                                         "days (quiet cluster, or PrivateData in slurmdbd.conf)")
+
+
+def gpu_finding(config: Dict[str, str]) -> Finding:
+    tres = config.get("AccountingStorageTRES")
+    if tres is None:
+        return Finding("GPU TRES", "WARN", "scontrol show config unavailable; cannot tell")
+    if "gres/gpu" in tres:
+        return Finding("GPU TRES", "OK", f"AccountingStorageTRES={tres}")
+    return Finding("GPU TRES", "WARN", "gres/gpu is not in AccountingStorageTRES: GPU hours "
+                                       "will read 0")
+
+
+# What the readers of leaderboards/ read besides it (boardfiles.py), folder or file: without
+# them they refuse to show the boards.
+OPTOUT_PATHS = (("config", True), ("config/optout.txt", False), ("state", True),
+                ("state/optout_cache.json", False))
+
+
+def optout_finding(root: str, mode: sharing.Sharing) -> Finding:
+    """Whether everyone who may read leaderboards/ may also read the opt-out list and the
+    pollers' cache, as the root's sharing mode gives them."""
+    problems = [problem for relative, is_folder in OPTOUT_PATHS
+                for problem in _reader_problems(os.path.join(root, relative), is_folder,
+                                                mode.modes())]
+    if problems:
+        return Finding("Opt-out files", "FAIL", "; ".join(problems) + " (sb-view, sb-rank, "
+                       "sb-export and sb-news refuse to show the boards without them)")
+    return Finding("Opt-out files", "OK", "config/optout.txt and state/optout_cache.json can be "
+                                          "read by everyone who may read leaderboards/")
+
+
+def _reader_problems(path: str, is_folder: bool, modes: files.Modes) -> List[str]:
+    """What keeps the root's readers from `path` (nothing when it does not exist yet)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        return [f"{path}: {err.strerror}"]
+    kind_ok = stat.S_ISDIR(info.st_mode) if is_folder else stat.S_ISREG(info.st_mode)
+    if not kind_ok:
+        return [f"{path}: not a {'folder' if is_folder else 'regular file'}"]
+    needed = modes.folder & 0o055 if is_folder else modes.file & 0o044
+    problems = []
+    if info.st_mode & needed != needed:
+        problems.append(f"{path} has mode {stat.S_IMODE(info.st_mode):o}: run chmod "
+                        f"{stat.S_IMODE(info.st_mode) | needed:o} {path}")
+    if modes.group is not None and not needed & 0o005 and info.st_gid != modes.group:
+        problems.append(f"{path} is not in the root's group: run chgrp "
+                        f"{_group_name(modes.group)} {path}")
+    return problems
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def report(root: str, per_minute: int, cluster: Optional[str] = None,
+           mode: Optional[sharing.Sharing] = None, notes: Sequence[str] = ()
+           ) -> Tuple[List[str], int]:
+    """The report's lines and the exit code (0, 2 sacct missing, 3 root not writable, 4 other)."""
+    me = getpass.getuser()
+    mode = mode or sharing.Sharing()
+    lines = ["SlurmScoreboard Probe Report",
+             f"Timestamp: {to_iso(now())}",
+             f"Python: {sys.version.split()[0]} ({sys.executable})",
+             f"TERM: {os.environ.get('TERM', '')}",
+             f"Hostname: {socket.gethostname()}",
+             f"User: {me}"]
+    root_check = check_root(root)
+    lines.append(f"Root: {root} (exists={root_check.exists} writable={root_check.writable})")
+    if root_check.created:
+        lines.append("  Created: " + ", ".join(root_check.created))
+    if root_check.error:
+        lines.append(f"  Error: {root_check.error}")
+    lines.append(f"Sharing: {mode.describe()}")
+    lines.extend(notes)
+    readable = optout_finding(root, mode)
+    lines.append(f"{readable.label}: {readable.verdict} - {readable.detail}")
+    try:
+        sharing.check_writer(root, mode)
+    except (sharing.SharingError, OSError) as err:
+        lines.append(f"  Writer: NO - {err}")
+        root_check = root_check._replace(writable=False)
+    lines.append("Binaries:")
+    paths = {}
+    for name in ("sacct", "squeue", "scontrol"):
+        paths[name] = shutil.which(name)
+        lines.append(f"  {name:<8} {'OK' if paths[name] else 'MISSING':<8} {paths[name] or ''}")
+    lines.append(f"Rate Limits: sacct_calls_per_min <= {per_minute} (configurable) - OK "
+                 "(static check)")
+    findings: List[Finding] = []
+    if paths["sacct"]:
+        config = slurm_config(run_quiet(["scontrol", "show", "config"])) if paths["scontrol"] else {}
+        if root_check.writable:
+            RateLimiter(sacct_rate_file(root, cluster), per_minute).acquire()
+        findings = [visibility_finding(visible_users(cluster=cluster), me, config),
+                    gpu_finding(config)]
+    for finding in findings:
+        lines.append(f"{finding.label}: {finding.verdict} - {finding.detail}")
+    if not paths["sacct"]:
+        return lines, EXIT_NO_SACCT
+    if not root_check.writable:
+        return lines, EXIT_ROOT
+    if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings + [readable]):
+        return lines, EXIT_OTHER
+    return lines, EXIT_OK

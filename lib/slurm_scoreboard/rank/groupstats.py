@@ -1,0 +1,82 @@
+"""Group statistics (Wise Old Man's group page, for SLURM accounts) and a user's rank inside each
+of their groups.
+
+A group's members, in a window and scope, are the users who charged anything to its account
+there, and everything here counts what they charged to it (as the group boards and
+``sb-rank --account`` do): their levels, their XP, their ranks among the members. Written by
+sb-rank beside the group boards, ``groups/<window>_stats.json``::
+
+    {"asof": "...", "window": "alltime", "cluster": "all",
+     "groups": [{"account": "physics", "members": 12, "members_99": 1,
+                 "average_levels": {"clock_hours": 41.5, ...}, "average_total_level": 180.3,
+                 "total_xp": 12345678, "users": ["alice", ...],
+                 "ranks": {"alice": {"clock_hours": 1, "jobs": null, ...}, ...}}]}
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from ..core import xp
+from ..store import metrics
+from .boards import SKILLS, Standings, Usage, is_group, ranked, user_vectors
+
+
+def members_of(usage: Usage) -> Dict[str, List[str]]:
+    """account -> its members (users with any usage charged to it), names sorted; no group for
+    jobs without an account."""
+    members: Dict[str, List[str]] = {}
+    for user, accounts in usage.items():
+        for account, vector in accounts.items():
+            if is_group(account) and not metrics.is_zero(vector):
+                members.setdefault(account, []).append(user)
+    return {account: sorted(names) for account, names in sorted(members.items())}
+
+
+def group_entry(account: str, names: List[str], table: Standings) -> dict:
+    """One group's statistics from the standings of what its members charged to it."""
+    levels = {m: [xp.level(table.points[m][name]) for name in names] for m in SKILLS}
+    totals = [sum(levels[m][i] for m in SKILLS) for i in range(len(names))]
+    ranks: Dict[str, Dict[str, Optional[int]]] = {name: {} for name in names}
+    for metric in SKILLS:
+        found = {name: rank for rank, name, _ in ranked(table.values[metric])}
+        for name in names:
+            ranks[name][metric] = found.get(name)
+    return {"account": account, "members": len(names),
+            "members_99": sum(1 for i in range(len(names))
+                              if any(levels[m][i] == xp.MAX_LEVEL for m in SKILLS)),
+            "average_levels": {m: round(sum(v) / len(v), 2) for m, v in levels.items()},
+            "average_total_level": round(sum(totals) / len(totals), 2),
+            "total_xp": sum(table.points[m][name] for m in SKILLS for name in names),
+            "users": names, "ranks": ranks}
+
+
+def group_stats(usage: Usage, rates: Dict[str, float]) -> List[dict]:
+    """One entry per group, the highest total XP of its members first."""
+    groups = [group_entry(account, names, Standings(user_vectors(usage, account), rates))
+              for account, names in members_of(usage).items()]
+    groups.sort(key=lambda g: (-g["total_xp"], g["account"]))
+    return groups
+
+
+def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
+    """For each group `user` belongs to: its size and the user's rank among its members on every
+    skill (None where the user charged nothing of it), from group_stats entries."""
+    found = []
+    for group in sorted(groups, key=lambda g: str(g.get("account"))):
+        ranks = group.get("ranks")
+        mine = ranks.get(user) if isinstance(ranks, dict) else None
+        if not isinstance(mine, dict):
+            continue
+        found.append({"account": group.get("account"), "members": group.get("members"),
+                      "ranks": {m: r if type(r) is int else None
+                                for m, r in ((m, mine.get(m)) for m in SKILLS)}})
+    return found
+
+
+def groups_from_stats(document) -> List[dict]:
+    """The group entries of a stats file as sb-rank wrote it (entries of another shape are left
+    out: the file is read by accounts that may not trust it)."""
+    groups = document.get("groups") if isinstance(document, dict) else None
+    return [group for group in (groups if isinstance(groups, list) else [])
+            if isinstance(group, dict) and isinstance(group.get("account"), str)
+            and isinstance(group.get("members"), int)]

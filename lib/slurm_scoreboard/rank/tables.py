@@ -1,0 +1,79 @@
+"""Board rows for people and spreadsheets: NDJSON, CSV or TSV, with the columns chosen the way
+sacct's ``-o`` chooses them (``-o rank,user,value``)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import BinaryIO, Iterable, List, Optional, Sequence
+
+import orjson
+
+from .boards import APART, RATIO_BOARDS
+from ..core.names import safe_text
+
+FORMATS = ("ndjson", "csv", "tsv")
+USER_COLUMNS = ("rank", "user", "value", "level", "virtual_level", "xp")
+GROUP_COLUMNS = ("rank", "account", "members", "value", "level", "virtual_level", "xp")
+# The efficiency ratio boards (efficiency.py): a percent, and what it was measured on.
+RATIO_COLUMNS = ("rank", "user", "value", "cpu_hours", "jobs")
+GROUP_RATIO_COLUMNS = ("rank", "account", "members", "value", "cpu_hours", "jobs")
+
+
+_LEVELS = ("level", "virtual_level", "xp")
+
+
+def board_columns(metric: str, groups: bool) -> tuple:
+    """The columns one board's rows have: a ratio board's percent and what it was measured on
+    (GPU hours for the GPU board), no levels on a board apart, no virtual level on overall."""
+    if metric in RATIO_BOARDS:
+        columns = GROUP_RATIO_COLUMNS if groups else RATIO_COLUMNS
+        if metric == "gpu_utilization":
+            return tuple("gpu_hours" if c == "cpu_hours" else c for c in columns)
+        return columns
+    columns = GROUP_COLUMNS if groups else USER_COLUMNS
+    if metric in APART:
+        return tuple(c for c in columns if c not in _LEVELS)
+    if metric == "overall":
+        return tuple(c for c in columns if c != "virtual_level")
+    return columns
+SKILL_COLUMNS = ("metric", "rank", "value", "level", "virtual_level", "xp")
+
+
+def parse_columns(text: Optional[str], available: Sequence[str]) -> List[str]:
+    """The columns named in ``a,b,c`` (case-insensitive), all of `available` when None;
+    ValueError naming the ones that do not exist."""
+    if text is None:
+        return list(available)
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in available]
+    if not names or unknown:
+        raise ValueError(f"unknown column {', '.join(unknown) or '(none given)'} "
+                         f"(known: {','.join(available)})")
+    return names
+
+
+def _cell(value) -> str:
+    """A cell as text; names are untrusted, so control characters are escaped."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return safe_text(value, limit=1000)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def write(rows: Iterable[dict], out: BinaryIO, fmt: str, columns: Sequence[str],
+          header: bool = True) -> None:
+    """Write `rows` (dicts) to the binary stream `out`, one line each."""
+    if fmt == "ndjson":
+        for row in rows:
+            out.write(orjson.dumps({key: row.get(key) for key in columns},
+                                   option=orjson.OPT_APPEND_NEWLINE))
+        return
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, delimiter="," if fmt == "csv" else "\t", lineterminator="\n",
+                        quoting=csv.QUOTE_MINIMAL)
+    if header:
+        writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(key)) for key in columns])
+    text.detach()

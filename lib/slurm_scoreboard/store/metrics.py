@@ -1,0 +1,142 @@
+"""What a job is worth on the boards: one vector of exact integers per job, summed everywhere.
+
+=====================  ==========================================================================
+metric                 per job
+=====================  ==========================================================================
+clock_seconds          elapsed x allocated CPUs (CPU-core seconds; clock_hours on the boards)
+elapsed_seconds        elapsed wall seconds
+gpu_clock_seconds      elapsed x allocated GPUs
+gpu_elapsed_seconds    elapsed, for jobs with at least one GPU
+failed_jobs            1 if it ended FAILED, TIMEOUT or OUT_OF_MEMORY (states.FAILED: the user's
+                       failures; NODE_FAIL, BOOT_FAIL and PREEMPTED are the site's doing)
+jobs                   1 if it ended and had started
+=====================  ==========================================================================
+
+Seconds are stored, never rounded; hours (``seconds / 3600``) are derived when files are written
+and rounded only for display. A het job's components add up (sb-parse folds them) and count as
+one job.
+
+Usage is counted on the days it happened (as sreport and XDMoD count it): :func:`day_shares`
+cuts the seconds (the first :data:`TIMED` metrics) over the UTC days the job ran, in proportion
+to its seconds in each day, in exact integers that add up to the whole; the counts stay on the
+day it ended.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence, Tuple
+
+from ..ingest.states import is_failed
+from ..core.times import day_of_seconds, iso_seconds
+
+NAMES = ("clock_seconds", "elapsed_seconds", "gpu_clock_seconds", "gpu_elapsed_seconds",
+         "failed_jobs", "jobs")
+SIZE = len(NAMES)
+TIMED = 4           # the first TIMED metrics are seconds, spread over the days a job ran
+DAY = 86400
+# A job that ran (Elapsed) more than this much shorter than from its start to its end was
+# suspended, or has a start sacct got wrong: its usage is put in the last Elapsed seconds before
+# its end, so a bogus start cannot spread a job over decades of day rows.
+SUSPENDED_SLACK = DAY
+
+# The seed's rollup fields: name in the file -> (index in the vector, divisor).
+SEED_FIELDS = {
+    "total_clock_hours": (0, 3600),
+    "total_elapsed_hours": (1, 3600),
+    "total_gpu_clock_hours": (2, 3600),
+    "gpu_elapsed_hours": (3, 3600),
+    "count_failed_jobs": (4, 1),
+}
+
+Vector = List[int]
+
+
+def zero() -> Vector:
+    return [0] * SIZE
+
+
+def of_record(record: dict) -> Vector:
+    """The metric vector of one ended job record (checked by records.check)."""
+    elapsed = record["elapsed_s"]
+    return [
+        record["cpu_seconds"],
+        elapsed,
+        record["gpu_seconds"],
+        elapsed if record["gpus"] > 0 else 0,
+        1 if is_failed(record["state"]) else 0,
+        1 if record["start"] else 0,
+    ]
+
+
+def add_into(total: Vector, delta: Sequence[int]) -> None:
+    for index in range(SIZE):
+        total[index] += delta[index]
+
+
+def is_zero(vector: Sequence[int]) -> bool:
+    return not any(vector)
+
+
+def named(vector: Sequence[int]) -> Dict[str, int]:
+    return dict(zip(NAMES, vector))
+
+
+def from_named(values: Dict[str, int]) -> Vector:
+    return [int(values.get(name, 0)) for name in NAMES]
+
+
+def seed_fields(vector: Sequence[int]) -> Dict[str, float]:
+    """The seed schema's hour and count fields, derived from the exact vector."""
+    return {name: (vector[index] / divisor if divisor != 1 else vector[index])
+            for name, (index, divisor) in SEED_FIELDS.items()}
+
+
+def span_of(record: dict) -> Tuple[int, int]:
+    """The seconds since 1970 ``[first, last)`` a job's usage is spread over: from its start to
+    its end, or the last Elapsed seconds before its end (see :data:`SUSPENDED_SLACK`); empty
+    (first == last) when it never started."""
+    last = iso_seconds(record["end"])
+    if not record["start"]:
+        return last, last
+    first = min(iso_seconds(record["start"]), last)
+    if last - first > record["elapsed_s"] + SUSPENDED_SLACK:
+        first = last - record["elapsed_s"]
+    return first, last
+
+
+def split_seconds(values: Sequence[int], first: int, last: int) -> List[Tuple[str, List[int]]]:
+    """(UTC day, share) of each day `values` were spent over ``[first, last)``, each share in
+    proportion to the day's seconds, as exact integers that add up to `values` (each cut is
+    floor(value x seconds so far / all seconds), so nothing drifts); days with nothing left out.
+    An empty span puts everything on the day of `last`."""
+    total = last - first
+    if total <= 0:
+        return [(day_of_seconds(last), list(values))] if any(values) else []
+    shares = []
+    before = [0] * len(values)
+    start = first
+    while start < last:
+        stop = min(last, (start // DAY + 1) * DAY)
+        elapsed = stop - first
+        upto = [value * elapsed // total for value in values]
+        share = [now - then for now, then in zip(upto, before)]
+        if any(share):
+            shares.append((day_of_seconds(start), share))
+        before, start = upto, stop
+    return shares
+
+
+def day_shares(record: dict) -> List[Tuple[str, Vector]]:
+    """The vector of one ended job record cut into (UTC day, vector), oldest day first: its
+    seconds over the days it ran, its counts on the day it ended. They add up to
+    :func:`of_record` exactly; days with nothing are left out."""
+    vector = of_record(record)
+    first, last = span_of(record)
+    days: Dict[str, Vector] = {}
+    for day, share in split_seconds(vector[:TIMED], first, last):
+        days[day] = share + [0] * (SIZE - TIMED)
+    counts = vector[TIMED:]
+    if any(counts):
+        end_day = record["end"][:10]
+        cell = days.setdefault(end_day, zero())
+        cell[TIMED:] = counts
+    return sorted(days.items())

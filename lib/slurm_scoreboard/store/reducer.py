@@ -1,0 +1,376 @@
+"""sb-reduce's work: count each new ended job once (deduplicated in the Bloom file of the month
+of its end), its usage on the days it ran and its counts on the day it ended, then commit every
+changed file of the cluster in one journaled update (see journal.py)."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from . import metrics
+from ..core import layout, times
+from .bloom import BloomCorrupt, BloomFilter
+from ..core.files import UnsafePath, atomic_write, lexists, locked
+from .journal import JournalCorrupt, Transaction, discard, recover
+from ..core.names import check_name
+from ..core.optout import OptOut
+from ..ingest.records import Placement, SkipRecord
+from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
+from .store import (MAX_TOTAL, Cell, DayRule, Ledger, Rollup, StoreCorrupt, UserTotals,
+                    UserUsage, add_to_ledger, alltime_bytes, carried_into, day_rule,
+                    day_rule_bytes, load_alltime, load_bloom, load_month, rollup_bytes)
+
+
+class FewerJobs(ValueError):
+    """A replaced month came back with fewer jobs than it counted: nothing is replaced."""
+
+
+class MonthDelta:
+    """What this run adds to one month: a vector per (user, day, account), the ledgers of jobs
+    that ran across months (store.Rollup), and the span of job ends per user. Totals and
+    per-account sums are built from the cells once, at commit."""
+
+    def __init__(self) -> None:
+        self.cells: Ledger = {}
+        self.carried: Dict[str, Ledger] = {}
+        self.spilled: Dict[str, Ledger] = {}
+        self.first_end: Dict[str, str] = {}
+        self.last_end: Dict[str, str] = {}
+        self.new_jobs = 0
+
+    def add(self, cell: Cell, vector: metrics.Vector, source: Optional[str] = None) -> None:
+        """Add a day's share; `source` is the later month the job ended in, if any."""
+        add_to_ledger(self.cells, cell, vector)
+        if source is not None:
+            add_to_ledger(self.carried.setdefault(source, {}), cell, vector)
+
+    def spill(self, month: str, cell: Cell, vector: metrics.Vector) -> None:
+        """Note a share this month's job used in the earlier `month`."""
+        add_to_ledger(self.spilled.setdefault(month, {}), cell, vector)
+
+    def ended(self, user: str, end: str) -> None:
+        """Stretch the user's span of job ends to `end`."""
+        if end < self.first_end.get(user, "~"):
+            self.first_end[user] = end
+        if end > self.last_end.get(user, ""):
+            self.last_end[user] = end
+
+    def rollup(self) -> Rollup:
+        rollup = Rollup()
+        for (user, day, account), vector in self.cells.items():
+            usage = rollup.users.get(user)
+            if usage is None:
+                usage = rollup.users[user] = UserUsage()
+                usage.widen(self.first_end.get(user), self.last_end.get(user))
+            usage.add(account, day, vector)
+        rollup.carried = self.carried
+        rollup.spilled = self.spilled
+        return rollup
+
+
+def finish_interrupted(root: str, cluster: str) -> str:
+    """Finish (or discard) the update a killed sb-reduce of `cluster` left, and remove the
+    temporary files it left in the store; what was done ('' if nothing). The caller holds the
+    cluster's reduce lock."""
+    with locked(layout.store_lock(root, cluster)):
+        return recover(layout.cluster_dir(root, cluster), layout.state_dir(root, cluster),
+                       layout.owned_dirs(root, cluster))
+
+
+class Reducer:
+    """Feed placed records; `commit` writes the cluster's changed files as one update."""
+
+    def __init__(self, root: str, cluster: str, optout: OptOut, since: Optional[str] = None,
+                 until: Optional[str] = None, replace_month: Optional[str] = None,
+                 replace_users: Iterable[str] = (), allow_fewer: bool = False):
+        self.root = root
+        self.cluster = check_name("cluster", cluster)
+        self.base = layout.cluster_dir(root, cluster)
+        self.state = layout.state_dir(root, cluster)
+        self.optout = optout
+        self.since = since
+        self.until = until
+        self.blooms: Dict[str, BloomFilter] = {}
+        self.months: Dict[str, MonthDelta] = {}
+        self.new_jobs = 0
+        self.no_account = 0            # counted jobs without a SLURM account: in no group
+        self.replace_month = replace_month
+        self.allow_fewer = allow_fewer
+        self.counted_before: Optional[int] = None     # jobs the replaced month counted
+        self.opted_out_skipped = 0                    # its jobs of users who opted out since
+        if replace_month:
+            self.counted_before = self._counted(replace_month)
+            self.blooms[replace_month] = BloomFilter()
+            self.months[replace_month] = MonthDelta()
+        self.replace_users: Set[str] = set(replace_users)
+        self.replaced_keys: Set[str] = set()
+        self.erase: List[str] = []
+        self.headroom: Dict[str, metrics.Vector] = {}
+        self._stored: Optional[Dict[str, dict]] = None
+
+    def _counted(self, month: str) -> Optional[int]:
+        """The jobs the month's Bloom file counted (None when it cannot be read)."""
+        try:
+            return load_bloom(layout.bloom_file(self.root, self.cluster, month)).items
+        except (BloomCorrupt, UnsafePath, OSError):
+            return None
+
+    def recover(self) -> str:
+        return finish_interrupted(self.root, self.cluster)
+
+    def bloom(self, month: str) -> BloomFilter:
+        if month not in self.blooms:
+            before = times.to_iso(times.parse_month(month) - timedelta(days=1))[:7]
+            self.blooms[month] = load_bloom(layout.bloom_file(self.root, self.cluster, month),
+                                            layout.bloom_file(self.root, self.cluster, before))
+        return self.blooms[month]
+
+    def add(self, record: dict, place: Placement) -> bool:
+        """Count one ended record (passed by records.check); False if it was seen before.
+        SkipRecord if it cannot be counted."""
+        if (self.since and record["end"] < self.since) or (self.until and record["end"] >= self.until):
+            raise SkipRecord("outside window")
+        user = record["user"]
+        try:
+            check_name("user", user)
+        except ValueError as err:
+            raise SkipRecord("bad user name", str(err)) from None
+        if user in self.optout:
+            if place.month == self.replace_month:
+                self.opted_out_skipped += 1
+            raise SkipRecord("opted out")
+        account = record["account"]
+        vector = metrics.of_record(record)
+        room = self._room(user)
+        if any(value > left for value, left in zip(vector, room)):
+            raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
+        if user in self.replace_users:
+            if place.key in self.replaced_keys:
+                return False
+            self.replaced_keys.add(place.key)
+            self.bloom(place.month).add(place.key)
+        elif not self.bloom(place.month).add(place.key):
+            return False
+        for index, value in enumerate(vector):
+            room[index] -= value
+        own = self.months.setdefault(place.month, MonthDelta())
+        own.new_jobs += 1
+        self.new_jobs += 1
+        if not account:
+            self.no_account += 1
+        shares = metrics.day_shares(record)
+        if shares:
+            own.ended(user, record["end"])
+        for day, share in shares:
+            month = day[:7]
+            if month == place.month:
+                own.add((user, day, account), share)
+            else:
+                self.months.setdefault(month, MonthDelta()).add((user, day, account), share,
+                                                                place.month)
+                own.spill(month, (user, day, account), share)
+        return True
+
+    def _room(self, user: str) -> metrics.Vector:
+        """How much each of the user's totals may still grow before MAX_TOTAL (so one user's
+        absurd records are skipped, and can never block everyone else's)."""
+        room = self.headroom.get(user)
+        if room is None:
+            if self._stored is None:
+                self._stored = load_alltime(layout.alltime_file(self.root, self.cluster))
+            entry = self._stored.get(user)
+            totals = entry["totals"] if entry and user not in self.replace_users \
+                else metrics.zero()
+            room = self.headroom[user] = [MAX_TOTAL - value for value in totals]
+        return room
+
+    def changed_users(self) -> List[str]:
+        return sorted({user for delta in self.months.values() for user in delta.first_end})
+
+    def find_opted_out(self) -> List[str]:
+        """Users stored on this cluster who opted out since (their homes looked at again when
+        the answer is a day old): the commit erases them."""
+        stored = set(stored_users(self.root, self.cluster))
+        stored.update(load_alltime(layout.alltime_file(self.root, self.cluster)))
+        self.optout.refresh(sorted(stored))
+        self.erase = self.optout.among(stored)
+        return self.erase
+
+    def needs_commit(self) -> bool:
+        return bool(self.new_jobs or self.replace_month or self.replace_users or self.erase)
+
+    def commit(self, asof: str) -> None:
+        """Stage every changed rollup, user file and Bloom file, then commit them together. A
+        replaced month starts empty; erased and replaced users are taken out of every month;
+        in those cases the derived files are summed again from every month."""
+        transaction = Transaction(self.base, self.state)
+        try:
+            if self.replace_month or self.replace_users or self.erase:
+                self._stage_rewrite(transaction, asof)
+            else:
+                self._stage_added(transaction, asof)
+        except BaseException:
+            transaction.abort()
+            raise
+        with locked(layout.store_lock(self.root, self.cluster)):
+            transaction.commit()
+        if self.erase:
+            forget_users(self.root, self.cluster, self.erase)
+
+    def _stage_added(self, transaction: Transaction, asof: str) -> None:
+        """The usual update: this run's months added to their rollups and users."""
+        per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
+        rule = day_rule(self.root, self.cluster, lenient=True)
+        unruled = not lexists(layout.day_rule_file(self.root, self.cluster))
+        for month, delta in sorted(self.months.items()):
+            path = layout.rollup_file(self.root, self.cluster, month)
+            added = delta.rollup()
+            if added.users:
+                rollup = load_month(path, month)
+                if not rollup.has_ledgers and month not in rule.ended + rule.kept:
+                    rule.ended.append(month)    # a writer before 0.3 rewrote it: mixed now
+                    unruled = True
+                rollup.merge(added)
+                for user, usage in added.users.items():
+                    per_user.setdefault(user, []).append((month, usage))
+                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+            if month in self.blooms:
+                transaction.stage(layout.bloom_file(self.root, self.cluster, month),
+                                  self.blooms[month].to_bytes())
+        if unruled:
+            self._stage_day_rule(transaction, rule, asof)
+        if per_user:
+            self._stage_user_totals(transaction, per_user, asof)
+
+    def _stage_rewrite(self, transaction: Transaction, asof: str) -> None:
+        """Every month without the erased and replaced users, and without the jobs that ended
+        in the replaced month (its own rows, and what they carried into earlier months), plus
+        this run's records; then every derived file from the months."""
+        dropped = set(self.erase) | self.replace_users
+        rule = day_rule(self.root, self.cluster, lenient=True)
+        months, spilled = self._load_months(rule)
+        if self.replace_month:
+            self._check_not_fewer()
+            rule = DayRule([m for m in rule.ended if m != self.replace_month],
+                           [m for m in rule.kept if m != self.replace_month])
+        for month in sorted(set(months) | set(self.months)):
+            path = layout.rollup_file(self.root, self.cluster, month)
+            rollup = months.setdefault(month, Rollup())
+            changed = rollup.drop_users(dropped) or month == self.replace_month
+            if self.replace_month and month < self.replace_month:
+                changed = rollup.drop_carried(self.replace_month, path,
+                                              spilled.get(month, {}) if spilled is not None
+                                              else None) or changed
+            delta = self.months.get(month)
+            if delta is not None:
+                rollup.merge(delta.rollup())
+                changed = True
+            if rollup.users and changed:
+                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+            elif not rollup.users and os.path.lexists(path):
+                transaction.remove(path)
+            bloom = layout.bloom_file(self.root, self.cluster, month)
+            if month in self.blooms and self.blooms[month].items:
+                transaction.stage(bloom, self.blooms[month].to_bytes())
+            elif month in self.blooms and lexists(bloom):
+                transaction.remove(bloom)
+        self._stage_day_rule(transaction, rule, asof)
+        totals, _ = totals_from_rollups(self.root, self.cluster, months)
+        stage_derived(transaction, self.root, self.cluster, totals, asof)
+
+    def _load_months(self, rule: DayRule) -> Tuple[Dict[str, Rollup], Optional[Dict[str, Ledger]]]:
+        """Every month's rollup, and what the replaced month's jobs used in earlier months (its
+        own ``spilled`` ledger; None when its file is damaged or was written before 0.3: the
+        earlier months' ``carried`` ledgers then say it). The replaced month holds only what
+        later jobs used in it (from its own file, or from the later months' ledgers when its
+        file is damaged). A month a writer before 0.3 rewrote lost its ledgers: it joins the
+        months on the old rule."""
+        months: Dict[str, Rollup] = {}
+        for month, path in layout.rollup_paths(self.root, self.cluster):
+            if not layout.MONTH_NAME.fullmatch(month):
+                continue
+            try:
+                months[month] = load_month(path, month)
+            except StoreCorrupt:
+                if month != self.replace_month:
+                    raise
+                continue
+            if not months[month].has_ledgers and month not in rule.ended + rule.kept:
+                rule.ended.append(month)
+        spilled = None
+        if self.replace_month:
+            own = months.get(self.replace_month)
+            if own is not None and own.has_ledgers:
+                spilled = own.spilled
+            months[self.replace_month] = own.carried_only() if own is not None else \
+                carried_into(self.replace_month, {m: r for m, r in months.items()
+                                                  if m > self.replace_month})
+        return months, spilled
+
+    def _check_not_fewer(self) -> None:
+        """A replaced month must come back with every job it counted: fewer means slurmdbd no
+        longer has them (purged, PurgeJobAfter), and replacing would lose them for good."""
+        before = self.counted_before
+        after = self.blooms[self.replace_month].items + self.opted_out_skipped
+        if before is not None and after < before and not self.allow_fewer:
+            raise FewerJobs(f"month {self.replace_month}: the input holds {after:,} of the "
+                            f"{before:,} jobs the store counted for it (slurmdbd may have "
+                            "purged the others: PurgeJobAfter); nothing was replaced")
+
+    def _stage_day_rule(self, transaction: Transaction, rule: DayRule, asof: str) -> None:
+        transaction.stage(layout.day_rule_file(self.root, self.cluster),
+                          day_rule_bytes(self.cluster, rule, asof))
+
+    def _stage_user_totals(self, transaction: Transaction,
+                           per_user: Dict[str, List[Tuple[str, UserUsage]]], asof: str) -> None:
+        """Add this run's months to each changed user's file and to the all-time index."""
+        alltime_path = layout.alltime_file(self.root, self.cluster)
+        alltime = load_alltime(alltime_path)
+        for user, months in sorted(per_user.items()):
+            path = layout.user_file(self.root, self.cluster, user)
+            totals = UserTotals.load(path)
+            for month, usage in months:
+                totals.add_month(month, usage)
+            transaction.stage(path, totals.to_bytes(user, self.cluster, asof))
+            alltime[user] = totals.entry(user)
+        transaction.stage(alltime_path, alltime_bytes(self.cluster, alltime, asof))
+
+
+def repair(root: str, cluster: str, asof: str) -> dict:
+    """Recompute every user file and the all-time index of a cluster from its rollups, as one
+    update, and write its day rule again (a damaged one names every month as on the old rule:
+    what cannot be told is fetched again, never mixed). An unreadable journal (its update
+    cannot be finished) is discarded first."""
+    base, state = layout.cluster_dir(root, cluster), layout.state_dir(root, cluster)
+    owned = layout.owned_dirs(root, cluster)
+    with locked(layout.store_lock(root, cluster)):
+        try:
+            note = recover(base, state, owned)
+        except JournalCorrupt as err:
+            note = f"{err}; discarded it and its staged files"
+            discard(base, state, owned)
+    totals, ignored = totals_from_rollups(root, cluster, {})
+    transaction = Transaction(base, state)
+    try:
+        removed = stage_derived(transaction, root, cluster, totals, asof)
+        transaction.stage(layout.day_rule_file(root, cluster),
+                          day_rule_bytes(cluster, day_rule(root, cluster, lenient=True), asof))
+    except BaseException:
+        transaction.abort()
+        raise
+    with locked(layout.store_lock(root, cluster)):
+        transaction.commit()
+    return {"cluster": cluster, "users": len(totals), "user_files_removed": removed,
+            "recovered": note, "ignored": ignored}
+
+
+def keep_old_rule(root: str, cluster: str, month: str, asof: str) -> bool:
+    """Record that `month` stays on the old day rule for good (slurmdbd no longer has all its
+    jobs, or it is older than the backfill start); False when it was not on the old rule."""
+    with locked(layout.store_lock(root, cluster)):
+        rule = day_rule(root, cluster, lenient=True)
+        if month not in rule.ended:
+            return False
+        rule.kept.append(month)
+        atomic_write(layout.day_rule_file(root, cluster), day_rule_bytes(cluster, rule, asof))
+    return True

@@ -1,0 +1,736 @@
+"""What sb-view shows: the board files sb-rank wrote, the keys, and the viewer's state.
+
+Every file is read through :class:`boardfiles.BoardFiles`, so users who opted out are on no
+page, even before the next rebuild; a change of the opt-out list or cache reloads what is shown,
+as a new board does, and closes the page of a user who just opted out. Nothing here draws: ``screens`` lays a :class:`ViewState` out as text, and the curses UI
+(``tui``), the ANSI snapshot (``ansi``) and the Textual app (``textual_app``) show it. Every name
+read from a board passes through :func:`clean` (control characters escaped, non-ASCII too when
+asked) before it is shown.
+
+The keys are the table :data:`KEYS` (key names, action, what it does); backends translate their
+key codes into those names and call :meth:`ViewState.press`.
+"""
+from __future__ import annotations
+
+import unicodedata
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from ..rank import boards
+from ..boardfiles import (Board, BoardError, BoardFiles, Index, NoBoards,  # noqa: F401
+                         OptOutUnreadable, Row, index_path, load_index, number, signature)
+from ..rank.boards import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
+from ..rank.groupstats import ranks_in_groups
+from ..core.names import safe_text
+
+Span = Tuple[str, str]
+Line = List[Span]
+
+SKILL_ABBREVIATIONS = {       # the skills of Overall, in its order
+    "clock_hours": "CPU", "elapsed_hours": "Wall", "gpu_clock_hours": "GPU",
+    "gpu_elapsed_hours": "GPUw", "jobs": "Jobs"}
+WINDOW_TITLES = {
+    "alltime": "All time", "rolling-7d": "Last 7 days", "rolling-30d": "Last 30 days",
+    "rolling-365d": "Last 365 days", "month": "This month"}
+HOURS = frozenset(("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
+                   "cpu_used_hours"))
+PERCENT = frozenset(RATIO_BOARDS)
+NO_LEVELS = frozenset(LEVELLESS)     # boards whose rows have no level and no XP
+VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
+
+MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
+CHROME = 5                         # title, meta, headings, status and footer lines
+NAME_LIMIT = 200                   # longer names are cut before they are even measured
+PROMPT_LIMIT = 64
+
+
+# -- files -------------------------------------------------------------------------------------
+
+class Selection(NamedTuple):
+    window: str
+    metric: str
+    cluster: str                # "all" or a cluster of the index
+    kind: str                   # "users" or "groups"
+
+    def path(self, root: str, metric: Optional[str] = None) -> str:
+        cluster = None if self.cluster == "all" else self.cluster
+        return boards.board_path(root, self.window, metric or self.metric, cluster, self.kind)
+
+
+class NotShown(BoardError):
+    """A name whose page was open left the boards (opted out since)."""
+
+
+def read_board(files: BoardFiles, selection: Selection, metric: Optional[str] = None
+               ) -> Optional[Board]:
+    """The selection's board (or its scope's board of `metric`), as boardfiles reads it."""
+    return files.board(selection.window, metric or selection.metric, selection.cluster,
+                       selection.kind)
+
+
+def empty_board_text(board: Optional[Board]) -> str:
+    """Why a board lists no one: nobody yet, or nobody over an efficiency board's bar."""
+    if board is not None and board.min_cpu_hours:
+        return (f"no one with {board.min_cpu_hours:g} CPU hours of measured jobs yet (the "
+                "bar: sb-rank --min-cpu-hours, config/efficiency.json)")
+    return "no one on this board yet"
+
+
+# -- personal hiscores -------------------------------------------------------------------------
+
+class SkillLine(NamedTuple):
+    metric: str
+    rank: Optional[int]         # None: not on that board
+    level: Optional[int]        # None on a board apart (failed jobs)
+    xp: Optional[int]
+    value: Optional[float]      # None for overall
+
+
+class PlayerPage(NamedTuple):
+    name: str
+    selection: Selection
+    asof: str
+    lines: List[SkillLine]      # overall first
+    extra: Tuple[Span, ...] = ()    # rank in each group, achievements: (text, style), cleaned
+
+
+def player_page(files: BoardFiles, selection: Selection, metrics: Sequence[str], name: str,
+                measured: Sequence[str] = ()) -> PlayerPage:
+    """Every skill's rank, level, XP and value of `name`, read from the scope's board files,
+    and their place on each efficiency board in `measured`."""
+    found: Dict[str, Optional[Row]] = {}
+    asof = ""
+    for metric in metrics:
+        board = read_board(files, selection, metric)
+        if board is not None:
+            asof = asof or board.asof
+            found[metric] = next((row for row in board.rows if row.name == name), None)
+    skills = [_skill_line(metric, found.get(metric)) for metric in metrics if metric != "overall"]
+    overall = found.get("overall")
+    if overall is not None:
+        top = SkillLine("overall", overall.rank, overall.level, overall.xp, None)
+    else:
+        top = SkillLine("overall", None, sum(s.level or 0 for s in skills),
+                        sum(s.xp or 0 for s in skills), None)
+    extra = tuple(efficiency_lines(files, selection, measured, name) +
+                  group_lines(files, selection, name) + achievement_lines(files, selection, name))
+    return PlayerPage(name, selection, asof, [top] + skills, extra)
+
+
+def efficiency_rows(files: BoardFiles, selection: Selection, measured: Sequence[str],
+                    name: str) -> List[Tuple[str, Optional[Row]]]:
+    """(board, `name`'s row or None) on each efficiency board in `measured` that is there and
+    can be read."""
+    found = []
+    for metric in measured:
+        try:
+            board = read_board(files, selection, metric)
+        except OptOutUnreadable:
+            raise
+        except BoardError:
+            continue
+        if board is not None:
+            found.append((metric, next((r for r in board.rows if r.name == name), None)))
+    return found
+
+
+def efficiency_lines(files: BoardFiles, selection: Selection, measured: Sequence[str],
+                     name: str) -> List[Span]:
+    """`name`'s rank and value on each efficiency board (from the daily step poll)."""
+    lines: List[Span] = []
+    for metric, row in efficiency_rows(files, selection, measured, name):
+        shown = "-" if row is None else f"rank {row.rank:,}  {format_value(metric, row.value)}"
+        lines.append((f"  {metric_title(metric):<20} {shown}", "text"))
+    return [("", "text"), ("  Efficiency (measured jobs)", "heading")] + lines if lines else []
+
+
+def group_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
+    """A user's rank among the members of each of their groups, a line per group; a group's
+    statistics on its own page."""
+    groups = files.group_stats(selection.window, selection.cluster)
+    if selection.kind == "groups":
+        return group_stats_lines(next((g for g in groups if g["account"] == name), None))
+    found = ranks_in_groups(name, groups)
+    if not found:
+        return []
+    lines: List[Span] = [("", "text"), ("  Rank in group", "heading")]
+    for group in found:
+        ranks = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {'-' if r is None else r}"
+                          for m, r in group["ranks"].items() if m in SKILL_ABBREVIATIONS)
+        members = group["members"]
+        lines.append((f"  {clean(group['account'])} ({members:,} member"
+                      f"{'' if members == 1 else 's'}): {ranks}", "text"))
+    return lines
+
+
+def group_stats_lines(group: Optional[dict]) -> List[Span]:
+    """Members, members with a 99, the average member's levels and total XP of one group."""
+    if group is None:
+        return []
+    averages = group.get("average_levels") if isinstance(group.get("average_levels"), dict) \
+        else {}
+    levels = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {number(averages.get(m)):.1f}"
+                       for m in SKILL_ABBREVIATIONS)
+    return [("", "text"), ("  Group statistics", "heading"),
+            (f"  Members {int(number(group.get('members'))):,}, with a 99: "
+             f"{int(number(group.get('members_99'))):,}, total XP of the members: "
+             f"{int(number(group.get('total_xp'))):,}", "text"),
+            (f"  Average member's levels: {levels}  (total "
+             f"{number(group.get('average_total_level')):.1f})", "text")]
+
+
+def achievement_text(event: dict) -> str:
+    where = "all clusters" if event.get("scope") == "all" else clean(str(event.get("scope")))
+    kind, skill = event.get("event"), metric_title(str(event.get("skill", "")))
+    if kind == "level":
+        text = f"Level {event.get('level')} {skill}"
+    elif kind == "xp_cap":
+        text = f"200M XP {skill}"
+    elif kind == "total_level":
+        text = f"Total level {event.get('total_level')}"
+    elif kind == "first_job":
+        text = "First job"
+    else:
+        text = f"Rank 1 {skill}"
+    return f"  {clean(str(event.get('day')), True)}  {text} ({where})"
+
+
+def achievement_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
+    """The achievements of the page's user or group, newest first."""
+    events = files.events_of(name, selection.kind, selection.cluster)
+    if not events:
+        return []
+    return [("", "text"), ("  Achievements", "heading")] + \
+        [(achievement_text(event), "text") for event in reversed(events)]
+
+
+def _skill_line(metric: str, row: Optional[Row]) -> SkillLine:
+    if metric in NO_LEVELS:
+        return SkillLine(metric, row and row.rank, None, None, row.value if row else 0)
+    if row is None:
+        return SkillLine(metric, None, 1, 0, 0)
+    return SkillLine(metric, row.rank, row.level, row.xp, row.value)
+
+
+# -- text --------------------------------------------------------------------------------------
+
+def clean(text: str, ascii_only: bool = False) -> str:
+    """Untrusted text made safe to print: control characters escaped (and non-ASCII, if asked)."""
+    shown = safe_text(text, NAME_LIMIT)
+    if ascii_only and not shown.isascii():
+        shown = "".join(c if c.isascii() else ascii(c)[1:-1] for c in shown)
+    return shown
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes (wide characters count two)."""
+    return len(text) if text.isascii() else sum(map(_char_width, text))
+
+
+def cut(text: str, width: int) -> str:
+    if text.isascii():
+        return text[:width]
+    out, used = [], 0
+    for char in text:
+        used += _char_width(char)
+        if used > width:
+            break
+        out.append(char)
+    return "".join(out)
+
+
+def fit(text: str, width: int, align: str = "<") -> str:
+    """`text` padded to exactly `width` columns, or cut with a ``~`` where it was too long."""
+    if width <= 0:
+        return ""
+    if text_width(text) > width:
+        text = cut(text, width - 1) + "~"
+    pad = " " * (width - text_width(text))
+    return pad + text if align == ">" else text + pad
+
+
+def value_heading(metric: str) -> str:
+    """The heading of a board's value column."""
+    if metric in PERCENT:
+        return "Percent"
+    return "Hours" if metric in HOURS else VALUE_HEADINGS.get(metric, "Value")
+
+
+def format_value(metric: str, value: float) -> str:
+    """Hours with one decimal and an ``h``, percents with one decimal and a ``%``, counts as
+    whole numbers; thousands separated."""
+    if metric in HOURS:
+        return f"{value:,.1f} h"
+    if metric in PERCENT:
+        return f"{value:,.1f}%"
+    return f"{int(value):,}"
+
+
+def when(asof: str) -> str:
+    """``2025-08-31T12:00:00Z`` as ``2025-08-31 12:00 UTC``."""
+    if len(asof) == 20 and asof[10] == "T" and asof.endswith("Z"):
+        return f"{asof[:10]} {asof[11:16]} UTC"
+    return clean(asof, True)
+
+
+def metric_title(metric: str) -> str:
+    return METRIC_TITLES.get(metric, metric)
+
+
+def window_title(window: str) -> str:
+    return WINDOW_TITLES.get(window, window)
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+# (key names, action, what it does): the help screen, the man page and every backend use this.
+KEYS = (
+    (("TAB",), "next_metric", "next skill board (Overall, CPU-core hours, ...)"),
+    (("BTAB",), "prev_metric", "previous skill board"),
+    (("w",), "next_window", "next window (all time, 7, 30, 365 days, month)"),
+    (("W",), "prev_window", "previous window"),
+    (("g",), "next_cluster", "next cluster (all clusters, then each one)"),
+    (("G",), "prev_cluster", "previous cluster"),
+    (("a",), "toggle_kind", "users or groups (SLURM accounts)"),
+    (("s",), "toggle_sort", "sort direction: top first or bottom first"),
+    (("f",), "filter", "filter: only names containing the text (empty clears)"),
+    (("/",), "search", "search: jump to the first name containing the text"),
+    (("n",), "search_next", "next search match"),
+    (("N",), "search_prev", "previous search match"),
+    (("j", "DOWN"), "down", "move down"),
+    (("k", "UP"), "up", "move up"),
+    (("PGDN",), "page_down", "page down"),
+    (("PGUP",), "page_up", "page up"),
+    (("HOME",), "home", "first row"),
+    (("END",), "end", "last row"),
+    (("ENTER",), "open", "personal hiscores of the selected name"),
+    (("R",), "records", "records: most gained in a day, week and month"),
+    (("c",), "competitions", "competitions (again: the next one)"),
+    (("ESC",), "back", "back (help, personal page); on a board: clear filter and search"),
+    (("r",), "reload", "re-read the board files now"),
+    (("?",), "help", "this help"),
+    (("q",), "quit", "quit"),
+)
+KEY_LABELS = {"TAB": "Tab", "BTAB": "Shift-Tab", "DOWN": "Down", "UP": "Up", "PGDN": "PgDn",
+              "PGUP": "PgUp", "HOME": "Home", "END": "End", "ENTER": "Enter", "ESC": "Esc"}
+ACTIONS = {key: action for keys, action, _ in KEYS for key in keys}
+HELP_NOTES = ("Filter and search ignore case. Prompts: Enter applies, Esc cancels.",
+              "Esc never quits; q quits from every screen. Files are re-read when they change.")
+_MOVES = ("down", "up", "page_down", "page_up", "home", "end")
+SCREEN_ACTIONS = {
+    "help": frozenset(_MOVES + ("back", "help")),
+    "player": frozenset(_MOVES + ("back", "help", "reload", "next_window", "prev_window",
+                                  "next_cluster", "prev_cluster", "records", "competitions")),
+    "text": frozenset(_MOVES + ("back", "help", "reload", "next_cluster", "prev_cluster",
+                                "toggle_kind", "records", "competitions")),
+}
+
+
+SCOPE_ACTIONS = frozenset(("next_cluster", "prev_cluster", "toggle_kind"))
+
+
+def help_lines() -> List[str]:
+    lines = []
+    for keys, _, what in KEYS:
+        label = " ".join(KEY_LABELS.get(key, key) for key in keys)
+        lines.append(f"  {label:<11} {what}")
+    return lines + [""] + [f"  {note}" for note in HELP_NOTES]
+
+
+class Prompt:
+    """A line being typed at the bottom: a filter or a search."""
+
+    def __init__(self, kind: str, text: str = ""):
+        self.kind = kind
+        self.text = text
+
+    @property
+    def label(self) -> str:
+        return "Filter" if self.kind == "filter" else "Search"
+
+
+def _cycle(items: Sequence[str], current: str, step: int) -> str:
+    if not items:
+        return current
+    position = items.index(current) if current in items else -1
+    return items[(position + step) % len(items)]
+
+
+# -- state -------------------------------------------------------------------------------------
+
+class ViewState:
+    """What the viewer shows: the board chosen, its rows after filter and sort, the selection,
+    which screen (board, help or a personal page) and the one-line message."""
+
+    def __init__(self, root: str, index: Index, selection: Selection,
+                 files: Optional[BoardFiles] = None):
+        self.root = root
+        self.files = files if files is not None else BoardFiles(root)
+        self.index = index
+        self.index_sig = signature(index_path(root))
+        self.sel = selection
+        self.board: Optional[Board] = None
+        self.board_sig: Optional[tuple] = None
+        self.problem = ""
+        self.rows: List[Row] = []
+        self.selected = 0
+        self.top = 0
+        self.page_size = 10
+        self.filter = ""
+        self.search = ""
+        self.reverse = False
+        self.screen = "board"
+        self.back_to = "board"
+        self.help_top = 0
+        self.player: Optional[PlayerPage] = None
+        self.player_sigs: Optional[list] = None
+        self.text = None                # a TextPage (pages.py): records, a competition, compare
+        self.text_source: Optional[Callable] = None
+        self.text_top = 0
+        self.contest: Optional[str] = None
+        self.prompt: Optional[Prompt] = None
+        self.message = ""
+        self.alert = False
+        self.load()
+
+    # files
+
+    @property
+    def clusters(self) -> List[str]:
+        return ["all"] + self.index.clusters
+
+    def load(self, keep: Optional[str] = None, fallback: int = 0) -> None:
+        """Read the selected board, keeping `keep` selected when it is on it."""
+        self.board_sig = self._board_signature()
+        try:
+            self.board = read_board(self.files, self.sel)
+            self.problem = "" if self.board is not None else "no data"
+        except BoardError as err:
+            self.board, self.problem = None, f"unreadable: {clean(str(err))}"
+        self.refilter(keep, fallback)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Re-read whatever changed on disk (everything when `force`); True if anything did."""
+        changed = False
+        sig = signature(index_path(self.root))
+        if force or sig != self.index_sig:
+            self.index_sig = sig
+            try:
+                self.index = load_index(self.root)
+                changed = True
+            except BoardError as err:
+                self.note(clean(str(err)), alert=True)
+        if force or self._board_signature() != self.board_sig:
+            self.load(self.current_name(), self.selected)
+            changed = True
+        if self.screen == "player" and self.player is not None and \
+                (force or self.player_sigs != self._player_signatures()):
+            self.show_player(self.player.name)
+            changed = True
+        if self.screen == "text" and self.text_source is not None and (force or changed):
+            self._rebuild_text()
+        return changed
+
+    def reload_if_changed(self) -> bool:
+        """:meth:`refresh` as the interactive backends run it every few seconds: the status line
+        says the files changed, unless the refresh had something to warn about (a page left)."""
+        previous = (self.message, self.alert)
+        self.message, self.alert = "", False
+        changed = self.refresh()
+        if not self.alert:
+            if changed:
+                self.note("files changed: reloaded")
+            else:
+                self.message, self.alert = previous
+        return changed
+
+    def _board_signature(self) -> tuple:
+        """What changes when the selected board or the opt-out list and cache change."""
+        return (signature(self.sel.path(self.root)), self.files.optout_signature())
+
+    def _player_signatures(self) -> list:
+        return [signature(self.sel.path(self.root, m)) for m in self.boards] + \
+            [self.files.optout_signature()]
+
+    def page_of(self, name: str) -> PlayerPage:
+        """The personal page of `name` in the selected scope; BoardError when a board cannot be
+        read, or when `name` opted out since it was shown."""
+        if self.sel.kind == "users" and name in self.files.opted_out():
+            raise NotShown(f"{name} is no longer on the boards")
+        return player_page(self.files, self.sel, self.index.metrics, name, self.index.efficiency)
+
+    def show_player(self, name: str) -> None:
+        try:
+            self.player = self.page_of(name)
+        except BoardError as err:
+            self.leave_page(err)
+            return
+        self.player_sigs = self._player_signatures()
+        if self.screen != "player":
+            self.text_top = 0
+        self.screen = "player"
+
+    def leave_page(self, err: BoardError) -> None:
+        """Back to the board, saying why: what the page showed can no longer be read as it is
+        (an unreadable file, a user who opted out), so it is not kept on screen."""
+        if self.screen in ("player", "text"):
+            self.screen = "board"
+            self.player = self.text = self.text_source = None
+        shown = clean(str(err))
+        self.note(shown if isinstance(err, NotShown) else f"unreadable: {shown}", alert=True)
+
+    def show_text(self, source: Callable) -> None:
+        """A page of text (records, a competition, two users compared), rebuilt by `source`
+        whenever the files change."""
+        self.text_source, self.text_top = source, 0
+        if self._rebuild_text():
+            self.screen = "text"
+
+    def _rebuild_text(self) -> bool:
+        try:
+            self.text = self.text_source()
+            return True
+        except BoardError as err:
+            self.leave_page(err)
+            return False
+
+    def show_compare(self, first: str, second: str) -> None:
+        from .pages import compare_page
+        self.show_text(lambda: compare_page(*[self.page_of(name) for name in (first, second)]))
+
+    # rows
+
+    def refilter(self, keep: Optional[str] = None, fallback: int = 0) -> None:
+        rows = self.board.rows if self.board is not None else []
+        if self.filter:
+            needle = self.filter.lower()
+            rows = [row for row in rows if needle in row.name.lower()]
+        self.rows = rows[::-1] if self.reverse else rows
+        found = self._find_name(keep) if keep is not None else None
+        self.selected = found if found is not None else fallback
+        self.clamp()
+
+    def _find_name(self, name: str) -> Optional[int]:
+        return next((i for i, row in enumerate(self.rows) if row.name == name), None)
+
+    def current_name(self) -> Optional[str]:
+        return self.rows[self.selected].name if self.rows else None
+
+    def clamp(self) -> None:
+        self.selected = max(0, min(self.selected, len(self.rows) - 1))
+
+    def fit_view(self, height: int) -> None:
+        """Scroll so the selection is inside a list `height` rows tall."""
+        self.page_size = max(1, height)
+        self.clamp()
+        if self.selected < self.top:
+            self.top = self.selected
+        elif self.selected >= self.top + self.page_size:
+            self.top = self.selected - self.page_size + 1
+        self.top = max(0, min(self.top, len(self.rows) - self.page_size))
+        self.help_top = max(0, min(self.help_top, len(help_lines()) - self.page_size))
+        self.text_top = max(0, min(self.text_top, self.text_length() - self.page_size))
+
+    def text_length(self) -> int:
+        """Lines of the scrolling page on screen (a personal page or a page of text)."""
+        if self.screen == "player" and self.player is not None:
+            return len(self.player.lines) + len(self.player.extra)
+        return len(self.text.lines) if self.screen == "text" and self.text is not None else 0
+
+    def find(self, text: str, start: int, step: int) -> Optional[int]:
+        """Index of the next row (from `start`, wrapping) whose name contains `text`."""
+        needle = text.lower()
+        count = len(self.rows)
+        for offset in range(count):
+            position = (start + offset * step) % count
+            if needle in self.rows[position].name.lower():
+                return position
+        return None
+
+    def note(self, message: str, alert: bool = False) -> None:
+        self.message, self.alert = message, alert
+
+    # keys
+
+    def press(self, key: str) -> bool:
+        """Handle one key (a name from KEYS or a typed character); False means quit."""
+        if self.prompt is not None:
+            self.prompt_key(key)
+            return True
+        action = ACTIONS.get(key)
+        if action is None:
+            return True
+        if action == "quit":
+            return False
+        allowed = SCREEN_ACTIONS.get(self.screen)
+        if self.screen == "text" and action in SCOPE_ACTIONS and \
+                not (self.text is not None and self.text.scoped):
+            return True
+        if allowed is None or action in allowed:
+            self.note("")
+            getattr(self, "do_" + action)()
+        return True
+
+    def prompt_key(self, key: str) -> None:
+        prompt = self.prompt
+        if key == "ENTER":
+            self.prompt = None
+            if prompt.kind == "filter":
+                self.apply_filter(prompt.text)
+            else:
+                self.apply_search(prompt.text)
+        elif key == "ESC":
+            self.prompt = None
+        elif key == "BACKSPACE":
+            prompt.text = prompt.text[:-1]
+        elif len(key) == 1 and key.isprintable() and len(prompt.text) < PROMPT_LIMIT:
+            prompt.text += key
+
+    def apply_filter(self, text: str) -> None:
+        self.filter = text
+        self.refilter(self.current_name())
+        if text:
+            total = len(self.board.rows) if self.board else 0
+            self.note(f"{len(self.rows):,} of {total:,} match")
+        else:
+            self.note("filter cleared")
+
+    def apply_search(self, text: str) -> None:
+        self.search = text
+        if text:
+            self._jump(0, 1)
+
+    def _jump(self, start: int, step: int) -> None:
+        found = self.find(self.search, start, step) if self.rows else None
+        if found is None:
+            self.note(f"no name contains '{clean(self.search)}'", alert=True)
+        else:
+            self.selected = found
+
+    def _switch(self, **changes) -> None:
+        self.sel = self.sel._replace(**changes)
+        self.top = 0
+        self.load(self.current_name())
+        if self.screen == "player" and self.player is not None:
+            self.show_player(self.player.name)
+        elif self.screen == "text" and self.text_source is not None:
+            self._rebuild_text()
+
+    def do_next_metric(self):
+        self._switch(metric=_cycle(self.boards, self.sel.metric, 1))
+
+    def do_prev_metric(self):
+        self._switch(metric=_cycle(self.boards, self.sel.metric, -1))
+
+    @property
+    def boards(self) -> List[str]:
+        """What TAB cycles through: the skills, then the efficiency boards."""
+        return self.index.metrics + self.index.efficiency
+
+    def do_next_window(self):
+        self._switch(window=_cycle(self.index.windows, self.sel.window, 1))
+
+    def do_prev_window(self):
+        self._switch(window=_cycle(self.index.windows, self.sel.window, -1))
+
+    def do_next_cluster(self):
+        self._switch(cluster=_cycle(self.clusters, self.sel.cluster, 1))
+
+    def do_prev_cluster(self):
+        self._switch(cluster=_cycle(self.clusters, self.sel.cluster, -1))
+
+    def do_toggle_kind(self):
+        self._switch(kind="groups" if self.sel.kind == "users" else "users")
+
+    def do_toggle_sort(self):
+        self.reverse = not self.reverse
+        self.refilter(self.current_name())
+
+    def do_filter(self):
+        self.prompt = Prompt("filter", self.filter)
+
+    def do_search(self):
+        self.prompt = Prompt("search")
+
+    def do_search_next(self):
+        if self.search:
+            self._jump(self.selected + 1, 1)
+
+    def do_search_prev(self):
+        if self.search:
+            self._jump(self.selected - 1, -1)
+
+    def _move(self, delta: int) -> None:
+        if self.screen == "help":
+            self.help_top = max(0, self.help_top + delta)
+        elif self.screen in ("player", "text"):
+            self.text_top = max(0, self.text_top + delta)
+        else:
+            self.selected += delta
+            self.clamp()
+
+    def do_down(self):
+        self._move(1)
+
+    def do_up(self):
+        self._move(-1)
+
+    def do_page_down(self):
+        self._move(self.page_size)
+
+    def do_page_up(self):
+        self._move(-self.page_size)
+
+    def do_home(self):
+        self._move(-len(self.rows) - len(help_lines()))
+
+    def do_end(self):
+        self._move(len(self.rows) + len(help_lines()))
+
+    def do_open(self):
+        if not self.rows:
+            self.note("nothing selected", alert=True)
+        else:
+            self.show_player(self.rows[self.selected].name)
+
+    def do_back(self):
+        if self.screen == "help":
+            self.screen = self.back_to
+        elif self.screen in ("player", "text"):
+            self.screen = "board"
+        elif self.filter or self.search:
+            self.search = ""
+            self.apply_filter("")
+
+    def do_records(self):
+        from .pages import records_page
+        self.show_text(lambda: records_page(self.files, self.sel))
+
+    def do_competitions(self):
+        from .pages import competition_ids, competition_page
+        ids = competition_ids(self.files)
+        if not ids:
+            self.note("no competitions (see config/competitions.json in sb-rank(1))", alert=True)
+            return
+        following = self.screen == "text" and self.contest in ids
+        self.contest = ids[(ids.index(self.contest) + 1) % len(ids)] if following else ids[0]
+        contest = self.contest
+        self.show_text(lambda: competition_page(self.files, contest))
+        if self.screen == "text":
+            self.note(f"competition {ids.index(contest) + 1} of {len(ids)}")
+
+    def do_reload(self):
+        self.refresh(force=True)
+        if not self.alert:
+            self.note("reloaded")
+
+    def do_help(self):
+        if self.screen == "help":
+            self.screen = self.back_to
+        else:
+            self.back_to, self.screen, self.help_top = self.screen, "help", 0

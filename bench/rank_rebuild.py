@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(TOP, "lib"))
 import orjson  # noqa: E402
 
 from slurm_scoreboard.store import metrics# noqa: E402
+from slurm_scoreboard.core import layout
 
 NOW = "2026-11-15T12:00:00Z"
 
@@ -142,8 +143,8 @@ def history_done(root):
     from datetime import datetime, timezone
     from slurm_scoreboard.history import chronicle
     os.makedirs(os.path.join(root, "leaderboards"), exist_ok=True)
-    for path in (chronicle.achievements_file(root), chronicle.records_file(root),
-                 chronicle.competitions_file(root)):
+    for path in (layout.achievements_file(root), layout.records_file(root),
+                 layout.competitions_file(root)):
         with open(path, "wb") as handle:
             handle.write(b"{}\n" if path.endswith(".json") else b"")
     chronicle.remember(root, datetime.strptime(NOW, "%Y-%m-%dT%H:%M:%SZ").replace(

@@ -16,13 +16,14 @@ sys.path[:0] = [os.path.join(TOP, "lib"), TOP]
 
 from slurm_scoreboard.core import windows
 
-from slurm_scoreboard.rank import boards, tables# noqa: E402
+from slurm_scoreboard.rank import tables# noqa: E402
 from slurm_scoreboard.ingest.fields import PRESETS  # noqa: E402
 from slurm_scoreboard_tools.sb_export import FORMATS as EXPORT_FORMATS  # noqa: E402
+from slurm_scoreboard import boardfiles
 
 # Values an option takes, for the options whose values are a known list.
 VALUES = {
-    "--window|-w": " ".join(windows.NAMES), "--metric|-m": " ".join(boards.BOARDS),
+    "--window|-w": " ".join(windows.NAMES), "--metric|-m": " ".join(boardfiles.BOARDS),
     "--color": "auto always never",
     "--backend": "curses ansi textual", "--readers": "all group",
 }

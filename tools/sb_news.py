@@ -9,13 +9,15 @@ import orjson
 
 from slurm_scoreboard import cli
 
-from slurm_scoreboard.history import achievements, chronicle, news
+from slurm_scoreboard.history import achievements, news
 from slurm_scoreboard.core.files import (UnsafePath, atomic_write, locked, makedirs, read_bytes,
                                     remove_leftovers)
 from slurm_scoreboard.core.names import safe_text
 from slurm_scoreboard.core.ndjson import Writer
 from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.history.competitions import is_day
+from slurm_scoreboard import boardfiles
+from slurm_scoreboard.core import layout
 
 PROG = "sb-news"
 
@@ -146,7 +148,7 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
         event = orjson.loads(head)
     except orjson.JSONDecodeError:
         return line
-    if not chronicle.is_event(event):
+    if not boardfiles.is_event(event):
         return line
     shown = files.shown(event)
     if shown is None:
@@ -173,8 +175,8 @@ def open_root(args) -> str:
 def body(args) -> int:
     check_args(args)
     root = open_root(args)
-    if not os.path.exists(chronicle.achievements_file(root)):
-        raise cli.ToolError(f"no {chronicle.achievements_file(root)} yet: sb-rank --root "
+    if not os.path.exists(layout.achievements_file(root)):
+        raise cli.ToolError(f"no {layout.achievements_file(root)} yet: sb-rank --root "
                             f"{root} writes it with the boards")
     files = BoardFiles(root)
     out = Writer(sys.stdout.buffer)

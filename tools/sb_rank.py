@@ -13,7 +13,7 @@ from slurm_scoreboard.core import layout, times, windows, xp
 
 from slurm_scoreboard.history import chronicle, competitions
 
-from slurm_scoreboard.rank import boards, efficiency, groupstats, rebuilds, tables
+from slurm_scoreboard.rank import efficiency, groupstats, rebuilds, tables
 
 from slurm_scoreboard.view import view_model
 from slurm_scoreboard.boardfiles import BoardError, BoardFiles
@@ -25,6 +25,9 @@ from slurm_scoreboard.core.ndjson import Writer
 from slurm_scoreboard.core.optout import OptOut
 from slurm_scoreboard.store.store import StoreCorrupt
 from slurm_scoreboard.store.usage import usage_dir
+from slurm_scoreboard import boardfiles
+from slurm_scoreboard.store import reading
+from slurm_scoreboard.rank import standings
 
 PROG = "sb-rank"
 EXIT_DAMAGED = 4
@@ -65,7 +68,7 @@ def build_parser():
     parser = cli.make_parser(PROG, "Rank users and groups across clusters and windows.", EPILOG,
                              root=True, cluster=True)
     parser.add_argument("--window", "-w", choices=windows.NAMES, help="one window")
-    parser.add_argument("--metric", "-m", choices=boards.BOARDS + efficiency.BOARDS,
+    parser.add_argument("--metric", "-m", choices=boardfiles.BOARDS + efficiency.BOARDS,
                         help="one board")
     parser.add_argument("--groups", action="store_true", help="rank SLURM accounts, not users")
     parser.add_argument("--account", "-A", help="only what members charged to this account")
@@ -179,14 +182,14 @@ def collect(root, cluster, wanted, optout, wait, damage):
     unreadable journal, a planted symlink, a store that stays busy): it is named on stderr and
     left out, and every other cluster is still ranked."""
     try:
-        return boards.collect_cluster(root, cluster, wanted, optout, wait, damage)
+        return reading.collect_cluster(root, cluster, wanted, optout, wait, damage)
     except JournalCorrupt as err:
         damage(layout.journal_file(root, cluster),
                f"{err}; the interrupted update cannot be finished: run sb-reduce --cluster "
                f"{cluster} --repair (see sb-reduce(1), RECOVERY); cluster {cluster} is left out")
     except (StoreCorrupt, UnsafePath) as err:
         damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
-    except boards.StoreBusy as err:
+    except reading.StoreBusy as err:
         damage.busy.append(cluster)
         damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
     return None
@@ -207,7 +210,7 @@ def scoped_usage(root, cluster, wanted, optout, wait, damage):
     for name in layout.clusters(root):
         for window_name, usage in (collect(root, name, wanted, optout, wait, damage)
                                    or {}).items():
-            boards.merge_into(merged[window_name], usage)
+            reading.merge_into(merged[window_name], usage)
     return merged
 
 
@@ -215,17 +218,17 @@ def write_boards(root, usage_by_window, wanted, rates, now, cluster=None) -> int
     count = 0
     for window in wanted:
         usage = usage_by_window[window.name]
-        for kind in boards.KINDS:
-            table = boards.standings(usage, kind, rates)
-            for metric in boards.BOARDS:
-                doc = boards.document(table.rows(metric), window, metric, cluster or "all", kind,
+        for kind in boardfiles.KINDS:
+            table = standings.standings(usage, kind, rates)
+            for metric in boardfiles.BOARDS:
+                doc = boardfiles.document(table.rows(metric), window, metric, cluster or "all", kind,
                                       now)
-                atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
+                atomic_write(layout.board_path(root, window.name, metric, cluster, kind),
                              orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
                 count += 1
         doc = {"asof": times.to_iso(now), "window": window.name, "cluster": cluster or "all",
                "groups": groupstats.group_stats(usage, rates)}
-        atomic_write(boards.stats_path(root, window.name, cluster),
+        atomic_write(layout.stats_path(root, window.name, cluster),
                      orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
     return count
 
@@ -236,14 +239,14 @@ def write_efficiency(root, measured_by_window, wanted, rates, now, min_hours, me
     count = 0
     for window in wanted:
         measured = measured_by_window[window.name]
-        for kind in boards.KINDS:
+        for kind in boardfiles.KINDS:
             for metric in measured_boards:
                 rows = efficiency.board_rows(measured, kind, metric, rates["cpu_used_hours"],
                                              min_hours)
-                doc = boards.document(rows, window, metric, cluster or "all", kind, now)
+                doc = boardfiles.document(rows, window, metric, cluster or "all", kind, now)
                 if metric in efficiency.RATIOS:
                     doc["min_cpu_hours"] = min_hours
-                atomic_write(boards.board_path(root, window.name, metric, cluster, kind),
+                atomic_write(layout.board_path(root, window.name, metric, cluster, kind),
                              orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
                 count += 1
     return count
@@ -282,7 +285,7 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
             min_hours=efficiency.DEFAULT_MIN_CPU_HOURS) -> dict:
     wanted = [windows.resolve(name, now) for name in windows.NAMES]
     try:
-        contests = competitions.load(chronicle.config_file(root), times.to_iso(now)[:10],
+        contests = competitions.load(layout.competitions_config(root), times.to_iso(now)[:10],
                                      lambda message: cli.warn(PROG, safe_text(message)))
     except competitions.ConfigError as err:
         damage.error(f"{err}; the competitions are not updated (the rest is)")
@@ -296,12 +299,12 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
         if usage is None:
             continue
         readable.append(name)
-        note = boards.old_rule_note(root, name)
+        note = reading.old_rule_note(root, name)
         if note:
             cli.warn(PROG, safe_text(note))
         count += write_boards(root, usage, wanted, rates, now, name)
         for window_name, part in usage.items():
-            boards.merge_into(merged[window_name], part)
+            reading.merge_into(merged[window_name], part)
         del usage
     count += write_boards(root, merged, wanted, rates, now)
     del merged
@@ -314,7 +317,7 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
             cli.warn(PROG, safe_text(warning))
         chronicle.remember(root, now)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
-             "metrics": list(boards.BOARDS), "kinds": list(boards.KINDS), "rates": rates,
+             "metrics": list(boardfiles.BOARDS), "kinds": list(boardfiles.KINDS), "rates": rates,
              "efficiency": measured_boards, "min_cpu_hours": min_hours}
     atomic_write(os.path.join(root, "leaderboards", "index.json"),
                  orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
@@ -366,7 +369,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
         with locked(rebuilds.lock_path(root), 0 if args.if_changed else args.wait):
             # what a killed rebuild left half-written; only rebuilds write these files, and
             # never without this lock
-            remove_temporaries(chronicle.leaderboards(root), (".json", ".ndjson"))
+            remove_temporaries(layout.leaderboards(root), (".json", ".ndjson"))
             summary = rebuild(root, rates, optout, now, args.wait, damage,
                               60 * history_minutes(args), bar)
             if damage.exit_code() == cli.EXIT_OK:
@@ -441,7 +444,7 @@ def user_pages(root, args, now, rates, optout, damage) -> List[dict]:
         if user not in usage["alltime"]:
             raise UnknownName(f"no user {user} on the boards of {args.cluster or 'any cluster'}"
                               " (a typo, a user never stored, or one who opted out)")
-        page = boards.personal(usage[window.name], user, rates)
+        page = standings.personal(usage[window.name], user, rates)
         page.update({"window": window.name, "cluster": args.cluster or "all",
                      "asof": times.to_iso(now)})
         add_history(page, files, args, groups)
@@ -462,7 +465,7 @@ def scoped_measured(root, cluster, window, optout, damage) -> dict:
 def add_history(page: dict, files: BoardFiles, args, groups: List[dict]) -> None:
     """The user's rank inside each of their groups (on what they charged to it), and their
     achievements with dates."""
-    page["groups"] = groupstats.ranks_in_groups(page["user"], groups)
+    page["groups"] = boardfiles.ranks_in_groups(page["user"], groups)
     page["achievements"] = files.events_of(page["user"], "users", args.cluster)
 
 
@@ -500,7 +503,7 @@ def board_of(root, args, now, rates, optout, damage) -> List[dict]:
         raise UnknownName(f"no account {args.account} in window {window.name} on "
                           f"{args.cluster or 'any cluster'}")
     kind = "groups" if args.groups else "users"
-    return boards.board_rows(usage, kind, args.metric, rates, args.account)
+    return standings.board_rows(usage, kind, args.metric, rates, args.account)
 
 
 def efficiency_board(root, args, window, rates, optout, damage) -> List[dict]:

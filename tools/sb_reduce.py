@@ -13,7 +13,6 @@ from slurm_scoreboard import cli
 
 from slurm_scoreboard.core import layout, times
 
-from slurm_scoreboard.rank import boards
 from slurm_scoreboard.store.bloom import BloomCorrupt
 from slurm_scoreboard.core.files import LockBusy, UnsafePath, locked
 from slurm_scoreboard.store.journal import JournalCorrupt
@@ -23,6 +22,7 @@ from slurm_scoreboard.core.optout import OptOut
 from slurm_scoreboard.ingest.records import SkipRecord, check, latest_time, placement
 from slurm_scoreboard.store.reducer import FewerJobs, Reducer, finish_interrupted, keep_old_rule
 from slurm_scoreboard.store.reducer import repair as reducer_repair
+from slurm_scoreboard.store.repair import remedy
 from slurm_scoreboard.store.store import StoreCorrupt, TotalsOverflow, ended_months
 from slurm_scoreboard.store.usage import UsageWriter, entry_of, erase_users
 
@@ -364,7 +364,7 @@ def remedy_of(err: Exception) -> str:
     if isinstance(err, JournalCorrupt):
         return "sb-reduce --repair discards it and rebuilds the totals; see RECOVERY in sb-reduce(1)"
     path = str(err).split(": ", 1)[0]
-    return boards.remedy(path)
+    return remedy(path)
 
 
 def reduce_input(args, root: str) -> int:

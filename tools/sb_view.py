@@ -11,10 +11,10 @@ from slurm_scoreboard import cli
 
 from slurm_scoreboard.core import windows
 
-from slurm_scoreboard.rank import boards
 
 from slurm_scoreboard.view import ansi, pages, screens, view_model
 from slurm_scoreboard.core.names import printable, safe_text
+from slurm_scoreboard import boardfiles
 
 PROG = "sb-view"
 EXIT_UNKNOWN = 5
@@ -50,7 +50,7 @@ def build_parser():
                              EPILOG, root=True, cluster=True)
     parser.add_argument("--window", "-w", choices=windows.NAMES, default="alltime",
                         help="window to open on (default alltime)")
-    parser.add_argument("--metric", "-m", choices=boards.BOARDS + boards.EFFICIENCY_BOARDS,
+    parser.add_argument("--metric", "-m", choices=boardfiles.BOARDS + boardfiles.EFFICIENCY_BOARDS,
                         default="overall",
                         help="board to open on (default overall)")
     parser.add_argument("--groups", action="store_true", help="group (account) boards")

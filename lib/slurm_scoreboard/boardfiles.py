@@ -6,7 +6,7 @@ achievements. Everything read passes through the opt-out list first, so a user w
 gone from every reader at its next read, before the next rebuild erases them from the files:
 
 - their rows leave every user board, and the ranks left are closed up (1..n, ties sharing a
-  rank, with :func:`boards.shared_ranks`: the old ranks are the keys, so the ranks are the
+  rank, with :func:`boardfiles.shared_ranks`: the old ranks are the keys, so the ranks are the
   ones the next rebuild writes);
 - their name leaves every group's member list, and the ranks inside the group are closed up;
   a group's numbers (its boards' values, levels and member count, the statistics' member
@@ -29,20 +29,150 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence
+from datetime import datetime
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
-from .core import optout, windows
-from .history import chronicle
-from .rank import boards
-from .rank.boards import EFFICIENCY_BOARDS
+from .core import layout, optout, windows
 from .core.files import UnsafePath, open_file, read_bytes
-from .rank.groupstats import groups_from_stats
-from .history.history import name_field
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
 from .core.ndjson import LINE_LIMIT, bounded_lines
+from .core.windows import Window
+from . import boardfiles
+
+# -- the format: boards, how they are ranked, their documents ---------------------------------
+
+METRIC_TITLES = {
+    "overall": "Overall", "clock_hours": "CPU-core hours", "elapsed_hours": "Wall hours",
+    "gpu_clock_hours": "GPU hours", "gpu_elapsed_hours": "GPU wall hours",
+    "failed_jobs": "Failed jobs", "jobs": "Jobs",
+    "cpu_used_hours": "CPU hours used", "cpu_efficiency": "CPU efficiency",
+    "mem_efficiency": "Memory efficiency", "gpu_utilization": "GPU utilisation"}
+
+
+# The skills: XP, levels, part of Overall (the total level), achievements and records.
+SKILLS = ("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours", "jobs")
+
+
+# Boards apart: ranked, but no XP, no level, outside Overall, no achievements (failing is not a
+# skill a site levels people up in).
+APART = ("failed_jobs",)
+
+
+# The efficiency boards (efficiency.py) whose value is a percent, with no levels.
+RATIO_BOARDS = ("cpu_efficiency", "mem_efficiency", "gpu_utilization")
+
+
+EFFICIENCY_BOARDS = ("cpu_used_hours",) + RATIO_BOARDS
+
+
+LEVELLESS = APART + RATIO_BOARDS     # boards whose rows have no level and no XP
+
+
+BOARDS = SKILLS + APART + ("overall",)      # in the order every view shows them
+
+
+KINDS = ("users", "groups")
+
+
+_NO_KEY = object()
+
+
+def shared_ranks(keys: Sequence) -> List[int]:
+    """The ranks of entries in board order, each entry's key what it is ranked on: an entry
+    takes its position, or the rank of the one before when its key is the same (1, 2, 2, 4).
+    Every board, group and competition is ranked so, and a reader that drops rows ranks what is
+    left again with the old ranks as keys (boardfiles.py), which gives the same ranks."""
+    ranks: List[int] = []
+    previous: object = _NO_KEY
+    for position, key in enumerate(keys, 1):
+        if previous is _NO_KEY or key != previous:
+            rank, previous = position, key
+        ranks.append(rank)
+    return ranks
+
+
+def ranked(values: Dict[str, float], keep_zeros: bool = False) -> List[Tuple[int, str, float]]:
+    """(rank, name, value), value descending, ties sharing a rank (1, 2, 2, 4) and ordered by
+    name; zeros are left out unless `keep_zeros` (the efficiency boards list the idle)."""
+    order = sorted(((v, n) for n, v in values.items() if v > 0 or keep_zeros),
+                   key=lambda p: (-p[0], p[1]))
+    ranks = shared_ranks([value for value, _ in order])
+    return [(rank, name, value) for rank, (value, name) in zip(ranks, order)]
+
+
+def document(rows: List[dict], window: Window, metric: str, cluster: str, kind: str,
+             asof: datetime, account: Optional[str] = None) -> dict:
+    doc = {"asof": asof.strftime("%Y-%m-%dT%H:%M:%SZ"), "window": window.name, "metric": metric,
+           "cluster": cluster, "kind": kind, "first_day": window.first_day,
+           "last_day": window.last_day, "rows": rows}
+    if account is not None:
+        doc["account"] = account
+    return doc
+
+
+_PAGE_FIELDS = ("rank", "value", "xp", "level", "virtual_level")
+
+
+def page_entry(metric: str, row: Optional[dict]) -> dict:
+    """One line of a personal page from a board row (None: not on the board); a board apart
+    has no XP and no level (null)."""
+    if row is None:
+        entry = {"metric": metric, "rank": None, "value": 0, "xp": 0, "level": 1,
+                 "virtual_level": 1}
+    else:
+        entry = {"metric": metric, **{key: row.get(key) for key in _PAGE_FIELDS}}
+    if metric in APART:
+        entry.update(xp=None, level=None, virtual_level=None)
+    return entry
+
+
+def name_field(kind: str) -> str:
+    """The field naming a user or a group in every file: ``user`` or ``account``."""
+    return "account" if kind == "groups" else "user"
+
+
+# -- the events of the feed (achievements.ndjson) ----------------------------------------------
+
+EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
+
+
+def is_event(event) -> bool:
+    """An event as the pass writes it: the fields every reader uses, of the right types."""
+    if not isinstance(event, dict) or event.get("kind") not in ("users", "groups"):
+        return False
+    return (all(isinstance(event.get(field), str) for field in
+                ("id", "day", "scope", "event", name_field(event["kind"])))
+            and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
+
+
+# -- group statistics files ----------------------------------------------------------------
+
+def groups_from_stats(document) -> List[dict]:
+    """The group entries of a stats file as sb-rank wrote it (entries of another shape are left
+    out: the file is read by accounts that may not trust it)."""
+    groups = document.get("groups") if isinstance(document, dict) else None
+    return [group for group in (groups if isinstance(groups, list) else [])
+            if isinstance(group, dict) and isinstance(group.get("account"), str)
+            and isinstance(group.get("members"), int)]
+
+
+def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
+    """For each group `user` belongs to: its size and the user's rank among its members on every
+    skill (None where the user charged nothing of it), from group_stats entries."""
+    found = []
+    for group in sorted(groups, key=lambda g: str(g.get("account"))):
+        ranks = group.get("ranks")
+        mine = ranks.get(user) if isinstance(ranks, dict) else None
+        if not isinstance(mine, dict):
+            continue
+        found.append({"account": group.get("account"), "members": group.get("members"),
+                      "ranks": {m: r if type(r) is int else None
+                                for m, r in ((m, mine.get(m)) for m in SKILLS)}})
+    return found
+
 
 ALL = "all"                      # the scope of every cluster merged
 BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote
@@ -141,7 +271,7 @@ def load_index(root: str) -> Index:
         raise BoardError(f"{path}: {_reason(err)}") from None
     if not isinstance(data, dict):
         raise BoardError(f"{path}: not an sb-rank index")
-    metric_names = _plain_names(data.get("metrics")) or list(boards.BOARDS)
+    metric_names = _plain_names(data.get("metrics")) or list(boardfiles.BOARDS)
     ordered = [m for m in metric_names if m == "overall"] + \
         [m for m in metric_names if m != "overall"]
     measured = [m for m in _plain_names(data.get("efficiency")) if m in EFFICIENCY_BOARDS]
@@ -199,7 +329,7 @@ def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
             continue
         seen.add(name)
         kept.append(row)
-    ranks = boards.shared_ranks([row.get("rank") for row in kept])
+    ranks = boardfiles.shared_ranks([row.get("rank") for row in kept])
     return [dict(row, rank=rank) for rank, row in zip(ranks, kept)]
 
 
@@ -211,7 +341,7 @@ def closed_group_ranks(ranks: Dict[str, dict], hidden: FrozenSet[str]) -> Dict[s
     for metric in {metric for mine in kept.values() for metric in mine}:
         placed = sorted((mine[metric], user) for user, mine in kept.items()
                         if type(mine.get(metric)) is int)
-        for rank, (_, user) in zip(boards.shared_ranks([old for old, _ in placed]), placed):
+        for rank, (_, user) in zip(boardfiles.shared_ranks([old for old, _ in placed]), placed):
             kept[user][metric] = rank
     return kept
 
@@ -267,7 +397,7 @@ class BoardFiles:
 
     def board_path(self, window: str, metric: str, scope: Optional[str] = ALL,
                    kind: str = "users") -> str:
-        return boards.board_path(self.root, window, metric, _scope_cluster(scope), kind)
+        return layout.board_path(self.root, window, metric, _scope_cluster(scope), kind)
 
     def board_document(self, window: str, metric: str, scope: Optional[str] = ALL,
                        kind: str = "users") -> Optional[dict]:
@@ -319,9 +449,9 @@ class BoardFiles:
         """The personal hiscores of `user` (every skill's rank, value, XP and level; overall on
         top), as sb-rank --user prints them; BoardError when a board is missing."""
         skills = []
-        for metric in boards.SKILLS + boards.APART:
+        for metric in boardfiles.SKILLS + boardfiles.APART:
             board = self.required_board(window, metric, scope)
-            skills.append(boards.page_entry(
+            skills.append(boardfiles.page_entry(
                 metric, next((r for r in board["rows"] if r.get("user") == user), None)))
         overall = self.required_board(window, "overall", scope)
         mine = next((r for r in overall["rows"] if r.get("user") == user), None)
@@ -354,7 +484,7 @@ class BoardFiles:
     def group_stats(self, window: str, scope: Optional[str] = ALL) -> List[dict]:
         """The groups' statistics (groupstats.py), each group's member list and ranks without
         opted-out users; its counts and totals as the last rebuild wrote them."""
-        document = self._document(boards.stats_path(self.root, window, _scope_cluster(scope)))
+        document = self._document(layout.stats_path(self.root, window, _scope_cluster(scope)))
         hidden = self.opted_out()
         groups = []
         for group in groups_from_stats(document):
@@ -368,7 +498,7 @@ class BoardFiles:
 
     def records(self) -> Optional[dict]:
         """records.json without the records opted-out users hold (every row a dict)."""
-        document = self._document(chronicle.records_file(self.root))
+        document = self._document(layout.records_file(self.root))
         if document is None:
             return None
         rows = document.get("records")
@@ -380,7 +510,7 @@ class BoardFiles:
 
     def competitions(self) -> Optional[dict]:
         """competitions.json, each competition's list of users without opted-out ones."""
-        document = self._document(chronicle.competitions_file(self.root))
+        document = self._document(layout.competitions_file(self.root))
         if document is None:
             return None
         entries = document.get("competitions")
@@ -399,7 +529,7 @@ class BoardFiles:
         name that is not plain, or a file that is missing or unreadable."""
         if not isinstance(ident, str) or not PLAIN.fullmatch(ident):
             return None
-        document = self._document(chronicle.competition_file(self.root, ident))
+        document = self._document(layout.competition_file(self.root, ident))
         if document is None:
             return None
         rows = document.get("rows")
@@ -443,7 +573,7 @@ class BoardFiles:
 
     def _raw_events(self) -> Iterator[dict]:
         try:
-            fd = open_file(chronicle.achievements_file(self.root))
+            fd = open_file(layout.achievements_file(self.root))
         except FileNotFoundError:
             return
         except (OSError, UnsafePath):
@@ -456,5 +586,5 @@ class BoardFiles:
                     event = orjson.loads(line)
                 except orjson.JSONDecodeError:
                     continue
-                if chronicle.is_event(event):
+                if boardfiles.is_event(event):
                     yield event

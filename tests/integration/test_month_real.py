@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session, mysql,
+from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, kill_session, mysql,
                         raw_sacct_totals, runuser_command, stamp, submit, wait_until_ended)
 
 PIPELINES = os.path.join(TOP, "pipelines")

@@ -7,7 +7,6 @@ gone from every file after the next polls. Then a third member of the group turn
 cluster's folder into a trap (every file a symlink into the first poller's home, a folder
 swapped for a symlink, a journal with ../ paths, the store lock held): the first poller's next
 poll changes nothing outside the root, says why, and no wait is unbounded."""
-import fcntl
 import hashlib
 import json
 import os

@@ -33,6 +33,7 @@ from slurm_scoreboard.export import sitedir
 from slurm_scoreboard.history import chronicle
 from slurm_scoreboard.rank import efficiency, rebuilds
 from slurm_scoreboard_tools import sb_export, sb_news, sb_rank, sb_reduce
+from slurm_scoreboard.core import layout
 
 NOW = "2025-08-31T12:00:00Z"
 BEFORE = "2025-08-30T12:00:00Z"     # the last rebuild: yesterday, so the history pass is due
@@ -100,7 +101,7 @@ def assert_bookkeeping_is_a_clean_rebuilds(root):
     --if-changed skips), history.json that the history pass ran now, with today's inputs."""
     bar = rebuilds.bar_setting(efficiency.DEFAULT_MIN_CPU_HOURS)
     assert rebuilds.unchanged(str(root), rebuilds.signature(str(root), _now(), bar)) == NOW
-    with open(chronicle.record_file(str(root)), "rb") as handle:
+    with open(layout.history_record(str(root)), "rb") as handle:
         assert orjson.loads(handle.read()) == {"asof": NOW, "inputs": chronicle._inputs(str(root))}
 
 

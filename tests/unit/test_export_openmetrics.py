@@ -16,7 +16,7 @@ from export_helpers import (CLUSTERS, HOSTILE, NOW, every_board, export, opt_out
                             read_board, write_board)
 from reduce_helpers import ENV
 from slurm_scoreboard.export import openmetrics
-from slurm_scoreboard.rank.boards import LEVELLESS
+from slurm_scoreboard.boardfiles import LEVELLESS
 
 LABEL = {"users": "user", "groups": "account"}
 FAMILY = {"users": "slurm_scoreboard_user", "groups": "slurm_scoreboard_group"}

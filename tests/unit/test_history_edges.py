@@ -17,7 +17,8 @@ from slurm_scoreboard.core import xp
 from slurm_scoreboard.history import history
 from slurm_scoreboard.history.achievements import Achievements
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.rank.groupstats import group_stats, ranks_in_groups
+from slurm_scoreboard.rank.groupstats import group_stats
+from slurm_scoreboard.boardfiles import ranks_in_groups
 from slurm_scoreboard.history.recordbook import RecordBook
 from slurm_scoreboard.core.times import iso_seconds
 

@@ -21,12 +21,14 @@ from reduce_helpers import ENV, job, tool
 from slurm_scoreboard import boardfiles, cli
 from slurm_scoreboard.core import optout, sharing, xp
 from slurm_scoreboard.poll import probe
-from slurm_scoreboard.rank import boards, groupstats
+from slurm_scoreboard.rank import groupstats
 from slurm_scoreboard.view import view_model as vm
 from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.history.competitions import Competition
 from slurm_scoreboard_tools import sb_rank
 from test_view_model import NOW, make_store, rank
+from slurm_scoreboard.rank import standings
+from slurm_scoreboard.core import layout
 
 OUT = "alice"              # first on Overall, holds records, in group chem and in competitions
 CONTESTS = {"competitions": [
@@ -158,7 +160,7 @@ def test_an_opted_out_user_s_page_is_no_user(opted, args):
 
 def every_user_board():
     return [(window, metric, scope) for window in WINDOWS for scope in SCOPES
-            for metric in boards.BOARDS]
+            for metric in boardfiles.BOARDS]
 
 
 def snapshot_text(root, window, metric, scope, kind="users"):
@@ -196,7 +198,7 @@ def test_the_running_view_drops_the_user_at_its_next_look_at_the_files(fresh):
     add_opt_out(fresh)
     assert state.reload_if_changed() is True and state.message == "files changed: reloaded"
     assert OUT not in [row.name for row in state.rows]
-    assert [row.rank for row in state.rows] == boards.shared_ranks([r.rank for r in state.rows])
+    assert [row.rank for row in state.rows] == boardfiles.shared_ranks([r.rank for r in state.rows])
     assert state.rows[0].rank == 1
     records.reload_if_changed()
     assert records.screen == "text" and OUT not in "".join(t for t, _ in records.text.lines)
@@ -231,7 +233,7 @@ def ndjson(data):
 
 
 def file_rows(root, window, metric, scope, kind="users"):
-    path = boards.board_path(str(root), window, metric, None if scope == "all" else scope, kind)
+    path = layout.board_path(str(root), window, metric, None if scope == "all" else scope, kind)
     with open(path, "rb") as handle:
         return orjson.loads(handle.read())["rows"]
 
@@ -390,17 +392,17 @@ vectors = st.lists(st.sampled_from([0, 1, 3600, 7200, 36000 * 7, 3600 * 900]), m
 @given(st.dictionaries(names, st.sampled_from([0, 0.5, 1, 1, 2, 3, 3, 7.25])), hidden_sets)
 def test_closing_up_a_board_gives_the_ranks_of_a_board_made_without_them(values, hidden):
     for keep_zeros in (False, True):
-        rows = [{"rank": r, "user": n, "value": v} for r, n, v in boards.ranked(values, keep_zeros)]
+        rows = [{"rank": r, "user": n, "value": v} for r, n, v in boardfiles.ranked(values, keep_zeros)]
         rest = {name: value for name, value in values.items() if name not in hidden}
         assert [(row["rank"], row["user"]) for row in boardfiles.visible_rows(rows, hidden)] == \
-            [(rank, name) for rank, name, _ in boards.ranked(rest, keep_zeros)]
+            [(rank, name) for rank, name, _ in boardfiles.ranked(rest, keep_zeros)]
 
 
 @given(st.dictionaries(names, vectors), hidden_sets)
 def test_every_skill_board_and_overall_closed_up_are_the_rebuilt_boards(vectors_of, hidden):
-    table = boards.Standings(vectors_of, RATES)
-    rest = boards.Standings({n: v for n, v in vectors_of.items() if n not in hidden}, RATES)
-    for metric in boards.BOARDS:
+    table = standings.Standings(vectors_of, RATES)
+    rest = standings.Standings({n: v for n, v in vectors_of.items() if n not in hidden}, RATES)
+    for metric in boardfiles.BOARDS:
         assert boardfiles.visible_rows(table.rows(metric), hidden) == rest.rows(metric)
 
 

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from reduce_helpers import ENV, job, reduce, tool
+from slurm_scoreboard.rank import standings
 
 NOW = "2024-03-01T09:30:00Z"
 
@@ -219,7 +220,6 @@ def test_fractional_hours_stay_exact_on_boards_personal_pages_and_the_snapshot(t
 
 def test_overall_orders_by_total_level_then_total_xp_then_name():
     from slurm_scoreboard.core import xp
-    from slurm_scoreboard.rank import boards
     rates = {skill: 1.0 for skill in xp.SKILLS}
     # [clock s, elapsed s, GPU clock s, GPU elapsed s, failed jobs, jobs]; with rate 1, jobs=174
     # is level 3 (174 XP), 83..173 level 2; five skills (failed jobs is a board apart: no XP).
@@ -231,12 +231,12 @@ def test_overall_orders_by_total_level_then_total_xp_then_name():
                "bob": [0, 100 * h, 0, 0, 0, 0],      # 6, 100: tied with zed, named first
                "amy": [0, 0, 0, 0, 0, 90],           # 6, 90
                "fay": [0, 0, 0, 0, 1000, 0]}         # 5, 0: failing earns nothing
-    rows = boards.Standings(vectors, rates).overall_rows()
+    rows = standings.Standings(vectors, rates).overall_rows()
     assert [(r["rank"], r["user"], r["level"], r["xp"]) for r in rows] == [
         (1, "cat", 7, 174), (2, "eve", 6, 255), (3, "dan", 6, 173), (4, "bob", 6, 100),
         (4, "zed", 6, 100), (6, "amy", 6, 90), (7, "fay", 5, 0)]
     assert all("failed_jobs" not in row["skills"] for row in rows)
-    failed = boards.Standings(vectors, rates).rows("failed_jobs")
+    failed = standings.Standings(vectors, rates).rows("failed_jobs")
     assert failed == [{"rank": 1, "user": "fay", "value": 1000}]
 
 

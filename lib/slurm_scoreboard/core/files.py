@@ -532,3 +532,13 @@ def shared_lock(path: str, timeout: float = 60.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def identity(path: str) -> str:
+    """Who a file or folder is now (inode, size, change and modify times; "-" when missing): it
+    moves whenever the file is replaced or written."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return "-"
+    return f"{info.st_ino}:{info.st_size}:{info.st_ctime_ns}:{info.st_mtime_ns}"

@@ -138,3 +138,54 @@ def default_state_root() -> str:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
                                                             "state")
     return os.path.join(base, "slurm-scoreboard")
+
+
+# -- leaderboards/: what sb-rank writes ---------------------------------------------------
+
+def leaderboards(root: str) -> str:
+    return os.path.join(root, "leaderboards")
+
+
+def achievements_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "achievements.ndjson")
+
+
+def records_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "records.json")
+
+
+def competitions_file(root: str) -> str:
+    return os.path.join(leaderboards(root), "competitions.json")
+
+
+def competition_dir(root: str) -> str:
+    return os.path.join(leaderboards(root), "competitions")
+
+
+def competition_file(root: str, ident: str) -> str:
+    return os.path.join(competition_dir(root), ident + ".json")
+
+
+def competitions_config(root: str) -> str:
+    return os.path.join(root, "config", "competitions.json")
+
+
+def history_record(root: str) -> str:
+    return os.path.join(leaderboards(root), "history.json")
+
+
+def board_path(root: str, window: str, metric: str, cluster: Optional[str] = None,
+               kind: str = "users") -> str:
+    """leaderboards/[clusters/<c>/][groups/]<window>_<metric>.json"""
+    parts = [root, "leaderboards"]
+    if cluster:
+        parts += ["clusters", cluster]
+    if kind == "groups":
+        parts.append("groups")
+    return os.path.join(*parts, f"{window}_{metric}.json")
+
+
+def stats_path(root: str, window: str, cluster: Optional[str] = None) -> str:
+    """leaderboards/[clusters/<c>/]groups/<window>_stats.json (groupstats.py)"""
+    return os.path.join(os.path.dirname(board_path(root, window, "jobs", cluster, "groups")),
+                        f"{window}_stats.json")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterator, List, NamedTuple, Optional
 
-from ..rank import boards
 from ..boardfiles import ALL, Board, BoardError, BoardFiles, OptOutUnreadable, load_index
+from .. import boardfiles
 
 
 class Scoped(NamedTuple):
@@ -47,7 +47,7 @@ class LeaderboardFiles(BoardFiles):
         """Every board of the index: each scope, kind, window and skill, then each efficiency
         board."""
         for scope in self.scopes:
-            for kind in boards.KINDS:
+            for kind in boardfiles.KINDS:
                 for window in self.index.windows:
                     for metric in self.metrics + self.index.efficiency:
                         yield Scoped(scope, kind, window, metric)

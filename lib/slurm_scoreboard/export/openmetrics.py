@@ -26,7 +26,7 @@ import math
 from typing import Dict, List, Optional
 
 from ..core import times
-from ..rank.boards import LEVELLESS
+from ..boardfiles import LEVELLESS
 from .leaderboard_files import LeaderboardFiles
 
 PREFIX = "slurm_scoreboard"

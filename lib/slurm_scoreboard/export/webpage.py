@@ -26,7 +26,7 @@ from typing import Dict, Iterator, Optional, Tuple
 from urllib.parse import quote
 
 from ..view import view_model
-from ..rank.boards import LEVELLESS, SKILLS
+from ..boardfiles import LEVELLESS, SKILLS
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from ..core.names import check_name
 from ..view.view_model import (Board, Row, format_value, metric_title, value_heading, when,

@@ -25,8 +25,10 @@ from typing import BinaryIO, Dict, List, Optional, Sequence, Tuple
 import orjson
 
 from ..core import xp
-from ..rank.boards import METRIC_TITLES, METRICS, metric_value
-from .history import SKILLS, Key, Observer, Row, Vector, name_field
+from ..boardfiles import METRIC_TITLES
+from ..store.metrics import METRICS, metric_value
+from .history import SKILLS, Key, Observer, Row, Vector
+from ..boardfiles import name_field
 from .recordbook import gain_of
 
 LEVEL_MILESTONES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 99)

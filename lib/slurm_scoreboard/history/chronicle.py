@@ -24,47 +24,15 @@ from typing import Callable, Dict, List, Optional
 import orjson
 
 from . import competitions, history
-from ..core import times
-from .achievements import EVENTS, Achievements
+from ..core import layout, times
+from .achievements import Achievements
 from ..core.files import (UnsafePath, atomic_file, atomic_write, list_folder, makedirs, read_bytes,
                     unlink_synced)
 from ..core.optout import OptOut, OptOutUnreadable, opted_out
-from ..rank.rebuilds import identity
+from ..core.files import identity
 from .recordbook import RecordBook
 
 Damage = Callable[[str, str], None]
-
-
-def leaderboards(root: str) -> str:
-    return os.path.join(root, "leaderboards")
-
-
-def achievements_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "achievements.ndjson")
-
-
-def records_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "records.json")
-
-
-def competitions_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "competitions.json")
-
-
-def competition_dir(root: str) -> str:
-    return os.path.join(leaderboards(root), "competitions")
-
-
-def competition_file(root: str, ident: str) -> str:
-    return os.path.join(competition_dir(root), ident + ".json")
-
-
-def config_file(root: str) -> str:
-    return os.path.join(root, "config", "competitions.json")
-
-
-def record_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "history.json")
 
 
 def _inputs(root: str) -> str:
@@ -85,13 +53,13 @@ def opted_out_digest(root: str) -> str:
 
 def due(root: str, now: datetime, every: float) -> bool:
     """Whether a rebuild at `now` runs the history pass (see the module's doc)."""
-    record = _read_record(record_file(root)) or {}
+    record = _read_record(layout.history_record(root)) or {}
     asof = record.get("asof")
     if not isinstance(asof, str) or asof[:10] != times.to_iso(now)[:10] or \
             record.get("inputs") != _inputs(root):
         return True
-    if not all(os.path.isfile(path) for path in (achievements_file(root), records_file(root),
-                                                  competitions_file(root))):
+    if not all(os.path.isfile(path) for path in (layout.achievements_file(root), layout.records_file(root),
+                                                  layout.competitions_file(root))):
         return True
     try:
         elapsed = (now - times.from_iso(asof)).total_seconds()
@@ -101,7 +69,7 @@ def due(root: str, now: datetime, every: float) -> bool:
 
 
 def remember(root: str, now: datetime) -> None:
-    atomic_write(record_file(root), _dump({"asof": times.to_iso(now), "inputs": _inputs(root)}))
+    atomic_write(layout.history_record(root), _dump({"asof": times.to_iso(now), "inputs": _inputs(root)}))
 
 
 def _dump(document) -> bytes:
@@ -121,10 +89,10 @@ def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOu
     book = RecordBook(rates)
     batches = (batch for batch in history.day_batches(root, clusters, optout,
                                                       on_damage, wait) if batch[0] <= today)
-    with atomic_file(achievements_file(root)) as out:
+    with atomic_file(layout.achievements_file(root)) as out:
         totals = history.run(batches, [Achievements(rates, out), book,
                                        competitions.Competitions(contests or [])])
-    atomic_write(records_file(root), _dump(book.document(asof)))
+    atomic_write(layout.records_file(root), _dump(book.document(asof)))
     if contests is None:
         return []
     _write_competitions(root, competitions.ordered(contests, today), rates, today, asof)
@@ -134,28 +102,19 @@ def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOu
 
 def _write_competitions(root: str, contests: List[competitions.Competition],
                         rates: Dict[str, float], today: str, asof: str) -> None:
-    makedirs(competition_dir(root))
+    makedirs(layout.competition_dir(root))
     for contest in contests:
-        atomic_write(competition_file(root, contest.ident),
+        atomic_write(layout.competition_file(root, contest.ident),
                      _dump(contest.document(rates, today, asof)))
-    atomic_write(competitions_file(root), _dump(
+    atomic_write(layout.competitions_file(root), _dump(
         {"asof": asof, "competitions": [contest.summary(today) for contest in contests]}))
     _remove_unlisted(root, {contest.ident for contest in contests})
 
 
 def _remove_unlisted(root: str, kept) -> None:
-    for name in list_folder(competition_dir(root)):
+    for name in list_folder(layout.competition_dir(root)):
         if name.endswith(".json") and name[:-5] not in kept:
-            unlink_synced(os.path.join(competition_dir(root), name))
-
-
-def is_event(event) -> bool:
-    """An event as the pass writes it: the fields every reader uses, of the right types."""
-    if not isinstance(event, dict) or event.get("kind") not in ("users", "groups"):
-        return False
-    return (all(isinstance(event.get(field), str) for field in
-                ("id", "day", "scope", "event", history.name_field(event["kind"])))
-            and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
+            unlink_synced(os.path.join(layout.competition_dir(root), name))
 
 
 def _read_record(path: str) -> Optional[dict]:

@@ -27,10 +27,10 @@ import orjson
 
 from ..core import xp
 from ..store import metrics
-from ..rank.boards import METRIC_TITLES, metric_value, shared_ranks
+from ..boardfiles import METRIC_TITLES, shared_ranks
+from ..store.metrics import metric_value
 from ..core.files import UnsafePath, read_bytes
-from .history import (SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of,
-                      week_label)
+from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of, week_label
 from ..core.names import PLAIN
 
 PRESETS = ("skill-of-the-week",)

@@ -16,18 +16,20 @@ from datetime import date, timedelta
 from typing import Callable, Dict, Iterator, List, Sequence, Tuple
 
 from ..core import xp
-from ..rank import boards
 from ..store import metrics
 from ..core.files import UnsafePath
 from ..store.journal import JournalCorrupt
 from ..core.optout import OptOut
 from ..store.store import StoreCorrupt, day_rows, load_object
+from ..store import reading
+from ..store import repair
+from .. import boardfiles
 
 Vector = metrics.Vector
 Row = Tuple[str, str, str, Sequence[int]]     # cluster, user, account, vector
 Key = Tuple[str, str, str]                    # scope ("all" or a cluster), kind, name
 Damage = Callable[[str, str], None]
-SKILLS = boards.SKILLS
+SKILLS = boardfiles.SKILLS
 
 
 def cluster_months(root: str, clusters: Sequence[str], on_damage: Damage
@@ -35,7 +37,7 @@ def cluster_months(root: str, clusters: Sequence[str], on_damage: Damage
     """month -> [(cluster, rollup path)] over every cluster, months oldest first."""
     found: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
     for cluster in clusters:
-        for month, path in boards.rollup_months(root, cluster, on_damage):
+        for month, path in reading.rollup_months(root, cluster, on_damage):
             found[month].append((cluster, path))
     return dict(sorted(found.items()))
 
@@ -44,12 +46,12 @@ def _month_rows(root: str, cluster: str, path: str, month: str, wait: float,
                 on_damage: Damage) -> list:
     """The day rows of one rollup, read under the cluster's store lock; [] when damaged."""
     try:
-        with boards.reading(root, cluster, wait):
+        with reading.reading(root, cluster, wait):
             return day_rows(load_object(path) or {}, path, month)
     except (StoreCorrupt, UnsafePath, JournalCorrupt) as err:
         on_damage(path, f"{err}; this month is left out of records and achievements "
-                        f"({boards.remedy(path)})")
-    except boards.StoreBusy as err:
+                        f"({repair.remedy(path)})")
+    except reading.StoreBusy as err:
         on_damage(path, f"{err}; this month is left out of records and achievements")
     return []
 
@@ -69,7 +71,7 @@ def day_batches(root: str, clusters: Sequence[str], optout: OptOut, on_damage: D
 
 def keys_of(cluster: str, user: str, account: str) -> Tuple[Key, ...]:
     """The keys a row counts for: its user's, and its group's unless it has no account."""
-    if not boards.is_group(account):
+    if not reading.is_group(account):
         return (("all", "users", user), (cluster, "users", user))
     return (("all", "users", user), (cluster, "users", user),
             ("all", "groups", account), (cluster, "groups", account))
@@ -89,12 +91,7 @@ def gains_of(rows: Sequence[Row]) -> Dict[Key, Vector]:
 
 
 def skill_xp(vector: Sequence[int], skill: str, rates: Dict[str, float]) -> int:
-    return xp.xp_of(boards.metric_value(vector, skill), rates[skill])
-
-
-def name_field(kind: str) -> str:
-    """The field naming a user or a group in every file: ``user`` or ``account``."""
-    return "account" if kind == "groups" else "user"
+    return xp.xp_of(metrics.metric_value(vector, skill), rates[skill])
 
 
 def monday_of(day: str) -> str:

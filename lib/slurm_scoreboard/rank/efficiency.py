@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional, Sequence
 
-from . import boards
 from ..core import xp
 from ..core.files import UnsafePath, read_json
 from ..core.optout import OptOut
@@ -38,9 +37,11 @@ from ..store.metrics import DAY
 from ..core.times import day_seconds
 from ..store.usage import UNSPREAD, Entry, load_day, usage_days
 from ..core.windows import Window
+from .. import boardfiles
+from ..store import reading
 
-BOARDS = boards.EFFICIENCY_BOARDS
-RATIOS = boards.RATIO_BOARDS
+BOARDS = boardfiles.EFFICIENCY_BOARDS
+RATIOS = boardfiles.RATIO_BOARDS
 DEFAULT_MIN_CPU_HOURS = 10.0
 
 # The sums kept per (user, account): the index of each in a Sums list. CPU_MEM and JOBS_MEM are
@@ -210,7 +211,7 @@ def group_sums(measured: Measured) -> Dict[str, Sums]:
     result: Dict[str, Sums] = {}
     for accounts in measured.values():
         for account, sums in accounts.items():
-            if boards.is_group(account):
+            if reading.is_group(account):
                 _add(result.setdefault(account, _sums()), sums)
     return result
 
@@ -219,7 +220,7 @@ def members_of(measured: Measured) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     for accounts in measured.values():
         for account in accounts:
-            if boards.is_group(account):
+            if reading.is_group(account):
                 counts[account] = counts.get(account, 0) + 1
     return counts
 
@@ -244,7 +245,7 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
     members = members_of(measured) if kind == "groups" else None
     rows = []
     if board == "cpu_used_hours":
-        for rank, name, value in boards.ranked({n: s[USED] / 3600 for n, s in totals.items()}):
+        for rank, name, value in boardfiles.ranked({n: s[USED] / 3600 for n, s in totals.items()}):
             earned = xp.xp_of(value, rate)
             virtual = xp.virtual_level(earned)
             rows.append({"rank": rank, key: name, "value": value, "xp": earned,
@@ -257,7 +258,7 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
             value = ratio(sums, board)
             if value is not None and sums[basis] / 3600 >= min_cpu_hours:
                 values[name] = value
-        for rank, name, value in boards.ranked(values, keep_zeros=True):
+        for rank, name, value in boardfiles.ranked(values, keep_zeros=True):
             sums = totals[name]
             rows.append({"rank": rank, key: name, "value": value,
                          hours: round(sums[basis] / 3600, 2), "jobs": int(sums[jobs])})

@@ -18,7 +18,9 @@ from typing import Dict, List, Optional
 
 from ..core import xp
 from ..store import metrics
-from .boards import SKILLS, Standings, Usage, is_group, ranked, user_vectors
+from ..boardfiles import SKILLS, ranked
+from ..store.reading import Usage, is_group
+from .standings import Standings, user_vectors
 
 
 def members_of(usage: Usage) -> Dict[str, List[str]]:
@@ -58,25 +60,3 @@ def group_stats(usage: Usage, rates: Dict[str, float]) -> List[dict]:
     return groups
 
 
-def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
-    """For each group `user` belongs to: its size and the user's rank among its members on every
-    skill (None where the user charged nothing of it), from group_stats entries."""
-    found = []
-    for group in sorted(groups, key=lambda g: str(g.get("account"))):
-        ranks = group.get("ranks")
-        mine = ranks.get(user) if isinstance(ranks, dict) else None
-        if not isinstance(mine, dict):
-            continue
-        found.append({"account": group.get("account"), "members": group.get("members"),
-                      "ranks": {m: r if type(r) is int else None
-                                for m, r in ((m, mine.get(m)) for m in SKILLS)}})
-    return found
-
-
-def groups_from_stats(document) -> List[dict]:
-    """The group entries of a stats file as sb-rank wrote it (entries of another shape are left
-    out: the file is read by accounts that may not trust it)."""
-    groups = document.get("groups") if isinstance(document, dict) else None
-    return [group for group in (groups if isinstance(groups, list) else [])
-            if isinstance(group, dict) and isinstance(group.get("account"), str)
-            and isinstance(group.get("members"), int)]

@@ -21,7 +21,7 @@ import orjson
 
 from .. import __version__
 from ..core import layout
-from ..core.files import UnsafePath, atomic_write, read_json
+from ..core.files import UnsafePath, atomic_write, identity, read_json
 from ..core.optout import cache_file
 from ..core.times import to_iso
 
@@ -35,14 +35,6 @@ def record_path(root: str) -> str:
 
 def lock_path(root: str) -> str:
     return os.path.join(root, "leaderboards", LOCK)
-
-
-def identity(path: str) -> str:
-    try:
-        info = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return "-"
-    return f"{info.st_ino}:{info.st_size}:{info.st_ctime_ns}:{info.st_mtime_ns}"
 
 
 def bar_setting(min_cpu_hours: float) -> str:

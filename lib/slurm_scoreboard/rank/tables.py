@@ -8,7 +8,7 @@ from typing import BinaryIO, Iterable, List, Optional, Sequence
 
 import orjson
 
-from .boards import APART, RATIO_BOARDS
+from ..boardfiles import APART, RATIO_BOARDS
 from ..core.names import safe_text
 
 FORMATS = ("ndjson", "csv", "tsv")

@@ -140,3 +140,16 @@ def day_shares(record: dict) -> List[Tuple[str, Vector]]:
         cell = days.setdefault(end_day, zero())
         cell[TIMED:] = counts
     return sorted(days.items())
+
+
+# Board metric -> (index in the metric vector, divisor turning it into the shown unit).
+METRICS: Dict[str, Tuple[int, int]] = {
+    "clock_hours": (0, 3600), "elapsed_hours": (1, 3600), "gpu_clock_hours": (2, 3600),
+    "gpu_elapsed_hours": (3, 3600), "failed_jobs": (4, 1), "jobs": (5, 1)}
+
+LARGEST = (1 << 63) - 1    # what a board shows at most (sums of crafted stores can pass it)
+
+
+def metric_value(vector: Sequence[int], metric: str) -> float:
+    index, divisor = METRICS[metric]
+    return vector[index] / divisor if divisor != 1 else min(vector[index], LARGEST)

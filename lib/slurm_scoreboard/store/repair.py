@@ -86,3 +86,11 @@ def forget_users(root: str, cluster: str, users: List[str]) -> None:
         kept = [line for line in lines if line.split("\t", 1)[0] not in gone]
         if len(kept) != len(lines):
             atomic_write(path, "".join(line + "\n" for line in kept).encode())
+
+
+def remedy(path: str) -> str:
+    """The command that repairs a damaged store file."""
+    name = os.path.basename(path)
+    if layout.MONTH_NAME.fullmatch(name[:7]) and (name.endswith(".json") or name.endswith(".bloom")):
+        return f"sb-backfill --redo-month {name[:7]} repairs it"
+    return "sb-reduce --repair rebuilds it from the rollups"

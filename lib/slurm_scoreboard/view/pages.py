@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Tuple
 
 from ..boardfiles import BoardFiles
-from ..history.history import SKILLS, name_field
+from ..history.history import SKILLS
+from ..boardfiles import name_field
 from ..history.recordbook import PERIODS, records_of
 from .view_model import (PlayerPage, Selection, clean, format_value, metric_title, when,
                          window_title)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import unicodedata
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from ..rank import boards
 from ..boardfiles import (Board, BoardError, BoardFiles, Index, NoBoards,  # noqa: F401
                          OptOutUnreadable, Row, index_path, load_index, number, signature)
-from ..rank.boards import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
-from ..rank.groupstats import ranks_in_groups
+from ..boardfiles import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
+from ..boardfiles import ranks_in_groups
 from ..core.names import safe_text
+from ..core import layout
 
 Span = Tuple[str, str]
 Line = List[Span]
@@ -53,7 +53,7 @@ class Selection(NamedTuple):
 
     def path(self, root: str, metric: Optional[str] = None) -> str:
         cluster = None if self.cluster == "all" else self.cluster
-        return boards.board_path(root, self.window, metric or self.metric, cluster, self.kind)
+        return layout.board_path(root, self.window, metric or self.metric, cluster, self.kind)
 
 
 class NotShown(BoardError):

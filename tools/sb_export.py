@@ -10,9 +10,9 @@ from slurm_scoreboard.core import files
 
 from slurm_scoreboard.export import openmetrics, sitedir, webpage
 
-from slurm_scoreboard.view import view_model
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard.core.names import safe_text
+from slurm_scoreboard import boardfiles
 
 PROG = "sb-export"
 FORMATS = ("openmetrics", "html")
@@ -73,7 +73,7 @@ def check_args(args) -> None:
 def load(root: str) -> LeaderboardFiles:
     try:
         return LeaderboardFiles(root)
-    except view_model.BoardError as err:
+    except boardfiles.BoardError as err:
         raise cli.ToolError(str(err)) from None
 
 

@@ -15,7 +15,6 @@ from slurm_scoreboard.history import chronicle, competitions
 
 from slurm_scoreboard.rank import efficiency, groupstats, rebuilds, tables
 
-from slurm_scoreboard.view import view_model
 from slurm_scoreboard.boardfiles import BoardError, BoardFiles
 from slurm_scoreboard.core.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
                                     locked, makedirs, remove_temporaries)
@@ -28,6 +27,7 @@ from slurm_scoreboard.store.usage import usage_dir
 from slurm_scoreboard import boardfiles
 from slurm_scoreboard.store import reading
 from slurm_scoreboard.rank import standings
+from slurm_scoreboard.view import players
 
 PROG = "sb-rank"
 EXIT_DAMAGED = 4
@@ -420,12 +420,12 @@ def page_from_files(files: BoardFiles, window, args, user) -> dict:
 def efficiency_from_files(files: BoardFiles, window, cluster, user) -> List[dict]:
     """The user's rank and value on each efficiency board the last rebuild wrote."""
     try:
-        measured = view_model.load_index(files.root).efficiency
-    except view_model.BoardError:
+        measured = boardfiles.load_index(files.root).efficiency
+    except boardfiles.BoardError:
         return []
-    selection = view_model.Selection(window, "", cluster or "all", "users")
+    selection = players.Selection(window, "", cluster or "all", "users")
     return [{"metric": metric, "rank": row and row.rank, "value": row and row.value}
-            for metric, row in view_model.efficiency_rows(files, selection, measured, user)]
+            for metric, row in players.efficiency_rows(files, selection, measured, user)]
 
 
 def user_pages(root, args, now, rates, optout, damage) -> List[dict]:

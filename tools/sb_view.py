@@ -12,9 +12,11 @@ from slurm_scoreboard import cli
 from slurm_scoreboard.core import windows
 
 
-from slurm_scoreboard.view import ansi, pages, screens, view_model
+from slurm_scoreboard.view import ansi, pages, screens
 from slurm_scoreboard.core.names import printable, safe_text
 from slurm_scoreboard import boardfiles
+from slurm_scoreboard.view import model
+from slurm_scoreboard.view import players
 
 PROG = "sb-view"
 EXIT_UNKNOWN = 5
@@ -76,8 +78,8 @@ def build_parser():
 
 def check_args(args) -> None:
     cli.check_plain_names(args, "cluster")
-    if args.width is not None and args.width < view_model.MIN_WIDTH:
-        raise cli.UsageError(f"--width must be at least {view_model.MIN_WIDTH}")
+    if args.width is not None and args.width < model.MIN_WIDTH:
+        raise cli.UsageError(f"--width must be at least {model.MIN_WIDTH}")
     if args.top < 0:
         raise cli.UsageError("--top must be 0 (all) or more")
     opened = [name for name, given in (("--user", args.user), ("--compare", args.compare),
@@ -98,17 +100,17 @@ def choose_backend(args) -> str:
     return backend
 
 
-def open_state(root: str, args) -> view_model.ViewState:
+def open_state(root: str, args) -> model.ViewState:
     try:
-        index = view_model.load_index(root)
-    except view_model.BoardError as err:
+        index = boardfiles.load_index(root)
+    except boardfiles.BoardError as err:
         raise cli.ToolError(str(err)) from None
     cluster = args.cluster or "all"
     if cluster != "all" and cluster not in index.clusters:
         known = ", ".join(index.clusters) or "none"
         raise cli.ToolError(f"no cluster {cluster} in the leaderboards (known: {known})")
     kind = "groups" if args.groups else "users"
-    state = view_model.ViewState(root, index, view_model.Selection(args.window, args.metric,
+    state = model.ViewState(root, index, players.Selection(args.window, args.metric,
                                                                    cluster, kind))
     for name in args.compare or ([args.user] if args.user else []):
         if not is_on_the_boards(state, name, cluster, kind):
@@ -128,16 +130,16 @@ def open_state(root: str, args) -> view_model.ViewState:
     return state
 
 
-def is_on_the_boards(state: view_model.ViewState, name: str, cluster: str, kind: str) -> bool:
+def is_on_the_boards(state: model.ViewState, name: str, cluster: str, kind: str) -> bool:
     """Whether `name` is on the scope's all-time Overall board; an unreadable board is an
     error naming it (exit 1), as on the boards themselves."""
     try:
         return state.files.known(name, cluster, kind)
-    except view_model.BoardError as err:
+    except boardfiles.BoardError as err:
         raise cli.ToolError(safe_text(str(err))) from None
 
 
-def open_competition(state: view_model.ViewState, ident: str) -> None:
+def open_competition(state: model.ViewState, ident: str) -> None:
     ids = pages.competition_ids(state.files)
     if ident and ident not in ids:
         raise cli.ToolError(f"no competition {ident} on the boards (known: "
@@ -150,10 +152,10 @@ def open_competition(state: view_model.ViewState, ident: str) -> None:
     state.do_competitions()
 
 
-def snapshot(state: view_model.ViewState, args) -> int:
+def snapshot(state: model.ViewState, args) -> int:
     color = ansi.want_color(args.color, sys.stdout, os.environ)
     encoding = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "")
-    width = args.width or max(shutil.get_terminal_size().columns, view_model.MIN_WIDTH)
+    width = args.width or max(shutil.get_terminal_size().columns, model.MIN_WIDTH)
     lines = screens.snapshot_lines(state, width, args.top,
                                    ascii_only=not color or encoding != "utf8")
     sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
@@ -163,7 +165,7 @@ def snapshot(state: view_model.ViewState, args) -> int:
     return cli.EXIT_OK
 
 
-def interactive(state: view_model.ViewState, args) -> int:
+def interactive(state: model.ViewState, args) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise cli.UsageError("the interactive view needs a terminal; use --snapshot to print")
     from slurm_scoreboard.view import tui

@@ -22,7 +22,8 @@ from slurm_scoreboard import boardfiles, cli
 from slurm_scoreboard.core import optout, sharing, xp
 from slurm_scoreboard.poll import probe
 from slurm_scoreboard.rank import groupstats
-from slurm_scoreboard.view import view_model as vm
+from slurm_scoreboard.view import model
+from slurm_scoreboard.view import players
 from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.history.competitions import Competition
 from slurm_scoreboard_tools import sb_rank
@@ -164,8 +165,8 @@ def every_user_board():
 
 
 def snapshot_text(root, window, metric, scope, kind="users"):
-    state = vm.ViewState(str(root), vm.load_index(str(root)),
-                         vm.Selection(window, metric, scope, kind))
+    state = model.ViewState(str(root), boardfiles.load_index(str(root)),
+                         players.Selection(window, metric, scope, kind))
     from slurm_scoreboard.view import screens
     return "\n".join("".join(text for text, _ in line)
                      for line in screens.snapshot_lines(state, 120, 0, True))
@@ -183,15 +184,15 @@ def test_every_user_board_as_the_view_shows_it_is_the_rebuilt_one(built, opted, 
 # -- the interactive view (curses and textual share ViewState) ------------------------------
 
 def test_the_running_view_drops_the_user_at_its_next_look_at_the_files(fresh):
-    state = vm.ViewState(fresh, vm.load_index(fresh), vm.Selection("alltime", "overall", "all",
+    state = model.ViewState(fresh, boardfiles.load_index(fresh), players.Selection("alltime", "overall", "all",
                                                                    "users"))
     assert state.rows[0].name == OUT
-    records = vm.ViewState(fresh, state.index, state.sel)
+    records = model.ViewState(fresh, state.index, state.sel)
     records.do_records()
     assert OUT in "".join(text for text, _ in records.text.lines)
-    page = vm.ViewState(fresh, state.index, state.sel)
+    page = model.ViewState(fresh, state.index, state.sel)
     page.show_player(OUT)
-    compared = vm.ViewState(fresh, state.index, state.sel)
+    compared = model.ViewState(fresh, state.index, state.sel)
     compared.show_compare("sybil", OUT)
     assert page.screen == "player" and compared.screen == "text"
     assert state.reload_if_changed() is False
@@ -210,7 +211,7 @@ def test_the_running_view_drops_the_user_at_its_next_look_at_the_files(fresh):
 
 
 def test_a_list_that_becomes_unreadable_empties_the_running_view(fresh):
-    state = vm.ViewState(fresh, vm.load_index(fresh), vm.Selection("alltime", "overall", "all",
+    state = model.ViewState(fresh, boardfiles.load_index(fresh), players.Selection("alltime", "overall", "all",
                                                                    "users"))
     state.show_player("sybil")
     os.makedirs(os.path.join(fresh, "config", "optout.txt"))

@@ -36,9 +36,10 @@ from export_helpers import NOW, hours
 from reduce_helpers import ENV, job, reduce, tool
 from slurm_scoreboard import cli
 from slurm_scoreboard.export import openmetrics, webpage
-from slurm_scoreboard.view import ansi, screens, view_model
+from slurm_scoreboard.view import ansi, screens
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard_tools import sb_view
+from slurm_scoreboard.view import display
 
 NOT_UTF8 = "\ufdd0not-utf-8\ufdd0"       # replaced by raw bytes once the file is serialised
 RAW_NOT_UTF8 = b"\xff\xfe\xc3\x28\x1b[2J"
@@ -257,7 +258,7 @@ def assert_site_is_text(pages, value, shown_in, unchanged=None):
     if shown_in and isinstance(value, str) and value != NOT_UTF8:
         shown = webpage.esc(value)                      # cleaned and cut as names are shown
         assert shown_in in pages and shown in pages[shown_in], shown_in
-        assert view_model.clean(value) in "".join(Page(pages[shown_in]).text), shown_in
+        assert display.clean(value) in "".join(Page(pages[shown_in]).text), shown_in
 
 
 VIEWS = {"records": ["--records"], "group records": ["--records", "--groups"],

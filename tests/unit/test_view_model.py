@@ -10,7 +10,10 @@ import pytest
 from reduce_helpers import job, reduce, tool
 from slurm_scoreboard.view import screens
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.view import view_model as vm
+from slurm_scoreboard import boardfiles
+from slurm_scoreboard.view import display
+from slurm_scoreboard.view import model
+from slurm_scoreboard.view import players
 
 NOW = "2025-08-31T12:00:00Z"
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
@@ -85,7 +88,7 @@ def store(tmp_path_factory):
 
 
 def open_state(root, window="alltime", metric="overall", cluster="all", kind="users"):
-    return vm.ViewState(root, vm.load_index(root), vm.Selection(window, metric, cluster, kind))
+    return model.ViewState(root, boardfiles.load_index(root), players.Selection(window, metric, cluster, kind))
 
 
 def press(state, *keys):
@@ -105,7 +108,7 @@ def all_text(lines):
 # -- loading -----------------------------------------------------------------------------------
 
 def test_index_lists_clusters_windows_and_overall_first(store):
-    index = vm.load_index(store)
+    index = boardfiles.load_index(store)
     assert index.asof == NOW
     assert index.clusters == ["anvil", "hammer"]
     assert index.windows == ["alltime", "rolling-7d", "rolling-30d", "rolling-365d", "month"]
@@ -113,19 +116,19 @@ def test_index_lists_clusters_windows_and_overall_first(store):
 
 
 def test_missing_root_says_what_to_run(tmp_path):
-    with pytest.raises(vm.NoBoards, match=r"run sb-rank --root .* \(after sb-reduce\)"):
-        vm.load_index(str(tmp_path / "nowhere"))
+    with pytest.raises(boardfiles.NoBoards, match=r"run sb-rank --root .* \(after sb-reduce\)"):
+        boardfiles.load_index(str(tmp_path / "nowhere"))
 
 
 def test_corrupt_index_and_board_are_errors(tmp_path):
     folder = tmp_path / "leaderboards"
     folder.mkdir()
     (folder / "index.json").write_text("{nope")
-    with pytest.raises(vm.BoardError, match="not valid JSON"):
-        vm.load_index(str(tmp_path))
+    with pytest.raises(boardfiles.BoardError, match="not valid JSON"):
+        boardfiles.load_index(str(tmp_path))
     (folder / "alltime_jobs.json").write_text('{"rows": 3}')
     files = BoardFiles(str(tmp_path))
-    with pytest.raises(vm.BoardError, match="not an sb-rank board"):
+    with pytest.raises(boardfiles.BoardError, match="not an sb-rank board"):
         files.board("alltime", "jobs")
     assert files.board("month", "jobs") is None
 
@@ -134,11 +137,11 @@ def test_board_rows_in_rank_order(store):
     state = open_state(store)
     assert len(state.rows) == 40
     assert [row.rank for row in state.rows] == sorted(row.rank for row in state.rows)
-    assert state.rows[0].skills and set(state.rows[0].skills) == set(vm.SKILL_ABBREVIATIONS)
+    assert state.rows[0].skills and set(state.rows[0].skills) == set(display.SKILL_ABBREVIATIONS)
 
 
 def test_index_names_that_are_not_plain_are_dropped(tmp_path):
-    index = vm.load_index(make_hostile_root(tmp_path))
+    index = boardfiles.load_index(make_hostile_root(tmp_path))
     assert index.clusters == ["hammer"]
     assert index.metrics == ["overall", "clock_hours"]
 
@@ -262,11 +265,11 @@ def test_q_quits_and_unknown_keys_are_ignored(store):
 def test_help_lists_every_key_and_escape_returns(store):
     state = press(open_state(store), "?")
     assert state.screen == "help"
-    text = "\n".join(vm.help_lines())
-    for keys, action, _ in vm.KEYS:
+    text = "\n".join(model.help_lines())
+    for keys, action, _ in model.KEYS:
         assert hasattr(state, "do_" + action) or action == "quit"
         for key in keys:
-            assert vm.KEY_LABELS.get(key, key) in text
+            assert model.KEY_LABELS.get(key, key) in text
     press(state, "ESC")
     assert state.screen == "board"
 
@@ -274,24 +277,24 @@ def test_help_lists_every_key_and_escape_returns(store):
 # -- formatting --------------------------------------------------------------------------------
 
 def test_values_have_units_and_separators():
-    assert vm.format_value("clock_hours", 1234567.25) == "1,234,567.2 h"
-    assert vm.format_value("gpu_elapsed_hours", 0.04) == "0.0 h"
-    assert vm.format_value("jobs", 12345) == "12,345"
-    assert vm.format_value("failed_jobs", 3.0) == "3"
-    assert vm.when("2025-08-31T12:00:00Z") == "2025-08-31 12:00 UTC"
+    assert display.format_value("clock_hours", 1234567.25) == "1,234,567.2 h"
+    assert display.format_value("gpu_elapsed_hours", 0.04) == "0.0 h"
+    assert display.format_value("jobs", 12345) == "12,345"
+    assert display.format_value("failed_jobs", 3.0) == "3"
+    assert display.when("2025-08-31T12:00:00Z") == "2025-08-31 12:00 UTC"
 
 
 def test_fit_pads_cuts_and_counts_wide_characters():
-    assert vm.fit("abc", 5) == "abc  " and vm.fit("abc", 5, ">") == "  abc"
-    assert vm.fit("abcdef", 4) == "abc~"
-    assert vm.text_width("\u4e2d\u6587") == 4
-    assert vm.text_width(vm.fit("\u4e2d\u6587\u4e2d", 5)) == 5
+    assert display.fit("abc", 5) == "abc  " and display.fit("abc", 5, ">") == "  abc"
+    assert display.fit("abcdef", 4) == "abc~"
+    assert display.text_width("\u4e2d\u6587") == 4
+    assert display.text_width(display.fit("\u4e2d\u6587\u4e2d", 5)) == 5
 
 
 def test_clean_escapes_control_characters_and_optionally_non_ascii():
-    assert vm.clean(EVIL) == "evil\\x1b[31mred\\x07"
-    assert vm.clean("jos\u00e9", ascii_only=True) == "jos\\xe9"
-    assert vm.clean("jos\u00e9") == "jos\u00e9"
+    assert display.clean(EVIL) == "evil\\x1b[31mred\\x07"
+    assert display.clean("jos\u00e9", ascii_only=True) == "jos\\xe9"
+    assert display.clean("jos\u00e9") == "jos\u00e9"
 
 
 @pytest.mark.parametrize("width,height", [(80, 24), (60, 20), (100, 30), (40, 8)])
@@ -301,7 +304,7 @@ def test_every_screen_line_is_exactly_the_width(store, width, height):
         press(state, *keys)
         lines = screens.screen(state, width, height)
         assert len(lines) == height
-        assert all(sum(vm.text_width(text) for text, _ in line) == width for line in lines)
+        assert all(sum(display.text_width(text) for text, _ in line) == width for line in lines)
 
 
 def test_tiny_terminal_says_too_small(store):
@@ -344,7 +347,7 @@ def test_player_page_has_overall_on_top_and_every_skill(store):
     state = press(open_state(store), "ENTER")
     page = state.player
     assert state.screen == "player" and page.name == "alice"
-    assert [line.metric for line in page.lines] == vm.load_index(store).metrics
+    assert [line.metric for line in page.lines] == boardfiles.load_index(store).metrics
     board = {row.name: row for row in open_state(store, metric="clock_hours").rows}["alice"]
     cpu = page.lines[1]
     assert (cpu.rank, cpu.level, cpu.xp, cpu.value) == \
@@ -394,7 +397,7 @@ def test_refresh_reads_a_board_that_changed(tmp_path):
 def test_refresh_keeps_the_old_index_when_it_vanishes(tmp_path):
     root = make_store(tmp_path)
     state = open_state(root)
-    os.unlink(vm.index_path(root))
+    os.unlink(boardfiles.index_path(root))
     state.refresh()
     assert state.alert and "run sb-rank" in state.message
     assert state.index.clusters == ["anvil", "hammer"]

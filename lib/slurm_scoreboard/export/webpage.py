@@ -25,12 +25,13 @@ import html
 from typing import Dict, Iterator, Optional, Tuple
 from urllib.parse import quote
 
-from ..view import view_model
 from ..boardfiles import LEVELLESS, SKILLS
 from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 from ..core.names import check_name
-from ..view.view_model import (Board, Row, format_value, metric_title, value_heading, when,
-                         window_title)
+from ..boardfiles import Board, Row
+from ..view.display import format_value, metric_title, value_heading, when, window_title
+from ..view import display
+from ..view import players
 
 KIND_TITLES = {"users": "Players", "groups": "Groups"}
 MEMBER_FOLDERS = {"users": "players", "groups": "groups"}
@@ -104,7 +105,7 @@ td,th{padding:.25rem .3rem}
 
 def esc(text: str) -> str:
     """Untrusted text for HTML: control characters escaped as sb-view shows them, then quoted."""
-    return html.escape(view_model.clean(text))
+    return html.escape(display.clean(text))
 
 
 def href(here: str, target: str) -> str:
@@ -285,7 +286,7 @@ class Site:
                 note += (f" Listed from {board.min_cpu_hours:g} CPU hours allocated to the jobs "
                          "this board measures.")
         else:
-            empty = view_model.empty_board_text(board)
+            empty = players.empty_board_text(board)
             note = html.escape(empty[:1].upper() + empty[1:]) + "."
         return (f"<table><caption>{caption}</caption><thead><tr>{''.join(heads)}</tr></thead>"
                 f'<tbody>{body}</tbody></table><p class="note">{note}</p>')

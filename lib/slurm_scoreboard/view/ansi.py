@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import List, Mapping, Sequence
 
 from .screens import PALETTE_8, PALETTE_256
-from .view_model import Line
+from .display import Line
 
 RESET = "\x1b[0m"
 

@@ -11,8 +11,8 @@ from ..boardfiles import BoardFiles
 from ..history.history import SKILLS
 from ..boardfiles import name_field
 from ..history.recordbook import PERIODS, records_of
-from .view_model import (PlayerPage, Selection, clean, format_value, metric_title, when,
-                         window_title)
+from .display import clean, format_value, metric_title, when, window_title
+from .players import PlayerPage, Selection
 
 Span = Tuple[str, str]
 

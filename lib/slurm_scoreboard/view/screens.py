@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-from .view_model import (
-    Board, CHROME, clean, cut, empty_board_text, fit, format_value, help_lines, Line,
-    metric_title, MIN_HEIGHT, MIN_WIDTH, NO_LEVELS, PlayerPage, Row, Selection,
-    SKILL_ABBREVIATIONS, SkillLine, text_width, value_heading, ViewState, when, window_title)
+from ..boardfiles import Board, Row
+
+from .display import clean, cut, fit, format_value, Line, metric_title, NO_LEVELS, SKILL_ABBREVIATIONS, text_width, value_heading, when, window_title
+
+from .model import CHROME, help_lines, MIN_HEIGHT, MIN_WIDTH, ViewState
+
+from .players import empty_board_text, PlayerPage, Selection, SkillLine
 
 
 # -- columns -----------------------------------------------------------------------------------

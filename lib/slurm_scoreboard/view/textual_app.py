@@ -11,8 +11,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from . import screens, view_model
-from .view_model import ViewState
+from . import screens
+from .model import ViewState
+from . import display
+from . import model
 
 RELOAD_SECONDS = 2.0
 WIDE = 200          # columns are laid out as if this wide; the table scrolls sideways
@@ -90,13 +92,13 @@ class HiscoresApp(App):
             table.move_cursor(row=state.selected)
         self.query_one("#title", Static).update(self.title_text())
         self.query_one("#meta", Static).update(self.meta_text())
-        self.query_one("#status", Static).update(view_model.clean(state.message))
+        self.query_one("#status", Static).update(display.clean(state.message))
 
     def fill(self, table: DataTable) -> None:
         state = self.state
         if state.screen == "help":
             table.add_columns("Keys and actions")
-            table.add_rows([Text(line)] for line in view_model.help_lines())
+            table.add_rows([Text(line)] for line in model.help_lines())
         elif state.screen == "player" and state.player is not None:
             columns = screens.player_columns(state.player, WIDE)[1:]
             table.add_columns(*[column.title for column in columns])
@@ -114,9 +116,9 @@ class HiscoresApp(App):
             return "Hiscores: keys"
         if state.screen == "player" and state.player is not None:
             return f"{screens.player_title(state.player, False)}   " \
-                f"as of {view_model.when(state.player.asof)}"
+                f"as of {display.when(state.player.asof)}"
         asof = state.board.asof if state.board is not None else state.index.asof
-        return f"{screens.board_title(state.sel)}   as of {view_model.when(asof)}"
+        return f"{screens.board_title(state.sel)}   as of {display.when(asof)}"
 
     def meta_text(self) -> str:
         state = self.state

@@ -11,8 +11,9 @@ import os
 import time
 from typing import Optional
 
-from . import screens, view_model
-from .view_model import ViewState
+from . import screens
+from .model import ViewState
+from . import display
 
 RELOAD_SECONDS = 2.0
 
@@ -69,7 +70,7 @@ class Styles:
 
 
 def read_key(window) -> Optional[str]:
-    """The next key as a name from view_model.KEYS or a typed character; None on timeout or
+    """The next key as a name from model.KEYS or a typed character; None on timeout or
     for a key sb-view does not know."""
     try:
         key = window.get_wch()
@@ -126,7 +127,7 @@ def draw(window, state: ViewState, styles: Styles, ascii_only: bool) -> None:
         x = 0
         for text, style in line:
             _put(window, y, x, text, styles[style])
-            x += view_model.text_width(text)
+            x += display.text_width(text)
     cursor = screens.prompt_cursor(state, width, height)
     _cursor(cursor is not None)
     if cursor is not None:

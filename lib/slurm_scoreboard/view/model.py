@@ -1,4 +1,4 @@
-"""What sb-view shows: the board files sb-rank wrote, the keys, and the viewer's state.
+"""The viewer's state: the keys, what is selected, the pages open (no curses).
 
 Every file is read through :class:`boardfiles.BoardFiles`, so users who opted out are on no
 page, even before the next rebuild; a change of the opt-out list or cache reloads what is shown,
@@ -12,281 +12,19 @@ key codes into those names and call :meth:`ViewState.press`.
 """
 from __future__ import annotations
 
-import unicodedata
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence
 
-from ..boardfiles import (Board, BoardError, BoardFiles, Index, NoBoards,  # noqa: F401
-                         OptOutUnreadable, Row, index_path, load_index, number, signature)
-from ..boardfiles import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
-from ..boardfiles import ranks_in_groups
-from ..core.names import safe_text
-from ..core import layout
-
-Span = Tuple[str, str]
-Line = List[Span]
-
-SKILL_ABBREVIATIONS = {       # the skills of Overall, in its order
-    "clock_hours": "CPU", "elapsed_hours": "Wall", "gpu_clock_hours": "GPU",
-    "gpu_elapsed_hours": "GPUw", "jobs": "Jobs"}
-WINDOW_TITLES = {
-    "alltime": "All time", "rolling-7d": "Last 7 days", "rolling-30d": "Last 30 days",
-    "rolling-365d": "Last 365 days", "month": "This month"}
-HOURS = frozenset(("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
-                   "cpu_used_hours"))
-PERCENT = frozenset(RATIO_BOARDS)
-NO_LEVELS = frozenset(LEVELLESS)     # boards whose rows have no level and no XP
-VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
+from ..boardfiles import (Board, BoardError, BoardFiles, Index, Row, index_path, load_index,
+                          signature)
+from .pages import compare_page, competition_ids, competition_page, records_page
+from .players import NotShown, PlayerPage, Selection, player_page, read_board
+from .display import clean
 
 MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
+
 CHROME = 5                         # title, meta, headings, status and footer lines
-NAME_LIMIT = 200                   # longer names are cut before they are even measured
+
 PROMPT_LIMIT = 64
-
-
-# -- files -------------------------------------------------------------------------------------
-
-class Selection(NamedTuple):
-    window: str
-    metric: str
-    cluster: str                # "all" or a cluster of the index
-    kind: str                   # "users" or "groups"
-
-    def path(self, root: str, metric: Optional[str] = None) -> str:
-        cluster = None if self.cluster == "all" else self.cluster
-        return layout.board_path(root, self.window, metric or self.metric, cluster, self.kind)
-
-
-class NotShown(BoardError):
-    """A name whose page was open left the boards (opted out since)."""
-
-
-def read_board(files: BoardFiles, selection: Selection, metric: Optional[str] = None
-               ) -> Optional[Board]:
-    """The selection's board (or its scope's board of `metric`), as boardfiles reads it."""
-    return files.board(selection.window, metric or selection.metric, selection.cluster,
-                       selection.kind)
-
-
-def empty_board_text(board: Optional[Board]) -> str:
-    """Why a board lists no one: nobody yet, or nobody over an efficiency board's bar."""
-    if board is not None and board.min_cpu_hours:
-        return (f"no one with {board.min_cpu_hours:g} CPU hours of measured jobs yet (the "
-                "bar: sb-rank --min-cpu-hours, config/efficiency.json)")
-    return "no one on this board yet"
-
-
-# -- personal hiscores -------------------------------------------------------------------------
-
-class SkillLine(NamedTuple):
-    metric: str
-    rank: Optional[int]         # None: not on that board
-    level: Optional[int]        # None on a board apart (failed jobs)
-    xp: Optional[int]
-    value: Optional[float]      # None for overall
-
-
-class PlayerPage(NamedTuple):
-    name: str
-    selection: Selection
-    asof: str
-    lines: List[SkillLine]      # overall first
-    extra: Tuple[Span, ...] = ()    # rank in each group, achievements: (text, style), cleaned
-
-
-def player_page(files: BoardFiles, selection: Selection, metrics: Sequence[str], name: str,
-                measured: Sequence[str] = ()) -> PlayerPage:
-    """Every skill's rank, level, XP and value of `name`, read from the scope's board files,
-    and their place on each efficiency board in `measured`."""
-    found: Dict[str, Optional[Row]] = {}
-    asof = ""
-    for metric in metrics:
-        board = read_board(files, selection, metric)
-        if board is not None:
-            asof = asof or board.asof
-            found[metric] = next((row for row in board.rows if row.name == name), None)
-    skills = [_skill_line(metric, found.get(metric)) for metric in metrics if metric != "overall"]
-    overall = found.get("overall")
-    if overall is not None:
-        top = SkillLine("overall", overall.rank, overall.level, overall.xp, None)
-    else:
-        top = SkillLine("overall", None, sum(s.level or 0 for s in skills),
-                        sum(s.xp or 0 for s in skills), None)
-    extra = tuple(efficiency_lines(files, selection, measured, name) +
-                  group_lines(files, selection, name) + achievement_lines(files, selection, name))
-    return PlayerPage(name, selection, asof, [top] + skills, extra)
-
-
-def efficiency_rows(files: BoardFiles, selection: Selection, measured: Sequence[str],
-                    name: str) -> List[Tuple[str, Optional[Row]]]:
-    """(board, `name`'s row or None) on each efficiency board in `measured` that is there and
-    can be read."""
-    found = []
-    for metric in measured:
-        try:
-            board = read_board(files, selection, metric)
-        except OptOutUnreadable:
-            raise
-        except BoardError:
-            continue
-        if board is not None:
-            found.append((metric, next((r for r in board.rows if r.name == name), None)))
-    return found
-
-
-def efficiency_lines(files: BoardFiles, selection: Selection, measured: Sequence[str],
-                     name: str) -> List[Span]:
-    """`name`'s rank and value on each efficiency board (from the daily step poll)."""
-    lines: List[Span] = []
-    for metric, row in efficiency_rows(files, selection, measured, name):
-        shown = "-" if row is None else f"rank {row.rank:,}  {format_value(metric, row.value)}"
-        lines.append((f"  {metric_title(metric):<20} {shown}", "text"))
-    return [("", "text"), ("  Efficiency (measured jobs)", "heading")] + lines if lines else []
-
-
-def group_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
-    """A user's rank among the members of each of their groups, a line per group; a group's
-    statistics on its own page."""
-    groups = files.group_stats(selection.window, selection.cluster)
-    if selection.kind == "groups":
-        return group_stats_lines(next((g for g in groups if g["account"] == name), None))
-    found = ranks_in_groups(name, groups)
-    if not found:
-        return []
-    lines: List[Span] = [("", "text"), ("  Rank in group", "heading")]
-    for group in found:
-        ranks = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {'-' if r is None else r}"
-                          for m, r in group["ranks"].items() if m in SKILL_ABBREVIATIONS)
-        members = group["members"]
-        lines.append((f"  {clean(group['account'])} ({members:,} member"
-                      f"{'' if members == 1 else 's'}): {ranks}", "text"))
-    return lines
-
-
-def group_stats_lines(group: Optional[dict]) -> List[Span]:
-    """Members, members with a 99, the average member's levels and total XP of one group."""
-    if group is None:
-        return []
-    averages = group.get("average_levels") if isinstance(group.get("average_levels"), dict) \
-        else {}
-    levels = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {number(averages.get(m)):.1f}"
-                       for m in SKILL_ABBREVIATIONS)
-    return [("", "text"), ("  Group statistics", "heading"),
-            (f"  Members {int(number(group.get('members'))):,}, with a 99: "
-             f"{int(number(group.get('members_99'))):,}, total XP of the members: "
-             f"{int(number(group.get('total_xp'))):,}", "text"),
-            (f"  Average member's levels: {levels}  (total "
-             f"{number(group.get('average_total_level')):.1f})", "text")]
-
-
-def achievement_text(event: dict) -> str:
-    where = "all clusters" if event.get("scope") == "all" else clean(str(event.get("scope")))
-    kind, skill = event.get("event"), metric_title(str(event.get("skill", "")))
-    if kind == "level":
-        text = f"Level {event.get('level')} {skill}"
-    elif kind == "xp_cap":
-        text = f"200M XP {skill}"
-    elif kind == "total_level":
-        text = f"Total level {event.get('total_level')}"
-    elif kind == "first_job":
-        text = "First job"
-    else:
-        text = f"Rank 1 {skill}"
-    return f"  {clean(str(event.get('day')), True)}  {text} ({where})"
-
-
-def achievement_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
-    """The achievements of the page's user or group, newest first."""
-    events = files.events_of(name, selection.kind, selection.cluster)
-    if not events:
-        return []
-    return [("", "text"), ("  Achievements", "heading")] + \
-        [(achievement_text(event), "text") for event in reversed(events)]
-
-
-def _skill_line(metric: str, row: Optional[Row]) -> SkillLine:
-    if metric in NO_LEVELS:
-        return SkillLine(metric, row and row.rank, None, None, row.value if row else 0)
-    if row is None:
-        return SkillLine(metric, None, 1, 0, 0)
-    return SkillLine(metric, row.rank, row.level, row.xp, row.value)
-
-
-# -- text --------------------------------------------------------------------------------------
-
-def clean(text: str, ascii_only: bool = False) -> str:
-    """Untrusted text made safe to print: control characters escaped (and non-ASCII, if asked)."""
-    shown = safe_text(text, NAME_LIMIT)
-    if ascii_only and not shown.isascii():
-        shown = "".join(c if c.isascii() else ascii(c)[1:-1] for c in shown)
-    return shown
-
-
-def _char_width(char: str) -> int:
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
-
-
-def text_width(text: str) -> int:
-    """Terminal columns `text` takes (wide characters count two)."""
-    return len(text) if text.isascii() else sum(map(_char_width, text))
-
-
-def cut(text: str, width: int) -> str:
-    if text.isascii():
-        return text[:width]
-    out, used = [], 0
-    for char in text:
-        used += _char_width(char)
-        if used > width:
-            break
-        out.append(char)
-    return "".join(out)
-
-
-def fit(text: str, width: int, align: str = "<") -> str:
-    """`text` padded to exactly `width` columns, or cut with a ``~`` where it was too long."""
-    if width <= 0:
-        return ""
-    if text_width(text) > width:
-        text = cut(text, width - 1) + "~"
-    pad = " " * (width - text_width(text))
-    return pad + text if align == ">" else text + pad
-
-
-def value_heading(metric: str) -> str:
-    """The heading of a board's value column."""
-    if metric in PERCENT:
-        return "Percent"
-    return "Hours" if metric in HOURS else VALUE_HEADINGS.get(metric, "Value")
-
-
-def format_value(metric: str, value: float) -> str:
-    """Hours with one decimal and an ``h``, percents with one decimal and a ``%``, counts as
-    whole numbers; thousands separated."""
-    if metric in HOURS:
-        return f"{value:,.1f} h"
-    if metric in PERCENT:
-        return f"{value:,.1f}%"
-    return f"{int(value):,}"
-
-
-def when(asof: str) -> str:
-    """``2025-08-31T12:00:00Z`` as ``2025-08-31 12:00 UTC``."""
-    if len(asof) == 20 and asof[10] == "T" and asof.endswith("Z"):
-        return f"{asof[:10]} {asof[11:16]} UTC"
-    return clean(asof, True)
-
-
-def metric_title(metric: str) -> str:
-    return METRIC_TITLES.get(metric, metric)
-
-
-def window_title(window: str) -> str:
-    return WINDOW_TITLES.get(window, window)
-
-
-# -- keys --------------------------------------------------------------------------------------
 
 # (key names, action, what it does): the help screen, the man page and every backend use this.
 KEYS = (
@@ -316,12 +54,17 @@ KEYS = (
     (("?",), "help", "this help"),
     (("q",), "quit", "quit"),
 )
+
 KEY_LABELS = {"TAB": "Tab", "BTAB": "Shift-Tab", "DOWN": "Down", "UP": "Up", "PGDN": "PgDn",
               "PGUP": "PgUp", "HOME": "Home", "END": "End", "ENTER": "Enter", "ESC": "Esc"}
+
 ACTIONS = {key: action for keys, action, _ in KEYS for key in keys}
+
 HELP_NOTES = ("Filter and search ignore case. Prompts: Enter applies, Esc cancels.",
               "Esc never quits; q quits from every screen. Files are re-read when they change.")
+
 _MOVES = ("down", "up", "page_down", "page_up", "home", "end")
+
 SCREEN_ACTIONS = {
     "help": frozenset(_MOVES + ("back", "help")),
     "player": frozenset(_MOVES + ("back", "help", "reload", "next_window", "prev_window",
@@ -330,8 +73,8 @@ SCREEN_ACTIONS = {
                                 "toggle_kind", "records", "competitions")),
 }
 
-
 SCOPE_ACTIONS = frozenset(("next_cluster", "prev_cluster", "toggle_kind"))
+
 
 
 def help_lines() -> List[str]:
@@ -340,6 +83,7 @@ def help_lines() -> List[str]:
         label = " ".join(KEY_LABELS.get(key, key) for key in keys)
         lines.append(f"  {label:<11} {what}")
     return lines + [""] + [f"  {note}" for note in HELP_NOTES]
+
 
 
 class Prompt:
@@ -354,6 +98,7 @@ class Prompt:
         return "Filter" if self.kind == "filter" else "Search"
 
 
+
 def _cycle(items: Sequence[str], current: str, step: int) -> str:
     if not items:
         return current
@@ -361,7 +106,6 @@ def _cycle(items: Sequence[str], current: str, step: int) -> str:
     return items[(position + step) % len(items)]
 
 
-# -- state -------------------------------------------------------------------------------------
 
 class ViewState:
     """What the viewer shows: the board chosen, its rows after filter and sort, the selection,
@@ -500,7 +244,6 @@ class ViewState:
             return False
 
     def show_compare(self, first: str, second: str) -> None:
-        from .pages import compare_page
         self.show_text(lambda: compare_page(*[self.page_of(name) for name in (first, second)]))
 
     # rows
@@ -708,11 +451,9 @@ class ViewState:
             self.apply_filter("")
 
     def do_records(self):
-        from .pages import records_page
         self.show_text(lambda: records_page(self.files, self.sel))
 
     def do_competitions(self):
-        from .pages import competition_ids, competition_page
         ids = competition_ids(self.files)
         if not ids:
             self.note("no competitions (see config/competitions.json in sb-rank(1))", alert=True)

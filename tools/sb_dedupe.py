@@ -10,12 +10,15 @@ from typing import Dict, Optional, Sequence, Tuple
 from slurm_scoreboard import cli
 
 from slurm_scoreboard.core import layout, times
-from slurm_scoreboard.store.bloom import BloomCorrupt, BloomFilter, key_hash
+from slurm_scoreboard.store.bloom import BloomFilter, key_hash
+from slurm_scoreboard.errors import BloomCorrupt
 from slurm_scoreboard.core.names import safe_text
 from slurm_scoreboard.core.ndjson import Writer, read_lines
 from slurm_scoreboard.store.recent import RECENT_KEYS, RecentKeys
-from slurm_scoreboard.ingest.records import SkipRecord, check, latest_time, placement
+from slurm_scoreboard.ingest.records import check, latest_time, placement
+from slurm_scoreboard.errors import SkipRecord
 from slurm_scoreboard.store.store import load_bloom
+from slurm_scoreboard import errors
 
 PROG = "sb-dedupe"
 
@@ -65,7 +68,7 @@ def print_stats(root: str, cluster: Optional[str]) -> int:
                      "bytes": os.path.getsize(path)}
             entry.update(bloom.stats())
             out.write(entry)
-    return cli.EXIT_ERROR if damaged else cli.EXIT_OK
+    return errors.EXIT_ERROR if damaged else errors.EXIT_OK
 
 
 def body(args) -> int:
@@ -109,7 +112,7 @@ def body(args) -> int:
             try:
                 blooms[slot] = load_bloom(layout.bloom_file(root, *slot))
             except BloomCorrupt as err:
-                raise cli.ToolError(f"{err}; refusing to guess what was counted "
+                raise errors.ToolError(f"{err}; refusing to guess what was counted "
                                     f"(sb-backfill --cluster {slot[0]} --redo-month {slot[1]} "
                                     "rebuilds it)") from None
         h1, h2 = key_hash(place.key)
@@ -125,7 +128,7 @@ def body(args) -> int:
         cli.warn(PROG, f"{summary}; first: {first[0]}")
     elif not args.quiet and not args.brief:
         cli.warn(PROG, summary)
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

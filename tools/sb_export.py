@@ -12,7 +12,7 @@ from slurm_scoreboard.export import openmetrics, sitedir, webpage
 
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard import boardfiles
+from slurm_scoreboard import errors
 
 PROG = "sb-export"
 FORMATS = ("openmetrics", "html")
@@ -59,22 +59,22 @@ def build_parser():
 
 def check_args(args) -> None:
     if args.top < 1:
-        raise cli.UsageError("--top must be 1 or more (it bounds what is exported)")
+        raise errors.UsageError("--top must be 1 or more (it bounds what is exported)")
     if args.format == "html" and not args.output:
-        raise cli.UsageError("--format html needs --output DIR (the site's folder)")
+        raise errors.UsageError("--format html needs --output DIR (the site's folder)")
     if args.output == "":
-        raise cli.UsageError("--output is empty")
+        raise errors.UsageError("--output is empty")
     if args.output == "-":
         if args.format == "html":
-            raise cli.UsageError("--format html writes a folder, not standard output")
+            raise errors.UsageError("--format html writes a folder, not standard output")
         args.output = None
 
 
 def load(root: str) -> LeaderboardFiles:
     try:
         return LeaderboardFiles(root)
-    except boardfiles.BoardError as err:
-        raise cli.ToolError(str(err)) from None
+    except errors.BoardError as err:
+        raise errors.ToolError(str(err)) from None
 
 
 def publish_for_readers(root: str, output: str) -> None:
@@ -98,8 +98,8 @@ def export_html(boards: LeaderboardFiles, args) -> None:
     site = webpage.Site(boards, args.top)
     try:
         sitedir.publish(args.output, site.pages(), files.lock_wait())
-    except sitedir.NotASite as err:
-        raise cli.ToolError(safe_text(str(err))) from None
+    except errors.NotASite as err:
+        raise errors.ToolError(safe_text(str(err))) from None
 
 
 def body(args) -> int:
@@ -114,7 +114,7 @@ def body(args) -> int:
         export_html(boards, args)
     for problem in boards.problems:
         cli.warn(PROG, safe_text(f"{problem}; left out"))
-    return EXIT_LEFT_OUT if boards.problems else cli.EXIT_OK
+    return EXIT_LEFT_OUT if boards.problems else errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

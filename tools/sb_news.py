@@ -10,14 +10,15 @@ import orjson
 from slurm_scoreboard import cli
 
 from slurm_scoreboard.history import achievements, news
-from slurm_scoreboard.core.files import (UnsafePath, atomic_write, locked, makedirs, read_bytes,
-                                    remove_leftovers)
+from slurm_scoreboard.core.files import atomic_write, locked, makedirs, read_bytes, remove_leftovers
+from slurm_scoreboard.errors import UnsafePath
 from slurm_scoreboard.core.names import safe_text
 from slurm_scoreboard.core.ndjson import Writer
 from slurm_scoreboard.boardfiles import BoardFiles
 from slurm_scoreboard.history.competitions import is_day
 from slurm_scoreboard import boardfiles
 from slurm_scoreboard.core import layout
+from slurm_scoreboard import errors
 
 PROG = "sb-news"
 
@@ -68,10 +69,10 @@ def build_parser():
 
 def check_args(args) -> None:
     if args.since is not None and not is_day(args.since):
-        raise cli.UsageError(f"--since: expected a day YYYY-MM-DD, not {safe_text(args.since)}")
+        raise errors.UsageError(f"--since: expected a day YYYY-MM-DD, not {safe_text(args.since)}")
     cli.check_plain_names(args, "cursor")
     if args.outbox and (args.all or args.since or args.mark_seen):
-        raise cli.UsageError("--outbox takes the new events under the cursor; it excludes "
+        raise errors.UsageError("--outbox takes the new events under the cursor; it excludes "
                              "--all, --since and --mark-seen")
 
 
@@ -117,7 +118,7 @@ class Outbox:
         except FileNotFoundError:
             waiting = b""
         except (OSError, UnsafePath, ValueError) as err:
-            raise cli.ToolError(safe_text(f"{path}: {err}")) from None
+            raise errors.ToolError(safe_text(f"{path}: {err}")) from None
         kept = [still_shown(line, files) for line in waiting.splitlines()]
         self.dropped = kept.count(None)
         self.before = b"".join(line + b"\n" for line in kept if line is not None)
@@ -165,10 +166,10 @@ def open_root(args) -> str:
     read the feed without one."""
     try:
         return cli.open_root(args, write=not (args.all or args.since))
-    except cli.ToolError as err:
+    except errors.ToolError as err:
         if args.all or args.since:
             raise
-        raise cli.ToolError(f"{err} (a cursor is kept under the root; to read the feed without "
+        raise errors.ToolError(f"{err} (a cursor is kept under the root; to read the feed without "
                             "one: sb-news --all, or --since YYYY-MM-DD)", err.code) from None
 
 
@@ -176,7 +177,7 @@ def body(args) -> int:
     check_args(args)
     root = open_root(args)
     if not os.path.exists(layout.achievements_file(root)):
-        raise cli.ToolError(f"no {layout.achievements_file(root)} yet: sb-rank --root "
+        raise errors.ToolError(f"no {layout.achievements_file(root)} yet: sb-rank --root "
                             f"{root} writes it with the boards")
     files = BoardFiles(root)
     out = Writer(sys.stdout.buffer)
@@ -184,7 +185,7 @@ def body(args) -> int:
     if args.all or args.since:
         for event in events:
             emit(event, out, args)
-        return cli.EXIT_OK
+        return errors.EXIT_OK
     makedirs(news.folder(root))
     with locked(news.lock_file(root, args.cursor), 0):
         path = news.cursor_file(root, args.cursor)
@@ -195,8 +196,8 @@ def body(args) -> int:
                 remove_leftovers(written)
         try:
             seen = news.load(path)
-        except news.CursorCorrupt as err:
-            raise cli.ToolError(safe_text(str(err))) from None
+        except errors.CursorCorrupt as err:
+            raise errors.ToolError(safe_text(str(err))) from None
         fresh = set()
         outbox = Outbox(args.outbox, files) if args.outbox else None
         for event in events:
@@ -223,7 +224,7 @@ def body(args) -> int:
                            "without it")
         if fresh:
             news.save(path, seen | fresh)
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -11,7 +11,9 @@ from slurm_scoreboard.core import times
 from slurm_scoreboard.ingest import fields
 from slurm_scoreboard.core.names import safe_text
 from slurm_scoreboard.core.ndjson import Writer
-from slurm_scoreboard.ingest.parser import LayoutUnknown, SacctParser
+from slurm_scoreboard.ingest.parser import SacctParser
+from slurm_scoreboard.errors import LayoutUnknown
+from slurm_scoreboard import errors
 
 PROG = "sb-parse"
 
@@ -61,7 +63,7 @@ def build_parser():
     return parser
 
 
-class StrictFailure(cli.ToolError):
+class StrictFailure(errors.ToolError):
     pass
 
 
@@ -70,9 +72,9 @@ def body(args) -> int:
         columns = (fields.parse_field_list(args.fields) if args.fields
                    else fields.preset(args.preset) if args.preset else None)
     except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+        raise errors.UsageError(str(err)) from None
     if args.delimiter == "":
-        raise cli.UsageError("empty --delimiter")
+        raise errors.UsageError("empty --delimiter")
 
     first = []
 
@@ -87,7 +89,7 @@ def body(args) -> int:
     try:
         zone = times.zone_named(args.tz) if args.tz else times.local_zone()
     except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+        raise errors.UsageError(str(err)) from None
     parser = SacctParser(columns, args.delimiter, args.cluster or "", report, zone=zone)
     out = Writer(sys.stdout.buffer, args.unbuffered)
     if not args.files:
@@ -102,12 +104,12 @@ def body(args) -> int:
                 for record in parser.parse(stream, source):
                     out.write(record)
             except LayoutUnknown as err:
-                raise cli.ToolError(safe_text(str(err))) from None
+                raise errors.ToolError(safe_text(str(err))) from None
     if args.brief and parser.stats.skipped and not args.quiet:
         cli.warn(PROG, f"{parser.stats.summary()}; first: {safe_text(first[0]) if first else '-'}")
     elif not args.quiet and not args.brief:
         cli.warn(PROG, parser.stats.summary())
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -8,12 +8,13 @@ import orjson
 
 from slurm_scoreboard import cli
 
-from slurm_scoreboard.core import files, sharing, times
+from slurm_scoreboard.core import files, times
 
 from slurm_scoreboard.ingest import sacct
 
 from slurm_scoreboard.poll import pollstatus, probe
 from slurm_scoreboard.core.names import check_name
+from slurm_scoreboard import errors
 
 PROG = "sb-probe"
 EXIT_UNKNOWN = 5
@@ -79,7 +80,7 @@ def report_polls(args) -> int:
     names = pollstatus.clusters_polled(root)
     if args.cluster:
         if args.cluster not in names:
-            raise cli.ToolError(f"cluster {args.cluster} has not been polled under {root}", EXIT_UNKNOWN)
+            raise errors.ToolError(f"cluster {args.cluster} has not been polled under {root}", EXIT_UNKNOWN)
         names = [args.cluster]
     statuses = [pollstatus.cluster_status(root, name, now) for name in names]
     if args.json:
@@ -91,15 +92,15 @@ def report_polls(args) -> int:
                          "sb-poll --cluster C starts one\n")
     else:
         sys.stdout.write("\n".join(pollstatus.render(statuses, now)) + "\n")
-    return cli.EXIT_OK if all(map(pollstatus.healthy, statuses)) else cli.EXIT_ERROR
+    return errors.EXIT_OK if all(map(pollstatus.healthy, statuses)) else errors.EXIT_ERROR
 
 
 def require_known_cluster(cluster: str) -> None:
     """Exit 5 (one line) when slurmdbd knows no cluster of this name."""
     try:
         sacct.check_cluster_known(cluster)
-    except sacct.UnknownCluster as err:
-        raise cli.ToolError(str(err), EXIT_UNKNOWN) from None
+    except errors.UnknownCluster as err:
+        raise errors.ToolError(str(err), EXIT_UNKNOWN) from None
 
 
 def check_cluster_only(args) -> int:
@@ -109,13 +110,13 @@ def check_cluster_only(args) -> int:
                                        ("--single-owner", args.single_owner),
                                        ("--readers", args.readers)) if given]
     if others:
-        raise cli.UsageError(f"--check-cluster goes alone (not with {others[0]})")
+        raise errors.UsageError(f"--check-cluster goes alone (not with {others[0]})")
     try:
         check_name("cluster", args.check_cluster)
     except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+        raise errors.UsageError(str(err)) from None
     require_known_cluster(args.check_cluster)
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def body(args) -> int:
@@ -125,13 +126,13 @@ def body(args) -> int:
     if args.polls:
         return report_polls(args)
     if args.json:
-        raise cli.UsageError("--json goes with --polls")
+        raise errors.UsageError("--json goes with --polls")
     root = cli.require_root(args)
     if args.cluster:
         require_known_cluster(args.cluster)
     try:
         mode, notes = probe.configure_sharing(root, args.group, args.single_owner, args.readers)
-    except (sharing.SharingError, OSError) as err:
+    except (errors.SharingError, OSError) as err:
         cli.warn(PROG, str(err))
         return probe.EXIT_ROOT
     files.use_root(root, mode.modes())

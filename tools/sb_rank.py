@@ -15,19 +15,22 @@ from slurm_scoreboard.history import chronicle, competitions
 
 from slurm_scoreboard.rank import efficiency, groupstats, rebuilds, tables
 
-from slurm_scoreboard.boardfiles import BoardError, BoardFiles
-from slurm_scoreboard.core.files import (LOCK_WAIT_ENV, LockBusy, UnsafePath, atomic_write, lock_wait,
-                                    locked, makedirs, remove_temporaries)
-from slurm_scoreboard.store.journal import JournalCorrupt
+from slurm_scoreboard.boardfiles import BoardFiles
+
+from slurm_scoreboard.errors import BoardError
+from slurm_scoreboard.core.files import LOCK_WAIT_ENV, atomic_write, lock_wait, locked, makedirs, remove_temporaries
+from slurm_scoreboard.errors import LockBusy, UnsafePath
+from slurm_scoreboard.errors import JournalCorrupt
 from slurm_scoreboard.core.names import check_name, safe_text
 from slurm_scoreboard.core.ndjson import Writer
 from slurm_scoreboard.core.optout import OptOut
-from slurm_scoreboard.store.store import StoreCorrupt
+from slurm_scoreboard.errors import StoreCorrupt
 from slurm_scoreboard.store.usage import usage_dir
 from slurm_scoreboard import boardfiles
 from slurm_scoreboard.store import reading
 from slurm_scoreboard.rank import standings
 from slurm_scoreboard.view import players
+from slurm_scoreboard import errors
 
 PROG = "sb-rank"
 EXIT_DAMAGED = 4
@@ -107,7 +110,7 @@ def resolve_now(args):
     try:
         return times.parse_moment(args.now) if args.now else times.now()
     except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+        raise errors.UsageError(str(err)) from None
 
 
 class UnknownName(Exception):
@@ -120,33 +123,33 @@ def check_args(args) -> None:
         try:
             check_name("user", name)
         except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+            raise errors.UsageError(str(err)) from None
     if args.compare and (args.user or args.metric or args.groups or args.account or
                          args.format != "ndjson" or args.columns or args.if_changed):
-        raise cli.UsageError("--compare shows two users on every skill as JSON; it takes "
+        raise errors.UsageError("--compare shows two users on every skill as JSON; it takes "
                              "only --window, --cluster and --now")
     if args.compare:
         return
     if args.cluster and not (args.window or args.user):
-        raise cli.UsageError("--cluster narrows --window/--metric or --user; a rebuild writes "
+        raise errors.UsageError("--cluster narrows --window/--metric or --user; a rebuild writes "
                              "the boards of every cluster")
     if (args.format != "ndjson" or args.columns or args.noheader) and \
             not (args.window or args.user):
-        raise cli.UsageError("--format, -o and --noheader shape --window/--metric or --user "
+        raise errors.UsageError("--format, -o and --noheader shape --window/--metric or --user "
                              "output")
     if args.if_changed and (args.window or args.user or args.metric):
-        raise cli.UsageError("--if-changed goes with a rebuild (no --window, --metric, --user)")
+        raise errors.UsageError("--if-changed goes with a rebuild (no --window, --metric, --user)")
     one_board = args.window or args.metric
     if args.user and (args.metric or args.groups or args.account):
-        raise cli.UsageError("--user shows every skill; it takes only --window and --cluster")
+        raise errors.UsageError("--user shows every skill; it takes only --window and --cluster")
     if not args.user and one_board and not (args.window and args.metric):
-        raise cli.UsageError("one board needs both --window and --metric")
+        raise errors.UsageError("one board needs both --window and --metric")
     if (args.groups or args.account) and not (args.window and args.metric):
-        raise cli.UsageError("--groups and --account need --window and --metric")
+        raise errors.UsageError("--groups and --account need --window and --metric")
     if args.groups and args.account:
-        raise cli.UsageError("--account narrows a user board; it excludes --groups")
+        raise errors.UsageError("--account narrows a user board; it excludes --groups")
     if args.account and args.metric in efficiency.BOARDS:
-        raise cli.UsageError("--account narrows the usage boards, not the efficiency boards "
+        raise errors.UsageError("--account narrows the usage boards, not the efficiency boards "
                              "(try --groups)")
 
 
@@ -171,10 +174,10 @@ class Damage:
 
     def exit_code(self) -> int:
         if self.busy:
-            return cli.EXIT_LOCKED
+            return errors.EXIT_LOCKED
         if self.errors:
-            return cli.EXIT_ERROR
-        return EXIT_DAMAGED if self.paths else cli.EXIT_OK
+            return errors.EXIT_ERROR
+        return EXIT_DAMAGED if self.paths else errors.EXIT_OK
 
 
 def collect(root, cluster, wanted, optout, wait, damage):
@@ -189,7 +192,7 @@ def collect(root, cluster, wanted, optout, wait, damage):
                f"{cluster} --repair (see sb-reduce(1), RECOVERY); cluster {cluster} is left out")
     except (StoreCorrupt, UnsafePath) as err:
         damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
-    except reading.StoreBusy as err:
+    except errors.StoreBusy as err:
         damage.busy.append(cluster)
         damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
     return None
@@ -199,12 +202,12 @@ def scoped_usage(root, cluster, wanted, optout, wait, damage):
     """window name -> usage for one cluster, or all clusters merged."""
     if cluster:
         if cluster not in layout.clusters(root):
-            raise cli.ToolError(f"no cluster {cluster} under {root} (known: "
+            raise errors.ToolError(f"no cluster {cluster} under {root} (known: "
                                 f"{', '.join(layout.clusters(root)) or 'none yet'})",
                                 EXIT_UNKNOWN)
         usage = collect(root, cluster, wanted, optout, wait, damage)
         if usage is None:
-            raise cli.ToolError(f"cluster {cluster} cannot be read now", damage.exit_code())
+            raise errors.ToolError(f"cluster {cluster} cannot be read now", damage.exit_code())
         return usage
     merged = {window.name: {} for window in wanted}
     for name in layout.clusters(root):
@@ -287,7 +290,7 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
     try:
         contests = competitions.load(layout.competitions_config(root), times.to_iso(now)[:10],
                                      lambda message: cli.warn(PROG, safe_text(message)))
-    except competitions.ConfigError as err:
+    except errors.ConfigError as err:
         damage.error(f"{err}; the competitions are not updated (the rest is)")
         contests = None
     merged = {window.name: {} for window in wanted}
@@ -327,7 +330,7 @@ def rebuild(root, rates, optout, now, wait, damage, history_every=3600.0,
 def history_minutes(args) -> float:
     minutes = cli.option_or_env(args.history_every, "SLURM_SB_HISTORY_EVERY", 60.0, float)
     if not 0 <= minutes <= 10080:
-        raise cli.UsageError("--history-every: minutes from 0 to 10080 (a week)")
+        raise errors.UsageError("--history-every: minutes from 0 to 10080 (a week)")
     return minutes
 
 
@@ -338,7 +341,7 @@ def min_cpu_hours(args, root) -> float:
     if hours is None:
         return efficiency.configured_min_cpu_hours(root)
     if not 0 <= hours <= efficiency.MAX_MIN_CPU_HOURS:
-        raise cli.UsageError("--min-cpu-hours: hours from 0 to 1e9")
+        raise errors.UsageError("--min-cpu-hours: hours from 0 to 1e9")
     return hours
 
 
@@ -347,7 +350,7 @@ def rebuild_bar(args, root, damage) -> float:
     used, so the boards never freeze on it."""
     try:
         return min_cpu_hours(args, root)
-    except xp.ConfigError as err:
+    except errors.ConfigError as err:
         damage.error(f"{err}; the efficiency boards use the default bar, "
                      f"{efficiency.DEFAULT_MIN_CPU_HOURS:g} CPU hours")
         return efficiency.DEFAULT_MIN_CPU_HOURS
@@ -372,7 +375,7 @@ def rebuild_once(root, rates, optout, now, args, damage) -> dict:
             remove_temporaries(layout.leaderboards(root), (".json", ".ndjson"))
             summary = rebuild(root, rates, optout, now, args.wait, damage,
                               60 * history_minutes(args), bar)
-            if damage.exit_code() == cli.EXIT_OK:
+            if damage.exit_code() == errors.EXIT_OK:
                 rebuilds.remember(root, current, summary["asof"])
     except LockBusy:
         if not args.if_changed:
@@ -387,7 +390,7 @@ def from_board_files(root, args) -> int:
     the rows of the board files the last rebuild wrote, without users who opted out since
     (boardfiles.py)."""
     if args.account:
-        raise cli.ToolError("--account reads the store, which only the root's writers may "
+        raise errors.ToolError("--account reads the store, which only the root's writers may "
                             "lock; readers get the board files (try --groups)")
     window = args.window or "alltime"
     try:
@@ -395,13 +398,13 @@ def from_board_files(root, args) -> int:
         if args.user or args.compare:
             emit_pages([page_from_files(files, window, args, name) for name in names_of(args)],
                        args)
-            return cli.EXIT_OK
+            return errors.EXIT_OK
         kind = "groups" if args.groups else "users"
         document = files.required_board(window, args.metric, args.cluster, kind)
     except BoardError as err:
-        raise cli.ToolError(safe_text(str(err))) from None
+        raise errors.ToolError(safe_text(str(err))) from None
     emit_rows(document["rows"], args)
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def names_of(args) -> List[str]:
@@ -411,7 +414,7 @@ def names_of(args) -> List[str]:
 def page_from_files(files: BoardFiles, window, args, user) -> dict:
     page = files.personal(window, args.cluster, user)
     if not files.known(user, args.cluster):
-        raise cli.ToolError(f"no user {safe_text(user)} on the boards", EXIT_UNKNOWN)
+        raise errors.ToolError(f"no user {safe_text(user)} on the boards", EXIT_UNKNOWN)
     add_history(page, files, args, files.group_stats(window, args.cluster))
     page["efficiency"] = efficiency_from_files(files, window, args.cluster, user)
     return page
@@ -421,7 +424,7 @@ def efficiency_from_files(files: BoardFiles, window, cluster, user) -> List[dict
     """The user's rank and value on each efficiency board the last rebuild wrote."""
     try:
         measured = boardfiles.load_index(files.root).efficiency
-    except boardfiles.BoardError:
+    except errors.BoardError:
         return []
     selection = players.Selection(window, "", cluster or "all", "users")
     return [{"metric": metric, "rank": row and row.rank, "value": row and row.value}
@@ -509,7 +512,7 @@ def board_of(root, args, now, rates, optout, damage) -> List[dict]:
 def efficiency_board(root, args, window, rates, optout, damage) -> List[dict]:
     """One efficiency board computed now from the usage files of the scope."""
     if args.cluster and args.cluster not in layout.clusters(root):
-        raise cli.ToolError(f"no cluster {args.cluster} under {root}", EXIT_UNKNOWN)
+        raise errors.ToolError(f"no cluster {args.cluster} under {root}", EXIT_UNKNOWN)
     merged = scoped_measured(root, args.cluster, window, optout, damage)
     kind = "groups" if args.groups else "users"
     bar = min_cpu_hours(args, root)
@@ -549,7 +552,7 @@ def columns(args, available) -> List[str]:
     try:
         return tables.parse_columns(args.columns, available)
     except ValueError as err:
-        raise cli.UsageError(f"-o: {err}") from None
+        raise errors.UsageError(f"-o: {err}") from None
 
 
 def body(args) -> int:
@@ -573,10 +576,10 @@ def body(args) -> int:
             summary = rebuild_once(root, rates, optout, now, args, damage)
             sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_APPEND_NEWLINE))
         return damage.exit_code()
-    except (xp.ConfigError, competitions.ConfigError) as err:
-        raise cli.ToolError(safe_text(str(err))) from None
+    except (errors.ConfigError, errors.ConfigError) as err:
+        raise errors.ToolError(safe_text(str(err))) from None
     except UnknownName as err:
-        raise cli.ToolError(safe_text(str(err)), EXIT_UNKNOWN) from None
+        raise errors.ToolError(safe_text(str(err)), EXIT_UNKNOWN) from None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

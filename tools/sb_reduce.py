@@ -13,18 +13,23 @@ from slurm_scoreboard import cli
 
 from slurm_scoreboard.core import layout, times
 
-from slurm_scoreboard.store.bloom import BloomCorrupt
-from slurm_scoreboard.core.files import LockBusy, UnsafePath, locked
-from slurm_scoreboard.store.journal import JournalCorrupt
+from slurm_scoreboard.errors import BloomCorrupt
+from slurm_scoreboard.core.files import locked
+from slurm_scoreboard.errors import LockBusy, UnsafePath
+from slurm_scoreboard.errors import JournalCorrupt
 from slurm_scoreboard.core.names import check_name, safe_text
 from slurm_scoreboard.core.ndjson import read
 from slurm_scoreboard.core.optout import OptOut
-from slurm_scoreboard.ingest.records import SkipRecord, check, latest_time, placement
-from slurm_scoreboard.store.reducer import FewerJobs, Reducer, finish_interrupted, keep_old_rule
+from slurm_scoreboard.ingest.records import check, latest_time, placement
+from slurm_scoreboard.errors import SkipRecord
+from slurm_scoreboard.store.reducer import Reducer, finish_interrupted, keep_old_rule
+from slurm_scoreboard.errors import FewerJobs
 from slurm_scoreboard.store.reducer import repair as reducer_repair
 from slurm_scoreboard.store.repair import remedy
-from slurm_scoreboard.store.store import StoreCorrupt, TotalsOverflow, ended_months
+from slurm_scoreboard.store.store import ended_months
+from slurm_scoreboard.errors import StoreCorrupt, TotalsOverflow
 from slurm_scoreboard.store.usage import UsageWriter, entry_of, erase_users
+from slurm_scoreboard import errors
 
 PROG = "sb-reduce"
 EXIT_FEWER = 6
@@ -105,7 +110,7 @@ def window_bound(text: Optional[str]) -> Optional[str]:
     try:
         return times.to_iso(times.parse_moment(text))
     except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+        raise errors.UsageError(str(err)) from None
 
 
 class Run:
@@ -277,30 +282,30 @@ class UsageRun(Run):
 def check_repair_args(args) -> None:
     no_input = args.repair or args.old_rule_months or args.keep_old_rule
     if no_input and (args.since or args.until):
-        raise cli.UsageError("--repair, --old-rule-months and --keep-old-rule read no input: "
+        raise errors.UsageError("--repair, --old-rule-months and --keep-old-rule read no input: "
                              "they take no --since or --until")
     if (no_input or args.replace_month or args.replace_users) and not args.cluster:
-        raise cli.UsageError("--repair, --replace-month, --replace-users, --old-rule-months and "
+        raise errors.UsageError("--repair, --replace-month, --replace-users, --old-rule-months and "
                              "--keep-old-rule need --cluster")
     if args.allow_fewer and not args.replace_month:
-        raise cli.UsageError("--allow-fewer goes with --replace-month")
+        raise errors.UsageError("--allow-fewer goes with --replace-month")
     if args.keep_old_rule:
         try:
             times.parse_month(args.keep_old_rule)
         except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+            raise errors.UsageError(str(err)) from None
     for name in (args.replace_users or "").split(",") if args.replace_users else ():
         try:
             check_name("user", name)
         except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+            raise errors.UsageError(str(err)) from None
     if args.replace_month:
         if args.since or args.until:
-            raise cli.UsageError("--replace-month sets the window itself; drop --since/--until")
+            raise errors.UsageError("--replace-month sets the window itself; drop --since/--until")
         try:
             start = times.parse_month(args.replace_month)
         except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+            raise errors.UsageError(str(err)) from None
         args.since, args.until = times.to_iso(start), times.to_iso(times.next_month(start))
 
 
@@ -311,8 +316,8 @@ def writer_lock(root: str, cluster: str):
         with locked(layout.reduce_lock(root, cluster), timeout=0):
             yield
     except LockBusy:
-        raise cli.ToolError(f"another sb-reduce is writing cluster {cluster}",
-                            cli.EXIT_LOCKED) from None
+        raise errors.ToolError(f"another sb-reduce is writing cluster {cluster}",
+                            errors.EXIT_LOCKED) from None
 
 
 def keep(args, root: str) -> int:
@@ -321,7 +326,7 @@ def keep(args, root: str) -> int:
     if not kept:
         cli.warn(PROG, f"cluster {args.cluster}: {args.keep_old_rule} is not among the months "
                        "to fetch again; nothing changed")
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def repair(args, root: str) -> int:
@@ -332,7 +337,7 @@ def repair(args, root: str) -> int:
     for path in result["ignored"]:
         cli.warn(PROG, f"{safe_text(path)}: not a month; left out of the totals")
     sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_APPEND_NEWLINE))
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def body(args) -> int:
@@ -345,16 +350,16 @@ def body(args) -> int:
         if args.old_rule_months:
             months = ended_months(root, args.cluster)
             sys.stdout.buffer.write("".join(month + "\n" for month in months).encode())
-            return cli.EXIT_OK
+            return errors.EXIT_OK
         if args.keep_old_rule:
             return keep(args, root)
         cli.refuse_terminal_stdin(sys.stdin)
         return reduce_input(args, root)
     except FewerJobs as err:
-        raise cli.ToolError(f"{err} (sb-backfill --redo-month M --allow-fewer replaces it "
+        raise errors.ToolError(f"{err} (sb-backfill --redo-month M --allow-fewer replaces it "
                             "anyway)", EXIT_FEWER) from None
     except (BloomCorrupt, StoreCorrupt, JournalCorrupt, TotalsOverflow) as err:
-        raise cli.ToolError(f"{safe_text(str(err))}; nothing was written "
+        raise errors.ToolError(f"{safe_text(str(err))}; nothing was written "
                             f"({remedy_of(err)})") from None
 
 
@@ -383,7 +388,7 @@ def reduce_input(args, root: str) -> int:
     finally:
         run.close()
     sys.stdout.buffer.write(orjson.dumps(stats, option=orjson.OPT_APPEND_NEWLINE))
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -13,7 +13,9 @@ from slurm_scoreboard.core import layout, times
 
 from slurm_scoreboard.ingest import sacct
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard.ingest.ratelimit import RateLimited, RateLimiter
+from slurm_scoreboard.ingest.ratelimit import RateLimiter
+from slurm_scoreboard.errors import RateLimited
+from slurm_scoreboard import errors
 
 PROG = "sb-sacct"
 EXIT_RATE_LIMITED = 3
@@ -68,7 +70,7 @@ def resolve_window(args):
     try:
         if args.month:
             if args.since or args.until:
-                raise cli.UsageError("--month excludes --since/--until")
+                raise errors.UsageError("--month excludes --since/--until")
             since = times.parse_month(args.month)
             return since, times.next_month(since)
         until = times.parse_moment(args.until) if args.until else times.now()
@@ -79,23 +81,23 @@ def resolve_window(args):
             if since == until:
                 since -= timedelta(days=1)
     except ValueError as err:
-        raise cli.UsageError(str(err)) from None
+        raise errors.UsageError(str(err)) from None
     if since >= until:
-        raise cli.UsageError("empty window: --since must be before --until")
+        raise errors.UsageError("empty window: --since must be before --until")
     return since, until
 
 
 def calls_per_minute(args) -> int:
     value = cli.option_or_env(args.max_calls_per_minute, "SLURM_SB_SACCT_PER_MIN", 2, int)
     if value < 1:
-        raise cli.UsageError("the rate limit must allow at least one call a minute")
+        raise errors.UsageError("the rate limit must allow at least one call a minute")
     return value
 
 
 def timeout_seconds(args) -> float:
     value = cli.option_or_env(args.timeout, "SLURM_SB_SACCT_TIMEOUT", 300.0, float)
     if value <= 0:
-        raise cli.UsageError("--timeout must be positive")
+        raise errors.UsageError("--timeout must be positive")
     return value
 
 
@@ -104,12 +106,12 @@ def check_users(text: Optional[str]) -> None:
         return
     names = text.split(",")
     if len(names) > 200:
-        raise cli.UsageError("--user takes at most 200 names a call")
+        raise errors.UsageError("--user takes at most 200 names a call")
     for name in names:
         try:
             check_name("user", name)
         except ValueError as err:
-            raise cli.UsageError(str(err)) from None
+            raise errors.UsageError(str(err)) from None
 
 
 def check_first_use(cluster: str) -> None:
@@ -118,8 +120,8 @@ def check_first_use(cluster: str) -> None:
     look healthy)."""
     try:
         sacct.check_cluster_known(cluster)
-    except sacct.UnknownCluster as err:
-        raise cli.UsageError(str(err)) from None
+    except errors.UnknownCluster as err:
+        raise errors.UsageError(str(err)) from None
 
 
 def body(args) -> int:
@@ -132,7 +134,7 @@ def body(args) -> int:
     if args.dry_run:
         for command in commands:
             sys.stdout.write("TZ=UTC SLURM_TIME_FORMAT=%s " + shlex.join(command) + "\n")
-        return cli.EXIT_OK
+        return errors.EXIT_OK
     root = cli.open_root(args, write=True) if args.root else layout.default_state_root()
     rate_file = layout.sacct_rate_file(root, args.cluster)
     if args.cluster and not os.path.lexists(rate_file):
@@ -145,15 +147,15 @@ def body(args) -> int:
                 PROG, f"rate limit: waiting {s:.0f} s"))
             sacct.run_to(command, out, timeout)
         except RateLimited as err:
-            raise cli.ToolError(str(err), EXIT_RATE_LIMITED) from None
-        except sacct.SacctMissing as err:
-            raise cli.ToolError(str(err), EXIT_NO_SACCT) from None
-        except sacct.SacctTimeout as err:
-            raise cli.ToolError(str(err), EXIT_TIMEOUT) from None
-        except sacct.SacctFailed as err:
-            raise cli.ToolError(str(err), cli.EXIT_ERROR) from None
+            raise errors.ToolError(str(err), EXIT_RATE_LIMITED) from None
+        except errors.SacctMissing as err:
+            raise errors.ToolError(str(err), EXIT_NO_SACCT) from None
+        except errors.SacctTimeout as err:
+            raise errors.ToolError(str(err), EXIT_TIMEOUT) from None
+        except errors.SacctFailed as err:
+            raise errors.ToolError(str(err), errors.EXIT_ERROR) from None
         out.flush()
-    return cli.EXIT_OK
+    return errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -17,6 +17,7 @@ from slurm_scoreboard.core.names import printable, safe_text
 from slurm_scoreboard import boardfiles
 from slurm_scoreboard.view import model
 from slurm_scoreboard.view import players
+from slurm_scoreboard import errors
 
 PROG = "sb-view"
 EXIT_UNKNOWN = 5
@@ -79,43 +80,43 @@ def build_parser():
 def check_args(args) -> None:
     cli.check_plain_names(args, "cluster")
     if args.width is not None and args.width < model.MIN_WIDTH:
-        raise cli.UsageError(f"--width must be at least {model.MIN_WIDTH}")
+        raise errors.UsageError(f"--width must be at least {model.MIN_WIDTH}")
     if args.top < 0:
-        raise cli.UsageError("--top must be 0 (all) or more")
+        raise errors.UsageError("--top must be 0 (all) or more")
     opened = [name for name, given in (("--user", args.user), ("--compare", args.compare),
                                        ("--records", args.records),
                                        ("--competition", args.competition is not None)) if given]
     if len(opened) > 1:
-        raise cli.UsageError(f"{opened[0]} and {opened[1]} each choose the page to open on")
+        raise errors.UsageError(f"{opened[0]} and {opened[1]} each choose the page to open on")
     if args.competition:
         cli.check_plain_names(args, "competition")
 
 
 def choose_backend(args) -> str:
     if args.snapshot and args.backend not in (None, "ansi"):
-        raise cli.UsageError(f"--snapshot is --backend ansi; it excludes --backend {args.backend}")
+        raise errors.UsageError(f"--snapshot is --backend ansi; it excludes --backend {args.backend}")
     backend = "ansi" if args.snapshot else (args.backend or "curses")
     if backend == "textual" and importlib.util.find_spec("textual") is None:
-        raise cli.UsageError(TEXTUAL_HINT)
+        raise errors.UsageError(TEXTUAL_HINT)
     return backend
 
 
 def open_state(root: str, args) -> model.ViewState:
     try:
         index = boardfiles.load_index(root)
-    except boardfiles.BoardError as err:
-        raise cli.ToolError(str(err)) from None
+    except errors.BoardError as err:
+        raise errors.ToolError(str(err)) from None
     cluster = args.cluster or "all"
     if cluster != "all" and cluster not in index.clusters:
         known = ", ".join(index.clusters) or "none"
-        raise cli.ToolError(f"no cluster {cluster} in the leaderboards (known: {known})")
+        raise errors.ToolError(f"no cluster {cluster} in the leaderboards (known: {known})")
     kind = "groups" if args.groups else "users"
     state = model.ViewState(root, index, players.Selection(args.window, args.metric,
                                                                    cluster, kind))
     for name in args.compare or ([args.user] if args.user else []):
         if not is_on_the_boards(state, name, cluster, kind):
             what = "account" if args.groups else "user"
-            raise cli.ToolError(f"no {what} {printable(name)} on the boards of this scope "
+            raise errors.ToolError(f"no {what} {printable(name)} on the boards of this scope "
                                 f"(cluster {cluster})", EXIT_UNKNOWN)
     if args.user:
         state.show_player(args.user)
@@ -126,7 +127,7 @@ def open_state(root: str, args) -> model.ViewState:
     elif args.competition is not None:
         open_competition(state, args.competition)
     if state.alert:
-        raise cli.ToolError(state.message)
+        raise errors.ToolError(state.message)
     return state
 
 
@@ -135,17 +136,17 @@ def is_on_the_boards(state: model.ViewState, name: str, cluster: str, kind: str)
     error naming it (exit 1), as on the boards themselves."""
     try:
         return state.files.known(name, cluster, kind)
-    except boardfiles.BoardError as err:
-        raise cli.ToolError(safe_text(str(err))) from None
+    except errors.BoardError as err:
+        raise errors.ToolError(safe_text(str(err))) from None
 
 
 def open_competition(state: model.ViewState, ident: str) -> None:
     ids = pages.competition_ids(state.files)
     if ident and ident not in ids:
-        raise cli.ToolError(f"no competition {ident} on the boards (known: "
+        raise errors.ToolError(f"no competition {ident} on the boards (known: "
                             f"{', '.join(ids) or 'none'})", EXIT_UNKNOWN)
     if not ids:
-        raise cli.ToolError("no competitions on the boards (see config/competitions.json in "
+        raise errors.ToolError("no competitions on the boards (see config/competitions.json in "
                             "sb-rank(1))", EXIT_UNKNOWN)
     state.contest = ids[ids.index(ident) - 1] if ident else None
     state.screen = "text" if ident else state.screen
@@ -161,19 +162,19 @@ def snapshot(state: model.ViewState, args) -> int:
     sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
     if state.board is None and state.problem.startswith("unreadable"):
         cli.warn(PROG, state.problem)
-        return cli.EXIT_ERROR
-    return cli.EXIT_OK
+        return errors.EXIT_ERROR
+    return errors.EXIT_OK
 
 
 def interactive(state: model.ViewState, args) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise cli.UsageError("the interactive view needs a terminal; use --snapshot to print")
+        raise errors.UsageError("the interactive view needs a terminal; use --snapshot to print")
     from slurm_scoreboard.view import tui
     try:
         return tui.run(state, use_color=args.color == "always" or
                        (args.color == "auto" and not os.environ.get("NO_COLOR")))
     except tui.curses.error as err:
-        raise cli.ToolError(f"cannot drive this terminal ({err}); use --snapshot") from None
+        raise errors.ToolError(f"cannot drive this terminal ({err}); use --snapshot") from None
 
 
 def body(args) -> int:

@@ -35,12 +35,14 @@ from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequen
 import orjson
 
 from .core import layout, optout, windows
-from .core.files import UnsafePath, open_file, read_bytes
+from .core.files import open_file, read_bytes
+from .errors import UnsafePath
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
 from .core.ndjson import LINE_LIMIT, bounded_lines
 from .core.windows import Window
 from . import boardfiles
+from .errors import BoardError, NoBoards
 
 # -- the format: boards, how they are ranked, their documents ---------------------------------
 
@@ -177,18 +179,6 @@ def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
 ALL = "all"                      # the scope of every cluster merged
 BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote
 DOCUMENT_LIMIT = 1 << 28         # an optional document (records, competitions) larger is refused
-
-
-class BoardError(Exception):
-    """A board or index file that cannot be read or is not what sb-rank writes."""
-
-
-class NoBoards(BoardError):
-    """The root has no leaderboards/index.json: sb-rank has not run there."""
-
-
-class OptOutUnreadable(BoardError, optout.OptOutUnreadable):
-    """The opt-out list or cache cannot be read: no board is shown without it."""
 
 
 class Index(NamedTuple):
@@ -383,10 +373,7 @@ class BoardFiles:
         current = self.optout_signature()
         if current != self._hidden_signature:
             self._hidden_signature = None
-            try:
-                self._hidden = frozenset(optout.opted_out(self.root))
-            except optout.OptOutUnreadable as err:
-                raise OptOutUnreadable(str(err)) from None
+            self._hidden = frozenset(optout.opted_out(self.root))
             self._hidden_signature = current
         return self._hidden
 

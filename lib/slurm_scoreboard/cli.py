@@ -1,9 +1,9 @@
 """What every sb-* tool shares: common flags, error-to-exit-code mapping, quiet broken pipes.
 
 A tool builds its parser with :func:`make_parser`, adds its own arguments, and hands its body to
-:func:`run`. The body returns an exit code or raises :class:`ToolError`; ``run`` prints the
-message as ``<tool>: <message>`` on stderr and returns the error's code. Tracebacks only appear
-with ``--debug``.
+:func:`run`. The body returns an exit code or raises an error of :mod:`errors`; ``run`` prints
+its message as ``<tool>: <message>`` on stderr (control characters escaped) and returns its code,
+the one place errors become exit codes. Tracebacks only appear with ``--debug``.
 """
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ import signal
 import sys
 from typing import Callable, Optional, Sequence
 
-from . import __version__
-from .core import files, optout, sharing, times
+from . import __version__, errors
+from .core import files, sharing
 from .core.names import check_name, safe_text
+from .errors import EXIT_ERROR, EXIT_OK, ToolError, UsageError
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_LOCKED = 3
+MESSAGE_LIMIT = 2000       # characters of an error message shown (the rest cut)
 
 ROOT_ENV = "SLURM_SB_ROOT"
 
@@ -31,19 +29,6 @@ class Terminated(BaseException):
 
 def _raise_terminated(signum, frame) -> None:
     raise Terminated(signum)
-
-
-class ToolError(Exception):
-    """An error with a one-line message for the user and the exit code it maps to."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR):
-        super().__init__(message)
-        self.code = code
-
-
-class UsageError(ToolError):
-    def __init__(self, message: str):
-        super().__init__(message, EXIT_USAGE)
 
 
 def make_parser(prog: str, description: str, epilog: str = "",
@@ -97,7 +82,7 @@ def may_write(root: str) -> bool:
     """Whether this account is one of the root's writers (so may lock its store)."""
     try:
         return sharing.is_writer(root, sharing.load(root))
-    except sharing.SharingError:
+    except errors.SharingError:
         return False
 
 
@@ -111,7 +96,7 @@ def open_root(args: argparse.Namespace, write: bool = False, create: bool = Fals
         mode = sharing.load(root) if os.path.isdir(root) else sharing.Sharing()
         if write and os.path.isdir(root):
             sharing.check_writer(root, mode)
-    except sharing.SharingError as err:
+    except errors.SharingError as err:
         raise ToolError(str(err)) from None
     except PermissionError:
         raise ToolError(f"{root} cannot be read by this account: it is shared with its "
@@ -155,33 +140,13 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
     except ToolError as err:
         if args.debug:
             raise
-        warn(prog, str(err))
+        warn(prog, safe_text(str(err), MESSAGE_LIMIT))
         return err.code
-    except files.LockBusy as err:
-        if args.debug:
-            raise
-        warn(prog, safe_text(str(err)))
-        return EXIT_LOCKED
-    except files.UnsafePath as err:
-        if args.debug:
-            raise
-        warn(prog, safe_text(str(err)))
-        return EXIT_ERROR
     except MemoryError:
         if args.debug:
             raise
         warn(prog, "out of memory (a store file far larger than any the tools write?)")
         return EXIT_ERROR
-    except optout.OptOutUnreadable as err:
-        if args.debug:
-            raise
-        warn(prog, safe_text(str(err)))
-        return EXIT_ERROR
-    except times.BadNow as err:
-        if args.debug:
-            raise
-        warn(prog, safe_text(str(err)))
-        return EXIT_USAGE
     except OSError as err:
         if args.debug:
             raise

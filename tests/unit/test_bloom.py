@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from slurm_scoreboard.store import bloom
-from slurm_scoreboard.store.bloom import BloomCorrupt, BloomFilter
+from slurm_scoreboard.store.bloom import BloomFilter
+from slurm_scoreboard.errors import BloomCorrupt
 
 
 def test_added_keys_are_always_found_and_others_not():

@@ -21,6 +21,7 @@ from slurm_scoreboard.core.times import iso_seconds
 from slurm_scoreboard.core.windows import Window
 
 from reduce_helpers import ENV, job, ndjson, reduce, tool
+from slurm_scoreboard import errors
 
 NOW = "2025-08-31T12:00:00Z"
 ALLTIME = Window("alltime", None, None)
@@ -591,7 +592,7 @@ def test_a_planted_huge_usage_file_is_refused_before_it_is_read(tmp_path):
     path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
     with open(path, "r+b") as handle:
         handle.truncate(usage.DAY_LIMIT + 1)          # sparse: nothing is written
-    from slurm_scoreboard.store.store import StoreCorrupt
+    from slurm_scoreboard.errors import StoreCorrupt
     with pytest.raises(StoreCorrupt, match="larger than"):
         usage.load_day(path, "2025-08-02")
     done = rank(tmp_path)
@@ -687,7 +688,7 @@ def test_cpu_time_up_to_5_percent_and_a_minute_over_the_allocation_is_kept_and_n
     records.check(kept, "2030-01-01T00:00:00Z")
     dropped = step_poll_record(4, 100, 481)
     assert "cpu_used_s" not in dropped and dropped["cpu_seconds"] == 400      # the job is kept
-    with pytest.raises(records.SkipRecord, match="cpu_used_s 481"):
+    with pytest.raises(errors.SkipRecord, match="cpu_used_s 481"):
         records.check(dict(kept, cpu_used_s=481), "2030-01-01T00:00:00Z")
 
 
@@ -705,7 +706,7 @@ def test_cpu_time_is_kept_iff_within_5_percent_and_a_minute_and_sb_parse_and_che
     if within:
         records.check(probe, "2030-01-01T00:00:00Z")
     else:
-        with pytest.raises(records.SkipRecord):
+        with pytest.raises(errors.SkipRecord):
             records.check(probe, "2030-01-01T00:00:00Z")
 
 

@@ -4,6 +4,7 @@ import stat
 import pytest
 
 from slurm_scoreboard.core import files
+from slurm_scoreboard import errors
 from slurm_scoreboard.cli import Terminated
 
 
@@ -32,7 +33,7 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 def test_shared_lock_waits_for_a_writer_then_gives_up(tmp_path):
     lock = str(tmp_path / "store.lock")
     with files.locked(lock):
-        with pytest.raises(files.LockBusy):
+        with pytest.raises(errors.LockBusy):
             with files.shared_lock(lock, timeout=0.2):
                 pass
     with files.shared_lock(lock, timeout=0.2):
@@ -59,11 +60,11 @@ def test_a_symlinked_folder_anywhere_below_the_root_is_refused(shared):
     (root / "clusters").mkdir()
     os.symlink(outside, root / "clusters" / "hammer")
     for path in ("clusters/hammer/agg/users/a.json", "clusters/hammer/x.json"):
-        with pytest.raises(files.UnsafePath, match="refusing to follow"):
+        with pytest.raises(errors.UnsafePath, match="refusing to follow"):
             files.atomic_write(str(root / path), b"x")
-    with pytest.raises(files.UnsafePath):
+    with pytest.raises(errors.UnsafePath):
         files.read_json(str(root / "clusters" / "hammer" / ".bashrc"))
-    with pytest.raises(files.UnsafePath):
+    with pytest.raises(errors.UnsafePath):
         with files.locked(str(root / "clusters" / "hammer" / "state" / "store.lock")):
             pass
     assert sorted(os.listdir(outside)) == [".bashrc"]
@@ -79,13 +80,13 @@ def test_a_planted_file_symlink_is_replaced_or_refused_never_followed(shared):
     files.write_synced(str(root / ".a.json.sbtx"), b"staged")   # a leftover is removed first
     assert (root / ".a.json.sbtx").read_text() == "staged"
     os.symlink(target, root / "staged")
-    with pytest.raises(files.UnsafePath, match="not a regular file"):
+    with pytest.raises(errors.UnsafePath, match="not a regular file"):
         files.replace_synced(str(root / "staged"), str(root / "a.json"))
     os.symlink(target, root / "store.lock")
-    with pytest.raises(files.UnsafePath):
+    with pytest.raises(errors.UnsafePath):
         with files.locked(str(root / "store.lock"), timeout=0):
             pass
-    with pytest.raises(files.UnsafePath):
+    with pytest.raises(errors.UnsafePath):
         files.read_json(str(root / "store.lock"))
     assert target.read_text() == "mine"
 
@@ -117,6 +118,7 @@ def test_a_lock_held_too_long_names_its_holder(shared):
     lock = root / "store.lock"
     holder = subprocess.Popen([sys.executable, "-c", f"""
 import fcntl, os, time
+from slurm_scoreboard import errors
 fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)
 fcntl.flock(fd, fcntl.LOCK_SH)
 print("held", flush=True)
@@ -124,7 +126,7 @@ time.sleep(30)
 """], stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline() == b"held\n"
-        with pytest.raises(files.LockBusy) as info:
+        with pytest.raises(errors.LockBusy) as info:
             with files.locked(str(lock), timeout=0.3):
                 pass
         assert f"pid {holder.pid}" in str(info.value) and "gave up after 0.3 s" in str(info.value)

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from reduce_helpers import job
 from slurm_scoreboard.ingest import fields
-from slurm_scoreboard.ingest.parser import LayoutUnknown, SacctParser
+from slurm_scoreboard.ingest.parser import SacctParser
+from slurm_scoreboard.errors import LayoutUnknown
 from slurm_scoreboard.ingest.records import check
 from test_samples import NEGATIVE, WITH_USERS, WITHOUT_USERS
 

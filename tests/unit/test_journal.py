@@ -2,7 +2,9 @@ import os
 
 import pytest
 
-from slurm_scoreboard.store.journal import JOURNAL, JournalCorrupt, Transaction, recover, staged_path
+from slurm_scoreboard.store.journal import JOURNAL, Transaction, recover, staged_path
+
+from slurm_scoreboard.errors import JournalCorrupt
 
 
 def setup_dirs(tmp_path):

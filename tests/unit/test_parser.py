@@ -290,7 +290,7 @@ def test_malformed_lines_are_reported_with_line_numbers():
 
 def test_unknown_headerless_layout_stops_with_one_message():
     import pytest
-    from slurm_scoreboard.ingest.parser import LayoutUnknown
+    from slurm_scoreboard.errors import LayoutUnknown
     with pytest.raises(LayoutUnknown, match="cannot tell the columns of a 3-field line"):
         parse(["1|COMPLETED|0:0"] * 200)
 
@@ -299,7 +299,7 @@ def test_a_layout_guessed_from_the_count_that_does_not_fit_stops_after_five_line
     """13 fields with ^|^ look like the README one-liner's order; if the first lines do not fit
     it (no JobID where it should be), stop with one message instead of one per line."""
     import pytest
-    from slurm_scoreboard.ingest.parser import LayoutUnknown
+    from slurm_scoreboard.errors import LayoutUnknown
     line = "^|^".join(["", "sbatch", "x", "COMPLETED", "1", "2", "3", "4", "5", "6", "7", "8",
                        "9"])
     problems = []
@@ -428,7 +428,7 @@ def test_a_cut_state_is_read_when_it_can_only_be_one_state():
 
 
 def test_a_headerless_fixed_width_table_is_named_as_such_with_the_fix():
-    from slurm_scoreboard.ingest.parser import LayoutUnknown
+    from slurm_scoreboard.errors import LayoutUnknown
     lines = ["1000               kim  COMPLETED   00:10:00          4   cpu=4 ",
              "1001               kim  COMPLETED   00:10:00          4   cpu=4 "]
     with pytest.raises(LayoutUnknown, match="fixed-width table without its header: run sacct -P"):

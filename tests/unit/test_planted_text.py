@@ -34,12 +34,12 @@ from prometheus_client.parser import text_string_to_metric_families as parse_pro
 
 from export_helpers import NOW, hours
 from reduce_helpers import ENV, job, reduce, tool
-from slurm_scoreboard import cli
 from slurm_scoreboard.export import openmetrics, webpage
 from slurm_scoreboard.view import ansi, screens
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard_tools import sb_view
 from slurm_scoreboard.view import display
+from slurm_scoreboard import errors
 
 NOT_UTF8 = "\ufdd0not-utf-8\ufdd0"       # replaced by raw bytes once the file is serialised
 RAW_NOT_UTF8 = b"\xff\xfe\xc3\x28\x1b[2J"
@@ -272,7 +272,7 @@ def view_text(root, args):
     parsed = sb_view.build_parser().parse_args(["--root", root, "--snapshot", *args])
     try:
         state = sb_view.open_state(root, parsed)
-    except cli.ToolError as err:
+    except errors.ToolError as err:
         return str(err)
     return "".join(ansi.render(screens.snapshot_lines(state, 120, 0, ascii_only), 0)
                    for ascii_only in (False, True))

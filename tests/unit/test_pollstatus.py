@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from reduce_helpers import ENV, tool
 from slurm_scoreboard.poll import pollstatus
-from slurm_scoreboard.poll.pollstatus import Damaged
+from slurm_scoreboard.errors import Damaged
 from slurm_scoreboard.core.times import to_iso
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from slurm_scoreboard.ingest.ratelimit import RateLimited, RateLimiter
+from slurm_scoreboard.ingest.ratelimit import RateLimiter
+
+from slurm_scoreboard.errors import RateLimited
 
 
 class Clock:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from slurm_scoreboard.ingest import records
-from slurm_scoreboard.ingest.records import SkipRecord, check
+from slurm_scoreboard.ingest.records import check
+from slurm_scoreboard.errors import SkipRecord
 
 LATEST = "2025-09-02T00:00:00Z"
 

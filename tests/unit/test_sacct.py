@@ -6,6 +6,7 @@ import pytest
 
 from slurm_scoreboard.ingest import sacct
 from slurm_scoreboard.ingest.fields import SB_SACCT_FIELDS
+from slurm_scoreboard import errors
 
 
 def utc(*args):
@@ -64,7 +65,7 @@ def test_run_copies_output_and_sets_utc(tmp_path):
 def test_failed_call_prints_nothing_and_reports_its_stderr(tmp_path):
     tool = fake_sacct(tmp_path, 'echo "1|partial"; echo "sacct: error: Problem talking to the database" >&2; exit 1\n')
     out = io.BytesIO()
-    with pytest.raises(sacct.SacctFailed, match="Problem talking to the database"):
+    with pytest.raises(errors.SacctFailed, match="Problem talking to the database"):
         sacct.run_to([tool], out, timeout=10)
     assert out.getvalue() == b""
 
@@ -72,13 +73,13 @@ def test_failed_call_prints_nothing_and_reports_its_stderr(tmp_path):
 def test_hanging_call_is_killed_and_prints_nothing(tmp_path):
     tool = fake_sacct(tmp_path, 'echo "1|partial"; exec sleep 30\n')
     out = io.BytesIO()
-    with pytest.raises(sacct.SacctTimeout):
+    with pytest.raises(errors.SacctTimeout):
         sacct.run_to([tool], out, timeout=0.5)
     assert out.getvalue() == b""
 
 
 def test_missing_sacct(tmp_path):
-    with pytest.raises(sacct.SacctMissing):
+    with pytest.raises(errors.SacctMissing):
         sacct.run_to([str(tmp_path / "nope")], io.BytesIO(), timeout=1)
 
 
@@ -93,7 +94,7 @@ def test_an_unknown_cluster_is_refused_naming_the_known_ones(tmp_path):
     command = fake_sacctmgr(tmp_path, "printf 'hammer\\nanvil\\n\\033]0;x\\n'")
     assert sacct.known_clusters(command) == ["anvil", "hammer"]
     sacct.check_cluster_known("hammer", command)
-    with pytest.raises(sacct.UnknownCluster) as refused:
+    with pytest.raises(errors.UnknownCluster) as refused:
         sacct.check_cluster_known("hamer", command)
     assert str(refused.value) == \
         "slurmdbd knows no cluster hamer (it knows: anvil hammer); check --cluster"
@@ -101,7 +102,7 @@ def test_an_unknown_cluster_is_refused_naming_the_known_ones(tmp_path):
 
 def test_a_long_list_is_cut_in_the_message(tmp_path):
     command = fake_sacctmgr(tmp_path, "seq -f 'c%02g' 1 25")
-    with pytest.raises(sacct.UnknownCluster) as refused:
+    with pytest.raises(errors.UnknownCluster) as refused:
         sacct.check_cluster_known("hamer", command)
     assert str(refused.value).endswith("c19 c20 and 5 more); check --cluster")
 

@@ -5,7 +5,8 @@ import os
 import pytest
 
 from slurm_scoreboard.core import sharing
-from slurm_scoreboard.core.sharing import Sharing, SharingError
+from slurm_scoreboard.core.sharing import Sharing
+from slurm_scoreboard.errors import SharingError
 
 
 def write_config(root, text):

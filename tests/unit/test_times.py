@@ -34,7 +34,7 @@ def test_months():
 @pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31T23:00:00", "garbage", "1969-12-31"])
 def test_a_pinned_now_out_of_range_or_unreadable_is_a_clear_error(monkeypatch, text):
     monkeypatch.setenv(times.NOW_ENV, text)
-    with pytest.raises(times.BadNow, match="SLURM_SB_NOW"):
+    with pytest.raises(errors.BadNow, match="SLURM_SB_NOW"):
         times.now()
     with pytest.raises(ValueError):
         times.parse_moment(text)
@@ -47,6 +47,7 @@ def test_round_trip():
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
+from slurm_scoreboard import errors
 
 
 @settings(max_examples=600, deadline=None)

@@ -14,6 +14,7 @@ from slurm_scoreboard import boardfiles
 from slurm_scoreboard.view import display
 from slurm_scoreboard.view import model
 from slurm_scoreboard.view import players
+from slurm_scoreboard import errors
 
 NOW = "2025-08-31T12:00:00Z"
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
@@ -116,7 +117,7 @@ def test_index_lists_clusters_windows_and_overall_first(store):
 
 
 def test_missing_root_says_what_to_run(tmp_path):
-    with pytest.raises(boardfiles.NoBoards, match=r"run sb-rank --root .* \(after sb-reduce\)"):
+    with pytest.raises(errors.NoBoards, match=r"run sb-rank --root .* \(after sb-reduce\)"):
         boardfiles.load_index(str(tmp_path / "nowhere"))
 
 
@@ -124,11 +125,11 @@ def test_corrupt_index_and_board_are_errors(tmp_path):
     folder = tmp_path / "leaderboards"
     folder.mkdir()
     (folder / "index.json").write_text("{nope")
-    with pytest.raises(boardfiles.BoardError, match="not valid JSON"):
+    with pytest.raises(errors.BoardError, match="not valid JSON"):
         boardfiles.load_index(str(tmp_path))
     (folder / "alltime_jobs.json").write_text('{"rows": 3}')
     files = BoardFiles(str(tmp_path))
-    with pytest.raises(boardfiles.BoardError, match="not an sb-rank board"):
+    with pytest.raises(errors.BoardError, match="not an sb-rank board"):
         files.board("alltime", "jobs")
     assert files.board("month", "jobs") is None
 

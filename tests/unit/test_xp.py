@@ -1,6 +1,7 @@
 import pytest
 
 from slurm_scoreboard.core import xp
+from slurm_scoreboard import errors
 
 
 @pytest.mark.parametrize("level,needed", [(1, 0), (2, 83), (10, 1154), (50, 101333),
@@ -35,7 +36,7 @@ def test_rates_from_config(tmp_path):
 def test_bad_config_is_refused(tmp_path, text):
     path = tmp_path / "xp.json"
     path.write_text(text)
-    with pytest.raises(xp.ConfigError):
+    with pytest.raises(errors.ConfigError):
         xp.load_rates(str(path))
 
 

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
 
 import orjson
+from ..errors import LockBusy, UnsafePath
 
 # Fault injection for the crash-safety tests: $SLURM_SB_FAULT_AT=N kills the process with SIGKILL
 # at its Nth write point; $SLURM_SB_FAULT_COUNT names a file that receives the number of write
@@ -54,10 +55,6 @@ def _report_fault_points() -> None:
 
 if _FAULT_COUNT_FILE:
     atexit.register(_report_fault_points)
-
-
-class UnsafePath(Exception):
-    """A symlink, or a file where a folder belongs, below the root: refused, never followed."""
 
 
 class Modes(NamedTuple):
@@ -415,16 +412,6 @@ LOCK_WAIT_ENV = "SLURM_SB_LOCK_WAIT"
 DEFAULT_LOCK_WAIT = 120.0
 
 
-class LockBusy(Exception):
-    """Another process held the lock for longer than the caller would wait."""
-
-    def __init__(self, path: str, waited: float = 0.0):
-        holders = lock_holders(path)
-        who = f" by {', '.join(holders)}" if holders else ""
-        super().__init__(f"{path} is held{who}; gave up after {waited:g} s")
-        self.path = path
-
-
 def lock_wait() -> float:
     """Seconds a writer waits for a lock: $SLURM_SB_LOCK_WAIT, else 120."""
     try:
@@ -432,6 +419,13 @@ def lock_wait() -> float:
     except ValueError:
         return DEFAULT_LOCK_WAIT
     return value if value >= 0 and value == value else DEFAULT_LOCK_WAIT
+
+
+def held_message(path: str, waited: float) -> str:
+    """Who holds the lock on `path` and how long this run waited for it."""
+    holders = lock_holders(path)
+    who = f" by {', '.join(holders)}" if holders else ""
+    return f"{path} is held{who}; gave up after {waited:g} s"
 
 
 def lock_holders(path: str) -> List[str]:
@@ -474,7 +468,7 @@ def _flock(fd: int, operation: int, timeout: float, path: str) -> None:
                 raise
         waited = time.monotonic() - start
         if waited >= timeout:
-            raise LockBusy(path, timeout)
+            raise LockBusy(held_message(path, timeout), path)
         time.sleep(min(pause, max(0.0, timeout - waited)))
         pause = min(pause * 2, 0.5)
 

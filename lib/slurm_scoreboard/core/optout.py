@@ -29,9 +29,11 @@ from typing import Callable, Dict, Iterable, List, Optional, Set
 import orjson
 
 from . import times
-from .files import UnsafePath, atomic_write_json, locked, read_bytes, remove_leftovers
+from .files import atomic_write_json, locked, read_bytes, remove_leftovers
+from ..errors import UnsafePath
 from .layout import optout_file
 from .names import check_name
+from ..errors import OptOutUnreadable
 
 HOME_MARKER = ".slurm_scoreboard_optout"
 MAX_AGE = 86400            # a cached answer is good for a day
@@ -56,11 +58,6 @@ for line in sys.stdin:
     except OSError:
         print("?", flush=True)
 """
-
-
-class OptOutUnreadable(Exception):
-    """The opt-out list or cache exists but cannot be read: nothing runs without it (privacy
-    first)."""
 
 
 LIST_LIMIT = 1 << 24       # bytes of optout.txt

@@ -25,12 +25,9 @@ import stat
 from typing import List, NamedTuple, Optional
 
 from .files import Modes, read_json
+from ..errors import SharingError
 
 CONFIG = os.path.join("config", "sharing.json")
-
-
-class SharingError(Exception):
-    """A root this account may not write, or a sharing config that cannot be used."""
 
 
 class Sharing(NamedTuple):

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from ..errors import BadNow
 
 NOW_ENV = "SLURM_SB_NOW"
 UNSET = frozenset({"", "Unknown", "None", "N/A", "NONE", "UNKNOWN", "INVALID"})
@@ -155,10 +156,6 @@ def next_month(moment: datetime) -> datetime:
     """First instant of the month after the one holding `moment`."""
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
     return moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-class BadNow(ValueError):
-    """$SLURM_SB_NOW holds no usable time."""
 
 
 def now() -> datetime:

@@ -14,7 +14,10 @@ import bisect
 import math
 from typing import Dict, List, Optional
 
-from .files import UnsafePath, read_json
+from .files import read_json
+
+from ..errors import UnsafePath
+from ..errors import ConfigError
 
 MAX_XP = 200_000_000
 MAX_LEVEL = 99
@@ -68,10 +71,6 @@ def xp_of(value: float, rate: float) -> int:
     """XP for `value` units at `rate` XP a unit, capped at MAX_XP."""
     points = value * rate
     return MAX_XP if points >= MAX_XP else int(points)
-
-
-class ConfigError(ValueError):
-    pass
 
 
 def load_rates(path: Optional[str]) -> Dict[str, float]:

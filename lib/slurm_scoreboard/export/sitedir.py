@@ -23,13 +23,10 @@ import time
 from typing import Iterable, List, Set, Tuple
 
 from ..core import files
+from ..errors import NotASite
 
 GENERATION = ".gen-"
 _GENERATION_END = re.compile(r"[0-9]+-[0-9]+")
-
-
-class NotASite(Exception):
-    """DIR exists and is not a site this module wrote."""
 
 
 def publish(target: str, pages: Iterable[Tuple[str, bytes]], wait: float) -> int:

@@ -26,9 +26,10 @@ import orjson
 from . import competitions, history
 from ..core import layout, times
 from .achievements import Achievements
-from ..core.files import (UnsafePath, atomic_file, atomic_write, list_folder, makedirs, read_bytes,
-                    unlink_synced)
-from ..core.optout import OptOut, OptOutUnreadable, opted_out
+from ..core.files import atomic_file, atomic_write, list_folder, makedirs, read_bytes, unlink_synced
+from ..errors import UnsafePath
+from ..core.optout import OptOut, opted_out
+from ..errors import OptOutUnreadable
 from ..core.files import identity
 from .recordbook import RecordBook
 

@@ -29,9 +29,11 @@ from ..core import xp
 from ..store import metrics
 from ..boardfiles import METRIC_TITLES, shared_ranks
 from ..store.metrics import metric_value
-from ..core.files import UnsafePath, read_bytes
+from ..core.files import read_bytes
+from ..errors import UnsafePath
 from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of, week_label
 from ..core.names import PLAIN
+from ..errors import ConfigError
 
 PRESETS = ("skill-of-the-week",)
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -41,10 +43,6 @@ MAX_NAMES = 2000               # users or accounts one competition may list
 MAX_CONFIG = 1 << 20           # bytes of competitions.json
 STATUSES = ("ongoing", "upcoming", "finished")
 RETIRED = xp.RETIRED_RATES     # skills of configs before 0.3 that are boards apart now
-
-
-class ConfigError(ValueError):
-    pass
 
 
 class Competition:

@@ -17,13 +17,15 @@ from typing import Callable, Dict, Iterator, List, Sequence, Tuple
 
 from ..core import xp
 from ..store import metrics
-from ..core.files import UnsafePath
-from ..store.journal import JournalCorrupt
+from ..errors import UnsafePath
+from ..errors import JournalCorrupt
 from ..core.optout import OptOut
-from ..store.store import StoreCorrupt, day_rows, load_object
+from ..store.store import day_rows, load_object
+from ..errors import StoreCorrupt
 from ..store import reading
 from ..store import repair
 from .. import boardfiles
+from .. import errors
 
 Vector = metrics.Vector
 Row = Tuple[str, str, str, Sequence[int]]     # cluster, user, account, vector
@@ -51,7 +53,7 @@ def _month_rows(root: str, cluster: str, path: str, month: str, wait: float,
     except (StoreCorrupt, UnsafePath, JournalCorrupt) as err:
         on_damage(path, f"{err}; this month is left out of records and achievements "
                         f"({repair.remedy(path)})")
-    except reading.StoreBusy as err:
+    except errors.StoreBusy as err:
         on_damage(path, f"{err}; this month is left out of records and achievements")
     return []
 

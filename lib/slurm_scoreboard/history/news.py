@@ -15,14 +15,13 @@ from typing import Iterable, Set
 
 import mmh3
 
-from ..core.files import UnsafePath, atomic_write, read_bytes
+from ..core.files import atomic_write, read_bytes
+
+from ..errors import UnsafePath
 from ..core.names import check_name
+from ..errors import CursorCorrupt
 
 HEADER = b"SBNEWS1\n"
-
-
-class CursorCorrupt(ValueError):
-    pass
 
 
 def folder(root: str) -> str:

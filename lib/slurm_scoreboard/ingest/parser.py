@@ -17,8 +17,9 @@ from . import fields as fieldlists
 from .fields import FREE_TEXT
 from ..core import times
 from ..core.ndjson import bounded_lines
-from .records import (COLUMN_REASONS, Columns, SkipRecord, check, fold_job, latest_time,
-                      parse_job_id, peak_rss, step_gpu_busy, used_cpu)
+from .records import COLUMN_REASONS, Columns, check, fold_job, latest_time, parse_job_id, peak_rss, step_gpu_busy, used_cpu
+from ..errors import SkipRecord
+from ..errors import LayoutUnknown
 
 LINE_LIMIT = 1 << 20     # 1 MiB: no sacct line is longer (a job's text columns are not kept)
 
@@ -40,11 +41,6 @@ class ParseStats:
             text += " (" + ", ".join(f"{reason}: {n}" for reason, n in
                                      sorted(self.skipped.items())) + ")"
         return text
-
-
-class LayoutUnknown(Exception):
-    """The columns of the input cannot be told (no header, no known field count), or the
-    layout guessed from the field count does not fit its first lines: one message, and stop."""
 
 
 GUESS_TRIES = 5          # lines of a layout guessed from the field count that must fit

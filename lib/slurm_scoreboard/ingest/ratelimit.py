@@ -12,16 +12,9 @@ import time
 from typing import Callable, List
 
 from ..core.files import atomic_write_json, folder, locked, read_json, remove_leftovers
+from ..errors import RateLimited
 
 WINDOW_SECONDS = 60.0
-
-
-class RateLimited(Exception):
-    """The limit is reached; `wait` is how many seconds until a call is allowed."""
-
-    def __init__(self, wait: float):
-        super().__init__(f"rate limit reached; next call allowed in {wait:.0f} s")
-        self.wait = wait
 
 
 def _move_aside(path: str) -> None:

@@ -79,6 +79,7 @@ from . import states, tres, units
 from .fields import FREE_TEXT
 from ..core.names import check_name
 from ..core.times import from_iso, iso_seconds, parse_sacct_time, to_iso
+from ..errors import SkipRecord
 
 _JOB_ID = re.compile(
     r"^(?P<base>\d+)(?P<array>_(?:\d+|\[[^\]]*\]))?(?:\+(?P<het>\d+))?(?:\.(?P<step>.+))?$")
@@ -86,14 +87,6 @@ _JOB_ID = re.compile(
 
 # Reasons that come from the input's columns, not from one job: reported once, counted each time.
 COLUMN_REASONS = frozenset({"no User column", "no End column"})
-
-
-class SkipRecord(ValueError):
-    """A job or line that cannot become a record: `reason` is its summary category."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
 
 
 class JobId(NamedTuple):

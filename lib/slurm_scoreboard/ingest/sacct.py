@@ -13,26 +13,11 @@ from .fields import SB_SACCT_FIELDS, SB_STEP_FIELDS
 from ..core.names import PLAIN
 from .states import TERMINAL_CODES
 from ..core.times import ONE_SECOND, next_month, sacct_stamp
+from ..errors import SacctFailed, SacctMissing, SacctTimeout, UnknownCluster
 
 CHUNKS = ("none", "day", "week", "month")
 
 Window = Tuple[datetime, datetime]
-
-
-class SacctFailed(Exception):
-    """sacct exited non-zero; the message is its first line of stderr."""
-
-
-class SacctTimeout(Exception):
-    pass
-
-
-class SacctMissing(Exception):
-    pass
-
-
-class UnknownCluster(Exception):
-    """slurmdbd knows no cluster of that name; the message names those it knows."""
 
 
 SACCTMGR = ["sacctmgr", "-n", "-P", "list", "clusters", "format=cluster"]

@@ -17,8 +17,11 @@ import orjson
 
 from slurm_scoreboard.core import files, layout
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard.store.store import StoreCorrupt, day_rule
+from slurm_scoreboard.store.store import day_rule
+from ..errors import StoreCorrupt
 from slurm_scoreboard.core.times import LATEST, from_iso, parse_month, to_iso
+from ..errors import Damaged
+from .. import errors
 
 CURSOR_FILE = "poll_cursor.json"
 STATUS_FILE = "poll_status.json"
@@ -33,10 +36,6 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STEP = re.compile(r"[a-z][a-z -]{0,39}")
 _MESSAGE = re.compile(r"[ -~]{0,300}")
 _HOST = re.compile(r"[A-Za-z0-9._-]{0,64}")
-
-
-class Damaged(ValueError):
-    """A state file that does not hold what the pipelines write."""
 
 
 def clusters_polled(root: str) -> List[str]:
@@ -60,7 +59,7 @@ def _load(path: str) -> Optional[dict]:
         return None
     except orjson.JSONDecodeError:
         raise Damaged(f"{path}: not valid JSON") from None
-    except (files.UnsafePath, ValueError) as err:
+    except (errors.UnsafePath, ValueError) as err:
         raise Damaged(str(err)) from None
     except OSError as err:
         raise Damaged(f"{path}: {err.strerror or err}") from None
@@ -239,7 +238,7 @@ def steps_through(path: str) -> Optional[str]:
     or the file says nothing sb-poll writes."""
     try:
         data = files.read_json(path, limit=4096)
-    except (ValueError, OSError, files.UnsafePath):
+    except (ValueError, OSError, errors.UnsafePath):
         return None
     day = data.get("through") if isinstance(data, dict) else None
     return day if isinstance(day, str) and _DAY.fullmatch(day) else None
@@ -265,7 +264,7 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     cursor, poll, daemon = found["cursor"], found["poll"], found["daemon"]
     try:
         ended = day_rule(root, cluster).ended
-    except (StoreCorrupt, files.UnsafePath) as err:
+    except (StoreCorrupt, errors.UnsafePath) as err:
         damaged.append(f"{err} (sb-reduce --cluster {cluster} --repair writes it again)")
         ended = []
     lag = None

@@ -21,6 +21,7 @@ from ..ingest.ratelimit import RateLimiter
 from ..ingest.sacct import sacct_environment
 from ..ingest.states import TERMINAL_CODES
 from ..core.times import now, sacct_stamp, to_iso
+from .. import errors
 
 EXIT_OK, EXIT_NO_SACCT, EXIT_ROOT, EXIT_OTHER = 0, 2, 3, 4
 
@@ -55,7 +56,7 @@ def check_root(root: str) -> RootCheck:
         probe_file = os.path.join(root, ".probe-write-test")
         files.atomic_write(probe_file, b"ok")
         files.unlink_synced(probe_file)
-    except (OSError, files.UnsafePath) as err:
+    except (OSError, errors.UnsafePath) as err:
         return RootCheck(root, os.path.isdir(root), False, created,
                          getattr(err, "strerror", None) or str(err))
     return RootCheck(root, True, True, created, "")
@@ -79,9 +80,9 @@ def configure_sharing(root: str, group: Optional[str], single_owner: bool,
     if os.geteuid() not in (owner, 0):
         if wanted == current:
             return current, ["  Sharing: already so (only the root's owner re-applies it)"]
-        raise sharing.SharingError(f"only the owner of {root} may change how it is shared")
+        raise errors.SharingError(f"only the owner of {root} may change how it is shared")
     if wanted.gid is not None and os.geteuid() != 0 and wanted.gid not in os.getgroups():
-        raise sharing.SharingError(f"you are not a member of group {group}")
+        raise errors.SharingError(f"you are not a member of group {group}")
     files.use_root(root, wanted.modes())
     config = {"mode": wanted.mode, "readers": wanted.readers}
     if wanted.group:
@@ -103,7 +104,7 @@ def _gid(group: str) -> int:
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
-        raise sharing.SharingError(f"no group {group!r} on this machine") from None
+        raise errors.SharingError(f"no group {group!r} on this machine") from None
 
 
 def run_quiet(command: List[str], timeout: float = 60) -> Optional[str]:
@@ -244,7 +245,7 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
     lines.append(f"{readable.label}: {readable.verdict} - {readable.detail}")
     try:
         sharing.check_writer(root, mode)
-    except (sharing.SharingError, OSError) as err:
+    except (errors.SharingError, OSError) as err:
         lines.append(f"  Writer: NO - {err}")
         root_check = root_check._replace(writable=False)
     lines.append("Binaries:")

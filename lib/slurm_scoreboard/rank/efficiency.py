@@ -30,15 +30,17 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from ..core import xp
-from ..core.files import UnsafePath, read_json
+from ..core.files import read_json
+from ..errors import UnsafePath
 from ..core.optout import OptOut
-from ..store.store import StoreCorrupt
+from ..errors import StoreCorrupt
 from ..store.metrics import DAY
 from ..core.times import day_seconds
 from ..store.usage import UNSPREAD, Entry, load_day, usage_days
 from ..core.windows import Window
 from .. import boardfiles
 from ..store import reading
+from .. import errors
 
 BOARDS = boardfiles.EFFICIENCY_BOARDS
 RATIOS = boardfiles.RATIO_BOARDS
@@ -65,21 +67,21 @@ def config_file(root: str) -> str:
 
 def configured_min_cpu_hours(root: str) -> float:
     """``min_cpu_hours`` of ``<root>/config/efficiency.json``, the default without one;
-    xp.ConfigError when it is not ``{"min_cpu_hours": hours}`` with hours from 0 to 1e9."""
+    errors.ConfigError when it is not ``{"min_cpu_hours": hours}`` with hours from 0 to 1e9."""
     path = config_file(root)
     absent = object()
     try:
         config = read_json(path, absent)
     except ValueError as err:
-        raise xp.ConfigError(f"{path}: not valid JSON ({err})") from None
+        raise errors.ConfigError(f"{path}: not valid JSON ({err})") from None
     except (OSError, UnsafePath) as err:
-        raise xp.ConfigError(f"{path}: cannot be read ({err})") from None
+        raise errors.ConfigError(f"{path}: cannot be read ({err})") from None
     if config is absent:
         return DEFAULT_MIN_CPU_HOURS
     hours = config.get("min_cpu_hours") if type(config) is dict and set(config) <= \
         {"min_cpu_hours"} else None
     if type(hours) not in (int, float) or not 0 <= hours <= MAX_MIN_CPU_HOURS:
-        raise xp.ConfigError(f'{path}: expected {{"min_cpu_hours": hours from 0 to 1e9}}')
+        raise errors.ConfigError(f'{path}: expected {{"min_cpu_hours": hours from 0 to 1e9}}')
     return float(hours)
 
 

@@ -36,6 +36,7 @@ from array import array
 from typing import Dict, List, Optional
 
 import mmh3
+from ..errors import BloomCorrupt
 
 MAGIC = b"SBBLOOM\0"
 VERSION = 1
@@ -48,10 +49,6 @@ _MASK64 = (1 << 64) - 1
 _BIT = tuple(1 << i for i in range(8))
 MIN_CAPACITY = DEFAULT_CAPACITY   # smaller layers lose double hashing its 1e-9 (measured)
 HEADROOM = 1.05          # a layer sized from a count holds a twentieth more
-
-
-class BloomCorrupt(ValueError):
-    """The bytes are not a valid Bloom file (truncated, altered, or another format)."""
 
 
 class _Layer:

@@ -26,15 +26,13 @@ from typing import List, Tuple
 
 import orjson
 
-from ..core.files import (UnsafePath, atomic_write, folder, fsync_dir, fsync_files, lexists,
-                    read_json, remove_synced, replace_synced, unlink_synced, write_synced)
+from ..core.files import atomic_write, folder, fsync_dir, fsync_files, lexists, read_json, remove_synced, replace_synced, unlink_synced, write_synced
+
+from ..errors import UnsafePath
+from ..errors import JournalCorrupt
 
 JOURNAL = "journal.json"
 STAGED_SUFFIX = ".sbtx"
-
-
-class JournalCorrupt(ValueError):
-    pass
 
 
 def staged_path(path: str) -> str:

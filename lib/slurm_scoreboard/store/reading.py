@@ -11,14 +11,16 @@ from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..core import layout
-from ..core.files import LockBusy, UnsafePath, locked, shared_lock
+from ..core.files import locked, shared_lock
+from ..errors import LockBusy, UnsafePath
 from ..core.optout import OptOut
 from ..core.windows import Window
 from . import metrics
 from .journal import recover
 from .repair import remedy
-from .store import (StoreCorrupt, day_rows, ended_months, is_account, is_vector, load_object,
-                    user_entries)
+from .store import day_rows, ended_months, is_account, is_vector, load_object, user_entries
+from ..errors import StoreCorrupt
+from ..errors import StoreBusy
 
 Vector = metrics.Vector
 Usage = Dict[str, Dict[str, Vector]]          # user -> account -> vector
@@ -34,10 +36,6 @@ def is_group(account: str) -> bool:
 
 
 Damage = Callable[[str, str], None]
-
-
-class StoreBusy(Exception):
-    """A cluster's store is being updated and did not settle in time."""
 
 
 @contextmanager

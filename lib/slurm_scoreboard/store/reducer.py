@@ -9,20 +9,20 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from . import metrics
 from ..core import layout, times
-from .bloom import BloomCorrupt, BloomFilter
-from ..core.files import UnsafePath, atomic_write, lexists, locked
-from .journal import JournalCorrupt, Transaction, discard, recover
+from .bloom import BloomFilter
+from ..errors import BloomCorrupt
+from ..core.files import atomic_write, lexists, locked
+from ..errors import UnsafePath
+from .journal import Transaction, discard, recover
+from ..errors import JournalCorrupt
 from ..core.names import check_name
 from ..core.optout import OptOut
-from ..ingest.records import Placement, SkipRecord
+from ..ingest.records import Placement
+from ..errors import SkipRecord
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
-from .store import (MAX_TOTAL, Cell, DayRule, Ledger, Rollup, StoreCorrupt, UserTotals,
-                    UserUsage, add_to_ledger, alltime_bytes, carried_into, day_rule,
-                    day_rule_bytes, load_alltime, load_bloom, load_month, rollup_bytes)
-
-
-class FewerJobs(ValueError):
-    """A replaced month came back with fewer jobs than it counted: nothing is replaced."""
+from .store import MAX_TOTAL, Cell, DayRule, Ledger, Rollup, UserTotals, UserUsage, add_to_ledger, alltime_bytes, carried_into, day_rule, day_rule_bytes, load_alltime, load_bloom, load_month, rollup_bytes
+from ..errors import StoreCorrupt
+from ..errors import FewerJobs
 
 
 class MonthDelta:

@@ -13,7 +13,8 @@ import os
 from typing import Dict, List, Tuple
 
 from ..core import layout
-from ..core.files import UnsafePath, atomic_write, read_bytes
+from ..core.files import atomic_write, read_bytes
+from ..errors import UnsafePath
 from .journal import Transaction
 from ..core.names import check_name
 from .store import Rollup, UserTotals, alltime_bytes, load_month

@@ -43,8 +43,11 @@ from ..core.names import PLAIN as _PLAIN
 from ..core import layout
 from ..core.layout import MONTH_NAME as _MONTH_NAME
 from ..ingest.records import MAX_TEXT
-from .bloom import DEFAULT_CAPACITY, BloomCorrupt, BloomFilter, capacity_after, items_in
-from ..core.files import UnsafePath, read_bytes, read_json
+from .bloom import DEFAULT_CAPACITY, BloomFilter, capacity_after, items_in
+from ..errors import BloomCorrupt
+from ..core.files import read_bytes, read_json
+from ..errors import UnsafePath
+from ..errors import StoreCorrupt, TotalsOverflow
 
 Vector = metrics.Vector
 
@@ -53,14 +56,6 @@ Vector = metrics.Vector
 # page), and a thousand clusters' sums still fit a signed 64-bit integer. sb-reduce skips a
 # record that would push one of its user's totals past it (reducer.py).
 MAX_TOTAL = 1 << 53
-
-
-class StoreCorrupt(ValueError):
-    """A store file that cannot be read; the message names it."""
-
-
-class TotalsOverflow(ValueError):
-    """An update would push a total past MAX_TOTAL; nothing is written."""
 
 
 def is_vector(value) -> bool:

@@ -31,10 +31,12 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import orjson
 
 from ..core import layout
-from ..core.files import UnsafePath, atomic_write, list_folder, locked
+from ..core.files import atomic_write, list_folder, locked
+from ..errors import UnsafePath
 from .metrics import DAY, SUSPENDED_SLACK, span_of
 from ..ingest.records import MAX_BYTES, MAX_CPUS, MAX_ELAPSED, MAX_GPUS, MAX_NODES, Placement
-from .store import StoreCorrupt, days_of, is_account, is_plain, load_object
+from .store import days_of, is_account, is_plain, load_object
+from ..errors import StoreCorrupt
 from ..core.times import day_seconds
 
 FIELDS = ("user", "day", "account", "cpu_seconds", "cpu_used_s", "elapsed_s", "nodes",

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from ..boardfiles import (Board, BoardError, BoardFiles, OptOutUnreadable, Row, number,
-                          ranks_in_groups)
+from ..boardfiles import Board, BoardFiles, Row, number, ranks_in_groups
+
+from ..errors import BoardError, OptOutUnreadable
 from ..core import layout
 from .display import NO_LEVELS, SKILL_ABBREVIATIONS, Span, clean, format_value, metric_title
 
@@ -20,11 +21,6 @@ class Selection(NamedTuple):
     def path(self, root: str, metric: Optional[str] = None) -> str:
         cluster = None if self.cluster == "all" else self.cluster
         return layout.board_path(root, self.window, metric or self.metric, cluster, self.kind)
-
-
-
-class NotShown(BoardError):
-    """A name whose page was open left the boards (opted out since)."""
 
 
 

@@ -452,8 +452,8 @@ def test_a_personal_page_has_the_user_s_efficiency_for_writers_and_readers(tmp_p
         {"metric": "cpu_efficiency", "rank": 2, "value": 25.0},
         {"metric": "mem_efficiency", "rank": 2, "value": 25.0}]
     from slurm_scoreboard.boardfiles import BoardFiles
-    from slurm_scoreboard_tools import sb_rank
-    reader = sb_rank.efficiency_from_files(BoardFiles(str(tmp_path)), "alltime", None, "cy")
+    from slurm_scoreboard.rank import queries
+    reader = queries.efficiency_from_files(BoardFiles(str(tmp_path)), "alltime", None, "cy")
     assert reader == [{"metric": "cpu_used_hours", "rank": 3, "value": 60 / 3600},
                       {"metric": "cpu_efficiency", "rank": None, "value": None},
                       {"metric": "mem_efficiency", "rank": None, "value": None}]

@@ -65,6 +65,17 @@ def config_file(root: str) -> str:
     return os.path.join(root, "config", "efficiency.json")
 
 
+def min_cpu_hours(root: str, given: Optional[float] = None) -> float:
+    """The bar of the efficiency boards: `given` (an option or the environment), else the
+    root's config (:func:`configured_min_cpu_hours`), so a rebuild and every query of the root
+    agree without a flag."""
+    if given is None:
+        return configured_min_cpu_hours(root)
+    if not 0 <= given <= MAX_MIN_CPU_HOURS:
+        raise errors.UsageError("--min-cpu-hours: hours from 0 to 1e9")
+    return given
+
+
 def configured_min_cpu_hours(root: str) -> float:
     """``min_cpu_hours`` of ``<root>/config/efficiency.json``, the default without one;
     errors.ConfigError when it is not ``{"min_cpu_hours": hours}`` with hours from 0 to 1e9."""

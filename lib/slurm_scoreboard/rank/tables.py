@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import BinaryIO, Iterable, List, Optional, Sequence
+from typing import BinaryIO, Iterable, List, NamedTuple, Optional, Sequence
 
 import orjson
 
 from ..boardfiles import APART, RATIO_BOARDS
 from ..core.names import safe_text
+from ..errors import UsageError
 
 FORMATS = ("ndjson", "csv", "tsv")
 USER_COLUMNS = ("rank", "user", "value", "level", "virtual_level", "xp")
@@ -77,3 +78,36 @@ def write(rows: Iterable[dict], out: BinaryIO, fmt: str, columns: Sequence[str],
     for row in rows:
         writer.writerow([_cell(row.get(key)) for key in columns])
     text.detach()
+
+
+class Shape(NamedTuple):
+    """How rows are written: the format, the columns asked for (``-o``; None: all) and whether
+    csv and tsv start with a header line."""
+    format: str = "ndjson"
+    columns: Optional[str] = None
+    header: bool = True
+
+    def chosen(self, available: Sequence[str]) -> List[str]:
+        try:
+            return parse_columns(self.columns, available)
+        except ValueError as err:
+            raise UsageError(f"-o: {err}") from None
+
+
+def write_board(rows: List[dict], out: BinaryIO, metric: str, groups: bool, shape: Shape) -> None:
+    """One board's rows: NDJSON as the board file holds them, or the columns asked for."""
+    if shape.format == "ndjson" and shape.columns is None:
+        for row in rows:
+            out.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+        return
+    write(rows, out, shape.format, shape.chosen(board_columns(metric, groups)), shape.header)
+
+
+def write_page(page: dict, out: BinaryIO, shape: Shape) -> None:
+    """A personal page: one JSON object, or with csv or tsv one row per skill (overall
+    first)."""
+    if shape.format == "ndjson":
+        out.write(orjson.dumps(page, option=orjson.OPT_APPEND_NEWLINE))
+        return
+    rows = [dict(page["overall"] or {}, metric="overall")] + page["skills"]
+    write(rows, out, shape.format, shape.chosen(SKILL_COLUMNS), shape.header)

@@ -36,17 +36,11 @@ example:
 
 def build_parser():
     parser = cli.make_parser(PROG, "Drop job records already counted, and jobs that have not "
-                             "ended.", EPILOG, root=True, cluster=True)
-    parser.add_argument("--stdin", action="store_true", help="read stdin (the default)")
+                             "ended.", EPILOG, root=True, cluster=True,
+                             stream=("stdin", "quiet", "brief", "unbuffered"))
     parser.add_argument("--stats", action="store_true",
                         help="print each Bloom file's capacity, fill and false-positive rate "
                              "(NDJSON) instead of filtering")
-    parser.add_argument("--quiet", "-q", action="store_true",
-                        help="nothing on stderr but errors")
-    parser.add_argument("--brief", action="store_true",
-                        help="one line at the end, only when records were skipped: the counts "
-                             "and the first reason")
-    parser.add_argument("--unbuffered", "-u", action="store_true", help="flush every record")
     return parser
 
 

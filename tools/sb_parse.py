@@ -41,9 +41,9 @@ example:
 
 def build_parser():
     parser = cli.make_parser(PROG, "Turn sacct -P output into NDJSON job records (steps folded "
-                             "into their job).", EPILOG, cluster=True)
+                             "into their job).", EPILOG, cluster=True,
+                             stream=("stdin", "quiet", "brief", "unbuffered"))
     parser.add_argument("files", nargs="*", help="sacct output files (default: stdin)")
-    parser.add_argument("--stdin", action="store_true", help="read stdin (the default)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--fields", "-o", help="column names, as given to sacct -o")
     group.add_argument("--format", dest="preset", help="a named column list: "
@@ -54,12 +54,6 @@ def build_parser():
                         help="the time zone naive times were printed in (default: this "
                              "machine's, $TZ, as sacct's own; UTC for sb-sacct's epochs)")
     parser.add_argument("--strict", action="store_true", help="exit 1 at the first bad line")
-    parser.add_argument("--quiet", "-q", action="store_true",
-                        help="do not report bad lines or print the summary")
-    parser.add_argument("--brief", action="store_true",
-                        help="one line at the end, only when something was skipped: the counts "
-                             "and the first bad line (for logs of unattended polls)")
-    parser.add_argument("--unbuffered", "-u", action="store_true", help="flush every record")
     return parser
 
 

@@ -31,9 +31,21 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated(signum)
 
 
-def make_parser(prog: str, description: str, epilog: str = "",
-                root: bool = False, cluster: bool = False) -> argparse.ArgumentParser:
-    """An ArgumentParser with the flags every tool shares; `root`/`cluster` add those two."""
+# The flags of the tools that stream records (sb-parse, sb-dedupe, sb-reduce): name -> (flags,
+# help); a tool names the ones it takes.
+STREAM_FLAGS = {
+    "stdin": (("--stdin",), "read stdin (the default; accepted as in the seed's one-liner)"),
+    "quiet": (("--quiet", "-q"), "nothing on stderr but errors: no skipped lines, no summary"),
+    "brief": (("--brief",), "one line at the end, only when something was skipped: the counts "
+                            "and the first reason (for the logs of unattended polls)"),
+    "unbuffered": (("--unbuffered", "-u"), "flush every record (for a long-lived pipe)"),
+}
+
+
+def make_parser(prog: str, description: str, epilog: str = "", root: bool = False,
+                cluster: bool = False, stream: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """An ArgumentParser with the flags every tool shares; `root`/`cluster` add those two,
+    `stream` the named :data:`STREAM_FLAGS`."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description, epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,6 +54,9 @@ def make_parser(prog: str, description: str, epilog: str = "",
                             help=f"scoreboard root folder (default: ${ROOT_ENV})")
     if cluster:
         parser.add_argument("--cluster", "-M", default=None, help="cluster name")
+    for name in stream:
+        flags, text = STREAM_FLAGS[name]
+        parser.add_argument(*flags, action="store_true", help=text)
     parser.add_argument("--version", action="version",
                         version=f"{prog} (slurm-scoreboard) {__version__}")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)

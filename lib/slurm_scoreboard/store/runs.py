@@ -1,0 +1,271 @@
+"""One sb-reduce run: the records of a stream checked, counted into the cluster's store (or,
+with --usage, their measures kept in the usage files), under the cluster's writer lock, with
+the stats it prints; and the repairs that read no input. See reducer.py for the update itself.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from contextlib import ExitStack, contextmanager
+from typing import BinaryIO, Callable, Dict, List, NamedTuple, Optional, Sequence
+
+from .. import errors
+from ..core import layout, times
+from ..core.files import locked
+from ..core.names import check_name
+from ..core.ndjson import read
+from ..core.optout import OptOut
+from ..errors import JournalCorrupt, LockBusy, SkipRecord, TotalsOverflow, UnsafePath
+from ..ingest.records import check, latest_time, placement
+from .reducer import Reducer, finish_interrupted, keep_old_rule
+from .reducer import repair as repair_store
+from .repair import remedy
+from .usage import UsageWriter, entry_of, erase_users
+
+Warn = Callable[[str], None]
+
+
+class Options(NamedTuple):
+    """What a run was asked (sb-reduce's options)."""
+    cluster: Optional[str] = None
+    since: Optional[str] = None
+    until: Optional[str] = None
+    quiet: bool = False
+    usage: bool = False
+    replace_month: Optional[str] = None
+    replace_users: Sequence[str] = ()
+    allow_fewer: bool = False
+
+
+def window_bound(text: Optional[str]) -> Optional[str]:
+    if not text:
+        return None
+    try:
+        return times.to_iso(times.parse_moment(text))
+    except ValueError as err:
+        raise errors.UsageError(str(err)) from None
+
+
+
+@contextmanager
+def writer_lock(root: str, cluster: str):
+    """The cluster's writer lock; exit 3 when another sb-reduce holds it."""
+    try:
+        with locked(layout.reduce_lock(root, cluster), timeout=0):
+            yield
+    except LockBusy:
+        raise errors.Busy(f"another sb-reduce is writing cluster {cluster}") from None
+
+
+class Run:
+    """One sb-reduce run: the lock, the reducer, and what it saw."""
+
+    def __init__(self, options: "Options", root: str, warn: Warn):
+        self.options = options
+        self.root = root
+        self.say = warn
+        self.since = window_bound(options.since)
+        self.until = window_bound(options.until)
+        self.optout: Optional[OptOut] = None
+        self.latest = latest_time(times.now())
+        self.counts: Counter = Counter()
+        self.skipped: Counter = Counter()
+        self.reducer: Optional[Reducer] = None
+        self.held = ExitStack()
+
+    def warn(self, where: str, message: str) -> None:
+        """A skipped record, where it was (unless --quiet)."""
+        if not self.options.quiet:
+            self.say(f"{where}: {message}")
+
+    def take_lock(self, cluster: str) -> None:
+        """The cluster's writer lock for the whole run; exit 3 when another holds it."""
+        self.held.enter_context(writer_lock(self.root, cluster))
+
+    def open(self, cluster: str) -> Reducer:
+        """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
+        self.take_lock(cluster)
+        self.optout = OptOut(self.root, cluster, check_homes=True)
+        reducer = Reducer(self.root, cluster, self.optout, self.since, self.until,
+                          self.options.replace_month, self.options.replace_users,
+                          self.options.allow_fewer)
+        note = reducer.recover()
+        if note:
+            self.say(f"cluster {cluster}: {note}")
+        return reducer
+
+    # skip reasons counted in the stats but not reported line by line
+    QUIET = ("not ended", "opted out", "outside window")
+
+    def feed(self, lineno: int, record) -> None:
+        self.counts["processed"] += 1
+        try:
+            check(record, self.latest)
+            if not record["terminal"]:
+                raise SkipRecord("not ended")
+            cluster_flag = self.options.cluster or (self.reducer.cluster if self.reducer else None)
+            self.take(record, placement(record, cluster_flag))
+        except SkipRecord as err:
+            self.skipped[err.reason] += 1
+            if err.reason not in self.QUIET:
+                self.warn(f"stdin:{lineno}", str(err))
+
+    def take(self, record: dict, place) -> None:
+        """Count one checked, ended record (SkipRecord when it is not counted)."""
+        if self.reducer is None:
+            self.reducer = self.open(place.cluster)
+        if not self.reducer.add(record, place):
+            self.counts["duplicates"] += 1
+
+    def finish(self) -> dict:
+        reducer = self.reducer
+        erased: List[str] = []
+        if reducer is not None:
+            erased = reducer.find_opted_out()
+            # their measured jobs first: should the run stop between the two, the next one
+            # still finds them stored and erases again
+            try:
+                erase_users(self.root, reducer.cluster, erased, times.to_iso(times.now()))
+            except (UnsafePath, OSError) as err:
+                self.say(f"{err}: the measured jobs of users who opted out cannot be erased "
+                         "there; remove what stands in its place")
+            if reducer.needs_commit():
+                reducer.commit(times.to_iso(times.now()))
+            self.optout.save()
+            self.tell_unreadable_homes()
+        return {
+            "processed": self.counts["processed"],
+            "new_jobs": reducer.new_jobs if reducer else 0,
+            "no_account": reducer.no_account if reducer else 0,
+            "months_changed": sorted(reducer.months) if reducer else [],
+            "users_changed": reducer.changed_users() if reducer else [],
+            "duplicates": self.counts["duplicates"],
+            "skipped": dict(sorted(self.skipped.items())),
+            "users_erased": len(erased),
+        }
+
+    def tell_unreadable_homes(self) -> None:
+        """Once a day per user (when their home is looked at): a home the poller may not read
+        hides an opt-out marker, so say whose, and what works instead."""
+        users = self.optout.unreadable_homes()
+        if users:
+            shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10
+                                             else "")
+            self.say(f"cannot look into the homes of {len(users)} users ({shown}): an "
+                     "opt-out marker there is not seen; <root>/config/optout.txt works for "
+                     "everyone")
+
+    def close(self) -> None:
+        self.held.close()
+
+
+class UsageRun(Run):
+    """sb-reduce --usage: measured jobs into the usage files (usage.py), nothing counted."""
+
+    def __init__(self, options: "Options", root: str, warn: Warn):
+        super().__init__(options, root, warn)
+        self.known: Dict[str, bool] = {}
+
+    def open(self, cluster: str):
+        self.take_lock(cluster)
+        # as a counting run does: the users an interrupted update adds are counted, and what a
+        # killed run (this one's usage files too) left half-written is removed
+        note = finish_interrupted(self.root, check_name("cluster", cluster))
+        if note:
+            self.say(f"cluster {cluster}: {note}")
+        self.optout = OptOut(self.root, cluster, check_homes=True)
+        # a month's other users are dropped by the list and the pollers' cache: no home is
+        # looked into for them
+        listed = OptOut(self.root)
+        return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
+                           lambda user: user in listed, self.say)
+
+    def counted(self, user: str) -> bool:
+        """Whether the store counts `user` on this cluster: only such users are measured, so
+        that erasing a user who opted out (which looks at the counted ones) reaches all."""
+        known = self.known.get(user)
+        if known is None:
+            known = self.known[user] = os.path.lexists(
+                layout.user_file(self.root, self.reducer.cluster, user))
+        return known
+
+    QUIET = Run.QUIET + ("not measured", "not counted")
+
+    def take(self, record: dict, place) -> None:
+        """Keep the measure of one checked, ended record (SkipRecord when it is not kept)."""
+        if self.since and record["end"] < self.since or \
+                self.until and record["end"] >= self.until:
+            raise SkipRecord("outside window")
+        try:
+            check_name("user", record["user"])
+        except ValueError as err:
+            raise SkipRecord("bad user name", str(err)) from None
+        if self.reducer is None:
+            self.reducer = self.open(place.cluster)
+        if record["user"] in self.optout:
+            raise SkipRecord("opted out")
+        entry = entry_of(record, place)
+        if entry is None:
+            raise SkipRecord("not measured")
+        if not self.counted(record["user"]):
+            raise SkipRecord("not counted")
+        self.reducer.add(place.key, place.day, entry)
+        self.counts["measured"] += 1
+
+    def finish(self) -> dict:
+        added = self.reducer.commit() if self.reducer is not None else {}
+        if self.optout is not None:
+            self.optout.save()
+        unwritten = self.reducer.unwritten if self.reducer is not None else []
+        return {"processed": self.counts["processed"], "measured": self.counts["measured"],
+                "new_measured": sum(added.values()), "days_changed": sorted(added),
+                "days_not_written": unwritten, "skipped": dict(sorted(self.skipped.items()))}
+
+
+def reduce_stream(root: str, options: Options, stream: BinaryIO, warn: Warn) -> dict:
+    """Count (or, with `options.usage`, measure) the NDJSON records of `stream` into the store of
+    the cluster; the stats."""
+    run = UsageRun(options, root, warn) if options.usage else Run(options, root, warn)
+    try:
+        if options.cluster:
+            run.reducer = run.open(options.cluster)
+
+        def bad_line(source: str, lineno: int, message: str) -> None:
+            run.skipped["bad line"] += 1
+            run.warn(f"{source}:{lineno}", message)
+
+        for lineno, record in read(stream, "stdin", bad_line):
+            run.feed(lineno, record)
+        return run.finish()
+    finally:
+        run.close()
+
+
+def keep(root: str, cluster: str, month: str, warn: Warn) -> None:
+    """Record that `month` stays on the old day rule for good."""
+    with writer_lock(root, cluster):
+        kept = keep_old_rule(root, cluster, month, times.to_iso(times.now()))
+    if not kept:
+        warn(f"cluster {cluster}: {month} is not among the months to fetch again; nothing "
+             "changed")
+
+
+def repair(root: str, cluster: str, warn: Warn) -> dict:
+    """The derived files of a cluster summed again from its rollups (reducer.repair)."""
+    with writer_lock(root, cluster):
+        result = repair_store(root, cluster, times.to_iso(times.now()))
+    if result["recovered"]:
+        warn(f"cluster {cluster}: {result['recovered']}")
+    for path in result["ignored"]:
+        warn(f"{path}: not a month; left out of the totals")
+    return result
+
+
+def remedy_of(err: Exception) -> str:
+    """What to do about an error that stopped a run before it wrote anything."""
+    if isinstance(err, TotalsOverflow):
+        return "the input holds impossible numbers; check where it came from"
+    if isinstance(err, JournalCorrupt):
+        return "sb-reduce --repair discards it and rebuilds the totals; see RECOVERY in sb-reduce(1)"
+    path = str(err).split(": ", 1)[0]
+    return remedy(path)

@@ -156,9 +156,15 @@ def groups_from_stats(document) -> List[dict]:
     """The group entries of a stats file as sb-rank wrote it (entries of another shape are left
     out: the file is read by accounts that may not trust it)."""
     groups = document.get("groups") if isinstance(document, dict) else None
-    return [group for group in (groups if isinstance(groups, list) else [])
+    return [dict(group, users=_names_in(group.get("users")))
+            for group in (groups if isinstance(groups, list) else [])
             if isinstance(group, dict) and isinstance(group.get("account"), str)
             and isinstance(group.get("members"), int)]
+
+
+def _names_in(value) -> List[str]:
+    """The names of a member list as read (anything that is not one: no names)."""
+    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []
 
 
 def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:

@@ -392,3 +392,11 @@ def test_the_commands_show_planted_text_as_text_and_say_what_they_left_out(root,
             with open(os.path.join(folder, name), encoding="utf-8") as handle:
                 pages[name] = handle.read()
     assert_site_is_text(pages, hostile, None)
+
+
+@pytest.mark.parametrize("users", [None, 7, "alice", {"a": 1}, [None, 3, "bob"]])
+def test_a_group_s_member_list_that_is_not_a_list_of_names_is_read_as_its_names(root, unplanted,
+                                                                                users):
+    # found by the property above: "users": null in a planted statistics file crashed the site
+    with Planted(root, STATS, [["groups", PROJ, "users"]], users):
+        assert_every_output_is_text(root, unplanted, "", None)

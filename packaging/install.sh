@@ -100,6 +100,7 @@ install_all() {
     rm -f "$temp"
   done
   put pipelines/lib/common.sh "$lib/common.sh" 644
+  put pipelines/lib/paths.sh "$lib/paths.sh" 644
   for entry in "${manpages[@]}"; do put "$entry" "$stage$MANDIR/man1/${entry##*/}" 644; done
   put completions/slurm-scoreboard.bash "$stage$COMPDIR/slurm-scoreboard" 644
   for entry in "${tools[@]%%:*}" "${pipelines[@]##*/}"; do
@@ -113,7 +114,7 @@ uninstall_all() {
     rm -f "$stage$BINDIR/$entry" "$stage$COMPDIR/$entry"
   done
   for entry in "${manpages[@]##*/}"; do rm -f "$stage$MANDIR/man1/$entry"; done
-  rm -f "$stage$COMPDIR/slurm-scoreboard" "$lib/common.sh"
+  rm -f "$stage$COMPDIR/slurm-scoreboard" "$lib/common.sh" "$lib/paths.sh"
   rm -rf "$lib/python" "$lib/python.old"
   rmdir "$lib" 2>/dev/null || true
 }

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import orjson
 
 from slurm_scoreboard import boardfiles, cli, errors
-from slurm_scoreboard.core import times, windows, xp
+from slurm_scoreboard.core import layout, times, windows, xp
 from slurm_scoreboard.core.files import LOCK_WAIT_ENV, lock_wait
 from slurm_scoreboard.core.names import check_name, safe_text
 from slurm_scoreboard.core.optout import OptOut
@@ -174,7 +174,7 @@ def body(args) -> int:
     except ValueError as err:
         raise errors.UsageError(str(err)) from None
     damage = rebuild.Damage(lambda message: cli.warn(PROG, safe_text(message)))
-    rates = xp.load_rates(os.path.join(root, "config", "xp.json"))
+    rates = xp.load_rates(layout.path(root, "xp_config"))
     optout = OptOut(root)
     if args.user or args.compare:
         emit(queries.user_pages(root, query_of(args), now, rates, optout, damage), args)

@@ -214,7 +214,7 @@ class Board(NamedTuple):
 
 
 def index_path(root: str) -> str:
-    return os.path.join(root, "leaderboards", "index.json")
+    return layout.path(root, "index_file")
 
 
 def signature(path: str) -> Optional[tuple]:

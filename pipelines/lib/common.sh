@@ -1,5 +1,8 @@
 # Shared by the sb-* pipelines: usage from the header, logging, the poll cursor, atomic files.
 # Sourced, not run. Values written to the cursor are ours (dates, numbers), never user input.
+# The paths under a root come from paths.sh (generated from the tools' own table: sb_path).
+# shellcheck source=paths.sh
+. "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 
 SB_VERSION=0.3.0
 
@@ -133,7 +136,7 @@ sb_read() {
 
 # The poll cursor: state/poll_cursor.json of the cluster, read once (sb_cursor_load) and
 # checked (sb_cursor_check), so what is checked is what is used.
-sb_cursor_file() { printf '%s/clusters/%s/state/poll_cursor.json' "$SB_ROOT" "$SB_CLUSTER"; }
+sb_cursor_file() { sb_path poll_cursor; }
 
 SB_CURSOR_TEXT=""
 SB_CURSOR_LOADED=""
@@ -257,7 +260,7 @@ SB_LOCK_UMASK=0177
 sb_require_writer() {
   local config mode readers group gid owner text
   [[ -d "$SB_ROOT" ]] || sb_die "no scoreboard root at $SB_ROOT: create it with sb-probe --root $SB_ROOT" 1
-  config="$SB_ROOT/config/sharing.json"
+  config="$(sb_path sharing_config)"
   if [[ -e "$config" || -L "$config" ]]; then
     [[ -f "$config" && ! -L "$config" ]] || sb_die "$config: not a regular file; refusing it" 1
   fi

@@ -19,6 +19,7 @@ from slurm_scoreboard.ingest.parser import SacctParser
 from slurm_scoreboard.ingest.records import placement
 from slurm_scoreboard.core.times import iso_seconds
 from slurm_scoreboard.core.windows import Window
+from slurm_scoreboard.core import layout
 
 from reduce_helpers import ENV, job, ndjson, reduce, tool
 from slurm_scoreboard import errors
@@ -153,7 +154,7 @@ def test_a_job_read_twice_is_kept_once_and_rerunning_changes_nothing(tmp_path):
     assert done.returncode == 0, done.stderr
     assert stats["measured"] == 3 and stats["new_measured"] == 2
     assert stats["days_changed"] == ["2025-07-30", "2025-08-02"]
-    path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
+    path = layout.usage_file(str(tmp_path), "hammer", "2025-08-02")
     before = open(path, "rb").read()
     _, again = usage_reduce(tmp_path, records)
     assert again["new_measured"] == 0
@@ -173,7 +174,7 @@ def test_records_without_a_measure_or_not_ended_are_skipped_by_reason(tmp_path):
 def test_the_entry_keeps_numbers_and_the_username_only(tmp_path):
     record = measured(5, "ann", "2025-08-02T00:00:00Z", mem=8 << 30, rss=2 << 30, gpus=2, util=40)
     usage_reduce(tmp_path, [record])
-    data = orjson.loads(open(usage.usage_file(str(tmp_path), "hammer", "2025-08-02"), "rb").read())
+    data = orjson.loads(open(layout.usage_file(str(tmp_path), "hammer", "2025-08-02"), "rb").read())
     assert data["fields"] == list(usage.FIELDS)
     end = iso_seconds("2025-08-02T00:00:00Z")
     assert data["jobs"] == {record["key"]: ["ann", "2025-08-02", "proj", 14400, 7200, 3600, 1,
@@ -204,7 +205,7 @@ def test_opted_out_users_are_never_written_and_erased_from_every_day_at_the_next
 def test_a_damaged_usage_file_is_named_left_out_and_replaced_by_the_next_reading(tmp_path):
     usage_reduce(tmp_path, [measured(10, "ann", "2025-08-02T00:00:00Z"),
                             measured(11, "bob", "2025-08-03T00:00:00Z")])
-    path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
+    path = layout.usage_file(str(tmp_path), "hammer", "2025-08-02")
     with open(path, "w") as handle:
         handle.write('{"day": "2025-08-02", "jobs": {"x": ["../etc", "2025-08-02"]}}')
     done = rank(tmp_path)
@@ -227,7 +228,7 @@ def test_only_users_the_store_counts_are_measured(tmp_path):
 
 def test_a_day_that_cannot_be_written_is_named_and_the_others_are_kept(tmp_path):
     usage_reduce(tmp_path, [measured(17, "ann", "2025-08-02T00:00:00Z")])
-    os.makedirs(usage.usage_file(str(tmp_path), "hammer", "2025-08-14"))
+    os.makedirs(layout.usage_file(str(tmp_path), "hammer", "2025-08-14"))
     done, stats = usage_reduce(tmp_path, [measured(18, "ann", "2025-08-14T00:00:00Z"),
                                           measured(19, "ann", "2025-08-15T00:00:00Z")])
     assert done.returncode == 0 and stats["days_not_written"] == ["2025-08-14"]
@@ -589,7 +590,7 @@ def test_the_view_s_personal_page_lists_the_efficiency_boards(tmp_path):
 
 def test_a_planted_huge_usage_file_is_refused_before_it_is_read(tmp_path):
     usage_reduce(tmp_path, [measured(97, "ann", "2025-08-02T00:00:00Z")])
-    path = usage.usage_file(str(tmp_path), "hammer", "2025-08-02")
+    path = layout.usage_file(str(tmp_path), "hammer", "2025-08-02")
     with open(path, "r+b") as handle:
         handle.truncate(usage.DAY_LIMIT + 1)          # sparse: nothing is written
     from slurm_scoreboard.errors import StoreCorrupt

@@ -1,57 +1,116 @@
-"""Where things live under a scoreboard root (the seed README's storage layout).
+"""Where everything lives under a scoreboard root: the one owner of every path (the seed
+README's storage layout, and what grew since).
 
-    <root>/
-      config/optout.txt                      users who opted out, one a line
-      leaderboards/<window>_<metric>.json    boards over all clusters
-      clusters/<c>/agg/rollups/monthly/YYYY-MM.json
-      clusters/<c>/agg/users/<user>.json
-      clusters/<c>/agg/alltime.json          every user's all-time totals, one file
-      clusters/<c>/agg/day_rule.json         the months still counted on the day jobs ended
-      clusters/<c>/state/poll_cursor.json
-      clusters/<c>/state/seen/YYYY-MM.bloom
-      clusters/<c>/state/sacct_rate.json     sb-sacct's shared call log (rate limit)
-      clusters/<c>/state/reduce.lock         held by the one sb-reduce writing the cluster
-      clusters/<c>/state/store.lock          exclusive while files change, shared while read
-      clusters/<c>/state/journal.json        present only while an update is being applied
-      state/sacct_rate.json                  sb-sacct's call log for calls without --cluster
-
-Every name that becomes part of a path is checked by :func:`names.check_name` first.
+:data:`PATHS` names each file and folder by a template relative to the root; the functions
+below fill it in, and ``pipelines/lib/paths.sh`` (generated from the same table by
+``pipelines/lib/generate_paths.py``; a test checks it is current and that both sides agree) gives
+the shell pipelines the same paths. Every name that becomes part of a path (a cluster, a user, a
+cursor) is checked by :func:`names.check_name` first.
 """
 from __future__ import annotations
 
 import fnmatch
 import os
 import re
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .files import list_folder
 from .names import check_name
 
 TOP_FOLDERS = ("clusters", "leaderboards", "config")
 
+# name -> template relative to the root ({cluster}, {user}, {month}, {day}, {cursor}, {ident},
+# {window}, {metric} are filled in; each is a plain name, checked before it is used)
+PATHS: Dict[str, str] = {
+    # config/: the site's, written by hand or by sb-probe
+    "sharing_config": "config/sharing.json",
+    "optout_list": "config/optout.txt",
+    "xp_config": "config/xp.json",
+    "efficiency_config": "config/efficiency.json",
+    "competitions_config": "config/competitions.json",
+    # state/: the root's own
+    "optout_cache": "state/optout_cache.json",
+    "sacct_rate_local": "state/sacct_rate.json",
+    "news_dir": "state/news",
+    "news_cursor": "state/news/{cursor}.seen",
+    "news_lock": "state/news/{cursor}.lock",
+    "news_outbox": "state/news/{cursor}.outbox",
+    "news_post_lock": "state/news/{cursor}.post.lock",
+    # clusters/<c>/agg/: the store (sb-reduce)
+    "cluster_dir": "clusters/{cluster}",
+    "agg_dir": "clusters/{cluster}/agg",
+    "rollup_dir": "clusters/{cluster}/agg/rollups/monthly",
+    "rollup_file": "clusters/{cluster}/agg/rollups/monthly/{month}.json",
+    "users_dir": "clusters/{cluster}/agg/users",
+    "user_file": "clusters/{cluster}/agg/users/{user}.json",
+    "alltime_file": "clusters/{cluster}/agg/alltime.json",
+    "day_rule_file": "clusters/{cluster}/agg/day_rule.json",
+    "usage_dir": "clusters/{cluster}/agg/usage",
+    "usage_file": "clusters/{cluster}/agg/usage/{day}.json",
+    # clusters/<c>/state/: the pollers' and the store's state
+    "state_dir": "clusters/{cluster}/state",
+    "seen_dir": "clusters/{cluster}/state/seen",
+    "bloom_file": "clusters/{cluster}/state/seen/{month}.bloom",
+    "journal_file": "clusters/{cluster}/state/journal.json",
+    "reduce_lock": "clusters/{cluster}/state/reduce.lock",
+    "store_lock": "clusters/{cluster}/state/store.lock",
+    "sacct_rate": "clusters/{cluster}/state/sacct_rate.json",
+    "poll_cursor": "clusters/{cluster}/state/poll_cursor.json",
+    "poll_status": "clusters/{cluster}/state/poll_status.json",
+    "poll_lock": "clusters/{cluster}/state/poll.lock",
+    "resplit_lock": "clusters/{cluster}/state/resplit.lock",
+    "daemon_lock": "clusters/{cluster}/state/daemon.lock",
+    "daemon_heartbeat": "clusters/{cluster}/state/daemon_heartbeat.json",
+    "steps_state": "clusters/{cluster}/state/usage.json",
+    "sweep_state": "clusters/{cluster}/state/sweep.json",
+    "known_users": "clusters/{cluster}/state/known_users.txt",
+    "discovery_deferred": "clusters/{cluster}/state/discovery_deferred.tsv",
+    # leaderboards/: what sb-rank writes
+    "leaderboards": "leaderboards",
+    "index_file": "leaderboards/index.json",
+    "rebuild_record": "leaderboards/rebuild.json",
+    "rebuild_lock": "leaderboards/rebuild.lock",
+    "history_record": "leaderboards/history.json",
+    "achievements_file": "leaderboards/achievements.ndjson",
+    "records_file": "leaderboards/records.json",
+    "competitions_file": "leaderboards/competitions.json",
+    "competition_dir": "leaderboards/competitions",
+    "competition_file": "leaderboards/competitions/{ident}.json",
+}
+_CHECKED = {"cluster": "cluster", "user": "user", "cursor": "cursor", "ident": "competition"}
+
+
+def path(root: str, name: str, **fields: str) -> str:
+    """The path of `name` (:data:`PATHS`) under `root`, its fields filled in (cluster, user and
+    cursor names checked first)."""
+    for key, kind in _CHECKED.items():
+        if key in fields:
+            check_name(kind, fields[key])
+    return os.path.join(root, *PATHS[name].format(**fields).split("/"))
+
 
 def cluster_dir(root: str, cluster: str) -> str:
-    return os.path.join(root, "clusters", check_name("cluster", cluster))
+    return path(root, "cluster_dir", cluster=cluster)
 
 
 def state_dir(root: str, cluster: str) -> str:
-    return os.path.join(cluster_dir(root, cluster), "state")
+    return path(root, "state_dir", cluster=cluster)
 
 
 def seen_dir(root: str, cluster: str) -> str:
-    return os.path.join(state_dir(root, cluster), "seen")
+    return path(root, "seen_dir", cluster=cluster)
 
 
 def bloom_file(root: str, cluster: str, month: str) -> str:
-    return os.path.join(seen_dir(root, cluster), month + ".bloom")
+    return path(root, "bloom_file", cluster=cluster, month=month)
 
 
 def rollup_dir(root: str, cluster: str) -> str:
-    return os.path.join(cluster_dir(root, cluster), "agg", "rollups", "monthly")
+    return path(root, "rollup_dir", cluster=cluster)
 
 
 def rollup_file(root: str, cluster: str, month: str) -> str:
-    return os.path.join(rollup_dir(root, cluster), month + ".json")
+    return path(root, "rollup_file", cluster=cluster, month=month)
 
 
 MONTH_NAME = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
@@ -66,34 +125,47 @@ def rollup_paths(root: str, cluster: str) -> List[Tuple[str, str]]:
 
 
 def users_dir(root: str, cluster: str) -> str:
-    return os.path.join(cluster_dir(root, cluster), "agg", "users")
+    return path(root, "users_dir", cluster=cluster)
 
 
 def user_file(root: str, cluster: str, user: str) -> str:
-    return os.path.join(users_dir(root, cluster), check_name("user", user) + ".json")
+    return path(root, "user_file", cluster=cluster, user=user)
 
 
 def alltime_file(root: str, cluster: str) -> str:
-    return os.path.join(cluster_dir(root, cluster), "agg", "alltime.json")
+    return path(root, "alltime_file", cluster=cluster)
 
 
 def day_rule_file(root: str, cluster: str) -> str:
     """Which days the cluster's day rows put usage on (store.load_day_rule)."""
-    return os.path.join(cluster_dir(root, cluster), "agg", "day_rule.json")
+    return path(root, "day_rule_file", cluster=cluster)
+
+
+def usage_dir(root: str, cluster: str) -> str:
+    return path(root, "usage_dir", cluster=cluster)
+
+
+def usage_file(root: str, cluster: str, day: str) -> str:
+    return path(root, "usage_file", cluster=cluster, day=day)
 
 
 def reduce_lock(root: str, cluster: str) -> str:
     """Held (exclusive) by the one sb-reduce of a cluster for its whole run."""
-    return os.path.join(state_dir(root, cluster), "reduce.lock")
+    return path(root, "reduce_lock", cluster=cluster)
 
 
 def owned_dirs(root: str, cluster: str) -> list:
     """The folders only sb-reduce writes (swept of leftovers when an update is recovered)."""
-    return [os.path.join(cluster_dir(root, cluster), "agg"), seen_dir(root, cluster)]
+    return [path(root, "agg_dir", cluster=cluster), seen_dir(root, cluster)]
 
 
 def journal_file(root: str, cluster: str) -> str:
-    return os.path.join(state_dir(root, cluster), "journal.json")
+    return path(root, "journal_file", cluster=cluster)
+
+
+def store_lock(root: str, cluster: str) -> str:
+    """Exclusive while an update is applied or recovered; shared while a reader reads."""
+    return path(root, "store_lock", cluster=cluster)
 
 
 def clusters(root: str) -> list:
@@ -110,27 +182,22 @@ def clusters(root: str) -> list:
             check_name("cluster", name)
         except ValueError:
             continue
-        stored = (os.path.join(folder, name, "agg"), seen_dir(root, name))
-        if any(os.path.isdir(path) and not os.path.islink(path) for path in stored):
+        stored = (path(root, "agg_dir", cluster=name), seen_dir(root, name))
+        if any(os.path.isdir(found) and not os.path.islink(found) for found in stored):
             result.append(name)
     return result
-
-
-def store_lock(root: str, cluster: str) -> str:
-    """Exclusive while an update is applied or recovered; shared while a reader reads."""
-    return os.path.join(state_dir(root, cluster), "store.lock")
 
 
 def sacct_rate_file(root: str, cluster: Optional[str]) -> str:
     """sb-sacct's call log for a cluster; calls without --cluster (the local cluster) are logged
     under the root's own state folder, so they create no cluster."""
     if not cluster:
-        return os.path.join(root, "state", "sacct_rate.json")
-    return os.path.join(state_dir(root, cluster), "sacct_rate.json")
+        return path(root, "sacct_rate_local")
+    return path(root, "sacct_rate", cluster=cluster)
 
 
 def optout_file(root: str) -> str:
-    return os.path.join(root, "config", "optout.txt")
+    return path(root, "optout_list")
 
 
 def default_state_root() -> str:
@@ -143,35 +210,35 @@ def default_state_root() -> str:
 # -- leaderboards/: what sb-rank writes ---------------------------------------------------
 
 def leaderboards(root: str) -> str:
-    return os.path.join(root, "leaderboards")
+    return path(root, "leaderboards")
 
 
 def achievements_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "achievements.ndjson")
+    return path(root, "achievements_file")
 
 
 def records_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "records.json")
+    return path(root, "records_file")
 
 
 def competitions_file(root: str) -> str:
-    return os.path.join(leaderboards(root), "competitions.json")
+    return path(root, "competitions_file")
 
 
 def competition_dir(root: str) -> str:
-    return os.path.join(leaderboards(root), "competitions")
+    return path(root, "competition_dir")
 
 
 def competition_file(root: str, ident: str) -> str:
-    return os.path.join(competition_dir(root), ident + ".json")
+    return path(root, "competition_file", ident=ident)
 
 
 def competitions_config(root: str) -> str:
-    return os.path.join(root, "config", "competitions.json")
+    return path(root, "competitions_config")
 
 
 def history_record(root: str) -> str:
-    return os.path.join(leaderboards(root), "history.json")
+    return path(root, "history_record")
 
 
 def board_path(root: str, window: str, metric: str, cluster: Optional[str] = None,
@@ -179,7 +246,7 @@ def board_path(root: str, window: str, metric: str, cluster: Optional[str] = Non
     """leaderboards/[clusters/<c>/][groups/]<window>_<metric>.json"""
     parts = [root, "leaderboards"]
     if cluster:
-        parts += ["clusters", cluster]
+        parts += ["clusters", check_name("cluster", cluster)]
     if kind == "groups":
         parts.append("groups")
     return os.path.join(*parts, f"{window}_{metric}.json")

@@ -19,7 +19,6 @@ opted out.
 """
 from __future__ import annotations
 
-import os
 import select
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import orjson
 from . import times
 from .files import atomic_write_json, locked, read_bytes, remove_leftovers
 from ..errors import UnsafePath
+from . import layout
 from .layout import optout_file
 from .names import check_name
 from ..errors import OptOutUnreadable
@@ -89,7 +89,7 @@ _BLANK = " \t\r\n\v\f\ufeff\u200b\u200c\u200d\u2060\u00a0"
 
 
 def cache_file(root: str) -> str:
-    return os.path.join(root, "state", "optout_cache.json")
+    return layout.path(root, "optout_cache")
 
 
 def _checked(data) -> Dict[str, Dict[str, list]]:

@@ -24,10 +24,10 @@ import pwd
 import stat
 from typing import List, NamedTuple, Optional
 
+from . import layout
 from .files import Modes, read_json
 from ..errors import SharingError
 
-CONFIG = os.path.join("config", "sharing.json")
 
 
 class Sharing(NamedTuple):
@@ -53,7 +53,7 @@ class Sharing(NamedTuple):
 
 
 def config_path(root: str) -> str:
-    return os.path.join(root, CONFIG)
+    return layout.path(root, "sharing_config")
 
 
 def load(root: str) -> Sharing:

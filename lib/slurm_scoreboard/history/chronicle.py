@@ -38,8 +38,8 @@ Damage = Callable[[str, str], None]
 
 def _inputs(root: str) -> str:
     """What, besides the store, the pass's result depends on."""
-    return "|".join([identity(os.path.join(root, "config", name))
-                     for name in ("xp.json", "competitions.json")] + [opted_out_digest(root)])
+    return "|".join([identity(layout.path(root, name))
+                     for name in ("xp_config", "competitions_config")] + [opted_out_digest(root)])
 
 
 def opted_out_digest(root: str) -> str:

@@ -8,32 +8,31 @@ of the same cursor from printing the same events twice.
 """
 from __future__ import annotations
 
-import os
 import sys
 from array import array
 from typing import Iterable, Set
 
 import mmh3
 
+from ..core import layout
 from ..core.files import atomic_write, read_bytes
 
 from ..errors import UnsafePath
-from ..core.names import check_name
 from ..errors import CursorCorrupt
 
 HEADER = b"SBNEWS1\n"
 
 
 def folder(root: str) -> str:
-    return os.path.join(root, "state", "news")
+    return layout.path(root, "news_dir")
 
 
 def cursor_file(root: str, name: str) -> str:
-    return os.path.join(folder(root), check_name("cursor", name) + ".seen")
+    return layout.path(root, "news_cursor", cursor=name)
 
 
 def lock_file(root: str, name: str) -> str:
-    return os.path.join(folder(root), check_name("cursor", name) + ".lock")
+    return layout.path(root, "news_lock", cursor=name)
 
 
 def key_of(event_id: str) -> int:

@@ -23,9 +23,6 @@ from slurm_scoreboard.core.times import LATEST, from_iso, parse_month, to_iso
 from ..errors import Damaged
 from .. import errors
 
-CURSOR_FILE = "poll_cursor.json"
-STATUS_FILE = "poll_status.json"
-HEARTBEAT_FILE = "daemon_heartbeat.json"
 STATE_LIMIT = 1 << 16                      # the pipelines write a few hundred bytes
 DAEMON_GRACE = timedelta(seconds=3600 + 120)   # a tick may run an hour before its heartbeat
 POLL_LIMIT = timedelta(seconds=3600 + 60)      # sb-poll's watchdog stops a poll by then
@@ -222,7 +219,7 @@ def poll_state(root: str, cluster: str, poll: Optional[dict], now: datetime) -> 
         return None
     if not poll["running"]:
         return "done"
-    if files.lock_holders(os.path.join(layout.state_dir(root, cluster), "poll.lock")):
+    if files.lock_holders(layout.path(root, "poll_lock", cluster=cluster)):
         return "running"
     last_sign = poll["progress"] or poll["started"]
     if poll["host"] == socket.gethostname() or now - last_sign > POLL_LIMIT:
@@ -246,18 +243,17 @@ def steps_through(path: str) -> Optional[str]:
 
 def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     """Everything known about one cluster's polling; damaged files are listed in 'damaged'."""
-    state = layout.state_dir(root, cluster)
     damaged = []
     found = {}
     for key, reader, name, remedy in (
-            ("cursor", read_cursor, CURSOR_FILE,
+            ("cursor", read_cursor, "poll_cursor",
              "polls fail until it is fixed; sb-poll's log names the remedy"),
-            ("poll", read_poll, STATUS_FILE,
+            ("poll", read_poll, "poll_status",
              "the next poll rewrites it; if it stays damaged, remove it"),
-            ("daemon", read_daemon, HEARTBEAT_FILE,
+            ("daemon", read_daemon, "daemon_heartbeat",
              "the daemon's next tick rewrites it; if it stays damaged, remove it")):
         try:
-            found[key] = reader(os.path.join(state, name))
+            found[key] = reader(layout.path(root, name, cluster=cluster))
         except Damaged as err:
             damaged.append(f"{err} ({remedy})")
             found[key] = None
@@ -278,7 +274,8 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
                                    and now > daemon["next_run"] + DAEMON_GRACE),
             "lag_seconds": lag, "stale": lag is not None and lag > STALE.total_seconds(),
             "next_step": next_step(cursor, now), "damaged": damaged,
-            "steps_measured_through": steps_through(os.path.join(state, "usage.json")),
+            "steps_measured_through": steps_through(layout.path(root, "steps_state",
+                                                                cluster=cluster)),
             "old_rule_months": ended}
 
 

@@ -15,7 +15,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import orjson
 
-from ..core import files, sharing
+from ..core import files, layout, sharing
 from ..core.layout import TOP_FOLDERS, sacct_rate_file
 from ..ingest.ratelimit import RateLimiter
 from ..ingest.sacct import sacct_environment
@@ -49,7 +49,7 @@ def check_root(root: str) -> RootCheck:
             if not os.path.isdir(folder):
                 files.makedirs(folder)
                 created.append(name)
-        optout_list = os.path.join(root, "config", "optout.txt")
+        optout_list = layout.optout_file(root)
         if not files.lexists(optout_list):
             files.atomic_write(optout_list, OPTOUT_HEADER)
             created.append("config/optout.txt")
@@ -175,8 +175,8 @@ def gpu_finding(config: Dict[str, str]) -> Finding:
 
 # What the readers of leaderboards/ read besides it (boardfiles.py), folder or file: without
 # them they refuse to show the boards.
-OPTOUT_PATHS = (("config", True), ("config/optout.txt", False), ("state", True),
-                ("state/optout_cache.json", False))
+OPTOUT_PATHS = (("config", True), (layout.PATHS["optout_list"], False), ("state", True),
+                (layout.PATHS["optout_cache"], False))
 
 
 def optout_finding(root: str, mode: sharing.Sharing) -> Finding:

@@ -26,10 +26,9 @@ largest task's, so jobs of many tasks a node read low on memory.
 """
 from __future__ import annotations
 
-import os
 from typing import Dict, List, Optional, Sequence
 
-from ..core import xp
+from ..core import layout, xp
 from ..core.files import read_json
 from ..errors import UnsafePath
 from ..core.optout import OptOut
@@ -62,7 +61,7 @@ MAX_MIN_CPU_HOURS = 1e9
 
 
 def config_file(root: str) -> str:
-    return os.path.join(root, "config", "efficiency.json")
+    return layout.path(root, "efficiency_config")
 
 
 def min_cpu_hours(root: str, given: Optional[float] = None) -> float:

@@ -21,7 +21,7 @@ from ..core.windows import Window
 from ..errors import JournalCorrupt, LockBusy, StoreCorrupt, UnsafePath
 from ..history import chronicle, competitions
 from ..store import reading
-from ..store.usage import usage_dir
+
 from . import efficiency, groupstats, rebuilds, standings
 
 EXIT_DAMAGED = 4          # done, but damaged store files or clusters were left out
@@ -146,7 +146,7 @@ def collect_measured(root: str, names: Sequence[str], wanted: Sequence[Window], 
         try:
             result[name] = efficiency.collect_cluster(root, name, wanted, optout, damage)
         except (StoreCorrupt, UnsafePath) as err:
-            damage(usage_dir(root, name), f"{err}; its measured jobs are left out")
+            damage(layout.usage_dir(root, name), f"{err}; its measured jobs are left out")
     return result
 
 

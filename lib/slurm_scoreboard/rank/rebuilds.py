@@ -26,16 +26,14 @@ from ..errors import UnsafePath
 from ..core.optout import cache_file
 from ..core.times import to_iso
 
-RECORD = "rebuild.json"
-LOCK = "rebuild.lock"
 
 
 def record_path(root: str) -> str:
-    return os.path.join(root, "leaderboards", RECORD)
+    return layout.path(root, "rebuild_record")
 
 
 def lock_path(root: str) -> str:
-    return os.path.join(root, "leaderboards", LOCK)
+    return layout.path(root, "rebuild_lock")
 
 
 def bar_setting(min_cpu_hours: float) -> str:
@@ -52,9 +50,9 @@ def signature(root: str, now: datetime, *settings: str) -> str:
         parts += [name, identity(layout.alltime_file(root, name)),
                   identity(layout.rollup_dir(root, name)), identity(agg),
                   identity(os.path.join(agg, "usage"))]
-    parts += [identity(os.path.join(root, "config", "xp.json")),
-              identity(os.path.join(root, "config", "efficiency.json")),
-              identity(os.path.join(root, "config", "competitions.json")),
+    parts += [identity(layout.path(root, "xp_config")),
+              identity(layout.path(root, "efficiency_config")),
+              identity(layout.path(root, "competitions_config")),
               identity(layout.optout_file(root)), identity(cache_file(root))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -67,7 +65,7 @@ def unchanged(root: str, current: str) -> Optional[str]:
         return None
     if not isinstance(record, dict) or record.get("signature") != current:
         return None
-    if not os.path.isfile(os.path.join(root, "leaderboards", "index.json")):
+    if not os.path.isfile(layout.path(root, "index_file")):
         return None
     asof = record.get("asof")
     return asof if isinstance(asof, str) and len(asof) == 20 else None

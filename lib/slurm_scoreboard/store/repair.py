@@ -77,9 +77,8 @@ def forget_users(root: str, cluster: str, users: List[str]) -> None:
     state/discovery_deferred.tsv), so no file but the opt-out's own keeps their names. A user
     who opts back in is new again: discovery fetches their whole history."""
     gone = set(users)
-    state = layout.state_dir(root, cluster)
-    for name in ("known_users.txt", "discovery_deferred.tsv"):
-        path = os.path.join(state, name)
+    for name in ("known_users", "discovery_deferred"):
+        path = layout.path(root, name, cluster=cluster)
         try:
             lines = read_bytes(path, 1 << 26).decode("utf-8", "replace").splitlines()
         except (FileNotFoundError, UnsafePath, ValueError):

@@ -50,17 +50,9 @@ _MAX_GPU_SECONDS = MAX_ELAPSED * MAX_GPUS
 _DAY_NAME = re.compile(r"([0-9]{4}-[0-9]{2})-[0-9]{2}")
 
 
-def usage_dir(root: str, cluster: str) -> str:
-    return os.path.join(layout.cluster_dir(root, cluster), "agg", "usage")
-
-
-def usage_file(root: str, cluster: str, day: str) -> str:
-    return os.path.join(usage_dir(root, cluster), day + ".json")
-
-
 def usage_days(root: str, cluster: str) -> List[Tuple[str, str]]:
     """(day, path) of a cluster's usage files, oldest first (names of real days only)."""
-    folder = usage_dir(root, cluster)
+    folder = layout.usage_dir(root, cluster)
     found = []
     for name in sorted(list_folder(folder)):
         day = name[:-5]
@@ -167,7 +159,7 @@ class UsageWriter:
         """Write every day with entries held; opted-out users leave it. Returns day -> entries
         that were not in its file before, over every commit."""
         for day, entries in sorted(self.pending.items()):
-            path = usage_file(self.root, self.cluster, day)
+            path = layout.usage_file(self.root, self.cluster, day)
             # the store lock: a reader finishing another writer's interrupted update sweeps
             # temporary files under agg/, so never while one of ours is being written
             with locked(layout.store_lock(self.root, self.cluster)):

@@ -10,7 +10,7 @@ TEST_CLUSTER ?= sbtest
 MANPAGES := $(wildcard man/man1/*.1)
 PIPELINES := $(wildcard pipelines/sb-*)
 
-.PHONY: all venv install uninstall test unit bats bench bench-smoke demo clean
+.PHONY: all venv install uninstall test unit bats lint bench bench-smoke demo clean
 
 all: venv
 
@@ -19,7 +19,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -qq --upgrade pip
-	$(VENV)/bin/pip install -qq -e '.[test]'
+	$(VENV)/bin/pip install -qq -e '.[test,lint]'
 	touch $@
 
 # make install / uninstall: packaging/install.sh (its header says what goes where). The paths
@@ -45,6 +45,15 @@ unit: venv
 
 bats: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats
+
+# Style and type gates: ruff (pyflakes, bugbear, import order, a complexity budget; pyproject.toml),
+# mypy on lib/, shellcheck on the pipelines and the installer. Run by CI.
+SHELL_SCRIPTS := $(PIPELINES) pipelines/lib/common.sh pipelines/lib/paths.sh packaging/install.sh
+
+lint: venv
+	$(VENV)/bin/ruff check lib tools tests bench pipelines/lib
+	$(VENV)/bin/mypy
+	shellcheck -x -P SCRIPTDIR $(SHELL_SCRIPTS)
 
 # Benchmarks (outside the tests): one Markdown table, each figure beside its baseline from the
 # same run, written to bench/RESULTS.md. bench-smoke runs small sizes so CI keeps the harness

@@ -50,10 +50,10 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from slurm_scoreboard.ingest import sacct as sb_sacct
-
 import seeding
 from seeding import run, stored_jobs
+
+from slurm_scoreboard.ingest import sacct as sb_sacct
 
 TOP = seeding.TOP
 DAY = 86400

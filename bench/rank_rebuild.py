@@ -27,8 +27,8 @@ sys.path.insert(0, os.path.join(TOP, "lib"))
 
 import orjson  # noqa: E402
 
-from slurm_scoreboard.store import metrics# noqa: E402
 from slurm_scoreboard.core import layout
+from slurm_scoreboard.store import metrics  # noqa: E402
 
 NOW = "2026-11-15T12:00:00Z"
 
@@ -52,7 +52,7 @@ def template(users, rng):
         half = [v // 2 for v in vector]
         rest = [v - h for v, h in zip(vector, half)]
         entry = {"username": name}
-        entry.update(metrics.seed_fields(vector))
+        entry.update(metrics.hour_fields(vector))
         entry.update({"jobs": vector[5], "totals": vector, "accounts": {account: vector}})
         entries.append(entry)
         for day, part in ((1 + index % 14, half), (15 + index % 14, rest)):
@@ -141,6 +141,7 @@ def history_done(root):
     """Mark the history pass done (empty files, a fresh record): the rebuild then times the
     boards alone, as every poll between two passes does."""
     from datetime import datetime, timezone
+
     from slurm_scoreboard.history import chronicle
     os.makedirs(os.path.join(root, "leaderboards"), exist_ok=True)
     for path in (layout.achievements_file(root), layout.records_file(root),

@@ -77,7 +77,7 @@ install_all() {
     rm -rf "$fresh"
     die "pip failed; the installed copy (if any) is unchanged"
   fi
-  rm -rf "$fresh/bin"
+  rm -rf "${fresh:?}/bin"
   chmod 755 "$fresh"
   rm -rf "$lib/python.old"
   [[ ! -e "$lib/python" ]] || mv -T "$lib/python" "$lib/python.old"
@@ -92,6 +92,7 @@ install_all() {
   done
   for pipeline in "${pipelines[@]}"; do
     temp="$(mktemp)"
+    # shellcheck disable=SC2016  # the pipeline's own text, replaced as it stands
     local here_lib='"$here/../lib/slurm-scoreboard"'
     local text
     text="$(cat "$pipeline")"

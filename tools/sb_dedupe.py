@@ -1,24 +1,14 @@
 """sb-dedupe: pass on only the ended jobs not seen before (Bloom files per cluster and month)."""
 from __future__ import annotations
 
-import glob
-import os
 import sys
-from collections import Counter
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
-from slurm_scoreboard import cli
-
+from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import layout, times
-from slurm_scoreboard.store.bloom import BloomFilter, key_hash
-from slurm_scoreboard.errors import BloomCorrupt
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard.core.ndjson import Writer, read_lines
-from slurm_scoreboard.store.recent import RECENT_KEYS, RecentKeys
-from slurm_scoreboard.ingest.records import check, latest_time, placement
-from slurm_scoreboard.errors import SkipRecord
-from slurm_scoreboard.store.store import load_bloom
-from slurm_scoreboard import errors
+from slurm_scoreboard.core.ndjson import Writer
+from slurm_scoreboard.store.dedupe import Dedupe, bloom_stats
 
 PROG = "sb-dedupe"
 
@@ -46,22 +36,16 @@ def build_parser():
 
 def print_stats(root: str, cluster: Optional[str]) -> int:
     """One JSON object per Bloom file; a damaged one is named on stderr (exit 1 at the end)."""
+    damaged = []
+
+    def tell_damaged(name: str, month: str, error: str) -> None:
+        damaged.append(month)
+        cli.warn(PROG, f"{safe_text(error)}; sb-backfill --cluster {name} "
+                       f"--redo-month {safe_text(month)} rebuilds it")
+
     out = Writer(sys.stdout.buffer)
-    damaged = 0
-    for name in [cluster] if cluster else layout.clusters(root):
-        for path in sorted(glob.glob(os.path.join(layout.seen_dir(root, name), "*.bloom"))):
-            month = os.path.basename(path)[:-6]
-            try:
-                bloom = load_bloom(path)
-            except BloomCorrupt as err:
-                damaged += 1
-                cli.warn(PROG, f"{safe_text(str(err))}; sb-backfill --cluster {name} "
-                               f"--redo-month {safe_text(month)} rebuilds it")
-                continue
-            entry = {"cluster": name, "month": month, "file": path,
-                     "bytes": os.path.getsize(path)}
-            entry.update(bloom.stats())
-            out.write(entry)
+    for entry in bloom_stats(root, [cluster] if cluster else layout.clusters(root), tell_damaged):
+        out.write(entry)
     return errors.EXIT_ERROR if damaged else errors.EXIT_OK
 
 
@@ -71,11 +55,6 @@ def body(args) -> int:
     if args.stats:
         return print_stats(root, args.cluster)
     cli.refuse_terminal_stdin(sys.stdin)
-    blooms: Dict[Tuple[str, str], BloomFilter] = {}
-    latest = latest_time(times.now())
-    counts: Counter = Counter()
-    out = Writer(sys.stdout.buffer, args.unbuffered)
-
     first = []
 
     def tell(text: str) -> None:
@@ -84,44 +63,12 @@ def body(args) -> int:
         else:
             cli.warn(PROG, text)
 
-    def problem(source: str, lineno: int, message: str) -> None:
-        counts["bad line"] += 1
-        tell(f"{source}:{lineno}: {message}")
-
-    passed = RecentKeys(RECENT_KEYS)
-    for lineno, record, line in read_lines(sys.stdin.buffer, "stdin", problem):
-        counts["read"] += 1
-        try:
-            check(record, latest)
-            if not record["terminal"]:
-                counts["held"] += 1
-                continue
-            place = placement(record, args.cluster)
-        except SkipRecord as err:
-            counts["skipped"] += 1
-            tell(f"stdin:{lineno}: {safe_text(str(err))}")
-            continue
-        slot = (place.cluster, place.month)
-        if slot not in blooms:
-            try:
-                blooms[slot] = load_bloom(layout.bloom_file(root, *slot))
-            except BloomCorrupt as err:
-                raise errors.ToolError(f"{err}; refusing to guess what was counted "
-                                    f"(sb-backfill --cluster {slot[0]} --redo-month {slot[1]} "
-                                    "rebuilds it)") from None
-        h1, h2 = key_hash(place.key)
-        if blooms[slot].has(h1, h2) or not passed.add((slot, h1)):
-            counts["seen"] += 1
-        else:
-            out.write_line(line)
-            counts["new"] += 1
-    summary = (f"{counts['read']} records, {counts['new']} new, {counts['seen']} seen before, "
-               f"{counts['held']} not ended (held back), "
-               f"{counts['skipped'] + counts['bad line']} skipped")
+    dedupe = Dedupe(root, args.cluster, times.now(), tell)
+    dedupe.run(sys.stdin.buffer, Writer(sys.stdout.buffer, args.unbuffered))
     if args.brief and first and not args.quiet:
-        cli.warn(PROG, f"{summary}; first: {first[0]}")
+        cli.warn(PROG, f"{dedupe.summary()}; first: {first[0]}")
     elif not args.quiet and not args.brief:
-        cli.warn(PROG, summary)
+        cli.warn(PROG, dedupe.summary())
     return errors.EXIT_OK
 
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli
-
+from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import files
-
-from slurm_scoreboard.export import openmetrics, sitedir, webpage
-
-from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard import errors
+from slurm_scoreboard.export import openmetrics, sitedir, webpage
+from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 
 PROG = "sb-export"
 FORMATS = ("openmetrics", "html")

@@ -4,28 +4,25 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli
-
+from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import times
-
-from slurm_scoreboard.ingest import fields
 from slurm_scoreboard.core.names import safe_text
 from slurm_scoreboard.core.ndjson import Writer
-from slurm_scoreboard.ingest.parser import SacctParser
 from slurm_scoreboard.errors import LayoutUnknown
-from slurm_scoreboard import errors
+from slurm_scoreboard.ingest import fields
+from slurm_scoreboard.ingest.parser import SacctParser
 
 PROG = "sb-parse"
 
 EPILOG = """\
 columns, in order of precedence: --fields/--format, a header line, or the field count of
 sb-sacct's 16-field order (18 with --steps: TotalCPU and TRESUsageInAve last), the README
-one-liner's 14-field order (JobID,User,Account,State,...) and the seed's 13-field one (the same
+one-liner's 14-field order (JobID,User,Account,State,...) and version 0.1's 13-field one (the same
 without Account: its jobs are in no group). When the columns cannot be told, or the first 5
 lines do not fit the order guessed from their count, sb-parse stops with one line (exit 1):
 give --fields.
 presets for --format: sb-sacct, sb-sacct-steps, readme-account (the README's sacct one-liner,
-with Account), readme-oneliner (the seed's, without Account; "seed" is an old name for it),
+with Account), readme-oneliner (version 0.1's, without Account; "seed" is an old name for it),
 xdmod (Open XDMoD's 26-field shredder log).
 fixed-width input (plain sacct): a value sacct cut at its column's width (a trailing +) is
 never read as a number; the line is skipped, counted, and the fix (-P) named once.
@@ -61,34 +58,52 @@ class StrictFailure(errors.ToolError):
     pass
 
 
-def body(args) -> int:
+def columns_of(args) -> Optional[list]:
+    """The columns --fields or --format name (None: told from the input)."""
     try:
-        columns = (fields.parse_field_list(args.fields) if args.fields
-                   else fields.preset(args.preset) if args.preset else None)
+        if args.fields:
+            return fields.parse_field_list(args.fields)
+        return fields.preset(args.preset) if args.preset else None
     except ValueError as err:
         raise errors.UsageError(str(err)) from None
-    if args.delimiter == "":
-        raise errors.UsageError("empty --delimiter")
 
-    first = []
 
-    def report(source: str, lineno: int, message: str) -> None:
-        if args.strict:
-            raise StrictFailure(f"{source}:{lineno}: {message}")
-        if args.brief:
-            first[:] = first or [f"{source}:{lineno}: {message}"]
-        elif not args.quiet:
-            cli.warn(PROG, f"{source}:{lineno}: {message}")
-
+def zone_of(args):
+    """The zone naive times were printed in: --tz, else this machine's."""
     try:
-        zone = times.zone_named(args.tz) if args.tz else times.local_zone()
+        return times.zone_named(args.tz) if args.tz else times.local_zone()
     except ValueError as err:
         raise errors.UsageError(str(err)) from None
-    parser = SacctParser(columns, args.delimiter, args.cluster or "", report, zone=zone)
-    out = Writer(sys.stdout.buffer, args.unbuffered)
-    if not args.files:
-        cli.refuse_terminal_stdin(sys.stdin)
-    for name in args.files or ["-"]:
+
+
+class Problems:
+    """Bad lines: fatal under --strict, the first kept under --brief, else each warned."""
+
+    def __init__(self, args) -> None:
+        self.args = args
+        self.first = ""
+
+    def report(self, source: str, lineno: int, message: str) -> None:
+        where = f"{source}:{lineno}: {message}"
+        if self.args.strict:
+            raise StrictFailure(where)
+        if self.args.brief:
+            self.first = self.first or where
+        elif not self.args.quiet:
+            cli.warn(PROG, where)
+
+    def summarize(self, stats) -> None:
+        if self.args.quiet:
+            return
+        if not self.args.brief:
+            cli.warn(PROG, stats.summary())
+        elif stats.skipped:
+            cli.warn(PROG, f"{stats.summary()}; first: {safe_text(self.first) if self.first else '-'}")
+
+
+def parse_files(parser: SacctParser, names: Sequence[str], out: Writer) -> None:
+    """Each file in turn ("-" is stdin), its records written as they are folded."""
+    for name in names:
         if name == "-":
             stream, source = sys.stdin.buffer, "stdin"
         else:
@@ -99,10 +114,19 @@ def body(args) -> int:
                     out.write(record)
             except LayoutUnknown as err:
                 raise errors.ToolError(safe_text(str(err))) from None
-    if args.brief and parser.stats.skipped and not args.quiet:
-        cli.warn(PROG, f"{parser.stats.summary()}; first: {safe_text(first[0]) if first else '-'}")
-    elif not args.quiet and not args.brief:
-        cli.warn(PROG, parser.stats.summary())
+
+
+def body(args) -> int:
+    columns = columns_of(args)
+    if args.delimiter == "":
+        raise errors.UsageError("empty --delimiter")
+    problems = Problems(args)
+    parser = SacctParser(columns, args.delimiter, args.cluster or "", problems.report,
+                         zone=zone_of(args))
+    if not args.files:
+        cli.refuse_terminal_stdin(sys.stdin)
+    parse_files(parser, args.files or ["-"], Writer(sys.stdout.buffer, args.unbuffered))
+    problems.summarize(parser.stats)
     return errors.EXIT_OK
 
 

@@ -6,15 +6,11 @@ from typing import Optional, Sequence
 
 import orjson
 
-from slurm_scoreboard import cli
-
+from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import files, times
-
-from slurm_scoreboard.ingest import sacct
-
-from slurm_scoreboard.poll import pollstatus, probe
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard import errors
+from slurm_scoreboard.ingest import sacct
+from slurm_scoreboard.poll import pollstatus, probe
 
 PROG = "sb-probe"
 EXIT_UNKNOWN = 5

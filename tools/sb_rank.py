@@ -88,38 +88,49 @@ def build_parser():
 
 def check_args(args) -> None:
     cli.check_plain_names(args, "cluster", "user")
-    for name in args.compare or ():
-        try:
-            check_name("user", name)
-        except ValueError as err:
-            raise errors.UsageError(str(err)) from None
-    if args.compare and (args.user or args.metric or args.groups or args.account or
-                         args.format != "ndjson" or args.columns or args.if_changed):
-        raise errors.UsageError("--compare shows two users on every skill as JSON; it takes "
-                             "only --window, --cluster and --now")
     if args.compare:
+        check_compare_args(args)
         return
-    if args.cluster and not (args.window or args.user):
+    check_shape_args(args)
+    check_board_args(args)
+
+
+def check_compare_args(args) -> None:
+    for name in args.compare:
+        cli.usage_checked(check_name, "user", name)
+    if (args.user or args.metric or args.groups or args.account or args.format != "ndjson" or
+            args.columns or args.if_changed):
+        raise errors.UsageError("--compare shows two users on every skill as JSON; it takes "
+                                "only --window, --cluster and --now")
+
+
+def check_shape_args(args) -> None:
+    """--cluster, --format, -o, --noheader and --if-changed against a rebuild or a query."""
+    query = args.window or args.user
+    if args.cluster and not query:
         raise errors.UsageError("--cluster narrows --window/--metric or --user; a rebuild writes "
-                             "the boards of every cluster")
-    if (args.format != "ndjson" or args.columns or args.noheader) and \
-            not (args.window or args.user):
+                                "the boards of every cluster")
+    if (args.format != "ndjson" or args.columns or args.noheader) and not query:
         raise errors.UsageError("--format, -o and --noheader shape --window/--metric or --user "
-                             "output")
-    if args.if_changed and (args.window or args.user or args.metric):
+                                "output")
+    if args.if_changed and (query or args.metric):
         raise errors.UsageError("--if-changed goes with a rebuild (no --window, --metric, --user)")
-    one_board = args.window or args.metric
+
+
+def check_board_args(args) -> None:
+    """--user, --window/--metric, --groups and --account together."""
+    both = args.window and args.metric
     if args.user and (args.metric or args.groups or args.account):
         raise errors.UsageError("--user shows every skill; it takes only --window and --cluster")
-    if not args.user and one_board and not (args.window and args.metric):
+    if not args.user and (args.window or args.metric) and not both:
         raise errors.UsageError("one board needs both --window and --metric")
-    if (args.groups or args.account) and not (args.window and args.metric):
+    if (args.groups or args.account) and not both:
         raise errors.UsageError("--groups and --account need --window and --metric")
     if args.groups and args.account:
         raise errors.UsageError("--account narrows a user board; it excludes --groups")
     if args.account and args.metric in efficiency.BOARDS:
         raise errors.UsageError("--account narrows the usage boards, not the efficiency boards "
-                             "(try --groups)")
+                                "(try --groups)")
 
 
 def query_of(args) -> queries.Query:

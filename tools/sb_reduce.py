@@ -73,6 +73,10 @@ def build_parser():
     repairs.add_argument("--old-rule-months", action="store_true",
                          help="print the months whose usage the store still counts on the day "
                               "their jobs ended (the rule before 0.3), one a line (no input)")
+    repairs.add_argument("--summarize", action="store_true",
+                         help="read sb-reduce's own stats lines on stdin (of one run or many) "
+                              "and print their sum as one line of words: new_jobs N users N "
+                              "no_account N measured N days N (no store is read)")
     parser.add_argument("--allow-fewer", action="store_true",
                         help="with --replace-month: replace the month even when the input holds "
                              "fewer of its jobs than it counted (they are lost)")
@@ -86,30 +90,26 @@ def check_repair_args(args) -> None:
     no_input = args.repair or args.old_rule_months or args.keep_old_rule
     if no_input and (args.since or args.until):
         raise errors.UsageError("--repair, --old-rule-months and --keep-old-rule read no input: "
-                             "they take no --since or --until")
+                                "they take no --since or --until")
     if (no_input or args.replace_month or args.replace_users) and not args.cluster:
         raise errors.UsageError("--repair, --replace-month, --replace-users, --old-rule-months and "
-                             "--keep-old-rule need --cluster")
+                                "--keep-old-rule need --cluster")
     if args.allow_fewer and not args.replace_month:
         raise errors.UsageError("--allow-fewer goes with --replace-month")
     if args.keep_old_rule:
-        try:
-            times.parse_month(args.keep_old_rule)
-        except ValueError as err:
-            raise errors.UsageError(str(err)) from None
-    for name in (args.replace_users or "").split(",") if args.replace_users else ():
-        try:
-            check_name("user", name)
-        except ValueError as err:
-            raise errors.UsageError(str(err)) from None
+        cli.usage_checked(times.parse_month, args.keep_old_rule)
+    for name in args.replace_users.split(",") if args.replace_users else ():
+        cli.usage_checked(check_name, "user", name)
     if args.replace_month:
-        if args.since or args.until:
-            raise errors.UsageError("--replace-month sets the window itself; drop --since/--until")
-        try:
-            start = times.parse_month(args.replace_month)
-        except ValueError as err:
-            raise errors.UsageError(str(err)) from None
-        args.since, args.until = times.to_iso(start), times.to_iso(times.next_month(start))
+        set_month_window(args)
+
+
+def set_month_window(args) -> None:
+    """--replace-month's window: the month, whole."""
+    if args.since or args.until:
+        raise errors.UsageError("--replace-month sets the window itself; drop --since/--until")
+    start = cli.usage_checked(times.parse_month, args.replace_month)
+    args.since, args.until = times.to_iso(start), times.to_iso(times.next_month(start))
 
 
 def options_of(args) -> runs.Options:
@@ -128,6 +128,9 @@ def emit(document) -> None:
 
 
 def body(args) -> int:
+    if args.summarize:
+        sys.stdout.write(runs.summary_line(runs.summarize(sys.stdin.buffer)))
+        return errors.EXIT_OK
     cli.check_plain_names(args, "cluster")
     check_repair_args(args)
     root = cli.open_root(args, write=True)

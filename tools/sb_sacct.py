@@ -7,15 +7,12 @@ import sys
 from datetime import timedelta
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli
-
+from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import layout, times
-
-from slurm_scoreboard.ingest import sacct
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard.ingest.ratelimit import RateLimiter
 from slurm_scoreboard.errors import RateLimited
-from slurm_scoreboard import errors
+from slurm_scoreboard.ingest import sacct
+from slurm_scoreboard.ingest.ratelimit import RateLimiter
 
 PROG = "sb-sacct"
 EXIT_RATE_LIMITED = 3

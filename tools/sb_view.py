@@ -7,17 +7,10 @@ import shutil
 import sys
 from typing import Optional, Sequence
 
-from slurm_scoreboard import cli
-
+from slurm_scoreboard import boardfiles, cli, errors
 from slurm_scoreboard.core import windows
-
-
-from slurm_scoreboard.view import ansi, pages, screens
 from slurm_scoreboard.core.names import printable, safe_text
-from slurm_scoreboard import boardfiles
-from slurm_scoreboard.view import model
-from slurm_scoreboard.view import players
-from slurm_scoreboard import errors
+from slurm_scoreboard.view import ansi, model, pages, players, screens
 
 PROG = "sb-view"
 EXIT_UNKNOWN = 5

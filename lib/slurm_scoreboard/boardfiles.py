@@ -34,15 +34,14 @@ from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequen
 
 import orjson
 
+from . import boardfiles
 from .core import layout, optout, windows
 from .core.files import open_file, read_bytes
-from .errors import UnsafePath
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
 from .core.ndjson import LINE_LIMIT, bounded_lines
 from .core.windows import Window
-from . import boardfiles
-from .errors import BoardError, NoBoards
+from .errors import BoardError, NoBoards, UnsafePath
 
 # -- the format: boards, how they are ranked, their documents ---------------------------------
 

@@ -34,7 +34,7 @@ def _raise_terminated(signum, frame) -> None:
 # The flags of the tools that stream records (sb-parse, sb-dedupe, sb-reduce): name -> (flags,
 # help); a tool names the ones it takes.
 STREAM_FLAGS = {
-    "stdin": (("--stdin",), "read stdin (the default; accepted as in the seed's one-liner)"),
+    "stdin": (("--stdin",), "read stdin (the default; accepted as in version 0.1's one-liner)"),
     "quiet": (("--quiet", "-q"), "nothing on stderr but errors: no skipped lines, no summary"),
     "brief": (("--brief",), "one line at the end, only when something was skipped: the counts "
                             "and the first reason (for the logs of unattended polls)"),
@@ -76,15 +76,20 @@ def option_or_env(value, variable: str, default, kind: Callable = str):
         raise UsageError(f"bad ${variable} {text!r}") from None
 
 
+def usage_checked(check: Callable, *values):
+    """check(*values), its ValueError a usage error (a bad option value)."""
+    try:
+        return check(*values)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
 def check_plain_names(args: argparse.Namespace, *kinds: str) -> None:
     """Usage error unless each given option among `kinds` (cluster, user...) is a plain name."""
     for kind in kinds:
         value = getattr(args, kind, None)
         if value:
-            try:
-                check_name(kind, value)
-            except ValueError as err:
-                raise UsageError(str(err)) from None
+            usage_checked(check_name, kind, value)
 
 
 def require_root(args: argparse.Namespace) -> str:

@@ -17,7 +17,7 @@ load test_helper
   [[ "$stderr" == *"2 lines, 2 records, 0 skipped"* ]]
 }
 
-@test "--stdin is accepted as in the seed one-liner" {
+@test "--stdin is accepted as in version 0.1's one-liner" {
   run bash -c "$(declare -f sb_line); sb_line 1 alice | sb-parse --stdin --quiet"
   [ "$status" -eq 0 ]
   [[ "$output" == *'"job_id":"1"'* ]]
@@ -80,7 +80,7 @@ for i in range(200000):
   [[ "$stderr" == *"4285 lines, 4285 records, 0 skipped"* ]]
 }
 
-@test "the README's plain-sacct one-liner (with Account) is read without a header; the seed's still is" {
+@test "the README's plain-sacct one-liner (with Account) is read without a header; version 0.1's still is" {
   # what sacct -a -n -P -o JobID,User,Account,State,... prints: a job, its step, a job without account
   printf '%s\n' '300|kim|physics|COMPLETED|600|4|1|4G|||cpu=4,mem=4G,node=1|2025-08-03T00:00:00|2025-08-03T00:00:00|2025-08-03T00:10:00' \
     '300.batch|||COMPLETED|600|4|1||2048K|1024K|cpu=4,mem=4G,node=1|2025-08-03T00:00:00|2025-08-03T00:00:00|2025-08-03T00:10:00' \
@@ -94,7 +94,7 @@ for i in range(200000):
   [[ "$stderr" == *"3 lines, 2 records, 0 skipped"* ]]
   run env TZ=UTC sb-parse --stdin --format readme-account --quiet < "$SANDBOX/readme.txt"
   [[ "${lines[0]}" == *'"account":"physics"'* ]]
-  # the seed's 13 fields (no Account) are still recognised
+  # version 0.1's 13 fields (no Account) are still recognised
   run bash -c "cut -d'|' -f1-2,4- '$SANDBOX/readme.txt' | TZ=UTC sb-parse --stdin --quiet"
   [ "$status" -eq 0 ]
   [[ "${lines[0]}" == *'"user":"kim","account":"","state":"COMPLETED"'* ]]

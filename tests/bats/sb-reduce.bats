@@ -16,7 +16,7 @@ load test_helper
   [ -f "$SLURM_SB_ROOT/clusters/hammer/state/seen/2025-08.bloom" ]
 }
 
-@test "the seed's one-liner shape works: sb-parse --stdin | sb-reduce --since --until --stdin" {
+@test "version 0.1's one-liner shape works: sb-parse --stdin | sb-reduce --since --until --stdin" {
   line='7|alice|COMPLETED|3600|4|1|4000Mc|||cpu=4,mem=16000M,node=1|2025-08-01T00:00:00|2025-08-01T01:00:00|2025-08-01T02:00:00'
   run bash -c "echo '$line' | sb-parse --stdin --quiet | sb-reduce --cluster hammer --since 2025-08-01 --until 2025-09-01 --stdin"
   [ "$status" -eq 0 ]

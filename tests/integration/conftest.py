@@ -1,16 +1,22 @@
 """The private SLURM test cluster (tests/slurm/cluster-up.sh; $SB_SLURM_ENV names its
 environment file) with its users registered."""
 import os
+import shutil
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-import shutil
-
-from slurm_jobs import (SLURM_SCRIPTS, USERS, as_user, cluster_env, shared_folder, submit,
-                        wait_for_state, wait_until_ended)
+from slurm_jobs import (
+    SLURM_SCRIPTS,
+    USERS,
+    as_user,
+    cluster_env,
+    shared_folder,
+    submit,
+    wait_for_state,
+    wait_until_ended,
+)
 
 
 def pytest_collection_modifyitems(items):

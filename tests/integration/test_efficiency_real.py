@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 import orjson
 import pytest
-
 from slurm_jobs import submit, wait_until_ended
 from test_pipelines_real import pipeline
 

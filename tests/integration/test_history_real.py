@@ -14,7 +14,6 @@ from datetime import date
 
 import orjson
 import pytest
-
 from slurm_jobs import SLURM_SCRIPTS, USERS_BIN, as_user, mysql
 
 FIRST_ID = 9_300_000

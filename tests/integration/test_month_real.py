@@ -21,9 +21,18 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-
-from slurm_jobs import (SLURM_SCRIPTS, TOP, USERS_BIN, kill_session, mysql,
-                        raw_sacct_totals, runuser_command, stamp, submit, wait_until_ended)
+from slurm_jobs import (
+    SLURM_SCRIPTS,
+    TOP,
+    USERS_BIN,
+    kill_session,
+    mysql,
+    raw_sacct_totals,
+    runuser_command,
+    stamp,
+    submit,
+    wait_until_ended,
+)
 
 PIPELINES = os.path.join(TOP, "pipelines")
 USERS = {"sbm1": "sbphys", "sbm2": "sbphys", "sbm3": "sbchem", "sbmgone": "sbchem"}

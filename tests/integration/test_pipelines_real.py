@@ -13,9 +13,18 @@ from datetime import datetime, timezone
 
 import orjson
 import pytest
-
-from slurm_jobs import (FAILED, SLURM_SCRIPTS, TOP, USERS_BIN, as_user, kill_session,
-                        raw_sacct_totals, runuser_command, submit, wait_until_ended)
+from slurm_jobs import (
+    FAILED,
+    SLURM_SCRIPTS,
+    TOP,
+    USERS_BIN,
+    as_user,
+    kill_session,
+    raw_sacct_totals,
+    runuser_command,
+    submit,
+    wait_until_ended,
+)
 
 PIPELINES = os.path.join(TOP, "pipelines")
 SECOND = "sbother"

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-
 from slurm_jobs import USERS_BIN, as_user, shared_folder, stamp
 
 

@@ -17,7 +17,6 @@ import time
 
 import orjson
 import pytest
-
 from slurm_jobs import TOP, USERS_BIN, runuser_command
 from test_pipelines_real import EARLIER, SECOND, history, seed, stored, truth_of
 
@@ -103,7 +102,7 @@ def test_two_poller_accounts_write_one_root_and_the_merged_boards_are_exact(
     assert board(shared_root, "alltime_jobs") == {user: v[5] for user, v in both.items()}
     gid = int(subprocess.run(["getent", "group", GROUP], capture_output=True, text=True)
               .stdout.split(":")[2])
-    for folder, names, files in os.walk(shared_root):
+    for folder, _, files in os.walk(shared_root):
         info = os.lstat(folder)
         assert info.st_gid == gid and stat.S_IMODE(info.st_mode) == 0o2775, folder
         for name in files:

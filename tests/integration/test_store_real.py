@@ -5,7 +5,6 @@ import subprocess
 
 import orjson
 import pytest
-
 from slurm_jobs import USERS_BIN, as_user, stamp
 
 FAILED = {"FAILED", "TIMEOUT", "OUT_OF_MEMORY"}

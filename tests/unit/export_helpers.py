@@ -3,7 +3,6 @@ running sb-export, and reading board files straight from disk (not through the c
 import os
 
 import orjson
-
 from reduce_helpers import job, reduce, tool
 
 NOW = "2025-08-31T12:00:00Z"

@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from reduce_helpers import ENV
 from test_view_model import make_hostile_root, make_store
 

@@ -1,9 +1,10 @@
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from slurm_scoreboard.errors import BloomCorrupt
 from slurm_scoreboard.store import bloom
 from slurm_scoreboard.store.bloom import BloomFilter
-from slurm_scoreboard.errors import BloomCorrupt
 
 
 def test_added_keys_are_always_found_and_others_not():

@@ -9,7 +9,6 @@ import shutil
 import signal
 
 import orjson
-
 from reduce_helpers import ENV, expected_totals, job, reduce, rollup, user_totals
 
 BATCH_A = [job(i, ("alice", "bob")[i % 2], f"2025-07-{1 + i % 28:02d}T06:00:00Z", cpus=1 + i % 3,

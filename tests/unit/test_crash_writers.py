@@ -24,16 +24,24 @@ import shutil
 
 import orjson
 import pytest
-
-from crash_helpers import (differences, fast_folder, linked_copy, remove_fast_folders,
-                           representative_points, run_forked, snapshot, SyncSpy,
-                           write_points)
+from crash_helpers import (
+    SyncSpy,
+    differences,
+    fast_folder,
+    linked_copy,
+    remove_fast_folders,
+    representative_points,
+    run_forked,
+    snapshot,
+    write_points,
+)
 from reduce_helpers import job, ndjson, reduce
+
+from slurm_scoreboard.core import layout
 from slurm_scoreboard.export import sitedir
 from slurm_scoreboard.history import chronicle
 from slurm_scoreboard.rank import efficiency, rebuilds
 from slurm_scoreboard_tools import sb_export, sb_news, sb_rank, sb_reduce
-from slurm_scoreboard.core import layout
 
 NOW = "2025-08-31T12:00:00Z"
 BEFORE = "2025-08-30T12:00:00Z"     # the last rebuild: yesterday, so the history pass is due
@@ -431,7 +439,7 @@ def test_every_file_of_every_writer_is_synced_before_its_rename_and_its_folder_a
         "sb-export openmetrics": (sb_export.main, ["--root", copy, "--format", "openmetrics",
                                                    "--output", tmp_path / "x.prom"], b""),
     }
-    for name, (main, argv, stdin) in runs.items():
+    for main, argv, stdin in runs.values():
         assert_synced_before_and_after_each_rename(spied(tmp_path, main, argv, stdin, RANK_ENV))
     news_root = linked_copy(news_base["taken"], news_base["taken"].parent / "spied")
     for which in NEWS_ARGS:

@@ -7,7 +7,6 @@ import sys
 
 import orjson
 import pytest
-
 from reduce_helpers import ENV, job, reduce, rollup, tool, user_totals
 
 NOW = "2025-09-30T12:00:00Z"

@@ -6,12 +6,11 @@ import os
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reduce_helpers import job, reduce, rollup, snapshot, tool, user_totals
 
+from slurm_scoreboard.core.times import day_of_seconds, iso_seconds
 from slurm_scoreboard.store import metrics
 from slurm_scoreboard.store.store import Rollup, rollup_bytes
-from slurm_scoreboard.core.times import day_of_seconds, iso_seconds
-
-from reduce_helpers import job, reduce, rollup, snapshot, tool, user_totals
 
 HOUR = 3600
 DAY = 86400

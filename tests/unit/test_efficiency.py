@@ -9,20 +9,17 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reduce_helpers import ENV, job, ndjson, reduce, tool
 
-from slurm_scoreboard.ingest import records
-
-from slurm_scoreboard.rank import efficiency
-
-from slurm_scoreboard.store import usage
-from slurm_scoreboard.ingest.parser import SacctParser
-from slurm_scoreboard.ingest.records import placement
+from slurm_scoreboard import errors
+from slurm_scoreboard.core import layout
 from slurm_scoreboard.core.times import iso_seconds
 from slurm_scoreboard.core.windows import Window
-from slurm_scoreboard.core import layout
-
-from reduce_helpers import ENV, job, ndjson, reduce, tool
-from slurm_scoreboard import errors
+from slurm_scoreboard.ingest import records
+from slurm_scoreboard.ingest.parser import SacctParser
+from slurm_scoreboard.ingest.records import placement
+from slurm_scoreboard.rank import efficiency
+from slurm_scoreboard.store import usage
 
 NOW = "2025-08-31T12:00:00Z"
 ALLTIME = Window("alltime", None, None)

@@ -12,11 +12,10 @@ import subprocess
 import threading
 import zlib
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from export_helpers import HOSTILE, export, ranked_root
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}

@@ -12,9 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 import pytest
-
-from export_helpers import (HOSTILE, NOW, export, opt_out, ranked_root, read_board,
-                            write_board)
+from export_helpers import HOSTILE, NOW, export, opt_out, ranked_root, read_board, write_board
 from reduce_helpers import ENV
 
 HOSTILE_PAGE = "groups/~" + hashlib.sha256(HOSTILE.encode()).hexdigest()[:32] + ".html"

@@ -9,14 +9,23 @@ from datetime import datetime, timezone
 
 import orjson
 import pytest
+from export_helpers import (
+    CLUSTERS,
+    HOSTILE,
+    NOW,
+    every_board,
+    export,
+    opt_out,
+    ranked_root,
+    read_board,
+    write_board,
+)
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus_text
-
-from export_helpers import (CLUSTERS, HOSTILE, NOW, every_board, export, opt_out, ranked_root,
-                            read_board, write_board)
 from reduce_helpers import ENV
-from slurm_scoreboard.export import openmetrics
+
 from slurm_scoreboard.boardfiles import LEVELLESS
+from slurm_scoreboard.export import openmetrics
 
 LABEL = {"users": "user", "groups": "account"}
 FAMILY = {"users": "slurm_scoreboard_user", "groups": "slurm_scoreboard_group"}

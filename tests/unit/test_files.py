@@ -3,9 +3,9 @@ import stat
 
 import pytest
 
-from slurm_scoreboard.core import files
 from slurm_scoreboard import errors
 from slurm_scoreboard.cli import Terminated
+from slurm_scoreboard.core import files
 
 
 def test_atomic_write_replaces_and_honours_the_umask(tmp_path):

@@ -16,14 +16,15 @@ import sys
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reduce_helpers import job
+from test_samples import NEGATIVE, WITH_USERS, WITHOUT_USERS
+
+from slurm_scoreboard.errors import LayoutUnknown
 from slurm_scoreboard.ingest import fields
 from slurm_scoreboard.ingest.parser import SacctParser
-from slurm_scoreboard.errors import LayoutUnknown
 from slurm_scoreboard.ingest.records import check
-from test_samples import NEGATIVE, WITH_USERS, WITHOUT_USERS
 
 SEED = int(os.environ.get("SB_FUZZ_SEED") or random.SystemRandom().randrange(10 ** 6))
 LATEST = "2100-01-01T00:00:00Z"
@@ -117,6 +118,7 @@ def test_mutated_sacct_text_through_the_whole_pipe_ends_without_a_traceback(samp
     """The tools as processes: 3,000 mutated lines of an XDMoD log through parse | dedupe |
     reduce, then sb-rank."""
     import subprocess
+
     from reduce_helpers import ENV
     rng = random.Random(SEED)
     with open(os.path.join(samples_dir, "xdmod__referencedata_pozidriv.txt"), "rb") as handle:

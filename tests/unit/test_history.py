@@ -9,8 +9,8 @@ import os
 
 import orjson
 import pytest
-
 from reduce_helpers import job, reduce, tool
+
 from slurm_scoreboard.core import xp
 
 NOW = "2024-03-05T12:00:00Z"
@@ -355,6 +355,7 @@ def test_an_opted_out_user_named_in_a_competition_is_left_out(tmp_path):
 
 def test_the_history_pass_runs_when_due_not_at_every_rebuild(tmp_path):
     from datetime import datetime, timedelta, timezone
+
     from slurm_scoreboard.history import chronicle
     root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
     now = datetime(2024, 3, 5, 12, 0, tzinfo=timezone.utc)
@@ -453,6 +454,7 @@ def test_damaged_achievement_lines_are_skipped_by_every_reader(tmp_path):
 
 def test_the_opt_out_cache_is_an_input_of_the_history_pass(tmp_path):
     from datetime import datetime, timezone
+
     from slurm_scoreboard.history import chronicle
     root = store(tmp_path, [cpu_hours(1, "alice", "2024-02-01T10:00:00Z", 1)])
     now = datetime(2024, 3, 5, 12, 0, tzinfo=timezone.utc)

@@ -11,16 +11,15 @@ import json
 import os
 
 import orjson
-
 from reduce_helpers import job, reduce, tool
+
+from slurm_scoreboard.boardfiles import BoardFiles, ranks_in_groups
 from slurm_scoreboard.core import xp
+from slurm_scoreboard.core.times import iso_seconds
 from slurm_scoreboard.history import history
 from slurm_scoreboard.history.achievements import Achievements
-from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.rank.groupstats import group_stats
-from slurm_scoreboard.boardfiles import ranks_in_groups
 from slurm_scoreboard.history.recordbook import RecordBook
-from slurm_scoreboard.core.times import iso_seconds
+from slurm_scoreboard.rank.groupstats import group_stats
 
 RATES = dict(xp.DEFAULT_RATES)
 HOUR = 3600

@@ -17,10 +17,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import orjson
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slurm_scoreboard.core import xp
-
 from slurm_scoreboard.history import history
 from slurm_scoreboard.history.achievements import Achievements
 from slurm_scoreboard.history.competitions import Competition, Competitions

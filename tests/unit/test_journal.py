@@ -2,9 +2,8 @@ import os
 
 import pytest
 
-from slurm_scoreboard.store.journal import JOURNAL, Transaction, recover, staged_path
-
 from slurm_scoreboard.errors import JournalCorrupt
+from slurm_scoreboard.store.journal import JOURNAL, Transaction, recover, staged_path
 
 
 def setup_dirs(tmp_path):

@@ -29,9 +29,9 @@ def test_jobs_that_never_started_are_not_jobs():
     assert metrics.of_record(failed) == [0, 0, 0, 0, 1, 0]
 
 
-def test_seed_fields_are_unrounded_hours():
-    fields = metrics.seed_fields([5400, 1800, 0, 0, 3, 2])
+def test_hour_fields_are_unrounded_hours():
+    fields = metrics.hour_fields([5400, 1800, 0, 0, 3, 2])
     assert fields == {"total_clock_hours": 1.5, "total_elapsed_hours": 0.5,
                       "total_gpu_clock_hours": 0.0, "gpu_elapsed_hours": 0.0,
                       "count_failed_jobs": 3}
-    assert metrics.seed_fields([1, 0, 0, 0, 0, 0])["total_clock_hours"] == 1 / 3600
+    assert metrics.hour_fields([1, 0, 0, 0, 0, 0])["total_clock_hours"] == 1 / 3600

@@ -14,10 +14,11 @@ import stat
 
 import orjson
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from crash_helpers import SyncSpy, run_forked
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reduce_helpers import job, ndjson
+
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.sharing import Sharing
 from slurm_scoreboard_tools import sb_export, sb_news, sb_probe, sb_rank, sb_reduce

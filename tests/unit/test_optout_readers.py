@@ -14,22 +14,20 @@ import sys
 
 import orjson
 import pytest
-from hypothesis import given, strategies as st
-
 from export_helpers import every_board
+from hypothesis import given
+from hypothesis import strategies as st
 from reduce_helpers import ENV, job, tool
-from slurm_scoreboard import boardfiles, cli
-from slurm_scoreboard.core import optout, sharing, xp
-from slurm_scoreboard.poll import probe
-from slurm_scoreboard.rank import groupstats
-from slurm_scoreboard.view import model
-from slurm_scoreboard.view import players
-from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard.history.competitions import Competition
-from slurm_scoreboard_tools import sb_rank
 from test_view_model import NOW, make_store, rank
-from slurm_scoreboard.rank import standings
-from slurm_scoreboard.core import layout
+
+from slurm_scoreboard import boardfiles, cli
+from slurm_scoreboard.boardfiles import BoardFiles
+from slurm_scoreboard.core import layout, optout, sharing, xp
+from slurm_scoreboard.history.competitions import Competition
+from slurm_scoreboard.poll import probe
+from slurm_scoreboard.rank import groupstats, standings
+from slurm_scoreboard.view import model, players
+from slurm_scoreboard_tools import sb_rank
 
 OUT = "alice"              # first on Overall, holds records, in group chem and in competitions
 CONTESTS = {"competitions": [

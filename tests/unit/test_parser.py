@@ -41,7 +41,7 @@ def test_sb_sacct_order_is_recognised_by_field_count():
     assert stats.records == 2 and stats.lines == 2
 
 
-def test_seed_one_liner_order_has_no_account():
+def test_old_one_liner_order_has_no_account():
     line = ("200|carol|TIMEOUT|7200|8|2|4000Mc||| cpu=8,mem=32000M,node=2|"
             "2025-08-02T00:00:00|2025-08-02T00:00:05|2025-08-02T02:00:05").replace("| cpu", "|cpu")
     records, problems, _ = parse([line])
@@ -290,6 +290,7 @@ def test_malformed_lines_are_reported_with_line_numbers():
 
 def test_unknown_headerless_layout_stops_with_one_message():
     import pytest
+
     from slurm_scoreboard.errors import LayoutUnknown
     with pytest.raises(LayoutUnknown, match="cannot tell the columns of a 3-field line"):
         parse(["1|COMPLETED|0:0"] * 200)
@@ -299,6 +300,7 @@ def test_a_layout_guessed_from_the_count_that_does_not_fit_stops_after_five_line
     """13 fields with ^|^ look like the README one-liner's order; if the first lines do not fit
     it (no JobID where it should be), stop with one message instead of one per line."""
     import pytest
+
     from slurm_scoreboard.errors import LayoutUnknown
     line = "^|^".join(["", "sbatch", "x", "COMPLETED", "1", "2", "3", "4", "5", "6", "7", "8",
                        "9"])
@@ -379,7 +381,8 @@ def test_own_xdmod_fixture_gives_the_hand_checked_records():
     assert running["terminal"] is False and running["end"] is None
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 FIELD = st.one_of(st.text(max_size=12), st.sampled_from(
     ["", "Unknown", "COMPLETED", "99999999999999999999", "-5", "1e400K", "inf",

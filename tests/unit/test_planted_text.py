@@ -28,18 +28,18 @@ from html.parser import HTMLParser
 
 import orjson
 import pytest
-from hypothesis import given, settings, strategies as st
+from export_helpers import NOW, hours
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus_text
-
-from export_helpers import NOW, hours
 from reduce_helpers import ENV, job, reduce, tool
-from slurm_scoreboard.export import openmetrics, webpage
-from slurm_scoreboard.view import ansi, screens
-from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
-from slurm_scoreboard_tools import sb_view
-from slurm_scoreboard.view import display
+
 from slurm_scoreboard import errors
+from slurm_scoreboard.export import openmetrics, webpage
+from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
+from slurm_scoreboard.view import ansi, display, screens
+from slurm_scoreboard_tools import sb_view
 
 NOT_UTF8 = "\ufdd0not-utf-8\ufdd0"       # replaced by raw bytes once the file is serialised
 RAW_NOT_UTF8 = b"\xff\xfe\xc3\x28\x1b[2J"

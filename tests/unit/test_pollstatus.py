@@ -4,12 +4,13 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reduce_helpers import ENV, tool
-from slurm_scoreboard.poll import pollstatus
-from slurm_scoreboard.errors import Damaged
+
 from slurm_scoreboard.core.times import to_iso
+from slurm_scoreboard.errors import Damaged
+from slurm_scoreboard.poll import pollstatus
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
 GOOD_POLL = {"cluster": "hammer", "started": "2025-06-15T11:50:00Z",
@@ -209,8 +210,9 @@ def test_sb_probe_polls_exits_1_only_once_the_data_is_over_a_day_behind(tmp_path
 
 def test_the_status_names_months_on_the_old_day_rule_and_a_damaged_rule(tmp_path):
     from reduce_helpers import job, reduce
-    from slurm_scoreboard.poll import pollstatus
+
     from slurm_scoreboard.core.times import from_iso
+    from slurm_scoreboard.poll import pollstatus
     root = tmp_path
     done, _ = reduce(root, [job(1, "ann", "2025-07-02T10:00:00Z"),
                             job(2, "ann", "2025-08-02T10:00:00Z")])

@@ -4,8 +4,8 @@ import os
 
 import orjson
 import pytest
-
 from reduce_helpers import ENV, job, reduce, tool
+
 from slurm_scoreboard.rank import standings
 
 NOW = "2024-03-01T09:30:00Z"

@@ -2,9 +2,8 @@ import json
 
 import pytest
 
-from slurm_scoreboard.ingest.ratelimit import RateLimiter
-
 from slurm_scoreboard.errors import RateLimited
+from slurm_scoreboard.ingest.ratelimit import RateLimiter
 
 
 class Clock:

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import orjson
 import pytest
-
 from reduce_helpers import ENV, job, ndjson, tool
+
 from slurm_scoreboard.rank import rebuilds
 
 NOON = datetime(2025, 8, 20, 12, 0, tzinfo=timezone.utc)

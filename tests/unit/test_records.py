@@ -6,11 +6,12 @@ import copy
 
 import orjson
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from slurm_scoreboard.errors import SkipRecord
 from slurm_scoreboard.ingest import records
 from slurm_scoreboard.ingest.records import check
-from slurm_scoreboard.errors import SkipRecord
 
 LATEST = "2025-09-02T00:00:00Z"
 

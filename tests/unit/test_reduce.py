@@ -3,9 +3,7 @@ import fcntl
 import os
 
 import pytest
-
-from reduce_helpers import (expected_totals, job, ndjson, reduce, rollup, snapshot, tool,
-                            user_totals)
+from reduce_helpers import expected_totals, job, ndjson, reduce, rollup, snapshot, tool, user_totals
 
 AUG = "2025-08-{:02d}T12:00:00Z"
 
@@ -32,7 +30,7 @@ def test_totals_equal_independent_sums(tmp_path):
     assert user_totals(tmp_path) == expected_totals(jobs)
 
 
-def test_rollup_has_the_seed_schema_days_and_accounts(tmp_path):
+def test_rollup_has_the_readme_schema_days_and_accounts(tmp_path):
     jobs = mixed_jobs()
     reduce(tmp_path, jobs)
     data = rollup(tmp_path, "2025-08")
@@ -185,8 +183,9 @@ def test_malformed_input_lines_are_reported_and_skipped(tmp_path):
 
 
 def test_a_het_job_from_the_parser_counts_once_with_its_own_cpu_seconds(tmp_path):
-    from slurm_scoreboard.ingest.parser import SacctParser
     from test_parser import HET_LINES
+
+    from slurm_scoreboard.ingest.parser import SacctParser
     (het,) = SacctParser(cluster="hammer").parse(iter(HET_LINES), "het")
     assert het["cpu_seconds"] != het["elapsed_s"] * het["cpus"]
     done, stats = reduce(tmp_path, [het, job(1, "gus", "2025-08-07T00:01:00Z", cpus=3, elapsed=60)])
@@ -216,3 +215,48 @@ def test_stats_count_the_new_jobs_without_an_account(tmp_path):
     assert stats["no_account"] == 0
     # they count for their users all the same
     assert user_totals(tmp_path)["dave"][5] == 2
+
+
+def test_summarize_sums_many_runs_stats_lines_and_counts_each_user_once():
+    import io
+
+    import orjson
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from slurm_scoreboard.store import runs
+
+    names = st.sampled_from(["alice", "bob", "carol", "dave"])
+    count_runs = st.lists(st.fixed_dictionaries({
+        "new_jobs": st.integers(0, 10**6), "no_account": st.integers(0, 50),
+        "users_changed": st.lists(names, unique=True)}), max_size=6)
+    usage_runs = st.lists(st.fixed_dictionaries({
+        "processed": st.integers(0, 100), "measured": st.integers(0, 100)}), max_size=4)
+
+    @settings(max_examples=80, deadline=None)
+    @given(count_runs, usage_runs, st.lists(st.sampled_from([b"", b"oops", b"[1]", b"null"])))
+    def check(counted, measured, junk):
+        lines = [orjson.dumps(s) for s in counted + measured] + junk
+        totals = runs.summarize(io.BytesIO(b"\n".join(lines) + b"\n"))
+        assert totals == {
+            "new_jobs": sum(s["new_jobs"] for s in counted),
+            "users": len({u for s in counted for u in s["users_changed"]}),
+            "no_account": sum(s["no_account"] for s in counted),
+            "measured": sum(s["measured"] for s in measured),
+            "days": len(measured)}
+        words = runs.summary_line(totals).split()
+        assert words[0::2] == list(runs.SUMMARY) and all(w.isdigit() for w in words[1::2])
+
+    check()
+
+
+def test_summarize_reads_what_real_runs_print(tmp_path):
+    """The fields sb-poll reports come from real runs' stats lines, through the tool."""
+    first, _ = reduce(tmp_path, [job(1, "alice", "2025-08-02T00:00:00Z", account=""),
+                                 job(2, "bob", "2025-08-02T00:00:00Z")], "--cluster", "hammer")
+    again, _ = reduce(tmp_path, [job(3, "bob", "2025-08-03T00:00:00Z"),
+                                 job(1, "alice", "2025-08-02T00:00:00Z", account="")],
+                      "--cluster", "hammer")
+    done = tool("sb_reduce", ["--summarize"], first.stdout + again.stdout)
+    assert done.returncode == 0
+    assert done.stdout == b"new_jobs 3 users 2 no_account 1 measured 0 days 0\n"

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from slurm_scoreboard import errors
 from slurm_scoreboard.ingest import sacct
 from slurm_scoreboard.ingest.fields import SB_SACCT_FIELDS
-from slurm_scoreboard import errors
 
 
 def utc(*args):

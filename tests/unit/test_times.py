@@ -46,7 +46,9 @@ def test_round_trip():
     assert times.sacct_stamp(moment) == "2025-03-01T00:00:00"
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
+
 from slurm_scoreboard import errors
 
 

@@ -30,7 +30,8 @@ def test_empty_and_malformed():
         gpu_count(parse_tres("gres/gpu=two"))
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @settings(max_examples=500, deadline=None)

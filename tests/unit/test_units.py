@@ -60,7 +60,8 @@ def test_counts():
 
 # -- any text: a number or ValueError, never another exception, never a negative or huge number
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from slurm_scoreboard.ingest.units import MAX_BYTES  # noqa: E402
 

@@ -6,15 +6,11 @@ import os
 
 import orjson
 import pytest
-
 from reduce_helpers import job, reduce, tool
-from slurm_scoreboard.view import screens
+
+from slurm_scoreboard import boardfiles, errors
 from slurm_scoreboard.boardfiles import BoardFiles
-from slurm_scoreboard import boardfiles
-from slurm_scoreboard.view import display
-from slurm_scoreboard.view import model
-from slurm_scoreboard.view import players
-from slurm_scoreboard import errors
+from slurm_scoreboard.view import display, model, players, screens
 
 NOW = "2025-08-31T12:00:00Z"
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",

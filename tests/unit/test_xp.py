@@ -1,7 +1,7 @@
 import pytest
 
-from slurm_scoreboard.core import xp
 from slurm_scoreboard import errors
+from slurm_scoreboard.core import xp
 
 
 @pytest.mark.parametrize("level,needed", [(1, 0), (2, 83), (10, 1154), (50, 101333),

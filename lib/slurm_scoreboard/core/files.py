@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
 
 import orjson
-from ..errors import LockBusy, UnsafePath
+
+from ..errors import ConfigError, LockBusy, UnsafePath
 
 # Fault injection for the crash-safety tests: $SLURM_SB_FAULT_AT=N kills the process with SIGKILL
 # at its Nth write point; $SLURM_SB_FAULT_COUNT names a file that receives the number of write
@@ -134,21 +135,8 @@ def open_folder(path: str, create: bool = False) -> int:
     fd = os.open(_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for index, part in enumerate(parts):
-            made = False
             try:
-                child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    raise FileNotFoundError(errno.ENOENT, "no such folder", path) from None
-                try:
-                    fault_point()
-                    os.mkdir(part, _NEW_FOLDER, dir_fd=fd)
-                    child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
-                    fault_point()
-                    _adopt(child, _modes.folder)
-                    made = True
-                except FileExistsError:
-                    child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+                child, made = _open_child(fd, part, create, path)
             except OSError as err:
                 if err.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise _refuse(os.path.join(_root, *parts[:index + 1])) from None
@@ -161,6 +149,29 @@ def open_folder(path: str, create: bool = False) -> int:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _open_child(fd: int, part: str, create: bool, path: str) -> Tuple[int, bool]:
+    """The folder `part` in the folder `fd`, not through a symlink, and whether it was made
+    here (with the root's modes) because it was missing and `create` was asked."""
+    try:
+        return os.open(part, _FOLDER_FLAGS, dir_fd=fd), False
+    except FileNotFoundError:
+        if not create:
+            raise FileNotFoundError(errno.ENOENT, "no such folder", path) from None
+    try:
+        fault_point()
+        os.mkdir(part, _NEW_FOLDER, dir_fd=fd)
+    except FileExistsError:
+        return os.open(part, _FOLDER_FLAGS, dir_fd=fd), False
+    child = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+    try:
+        fault_point()
+        _adopt(child, _modes.folder)
+    except BaseException:
+        os.close(child)
+        raise
+    return child, True
 
 
 @contextmanager
@@ -401,6 +412,23 @@ def read_json(path: str, default=None, limit: Optional[int] = None):
         return orjson.loads(read_bytes(path, limit))
     except FileNotFoundError:
         return default
+
+
+def read_config(path: str, default=None, limit: Optional[int] = None):
+    """A site's JSON config file, `default` when it does not exist; ConfigError naming the
+    file when it is not JSON, is too big, or cannot be read."""
+    try:
+        data = read_bytes(path, limit)
+    except FileNotFoundError:
+        return default
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    except (OSError, UnsafePath) as err:
+        raise ConfigError(f"{path}: cannot be read ({err})") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from None
 
 
 def fsync_dir(path: str) -> None:

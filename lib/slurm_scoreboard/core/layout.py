@@ -1,4 +1,4 @@
-"""Where everything lives under a scoreboard root: the one owner of every path (the seed
+"""Where everything lives under a scoreboard root: the one owner of every path (the README's
 README's storage layout, and what grew since).
 
 :data:`PATHS` names each file and folder by a template relative to the root; the functions

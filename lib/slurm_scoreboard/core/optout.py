@@ -27,13 +27,11 @@ from typing import Callable, Dict, Iterable, List, Optional, Set
 
 import orjson
 
-from . import times
+from ..errors import OptOutUnreadable, UnsafePath
+from . import layout, times
 from .files import atomic_write_json, locked, read_bytes, remove_leftovers
-from ..errors import UnsafePath
-from . import layout
 from .layout import optout_file
 from .names import check_name
-from ..errors import OptOutUnreadable
 
 HOME_MARKER = ".slurm_scoreboard_optout"
 MAX_AGE = 86400            # a cached answer is good for a day

@@ -24,10 +24,9 @@ import pwd
 import stat
 from typing import List, NamedTuple, Optional
 
+from ..errors import SharingError
 from . import layout
 from .files import Modes, read_json
-from ..errors import SharingError
-
 
 
 class Sharing(NamedTuple):

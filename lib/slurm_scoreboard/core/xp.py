@@ -14,10 +14,8 @@ import bisect
 import math
 from typing import Dict, List, Optional
 
-from .files import read_json
-
-from ..errors import UnsafePath
 from ..errors import ConfigError
+from .files import read_config
 
 MAX_XP = 200_000_000
 MAX_LEVEL = 99
@@ -78,12 +76,7 @@ def load_rates(path: Optional[str]) -> Dict[str, float]:
     rates = dict(DEFAULT_RATES, **MEASURED_RATES)
     if not path:
         return rates
-    try:
-        config = read_json(path)
-    except ValueError as err:
-        raise ConfigError(f"{path}: not valid JSON ({err})") from None
-    except (OSError, UnsafePath) as err:
-        raise ConfigError(f"{path}: cannot be read ({err})") from None
+    config = read_config(path)
     if config is None:
         return rates
     given = config.get("rates", {}) if isinstance(config, dict) else None

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Iterator, List, NamedTuple, Optional
 
-from ..boardfiles import ALL, Board, BoardFiles, load_index
-
-from ..errors import BoardError, OptOutUnreadable
 from .. import boardfiles
+from ..boardfiles import ALL, Board, BoardFiles, load_index
+from ..errors import BoardError, OptOutUnreadable
 
 
 class Scoped(NamedTuple):

@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Optional
 
-from ..core import times
 from ..boardfiles import LEVELLESS
+from ..core import times
 from .leaderboard_files import LeaderboardFiles
 
 PREFIX = "slurm_scoreboard"

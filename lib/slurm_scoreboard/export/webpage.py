@@ -25,13 +25,11 @@ import html
 from typing import Dict, Iterator, Optional, Tuple
 from urllib.parse import quote
 
-from ..boardfiles import LEVELLESS, SKILLS
-from .leaderboard_files import ALL, LeaderboardFiles, Scoped
+from ..boardfiles import LEVELLESS, SKILLS, Board, Row
 from ..core.names import check_name
-from ..boardfiles import Board, Row
+from ..view import display, players
 from ..view.display import format_value, metric_title, value_heading, when, window_title
-from ..view import display
-from ..view import players
+from .leaderboard_files import ALL, LeaderboardFiles, Scoped
 
 KIND_TITLES = {"users": "Players", "groups": "Groups"}
 MEMBER_FOLDERS = {"users": "players", "groups": "groups"}

@@ -24,11 +24,10 @@ from typing import BinaryIO, Dict, List, Optional, Sequence, Tuple
 
 import orjson
 
+from ..boardfiles import METRIC_TITLES, name_field
 from ..core import xp
-from ..boardfiles import METRIC_TITLES
 from ..store.metrics import METRICS, metric_value
 from .history import SKILLS, Key, Observer, Row, Vector
-from ..boardfiles import name_field
 from .recordbook import gain_of
 
 LEVEL_MILESTONES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 99)
@@ -97,21 +96,13 @@ class Achievements(Observer):
             if not gain[index]:
                 continue
             points = xp.xp_of(metric_value(after, skill), rate)
-            old = old_points[position]
-            if points == old:
+            if points == old_points[position]:
                 continue
             if new_points is None:
                 new_points, new_levels = list(old_points), list(old_levels)
             new_points[position] = points
-            if old_levels[position] < xp.MAX_LEVEL and points >= xp.XP_TABLE[old_levels[position]]:
-                new_levels[position] = xp.level(points)       # XP_TABLE[L]: level L + 1's XP
-                value = metric_value(after, skill)
-                for level in reached_levels(old, points):
-                    self.emit(dict(base, event="level", skill=skill, level=level, xp=points,
-                                   value=value), level)
-            if old < xp.MAX_XP <= points:
-                self.emit(dict(base, event="xp_cap", skill=skill, xp=points,
-                               value=metric_value(after, skill)))
+            new_levels[position] = self._skill_crossed(base, skill, old_points[position], points,
+                                                       old_levels[position], after)
         if new_points is None:
             return
         self.points[key] = (new_points, new_levels)
@@ -120,6 +111,21 @@ class Achievements(Observer):
             for milestone in reached_totals(sum(old_levels), total_after):
                 self.emit(dict(base, event="total_level", total_level=milestone,
                                level=total_after, xp=sum(new_points)), milestone)
+
+    def _skill_crossed(self, base: dict, skill: str, old: int, points: int, old_level: int,
+                       after: Vector) -> int:
+        """The level events of one skill's XP going from `old` to `points`; its new level."""
+        level_now = old_level
+        if old_level < xp.MAX_LEVEL and points >= xp.XP_TABLE[old_level]:
+            level_now = xp.level(points)       # XP_TABLE[L]: level L + 1's XP
+            value = metric_value(after, skill)
+            for level in reached_levels(old, points):
+                self.emit(dict(base, event="level", skill=skill, level=level, xp=points,
+                               value=value), level)
+        if old < xp.MAX_XP <= points:
+            self.emit(dict(base, event="xp_cap", skill=skill, xp=points,
+                           value=metric_value(after, skill)))
+        return level_now
 
     def _new_leaders(self, day: str, gains: Dict[Key, Vector],
                      totals: Dict[Key, Vector]) -> None:

@@ -23,14 +23,20 @@ from typing import Callable, Dict, List, Optional
 
 import orjson
 
-from . import competitions, history
 from ..core import layout, times
-from .achievements import Achievements
-from ..core.files import atomic_file, atomic_write, list_folder, makedirs, read_bytes, unlink_synced
-from ..errors import UnsafePath
+from ..core.files import (
+    atomic_file,
+    atomic_write,
+    identity,
+    list_folder,
+    makedirs,
+    read_bytes,
+    unlink_synced,
+)
 from ..core.optout import OptOut, opted_out
-from ..errors import OptOutUnreadable
-from ..core.files import identity
+from ..errors import OptOutUnreadable, UnsafePath
+from . import competitions, history
+from .achievements import Achievements
 from .recordbook import RecordBook
 
 Damage = Callable[[str, str], None]

@@ -21,19 +21,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import orjson
-
-from ..core import xp
-from ..store import metrics
 from ..boardfiles import METRIC_TITLES, shared_ranks
-from ..store.metrics import metric_value
-from ..core.files import read_bytes
-from ..errors import UnsafePath
-from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of, week_label
+from ..core import xp
+from ..core.files import read_config
 from ..core.names import PLAIN
 from ..errors import ConfigError
+from ..store import metrics
+from ..store.metrics import metric_value
+from .history import SKILLS, Key, Observer, Row, Vector, monday_of, skill_xp, sunday_of, week_label
 
 PRESETS = ("skill-of-the-week",)
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -226,33 +223,29 @@ def _competition(entry, where: str, warn: Warn) -> Optional[Competition]:
                        _names(entry.get("users"), f"{where}.users"))
 
 
-def load(path: str, today: str, warn: Warn = lambda message: None) -> List[Competition]:
-    """The competitions of the config file (none when it does not exist), presets included;
-    what a config written before 0.3 names that is no longer a skill is left out and told to
-    `warn` (a competition left with no skill is skipped)."""
-    try:
-        data = read_bytes(path, MAX_CONFIG)
-        config = orjson.loads(data)
-    except FileNotFoundError:
-        return []
-    except orjson.JSONDecodeError as err:
-        raise ConfigError(f"{path}: not valid JSON ({err})") from None
-    except ValueError as err:
-        raise ConfigError(f"{err} (at most {MAX_CONFIG >> 20} MiB)") from None
-    except (OSError, UnsafePath) as err:
-        raise ConfigError(f"{path}: cannot be read ({err})") from None
-    if config is None:
-        return []
-    if type(config) is not dict or \
-            not set(config) <= {"competitions", "presets", "skill_of_the_week_skills"}:
-        raise ConfigError(f"{path}: expected {{\"competitions\": [...], \"presets\": [...], "
-                          "\"skill_of_the_week_skills\": [...]}")
+def _lists_of(config: dict, path: str) -> Tuple[list, list]:
+    """The config's competitions and presets, checked."""
     entries = config.get("competitions", [])
     presets = config.get("presets", [])
     if type(entries) is not list or len(entries) > MAX_COMPETITIONS:
         raise ConfigError(f"{path}: competitions must be a list of at most {MAX_COMPETITIONS}")
     if type(presets) is not list or not all(p in PRESETS for p in presets):
         raise ConfigError(f"{path}: presets must be a list of {', '.join(PRESETS)}")
+    return entries, presets
+
+
+def load(path: str, today: str, warn: Warn = lambda message: None) -> List[Competition]:
+    """The competitions of the config file (none when it does not exist), presets included;
+    what a config written before 0.3 names that is no longer a skill is left out and told to
+    `warn` (a competition left with no skill is skipped)."""
+    config = read_config(path, None, MAX_CONFIG)
+    if config is None:
+        return []
+    if type(config) is not dict or \
+            not set(config) <= {"competitions", "presets", "skill_of_the_week_skills"}:
+        raise ConfigError(f"{path}: expected {{\"competitions\": [...], \"presets\": [...], "
+                          "\"skill_of_the_week_skills\": [...]}")
+    entries, presets = _lists_of(config, path)
     found = [contest for i, entry in enumerate(entries)
              for contest in [_competition(entry, f"{path}: competitions[{i}]", warn)] if contest]
     idents = [competition.ident for competition in found]

@@ -118,43 +118,67 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
 def run(root: str, options: Options, stream: BinaryIO, warn: Warn) -> None:
     """The feed of `root` on `stream` (or into the outbox) as `options` ask."""
     files = BoardFiles(root)
-    out = Writer(stream)
     events = (event for event in files.events() if wanted(event, options))
     if options.all or options.since:
+        out = Writer(stream)
         for event in events:
             emit(event, out, options)
         return
     makedirs(news.folder(root))
     with locked(news.lock_file(root, options.cursor), 0):
-        path = news.cursor_file(root, options.cursor)
-        # what a killed run left half-written: every writer of the cursor holds its lock, and
-        # the outbox is written by this cursor's runs and by sb-news-post after its sb-news
-        for written in (path, options.outbox):
-            if written:
-                remove_leftovers(written)
-        seen = news.load(path)
-        fresh = set()
-        outbox = Outbox(options.outbox, files) if options.outbox else None
-        for event in events:
-            key = news.key_of(event["id"])
-            if key in seen or key in fresh:
-                continue
-            if outbox is not None:
-                if not outbox.take(outbox_line(event, options)):
-                    break           # the rest stay new for the next run
-            elif not options.mark_seen:
-                emit(event, out, options)
-            fresh.add(key)
-        stream.flush()
+        run_cursor(root, options, files, events, stream, warn)
+
+
+def run_cursor(root: str, options: Options, files: BoardFiles, events, stream: BinaryIO,
+               warn: Warn) -> None:
+    """The events new under the cursor (whose lock is held), printed or taken into the outbox;
+    then the cursor moves past them."""
+    path = news.cursor_file(root, options.cursor)
+    # what a killed run left half-written: every writer of the cursor holds its lock, and
+    # the outbox is written by this cursor's runs and by sb-news-post after its sb-news
+    for written in (path, options.outbox):
+        if written:
+            remove_leftovers(written)
+    seen = news.load(path)
+    outbox = Outbox(options.outbox, files) if options.outbox else None
+    fresh = deliver(unseen(events, seen), options, outbox, Writer(stream))
+    stream.flush()
+    if outbox is not None:
+        outbox.save()
+        if outbox.full:
+            warn(f"{options.outbox}: full ({OUTBOX_LIMIT >> 20} MiB); {len(fresh):,} events "
+                 "taken, the rest wait for the next run")
+    tell_cursor(options, seen, fresh, warn)
+    if fresh:
+        news.save(path, seen | fresh)
+
+
+def unseen(events, seen: set):
+    """(key, event) for each event not under the cursor yet, each key once."""
+    given = set()
+    for event in events:
+        key = news.key_of(event["id"])
+        if key not in seen and key not in given:
+            given.add(key)
+            yield key, event
+
+
+def deliver(pending, options: Options, outbox: Optional[Outbox], out: Writer) -> set:
+    """The keys of the events printed, taken into the outbox or (--mark-seen) only marked."""
+    fresh = set()
+    for key, event in pending:
         if outbox is not None:
-            outbox.save()
-            if outbox.full:
-                warn(f"{options.outbox}: full ({OUTBOX_LIMIT >> 20} MiB); {len(fresh):,} events "
-                     "taken, the rest wait for the next run")
-        if options.mark_seen:
-            warn(f"{len(fresh):,} events marked as seen under cursor {options.cursor}")
-        elif not seen and len(fresh) > 100 and not options.outbox:
-            warn(f"the first run of cursor {options.cursor} printed the whole history "
-                 f"({len(fresh):,} events); sb-news --mark-seen starts a cursor without it")
-        if fresh:
-            news.save(path, seen | fresh)
+            if not outbox.take(outbox_line(event, options)):
+                break           # the rest stay new for the next run
+        elif not options.mark_seen:
+            emit(event, out, options)
+        fresh.add(key)
+    return fresh
+
+
+def tell_cursor(options: Options, seen: set, fresh: set, warn: Warn) -> None:
+    if options.mark_seen:
+        warn(f"{len(fresh):,} events marked as seen under cursor {options.cursor}")
+    elif not seen and len(fresh) > 100 and not options.outbox:
+        warn(f"the first run of cursor {options.cursor} printed the whole history "
+             f"({len(fresh):,} events); sb-news --mark-seen starts a cursor without it")

@@ -15,17 +15,12 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Callable, Dict, Iterator, List, Sequence, Tuple
 
+from .. import boardfiles, errors
 from ..core import xp
-from ..store import metrics
-from ..errors import UnsafePath
-from ..errors import JournalCorrupt
 from ..core.optout import OptOut
+from ..errors import JournalCorrupt, StoreCorrupt, UnsafePath
+from ..store import metrics, reading, repair
 from ..store.store import day_rows, load_object
-from ..errors import StoreCorrupt
-from ..store import reading
-from ..store import repair
-from .. import boardfiles
-from .. import errors
 
 Vector = metrics.Vector
 Row = Tuple[str, str, str, Sequence[int]]     # cluster, user, account, vector

@@ -16,9 +16,7 @@ import mmh3
 
 from ..core import layout
 from ..core.files import atomic_write, read_bytes
-
-from ..errors import UnsafePath
-from ..errors import CursorCorrupt
+from ..errors import CursorCorrupt, UnsafePath
 
 HEADER = b"SBNEWS1\n"
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..store import metrics
+from ..boardfiles import name_field
 from ..core.windows import month_last_day
 from ..core.xp import xp_of
+from ..store import metrics
 from ..store.metrics import METRICS, metric_value
 from .history import SKILLS, Key, Observer, Row, Vector, monday_of, sunday_of, week_label
-from ..boardfiles import name_field
 
 PERIODS = ("day", "week", "month")
 Slot = Tuple[str, str, str, str]                # scope, kind, skill, period

@@ -15,12 +15,12 @@ SB_SACCT_FIELDS = ["JobID", "JobIDRaw", "Cluster", "User", "Account", "State", "
 # the steps' average usage, whose gres/gpuutil is the GPU utilisation where SLURM records it.
 SB_STEP_FIELDS = SB_SACCT_FIELDS + ["TotalCPU", "TRESUsageInAve"]
 
-# The seed README's "Manual one-off ingest" one-liner: no Account, so its jobs are in no group.
-SEED_FIELDS = ["JobID", "User", "State", "ElapsedRaw", "AllocCPUS", "NNodes", "ReqMem", "MaxRSS",
+# Version 0.1's README one-liner ("Manual one-off ingest"): no Account, so its jobs are in no group.
+OLD_ONELINER_FIELDS = ["JobID", "User", "State", "ElapsedRaw", "AllocCPUS", "NNodes", "ReqMem", "MaxRSS",
                "AveRSS", "AllocTRES", "Submit", "Start", "End"]
 
-# The README's plain-sacct one-liner today: the seed's with Account after User.
-README_FIELDS = SEED_FIELDS[:2] + ["Account"] + SEED_FIELDS[2:]
+# The README's plain-sacct one-liner today: version 0.1's with Account after User.
+README_FIELDS = OLD_ONELINER_FIELDS[:2] + ["Account"] + OLD_ONELINER_FIELDS[2:]
 
 # Open XDMoD's Slurm shredder log (`sacct --allocations --duplicates --parsable2 --noheader`).
 XDMOD_FIELDS = ["jobid", "jobidraw", "cluster", "partition", "qos", "account", "group", "gid",
@@ -30,14 +30,14 @@ XDMOD_FIELDS = ["jobid", "jobidraw", "cluster", "partition", "qos", "account", "
 
 PRESETS: Dict[str, List[str]] = {"sb-sacct": SB_SACCT_FIELDS, "sb-sacct-steps": SB_STEP_FIELDS,
                                  "readme-account": README_FIELDS,
-                                 "readme-oneliner": SEED_FIELDS, "xdmod": XDMOD_FIELDS}
+                                 "readme-oneliner": OLD_ONELINER_FIELDS, "xdmod": XDMOD_FIELDS}
 # Earlier names still accepted.
 ALIASES = {"seed": "readme-oneliner"}
 
 # Recognised without a header, by field count alone.
 BY_COUNT: Dict[int, List[str]] = {len(SB_SACCT_FIELDS): SB_SACCT_FIELDS,
                                   len(SB_STEP_FIELDS): SB_STEP_FIELDS,
-                                  len(SEED_FIELDS): SEED_FIELDS,
+                                  len(OLD_ONELINER_FIELDS): OLD_ONELINER_FIELDS,
                                   len(README_FIELDS): README_FIELDS}
 
 # Free-text columns: the only ones that may contain the delimiter, so only these absorb extra

@@ -2,24 +2,32 @@
 
 Reads what ``sacct -P``/``-p`` prints (any ``--delimiter``, with or without a header) and the
 fixed-width table plain ``sacct`` prints. Columns come from, in order: ``fields`` given by the
-caller, a header line, or the field count of sb-sacct's and the seed one-liner's orders. Lines of
+caller, a header line, or the field count of sb-sacct's and version 0.1's one-liner orders. Lines of
 one job arrive together (allocation, then its steps), so only the job being read is held in
 memory.
 """
 from __future__ import annotations
 
 import re
-
 from collections import Counter
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-from . import fields as fieldlists
-from .fields import FREE_TEXT
 from ..core import times
 from ..core.ndjson import bounded_lines
-from .records import COLUMN_REASONS, Columns, check, fold_job, latest_time, parse_job_id, peak_rss, step_gpu_busy, used_cpu
-from ..errors import SkipRecord
-from ..errors import LayoutUnknown
+from ..errors import LayoutUnknown, SkipRecord
+from . import fields as fieldlists
+from .fields import FREE_TEXT
+from .records import (
+    COLUMN_REASONS,
+    Columns,
+    check,
+    fold_job,
+    latest_time,
+    parse_job_id,
+    peak_rss,
+    step_gpu_busy,
+    used_cpu,
+)
 
 LINE_LIMIT = 1 << 20     # 1 MiB: no sacct line is longer (a job's text columns are not kept)
 

@@ -73,13 +73,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import states, tres, units
-from .fields import FREE_TEXT
 from ..core.names import check_name
 from ..core.times import from_iso, iso_seconds, parse_sacct_time, to_iso
 from ..errors import SkipRecord
+from . import states, tres, units
+from .fields import FREE_TEXT
 
 _JOB_ID = re.compile(
     r"^(?P<base>\d+)(?P<array>_(?:\d+|\[[^\]]*\]))?(?:\+(?P<het>\d+))?(?:\.(?P<step>.+))?$")
@@ -252,16 +252,8 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     if not allocations:
         raise SkipRecord("step lines without their job line")
     leader = allocations[0]
-    if cols.user < 0:
-        raise SkipRecord("no User column")
-    user = _get(leader, cols.user)
-    if not user:
-        raise SkipRecord("missing User")
-    state_text = _get(leader, cols.state)
-    try:
-        state = states.normalize_state(state_text)
-    except ValueError:
-        raise SkipRecord("unknown state", repr(state_text)) from None
+    user = _user_of(leader, cols)
+    state = _state_of(leader, cols)
     terminal = states.is_terminal(state)
     submit = _time(leader, cols.submit, "Submit", cols.zone)
     start = _time(leader, cols.start, "Start", cols.zone)
@@ -272,23 +264,8 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     for row in allocations[1:]:
         components.append(_component(row, cols, _time(row, cols.start, "Start", cols.zone),
                                      _time(row, cols.end, "End", cols.zone)))
-    elapsed = cpus = nodes = gpus = cpu_seconds = gpu_seconds = 0
-    memory: Optional[int] = None
-    for part in components:
-        elapsed = max(elapsed, part.elapsed)
-        cpus += part.cpus
-        nodes += part.nodes
-        gpus += part.gpus
-        cpu_seconds += part.elapsed * part.cpus
-        gpu_seconds += part.elapsed * part.gpus
-        if part.mem is not None:
-            memory = part.mem + (memory or 0)
-    peak = step_peak
-    if cols.maxrss >= 0:
-        for row in allocations:
-            rss = peak_rss(row, cols)
-            if rss is not None and (peak is None or rss > peak):
-                peak = rss
+    elapsed, cpus, nodes, gpus, cpu_seconds, gpu_seconds, memory = _summed(components)
+    peak = _peak_of(allocations, cols, step_peak)
     record = {
         "cluster": _get(leader, cols.cluster) or default_cluster,
         "job_id": job,
@@ -316,6 +293,52 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     if step_gpu is not None and gpus > 0 and elapsed > 0:
         record["gpu_util"] = min(100, round(step_gpu / (gpus * elapsed)))
     return record
+
+
+def _user_of(leader: Sequence[str], cols: Columns) -> str:
+    if cols.user < 0:
+        raise SkipRecord("no User column")
+    user = _get(leader, cols.user)
+    if not user:
+        raise SkipRecord("missing User")
+    return user
+
+
+def _state_of(leader: Sequence[str], cols: Columns) -> str:
+    state_text = _get(leader, cols.state)
+    try:
+        return states.normalize_state(state_text)
+    except ValueError:
+        raise SkipRecord("unknown state", repr(state_text)) from None
+
+
+def _summed(components) -> Tuple[int, int, int, int, int, int, Optional[int]]:
+    """A job's elapsed (its longest component), CPUs, nodes, GPUs, CPU and GPU seconds and
+    memory (None when no component gave one) over its het components."""
+    elapsed = cpus = nodes = gpus = cpu_seconds = gpu_seconds = 0
+    memory: Optional[int] = None
+    for part in components:
+        elapsed = max(elapsed, part.elapsed)
+        cpus += part.cpus
+        nodes += part.nodes
+        gpus += part.gpus
+        cpu_seconds += part.elapsed * part.cpus
+        gpu_seconds += part.elapsed * part.gpus
+        if part.mem is not None:
+            memory = part.mem + (memory or 0)
+    return elapsed, cpus, nodes, gpus, cpu_seconds, gpu_seconds, memory
+
+
+def _peak_of(allocations: List[Sequence[str]], cols: Columns,
+             step_peak: Optional[int]) -> Optional[int]:
+    """The highest MaxRSS of the job lines and its steps' peak."""
+    peak = step_peak
+    if cols.maxrss >= 0:
+        for row in allocations:
+            rss = peak_rss(row, cols)
+            if rss is not None and (peak is None or rss > peak):
+                peak = rss
+    return peak
 
 
 def _cpu_used(allocations: List[Sequence[str]], cols: Columns,
@@ -397,17 +420,7 @@ def _consistent(record: dict, elapsed: int, submit: Optional[int], start: Option
 
 def check(record, latest: str) -> None:
     """SkipRecord unless `record` is a job record of the schema with every value in bounds."""
-    if type(record) is not dict:
-        raise SkipRecord("not a record", "expected a JSON object")
-    for key in _TEXTS:
-        value = record.get(key)
-        if type(value) is not str or len(value) > MAX_TEXT:
-            raise SkipRecord("bad record", f"{key} is not text")
-    if not record["job_id"] or not record["key"]:
-        raise SkipRecord("bad record", "empty job_id or key")
-    raw = record.get("job_id_raw")
-    if raw is not None and (type(raw) is not str or len(raw) > MAX_TEXT):
-        raise SkipRecord("bad record", "job_id_raw is not text")
+    _check_texts(record)
     state, terminal = record["state"], record.get("terminal")
     if not states.is_known(state) or terminal is not states.is_terminal(state):
         raise SkipRecord("bad record", "state and terminal disagree")
@@ -425,6 +438,26 @@ def check(record, latest: str) -> None:
     for key in _SIZES:
         if record.get(key) is not None:
             _whole(record, key, MAX_BYTES)
+    _check_seconds(record, elapsed, cpus, gpus)
+
+
+def _check_texts(record) -> None:
+    """SkipRecord unless `record` is an object whose text fields are text."""
+    if type(record) is not dict:
+        raise SkipRecord("not a record", "expected a JSON object")
+    for key in _TEXTS:
+        value = record.get(key)
+        if type(value) is not str or len(value) > MAX_TEXT:
+            raise SkipRecord("bad record", f"{key} is not text")
+    if not record["job_id"] or not record["key"]:
+        raise SkipRecord("bad record", "empty job_id or key")
+    raw = record.get("job_id_raw")
+    if raw is not None and (type(raw) is not str or len(raw) > MAX_TEXT):
+        raise SkipRecord("bad record", "job_id_raw is not text")
+
+
+def _check_seconds(record: dict, elapsed: int, cpus: int, gpus: int) -> None:
+    """The CPU and GPU seconds (and the measured CPU time and GPU use) within the allocation."""
     cpu_seconds = _whole(record, "cpu_seconds", elapsed * cpus)
     _whole(record, "gpu_seconds", elapsed * gpus)
     if "cpu_used_s" in record:

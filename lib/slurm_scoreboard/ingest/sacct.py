@@ -9,11 +9,11 @@ import tempfile
 from datetime import datetime, timedelta
 from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
-from .fields import SB_SACCT_FIELDS, SB_STEP_FIELDS
 from ..core.names import PLAIN
-from .states import TERMINAL_CODES
 from ..core.times import ONE_SECOND, next_month, sacct_stamp
 from ..errors import SacctFailed, SacctMissing, SacctTimeout, UnknownCluster
+from .fields import SB_SACCT_FIELDS, SB_STEP_FIELDS
+from .states import TERMINAL_CODES
 
 CHUNKS = ("none", "day", "week", "month")
 

@@ -17,11 +17,11 @@ import orjson
 
 from slurm_scoreboard.core import files, layout
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard.store.store import day_rule
-from ..errors import StoreCorrupt
 from slurm_scoreboard.core.times import LATEST, from_iso, parse_month, to_iso
-from ..errors import Damaged
+from slurm_scoreboard.store.store import day_rule
+
 from .. import errors
+from ..errors import Damaged, StoreCorrupt
 
 STATE_LIMIT = 1 << 16                      # the pipelines write a few hundred bytes
 DAEMON_GRACE = timedelta(seconds=3600 + 120)   # a tick may run an hour before its heartbeat

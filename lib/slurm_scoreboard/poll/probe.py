@@ -15,13 +15,13 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import orjson
 
+from .. import errors
 from ..core import files, layout, sharing
 from ..core.layout import TOP_FOLDERS, sacct_rate_file
+from ..core.times import now, sacct_stamp, to_iso
 from ..ingest.ratelimit import RateLimiter
 from ..ingest.sacct import sacct_environment
 from ..ingest.states import TERMINAL_CODES
-from ..core.times import now, sacct_stamp, to_iso
-from .. import errors
 
 EXIT_OK, EXIT_NO_SACCT, EXIT_ROOT, EXIT_OTHER = 0, 2, 3, 4
 
@@ -221,6 +221,22 @@ def _group_name(gid: int) -> str:
         return str(gid)
 
 
+def binaries(lines: List[str]) -> Dict[str, Optional[str]]:
+    """Where sacct, squeue and scontrol are (None: missing), each told in `lines`."""
+    lines.append("Binaries:")
+    paths = {}
+    for name in ("sacct", "squeue", "scontrol"):
+        paths[name] = shutil.which(name)
+        lines.append(f"  {name:<8} {'OK' if paths[name] else 'MISSING':<8} {paths[name] or ''}")
+    return paths
+
+
+def slurm_findings(me: str, cluster: Optional[str], scontrol: bool) -> List[Finding]:
+    """What sacct lets `me` see, and whether the cluster tracks GPUs."""
+    config = slurm_config(run_quiet(["scontrol", "show", "config"])) if scontrol else {}
+    return [visibility_finding(visible_users(cluster=cluster), me, config), gpu_finding(config)]
+
+
 def report(root: str, per_minute: int, cluster: Optional[str] = None,
            mode: Optional[sharing.Sharing] = None, notes: Sequence[str] = ()
            ) -> Tuple[List[str], int]:
@@ -248,20 +264,14 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
     except (errors.SharingError, OSError) as err:
         lines.append(f"  Writer: NO - {err}")
         root_check = root_check._replace(writable=False)
-    lines.append("Binaries:")
-    paths = {}
-    for name in ("sacct", "squeue", "scontrol"):
-        paths[name] = shutil.which(name)
-        lines.append(f"  {name:<8} {'OK' if paths[name] else 'MISSING':<8} {paths[name] or ''}")
+    paths = binaries(lines)
     lines.append(f"Rate Limits: sacct_calls_per_min <= {per_minute} (configurable) - OK "
                  "(static check)")
     findings: List[Finding] = []
     if paths["sacct"]:
-        config = slurm_config(run_quiet(["scontrol", "show", "config"])) if paths["scontrol"] else {}
         if root_check.writable:
             RateLimiter(sacct_rate_file(root, cluster), per_minute).acquire()
-        findings = [visibility_finding(visible_users(cluster=cluster), me, config),
-                    gpu_finding(config)]
+        findings = slurm_findings(me, cluster, bool(paths["scontrol"]))
     for finding in findings:
         lines.append(f"{finding.label}: {finding.verdict} - {finding.detail}")
     if not paths["sacct"]:

@@ -28,18 +28,16 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
+from .. import boardfiles, errors
 from ..core import layout, xp
-from ..core.files import read_json
-from ..errors import UnsafePath
+from ..core.files import read_config
 from ..core.optout import OptOut
-from ..errors import StoreCorrupt
-from ..store.metrics import DAY
 from ..core.times import day_seconds
-from ..store.usage import UNSPREAD, Entry, load_day, usage_days
 from ..core.windows import Window
-from .. import boardfiles
+from ..errors import StoreCorrupt
 from ..store import reading
-from .. import errors
+from ..store.metrics import DAY
+from ..store.usage import UNSPREAD, Entry, load_day, usage_days
 
 BOARDS = boardfiles.EFFICIENCY_BOARDS
 RATIOS = boardfiles.RATIO_BOARDS
@@ -80,12 +78,7 @@ def configured_min_cpu_hours(root: str) -> float:
     errors.ConfigError when it is not ``{"min_cpu_hours": hours}`` with hours from 0 to 1e9."""
     path = config_file(root)
     absent = object()
-    try:
-        config = read_json(path, absent)
-    except ValueError as err:
-        raise errors.ConfigError(f"{path}: not valid JSON ({err})") from None
-    except (OSError, UnsafePath) as err:
-        raise errors.ConfigError(f"{path}: cannot be read ({err})") from None
+    config = read_config(path, absent)
     if config is absent:
         return DEFAULT_MIN_CPU_HOURS
     hours = config.get("min_cpu_hours") if type(config) is dict and set(config) <= \

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from ..boardfiles import SKILLS, ranked
 from ..core import xp
 from ..store import metrics
-from ..boardfiles import SKILLS, ranked
 from ..store.reading import Usage, is_group
 from .standings import Standings, user_vectors
 

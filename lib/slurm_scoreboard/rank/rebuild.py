@@ -21,7 +21,6 @@ from ..core.windows import Window
 from ..errors import JournalCorrupt, LockBusy, StoreCorrupt, UnsafePath
 from ..history import chronicle, competitions
 from ..store import reading
-
 from . import efficiency, groupstats, rebuilds, standings
 
 EXIT_DAMAGED = 4          # done, but damaged store files or clusters were left out

@@ -22,10 +22,9 @@ import orjson
 from .. import __version__
 from ..core import layout
 from ..core.files import atomic_write, identity, read_json
-from ..errors import UnsafePath
 from ..core.optout import cache_file
 from ..core.times import to_iso
-
+from ..errors import UnsafePath
 
 
 def record_path(root: str) -> str:

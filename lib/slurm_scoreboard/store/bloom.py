@@ -36,6 +36,7 @@ from array import array
 from typing import Dict, List, Optional
 
 import mmh3
+
 from ..errors import BloomCorrupt
 
 MAGIC = b"SBBLOOM\0"

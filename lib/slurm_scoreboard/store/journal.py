@@ -26,10 +26,19 @@ from typing import List, Tuple
 
 import orjson
 
-from ..core.files import atomic_write, folder, fsync_dir, fsync_files, lexists, read_json, remove_synced, replace_synced, unlink_synced, write_synced
-
-from ..errors import UnsafePath
-from ..errors import JournalCorrupt
+from ..core.files import (
+    atomic_write,
+    folder,
+    fsync_dir,
+    fsync_files,
+    lexists,
+    read_json,
+    remove_synced,
+    replace_synced,
+    unlink_synced,
+    write_synced,
+)
+from ..errors import JournalCorrupt, UnsafePath
 
 JOURNAL = "journal.json"
 STAGED_SUFFIX = ".sbtx"
@@ -72,8 +81,8 @@ class Transaction:
         if not self.pairs and not self.removals:
             return
         fsync_files([os.path.join(self.base, temp) for temp, _ in self.pairs])
-        for folder in sorted({os.path.dirname(os.path.join(self.base, t)) for t, _ in self.pairs}):
-            fsync_dir(folder)
+        for touched in sorted({os.path.dirname(os.path.join(self.base, t)) for t, _ in self.pairs}):
+            fsync_dir(touched)
         atomic_write(self.journal_path, orjson.dumps(
             {"version": 2, "files": self.pairs, "remove": self.removals}))
         _apply(self.base, self.pairs, self.removals)
@@ -93,9 +102,9 @@ def _apply(base: str, pairs, removals) -> None:
         if lexists(target_path):
             unlink_synced(target_path)
         folders.add(os.path.dirname(target_path))
-    for folder in sorted(folders):
-        if os.path.isdir(folder):
-            fsync_dir(folder)
+    for touched in sorted(folders):
+        if os.path.isdir(touched):
+            fsync_dir(touched)
 
 
 def recover(base: str, state_dir: str, owned: List[str]) -> str:
@@ -190,8 +199,8 @@ def _inside_owned(base: str, relative: str, owned: List[str]) -> bool:
     if os.path.isabs(relative) or any(part in ("", ".", "..") for part in parts) \
             or not parts[-1].endswith(STORE_SUFFIXES) or parts[-1].startswith("."):
         return False
-    folder = os.path.dirname(os.path.join(base, relative))
-    return any(folder == top or folder.startswith(top + os.sep) for top in owned)
+    parent = os.path.dirname(os.path.join(base, relative))
+    return any(parent == top or parent.startswith(top + os.sep) for top in owned)
 
 
 def _is_leftover(name: str, only: str = "") -> bool:
@@ -204,9 +213,9 @@ def _sweep(top: str, only: str = "", walk: bool = True) -> int:
     """Remove staged and half-written temporary files under `top`."""
     count = 0
     tree = os.walk(top) if walk else [(top, [], os.listdir(top) if os.path.isdir(top) else [])]
-    for folder, _, names in tree:
+    for where, _, names in tree:
         for name in names:
             if _is_leftover(name, only):
-                remove_synced(os.path.join(folder, name))
+                remove_synced(os.path.join(where, name))
                 count += 1
     return count

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence, Tuple
 
-from ..ingest.states import is_failed
 from ..core.times import day_of_seconds, iso_seconds
+from ..ingest.states import is_failed
 
 NAMES = ("clock_seconds", "elapsed_seconds", "gpu_clock_seconds", "gpu_elapsed_seconds",
          "failed_jobs", "jobs")
@@ -38,8 +38,8 @@ DAY = 86400
 # its end, so a bogus start cannot spread a job over decades of day rows.
 SUSPENDED_SLACK = DAY
 
-# The seed's rollup fields: name in the file -> (index in the vector, divisor).
-SEED_FIELDS = {
+# The hour and count fields of the store's files (the README's schema): name in the file -> (index in the vector, divisor).
+HOUR_FIELDS = {
     "total_clock_hours": (0, 3600),
     "total_elapsed_hours": (1, 3600),
     "total_gpu_clock_hours": (2, 3600),
@@ -84,10 +84,10 @@ def from_named(values: Dict[str, int]) -> Vector:
     return [int(values.get(name, 0)) for name in NAMES]
 
 
-def seed_fields(vector: Sequence[int]) -> Dict[str, float]:
-    """The seed schema's hour and count fields, derived from the exact vector."""
+def hour_fields(vector: Sequence[int]) -> Dict[str, float]:
+    """The store files' hour and count fields, derived from the exact vector."""
     return {name: (vector[index] / divisor if divisor != 1 else vector[index])
-            for name, (index, divisor) in SEED_FIELDS.items()}
+            for name, (index, divisor) in HOUR_FIELDS.items()}
 
 
 def span_of(record: dict) -> Tuple[int, int]:

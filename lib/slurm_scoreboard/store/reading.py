@@ -12,15 +12,13 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..core import layout
 from ..core.files import locked, shared_lock
-from ..errors import LockBusy, UnsafePath
 from ..core.optout import OptOut
 from ..core.windows import Window
+from ..errors import LockBusy, StoreBusy, StoreCorrupt, UnsafePath
 from . import metrics
 from .journal import recover
 from .repair import remedy
 from .store import day_rows, ended_months, is_account, is_vector, load_object, user_entries
-from ..errors import StoreCorrupt
-from ..errors import StoreBusy
 
 Vector = metrics.Vector
 Usage = Dict[str, Dict[str, Vector]]          # user -> account -> vector

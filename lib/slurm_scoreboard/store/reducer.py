@@ -7,22 +7,34 @@ import os
 from datetime import timedelta
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from . import metrics
 from ..core import layout, times
-from .bloom import BloomFilter
-from ..errors import BloomCorrupt
 from ..core.files import atomic_write, lexists, locked
-from ..errors import UnsafePath
-from .journal import Transaction, discard, recover
-from ..errors import JournalCorrupt
 from ..core.names import check_name
 from ..core.optout import OptOut
+from ..errors import BloomCorrupt, FewerJobs, JournalCorrupt, SkipRecord, StoreCorrupt, UnsafePath
 from ..ingest.records import Placement
-from ..errors import SkipRecord
+from . import metrics
+from .bloom import BloomFilter
+from .journal import Transaction, discard, recover
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
-from .store import MAX_TOTAL, Cell, DayRule, Ledger, Rollup, UserTotals, UserUsage, add_to_ledger, alltime_bytes, carried_into, day_rule, day_rule_bytes, load_alltime, load_bloom, load_month, rollup_bytes
-from ..errors import StoreCorrupt
-from ..errors import FewerJobs
+from .store import (
+    MAX_TOTAL,
+    Cell,
+    DayRule,
+    Ledger,
+    Rollup,
+    UserTotals,
+    UserUsage,
+    add_to_ledger,
+    alltime_bytes,
+    carried_into,
+    day_rule,
+    day_rule_bytes,
+    load_alltime,
+    load_bloom,
+    load_month,
+    rollup_bytes,
+)
 
 
 class MonthDelta:
@@ -128,7 +140,27 @@ class Reducer:
     def add(self, record: dict, place: Placement) -> bool:
         """Count one ended record (passed by records.check); False if it was seen before.
         SkipRecord if it cannot be counted."""
-        if (self.since and record["end"] < self.since) or (self.until and record["end"] >= self.until):
+        user = self._countable_user(record, place)
+        vector = metrics.of_record(record)
+        room = self._room(user)
+        if any(value > left for value, left in zip(vector, room)):
+            raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
+        if not self._first_sight(user, place):
+            return False
+        for index, value in enumerate(vector):
+            room[index] -= value
+        own = self.months.setdefault(place.month, MonthDelta())
+        own.new_jobs += 1
+        self.new_jobs += 1
+        if not record["account"]:
+            self.no_account += 1
+        self._add_shares(record, place, own)
+        return True
+
+    def _countable_user(self, record: dict, place: Placement) -> str:
+        """The record's user; SkipRecord outside the window, for a bad name or an opt-out."""
+        end = record["end"]
+        if (self.since and end < self.since) or (self.until and end >= self.until):
             raise SkipRecord("outside window")
         user = record["user"]
         try:
@@ -139,25 +171,23 @@ class Reducer:
             if place.month == self.replace_month:
                 self.opted_out_skipped += 1
             raise SkipRecord("opted out")
-        account = record["account"]
-        vector = metrics.of_record(record)
-        room = self._room(user)
-        if any(value > left for value, left in zip(vector, room)):
-            raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
+        return user
+
+    def _first_sight(self, user: str, place: Placement) -> bool:
+        """Whether the job is counted now (its key added to the month's Bloom filter, or to
+        the replaced keys of a user whose history is replaced), not seen before."""
         if user in self.replace_users:
             if place.key in self.replaced_keys:
                 return False
             self.replaced_keys.add(place.key)
             self.bloom(place.month).add(place.key)
-        elif not self.bloom(place.month).add(place.key):
-            return False
-        for index, value in enumerate(vector):
-            room[index] -= value
-        own = self.months.setdefault(place.month, MonthDelta())
-        own.new_jobs += 1
-        self.new_jobs += 1
-        if not account:
-            self.no_account += 1
+            return True
+        return self.bloom(place.month).add(place.key)
+
+    def _add_shares(self, record: dict, place: Placement, own: "MonthDelta") -> None:
+        """The job's usage on each day it ran, into the rollup of that day's month; a share in
+        another month than the end's is also kept in the end month's ledger (spilled)."""
+        user, account = record["user"], record["account"]
         shares = metrics.day_shares(record)
         if shares:
             own.ended(user, record["end"])
@@ -169,7 +199,6 @@ class Reducer:
                 self.months.setdefault(month, MonthDelta()).add((user, day, account), share,
                                                                 place.month)
                 own.spill(month, (user, day, account), share)
-        return True
 
     def _room(self, user: str) -> metrics.Vector:
         """How much each of the user's totals may still grow before MAX_TOTAL (so one user's

@@ -14,9 +14,9 @@ from typing import Dict, List, Tuple
 
 from ..core import layout
 from ..core.files import atomic_write, read_bytes
+from ..core.names import check_name
 from ..errors import UnsafePath
 from .journal import Transaction
-from ..core.names import check_name
 from .store import Rollup, UserTotals, alltime_bytes, load_month
 
 

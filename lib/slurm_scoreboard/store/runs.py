@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 from contextlib import ExitStack, contextmanager
-from typing import BinaryIO, Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import BinaryIO, Callable, Dict, List, NamedTuple, Optional, Sequence, Set
+
+import orjson
 
 from .. import errors
 from ..core import layout, times
@@ -259,6 +261,40 @@ def repair(root: str, cluster: str, warn: Warn) -> dict:
     for path in result["ignored"]:
         warn(f"{path}: not a month; left out of the totals")
     return result
+
+
+SUMMARY = ("new_jobs", "users", "no_account", "measured", "days")
+
+
+def summarize(stream: BinaryIO) -> Dict[str, int]:
+    """The sum of sb-reduce's stats lines (of one or many runs) as sb-poll reports them: new
+    jobs, the users changed (each once), jobs without an account, jobs measured, and days
+    measured (the --usage lines); a line that is not a stats object counts for nothing."""
+    totals = dict.fromkeys(SUMMARY, 0)
+    users: Set[str] = set()
+    for line in stream:
+        try:
+            stats = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if type(stats) is not dict:
+            continue
+        for field in ("new_jobs", "no_account", "measured"):
+            value = stats.get(field)
+            if type(value) is int and value > 0:
+                totals[field] += value
+        changed = stats.get("users_changed")
+        if type(changed) is list:
+            users.update(name for name in changed if type(name) is str)
+        if "measured" in stats:
+            totals["days"] += 1
+    totals["users"] = len(users)
+    return totals
+
+
+def summary_line(totals: Dict[str, int]) -> str:
+    """`new_jobs N users N no_account N measured N days N`: for `read` in a shell."""
+    return " ".join(f"{field} {totals[field]}" for field in SUMMARY) + "\n"
 
 
 def remedy_of(err: Exception) -> str:

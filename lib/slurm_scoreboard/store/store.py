@@ -17,7 +17,7 @@ days, and the counts of the jobs that ended in it: metrics.day_shares)::
      "carried": {"2025-09": [["alice", "2025-08-31", "physics", 3600, 3600, 0, 0, 0, 0]]},
      "spilled": {"2025-07": [["alice", "2025-07-31", "physics", 7200, 7200, 0, 0, 0, 0]]}}
 
-The seed's fields (``total_*_hours``, ``count_failed_jobs``) are derived from ``totals``, the
+The README's fields (``total_*_hours``, ``count_failed_jobs``) are derived from ``totals``, the
 exact integer vector in ``metrics`` order; ``accounts`` breaks it down by SLURM account, and the
 flat ``days`` rows (user, UTC day, account, vector) by day, so windows are exact to the day and
 groups can be ranked. Rows are flat so a reader that needs only the totals parses them cheaply.
@@ -38,16 +38,14 @@ from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequen
 
 import orjson
 
-from . import metrics
-from ..core.names import PLAIN as _PLAIN
 from ..core import layout
-from ..core.layout import MONTH_NAME as _MONTH_NAME
-from ..ingest.records import MAX_TEXT
-from .bloom import DEFAULT_CAPACITY, BloomFilter, capacity_after, items_in
-from ..errors import BloomCorrupt
 from ..core.files import read_bytes, read_json
-from ..errors import UnsafePath
-from ..errors import StoreCorrupt, TotalsOverflow
+from ..core.layout import MONTH_NAME as _MONTH_NAME
+from ..core.names import PLAIN as _PLAIN
+from ..errors import BloomCorrupt, StoreCorrupt, TotalsOverflow, UnsafePath
+from ..ingest.records import MAX_TEXT
+from . import metrics
+from .bloom import DEFAULT_CAPACITY, BloomFilter, capacity_after, items_in
 
 Vector = metrics.Vector
 
@@ -112,7 +110,7 @@ class UserUsage:
     def to_json(self, username: str) -> dict:
         entry = {"username": username}
         check_totals(self.totals, username)
-        entry.update(metrics.seed_fields(self.totals))
+        entry.update(metrics.hour_fields(self.totals))
         entry["jobs"] = self.totals[5]
         entry["totals"] = self.totals
         entry["accounts"] = dict(sorted(self.accounts.items()))

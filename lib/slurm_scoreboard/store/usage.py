@@ -32,12 +32,11 @@ import orjson
 
 from ..core import layout
 from ..core.files import atomic_write, list_folder, locked
-from ..errors import UnsafePath
-from .metrics import DAY, SUSPENDED_SLACK, span_of
-from ..ingest.records import MAX_BYTES, MAX_CPUS, MAX_ELAPSED, MAX_GPUS, MAX_NODES, Placement
-from .store import days_of, is_account, is_plain, load_object
-from ..errors import StoreCorrupt
 from ..core.times import day_seconds
+from ..errors import StoreCorrupt, UnsafePath
+from ..ingest.records import MAX_BYTES, MAX_CPUS, MAX_ELAPSED, MAX_GPUS, MAX_NODES, Placement
+from .metrics import DAY, SUSPENDED_SLACK, span_of
+from .store import days_of, is_account, is_plain, load_object
 
 FIELDS = ("user", "day", "account", "cpu_seconds", "cpu_used_s", "elapsed_s", "nodes",
           "mem_bytes", "max_rss_bytes", "gpu_seconds", "gpu_util", "first_s", "last_s")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import List, Mapping, Sequence
 
-from .screens import PALETTE_8, PALETTE_256
 from .display import Line
+from .screens import PALETTE_8, PALETTE_256
 
 RESET = "\x1b[0m"
 

@@ -15,12 +15,10 @@ from __future__ import annotations
 from typing import Callable, List, Optional, Sequence
 
 from ..boardfiles import Board, BoardFiles, Index, Row, index_path, load_index, signature
-
-from ..errors import BoardError
+from ..errors import BoardError, NotShown
+from .display import clean
 from .pages import compare_page, competition_ids, competition_page, records_page
 from .players import PlayerPage, Selection, player_page, read_board
-from ..errors import NotShown
-from .display import clean
 
 MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import List, NamedTuple, Optional, Tuple
 
-from ..boardfiles import BoardFiles
+from ..boardfiles import BoardFiles, name_field
 from ..history.history import SKILLS
-from ..boardfiles import name_field
 from ..history.recordbook import PERIODS, records_of
 from .display import clean, format_value, metric_title, when, window_title
 from .players import PlayerPage, Selection

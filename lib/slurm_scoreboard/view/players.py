@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..boardfiles import Board, BoardFiles, Row, number, ranks_in_groups
-
-from ..errors import BoardError, OptOutUnreadable
 from ..core import layout
+from ..errors import BoardError, OptOutUnreadable
 from .display import NO_LEVELS, SKILL_ABBREVIATIONS, Span, clean, format_value, metric_title
+
 
 class Selection(NamedTuple):
     window: str

@@ -9,13 +9,22 @@ from __future__ import annotations
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from ..boardfiles import Board, Row
-
-from .display import clean, cut, fit, format_value, Line, metric_title, NO_LEVELS, SKILL_ABBREVIATIONS, text_width, value_heading, when, window_title
-
-from .model import CHROME, help_lines, MIN_HEIGHT, MIN_WIDTH, ViewState
-
-from .players import empty_board_text, PlayerPage, Selection, SkillLine
-
+from .display import (
+    NO_LEVELS,
+    SKILL_ABBREVIATIONS,
+    Line,
+    clean,
+    cut,
+    fit,
+    format_value,
+    metric_title,
+    text_width,
+    value_heading,
+    when,
+    window_title,
+)
+from .model import CHROME, MIN_HEIGHT, MIN_WIDTH, ViewState, help_lines
+from .players import PlayerPage, Selection, SkillLine, empty_board_text
 
 # -- columns -----------------------------------------------------------------------------------
 

@@ -11,10 +11,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from . import screens
+from . import display, model, screens
 from .model import ViewState
-from . import display
-from . import model
 
 RELOAD_SECONDS = 2.0
 WIDE = 200          # columns are laid out as if this wide; the table scrolls sideways

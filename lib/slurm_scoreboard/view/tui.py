@@ -11,9 +11,8 @@ import os
 import time
 from typing import Optional
 
-from . import screens
+from . import display, screens
 from .model import ViewState
-from . import display
 
 RELOAD_SECONDS = 2.0
 

@@ -38,13 +38,19 @@ DAY = 86400
 # its end, so a bogus start cannot spread a job over decades of day rows.
 SUSPENDED_SLACK = DAY
 
-# The hour and count fields of the store's files (the README's schema): name in the file -> (index in the vector, divisor).
+# Every position in the vector comes from NAMES: adding a metric moves the ones after it.
+CLOCK, ELAPSED, GPU_CLOCK, GPU_ELAPSED, FAILED, JOBS = (
+    NAMES.index(name) for name in ("clock_seconds", "elapsed_seconds", "gpu_clock_seconds",
+                                   "gpu_elapsed_seconds", "failed_jobs", "jobs"))
+
+# The hour and count fields of the store's files (the README's schema): name in the file ->
+# (index in the vector, divisor).
 HOUR_FIELDS = {
-    "total_clock_hours": (0, 3600),
-    "total_elapsed_hours": (1, 3600),
-    "total_gpu_clock_hours": (2, 3600),
-    "gpu_elapsed_hours": (3, 3600),
-    "count_failed_jobs": (4, 1),
+    "total_clock_hours": (CLOCK, 3600),
+    "total_elapsed_hours": (ELAPSED, 3600),
+    "total_gpu_clock_hours": (GPU_CLOCK, 3600),
+    "gpu_elapsed_hours": (GPU_ELAPSED, 3600),
+    "count_failed_jobs": (FAILED, 1),
 }
 
 Vector = List[int]
@@ -144,8 +150,9 @@ def day_shares(record: dict) -> List[Tuple[str, Vector]]:
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).
 METRICS: Dict[str, Tuple[int, int]] = {
-    "clock_hours": (0, 3600), "elapsed_hours": (1, 3600), "gpu_clock_hours": (2, 3600),
-    "gpu_elapsed_hours": (3, 3600), "failed_jobs": (4, 1), "jobs": (5, 1)}
+    "clock_hours": (CLOCK, 3600), "elapsed_hours": (ELAPSED, 3600),
+    "gpu_clock_hours": (GPU_CLOCK, 3600), "gpu_elapsed_hours": (GPU_ELAPSED, 3600),
+    "failed_jobs": (FAILED, 1), "jobs": (JOBS, 1)}
 
 LARGEST = (1 << 63) - 1    # what a board shows at most (sums of crafted stores can pass it)
 

@@ -111,7 +111,7 @@ class UserUsage:
         entry = {"username": username}
         check_totals(self.totals, username)
         entry.update(metrics.hour_fields(self.totals))
-        entry["jobs"] = self.totals[5]
+        entry["jobs"] = self.totals[metrics.JOBS]
         entry["totals"] = self.totals
         entry["accounts"] = dict(sorted(self.accounts.items()))
         entry["first_end"] = self.first_end

@@ -412,7 +412,8 @@ class BoardFiles:
         data = self.board_document(window, metric, scope, kind)
         if data is None:
             return None
-        rows = [parse_row(raw) for raw in data["rows"]]
+        # visible_rows kept only rows with a name, and parse_row reads every such row
+        rows = [row for row in map(parse_row, data["rows"]) if row is not None]
         return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
                      _text(data.get("last_day")) or None, rows,
                      number(data.get("min_cpu_hours"), None))
@@ -516,7 +517,7 @@ class BoardFiles:
         return [entry["id"] for entry in entries if isinstance(entry, dict) and
                 isinstance(entry.get("id"), str) and PLAIN.fullmatch(entry["id"])]
 
-    def competition(self, ident: str) -> Optional[dict]:
+    def competition(self, ident: object) -> Optional[dict]:
         """One competition's standings without opted-out users (ranks closed up); None for a
         name that is not plain, or a file that is missing or unreadable."""
         if not isinstance(ident, str) or not PLAIN.fullmatch(ident):

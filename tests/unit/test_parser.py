@@ -6,6 +6,7 @@ import os
 import pytest
 
 from slurm_scoreboard.ingest.parser import SacctParser
+from slurm_scoreboard.ingest.records import Columns
 
 G = 1024 ** 3
 M = 1024 ** 2
@@ -24,6 +25,16 @@ def parse(lines, **kwargs):
     parser = SacctParser(on_problem=lambda s, n, m: problems.append((n, m)), **kwargs)
     records = list(parser.parse(iter(lines), "test"))
     return records, problems, parser.stats
+
+
+def test_the_columns_declared_are_the_columns_set():
+    """Columns sets a position for each of its NAMES (-1 when absent, the fallbacks filled):
+    the attributes it declares for the readers are exactly those."""
+    assert set(Columns.__annotations__) == set(Columns.NAMES)
+    cols = Columns(["jobidraw", "ncpus", "user"])
+    positions = {name: getattr(cols, name) for name in Columns.NAMES}
+    assert positions["jobid"] == 0 and positions["alloccpus"] == 1 and positions["user"] == 2
+    assert positions["end"] == -1
 
 
 def test_sb_sacct_order_is_recognised_by_field_count():

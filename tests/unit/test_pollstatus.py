@@ -74,6 +74,7 @@ def test_durations_read_like_a_person_would_say_them(seconds, text):
     {"ok": "yes"}, {"exit": 256}, {"exit": -1}, {"started": "2025-06-15 11:50:00"},
     {"ended": "2025-02-30T00:00:00Z"}, {"steps": [{"step": "x", "ok": True, "exit": 0,
                                                     "seconds": float("1e308")}]},
+    {"steps": [{"step": "x", "ok": True, "exit": 0, "seconds": True}]},
     {"steps": [{}] * 11}, {"last_error": {"at": "2025-06-15T11:50:09Z", "step": "x",
                                           "message": "\x1b[2J"}},
     {"last_error": {"at": "2025-06-15T11:50:09Z", "step": "../../x", "message": ""}},

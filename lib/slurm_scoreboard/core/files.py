@@ -49,13 +49,13 @@ def fault_point() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _report_fault_points() -> None:
-    with open(_FAULT_COUNT_FILE, "w") as handle:
+def _report_fault_points(count_file: str) -> None:
+    with open(count_file, "w") as handle:
         handle.write(f"{_points_reached}\n")
 
 
 if _FAULT_COUNT_FILE:
-    atexit.register(_report_fault_points)
+    atexit.register(_report_fault_points, _FAULT_COUNT_FILE)
 
 
 class Modes(NamedTuple):
@@ -126,20 +126,21 @@ def open_folder(path: str, create: bool = False) -> int:
     """A descriptor of the folder `path`; below the root, walked without following symlinks
     (and created with the root's modes when `create`)."""
     parts = below_root(path)
-    if parts is None:
+    root = _root
+    if parts is None or root is None:      # below_root finds parts only below a root
         if create:
             os.makedirs(path, exist_ok=True)
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    if create and not os.path.isdir(_root):
-        os.makedirs(_root, exist_ok=True)
-    fd = os.open(_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if create and not os.path.isdir(root):
+        os.makedirs(root, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for index, part in enumerate(parts):
             try:
                 child, made = _open_child(fd, part, create, path)
             except OSError as err:
                 if err.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise _refuse(os.path.join(_root, *parts[:index + 1])) from None
+                    raise _refuse(os.path.join(root, *parts[:index + 1])) from None
                 raise
             os.close(fd)
             fd = child

@@ -6,7 +6,7 @@ import re
 PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
 
 
-def check_name(kind: str, text: str) -> str:
+def check_name(kind: str, text: object) -> str:
     """`text` if it is a plain name usable as a file name; ValueError naming `kind` otherwise."""
     if not isinstance(text, str) or not PLAIN.fullmatch(text) or text in (".", ".."):
         raise ValueError(f"refusing {kind} name {printable(text)}: not a plain name "
@@ -14,10 +14,10 @@ def check_name(kind: str, text: str) -> str:
     return text
 
 
-def printable(text: str, limit: int = 80) -> str:
+def printable(text: object, limit: int = 80) -> str:
     """A quoted form of untrusted text that is safe on a terminal (control characters escaped)."""
-    text = text if isinstance(text, str) else repr(text)
-    shown = text if len(text) <= limit else text[:limit] + "..."
+    as_text = text if isinstance(text, str) else repr(text)
+    shown = as_text if len(as_text) <= limit else as_text[:limit] + "..."
     return ascii(shown) if not shown.isprintable() else repr(shown)
 
 

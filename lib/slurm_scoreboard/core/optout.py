@@ -23,7 +23,7 @@ import select
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, Iterable, List, Optional, Set
+from typing import IO, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import orjson
 
@@ -143,7 +143,7 @@ class HomeLooker:
         self.timeout = timeout
         self.command = command or [sys.executable, "-c", _LOOKER]
         self.env = env
-        self.child: Optional[subprocess.Popen] = None
+        self.child: Optional[subprocess.Popen[str]] = None
         self.broken = False
         self.unreadable: List[str] = []
 
@@ -157,10 +157,11 @@ class HomeLooker:
                 self.child = subprocess.Popen(self.command, text=True, env=self.env,
                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                               stderr=subprocess.DEVNULL)
-            self.child.stdin.write(user + "\n")
-            self.child.stdin.flush()
-            ready, _, _ = select.select([self.child.stdout], [], [], self.timeout)
-            answer = self.child.stdout.readline().strip() if ready else ""
+            to_child, from_child = _pipes(self.child)
+            to_child.write(user + "\n")
+            to_child.flush()
+            ready, _, _ = select.select([from_child], [], [], self.timeout)
+            answer = from_child.readline().strip() if ready else ""
         except OSError:
             answer = ""
         if answer == "?":
@@ -179,9 +180,15 @@ class HomeLooker:
 
     def close(self) -> None:
         if self.child is not None and not self.broken:
-            self.child.stdin.close()
+            _pipes(self.child)[0].close()
             self.child.wait()
             self.child = None
+
+
+def _pipes(child: subprocess.Popen[str]) -> Tuple[IO[str], IO[str]]:
+    """The looking child's stdin and stdout."""
+    assert child.stdin is not None and child.stdout is not None    # HomeLooker makes both pipes
+    return child.stdin, child.stdout
 
 
 class OptOut:
@@ -196,7 +203,7 @@ class OptOut:
         self.listed = read_list(optout_file(root))
         self.checked = load_cache(root)
         self.cluster = cluster
-        self.check_homes = check_homes and cluster is not None
+        self.polled = cluster if check_homes else None      # the cluster whose homes it looks at
         self.clock = clock or (lambda: times.now().timestamp())
         self.looker = looker or HomeLooker()
         self.changed = False
@@ -211,31 +218,32 @@ class OptOut:
     def _answer(self, user: str) -> bool:
         if user in self.listed:
             return True
-        if self.check_homes and self._stale(user):
-            self._look(user)
+        if self.polled is not None and self._stale(user, self.polled):
+            self._look(user, self.polled)
         return any(entry[1] for entry in self.checked.get(user, {}).values())
 
-    def _stale(self, user: str) -> bool:
-        entry = self.checked.get(user, {}).get(self.cluster)
+    def _stale(self, user: str, cluster: str) -> bool:
+        entry = self.checked.get(user, {}).get(cluster)
         return entry is None or not 0 <= self.clock() - entry[0] < MAX_AGE
 
-    def _look(self, user: str) -> None:
+    def _look(self, user: str, cluster: str) -> None:
         answer = self.looker.look(user)
         self.answers.pop(user, None)
         if answer is not None:
-            self.checked.setdefault(user, {})[self.cluster] = [int(self.clock()), answer]
+            self.checked.setdefault(user, {})[cluster] = [int(self.clock()), answer]
             self.changed = True
 
     def refresh(self, users: Iterable[str], budget: float = REFRESH_BUDGET) -> None:
         """Look again at the homes of `users` whose answers are stale, within `budget` seconds."""
-        if not self.check_homes:
+        polled = self.polled
+        if polled is None:
             return
         deadline = time.monotonic() + budget
         for user in users:
             if time.monotonic() >= deadline or self.looker.broken:
                 break
-            if user not in self.listed and self._stale(user):
-                self._look(user)
+            if user not in self.listed and self._stale(user, polled):
+                self._look(user, polled)
 
     def unreadable_homes(self) -> List[str]:
         """Users whose home this run could not look into (their marker cannot be seen)."""

@@ -114,7 +114,7 @@ def check_writer(root: str, sharing: Sharing) -> None:
     if sharing.mode == "group":
         if sharing.gid in os.getgroups() or sharing.gid == os.getegid() or me == 0:
             return
-        if _listed_in(sharing.group, me):
+        if sharing.group is not None and _listed_in(sharing.group, me):
             raise SharingError(f"{root} is written by the members of group {sharing.group}: "
                                f"{_user_name(me)} is one, but this session started before "
                                f"joining; log in again, or run: newgrp {sharing.group}")

@@ -29,11 +29,13 @@ class Window(NamedTuple):
     last_day: Optional[str]     # YYYY-MM-DD (today), None for alltime
 
     def covers_day(self, day: str) -> bool:
-        return self.first_day is None or self.first_day <= day <= self.last_day
+        if self.first_day is None or self.last_day is None:     # alltime
+            return True
+        return self.first_day <= day <= self.last_day
 
     def month_coverage(self, month: str) -> str:
         """'all', 'part' or 'none': how much of month YYYY-MM the window covers."""
-        if self.first_day is None:
+        if self.first_day is None or self.last_day is None:     # alltime
             return "all"
         start, end = month + "-01", month_last_day(month)
         if end < self.first_day or start > self.last_day:

@@ -473,15 +473,17 @@ class Site:
             elif isinstance(value, list) and value:
                 shown = [str(v) for v in value]
                 meta += f"; only {field} {esc(', '.join(shown[:10]))}" if shown else ""
-        rows = contest.get("rows") if isinstance(contest.get("rows"), list) else []
-        rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("user"), str)]
+        listed = contest.get("rows")
+        rows = [r for r in (listed if isinstance(listed, list) else [])
+                if isinstance(r, dict) and isinstance(r.get("user"), str)]
         heads = "".join(f'<th class="num">{html.escape(metric_title(s))}</th>' for s in skills)
         body = []
         for row in rows[:self.top]:
-            gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
+            skills_gained, listed_rank = row.get("skills"), row.get("rank")
+            gained = skills_gained if isinstance(skills_gained, dict) else {}
             cells = "".join(f'<td class="num">{self.gained(s, gained.get(s))}</td>'
                             for s in skills)
-            rank = row.get("rank") if type(row.get("rank")) is int else 0
+            rank = listed_rank if type(listed_rank) is int else 0
             podium = f' class="r{rank}"' if 1 <= rank <= 3 else ""
             body.append(f'<tr{podium}>'
                         f'<td class="num rank">{rank:,}</td>'
@@ -501,7 +503,9 @@ class Site:
     @staticmethod
     def gained(skill: str, cell) -> str:
         value = cell.get("gained") if isinstance(cell, dict) else None
-        return format_value(skill, value) if type(value) in (int, float) else "-"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "-"
+        return format_value(skill, value)
 
 
 def days_of(board: Optional[Board]) -> str:

@@ -91,21 +91,23 @@ class Achievements(Observer):
         if kind == "users" and scope != "all" and not ran(before) and ran(after):
             self.emit(dict(base, event="first_job", jobs=after[_JOBS]))
         old_points, old_levels = self.points.get(key) or (_NO_POINTS, _NO_LEVELS)
-        new_points, new_levels = None, None
+        changed: Optional[Tuple[List[int], List[int]]] = None     # XP and levels, once one moves
         for position, skill, (index, _), rate in self.skills:
             if not gain[index]:
                 continue
             points = xp.xp_of(metric_value(after, skill), rate)
             if points == old_points[position]:
                 continue
-            if new_points is None:
-                new_points, new_levels = list(old_points), list(old_levels)
+            if changed is None:
+                changed = (list(old_points), list(old_levels))
+            new_points, new_levels = changed
             new_points[position] = points
             new_levels[position] = self._skill_crossed(base, skill, old_points[position], points,
                                                        old_levels[position], after)
-        if new_points is None:
+        if changed is None:
             return
-        self.points[key] = (new_points, new_levels)
+        self.points[key] = changed
+        new_points, new_levels = changed
         if new_levels != old_levels:
             total_after = sum(new_levels)
             for milestone in reached_totals(sum(old_levels), total_after):

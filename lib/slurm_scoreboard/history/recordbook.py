@@ -84,8 +84,8 @@ class RecordBook(Observer):
             for (scope, kind), (amount, name) in top.items():
                 value = metric_value(gain_of(index, amount), skill)
                 slot = (scope, kind, skill, period)
-                held = self.best.get(slot)
-                if held is None or value > held[0]:
+                current = self.best.get(slot)
+                if current is None or value > current[0]:
                     self.best[slot] = (value, name, label, first, last)
 
     def document(self, asof: str) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..core import times
 from ..core.ndjson import bounded_lines
@@ -20,6 +20,7 @@ from .fields import FREE_TEXT
 from .records import (
     COLUMN_REASONS,
     Columns,
+    JobId,
     check,
     fold_job,
     latest_time,
@@ -64,7 +65,7 @@ class _Job:
         self.job = job
         self.lineno = lineno
         self.allocations: List[Sequence[str]] = []
-        self.het_seen: set = set()
+        self.het_seen: Set[Optional[int]] = set()
         self.step_peak: Optional[int] = None
         self.step_cpu: Optional[float] = None   # TotalCPU summed over its step lines
         self.step_gpu: Optional[int] = None     # gres/gpuutil x elapsed, summed over its steps
@@ -125,7 +126,7 @@ class SacctParser:
         if self.delimiter is None:
             self.delimiter = _guess_delimiter(line)
         if self.pending_header is not None:
-            if self._take_fixed_width_rule(line):
+            if self._take_fixed_width_rule(line, self.pending_header):
                 return
         if self.header is not None and line == self.header:
             return
@@ -147,7 +148,7 @@ class SacctParser:
         """The job of a cut line is not counted at all: its other lines (a heterogeneous job's
         other components, its steps) would make a record that misses the cut part."""
         try:
-            self.cut_job = parse_job_id(row[self.cols.jobid]).job
+            self.cut_job = parse_job_id(row[self._columns().jobid]).job
         except (ValueError, TypeError, IndexError):
             self.cut_job = None
         if self.job is not None and self.job.job == self.cut_job:
@@ -165,28 +166,39 @@ class SacctParser:
                           f" ({columns[0]}%80 here)")
 
     # -- columns -------------------------------------------------------------------------------
+    def _columns(self) -> Columns:
+        """The columns, once known: feed reads no row before they are."""
+        assert self.cols is not None
+        return self.cols
+
+    def _known_delimiter(self) -> str:
+        """The delimiter, once known: feed guesses it from the first line it reads."""
+        assert self.delimiter is not None
+        return self.delimiter
+
     def _is_header(self, line: str) -> bool:
         first = line.split(self.delimiter, 1)[0].strip().lower()
         return first in fieldlists.KNOWN and fieldlists.as_header(line.split(self.delimiter)) is not None
 
     def _detect_columns(self, line: str, lineno: int) -> bool:
         """Take columns from a header, or from the field count. True if the line was consumed."""
-        names = fieldlists.as_header(line.split(self.delimiter))
+        delimiter = self._known_delimiter()
+        names = fieldlists.as_header(line.split(delimiter))
         if names is not None:
             if self.given_fields is None:
                 self.cols = Columns(names, self.zone)
             self.header = line
             return True
-        if self.delimiter not in line:
+        if delimiter not in line:
             words = line.split()
             names = fieldlists.as_header(words)
             if names is not None and len(words) > 1:
                 self.pending_header = (line, names)
                 self._pending_lineno = lineno
                 return True
-        count = len(line.split(self.delimiter))
+        count = len(line.split(delimiter))
         names = fieldlists.by_count(count)
-        if names is None and line.endswith(self.delimiter):
+        if names is None and line.endswith(delimiter):
             count -= 1
             names = fieldlists.by_count(count)
         if names is None and self.cols is None:
@@ -202,12 +214,13 @@ class SacctParser:
             self.guessed = count
         return False
 
-    def _take_fixed_width_rule(self, line: str) -> bool:
-        """The dashed line under a plain sacct header fixes the column spans."""
-        header, names = self.pending_header
+    def _take_fixed_width_rule(self, line: str, pending: Tuple[str, List[str]]) -> bool:
+        """The dashed line under a plain sacct header (`pending`) fixes the column spans."""
+        header, names = pending
         self.pending_header = None
         if set(line) <= {"-", " "} and "-" in line:
-            spans, start = [], None
+            spans: List[Tuple[int, Optional[int]]] = []
+            start: Optional[int] = None
             for index, char in enumerate(line + " "):
                 if char == "-" and start is None:
                     start = index
@@ -225,7 +238,7 @@ class SacctParser:
         return False
 
     def _split(self, line: str, lineno: int) -> Optional[List[str]]:
-        cols = self.cols
+        cols = self._columns()
         if self.spans is not None:
             if set(line) <= {"-", " "}:
                 return None
@@ -239,21 +252,22 @@ class SacctParser:
                 self._taint(row)
                 return None
             return row
-        parts = line.split(self.delimiter)
+        delimiter = self._known_delimiter()
+        parts = line.split(delimiter)
         expected = cols.count
         if len(parts) == expected:
             return parts
         if len(parts) == expected + 1 and parts[-1] == "":
             return parts[:-1]
         if len(parts) > expected and cols.last_is_free_text:
-            return parts[:expected - 1] + [self.delimiter.join(parts[expected - 1:])]
+            return parts[:expected - 1] + [delimiter.join(parts[expected - 1:])]
         self._problem(lineno, f"expected {expected} fields, got {len(parts)}")
         self.stats.skipped["wrong field count"] += 1
         return None
 
     # -- jobs ------------------------------------------------------------------------------------
     def _add_row(self, row: List[str], lineno: int) -> Iterator[dict]:
-        cols = self.cols
+        cols = self._columns()
         if cols.missing_job_id():
             self._problem(lineno, "no JobID column")
             self.stats.skipped["no JobID column"] += 1
@@ -272,9 +286,7 @@ class SacctParser:
                 job = self.job = self._new_job(job_id.job, lineno)
             self._add_step(job, row, lineno)
             return
-        joins_het = (job is not None and job.job == job_id.job and job.allocations
-                     and job_id.het is not None and job_id.het not in job.het_seen)
-        if not joins_het:
+        if job is None or not _joins_het(job, job_id):
             yield from self._flush()
             job = self.job = self._new_job(job_id.job, lineno)
         job.allocations.append(row)
@@ -310,8 +322,8 @@ class SacctParser:
         if job is None or job.cut:
             return
         try:
-            record = fold_job(job.job, job.allocations, job.step_peak, self.cols, self.cluster,
-                              job.step_cpu, job.step_gpu)
+            record = fold_job(job.job, job.allocations, job.step_peak, self._columns(),
+                              self.cluster, job.step_cpu, job.step_gpu)
             check(record, self.latest)
         except SkipRecord as err:
             if err.reason not in COLUMN_REASONS:
@@ -330,9 +342,15 @@ class SacctParser:
                 raise LayoutUnknown(
                     f"{self.source}: the first {GUESS_TRIES} lines do not fit the "
                     f"{self.guessed} columns guessed from their count "
-                    f"({','.join(self.cols.names)}): give --fields (the list given to "
+                    f"({','.join(self._columns().names)}): give --fields (the list given to "
                     f"sacct -o) or keep sacct's header; last problem: line {lineno}: {message}")
         self.on_problem(self.source, lineno, message)
+
+
+def _joins_het(job: _Job, job_id: JobId) -> bool:
+    """Whether the allocation line of `job_id` is another het component of `job`."""
+    return bool(job.job == job_id.job and job.allocations and job_id.het is not None
+                and job_id.het not in job.het_seen)
 
 
 def _guess_delimiter(line: str) -> str:

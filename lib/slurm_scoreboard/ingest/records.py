@@ -110,12 +110,33 @@ class Columns:
     NAMES = ("jobid", "jobidraw", "cluster", "user", "account", "state", "elapsedraw", "elapsed",
              "alloccpus", "ncpus", "nnodes", "allocnodes", "reqmem", "alloctres", "submit",
              "start", "end", "maxrss", "totalcpu", "tresusageinave")
+    # one position for each of NAMES, set in __init__
+    jobid: int
+    jobidraw: int
+    cluster: int
+    user: int
+    account: int
+    state: int
+    elapsedraw: int
+    elapsed: int
+    alloccpus: int
+    ncpus: int
+    nnodes: int
+    allocnodes: int
+    reqmem: int
+    alloctres: int
+    submit: int
+    start: int
+    end: int
+    maxrss: int
+    totalcpu: int
+    tresusageinave: int
 
     def __init__(self, names: Sequence[str], zone=None):
         self.names = list(names)
         self.zone = zone                # the zone naive stamps are in (None: UTC)
         self.count = len(names)
-        position = {}
+        position: Dict[str, int] = {}
         for index, name in enumerate(names):
             position.setdefault(name, index)
         for name in self.NAMES:
@@ -418,9 +439,16 @@ def _consistent(record: dict, elapsed: int, submit: Optional[int], start: Option
                                          f"{record['submit']}")
 
 
-def check(record, latest: str) -> None:
-    """SkipRecord unless `record` is a job record of the schema with every value in bounds."""
-    _check_texts(record)
+def check(record: object, latest: str) -> dict:
+    """`record` when it is a job record of the schema with every value in bounds; SkipRecord
+    otherwise."""
+    job = _check_texts(record)
+    _check_values(job, latest)
+    return job
+
+
+def _check_values(record: dict, latest: str) -> None:
+    """SkipRecord unless the record's states, times and numbers agree and are in bounds."""
     state, terminal = record["state"], record.get("terminal")
     if not states.is_known(state) or terminal is not states.is_terminal(state):
         raise SkipRecord("bad record", "state and terminal disagree")
@@ -433,7 +461,7 @@ def check(record, latest: str) -> None:
     cpus = _whole(record, "cpus", MAX_CPUS)
     _whole(record, "nodes", MAX_NODES)
     gpus = _whole(record, "gpus", MAX_GPUS)
-    if terminal:
+    if terminal and end is not None:      # an ended job has an end (checked above)
         _consistent(record, elapsed, submit, start, end)
     for key in _SIZES:
         if record.get(key) is not None:
@@ -441,8 +469,8 @@ def check(record, latest: str) -> None:
     _check_seconds(record, elapsed, cpus, gpus)
 
 
-def _check_texts(record) -> None:
-    """SkipRecord unless `record` is an object whose text fields are text."""
+def _check_texts(record: object) -> dict:
+    """`record` when it is an object whose text fields are text; SkipRecord otherwise."""
     if type(record) is not dict:
         raise SkipRecord("not a record", "expected a JSON object")
     for key in _TEXTS:
@@ -454,6 +482,7 @@ def _check_texts(record) -> None:
     raw = record.get("job_id_raw")
     if raw is not None and (type(raw) is not str or len(raw) > MAX_TEXT):
         raise SkipRecord("bad record", "job_id_raw is not text")
+    return record
 
 
 def _check_seconds(record: dict, elapsed: int, cpus: int, gpus: int) -> None:

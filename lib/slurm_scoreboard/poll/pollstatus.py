@@ -141,7 +141,8 @@ def read_poll(path: str) -> Optional[dict]:
         if not isinstance(step, dict):
             raise Damaged(f"{path}: a step is not an object")
         seconds = step.get("seconds")
-        if type(seconds) not in (int, float) or not 0 <= seconds < 1e7:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or \
+                not 0 <= seconds < 1e7:
             raise Damaged(f"{path}: a step's seconds is not a duration")
         checked.append({"step": _text(step.get("step"), _STEP, "a step's name", path),
                         "ok": _flag(step, "ok", path), "exit": _code(step, "exit", path),

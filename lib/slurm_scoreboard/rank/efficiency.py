@@ -83,7 +83,8 @@ def configured_min_cpu_hours(root: str) -> float:
         return DEFAULT_MIN_CPU_HOURS
     hours = config.get("min_cpu_hours") if type(config) is dict and set(config) <= \
         {"min_cpu_hours"} else None
-    if type(hours) not in (int, float) or not 0 <= hours <= MAX_MIN_CPU_HOURS:
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or \
+            not 0 <= hours <= MAX_MIN_CPU_HOURS:
         raise errors.ConfigError(f'{path}: expected {{"min_cpu_hours": hours from 0 to 1e9}}')
     return float(hours)
 
@@ -248,7 +249,7 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
     key = "account" if kind == "groups" else "user"
     totals = group_sums(measured) if kind == "groups" else user_sums(measured)
     members = members_of(measured) if kind == "groups" else None
-    rows = []
+    rows: List[dict] = []
     if board == "cpu_used_hours":
         for rank, name, value in boardfiles.ranked({n: s[USED] / 3600 for n, s in totals.items()}):
             earned = xp.xp_of(value, rate)
@@ -258,11 +259,11 @@ def board_rows(measured: Measured, kind: str, board: str, rate: float,
                          "jobs": int(totals[name][JOBS])})
     else:
         basis, hours, jobs = BASIS[board]
-        values = {}
+        values: Dict[str, float] = {}
         for name, sums in totals.items():
-            value = ratio(sums, board)
-            if value is not None and sums[basis] / 3600 >= min_cpu_hours:
-                values[name] = value
+            percent = ratio(sums, board)
+            if percent is not None and sums[basis] / 3600 >= min_cpu_hours:
+                values[name] = percent
         for rank, name, value in boardfiles.ranked(values, keep_zeros=True):
             sums = totals[name]
             rows.append({"rank": rank, key: name, "value": value,

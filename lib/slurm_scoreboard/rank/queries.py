@@ -33,6 +33,12 @@ class Query(NamedTuple):
     def kind(self) -> str:
         return "groups" if self.groups else "users"
 
+    def board_metric(self) -> str:
+        """The metric of a query for one board; UsageError without one (sb-rank checks it)."""
+        if self.metric is None:
+            raise errors.UsageError("one board needs both --window and --metric")
+        return self.metric
+
 
 # -- from the store (writers) ------------------------------------------------------------------
 
@@ -77,13 +83,14 @@ def board_of(root: str, query: Query, now: datetime, rates: Dict[str, float], op
              damage: Damage) -> List[dict]:
     """One board's rows computed now from the store."""
     window = windows.resolve(query.window or "alltime", now)
-    if query.metric in efficiency.BOARDS:
+    metric = query.board_metric()
+    if metric in efficiency.BOARDS:
         return efficiency_board(root, query, window, rates, optout, damage)
     usage = scoped_usage(root, query.cluster, [window], optout, query.wait, damage)[window.name]
     if query.account and not any(query.account in accounts for accounts in usage.values()):
         raise errors.UnknownName(f"no account {query.account} in window {window.name} on "
                                  f"{query.cluster or 'any cluster'}")
-    return standings.board_rows(usage, query.kind, query.metric, rates, query.account)
+    return standings.board_rows(usage, query.kind, metric, rates, query.account)
 
 
 def efficiency_board(root: str, query: Query, window: Window, rates: Dict[str, float],
@@ -94,8 +101,9 @@ def efficiency_board(root: str, query: Query, window: Window, rates: Dict[str, f
         raise errors.UnknownName(f"no cluster {query.cluster} under {root}")
     merged = scoped_measured(root, query.cluster, window, optout, damage)
     bar = efficiency.min_cpu_hours(root, query.min_cpu_hours)
-    rows = efficiency.board_rows(merged, query.kind, query.metric, rates["cpu_used_hours"], bar)
-    if not rows and query.metric in efficiency.RATIOS and merged:
+    metric = query.board_metric()
+    rows = efficiency.board_rows(merged, query.kind, metric, rates["cpu_used_hours"], bar)
+    if not rows and metric in efficiency.RATIOS and merged:
         damage.warn(f"no one with {bar:g} CPU hours of measured jobs on this board in "
                     f"{window.name} (the bar: --min-cpu-hours, config/efficiency.json)")
     elif not merged:
@@ -112,7 +120,7 @@ def board_from_files(root: str, query: Query) -> List[dict]:
         raise errors.ToolError("--account reads the store, which only the root's writers may "
                                "lock; readers get the board files (try --groups)")
     files = BoardFiles(root)
-    return files.required_board(query.window or "alltime", query.metric, query.cluster,
+    return files.required_board(query.window or "alltime", query.board_metric(), query.cluster,
                                 query.kind)["rows"]
 
 

@@ -87,9 +87,9 @@ def scoped_usage(root: str, cluster: Optional[str], wanted: Sequence[Window], op
         return usage
     merged: Dict[str, reading.Usage] = {window.name: {} for window in wanted}
     for name in layout.clusters(root):
-        for window_name, usage in (collect(root, name, wanted, optout, wait, damage)
-                                   or {}).items():
-            reading.merge_into(merged[window_name], usage)
+        for window_name, cluster_usage in (collect(root, name, wanted, optout, wait, damage)
+                                           or {}).items():
+            reading.merge_into(merged[window_name], cluster_usage)
     return merged
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import BinaryIO, Iterable, List, NamedTuple, Optional, Sequence
+from typing import BinaryIO, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
@@ -23,11 +23,11 @@ GROUP_RATIO_COLUMNS = ("rank", "account", "members", "value", "cpu_hours", "jobs
 _LEVELS = ("level", "virtual_level", "xp")
 
 
-def board_columns(metric: str, groups: bool) -> tuple:
+def board_columns(metric: str, groups: bool) -> Tuple[str, ...]:
     """The columns one board's rows have: a ratio board's percent and what it was measured on
     (GPU hours for the GPU board), no levels on a board apart, no virtual level on overall."""
     if metric in RATIO_BOARDS:
-        columns = GROUP_RATIO_COLUMNS if groups else RATIO_COLUMNS
+        columns: Tuple[str, ...] = GROUP_RATIO_COLUMNS if groups else RATIO_COLUMNS
         if metric == "gpu_utilization":
             return tuple("gpu_hours" if c == "cpu_hours" else c for c in columns)
         return columns

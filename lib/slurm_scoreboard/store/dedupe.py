@@ -47,9 +47,9 @@ class Dedupe:
         self.counts["bad line"] += 1
         self.tell(f"{source}:{lineno}: {message}")
 
-    def _is_new(self, record: dict) -> bool:
+    def _is_new(self, parsed: object) -> bool:
         """Counts the record as held, seen or new; SkipRecord for one that is not a job."""
-        check(record, self.latest)
+        record = check(parsed, self.latest)
         if not record["terminal"]:
             self.counts["held"] += 1
             return False

@@ -279,7 +279,7 @@ class Reducer:
         rule = day_rule(self.root, self.cluster, lenient=True)
         months, spilled = self._load_months(rule)
         if self.replace_month:
-            self._check_not_fewer()
+            self._check_not_fewer(self.replace_month)
             rule = DayRule([m for m in rule.ended if m != self.replace_month],
                            [m for m in rule.kept if m != self.replace_month])
         for month in sorted(set(months) | set(self.months)):
@@ -336,13 +336,13 @@ class Reducer:
                                                   if m > self.replace_month})
         return months, spilled
 
-    def _check_not_fewer(self) -> None:
+    def _check_not_fewer(self, month: str) -> None:
         """A replaced month must come back with every job it counted: fewer means slurmdbd no
         longer has them (purged, PurgeJobAfter), and replacing would lose them for good."""
         before = self.counted_before
-        after = self.blooms[self.replace_month].items + self.opted_out_skipped
+        after = self.blooms[month].items + self.opted_out_skipped
         if before is not None and after < before and not self.allow_fewer:
-            raise FewerJobs(f"month {self.replace_month}: the input holds {after:,} of the "
+            raise FewerJobs(f"month {month}: the input holds {after:,} of the "
                             f"{before:,} jobs the store counted for it (slurmdbd may have "
                             "purged the others: PurgeJobAfter); nothing was replaced")
 

@@ -7,7 +7,20 @@ from __future__ import annotations
 import os
 from collections import Counter
 from contextlib import ExitStack, contextmanager
-from typing import BinaryIO, Callable, Dict, List, NamedTuple, Optional, Sequence, Set
+from typing import (
+    BinaryIO,
+    Callable,
+    Dict,
+    Generic,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 import orjson
 
@@ -18,7 +31,7 @@ from ..core.names import check_name
 from ..core.ndjson import read
 from ..core.optout import OptOut
 from ..errors import JournalCorrupt, LockBusy, SkipRecord, TotalsOverflow, UnsafePath
-from ..ingest.records import check, latest_time, placement
+from ..ingest.records import Placement, check, latest_time, placement
 from .reducer import Reducer, finish_interrupted, keep_old_rule
 from .reducer import repair as repair_store
 from .repair import remedy
@@ -59,8 +72,12 @@ def writer_lock(root: str, cluster: str):
         raise errors.Busy(f"another sb-reduce is writing cluster {cluster}") from None
 
 
-class Run:
-    """One sb-reduce run: the lock, the reducer, and what it saw."""
+Sink = TypeVar("Sink", Reducer, UsageWriter)
+
+
+class _Run(Generic[Sink]):
+    """What a counting and a measuring run share: the lock, the sink the records go into (a
+    Reducer, or a UsageWriter), and what the run saw."""
 
     def __init__(self, options: "Options", root: str, warn: Warn):
         self.options = options
@@ -68,11 +85,10 @@ class Run:
         self.say = warn
         self.since = window_bound(options.since)
         self.until = window_bound(options.until)
-        self.optout: Optional[OptOut] = None
         self.latest = latest_time(times.now())
         self.counts: Counter = Counter()
         self.skipped: Counter = Counter()
-        self.reducer: Optional[Reducer] = None
+        self.sink: Optional[Sink] = None
         self.held = ExitStack()
 
     def warn(self, where: str, message: str) -> None:
@@ -84,20 +100,18 @@ class Run:
         """The cluster's writer lock for the whole run; exit 3 when another holds it."""
         self.held.enter_context(writer_lock(self.root, cluster))
 
-    def open(self, cluster: str) -> Reducer:
-        """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
-        self.take_lock(cluster)
-        self.optout = OptOut(self.root, cluster, check_homes=True)
-        reducer = Reducer(self.root, cluster, self.optout, self.since, self.until,
-                          self.options.replace_month, self.options.replace_users,
-                          self.options.allow_fewer)
-        note = reducer.recover()
-        if note:
-            self.say(f"cluster {cluster}: {note}")
-        return reducer
+    def open(self, cluster: str) -> Sink:
+        """Take the cluster's lock (exit 3 if held) and make the sink."""
+        raise NotImplementedError
+
+    def opened(self, cluster: str) -> Sink:
+        """The sink, opened for `cluster` (--cluster, or the first record's)."""
+        if self.sink is None:
+            self.sink = self.open(cluster)
+        return self.sink
 
     # skip reasons counted in the stats but not reported line by line
-    QUIET = ("not ended", "opted out", "outside window")
+    QUIET: Tuple[str, ...] = ("not ended", "opted out", "outside window")
 
     def feed(self, lineno: int, record) -> None:
         self.counts["processed"] += 1
@@ -105,22 +119,47 @@ class Run:
             check(record, self.latest)
             if not record["terminal"]:
                 raise SkipRecord("not ended")
-            cluster_flag = self.options.cluster or (self.reducer.cluster if self.reducer else None)
+            cluster_flag = self.options.cluster or (self.sink.cluster if self.sink else None)
             self.take(record, placement(record, cluster_flag))
         except SkipRecord as err:
             self.skipped[err.reason] += 1
             if err.reason not in self.QUIET:
                 self.warn(f"stdin:{lineno}", str(err))
 
-    def take(self, record: dict, place) -> None:
+    def take(self, record: dict, place: Placement) -> None:
+        """Put one checked, ended record into the sink (SkipRecord when it is not taken)."""
+        raise NotImplementedError
+
+    def finish(self) -> dict:
+        """Write what the sink holds; the run's stats."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.held.close()
+
+
+class Run(_Run[Reducer]):
+    """One sb-reduce run: the records counted into the store."""
+
+    def open(self, cluster: str) -> Reducer:
+        """Take the cluster's lock (exit 3 if held) and finish any interrupted update."""
+        self.take_lock(cluster)
+        optout = OptOut(self.root, cluster, check_homes=True)
+        reducer = Reducer(self.root, cluster, optout, self.since, self.until,
+                          self.options.replace_month, self.options.replace_users,
+                          self.options.allow_fewer)
+        note = reducer.recover()
+        if note:
+            self.say(f"cluster {cluster}: {note}")
+        return reducer
+
+    def take(self, record: dict, place: Placement) -> None:
         """Count one checked, ended record (SkipRecord when it is not counted)."""
-        if self.reducer is None:
-            self.reducer = self.open(place.cluster)
-        if not self.reducer.add(record, place):
+        if not self.opened(place.cluster).add(record, place):
             self.counts["duplicates"] += 1
 
     def finish(self) -> dict:
-        reducer = self.reducer
+        reducer = self.sink
         erased: List[str] = []
         if reducer is not None:
             erased = reducer.find_opted_out()
@@ -133,8 +172,8 @@ class Run:
                          "there; remove what stands in its place")
             if reducer.needs_commit():
                 reducer.commit(times.to_iso(times.now()))
-            self.optout.save()
-            self.tell_unreadable_homes()
+            reducer.optout.save()
+            self.tell_unreadable_homes(reducer.optout)
         return {
             "processed": self.counts["processed"],
             "new_jobs": reducer.new_jobs if reducer else 0,
@@ -146,10 +185,10 @@ class Run:
             "users_erased": len(erased),
         }
 
-    def tell_unreadable_homes(self) -> None:
+    def tell_unreadable_homes(self, optout: OptOut) -> None:
         """Once a day per user (when their home is looked at): a home the poller may not read
         hides an opt-out marker, so say whose, and what works instead."""
-        users = self.optout.unreadable_homes()
+        users = optout.unreadable_homes()
         if users:
             shown = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10
                                              else "")
@@ -157,18 +196,16 @@ class Run:
                      "opt-out marker there is not seen; <root>/config/optout.txt works for "
                      "everyone")
 
-    def close(self) -> None:
-        self.held.close()
 
-
-class UsageRun(Run):
+class UsageRun(_Run[UsageWriter]):
     """sb-reduce --usage: measured jobs into the usage files (usage.py), nothing counted."""
 
     def __init__(self, options: "Options", root: str, warn: Warn):
         super().__init__(options, root, warn)
+        self.optout: Optional[OptOut] = None
         self.known: Dict[str, bool] = {}
 
-    def open(self, cluster: str):
+    def open(self, cluster: str) -> UsageWriter:
         self.take_lock(cluster)
         # as a counting run does: the users an interrupted update adds are counted, and what a
         # killed run (this one's usage files too) left half-written is removed
@@ -182,18 +219,18 @@ class UsageRun(Run):
         return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
                            lambda user: user in listed, self.say)
 
-    def counted(self, user: str) -> bool:
-        """Whether the store counts `user` on this cluster: only such users are measured, so
-        that erasing a user who opted out (which looks at the counted ones) reaches all."""
+    def counted(self, cluster: str, user: str) -> bool:
+        """Whether the store counts `user` on `cluster`: only such users are measured, so that
+        erasing a user who opted out (which looks at the counted ones) reaches all."""
         known = self.known.get(user)
         if known is None:
             known = self.known[user] = os.path.lexists(
-                layout.user_file(self.root, self.reducer.cluster, user))
+                layout.user_file(self.root, cluster, user))
         return known
 
-    QUIET = Run.QUIET + ("not measured", "not counted")
+    QUIET = _Run.QUIET + ("not measured", "not counted")
 
-    def take(self, record: dict, place) -> None:
+    def take(self, record: dict, place: Placement) -> None:
         """Keep the measure of one checked, ended record (SkipRecord when it is not kept)."""
         if self.since and record["end"] < self.since or \
                 self.until and record["end"] >= self.until:
@@ -202,23 +239,23 @@ class UsageRun(Run):
             check_name("user", record["user"])
         except ValueError as err:
             raise SkipRecord("bad user name", str(err)) from None
-        if self.reducer is None:
-            self.reducer = self.open(place.cluster)
+        writer = self.opened(place.cluster)
+        assert self.optout is not None      # open() made it with the writer
         if record["user"] in self.optout:
             raise SkipRecord("opted out")
         entry = entry_of(record, place)
         if entry is None:
             raise SkipRecord("not measured")
-        if not self.counted(record["user"]):
+        if not self.counted(writer.cluster, record["user"]):
             raise SkipRecord("not counted")
-        self.reducer.add(place.key, place.day, entry)
+        writer.add(place.key, place.day, entry)
         self.counts["measured"] += 1
 
     def finish(self) -> dict:
-        added = self.reducer.commit() if self.reducer is not None else {}
+        added: Dict[str, int] = self.sink.commit() if self.sink is not None else {}
         if self.optout is not None:
             self.optout.save()
-        unwritten = self.reducer.unwritten if self.reducer is not None else []
+        unwritten = self.sink.unwritten if self.sink is not None else []
         return {"processed": self.counts["processed"], "measured": self.counts["measured"],
                 "new_measured": sum(added.values()), "days_changed": sorted(added),
                 "days_not_written": unwritten, "skipped": dict(sorted(self.skipped.items()))}
@@ -227,10 +264,11 @@ class UsageRun(Run):
 def reduce_stream(root: str, options: Options, stream: BinaryIO, warn: Warn) -> dict:
     """Count (or, with `options.usage`, measure) the NDJSON records of `stream` into the store of
     the cluster; the stats."""
-    run = UsageRun(options, root, warn) if options.usage else Run(options, root, warn)
+    run: Union[Run, UsageRun] = UsageRun(options, root, warn) if options.usage else \
+        Run(options, root, warn)
     try:
         if options.cluster:
-            run.reducer = run.open(options.cluster)
+            run.opened(options.cluster)
 
         def bad_line(source: str, lineno: int, message: str) -> None:
             run.skipped["bad line"] += 1

@@ -108,7 +108,7 @@ class UserUsage:
         self.widen(other.first_end, other.last_end)
 
     def to_json(self, username: str) -> dict:
-        entry = {"username": username}
+        entry: Dict[str, object] = {"username": username}   # and the hour fields, by name
         check_totals(self.totals, username)
         entry.update(metrics.hour_fields(self.totals))
         entry["jobs"] = self.totals[metrics.JOBS]
@@ -392,7 +392,8 @@ class UserTotals:
         return self.usage.to_json(username)
 
     def to_bytes(self, username: str, cluster: str, asof: str) -> bytes:
-        document = {"asof": asof, "cluster": cluster, "metrics": list(metrics.NAMES)}
+        document: Dict[str, object] = {"asof": asof, "cluster": cluster,
+                                       "metrics": list(metrics.NAMES)}
         document.update(self.entry(username))
         document["months"] = {month: check_totals(vector, username)
                               for month, vector in sorted(self.months.items())}

@@ -4,7 +4,7 @@ TUI, the ANSI snapshot, the site) writes them."""
 from __future__ import annotations
 
 import unicodedata
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 from ..boardfiles import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
 from ..core.names import safe_text
@@ -30,6 +30,7 @@ NO_LEVELS = frozenset(LEVELLESS)     # boards whose rows have no level and no XP
 
 VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
 
+PODIUM: Dict[float, str] = {1: "rank1", 2: "rank2", 3: "rank3"}     # the styles of the first ranks
 NAME_LIMIT = 200                   # longer names are cut before they are even measured
 
 

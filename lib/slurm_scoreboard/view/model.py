@@ -17,7 +17,7 @@ from typing import Callable, List, Optional, Sequence
 from ..boardfiles import Board, BoardFiles, Index, Row, index_path, load_index, signature
 from ..errors import BoardError, NotShown
 from .display import clean
-from .pages import compare_page, competition_ids, competition_page, records_page
+from .pages import TextPage, compare_page, competition_ids, competition_page, records_page
 from .players import PlayerPage, Selection, player_page, read_board
 
 MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
@@ -133,8 +133,8 @@ class ViewState:
         self.help_top = 0
         self.player: Optional[PlayerPage] = None
         self.player_sigs: Optional[list] = None
-        self.text = None                # a TextPage (pages.py): records, a competition, compare
-        self.text_source: Optional[Callable] = None
+        self.text: Optional[TextPage] = None    # records, a competition, two users compared
+        self.text_source: Optional[Callable[[], TextPage]] = None
         self.text_top = 0
         self.contest: Optional[str] = None
         self.prompt: Optional[Prompt] = None
@@ -177,7 +177,7 @@ class ViewState:
             self.show_player(self.player.name)
             changed = True
         if self.screen == "text" and self.text_source is not None and (force or changed):
-            self._rebuild_text()
+            self._rebuild_text(self.text_source)
         return changed
 
     def reload_if_changed(self) -> bool:
@@ -228,23 +228,23 @@ class ViewState:
         shown = clean(str(err))
         self.note(shown if isinstance(err, NotShown) else f"unreadable: {shown}", alert=True)
 
-    def show_text(self, source: Callable) -> None:
+    def show_text(self, source: Callable[[], TextPage]) -> None:
         """A page of text (records, a competition, two users compared), rebuilt by `source`
         whenever the files change."""
         self.text_source, self.text_top = source, 0
-        if self._rebuild_text():
+        if self._rebuild_text(source):
             self.screen = "text"
 
-    def _rebuild_text(self) -> bool:
+    def _rebuild_text(self, source: Callable[[], TextPage]) -> bool:
         try:
-            self.text = self.text_source()
+            self.text = source()
             return True
         except BoardError as err:
             self.leave_page(err)
             return False
 
     def show_compare(self, first: str, second: str) -> None:
-        self.show_text(lambda: compare_page(*[self.page_of(name) for name in (first, second)]))
+        self.show_text(lambda: compare_page(self.page_of(first), self.page_of(second)))
 
     # rows
 
@@ -303,7 +303,7 @@ class ViewState:
     def press(self, key: str) -> bool:
         """Handle one key (a name from KEYS or a typed character); False means quit."""
         if self.prompt is not None:
-            self.prompt_key(key)
+            self.prompt_key(self.prompt, key)
             return True
         action = ACTIONS.get(key)
         if action is None:
@@ -319,8 +319,8 @@ class ViewState:
             getattr(self, "do_" + action)()
         return True
 
-    def prompt_key(self, key: str) -> None:
-        prompt = self.prompt
+    def prompt_key(self, prompt: Prompt, key: str) -> None:
+        """A key typed into `prompt`, the line being typed."""
         if key == "ENTER":
             self.prompt = None
             if prompt.kind == "filter":
@@ -362,7 +362,7 @@ class ViewState:
         if self.screen == "player" and self.player is not None:
             self.show_player(self.player.name)
         elif self.screen == "text" and self.text_source is not None:
-            self._rebuild_text()
+            self._rebuild_text(self.text_source)
 
     def do_next_metric(self):
         self._switch(metric=_cycle(self.boards, self.sel.metric, 1))

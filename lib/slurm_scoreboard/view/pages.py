@@ -10,7 +10,7 @@ from typing import List, NamedTuple, Optional, Tuple
 from ..boardfiles import BoardFiles, name_field
 from ..history.history import SKILLS
 from ..history.recordbook import PERIODS, records_of
-from .display import clean, format_value, metric_title, when, window_title
+from .display import PODIUM, clean, format_value, metric_title, when, window_title
 from .players import PlayerPage, Selection
 
 Span = Tuple[str, str]
@@ -89,13 +89,15 @@ def competition_page(files: BoardFiles, ident: str, ascii_only: bool = False) ->
             f"{_filters(document, ascii_only)}")
     columns = "".join(f" {metric_title(s)[:14]:>14}" for s in skills)
     heading = f"  {'Rank':>5} {'Name':<18} {'XP gained':>12} {'Levels':>6}{columns}"
-    rows = document.get("rows") if isinstance(document.get("rows"), list) else []
+    rows = document.get("rows")
+    if not isinstance(rows, list):
+        rows = []
     lines: List[Span] = []
     for row in rows:
         gained = row.get("skills") if isinstance(row.get("skills"), dict) else {}
         cells = "".join(f" {_value(s, _field(gained.get(s), 'gained')):>14}" for s in skills)
         rank = _number(row.get("rank"))
-        style = {1: "rank1", 2: "rank2", 3: "rank3"}.get(rank, "text")
+        style = PODIUM.get(rank or 0, "text")
         lines.append((f"  {int(rank or 0):>5,} {clean(str(row.get('user', '')), ascii_only):<18} "
                       f"{int(_number(row.get('xp_gained')) or 0):>12,} "
                       f"{int(_number(row.get('levels_gained')) or 0):>6,}{cells}", style))

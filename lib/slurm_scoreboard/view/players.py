@@ -136,8 +136,9 @@ def group_stats_lines(group: Optional[dict]) -> List[Span]:
     """Members, members with a 99, the average member's levels and total XP of one group."""
     if group is None:
         return []
-    averages = group.get("average_levels") if isinstance(group.get("average_levels"), dict) \
-        else {}
+    averages = group.get("average_levels")
+    if not isinstance(averages, dict):
+        averages = {}
     levels = "  ".join(f"{SKILL_ABBREVIATIONS[m]} {number(averages.get(m)):.1f}"
                        for m in SKILL_ABBREVIATIONS)
     return [("", "text"), ("  Group statistics", "heading"),

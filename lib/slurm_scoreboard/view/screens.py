@@ -6,11 +6,12 @@ columns wide, and each style names an entry of :data:`PALETTE_256`, :data:`PALET
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..boardfiles import Board, Row
 from .display import (
     NO_LEVELS,
+    PODIUM,
     SKILL_ABBREVIATIONS,
     Line,
     clean,
@@ -51,7 +52,7 @@ def _fit_columns(fixed: List[Column], name: Column, extra: List[Tuple[Column, in
     return fixed + [name._replace(width=max(1, room))] + [c for c, _ in kept]
 
 
-def _skills_text(levels: Sequence) -> str:
+def _skills_text(levels: Iterable[object]) -> str:
     return " ".join(f"{level:>4}" for level in levels)
 
 
@@ -126,9 +127,6 @@ def skill_cell(line: SkillLine, key: str) -> str:
 
 
 # -- lines -------------------------------------------------------------------------------------
-
-PODIUM = {1: "rank1", 2: "rank2", 3: "rank3"}
-
 
 def pad(line: Line, width: int, style: str) -> Line:
     """`line` cut or filled with `style` spaces to exactly `width` columns."""

@@ -6,6 +6,8 @@ Filter and search prompts are the curses view's only.
 """
 from __future__ import annotations
 
+from typing import Optional, Tuple
+
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -42,7 +44,8 @@ class HiscoresApp(App):
     def __init__(self, state: ViewState):
         super().__init__()
         self.state = state
-        self.shown = None           # what the table holds, so moving the cursor keeps it
+        # what the table holds, so moving the cursor keeps it
+        self.shown: Optional[Tuple[object, ...]] = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", markup=False)

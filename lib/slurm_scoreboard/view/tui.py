@@ -9,7 +9,7 @@ import curses
 import locale
 import os
 import time
-from typing import Optional
+from typing import Dict, Optional
 
 from . import display, screens
 from .model import ViewState
@@ -35,7 +35,7 @@ class Styles:
     """curses attributes for each style: the 256- or 8-colour palette, or bold/reverse only."""
 
     def __init__(self, use_color: bool):
-        self.attrs = {}
+        self.attrs: Dict[str, int] = {}
         default_colors = False
         if curses.has_colors():
             try:

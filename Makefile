@@ -20,6 +20,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -qq --upgrade pip
 	$(VENV)/bin/pip install -qq -e '.[test,lint]'
+	@# the editable install copies the pipelines into the venv: link the checkout's instead, so
+	@# an edit is live and they find their library (pipelines/lib) beside them
+	for pipeline in $(PIPELINES); do ln -sfn "$(CURDIR)/$$pipeline" "$(VENV)/bin/"; done
 	touch $@
 
 # make install / uninstall: packaging/install.sh (its header says what goes where). The paths

@@ -77,7 +77,9 @@ install_all() {
     rm -rf "$fresh"
     die "pip failed; the installed copy (if any) is unchanged"
   fi
-  rm -rf "${fresh:?}/bin"
+  # the wheel's scripts, man pages and pipeline library land beside the code with --target:
+  # this script puts its own where they belong
+  rm -rf "${fresh:?}/bin" "${fresh:?}/share" "${fresh:?}/lib"
   chmod 755 "$fresh"
   rm -rf "$lib/python.old"
   [[ ! -e "$lib/python" ]] || mv -T "$lib/python" "$lib/python.old"

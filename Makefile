@@ -5,6 +5,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 LIBDIR ?= $(PREFIX)/lib/slurm-scoreboard
+DATADIR ?= $(PREFIX)/share/slurm-scoreboard
 TEST_CLUSTER ?= sbtest
 
 MANPAGES := $(wildcard man/man1/*.1)
@@ -30,7 +31,7 @@ $(VENV)/.installed: pyproject.toml
 # pip (an offline mirror: --no-index --find-links DIR).
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PIP_OPTIONS ?=
-INSTALL_VARIABLES := PREFIX BINDIR MANDIR LIBDIR COMPDIR DESTDIR PYTHON PIP_OPTIONS
+INSTALL_VARIABLES := PREFIX BINDIR MANDIR LIBDIR COMPDIR DATADIR DESTDIR PYTHON PIP_OPTIONS
 $(foreach v,$(INSTALL_VARIABLES),$(eval install uninstall: export $(v) := $$($(v))))
 
 install:

@@ -115,8 +115,9 @@ def render(places: Dict[str, Optional[str]]) -> List[str]:
     lines = [f"slurm-scoreboard {places['version']}, installed from {places['how']}"]
     for name, label in LABELS.items():
         lines.append(f"  {label + ':':<18}{places.get(name) or 'not installed'}")
-    if places.get("man_pages"):
-        lines.append(man_hint(places["man_pages"], places.get("tools")))
+    pages = places.get("man_pages")
+    if pages:
+        lines.append(man_hint(pages, places.get("tools")))
     if places.get("bash_completion"):
         lines.append(f"bash completion: . {places['bash_completion']}   (in ~/.bashrc)")
     if places.get("systemd_units"):

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from functools import partial
@@ -264,3 +265,36 @@ def test_chromium_shows_the_fragment_in_bootstrap(ruby, bindir, demo_root, tmp_p
            "--window-size=1280,800")
     assert png_size(shot) == (1280, 800)
     assert png_colours(shot) > 50
+
+
+def test_an_unprivileged_user_renders_it_from_a_root_they_may_only_read(ruby, demo_root):
+    """As the dashboard does: as the user (here nobody, with the test cluster's tools every
+    account can run, $SB_USERS_BIN), over a root they may read but not write."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run the widget as another user")
+    tools = os.environ.get("SB_USERS_BIN")
+    need(tools and os.path.exists(os.path.join(tools, "sb-rank")),
+         "$SB_USERS_BIN (tools every account can run: tests/run.sh as root sets it)")
+    folder = tempfile.mkdtemp(prefix="sb-widget.", dir="/tmp")
+    try:
+        os.chmod(folder, 0o755)
+        root = os.path.join(folder, "root")
+        shutil.copytree(demo_root, root, symlinks=True)
+        partial = shutil.copy(PARTIAL, folder)
+        subprocess.run(["chmod", "-R", "a+rX,go-w", folder], check=True)
+        before = tree_state(root)
+        shown = {}
+        for user in ("isa", "nobody"):
+            done = subprocess.run(
+                ["runuser", "-u", "nobody", "--", "env", "-i", "PATH=/usr/bin:/bin",
+                 f"USER={user}", f"SLURM_SB_ROOT={root}", f"SLURM_SB_BIN={tools}",
+                 f"SLURM_SB_SITE_URL={SITE_URL}", ruby, "-e", RENDER, partial],
+                capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            shown[user] = Widget(done.stdout)
+        assert [row[0] for row in shown["isa"].rows][:2] == ["Skill", "Overall"]
+        assert shown["nobody"].paragraphs["slurm-scoreboard-none"][0].startswith(
+            "No hiscores for nobody yet")
+        assert tree_state(root) == before
+    finally:
+        shutil.rmtree(folder)

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
+from slurm_scoreboard import __version__
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "lib"))
-from slurm_scoreboard import __version__  # noqa: E402
 
 EASYCONFIG = os.path.join(TOP, "packaging", "easybuild", f"SlurmScoreboard-{__version__}.eb")
 LMOD_INIT = "/usr/share/lmod/lmod/init/bash"

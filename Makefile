@@ -5,12 +5,13 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 LIBDIR ?= $(PREFIX)/lib/slurm-scoreboard
+DATADIR ?= $(PREFIX)/share/slurm-scoreboard
 TEST_CLUSTER ?= sbtest
 
 MANPAGES := $(wildcard man/man1/*.1)
 PIPELINES := $(wildcard pipelines/sb-*)
 
-.PHONY: all venv install uninstall test unit bats lint bench bench-smoke demo clean
+.PHONY: all venv install uninstall dist test test-packaging unit bats lint bench bench-smoke demo clean
 
 all: venv
 
@@ -20,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -qq --upgrade pip
 	$(VENV)/bin/pip install -qq -e '.[test,lint]'
+	@# the editable install copies the pipelines into the venv: link the checkout's instead, so
+	@# an edit is live and they find their library (pipelines/lib) beside them
+	for pipeline in $(PIPELINES); do ln -sfn "$(CURDIR)/$$pipeline" "$(VENV)/bin/"; done
 	touch $@
 
 # make install / uninstall: packaging/install.sh (its header says what goes where). The paths
@@ -27,7 +31,7 @@ $(VENV)/.installed: pyproject.toml
 # pip (an offline mirror: --no-index --find-links DIR).
 COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PIP_OPTIONS ?=
-INSTALL_VARIABLES := PREFIX BINDIR MANDIR LIBDIR COMPDIR DESTDIR PYTHON PIP_OPTIONS
+INSTALL_VARIABLES := PREFIX BINDIR MANDIR LIBDIR COMPDIR DATADIR DESTDIR PYTHON PIP_OPTIONS
 $(foreach v,$(INSTALL_VARIABLES),$(eval install uninstall: export $(v) := $$($(v))))
 
 install:
@@ -40,6 +44,17 @@ uninstall:
 test: venv
 	VENV="$(VENV)" TEST_CLUSTER="$(TEST_CLUSTER)" tests/run.sh
 
+# EasyBuild for real: EasyBuild from the package index in a throwaway venv installs
+# packaging/easybuild's easyconfig into a temporary prefix with Lmod, then a clean login shell
+# loads the module and runs the tools (needs lmod, python3-pip, python3-venv; CI runs it).
+test-packaging: venv
+	$(VENV)/bin/python -m pytest -q -rs tests/packaging
+
+# The sdist and the wheel (what EasyBuild, Spack and pip install), in dist/.
+dist: venv
+	$(VENV)/bin/python -m build --outdir dist .
+	$(VENV)/bin/python -m twine check --strict dist/*
+
 unit: venv
 	$(VENV)/bin/python -m pytest -q tests/unit
 
@@ -48,7 +63,8 @@ bats: venv
 
 # Style and type gates: ruff (pyflakes, bugbear, import order, a complexity budget; pyproject.toml),
 # mypy on lib/, shellcheck on the pipelines and the installer. Run by CI.
-SHELL_SCRIPTS := $(PIPELINES) pipelines/lib/common.sh pipelines/lib/paths.sh packaging/install.sh
+SHELL_SCRIPTS := $(PIPELINES) pipelines/lib/common.sh pipelines/lib/paths.sh packaging/install.sh \
+	packaging/systemd/install-units
 
 lint: venv
 	$(VENV)/bin/ruff check lib tools tests bench pipelines/lib
@@ -74,5 +90,5 @@ demo: venv
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" demo/run.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info lib/*.egg-info .pytest_cache bench/out .demo
+	rm -rf $(VENV) build dist *.egg-info lib/*.egg-info .pytest_cache bench/out .demo
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -10,7 +10,7 @@ from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import files, times
 from slurm_scoreboard.core.names import check_name
 from slurm_scoreboard.ingest import sacct
-from slurm_scoreboard.poll import pollstatus, probe
+from slurm_scoreboard.poll import installinfo, pollstatus, probe
 
 PROG = "sb-probe"
 EXIT_UNKNOWN = 5
@@ -31,6 +31,11 @@ before a cluster's first poll.
 cluster (or --cluster C), where its data stands, the last poll, the last success and error,
 the next step and the daemon's heartbeat; sb-poll --status shows the same.
 
+--install-info says where this installation keeps what is not on $PATH by itself: the
+pipelines, their library, the man pages, bash completion, the systemd units' installer and the
+OnDemand widget (after pip or pipx, EasyBuild, Spack, make install, or in a checkout); --json
+gives them as one JSON object. Nothing else is looked at.
+
 exit status: 0 all required checks passed, 2 sacct missing, 3 root not writable (by this
 account, or the sharing could not be set), 4 other failure (squeue missing, sacct -a unusable
 or hiding other users' jobs), 5 slurmdbd knows no cluster of the --cluster or --check-cluster
@@ -42,6 +47,7 @@ example:
   sb-probe --root /depot/scoreboard --group hpcsb     # several poller accounts of group hpcsb
   sb-probe --root /depot/scoreboard --polls           # how every cluster's polling stands
   sb-probe --check-cluster hammer                     # is hammer a cluster slurmdbd knows?
+  sb-probe --install-info                             # where the pipelines and man pages are
 """
 
 
@@ -66,6 +72,9 @@ def build_parser():
     parser.add_argument("--check-cluster", metavar="C",
                         help="only check that slurmdbd knows cluster C (exit 5 if not); no "
                              "root needed, nothing created")
+    parser.add_argument("--install-info", action="store_true",
+                        help="say where this installation keeps the pipelines, man pages, "
+                             "completion, systemd units and OnDemand widget (--json: as JSON)")
     return parser
 
 
@@ -115,8 +124,26 @@ def check_cluster_only(args) -> int:
     return errors.EXIT_OK
 
 
+def report_install(args) -> int:
+    """--install-info: where the pipelines, man pages and the rest are; nothing else."""
+    others = [flag for flag, given in (("--polls", args.polls), ("--group", args.group),
+                                       ("--cluster", args.cluster),
+                                       ("--check-cluster", args.check_cluster is not None))
+              if given]
+    if others:
+        raise errors.UsageError(f"--install-info goes alone or with --json (not with {others[0]})")
+    places = installinfo.locate()
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(places, option=orjson.OPT_APPEND_NEWLINE))
+    else:
+        sys.stdout.write("\n".join(installinfo.render(places)) + "\n")
+    return errors.EXIT_OK
+
+
 def body(args) -> int:
     cli.check_plain_names(args, "cluster")
+    if args.install_info:
+        return report_install(args)
     if args.check_cluster is not None:
         return check_cluster_only(args)
     if args.polls:

@@ -142,3 +142,22 @@ bare() {
   done
   [ ! -e "$SANDBOX/ran" ] && [ ! -e "$SANDBOX/o'brien" ]
 }
+
+@test "sb-probe --install-info names make install's places, and they hold what it says" {
+  run make -C "$TOP" install PREFIX="$SANDBOX/prefix" PYTHON="$(system_python)"
+  [ "$status" -eq 0 ]
+  run bare sb-probe --install-info --json
+  [ "$status" -eq 0 ]
+  info="$output"
+  field() { printf '%s' "$info" | "$VENV_BIN/python" -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+  [ "$(field how)" = "make install" ]
+  [ "$(field pipelines)" = "$SANDBOX/prefix/bin" ]
+  [ -x "$(field pipelines)/sb-poll" ]
+  [ -f "$(field man_pages)/man1/sb-rank.1" ]
+  [ -f "$(field pipeline_library)/common.sh" ]
+  [ -x "$(field systemd_units)/install-units" ]
+  [ -f "$(field ondemand_widget)/_slurm_scoreboard.html.erb" ]
+  run bare sb-probe --install-info
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"man pages: found by man while $SANDBOX/prefix/bin is on \$PATH"* ]]
+}

@@ -114,3 +114,14 @@ healthy_site() {
   run only_stubs sb-probe --check-cluster hammer --polls
   [ "$status" -eq 2 ]
 }
+
+@test "sb-probe --install-info in the checkout names its folders; it goes alone" {
+  run sb-probe --install-info
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"installed from a source checkout"* ]]
+  [[ "$output" == *"  pipelines:        $TOP/pipelines"* ]]
+  [[ "$output" == *"  man pages:        $TOP/man"* ]]
+  run sb-probe --install-info --polls
+  [ "$status" -eq 2 ]
+  [ "$output" = "sb-probe: --install-info goes alone or with --json (not with --polls)" ]
+}

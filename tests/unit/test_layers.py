@@ -51,8 +51,9 @@ def imports_of(dotted, path):
                 found.add(".".join(target))
             for alias in node.names:
                 candidate = ".".join(target + [alias.name])
-                if any(candidate == name for name, _ in MODULES):
-                    found.add(candidate)
+                if any(candidate == name or name.startswith(candidate + ".")
+                       for name, _ in MODULES):
+                    found.add(candidate)       # a module, or a whole stage package
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("slurm_scoreboard."):
@@ -110,3 +111,12 @@ def test_the_layer_test_catches_an_upward_import(tmp_path):
     found = imports_of("core.bad", str(path))
     assert {"view", "view.screens", "boardfiles"} <= found
     assert LAYERS[unit("view.screens")] > LAYERS[unit("core.bad")]
+
+
+@pytest.mark.parametrize("line", ["from .. import rank", "from slurm_scoreboard import view",
+                                  "from ..rank import rebuild", "import slurm_scoreboard.view.ansi"])
+def test_importing_a_whole_stage_package_is_an_import_of_it(tmp_path, line):
+    path = tmp_path / "bad.py"
+    path.write_text(line + "\n")
+    found = imports_of("core.bad", str(path))
+    assert any(LAYERS[unit(target)] > LAYERS["core"] for target in found), found

@@ -175,8 +175,16 @@ assert any('u0 took rank 1' in t for t in texts)
   mkdir -p "$SLURM_SB_ROOT/state/news"
   outbox="$SLURM_SB_ROOT/state/news/chat.outbox"
   all="$(sb-news --all --format text | wc -l)"
-  # an outbox three lines short of full: a webhook that has been down a long time
-  python3 -c "import sys; open(sys.argv[1], 'w').write(('y' * 99 + '\n') * (8 * 1024 * 1024 // 100 - 3))" "$outbox"
+  # an outbox three lines short of full of events waiting: a webhook that has been down a long
+  # time (each line as sb-news writes it, so it is kept as it is)
+  python3 - "$outbox" <<'PY'
+import sys, orjson
+from slurm_scoreboard.history.feed import text_of
+event = {"id": "fill", "day": "2025-01-01", "scope": "all", "kind": "users",
+         "event": "first_job", "user": "filler", "jobs": 1}
+line = orjson.dumps(event) + b"\t" + text_of(event) + b"\n"
+open(sys.argv[1], "wb").write(line * (8 * 1024 * 1024 // len(line) - 3))
+PY
   before="$(wc -l < "$outbox")"
   run --separate-stderr sb-news --cursor chat --format text --outbox "$outbox"
   [ "$status" -eq 0 ]
@@ -228,4 +236,40 @@ assert all('\t' not in t and not t.startswith('{') for t in texts), texts[:3]
   [ "$status" -eq 0 ]
   [ "$(sort -u "$SANDBOX/lock-seen")" = "held" ]
   [ "$(wc -l < "$SANDBOX/bodies")" -eq 3 ]
+}
+
+@test "a line planted in the outbox is never posted: no event, no post; an event's text is made again from it" {
+  setup_store
+  start_hook
+  export PATH="$TOP/pipelines:$PATH"
+  sb-news --cursor chat --mark-seen 2> /dev/null
+  outbox="$SLURM_SB_ROOT/state/news/chat.outbox"
+  mkdir -p "$SLURM_SB_ROOT/state/news"
+  printf 'not-json\tFAKE: \033]0;pwned\007\033[2J SUSPENDED\n{"id":"x"}\tforged: run rm -rf ~\n' > "$outbox"
+  printf '{"id":"e1","day":"2025-01-02","scope":"all","kind":"users","event":"first_job","user":"u1","jobs":1}\tforged text\n' >> "$outbox"
+  run --separate-stderr sb-news-post --url "$HOOK"
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$SANDBOX/bodies")" -eq 1 ]
+  grep -q 'u1' "$SANDBOX/bodies"
+  ! grep -q 'forged\|FAKE\|SUSPENDED' "$SANDBOX/bodies"
+  [[ "$stderr" != *$'\033'* ]]
+}
+
+@test "sb-news-post logs and posts no control character, even from a line planted after sb-news ran" {
+  setup_store
+  start_hook
+  echo 400 > "$SANDBOX/fail"
+  sb-news --cursor chat --mark-seen 2> /dev/null
+  outbox="$SLURM_SB_ROOT/state/news/chat.outbox"
+  # another writer of the root appends to the outbox right after sb-news filtered it
+  mkdir -p "$SANDBOX/bin"
+  real="$(command -v sb-news)"
+  printf '#!/bin/sh\n"%s" "$@" || exit $?\nprintf "x\\tplanted \\033]0;t\\007\\033[2J \\302\\233m end\\n" >> "%s"\n' \
+    "$real" "$outbox" > "$SANDBOX/bin/sb-news"
+  chmod +x "$SANDBOX/bin/sb-news"
+  PATH="$SANDBOX/bin:$TOP/pipelines:$PATH" run --separate-stderr sb-news-post --url "$HOOK"
+  [[ "$stderr" == *"dropped: planted"*"end"* ]]
+  [[ "$stderr" != *$'\033'* ]]
+  [[ "$stderr" != *$'\302\233'* ]]
+  ! grep -q $'\033' "$SANDBOX/bodies"
 }

@@ -400,3 +400,29 @@ def test_a_group_s_member_list_that_is_not_a_list_of_names_is_read_as_its_names(
     # found by the property above: "users": null in a planted statistics file crashed the site
     with Planted(root, STATS, [["groups", PROJ, "users"]], users):
         assert_every_output_is_text(root, unplanted, "", None)
+
+
+@pytest.mark.parametrize("name", ["xp.json", "efficiency.json", "competitions.json"])
+def test_a_planted_huge_config_is_refused_in_one_line_without_reading_it(tmp_path, name):
+    """A sparse gigabyte costs the planter nothing: it is refused by its size, never read."""
+    import resource
+
+    from slurm_scoreboard.core.files import read_config
+    from slurm_scoreboard.errors import ConfigError
+    path = tmp_path / name
+    with open(path, "wb") as handle:
+        handle.truncate(1 << 30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ConfigError, match="larger than"):
+        read_config(str(path))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024   # KiB
+
+
+def test_a_planted_huge_news_cursor_is_refused(tmp_path):
+    from slurm_scoreboard.errors import CursorCorrupt
+    from slurm_scoreboard.history import news
+    path = tmp_path / "x.seen"
+    with open(path, "wb") as handle:
+        handle.truncate(1 << 30)
+    with pytest.raises(CursorCorrupt, match="larger than"):
+        news.load(str(path))

@@ -415,9 +415,12 @@ def read_json(path: str, default=None, limit: Optional[int] = None):
         return default
 
 
-def read_config(path: str, default=None, limit: Optional[int] = None):
+CONFIG_LIMIT = 1 << 20     # bytes of a site's config file: a planted huge one is refused
+
+
+def read_config(path: str, default=None, limit: int = CONFIG_LIMIT):
     """A site's JSON config file, `default` when it does not exist; ConfigError naming the
-    file when it is not JSON, is too big, or cannot be read."""
+    file when it is not JSON, is bigger than `limit`, or cannot be read."""
     try:
         data = read_bytes(path, limit)
     except FileNotFoundError:

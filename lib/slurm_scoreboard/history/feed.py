@@ -95,21 +95,20 @@ class Outbox:
 
 
 def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
-    """An outbox line as it may still be posted: None when its event is of a user who opted out
-    since, rewritten when it names a previous rank 1 who did; a line without an event's JSON (a
-    text line of an older version) is kept as it is."""
+    """An outbox line as it may still be posted, made again from its event (any writer of the
+    root can write the outbox: the text after the tab is never trusted): None when it holds no
+    event (a planted line, or a text line of a version before 0.3) or one of a user who opted
+    out since; the previous rank 1 left out when they did."""
     head, tab, _ = line.partition(b"\t")
     try:
         event = orjson.loads(head)
     except orjson.JSONDecodeError:
-        return line
+        return None
     if not boardfiles.is_event(event):
-        return line
+        return None
     shown = files.shown(event)
     if shown is None:
         return None
-    if shown is event:
-        return line
     if tab:
         return orjson.dumps(shown) + b"\t" + text_of(shown)
     return orjson.dumps(shown)

@@ -37,10 +37,13 @@ def key_of(event_id: str) -> int:
     return mmh3.hash64(event_id.encode(), signed=False)[0]
 
 
+CURSOR_LIMIT = 64 << 20    # bytes: 8 million events; a bigger (planted) cursor is refused
+
+
 def load(path: str) -> Set[int]:
     """The hashes under a cursor; empty when it was never written."""
     try:
-        data = read_bytes(path)
+        data = read_bytes(path, CURSOR_LIMIT)
     except FileNotFoundError:
         return set()
     except (OSError, UnsafePath, ValueError) as err:

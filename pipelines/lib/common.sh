@@ -153,17 +153,20 @@ sb_cursor_get() {
   printf '%s' "$value"
 }
 
-# sb_valid_time ISO-TIME: a real UTC instant written as these scripts write it.
+# sb_valid_time ISO-TIME: a real UTC instant written as these scripts write it, from 1970 to
+# 2999 (the tools' range: times.py's parse_utc).
+SB_YEAR='(19[7-9][0-9]|2[0-9]{3})'
 sb_valid_time() {
-  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] &&
+  [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] &&
     [[ "$(date -u -d "${1%Z}" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)" == "$1" ]]
 }
 
-# sb_valid_day YYYY-MM-DD (a real day) and sb_valid_month YYYY-MM
+# sb_valid_day YYYY-MM-DD (a real day) and sb_valid_month YYYY-MM, from 1970 to 2999 (times.py's
+# parse_day and parse_month)
 sb_valid_day() {
-  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && [[ "$(date -u -d "$1" +%F 2>/dev/null)" == "$1" ]]
+  [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}-[0-9]{2}$ ]] && [[ "$(date -u -d "$1" +%F 2>/dev/null)" == "$1" ]]
 }
-sb_valid_month() { [[ "$1" =~ ^[0-9]{4}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; }
+sb_valid_month() { [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; }
 
 # sb_cursor_check: the cursor, when there is one, holds what these scripts write; otherwise one
 # line naming the file, the field and the remedy, and exit 1. Never a silent guess: a bad

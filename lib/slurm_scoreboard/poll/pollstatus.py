@@ -17,7 +17,7 @@ import orjson
 
 from slurm_scoreboard.core import files, layout
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard.core.times import LATEST, from_iso, parse_month, to_iso
+from slurm_scoreboard.core.times import parse_day, parse_month, parse_utc, to_iso
 from slurm_scoreboard.store.store import day_rule
 
 from .. import errors
@@ -28,8 +28,6 @@ DAEMON_GRACE = timedelta(seconds=3600 + 120)   # a tick may run an hour before i
 POLL_LIMIT = timedelta(seconds=3600 + 60)      # sb-poll's watchdog stops a poll by then
 STALE = timedelta(days=1)                      # data further behind means polls do not work
 
-_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STEP = re.compile(r"[a-z][a-z -]{0,39}")
 _MESSAGE = re.compile(r"[ -~]{0,300}")
 _HOST = re.compile(r"[A-Za-z0-9._-]{0,64}")
@@ -69,15 +67,10 @@ def _time(data: dict, key: str, path: str, optional: bool = False) -> Optional[d
     value = data.get(key)
     if value is None and optional:
         return None
-    if type(value) is not str or not _ISO.fullmatch(value):
-        raise Damaged(f"{path}: {key} is not a UTC time")
     try:
-        moment = from_iso(value)
+        return parse_utc(value if type(value) is str else "")
     except ValueError:
-        raise Damaged(f"{path}: {key} is not a UTC time") from None
-    if moment >= LATEST:
-        raise Damaged(f"{path}: {key} is after 2999")
-    return moment
+        raise Damaged(f"{path}: {key} is not a UTC time from 1970 to 2999") from None
 
 
 def _flag(data: dict, key: str, path: str) -> bool:
@@ -108,12 +101,10 @@ def read_cursor(path: str) -> Optional[dict]:
     if data is None:
         return None
     start = data.get("backfill_start")
-    if type(start) is not str or not _DAY.fullmatch(start):
-        raise Damaged(f"{path}: backfill_start is not a day")
     following = data.get("backfill_next")
     try:
+        parse_day(start if type(start) is str else "")
         parse_month(following if type(following) is str else "")
-        datetime.strptime(start, "%Y-%m-%d")
     except ValueError:
         raise Damaged(f"{path}: backfill_start or backfill_next is not a real date") from None
     return {"backfill_start": start, "backfill_next": following,
@@ -228,9 +219,6 @@ def poll_state(root: str, cluster: str, poll: Optional[dict], now: datetime) -> 
     return "running"
 
 
-_DAY = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
-
-
 def steps_through(path: str) -> Optional[str]:
     """The last day the daily step poll measured (state/usage.json), None when it has not run
     or the file says nothing sb-poll writes."""
@@ -239,7 +227,11 @@ def steps_through(path: str) -> Optional[str]:
     except (ValueError, OSError, errors.UnsafePath):
         return None
     day = data.get("through") if isinstance(data, dict) else None
-    return day if isinstance(day, str) and _DAY.fullmatch(day) else None
+    try:
+        parse_day(day if isinstance(day, str) else "")
+    except ValueError:
+        return None
+    return day
 
 
 def cluster_status(root: str, cluster: str, now: datetime) -> dict:

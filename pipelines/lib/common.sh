@@ -126,12 +126,19 @@ sb_json_field() {
     -e "s/.*\"$1\"[[:space:]]*:[[:space:]]*\([^,}\"[:space:]]*\).*/\1/p" | head -n 1
 }
 
-# sb_read FILE: a state file's bytes (at most 16 MiB), read without following a symlink and
-# without waiting on a FIFO (GNU dd's nofollow and nonblock): another writer may have planted
-# either. Nothing when the file is missing or is not a regular file.
+# sb_read FILE [LIMIT]: a state file's bytes, read without following a symlink and without
+# waiting on a FIFO (GNU dd's nofollow and nonblock): another writer may have planted either.
+# Nothing when the file is missing, is not a regular file (a device, a folder), or is over
+# LIMIT bytes (16 MiB by default; one that grows past it while it is read is cut there): what
+# files.py's read_bytes refuses.
+SB_READ_LIMIT=16777216
 sb_read() {
-  [[ -e "$1" || -L "$1" ]] || return 0
-  dd if="$1" iflag=nofollow,nonblock bs=1M count=16 status=none 2>/dev/null || true
+  local limit="${2:-$SB_READ_LIMIT}" size
+  [[ -f "$1" && ! -L "$1" ]] || return 0
+  size="$(stat -c %s -- "$1" 2>/dev/null)" || return 0
+  (( size <= limit )) || return 0
+  dd if="$1" iflag=nofollow,nonblock,count_bytes bs=1M count="$limit" status=none 2>/dev/null ||
+    true
 }
 
 # The poll cursor: state/poll_cursor.json of the cluster, read once (sb_cursor_load) and

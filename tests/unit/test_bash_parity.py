@@ -5,7 +5,10 @@ Each bash call is a subprocess, so every test batches its inputs into one bash r
 prints one verdict a line) and the property tests keep their example counts modest.
 """
 import os
+import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slurm_scoreboard.core import times
+from slurm_scoreboard import errors
+from slurm_scoreboard.core import files, times
 from slurm_scoreboard.core.names import check_name
 from slurm_scoreboard.poll import pollstatus
 
@@ -27,11 +31,35 @@ EXAMPLES = settings(max_examples=60, deadline=None)
 ARGUMENT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 
 
-def run_bash(script, *args, env=None, timeout=120):
-    """`script` run by bash with common.sh sourced as a pipeline sources it (set -euo pipefail)."""
+def as_account(user, group=None):
+    """The command prefix that runs a command as `user`, with `group` its only group."""
+    return ["setpriv", f"--reuid={user}", f"--regid={group or 'nogroup'}", "--clear-groups"]
+
+
+def run_bash(script, *args, env=None, timeout=120, user=None):
+    """`script` run by bash with common.sh sourced as a pipeline sources it (set -euo pipefail),
+    as this account or as `user` (a prefix of as_account)."""
     full = f'set -euo pipefail\nhere="{PIPELINES}"\n. "{COMMON}"\n{script}'
-    return subprocess.run(["bash", "-c", full, "sb-parity", *args], capture_output=True,
-                          env=dict(os.environ, **(env or {})), timeout=timeout)
+    return subprocess.run([*(user or []), "bash", "-c", full, "sb-parity", *args],
+                          capture_output=True, env=dict(os.environ, **(env or {})),
+                          timeout=timeout)
+
+
+def run_python(code, user):
+    """What `code` prints, run by this Python as `user` (a prefix of as_account)."""
+    done = subprocess.run([*user, sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(TOP / "lib")), timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def open_tmp():
+    """A temporary folder another account can reach (pytest's own are private to root)."""
+    folder = tempfile.mkdtemp(prefix="sb-parity.")
+    os.chmod(folder, 0o755)
+    yield Path(folder)
+    shutil.rmtree(folder)
 
 
 def write_inputs(folder, values):
@@ -181,3 +209,100 @@ def test_the_step_poll_s_last_day_is_shown_when_sb_poll_would_use_it(tmp_path):
     for day, verdicts in zip(days, accepted):
         usage.write_bytes(orjson.dumps({"through": day}))
         assert (pollstatus.steps_through(str(usage)) == day) == (verdicts == "11"), day
+
+
+# -- 7. safe reads: sb_read and files.read_bytes ----------------------------------------------
+
+READ_LIMIT = 16 << 20           # sb_read's default, given to read_bytes explicitly
+
+
+def bash_reads(cases, user=None):
+    """What sb_read prints for each (path, limit or None) case."""
+    with tempfile.TemporaryDirectory() as out:
+        os.chmod(out, 0o777)
+        args = [arg for path, limit in cases for arg in (str(path), str(limit or ""))]
+        script = """
+        out="$1"; shift
+        number=0
+        while (( $# )); do
+          sb_read "$1" ${2:+"$2"} > "$out/out.$number"
+          shift 2
+          number=$(( number + 1 ))
+        done"""
+        done = run_bash(script, out, *args, timeout=60, user=user)
+        assert done.returncode == 0, done.stderr
+        return [(Path(out) / f"out.{number}").read_bytes() for number in range(len(cases))]
+
+
+def python_read(path, limit):
+    """read_bytes' bytes, or None when it refuses the file (or finds none)."""
+    try:
+        return files.read_bytes(str(path), limit or READ_LIMIT)
+    except (OSError, ValueError, errors.UnsafePath):
+        return None
+
+
+def assert_same_reads(cases, user=None):
+    for (path, limit), printed in zip(cases, bash_reads(cases, user)):
+        read = python_read(path, limit)
+        assert printed == (read or b""), (path, limit, len(printed), read and len(read))
+
+
+def special_files(folder):
+    """(path, limit) cases: what a writer of a shared root could plant where a state file is."""
+    folder = Path(folder)
+    (folder / "text").write_bytes(b'{"through":"2025-06-14"}\n')
+    (folder / "binary").write_bytes(bytes(range(256)) * 3)
+    (folder / "empty").write_bytes(b"")
+    os.symlink(folder / "text", folder / "symlink")
+    os.symlink(folder / "nowhere", folder / "dangling")
+    os.mkfifo(folder / "fifo")
+    os.symlink(folder / "fifo", folder / "symlink-to-fifo")
+    (folder / "folder").mkdir()
+    for name, size in (("16MiB", READ_LIMIT), ("16MiB+1", READ_LIMIT + 1),
+                       ("64KiB", 1 << 16), ("64KiB+1", (1 << 16) + 1)):
+        with open(folder / name, "wb") as handle:
+            handle.truncate(size)
+    cases = [(folder / name, None) for name in (
+        "missing", "text", "binary", "empty", "symlink", "dangling", "fifo", "symlink-to-fifo",
+        "folder", "16MiB", "16MiB+1")]
+    cases += [(folder / "64KiB", 1 << 16), (folder / "64KiB+1", 1 << 16),
+              (folder / "text", 25), (folder / "text", 24), (folder / "empty", 0)]
+    try:
+        os.mknod(folder / "zero", 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+        cases.append((folder / "zero", None))
+    except PermissionError:
+        pass                                # no device node in this container: that case only
+    return cases
+
+
+def test_safe_reads_agree_on_what_another_writer_could_plant(tmp_path):
+    assert_same_reads(special_files(tmp_path))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another account")
+def test_a_file_this_account_cannot_read_is_nothing_on_both_sides(open_tmp):
+    secret = open_tmp / "secret"
+    secret.write_bytes(b"{}\n")
+    secret.chmod(0o600)
+    nobody = as_account("nobody")
+    assert bash_reads([(secret, None)], nobody) == [b""]
+    assert run_python(f"""
+from slurm_scoreboard.core import files
+try:
+    files.read_bytes({str(secret)!r})
+except PermissionError:
+    print("refused")""", nobody) == "refused\n"
+
+
+@EXAMPLES
+@given(st.lists(st.tuples(st.binary(max_size=300), st.one_of(st.none(), st.integers(0, 310))),
+                min_size=1, max_size=30))
+def test_safe_reads_agree_on_any_content_and_limit(contents):
+    with tempfile.TemporaryDirectory() as folder:
+        cases = []
+        for number, (data, limit) in enumerate(contents):
+            path = Path(folder) / f"file{number}"
+            path.write_bytes(data)
+            cases.append((path, limit))
+        assert_same_reads(cases)

@@ -114,6 +114,35 @@ sb_on_signal() {
 trap 'sb_on_signal 143' TERM
 trap 'sb_on_signal 130' INT
 
+# sb_flat_json TEXT: whether TEXT is a JSON object of plain values, each key once: strings of
+# printable ASCII without quotes or backslashes (so no escapes), numbers, true, false, null.
+# The only JSON read as a whole here: ndjson.py's flat_object is the same rule for the tools,
+# so the field sb_json_token finds is the one a tool reads.
+sb_flat_json() {
+  local LC_ALL=C space=$'[ \t\n\r]*' text='"[] !#-[^-~]*"' value pair
+  value="($text|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null)"
+  pair="$space$text$space:$space$value$space"
+  [[ "$1" =~ ^$space\{($pair(,$pair)*|$space)\}$space$ ]] || return 1
+  # each key once (in such an object, a quoted text followed by a colon is a key)
+  [[ -z "$(printf '%s' "$1" | tr '\n' ' ' | grep -oE '"[^"]*"[[:space:]]*:' |
+    sed 's/[[:space:]]*:$//' | sort | uniq -d)" ]]
+}
+
+# sb_json_token TEXT KEY: KEY's value in the flat JSON object TEXT (sb_flat_json) as written: a
+# string with its quotes, a number, true, false or null; nothing when KEY is absent.
+sb_json_token() {
+  local LC_ALL=C space=$'[ \t\n\r]*' pattern
+  pattern="\"$2\"$space:$space(\"[^\"]*\"|[-+.0-9A-Za-z]+)"
+  [[ "$1" =~ $pattern ]] && printf '%s' "${BASH_REMATCH[1]}"
+  return 0
+}
+
+# sb_unquoted TOKEN: a string token's text, without its quotes; any other token as it is (a
+# number, true, false or null: never a valid day, month or time).
+sb_unquoted() {
+  if [[ "$1" == \"*\" ]]; then printf '%s' "${1:1:${#1}-2}"; else printf '%s' "$1"; fi
+}
+
 # sb_json_get FILE KEY: a string, number, boolean or null field of a one-line JSON object
 # written by these scripts ("" when absent).
 sb_json_get() {
@@ -142,13 +171,14 @@ sb_read() {
 }
 
 # The poll cursor: state/poll_cursor.json of the cluster, read once (sb_cursor_load) and
-# checked (sb_cursor_check), so what is checked is what is used.
+# checked (sb_cursor_check), so what is checked is what is used. At most 64 KiB is read, as
+# --status reads it (pollstatus.py); a NUL byte becomes ^A, which no check lets through.
 sb_cursor_file() { sb_path poll_cursor; }
 
 SB_CURSOR_TEXT=""
 SB_CURSOR_LOADED=""
 sb_cursor_load() {
-  SB_CURSOR_TEXT="$(sb_read "$(sb_cursor_file)" | tr -d '\000')"
+  SB_CURSOR_TEXT="$(sb_read "$(sb_cursor_file)" 65536 | tr '\000' '\001')"
   SB_CURSOR_LOADED=1
 }
 
@@ -177,7 +207,8 @@ sb_valid_month() { [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; 
 
 # sb_cursor_check: the cursor, when there is one, holds what these scripts write; otherwise one
 # line naming the file, the field and the remedy, and exit 1. Never a silent guess: a bad
-# cursor could skip months or ask sacct for decades at once.
+# cursor could skip months or ask sacct for decades at once. --status checks it the same way
+# (pollstatus.py's read_cursor; tests/unit/test_bash_parity.py feeds both the same cursors).
 sb_cursor_check() {
   local file start next caught since now latest
   file="$(sb_cursor_file)"
@@ -185,13 +216,13 @@ sb_cursor_check() {
   [[ -f "$file" && -r "$file" && ! -L "$file" ]] ||
     sb_die "$file: not a readable regular file; remove it and poll with --backfill-start" 1
   sb_cursor_load
-  start="$(sb_cursor_get backfill_start)"
-  next="$(sb_cursor_get backfill_next)"
-  caught="$(sb_cursor_get caught_up)"
-  since="$(sb_cursor_get incremental_since)"
-  if [[ ! "$SB_CURSOR_TEXT" =~ ^\{[^$'\n']*\}$ ]]; then
+  if [[ "$SB_CURSOR_TEXT" == *$'\n'* ]] || ! sb_flat_json "$SB_CURSOR_TEXT"; then
     sb_die "$file: not the one-line JSON object the pipelines write (damaged or truncated); fix it, or remove the file and poll with --backfill-start (Bloom files keep anything from being counted twice)" 1
   fi
+  start="$(sb_unquoted "$(sb_json_token "$SB_CURSOR_TEXT" backfill_start)")"
+  next="$(sb_unquoted "$(sb_json_token "$SB_CURSOR_TEXT" backfill_next)")"
+  caught="$(sb_json_token "$SB_CURSOR_TEXT" caught_up)"
+  since="$(sb_json_token "$SB_CURSOR_TEXT" incremental_since)"
   now="$(sb_now)"
   latest="$(date -u -d "${now%Z} 62 days" +%Y-%m)"
   sb_valid_day "$start" && [[ ! "$start" > "${now:0:10}" ]] ||
@@ -199,7 +230,9 @@ sb_cursor_check() {
   sb_valid_month "$next" && [[ ! "$next" < "${start:0:7}" && ! "$next" > "$latest" ]] ||
     sb_cursor_bad "$file" backfill_next "$next"
   [[ "$caught" == true || "$caught" == false ]] || sb_cursor_bad "$file" caught_up "$caught"
-  if [[ -n "$since" || "$caught" == true ]]; then
+  # null (or absent) only while the backfill is not caught up
+  if [[ -n "$since" && "$since" != null || "$caught" == true ]]; then
+    since="$(sb_unquoted "$since")"
     sb_valid_time "$since" && [[ ! "$since" < "${start}T00:00:00Z" ]] ||
       sb_cursor_bad "$file" incremental_since "$since"
   fi

@@ -4,12 +4,14 @@ same good and bad inputs: both sides must agree (issue "Bash owns only the flow"
 Each bash call is a subprocess, so every test batches its inputs into one bash run (a loop that
 prints one verdict a line) and the property tests keep their example counts modest.
 """
+import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from slurm_scoreboard import errors
 from slurm_scoreboard.core import files, times
 from slurm_scoreboard.core.names import check_name
+from slurm_scoreboard.errors import Damaged
 from slurm_scoreboard.poll import pollstatus
 
 TOP = Path(__file__).resolve().parents[2]
@@ -45,10 +48,11 @@ def run_bash(script, *args, env=None, timeout=120, user=None):
                           timeout=timeout)
 
 
-def run_python(code, user):
+def run_python(code, user, *args):
     """What `code` prints, run by this Python as `user` (a prefix of as_account)."""
-    done = subprocess.run([*user, sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(TOP / "lib")), timeout=60)
+    done = subprocess.run([*user, sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(TOP / "lib")),
+                          timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -209,6 +213,214 @@ def test_the_step_poll_s_last_day_is_shown_when_sb_poll_would_use_it(tmp_path):
     for day, verdicts in zip(days, accepted):
         usage.write_bytes(orjson.dumps({"through": day}))
         assert (pollstatus.steps_through(str(usage)) == day) == (verdicts == "11"), day
+
+
+
+# -- 3. the poll cursor: sb_cursor_check and pollstatus.read_cursor (what --status accepts) ---
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+PINNED = {"SLURM_SB_NOW": "2025-06-15T12:00:00Z"}
+GOOD_CURSOR = {"cluster": "hammer", "backfill_start": "2024-06-01", "backfill_next": "2025-06",
+               "caught_up": True, "incremental_since": "2025-06-15T11:40:00Z",
+               "updated": "2025-06-15T11:40:08Z"}
+MISSING = object()
+CURSOR_VALUES = {
+    "backfill_start": ["2024-06-01", "2025-06-15", "2025-06-16", "1970-01-01", "1969-12-31",
+                       "2024-02-29", "2023-02-29", "2025-13-01", "garbage", "", "null", 20240601,
+                       None, True, "2024-06-01 ", "2024-6-01", MISSING],
+    "backfill_next": ["2024-06", "2024-05", "2025-06", "2025-08", "2025-09", "2024-13", "1969-12",
+                      "", "null", None, 202406, "2024-06-01", MISSING],
+    "caught_up": [True, False, "true", "false", 1, 0, None, "yes", "null", MISSING],
+    "incremental_since": ["2025-06-15T11:40:00Z", "2024-06-01T00:00:00Z", "2024-05-31T23:59:59Z",
+                          "2030-01-01T00:00:00Z", "3000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                          "2025-06-15T11:40:00", "2025-02-29T00:00:00Z", "", "null", None, 0,
+                          False, MISSING],
+}
+
+
+def cursor_fields(changes):
+    fields = {**GOOD_CURSOR, **changes}
+    return {key: value for key, value in fields.items() if value is not MISSING}
+
+
+def written(fields):
+    """A cursor as sb_cursor_write writes it."""
+    return orjson.dumps(fields) + b"\n"
+
+
+# Bad and odd ways to write a cursor whose fields are good: (name, bytes)
+CURSOR_FORMS = [
+    ("written", written(GOOD_CURSOR)),
+    ("no newline", written(GOOD_CURSOR)[:-1]),
+    ("trailing newlines", written(GOOD_CURSOR) + b"\n\n"),
+    ("CRLF", written(GOOD_CURSOR)[:-1] + b"\r\n"),
+    ("spaces", json.dumps(GOOD_CURSOR).encode() + b"\n"),
+    ("tabs", json.dumps(GOOD_CURSOR, separators=(",\t", ":\t")).encode()),
+    ("leading space", b" " + written(GOOD_CURSOR)),
+    ("trailing spaces", written(GOOD_CURSOR)[:-1] + b"  \n"),
+    ("pretty", orjson.dumps(GOOD_CURSOR, option=orjson.OPT_INDENT_2)),
+    ("two lines", written(GOOD_CURSOR) * 2),
+    ("a second line", written(GOOD_CURSOR) + b"garbage\n"),
+    ("truncated", written(GOOD_CURSOR)[:40]),
+    ("truncated at the brace", written(GOOD_CURSOR)[:-2]),
+    ("empty", b""),
+    ("newline", b"\n"),
+    ("null", b"null\n"),
+    ("list", b"[]\n"),
+    ("empty object", b"{}\n"),
+    ("garbage", b"garbage\n"),
+    ("NUL inside", written(GOOD_CURSOR)[:20] + b"\x00" + written(GOOD_CURSOR)[20:]),
+    ("NUL after", written(GOOD_CURSOR)[:-1] + b"\x00\n"),
+    ("BOM", b"\xef\xbb\xbf" + written(GOOD_CURSOR)),
+    ("escaped digit", written(GOOD_CURSOR).replace(b"2024-06-01", b"2024-06-0\\u0031")),
+    ("escaped slash", written(GOOD_CURSOR).replace(b'"hammer"', b'"ham\\/mer"')),
+    ("extra field", written({**GOOD_CURSOR, "note": "hand-edited"})),
+    ("extra number", written({**GOOD_CURSOR, "runs": 12, "ratio": -1.5e3})),
+    ("extra huge number", written(GOOD_CURSOR)[:-2] + b',"x":1e999}\n'),
+    ("extra object", written({**GOOD_CURSOR, "note": {"caught_up": "maybe"}})),
+    ("extra list", written({**GOOD_CURSOR, "note": [1, 2]})),
+    ("decoy inside an object", written({"x": {"caught_up": False}, **GOOD_CURSOR})),
+    ("key given twice, same value", written(GOOD_CURSOR)[:-2] + b',"caught_up":true}\n'),
+    ("key given twice", written(GOOD_CURSOR)[:-2] + b',"caught_up":false}\n'),
+    ("string key given twice", written(GOOD_CURSOR)[:-2] + b',"backfill_start":null}\n'),
+    ("non-ASCII text", written({**GOOD_CURSOR, "cluster": "hämmer"})),
+    ("control character", written(GOOD_CURSOR).replace(b"hammer", b"ham\x1bmer")),
+    ("keys in another order", written(dict(reversed(list(GOOD_CURSOR.items()))))),
+    ("over 64 KiB", written({**GOOD_CURSOR, "note": "x" * 70000})),
+    ("a key with its value on the next line", b'{"caught_up":\ntrue}\n'),
+]
+
+
+def cursor_cases():
+    """(name, bytes): the cursor written well in odd ways, then each field wrong alone."""
+    cases = list(CURSOR_FORMS)
+    for key, values in CURSOR_VALUES.items():
+        cases += [(f"{key}={value!r}", written(cursor_fields({key: value})))
+                  for value in values]
+    for caught in (True, False):
+        for since in (None, MISSING):
+            cases.append((f"caught_up {caught}, no incremental_since",
+                          written(cursor_fields({"caught_up": caught, "incremental_since": since}))))
+    return cases
+
+
+def plant(state, data):
+    """Put `data` where the cursor belongs: bytes, or a symlink, FIFO, folder, nothing."""
+    state.mkdir(parents=True)
+    cursor = state / "poll_cursor.json"
+    if data == "symlink":
+        (state / "elsewhere.json").write_bytes(written(GOOD_CURSOR))
+        os.symlink(state / "elsewhere.json", cursor)
+    elif data == "fifo":
+        os.mkfifo(cursor)
+    elif data == "folder":
+        cursor.mkdir()
+    elif data != "missing":
+        cursor.write_bytes(data)
+    return cursor
+
+
+def bash_cursor_verdicts(root):
+    """For each cluster folder: 0 when sb_cursor_check refuses its cursor, else 1 and the
+    fields the pipelines then use (sb_cursor_get)."""
+    script = """
+    SB_ROOT="$1"
+    for state in "$SB_ROOT"/clusters/*/state; do
+      SB_CLUSTER="$(basename "$(dirname "$state")")"
+      ( sb_cursor_check
+        printf '1|%s|%s|%s|%s\\n' "$(sb_cursor_get backfill_start)" "$(sb_cursor_get backfill_next)" \\
+          "$(sb_cursor_get caught_up)" "$(sb_cursor_get incremental_since)" ) 2> /dev/null ||
+        echo 0
+    done"""
+    done = run_bash(script, str(root), env=PINNED, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.decode().splitlines()
+
+
+def python_cursor_verdict(path):
+    try:
+        cursor = pollstatus.read_cursor(str(path), NOW)
+    except Damaged:
+        return "0"
+    if cursor is None:
+        return "1||||"
+    since = cursor["incremental_since"]
+    return "|".join(["1", cursor["backfill_start"], cursor["backfill_next"],
+                     "true" if cursor["caught_up"] else "false", times.to_iso(since) if since else ""])
+
+
+def assert_same_cursors(cases):
+    with tempfile.TemporaryDirectory() as root:
+        paths = [plant(Path(root) / "clusters" / f"c{number:04d}" / "state", data)
+                 for number, (_, data) in enumerate(cases)]
+        found = bash_cursor_verdicts(root)
+        assert len(found) == len(cases)
+        for (name, _), path, verdict in zip(cases, paths, found):
+            assert verdict == python_cursor_verdict(path), (name, path.read_bytes()
+                                                           if path.is_file() else None)
+
+
+def test_the_cursor_checks_agree_on_each_field_wrong_alone_and_each_odd_form():
+    cases = cursor_cases()
+    cases += [(kind, kind) for kind in ("missing", "symlink", "fifo", "folder")]
+    assert_same_cursors(cases)
+
+
+def test_the_poll_and_status_read_the_same_fields_from_a_good_cursor():
+    fields = bash_cursor_verdicts_for([written(GOOD_CURSOR)])
+    assert fields == ["1|2024-06-01|2025-06|true|2025-06-15T11:40:00Z"]
+
+
+def bash_cursor_verdicts_for(cursors):
+    with tempfile.TemporaryDirectory() as root:
+        for number, data in enumerate(cursors):
+            plant(Path(root) / "clusters" / f"c{number:04d}" / "state", data)
+        return bash_cursor_verdicts(root)
+
+
+DAYS = st.dates(date(1969, 11, 1), date(2025, 9, 30)).map(date.isoformat)
+INSTANTS = st.datetimes(datetime(1969, 12, 31), datetime(2025, 9, 1)).map(
+    lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+ANY_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-9, 10**12),
+                       st.text(ARGUMENT, max_size=12))
+CURSOR_STRATEGIES = {
+    "backfill_start": st.one_of(DAYS, st.sampled_from(CURSOR_VALUES["backfill_start"]), ANY_SCALAR),
+    "backfill_next": st.one_of(DAYS.map(lambda day: day[:7]),
+                               st.sampled_from(CURSOR_VALUES["backfill_next"]), ANY_SCALAR),
+    "caught_up": st.sampled_from(CURSOR_VALUES["caught_up"]),
+    "incremental_since": st.one_of(INSTANTS, st.sampled_from(CURSOR_VALUES["incremental_since"]),
+                                   ANY_SCALAR),
+}
+
+
+@st.composite
+def cursors(draw):
+    """A cursor as the pipelines write it, some of its fields changed (most stay good, so each
+    check is reached), now and then written in an odd form or cut short."""
+    changes = {key: draw(strategy) for key, strategy in CURSOR_STRATEGIES.items()
+               if draw(st.integers(0, 3)) == 0}
+    fields = cursor_fields(changes)
+    form = draw(st.sampled_from(["written"] * 6 + ["spaces", "extra", "twice", "cut", "moved"]))
+    data = written(fields)
+    if form == "spaces":
+        data = json.dumps(fields).encode()
+    elif form == "extra":
+        data = written({**fields, draw(st.text("abc_", max_size=4)): draw(ANY_SCALAR)})
+    elif form == "twice" and fields:
+        key = draw(st.sampled_from(sorted(fields)))
+        data = data[:-2] + b"," + orjson.dumps({key: draw(ANY_SCALAR)})[1:] + b"\n"
+    elif form == "cut":
+        data = data[:draw(st.integers(0, len(data)))]
+    elif form == "moved":
+        data = written(dict(draw(st.permutations(list(fields.items())))))
+    return data
+
+
+@EXAMPLES
+@given(st.lists(cursors(), min_size=1, max_size=20))
+def test_the_cursor_checks_agree_on_any_cursor(cursors):
+    assert_same_cursors([(f"generated {number}", data) for number, data in enumerate(cursors)])
+
 
 
 # -- 7. safe reads: sb_read and files.read_bytes ----------------------------------------------

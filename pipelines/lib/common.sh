@@ -170,6 +170,21 @@ sb_read() {
     true
 }
 
+# sb_carried_error PREVIOUS-TEXT: the last_error of sb-poll's previous state/poll_status.json,
+# if each of its fields is what sb-poll writes (what --status shows: pollstatus.py's read_poll);
+# else null.
+sb_carried_error() {
+  local LC_ALL=C at step message
+  local fields='"last_error":\{"at":"([^"]*)","step":"([^"]*)","message":"([^"\\]*)"\}'
+  [[ "$1" =~ $fields ]] || { echo null; return; }
+  at="${BASH_REMATCH[1]}" step="${BASH_REMATCH[2]}" message="${BASH_REMATCH[3]}"
+  if sb_valid_time "$at" && [[ "$step" =~ ^[a-z][a-z\ -]{0,39}$ && "$message" =~ ^[\ -~]{0,300}$ ]]; then
+    printf '{"at":"%s","step":"%s","message":"%s"}' "$at" "$step" "$message"
+  else
+    echo null
+  fi
+}
+
 # The poll cursor: state/poll_cursor.json of the cluster, read once (sb_cursor_load) and
 # checked (sb_cursor_check), so what is checked is what is used. At most 64 KiB is read, as
 # --status reads it (pollstatus.py); a NUL byte becomes ^A, which no check lets through.

@@ -423,6 +423,121 @@ def test_the_cursor_checks_agree_on_any_cursor(cursors):
 
 
 
+# -- 4. the last error a poll carries over: sb_carried_error and pollstatus.read_poll ---------
+
+def status_written(last_error: bytes) -> bytes:
+    """poll_status.json as sb-poll's write_status writes it, with this last_error."""
+    return (b'{"cluster":"hammer","host":"node1","started":"2025-06-15T11:50:00Z",'
+            b'"progress":null,"ended":"2025-06-15T11:50:09Z","running":false,"ok":false,'
+            b'"exit":1,"last_success":"2025-06-15T11:40:08Z","last_error":' + last_error
+            + b',"steps":[{"step":"incremental","ok":false,"exit":1,"seconds":600.2}]}\n')
+
+
+GOOD_ERROR = {"at": "2025-06-15T11:50:09Z", "step": "sb-incremental",
+              "message": "sb-sacct: sacct timed out after 600 s"}
+ERROR_VALUES = {
+    "at": ["2025-06-15T11:50:09Z", "2025-99-99T99:99:99Z", "2025-02-29T00:00:00Z",
+           "3000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2025-06-15T11:50:09", "", None, 17,
+           MISSING],
+    "step": ["sb-incremental", "the cursor check", "the step poll", "the catch-up", "a",
+             "a" * 40, "a" * 41, " -", "-a", "A", "1a", "a_b", "../../x", "", "sb-incremental ",
+             "é", None, 5, MISSING],
+    "message": ["", "x" * 300, "x" * 301, 'say "hi"', "back\\slash", "\x1b[2J", "tab\there",
+                "a\nb", "é", "}", '"}', "~", "\x7f", "{cluster=x}", None, 3, MISSING],
+}
+
+
+def error_fields(changes):
+    fields = {**GOOD_ERROR, **changes}
+    return {key: value for key, value in fields.items() if value is not MISSING}
+
+
+def bash_carried(statuses):
+    """What sb-poll carries over from each previous status file: the JSON of its last_error."""
+    with tempfile.TemporaryDirectory() as folder:
+        write_inputs(folder, statuses)
+        script = """
+        for file in "$1"/in.*; do
+          previous="$(sb_read "$file" 65536 | tr -d '\\000')"
+          printf '%s\\n' "$(sb_carried_error "$previous")"
+        done"""
+        done = run_bash(script, folder)
+    assert done.returncode == 0, done.stderr
+    return [orjson.loads(line) for line in done.stdout.splitlines()]
+
+
+def python_last_error(status: bytes):
+    """The last_error --status shows from this status file, None when none (or damaged)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "poll_status.json"
+        path.write_bytes(status)
+        try:
+            error = pollstatus.read_poll(str(path))["last_error"]
+        except Damaged:
+            return None
+    return error and {**error, "at": times.to_iso(error["at"])}
+
+
+def assert_same_errors(errors_written):
+    """sb-poll carries a last_error over exactly when --status accepts it, with the same
+    fields."""
+    statuses = [status_written(error) for error in errors_written]
+    for error, carried in zip(errors_written, bash_carried(statuses)):
+        assert carried == python_last_error(status_written(error)), error
+
+
+def test_the_last_error_checks_agree_on_each_field_wrong_alone():
+    errors_written = [b"null", b'"boom"', b"[]", b"17", b"true", b"{}",
+                      orjson.dumps({**GOOD_ERROR, "extra": 1}),
+                      orjson.dumps({"extra": 1, **GOOD_ERROR})]
+    for key, values in ERROR_VALUES.items():
+        errors_written += [orjson.dumps(error_fields({key: value})) for value in values]
+    assert_same_errors(errors_written)
+    oversized = status_written(orjson.dumps(GOOD_ERROR))[:-2] + b',"x":"' + b"x" * 70000 + b'"}'
+    assert bash_carried([oversized]) == [None] and python_last_error(oversized) is None
+
+
+ERROR_OBJECTS = st.builds(
+    lambda at, step, message: {"at": at, "step": step, "message": message},
+    st.one_of(INSTANTS, st.sampled_from(ERROR_VALUES["at"][:-1])),
+    st.one_of(st.from_regex(r"[a-z][a-z -]{0,41}", fullmatch=True),
+              st.sampled_from(ERROR_VALUES["step"][:-1])),
+    st.one_of(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=302),
+              st.text(max_size=40)))
+LAST_ERRORS = st.one_of(ERROR_OBJECTS, ERROR_OBJECTS, st.none(), ANY_SCALAR)
+
+
+@EXAMPLES
+@given(st.lists(LAST_ERRORS, min_size=1, max_size=30))
+def test_the_last_error_checks_agree_on_any_last_error(errors_written):
+    assert_same_errors([orjson.dumps(error) for error in errors_written])
+
+
+def odd_statuses(error):
+    """A status file holding `error` written by someone else than sb-poll: its keys in another
+    order, spaced, on many lines, or behind a decoy of another error."""
+    decoy = dict(GOOD_ERROR, message="a decoy")
+    good = status_written(orjson.dumps(error))
+    return [status_written(orjson.dumps(dict(reversed(list(error.items()))))),
+            status_written(json.dumps(error).encode()),
+            orjson.dumps(orjson.loads(good), option=orjson.OPT_INDENT_2),
+            b'{"decoy":{"last_error":' + orjson.dumps(decoy) + b"}," + good[1:],
+            good[:-2] + b',"last_error":' + orjson.dumps(decoy) + b"}\n"]
+
+
+@EXAMPLES
+@given(st.lists(ERROR_OBJECTS, min_size=1, max_size=6))
+def test_whatever_a_poll_carries_over_from_an_odd_file_status_accepts(errors_given):
+    """Written by another writer, a status file may show sb-poll something --status reads
+    differently (or not at all); what sb-poll carries over into the file it writes, --status
+    still accepts as it is."""
+    statuses = [status for error in errors_given for status in odd_statuses(error)]
+    for carried in bash_carried(statuses):
+        if carried is not None:
+            assert python_last_error(status_written(orjson.dumps(carried))) == carried
+
+
+
 # -- 7. safe reads: sb_read and files.read_bytes ----------------------------------------------
 
 READ_LIMIT = 16 << 20           # sb_read's default, given to read_bytes explicitly

@@ -30,7 +30,7 @@ POLL_LIMIT = timedelta(seconds=3600 + 60)      # sb-poll's watchdog stops a poll
 STALE = timedelta(days=1)                      # data further behind means polls do not work
 
 _STEP = re.compile(r"[a-z][a-z -]{0,39}")
-_MESSAGE = re.compile(r"[ -~]{0,300}")
+_MESSAGE = re.compile(r'[ !#-\[\]-~]{0,300}')     # sb_plain_text's: no quotes, no backslashes
 _HOST = re.compile(r"[A-Za-z0-9._-]{0,64}")
 
 
@@ -154,8 +154,8 @@ def read_poll(path: str) -> Optional[dict]:
         return None
     error = data.get("last_error")
     if error is not None:
-        if not isinstance(error, dict):
-            raise Damaged(f"{path}: last_error is not an object")
+        if not isinstance(error, dict) or set(error) != {"at", "step", "message"}:
+            raise Damaged(f"{path}: last_error is not an object of at, step and message")
         error = {"at": _time(error, "at", path),
                  "step": _text(error.get("step"), _STEP, "last_error.step", path),
                  "message": _text(error.get("message"), _MESSAGE, "last_error.message", path)}

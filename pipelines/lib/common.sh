@@ -57,10 +57,11 @@ sb_default_backfill_start() {
 }
 
 # sb_plain_text < TEXT: at most 300 printable ASCII characters, without quotes or backslashes,
-# so a message can go into a JSON string and onto a terminal as it is.
+# so a message can go into a JSON string and onto a terminal as it is. All of TEXT is read, so
+# a long one never stops its writer with SIGPIPE (under pipefail, the caller with it).
 sb_plain_text() {
   local text
-  text="$(LC_ALL=C tr -c '\040-\041\043-\133\135-\176' ' ' | head -c 300)"
+  text="$(LC_ALL=C tr -c '\040-\041\043-\133\135-\176' ' ' | { head -c 300; cat > /dev/null; })"
   text="${text%"${text##*[! ]}"}"
   printf '%s' "$text"
 }

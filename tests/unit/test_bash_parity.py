@@ -6,6 +6,7 @@ prints one verdict a line) and the property tests keep their example counts mode
 """
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from slurm_scoreboard import errors
 from slurm_scoreboard.core import files, times
-from slurm_scoreboard.core.names import check_name
+from slurm_scoreboard.core.names import check_name, safe_text
 from slurm_scoreboard.errors import Damaged
 from slurm_scoreboard.poll import pollstatus
 
@@ -536,6 +537,75 @@ def test_whatever_a_poll_carries_over_from_an_odd_file_status_accepts(errors_giv
         if carried is not None:
             assert python_last_error(status_written(orjson.dumps(carried))) == carried
 
+
+
+# -- 5. plain text: sb_plain_text (messages into JSON and onto a terminal) and names.safe_text
+# (untrusted text onto a terminal). The contracts differ where they should: safe_text keeps
+# printable Unicode, quotes and backslashes, escapes the rest and cuts at its limit with "...";
+# sb_plain_text keeps only printable ASCII without quotes or backslashes, a space for any other
+# byte, at most 300 bytes, no trailing spaces. Both leave no control character; on printable
+# ASCII without quotes or backslashes they agree on what is shown and where. -----------------
+
+PLAIN_EDGES = [b"", b" ", b"   ", b"abc   ", b"\n", b"line\n", b"a\x00b", b"\x1b[2J", b'say "hi"',
+               b"back\\slash", "é".encode(), b"\xff\xfe", b"x" * 300, b"x" * 301,
+               b"x" * 299 + "é".encode(), b"x" * 299 + b" y", b"\t\r\n", b"\x7f",
+               "\u2028".encode(), "\x85".encode(), b"sb-probe: no cluster 'x\x1b]0;owned\x07'",
+               b"a" * 100_000, b"\n" * 70_000 + b"end"]
+ESCAPE = re.compile(r"\\(?:x[0-9a-f]{2}|[tnr])")
+
+
+def bash_plain(texts):
+    """sb_plain_text of each text, as sb-poll runs it (set -euo pipefail, any length)."""
+    with tempfile.TemporaryDirectory() as folder:
+        write_inputs(folder, texts)
+        script = """
+        for file in "$1"/in.*; do
+          sb_plain_text < "$file"
+          printf '\\0'
+        done"""
+        done = run_bash(script, folder)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split(b"\0")[:-1]
+
+
+def assert_both_plain(texts):
+    for text, plain in zip(texts, bash_plain(texts)):
+        shown = safe_text(text.decode("utf-8", "surrogateescape"), PLAIN_LIMIT)
+        assert shown.isprintable(), text
+        assert len(plain) <= PLAIN_LIMIT and PLAIN_BYTES.fullmatch(plain), (text, plain)
+        assert not plain.endswith(b" ")
+        if not re.search(rb'[^\x00-\x7f]|["\\]', text):
+            if len(text) > PLAIN_LIMIT:
+                shown = shown[:-3]
+            assert ESCAPE.sub(" ", shown).rstrip(" ") == plain.decode(), text
+
+
+PLAIN_LIMIT = 300
+PLAIN_BYTES = re.compile(rb"[ !#-\[\]-~]*")
+
+
+def test_plain_text_on_hand_picked_text():
+    assert_both_plain(PLAIN_EDGES)
+
+
+@EXAMPLES
+@given(st.lists(st.one_of(st.binary(max_size=400),
+                          st.text(st.characters(max_codepoint=127), max_size=400).map(str.encode),
+                          st.text(max_size=120).map(str.encode)), min_size=1, max_size=30))
+def test_plain_text_on_any_text(texts):
+    assert_both_plain(texts)
+
+
+def test_a_step_s_huge_last_line_still_becomes_its_message():
+    """sb-poll keeps a failed step's last line on stderr through sb_plain_text; a line longer
+    than a pipe holds must not stop the poll (SIGPIPE under pipefail) before its status is
+    written."""
+    with tempfile.TemporaryDirectory() as folder:
+        err = Path(folder) / "err"
+        err.write_bytes(b"x" * 1_000_000 + b"\n")
+        done = run_bash('message="$(tail -n 1 "$1" | sb_plain_text)"; printf %s "$message"',
+                        str(err))
+    assert done.returncode == 0 and done.stdout == b"x" * PLAIN_LIMIT
 
 
 # -- 7. safe reads: sb_read and files.read_bytes ----------------------------------------------

@@ -315,38 +315,56 @@ sb_require_cluster_and_root() {
 # sb_require_writer: the root exists and this account may write it, as config/sharing.json
 # says (single-owner mode: its owner; group mode: the group's members); sets the umask and the
 # lock files' mode for that mode (README, "Sharing a root"). Exit 1 with one line otherwise.
+# The config is read as the tools read it (sharing.py's load: a flat JSON object of at most
+# 64 KiB), so a pipeline and its tools never take a root for shared in two different ways.
 SB_LOCK_UMASK=0177
 sb_require_writer() {
-  local config mode readers group gid owner text
+  local config mode readers group gid owner text='{"mode":"owner"}'
   [[ -d "$SB_ROOT" ]] || sb_die "no scoreboard root at $SB_ROOT: create it with sb-probe --root $SB_ROOT" 1
   config="$(sb_path sharing_config)"
   if [[ -e "$config" || -L "$config" ]]; then
     [[ -f "$config" && ! -L "$config" ]] || sb_die "$config: not a regular file; refusing it" 1
+    text="$(sb_read "$config" 65536 | tr '\000' '\001')"
+    sb_flat_json "$text" ||
+      sb_die "$config: not valid JSON (a flat object, as sb-probe writes it); run sb-probe --root $SB_ROOT again as the root's owner to rewrite it" 1
   fi
-  text="$(sb_read "$config" | tr -d '\000')"
-  mode="$(printf '%s\n' "$text" | sb_json_field mode)"
-  readers="$(printf '%s\n' "$text" | sb_json_field readers)"
-  if [[ "$mode" == group ]]; then
-    group="$(printf '%s\n' "$text" | sb_json_field group)"
-    gid="$(getent group "$group" 2>/dev/null | cut -d: -f3)"
-    [[ -n "$gid" ]] || sb_die "$config: group $(printf '%q' "$group") is not a group here" 1
+  mode="$(sb_json_token "$text" mode)"
+  readers="$(sb_json_token "$text" readers)"
+  [[ "$mode" =~ ^\"(owner|group)\"$ && "$readers" =~ ^(\"(all|group)\")?$ ]] ||
+    sb_die "$config: expected {\"mode\": \"owner\"|\"group\", ...}; run sb-probe --root $SB_ROOT again as the root's owner" 1
+  if [[ "$mode" == '"group"' ]]; then
+    group="$(sb_json_token "$text" group)"
+    gid="$(sb_group_id "$group")" ||
+      sb_die "$config: group $(printf '%q' "$(sb_unquoted "$group")") is not a group here" 1
+    group="$(sb_unquoted "$group")"
     if [[ $EUID -ne 0 ]] && ! id -G | tr ' ' '\n' | grep -qx "$gid"; then
       if id -G "$(id -un)" | tr ' ' '\n' | grep -qx "$gid"; then
         sb_die "$SB_ROOT is written by the members of group $group: $(id -un) is one, but this session started before joining; log in again, or run: newgrp $group" 1
       fi
       sb_die "$SB_ROOT is written by the members of group $group, and $(id -un) is not one (ask to be added: the writers trust each other's numbers)" 1
     fi
-    if [[ "$readers" == group ]]; then umask 0007; else umask 0002; fi
+    if [[ "$readers" == '"group"' ]]; then umask 0007; else umask 0002; fi
     SB_LOCK_UMASK=0117
   else
-    owner="$(stat -c %u "$SB_ROOT")"
+    owner="$(stat -L -c %u "$SB_ROOT")"
     if [[ $EUID -ne 0 && "$EUID" != "$owner" ]]; then
       owner="$(id -nu "$owner" 2>/dev/null || echo "uid $owner")"
       sb_die "$SB_ROOT is written only by its owner $owner (single-owner mode); to share it, $owner runs: sb-probe --root $SB_ROOT --group GROUP" 1
     fi
-    if [[ "$readers" == group ]]; then umask 0027; else umask 0022; fi
+    if [[ "$readers" == '"group"' ]]; then umask 0027; else umask 0022; fi
     SB_LOCK_UMASK=0177
   fi
+}
+
+# sb_group_id TOKEN: the id of the group a JSON string token names, by its name only (getent
+# also takes a number, sharing.py's grp.getgrnam does not); fails when there is no such group.
+sb_group_id() {
+  local name entry
+  [[ "$1" =~ ^\"(.+)\"$ ]] || return 1
+  name="${BASH_REMATCH[1]}"
+  entry="$(getent group -- "$name" 2>/dev/null)" && [[ "${entry%%:*}" == "$name" ]] || return 1
+  entry="${entry#*:*:}"
+  printf '%s' "${entry%%:*}"
 }
 
 # sb_safe_dir DIR: every folder from the root down to DIR is a real folder, created when

@@ -4,6 +4,7 @@ same good and bad inputs: both sides must agree (issue "Bash owns only the flow"
 Each bash call is a subprocess, so every test batches its inputs into one bash run (a loop that
 prints one verdict a line) and the property tests keep their example counts modest.
 """
+import grp
 import json
 import os
 import re
@@ -606,6 +607,158 @@ def test_a_step_s_huge_last_line_still_becomes_its_message():
         done = run_bash('message="$(tail -n 1 "$1" | sb_plain_text)"; printf %s "$message"',
                         str(err))
     assert done.returncode == 0 and done.stdout == b"x" * PLAIN_LIMIT
+
+
+# -- 6. the writer check: sb_require_writer and sharing.load + check_writer + modes ----------
+
+def writers_group():
+    """A group for group mode that is not root's own (so a file left in root's group shows)."""
+    return next(entry.gr_name for entry in grp.getgrall()
+                if entry.gr_gid != 0 and re.fullmatch(r"[a-z_][a-z0-9_-]*", entry.gr_name))
+
+
+def sharing_cases():
+    """(name, sharing.json: bytes, or a special file, or None for none)."""
+    group = writers_group()
+    gid = grp.getgrnam(group).gr_gid
+
+    def config(**fields):
+        return orjson.dumps(fields, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+    return [
+        ("none", None),
+        ("single owner", config(mode="owner", readers="all")),
+        ("single owner, group readers", config(mode="owner", readers="group")),
+        ("single owner, no readers", config(mode="owner")),
+        ("group", config(mode="group", readers="all", group=group)),
+        ("group, group readers", config(mode="group", readers="group", group=group)),
+        ("group, one line", orjson.dumps({"mode": "group", "group": group})),
+        ("group, key and value on two lines", f'{{"mode":\n"group","group":\n"{group}"}}'.encode()),
+        ("no such group", config(mode="group", group="no-such-group-sb")),
+        ("group by number", config(mode="group", group=str(gid))),
+        ("group as a number", config(mode="group", group=gid)),
+        ("group 0", config(mode="group", group="0")),
+        ("group null", config(mode="group", group=None)),
+        ("group empty", config(mode="group", group="")),
+        ("group missing", config(mode="group")),
+        ("group with a space", config(mode="group", group=f"{group} ")),
+        ("group with a colon", config(mode="group", group=f"{group}:x")),
+        ("mode missing", config(readers="all")),
+        ("mode garbage", config(mode="everyone")),
+        ("mode null", config(mode=None)),
+        ("mode number", config(mode=1)),
+        ("mode uppercase", config(mode="OWNER")),
+        ("readers world", config(mode="owner", readers="world")),
+        ("readers empty", config(mode="owner", readers="")),
+        ("readers null", config(mode="owner", readers=None)),
+        ("readers in group mode", config(mode="group", group=group, readers="nobody")),
+        ("empty object", b"{}\n"),
+        ("empty file", b""),
+        ("garbage", b"not json\n"),
+        ("truncated", config(mode="group", group=group)[:20]),
+        ("list", b'["owner"]\n'),
+        ("nested", orjson.dumps({"mode": "owner", "extra": {"mode": "group"}})),
+        ("escaped", b'{"mode": "own\\u0065r"}\n'),
+        ("mode given twice", b'{"mode": "group", "mode": "owner"}\n'),
+        ("readers given twice", b'{"mode": "owner", "readers": "group", "readers": "all"}\n'),
+        ("NUL", b'{"mode": "owner"}\x00\n'),
+        ("over 64 KiB", config(mode="owner", note="x" * 70000)),
+        ("symlink", "symlink"), ("fifo", "fifo"), ("folder", "folder"),
+    ]
+
+
+def make_root(folder, content):
+    root = Path(folder)
+    (root / "config").mkdir(parents=True)
+    path = root / "config" / "sharing.json"
+    if content == "symlink":
+        (root / "elsewhere.json").write_bytes(b'{"mode": "owner"}\n')
+        os.symlink(root / "elsewhere.json", path)
+    elif content == "fifo":
+        os.mkfifo(path)
+    elif content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    return str(root)
+
+
+def bash_writer_verdicts(roots, user=None):
+    """For each root: 0 when sb_require_writer refuses it, else 1 and the modes of what the
+    pipeline then creates (from the umask it set, whatever the caller's): file, folder, lock."""
+    script = """
+    for root in "$@"; do
+      ( SB_ROOT="$root"
+        umask 0077
+        sb_require_writer > /dev/null 2>&1
+        mask="$(umask)"
+        printf '1 %o %o %o\\n' $(( 0666 & ~mask )) $(( 0777 & ~mask )) $(( 0666 & ~SB_LOCK_UMASK ))
+      ) || echo 0
+    done"""
+    done = run_bash(script, *roots, user=user)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.decode().splitlines()
+
+
+WRITER_CHECK = """
+import sys
+from slurm_scoreboard import errors
+from slurm_scoreboard.core import sharing
+
+def verdict(root):
+    try:
+        mode = sharing.load(root)
+        sharing.check_writer(root, mode)
+    except (errors.ToolError, OSError):
+        return "0"
+    modes = mode.modes()
+    return f"1 {modes.file:o} {modes.folder & 0o777:o} {modes.lock:o}"
+
+for root in sys.argv[1:]:
+    print(verdict(root))
+"""
+
+
+def python_writer_verdicts(roots, user=None):
+    """The same, by sharing.load, check_writer and modes (as cli.open_root does for a tool)."""
+    return run_python(WRITER_CHECK, user or [], *roots).splitlines()
+
+
+def test_the_writer_checks_agree_on_every_sharing_config(tmp_path):
+    cases = sharing_cases()
+    roots = [make_root(tmp_path / f"root{number}", content)
+             for number, (_, content) in enumerate(cases)]
+    found, expected = bash_writer_verdicts(roots), python_writer_verdicts(roots)
+    assert len(found) == len(cases)
+    for (name, _), bash, python in zip(cases, found, expected):
+        assert bash == python, name
+    accepted = {name for (name, _), verdict in zip(cases, found) if verdict != "0"}
+    assert {"none", "single owner", "group", "group, group readers"} <= accepted
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another account")
+def test_the_writer_checks_agree_for_an_account_that_is_not_root(open_tmp):
+    group = writers_group()
+    cases = [("root's root", orjson.dumps({"mode": "owner"}), None),
+             ("nobody's root", orjson.dumps({"mode": "owner"}), "nobody"),
+             ("nobody's root, no config", None, "nobody"),
+             ("a group nobody is not in", orjson.dumps({"mode": "group", "group": group}), None),
+             ("nobody's group", orjson.dumps({"mode": "group", "group": "nogroup"}), None),
+             ("nobody's group by number", orjson.dumps({"mode": "group", "group": "65534"}),
+              None),
+             ("a symlink (root's) to nobody's root", orjson.dumps({"mode": "owner"}), "nobody")]
+    roots = []
+    for number, (_, content, owner) in enumerate(cases):
+        roots.append(make_root(open_tmp / f"root{number}", content))
+        if owner:
+            shutil.chown(roots[-1], owner)
+    os.symlink(roots[-1], open_tmp / "link")
+    roots[-1] = str(open_tmp / "link")
+    for account in (as_account("nobody"), as_account("nobody", group),
+                    ["setpriv", "--reuid=nobody", "--regid=nogroup", f"--groups={group}"]):
+        found = bash_writer_verdicts(roots, account)
+        assert found == python_writer_verdicts(roots, account), account
+        assert found[0] == "0" and found[1] != "0"
 
 
 # -- 7. safe reads: sb_read and files.read_bytes ----------------------------------------------

@@ -131,14 +131,16 @@ def _backfill_span(data: dict, path: str, now: datetime) -> Tuple[str, str]:
     """The cursor's backfill_start (a real day, not after today) and backfill_next (a real
     month, from the start's to the one 62 days from now)."""
     start, following = data.get("backfill_start"), data.get("backfill_next")
+    start = start if isinstance(start, str) else ""
+    following = following if isinstance(following, str) else ""
     try:
-        first = parse_day(start if type(start) is str else "")
+        first = parse_day(start)
     except ValueError:
         raise Damaged(f"{path}: backfill_start is not a real day from 1970 to 2999") from None
     if first > now:
         raise Damaged(f"{path}: backfill_start is after today")
     try:
-        parse_month(following if type(following) is str else "")
+        parse_month(following)
     except ValueError:
         raise Damaged(f"{path}: backfill_next is not a real month from 1970 to 2999") from None
     if not start[:7] <= following <= to_iso(now + timedelta(days=62))[:7]:

@@ -57,10 +57,11 @@ sb_default_backfill_start() {
 }
 
 # sb_plain_text < TEXT: at most 300 printable ASCII characters, without quotes or backslashes,
-# so a message can go into a JSON string and onto a terminal as it is.
+# so a message can go into a JSON string and onto a terminal as it is. All of TEXT is read, so
+# a long one never stops its writer with SIGPIPE (under pipefail, the caller with it).
 sb_plain_text() {
   local text
-  text="$(LC_ALL=C tr -c '\040-\041\043-\133\135-\176' ' ' | head -c 300)"
+  text="$(LC_ALL=C tr -c '\040-\041\043-\133\135-\176' ' ' | { head -c 300; cat > /dev/null; })"
   text="${text%"${text##*[! ]}"}"
   printf '%s' "$text"
 }
@@ -114,6 +115,35 @@ sb_on_signal() {
 trap 'sb_on_signal 143' TERM
 trap 'sb_on_signal 130' INT
 
+# sb_flat_json TEXT: whether TEXT is a JSON object of plain values, each key once: strings of
+# printable ASCII without quotes or backslashes (so no escapes), numbers, true, false, null.
+# The only JSON read as a whole here: ndjson.py's flat_object is the same rule for the tools,
+# so the field sb_json_token finds is the one a tool reads.
+sb_flat_json() {
+  local LC_ALL=C space=$'[ \t\n\r]*' text='"[] !#-[^-~]*"' value pair
+  value="($text|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null)"
+  pair="$space$text$space:$space$value$space"
+  [[ "$1" =~ ^$space\{($pair(,$pair)*|$space)\}$space$ ]] || return 1
+  # each key once (in such an object, a quoted text followed by a colon is a key)
+  [[ -z "$(printf '%s' "$1" | tr '\n' ' ' | grep -oE '"[^"]*"[[:space:]]*:' |
+    sed 's/[[:space:]]*:$//' | sort | uniq -d)" ]]
+}
+
+# sb_json_token TEXT KEY: KEY's value in the flat JSON object TEXT (sb_flat_json) as written: a
+# string with its quotes, a number, true, false or null; nothing when KEY is absent.
+sb_json_token() {
+  local LC_ALL=C space=$'[ \t\n\r]*' pattern
+  pattern="\"$2\"$space:$space(\"[^\"]*\"|[-+.0-9A-Za-z]+)"
+  [[ "$1" =~ $pattern ]] && printf '%s' "${BASH_REMATCH[1]}"
+  return 0
+}
+
+# sb_unquoted TOKEN: a string token's text, without its quotes; any other token as it is (a
+# number, true, false or null: never a valid day, month or time).
+sb_unquoted() {
+  if [[ "$1" == \"*\" ]]; then printf '%s' "${1:1:${#1}-2}"; else printf '%s' "$1"; fi
+}
+
 # sb_json_get FILE KEY: a string, number, boolean or null field of a one-line JSON object
 # written by these scripts ("" when absent).
 sb_json_get() {
@@ -126,22 +156,45 @@ sb_json_field() {
     -e "s/.*\"$1\"[[:space:]]*:[[:space:]]*\([^,}\"[:space:]]*\).*/\1/p" | head -n 1
 }
 
-# sb_read FILE: a state file's bytes (at most 16 MiB), read without following a symlink and
-# without waiting on a FIFO (GNU dd's nofollow and nonblock): another writer may have planted
-# either. Nothing when the file is missing or is not a regular file.
+# sb_read FILE [LIMIT]: a state file's bytes, read without following a symlink and without
+# waiting on a FIFO (GNU dd's nofollow and nonblock): another writer may have planted either.
+# Nothing when the file is missing, is not a regular file (a device, a folder), or is over
+# LIMIT bytes (16 MiB by default; one that grows past it while it is read is cut there): what
+# files.py's read_bytes refuses.
+SB_READ_LIMIT=16777216
 sb_read() {
-  [[ -e "$1" || -L "$1" ]] || return 0
-  dd if="$1" iflag=nofollow,nonblock bs=1M count=16 status=none 2>/dev/null || true
+  local limit="${2:-$SB_READ_LIMIT}" size
+  [[ -f "$1" && ! -L "$1" ]] || return 0
+  size="$(stat -c %s -- "$1" 2>/dev/null)" || return 0
+  (( size <= limit )) || return 0
+  dd if="$1" iflag=nofollow,nonblock,count_bytes bs=1M count="$limit" status=none 2>/dev/null ||
+    true
+}
+
+# sb_carried_error PREVIOUS-TEXT: the last_error of sb-poll's previous state/poll_status.json,
+# if each of its fields is what sb-poll writes (what --status shows: pollstatus.py's read_poll);
+# else null.
+sb_carried_error() {
+  local LC_ALL=C at step message
+  local fields='"last_error":\{"at":"([^"]*)","step":"([^"]*)","message":"([^"\\]*)"\}'
+  [[ "$1" =~ $fields ]] || { echo null; return; }
+  at="${BASH_REMATCH[1]}" step="${BASH_REMATCH[2]}" message="${BASH_REMATCH[3]}"
+  if sb_valid_time "$at" && [[ "$step" =~ ^[a-z][a-z\ -]{0,39}$ && "$message" =~ ^[\ -~]{0,300}$ ]]; then
+    printf '{"at":"%s","step":"%s","message":"%s"}' "$at" "$step" "$message"
+  else
+    echo null
+  fi
 }
 
 # The poll cursor: state/poll_cursor.json of the cluster, read once (sb_cursor_load) and
-# checked (sb_cursor_check), so what is checked is what is used.
+# checked (sb_cursor_check), so what is checked is what is used. At most 64 KiB is read, as
+# --status reads it (pollstatus.py); a NUL byte becomes ^A, which no check lets through.
 sb_cursor_file() { sb_path poll_cursor; }
 
 SB_CURSOR_TEXT=""
 SB_CURSOR_LOADED=""
 sb_cursor_load() {
-  SB_CURSOR_TEXT="$(sb_read "$(sb_cursor_file)" | tr -d '\000')"
+  SB_CURSOR_TEXT="$(sb_read "$(sb_cursor_file)" 65536 | tr '\000' '\001')"
   SB_CURSOR_LOADED=1
 }
 
@@ -153,21 +206,25 @@ sb_cursor_get() {
   printf '%s' "$value"
 }
 
-# sb_valid_time ISO-TIME: a real UTC instant written as these scripts write it.
+# sb_valid_time ISO-TIME: a real UTC instant written as these scripts write it, from 1970 to
+# 2999 (the tools' range: times.py's parse_utc).
+SB_YEAR='(19[7-9][0-9]|2[0-9]{3})'
 sb_valid_time() {
-  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] &&
+  [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] &&
     [[ "$(date -u -d "${1%Z}" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)" == "$1" ]]
 }
 
-# sb_valid_day YYYY-MM-DD (a real day) and sb_valid_month YYYY-MM
+# sb_valid_day YYYY-MM-DD (a real day) and sb_valid_month YYYY-MM, from 1970 to 2999 (times.py's
+# parse_day and parse_month)
 sb_valid_day() {
-  [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] && [[ "$(date -u -d "$1" +%F 2>/dev/null)" == "$1" ]]
+  [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}-[0-9]{2}$ ]] && [[ "$(date -u -d "$1" +%F 2>/dev/null)" == "$1" ]]
 }
-sb_valid_month() { [[ "$1" =~ ^[0-9]{4}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; }
+sb_valid_month() { [[ "$1" =~ ^${SB_YEAR}-[0-9]{2}$ ]] && sb_valid_day "$1-01"; }
 
 # sb_cursor_check: the cursor, when there is one, holds what these scripts write; otherwise one
 # line naming the file, the field and the remedy, and exit 1. Never a silent guess: a bad
-# cursor could skip months or ask sacct for decades at once.
+# cursor could skip months or ask sacct for decades at once. --status checks it the same way
+# (pollstatus.py's read_cursor; tests/unit/test_bash_parity.py feeds both the same cursors).
 sb_cursor_check() {
   local file start next caught since now latest
   file="$(sb_cursor_file)"
@@ -175,13 +232,13 @@ sb_cursor_check() {
   [[ -f "$file" && -r "$file" && ! -L "$file" ]] ||
     sb_die "$file: not a readable regular file; remove it and poll with --backfill-start" 1
   sb_cursor_load
-  start="$(sb_cursor_get backfill_start)"
-  next="$(sb_cursor_get backfill_next)"
-  caught="$(sb_cursor_get caught_up)"
-  since="$(sb_cursor_get incremental_since)"
-  if [[ ! "$SB_CURSOR_TEXT" =~ ^\{[^$'\n']*\}$ ]]; then
+  if [[ "$SB_CURSOR_TEXT" == *$'\n'* ]] || ! sb_flat_json "$SB_CURSOR_TEXT"; then
     sb_die "$file: not the one-line JSON object the pipelines write (damaged or truncated); fix it, or remove the file and poll with --backfill-start (Bloom files keep anything from being counted twice)" 1
   fi
+  start="$(sb_unquoted "$(sb_json_token "$SB_CURSOR_TEXT" backfill_start)")"
+  next="$(sb_unquoted "$(sb_json_token "$SB_CURSOR_TEXT" backfill_next)")"
+  caught="$(sb_json_token "$SB_CURSOR_TEXT" caught_up)"
+  since="$(sb_json_token "$SB_CURSOR_TEXT" incremental_since)"
   now="$(sb_now)"
   latest="$(date -u -d "${now%Z} 62 days" +%Y-%m)"
   sb_valid_day "$start" && [[ ! "$start" > "${now:0:10}" ]] ||
@@ -189,7 +246,9 @@ sb_cursor_check() {
   sb_valid_month "$next" && [[ ! "$next" < "${start:0:7}" && ! "$next" > "$latest" ]] ||
     sb_cursor_bad "$file" backfill_next "$next"
   [[ "$caught" == true || "$caught" == false ]] || sb_cursor_bad "$file" caught_up "$caught"
-  if [[ -n "$since" || "$caught" == true ]]; then
+  # null (or absent) only while the backfill is not caught up
+  if [[ -n "$since" && "$since" != null || "$caught" == true ]]; then
+    since="$(sb_unquoted "$since")"
     sb_valid_time "$since" && [[ ! "$since" < "${start}T00:00:00Z" ]] ||
       sb_cursor_bad "$file" incremental_since "$since"
   fi
@@ -256,38 +315,56 @@ sb_require_cluster_and_root() {
 # sb_require_writer: the root exists and this account may write it, as config/sharing.json
 # says (single-owner mode: its owner; group mode: the group's members); sets the umask and the
 # lock files' mode for that mode (README, "Sharing a root"). Exit 1 with one line otherwise.
+# The config is read as the tools read it (sharing.py's load: a flat JSON object of at most
+# 64 KiB), so a pipeline and its tools never take a root for shared in two different ways.
 SB_LOCK_UMASK=0177
 sb_require_writer() {
-  local config mode readers group gid owner text
+  local config mode readers group gid owner text='{"mode":"owner"}'
   [[ -d "$SB_ROOT" ]] || sb_die "no scoreboard root at $SB_ROOT: create it with sb-probe --root $SB_ROOT" 1
   config="$(sb_path sharing_config)"
   if [[ -e "$config" || -L "$config" ]]; then
     [[ -f "$config" && ! -L "$config" ]] || sb_die "$config: not a regular file; refusing it" 1
+    text="$(sb_read "$config" 65536 | tr '\000' '\001')"
+    sb_flat_json "$text" ||
+      sb_die "$config: not valid JSON (a flat object, as sb-probe writes it); run sb-probe --root $SB_ROOT again as the root's owner to rewrite it" 1
   fi
-  text="$(sb_read "$config" | tr -d '\000')"
-  mode="$(printf '%s\n' "$text" | sb_json_field mode)"
-  readers="$(printf '%s\n' "$text" | sb_json_field readers)"
-  if [[ "$mode" == group ]]; then
-    group="$(printf '%s\n' "$text" | sb_json_field group)"
-    gid="$(getent group "$group" 2>/dev/null | cut -d: -f3)"
-    [[ -n "$gid" ]] || sb_die "$config: group $(printf '%q' "$group") is not a group here" 1
+  mode="$(sb_json_token "$text" mode)"
+  readers="$(sb_json_token "$text" readers)"
+  [[ "$mode" =~ ^\"(owner|group)\"$ && "$readers" =~ ^(\"(all|group)\")?$ ]] ||
+    sb_die "$config: expected {\"mode\": \"owner\"|\"group\", ...}; run sb-probe --root $SB_ROOT again as the root's owner" 1
+  if [[ "$mode" == '"group"' ]]; then
+    group="$(sb_json_token "$text" group)"
+    gid="$(sb_group_id "$group")" ||
+      sb_die "$config: group $(printf '%q' "$(sb_unquoted "$group")") is not a group here" 1
+    group="$(sb_unquoted "$group")"
     if [[ $EUID -ne 0 ]] && ! id -G | tr ' ' '\n' | grep -qx "$gid"; then
       if id -G "$(id -un)" | tr ' ' '\n' | grep -qx "$gid"; then
         sb_die "$SB_ROOT is written by the members of group $group: $(id -un) is one, but this session started before joining; log in again, or run: newgrp $group" 1
       fi
       sb_die "$SB_ROOT is written by the members of group $group, and $(id -un) is not one (ask to be added: the writers trust each other's numbers)" 1
     fi
-    if [[ "$readers" == group ]]; then umask 0007; else umask 0002; fi
+    if [[ "$readers" == '"group"' ]]; then umask 0007; else umask 0002; fi
     SB_LOCK_UMASK=0117
   else
-    owner="$(stat -c %u "$SB_ROOT")"
+    owner="$(stat -L -c %u "$SB_ROOT")"
     if [[ $EUID -ne 0 && "$EUID" != "$owner" ]]; then
       owner="$(id -nu "$owner" 2>/dev/null || echo "uid $owner")"
       sb_die "$SB_ROOT is written only by its owner $owner (single-owner mode); to share it, $owner runs: sb-probe --root $SB_ROOT --group GROUP" 1
     fi
-    if [[ "$readers" == group ]]; then umask 0027; else umask 0022; fi
+    if [[ "$readers" == '"group"' ]]; then umask 0027; else umask 0022; fi
     SB_LOCK_UMASK=0177
   fi
+}
+
+# sb_group_id TOKEN: the id of the group a JSON string token names, by its name only (getent
+# also takes a number, sharing.py's grp.getgrnam does not); fails when there is no such group.
+sb_group_id() {
+  local name entry
+  [[ "$1" =~ ^\"(.+)\"$ ]] || return 1
+  name="${BASH_REMATCH[1]}"
+  entry="$(getent group -- "$name" 2>/dev/null)" && [[ "${entry%%:*}" == "$name" ]] || return 1
+  entry="${entry#*:*:}"
+  printf '%s' "${entry%%:*}"
 }
 
 # sb_safe_dir DIR: every folder from the root down to DIR is a real folder, created when

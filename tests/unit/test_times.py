@@ -31,6 +31,19 @@ def test_months():
             times.parse_month(text)
 
 
+def test_days_and_instants_as_the_tools_write_them():
+    assert times.parse_day("2024-02-29") == datetime(2024, 2, 29, tzinfo=timezone.utc)
+    assert times.parse_utc("2999-12-31T23:59:59Z") == datetime(2999, 12, 31, 23, 59, 59,
+                                                               tzinfo=timezone.utc)
+    for text in ("2023-02-29", "1969-12-31", "3000-01-01", "2024-1-05", "2024-01-05\n", ""):
+        with pytest.raises(ValueError):
+            times.parse_day(text)
+    for text in ("2024-02-28T24:00:00Z", "2016-12-31T23:59:60Z", "2024-06-15T12:00:00",
+                 "2024-06-15 12:00:00Z", "1969-12-31T23:59:59Z", "2024-02-30T00:00:00Z"):
+        with pytest.raises(ValueError):
+            times.parse_utc(text)
+
+
 @pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31T23:00:00", "garbage", "1969-12-31"])
 def test_a_pinned_now_out_of_range_or_unreadable_is_a_clear_error(monkeypatch, text):
     monkeypatch.setenv(times.NOW_ENV, text)

@@ -1,6 +1,9 @@
-"""NDJSON in and out with orjson: one object a line, bytes streams, optional per-record flush."""
+"""NDJSON in and out with orjson: one object a line, bytes streams, optional per-record flush;
+and the flat objects that are the only JSON the pipelines read."""
 from __future__ import annotations
 
+import json
+import re
 from typing import BinaryIO, Callable, Iterator, Optional, Tuple
 
 import orjson
@@ -66,3 +69,26 @@ def read_lines(stream: BinaryIO, source: str, on_problem: Callable[[str, int, st
             yield lineno, orjson.loads(line), line
         except orjson.JSONDecodeError as err:
             on_problem(source, lineno, f"not JSON ({err.msg})")
+
+
+_SPACE = rb"[ \t\n\r]*"
+_TEXT = rb'"[ !#-\[\]-~]*"'
+_VALUE = (rb"(?:" + _TEXT + rb"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+          rb"|true|false|null)")
+_PAIR = _SPACE + _TEXT + _SPACE + rb":" + _SPACE + _VALUE + _SPACE
+_FLAT = re.compile(_SPACE + rb"\{(?:" + _PAIR + rb"(?:," + _PAIR + rb")*|" + _SPACE + rb")\}"
+                   + _SPACE)
+_KEY = re.compile(rb'"([^"]*)"' + _SPACE + rb":")
+
+
+def flat_object(data: bytes) -> dict:
+    """A JSON object of plain values, each key once: strings of printable ASCII without quotes
+    or backslashes (so no escapes), numbers, true, false, null. The only JSON the pipelines
+    read (common.sh's sb_flat_json), so a field they read is the one a tool reads; ValueError
+    for anything else."""
+    if not _FLAT.fullmatch(data):
+        raise ValueError("not a JSON object of plain values")
+    keys = _KEY.findall(data)
+    if len(keys) != len(set(keys)):
+        raise ValueError("a key given twice")
+    return json.loads(data)

@@ -26,7 +26,10 @@ from typing import List, NamedTuple, Optional
 
 from ..errors import SharingError
 from . import layout
-from .files import Modes, read_json
+from .files import Modes, read_bytes
+from .ndjson import flat_object
+
+CONFIG_LIMIT = 1 << 16          # sb-probe writes a few dozen bytes
 
 
 class Sharing(NamedTuple):
@@ -56,16 +59,18 @@ def config_path(root: str) -> str:
 
 
 def load(root: str) -> Sharing:
-    """The root's sharing mode (single-owner when it was never set)."""
+    """The root's sharing mode (single-owner when it was never set). The config is read as the
+    pipelines read it (common.sh's sb_require_writer): a flat JSON object of at most 64 KiB."""
     path = config_path(root)
     try:
-        data = read_json(path)
-    except ValueError:
-        raise SharingError(f"{path}: not valid JSON; run sb-probe --root {root} again as the "
-                           "root's owner to rewrite it") from None
-    if data is None:
+        data = flat_object(read_bytes(path, CONFIG_LIMIT))
+    except FileNotFoundError:
         return Sharing()
-    if type(data) is not dict or data.get("mode") not in ("owner", "group") \
+    except ValueError:
+        raise SharingError(f"{path}: not valid JSON (a flat object, as sb-probe writes it); run "
+                           f"sb-probe --root {root} again as the root's owner to rewrite it") \
+            from None
+    if data.get("mode") not in ("owner", "group") \
             or data.get("readers", "all") not in ("all", "group"):
         raise SharingError(f"{path}: expected {{\"mode\": \"owner\"|\"group\", ...}}; run "
                            f"sb-probe --root {root} again as the root's owner")

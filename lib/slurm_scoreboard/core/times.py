@@ -142,6 +142,8 @@ def parse_moment(text: str) -> datetime:
 
 
 _MONTH = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])")
+_DAY = re.compile(_MONTH.pattern + r"-(0[1-9]|[12][0-9]|3[01])")
+_UTC = re.compile(_DAY.pattern + r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z")
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
 
@@ -151,6 +153,26 @@ def parse_month(text: str) -> datetime:
     if not _MONTH.fullmatch(text):
         raise ValueError(f"bad month {text!r}: use YYYY-MM")
     return datetime(int(text[:4]), int(text[5:]), 1, tzinfo=timezone.utc)
+
+
+def parse_day(text: str) -> datetime:
+    """First instant of a real ``YYYY-MM-DD`` day from 1970 to 2999 (the pipelines'
+    sb_valid_day)."""
+    if not _DAY.fullmatch(text):
+        raise ValueError(f"bad day {text!r}: use YYYY-MM-DD")
+    try:
+        return datetime(int(text[:4]), int(text[5:7]), int(text[8:]), tzinfo=timezone.utc)
+    except ValueError:
+        raise ValueError(f"bad day {text!r}: no such day") from None
+
+
+def parse_utc(text: str) -> datetime:
+    """A real ``YYYY-MM-DDTHH:MM:SSZ`` instant from 1970 to 2999, written as the tools write
+    one (the pipelines' sb_valid_time)."""
+    if not _UTC.fullmatch(text):
+        raise ValueError(f"bad time {text!r}: use YYYY-MM-DDTHH:MM:SSZ")
+    return parse_day(text[:10]).replace(hour=int(text[11:13]), minute=int(text[14:16]),
+                                         second=int(text[17:19]))
 
 
 def next_month(moment: datetime) -> datetime:

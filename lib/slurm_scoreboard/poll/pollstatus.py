@@ -11,13 +11,14 @@ import os
 import re
 import socket
 from datetime import datetime, timedelta
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import orjson
 
 from slurm_scoreboard.core import files, layout
 from slurm_scoreboard.core.names import check_name
-from slurm_scoreboard.core.times import LATEST, from_iso, parse_month, to_iso
+from slurm_scoreboard.core.ndjson import flat_object
+from slurm_scoreboard.core.times import parse_day, parse_month, parse_utc, to_iso
 from slurm_scoreboard.store.store import day_rule
 
 from .. import errors
@@ -28,10 +29,8 @@ DAEMON_GRACE = timedelta(seconds=3600 + 120)   # a tick may run an hour before i
 POLL_LIMIT = timedelta(seconds=3600 + 60)      # sb-poll's watchdog stops a poll by then
 STALE = timedelta(days=1)                      # data further behind means polls do not work
 
-_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STEP = re.compile(r"[a-z][a-z -]{0,39}")
-_MESSAGE = re.compile(r"[ -~]{0,300}")
+_MESSAGE = re.compile(r'[ !#-\[\]-~]{0,300}')     # sb_plain_text's: no quotes, no backslashes
 _HOST = re.compile(r"[A-Za-z0-9._-]{0,64}")
 
 
@@ -49,17 +48,26 @@ def clusters_polled(root: str) -> List[str]:
     return result
 
 
-def _load(path: str) -> Optional[dict]:
+def _read(path: str) -> Optional[bytes]:
+    """A state file's bytes, None when there is none (Damaged when it cannot be read)."""
     try:
-        data = orjson.loads(files.read_bytes(path, STATE_LIMIT))
+        return files.read_bytes(path, STATE_LIMIT)
     except FileNotFoundError:
         return None
-    except orjson.JSONDecodeError:
-        raise Damaged(f"{path}: not valid JSON") from None
     except (errors.UnsafePath, ValueError) as err:
         raise Damaged(str(err)) from None
     except OSError as err:
         raise Damaged(f"{path}: {err.strerror or err}") from None
+
+
+def _load(path: str) -> Optional[dict]:
+    raw = _read(path)
+    if raw is None:
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Damaged(f"{path}: not valid JSON") from None
     if not isinstance(data, dict):
         raise Damaged(f"{path}: not a JSON object")
     return data
@@ -69,15 +77,10 @@ def _time(data: dict, key: str, path: str, optional: bool = False) -> Optional[d
     value = data.get(key)
     if value is None and optional:
         return None
-    if type(value) is not str or not _ISO.fullmatch(value):
-        raise Damaged(f"{path}: {key} is not a UTC time")
     try:
-        moment = from_iso(value)
+        return parse_utc(value if type(value) is str else "")
     except ValueError:
-        raise Damaged(f"{path}: {key} is not a UTC time") from None
-    if moment >= LATEST:
-        raise Damaged(f"{path}: {key} is after 2999")
-    return moment
+        raise Damaged(f"{path}: {key} is not a UTC time from 1970 to 2999") from None
 
 
 def _flag(data: dict, key: str, path: str) -> bool:
@@ -102,23 +105,48 @@ def _text(value, pattern: re.Pattern, what: str, path: str) -> str:
     return value
 
 
-def read_cursor(path: str) -> Optional[dict]:
-    """The cursor's checked fields, or None before the first poll."""
-    data = _load(path)
-    if data is None:
+def read_cursor(path: str, now: datetime) -> Optional[dict]:
+    """The cursor's checked fields, or None before the first poll. The checks are those every
+    pipeline makes before it uses the cursor (common.sh's sb_cursor_check, sb-incremental(1)),
+    so --status never shows as valid a cursor the poll refuses."""
+    raw = _read(path)
+    if raw is None:
         return None
-    start = data.get("backfill_start")
-    if type(start) is not str or not _DAY.fullmatch(start):
-        raise Damaged(f"{path}: backfill_start is not a day")
-    following = data.get("backfill_next")
     try:
-        parse_month(following if type(following) is str else "")
-        datetime.strptime(start, "%Y-%m-%d")
+        if b"\n" in raw.rstrip(b"\n"):
+            raise ValueError("more than one line")
+        data = flat_object(raw)
     except ValueError:
-        raise Damaged(f"{path}: backfill_start or backfill_next is not a real date") from None
-    return {"backfill_start": start, "backfill_next": following,
-            "caught_up": _flag(data, "caught_up", path),
-            "incremental_since": _time(data, "incremental_since", path, optional=True)}
+        raise Damaged(f"{path}: not the one-line JSON object the pipelines write") from None
+    start, following = _backfill_span(data, path, now)
+    caught_up = _flag(data, "caught_up", path)
+    since = _time(data, "incremental_since", path, optional=not caught_up)
+    if since is not None and since < parse_day(start):
+        raise Damaged(f"{path}: incremental_since is before the backfill start")
+    return {"backfill_start": start, "backfill_next": following, "caught_up": caught_up,
+            "incremental_since": since}
+
+
+def _backfill_span(data: dict, path: str, now: datetime) -> Tuple[str, str]:
+    """The cursor's backfill_start (a real day, not after today) and backfill_next (a real
+    month, from the start's to the one 62 days from now)."""
+    start, following = data.get("backfill_start"), data.get("backfill_next")
+    start = start if isinstance(start, str) else ""
+    following = following if isinstance(following, str) else ""
+    try:
+        first = parse_day(start)
+    except ValueError:
+        raise Damaged(f"{path}: backfill_start is not a real day from 1970 to 2999") from None
+    if first > now:
+        raise Damaged(f"{path}: backfill_start is after today")
+    try:
+        parse_month(following)
+    except ValueError:
+        raise Damaged(f"{path}: backfill_next is not a real month from 1970 to 2999") from None
+    if not start[:7] <= following <= to_iso(now + timedelta(days=62))[:7]:
+        raise Damaged(f"{path}: backfill_next is before the backfill start or over two months "
+                      "from now")
+    return start, following
 
 
 def read_poll(path: str) -> Optional[dict]:
@@ -128,8 +156,8 @@ def read_poll(path: str) -> Optional[dict]:
         return None
     error = data.get("last_error")
     if error is not None:
-        if not isinstance(error, dict):
-            raise Damaged(f"{path}: last_error is not an object")
+        if not isinstance(error, dict) or set(error) != {"at", "step", "message"}:
+            raise Damaged(f"{path}: last_error is not an object of at, step and message")
         error = {"at": _time(error, "at", path),
                  "step": _text(error.get("step"), _STEP, "last_error.step", path),
                  "message": _text(error.get("message"), _MESSAGE, "last_error.message", path)}
@@ -200,9 +228,8 @@ def next_step(cursor: Optional[dict], now: datetime) -> str:
         return ("the first poll starts the backfill (at --backfill-start, by default the 1st "
                 "of the month a year ago)")
     if cursor["caught_up"]:
-        since = cursor["incremental_since"]
-        return f"incremental, jobs that ended since {to_iso(since)} (less the overlap)" \
-            if since else "incremental, from the start of this month"
+        return (f"incremental, jobs that ended since {to_iso(cursor['incremental_since'])} "
+                "(less the overlap)")
     current = to_iso(now)[:7]
     total = months_between(cursor["backfill_start"], current)
     number = months_between(cursor["backfill_start"], cursor["backfill_next"]) + 1
@@ -228,9 +255,6 @@ def poll_state(root: str, cluster: str, poll: Optional[dict], now: datetime) -> 
     return "running"
 
 
-_DAY = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
-
-
 def steps_through(path: str) -> Optional[str]:
     """The last day the daily step poll measured (state/usage.json), None when it has not run
     or the file says nothing sb-poll writes."""
@@ -239,7 +263,11 @@ def steps_through(path: str) -> Optional[str]:
     except (ValueError, OSError, errors.UnsafePath):
         return None
     day = data.get("through") if isinstance(data, dict) else None
-    return day if isinstance(day, str) and _DAY.fullmatch(day) else None
+    try:
+        parse_day(day if isinstance(day, str) else "")
+    except ValueError:
+        return None
+    return day
 
 
 def cluster_status(root: str, cluster: str, now: datetime) -> dict:
@@ -247,7 +275,7 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
     damaged = []
     found = {}
     for key, reader, name, remedy in (
-            ("cursor", read_cursor, "poll_cursor",
+            ("cursor", lambda path: read_cursor(path, now), "poll_cursor",
              "polls fail until it is fixed; sb-poll's log names the remedy"),
             ("poll", read_poll, "poll_status",
              "the next poll rewrites it; if it stays damaged, remove it"),
@@ -265,7 +293,7 @@ def cluster_status(root: str, cluster: str, now: datetime) -> dict:
         damaged.append(f"{err} (sb-reduce --cluster {cluster} --repair writes it again)")
         ended = []
     lag = None
-    if cursor and cursor["caught_up"] and cursor["incremental_since"]:
+    if cursor and cursor["caught_up"]:
         lag = _seconds(now, cursor["incremental_since"])
     return {"cluster": cluster, "cursor": cursor, "last_poll": poll,
             "poll_state": poll_state(root, cluster, poll, now), "daemon": daemon,
@@ -326,8 +354,6 @@ def _where(status: dict, now: datetime) -> str:
     if cursor is None:
         return "not polled yet"
     if cursor["caught_up"]:
-        if status["lag_seconds"] is None:
-            return "caught up; the first incremental poll has not run"
         return (f"up to date to {to_iso(cursor['incremental_since'])} "
                 f"({duration(status['lag_seconds'])} behind)")
     total = months_between(cursor["backfill_start"], to_iso(now))

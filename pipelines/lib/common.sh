@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the sb-* pipelines: usage from the header, logging, the poll cursor, atomic files.
 # Sourced, not run. Values written to the cursor are ours (dates, numbers), never user input.
 # The paths under a root come from paths.sh (generated from the tools' own table: sb_path).
@@ -198,11 +199,21 @@ sb_cursor_load() {
   SB_CURSOR_LOADED=1
 }
 
+# sb_cursor_get FIELD: a field of the cursor as loaded; "" when it is absent, null, or not what
+# the pipelines write there. The cursor sits in a shared root and is read again after
+# sb_cursor_check (after each step): a file swapped meanwhile can neither put its text in a
+# report nor break the arithmetic on months.
 sb_cursor_get() {
   local value
   [[ -n "$SB_CURSOR_LOADED" ]] || sb_cursor_load
   value="$(printf '%s\n' "$SB_CURSOR_TEXT" | sb_json_field "$1")"
-  [[ "$value" == "null" ]] && value=""
+  case "$1" in
+    backfill_start) sb_valid_day "$value" || value="" ;;
+    backfill_next) sb_valid_month "$value" || value="" ;;
+    incremental_since) sb_valid_time "$value" || value="" ;;
+    caught_up) [[ "$value" == true || "$value" == false ]] || value="" ;;
+    *) value="" ;;
+  esac
   printf '%s' "$value"
 }
 
@@ -241,16 +252,19 @@ sb_cursor_check() {
   since="$(sb_json_token "$SB_CURSOR_TEXT" incremental_since)"
   now="$(sb_now)"
   latest="$(date -u -d "${now%Z} 62 days" +%Y-%m)"
-  sb_valid_day "$start" && [[ ! "$start" > "${now:0:10}" ]] ||
+  if ! sb_valid_day "$start" || [[ "$start" > "${now:0:10}" ]]; then
     sb_cursor_bad "$file" backfill_start "$start"
-  sb_valid_month "$next" && [[ ! "$next" < "${start:0:7}" && ! "$next" > "$latest" ]] ||
+  fi
+  if ! sb_valid_month "$next" || [[ "$next" < "${start:0:7}" || "$next" > "$latest" ]]; then
     sb_cursor_bad "$file" backfill_next "$next"
+  fi
   [[ "$caught" == true || "$caught" == false ]] || sb_cursor_bad "$file" caught_up "$caught"
   # null (or absent) only while the backfill is not caught up
   if [[ -n "$since" && "$since" != null || "$caught" == true ]]; then
     since="$(sb_unquoted "$since")"
-    sb_valid_time "$since" && [[ ! "$since" < "${start}T00:00:00Z" ]] ||
+    if ! sb_valid_time "$since" || [[ "$since" < "${start}T00:00:00Z" ]]; then
       sb_cursor_bad "$file" incremental_since "$since"
+    fi
   fi
 }
 
@@ -445,5 +459,7 @@ sb_check_poll_option() {
   esac
 }
 
-# Sibling pipelines first, then the tools wherever they were installed.
+# Sibling pipelines first, then the tools wherever they were installed ($here: the sourcing
+# pipeline's own folder).
+# shellcheck disable=SC2154
 export PATH="$here:$PATH"

@@ -1144,3 +1144,18 @@ EOF_TABLE
   [ "$status" -eq 0 ]
   [ -z "$output" ]
 }
+
+@test "a cursor swapped by another writer during a poll puts no text in its report and stops no step" {
+  setup_fake
+  sb-poll --cluster fake --backfill-start 2025-05-01 --until-caught-up > /dev/null 2>&1
+  cursor="$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
+  real="$(command -v sb-incremental)"
+  # sb-incremental as usual, then the cursor replaced behind the poll's back
+  stub sb-incremental "\"$real\" \"\$@\" || exit \$?
+printf '{\"cluster\":\"fake\",\"backfill_start\":\"2025-05-01\",\"backfill_next\":\"x2026-07\",\"caught_up\":true,\"incremental_since\":\"\\033]0;owned\\007\\033[2J FAKE\"}\n' > '$cursor'"
+  run --separate-stderr sb-poll --cluster fake
+  [[ "$output" != *$'\033'* && "$output" != *FAKE* ]]
+  [[ "$output" == *"fake: incremental: "* ]]
+  [[ "$output" == *"fake: boards: "* ]]          # the poll went on to its rebuild
+  [[ "$stderr" != *"value too great"* ]]
+}

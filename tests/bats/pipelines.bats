@@ -1149,10 +1149,13 @@ EOF_TABLE
   setup_fake
   sb-poll --cluster fake --backfill-start 2025-05-01 --until-caught-up > /dev/null 2>&1
   cursor="$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json"
-  real="$(command -v sb-incremental)"
-  # sb-incremental as usual, then the cursor replaced behind the poll's back
-  stub sb-incremental "\"$real\" \"\$@\" || exit \$?
-printf '{\"cluster\":\"fake\",\"backfill_start\":\"2025-05-01\",\"backfill_next\":\"x2026-07\",\"caught_up\":true,\"incremental_since\":\"\\033]0;owned\\007\\033[2J FAKE\"}\n' > '$cursor'"
+  real="$(command -v sb-reduce)"
+  # right after sb-incremental wrote the cursor (sb-poll then sums the step with
+  # sb-reduce --summarize), the cursor replaced behind the poll's back
+  stub sb-reduce "case \" \$* \" in *' --summarize '*)
+printf '{\"cluster\":\"fake\",\"backfill_start\":\"2025-05-01\",\"backfill_next\":\"x2026-07\",\"caught_up\":true,\"incremental_since\":\"\\033]0;owned\\007\\033[2J FAKE\"}\\n' > '$cursor' ;;
+esac
+exec \"$real\" \"\$@\""
   run --separate-stderr sb-poll --cluster fake
   [[ "$output" != *$'\033'* && "$output" != *FAKE* ]]
   [[ "$output" == *"fake: incremental: "* ]]

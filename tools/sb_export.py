@@ -12,7 +12,6 @@ from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 
 PROG = "sb-export"
 FORMATS = ("openmetrics", "html")
-EXIT_LEFT_OUT = 4
 PARTIAL_SUFFIX = ".part"       # a temporary file node_exporter's textfile collector skips
 
 EPILOG = """\
@@ -110,7 +109,7 @@ def body(args) -> int:
         export_html(boards, args)
     for problem in boards.problems:
         cli.warn(PROG, safe_text(f"{problem}; left out"))
-    return EXIT_LEFT_OUT if boards.problems else errors.EXIT_OK
+    return errors.EXIT_DAMAGED if boards.problems else errors.EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -54,10 +54,6 @@ def build_parser():
     return parser
 
 
-class StrictFailure(errors.ToolError):
-    pass
-
-
 def columns_of(args) -> Optional[list]:
     """The columns --fields or --format name (None: told from the input)."""
     try:
@@ -86,7 +82,7 @@ class Problems:
     def report(self, source: str, lineno: int, message: str) -> None:
         where = f"{source}:{lineno}: {message}"
         if self.args.strict:
-            raise StrictFailure(where)
+            raise errors.StrictFailure(where)
         if self.args.brief:
             self.first = self.first or where
         elif not self.args.quiet:

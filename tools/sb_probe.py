@@ -13,7 +13,6 @@ from slurm_scoreboard.ingest import sacct
 from slurm_scoreboard.poll import installinfo, pollstatus, probe
 
 PROG = "sb-probe"
-EXIT_UNKNOWN = 5
 
 EPILOG = """\
 sharing (see "Sharing a root" in the README): by default only the root's owner writes it
@@ -85,7 +84,7 @@ def report_polls(args) -> int:
     names = pollstatus.clusters_polled(root)
     if args.cluster:
         if args.cluster not in names:
-            raise errors.ToolError(f"cluster {args.cluster} has not been polled under {root}", EXIT_UNKNOWN)
+            raise errors.ToolError(f"cluster {args.cluster} has not been polled under {root}", errors.EXIT_UNKNOWN_NAME)
         names = [args.cluster]
     statuses = [pollstatus.cluster_status(root, name, now) for name in names]
     if args.json:
@@ -105,7 +104,7 @@ def require_known_cluster(cluster: str) -> None:
     try:
         sacct.check_cluster_known(cluster)
     except errors.UnknownCluster as err:
-        raise errors.ToolError(str(err), EXIT_UNKNOWN) from None
+        raise errors.ToolError(str(err), errors.EXIT_UNKNOWN_NAME) from None
 
 
 def check_cluster_only(args) -> int:
@@ -157,13 +156,13 @@ def body(args) -> int:
         mode, notes = probe.configure_sharing(root, args.group, args.single_owner, args.readers)
     except (errors.SharingError, OSError) as err:
         cli.warn(PROG, str(err))
-        return probe.EXIT_ROOT
+        return errors.PROBE_ROOT
     files.use_root(root, mode.modes())
     per_minute = cli.option_or_env(args.max_calls_per_minute, "SLURM_SB_SACCT_PER_MIN", 2, int)
     lines, code = probe.report(root, per_minute, args.cluster, mode, notes)
     sys.stdout.write("\n".join(lines) + "\n")
-    if any(note.startswith("  Could not change") for note in notes) and code == probe.EXIT_OK:
-        return probe.EXIT_ROOT
+    if any(note.startswith("  Could not change") for note in notes) and code == errors.EXIT_OK:
+        return errors.PROBE_ROOT
     return code
 
 

@@ -15,9 +15,6 @@ from slurm_scoreboard.ingest import sacct
 from slurm_scoreboard.ingest.ratelimit import RateLimiter
 
 PROG = "sb-sacct"
-EXIT_RATE_LIMITED = 3
-EXIT_NO_SACCT = 4
-EXIT_TIMEOUT = 5
 
 EPILOG = """\
 window: --month YYYY-MM, or --since/--until (YYYY-MM-DD[THH:MM[:SS]], UTC); by default today
@@ -144,11 +141,11 @@ def body(args) -> int:
                 PROG, f"rate limit: waiting {s:.0f} s"))
             sacct.run_to(command, out, timeout)
         except RateLimited as err:
-            raise errors.ToolError(str(err), EXIT_RATE_LIMITED) from None
+            raise errors.ToolError(str(err), errors.EXIT_LOCKED) from None
         except errors.SacctMissing as err:
-            raise errors.ToolError(str(err), EXIT_NO_SACCT) from None
+            raise errors.ToolError(str(err), errors.EXIT_NO_SACCT) from None
         except errors.SacctTimeout as err:
-            raise errors.ToolError(str(err), EXIT_TIMEOUT) from None
+            raise errors.ToolError(str(err), errors.EXIT_TIMEOUT) from None
         except errors.SacctFailed as err:
             raise errors.ToolError(str(err), errors.EXIT_ERROR) from None
         out.flush()

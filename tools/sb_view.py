@@ -13,7 +13,6 @@ from slurm_scoreboard.core.names import printable, safe_text
 from slurm_scoreboard.view import ansi, model, pages, players, screens
 
 PROG = "sb-view"
-EXIT_UNKNOWN = 5
 
 TEXTUAL_HINT = ("the textual backend needs the 'textual' package: "
                 "pip install 'slurm-scoreboard[textual]'")
@@ -110,7 +109,7 @@ def open_state(root: str, args) -> model.ViewState:
         if not is_on_the_boards(state, name, cluster, kind):
             what = "account" if args.groups else "user"
             raise errors.ToolError(f"no {what} {printable(name)} on the boards of this scope "
-                                f"(cluster {cluster})", EXIT_UNKNOWN)
+                                f"(cluster {cluster})", errors.EXIT_UNKNOWN_NAME)
     if args.user:
         state.show_player(args.user)
     elif args.compare:
@@ -137,10 +136,10 @@ def open_competition(state: model.ViewState, ident: str) -> None:
     ids = pages.competition_ids(state.files)
     if ident and ident not in ids:
         raise errors.ToolError(f"no competition {ident} on the boards (known: "
-                            f"{', '.join(ids) or 'none'})", EXIT_UNKNOWN)
+                            f"{', '.join(ids) or 'none'})", errors.EXIT_UNKNOWN_NAME)
     if not ids:
         raise errors.ToolError("no competitions on the boards (see config/competitions.json in "
-                            "sb-rank(1))", EXIT_UNKNOWN)
+                            "sb-rank(1))", errors.EXIT_UNKNOWN_NAME)
     state.contest = ids[ids.index(ident) - 1] if ident else None
     state.screen = "text" if ident else state.screen
     state.do_competitions()

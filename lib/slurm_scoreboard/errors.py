@@ -24,7 +24,12 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
-EXIT_UNKNOWN_NAME = 5          # sb-rank: no such user, account or cluster on the boards
+EXIT_UNKNOWN_NAME = 5          # sb-rank, sb-view, sb-probe: no such user, account or cluster
+EXIT_DAMAGED = 4               # sb-rank, sb-export: done, but damaged files were left out
+EXIT_NO_SACCT = 4              # sb-sacct: no sacct command
+EXIT_TIMEOUT = 5               # sb-sacct: sacct ran past its timeout
+# sb-probe's report keeps version 0.1's codes
+PROBE_NO_SACCT, PROBE_ROOT, PROBE_OTHER = 2, 3, 4
 EXIT_FEWER = 6                 # sb-reduce --replace-month: fewer jobs than the month counted
 
 
@@ -179,3 +184,7 @@ class SkipRecord(ValueError):
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+class StrictFailure(ToolError):
+    """sb-parse --strict: the first bad line (exit 1)."""

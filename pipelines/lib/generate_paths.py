@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Write pipelines/lib/paths.sh from core/layout.py's PATHS table (run it after changing the
-table: ``pipelines/lib/generate_paths.py > pipelines/lib/paths.sh``; a test checks it is current)."""
+"""Write pipelines/lib/paths.sh from core/layout.py's PATHS table. Run it after changing the
+table, with the project's Python: ``.venv/bin/python pipelines/lib/generate_paths.py --write``
+(the file is replaced only once the whole text is made; without --write the text goes to
+stdout). A test checks the file is current."""
 import os
 import re
 import sys
@@ -35,13 +37,23 @@ def case_line(name: str, template: str) -> str:
     return f"    {name}) printf '{form}' {' '.join(arguments)} ;;\n"
 
 
-def main() -> int:
-    sys.stdout.write(HEADER)
-    for name, template in PATHS.items():
-        sys.stdout.write(case_line(name, template))
-    sys.stdout.write(FOOTER)
+def text() -> str:
+    return HEADER + "".join(case_line(name, t) for name, t in PATHS.items()) + FOOTER
+
+
+def main(argv) -> int:
+    if argv[1:] == ["--write"]:
+        target = os.path.join(TOP, "pipelines", "lib", "paths.sh")
+        with open(target + ".new", "w", encoding="utf-8") as handle:
+            handle.write(text())
+        os.replace(target + ".new", target)
+    elif argv[1:]:
+        sys.stderr.write("usage: generate_paths.py [--write]\n")
+        return 2
+    else:
+        sys.stdout.write(text())
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -18,7 +18,7 @@ def test_the_committed_paths_sh_is_what_the_generator_writes():
     written = subprocess.run([sys.executable, GENERATOR], capture_output=True, text=True,
                              check=True).stdout
     with open(PATHS_SH, encoding="utf-8") as handle:
-        assert handle.read() == written, "run pipelines/lib/generate_paths.py > pipelines/lib/paths.sh"
+        assert handle.read() == written, "run .venv/bin/python pipelines/lib/generate_paths.py --write"
 
 
 def shell_path(name, value=""):

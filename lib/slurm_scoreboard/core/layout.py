@@ -1,5 +1,5 @@
 """Where everything lives under a scoreboard root: the one owner of every path (the README's
-README's storage layout, and what grew since).
+storage layout, and what grew since).
 
 :data:`PATHS` names each file and folder by a template relative to the root; the functions
 below fill it in, and ``pipelines/lib/paths.sh`` (generated from the same table by

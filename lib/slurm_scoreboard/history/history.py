@@ -6,8 +6,8 @@ backfilled history is dated as exactly as a polled one, and a late job that chan
 day changes what the next pass finds. Opted-out users' rows are left out before anything sees
 them, as on the boards (groups are summed without them too).
 
-Names are counted in four scopes at once: a user and a group (SLURM account) each over all
-clusters (scope ``all``) and on each cluster. A :data:`Key` is ``(scope, kind, name)``.
+Names are counted four ways at once: each kind (a user, a group: a SLURM account) in each scope
+(over all clusters, ``all``, and on each cluster). A :data:`Key` is ``(scope, kind, name)``.
 """
 from __future__ import annotations
 

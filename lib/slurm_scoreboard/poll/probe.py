@@ -23,8 +23,6 @@ from ..ingest.ratelimit import RateLimiter
 from ..ingest.sacct import sacct_environment
 from ..ingest.states import TERMINAL_CODES
 
-EXIT_OK, EXIT_NO_SACCT, EXIT_ROOT, EXIT_OTHER = 0, 2, 3, 4
-
 
 class RootCheck(NamedTuple):
     path: str
@@ -275,9 +273,9 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
     for finding in findings:
         lines.append(f"{finding.label}: {finding.verdict} - {finding.detail}")
     if not paths["sacct"]:
-        return lines, EXIT_NO_SACCT
+        return lines, errors.PROBE_NO_SACCT
     if not root_check.writable:
-        return lines, EXIT_ROOT
+        return lines, errors.PROBE_ROOT
     if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings + [readable]):
-        return lines, EXIT_OTHER
-    return lines, EXIT_OK
+        return lines, errors.PROBE_OTHER
+    return lines, errors.EXIT_OK

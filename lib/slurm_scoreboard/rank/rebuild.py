@@ -23,8 +23,6 @@ from ..history import chronicle, competitions
 from ..store import reading
 from . import efficiency, groupstats, rebuilds, standings
 
-EXIT_DAMAGED = 4          # done, but damaged store files or clusters were left out
-
 Warn = Callable[[str], None]
 
 
@@ -52,7 +50,7 @@ class Damage:
             return errors.EXIT_LOCKED
         if self.errors:
             return errors.EXIT_ERROR
-        return EXIT_DAMAGED if self.paths else errors.EXIT_OK
+        return errors.EXIT_DAMAGED if self.paths else errors.EXIT_OK
 
 
 def collect(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut, wait: float,

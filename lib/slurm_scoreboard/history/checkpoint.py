@@ -43,7 +43,7 @@ from ..core.files import atomic_write, identity, open_file, read_bytes
 from ..core.names import check_name
 from ..core.optout import OptOut
 from ..core.windows import month_last_day
-from ..errors import StoreCorrupt, UnsafePath
+from ..errors import JournalCorrupt, StoreBusy, StoreCorrupt, UnsafePath
 from ..store import reading
 from ..store.metrics import METRICS
 from ..store.store import is_account, is_vector, object_bytes
@@ -156,8 +156,8 @@ def write(root: str, inputs: Inputs, snapshot: Snapshot) -> None:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def read(root: str, inputs: Inputs, months: Months,
-         contests: Sequence[Competition]) -> Tuple[Optional[Found], str]:
+def read(root: str, inputs: Inputs, months: Months, contests: Sequence[Competition],
+         wait: float = 60.0) -> Tuple[Optional[Found], str]:
     """The checkpoint when it validates whole (see the module's doc), else None and why."""
     try:
         data = read_bytes(path(root), LIMIT)
@@ -168,7 +168,7 @@ def read(root: str, inputs: Inputs, months: Months,
     try:
         head, line = _split(data)
         _check_inputs(head, inputs)
-        rollups = _check_rollups(head["rollups"], head["month"], months)
+        rollups = _check_rollups(root, head["rollups"], head["month"], months, wait)
         state = _state(line, head, inputs.clusters)
         _check_competitions(state, head["month"], contests)
     except Refused as why:
@@ -217,20 +217,33 @@ def _check_inputs(head: dict, inputs: Inputs) -> None:
         raise Refused("malformed achievements")
 
 
-def _check_rollups(recorded, month: str, months: Months) -> List[Rollup]:
+def _check_rollups(root: str, recorded, month: str, months: Months, wait: float
+                   ) -> List[Rollup]:
     """The rollups before `month` as they are now, when they are the ones the state was made
-    of (the same identity, or else the same bytes), no more, no fewer."""
+    of (the same identity, or else the same bytes), no more, no fewer; each cluster's looked at
+    under its store lock, as the pass reads them (an interrupted update finished first)."""
     if type(recorded) is not list or not all(
             type(entry) is list and len(entry) == 4 and all(type(part) is str for part in entry)
             for entry in recorded):
         raise Refused("malformed rollups")
     known = {(cluster, name): (seen, digest) for cluster, name, seen, digest in recorded}
-    current = [(cluster, name, where) for name, sources in months.items() if name < month
-               for cluster, where in sources]
-    if len(known) != len(recorded) or set(known) != {(c, m) for c, m, _ in current}:
+    current: Dict[str, List[Tuple[str, str]]] = {}
+    for name, sources in months.items():
+        for cluster, where in sources:
+            if name < month:
+                current.setdefault(cluster, []).append((name, where))
+    if len(known) != len(recorded) or set(known) != {
+            (cluster, name) for cluster, found in current.items() for name, _ in found}:
         raise Refused("the rollups before its month are not the ones it was made of")
-    return [_same_rollup(cluster, name, where, *known[(cluster, name)])
-            for cluster, name, where in current]
+    rollups = []
+    for cluster, found in current.items():
+        try:
+            with reading.reading(root, cluster, wait):
+                rollups += [_same_rollup(cluster, name, where, *known[(cluster, name)])
+                            for name, where in found]
+        except (StoreBusy, StoreCorrupt, UnsafePath, JournalCorrupt) as err:
+            raise Refused(f"cluster {cluster} cannot be read now: {err}") from None
+    return rollups
 
 
 def _same_rollup(cluster: str, month: str, where: str, seen: str, digest: str) -> Rollup:

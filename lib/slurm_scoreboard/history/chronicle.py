@@ -117,7 +117,7 @@ def run(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
     months = history.cluster_months(root, clusters, on_damage)
     inputs = checkpoint.Inputs(dict(rates), checkpoint.optout_digest(optout), list(clusters),
                                checkpoint.target_month(today))
-    found, refused = checkpoint.read(root, inputs, months, contests or [])
+    found, refused = checkpoint.read(root, inputs, months, contests or [], wait)
     with atomic_file(layout.achievements_file(root)) as out:
         walk = _Walk(rates, contests or [], out, inputs.target)
         if not walk.start(root, found):

@@ -305,6 +305,7 @@ PLANTED = {
 HEADS = {
     "another format": lambda h: setitem(h, "format", 2),
     "another version": lambda h: setitem(h, "version", "0.0.1"),
+    "other code": lambda h: setitem(h, "code", "0" * 64),
     "a month after the target": lambda h: setitem(h, "month", "2024-03"),
     "a month that is none": lambda h: setitem(h, "month", "2024-13"),
     "other rates": lambda h: setitem(h["rates"], "jobs", 1.0),

@@ -5,8 +5,9 @@ It is kept at the start of the month before today's (:func:`target_month`): what
 changes is this month's or, for a job that ran across the month's start, the month before.
 ``leaderboards/history_checkpoint.json`` holds two lines, each JSON:
 
-head   ``{"format", "version", "month", "rates", "optout", "rollups", "achievements",
-       "state"}``: what the state was made of. ``rollups`` lists every
+head   ``{"format", "version", "code", "month", "rates", "optout", "rollups",
+       "achievements", "state"}``: what the state was made of (``code``: a digest of the
+       source of the modules the pass runs). ``rollups`` lists every
        rollup of a month before ``month`` as ``[cluster, month, identity, sha256]``;
        ``achievements`` the first ``bytes`` of achievements.ndjson (the events dated before
        ``month``) with that file's identity and their sha256; ``state`` the second line's
@@ -16,7 +17,8 @@ state  ``{"totals", "leaders", "records", "competitions"}``: every name's cumula
        board, the records with the week in progress, and each competition's sums. Names, not
        rows: its size follows the number of users and groups, not the history's length.
 
-A checkpoint is used only when it validates whole: its format, the code's version, the XP
+A checkpoint is used only when it validates whole: its format, the code (its version and
+source), the XP
 rates and who opted out are this pass's; every rollup it names is there with the
 same identity or the same bytes, and no other is (a new cluster counts from its first
 month on); the achievements file still begins with its
@@ -29,9 +31,11 @@ first day, and keeps a new checkpoint.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import stat
+from functools import lru_cache
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
@@ -55,7 +59,13 @@ from .recordbook import PERIODS, Best, Slot
 FORMAT = 1                       # raised whenever what the state means changes
 LIMIT = 1 << 31                  # bytes of a checkpoint; more was not written by sb-rank
 HEX = re.compile(r"[0-9a-f]{64}")
-HEAD = {"format", "version", "month", "rates", "optout", "rollups", "achievements", "state"}
+HEAD = {"format", "version", "code", "month", "rates", "optout", "rollups", "achievements",
+        "state"}
+# the modules whose source the state depends on: a site that updates the code within a version
+# starts from the first day once
+CODE = ("boardfiles", "core.xp", "core.windows", "store.metrics", "store.store",
+        "store.reading", "history.history", "history.achievements", "history.recordbook",
+        "history.competitions", "history.checkpoint", "history.chronicle")
 STATE = {"totals", "leaders", "records", "competitions"}
 Rollup = Tuple[str, str, str, str]           # cluster, month, identity, sha256
 Definition = tuple                           # a competition: what its sums depend on
@@ -105,6 +115,21 @@ def path(root: str) -> str:
     return layout.path(root, "history_checkpoint")
 
 
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the version and of the source of the modules in :data:`CODE`."""
+    digest = hashlib.sha256(__version__.encode())
+    for name in CODE:
+        source = getattr(importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}"),
+                         "__file__", None)
+        try:
+            with open(source or "", "rb") as handle:
+                digest.update(handle.read())
+        except OSError:
+            digest.update(b"-")
+    return digest.hexdigest()
+
+
 def target_month(today: str) -> str:
     """The month before `today`'s (YYYY-MM): where the checkpoint is kept."""
     year, month = int(today[:4]), int(today[5:7])
@@ -142,7 +167,8 @@ def encode_state(totals: Dict[Key, Vector], leaders: Dict[Tuple[str, str, int], 
 def write(root: str, inputs: Inputs, snapshot: Snapshot) -> None:
     """The checkpoint of `snapshot`, once the achievements file it names is in place."""
     achievements = layout.achievements_file(root)
-    head = {"format": FORMAT, "version": __version__, "month": snapshot.month,
+    head = {"format": FORMAT, "version": __version__, "code": code_digest(),
+            "month": snapshot.month,
             "rates": inputs.rates, "optout": inputs.optout,
             "rollups": snapshot.rollups,
             "achievements": {"bytes": snapshot.achievements[0],
@@ -200,8 +226,9 @@ def _sized(rest: bytes, size) -> bytes:
 
 
 def _check_inputs(head: dict, inputs: Inputs) -> None:
-    if head["format"] != FORMAT or head["version"] != __version__:
-        raise Refused("written by another version")
+    if head["format"] != FORMAT or head["version"] != __version__ or \
+            head["code"] != code_digest():
+        raise Refused("written by other code")
     month = head["month"]
     if type(month) is not str or not layout.MONTH_NAME.fullmatch(month) or \
             month > inputs.target:

@@ -444,3 +444,22 @@ def test_achievements_that_are_no_longer_the_file_it_names_are_written_again(
     outcome = history_pass(root, site.today())
     assert outcome.resumed is None and "achievements" in outcome.refused
     assert written(root) == reference
+
+
+def test_a_pass_that_cannot_keep_a_checkpoint_leaves_none_of_other_inputs(tmp_path):
+    """A month before the checkpoint's that cannot be read keeps the pass from keeping one; the
+    one it could not use (it holds a user who opted out since) is removed, not left behind."""
+    site = grown_site(tmp_path)
+    assert history_pass(site.root, site.today()).kept == "2024-02"
+    site.toggle_optout("ann")
+    with open(os.path.join(site.root, "clusters", "hammer", "agg", "rollups", "monthly",
+                           "2023-12.json"), "wb") as handle:
+        handle.write(b"{not json")
+    damaged = []
+    outcome = chronicle.run(site.root, layout.clusters(site.root), RATES, OptOut(site.root),
+                            [], site.today() + "T12:00:00Z", 5.0,
+                            lambda path, message: damaged.append(path))
+    assert [os.path.basename(path) for path in damaged] == ["2023-12.json"]
+    assert (outcome.resumed, outcome.kept) == (None, None) and "optout" in outcome.refused
+    assert not os.path.lexists(checkpoint.path(site.root))
+    assert all(b'"ann"' not in data for data in written(site.root).values())

@@ -43,7 +43,7 @@ import orjson
 from .. import __version__
 from ..boardfiles import KINDS
 from ..core import layout
-from ..core.files import atomic_write, identity, open_file, read_bytes
+from ..core.files import atomic_write, identity, lexists, open_file, read_bytes, remove_synced
 from ..core.names import check_name
 from ..core.optout import OptOut
 from ..core.windows import month_last_day
@@ -178,6 +178,12 @@ def write(root: str, inputs: Inputs, snapshot: Snapshot) -> None:
                       "sha256": hashlib.sha256(snapshot.state).hexdigest()}}
     atomic_write(path(root), orjson.dumps(head, option=orjson.OPT_APPEND_NEWLINE)
                  + snapshot.state + b"\n")
+
+
+def remove(root: str) -> None:
+    """No checkpoint (one the pass could not use, when it kept none in its place)."""
+    if lexists(path(root)):
+        remove_synced(path(root))
 
 
 # -- reading -------------------------------------------------------------------------------------

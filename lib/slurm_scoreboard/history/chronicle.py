@@ -138,6 +138,8 @@ def run(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
                     for warning in competitions.unknown_names(contest, clusters, totals)]
     if walk.snapshot is not None:
         checkpoint.write(root, inputs, walk.snapshot)
+    elif found is None:
+        checkpoint.remove(root)     # of other inputs: who opted out, say; none kept this time
     return Outcome(warnings, found.month if found else None, refused,
                    walk.snapshot.month if walk.snapshot else None)
 

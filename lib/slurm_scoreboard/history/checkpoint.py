@@ -6,27 +6,24 @@ changes is this month's or, for a job that ran across the month's start, the mon
 ``leaderboards/history_checkpoint.json`` holds two lines, each JSON:
 
 head   ``{"format", "version", "code", "month", "rates", "optout", "rollups",
-       "achievements", "state"}``: what the state was made of (``code``: a digest of the
-       source of the modules the pass runs). ``rollups`` lists every
-       rollup of a month before ``month`` as ``[cluster, month, identity, sha256]``;
-       ``achievements`` the first ``bytes`` of achievements.ndjson (the events dated before
-       ``month``) with that file's identity and their sha256; ``state`` the second line's
-       length and sha256.
+       "achievements", "state"}``: what the state was made of. ``code`` is a digest of the
+       source of the modules the pass runs; ``rollups`` lists every rollup of a month before
+       ``month`` as ``[cluster, month, identity, sha256]``; ``achievements`` the first
+       ``bytes`` of achievements.ndjson (the events dated before ``month``) with that file's
+       identity and their sha256; ``state`` the second line's length and sha256.
 state  ``{"totals", "leaders", "records", "competitions"}``: every name's cumulative totals
        (the achievements' XP and levels follow from them), who holds rank 1 on each all-time
        board, the records with the week in progress, and each competition's sums. Names, not
        rows: its size follows the number of users and groups, not the history's length.
 
-A checkpoint is used only when it validates whole: its format, the code (its version and
-source), the XP
-rates and who opted out are this pass's; every rollup it names is there with the
-same identity or the same bytes, and no other is (a new cluster counts from its first
-month on); the achievements file still begins with its
-events; its state is the bytes the head names, of the right shape (names checked as the store
-checks them, vectors in bounds, sums that agree across scopes, days inside their months); and
-every competition configured now is in it or starts after its month. Anything else (a late job
-in an older month, a changed config, a damaged or planted file) and the pass starts from the
-first day, and keeps a new checkpoint.
+A checkpoint is used only when it validates whole: its format, the code (version and source),
+the XP rates and who opted out are this pass's; every rollup it names is there with the same
+identity or the same bytes, and no other is (a new cluster counts from its first month on);
+the achievements file still begins with its events; its state is the bytes the head names, of
+the right shape (names checked as the store checks them, vectors in bounds, sums that agree
+across scopes, days inside their months); and every competition configured now is in it or
+starts after its month. Anything else (a late job in an older month, a changed config, a
+damaged or planted file) and the pass starts from the first day, and keeps a new checkpoint.
 """
 from __future__ import annotations
 
@@ -54,7 +51,7 @@ from ..store.store import is_account, is_vector, object_bytes
 from . import history
 from .competitions import Competition, is_day
 from .history import SKILLS, Key, Ledger, Months, Vector, monday_of, sunday_of, week_label
-from .recordbook import PERIODS, Best, Slot
+from .recordbook import PERIODS, Best, RecordBook, Slot
 
 FORMAT = 1                       # raised whenever what the state means changes
 LIMIT = 1 << 31                  # bytes of a checkpoint; more was not written by sb-rank
@@ -150,8 +147,8 @@ def definition(contest: Competition) -> Definition:
 
 # -- writing -------------------------------------------------------------------------------------
 
-def encode_state(totals: Dict[Key, Vector], leaders: Dict[Tuple[str, str, int], str], book,
-                 contests: Sequence[Competition]) -> bytes:
+def encode_state(totals: Dict[Key, Vector], leaders: Dict[Tuple[str, str, int], str],
+                 book: RecordBook, contests: Sequence[Competition]) -> bytes:
     """The state line (the record book's month must be settled: RecordBook.close_month)."""
     best = [[*slot, *held] for slot, held in sorted(book.best.items())]   # settled in any order
     return orjson.dumps({
@@ -168,8 +165,7 @@ def write(root: str, inputs: Inputs, snapshot: Snapshot) -> None:
     """The checkpoint of `snapshot`, once the achievements file it names is in place."""
     achievements = layout.achievements_file(root)
     head = {"format": FORMAT, "version": __version__, "code": code_digest(),
-            "month": snapshot.month,
-            "rates": inputs.rates, "optout": inputs.optout,
+            "month": snapshot.month, "rates": inputs.rates, "optout": inputs.optout,
             "rollups": snapshot.rollups,
             "achievements": {"bytes": snapshot.achievements[0],
                              "identity": identity(achievements),

@@ -8,8 +8,10 @@ copied with its dates changed). Every user is a real account to the rebuild: nss
 (Debian package libnss-wrapper) serves a passwd file that gives each of them a home folder, one
 in a hundred holding the opt-out marker, so the rebuild pays the home-marker checks a site with
 that many users pays (on local disk; automounted homes cost more). Needs GNU time
-(/usr/bin/time). Usage:
-    python bench/rank_rebuild.py [--clusters N] [--months N] [--users N] [--keep DIR]
+(/usr/bin/time). With --history the rebuild runs the history pass too (from the first day: no checkpoint yet),
+and then the pass after a simulated poll (a job for 200 users today, from the checkpoint the
+first pass kept) is timed against the full pass, both in this run. Usage:
+    python bench/rank_rebuild.py [--clusters N] [--months N] [--users N] [--keep DIR] [--history]
 """
 import argparse
 import glob
@@ -152,6 +154,67 @@ def history_done(root):
         tzinfo=timezone.utc))
 
 
+POLLED = 200           # users a simulated poll gives a job
+
+
+def poll(root, day, seed):
+    """What a poll adds to the store: a job for each of POLLED users of cluster clu00, ending on
+    `day`, in its month's rollup (day rows and user totals alike), the file replaced as sb-reduce
+    replaces it."""
+    path = layout.rollup_file(root, "clu00", day[:7])
+    with open(path, "rb") as handle:
+        doc = orjson.loads(handle.read())
+    rng = random.Random(seed)
+    for entry in doc["users"][:POLLED]:
+        account = next(iter(entry["accounts"]))
+        vector = [rng.randrange(3600, 36000), 3600, 0, 0, 0, 1]
+        doc["days"].append([entry["username"], day, account] + vector)
+        for total in (entry["totals"], entry["accounts"][account]):
+            for index, value in enumerate(vector):
+                total[index] += value
+        entry.update(metrics.hour_fields(entry["totals"]))
+        entry["jobs"] = entry["totals"][5]
+    with open(path + ".poll", "wb") as handle:
+        handle.write(orjson.dumps(doc))
+    os.replace(path + ".poll", path)
+
+
+def history_pass(root):
+    """(seconds, outcome) of the history pass alone, as sb-rank's rebuild runs it."""
+    from slurm_scoreboard.core import xp
+    from slurm_scoreboard.core.optout import OptOut
+    from slurm_scoreboard.history import chronicle, competitions
+    rates = xp.load_rates(layout.path(root, "xp_config"))
+    contests = competitions.load(layout.competitions_config(root), NOW[:10])
+    start = time.perf_counter()
+    outcome = chronicle.run(root, layout.clusters(root), rates, OptOut(root), contests, NOW, 60.0,
+                            lambda path, message: sys.exit(f"damage: {path}: {message}"))
+    return time.perf_counter() - start, outcome
+
+
+def history_after_poll(root, env):
+    """The history pass after a poll against the full pass, both timed here, in this run: a
+    poll, then sb-rank (its history pass resumed from the checkpoint the first rebuild kept);
+    the pass alone from the first day (the checkpoint removed); another poll, and the pass
+    alone again, from the checkpoint."""
+    from slurm_scoreboard.history import checkpoint
+    poll(root, NOW[:10], 1)
+    rebuilt, peak, _ = timed_rank(root, env, [])
+    os.unlink(checkpoint.path(root))
+    full, first = history_pass(root)
+    poll(root, NOW[:10], 2)
+    after, resumed = history_pass(root)
+    if first.resumed is not None or resumed.resumed != checkpoint.target_month(NOW[:10]):
+        sys.exit(f"rank_rebuild: the passes were not what they claim: {first}, {resumed}")
+    print(f"history pass after a poll (from its checkpoint at {resumed.resumed}): {after:6.2f} s; "
+          f"the full pass: {full:6.2f} s; {after / full:.3f} of it (target <= 0.2)")
+    print(f"sb-rank rebuild after a poll (the history pass from its checkpoint): {rebuilt:6.1f} s, "
+          f"peak RSS {peak:.0f} MiB")
+    return {"history_full_seconds": full, "history_after_poll_seconds": after,
+            "history_ratio": after / full, "resumed_from": resumed.resumed,
+            "rebuild_after_poll_seconds": rebuilt, "rebuild_after_poll_peak_mib": peak}
+
+
 def timed_rank(root, env, extra):
     """(seconds, peak RSS MiB, the finished process) of one sb-rank rebuild."""
     sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
@@ -208,12 +271,14 @@ def main():
         print(f"sb-rank rebuild ({what}): {seconds:6.1f} s, peak RSS {peak:.0f} MiB, {boards} boards "
               f"({out / 1e9:.2f} GB written); {seconds / floor:.1f}x the parse floor; "
               f"{args.users:,} users with passwd entries and homes ({args.users // 100} opted out)")
+        figures = {"clusters": args.clusters, "months": args.months, "users": args.users,
+                   "seconds": seconds, "floor_seconds": floor, "peak_mib": peak,
+                   "boards": boards, "bytes_written": out, "history": args.history}
+        if args.history:
+            figures.update(history_after_poll(root, env))
         if args.json:
             with open(args.json, "w") as handle:
-                json.dump({"clusters": args.clusters, "months": args.months, "users": args.users,
-                           "seconds": seconds, "floor_seconds": floor, "peak_mib": peak,
-                           "boards": boards, "bytes_written": out,
-                           "history": args.history}, handle)
+                json.dump(figures, handle)
     finally:
         if not args.keep:
             shutil.rmtree(root)

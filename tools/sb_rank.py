@@ -72,8 +72,8 @@ def build_parser():
                              "runs (what each poll asks)")
     parser.add_argument("--history-every", type=float, default=None, metavar="MINUTES",
                         help="rerun the history pass (achievements, records, competitions) "
-                             "at most this often (default $SLURM_SB_HISTORY_EVERY, else 60; "
-                             "0: every rebuild); a new UTC day or a config change reruns it")
+                             "at most this often (default $SLURM_SB_HISTORY_EVERY, else 0: "
+                             "every rebuild); a new UTC day or a config change reruns it")
     parser.add_argument("--min-cpu-hours", type=float, default=None, metavar="HOURS",
                         help="hours a user or group needs on the jobs an efficiency ratio board "
                              "measures to be on it: CPU hours allocated, GPU hours for "
@@ -144,7 +144,7 @@ def min_cpu_hours(args) -> Optional[float]:
 
 
 def history_seconds(args) -> float:
-    minutes = cli.option_or_env(args.history_every, "SLURM_SB_HISTORY_EVERY", 60.0, float)
+    minutes = cli.option_or_env(args.history_every, "SLURM_SB_HISTORY_EVERY", 0.0, float)
     if not 0 <= minutes <= 10080:
         raise errors.UsageError("--history-every: minutes from 0 to 10080 (a week)")
     return 60 * minutes

@@ -49,6 +49,7 @@ sb_path() {
     rebuild_record) printf '%s/leaderboards/rebuild.json' "$SB_ROOT" ;;
     rebuild_lock) printf '%s/leaderboards/rebuild.lock' "$SB_ROOT" ;;
     history_record) printf '%s/leaderboards/history.json' "$SB_ROOT" ;;
+    history_checkpoint) printf '%s/leaderboards/history_checkpoint.json' "$SB_ROOT" ;;
     achievements_file) printf '%s/leaderboards/achievements.ndjson' "$SB_ROOT" ;;
     records_file) printf '%s/leaderboards/records.json' "$SB_ROOT" ;;
     competitions_file) printf '%s/leaderboards/competitions.json' "$SB_ROOT" ;;

@@ -4,7 +4,9 @@ is lost, nothing half-written stays, and the files are the ones an uninterrupted
 - sb-rank's rebuild (boards, group statistics, index.json, rebuild.json, history.json,
   achievements.ndjson, records.json, the competitions): after a kill and a rerun (as a poll
   reruns it, with --if-changed) every file under leaderboards/ equals what an uninterrupted
-  rebuild writes, modes included, and no temporary file is left;
+  rebuild writes, modes included, and no temporary file is left; the history pass's
+  checkpoint holds the same state at the same month (its head names files by identity) when
+  the rebuild moved it to a new month as when it resumed from it;
 - sb-news: every new event is printed (or added to the outbox) at least once, none is lost,
   and the cursor ends complete;
 - sb-export --format html: after a kill at any point the symlink serves the old site or the
@@ -39,7 +41,7 @@ from reduce_helpers import job, ndjson, reduce
 
 from slurm_scoreboard.core import layout
 from slurm_scoreboard.export import sitedir
-from slurm_scoreboard.history import chronicle
+from slurm_scoreboard.history import checkpoint, chronicle
 from slurm_scoreboard.rank import efficiency, rebuilds
 from slurm_scoreboard_tools import sb_export, sb_news, sb_rank, sb_reduce
 
@@ -97,11 +99,21 @@ def leaderboards(root):
     return os.path.join(str(root), "leaderboards")
 
 
-BOOKKEEPING = ("rebuild.json", "history.json")
+BOOKKEEPING = ("rebuild.json", "history.json", "history_checkpoint.json")
 
 
 def rebuilt_files(root):
+    """Every file a rebuild writes but those that name files by their identity (compared by
+    checkpoint_state)."""
     return snapshot(leaderboards(root), skip=lambda relative: relative in BOOKKEEPING)
+
+
+def checkpoint_state(root):
+    """The month of the history pass's checkpoint and its state line (its head names files by
+    identity, which differs from copy to copy)."""
+    with open(checkpoint.path(str(root)), "rb") as handle:
+        head, state = handle.read().split(b"\n")[:2]
+    return orjson.loads(head)["month"], state
 
 
 def assert_bookkeeping_is_a_clean_rebuilds(root):
@@ -130,7 +142,7 @@ def rebuild_reference(rebuild_base, tmp_path_factory):
     assert ran.code == 0, ran.stderr
     assert_bookkeeping_is_a_clean_rebuilds(root)
     assert not os.path.exists(os.path.join(leaderboards(root), "competitions", "gone.json"))
-    return rebuilt_files(root), ran.points, root
+    return rebuilt_files(root), ran.points, root, checkpoint_state(root)
 
 
 def leaderboard_kind(path):
@@ -144,7 +156,7 @@ def leaderboard_kind(path):
 
 def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterrupted_one_does(
         rebuild_base, rebuild_reference):
-    reference, count, _ = rebuild_reference
+    reference, count, _, kept = rebuild_reference
     base_before = snapshot(rebuild_base)
     probe = linked_copy(rebuild_base, rebuild_base.parent / "probe")
     points = write_points(sb_rank.main, ["--root", probe, "--if-changed"], env=RANK_ENV)
@@ -159,9 +171,69 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
         ran = rank_if_changed(root)
         assert ran.code == 0, (point, ran.stderr)
         assert differences(rebuilt_files(root), reference) == {}, point
+        assert checkpoint_state(root) == kept, point
         assert_bookkeeping_is_a_clean_rebuilds(root)
         shutil.rmtree(root)
     assert snapshot(rebuild_base) == base_before      # the hard links were never written through
+
+
+def months_jobs(first_id, days):
+    """Jobs of the four users, ending on each of `days` (YYYY-MM-DD)."""
+    return [job(first_id + i, ("alice", "bob", "carol", "dave")[i % 4],
+                f"{day}T{6 + i % 12:02d}:00:00Z", cpus=1 + i % 4, elapsed=1800 * (1 + i % 7),
+                account=("phys", "chem")[i % 2])
+            for i, day in enumerate(day for day in days for _ in range(3))]
+
+
+LAST_MONTH = "2025-07-20T12:00:00Z"   # a rebuild last month: the history's checkpoint at June
+
+
+@pytest.fixture(scope="module")
+def checkpoint_base(tmp_path_factory):
+    """A root with months of history, ranked last month (its history checkpoint at June), then
+    given jobs in July and August: the next rebuild starts the history pass at June and moves
+    the checkpoint to July."""
+    root = fast_folder(tmp_path_factory, "checkpoint") / "root"
+    root.mkdir()
+    write_config(root, [dict(contest("may", ["jobs"], accounts=["phys"]),
+                             **{"from": "2025-05-05", "to": "2025-06-20"})])
+    done, _ = reduce(root, months_jobs(1, ["2025-04-28", "2025-05-03", "2025-05-30",
+                                           "2025-06-02", "2025-06-29", "2025-07-01"]))
+    assert done.returncode == 0, done.stderr
+    ran = run_forked(sb_rank.main, ["--root", str(root)], env={"SLURM_SB_NOW": LAST_MONTH})
+    assert ran.code == 0 and checkpoint_state(root)[0] == "2025-06", ran.stderr
+    done, _ = reduce(root, months_jobs(100, ["2025-07-25", "2025-08-01", "2025-08-30"]))
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+HISTORY_FILES = ("achievements.ndjson", "records.json", "competitions", "history",
+                 "history_checkpoint.json")
+
+
+def test_a_rebuild_that_moves_the_history_checkpoint_killed_at_any_of_its_points_is_exact(
+        checkpoint_base):
+    reference = linked_copy(checkpoint_base, checkpoint_base.parent / "reference")
+    moved = checkpoint_state(reference)
+    assert rank_if_changed(reference).code == 0
+    assert checkpoint_state(reference)[0] == "2025-07" != moved[0]
+    want, kept = rebuilt_files(reference), checkpoint_state(reference)
+    probe = linked_copy(checkpoint_base, checkpoint_base.parent / "probe")
+    points = write_points(sb_rank.main, ["--root", probe, "--if-changed"], env=RANK_ENV)
+    history = [point for point in representative_points(points, leaderboard_kind)
+               if os.path.relpath(points[point - 1][1], leaderboards(probe)).startswith(
+                   HISTORY_FILES)]
+    assert "history_checkpoint.json" in {os.path.basename(points[point - 1][1])
+                                         for point in history}
+    for point in history:
+        root = linked_copy(checkpoint_base, checkpoint_base.parent / f"kill-{point}")
+        assert rank_if_changed(root, point).killed, point
+        ran = rank_if_changed(root)
+        assert ran.code == 0, (point, ran.stderr)
+        assert differences(rebuilt_files(root), want) == {}, point
+        assert checkpoint_state(root) == kept, point
+        assert_bookkeeping_is_a_clean_rebuilds(root)
+        shutil.rmtree(root)
 
 
 # -- sb-news: the cursor, stdout and the outbox --------------------------------------------------

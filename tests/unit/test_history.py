@@ -372,14 +372,15 @@ def test_the_history_pass_runs_when_due_not_at_every_rebuild(tmp_path):
     assert chronicle.due(str(root), now, 3600)
 
 
-def test_a_late_job_waits_for_the_next_pass_by_default(tmp_path):
+def test_a_late_job_is_in_the_next_rebuild_by_default_and_waits_with_history_every(tmp_path):
     root = store(tmp_path, [job(1, "alice", "2024-02-20T10:00:00Z", cpus=116, elapsed=HOUR)])
     done, _ = reduce(root, [cpu_hours(2, "bob", "2024-02-10T10:00:00Z", 200)])
     assert done.returncode == 0
     later = "2024-03-05T12:30:00Z"
-    assert tool("sb_rank", ["--root", str(root), "--now", later]).returncode == 0
+    assert tool("sb_rank", ["--root", str(root), "--now", later,
+                            "--history-every", "60"]).returncode == 0
     assert not found(root, user="bob")                      # within the hour: not rerun
-    assert tool("sb_rank", ["--root", str(root), "--now", "2024-03-05T13:00:00Z"]).returncode == 0
+    assert tool("sb_rank", ["--root", str(root), "--now", later]).returncode == 0
     # the first day bob's job ran: 200 hours before 10:00 on the 10th
     assert found(root, user="bob", event="first_job")[0]["day"] == "2024-02-02"
 

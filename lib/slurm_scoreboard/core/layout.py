@@ -71,6 +71,7 @@ PATHS: Dict[str, str] = {
     "rebuild_record": "leaderboards/rebuild.json",
     "rebuild_lock": "leaderboards/rebuild.lock",
     "history_record": "leaderboards/history.json",
+    "history_checkpoint": "leaderboards/history_checkpoint.json",
     "achievements_file": "leaderboards/achievements.ndjson",
     "records_file": "leaderboards/records.json",
     "competitions_file": "leaderboards/competitions.json",

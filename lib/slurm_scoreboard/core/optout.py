@@ -249,6 +249,12 @@ class OptOut:
         """Users whose home this run could not look into (their marker cannot be seen)."""
         return sorted(set(getattr(self.looker, "unreadable", [])))
 
+    def everyone(self) -> Set[str]:
+        """Every user this instance leaves out as it stands: those listed, and those whose
+        marker a poller saw."""
+        return set(self.listed) | {user for user, answers in self.checked.items()
+                                   if any(answer[1] for answer in answers.values())}
+
     def among(self, users: Iterable[str]) -> List[str]:
         """The users of `users` who opted out, sorted."""
         return sorted(user for user in users if user in self)

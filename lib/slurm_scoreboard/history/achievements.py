@@ -20,7 +20,7 @@ count on the days it ran and the job itself on the day it ended, as everywhere i
 from __future__ import annotations
 
 import bisect
-from typing import BinaryIO, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
 import orjson
 
@@ -34,6 +34,12 @@ LEVEL_MILESTONES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 99)
 TOTAL_MILESTONES = (100, 200, 300, 400, xp.MAX_LEVEL * len(SKILLS))
 EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
 _LEVEL_XP = [xp.xp_for_level(level) for level in LEVEL_MILESTONES]
+
+
+class Writer(Protocol):
+    """Where the events go: a binary file, or something that counts what goes into one."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 def reached_levels(before: int, after: int) -> List[int]:
@@ -63,7 +69,7 @@ class Achievements(Observer):
     """Writes the events of every day, in order, each with its ``id``, to `out` as NDJSON (a
     long history makes millions: none is kept in memory)."""
 
-    def __init__(self, rates: Dict[str, float], out: BinaryIO):
+    def __init__(self, rates: Dict[str, float], out: Writer):
         self.rates = rates
         self.out = out
         self.count = 0
@@ -90,7 +96,7 @@ class Achievements(Observer):
         base = {"day": day, "scope": scope, "kind": kind, name_field(kind): name}
         if kind == "users" and scope != "all" and not ran(before) and ran(after):
             self.emit(dict(base, event="first_job", jobs=after[_JOBS]))
-        old_points, old_levels = self.points.get(key) or (_NO_POINTS, _NO_LEVELS)
+        old_points, old_levels = self.points.get(key) or self._standing(before)
         changed: Optional[Tuple[List[int], List[int]]] = None     # XP and levels, once one moves
         for position, skill, (index, _), rate in self.skills:
             if not gain[index]:
@@ -113,6 +119,15 @@ class Achievements(Observer):
             for milestone in reached_totals(sum(old_levels), total_after):
                 self.emit(dict(base, event="total_level", total_level=milestone,
                                level=total_after, xp=sum(new_points)), milestone)
+
+    def _standing(self, totals: Optional[Vector]) -> Tuple[List[int], List[int]]:
+        """The XP and level in each skill at `totals`: what ``points`` holds for a name once it
+        gained XP, and what a pass resumed from a checkpoint (which keeps the totals, not the
+        points) finds for a name it meets again (XP only grows, so the level is the XP's)."""
+        if totals is None:
+            return _NO_POINTS, _NO_LEVELS
+        points = [xp.xp_of(metric_value(totals, skill), rate) for _, skill, _, rate in self.skills]
+        return points, [xp.level(value) for value in points]
 
     def _skill_crossed(self, base: dict, skill: str, old: int, points: int, old_level: int,
                        after: Vector) -> int:

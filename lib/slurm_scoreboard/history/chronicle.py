@@ -8,18 +8,22 @@
 Each is written atomically; a competition no longer configured loses its file. Readers read
 them through boardfiles.py, which leaves out users who opted out since they were written.
 
-The pass reads every day row of the whole history, so a rebuild runs it only when it is due
-(:func:`due`):
-at most once per ``every`` seconds (an hour by default), and at once on a new UTC day, after a
-change of the XP rates, the competitions or who opted out, or when a file is missing.
-``leaderboards/history.json`` records the last pass.
+The pass starts from its checkpoint (``leaderboards/history_checkpoint.json``, checkpoint.py:
+its state at the start of the month before today's) when that validates, so after a poll it
+reads one month and a part, not the whole history; it starts from the first day otherwise (a
+late job in an older month, a new XP rate, someone opting out or in, another version), and
+keeps a new checkpoint as it passes that month's start. Either way it writes the same files.
+So a rebuild runs it every time by default; ``every`` (sb-rank --history-every) can still
+space the passes out (:func:`due`): at most once per ``every`` seconds, and at once on a new
+UTC day, after a change of the XP rates, the competitions or who opted out, or when a file is
+missing. ``leaderboards/history.json`` records the last pass.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 from datetime import datetime
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 import orjson
 
@@ -35,7 +39,7 @@ from ..core.files import (
 )
 from ..core.optout import OptOut, opted_out
 from ..errors import OptOutUnreadable, UnsafePath
-from . import competitions, history
+from . import checkpoint, competitions, history
 from .achievements import Achievements
 from .recordbook import RecordBook
 
@@ -83,28 +87,127 @@ def _dump(document) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
 
 
+class Outcome(NamedTuple):
+    """What one pass did: its warnings, the month it resumed from (None: the first day) or
+    why it could not, and the month of the checkpoint it kept (None: none written)."""
+    warnings: List[str]
+    resumed: Optional[str]
+    refused: str
+    kept: Optional[str]
+
+
 def write(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
           contests: Optional[List[competitions.Competition]], asof: str, wait: float,
           on_damage: Damage) -> List[str]:
     """One pass over the `clusters`, and every file above written (the competitions' only when
     `contests` is not None: a config that could not be read leaves them as they were); the
     warnings about competitions that name what the store never saw (typos, usually)."""
+    return run(root, clusters, rates, optout, contests, asof, wait, on_damage).warnings
+
+
+def run(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
+        contests: Optional[List[competitions.Competition]], asof: str, wait: float,
+        on_damage: Damage) -> Outcome:
+    """:func:`write`, from the checkpoint when one validates (checkpoint.py), keeping a new one
+    when it passes the start of the month before today's."""
     today = asof[:10]
     for contest in contests or []:
         if contest.users is not None:
             contest.users = {user for user in contest.users if user not in optout}
-    book = RecordBook(rates)
-    batches = (batch for batch in history.day_batches(root, clusters, optout,
-                                                      on_damage, wait) if batch[0] <= today)
+    months = history.cluster_months(root, clusters, on_damage)
+    inputs = checkpoint.Inputs(dict(rates), checkpoint.optout_digest(optout), list(clusters),
+                               checkpoint.target_month(today))
+    found, refused = checkpoint.read(root, inputs, months, contests or [], wait)
     with atomic_file(layout.achievements_file(root)) as out:
-        totals = history.run(batches, [Achievements(rates, out), book,
-                                       competitions.Competitions(contests or [])])
-    atomic_write(layout.records_file(root), _dump(book.document(asof)))
-    if contests is None:
-        return []
-    _write_competitions(root, competitions.ordered(contests, today), rates, today, asof)
-    return [warning for contest in contests
-            for warning in competitions.unknown_names(contest, clusters, totals)]
+        walk = _Walk(rates, contests or [], out, inputs.target)
+        if not walk.start(root, found):
+            out.seek(0)
+            out.truncate()
+            found, refused = None, "the achievements before its month changed"
+            walk = _Walk(rates, contests or [], out, inputs.target)
+            walk.start(root, None)
+        batches = (batch for batch in history.day_batches(
+            root, clusters, optout, on_damage, wait, since=found.month if found else None,
+            months=months, ledger=walk.ledger) if batch[0] <= today)
+        totals = walk.days(batches)
+    atomic_write(layout.records_file(root), _dump(walk.book.document(asof)))
+    warnings = []
+    if contests is not None:
+        _write_competitions(root, competitions.ordered(contests, today), rates, today, asof)
+        warnings = [warning for contest in contests
+                    for warning in competitions.unknown_names(contest, clusters, totals)]
+    if walk.snapshot is not None:
+        checkpoint.write(root, inputs, walk.snapshot)
+    elif found is None:
+        checkpoint.remove(root)     # of other inputs: who opted out, say; none kept this time
+    return Outcome(warnings, found.month if found else None, refused,
+                   walk.snapshot.month if walk.snapshot else None)
+
+
+class _Walk:
+    """One pass over the days, from a checkpoint or from the first day, that captures a new
+    checkpoint at the start of the `target` month as it passes it (unless it started there)."""
+
+    def __init__(self, rates: Dict[str, float], contests: List[competitions.Competition],
+                 out, target: str):
+        self.out = out
+        self.target = target
+        self.contests = contests
+        self.feed = Achievements(rates, out)
+        self.book = RecordBook(rates)
+        self.walk = history.Pass([self.feed, self.book, competitions.Competitions(contests)])
+        self.ledger: Optional[history.Ledger] = None
+        self.tally: Optional[checkpoint.Tally] = None
+        self.rollups: List[checkpoint.Rollup] = []
+        self.snapshot: Optional[checkpoint.Snapshot] = None
+
+    def start(self, root: str, found: Optional[checkpoint.Found]) -> bool:
+        """From `found` (its achievements copied, its state restored) or, when None, from the
+        first day; False when the achievements file no longer begins with found's events."""
+        if found is None or found.month < self.target:
+            self.tally = checkpoint.Tally(self.out)
+            self.feed.out = self.tally
+            self.ledger = history.Ledger(self.target)
+        if found is None:
+            return True
+        if not checkpoint.copy_prefix(root, found.achievements, self.feed.out):
+            return False
+        state = found.state
+        self.walk.totals = state.totals
+        self.feed.leaders = state.leaders
+        self.book.best, self.book.week, self.book.month = state.best, state.week, state.month
+        self.book.week_gains = state.week_gains
+        for contest in self.contests:
+            contest.before, contest.during = checkpoint.sums_of(contest, state)
+        self.rollups = list(found.rollups)
+        return True
+
+    def days(self, batches) -> Dict[history.Key, history.Vector]:
+        """Every day of `batches` fed, the checkpoint captured on the way; the totals."""
+        first = self.target + "-01"
+        for day, rows in batches:
+            if self.ledger is not None and day >= first:
+                self._capture()
+            self.walk.feed(day, rows)
+        if self.ledger is not None:
+            self._capture()
+        return self.walk.finish()
+
+    def _capture(self) -> None:
+        """The state now, at the start of the target month (none when a month before it could
+        not be read: the state would lack it while the rollup itself is unchanged)."""
+        ledger, tally = self.ledger, self.tally
+        assert ledger is not None and tally is not None
+        self.ledger = None
+        self.feed.out = self.out
+        prefix = tally.stop()
+        if ledger.damaged:
+            return
+        self.book.close_month()
+        state = checkpoint.encode_state(self.walk.totals, self.feed.leaders, self.book,
+                                        self.contests)
+        self.snapshot = checkpoint.Snapshot(self.target, state, prefix,
+                                            self.rollups + ledger.rollups)
 
 
 def _write_competitions(root: str, contests: List[competitions.Competition],

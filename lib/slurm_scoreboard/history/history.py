@@ -11,16 +11,18 @@ Names are counted four ways at once: each kind (a user, a group: a SLURM account
 """
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .. import boardfiles, errors
 from ..core import xp
+from ..core.files import identity
 from ..core.optout import OptOut
 from ..errors import JournalCorrupt, StoreCorrupt, UnsafePath
 from ..store import metrics, reading, repair
-from ..store.store import day_rows, load_object
+from ..store.store import day_rows, object_bytes, parse_object
 
 Vector = metrics.Vector
 Row = Tuple[str, str, str, Sequence[int]]     # cluster, user, account, vector
@@ -39,27 +41,64 @@ def cluster_months(root: str, clusters: Sequence[str], on_damage: Damage
     return dict(sorted(found.items()))
 
 
+class Ledger:
+    """What a pass read of the months before `month`: each rollup's identity and the digest of
+    its bytes (what a checkpoint at `month` is made of); `damaged` when one was left out."""
+
+    def __init__(self, month: str):
+        self.month = month
+        self.rollups: List[Tuple[str, str, str, str]] = []    # cluster, month, identity, digest
+        self.damaged = False
+
+    def wants(self, month: str) -> bool:
+        return month < self.month
+
+
+def digest(data: Optional[bytes]) -> str:
+    """The digest of a file's bytes ("-" for a file that is not there)."""
+    return "-" if data is None else hashlib.sha256(data).hexdigest()
+
+
 def _month_rows(root: str, cluster: str, path: str, month: str, wait: float,
-                on_damage: Damage) -> list:
-    """The day rows of one rollup, read under the cluster's store lock; [] when damaged."""
+                on_damage: Damage, ledger: Optional[Ledger] = None) -> list:
+    """The day rows of one rollup, read under the cluster's store lock; [] when damaged. With a
+    `ledger` that wants the month, what was read is noted in it."""
+    keep = ledger is not None and ledger.wants(month)
     try:
         with reading.reading(root, cluster, wait):
-            return day_rows(load_object(path) or {}, path, month)
+            seen = identity(path) if keep else ""
+            data = object_bytes(path)
+            rows = day_rows(parse_object(data, path) or {}, path, month)
+        if ledger is not None and keep:
+            ledger.rollups.append((cluster, month, seen, digest(data)))
+        return rows
     except (StoreCorrupt, UnsafePath, JournalCorrupt) as err:
         on_damage(path, f"{err}; this month is left out of records and achievements "
                         f"({repair.remedy(path)})")
     except errors.StoreBusy as err:
         on_damage(path, f"{err}; this month is left out of records and achievements")
+    if ledger is not None and keep:
+        ledger.damaged = True
     return []
 
 
+Months = Dict[str, List[Tuple[str, str]]]
+
+
 def day_batches(root: str, clusters: Sequence[str], optout: OptOut, on_damage: Damage,
-                wait: float = 60.0) -> Iterator[Tuple[str, List[Row]]]:
-    """(day, rows of every cluster that day), oldest day first; one month held at a time."""
-    for month, sources in cluster_months(root, clusters, on_damage).items():
+                wait: float = 60.0, since: Optional[str] = None, months: Optional[Months] = None,
+                ledger: Optional[Ledger] = None) -> Iterator[Tuple[str, List[Row]]]:
+    """(day, rows of every cluster that day), oldest day first; one month held at a time.
+    `since`: from that month on; `months`: the clusters' rollups (:func:`cluster_months`)
+    when the caller listed them already; `ledger`: notes what was read (:class:`Ledger`)."""
+    if months is None:
+        months = cluster_months(root, clusters, on_damage)
+    for month, sources in months.items():
+        if since is not None and month < since:
+            continue
         by_day: Dict[str, List[Row]] = defaultdict(list)
         for cluster, path in sources:
-            for row in _month_rows(root, cluster, path, month, wait, on_damage):
+            for row in _month_rows(root, cluster, path, month, wait, on_damage, ledger):
                 if row[0] not in optout:
                     by_day[row[1]].append((cluster, row[0], row[2], row[3:]))
         for day in sorted(by_day):
@@ -117,20 +156,34 @@ class Observer:
         """Called once after the last day."""
 
 
-def run(batches, observers: Sequence[Observer]) -> Dict[Key, Vector]:
-    """Feed every day to every observer; the cumulative totals at the end."""
-    totals: Dict[Key, Vector] = {}
-    for day, rows in batches:
+class Pass:
+    """The pass itself: every day fed to every observer in order, the cumulative totals kept
+    (a checkpoint gives them back to resume from, with the observers' own state)."""
+
+    def __init__(self, observers: Sequence[Observer], totals: Optional[Dict[Key, Vector]] = None):
+        self.observers = observers
+        self.totals: Dict[Key, Vector] = {} if totals is None else totals
+
+    def feed(self, day: str, rows: Sequence[Row]) -> None:
         gains = gains_of(rows)
-        for observer in observers:
-            observer.day(day, rows, gains, totals)
+        for observer in self.observers:
+            observer.day(day, rows, gains, self.totals)
         for key, gain in gains.items():
-            total = totals.get(key)
+            total = self.totals.get(key)
             if total is None:
-                totals[key] = list(gain)
+                self.totals[key] = list(gain)
             else:
                 metrics.add_into(total, gain)
-    for observer in observers:
-        observer.finish()
-    return totals
 
+    def finish(self) -> Dict[Key, Vector]:
+        for observer in self.observers:
+            observer.finish()
+        return self.totals
+
+
+def run(batches, observers: Sequence[Observer]) -> Dict[Key, Vector]:
+    """Feed every day to every observer; the cumulative totals at the end."""
+    walk = Pass(observers)
+    for day, rows in batches:
+        walk.feed(day, rows)
+    return walk.finish()

@@ -54,6 +54,11 @@ class RecordBook(Observer):
         self._settle_week()
         self._settle_month()
 
+    def close_month(self) -> None:
+        """Settle the month in progress now, as the next day (of a new month) would: a
+        checkpoint taken at a month's start then keeps no month's gains."""
+        self._settle_month()
+
     def _settle_week(self) -> None:
         if self.week is not None:
             self._settle("week", week_label(self.week), self.week, sunday_of(self.week),

@@ -39,7 +39,7 @@ from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequen
 import orjson
 
 from ..core import layout
-from ..core.files import read_bytes, read_json
+from ..core.files import read_bytes
 from ..core.layout import MONTH_NAME as _MONTH_NAME
 from ..core.names import PLAIN as _PLAIN
 from ..errors import BloomCorrupt, StoreCorrupt, TotalsOverflow, UnsafePath
@@ -149,17 +149,32 @@ def _end(value, where: str) -> Optional[str]:
 
 
 def load_object(path: str, limit: Optional[int] = None) -> Optional[dict]:
+    return parse_object(object_bytes(path, limit), path)
+
+
+def object_bytes(path: str, limit: Optional[int] = None) -> Optional[bytes]:
+    """A store file's bytes (None when it does not exist); StoreCorrupt when it cannot be read."""
     try:
-        data = read_json(path, limit=limit)
-    except orjson.JSONDecodeError:
-        raise StoreCorrupt(f"{path}: not valid JSON") from None
+        return read_bytes(path, limit)
+    except FileNotFoundError:
+        return None
     except (UnsafePath, ValueError) as err:
         raise StoreCorrupt(str(err)) from None
     except OSError as err:
         raise StoreCorrupt(f"{path}: {err.strerror or err}") from None
-    if data is not None and not isinstance(data, dict):
+
+
+def parse_object(data: Optional[bytes], path: str) -> Optional[dict]:
+    """A store file's JSON object from its bytes (None stays None)."""
+    if data is None:
+        return None
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise StoreCorrupt(f"{path}: not valid JSON") from None
+    if not isinstance(parsed, dict):
         raise StoreCorrupt(f"{path}: not a JSON object")
-    return data
+    return parsed
 
 
 def is_plain(name) -> bool:

@@ -151,15 +151,8 @@ def history_seconds(args) -> float:
 
 
 def emit(answer, args) -> None:
-    """A board's rows, a personal page, or two side by side (--compare), on stdout."""
     shape = tables.Shape(args.format, args.columns, not args.noheader)
-    out = sys.stdout.buffer
-    if not (args.user or args.compare):
-        tables.write_board(answer, out, args.metric, args.groups, shape)
-    elif args.compare:
-        out.write(orjson.dumps(queries.comparison(*answer), option=orjson.OPT_APPEND_NEWLINE))
-    else:
-        tables.write_page(answer[0], out, shape)
+    tables.write_answer(answer, sys.stdout.buffer, query_of(args), shape)
 
 
 def answer_from_files(root: str, args) -> int:

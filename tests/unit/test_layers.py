@@ -120,3 +120,14 @@ def test_importing_a_whole_stage_package_is_an_import_of_it(tmp_path, line):
     path.write_text(line + "\n")
     found = imports_of("core.bad", str(path))
     assert any(LAYERS[unit(target)] > LAYERS["core"] for target in found), found
+
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                     "tools")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(TOOLS) if n.startswith("sb_")))
+def test_a_tool_is_thin(name):
+    """tools/*.py: arguments, one call into lib, an exit code; what grows goes to lib/."""
+    with open(os.path.join(TOOLS, name), encoding="utf-8") as handle:
+        assert len(handle.readlines()) <= 200, f"tools/{name} is over 200 lines"

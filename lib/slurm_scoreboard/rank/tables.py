@@ -11,6 +11,7 @@ import orjson
 from ..boardfiles import APART, RATIO_BOARDS
 from ..core.names import safe_text
 from ..errors import UsageError
+from . import queries
 
 FORMATS = ("ndjson", "csv", "tsv")
 USER_COLUMNS = ("rank", "user", "value", "level", "virtual_level", "xp")
@@ -111,3 +112,14 @@ def write_page(page: dict, out: BinaryIO, shape: Shape) -> None:
         return
     rows = [dict(page["overall"] or {}, metric="overall")] + page["skills"]
     write(rows, out, shape.format, shape.chosen(SKILL_COLUMNS), shape.header)
+
+
+def write_answer(answer, out: BinaryIO, query: "queries.Query", shape: Shape) -> None:
+    """What sb-rank was asked, on `out`: a board's rows, a personal page, or two pages side by
+    side (two names: --compare)."""
+    if not query.names:
+        write_board(answer, out, query.board_metric(), query.groups, shape)
+    elif len(query.names) > 1:
+        out.write(orjson.dumps(queries.comparison(*answer), option=orjson.OPT_APPEND_NEWLINE))
+    else:
+        write_page(answer[0], out, shape)

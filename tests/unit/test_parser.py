@@ -454,3 +454,38 @@ def test_a_headerless_fixed_width_table_is_named_as_such_with_the_fix():
          " ".join("-" * w for w in widths) + " ",
          row("1002", "kimberl+", "COMPLETED", "2", "cpu=2", "2025-08-11T00:10:00")])
     assert records == [] and "user cut" in problems[0][1] and "user%80 here" in problems[0][1]
+
+
+ORDER_A = ["JobID", "User", "Account", "Cluster", "State", "ElapsedRaw", "AllocCPUS", "NNodes",
+           "Submit", "Start", "End"]
+
+
+def section(order, jobs):
+    """A header in `order` and one line per (job, user, account, cluster) in it."""
+    lines = ["|".join(order)]
+    for job, user, account, cluster in jobs:
+        values = {"JobID": job, "User": user, "Account": account, "Cluster": cluster,
+                  "State": "COMPLETED", "ElapsedRaw": "60", "AllocCPUS": "1", "NNodes": "1",
+                  "Submit": "2025-08-01T00:00:00", "Start": "2025-08-01T00:00:00",
+                  "End": "2025-08-01T00:01:00"}
+        lines.append("|".join(values[name] for name in order))
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_new_header_mid_stream_never_reads_the_job_before_it_in_the_new_columns(seed):
+    """Files with their headers cat'ed together: each job is read in its own section's columns
+    (the last job before a header in another order came out with user, account and cluster
+    swapped)."""
+    import random
+    rng = random.Random(seed)
+    lines, truth = [], {}
+    for part in range(3):
+        order = ORDER_A[:]
+        rng.shuffle(order)
+        jobs = [(str(100 * part + i), f"u{part}{i}", f"a{part}{i}", "hammer")
+                for i in range(rng.randint(1, 3))]
+        truth.update({job: (user, account) for job, user, account, _ in jobs})
+        lines += section(order, jobs)
+    records, problems, _ = parse(lines)
+    assert {r["job_id"]: (r["user"], r["account"]) for r in records} == truth, problems

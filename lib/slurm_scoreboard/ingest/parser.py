@@ -131,6 +131,9 @@ class SacctParser:
         if self.header is not None and line == self.header:
             return
         if self.cols is None or (self.spans is None and self._is_header(line)):
+            if self.cols is not None:
+                # another header: the job read so far is whole, and read in the old columns
+                yield from self._flush()
             if self._detect_columns(line, lineno):
                 return
             if self.cols is None:

@@ -121,27 +121,30 @@ class SacctParser:
 
     def feed(self, line: str, lineno: int) -> Iterator[dict]:
         self.stats.lines += 1
-        if not line.strip() or line.lstrip().startswith("#"):
-            return
-        if self.delimiter is None:
-            self.delimiter = _guess_delimiter(line)
-        if self.pending_header is not None:
-            if self._take_fixed_width_rule(line, self.pending_header):
-                return
-        if self.header is not None and line == self.header:
+        if self._passes_over(line):
             return
         if self.cols is None or (self.spans is None and self._is_header(line)):
             if self.cols is not None:
                 # another header: the job read so far is whole, and read in the old columns
                 yield from self._flush()
-            if self._detect_columns(line, lineno):
-                return
-            if self.cols is None:
+            if self._detect_columns(line, lineno) or self.cols is None:
                 return
         row = self._split(line, lineno)
         if row is None:
             return
         yield from self._add_row(row, lineno)
+
+    def _passes_over(self, line: str) -> bool:
+        """A line that holds no job: blank, a comment, the dashed rule under a plain sacct
+        header (taken), or the header again (the delimiter is guessed from the first line)."""
+        if not line.strip() or line.lstrip().startswith("#"):
+            return True
+        if self.delimiter is None:
+            self.delimiter = _guess_delimiter(line)
+        if self.pending_header is not None and \
+                self._take_fixed_width_rule(line, self.pending_header):
+            return True
+        return self.header is not None and line == self.header
 
     def finish(self) -> Iterator[dict]:
         self.pending_header = None

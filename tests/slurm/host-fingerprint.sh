@@ -5,7 +5,9 @@
 #          under /etc/slurm (type, mode, owner, path, and the sha256 of each file's content),
 #          /etc/munge/munge.key (its sha256), and the names under /var/lib/mysql two levels
 #          deep (the databases and their tables' files; no sizes or times, which the host's
-#          own running MariaDB changes). A path that does not exist is printed as absent.
+#          own running MariaDB changes), and the mode of /tmp (a test that changed it would
+#          break every other account's temporary files, MariaDB's included). A path that does
+#          not exist is printed as absent.
 # Usage:   host-fingerprint.sh [--root PREFIX]
 #          --root: look under PREFIX instead of / (tests of this script use a fake host)
 set -euo pipefail
@@ -50,3 +52,6 @@ names() {
 tree /etc/slurm
 tree /etc/munge/munge.key
 names /var/lib/mysql 2
+if [[ -e "$ROOT/tmp" ]]; then
+    printf '/tmp mode %s\n' "$(stat -c '%a' "$ROOT/tmp")"
+fi

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from importlib import metadata
 from typing import Dict, List, Optional
@@ -107,7 +108,7 @@ def man_hint(pages: str, tools: Optional[str]) -> str:
     beside = tools and os.path.realpath(os.path.join(tools, "..", "share", "man"))
     if beside == os.path.realpath(pages):
         return f"man pages: found by man while {tools} is on $PATH"
-    return f"man pages: export MANPATH=\"{pages}:$MANPATH\""
+    return f"man pages: export MANPATH={shlex.quote(pages)}:\"$MANPATH\""
 
 
 def render(places: Dict[str, Optional[str]]) -> List[str]:
@@ -118,8 +119,10 @@ def render(places: Dict[str, Optional[str]]) -> List[str]:
     pages = places.get("man_pages")
     if pages:
         lines.append(man_hint(pages, places.get("tools")))
-    if places.get("bash_completion"):
-        lines.append(f"bash completion: . {places['bash_completion']}   (in ~/.bashrc)")
-    if places.get("systemd_units"):
-        lines.append(f"systemd timers: {places['systemd_units']}/install-units --help")
+    completion, units = places.get("bash_completion"), places.get("systemd_units")
+    if completion:
+        lines.append(f"bash completion: . {shlex.quote(completion)}   (in ~/.bashrc)")
+    if units:
+        command = shlex.quote(os.path.join(units, "install-units"))
+        lines.append(f"systemd timers: {command} --help")
     return lines

@@ -70,6 +70,8 @@ PATHS: Dict[str, str] = {
     "index_file": "leaderboards/index.json",
     "rebuild_record": "leaderboards/rebuild.json",
     "rebuild_lock": "leaderboards/rebuild.lock",
+    "summary_dir": "leaderboards/.cache",
+    "summary_file": "leaderboards/.cache/{cluster}.json",
     "history_record": "leaderboards/history.json",
     "achievements_file": "leaderboards/achievements.ndjson",
     "records_file": "leaderboards/records.json",
@@ -235,6 +237,11 @@ def competition_file(root: str, ident: str) -> str:
 
 def competitions_config(root: str) -> str:
     return path(root, "competitions_config")
+
+
+def summary_file(root: str, cluster: str) -> str:
+    """A cluster's window summaries, kept between rebuilds (rank/summaries.py)."""
+    return path(root, "summary_file", cluster=cluster)
 
 
 def history_record(root: str) -> str:

@@ -241,6 +241,12 @@ class OptOut:
         """Users whose home this run could not look into (their marker cannot be seen)."""
         return sorted(set(getattr(self.looker, "unreadable", [])))
 
+    def names(self) -> Set[str]:
+        """Everyone the list and the cache say opted out: whom an instance that does not look
+        at homes leaves out (what a rebuild's cached summaries depend on)."""
+        return self.listed | {user for user, answers in self.checked.items()
+                              if any(entry[1] for entry in answers.values())}
+
     def among(self, users: Iterable[str]) -> List[str]:
         """The users of `users` who opted out, sorted."""
         return sorted(user for user in users if user in self)

@@ -2,9 +2,11 @@
 is lost, nothing half-written stays, and the files are the ones an uninterrupted run writes:
 
 - sb-rank's rebuild (boards, group statistics, index.json, rebuild.json, history.json,
-  achievements.ndjson, records.json, the competitions): after a kill and a rerun (as a poll
-  reruns it, with --if-changed) every file under leaderboards/ equals what an uninterrupted
-  rebuild writes, modes included, and no temporary file is left;
+  achievements.ndjson, records.json, the competitions, each cluster's summary in .cache/):
+  after a kill and a rerun (as a poll reruns it, with --if-changed) every file under
+  leaderboards/ equals what an uninterrupted rebuild writes, modes included, no temporary file
+  is left, and every summary kept holds what the store holds now; so too for the rebuild
+  after a poll of one cluster, which uses the other clusters' summaries;
 - sb-news: every new event is printed (or added to the outbox) at least once, none is lost,
   and the cursor ends complete;
 - sb-export --format html: after a kill at any point the symlink serves the old site or the
@@ -101,7 +103,35 @@ BOOKKEEPING = ("rebuild.json", "history.json")
 
 
 def rebuilt_files(root):
-    return snapshot(leaderboards(root), skip=lambda relative: relative in BOOKKEEPING)
+    """Every file a rebuild writes but its bookkeeping and the summaries (which name the store
+    files of their copy of the root: assert_summaries_hold checks them)."""
+    return snapshot(leaderboards(root), skip=lambda relative: relative in BOOKKEEPING or
+                    relative.startswith(".cache" + os.sep))
+
+
+def assert_summaries_hold(root, now=NOW):
+    """Each cluster's kept summary is valid now and holds what its store holds, and the
+    cluster's boards are the files it vouches for: a rerun left none that would make a later
+    rebuild leave a wrong board alone."""
+    from slurm_scoreboard.core import times, windows
+    from slurm_scoreboard.core.optout import OptOut
+    from slurm_scoreboard.rank import rebuild, summaries
+    from slurm_scoreboard.store import reading
+    root, moment = str(root), times.parse_moment(now)
+    wanted = [windows.resolve(name, moment) for name in windows.NAMES]
+    optout = OptOut(root)
+    for cluster in layout.clusters(root):
+        key = summaries.store_key(root, cluster, wanted, optout, 10)
+        cached = summaries.open_cached(root, cluster, key, wanted, optout)
+        assert cached is not None, cluster
+        assert cached.measured == efficiency.collect_cluster(root, cluster, wanted, optout,
+                                                             None), cluster
+        assert summaries.cached_usage(root, cluster, cached, wanted, optout) == \
+            reading.collect_cluster(root, cluster, wanted, optout), cluster
+        with open(layout.path(root, "index_file"), "rb") as handle:
+            measured_boards = orjson.loads(handle.read())["efficiency"]
+        assert cached.boards["files"] == summaries.board_identities(
+            rebuild.board_files(root, cluster, wanted, measured_boards)), cluster
 
 
 def assert_bookkeeping_is_a_clean_rebuilds(root):
@@ -137,6 +167,7 @@ def leaderboard_kind(path):
     """The kind of a file sb-rank writes: its path without the cluster, window, skill and
     competition named."""
     path = re.sub(r"/clusters/[^/]+", "/clusters/C", path)
+    path = re.sub(r"/\.cache/[^/]+\.json$", "/.cache/C.json", path)
     path = re.sub(r"(alltime|rolling-[0-9]+d|month)_stats\.json$", "W_stats.json", path)
     path = re.sub(r"(alltime|rolling-[0-9]+d|month)_[a-z_]+\.json$", "W_M.json", path)
     return re.sub(r"/competitions/[^/]+\.json$", "/competitions/ID.json", path)
@@ -152,7 +183,8 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
     kinds = {leaderboard_kind(path) for _, path in points}
     assert {"/leaderboards/clusters/C/groups/W_stats.json", "/leaderboards/W_M.json",
             "/leaderboards/history.json", "/leaderboards/rebuild.json",
-            "/leaderboards/competitions/ID.json"} <= {kind[len(probe):] for kind in kinds}
+            "/leaderboards/competitions/ID.json", "/leaderboards/.cache/C.json"} <= \
+        {kind[len(probe):] for kind in kinds}
     for point in representative_points(points, leaderboard_kind):
         root = linked_copy(rebuild_base, rebuild_base.parent / f"kill-{point}")
         assert rank_if_changed(root, point).killed, point
@@ -160,8 +192,62 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
         assert ran.code == 0, (point, ran.stderr)
         assert differences(rebuilt_files(root), reference) == {}, point
         assert_bookkeeping_is_a_clean_rebuilds(root)
+        assert_summaries_hold(root)
         shutil.rmtree(root)
     assert snapshot(rebuild_base) == base_before      # the hard links were never written through
+
+
+POLLED = "2025-08-31T11:50:00Z"       # the rebuild before the poll, today
+
+
+@pytest.fixture(scope="module")
+def poll_base(tmp_path_factory):
+    """Two clusters with jobs, not ranked yet: each run ranks it at POLLED (its summaries
+    then hold), polls hammer, and rebuilds at NOW with anvil's summary."""
+    root = fast_folder(tmp_path_factory, "poll") / "root"
+    root.mkdir()
+    for cluster, first in (("hammer", 1), ("anvil", 50)):
+        records = [dict(record, cluster=cluster) for record in users_jobs(first, 16, first)]
+        done, stats = reduce(root, records, "--cluster", cluster)
+        assert done.returncode == 0 and stats["new_jobs"] == 16, done.stderr
+    return root
+
+
+def polled_copy(base, target):
+    """A copy of `base` ranked at POLLED, then given a poll of hammer (the same one each time:
+    made in this copy, so the summaries' store identities are its own)."""
+    root = linked_copy(base, target)
+    assert run_forked(sb_rank.main, ["--root", root], env={"SLURM_SB_NOW": POLLED}).code == 0
+    records = [dict(record, cluster="hammer") for record in users_jobs(200, 3, 5)]
+    ran = run_forked(sb_reduce.main, ["--root", root, "--cluster", "hammer"], ndjson(records),
+                     env=RANK_ENV)
+    assert ran.code == 0, ran.stderr
+    return root
+
+
+def test_a_rebuild_after_a_poll_killed_at_any_write_point_then_rerun_is_exact(poll_base):
+    """What a poll's rebuild writes (hammer's changed boards and summary, the all-cluster
+    boards merged with anvil's kept summary, the index), killed at each write point: the
+    rerun leaves what an uninterrupted one does, and summaries that hold."""
+    reference_root = polled_copy(poll_base, poll_base.parent / "poll-reference")
+    ran = rank_if_changed(reference_root)
+    assert ran.code == 0 and orjson.loads(ran.stdout)["written"] > 0, ran.stderr
+    reference = rebuilt_files(reference_root)
+    assert_summaries_hold(reference_root)
+    probe = polled_copy(poll_base, poll_base.parent / "poll-probe")
+    points = write_points(sb_rank.main, ["--root", probe, "--if-changed"], env=RANK_ENV)
+    assert len(points) == ran.points
+    kinds = {leaderboard_kind(path)[len(probe):] for _, path in points}
+    assert "/leaderboards/.cache/C.json" in kinds and not any(
+        "anvil" in path for _, path in points)            # anvil's boards are left alone
+    for point in representative_points(points, leaderboard_kind):
+        root = polled_copy(poll_base, poll_base.parent / f"poll-kill-{point}")
+        assert rank_if_changed(root, point).killed, point
+        rerun = rank_if_changed(root)
+        assert rerun.code == 0, (point, rerun.stderr)
+        assert differences(rebuilt_files(root), reference) == {}, point
+        assert_summaries_hold(root)
+        shutil.rmtree(root)
 
 
 # -- sb-news: the cursor, stdout and the outbox --------------------------------------------------

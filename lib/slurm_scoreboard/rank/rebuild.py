@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import orjson
 
@@ -21,7 +21,8 @@ from ..core.windows import Window
 from ..errors import JournalCorrupt, LockBusy, StoreCorrupt, UnsafePath
 from ..history import chronicle, competitions
 from ..store import reading
-from . import efficiency, groupstats, rebuilds, standings
+from . import efficiency, groupstats, rebuilds, standings, summaries
+from .writer import BoardWriter
 
 EXIT_DAMAGED = 4          # done, but damaged store files or clusters were left out
 
@@ -46,6 +47,10 @@ class Damage:
     def error(self, message: str) -> None:
         self.errors.append(message)
         self.warn(message)
+
+    def count(self) -> int:
+        """How many damaged files and busy clusters were met so far."""
+        return len(self.paths) + len(self.busy)
 
     def exit_code(self) -> int:
         if self.busy:
@@ -93,48 +98,52 @@ def scoped_usage(root: str, cluster: Optional[str], wanted: Sequence[Window], op
     return merged
 
 
-def _write(path: str, document: dict) -> None:
-    atomic_write(path, orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE))
+class Run(NamedTuple):
+    """What every board of one rebuild is made with, and where its files go."""
+    root: str
+    wanted: List[Window]
+    rates: Dict[str, float]
+    now: datetime
+    min_hours: float
+    optout: OptOut
+    wait: float
+    damage: Damage
+    writer: BoardWriter
 
 
-def write_boards(root: str, usage_by_window: Dict[str, reading.Usage], wanted: Sequence[Window],
-                 rates: Dict[str, float], now: datetime, cluster: Optional[str] = None) -> int:
-    """Every board and the group statistics of one scope; how many boards were written."""
-    count = 0
-    for window in wanted:
+def write_boards(run: Run, usage_by_window: Dict[str, reading.Usage],
+                 cluster: Optional[str] = None) -> None:
+    """Every board and the group statistics of one scope."""
+    for window in run.wanted:
         usage = usage_by_window[window.name]
         for kind in boardfiles.KINDS:
-            table = standings.standings(usage, kind, rates)
+            table = standings.standings(usage, kind, run.rates)
             for metric in boardfiles.BOARDS:
-                _write(layout.board_path(root, window.name, metric, cluster, kind),
-                       boardfiles.document(table.rows(metric), window, metric,
-                                           cluster or boardfiles.ALL, kind, now))
-                count += 1
-        _write(layout.stats_path(root, window.name, cluster),
-               {"asof": times.to_iso(now), "window": window.name,
-                "cluster": cluster or boardfiles.ALL,
-                "groups": groupstats.group_stats(usage, rates)})
-    return count
+                run.writer.write(layout.board_path(run.root, window.name, metric, cluster, kind),
+                                 boardfiles.document(table.rows(metric), window, metric,
+                                                     cluster or boardfiles.ALL, kind, run.now))
+        run.writer.write(layout.stats_path(run.root, window.name, cluster),
+                         {"asof": times.to_iso(run.now), "window": window.name,
+                          "cluster": cluster or boardfiles.ALL,
+                          "groups": groupstats.group_stats(usage, run.rates)}, board=False)
 
 
-def write_efficiency(root: str, measured_by_window: dict, wanted: Sequence[Window],
-                     rates: Dict[str, float], now: datetime, min_hours: float,
-                     measured_boards: Sequence[str], cluster: Optional[str] = None) -> int:
+def write_efficiency(run: Run, measured_by_window: dict, measured_boards: Sequence[str],
+                     cluster: Optional[str] = None) -> None:
     """The efficiency boards of one scope (efficiency.py)."""
-    count = 0
-    for window in wanted:
+    for window in run.wanted:
         measured = measured_by_window[window.name]
         for kind in boardfiles.KINDS:
+            totals = efficiency.totals_of(measured, kind)
             for metric in measured_boards:
-                rows = efficiency.board_rows(measured, kind, metric, rates["cpu_used_hours"],
-                                             min_hours)
+                rows = efficiency.board_rows(measured, kind, metric,
+                                             run.rates["cpu_used_hours"], run.min_hours, totals)
                 doc = boardfiles.document(rows, window, metric, cluster or boardfiles.ALL,
-                                          kind, now)
+                                          kind, run.now)
                 if metric in efficiency.RATIOS:
-                    doc["min_cpu_hours"] = min_hours
-                _write(layout.board_path(root, window.name, metric, cluster, kind), doc)
-                count += 1
-    return count
+                    doc["min_cpu_hours"] = run.min_hours
+                run.writer.write(layout.board_path(run.root, window.name, metric, cluster,
+                                                   kind), doc)
 
 
 def collect_measured(root: str, names: Sequence[str], wanted: Sequence[Window], optout: OptOut,
@@ -142,31 +151,112 @@ def collect_measured(root: str, names: Sequence[str], wanted: Sequence[Window], 
     """cluster -> window name -> measured usage (the step poll's usage files)."""
     result = {}
     for name in names:
-        try:
-            result[name] = efficiency.collect_cluster(root, name, wanted, optout, damage)
-        except (StoreCorrupt, UnsafePath) as err:
-            damage(layout.usage_dir(root, name), f"{err}; its measured jobs are left out")
+        measured = measured_of(root, name, wanted, optout, damage)
+        if measured is not None:
+            result[name] = measured
     return result
 
 
-def rebuild_efficiency(root: str, names: Sequence[str], wanted: Sequence[Window],
-                       rates: Dict[str, float], now: datetime, optout: OptOut, damage: Damage,
-                       min_hours: float) -> Tuple[List[str], int]:
-    """Every scope's efficiency boards: (the names of the boards written, how many files); none
-    before the step poll measured a job, so a site without it sees no empty boards."""
-    measured = collect_measured(root, names, wanted, optout, damage)
+def measured_of(root: str, name: str, wanted: Sequence[Window], optout: OptOut,
+                damage: Damage) -> Optional[dict]:
+    """window name -> one cluster's measured usage; None when its usage folder cannot be read
+    (named, and its measured jobs left out)."""
+    try:
+        return efficiency.collect_cluster(root, name, wanted, optout, damage)
+    except (StoreCorrupt, UnsafePath) as err:
+        damage(layout.usage_dir(root, name), f"{err}; its measured jobs are left out")
+    return None
+
+
+def merged_measured(parts: Sequence[dict], wanted: Sequence[Window]) -> dict:
+    """window name -> the measured usage of every cluster in `parts`, summed in their order
+    (the sums are floats: the order makes the last bits)."""
     merged: dict = {window.name: {} for window in wanted}
-    for by_window in measured.values():
+    for by_window in parts:
         for window_name, part in by_window.items():
             efficiency.merge_into(merged[window_name], part)
-    written = efficiency.written(merged["alltime"])
-    count = 0
-    if written:
-        for name, by_window in measured.items():
-            count += write_efficiency(root, by_window, wanted, rates, now, min_hours, written,
-                                      name)
-        count += write_efficiency(root, merged, wanted, rates, now, min_hours, written)
-    return list(written), count
+    return merged
+
+
+# -- one cluster: its summary (the store's, or the one kept from the last rebuild) and boards
+
+class Cluster:
+    """One cluster in a rebuild: the key of its summary (None: not kept, the store is read),
+    the summary kept from an earlier rebuild while it holds, its measured usage, and whether
+    it was read without damage (only then is its summary kept)."""
+
+    def __init__(self, run: Run, name: str) -> None:
+        self.name = name
+        self.wait = run.wait
+        try:
+            self.key: Optional[str] = summaries.store_key(run.root, name, run.wanted,
+                                                          run.optout, run.wait)
+        except errors.StoreBusy:
+            self.key, self.wait = None, 0.0       # waited once already: read says it is busy
+        except (JournalCorrupt, StoreCorrupt, UnsafePath, OSError):
+            self.key = None                       # the read that follows names why
+        self.cached = summaries.open_cached(run.root, name, self.key, run.wanted, run.optout) \
+            if self.key else None
+        self.clean = True
+        if self.cached is not None:
+            self.measured: Optional[dict] = self.cached.measured
+        else:
+            self.measured = self._watched(run, lambda: measured_of(
+                run.root, name, run.wanted, run.optout, run.damage))
+
+    def _watched(self, run: Run, read: Callable):
+        """What `read` returns; the cluster is not clean when it reported damage."""
+        before = run.damage.count()
+        result = read()
+        self.clean = self.clean and run.damage.count() == before
+        return result
+
+    def usage(self, run: Run) -> Optional[Dict[str, reading.Usage]]:
+        """window name -> usage: the kept summary's, else the store's (None: unreadable)."""
+        if self.cached is not None:
+            usage = summaries.cached_usage(run.root, self.name, self.cached, run.wanted,
+                                           run.optout)
+            if usage is not None:
+                return usage
+            self.cached = None
+        return self._watched(run, lambda: collect(run.root, self.name, run.wanted, run.optout,
+                                                  self.wait, run.damage))
+
+    def write(self, run: Run, usage: Dict[str, reading.Usage], measured_boards: Sequence[str]):
+        """The cluster's boards, unless its kept summary says they were made from what it
+        holds with these settings and are untouched since; then its summary kept."""
+        settings = board_settings(run, measured_boards)
+        paths = board_files(run.root, self.name, run.wanted, measured_boards)
+        if self.cached is not None and self.cached.boards == {
+                "settings": settings, "files": summaries.board_identities(paths)}:
+            run.writer.left_alone(len(paths) - len(run.wanted))
+            return
+        write_boards(run, usage, self.name)
+        if self.measured is not None and measured_boards:
+            write_efficiency(run, self.measured, measured_boards, self.name)
+        if self.key and self.clean and self.measured is not None:
+            summaries.save(run.root, self.name, self.key,
+                           {"settings": settings, "files": summaries.board_identities(paths)},
+                           self.measured, usage)
+
+
+def board_files(root: str, cluster: str, wanted: Sequence[Window],
+                measured_boards: Sequence[str]) -> List[str]:
+    """Every file of a cluster's boards: what its kept summary records the identity of."""
+    paths = []
+    for window in wanted:
+        for kind in boardfiles.KINDS:
+            paths += [layout.board_path(root, window.name, metric, cluster, kind)
+                      for metric in tuple(boardfiles.BOARDS) + tuple(measured_boards)]
+        paths.append(layout.stats_path(root, window.name, cluster))
+    return paths
+
+
+def board_settings(run: Run, measured_boards: Sequence[str]) -> str:
+    """What a cluster's boards are made with besides its summary."""
+    return orjson.dumps({"rates": run.rates, "min_cpu_hours": run.min_hours,
+                         "efficiency": list(measured_boards)},
+                        option=orjson.OPT_SORT_KEYS).decode()
 
 
 def load_competitions(root: str, now: datetime, damage: Damage):
@@ -183,41 +273,69 @@ def load_competitions(root: str, now: datetime, damage: Damage):
 def rebuild(root: str, rates: Dict[str, float], optout: OptOut, now: datetime, wait: float,
             damage: Damage, history_every: float = 3600.0,
             min_hours: float = efficiency.DEFAULT_MIN_CPU_HOURS) -> dict:
-    """Every board file, and the history pass when it is due; the summary sb-rank prints."""
-    wanted = [windows.resolve(name, now) for name in windows.NAMES]
+    """Every board file (those whose rows changed written), and the history pass when it is
+    due; the summary sb-rank prints."""
+    run = Run(root, [windows.resolve(name, now) for name in windows.NAMES], rates, now,
+              min_hours, optout, wait, damage, BoardWriter())
     contests = load_competitions(root, now, damage)
-    merged: Dict[str, reading.Usage] = {window.name: {} for window in wanted}
     names = layout.clusters(root)
+    clusters = [Cluster(run, name) for name in names]
+    measured = [cluster.measured for cluster in clusters if cluster.measured is not None]
+    merged_by_window = merged_measured(measured, run.wanted)
+    first_guess = efficiency.written(merged_by_window["alltime"])
+    readable = rank_clusters(run, clusters, first_guess)
+    measured_readable = [cluster.measured for cluster in readable
+                         if cluster.measured is not None]
+    if len(measured_readable) != len(measured):
+        merged_by_window = merged_measured(measured_readable, run.wanted)
+    measured_boards = efficiency.written(merged_by_window["alltime"])
+    if measured_boards != first_guess:      # a cluster became unreadable meanwhile
+        for cluster in readable:
+            if cluster.measured is not None:
+                write_efficiency(run, cluster.measured, measured_boards, cluster.name)
+    if measured_boards:
+        write_efficiency(run, merged_by_window, measured_boards)
+    del merged_by_window
+    history(run, [cluster.name for cluster in readable], contests, history_every)
+    index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
+             "metrics": list(boardfiles.BOARDS), "kinds": list(boardfiles.KINDS), "rates": rates,
+             "efficiency": list(measured_boards), "min_cpu_hours": min_hours}
+    atomic_write(boardfiles.index_path(root),
+                 orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
+    return {"asof": times.to_iso(now), "boards": run.writer.boards,
+            "written": run.writer.written, "clusters": names}
+
+
+def rank_clusters(run: Run, clusters: Sequence[Cluster],
+                  measured_boards: Sequence[str]) -> List[Cluster]:
+    """Each cluster's boards, then the all-cluster usage boards merged from their summaries;
+    the clusters that could be read."""
+    merged: Dict[str, reading.Usage] = {window.name: {} for window in run.wanted}
     readable = []
-    count = 0
-    for name in names:
-        usage = collect(root, name, wanted, optout, wait, damage)
+    for cluster in clusters:
+        usage = cluster.usage(run)
         if usage is None:
             continue
-        readable.append(name)
-        note = reading.old_rule_note(root, name)
+        readable.append(cluster)
+        note = reading.old_rule_note(run.root, cluster.name)
         if note:
-            damage.warn(note)
-        count += write_boards(root, usage, wanted, rates, now, name)
+            run.damage.warn(note)
+        cluster.write(run, usage, measured_boards)
+        cluster.cached = None
         for window_name, part in usage.items():
             reading.merge_into(merged[window_name], part)
         del usage
-    count += write_boards(root, merged, wanted, rates, now)
-    del merged
-    measured_boards, written = rebuild_efficiency(root, readable, wanted, rates, now, optout,
-                                                  damage, min_hours)
-    count += written
-    if chronicle.due(root, now, history_every):
-        for warning in chronicle.write(root, readable, rates, optout, contests,
-                                       times.to_iso(now), wait, damage):
-            damage.warn(warning)
-        chronicle.remember(root, now)
-    index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
-             "metrics": list(boardfiles.BOARDS), "kinds": list(boardfiles.KINDS), "rates": rates,
-             "efficiency": measured_boards, "min_cpu_hours": min_hours}
-    atomic_write(boardfiles.index_path(root),
-                 orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
-    return {"asof": times.to_iso(now), "boards": count, "clusters": names}
+    write_boards(run, merged)
+    return readable
+
+
+def history(run: Run, names: List[str], contests, history_every: float) -> None:
+    """The history pass (history/chronicle.py), when it is due."""
+    if chronicle.due(run.root, run.now, history_every):
+        for warning in chronicle.write(run.root, names, run.rates, run.optout, contests,
+                                       times.to_iso(run.now), run.wait, run.damage):
+            run.damage.warn(warning)
+        chronicle.remember(run.root, run.now)
 
 
 def rebuild_bar(root: str, given: Optional[float], damage: Damage) -> float:

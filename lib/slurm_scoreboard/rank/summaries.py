@@ -1,0 +1,246 @@
+"""Each cluster's window summaries, kept between rebuilds, so that a poll's rebuild costs what
+the poll changed (``leaderboards/.cache/<cluster>.json``).
+
+A cluster's summary is what its boards and its part of the all-cluster boards are made of:
+every window's usage per user and account (store/reading.py's ``collect_cluster``) and its
+measured usage (efficiency.py's ``collect_cluster``). A rebuild reads a cluster's store only
+when the summary's key moved (:func:`store_key`): the identity (inode, size, change and modify
+times) of every store file and folder the summary was read from (the all-time index, the
+monthly rollups, the usage days), taken under the store's shared lock; the windows (the UTC
+day); who opted out; and the code. Beside the summary the file records what the cluster's
+boards were written with (the rates, the efficiency bar, which efficiency boards exist) and the
+identity of each board file after it was written: while both still hold, the cluster's boards
+are left as they are, and a board replaced or removed since is written again from the summary.
+
+The file is three lines: a header (``format``, ``cluster``, ``key``, ``boards``, and the
+SHA-256 of each of the other two lines), the measured usage
+(``{window: {user: {account: sums}}}``) and the usage (``{window: {user: {account: vector}}}``).
+It is written after every board of its cluster, so a rebuild killed at any point leaves either
+a summary whose key or board identities no longer hold, or boards and a summary that agree.
+It is trusted only as the account running the rebuild wrote it: owned by that account, with
+no write bit for anyone else (even in group mode, where the root's other files have one) and
+no other name (a hard link). A file another writer of the root planted, or could still change,
+is ignored; so is one that is damaged or stale in any way (a header, key, digest or board
+identity that does not hold; a value that is not a count or a sum; a name the store could not
+hold; an opted-out user): the store is read instead. Nothing read from the file becomes a path.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import stat
+from itertools import chain
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+
+import orjson
+
+from .. import __version__
+from ..core import layout
+from ..core.files import atomic_write, identity, open_file, writer_only_mode
+from ..core.optout import OptOut
+from ..core.windows import Window
+from ..errors import UnsafePath
+from ..store import metrics, reading
+from ..store.store import is_account, is_plain
+from ..store.usage import usage_days
+from . import efficiency
+
+FORMAT = 1
+LIMIT = 1 << 31          # bytes: a summary of millions of users; anything bigger is damage
+BIGGEST_COUNT = 1 << 63  # a usage vector's sums (orjson writes 64-bit integers)
+BIGGEST_SUM = 1e250      # a measured sum (bytes x seconds); no sum of such values overflows
+
+ByWindow = Dict[str, dict]       # window name -> user -> account -> vector or sums
+
+
+class Cached(NamedTuple):
+    """A cluster's summary file as far as it was checked: its header line and its parts."""
+    header: bytes
+    boards: dict
+    usage_digest: str
+    measured: ByWindow
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """The version and the source of every module of the package: a summary made by other
+    code is never used, even between two commits of one version."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest = hashlib.sha256(__version__.encode())
+    for folder, subfolders, names in os.walk(top):
+        subfolders.sort()
+        for name in sorted(names):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as handle:
+                    digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+    return digest.hexdigest()
+
+
+def optout_digest(optout: OptOut) -> str:
+    return hashlib.sha256("\n".join(sorted(optout.names())).encode()).hexdigest()
+
+
+def store_key(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
+              wait: float) -> str:
+    """What a summary of `cluster` read now would be made from, summed up (the module's doc);
+    the store's errors (busy, an unreadable journal, a planted symlink) are raised."""
+    parts = [code_digest(), str(FORMAT), cluster, optout_digest(optout)]
+    parts += [f"{window.name}:{window.first_day}:{window.last_day}" for window in wanted]
+    with reading.reading(root, cluster, wait):
+        parts += _store_identities(root, cluster)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _store_identities(root: str, cluster: str) -> List[str]:
+    folders = [layout.path(root, name, cluster=cluster)
+               for name in ("agg_dir", "rollup_dir", "usage_dir")]
+    files = [("alltime", layout.alltime_file(root, cluster))]
+    files += layout.rollup_paths(root, cluster) + usage_days(root, cluster)
+    return [identity(path) for path in folders] + [f"{name}={identity(path)}"
+                                                   for name, path in files]
+
+
+def board_identities(paths: Sequence[str]) -> List[str]:
+    """Who each board file is now: a board replaced or removed since it was written moves it."""
+    return [identity(path) for path in paths]
+
+
+# -- the file -----------------------------------------------------------------------------------
+
+def _digest(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+def save(root: str, cluster: str, key: str, boards: dict, measured: ByWindow,
+         usage: ByWindow) -> None:
+    """Write the cluster's summary file (after its boards); a summary that cannot be written
+    as JSON (a sum past 64 bits) is not kept, and the next rebuild reads the store."""
+    try:
+        measured_line = orjson.dumps(measured)
+        usage_line = orjson.dumps(usage)
+        header = orjson.dumps({"format": FORMAT, "cluster": cluster, "key": key,
+                               "boards": boards, "measured": _digest(measured_line),
+                               "usage": _digest(usage_line)})
+    except orjson.JSONEncodeError:
+        return
+    atomic_write(layout.summary_file(root, cluster),
+                 b"\n".join((header, measured_line, usage_line)) + b"\n",
+                 mode=writer_only_mode())
+
+
+def _lines(root: str, cluster: str) -> Optional[List[bytes]]:
+    """The file's three lines, when it is one this account wrote (:func:`_ours`)."""
+    try:
+        fd = open_file(layout.summary_file(root, cluster))
+    except (OSError, UnsafePath):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not _ours(os.fstat(fd)):
+            return None
+        data = handle.read(LIMIT + 1)
+    lines = data.split(b"\n")
+    return lines[:3] if len(lines) == 4 and lines[3] == b"" else None
+
+
+def _ours(info: os.stat_result) -> bool:
+    """A regular file this account owns, that no one else may write (its mode) or reach by
+    another name (a hard link): one its rebuilds wrote, not one another writer of the root
+    planted or can still change."""
+    return (stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
+            and not info.st_mode & 0o022 and info.st_nlink == 1 and info.st_size <= LIMIT)
+
+
+def _header(line: bytes, cluster: str, key: str) -> Optional[dict]:
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(header) is not dict or set(header) != {"format", "cluster", "key", "boards",
+                                                   "measured", "usage"}:
+        return None
+    if header["format"] != FORMAT or header["cluster"] != cluster or header["key"] != key:
+        return None
+    if type(header["measured"]) is not str or type(header["usage"]) is not str:
+        return None
+    return header if _boards_record(header["boards"]) else None
+
+
+def _boards_record(boards) -> bool:
+    return (type(boards) is dict and set(boards) == {"settings", "files"}
+            and type(boards["settings"]) is str and type(boards["files"]) is list
+            and all(type(entry) is str for entry in boards["files"]))
+
+
+def open_cached(root: str, cluster: str, key: str, wanted: Sequence[Window],
+                optout: OptOut) -> Optional[Cached]:
+    """The cluster's summary file when its key is `key`, with its measured usage checked
+    whole; None when there is none that holds (the store is then read)."""
+    lines = _lines(root, cluster)
+    header = _header(lines[0], cluster, key) if lines else None
+    if lines is None or header is None or _digest(lines[1]) != header["measured"]:
+        return None
+    measured = _part(lines[1], wanted, optout, efficiency.SUMS, _sums)
+    if measured is None:
+        return None
+    return Cached(lines[0], header["boards"], header["usage"], measured)
+
+
+def cached_usage(root: str, cluster: str, cached: Cached, wanted: Sequence[Window],
+                 optout: OptOut) -> Optional[ByWindow]:
+    """The usage of the summary file :func:`open_cached` checked (read again: it is kept on
+    disk, not in memory, while the other clusters are read); None when the file changed
+    since or its usage does not hold."""
+    lines = _lines(root, cluster)
+    if lines is None or lines[0] != cached.header or _digest(lines[2]) != cached.usage_digest:
+        return None
+    return _part(lines[2], wanted, optout, metrics.SIZE, _counts)
+
+
+# -- checking a part whole ----------------------------------------------------------------------
+
+def _part(line: bytes, wanted: Sequence[Window], optout: OptOut,
+          size: int, valid: Callable[[list], bool]) -> Optional[ByWindow]:
+    """{window: {user: {account: value}}} with every window wanted, every value a list of
+    `size` numbers that are `valid`, and every name one the store could hold and not opted
+    out; None otherwise."""
+    try:
+        part = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(part) is not dict or list(part) != [window.name for window in wanted]:
+        return None
+    users: set = set()
+    accounts: set = set()
+    for by_user in part.values():
+        if type(by_user) is not dict or not _values(list(by_user.values()), size, valid,
+                                                    accounts):
+            return None
+        users.update(by_user)
+    if not all(is_plain(user) and user not in optout for user in users):
+        return None
+    return part if all(map(is_account, accounts)) else None
+
+
+def _values(by_account: list, size: int, valid: Callable[[list], bool], accounts: set) -> bool:
+    """Every user's {account: value} of a window: none empty, each value `size` numbers,
+    `valid` (checked a window at a time: in C, not number by number in Python)."""
+    if set(map(type, by_account)) - {dict} or not all(by_account):
+        return False
+    values = [value for charged in by_account for value in charged.values()]
+    if set(map(type, values)) - {list} or set(map(len, values)) - {size}:
+        return False
+    accounts.update(chain.from_iterable(by_account))
+    return valid(list(chain.from_iterable(values)))
+
+
+def _counts(numbers: list) -> bool:
+    """A usage vector's numbers: counts (int, not bool) that orjson can write."""
+    return not set(map(type, numbers)) - {int} and \
+        (not numbers or (min(numbers) >= 0 and max(numbers) < BIGGEST_COUNT))
+
+
+def _sums(numbers: list) -> bool:
+    """Measured sums (efficiency.py): counts and finite sums, none below zero."""
+    return not set(map(type, numbers)) - {int, float} and \
+        (not numbers or (min(numbers) >= 0 and max(numbers) <= BIGGEST_SUM))

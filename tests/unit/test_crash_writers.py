@@ -110,27 +110,38 @@ def rebuilt_files(root):
 
 
 def assert_summaries_hold(root, now=NOW):
-    """Each cluster's kept summary is valid now and holds what its store holds, and the
-    cluster's boards are the files it vouches for: a rerun left none that would make a later
-    rebuild leave a wrong board alone."""
+    """Each cluster's kept summary is valid now (its keys those of the store as it is) and
+    holds what its store holds, and the cluster's boards are the files it vouches for: a
+    rerun left none that would make a later rebuild leave a wrong board alone."""
     from slurm_scoreboard.core import times, windows
     from slurm_scoreboard.core.optout import OptOut
     from slurm_scoreboard.rank import rebuild, summaries
     from slurm_scoreboard.store import reading
     root, moment = str(root), times.parse_moment(now)
     wanted = [windows.resolve(name, moment) for name in windows.NAMES]
+    dated = [window for window in wanted if window.first_day is not None]
     optout = OptOut(root)
+
+    def damaged(path, message):
+        raise AssertionError(message)
     for cluster in layout.clusters(root):
-        key = summaries.store_key(root, cluster, wanted, optout, 10)
-        cached = summaries.open_cached(root, cluster, key, wanted, optout)
-        assert cached is not None, cluster
-        assert cached.measured == efficiency.collect_cluster(root, cluster, wanted, optout,
-                                                             None), cluster
-        assert summaries.cached_usage(root, cluster, cached, wanted, optout) == \
-            reading.collect_cluster(root, cluster, wanted, optout), cluster
+        lines = summaries.read_lines(root, cluster)
+        header = summaries.header_of(lines, cluster)
+        assert header is not None, cluster
+        keys = {"measured": summaries.measured_key(root, cluster, wanted, optout)}
+        with reading.reading(root, cluster, 10):
+            months = reading.rollup_months(root, cluster, damaged)
+            keys.update(summaries.usage_keys(root, cluster, wanted, optout, months))
+            settled = reading.months_usage(months[:-1], dated, optout, damaged)
+        assert header.keys == keys, cluster
+        assert summaries.part(lines, header, "measured", wanted, optout) == \
+            efficiency.collect_cluster(root, cluster, wanted, optout, damaged), cluster
+        assert summaries.part(lines, header, "usage", wanted, optout) == \
+            reading.collect_cluster(root, cluster, wanted, optout, 10, damaged), cluster
+        assert summaries.part(lines, header, "settled", dated, optout) == settled, cluster
         with open(layout.path(root, "index_file"), "rb") as handle:
             measured_boards = orjson.loads(handle.read())["efficiency"]
-        assert cached.boards["files"] == summaries.board_identities(
+        assert header.boards["files"] == summaries.board_identities(
             rebuild.board_files(root, cluster, wanted, measured_boards)), cluster
 
 

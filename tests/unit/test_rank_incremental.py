@@ -242,10 +242,10 @@ def measured_of(records):
 
 @pytest.fixture
 def ranked_root(tmp_path):
-    """Three clusters with jobs and measured usage, rebuilt once."""
+    """Three clusters with jobs of two months and measured usage, rebuilt once."""
     root = str(tmp_path / "root")
     os.makedirs(root)
-    records = some_jobs(1, 60)
+    records = some_jobs(1, 60) + some_jobs(100, 30, day="2025-07")
     reduce_into(root, records, NOW)
     reduce_into(root, measured_of(records[::2]), NOW, "--usage")
     rank(root, NOW)
@@ -265,24 +265,26 @@ def identities(root):
 
 
 def reads_logged(log):
-    """A forked child's setup that logs each cluster whose store or usage files it reads."""
+    """A forked child's setup that logs each store file it loads (relative to the root) and
+    each cluster whose usage files it reads."""
     def setup():
-        from slurm_scoreboard.rank import efficiency, rebuild
+        from slurm_scoreboard.rank import efficiency
         from slurm_scoreboard.store import reading
 
         def logged(real, what):
-            def read(root, cluster, *args, **kwargs):
+            def read(*args, **kwargs):
                 with open(log, "a") as handle:
-                    handle.write(f"{what} {cluster}\n")
-                return real(root, cluster, *args, **kwargs)
+                    handle.write(what(*args) + "\n")
+                return real(*args, **kwargs)
             return read
-        reading.collect_cluster = logged(reading.collect_cluster, "store")
-        efficiency.collect_cluster = logged(efficiency.collect_cluster, "usage")
-        rebuild.reading = reading
+        reading.load_object = logged(reading.load_object,
+                                     lambda path, *rest: path.split("/clusters/")[1])
+        efficiency.collect_cluster = logged(efficiency.collect_cluster,
+                                            lambda root, cluster, *rest: f"usage of {cluster}")
     return setup
 
 
-def test_a_poll_of_one_cluster_reads_its_store_alone_and_writes_only_boards_that_changed(
+def test_a_poll_of_one_cluster_reads_what_it_changed_and_writes_only_boards_that_changed(
         ranked_root, tmp_path):
     before = identities(ranked_root)
     contents = leaderboard_files(ranked_root)
@@ -293,8 +295,9 @@ def test_a_poll_of_one_cluster_reads_its_store_alone_and_writes_only_boards_that
     ran = run_forked(sb_rank.main, ["--root", ranked_root, "--now", iso(later), "--if-changed"],
                      setup=reads_logged(log))
     assert ran.code == 0, ran.stderr
-    with open(log) as handle:
-        assert handle.read().split("\n") == ["usage hammer", "store hammer", ""]
+    with open(log) as handle:       # the all-time index and the newest month, nothing else
+        assert handle.read().split("\n") == ["hammer/agg/alltime.json",
+                                             "hammer/agg/rollups/monthly/2025-08.json", ""]
     after = identities(ranked_root)
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed, "the poll changed boards"
@@ -320,19 +323,19 @@ def summary_path(root, cluster="anvil"):
 
 
 def read_summary(root, cluster="anvil"):
+    """The summary file's header and its parts (measured, usage, settled months)."""
     with open(summary_path(root, cluster), "rb") as handle:
-        header, measured, usage, end = handle.read().split(b"\n")
+        header, measured, usage, settled, end = handle.read().split(b"\n")
     assert end == b""
-    return orjson.loads(header), orjson.loads(measured), orjson.loads(usage)
+    return orjson.loads(header), orjson.loads(measured), orjson.loads(usage), settled
 
 
-def write_summary(root, header, measured, usage, cluster="anvil", digests=True, mode=0o644):
-    """A summary file as a forger writes it: its digests made to match (or not)."""
+def write_summary(root, header, measured, usage, settled, cluster="anvil", mode=0o644):
+    """A summary file as a forger writes it: its digests made to match."""
     import hashlib
-    lines = [orjson.dumps(measured), orjson.dumps(usage)]
-    if digests:
-        header = dict(header, measured=hashlib.sha256(lines[0]).hexdigest(),
-                      usage=hashlib.sha256(lines[1]).hexdigest())
+    lines = [orjson.dumps(measured), orjson.dumps(usage), settled]
+    header = dict(header, digests={part: hashlib.sha256(text).hexdigest() for part, text in
+                                   zip(("measured", "usage", "settled"), lines)})
     path = summary_path(root, cluster)
     os.unlink(path)
     with open(path, "wb") as handle:
@@ -354,8 +357,8 @@ def first_user(part):
 def forged(change):
     """A planting that rewrites the summary's parts with `change` and fixes its digests."""
     def plant(root):
-        header, measured, usage = read_summary(root)
-        write_summary(root, header, *change(measured, usage))
+        header, measured, usage, settled = read_summary(root)
+        write_summary(root, header, *change(measured, usage), settled)
     return plant
 
 
@@ -414,8 +417,8 @@ PLANTED = {
 def plant_numbers(root, how):
     """Doubled numbers with matching digests, made untrustworthy by who wrote it: the
     forked child's account is another one, the file is group-writable, or hard-linked."""
-    header, measured, usage = read_summary(root)
-    write_summary(root, header, measured, more(usage),
+    header, measured, usage, settled = read_summary(root)
+    write_summary(root, header, measured, more(usage), settled,
                   mode=0o664 if how == "group writable" else 0o644)
     if how == "hard link":
         os.link(summary_path(root), summary_path(root) + ".kept")
@@ -505,8 +508,8 @@ def test_a_board_changed_since_its_cluster_was_ranked_is_written_again(ranked_ro
 
 
 def test_a_busy_store_is_waited_for_once_and_left_out_named(ranked_root, tmp_path):
-    """Its summary's key and its read both need the store's shared lock: the rebuild waits
-    for it once (--wait), then leaves the cluster out and exits 3; the others are ranked."""
+    """Its summary's keys and its read are taken under one hold of the store's shared lock:
+    the rebuild waits for it once (--wait), then leaves the cluster out and exits 3."""
     log = str(tmp_path / "waits")
 
     def busy_hammer():
@@ -533,4 +536,4 @@ def test_a_busy_store_is_waited_for_once_and_left_out_named(ranked_root, tmp_pat
     assert ran.code == 3
     assert ran.stderr.count(b"cluster hammer is left out") == 1
     with open(log) as handle:
-        assert handle.read().split() == ["7", "0"]
+        assert handle.read().split() == ["7"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, TypeVar
 
 import orjson
 
@@ -27,6 +27,7 @@ from .writer import BoardWriter
 EXIT_DAMAGED = 4          # done, but damaged store files or clusters were left out
 
 Warn = Callable[[str], None]
+T = TypeVar("T")
 
 
 class Damage:
@@ -65,8 +66,15 @@ def collect(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut, w
     """window name -> usage of one cluster; None when the cluster cannot be read at all (an
     unreadable journal, a planted symlink, a store that stays busy): it is named and left out,
     and every other cluster is still ranked."""
+    return guarded(root, cluster, damage,
+                   lambda: reading.collect_cluster(root, cluster, wanted, optout, wait, damage))
+
+
+def guarded(root: str, cluster: str, damage: Damage, read: Callable[[], T]) -> Optional[T]:
+    """What `read` (of one cluster's store) returns; None, the cluster named, when it cannot
+    be read at all (see :func:`collect`)."""
     try:
-        return reading.collect_cluster(root, cluster, wanted, optout, wait, damage)
+        return read()
     except JournalCorrupt as err:
         damage(layout.journal_file(root, cluster),
                f"{err}; the interrupted update cannot be finished: run sb-reduce --cluster "
@@ -181,28 +189,33 @@ def merged_measured(parts: Sequence[dict], wanted: Sequence[Window]) -> dict:
 # -- one cluster: its summary (the store's, or the one kept from the last rebuild) and boards
 
 class Cluster:
-    """One cluster in a rebuild: the key of its summary (None: not kept, the store is read),
-    the summary kept from an earlier rebuild while it holds, its measured usage, and whether
-    it was read without damage (only then is its summary kept)."""
+    """One cluster in a rebuild: its summary file's header (one this account wrote, whole),
+    the keys its parts would have now, which parts were taken from the file, the lines to keep
+    of each, its measured usage, and whether it was read without damage (only then is its
+    summary kept)."""
 
     def __init__(self, run: Run, name: str) -> None:
         self.name = name
-        self.wait = run.wait
-        try:
-            self.key: Optional[str] = summaries.store_key(run.root, name, run.wanted,
-                                                          run.optout, run.wait)
-        except errors.StoreBusy:
-            self.key, self.wait = None, 0.0       # waited once already: read says it is busy
-        except (JournalCorrupt, StoreCorrupt, UnsafePath, OSError):
-            self.key = None                       # the read that follows names why
-        self.cached = summaries.open_cached(run.root, name, self.key, run.wanted, run.optout) \
-            if self.key else None
         self.clean = True
-        if self.cached is not None:
-            self.measured: Optional[dict] = self.cached.measured
-        else:
-            self.measured = self._watched(run, lambda: measured_of(
-                run.root, name, run.wanted, run.optout, run.damage))
+        self.keys: Dict[str, str] = {}
+        self.lines: Dict[str, Optional[bytes]] = {}
+        self.kept: set = set()
+        lines = summaries.read_lines(run.root, name)
+        self.header = summaries.header_of(lines, name)
+        self.measured: Optional[dict] = self._measured(run, lines)
+
+    def _holds(self, part: str) -> bool:
+        """Whether the summary file's `part` was made from what the store holds now."""
+        return self.header is not None and self.header.keys[part] == self.keys.get(part)
+
+    def _kept(self, run: Run, lines, part: str, windows: Sequence[Window]) -> Optional[dict]:
+        """Part `part` of the summary file, when it holds and checks out whole."""
+        if not lines or self.header is None or not self._holds(part):
+            return None
+        found = summaries.part(lines, self.header, part, windows, run.optout)
+        if found is not None:
+            self.lines[part] = lines[1 + summaries.PARTS.index(part)]
+        return found
 
     def _watched(self, run: Run, read: Callable):
         """What `read` returns; the cluster is not clean when it reported damage."""
@@ -211,33 +224,88 @@ class Cluster:
         self.clean = self.clean and run.damage.count() == before
         return result
 
+    def _measured(self, run: Run, lines) -> Optional[dict]:
+        """window name -> measured usage: the summary's, else the usage files' (None: they
+        cannot be read)."""
+        try:
+            self.keys["measured"] = summaries.measured_key(run.root, self.name, run.wanted,
+                                                           run.optout)
+        except (StoreCorrupt, UnsafePath, OSError):
+            pass                                  # the read that follows names why
+        measured = self._kept(run, lines, "measured", run.wanted)
+        if measured is not None:
+            self.kept.add("measured")
+            return measured
+        return self._watched(run, lambda: measured_of(run.root, self.name, run.wanted,
+                                                      run.optout, run.damage))
+
     def usage(self, run: Run) -> Optional[Dict[str, reading.Usage]]:
-        """window name -> usage: the kept summary's, else the store's (None: unreadable)."""
-        if self.cached is not None:
-            usage = summaries.cached_usage(run.root, self.name, self.cached, run.wanted,
-                                           run.optout)
+        """window name -> usage (None: the store cannot be read), under the store's lock: the
+        summary's while it holds; else the store's, its settled months (all but the newest)
+        from the summary while they hold."""
+        return self._watched(run, lambda: guarded(run.root, self.name, run.damage,
+                                                  lambda: self._usage_now(run)))
+
+    def _usage_now(self, run: Run) -> Dict[str, reading.Usage]:
+        with reading.reading(run.root, self.name, run.wait):
+            months = reading.rollup_months(run.root, self.name, run.damage)
+            self.keys.update(summaries.usage_keys(run.root, self.name, run.wanted, run.optout,
+                                                  months))
+            lines = summaries.read_lines(run.root, self.name) if self.header else None
+            usage = self._kept(run, lines, "usage", run.wanted)
             if usage is not None:
+                self.kept.add("usage")
+                self.lines["settled"] = lines[1 + summaries.PARTS.index("settled")]
                 return usage
-            self.cached = None
-        return self._watched(run, lambda: collect(run.root, self.name, run.wanted, run.optout,
-                                                  self.wait, run.damage))
+            dated = [window for window in run.wanted if window.first_day is not None]
+            return self._from_store(run, months, dated, self._kept(run, lines, "settled",
+                                                                   dated))
+
+    def _from_store(self, run: Run, months: summaries.Months, dated: List[Window],
+                    settled: Optional[dict]) -> Dict[str, reading.Usage]:
+        """The all-time index and the newest month read, added to the settled months (read
+        too, when `settled` is None); every month when the index is damaged."""
+        alltime = reading.alltime_usage(run.root, self.name, run.optout, run.damage)
+        if alltime is None:
+            usage = reading.months_usage(months, dated + [reading.ALLTIME], run.optout,
+                                         run.damage)
+        else:
+            if settled is None:
+                settled = reading.months_usage(months[:-1], dated, run.optout, run.damage)
+                self.lines["settled"] = summaries.line(settled)
+            newest = reading.months_usage(months[-1:], dated, run.optout, run.damage)
+            for window in dated:
+                reading.merge_into(settled[window.name], newest[window.name])
+            usage = dict(settled, alltime=alltime)
+        return {window.name: usage[window.name] for window in run.wanted}
 
     def write(self, run: Run, usage: Dict[str, reading.Usage], measured_boards: Sequence[str]):
-        """The cluster's boards, unless its kept summary says they were made from what it
-        holds with these settings and are untouched since; then its summary kept."""
+        """The cluster's boards, unless its summary holds whole and says they were made from
+        it with these settings and are untouched since; then its summary kept."""
         settings = board_settings(run, measured_boards)
         paths = board_files(run.root, self.name, run.wanted, measured_boards)
-        if self.cached is not None and self.cached.boards == {
-                "settings": settings, "files": summaries.board_identities(paths)}:
+        boards = {"settings": settings, "files": summaries.board_identities(paths)}
+        if self.kept == {"measured", "usage"} and self.header is not None and \
+                self.header.boards == boards:
             run.writer.left_alone(len(paths) - len(run.wanted))
             return
         write_boards(run, usage, self.name)
         if self.measured is not None and measured_boards:
             write_efficiency(run, self.measured, measured_boards, self.name)
-        if self.key and self.clean and self.measured is not None:
-            summaries.save(run.root, self.name, self.key,
-                           {"settings": settings, "files": summaries.board_identities(paths)},
-                           self.measured, usage)
+        self.save(run, usage, {"settings": settings,
+                               "files": summaries.board_identities(paths)})
+
+    def save(self, run: Run, usage: Dict[str, reading.Usage], boards: dict) -> None:
+        """The cluster's summary, when it was read whole and clean."""
+        if not self.clean or self.measured is None or set(self.keys) != set(summaries.PARTS):
+            return
+        lines = dict(self.lines)
+        if "measured" not in self.kept:
+            lines["measured"] = summaries.line(self.measured)
+        if "usage" not in self.kept:
+            lines["usage"] = summaries.line(usage)
+        if all(lines.get(part) is not None for part in summaries.PARTS):
+            summaries.save(run.root, self.name, self.keys, boards, lines)
 
 
 def board_files(root: str, cluster: str, wanted: Sequence[Window],
@@ -321,7 +389,7 @@ def rank_clusters(run: Run, clusters: Sequence[Cluster],
         if note:
             run.damage.warn(note)
         cluster.write(run, usage, measured_boards)
-        cluster.cached = None
+        cluster.lines = {}
         for window_name, part in usage.items():
             reading.merge_into(merged[window_name], part)
         del usage

@@ -31,7 +31,7 @@ import hashlib
 import os
 import stat
 from itertools import chain
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
@@ -41,25 +41,28 @@ from ..core.files import atomic_write, identity, open_file, writer_only_mode
 from ..core.optout import OptOut
 from ..core.windows import Window
 from ..errors import UnsafePath
-from ..store import metrics, reading
+from ..store import metrics
 from ..store.store import is_account, is_plain
 from ..store.usage import usage_days
 from . import efficiency
 
-FORMAT = 1
+FORMAT = 2
 LIMIT = 1 << 31          # bytes: a summary of millions of users; anything bigger is damage
 BIGGEST_COUNT = 1 << 63  # a usage vector's sums (orjson writes 64-bit integers)
 BIGGEST_SUM = 1e250      # a measured sum (bytes x seconds); no sum of such values overflows
+PARTS = ("measured", "usage", "settled")      # the file's lines after its header, in order
 
 ByWindow = Dict[str, dict]       # window name -> user -> account -> vector or sums
+Months = List[Tuple[str, str]]   # (month, path) of a cluster's rollups, oldest first
 
 
-class Cached(NamedTuple):
-    """A cluster's summary file as far as it was checked: its header line and its parts."""
-    header: bytes
+class Header(NamedTuple):
+    """A summary file's first line, checked: the keys each part was made under, what the
+    cluster's boards were written with, and each part's digest."""
+    line: bytes
+    keys: Dict[str, str]
     boards: dict
-    usage_digest: str
-    measured: ByWindow
+    digests: Dict[str, str]
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,28 +80,33 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def optout_digest(optout: OptOut) -> str:
-    return hashlib.sha256("\n".join(sorted(optout.names())).encode()).hexdigest()
-
-
-def store_key(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
-              wait: float) -> str:
-    """What a summary of `cluster` read now would be made from, summed up (the module's doc);
-    the store's errors (busy, an unreadable journal, a planted symlink) are raised."""
-    parts = [code_digest(), str(FORMAT), cluster, optout_digest(optout)]
+def _key(cluster: str, wanted: Sequence[Window], optout: OptOut, identities: List[str]) -> str:
+    names = "\n".join(sorted(optout.names()))
+    parts = [code_digest(), str(FORMAT), cluster, hashlib.sha256(names.encode()).hexdigest()]
     parts += [f"{window.name}:{window.first_day}:{window.last_day}" for window in wanted]
-    with reading.reading(root, cluster, wait):
-        parts += _store_identities(root, cluster)
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return hashlib.sha256("\n".join(parts + identities).encode()).hexdigest()
 
 
-def _store_identities(root: str, cluster: str) -> List[str]:
-    folders = [layout.path(root, name, cluster=cluster)
-               for name in ("agg_dir", "rollup_dir", "usage_dir")]
-    files = [("alltime", layout.alltime_file(root, cluster))]
-    files += layout.rollup_paths(root, cluster) + usage_days(root, cluster)
-    return [identity(path) for path in folders] + [f"{name}={identity(path)}"
-                                                   for name, path in files]
+def _identities(files: Sequence[Tuple[str, str]]) -> List[str]:
+    return [f"{name}={identity(path)}" for name, path in files]
+
+
+def measured_key(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut) -> str:
+    """What the measured part read now would be made from (the usage days, which their
+    writer replaces whole, so no lock is needed), summed up."""
+    folder = layout.usage_dir(root, cluster)
+    return _key(cluster, wanted, optout,
+                [identity(folder)] + _identities(usage_days(root, cluster)))
+
+
+def usage_keys(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut,
+               months: Months) -> Dict[str, str]:
+    """What the usage part, and the settled part (every month but the newest), read now
+    would be made from; the caller holds the store's shared lock (reading.reading)."""
+    settled = _identities(months[:-1]) + [f"newest={months[-1][0] if months else ''}"]
+    alltime = [("alltime", layout.alltime_file(root, cluster))]
+    return {"usage": _key(cluster, wanted, optout, _identities(alltime + list(months))),
+            "settled": _key(cluster, wanted, optout, settled)}
 
 
 def board_identities(paths: Sequence[str]) -> List[str]:
@@ -112,25 +120,29 @@ def _digest(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
-def save(root: str, cluster: str, key: str, boards: dict, measured: ByWindow,
-         usage: ByWindow) -> None:
-    """Write the cluster's summary file (after its boards); a summary that cannot be written
-    as JSON (a sum past 64 bits) is not kept, and the next rebuild reads the store."""
-    try:
-        measured_line = orjson.dumps(measured)
-        usage_line = orjson.dumps(usage)
-        header = orjson.dumps({"format": FORMAT, "cluster": cluster, "key": key,
-                               "boards": boards, "measured": _digest(measured_line),
-                               "usage": _digest(usage_line)})
-    except orjson.JSONEncodeError:
-        return
+def save(root: str, cluster: str, keys: Dict[str, str], boards: dict,
+         lines: Dict[str, bytes]) -> None:
+    """Write the cluster's summary file (after its boards): each part's line (:func:`line`)
+    with the key it was made under."""
+    header = orjson.dumps({"format": FORMAT, "cluster": cluster, "keys": keys,
+                           "boards": boards,
+                           "digests": {part: _digest(lines[part]) for part in PARTS}})
     atomic_write(layout.summary_file(root, cluster),
-                 b"\n".join((header, measured_line, usage_line)) + b"\n",
+                 b"\n".join([header] + [lines[part] for part in PARTS]) + b"\n",
                  mode=writer_only_mode())
 
 
-def _lines(root: str, cluster: str) -> Optional[List[bytes]]:
-    """The file's three lines, when it is one this account wrote (:func:`_ours`)."""
+def line(part: ByWindow) -> Optional[bytes]:
+    """A part as its line of the file; None when it cannot be written as JSON (a sum past
+    64 bits): the summary is then not kept, and the next rebuild reads the store."""
+    try:
+        return orjson.dumps(part)
+    except orjson.JSONEncodeError:
+        return None
+
+
+def read_lines(root: str, cluster: str) -> Optional[List[bytes]]:
+    """The file's lines (header first), when it is one this account wrote (:func:`_ours`)."""
     try:
         fd = open_file(layout.summary_file(root, cluster))
     except (OSError, UnsafePath):
@@ -140,7 +152,7 @@ def _lines(root: str, cluster: str) -> Optional[List[bytes]]:
             return None
         data = handle.read(LIMIT + 1)
     lines = data.split(b"\n")
-    return lines[:3] if len(lines) == 4 and lines[3] == b"" else None
+    return lines[:-1] if len(lines) == len(PARTS) + 2 and lines[-1] == b"" else None
 
 
 def _ours(info: os.stat_result) -> bool:
@@ -151,19 +163,26 @@ def _ours(info: os.stat_result) -> bool:
             and not info.st_mode & 0o022 and info.st_nlink == 1 and info.st_size <= LIMIT)
 
 
-def _header(line: bytes, cluster: str, key: str) -> Optional[dict]:
+def header_of(lines: Optional[List[bytes]], cluster: str) -> Optional[Header]:
+    """The file's header, when it is whole and of this cluster."""
     try:
-        header = orjson.loads(line)
+        header = orjson.loads(lines[0]) if lines else None
     except orjson.JSONDecodeError:
         return None
-    if type(header) is not dict or set(header) != {"format", "cluster", "key", "boards",
-                                                   "measured", "usage"}:
+    if type(header) is not dict or set(header) != {"format", "cluster", "keys", "boards",
+                                                   "digests"}:
         return None
-    if header["format"] != FORMAT or header["cluster"] != cluster or header["key"] != key:
+    if header["format"] != FORMAT or header["cluster"] != cluster:
         return None
-    if type(header["measured"]) is not str or type(header["usage"]) is not str:
+    keys, digests = header["keys"], header["digests"]
+    if not (_texts(keys) and _texts(digests) and _boards_record(header["boards"])):
         return None
-    return header if _boards_record(header["boards"]) else None
+    return Header(lines[0], keys, header["boards"], digests)
+
+
+def _texts(value) -> bool:
+    return type(value) is dict and set(value) == set(PARTS) and \
+        all(type(text) is str for text in value.values())
 
 
 def _boards_record(boards) -> bool:
@@ -172,29 +191,16 @@ def _boards_record(boards) -> bool:
             and all(type(entry) is str for entry in boards["files"]))
 
 
-def open_cached(root: str, cluster: str, key: str, wanted: Sequence[Window],
-                optout: OptOut) -> Optional[Cached]:
-    """The cluster's summary file when its key is `key`, with its measured usage checked
-    whole; None when there is none that holds (the store is then read)."""
-    lines = _lines(root, cluster)
-    header = _header(lines[0], cluster, key) if lines else None
-    if lines is None or header is None or _digest(lines[1]) != header["measured"]:
+def part(lines: List[bytes], header: Header, name: str, windows: Sequence[Window],
+         optout: OptOut) -> Optional[ByWindow]:
+    """Part `name` of a summary file whose header is `header`, checked whole (its digest, its
+    windows, every value and name); None when it does not hold."""
+    text = lines[1 + PARTS.index(name)]
+    if lines[0] != header.line or _digest(text) != header.digests[name]:
         return None
-    measured = _part(lines[1], wanted, optout, efficiency.SUMS, _sums)
-    if measured is None:
-        return None
-    return Cached(lines[0], header["boards"], header["usage"], measured)
-
-
-def cached_usage(root: str, cluster: str, cached: Cached, wanted: Sequence[Window],
-                 optout: OptOut) -> Optional[ByWindow]:
-    """The usage of the summary file :func:`open_cached` checked (read again: it is kept on
-    disk, not in memory, while the other clusters are read); None when the file changed
-    since or its usage does not hold."""
-    lines = _lines(root, cluster)
-    if lines is None or lines[0] != cached.header or _digest(lines[2]) != cached.usage_digest:
-        return None
-    return _part(lines[2], wanted, optout, metrics.SIZE, _counts)
+    if name == "measured":
+        return _part(text, windows, optout, efficiency.SUMS, _sums)
+    return _part(text, windows, optout, metrics.SIZE, _counts)
 
 
 # -- checking a part whole ----------------------------------------------------------------------

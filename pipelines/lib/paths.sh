@@ -49,7 +49,8 @@ sb_path() {
     rebuild_record) printf '%s/leaderboards/rebuild.json' "$SB_ROOT" ;;
     rebuild_lock) printf '%s/leaderboards/rebuild.lock' "$SB_ROOT" ;;
     summary_dir) printf '%s/leaderboards/.cache' "$SB_ROOT" ;;
-    summary_file) printf '%s/leaderboards/.cache/%s.json' "$SB_ROOT" "$SB_CLUSTER" ;;
+    summary_file) printf '%s/leaderboards/.cache/clusters/%s.json' "$SB_ROOT" "$SB_CLUSTER" ;;
+    summary_together) printf '%s/leaderboards/.cache/all.json' "$SB_ROOT" ;;
     history_record) printf '%s/leaderboards/history.json' "$SB_ROOT" ;;
     achievements_file) printf '%s/leaderboards/achievements.ndjson' "$SB_ROOT" ;;
     records_file) printf '%s/leaderboards/records.json' "$SB_ROOT" ;;

@@ -2,7 +2,7 @@
 is lost, nothing half-written stays, and the files are the ones an uninterrupted run writes:
 
 - sb-rank's rebuild (boards, group statistics, index.json, rebuild.json, history.json,
-  achievements.ndjson, records.json, the competitions, each cluster's summary in .cache/):
+  achievements.ndjson, records.json, the competitions, the summaries and sums in .cache/):
   after a kill and a rerun (as a poll reruns it, with --if-changed) every file under
   leaderboards/ equals what an uninterrupted rebuild writes, modes included, no temporary file
   is left, and every summary kept holds what the store holds now; so too for the rebuild
@@ -115,7 +115,7 @@ def assert_summaries_hold(root, now=NOW):
     rerun left none that would make a later rebuild leave a wrong board alone."""
     from slurm_scoreboard.core import times, windows
     from slurm_scoreboard.core.optout import OptOut
-    from slurm_scoreboard.rank import rebuild, summaries
+    from slurm_scoreboard.rank import clusters, summaries
     from slurm_scoreboard.store import reading
     root, moment = str(root), times.parse_moment(now)
     wanted = [windows.resolve(name, moment) for name in windows.NAMES]
@@ -124,8 +124,9 @@ def assert_summaries_hold(root, now=NOW):
 
     def damaged(path, message):
         raise AssertionError(message)
+    records, usage, measured = [], [], []
     for cluster in layout.clusters(root):
-        lines = summaries.read_lines(root, cluster)
+        lines = summaries.cluster_lines(root, cluster)
         header = summaries.header_of(lines, cluster)
         assert header is not None, cluster
         keys = {"measured": summaries.measured_key(root, cluster, wanted, optout)}
@@ -142,7 +143,34 @@ def assert_summaries_hold(root, now=NOW):
         with open(layout.path(root, "index_file"), "rb") as handle:
             measured_boards = orjson.loads(handle.read())["efficiency"]
         assert header.boards["files"] == summaries.board_identities(
-            rebuild.board_files(root, cluster, wanted, measured_boards)), cluster
+            clusters.board_files(root, cluster, wanted, measured_boards)), cluster
+        records.append((cluster, keys["measured"], keys["usage"]))
+        usage.append(reading.collect_cluster(root, cluster, wanted, optout, 10, damaged))
+        measured.append(efficiency.collect_cluster(root, cluster, wanted, optout, damaged))
+    assert_sums_hold(root, wanted, optout, records, usage, measured)
+
+
+def assert_sums_hold(root, wanted, optout, records, usage, measured):
+    """The all-cluster sums hold what every cluster's store holds, merged, and how many
+    clusters have each entry, under each cluster's keys now."""
+    from slurm_scoreboard.rank import scope, summaries
+    from slurm_scoreboard.store import reading
+    lines = summaries.together_lines(root)
+    header = summaries.together_header(lines)
+    assert header is not None and header.records == records
+    merged = {window.name: {} for window in wanted}
+    counts = {window.name: {} for window in wanted}
+    for part in usage:
+        for name, by_user in part.items():
+            reading.merge_into(merged[name], by_user)
+            for user, accounts in by_user.items():
+                for account in accounts:
+                    held = counts[name].setdefault(user, {}).setdefault(account, [0])
+                    held[0] += 1
+    assert summaries.together_part(lines, header, "usage", wanted, optout) == merged
+    assert summaries.together_part(lines, header, "counts", wanted, optout) == counts
+    assert summaries.together_part(lines, header, "measured", wanted, optout) == \
+        scope.merged_measured(measured, wanted)
 
 
 def assert_bookkeeping_is_a_clean_rebuilds(root):
@@ -178,7 +206,6 @@ def leaderboard_kind(path):
     """The kind of a file sb-rank writes: its path without the cluster, window, skill and
     competition named."""
     path = re.sub(r"/clusters/[^/]+", "/clusters/C", path)
-    path = re.sub(r"/\.cache/[^/]+\.json$", "/.cache/C.json", path)
     path = re.sub(r"(alltime|rolling-[0-9]+d|month)_stats\.json$", "W_stats.json", path)
     path = re.sub(r"(alltime|rolling-[0-9]+d|month)_[a-z_]+\.json$", "W_M.json", path)
     return re.sub(r"/competitions/[^/]+\.json$", "/competitions/ID.json", path)
@@ -194,7 +221,8 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
     kinds = {leaderboard_kind(path) for _, path in points}
     assert {"/leaderboards/clusters/C/groups/W_stats.json", "/leaderboards/W_M.json",
             "/leaderboards/history.json", "/leaderboards/rebuild.json",
-            "/leaderboards/competitions/ID.json", "/leaderboards/.cache/C.json"} <= \
+            "/leaderboards/competitions/ID.json", "/leaderboards/.cache/clusters/C",
+            "/leaderboards/.cache/all.json"} <= \
         {kind[len(probe):] for kind in kinds}
     for point in representative_points(points, leaderboard_kind):
         root = linked_copy(rebuild_base, rebuild_base.parent / f"kill-{point}")
@@ -249,8 +277,8 @@ def test_a_rebuild_after_a_poll_killed_at_any_write_point_then_rerun_is_exact(po
     points = write_points(sb_rank.main, ["--root", probe, "--if-changed"], env=RANK_ENV)
     assert len(points) == ran.points
     kinds = {leaderboard_kind(path)[len(probe):] for _, path in points}
-    assert "/leaderboards/.cache/C.json" in kinds and not any(
-        "anvil" in path for _, path in points)            # anvil's boards are left alone
+    assert {"/leaderboards/.cache/clusters/C", "/leaderboards/.cache/all.json"} <= kinds and \
+        not any("anvil" in path for _, path in points)     # anvil's boards are left alone
     for point in representative_points(points, leaderboard_kind):
         root = polled_copy(poll_base, poll_base.parent / f"poll-kill-{point}")
         assert rank_if_changed(root, point).killed, point

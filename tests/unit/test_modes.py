@@ -164,7 +164,8 @@ KINDS = {"data file": "clusters/hammer/agg/alltime.json",
          "news lock": "state/news/chat.lock", "outbox": "state/news/chat.outbox",
          "opt-out list": "config/optout.txt", "sharing config": "config/sharing.json",
          "metrics inside the root": "metrics/x.prom",
-         "summary kept by a rebuild": "leaderboards/.cache/hammer.json"}
+         "summary kept by a rebuild": "leaderboards/.cache/clusters/hammer.json",
+         "all-cluster sums kept by a rebuild": "leaderboards/.cache/all.json"}
 
 
 @pytest.mark.parametrize("umask", [0o077, 0o000], ids=["umask 0077", "umask 0000"])

@@ -301,9 +301,9 @@ def test_a_poll_of_one_cluster_reads_what_it_changed_and_writes_only_boards_that
     after = identities(ranked_root)
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed, "the poll changed boards"
-    assert all(name.startswith(("clusters/hammer/", ".cache/hammer.json", "index.json",
-                                "rebuild.json")) or "/" not in name or
-               name.startswith("groups/") for name in changed), changed
+    assert all(name.startswith(("clusters/hammer/", ".cache/clusters/hammer.json",
+                                ".cache/all.json", "groups/")) or "/" not in name
+               for name in changed), changed
     summary = orjson.loads(ran.stdout)
     assert summary["written"] == len([name for name in changed if name.endswith(".json") and
                                       "_stats" not in name and not name.startswith(".")
@@ -319,7 +319,7 @@ def test_a_poll_of_one_cluster_reads_what_it_changed_and_writes_only_boards_that
 # -- damaged, stale and planted summaries --------------------------------------------------------
 
 def summary_path(root, cluster="anvil"):
-    return os.path.join(root, "leaderboards", ".cache", f"{cluster}.json")
+    return os.path.join(root, "leaderboards", ".cache", "clusters", f"{cluster}.json")
 
 
 def read_summary(root, cluster="anvil"):
@@ -537,3 +537,117 @@ def test_a_busy_store_is_waited_for_once_and_left_out_named(ranked_root, tmp_pat
     assert ran.stderr.count(b"cluster hammer is left out") == 1
     with open(log) as handle:
         assert handle.read().split() == ["7"]
+
+
+# -- the all-cluster sums --------------------------------------------------------------------
+
+def together_path(root):
+    return os.path.join(root, "leaderboards", ".cache", "all.json")
+
+
+def rewrite_together(root, change, mode=0o644):
+    """The all-cluster sums rewritten by `change(header, parts)`, their digests made to match
+    (as a forger would)."""
+    import hashlib
+    with open(together_path(root), "rb") as handle:
+        lines = handle.read().split(b"\n")[:-1]
+    header = orjson.loads(lines[0])
+    parts = dict(zip(("measured", "usage", "counts"), (orjson.loads(line)
+                                                        for line in lines[1:])))
+    header = change(header, parts) or header
+    texts = [orjson.dumps(parts[name]) for name in ("measured", "usage", "counts")]
+    header["digests"] = {name: hashlib.sha256(text).hexdigest()
+                         for name, text in zip(("measured", "usage", "counts"), texts)}
+    os.unlink(together_path(root))
+    with open(together_path(root), "wb") as handle:
+        handle.write(b"\n".join([orjson.dumps(header)] + texts) + b"\n")
+    os.chmod(together_path(root), mode)
+
+
+def doubled(header, parts):
+    parts["usage"] = more(parts["usage"])
+
+
+def doubled_elsewhere(header, parts):
+    """Doubled sums of the users who have jobs on anvil and vise only: what a poll of hammer
+    takes out and puts back never shows them."""
+    parts["usage"] = {window: {user: (accounts if user in ("bo", "eve") else more(
+        {"w": {user: accounts}})["w"][user]) for user, accounts in by_user.items()}
+        for window, by_user in parts["usage"].items()}
+
+
+def count_dropped(header, parts):
+    """The counts of a user the poll of hammer changes, gone (their sums still there)."""
+    for by_user in parts["counts"].values():
+        by_user.pop("bo", None)
+
+
+def count_of(value):
+    def change(header, parts):
+        for by_user in parts["counts"].values():
+            for accounts in by_user.values():
+                for account in accounts:
+                    accounts[account] = [value]
+    return change
+
+
+def record_moved(header, parts):
+    header["clusters"][0][2] = "0" * 64
+
+
+def edited_together(change):
+    def plant(root):
+        with open(together_path(root), "rb") as handle:
+            data = handle.read()
+        with open(together_path(root), "wb") as handle:
+            handle.write(change(data))
+    return plant
+
+
+PLANTED_SUMS = {
+    "empty": edited_together(lambda data: b""),
+    "cut short": edited_together(lambda data: data[:len(data) // 2]),
+    "numbers changed, digest not": edited_together(lambda data: b"\n".join(
+        line.replace(b"[", b"[9") if number == 2 else line
+        for number, line in enumerate(data.split(b"\n")))),
+    "sums changed, by another account": lambda root: (
+        rewrite_together(root, doubled_elsewhere),
+        os.geteuid() == 0 and os.chown(together_path(root), 1, -1)),
+    "sums changed, writable by its group": lambda root: rewrite_together(
+        root, doubled_elsewhere, 0o664),
+    "sums changed, hard-linked": lambda root: (rewrite_together(root, doubled_elsewhere),
+                                               os.link(together_path(root),
+                                                       together_path(root) + ".kept")),
+    "sums that do not hold the polled cluster's part": lambda root: rewrite_together(
+        root, doubled),
+    "an entry's count missing": lambda root: rewrite_together(root, count_dropped),
+    "counts of zero": lambda root: rewrite_together(root, count_of(0)),
+    "counts too high": lambda root: rewrite_together(root, count_of(9)),
+    "a cluster's record moved": lambda root: rewrite_together(root, record_moved),
+}
+
+
+@pytest.mark.parametrize("planting", sorted(PLANTED_SUMS))
+def test_damaged_or_planted_sums_never_make_a_board_wrong(ranked_root, planting):
+    """Sums that do not check out are not used; sums that do not hold what a changed cluster
+    held (doubled: more than that cluster's part where it is the only one) are merged again."""
+    PLANTED_SUMS[planting](ranked_root)
+    later = NOW + timedelta(minutes=10)
+    reduce_into(ranked_root, [job(990, "ann", "2025-08-31T11:00:00Z", cpus=4, account="zoo",
+                                  cluster="hammer")], later)
+    ran = run_forked(sb_rank.main, ["--root", ranked_root, "--now", iso(later), "--if-changed"],
+                     setup=another_account if "another account" in planting and os.geteuid()
+                     else lambda: None)
+    assert ran.code == 0, ran.stderr
+    assert_like_a_full_rebuild(ranked_root, later)
+
+
+def test_sums_changed_by_this_account_are_trusted_as_its_store_is(ranked_root):
+    """What makes the tests above fail when a check is missing: sums the account running the
+    rebuild rewrote, consistent and with matching digests, are used (as its store would be)."""
+    rewrite_together(ranked_root, doubled_elsewhere)
+    later = NOW + timedelta(minutes=10)
+    reduce_into(ranked_root, [job(991, "bo", "2025-08-31T11:00:00Z", cluster="hammer")], later)
+    rank(ranked_root, later, "--if-changed")
+    with pytest.raises(AssertionError):
+        assert_like_a_full_rebuild(ranked_root, later)

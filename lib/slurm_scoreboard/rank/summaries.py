@@ -1,5 +1,5 @@
 """Each cluster's window summaries, kept between rebuilds, so that a poll's rebuild costs what
-the poll changed (``leaderboards/.cache/<cluster>.json``).
+the poll changed (``leaderboards/.cache/clusters/<cluster>.json``).
 
 A cluster's summary is what its boards and its part of the all-cluster boards are made of:
 every window's usage per user and account (store/reading.py's ``collect_cluster``) and its
@@ -141,10 +141,11 @@ def line(part: ByWindow) -> Optional[bytes]:
         return None
 
 
-def read_lines(root: str, cluster: str) -> Optional[List[bytes]]:
-    """The file's lines (header first), when it is one this account wrote (:func:`_ours`)."""
+def read_lines(path: str, parts: int) -> Optional[List[bytes]]:
+    """A summary file's header and `parts` lines, when it is one this account wrote
+    (:func:`_ours`) and has that many."""
     try:
-        fd = open_file(layout.summary_file(root, cluster))
+        fd = open_file(path)
     except (OSError, UnsafePath):
         return None
     with os.fdopen(fd, "rb") as handle:
@@ -152,7 +153,11 @@ def read_lines(root: str, cluster: str) -> Optional[List[bytes]]:
             return None
         data = handle.read(LIMIT + 1)
     lines = data.split(b"\n")
-    return lines[:-1] if len(lines) == len(PARTS) + 2 and lines[-1] == b"" else None
+    return lines[:-1] if len(lines) == parts + 2 and lines[-1] == b"" else None
+
+
+def cluster_lines(root: str, cluster: str) -> Optional[List[bytes]]:
+    return read_lines(layout.summary_file(root, cluster), len(PARTS))
 
 
 def _ours(info: os.stat_result) -> bool:
@@ -193,14 +198,87 @@ def _boards_record(boards) -> bool:
 
 def part(lines: List[bytes], header: Header, name: str, windows: Sequence[Window],
          optout: OptOut) -> Optional[ByWindow]:
-    """Part `name` of a summary file whose header is `header`, checked whole (its digest, its
-    windows, every value and name); None when it does not hold."""
-    text = lines[1 + PARTS.index(name)]
-    if lines[0] != header.line or _digest(text) != header.digests[name]:
-        return None
+    """Part `name` of a cluster's summary file whose header is `header`, checked whole (its
+    digest, its windows, every value and name); None when it does not hold."""
     if name == "measured":
-        return _part(text, windows, optout, efficiency.SUMS, _sums)
-    return _part(text, windows, optout, metrics.SIZE, _counts)
+        return _checked(lines, header.line, header.digests[name], 1, windows, optout,
+                        efficiency.SUMS, _sums)
+    return _checked(lines, header.line, header.digests[name], 1 + PARTS.index(name), windows,
+                    optout, metrics.SIZE, _counts)
+
+
+def _checked(lines: List[bytes], header_line: bytes, digest: str, index: int,
+             windows: Sequence[Window], optout: OptOut, size: int,
+             valid: Callable[[list], bool]) -> Optional[ByWindow]:
+    text = lines[index]
+    if lines[0] != header_line or _digest(text) != digest:
+        return None
+    return _part(text, windows, optout, size, valid)
+
+
+# -- the all-cluster summary ---------------------------------------------------------------------
+
+TOGETHER = ("measured", "usage", "counts")     # its lines after the header
+Record = Tuple[str, Optional[str], Optional[str]]    # cluster, measured key, usage key
+
+
+class Together(NamedTuple):
+    """The all-cluster summary's header, checked: each cluster with the keys of the parts of
+    it the sums hold (None: left out), and each part's digest."""
+    line: bytes
+    records: List[Record]
+    digests: Dict[str, str]
+
+
+def together_lines(root: str) -> Optional[List[bytes]]:
+    return read_lines(layout.path(root, "summary_together"), len(TOGETHER))
+
+
+def together_header(lines: Optional[List[bytes]]) -> Optional[Together]:
+    try:
+        header = orjson.loads(lines[0]) if lines else None
+    except orjson.JSONDecodeError:
+        return None
+    if type(header) is not dict or set(header) != {"format", "clusters", "digests"} or \
+            header["format"] != FORMAT or not _records(header["clusters"]):
+        return None
+    digests = header["digests"]
+    if type(digests) is not dict or set(digests) != set(TOGETHER) or \
+            not all(type(text) is str for text in digests.values()):
+        return None
+    return Together(lines[0], [tuple(record) for record in header["clusters"]], digests)
+
+
+def _records(records) -> bool:
+    return type(records) is list and all(
+        type(record) is list and len(record) == 3 and type(record[0]) is str
+        and all(key is None or type(key) is str for key in record[1:]) for record in records)
+
+
+def together_part(lines: List[bytes], header: Together, name: str, windows: Sequence[Window],
+                  optout: OptOut) -> Optional[ByWindow]:
+    """Part `name` of the all-cluster summary, checked whole; the counts are [n], n the
+    clusters that have the entry (1 to their number)."""
+    index = 1 + TOGETHER.index(name)
+    if name == "measured":
+        return _checked(lines, header.line, header.digests[name], index, windows, optout,
+                        efficiency.SUMS, _sums)
+    if name == "usage":
+        return _checked(lines, header.line, header.digests[name], index, windows, optout,
+                        metrics.SIZE, _counts)
+    clusters = len(header.records)
+    return _checked(lines, header.line, header.digests[name], index, windows, optout, 1,
+                    lambda numbers: not set(map(type, numbers)) - {int} and
+                    (not numbers or (min(numbers) >= 1 and max(numbers) <= clusters)))
+
+
+def save_together(root: str, records: List[Record], lines: Dict[str, bytes]) -> None:
+    """Write the all-cluster summary (after the all-cluster boards)."""
+    header = orjson.dumps({"format": FORMAT, "clusters": records,
+                           "digests": {part: _digest(lines[part]) for part in TOGETHER}})
+    atomic_write(layout.path(root, "summary_together"),
+                 b"\n".join([header] + [lines[part] for part in TOGETHER]) + b"\n",
+                 mode=writer_only_mode())
 
 
 # -- checking a part whole ----------------------------------------------------------------------

@@ -19,8 +19,8 @@ from typing import Dict, List, Optional
 from ..boardfiles import SKILLS, ranked
 from ..core import xp
 from ..store import metrics
-from ..store.metrics import metric_value
 from ..store.reading import Usage, is_group
+from .standings import metric_values
 
 
 def members_of(usage: Usage) -> Dict[str, List[str]]:
@@ -41,11 +41,13 @@ def group_entry(account: str, names: List[str], charged: Dict[str, metrics.Vecto
     levels: Dict[str, List[int]] = {}
     points: Dict[str, List[int]] = {}
     ranks: Dict[str, Dict[str, Optional[int]]] = {name: {} for name in names}
+    vectors = {name: charged[name] for name in names}
     for metric in SKILLS:
-        values = {name: metric_value(charged[name], metric) for name in names}
-        rate = rates[metric]
-        points[metric] = [xp.xp_of(values[name], rate) for name in names]
-        levels[metric] = [xp.level(earned) for earned in points[metric]]
+        values = metric_values(vectors, metric)
+        earned = xp.xp_of_each(values, rates[metric])
+        points[metric] = list(earned.values())
+        levels[metric] = [min(level, xp.MAX_LEVEL)
+                          for level in xp.virtual_levels(earned).values()]
         found = {name: rank for rank, name, _ in ranked(values)}
         for name in names:
             ranks[name][metric] = found.get(name)

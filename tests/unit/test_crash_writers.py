@@ -142,8 +142,10 @@ def assert_summaries_hold(root, now=NOW):
         assert summaries.part(lines, header, "settled", dated, optout) == settled, cluster
         with open(layout.path(root, "index_file"), "rb") as handle:
             measured_boards = orjson.loads(handle.read())["efficiency"]
-        assert header.boards["files"] == summaries.board_identities(
-            clusters.board_files(root, cluster, wanted, measured_boards)), cluster
+        assert header.boards["usage"]["files"] == summaries.board_identities(
+            clusters.usage_board_files(root, cluster, wanted)), cluster
+        assert header.boards["efficiency"]["files"] == summaries.board_identities(
+            clusters.efficiency_board_files(root, cluster, wanted, measured_boards)), cluster
         records.append((cluster, keys["measured"], keys["usage"]))
         usage.append(reading.collect_cluster(root, cluster, wanted, optout, 10, damaged))
         measured.append(efficiency.collect_cluster(root, cluster, wanted, optout, damaged))

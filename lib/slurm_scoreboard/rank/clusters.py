@@ -20,23 +20,39 @@ KEPT = "kept"       # what Cluster.usage gives when its summary's usage holds (r
 Found = Union[Dict[str, reading.Usage], str, None]
 
 
-def board_files(root: str, cluster: str, wanted: Sequence[Window],
-                measured_boards: Sequence[str]) -> List[str]:
-    """Every file of a cluster's boards: what its kept summary records the identity of."""
+def usage_board_files(root: str, cluster: Optional[str], wanted: Sequence[Window]) -> List[str]:
+    """Every usage board and group statistics file of a scope (None: all clusters)."""
     paths = []
     for window in wanted:
         for kind in boardfiles.KINDS:
             paths += [layout.board_path(root, window.name, metric, cluster, kind)
-                      for metric in tuple(boardfiles.BOARDS) + tuple(measured_boards)]
+                      for metric in boardfiles.BOARDS]
         paths.append(layout.stats_path(root, window.name, cluster))
     return paths
 
 
-def board_settings(run: Run, measured_boards: Sequence[str]) -> str:
-    """What a cluster's boards are made with besides its summary."""
-    return orjson.dumps({"rates": run.rates, "min_cpu_hours": run.min_hours,
-                         "efficiency": list(measured_boards)},
-                        option=orjson.OPT_SORT_KEYS).decode()
+def efficiency_board_files(root: str, cluster: Optional[str], wanted: Sequence[Window],
+                           measured_boards: Sequence[str]) -> List[str]:
+    """Every efficiency board of a scope (None: all clusters)."""
+    return [layout.board_path(root, window.name, metric, cluster, kind)
+            for window in wanted for kind in boardfiles.KINDS for metric in measured_boards]
+
+
+def usage_set(run: Run, cluster: Optional[str]) -> dict:
+    """A scope's usage boards as they are now: what they are made with besides the usage (the
+    rates), and who each file is (summaries.board_identities)."""
+    return {"settings": orjson.dumps(run.rates, option=orjson.OPT_SORT_KEYS).decode(),
+            "files": summaries.board_identities(usage_board_files(run.root, cluster,
+                                                                  run.wanted))}
+
+
+def efficiency_set(run: Run, cluster: Optional[str], measured_boards: Sequence[str]) -> dict:
+    """A scope's efficiency boards as they are now (as :func:`usage_set`)."""
+    settings = {"rate": run.rates["cpu_used_hours"], "min_cpu_hours": run.min_hours,
+                "boards": list(measured_boards)}
+    return {"settings": orjson.dumps(settings, option=orjson.OPT_SORT_KEYS).decode(),
+            "files": summaries.board_identities(efficiency_board_files(
+                run.root, cluster, run.wanted, measured_boards))}
 
 
 class Cluster:
@@ -147,47 +163,62 @@ class Cluster:
             usage = dict(settled, alltime=alltime)
         return {window.name: usage[window.name] for window in run.wanted}
 
-    def boards_hold(self, run: Run, measured_boards: Sequence[str]) -> bool:
-        """Whether the summary vouches for the cluster's boards: made from what the store
-        holds now, with these settings, and every file untouched since."""
-        if not (self.holds("usage") and self.holds("measured")):
-            return False
-        paths = board_files(run.root, self.name, run.wanted, measured_boards)
-        return self.header is not None and self.header.boards == {
-            "settings": board_settings(run, measured_boards),
-            "files": summaries.board_identities(paths)}
-
     def write(self, run: Run, found: Found,
               measured_boards: Sequence[str]) -> Optional[Dict[str, reading.Usage]]:
-        """The cluster's boards, unless its summary vouches for them (:meth:`boards_hold`);
-        then its summary kept. The usage it had (None: left alone, not read)."""
-        if self.boards_hold(run, measured_boards):
-            run.writer.left_alone(len(board_files(run.root, self.name, run.wanted,
-                                                  measured_boards)) - len(run.wanted))
-            return found if isinstance(found, dict) else None
-        usage = self.kept_usage(run) if isinstance(found, str) else found
-        if usage is None:
-            return None
-        write_boards(run, usage, self.name)
-        measured = self.measured(run)
-        if measured is not None and measured_boards:
-            write_efficiency(run, measured, measured_boards, self.name)
+        """The cluster's boards, each set (usage, efficiency) left alone while the summary
+        vouches for it: made from what the store holds now, with these settings, and every
+        file untouched since; then its summary kept. The usage it had (None: not read)."""
+        record = self.header.boards if self.header is not None else {}
+        usage = found if isinstance(found, dict) else None
+        usage_alone = self.holds("usage") and record.get("usage") == usage_set(run, self.name)
+        if usage_alone:
+            run.writer.left_alone(len(run.wanted) * len(boardfiles.KINDS) *
+                                  len(boardfiles.BOARDS))
+        else:
+            usage = usage or self.kept_usage(run)
+            if usage is None:
+                return None
+            write_boards(run, usage, self.name)
+        if self.holds("measured") and record.get("efficiency") == efficiency_set(
+                run, self.name, measured_boards):
+            run.writer.left_alone(len(run.wanted) * len(boardfiles.KINDS) *
+                                  len(measured_boards))
+            if usage_alone:
+                return usage
+        else:
+            measured = self.measured(run)
+            if measured is not None and measured_boards:
+                write_efficiency(run, measured, measured_boards, self.name)
         self.save(run, usage, measured_boards)
         return usage
 
-    def save(self, run: Run, usage: Dict[str, reading.Usage],
+    def _line(self, run: Run, part: str,
+              usage: Optional[Dict[str, reading.Usage]]) -> Optional[bytes]:
+        """Part `part`'s line to keep: as read, as the file holds it while it holds, or made
+        now."""
+        if self.lines.get(part) is not None:
+            return self.lines[part]
+        if self.holds(part) and self.header is not None:
+            raw = summaries.raw_part(summaries.cluster_lines(run.root, self.name), self.header,
+                                     part)
+            if raw is not None:
+                return raw
+        if part == "measured":
+            measured = self.measured(run)
+            return summaries.line(measured) if measured is not None else None
+        if part == "usage":
+            usage = usage or self.kept_usage(run)
+            return summaries.line(usage) if usage is not None else None
+        return None
+
+    def save(self, run: Run, usage: Optional[Dict[str, reading.Usage]],
              measured_boards: Sequence[str]) -> None:
         """The cluster's summary, when it was read whole and clean."""
-        measured = self.measured(run)
-        if not self.clean or measured is None or set(self.keys) != set(summaries.PARTS):
+        if set(self.keys) != set(summaries.PARTS):
             return
-        lines = dict(self.lines)
-        if "measured" not in self.kept:
-            lines["measured"] = summaries.line(measured)
-        if "usage" not in self.kept:
-            lines["usage"] = summaries.line(usage)
-        if all(lines.get(part) is not None for part in summaries.PARTS):
-            paths = board_files(run.root, self.name, run.wanted, measured_boards)
+        lines = {part: self._line(run, part, usage) for part in summaries.PARTS}
+        if self.clean and all(line is not None for line in lines.values()):
             summaries.save(run.root, self.name, self.keys,
-                           {"settings": board_settings(run, measured_boards),
-                            "files": summaries.board_identities(paths)}, lines)
+                           {"usage": usage_set(run, self.name),
+                            "efficiency": efficiency_set(run, self.name, measured_boards)},
+                           lines)   # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from ..errors import LockBusy
 from ..history import chronicle, competitions
 from ..store import reading
 from . import efficiency, rebuilds
-from .clusters import Cluster
+from .clusters import Cluster, efficiency_set
 from .scope import (
     EXIT_DAMAGED,
     Damage,
@@ -102,9 +102,11 @@ def rebuild(root: str, rates: Dict[str, float], optout: OptOut, now: datetime, w
             part = cluster.measured(run)
             if part is not None:
                 write_efficiency(run, part, measured_boards, cluster.name)
-    if measured_boards:
+    if sums.efficiency_holds(efficiency_set(run, None, measured_boards)):
+        run.writer.left_alone(len(run.wanted) * len(boardfiles.KINDS) * len(measured_boards))
+    elif measured_boards:
         write_efficiency(run, measured, measured_boards)
-    sums.save(clusters, readable, measured)
+    sums.save(clusters, readable, measured, efficiency_set(run, None, measured_boards))
     del measured, sums
     history(run, [cluster.name for cluster in readable], contests, history_every)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),

@@ -190,10 +190,28 @@ def _texts(value) -> bool:
         all(type(text) is str for text in value.values())
 
 
+BOARD_SETS = ("usage", "efficiency")     # a cluster's boards, each set vouched for apart
+
+
 def _boards_record(boards) -> bool:
-    return (type(boards) is dict and set(boards) == {"settings", "files"}
-            and type(boards["settings"]) is str and type(boards["files"]) is list
-            and all(type(entry) is str for entry in boards["files"]))
+    """{"usage": set, "efficiency": set}, each set {"settings": text, "files": [identity]}."""
+    return type(boards) is dict and set(boards) == set(BOARD_SETS) and \
+        all(_board_set(record) for record in boards.values())
+
+
+def _board_set(record) -> bool:
+    return (type(record) is dict and set(record) == {"settings", "files"}
+            and type(record["settings"]) is str and type(record["files"]) is list
+            and all(type(entry) is str for entry in record["files"]))
+
+
+def raw_part(lines: Optional[List[bytes]], header: Header, name: str) -> Optional[bytes]:
+    """Part `name`'s line as the file holds it, when its digest is the header's (to keep it
+    as it is, unread)."""
+    if not lines or lines[0] != header.line:
+        return None
+    text = lines[1 + PARTS.index(name)]
+    return text if _digest(text) == header.digests[name] else None
 
 
 def part(lines: List[bytes], header: Header, name: str, windows: Sequence[Window],
@@ -228,6 +246,7 @@ class Together(NamedTuple):
     line: bytes
     records: List[Record]
     digests: Dict[str, str]
+    boards: dict            # the all-cluster efficiency boards: {"settings", "files"}
 
 
 def together_lines(root: str) -> Optional[List[bytes]]:
@@ -239,14 +258,16 @@ def together_header(lines: Optional[List[bytes]]) -> Optional[Together]:
         header = orjson.loads(lines[0]) if lines else None
     except orjson.JSONDecodeError:
         return None
-    if type(header) is not dict or set(header) != {"format", "clusters", "digests"} or \
-            header["format"] != FORMAT or not _records(header["clusters"]):
+    if type(header) is not dict or set(header) != {"format", "clusters", "digests", "boards"} \
+            or header["format"] != FORMAT or not _records(header["clusters"]):
         return None
     digests = header["digests"]
     if type(digests) is not dict or set(digests) != set(TOGETHER) or \
-            not all(type(text) is str for text in digests.values()):
+            not all(type(text) is str for text in digests.values()) or \
+            not _board_set(header["boards"]):
         return None
-    return Together(lines[0], [tuple(record) for record in header["clusters"]], digests)
+    return Together(lines[0], [tuple(record) for record in header["clusters"]], digests,
+                    header["boards"])
 
 
 def _records(records) -> bool:
@@ -272,9 +293,10 @@ def together_part(lines: List[bytes], header: Together, name: str, windows: Sequ
                     (not numbers or (min(numbers) >= 1 and max(numbers) <= clusters)))
 
 
-def save_together(root: str, records: List[Record], lines: Dict[str, bytes]) -> None:
+def save_together(root: str, records: List[Record], boards: dict,
+                  lines: Dict[str, bytes]) -> None:
     """Write the all-cluster summary (after the all-cluster boards)."""
-    header = orjson.dumps({"format": FORMAT, "clusters": records,
+    header = orjson.dumps({"format": FORMAT, "clusters": records, "boards": boards,
                            "digests": {part: _digest(lines[part]) for part in TOGETHER}})
     atomic_write(layout.path(root, "summary_together"),
                  b"\n".join([header] + [lines[part] for part in TOGETHER]) + b"\n",

@@ -35,6 +35,7 @@ class Sums:
         self.header = summaries.together_header(self.lines)
         self.failed = False
         self.measured_from: set = set()
+        self.measured_kept = False          # the measured sums are the file's
         opened = self._open(clusters) if self._usage_holds(clusters) else None
         self.incremental = opened is not None
         self.usage, self.counts = opened or ({window.name: {} for window in run.wanted},
@@ -70,7 +71,9 @@ class Sums:
                                            self.run.wanted, self.run.optout)
             if kept is not None:
                 self.measured_from = {cluster.name for cluster in clusters}
+                self.measured_kept = True
                 return kept
+        self.measured_kept = False
         parts = [(cluster.name, cluster.measured(self.run)) for cluster in clusters]
         self.measured_from = {name for name, part in parts if part is not None}
         return merged_measured([part for _, part in parts if part is not None], self.run.wanted)
@@ -118,9 +121,15 @@ class Sums:
                 _add(self.usage, self.counts, usage or {})
         return self.usage
 
+    def efficiency_holds(self, boards: dict) -> bool:
+        """Whether the all-cluster efficiency boards are what the file vouches for: made from
+        the measured sums it holds, with these settings, and untouched since."""
+        return self.measured_kept and self.header is not None and self.header.boards == boards
+
     def save(self, clusters: Sequence[Cluster], readable: Sequence[Cluster],
-             measured: dict) -> None:
-        """Keep the sums, each cluster recorded with the keys of what they hold of it."""
+             measured: dict, boards: dict) -> None:
+        """Keep the sums, each cluster recorded with the keys of what they hold of it, and
+        the all-cluster efficiency boards written from the measured sums."""
         included = {cluster.name for cluster in readable if cluster.clean}
         records = [(cluster.name,
                     cluster.keys.get("measured") if cluster.name in self.measured_from and
@@ -130,7 +139,8 @@ class Sums:
         lines = {"measured": summaries.line(measured), "usage": summaries.line(self.usage),
                  "counts": summaries.line(self.counts)}
         if all(line is not None for line in lines.values()):
-            summaries.save_together(self.run.root, records, lines)   # type: ignore[arg-type]
+            summaries.save_together(self.run.root, records, boards,
+                                    lines)   # type: ignore[arg-type]
 
 
 def _same_entries(usage: reading.Usage, counts: dict) -> bool:

@@ -232,10 +232,12 @@ def leaderboard_files(root):
     return found
 
 
-def written_since(before, after):
-    """(files, bytes) written: the files under leaderboards/ that are new or replaced."""
+def written_since(before, after, kept=None):
+    """(files, bytes) written: the files under leaderboards/ that are new or replaced (only
+    the summaries kept in .cache/ with `kept` True, only the others with False)."""
     changed = [size for path, (who, size) in after.items()
-               if path not in before or before[path][0] != who]
+               if (path not in before or before[path][0] != who) and
+               (kept is None or ("/.cache/" in path) == kept)]
     return len(changed), sum(changed)
 
 
@@ -245,43 +247,54 @@ def poll_figure(root, env, args):
         print("the first poll erased the opted-out users from clu00's store")
     history_done(root)
     first = leaderboard_files(root)
-    full, full_peak, done = timed_rank(root, env, [])
+    cpu = []
+    full, full_peak, done = timed_rank(root, env, [], cpu)
     boards = orjson.loads(done.stdout)["boards"]
     built = leaderboard_files(root)
     full_files, full_bytes = written_since(first, built)
     if poll(root, "clu00", args.poll, args.users, env)["users_erased"]:
         sys.exit("rank_rebuild: the poll erased users: it changed more than its jobs")
-    seconds, peak, done = timed_rank(root, env, ["--if-changed"])
+    seconds, peak, done = timed_rank(root, env, ["--if-changed"], cpu)
     summary = orjson.loads(done.stdout)
     if summary.get("skipped"):
         sys.exit(f"rank_rebuild: the poll's rebuild was skipped: {summary}")
-    files, written = written_since(built, leaderboard_files(root))
-    print(f"full rebuild: {full:6.1f} s, peak RSS {full_peak:.0f} MiB, {boards} boards, "
-          f"{full_files} files ({full_bytes / 1e6:.1f} MB) written")
+    after = leaderboard_files(root)
+    files, written = written_since(built, after)
+    kept_bytes = written_since(built, after, kept=True)[1]
+    full_kept = written_since(first, built, kept=True)[1]
+    print(f"full rebuild: {full:6.1f} s ({cpu[0]:.1f} s CPU), peak RSS {full_peak:.0f} MiB, "
+          f"{boards} boards, {full_files} files ({full_bytes / 1e6:.1f} MB) written")
     print(f"rebuild after a poll of one cluster of {args.clusters} ({args.poll} jobs): "
-          f"{seconds:6.1f} s, peak RSS {peak:.0f} MiB, {files} files ({written / 1e6:.1f} MB) "
-          f"written; {seconds / full:.3f} of the full rebuild (target <= 0.2), "
-          f"{written / full_bytes:.3f} of its bytes")
+          f"{seconds:6.1f} s ({cpu[1]:.1f} s CPU), peak RSS {peak:.0f} MiB, {files} files "
+          f"({written / 1e6:.1f} MB) written; {seconds / full:.3f} of the full rebuild "
+          f"({cpu[1] / cpu[0]:.3f} of its CPU time; target <= 0.2), "
+          f"{written / full_bytes:.3f} of its bytes (summaries: {kept_bytes / 1e6:.1f} MB, "
+          f"{full_kept / 1e6:.1f} MB in the full rebuild)")
     return {"clusters": args.clusters, "months": args.months, "users": args.users,
             "poll_jobs": args.poll, "usage_days": args.usage_days, "boards": boards,
             "full_seconds": full, "full_peak_mib": full_peak, "full_files": full_files,
-            "full_bytes": full_bytes, "seconds": seconds, "peak_mib": peak,
+            "full_bytes": full_bytes, "full_cpu_seconds": cpu[0], "seconds": seconds,
+            "cpu_seconds": cpu[1], "peak_mib": peak, "summary_bytes": kept_bytes,
+            "full_summary_bytes": full_kept,
             "files_written": files, "bytes_written": written}
 
 
-def timed_rank(root, env, extra):
-    """(seconds, peak RSS MiB, the finished process) of one sb-rank rebuild."""
+def timed_rank(root, env, extra, cpu=None):
+    """(seconds, peak RSS MiB, the finished process) of one sb-rank rebuild; its CPU seconds
+    (user + system) are appended to `cpu` when given."""
     sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
     with tempfile.NamedTemporaryFile("r") as report:
         start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sb_rank,
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", report.name, sb_rank,
                                "--root", root, "--now", NOW] + extra, capture_output=True,
                               text=True, env=env)
         seconds = time.perf_counter() - start
-        peak = int(report.read().split()[-1]) / 1024
+        peak, user, system = report.read().split()[-3:]
     if done.returncode != 0:
         sys.exit(f"sb-rank failed: {done.stderr}")
-    return seconds, peak, done
+    if cpu is not None:
+        cpu.append(float(user) + float(system))
+    return seconds, int(peak) / 1024, done
 
 
 def main():

@@ -2,8 +2,11 @@
 efficiency boards from the usage files, the history pass when it is due, and the index; under
 the root's rebuild lock, skipped when nothing it reads changed (rebuilds.py).
 
-Damaged store files are reported (:class:`Damage`) and left out, so one bad file never freezes
-the boards: every other cluster and month is still ranked.
+A rebuild costs what changed since the last one: a cluster whose summary still holds is not
+read and its boards are left alone (clusters.py), the all-cluster boards come from the kept
+sums brought up to date (together.py), and a board is written only when what it shows changed
+(writer.py). Damaged store files are reported (:class:`Damage`) and left out, so one bad file
+never freezes the boards: every other cluster and month is still ranked.
 """
 from __future__ import annotations
 

@@ -1,28 +1,35 @@
-"""Each cluster's window summaries, kept between rebuilds, so that a poll's rebuild costs what
-the poll changed (``leaderboards/.cache/clusters/<cluster>.json``).
+"""The files a rebuild keeps between rebuilds, so that a poll's rebuild costs what the poll
+changed: each cluster's window summaries (``leaderboards/.cache/clusters/<cluster>.json``,
+used by clusters.py) and the all-cluster sums (``leaderboards/.cache/all.json``,
+together.py).
 
-A cluster's summary is what its boards and its part of the all-cluster boards are made of:
-every window's usage per user and account (store/reading.py's ``collect_cluster``) and its
-measured usage (efficiency.py's ``collect_cluster``). A rebuild reads a cluster's store only
-when the summary's key moved (:func:`store_key`): the identity (inode, size, change and modify
-times) of every store file and folder the summary was read from (the all-time index, the
-monthly rollups, the usage days), taken under the store's shared lock; the windows (the UTC
-day); who opted out; and the code. Beside the summary the file records what the cluster's
-boards were written with (the rates, the efficiency bar, which efficiency boards exist) and the
-identity of each board file after it was written: while both still hold, the cluster's boards
-are left as they are, and a board replaced or removed since is written again from the summary.
+A cluster's summary is what its boards and its part of the all-cluster boards are made of, in
+three parts, each with the key it was made under: its measured usage per window
+(efficiency.py's ``collect_cluster``; key: the usage days, :func:`measured_key`), its usage
+per window (store/reading.py's ``collect_cluster``; key: the all-time index and every monthly
+rollup) and its settled months, what every month but the newest adds to each dated window
+(key: those months, and the newest one's name; :func:`usage_keys`). A key sums up the identity
+(inode, size, change and modify times) of each of those files, the windows (the UTC day), who
+opted out, and the code. Beside them the header records each set of the cluster's boards
+(usage, efficiency) as written: its settings (the rates; the efficiency bar and which
+efficiency boards exist) and the identity of each file after it was written.
 
-The file is three lines: a header (``format``, ``cluster``, ``key``, ``boards``, and the
-SHA-256 of each of the other two lines), the measured usage
-(``{window: {user: {account: sums}}}``) and the usage (``{window: {user: {account: vector}}}``).
-It is written after every board of its cluster, so a rebuild killed at any point leaves either
-a summary whose key or board identities no longer hold, or boards and a summary that agree.
-It is trusted only as the account running the rebuild wrote it: owned by that account, with
-no write bit for anyone else (even in group mode, where the root's other files have one) and
-no other name (a hard link). A file another writer of the root planted, or could still change,
-is ignored; so is one that is damaged or stale in any way (a header, key, digest or board
-identity that does not hold; a value that is not a count or a sum; a name the store could not
-hold; an opted-out user): the store is read instead. Nothing read from the file becomes a path.
+A cluster's file is four lines: the header (``format``, ``cluster``, ``keys``, ``boards``,
+``digests``: the SHA-256 of each other line), then the measured usage
+(``{window: {user: {account: sums}}}``), the usage and the settled months
+(``{window: {user: {account: vector}}}``). It is written after every board of its cluster, so a
+rebuild killed at any point leaves either a summary whose keys or board identities no longer
+hold, or boards and a summary that agree. The sums' file is the header (``format``,
+``clusters``: each with the keys of its parts the sums hold, ``boards``: the all-cluster
+efficiency boards, ``digests``), the measured sums, the usage sums and, per entry, how many
+clusters have it.
+
+A file is trusted only as the account running the rebuild wrote it: owned by that account,
+with no write bit for anyone else (even in group mode, where the root's other files have one)
+and no other name (a hard link). A file another writer of the root planted, or could still
+change, is ignored; so is a part that is damaged or stale in any way (a header, key or digest
+that does not hold; a value that is not a count or a sum; a name the store could not hold; an
+opted-out user): the store is read instead. Nothing read from a file becomes a path.
 """
 from __future__ import annotations
 

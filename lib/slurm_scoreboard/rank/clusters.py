@@ -84,8 +84,9 @@ class Cluster:
         if not self.holds(part):
             return None
         lines = summaries.cluster_lines(run.root, self.name)
-        found = summaries.part(lines, self.header, part, windows, run.optout) \
-            if lines and self.header else None
+        if not lines or self.header is None:
+            return None
+        found = summaries.part(lines, self.header, part, windows, run.optout)
         if found is not None:
             self.lines[part] = lines[1 + summaries.PARTS.index(part)]
             self.kept.add(part)

@@ -177,8 +177,10 @@ def _ours(info: os.stat_result) -> bool:
 
 def header_of(lines: Optional[List[bytes]], cluster: str) -> Optional[Header]:
     """The file's header, when it is whole and of this cluster."""
+    if not lines:
+        return None
     try:
-        header = orjson.loads(lines[0]) if lines else None
+        header = orjson.loads(lines[0])
     except orjson.JSONDecodeError:
         return None
     if type(header) is not dict or set(header) != {"format", "cluster", "keys", "boards",
@@ -261,8 +263,10 @@ def together_lines(root: str) -> Optional[List[bytes]]:
 
 
 def together_header(lines: Optional[List[bytes]]) -> Optional[Together]:
+    if not lines:
+        return None
     try:
-        header = orjson.loads(lines[0]) if lines else None
+        header = orjson.loads(lines[0])
     except orjson.JSONDecodeError:
         return None
     if type(header) is not dict or set(header) != {"format", "clusters", "digests", "boards"} \

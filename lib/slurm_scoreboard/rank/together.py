@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ..store import reading
 from . import summaries
-from .clusters import KEPT, Cluster, Found
+from .clusters import Cluster, Found
 from .scope import Run, collect, merged_measured
 
 Counts = Dict[str, Dict[str, Dict[str, List[int]]]]   # window -> user -> account -> [clusters]
@@ -38,8 +38,10 @@ class Sums:
         self.measured_kept = False          # the measured sums are the file's
         opened = self._open(clusters) if self._usage_holds(clusters) else None
         self.incremental = opened is not None
-        self.usage, self.counts = opened or ({window.name: {} for window in run.wanted},
-                                             {window.name: {} for window in run.wanted})
+        self.usage: Dict[str, reading.Usage] = {window.name: {} for window in run.wanted}
+        self.counts: Counts = {window.name: {} for window in run.wanted}
+        if opened is not None:
+            self.usage, self.counts = opened
 
     def _usage_holds(self, clusters: Sequence[Cluster]) -> bool:
         """Whether every cluster's summary file holds the usage part the sums hold."""
@@ -49,13 +51,16 @@ class Sums:
                    and cluster.header.keys["usage"] == record[2]
                    for record, cluster in zip(self.header.records, clusters))
 
-    def _open(self, clusters: Sequence[Cluster]):
+    def _open(self, clusters: Sequence[Cluster]) -> Optional[tuple]:
         """(usage, counts) of the file, checked whole and against each other; None when they
         do not check out."""
+        if self.lines is None or self.header is None:
+            return None
         wanted, optout = self.run.wanted, self.run.optout
         usage = summaries.together_part(self.lines, self.header, "usage", wanted, optout)
-        counts = summaries.together_part(self.lines, self.header, "counts", wanted, optout) \
-            if usage is not None else None
+        if usage is None:
+            return None
+        counts = summaries.together_part(self.lines, self.header, "counts", wanted, optout)
         if counts is None or not all(_same_entries(usage[name], counts[name])
                                      for name in usage):
             return None
@@ -65,7 +70,8 @@ class Sums:
         """window name -> the measured sums of `clusters`, in their order: the file's while
         it holds exactly theirs, else summed again."""
         records = [(cluster.name, cluster.keys.get("measured")) for cluster in clusters]
-        if self.header is not None and all(key is not None for _, key in records) and \
+        if self.lines is not None and self.header is not None and \
+                all(key is not None for _, key in records) and \
                 [record[:2] for record in self.header.records] == records:
             kept = summaries.together_part(self.lines, self.header, "measured",
                                            self.run.wanted, self.run.optout)
@@ -88,7 +94,7 @@ class Sums:
             if not self._subtract(cluster.old_usage(self.run)):
                 self.failed = True
                 return found
-        usage = cluster.kept_usage(self.run) if found == KEPT else found
+        usage = cluster.kept_usage(self.run) if isinstance(found, str) else found
         if usage is not None and not self.failed:
             _add(self.usage, self.counts, usage)
         return usage

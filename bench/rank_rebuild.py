@@ -3,6 +3,12 @@
 against a baseline measured in the same run: parsing, with orjson, every store file sb-rank has
 to read (the floor of any reader of this layout).
 
+With --poll N it times instead what each poll pays: a full rebuild, then N jobs added to one
+cluster by the real sb-reduce (as a poll adds them), then the poll's rebuild (sb-rank
+--if-changed), and the bytes each wrote; the ratio of the two times is the figure (target <=
+0.2). --usage-days D gives every cluster D days of measured usage (the step poll's files), so
+the efficiency boards are part of both.
+
 The store files are written directly in sb-reduce's format (one template month per cluster,
 copied with its dates changed). Every user is a real account to the rebuild: nss_wrapper
 (Debian package libnss-wrapper) serves a passwd file that gives each of them a home folder, one
@@ -10,8 +16,10 @@ in a hundred holding the opt-out marker, so the rebuild pays the home-marker che
 that many users pays (on local disk; automounted homes cost more). Needs GNU time
 (/usr/bin/time). With --history the rebuild runs the history pass too (from the first day: no checkpoint yet),
 and then the pass after a simulated poll (a job for 200 users today, from the checkpoint the
-first pass kept) is timed against the full pass, both in this run. Usage:
-    python bench/rank_rebuild.py [--clusters N] [--months N] [--users N] [--keep DIR] [--history]
+first pass kept) is timed against the full pass, both in this run. With --poll the rebuild after
+a poll of one cluster is timed against a full rebuild of the same root. Usage:
+    python bench/rank_rebuild.py [--clusters N] [--months N] [--users N] [--keep DIR]
+                                 [--history | --poll JOBS [--usage-days D]]
 """
 import argparse
 import glob
@@ -157,7 +165,7 @@ def history_done(root):
 POLLED = 200           # users a simulated poll gives a job
 
 
-def poll(root, day, seed):
+def poll_rollup(root, day, seed):
     """What a poll adds to the store: a job for each of POLLED users of cluster clu00, ending on
     `day`, in its month's rollup (day rows and user totals alike), the file replaced as sb-reduce
     replaces it."""
@@ -198,11 +206,11 @@ def history_after_poll(root, env):
     the pass alone from the first day (the checkpoint removed); another poll, and the pass
     alone again, from the checkpoint."""
     from slurm_scoreboard.history import checkpoint
-    poll(root, NOW[:10], 1)
+    poll_rollup(root, NOW[:10], 1)
     rebuilt, peak, _ = timed_rank(root, env, [])
     os.unlink(checkpoint.path(root))
     full, first = history_pass(root)
-    poll(root, NOW[:10], 2)
+    poll_rollup(root, NOW[:10], 2)
     after, resumed = history_pass(root)
     if first.resumed is not None or resumed.resumed != checkpoint.target_month(NOW[:10]):
         sys.exit(f"rank_rebuild: the passes were not what they claim: {first}, {resumed}")
@@ -215,19 +223,144 @@ def history_after_poll(root, env):
             "rebuild_after_poll_seconds": rebuilt, "rebuild_after_poll_peak_mib": peak}
 
 
-def timed_rank(root, env, extra):
-    """(seconds, peak RSS MiB, the finished process) of one sb-rank rebuild."""
+def add_usage(root, clusters, users, days):
+    """`days` days of measured usage per cluster, up to the day before NOW (what the daily step
+    poll keeps): each user's one job a month, on the day of the month their index gives."""
+    from datetime import datetime, timedelta, timezone
+
+    from slurm_scoreboard.store import usage
+    today = datetime.strptime(NOW[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    for c in range(clusters):
+        cluster = f"clu{c:02d}"
+        for back in range(1, days + 1):
+            moment = today - timedelta(days=back)
+            day = moment.strftime("%Y-%m-%d")
+            last = int(moment.timestamp()) + 3600 * (1 + back % 20)
+            jobs = {}
+            for index in range(back % 30, users, 30):
+                elapsed, cpus = 600 * (1 + index % 50), 1 + index % 16
+                jobs[f"{index}@{day}"] = [
+                    f"user{index:05d}", day, f"grp{index % 400:03d}", elapsed * cpus,
+                    elapsed * cpus * (1 + index % 9) // 10, elapsed, 1, 2 ** 30 * (1 + index % 8),
+                    2 ** 28 * (1 + index % 11), elapsed * (index % 3 == 0),
+                    (index * 7) % 101 if index % 3 == 0 else None, last - elapsed, last]
+            usage.write_day(layout.usage_file(root, cluster, day), day, cluster, jobs, NOW)
+
+
+def poll_records(count, users, cluster):
+    """What one poll of `cluster` brings: `count` jobs of random users, ended today before NOW
+    (as sb-parse writes them)."""
+    from datetime import datetime, timedelta
+    rng = random.Random(5)
+    records = []
+    for number in range(count):
+        index = rng.randrange(users)
+        while index % 100 == 0:          # opted out (passwd_environment)
+            index = rng.randrange(users)
+        elapsed, cpus = 60 * rng.randrange(1, 600), rng.randrange(1, 33)
+        end = f"{NOW[:11]}{rng.randrange(12):02d}:{rng.randrange(60):02d}:00Z"
+        start = (datetime.strptime(end, "%Y-%m-%dT%H:%M:%SZ") -
+                 timedelta(seconds=elapsed)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        records.append({
+            "cluster": cluster, "job_id": str(9000000 + number),
+            "job_id_raw": str(9000000 + number), "key": f"{9000000 + number}@{start}",
+            "user": f"user{index:05d}", "account": f"grp{index % 400:03d}",
+            "state": "COMPLETED", "terminal": True, "submit": start,
+            "start": start, "end": end, "elapsed_s": elapsed, "cpus": cpus, "nodes": 1,
+            "gpus": 0, "mem_bytes": None, "max_rss_bytes": None,
+            "cpu_seconds": elapsed * cpus, "gpu_seconds": 0})
+    return b"".join(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+                    for record in records)
+
+
+def poll(root, cluster, count, users, env):
+    """`count` new jobs into `cluster`'s store through the real sb-reduce, as a poll adds them
+    (none: the first poll, which erases the opted-out users the store still holds)."""
+    sb_reduce = os.path.join(os.path.dirname(sys.executable), "sb-reduce")
+    done = subprocess.run([sb_reduce, "--root", root, "--cluster", cluster],
+                          input=poll_records(count, users, cluster), capture_output=True,
+                          env=dict(env, SLURM_SB_NOW=NOW))
+    if done.returncode != 0 or orjson.loads(done.stdout)["new_jobs"] != count:
+        sys.exit(f"sb-reduce failed: {done.stdout.decode()} {done.stderr.decode()}")
+    return orjson.loads(done.stdout)
+
+
+def leaderboard_files(root):
+    """path -> (identity, size) of every file under leaderboards/."""
+    found = {}
+    for folder, _, names in os.walk(os.path.join(root, "leaderboards")):
+        for name in names:
+            path = os.path.join(folder, name)
+            info = os.stat(path)
+            found[path] = ((info.st_ino, info.st_mtime_ns), info.st_size)
+    return found
+
+
+def written_since(before, after, kept=None):
+    """(files, bytes) written: the files under leaderboards/ that are new or replaced (only
+    the summaries kept in .cache/ with `kept` True, only the others with False)."""
+    changed = [size for path, (who, size) in after.items()
+               if (path not in before or before[path][0] != who) and
+               (kept is None or ("/.cache/" in path) == kept)]
+    return len(changed), sum(changed)
+
+
+def poll_figure(root, env, args):
+    """A full rebuild, a poll of one cluster, the poll's rebuild: their times and bytes (the
+    boards alone: the history pass after a poll is timed by --history)."""
+    if poll(root, "clu00", 0, args.users, env)["users_erased"]:
+        print("the first poll erased the opted-out users from clu00's store")
+    history_done(root)
+    first = leaderboard_files(root)
+    cpu = []
+    boards_alone = ["--history-every", "10080"]     # the history pass has its own figure
+    full, full_peak, done = timed_rank(root, env, boards_alone, cpu)
+    boards = orjson.loads(done.stdout)["boards"]
+    built = leaderboard_files(root)
+    full_files, full_bytes = written_since(first, built)
+    if poll(root, "clu00", args.poll, args.users, env)["users_erased"]:
+        sys.exit("rank_rebuild: the poll erased users: it changed more than its jobs")
+    seconds, peak, done = timed_rank(root, env, boards_alone + ["--if-changed"], cpu)
+    summary = orjson.loads(done.stdout)
+    if summary.get("skipped"):
+        sys.exit(f"rank_rebuild: the poll's rebuild was skipped: {summary}")
+    after = leaderboard_files(root)
+    files, written = written_since(built, after)
+    kept_bytes = written_since(built, after, kept=True)[1]
+    full_kept = written_since(first, built, kept=True)[1]
+    print(f"full rebuild: {full:6.1f} s ({cpu[0]:.1f} s CPU), peak RSS {full_peak:.0f} MiB, "
+          f"{boards} boards, {full_files} files ({full_bytes / 1e6:.1f} MB) written")
+    print(f"rebuild after a poll of one cluster of {args.clusters} ({args.poll} jobs): "
+          f"{seconds:6.1f} s ({cpu[1]:.1f} s CPU), peak RSS {peak:.0f} MiB, {files} files "
+          f"({written / 1e6:.1f} MB) written; {seconds / full:.3f} of the full rebuild "
+          f"({cpu[1] / cpu[0]:.3f} of its CPU time; target <= 0.2), "
+          f"{written / full_bytes:.3f} of its bytes (summaries: {kept_bytes / 1e6:.1f} MB, "
+          f"{full_kept / 1e6:.1f} MB in the full rebuild)")
+    return {"clusters": args.clusters, "months": args.months, "users": args.users,
+            "poll_jobs": args.poll, "usage_days": args.usage_days, "boards": boards,
+            "full_seconds": full, "full_peak_mib": full_peak, "full_files": full_files,
+            "full_bytes": full_bytes, "full_cpu_seconds": cpu[0], "seconds": seconds,
+            "cpu_seconds": cpu[1], "peak_mib": peak, "summary_bytes": kept_bytes,
+            "full_summary_bytes": full_kept,
+            "files_written": files, "bytes_written": written}
+
+
+def timed_rank(root, env, extra, cpu=None):
+    """(seconds, peak RSS MiB, the finished process) of one sb-rank rebuild; its CPU seconds
+    (user + system) are appended to `cpu` when given."""
     sb_rank = os.path.join(os.path.dirname(sys.executable), "sb-rank")
     with tempfile.NamedTemporaryFile("r") as report:
         start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, sb_rank,
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", report.name, sb_rank,
                                "--root", root, "--now", NOW] + extra, capture_output=True,
                               text=True, env=env)
         seconds = time.perf_counter() - start
-        peak = int(report.read().split()[-1]) / 1024
+        peak, user, system = report.read().split()[-3:]
     if done.returncode != 0:
         sys.exit(f"sb-rank failed: {done.stderr}")
-    return seconds, peak, done
+    if cpu is not None:
+        cpu.append(float(user) + float(system))
+    return seconds, int(peak) / 1024, done
 
 
 def main():
@@ -240,6 +373,11 @@ def main():
                         help="time the history pass too (achievements, records, competitions: "
                              "sb-rank --history-every 0); without it the pass is marked done so "
                              "the boards alone are timed")
+    parser.add_argument("--poll", type=int, metavar="JOBS",
+                        help="time the rebuild after a poll that added JOBS jobs to one "
+                             "cluster, against a full rebuild in the same run")
+    parser.add_argument("--usage-days", type=int, default=0,
+                        help="days of measured usage per cluster (the efficiency boards)")
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
     root = args.keep or tempfile.mkdtemp(prefix="sb-rank-bench-")
@@ -254,6 +392,14 @@ def main():
         site = tempfile.mkdtemp(prefix="sb-rank-bench-site-")
         env = passwd_environment(site, args.users)
         look_at_homes(root, args.users, env)
+        if args.usage_days:
+            add_usage(root, args.clusters, args.users, args.usage_days)
+        if args.poll:
+            figures = poll_figure(root, env, args)
+            if args.json:
+                with open(args.json, "w") as handle:
+                    json.dump(figures, handle)
+            return
         floor = read_floor(root, month_names)
         print(f"baseline: orjson-parse the files sb-rank reads: {floor:6.1f} s")
         if not args.history:

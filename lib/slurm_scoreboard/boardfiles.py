@@ -30,6 +30,7 @@ from __future__ import annotations
 import errno
 import os
 from datetime import datetime
+from operator import itemgetter
 from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
@@ -98,8 +99,9 @@ def shared_ranks(keys: Sequence) -> List[int]:
 def ranked(values: Dict[str, float], keep_zeros: bool = False) -> List[Tuple[int, str, float]]:
     """(rank, name, value), value descending, ties sharing a rank (1, 2, 2, 4) and ordered by
     name; zeros are left out unless `keep_zeros` (the efficiency boards list the idle)."""
-    order = sorted(((v, n) for n, v in values.items() if v > 0 or keep_zeros),
-                   key=lambda p: (-p[0], p[1]))
+    order = [(value, name) for name, value in values.items() if value > 0 or keep_zeros]
+    order.sort(key=itemgetter(1))                   # by name, then (stable) by value, highest
+    order.sort(key=itemgetter(0), reverse=True)     # first: (-value, name) order
     ranks = shared_ranks([value for value, _ in order])
     return [(rank, name, value) for rank, (value, name) in zip(ranks, order)]
 

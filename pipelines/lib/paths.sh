@@ -48,6 +48,9 @@ sb_path() {
     index_file) printf '%s/leaderboards/index.json' "$SB_ROOT" ;;
     rebuild_record) printf '%s/leaderboards/rebuild.json' "$SB_ROOT" ;;
     rebuild_lock) printf '%s/leaderboards/rebuild.lock' "$SB_ROOT" ;;
+    summary_dir) printf '%s/leaderboards/.cache' "$SB_ROOT" ;;
+    summary_file) printf '%s/leaderboards/.cache/clusters/%s.json' "$SB_ROOT" "$SB_CLUSTER" ;;
+    summary_together) printf '%s/leaderboards/.cache/all.json' "$SB_ROOT" ;;
     history_record) printf '%s/leaderboards/history.json' "$SB_ROOT" ;;
     history_checkpoint) printf '%s/leaderboards/history_checkpoint.json' "$SB_ROOT" ;;
     achievements_file) printf '%s/leaderboards/achievements.ndjson' "$SB_ROOT" ;;

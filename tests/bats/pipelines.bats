@@ -1138,9 +1138,13 @@ EOF_TABLE
   (umask 0077; sb-poll --cluster fake --backfill-start 2025-05-01 < /dev/null > /dev/null)
   [ -f "$SLURM_SB_ROOT/leaderboards/index.json" ] && [ -f "$SLURM_SB_ROOT/clusters/fake/state/poll_cursor.json" ]
   [ -n "$(find "$SLURM_SB_ROOT/clusters/fake/agg" -name '*.json')" ]
-  # anything else is listed, with its mode and group
+  [ -f "$SLURM_SB_ROOT/leaderboards/.cache/all.json" ]
+  # anything else is listed, with its mode and group (the summaries a rebuild keeps: 644, no
+  # other writer may change them)
   run find "$SLURM_SB_ROOT" \( \( -type d ! -perm 2775 \) -o \( -type f -name '*.lock' ! -perm 660 \) \
-    -o \( -type f ! -name '*.lock' ! -perm 664 \) -o ! -group "$group" \) -printf '%p %m %g\n'
+    -o \( -type f ! -name '*.lock' ! -path '*/leaderboards/.cache/*' ! -perm 664 \) \
+    -o \( -type f -path '*/leaderboards/.cache/*' ! -perm 644 \) -o ! -group "$group" \) \
+    -printf '%p %m %g\n'
   [ "$status" -eq 0 ]
   [ -z "$output" ]
 }

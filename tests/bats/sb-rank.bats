@@ -15,9 +15,28 @@ setup_store() {
   setup_store
   run sb-rank --now 2025-08-31T12:00:00Z
   [ "$status" -eq 0 ]
-  [ "$output" = '{"asof":"2025-08-31T12:00:00Z","boards":140,"clusters":["hammer"]}' ]
+  [ "$output" = '{"asof":"2025-08-31T12:00:00Z","boards":140,"written":140,"clusters":["hammer"]}' ]
   [ -f "$SLURM_SB_ROOT/leaderboards/rolling-30d_clock_hours.json" ]
   [ -f "$SLURM_SB_ROOT/leaderboards/clusters/hammer/groups/month_overall.json" ]
+}
+
+@test "a rebuild writes only the boards whose rows changed; each keeps the time it last changed" {
+  setup_store
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  board="$SLURM_SB_ROOT/leaderboards/alltime_jobs.json"
+  before="$(stat -c %i "$board")"
+  run sb-rank --now 2025-08-31T13:00:00Z
+  [ "$status" -eq 0 ]
+  [ "$output" = '{"asof":"2025-08-31T13:00:00Z","boards":140,"written":0,"clusters":["hammer"]}' ]
+  [ "$(stat -c %i "$board")" = "$before" ]
+  grep -q '^{"asof":"2025-08-31T12:00:00Z",' "$board"
+  grep -q '"asof": "2025-08-31T13:00:00Z"' "$SLURM_SB_ROOT/leaderboards/index.json"
+  # a new day moves every window but alltime: those boards are written, with the new time
+  run sb-rank --now 2025-09-01T00:00:00Z
+  [ "$status" -eq 0 ]
+  [[ "$output" == '{"asof":"2025-09-01T00:00:00Z","boards":140,"written":'* ]]
+  grep -q '^{"asof":"2025-09-01T00:00:00Z",' "$SLURM_SB_ROOT/leaderboards/rolling-7d_jobs.json"
+  grep -q '^{"asof":"2025-08-31T12:00:00Z",' "$board"
 }
 
 @test "one board as NDJSON on stdout, ranked" {

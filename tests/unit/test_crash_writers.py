@@ -2,9 +2,11 @@
 is lost, nothing half-written stays, and the files are the ones an uninterrupted run writes:
 
 - sb-rank's rebuild (boards, group statistics, index.json, rebuild.json, history.json,
-  achievements.ndjson, records.json, the competitions): after a kill and a rerun (as a poll
-  reruns it, with --if-changed) every file under leaderboards/ equals what an uninterrupted
-  rebuild writes, modes included, and no temporary file is left; the history pass's
+  achievements.ndjson, records.json, the competitions, the summaries and sums in .cache/):
+  after a kill and a rerun (as a poll reruns it, with --if-changed) every file under
+  leaderboards/ equals what an uninterrupted rebuild writes, modes included, no temporary file
+  is left, and every summary kept holds what the store holds now; so too for the rebuild
+  after a poll of one cluster, which uses the other clusters' summaries; the history pass's
   checkpoint holds the same state at the same month (its head names files by identity) when
   the rebuild moved it to a new month as when it resumed from it;
 - sb-news: every new event is printed (or added to the outbox) at least once, none is lost,
@@ -103,9 +105,76 @@ BOOKKEEPING = ("rebuild.json", "history.json", "history_checkpoint.json")
 
 
 def rebuilt_files(root):
-    """Every file a rebuild writes but those that name files by their identity (compared by
-    checkpoint_state)."""
-    return snapshot(leaderboards(root), skip=lambda relative: relative in BOOKKEEPING)
+    """Every file a rebuild writes but its bookkeeping and the summaries (which name the store
+    files of their copy of the root: checkpoint_state and assert_summaries_hold check them)."""
+    return snapshot(leaderboards(root), skip=lambda relative: relative in BOOKKEEPING or
+                    relative.startswith(".cache" + os.sep))
+
+
+def assert_summaries_hold(root, now=NOW):
+    """Each cluster's kept summary is valid now (its keys those of the store as it is) and
+    holds what its store holds, and the cluster's boards are the files it vouches for: a
+    rerun left none that would make a later rebuild leave a wrong board alone."""
+    from slurm_scoreboard.core import times, windows
+    from slurm_scoreboard.core.optout import OptOut
+    from slurm_scoreboard.rank import clusters, summaries
+    from slurm_scoreboard.store import reading
+    root, moment = str(root), times.parse_moment(now)
+    wanted = [windows.resolve(name, moment) for name in windows.NAMES]
+    dated = [window for window in wanted if window.first_day is not None]
+    optout = OptOut(root)
+
+    def damaged(path, message):
+        raise AssertionError(message)
+    records, usage, measured = [], [], []
+    for cluster in layout.clusters(root):
+        lines = summaries.cluster_lines(root, cluster)
+        header = summaries.header_of(lines, cluster)
+        assert header is not None, cluster
+        keys = {"measured": summaries.measured_key(root, cluster, wanted, optout)}
+        with reading.reading(root, cluster, 10):
+            months = reading.rollup_months(root, cluster, damaged)
+            keys.update(summaries.usage_keys(root, cluster, wanted, optout, months))
+            settled = reading.months_usage(months[:-1], dated, optout, damaged)
+        assert header.keys == keys, cluster
+        assert summaries.part(lines, header, "measured", wanted, optout) == \
+            efficiency.collect_cluster(root, cluster, wanted, optout, damaged), cluster
+        assert summaries.part(lines, header, "usage", wanted, optout) == \
+            reading.collect_cluster(root, cluster, wanted, optout, 10, damaged), cluster
+        assert summaries.part(lines, header, "settled", dated, optout) == settled, cluster
+        with open(layout.path(root, "index_file"), "rb") as handle:
+            measured_boards = orjson.loads(handle.read())["efficiency"]
+        assert header.boards["usage"]["files"] == summaries.board_identities(
+            clusters.usage_board_files(root, cluster, wanted)), cluster
+        assert header.boards["efficiency"]["files"] == summaries.board_identities(
+            clusters.efficiency_board_files(root, cluster, wanted, measured_boards)), cluster
+        records.append((cluster, keys["measured"], keys["usage"]))
+        usage.append(reading.collect_cluster(root, cluster, wanted, optout, 10, damaged))
+        measured.append(efficiency.collect_cluster(root, cluster, wanted, optout, damaged))
+    assert_sums_hold(root, wanted, optout, records, usage, measured)
+
+
+def assert_sums_hold(root, wanted, optout, records, usage, measured):
+    """The all-cluster sums hold what every cluster's store holds, merged, and how many
+    clusters have each entry, under each cluster's keys now."""
+    from slurm_scoreboard.rank import scope, summaries
+    from slurm_scoreboard.store import reading
+    lines = summaries.together_lines(root)
+    header = summaries.together_header(lines)
+    assert header is not None and header.records == records
+    merged = {window.name: {} for window in wanted}
+    counts = {window.name: {} for window in wanted}
+    for part in usage:
+        for name, by_user in part.items():
+            reading.merge_into(merged[name], by_user)
+            for user, accounts in by_user.items():
+                for account in accounts:
+                    held = counts[name].setdefault(user, {}).setdefault(account, [0])
+                    held[0] += 1
+    assert summaries.together_part(lines, header, "usage", wanted, optout) == merged
+    assert summaries.together_part(lines, header, "counts", wanted, optout) == counts
+    assert summaries.together_part(lines, header, "measured", wanted, optout) == \
+        scope.merged_measured(measured, wanted)
 
 
 def checkpoint_state(root):
@@ -164,7 +233,9 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
     kinds = {leaderboard_kind(path) for _, path in points}
     assert {"/leaderboards/clusters/C/groups/W_stats.json", "/leaderboards/W_M.json",
             "/leaderboards/history.json", "/leaderboards/rebuild.json",
-            "/leaderboards/competitions/ID.json"} <= {kind[len(probe):] for kind in kinds}
+            "/leaderboards/competitions/ID.json", "/leaderboards/.cache/clusters/C",
+            "/leaderboards/.cache/all.json"} <= \
+        {kind[len(probe):] for kind in kinds}
     for point in representative_points(points, leaderboard_kind):
         root = linked_copy(rebuild_base, rebuild_base.parent / f"kill-{point}")
         assert rank_if_changed(root, point).killed, point
@@ -173,6 +244,7 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
         assert differences(rebuilt_files(root), reference) == {}, point
         assert checkpoint_state(root) == kept, point
         assert_bookkeeping_is_a_clean_rebuilds(root)
+        assert_summaries_hold(root)
         shutil.rmtree(root)
     assert snapshot(rebuild_base) == base_before      # the hard links were never written through
 
@@ -233,6 +305,59 @@ def test_a_rebuild_that_moves_the_history_checkpoint_killed_at_any_of_its_points
         assert differences(rebuilt_files(root), want) == {}, point
         assert checkpoint_state(root) == kept, point
         assert_bookkeeping_is_a_clean_rebuilds(root)
+        shutil.rmtree(root)
+
+
+POLLED = "2025-08-31T11:50:00Z"       # the rebuild before the poll, today
+
+
+@pytest.fixture(scope="module")
+def poll_base(tmp_path_factory):
+    """Two clusters with jobs, not ranked yet: each run ranks it at POLLED (its summaries
+    then hold), polls hammer, and rebuilds at NOW with anvil's summary."""
+    root = fast_folder(tmp_path_factory, "poll") / "root"
+    root.mkdir()
+    for cluster, first in (("hammer", 1), ("anvil", 50)):
+        records = [dict(record, cluster=cluster) for record in users_jobs(first, 16, first)]
+        done, stats = reduce(root, records, "--cluster", cluster)
+        assert done.returncode == 0 and stats["new_jobs"] == 16, done.stderr
+    return root
+
+
+def polled_copy(base, target):
+    """A copy of `base` ranked at POLLED, then given a poll of hammer (the same one each time:
+    made in this copy, so the summaries' store identities are its own)."""
+    root = linked_copy(base, target)
+    assert run_forked(sb_rank.main, ["--root", root], env={"SLURM_SB_NOW": POLLED}).code == 0
+    records = [dict(record, cluster="hammer") for record in users_jobs(200, 3, 5)]
+    ran = run_forked(sb_reduce.main, ["--root", root, "--cluster", "hammer"], ndjson(records),
+                     env=RANK_ENV)
+    assert ran.code == 0, ran.stderr
+    return root
+
+
+def test_a_rebuild_after_a_poll_killed_at_any_write_point_then_rerun_is_exact(poll_base):
+    """What a poll's rebuild writes (hammer's changed boards and summary, the all-cluster
+    boards merged with anvil's kept summary, the index), killed at each write point: the
+    rerun leaves what an uninterrupted one does, and summaries that hold."""
+    reference_root = polled_copy(poll_base, poll_base.parent / "poll-reference")
+    ran = rank_if_changed(reference_root)
+    assert ran.code == 0 and orjson.loads(ran.stdout)["written"] > 0, ran.stderr
+    reference = rebuilt_files(reference_root)
+    assert_summaries_hold(reference_root)
+    probe = polled_copy(poll_base, poll_base.parent / "poll-probe")
+    points = write_points(sb_rank.main, ["--root", probe, "--if-changed"], env=RANK_ENV)
+    assert len(points) == ran.points
+    kinds = {leaderboard_kind(path)[len(probe):] for _, path in points}
+    assert {"/leaderboards/.cache/clusters/C", "/leaderboards/.cache/all.json"} <= kinds and \
+        not any("anvil" in path for _, path in points)     # anvil's boards are left alone
+    for point in representative_points(points, leaderboard_kind):
+        root = polled_copy(poll_base, poll_base.parent / f"poll-kill-{point}")
+        assert rank_if_changed(root, point).killed, point
+        rerun = rank_if_changed(root)
+        assert rerun.code == 0, (point, rerun.stderr)
+        assert differences(rebuilt_files(root), reference) == {}, point
+        assert_summaries_hold(root)
         shutil.rmtree(root)
 
 

@@ -326,7 +326,7 @@ def test_a_bad_competitions_file_leaves_the_competitions_and_still_writes_the_bo
     assert b"not updated" in done.stderr
     assert b"Traceback" not in done.stderr and b"\x1b" not in done.stderr
     assert read(root, "index.json")["asof"] == later                  # the boards moved on
-    assert read(root, "alltime_jobs.json")["asof"] == later
+    assert read(root, "rolling-7d_jobs.json")["asof"] == later        # (its window moved)
     assert (root / "leaderboards" / "competitions" / "good.json").read_bytes() == before
 
 

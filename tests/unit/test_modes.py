@@ -5,7 +5,8 @@ or the group) by sb-probe, then the whole flow run under a umask that takes ever
 sb-reduce --usage, sb-rank (boards, index, history, achievements, records, competitions),
 sb-news (cursors and the outbox), sb-export (the site, OpenMetrics files). Every folder, file
 and lock of the root must then have the root's mode and group; every file renamed into place
-has them already as it is renamed (a temporary file never shows another mode); what sb-export
+has them already as it is renamed (a temporary file never shows another mode), but for the
+summaries a rebuild keeps (no one else may write them, in group mode too); what sb-export
 publishes outside the root is readable by all and never given the writers' group.
 """
 import grp
@@ -134,9 +135,17 @@ def every_entry(top):
             yield path, os.lstat(path)
 
 
+def summary(path):
+    """A cluster's kept summary (rank/summaries.py): only the account that wrote it may write
+    it, even in group mode, since a rebuild trusts no other's."""
+    return os.sep + os.path.join("leaderboards", ".cache", "") in path
+
+
 def wanted_mode(info, path, modes):
     if stat.S_ISDIR(info.st_mode):
         return modes.folder
+    if summary(path):
+        return modes.file & ~0o022
     return modes.lock if path.endswith(".lock") else modes.file
 
 
@@ -154,7 +163,9 @@ KINDS = {"data file": "clusters/hammer/agg/alltime.json",
          "rebuild lock": "leaderboards/rebuild.lock", "news cursor": "state/news/mail.seen",
          "news lock": "state/news/chat.lock", "outbox": "state/news/chat.outbox",
          "opt-out list": "config/optout.txt", "sharing config": "config/sharing.json",
-         "metrics inside the root": "metrics/x.prom"}
+         "metrics inside the root": "metrics/x.prom",
+         "summary kept by a rebuild": "leaderboards/.cache/clusters/hammer.json",
+         "all-cluster sums kept by a rebuild": "leaderboards/.cache/all.json"}
 
 
 @pytest.mark.parametrize("umask", [0o077, 0o000], ids=["umask 0077", "umask 0000"])
@@ -180,7 +191,8 @@ def test_everything_a_writer_creates_has_the_roots_mode_and_group_whatever_the_u
     assert len(inside) > 50
     for event in inside:           # temporary and staged files, as they are renamed in
         if not event[2]:
-            assert (event[5], modes.group in (None, event[6])) == (modes.file, True), event[4]
+            mode = modes.file & ~0o022 if summary(event[7] + os.sep) else modes.file
+            assert (event[5], modes.group in (None, event[6])) == (mode, True), event[4]
 
 
 @pytest.mark.parametrize("umask", [0o077, 0o000], ids=["umask 0077", "umask 0000"])

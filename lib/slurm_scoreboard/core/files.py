@@ -251,20 +251,29 @@ def _read_at_most(handle, size: int, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def atomic_write(path: str, data: bytes, temp_suffix: str = "") -> None:
+def atomic_write(path: str, data: bytes, temp_suffix: str = "",
+                 mode: Optional[int] = None) -> None:
     """Replace `path` with `data` so a reader sees the old file or the new one, never a mix.
 
     The new file gets the root's file mode (:func:`modes`; 0644 outside a root), so a shared
-    root stays readable by its readers. The temporary file is named before it is created, so an
-    interruption at any point (a SIGTERM turned into an exception) can remove it; `temp_suffix`
-    ends its name, for readers that pick files by suffix (node_exporter reads every ``*.prom``).
+    root stays readable by its readers, or `mode` (with the root's group). The temporary file is
+    named before it is created, so an interruption at any point (a SIGTERM turned into an
+    exception) can remove it; `temp_suffix` ends its name, for readers that pick files by
+    suffix (node_exporter reads every ``*.prom``).
     """
-    with atomic_file(path, temp_suffix) as handle:
+    with atomic_file(path, temp_suffix, mode) as handle:
         handle.write(data)
 
 
+def writer_only_mode() -> int:
+    """The root's file mode without the group's and others' write bits: a file that only the
+    account that wrote it may change (rank/summaries.py trusts no other)."""
+    return _modes.file & ~0o022
+
+
 @contextmanager
-def atomic_file(path: str, temp_suffix: str = "") -> Iterator[BinaryIO]:
+def atomic_file(path: str, temp_suffix: str = "",
+                mode: Optional[int] = None) -> Iterator[BinaryIO]:
     """:func:`atomic_write` for content written a piece at a time: `path` is replaced when the
     block ends without an exception, and left as it was otherwise."""
     parent, name = os.path.split(path)
@@ -277,7 +286,7 @@ def atomic_file(path: str, temp_suffix: str = "") -> Iterator[BinaryIO]:
                 yield handle
                 fault_point()
                 handle.flush()
-                _adopt(handle.fileno(), _modes.file)
+                _adopt(handle.fileno(), _modes.file if mode is None else mode)
                 os.fsync(handle.fileno())
             fault_point()
             os.rename(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd)

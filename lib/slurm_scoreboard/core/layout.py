@@ -70,6 +70,9 @@ PATHS: Dict[str, str] = {
     "index_file": "leaderboards/index.json",
     "rebuild_record": "leaderboards/rebuild.json",
     "rebuild_lock": "leaderboards/rebuild.lock",
+    "summary_dir": "leaderboards/.cache",
+    "summary_file": "leaderboards/.cache/clusters/{cluster}.json",
+    "summary_together": "leaderboards/.cache/all.json",
     "history_record": "leaderboards/history.json",
     "history_checkpoint": "leaderboards/history_checkpoint.json",
     "achievements_file": "leaderboards/achievements.ndjson",
@@ -236,6 +239,11 @@ def competition_file(root: str, ident: str) -> str:
 
 def competitions_config(root: str) -> str:
     return path(root, "competitions_config")
+
+
+def summary_file(root: str, cluster: str) -> str:
+    """A cluster's window summaries, kept between rebuilds (rank/summaries.py)."""
+    return path(root, "summary_file", cluster=cluster)
 
 
 def history_record(root: str) -> str:

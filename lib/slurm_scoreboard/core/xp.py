@@ -71,6 +71,18 @@ def xp_of(value: float, rate: float) -> int:
     return MAX_XP if points >= MAX_XP else int(points)
 
 
+def xp_of_each(values: Dict[str, float], rate: float) -> Dict[str, int]:
+    """:func:`xp_of` of every value (a rebuild makes it for every name, skill and window)."""
+    return {name: MAX_XP if value * rate >= MAX_XP else int(value * rate)
+            for name, value in values.items()}
+
+
+def virtual_levels(points: Dict[str, int]) -> Dict[str, int]:
+    """:func:`virtual_level` of every name's XP."""
+    table = XP_TABLE
+    return {name: bisect.bisect_right(table, earned) for name, earned in points.items()}
+
+
 def load_rates(path: Optional[str]) -> Dict[str, float]:
     """The default rates, overridden by the ``rates`` of the config file when it exists."""
     rates = dict(DEFAULT_RATES, **MEASURED_RATES)

@@ -26,7 +26,7 @@ largest task's, so jobs of many tasks a node read low on memory.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .. import boardfiles, errors
 from ..core import layout, xp
@@ -47,6 +47,7 @@ DEFAULT_MIN_CPU_HOURS = 10.0
 # the CPU seconds allocated to, and the number of, the jobs the memory board measures; GPU and
 # JOBS_GPU the GPU seconds and jobs the GPU board measures.
 JOBS, CPU, USED, MEM, RSS, GPU, GPU_BUSY, CPU_MEM, JOBS_MEM, JOBS_GPU = range(10)
+SUMS = 10
 # Each ratio board: (the sum its bar is on, its name in a row, the jobs it measures).
 BASIS = {"cpu_efficiency": (CPU, "cpu_hours", JOBS),
          "mem_efficiency": (CPU_MEM, "cpu_hours", JOBS_MEM),
@@ -90,7 +91,7 @@ def configured_min_cpu_hours(root: str) -> float:
 
 
 def _sums() -> Sums:
-    return [0] * 10
+    return [0] * SUMS
 
 
 def fit(used: float, requested: float) -> float:
@@ -244,28 +245,39 @@ def ratio(sums: Sums, board: str) -> Optional[float]:
     return round(100.0 * sums[part] / sums[whole], 2)
 
 
+Totals = Tuple[Dict[str, Sums], Optional[Dict[str, int]]]
+
+
+def totals_of(measured: Measured, kind: str) -> Totals:
+    """name -> sums of a board's rows (users, or groups), and each group's members (None for
+    users): what every efficiency board of a window and kind is ranked on."""
+    if kind == "groups":
+        return group_sums(measured), members_of(measured)
+    return user_sums(measured), None
+
+
 def board_rows(measured: Measured, kind: str, board: str, rate: float,
-               min_cpu_hours: float) -> List[dict]:
+               min_cpu_hours: float, totals: Optional[Totals] = None) -> List[dict]:
+    """The rows of one efficiency board (`totals`: totals_of(measured, kind), when known)."""
     key = "account" if kind == "groups" else "user"
-    totals = group_sums(measured) if kind == "groups" else user_sums(measured)
-    members = members_of(measured) if kind == "groups" else None
+    by_name, members = totals or totals_of(measured, kind)
     rows: List[dict] = []
     if board == "cpu_used_hours":
-        for rank, name, value in boardfiles.ranked({n: s[USED] / 3600 for n, s in totals.items()}):
+        for rank, name, value in boardfiles.ranked({n: s[USED] / 3600 for n, s in by_name.items()}):
             earned = xp.xp_of(value, rate)
             virtual = xp.virtual_level(earned)
             rows.append({"rank": rank, key: name, "value": value, "xp": earned,
                          "level": min(virtual, xp.MAX_LEVEL), "virtual_level": virtual,
-                         "jobs": int(totals[name][JOBS])})
+                         "jobs": int(by_name[name][JOBS])})
     else:
         basis, hours, jobs = BASIS[board]
         values: Dict[str, float] = {}
-        for name, sums in totals.items():
+        for name, sums in by_name.items():
             percent = ratio(sums, board)
             if percent is not None and sums[basis] / 3600 >= min_cpu_hours:
                 values[name] = percent
         for rank, name, value in boardfiles.ranked(values, keep_zeros=True):
-            sums = totals[name]
+            sums = by_name[name]
             rows.append({"rank": rank, key: name, "value": value,
                          hours: round(sums[basis] / 3600, 2), "jobs": int(sums[jobs])})
     if members is not None:

@@ -20,7 +20,7 @@ from ..boardfiles import SKILLS, ranked
 from ..core import xp
 from ..store import metrics
 from ..store.reading import Usage, is_group
-from .standings import Standings, user_vectors
+from .standings import metric_values
 
 
 def members_of(usage: Usage) -> Dict[str, List[str]]:
@@ -34,27 +34,50 @@ def members_of(usage: Usage) -> Dict[str, List[str]]:
     return {account: sorted(names) for account, names in sorted(members.items())}
 
 
-def group_entry(account: str, names: List[str], table: Standings) -> dict:
-    """One group's statistics from the standings of what its members charged to it."""
-    levels = {m: [xp.level(table.points[m][name]) for name in names] for m in SKILLS}
-    totals = [sum(levels[m][i] for m in SKILLS) for i in range(len(names))]
+def group_entry(account: str, names: List[str], charged: Dict[str, metrics.Vector],
+                rates: Dict[str, float]) -> dict:
+    """One group's statistics from what its members (`names`, `charged` to it) charged to it:
+    each member's values, XP and levels per skill, and their ranks among the members."""
+    levels: Dict[str, List[int]] = {}
+    points: Dict[str, List[int]] = {}
     ranks: Dict[str, Dict[str, Optional[int]]] = {name: {} for name in names}
+    vectors = {name: charged[name] for name in names}
     for metric in SKILLS:
-        found = {name: rank for rank, name, _ in ranked(table.values[metric])}
+        values = metric_values(vectors, metric)
+        earned = xp.xp_of_each(values, rates[metric])
+        points[metric] = list(earned.values())
+        levels[metric] = [min(level, xp.MAX_LEVEL)
+                          for level in xp.virtual_levels(earned).values()]
+        found = {name: rank for rank, name, _ in ranked(values)}
         for name in names:
             ranks[name][metric] = found.get(name)
+    totals = [sum(levels[m][i] for m in SKILLS) for i in range(len(names))]
     return {"account": account, "members": len(names),
             "members_99": sum(1 for i in range(len(names))
                               if any(levels[m][i] == xp.MAX_LEVEL for m in SKILLS)),
             "average_levels": {m: round(sum(v) / len(v), 2) for m, v in levels.items()},
             "average_total_level": round(sum(totals) / len(totals), 2),
-            "total_xp": sum(table.points[m][name] for m in SKILLS for name in names),
+            "total_xp": sum(sum(earned) for earned in points.values()),
             "users": names, "ranks": ranks}
+
+
+def charged_to(usage: Usage) -> Dict[str, Dict[str, metrics.Vector]]:
+    """account -> user -> what the user charged to it (standings.user_vectors of each account,
+    made in one pass over the usage)."""
+    result: Dict[str, Dict[str, metrics.Vector]] = {}
+    for user, accounts in usage.items():
+        for account, vector in accounts.items():
+            charged = result.get(account)
+            if charged is None:
+                charged = result[account] = {}
+            charged[user] = vector
+    return result
 
 
 def group_stats(usage: Usage, rates: Dict[str, float]) -> List[dict]:
     """One entry per group, the highest total XP of its members first."""
-    groups = [group_entry(account, names, Standings(user_vectors(usage, account), rates))
+    charged = charged_to(usage)
+    groups = [group_entry(account, names, charged[account], rates)
               for account, names in members_of(usage).items()]
     groups.sort(key=lambda g: (-g["total_xp"], g["account"]))
     return groups

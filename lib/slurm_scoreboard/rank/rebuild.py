@@ -2,14 +2,17 @@
 efficiency boards from the usage files, the history pass when it is due, and the index; under
 the root's rebuild lock, skipped when nothing it reads changed (rebuilds.py).
 
-Damaged store files are reported (:class:`Damage`) and left out, so one bad file never freezes
-the boards: every other cluster and month is still ranked.
+A rebuild costs what changed since the last one: a cluster whose summary still holds is not
+read and its boards are left alone (clusters.py), the all-cluster boards come from the kept
+sums brought up to date (together.py), and a board is written only when what it shows changed
+(writer.py). Damaged store files are reported (:class:`Damage`) and left out, so one bad file
+never freezes the boards: every other cluster and month is still ranked.
 """
 from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import orjson
 
@@ -18,58 +21,24 @@ from ..core import layout, times, windows, xp
 from ..core.files import atomic_write, locked, makedirs, remove_temporaries
 from ..core.optout import OptOut
 from ..core.windows import Window
-from ..errors import JournalCorrupt, LockBusy, StoreCorrupt, UnsafePath
+from ..errors import LockBusy
 from ..history import chronicle, competitions
 from ..store import reading
-from . import efficiency, groupstats, rebuilds, standings
+from . import efficiency, rebuilds
+from .clusters import Cluster, efficiency_set
+from .scope import (
+    Damage,
+    Run,
+    collect,
+    measured_of,
+    write_boards,
+    write_efficiency,
+)
+from .together import Sums
+from .writer import BoardWriter
 
-Warn = Callable[[str], None]
-
-
-class Damage:
-    """Damaged store files met while reading: each is reported once (to `warn`), and the run
-    exits 4; a config error leaves the boards written and the run's status 1."""
-
-    def __init__(self, warn: Warn) -> None:
-        self.warn = warn
-        self.paths: list = []
-        self.busy: list = []
-        self.errors: list = []
-
-    def __call__(self, path: str, message: str) -> None:
-        if path not in self.paths:
-            self.paths.append(path)
-            self.warn(message if message.startswith(path) else f"{path}: {message}")
-
-    def error(self, message: str) -> None:
-        self.errors.append(message)
-        self.warn(message)
-
-    def exit_code(self) -> int:
-        if self.busy:
-            return errors.EXIT_LOCKED
-        if self.errors:
-            return errors.EXIT_ERROR
-        return errors.EXIT_DAMAGED if self.paths else errors.EXIT_OK
-
-
-def collect(root: str, cluster: str, wanted: Sequence[Window], optout: OptOut, wait: float,
-            damage: Damage) -> Optional[Dict[str, reading.Usage]]:
-    """window name -> usage of one cluster; None when the cluster cannot be read at all (an
-    unreadable journal, a planted symlink, a store that stays busy): it is named and left out,
-    and every other cluster is still ranked."""
-    try:
-        return reading.collect_cluster(root, cluster, wanted, optout, wait, damage)
-    except JournalCorrupt as err:
-        damage(layout.journal_file(root, cluster),
-               f"{err}; the interrupted update cannot be finished: run sb-reduce --cluster "
-               f"{cluster} --repair (see sb-reduce(1), RECOVERY); cluster {cluster} is left out")
-    except (StoreCorrupt, UnsafePath) as err:
-        damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
-    except errors.StoreBusy as err:
-        damage.busy.append(cluster)
-        damage(layout.cluster_dir(root, cluster), f"{err}; cluster {cluster} is left out")
-    return None
+__all__ = ["Damage", "collect", "collect_measured", "scoped_usage", "rebuild",
+           "rebuild_once"]
 
 
 def scoped_usage(root: str, cluster: Optional[str], wanted: Sequence[Window], optout: OptOut,
@@ -91,80 +60,15 @@ def scoped_usage(root: str, cluster: Optional[str], wanted: Sequence[Window], op
     return merged
 
 
-def _write(path: str, document: dict) -> None:
-    atomic_write(path, orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE))
-
-
-def write_boards(root: str, usage_by_window: Dict[str, reading.Usage], wanted: Sequence[Window],
-                 rates: Dict[str, float], now: datetime, cluster: Optional[str] = None) -> int:
-    """Every board and the group statistics of one scope; how many boards were written."""
-    count = 0
-    for window in wanted:
-        usage = usage_by_window[window.name]
-        for kind in boardfiles.KINDS:
-            table = standings.standings(usage, kind, rates)
-            for metric in boardfiles.BOARDS:
-                _write(layout.board_path(root, window.name, metric, cluster, kind),
-                       boardfiles.document(table.rows(metric), window, metric,
-                                           cluster or boardfiles.ALL, kind, now))
-                count += 1
-        _write(layout.stats_path(root, window.name, cluster),
-               {"asof": times.to_iso(now), "window": window.name,
-                "cluster": cluster or boardfiles.ALL,
-                "groups": groupstats.group_stats(usage, rates)})
-    return count
-
-
-def write_efficiency(root: str, measured_by_window: dict, wanted: Sequence[Window],
-                     rates: Dict[str, float], now: datetime, min_hours: float,
-                     measured_boards: Sequence[str], cluster: Optional[str] = None) -> int:
-    """The efficiency boards of one scope (efficiency.py)."""
-    count = 0
-    for window in wanted:
-        measured = measured_by_window[window.name]
-        for kind in boardfiles.KINDS:
-            for metric in measured_boards:
-                rows = efficiency.board_rows(measured, kind, metric, rates["cpu_used_hours"],
-                                             min_hours)
-                doc = boardfiles.document(rows, window, metric, cluster or boardfiles.ALL,
-                                          kind, now)
-                if metric in efficiency.RATIOS:
-                    doc["min_cpu_hours"] = min_hours
-                _write(layout.board_path(root, window.name, metric, cluster, kind), doc)
-                count += 1
-    return count
-
-
 def collect_measured(root: str, names: Sequence[str], wanted: Sequence[Window], optout: OptOut,
                      damage: Damage) -> dict:
     """cluster -> window name -> measured usage (the step poll's usage files)."""
     result = {}
     for name in names:
-        try:
-            result[name] = efficiency.collect_cluster(root, name, wanted, optout, damage)
-        except (StoreCorrupt, UnsafePath) as err:
-            damage(layout.usage_dir(root, name), f"{err}; its measured jobs are left out")
+        measured = measured_of(root, name, wanted, optout, damage)
+        if measured is not None:
+            result[name] = measured
     return result
-
-
-def rebuild_efficiency(root: str, names: Sequence[str], wanted: Sequence[Window],
-                       rates: Dict[str, float], now: datetime, optout: OptOut, damage: Damage,
-                       min_hours: float) -> Tuple[List[str], int]:
-    """Every scope's efficiency boards: (the names of the boards written, how many files); none
-    before the step poll measured a job, so a site without it sees no empty boards."""
-    measured = collect_measured(root, names, wanted, optout, damage)
-    merged: dict = {window.name: {} for window in wanted}
-    for by_window in measured.values():
-        for window_name, part in by_window.items():
-            efficiency.merge_into(merged[window_name], part)
-    written = efficiency.written(merged["alltime"])
-    count = 0
-    if written:
-        for name, by_window in measured.items():
-            count += write_efficiency(root, by_window, wanted, rates, now, min_hours, written,
-                                      name)
-        count += write_efficiency(root, merged, wanted, rates, now, min_hours, written)
-    return list(written), count
 
 
 def load_competitions(root: str, now: datetime, damage: Damage):
@@ -181,41 +85,70 @@ def load_competitions(root: str, now: datetime, damage: Damage):
 def rebuild(root: str, rates: Dict[str, float], optout: OptOut, now: datetime, wait: float,
             damage: Damage, history_every: float = 3600.0,
             min_hours: float = efficiency.DEFAULT_MIN_CPU_HOURS) -> dict:
-    """Every board file, and the history pass when it is due; the summary sb-rank prints."""
-    wanted = [windows.resolve(name, now) for name in windows.NAMES]
+    """Every board file (those whose rows changed written), and the history pass when it is
+    due; the summary sb-rank prints."""
+    run = Run(root, [windows.resolve(name, now) for name in windows.NAMES], rates, now,
+              min_hours, optout, wait, damage, BoardWriter())
     contests = load_competitions(root, now, damage)
-    merged: Dict[str, reading.Usage] = {window.name: {} for window in wanted}
     names = layout.clusters(root)
-    readable = []
-    count = 0
-    for name in names:
-        usage = collect(root, name, wanted, optout, wait, damage)
-        if usage is None:
-            continue
-        readable.append(name)
-        note = reading.old_rule_note(root, name)
-        if note:
-            damage.warn(note)
-        count += write_boards(root, usage, wanted, rates, now, name)
-        for window_name, part in usage.items():
-            reading.merge_into(merged[window_name], part)
-        del usage
-    count += write_boards(root, merged, wanted, rates, now)
-    del merged
-    measured_boards, written = rebuild_efficiency(root, readable, wanted, rates, now, optout,
-                                                  damage, min_hours)
-    count += written
-    if chronicle.due(root, now, history_every):
-        for warning in chronicle.write(root, readable, rates, optout, contests,
-                                       times.to_iso(now), wait, damage):
-            damage.warn(warning)
-        chronicle.remember(root, now)
+    clusters = [Cluster(run, name) for name in names]
+    sums = Sums(run, clusters)
+    measured = sums.measured(clusters)
+    first_guess = efficiency.written(measured["alltime"])
+    readable = rank_clusters(run, clusters, sums, first_guess)
+    if len(readable) != len(clusters):
+        measured = sums.measured(readable)
+    measured_boards = efficiency.written(measured["alltime"])
+    if measured_boards != first_guess:      # a cluster could not be read after all
+        for cluster in readable:
+            part = cluster.measured(run)
+            if part is not None:
+                write_efficiency(run, part, measured_boards, cluster.name)
+    if sums.efficiency_holds(efficiency_set(run, None, measured_boards)):
+        run.writer.left_alone(len(run.wanted) * len(boardfiles.KINDS) * len(measured_boards))
+    elif measured_boards:
+        write_efficiency(run, measured, measured_boards)
+    sums.save(clusters, readable, measured, efficiency_set(run, None, measured_boards))
+    del measured, sums
+    history(run, [cluster.name for cluster in readable], contests, history_every)
     index = {"asof": times.to_iso(now), "clusters": names, "windows": list(windows.NAMES),
              "metrics": list(boardfiles.BOARDS), "kinds": list(boardfiles.KINDS), "rates": rates,
-             "efficiency": measured_boards, "min_cpu_hours": min_hours}
+             "efficiency": list(measured_boards), "min_cpu_hours": min_hours}
     atomic_write(boardfiles.index_path(root),
                  orjson.dumps(index, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_INDENT_2))
-    return {"asof": times.to_iso(now), "boards": count, "clusters": names}
+    return {"asof": times.to_iso(now), "boards": run.writer.boards,
+            "written": run.writer.written, "clusters": names}
+
+
+def rank_clusters(run: Run, clusters: Sequence[Cluster], sums: Sums,
+                  measured_boards: Sequence[str]) -> List[Cluster]:
+    """Each cluster's boards, then the all-cluster usage boards from the sums brought up to
+    date; the clusters that could be read."""
+    readable = []
+    for cluster in clusters:
+        found = cluster.usage(run)
+        if found is not None:
+            found = sums.take(cluster, found)
+        if found is None:
+            sums.leave_out(cluster)
+            continue
+        readable.append(cluster)
+        note = reading.old_rule_note(run.root, cluster.name)
+        if note:
+            run.damage.warn(note)
+        cluster.write(run, found, measured_boards)
+        cluster.lines = {}
+    write_boards(run, sums.finish(readable))
+    return readable
+
+
+def history(run: Run, names: List[str], contests, history_every: float) -> None:
+    """The history pass (history/chronicle.py), when it is due."""
+    if chronicle.due(run.root, run.now, history_every):
+        for warning in chronicle.write(run.root, names, run.rates, run.optout, contests,
+                                       times.to_iso(run.now), run.wait, run.damage):
+            run.damage.warn(warning)
+        chronicle.remember(run.root, run.now)
 
 
 def rebuild_bar(root: str, given: Optional[float], damage: Damage) -> float:

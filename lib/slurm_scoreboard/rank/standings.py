@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 from ..boardfiles import APART, SKILLS, page_entry, ranked, shared_ranks
 from ..core import xp
 from ..store import metrics
-from ..store.metrics import METRICS, metric_value
+from ..store.metrics import METRICS
 from ..store.reading import Usage, is_group
 
 Vector = metrics.Vector
@@ -46,6 +46,14 @@ def group_vectors(usage: Usage) -> Tuple[Dict[str, Vector], Dict[str, int]]:
     return totals, members
 
 
+def metric_values(vectors: Dict[str, Vector], metric: str) -> Dict[str, float]:
+    """metrics.metric_value of every name's vector."""
+    index, divisor = METRICS[metric]
+    if divisor != 1:
+        return {name: vector[index] / divisor for name, vector in vectors.items()}
+    return {name: min(vector[index], metrics.LARGEST) for name, vector in vectors.items()}
+
+
 class Standings:
     """Every board of one window, scope and kind, from each name's metric vector: values, XP
     and levels are computed once per name and skill and shared by the skill boards and overall;
@@ -57,13 +65,13 @@ class Standings:
         self.members = members
         self.values: Dict[str, Dict[str, float]] = {}
         self.points: Dict[str, Dict[str, int]] = {}
+        self.virtual: Dict[str, Dict[str, int]] = {}      # virtual levels
         for metric in METRICS:
-            values = {name: metric_value(vector, metric) for name, vector in vectors.items()}
+            values = metric_values(vectors, metric)
             self.values[metric] = values
             if metric in SKILLS:
-                rate = rates[metric]
-                self.points[metric] = {name: xp.xp_of(value, rate)
-                                       for name, value in values.items()}
+                self.points[metric] = xp.xp_of_each(values, rates[metric])
+                self.virtual[metric] = xp.virtual_levels(self.points[metric])
         self.names = [name for name, vector in vectors.items() if not metrics.is_zero(vector)]
 
     def rows(self, metric: str) -> List[dict]:
@@ -71,12 +79,11 @@ class Standings:
             return self.overall_rows()
         if metric in APART:
             return self.apart_rows(metric)
-        points = self.points[metric]
+        points, levels = self.points[metric], self.virtual[metric]
         rows = []
         for rank, name, value in ranked(self.values[metric]):
-            earned = points[name]
-            virtual = xp.virtual_level(earned)
-            row = {"rank": rank, self.key: name, "value": value, "xp": earned,
+            virtual = levels[name]
+            row = {"rank": rank, self.key: name, "value": value, "xp": points[name],
                    "level": min(virtual, xp.MAX_LEVEL), "virtual_level": virtual}
             if self.members is not None:
                 row["members"] = self.members[name]
@@ -97,7 +104,8 @@ class Standings:
         """Ranked by total level, then total XP, then name; everyone with any usage is listed."""
         entries = []
         for name in self.names:
-            skills = {metric: xp.level(self.points[metric][name]) for metric in SKILLS}
+            skills = {metric: min(self.virtual[metric][name], xp.MAX_LEVEL)
+                      for metric in SKILLS}
             total_xp = sum(self.points[metric][name] for metric in SKILLS)
             entries.append((sum(skills.values()), total_xp, name, skills))
         entries.sort(key=lambda e: (-e[0], -e[1], e[2]))

@@ -97,35 +97,59 @@ def collect_cluster(root: str, cluster: str, wanted: Sequence[Window], optout: O
     rollups. Without `on_damage`, damage raises StoreCorrupt.
     """
     report = on_damage or _raise_damage
-    result: Dict[str, Usage] = {window.name: {} for window in wanted}
     with reading(root, cluster, wait):
         months = rollup_months(root, cluster, report)
         dated = [window for window in wanted if window.first_day is not None]
-        if "alltime" in result:
-            path = layout.alltime_file(root, cluster)
-            try:
-                _add_alltime(result["alltime"], path, optout)
-            except StoreCorrupt as err:
-                report(path, f"{err}; summing the monthly rollups instead ({remedy(path)})")
-                result["alltime"] = {}
-                dated.append(Window("alltime", None, None))
-        for month, path in months:
-            coverage = [(window, window.month_coverage(month)) for window in dated]
-            covers = {cover for _, cover in coverage}
-            if covers == {"none"}:
-                continue
-            try:
-                data = load_object(path) or {"users": [], "days": []}
-                entries = _entries(data, path) if "all" in covers else []
-                rows = day_rows(data, path, month) if "part" in covers else []
-            except StoreCorrupt as err:
-                report(path, f"{err}; this month is left out ({remedy(path)})")
-                continue
-            for window, cover in coverage:
-                if cover == "all":
-                    _add_entries(result[window.name], entries, optout)
-                elif cover == "part":
-                    _add_days(result[window.name], rows, window, optout)
+        result: Dict[str, Usage] = {}
+        if any(window.name == "alltime" for window in wanted):
+            alltime = alltime_usage(root, cluster, optout, report)
+            if alltime is None:
+                dated.append(ALLTIME)
+            else:
+                result["alltime"] = alltime
+        result.update(months_usage(months, dated, optout, report))
+    return {window.name: result[window.name] for window in wanted}
+
+
+ALLTIME = Window("alltime", None, None)
+
+
+def alltime_usage(root: str, cluster: str, optout: OptOut, report: Damage) -> Optional[Usage]:
+    """The all-time window from the all-time index; None when it is damaged (reported: the
+    rollups' sum stands in). The caller reads under :func:`reading`."""
+    path = layout.alltime_file(root, cluster)
+    usage: Usage = {}
+    try:
+        _add_alltime(usage, path, optout)
+    except StoreCorrupt as err:
+        report(path, f"{err}; summing the monthly rollups instead ({remedy(path)})")
+        return None
+    return usage
+
+
+def months_usage(months: Sequence[Tuple[str, str]], dated: Sequence[Window], optout: OptOut,
+                 report: Damage) -> Dict[str, Usage]:
+    """window name -> what the rollups of `months` ((month, path), as rollup_months gives
+    them) add to each of the `dated` windows; a damaged rollup is reported and left out. The
+    caller reads under :func:`reading`."""
+    result: Dict[str, Usage] = {window.name: {} for window in dated}
+    for month, path in months:
+        coverage = [(window, window.month_coverage(month)) for window in dated]
+        covers = {cover for _, cover in coverage}
+        if covers == {"none"}:
+            continue
+        try:
+            data = load_object(path) or {"users": [], "days": []}
+            entries = _entries(data, path) if "all" in covers else []
+            rows = day_rows(data, path, month) if "part" in covers else []
+        except StoreCorrupt as err:
+            report(path, f"{err}; this month is left out ({remedy(path)})")
+            continue
+        for window, cover in coverage:
+            if cover == "all":
+                _add_entries(result[window.name], entries, optout)
+            elif cover == "part":
+                _add_days(result[window.name], rows, window, optout)
     return result
 
 

@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..core.names import check_name
@@ -420,6 +421,12 @@ def _consistent(record: dict, elapsed: int, submit: Optional[int], start: Option
 
 def check(record, latest: str) -> None:
     """SkipRecord unless `record` is a job record of the schema with every value in bounds."""
+    if not _plainly_valid(record, latest):
+        _check_fully(record, latest)
+
+
+def _check_fully(record, latest: str) -> None:
+    """:func:`check` step by step, raising the first reason found."""
     _check_texts(record)
     state, terminal = record["state"], record.get("terminal")
     if not states.is_known(state) or terminal is not states.is_terminal(state):
@@ -439,6 +446,115 @@ def check(record, latest: str) -> None:
         if record.get(key) is not None:
             _whole(record, key, MAX_BYTES)
     _check_seconds(record, elapsed, cpus, gpus)
+
+
+# -- the fast path: one pass over a record that passes; anything else is left to _check_fully,
+# so a record it does not vouch for gets the same reason as before
+
+@lru_cache(maxsize=1 << 14)
+def _hour_start(prefix: str) -> Optional[int]:
+    """Seconds since 1970 of the ``YYYY-MM-DDTHH`` hour that starts a time :data:`_ISO`
+    allows, on a real day (None if not)."""
+    stamp = prefix + ":00:00Z"
+    if not _ISO.fullmatch(stamp):
+        return None
+    try:
+        return iso_seconds(stamp)
+    except ValueError:
+        return None
+
+
+_CLOCK_END = re.compile(r":[0-5][0-9]:[0-5][0-9]Z")     # what _ISO allows after the hour
+
+
+@lru_cache(maxsize=4096)
+def _into_hour(suffix: str) -> Optional[int]:
+    """Seconds into its hour of the ``:MM:SSZ`` that ends a time :data:`_ISO` allows."""
+    if not _CLOCK_END.fullmatch(suffix):
+        return None
+    return int(suffix[1:3]) * 60 + int(suffix[4:6])
+
+
+def _seconds_of(value, latest: str) -> Optional[int]:
+    """The seconds since 1970 of a time that plainly passes :func:`_instant` (its hour and
+    its minutes and seconds, the values that repeat, each read once); None for anything else
+    (an absent time included: the caller tells them apart)."""
+    if type(value) is not str or len(value) != 20 or not EARLIEST <= value <= latest:
+        return None
+    hour = _hour_start(value[:13])
+    rest = _into_hour(value[13:])
+    return None if hour is None or rest is None else hour + rest
+
+
+def _texts_plainly_valid(record: dict) -> bool:
+    for key in _TEXTS:
+        value = record.get(key)
+        if type(value) is not str or len(value) > MAX_TEXT:
+            return False
+    raw = record.get("job_id_raw")
+    return bool(record["job_id"] and record["key"]) and (
+        raw is None or type(raw) is str and len(raw) <= MAX_TEXT)
+
+
+def _times_plainly_valid(record: dict, latest: str, terminal: bool, elapsed: int) -> bool:
+    """The times are real, in range, and (for an ended job) agree with each other and the
+    elapsed time."""
+    submit, start, end = record.get("submit"), record.get("start"), record.get("end")
+    submitted = _seconds_of(submit, latest)
+    started = _seconds_of(start, latest)
+    ended = _seconds_of(end, latest)
+    if (submitted is None and submit is not None) or (started is None and start is not None) \
+            or (ended is None and (end is not None or terminal)):
+        return False
+    if not terminal or started is None:
+        return True
+    return -SLACK <= ended - started and elapsed <= ended - started + SLACK and (
+        submitted is None or started >= submitted - SLACK)
+
+
+def _counts_plainly_valid(record: dict) -> bool:
+    """elapsed, CPUs, nodes, GPUs, sizes and seconds: integers within their bounds."""
+    get = record.get
+    elapsed, cpus, gpus, cpu_seconds, gpu_seconds = (
+        get("elapsed_s"), get("cpus"), get("gpus"), get("cpu_seconds"), get("gpu_seconds"))
+    nodes, memory, peak = get("nodes"), get("mem_bytes"), get("max_rss_bytes")
+    if not (type(elapsed) is int and type(cpus) is int and type(gpus) is int
+            and type(nodes) is int and type(cpu_seconds) is int and type(gpu_seconds) is int
+            and (memory is None or type(memory) is int)
+            and (peak is None or type(peak) is int)):
+        return False
+    return (0 <= elapsed <= MAX_ELAPSED and 0 <= cpus <= MAX_CPUS and 0 <= nodes <= MAX_NODES
+            and 0 <= gpus <= MAX_GPUS and 0 <= cpu_seconds <= elapsed * cpus
+            and 0 <= gpu_seconds <= elapsed * gpus
+            and (memory is None or 0 <= memory <= MAX_BYTES)
+            and (peak is None or 0 <= peak <= MAX_BYTES))
+
+
+def _measures_plainly_valid(record: dict) -> bool:
+    """The optional measured CPU time and GPU use within the allocation."""
+    if "cpu_used_s" in record:
+        used = record["cpu_used_s"]
+        if type(used) is not int or not 0 <= used <= int(
+                record["cpu_seconds"] * CPU_USED_SLACK) + 60:
+            return False
+    if "gpu_util" in record:
+        util = record["gpu_util"]
+        return type(util) is int and 0 <= util <= (100 if record["gpus"] else 0)
+    return True
+
+
+def _plainly_valid(record, latest: str) -> bool:
+    """Whether :func:`check` passes `record` (False: let :func:`_check_fully` decide, and
+    name the reason)."""
+    if type(record) is not dict or not _texts_plainly_valid(record):
+        return False
+    state, terminal = record["state"], record.get("terminal")
+    if not states.is_known(state) or terminal is not states.is_terminal(state) \
+            or not _counts_plainly_valid(record):
+        return False
+    return _times_plainly_valid(record, latest, terminal, record["elapsed_s"]) and (
+        ("cpu_used_s" not in record and "gpu_util" not in record)
+        or _measures_plainly_valid(record))
 
 
 def _check_texts(record) -> None:

@@ -74,7 +74,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from ..core.names import check_name
 from ..core.times import from_iso, iso_seconds, parse_sacct_time, to_iso
@@ -97,6 +97,19 @@ class JobId(NamedTuple):
 
 
 def parse_job_id(text: str) -> JobId:
+    """The job, het component and step of a JobID (``123``, ``123_4+1.batch``); ValueError if
+    it is none."""
+    base, dot, step = text.partition(".")
+    if base.isascii() and base.isdigit():       # the usual 123 and 123.batch, at once
+        if not dot:
+            return JobId(base, None, None)
+        if step and step.isascii() and step.isalnum():
+            return JobId(base, None, step)
+    return _parse_job_id(text)
+
+
+def _parse_job_id(text: str) -> JobId:
+    """:func:`parse_job_id`, every form."""
     match = _JOB_ID.match(text.strip())
     if not match:
         raise ValueError(f"bad JobID {text!r}")
@@ -202,10 +215,11 @@ def step_gpu_busy(row: Sequence[str], cols: Columns) -> Optional[int]:
     return util * _elapsed(row, cols, start, _time(row, cols.end, "End", cols.zone))
 
 
-def _memory(row: Sequence[str], cols: Columns, alloc: Dict[str, str], cpus: int,
+def _memory(row: Sequence[str], cols: Columns, alloc: str, cpus: int,
             nodes: int) -> Optional[int]:
+    """AllocTRES's memory, else ReqMem's (per CPU or node when it says so)."""
     try:
-        memory = tres.memory_bytes(alloc)
+        memory = tres.allocated_memory(alloc)
         if memory is not None:
             return memory
         amount, scope = units.parse_reqmem(_get(row, cols.reqmem))
@@ -232,9 +246,9 @@ def _component(row: Sequence[str], cols: Columns, start: Optional[str],
                end: Optional[str]) -> _Component:
     cpus = _count(row, cols.alloccpus, "AllocCPUS") or 0
     nodes = _count(row, cols.nnodes, "NNodes") or 0
+    alloc = _get(row, cols.alloctres)
     try:
-        alloc = tres.parse_tres(_get(row, cols.alloctres))
-        gpus = tres.gpu_count(alloc)
+        gpus = tres.allocated_gpus(alloc)
     except ValueError as err:
         raise SkipRecord("bad AllocTRES", str(err)) from None
     return _Component(_elapsed(row, cols, start, end), cpus, nodes, gpus,

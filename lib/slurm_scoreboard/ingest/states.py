@@ -1,6 +1,8 @@
 """SLURM job states as sacct prints them: normalising, terminal or not, failed or not."""
 from __future__ import annotations
 
+from ..core.memo import memoised
+
 # Base job states sacct reports, with the short codes `sacct --state` accepts.
 TERMINAL = {
     "BOOT_FAIL": "BF", "CANCELLED": "CA", "COMPLETED": "CD", "DEADLINE": "DL", "FAILED": "F",
@@ -24,6 +26,7 @@ _KNOWN = set(TERMINAL) | set(NON_TERMINAL)
 TERMINAL_CODES = ",".join(sorted(code for name, code in TERMINAL.items() if name != "REVOKED"))
 
 
+@memoised()
 def normalize_state(text: str) -> str:
     """The base state name: ``CANCELLED by 1000`` -> CANCELLED, ``CA`` -> CANCELLED, ``COMPLETED+``
     and ``OUT_OF_ME+`` (fixed-width truncation: the one state it can be the start of) ->

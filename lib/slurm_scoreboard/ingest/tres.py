@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+from ..core.memo import memoised
 from .units import parse_size
 
 
@@ -40,6 +41,18 @@ def memory_bytes(tres: Dict[str, str]) -> Optional[int]:
     if value is None:
         return None
     return parse_size(value, default_unit="M")
+
+
+@memoised()
+def allocated_gpus(text: str) -> int:
+    """:func:`gpu_count` of an AllocTRES text (remembered: a site's jobs share a few)."""
+    return gpu_count(parse_tres(text))
+
+
+@memoised()
+def allocated_memory(text: str) -> Optional[int]:
+    """:func:`memory_bytes` of an AllocTRES text (remembered, as :func:`allocated_gpus`)."""
+    return memory_bytes(parse_tres(text))
 
 
 def gpu_utilisation(tres: Dict[str, str]) -> Optional[int]:

@@ -2,14 +2,17 @@
 the same error with the same message, over generated text and the real sacct samples' values
 (../shared/sacct-samples). Each cache is also read twice (the second answer comes from it) and
 with texts longer than it keeps."""
+import io
+import os
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sample_helpers import split_fields
+from sample_helpers import LAYOUTS, SAMPLES, lines_of, split_fields
 
-from slurm_scoreboard.core import times
+from slurm_scoreboard.core import ndjson, times
 from slurm_scoreboard.ingest import records, states, tres, units
+from slurm_scoreboard.ingest.parser import SacctParser
 
 SAMPLE_VALUES = sorted({value for row in split_fields() for value in row if len(value) < 300})
 needs_samples = pytest.mark.skipif(not SAMPLE_VALUES, reason="real sacct samples not found")
@@ -133,3 +136,66 @@ def test_the_allocation_caches_give_what_the_tres_string_gives():
         alloc = tres.parse_tres(text)
         assert tres.allocated_gpus(text) == tres.gpu_count(alloc)
         assert tres.allocated_memory(text) == tres.memory_bytes(alloc)
+
+
+# -- reading lines -------------------------------------------------------------------------------
+
+def reference_lines(stream, limit):
+    """The lines as readline reads them, bounded (the reader before line_blocks), without
+    their newline."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line[:-1] if line.endswith(b"\n") else line
+            continue
+        while line and not line.endswith(b"\n"):
+            line = stream.readline(limit)
+        yield None
+
+
+class Trickle(io.BytesIO):
+    """A stream whose reads return at most a few bytes (a pipe written slowly)."""
+
+    def __init__(self, data, sizes):
+        super().__init__(data)
+        self.sizes = sizes or [1]
+        self.reads = 0
+
+    def read1(self, size=-1):
+        self.reads += 1
+        return super().read1(min(size, self.sizes[self.reads % len(self.sizes)]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.binary(max_size=12) | st.sampled_from([b"\n", b"\r\n", b"\n\n", b"x" * 40]),
+                max_size=30).map(b"".join),
+       st.integers(1, 20), st.lists(st.integers(1, 50), max_size=5))
+def test_lines_read_a_block_at_a_time_are_the_lines_read_one_by_one(data, limit, sizes):
+    want = list(reference_lines(io.BytesIO(data), limit))
+    assert list(ndjson.bounded_lines(io.BytesIO(data), limit)) == want
+    assert list(ndjson.bounded_lines(Trickle(data, sizes), limit)) == want
+    blocks = list(ndjson.line_blocks(Trickle(data, sizes), limit))
+    assert [line for block in blocks for line in block] == want
+
+
+@needs_samples
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_a_sample_read_as_a_stream_gives_what_its_lines_give(name):
+    layout = LAYOUTS[name]
+    with open(os.path.join(SAMPLES, name), "rb") as handle:
+        data = handle.read()
+
+    def parsed(source):
+        problems = []
+        parser = SacctParser(layout["fields"], layout["delimiter"], "",
+                             lambda s, lineno, message: problems.append((lineno, message)),
+                             latest="2999-01-01T00:00:00Z")
+        try:
+            return list(parser.parse(source, name)), problems, parser.stats.summary()
+        except Exception as err:        # LayoutUnknown: the same stop either way
+            return str(err), problems, parser.stats.summary()
+    assert parsed(Trickle(data, [7, 300, 4096])) == parsed(lines_of(name))
+    assert parsed(io.BytesIO(data)) == parsed(lines_of(name))
+

@@ -1,7 +1,7 @@
 """NDJSON in and out with orjson: one object a line, bytes streams, optional per-record flush."""
 from __future__ import annotations
 
-from typing import BinaryIO, Callable, Iterator, Optional, Tuple
+from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
 
 import orjson
 
@@ -30,19 +30,50 @@ class Writer:
 LINE_LIMIT = 1 << 24     # 16 MiB: a longer line is no record, and is not held in memory
 
 
+BLOCK = 1 << 16          # bytes read at a time (what a pipe holds: a line is passed on as it comes)
+
+
 def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
-    """The stream's lines, each None instead when longer than `limit` bytes (what is read
-    of it is dropped as it is read, so memory stays bounded)."""
+    """The stream's lines (without their newline), each None instead when longer than `limit`
+    bytes (what is read of it is dropped as it is read, so memory stays bounded)."""
+    for block in line_blocks(stream, limit):
+        yield from block
+
+
+def line_blocks(stream: BinaryIO, limit: int) -> Iterator[List[Optional[bytes]]]:
+    """:func:`bounded_lines` a block at a time: the lines that each read of the stream ends,
+    read with ``read1`` where the stream has it (a pipe's lines come as they are written)."""
+    read = getattr(stream, "read1", None) or stream.read
+    head: List[bytes] = []      # the start of a line that no block has ended yet
+    size = 0                    # its length; past the limit it is dropped (head emptied)
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) <= limit or line.endswith(b"\n"):
-            yield line
-            continue
-        while line and not line.endswith(b"\n"):
-            line = stream.readline(limit)
-        yield None
+        block = read(BLOCK)
+        if not block:
+            break
+        parts = block.split(b"\n")
+        last = parts.pop()
+        if parts:
+            lines = _bounded(parts, limit)
+            if size:
+                first = lines[0]
+                lines[0] = b"".join(head) + first \
+                    if first is not None and size + len(first) <= limit else None
+            head, size = [], 0
+            yield lines
+        size += len(last)
+        if last and size <= limit:
+            head.append(last)
+        elif size > limit:
+            head, size = [], limit + 1
+    if size:
+        yield [b"".join(head) if size <= limit else None]
+
+
+def _bounded(lines: List[bytes], limit: int) -> List[Optional[bytes]]:
+    """`lines`, each longer than `limit` replaced by None."""
+    if max(map(len, lines)) <= limit:
+        return lines        # type: ignore[return-value]
+    return [line if len(line) <= limit else None for line in lines]
 
 
 def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],

@@ -55,9 +55,9 @@ def test_sample_values_are_read_as_the_full_parsers_read_them(text, default_unit
     assert outcome(units.parse_count, text) == outcome(units._parse_count, text)
     assert outcome(times.parse_sacct_time, text) == outcome(times._parse_sacct_time, text)
     assert outcome(records.parse_job_id, text) == outcome(records._parse_job_id, text)
-    for memo in (units.parse_reqmem, states.normalize_state, tres.allocated_gpus,
-                 tres.allocated_memory):
-        assert outcome(memo, text) == outcome(memo.uncached, text) == outcome(memo, text)
+    for memo in (units.reqmem_of, states.state_of, tres.gpus_of, tres.memory_of):
+        want = outcome(memo.function, text)
+        assert outcome(memo.__getitem__, text) == want == outcome(memo.__getitem__, text)
 
 
 @settings(max_examples=2000, deadline=None)
@@ -117,18 +117,35 @@ STATES = st.sampled_from(["COMPLETED", "CANCELLED by 1000", "CA", "OUT_OF_ME+", 
 REQMEM = SIZES | st.tuples(SIZES, st.sampled_from(["c", "n", "Mc", "Gn"])).map("".join)
 
 
-@settings(max_examples=2000, deadline=None)
+MEMOS = [(units.reqmem_of, REQMEM), (states.state_of, STATES), (tres.gpus_of, TRES),
+         (tres.memory_of, TRES), (times._utc_hour_is_real, STAMPS.map(lambda t: t[:13])),
+         (times._clock_is_real, STAMPS.map(lambda t: t[13:])),
+         (times._hour_seconds, STAMPS.map(lambda t: t[:13])),
+         (times._clock_seconds, STAMPS.map(lambda t: t[14:19])),
+         (records._hour_starts, STAMPS.map(lambda t: t[:13])),
+         (records._into_hours, STAMPS.map(lambda t: t[13:] + "Z"))]
+
+
+@settings(max_examples=3000, deadline=None)
 @given(st.data())
 def test_a_remembered_value_is_what_the_parser_gives_first_and_every_later_time(data):
-    memo, text = data.draw(st.sampled_from([
-        (units.parse_reqmem, REQMEM), (states.normalize_state, STATES),
-        (tres.allocated_gpus, TRES), (tres.allocated_memory, TRES)]).flatmap(
+    memo, text = data.draw(st.sampled_from(MEMOS).flatmap(
         lambda pair: st.tuples(st.just(pair[0]), pair[1])))
-    want = outcome(memo.uncached, text)
-    assert outcome(memo, text) == want
-    assert outcome(memo, text) == want
-    longer = text + " " * 300          # past what a cache keeps: parsed each time
-    assert outcome(memo, longer) == outcome(memo.uncached, longer)
+    want = outcome(memo.function, text)
+    assert outcome(memo.__getitem__, text) == want
+    assert outcome(memo.__getitem__, text) == want
+    longer = text + " " * 300          # past what a cache keeps: parsed each time, not kept
+    assert outcome(memo.__getitem__, longer) == outcome(memo.function, longer)
+    assert longer not in memo and len(memo) <= memo.size
+
+
+def test_a_full_cache_is_emptied_and_keeps_answering():
+    from slurm_scoreboard.core.memo import Memo
+    memo = Memo(len, size=3)
+    assert [memo[text] for text in ("a", "bb", "ccc", "dddd", "a")] == [1, 2, 3, 4, 1]
+    assert len(memo) <= 3
+    days = times._day_named
+    assert days[20300] == "2025-07-31" and days[20300] == times._name_day(20300)
 
 
 def test_the_allocation_caches_give_what_the_tres_string_gives():

@@ -1,32 +1,33 @@
 """Bounded caches for parsers of values that repeat (ReqMem, AllocTRES, states, the hours of
-time stamps): a function of one text keeps its answers for the last texts it was given, so a
-value read a million times is parsed once. Memory stays bounded: at most `size` answers, and a
-text longer than `longest` (no value that repeats is) is parsed each time, never kept.
-Exceptions are not kept: a bad value raises each time it is read."""
+time stamps): ``memo[text]`` is ``function(text)``, worked out the first time and then looked
+up at the speed of a dict. Memory stays bounded: at most `size` answers (the cache is emptied
+when full), and a text longer than `longest` (no value that repeats is) is worked out each
+time, never kept. Exceptions are not kept: a bad value raises each time it is read."""
 from __future__ import annotations
 
-from functools import lru_cache, wraps
-from typing import Callable, TypeVar
+from typing import Callable, Dict, Generic, Hashable, Optional, TypeVar
 
-Result = TypeVar("Result")
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
 
 SIZE = 4096
 LONGEST = 256
 
 
-def memoised(size: int = SIZE, longest: int = LONGEST
-             ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """A decorator for a pure function of a text (and hashable further arguments); the plain
-    function stays reachable as ``.uncached`` (the property tests compare the two)."""
-    def wrap(function: Callable[..., Result]) -> Callable[..., Result]:
-        remembered = lru_cache(maxsize=size)(function)
+class Memo(Dict[Key, Value], Generic[Key, Value]):
+    """`function`'s answers by argument (a text, or with `longest` None any hashable key)."""
 
-        @wraps(function)
-        def call(text: str, *rest) -> Result:
-            if len(text) <= longest:
-                return remembered(text, *rest)
-            return function(text, *rest)
-        call.uncached = function            # type: ignore[attr-defined]
-        call.cache_clear = remembered.cache_clear   # type: ignore[attr-defined]
-        return call
-    return wrap
+    def __init__(self, function: Callable[[Key], Value], size: int = SIZE,
+                 longest: Optional[int] = LONGEST) -> None:
+        super().__init__()
+        self.function = function
+        self.size = size
+        self.longest = longest
+
+    def __missing__(self, key: Key) -> Value:
+        value = self.function(key)
+        if self.longest is None or len(key) <= self.longest:    # type: ignore[arg-type]
+            if len(self) >= self.size:
+                self.clear()
+            self[key] = value
+        return value

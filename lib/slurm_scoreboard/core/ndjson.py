@@ -17,7 +17,10 @@ class Writer:
         self.count = 0
 
     def write(self, obj) -> None:
-        self.write_line(orjson.dumps(obj, option=_OPTIONS))
+        self.stream.write(orjson.dumps(obj, option=_OPTIONS))
+        self.count += 1
+        if self.flush_each:
+            self.stream.flush()
 
     def write_line(self, line: bytes) -> None:
         """A line that already holds one JSON object (a newline is added when it has none)."""

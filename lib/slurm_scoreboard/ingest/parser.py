@@ -121,11 +121,13 @@ class SacctParser:
     def _parse_stream(self, stream) -> Iterator[dict]:
         """The records of a binary stream's lines, read a block at a time."""
         lineno = 0
-        feed = self._feed_raw
         for block in line_blocks(stream, LINE_LIMIT):
             for raw in block:
                 lineno += 1
-                record = feed(raw, lineno)
+                if raw is None:
+                    self._feed_raw(raw, lineno)
+                    continue
+                record = self._feed_line(raw.decode("utf-8", "replace").rstrip("\r\n"), lineno)
                 if record is not None:
                     yield record
 
@@ -157,12 +159,17 @@ class SacctParser:
                 return None
         if self.header is not None and line == self.header:
             return None
-        if self.cols is None or (self.spans is None and self._is_header(line)):
+        cols = self.cols
+        if cols is None or (self.spans is None and not line[:1].isdigit()
+                            and self._is_header(line)):
             if self._detect_columns(line, lineno) or self.cols is None:
                 return None
-        row = self._split(line, lineno)
-        if row is None:
-            return None
+            cols = self.cols
+        row = line.split(self.delimiter) if self.spans is None else None
+        if row is None or len(row) != cols.count:       # fixed width, or a field count to fix
+            row = self._split(line, lineno)
+            if row is None:
+                return None
         return self._add_row(row, lineno)
 
     def finish(self) -> Iterator[dict]:

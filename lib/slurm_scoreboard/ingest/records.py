@@ -73,9 +73,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import partial
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
+from ..core.memo import Memo
 from ..core.names import check_name
 from ..core.times import from_iso, iso_seconds, parse_sacct_time, to_iso
 from ..errors import SkipRecord
@@ -102,10 +103,13 @@ def parse_job_id(text: str) -> JobId:
     base, dot, step = text.partition(".")
     if base.isascii() and base.isdigit():       # the usual 123 and 123.batch, at once
         if not dot:
-            return JobId(base, None, None)
+            return _job_id((base, None, None))
         if step and step.isascii() and step.isalnum():
-            return JobId(base, None, step)
+            return _job_id((base, None, step))
     return _parse_job_id(text)
+
+
+_job_id = partial(tuple.__new__, JobId)     # a JobId made without its Python-level __new__
 
 
 def _parse_job_id(text: str) -> JobId:
@@ -152,14 +156,14 @@ def _get(row: Sequence[str], index: int) -> str:
 
 def _time(row: Sequence[str], index: int, column: str, zone=None) -> Optional[str]:
     try:
-        return parse_sacct_time(_get(row, index), zone)
+        return parse_sacct_time(row[index] if index >= 0 else "", zone)
     except ValueError as err:
         raise SkipRecord(f"bad {column}", str(err)) from None
 
 
 def _count(row: Sequence[str], index: int, column: str) -> Optional[int]:
     try:
-        return units.parse_count(_get(row, index))
+        return units.parse_count(row[index] if index >= 0 else "")
     except ValueError as err:
         raise SkipRecord(f"bad {column}", str(err)) from None
 
@@ -219,10 +223,10 @@ def _memory(row: Sequence[str], cols: Columns, alloc: str, cpus: int,
             nodes: int) -> Optional[int]:
     """AllocTRES's memory, else ReqMem's (per CPU or node when it says so)."""
     try:
-        memory = tres.allocated_memory(alloc)
+        memory = tres.memory_of[alloc]
         if memory is not None:
             return memory
-        amount, scope = units.parse_reqmem(_get(row, cols.reqmem))
+        amount, scope = units.reqmem_of[row[cols.reqmem] if cols.reqmem >= 0 else ""]
     except ValueError as err:
         raise SkipRecord("bad memory", str(err)) from None
     if amount is None:
@@ -246,9 +250,9 @@ def _component(row: Sequence[str], cols: Columns, start: Optional[str],
                end: Optional[str]) -> _Component:
     cpus = _count(row, cols.alloccpus, "AllocCPUS") or 0
     nodes = _count(row, cols.nnodes, "NNodes") or 0
-    alloc = _get(row, cols.alloctres)
+    alloc = row[cols.alloctres] if cols.alloctres >= 0 else ""
     try:
-        gpus = tres.allocated_gpus(alloc)
+        gpus = tres.gpus_of[alloc]
     except ValueError as err:
         raise SkipRecord("bad AllocTRES", str(err)) from None
     return _Component(_elapsed(row, cols, start, end), cpus, nodes, gpus,
@@ -269,25 +273,29 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     leader = allocations[0]
     user = _user_of(leader, cols)
     state = _state_of(leader, cols)
-    terminal = states.is_terminal(state)
-    submit = _time(leader, cols.submit, "Submit", cols.zone)
-    start = _time(leader, cols.start, "Start", cols.zone)
-    end = _time(leader, cols.end, "End", cols.zone)
+    terminal = state in states.TERMINAL
+    zone = cols.zone
+    submit = _time(leader, cols.submit, "Submit", zone)
+    start = _time(leader, cols.start, "Start", zone)
+    end = _time(leader, cols.end, "End", zone)
     if terminal and end is None:
         raise SkipRecord("no End column" if cols.end < 0 else "missing End")
-    components = [_component(leader, cols, start, end)]
-    for row in allocations[1:]:
-        components.append(_component(row, cols, _time(row, cols.start, "Start", cols.zone),
-                                     _time(row, cols.end, "End", cols.zone)))
-    elapsed, cpus, nodes, gpus, cpu_seconds, gpu_seconds, memory = _summed(components)
-    peak = _peak_of(allocations, cols, step_peak)
+    if len(allocations) == 1:           # no het components: the job line's own
+        elapsed, cpus, nodes, gpus, memory = _component(leader, cols, start, end)
+        cpu_seconds, gpu_seconds = elapsed * cpus, elapsed * gpus
+    else:
+        elapsed, cpus, nodes, gpus, cpu_seconds, gpu_seconds, memory = _summed(
+            [_component(leader, cols, start, end)]
+            + [_component(row, cols, _time(row, cols.start, "Start", zone),
+                          _time(row, cols.end, "End", zone)) for row in allocations[1:]])
+    peak = _peak_of(allocations, cols, step_peak) if cols.maxrss >= 0 else step_peak
     record = {
-        "cluster": _get(leader, cols.cluster) or default_cluster,
+        "cluster": (leader[cols.cluster] if cols.cluster >= 0 else "") or default_cluster,
         "job_id": job,
-        "job_id_raw": _get(leader, cols.jobidraw) or None,
+        "job_id_raw": (leader[cols.jobidraw] if cols.jobidraw >= 0 else "") or None,
         "key": f"{job}@{submit or start or end or ''}",
         "user": user,
-        "account": _get(leader, cols.account),
+        "account": leader[cols.account] if cols.account >= 0 else "",
         "state": state,
         "terminal": terminal,
         "submit": submit,
@@ -302,7 +310,7 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
         "cpu_seconds": cpu_seconds,
         "gpu_seconds": gpu_seconds,
     }
-    used = _cpu_used(allocations, cols, step_cpu)
+    used = _cpu_used(allocations, cols, step_cpu) if step_cpu is not None else None
     if used is not None and used <= cpu_seconds * CPU_USED_SLACK + 60:
         record["cpu_used_s"] = used
     if step_gpu is not None and gpus > 0 and elapsed > 0:
@@ -313,16 +321,16 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
 def _user_of(leader: Sequence[str], cols: Columns) -> str:
     if cols.user < 0:
         raise SkipRecord("no User column")
-    user = _get(leader, cols.user)
+    user = leader[cols.user]
     if not user:
         raise SkipRecord("missing User")
     return user
 
 
 def _state_of(leader: Sequence[str], cols: Columns) -> str:
-    state_text = _get(leader, cols.state)
+    state_text = leader[cols.state] if cols.state >= 0 else ""
     try:
-        return states.normalize_state(state_text)
+        return states.state_of[state_text]
     except ValueError:
         raise SkipRecord("unknown state", repr(state_text)) from None
 
@@ -465,7 +473,6 @@ def _check_fully(record, latest: str) -> None:
 # -- the fast path: one pass over a record that passes; anything else is left to _check_fully,
 # so a record it does not vouch for gets the same reason as before
 
-@lru_cache(maxsize=1 << 14)
 def _hour_start(prefix: str) -> Optional[int]:
     """Seconds since 1970 of the ``YYYY-MM-DDTHH`` hour that starts a time :data:`_ISO`
     allows, on a real day (None if not)."""
@@ -481,12 +488,16 @@ def _hour_start(prefix: str) -> Optional[int]:
 _CLOCK_END = re.compile(r":[0-5][0-9]:[0-5][0-9]Z")     # what _ISO allows after the hour
 
 
-@lru_cache(maxsize=4096)
 def _into_hour(suffix: str) -> Optional[int]:
     """Seconds into its hour of the ``:MM:SSZ`` that ends a time :data:`_ISO` allows."""
     if not _CLOCK_END.fullmatch(suffix):
         return None
     return int(suffix[1:3]) * 60 + int(suffix[4:6])
+
+
+# the hours and the minutes-seconds of record times repeat: each is read once
+_hour_starts: Memo[str, Optional[int]] = Memo(_hour_start, 1 << 14)
+_into_hours: Memo[str, Optional[int]] = Memo(_into_hour)
 
 
 def _seconds_of(value, latest: str) -> Optional[int]:
@@ -495,8 +506,8 @@ def _seconds_of(value, latest: str) -> Optional[int]:
     (an absent time included: the caller tells them apart)."""
     if type(value) is not str or len(value) != 20 or not EARLIEST <= value <= latest:
         return None
-    hour = _hour_start(value[:13])
-    rest = _into_hour(value[13:])
+    hour = _hour_starts[value[:13]]
+    rest = _into_hours[value[13:]]
     return None if hour is None or rest is None else hour + rest
 
 

@@ -1,7 +1,7 @@
 """SLURM job states as sacct prints them: normalising, terminal or not, failed or not."""
 from __future__ import annotations
 
-from ..core.memo import memoised
+from ..core.memo import Memo
 
 # Base job states sacct reports, with the short codes `sacct --state` accepts.
 TERMINAL = {
@@ -26,7 +26,6 @@ _KNOWN = set(TERMINAL) | set(NON_TERMINAL)
 TERMINAL_CODES = ",".join(sorted(code for name, code in TERMINAL.items() if name != "REVOKED"))
 
 
-@memoised()
 def normalize_state(text: str) -> str:
     """The base state name: ``CANCELLED by 1000`` -> CANCELLED, ``CA`` -> CANCELLED, ``COMPLETED+``
     and ``OUT_OF_ME+`` (fixed-width truncation: the one state it can be the start of) ->
@@ -42,6 +41,9 @@ def normalize_state(text: str) -> str:
     if len(completions) == 1:
         return completions[0]
     raise ValueError(f"unknown state {text.strip()!r}")
+
+
+state_of: Memo[str, str] = Memo(normalize_state)      # the few states, each read once
 
 
 def is_known(state: str) -> bool:

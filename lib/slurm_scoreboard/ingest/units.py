@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional, Tuple
 
-from ..core.memo import memoised
+from ..core.memo import Memo
 
 _MULTIPLIERS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5}
 _DECIMAL = re.compile(r"[0-9]{1,30}(?:\.[0-9]{0,30})?")
@@ -70,7 +70,6 @@ def _parse_size(text: str, default_unit: str = "") -> Optional[int]:
     return int(round(value))
 
 
-@memoised()
 def parse_reqmem(text: str) -> Tuple[Optional[int], str]:
     """(bytes, scope) from ReqMem; scope is 'cpu' (old ``c``), 'node' (old ``n``) or 'job'.
 
@@ -86,6 +85,9 @@ def parse_reqmem(text: str) -> Tuple[Optional[int], str]:
         scope = "cpu" if last == "c" else "node"
         text = text[:-1]
     return parse_size(text, default_unit="M"), scope
+
+
+reqmem_of: Memo[str, Tuple[Optional[int], str]] = Memo(parse_reqmem)    # ReqMem values repeat
 
 
 def parse_duration(text: str) -> int:

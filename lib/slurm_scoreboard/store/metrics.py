@@ -23,6 +23,7 @@ day it ended.
 """
 from __future__ import annotations
 
+from operator import add
 from typing import Dict, List, Sequence, Tuple
 
 from ..core.times import day_of_seconds, iso_seconds
@@ -68,6 +69,10 @@ def of_record(record: dict) -> Vector:
 
 
 def add_into(total: Vector, delta: Sequence[int]) -> None:
+    """Add `delta` into `total`, metric by metric."""
+    if len(total) == SIZE == len(delta):
+        total[:] = map(add, total, delta)
+        return
     for index in range(SIZE):
         total[index] += delta[index]
 
@@ -111,6 +116,8 @@ def split_seconds(values: Sequence[int], first: int, last: int) -> List[Tuple[st
     total = last - first
     if total <= 0:
         return [(day_of_seconds(last), list(values))] if any(values) else []
+    if first // DAY == (last - 1) // DAY:       # one day: all of it
+        return [(day_of_seconds(first), list(values))] if any(values) else []
     shares = []
     before = [0] * len(values)
     start = first
@@ -129,8 +136,16 @@ def day_shares(record: dict) -> List[Tuple[str, Vector]]:
     """The vector of one ended job record cut into (UTC day, vector), oldest day first: its
     seconds over the days it ran, its counts on the day it ended. They add up to
     :func:`of_record` exactly; days with nothing are left out."""
-    vector = of_record(record)
+    return shares_of(record, of_record(record))
+
+
+def shares_of(record: dict, vector: Vector) -> List[Tuple[str, Vector]]:
+    """:func:`day_shares` of a record whose :func:`of_record` vector is known."""
     first, last = span_of(record)
+    if first // DAY == last // DAY:         # all of it on one day: the one it ended
+        day = day_of_seconds(last)
+        if day == record["end"][:10]:
+            return [(day, list(vector))] if any(vector) else []
     days: Dict[str, Vector] = {}
     for day, share in split_seconds(vector[:TIMED], first, last):
         days[day] = share + [0] * (SIZE - TIMED)

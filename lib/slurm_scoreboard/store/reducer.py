@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from operator import le, sub
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..core import layout, times
@@ -68,13 +69,16 @@ class MonthDelta:
             self.last_end[user] = end
 
     def rollup(self) -> Rollup:
+        """This delta as a rollup, once: its cells move into the rollup's day rows (a month of
+        a million jobs is not held twice)."""
         rollup = Rollup()
-        for (user, day, account), vector in self.cells.items():
+        cells, self.cells = self.cells, {}
+        for (user, day, account), vector in cells.items():
             usage = rollup.users.get(user)
             if usage is None:
                 usage = rollup.users[user] = UserUsage()
                 usage.widen(self.first_end.get(user), self.last_end.get(user))
-            usage.add(account, day, vector)
+            usage.add_day(account, day, vector)
         rollup.carried = self.carried
         rollup.spilled = self.spilled
         return rollup
@@ -114,6 +118,7 @@ class Reducer:
             self.counted_before = self._counted(replace_month)
             self.blooms[replace_month] = BloomFilter()
             self.months[replace_month] = MonthDelta()
+        self.countable: Set[str] = set()       # users whose name and opt-out were looked at
         self.replace_users: Set[str] = set(replace_users)
         self.replaced_keys: Set[str] = set()
         self.erase: List[str] = []
@@ -143,19 +148,25 @@ class Reducer:
         user = self._countable_user(record, place)
         vector = metrics.of_record(record)
         room = self._room(user)
-        if any(value > left for value, left in zip(vector, room)):
+        if not all(map(le, vector, room)):
             raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
         if not self._first_sight(user, place):
             return False
-        for index, value in enumerate(vector):
-            room[index] -= value
-        own = self.months.setdefault(place.month, MonthDelta())
+        room[:] = map(sub, room, vector)
+        own = self._delta(place.month)
         own.new_jobs += 1
         self.new_jobs += 1
         if not record["account"]:
             self.no_account += 1
-        self._add_shares(record, place, own)
+        self._add_shares(record, vector, place, own)
         return True
+
+    def _delta(self, month: str) -> MonthDelta:
+        """What this run adds to `month` (made on first use)."""
+        delta = self.months.get(month)
+        if delta is None:
+            delta = self.months[month] = MonthDelta()
+        return delta
 
     def _countable_user(self, record: dict, place: Placement) -> str:
         """The record's user; SkipRecord outside the window, for a bad name or an opt-out."""
@@ -163,6 +174,8 @@ class Reducer:
         if (self.since and end < self.since) or (self.until and end >= self.until):
             raise SkipRecord("outside window")
         user = record["user"]
+        if user in self.countable:
+            return user
         try:
             check_name("user", user)
         except ValueError as err:
@@ -171,6 +184,7 @@ class Reducer:
             if place.month == self.replace_month:
                 self.opted_out_skipped += 1
             raise SkipRecord("opted out")
+        self.countable.add(user)
         return user
 
     def _first_sight(self, user: str, place: Placement) -> bool:
@@ -184,11 +198,13 @@ class Reducer:
             return True
         return self.bloom(place.month).add(place.key)
 
-    def _add_shares(self, record: dict, place: Placement, own: "MonthDelta") -> None:
-        """The job's usage on each day it ran, into the rollup of that day's month; a share in
-        another month than the end's is also kept in the end month's ledger (spilled)."""
+    def _add_shares(self, record: dict, vector: metrics.Vector, place: Placement,
+                    own: "MonthDelta") -> None:
+        """The job's usage (its metric `vector`) on each day it ran, into the rollup of that
+        day's month; a share in another month than the end's is also kept in the end month's
+        ledger (spilled)."""
         user, account = record["user"], record["account"]
-        shares = metrics.day_shares(record)
+        shares = metrics.shares_of(record, vector)
         if shares:
             own.ended(user, record["end"])
         for day, share in shares:
@@ -196,8 +212,7 @@ class Reducer:
             if month == place.month:
                 own.add((user, day, account), share)
             else:
-                self.months.setdefault(month, MonthDelta()).add((user, day, account), share,
-                                                                place.month)
+                self._delta(month).add((user, day, account), share, place.month)
                 own.spill(month, (user, day, account), share)
 
     def _room(self, user: str) -> metrics.Vector:

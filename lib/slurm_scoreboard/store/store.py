@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import add
 from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
@@ -90,6 +91,20 @@ class UserUsage:
         metrics.add_into(self.accounts.setdefault(account, metrics.zero()), vector)
         if day is not None:
             metrics.add_into(self.days.setdefault((day, account), metrics.zero()), vector)
+
+    def add_day(self, account: str, day: str, vector: Vector) -> None:
+        """:meth:`add` for a (day, account) not yet here: `vector` becomes its row (not
+        copied)."""
+        if (day, account) in self.days:
+            self.add(account, day, vector)
+            return
+        metrics.add_into(self.totals, vector)
+        total = self.accounts.get(account)
+        if total is None:
+            self.accounts[account] = list(vector)
+        else:
+            metrics.add_into(total, vector)
+        self.days[(day, account)] = vector
 
     def widen(self, first_end: Optional[str], last_end: Optional[str]) -> None:
         """Stretch the span of job ends to cover [first_end, last_end]."""
@@ -220,6 +235,8 @@ def add_to_ledger(ledger: Ledger, cell: Cell, vector: Sequence[int]) -> None:
     total = ledger.get(cell)
     if total is None:
         ledger[cell] = list(vector)
+    elif len(total) == len(vector) == metrics.SIZE:
+        total[:] = map(add, total, vector)
     else:
         metrics.add_into(total, vector)
 
@@ -249,11 +266,20 @@ class Rollup:
             add_to_ledger(self.carried.setdefault(source, {}), (user, day, account), vector)
 
     def merge(self, other: "Rollup") -> None:
+        """Add `other` in; what only it holds (a user, a ledger) is taken over, not copied
+        (`other` is not used again)."""
         for user, usage in other.users.items():
-            self.users.setdefault(user, UserUsage()).merge(usage)
-        for mine, theirs in ((self.carried, other.carried), (self.spilled, other.spilled)):
+            mine = self.users.get(user)
+            if mine is None:
+                self.users[user] = usage
+            else:
+                mine.merge(usage)
+        for ledgers, theirs in ((self.carried, other.carried), (self.spilled, other.spilled)):
             for month, cells in theirs.items():
-                ledger = mine.setdefault(month, {})
+                ledger = ledgers.get(month)
+                if ledger is None:
+                    ledgers[month] = cells
+                    continue
                 for cell, vector in cells.items():
                     add_to_ledger(ledger, cell, vector)
 

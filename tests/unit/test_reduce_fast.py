@@ -6,15 +6,17 @@ folders walked once in an update. Each is compared with the plain code (written 
 was) over generated input."""
 import hashlib
 import math
+import os
 import struct
 from array import array
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reduce_helpers import job
 
-from slurm_scoreboard.core import times
+from slurm_scoreboard.core import files, times
 from slurm_scoreboard.store import bloom, metrics
 from slurm_scoreboard.store.bloom import BloomFilter
 from slurm_scoreboard.store.reducer import MonthDelta
@@ -278,3 +280,28 @@ def test_a_straddling_match_is_not_a_member():
                                 [4:12], "little")
     assert straddling >> 48 == first >> 48          # it would be looked for in their bucket
     assert straddling not in pending and pending.add(straddling, 1)
+
+
+# -- folders walked once ---------------------------------------------------------------------------
+
+def open_descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_files_written_with_folders_kept_are_the_files_written_without(tmp_path):
+    files.use_root(str(tmp_path))
+    try:
+        before = open_descriptors()
+        with files.keep_folders():
+            for n in range(20):
+                files.write_synced(str(tmp_path / "a" / "b" / f"{n}.json"), b"%d" % n)
+                files.atomic_write(str(tmp_path / "a" / f"{n}.json"), b"x%d" % n)
+            with files.keep_folders():          # nested: the outer block keeps them
+                assert files.read_bytes(str(tmp_path / "a" / "b" / "3.json")) == b"3"
+            assert files.lexists(str(tmp_path / "a" / "7.json"))
+        assert open_descriptors() == before
+        assert sorted(os.listdir(tmp_path / "a" / "b")) == sorted(f"{n}.json" for n in range(20))
+        assert (tmp_path / "a" / "19.json").read_bytes() == b"x19"
+    finally:
+        files.use_root(str(tmp_path / "unused"))

@@ -9,7 +9,7 @@ from operator import le, sub
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..core import layout, times
-from ..core.files import atomic_write, lexists, locked
+from ..core.files import atomic_write, keep_folders, lexists, locked
 from ..core.names import check_name
 from ..core.optout import OptOut
 from ..errors import BloomCorrupt, FewerJobs, JournalCorrupt, SkipRecord, StoreCorrupt, UnsafePath
@@ -248,16 +248,17 @@ class Reducer:
         replaced month starts empty; erased and replaced users are taken out of every month;
         in those cases the derived files are summed again from every month."""
         transaction = Transaction(self.base, self.state)
-        try:
-            if self.replace_month or self.replace_users or self.erase:
-                self._stage_rewrite(transaction, asof)
-            else:
-                self._stage_added(transaction, asof)
-        except BaseException:
-            transaction.abort()
-            raise
-        with locked(layout.store_lock(self.root, self.cluster)):
-            transaction.commit()
+        with keep_folders():
+            try:
+                if self.replace_month or self.replace_users or self.erase:
+                    self._stage_rewrite(transaction, asof)
+                else:
+                    self._stage_added(transaction, asof)
+            except BaseException:
+                transaction.abort()
+                raise
+            with locked(layout.store_lock(self.root, self.cluster)):
+                transaction.commit()
         if self.erase:
             forget_users(self.root, self.cluster, self.erase)
 

@@ -305,3 +305,26 @@ def test_files_written_with_folders_kept_are_the_files_written_without(tmp_path)
         assert (tmp_path / "a" / "19.json").read_bytes() == b"x19"
     finally:
         files.use_root(str(tmp_path / "unused"))
+
+
+def test_files_handed_to_the_syncer_are_synced_before_wait_returns_and_a_failure_is_raised(
+        tmp_path, monkeypatch):
+    synced = []
+    real = os.fsync
+
+    def spy(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+    monkeypatch.setattr(os, "fsync", spy)
+    syncer = files.Syncer()
+    names = [str(tmp_path / f"{n}.json") for n in range(12)]
+    for name in names:
+        with open(name, "wb") as handle:
+            handle.write(b"x")
+        syncer.add(name)
+    syncer.wait()
+    assert sorted(synced) == sorted(names) and syncer.pool is None
+    syncer.add(str(tmp_path / "missing.json"))
+    with pytest.raises(FileNotFoundError):
+        syncer.wait()
+    assert syncer.pool is None and syncer.pending == []

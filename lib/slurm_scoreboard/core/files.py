@@ -346,22 +346,54 @@ def write_synced(path: str, data: bytes, sync: bool = True) -> None:
 SYNC_THREADS = 8
 
 
+def fsync_file(path: str) -> None:
+    """fsync a file, opened without following a symlink."""
+    fd = open_file(path)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_files(paths: List[str]) -> None:
     """fsync many files at once (threads: the disk takes them together instead of one by one),
     each opened without following a symlink."""
-    def sync(path: str) -> None:
-        fd = open_file(path)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
     if len(paths) < 2:
         for path in paths:
-            sync(path)
+            fsync_file(path)
         return
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
-        list(pool.map(sync, paths))
+        list(pool.map(fsync_file, paths))
+
+
+class Syncer:
+    """fsyncs files in the background as they are handed over (threads, as
+    :func:`fsync_files`), so the disk works while the next files are made; :meth:`wait`
+    returns once every one is synced (raising the first failure)."""
+
+    def __init__(self) -> None:
+        self.pool = None
+        self.pending: list = []
+
+    def add(self, path: str) -> None:
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
+        self.pending.append(self.pool.submit(fsync_file, path))
+
+    def wait(self) -> None:
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the syncs under way (their outcome no longer matters) and stop."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.pool, self.pending = None, []
 
 
 def replace_synced(source: str, target: str) -> None:

@@ -158,11 +158,11 @@ def items_in(data: bytes) -> int:
         return 0
 
 
-class _Pending:
-    """The keys one run added, kept aside until the filter is written: each key's hash (h1,
-    h2) in the order it came, 16 bytes, and its h1 once more in a bucket chosen by its top
-    bits, 8 bytes, to tell whether a key came already (a set of them would take about 70 bytes
-    a key: 70 MB for a month of a million jobs)."""
+class KeptKeys:
+    """Keys by their hash (h1, h2): each in the order it came, 16 bytes, and its h1 once more
+    in a bucket chosen by its top bits, 8 bytes, to tell whether a key came already (a set of
+    them would take about 70 bytes a key: 70 MB for a month of a million jobs). A filter's
+    keys of this run wait here until it is written."""
 
     BUCKETS = 1 << 16
     _SHIFT = 64 - 16
@@ -204,7 +204,7 @@ def _holds(bucket: bytearray, entry: bytes) -> bool:
 class BloomFilter:
     """A chain of layers; `add` returns False when the key was (probably) there already.
 
-    Keys added in this run are kept aside (:class:`_Pending`) and written into the bitmaps
+    Keys added in this run are kept aside (:class:`KeptKeys`) and written into the bitmaps
     once, when the filter is written: into the room left in the last layer read from the file,
     and the rest into one new layer sized for them. So each key is hashed once and set once,
     and a month read in one go is one right-sized layer whatever its first layer's size.
@@ -213,7 +213,7 @@ class BloomFilter:
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         self.layers: List[_Layer] = []
         self._first_capacity = capacity
-        self._pending = _Pending()
+        self._pending = KeptKeys()
 
     def __contains__(self, key: str) -> bool:
         return self.has(*key_hash(key))
@@ -226,7 +226,10 @@ class BloomFilter:
         return h1 in self._pending
 
     def add(self, key: str) -> bool:
-        h1, h2 = key_hash(key)
+        return self.add_hashed(*key_hash(key))
+
+    def add_hashed(self, h1: int, h2: int) -> bool:
+        """:meth:`add` of the key whose :func:`key_hash` is (h1, h2)."""
         for layer in self.layers:
             if layer.contains(h1, h2):
                 return False
@@ -248,7 +251,7 @@ class BloomFilter:
             layer = _Layer(capacity, P0 / GROWTH ** len(self.layers))
             layer.add_all(pending, index, count)
             self.layers.append(layer)
-        self._pending = _Pending()
+        self._pending = KeptKeys()
 
     @property
     def items(self) -> int:

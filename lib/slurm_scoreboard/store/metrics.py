@@ -124,7 +124,7 @@ def split_seconds(values: Sequence[int], first: int, last: int) -> List[Tuple[st
     while start < last:
         stop = min(last, (start // DAY + 1) * DAY)
         elapsed = stop - first
-        upto = [value * elapsed // total for value in values]
+        upto = [value * elapsed // total for value in values] if stop < last else values
         share = [now - then for now, then in zip(upto, before)]
         if any(share):
             shares.append((day_of_seconds(start), share))
@@ -146,15 +146,25 @@ def shares_of(record: dict, vector: Vector) -> List[Tuple[str, Vector]]:
         day = day_of_seconds(last)
         if day == record["end"][:10]:
             return [(day, list(vector))] if any(vector) else []
-    days: Dict[str, Vector] = {}
-    for day, share in split_seconds(vector[:TIMED], first, last):
-        days[day] = share + [0] * (SIZE - TIMED)
+    shares = split_seconds(vector[:TIMED], first, last)
+    for _, share in shares:
+        share.extend(_NO_COUNTS)
     counts = vector[TIMED:]
-    if any(counts):
-        end_day = record["end"][:10]
-        cell = days.setdefault(end_day, zero())
-        cell[TIMED:] = counts
-    return sorted(days.items())
+    if not any(counts):
+        return shares
+    end_day = record["end"][:10]
+    if shares and shares[-1][0] == end_day:             # the counts join the last day's share
+        shares[-1][1][TIMED:] = counts
+    elif not shares or shares[-1][0] < end_day:         # or follow it
+        shares.append((end_day, [0] * TIMED + counts))
+    else:                                               # an hour past 23 (checks allow 29)
+        days = dict(shares)
+        days.setdefault(end_day, zero())[TIMED:] = counts
+        shares = sorted(days.items())
+    return shares
+
+
+_NO_COUNTS = (0,) * (SIZE - TIMED)
 
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).

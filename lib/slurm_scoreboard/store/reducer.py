@@ -15,7 +15,7 @@ from ..core.optout import OptOut
 from ..errors import BloomCorrupt, FewerJobs, JournalCorrupt, SkipRecord, StoreCorrupt, UnsafePath
 from ..ingest.records import Placement
 from . import metrics
-from .bloom import BloomFilter
+from .bloom import BloomFilter, KeptKeys, key_hash
 from .journal import Transaction, discard, recover
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
 from .store import (
@@ -120,7 +120,7 @@ class Reducer:
             self.months[replace_month] = MonthDelta()
         self.countable: Set[str] = set()       # users whose name and opt-out were looked at
         self.replace_users: Set[str] = set(replace_users)
-        self.replaced_keys: Set[str] = set()
+        self.replaced_keys = KeptKeys()        # their keys' hashes, 24 bytes a key
         self.erase: List[str] = []
         self.headroom: Dict[str, metrics.Vector] = {}
         self._stored: Optional[Dict[str, dict]] = None
@@ -191,10 +191,10 @@ class Reducer:
         """Whether the job is counted now (its key added to the month's Bloom filter, or to
         the replaced keys of a user whose history is replaced), not seen before."""
         if user in self.replace_users:
-            if place.key in self.replaced_keys:
+            h1, h2 = key_hash(place.key)
+            if not self.replaced_keys.add(h1, h2):
                 return False
-            self.replaced_keys.add(place.key)
-            self.bloom(place.month).add(place.key)
+            self.bloom(place.month).add_hashed(h1, h2)
             return True
         return self.bloom(place.month).add(place.key)
 

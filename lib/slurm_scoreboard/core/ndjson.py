@@ -94,7 +94,7 @@ def read_lines(stream: BinaryIO, source: str, on_problem: Callable[[str, int, st
         if line is None:
             on_problem(source, lineno, f"longer than {limit} bytes")
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             yield lineno, orjson.loads(line), line

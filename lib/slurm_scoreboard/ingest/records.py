@@ -627,8 +627,12 @@ def placement(record: dict, cluster_flag: Optional[str]) -> Placement:
     if cluster_flag and cluster != cluster_flag:
         raise SkipRecord("other cluster", f"{cluster!r} is not {cluster_flag!r}")
     try:
-        check_name("cluster", cluster)
+        _plain_clusters[cluster]
     except ValueError as err:
         raise SkipRecord("bad cluster name", str(err)) from None
     end = record["end"]
-    return Placement(cluster, record["key"], end[:7], end[:10])
+    return _placed((cluster, record["key"], end[:7], end[:10]))
+
+
+_placed = partial(tuple.__new__, Placement)     # without its Python-level __new__
+_plain_clusters: Memo[str, str] = Memo(lambda name: check_name("cluster", name), 64)

@@ -123,7 +123,9 @@ MEMOS = [(units.reqmem_of, REQMEM), (states.state_of, STATES), (tres.gpus_of, TR
          (times._hour_seconds, STAMPS.map(lambda t: t[:13])),
          (times._clock_seconds, STAMPS.map(lambda t: t[14:19])),
          (records._hour_starts, STAMPS.map(lambda t: t[:13])),
-         (records._into_hours, STAMPS.map(lambda t: t[13:] + "Z"))]
+         (records._into_hours, STAMPS.map(lambda t: t[13:] + "Z")),
+         (records._plain_clusters, TEXT | st.sampled_from(["hammer", ".", "..", "a/b", "x" * 64,
+                                                           "x" * 65, "_ok", "-no"]))]
 
 
 @settings(max_examples=3000, deadline=None)

@@ -153,7 +153,9 @@ def test_a_ledger_sums_what_is_added_to_it(additions):
 def copied_rollup(delta):
     """MonthDelta.rollup as it was: each cell added (copied) into its user's usage."""
     rollup = Rollup()
-    for (user, day, account), vector in delta.cells.items():
+    cells = [(user, day, account, vector) for user, rows in delta.days.items()
+             for (day, account), vector in rows.items()]
+    for user, day, account, vector in cells:
         usage = rollup.users.get(user)
         if usage is None:
             usage = rollup.users[user] = UserUsage()

@@ -39,12 +39,12 @@ from .store import (
 
 
 class MonthDelta:
-    """What this run adds to one month: a vector per (user, day, account), the ledgers of jobs
-    that ran across months (store.Rollup), and the span of job ends per user. Totals and
-    per-account sums are built from the cells once, at commit."""
+    """What this run adds to one month: a vector per user and (day, account), the ledgers of
+    jobs that ran across months (store.Rollup), and the span of job ends per user. Totals and
+    per-account sums are built from the day rows once, at commit."""
 
     def __init__(self) -> None:
-        self.cells: Ledger = {}
+        self.days: Dict[str, Dict[Tuple[str, str], metrics.Vector]] = {}
         self.carried: Dict[str, Ledger] = {}
         self.spilled: Dict[str, Ledger] = {}
         self.first_end: Dict[str, str] = {}
@@ -53,7 +53,11 @@ class MonthDelta:
 
     def add(self, cell: Cell, vector: metrics.Vector, source: Optional[str] = None) -> None:
         """Add a day's share; `source` is the later month the job ended in, if any."""
-        add_to_ledger(self.cells, cell, vector)
+        user, day, account = cell
+        rows = self.days.get(user)
+        if rows is None:
+            rows = self.days[user] = {}
+        add_to_ledger(rows, (day, account), vector)     # type: ignore[arg-type]
         if source is not None:
             add_to_ledger(self.carried.setdefault(source, {}), cell, vector)
 
@@ -69,16 +73,20 @@ class MonthDelta:
             self.last_end[user] = end
 
     def rollup(self) -> Rollup:
-        """This delta as a rollup, once: its cells move into the rollup's day rows (a month of
-        a million jobs is not held twice)."""
+        """This delta as a rollup, once: its day rows move into the rollup (a month of a
+        million jobs is not held twice), each user's sums made a column at a time."""
         rollup = Rollup()
-        cells, self.cells = self.cells, {}
-        for (user, day, account), vector in cells.items():
-            usage = rollup.users.get(user)
-            if usage is None:
-                usage = rollup.users[user] = UserUsage()
-                usage.widen(self.first_end.get(user), self.last_end.get(user))
-            usage.add_day(account, day, vector)
+        days, self.days = self.days, {}
+        for user, rows in days.items():
+            usage = rollup.users[user] = UserUsage()
+            usage.widen(self.first_end.get(user), self.last_end.get(user))
+            by_account: Dict[str, List[metrics.Vector]] = {}
+            for (_, account), vector in rows.items():
+                by_account.setdefault(account, []).append(vector)
+            usage.accounts = {account: [sum(column) for column in zip(*vectors)]
+                              for account, vectors in by_account.items()}
+            usage.totals = [sum(column) for column in zip(*usage.accounts.values())]
+            usage.days = rows
         rollup.carried = self.carried
         rollup.spilled = self.spilled
         return rollup

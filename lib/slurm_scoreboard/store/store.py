@@ -92,20 +92,6 @@ class UserUsage:
         if day is not None:
             metrics.add_into(self.days.setdefault((day, account), metrics.zero()), vector)
 
-    def add_day(self, account: str, day: str, vector: Vector) -> None:
-        """:meth:`add` for a (day, account) not yet here: `vector` becomes its row (not
-        copied)."""
-        if (day, account) in self.days:
-            self.add(account, day, vector)
-            return
-        metrics.add_into(self.totals, vector)
-        total = self.accounts.get(account)
-        if total is None:
-            self.accounts[account] = list(vector)
-        else:
-            metrics.add_into(total, vector)
-        self.days[(day, account)] = vector
-
     def widen(self, first_end: Optional[str], last_end: Optional[str]) -> None:
         """Stretch the span of job ends to cover [first_end, last_end]."""
         if first_end and (self.first_end is None or first_end < self.first_end):

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import chain
 from operator import add
-from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
@@ -119,9 +120,9 @@ class UserUsage:
         entry["last_end"] = self.last_end
         return entry
 
-    def day_rows(self, username: str) -> Iterator[list]:
-        for (day, account), vector in sorted(self.days.items()):
-            yield [username, day, account] + vector
+    def day_rows(self, username: str) -> List[list]:
+        return [[username, day, account, *vector]
+                for (day, account), vector in sorted(self.days.items())]
 
     def span_from_days(self) -> None:
         """A span for entries written before spans were stored: the first and last day's edges."""
@@ -384,7 +385,7 @@ def rollup_bytes(month: str, cluster: str, rollup: Rollup, asof: str) -> bytes:
     document = {"asof": asof, "month": month, "cluster": cluster,
                 "metrics": list(metrics.NAMES),
                 "users": [users[name].to_json(name) for name in names],
-                "days": [row for name in names for row in users[name].day_rows(name)],
+                "days": list(chain.from_iterable(users[name].day_rows(name) for name in names)),
                 "carried": _ledger_rows(rollup.carried), "spilled": _ledger_rows(rollup.spilled)}
     return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
 

@@ -218,3 +218,38 @@ def test_a_sample_read_as_a_stream_gives_what_its_lines_give(name):
     assert parsed(Trickle(data, [7, 300, 4096])) == parsed(lines_of(name))
     assert parsed(io.BytesIO(data)) == parsed(lines_of(name))
 
+
+
+# -- writing records -------------------------------------------------------------------------------
+
+class CountingStream(io.BytesIO):
+    """A stream that counts the writes it is handed."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data):
+        self.writes += 1
+        return super().write(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=300).map(lambda line: line.replace(b"\n", b"")) |
+                st.just(b"x" * 70000), max_size=60), st.booleans())
+def test_records_written_in_batches_are_the_records_written_one_by_one(lines, each):
+    plain, batched = io.BytesIO(), CountingStream()
+    one, batch = ndjson.Writer(plain, each), ndjson.BatchWriter(batched, each)
+    for line in lines:
+        one.write_line(line)
+        batch.write_line(line + b"\n" if len(line) % 2 else line)
+    if each:                            # --unbuffered: every record handed over at once
+        assert batched.getvalue() == plain.getvalue()
+    batch.flush()
+    assert batched.getvalue() == plain.getvalue() and batch.count == one.count == len(lines)
+    assert each or batched.writes <= len(plain.getvalue()) // ndjson.BatchWriter.BATCH + 1
+    record = {"job_id": "1", "n": [1, 2]}
+    one.write(record)
+    batch.write(record)
+    batch.flush()
+    assert batched.getvalue() == plain.getvalue()

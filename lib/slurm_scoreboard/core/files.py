@@ -26,11 +26,14 @@ import signal
 import stat
 import time
 from contextlib import contextmanager
-from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import orjson
 
 from ..errors import ConfigError, LockBusy, UnsafePath
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 # Fault injection for the crash-safety tests: $SLURM_SB_FAULT_AT=N kills the process with SIGKILL
 # at its Nth write point; $SLURM_SB_FAULT_COUNT names a file that receives the number of write
@@ -373,14 +376,15 @@ class Syncer:
     returns once every one is synced (raising the first failure)."""
 
     def __init__(self) -> None:
-        self.pool = None
+        self.pool: Optional["ThreadPoolExecutor"] = None
         self.pending: list = []
 
     def add(self, path: str) -> None:
-        if self.pool is None:
+        pool = self.pool
+        if pool is None:
             from concurrent.futures import ThreadPoolExecutor
-            self.pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
-        self.pending.append(self.pool.submit(fsync_file, path))
+            pool = self.pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
+        self.pending.append(pool.submit(fsync_file, path))
 
     def wait(self) -> None:
         try:

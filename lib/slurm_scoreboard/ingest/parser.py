@@ -326,6 +326,8 @@ class SacctParser:
         that cannot be read is reported and left out (the job is kept). A column the input
         lacks gives nothing."""
         cols = self.cols
+        if cols is None:        # never: a line is split into columns before it gets here
+            return
         rss = self._step_value(peak_rss, row, lineno) if cols.maxrss >= 0 else None
         if rss is not None and (job.step_peak is None or rss > job.step_peak):
             job.step_peak = rss

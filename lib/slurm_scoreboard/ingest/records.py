@@ -128,6 +128,27 @@ class Columns:
     NAMES = ("jobid", "jobidraw", "cluster", "user", "account", "state", "elapsedraw", "elapsed",
              "alloccpus", "ncpus", "nnodes", "allocnodes", "reqmem", "alloctres", "submit",
              "start", "end", "maxrss", "totalcpu", "tresusageinave")
+    # the position of each of NAMES (set in __init__)
+    jobid: int
+    jobidraw: int
+    cluster: int
+    user: int
+    account: int
+    state: int
+    elapsedraw: int
+    elapsed: int
+    alloccpus: int
+    ncpus: int
+    nnodes: int
+    allocnodes: int
+    reqmem: int
+    alloctres: int
+    submit: int
+    start: int
+    end: int
+    maxrss: int
+    totalcpu: int
+    tresusageinave: int
 
     def __init__(self, names: Sequence[str], zone=None):
         self.names = list(names)
@@ -531,7 +552,7 @@ def _times_plainly_valid(record: dict, latest: str, terminal: bool, elapsed: int
     if (submitted is None and submit is not None) or (started is None and start is not None) \
             or (ended is None and (end is not None or terminal)):
         return False
-    if not terminal or started is None:
+    if not terminal or started is None or ended is None:
         return True
     return -SLACK <= ended - started and elapsed <= ended - started + SLACK and (
         submitted is None or started >= submitted - SLACK)

@@ -119,12 +119,13 @@ def split_seconds(values: Sequence[int], first: int, last: int) -> List[Tuple[st
     if first // DAY == (last - 1) // DAY:       # one day: all of it
         return [(day_of_seconds(first), list(values))] if any(values) else []
     shares = []
-    before = [0] * len(values)
+    before: Sequence[int] = [0] * len(values)
     start = first
     while start < last:
         stop = min(last, (start // DAY + 1) * DAY)
         elapsed = stop - first
-        upto = [value * elapsed // total for value in values] if stop < last else values
+        upto: Sequence[int] = [value * elapsed // total for value in values] \
+            if stop < last else values
         share = [now - then for now, then in zip(upto, before)]
         if any(share):
             shares.append((day_of_seconds(start), share))

@@ -16,7 +16,7 @@ _sb_options() {
     sb-probe) echo "-M -h --check-cluster --cluster --group --help --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
     sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
-    sb-reduce) echo "-M -h -q --allow-fewer --cluster --help --keep-old-rule --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --until --usage --version" ;;
+    sb-reduce) echo "-M -h -q --allow-fewer --cluster --help --keep-old-rule --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --summarize --until --usage --version" ;;
     sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;
     sb-view) echo "-M -h -m -u -w --backend --cluster --color --compare --competition --groups --help --metric --records --root --snapshot --top --user --version --width --window" ;;
   esac

@@ -337,13 +337,21 @@ def write_synced(path: str, data: bytes, sync: bool = True) -> None:
         except FileNotFoundError:
             pass
         fd = os.open(name, _FILE_NEW, 0o600, dir_fd=dfd)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            _write_all(fd, data)
             fault_point()
-            handle.flush()
-            _adopt(handle.fileno(), _modes.file)
+            _adopt(fd, _modes.file)
             if sync:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written (no file object for a file written once)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 SYNC_THREADS = 8

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from reduce_helpers import job
 
 from slurm_scoreboard.core import files, times
-from slurm_scoreboard.store import bloom, metrics
+from slurm_scoreboard.store import bloom, metrics, store
 from slurm_scoreboard.store.bloom import BloomFilter
 from slurm_scoreboard.store.reducer import MonthDelta
 from slurm_scoreboard.store.store import Rollup, UserUsage, add_to_ledger, rollup_bytes
@@ -330,3 +330,26 @@ def test_files_handed_to_the_syncer_are_synced_before_wait_returns_and_a_failure
     with pytest.raises(FileNotFoundError):
         syncer.wait()
     assert syncer.pool is None and syncer.pending == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(CELLS, st.dictionaries(st.sampled_from(["2025-09", "2025-10"]), CELLS, max_size=2))
+def test_a_rollup_written_in_pieces_is_the_document_dumped_whole(cells, ledgers):
+    """store.rollup_parts joined is what one orjson.dumps of the whole document gave."""
+    import orjson
+    rollup = Rollup()
+    for user, day, account, vector in cells:
+        rollup.add(user, day, account, vector)
+    for month, rows in ledgers.items():
+        for user, day, account, vector in rows:
+            add_to_ledger(rollup.carried.setdefault(month, {}), (user, day, account), vector)
+    users, names = rollup.users, sorted(rollup.users)
+    document = {"asof": "x", "month": "2025-08", "cluster": "c", "metrics": list(metrics.NAMES),
+                "users": [users[name].to_json(name) for name in names],
+                "days": [row for name in names for row in users[name].day_rows(name)],
+                "carried": {month: [[*cell, *vector] for cell, vector in sorted(rows.items())]
+                            for month, rows in sorted(rollup.carried.items()) if rows},
+                "spilled": {}}
+    whole = orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
+    assert b"".join(store.rollup_parts("2025-08", "c", rollup, "x")) == whole
+    assert rollup_bytes("2025-08", "c", rollup, "x") == whole

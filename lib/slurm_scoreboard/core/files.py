@@ -26,7 +26,18 @@ import signal
 import stat
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    BinaryIO,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Union,
+)
 
 import orjson
 
@@ -325,10 +336,11 @@ def atomic_file(path: str, temp_suffix: str = "") -> Iterator[BinaryIO]:
         os.fsync(dfd)
 
 
-def write_synced(path: str, data: bytes, sync: bool = True) -> None:
+def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = True) -> None:
     """Write a new file in place and fsync it (for staged files no reader looks at yet); what
     was there before, a leftover or a planted symlink, is removed first, never followed. With
-    `sync` False the caller fsyncs it later (:func:`fsync_files`), before anything relies on it."""
+    `sync` False the caller fsyncs it later (:func:`fsync_files`), before anything relies on it.
+    `data` is the bytes, or their pieces in order (written as they come)."""
     parent, name = os.path.split(path)
     with folder(parent or ".", create=True) as dfd:
         fault_point()
@@ -338,7 +350,8 @@ def write_synced(path: str, data: bytes, sync: bool = True) -> None:
             pass
         fd = os.open(name, _FILE_NEW, 0o600, dir_fd=dfd)
         try:
-            _write_all(fd, data)
+            for part in (data,) if isinstance(data, (bytes, bytearray)) else data:
+                _write_all(fd, part)
             fault_point()
             _adopt(fd, _modes.file)
             if sync:

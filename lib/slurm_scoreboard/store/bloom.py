@@ -238,6 +238,7 @@ class BloomFilter:
     def _settle(self) -> None:
         """Set the bits of the keys kept aside (see the class's docstring)."""
         pending, count = self._pending.pairs, len(self._pending)
+        self._pending = KeptKeys()      # their buckets go before the new layer's bitmap comes
         index = 0
         if self.layers:
             last = self.layers[-1]
@@ -251,7 +252,6 @@ class BloomFilter:
             layer = _Layer(capacity, P0 / GROWTH ** len(self.layers))
             layer.add_all(pending, index, count)
             self.layers.append(layer)
-        self._pending = KeptKeys()
 
     @property
     def items(self) -> int:

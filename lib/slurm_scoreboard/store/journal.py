@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import List, Tuple
+from typing import Iterable, List, Tuple, Union
 
 import orjson
 
@@ -61,7 +61,8 @@ class Transaction:
         self.removals: List[str] = []
         self.syncer = Syncer()
 
-    def stage(self, path: str, data: bytes) -> None:
+    def stage(self, path: str, data: Union[bytes, Iterable[bytes]]) -> None:
+        """Write `data` (bytes, or its pieces in order) beside `path`, to replace it at commit."""
         temp = staged_path(path)
         write_synced(temp, data, sync=False)
         self.pairs.append((os.path.relpath(temp, self.base), os.path.relpath(path, self.base)))

@@ -34,7 +34,7 @@ from .store import (
     load_alltime,
     load_bloom,
     load_month,
-    rollup_bytes,
+    rollup_parts,
 )
 
 
@@ -286,7 +286,7 @@ class Reducer:
                 rollup.merge(added)
                 for user, usage in added.users.items():
                     per_user.setdefault(user, []).append((month, usage))
-                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+                transaction.stage(path, rollup_parts(month, self.cluster, rollup, asof))
             if month in self.blooms:
                 transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                                   self.blooms[month].to_bytes())
@@ -319,7 +319,7 @@ class Reducer:
                 rollup.merge(delta.rollup())
                 changed = True
             if rollup.users and changed:
-                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+                transaction.stage(path, rollup_parts(month, self.cluster, rollup, asof))
             elif not rollup.users and os.path.lexists(path):
                 transaction.remove(path)
             bloom = layout.bloom_file(self.root, self.cluster, month)

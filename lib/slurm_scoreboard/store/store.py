@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from itertools import chain
 from operator import add
-from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
 
@@ -380,14 +380,36 @@ def _ledger_rows(ledgers: Dict[str, Ledger]) -> Dict[str, list]:
 
 
 def rollup_bytes(month: str, cluster: str, rollup: Rollup, asof: str) -> bytes:
+    return b"".join(rollup_parts(month, cluster, rollup, asof))
+
+
+def rollup_parts(month: str, cluster: str, rollup: Rollup, asof: str) -> Iterator[bytes]:
+    """:func:`rollup_bytes` a piece at a time, the day rows one user's at a time (a month of a
+    million jobs is written without holding its file twice); the user entries, whose totals
+    are checked (TotalsOverflow), are made before the first piece."""
     users = rollup.users
     names = sorted(users)
-    document = {"asof": asof, "month": month, "cluster": cluster,
-                "metrics": list(metrics.NAMES),
-                "users": [users[name].to_json(name) for name in names],
-                "days": list(chain.from_iterable(users[name].day_rows(name) for name in names)),
-                "carried": _ledger_rows(rollup.carried), "spilled": _ledger_rows(rollup.spilled)}
-    return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
+    head = orjson.dumps({"asof": asof, "month": month, "cluster": cluster,
+                         "metrics": list(metrics.NAMES),
+                         "users": [users[name].to_json(name) for name in names]})
+    return chain((head[:-1] + b',"days":[',), _day_row_parts(users, names),
+                 _rollup_tail(rollup))
+
+
+def _day_row_parts(users: Dict[str, UserUsage], names: List[str]) -> Iterator[bytes]:
+    """The rollup's day rows as the inside of a JSON list, one user's rows at a time."""
+    first = True
+    for name in names:
+        rows = users[name].day_rows(name)
+        if rows:
+            inside = orjson.dumps(rows)[1:-1]
+            yield inside if first else b"," + inside
+            first = False
+
+
+def _rollup_tail(rollup: Rollup) -> Iterator[bytes]:
+    yield (b'],"carried":' + orjson.dumps(_ledger_rows(rollup.carried)) + b',"spilled":'
+           + orjson.dumps(_ledger_rows(rollup.spilled)) + b"}\n")
 
 
 class UserTotals:

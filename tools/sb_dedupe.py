@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import layout, times
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard.core.ndjson import Writer
+from slurm_scoreboard.core.ndjson import BatchWriter, Writer
 from slurm_scoreboard.store.dedupe import Dedupe, bloom_stats
 
 PROG = "sb-dedupe"
@@ -64,7 +64,11 @@ def body(args) -> int:
             cli.warn(PROG, text)
 
     dedupe = Dedupe(root, args.cluster, times.now(), tell)
-    dedupe.run(sys.stdin.buffer, Writer(sys.stdout.buffer, args.unbuffered))
+    out = BatchWriter(sys.stdout.buffer, args.unbuffered)
+    try:
+        dedupe.run(sys.stdin.buffer, out)
+    finally:
+        out.flush()
     if args.brief and first and not args.quiet:
         cli.warn(PROG, f"{dedupe.summary()}; first: {first[0]}")
     elif not args.quiet and not args.brief:

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import times
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard.core.ndjson import Writer
+from slurm_scoreboard.core.ndjson import BatchWriter, Writer
 from slurm_scoreboard.errors import LayoutUnknown
 from slurm_scoreboard.ingest import fields
 from slurm_scoreboard.ingest.parser import SacctParser
@@ -121,7 +121,11 @@ def body(args) -> int:
                          zone=zone_of(args))
     if not args.files:
         cli.refuse_terminal_stdin(sys.stdin)
-    parse_files(parser, args.files or ["-"], Writer(sys.stdout.buffer, args.unbuffered))
+    out = BatchWriter(sys.stdout.buffer, args.unbuffered)
+    try:
+        parse_files(parser, args.files or ["-"], out)
+    finally:
+        out.flush()
     problems.summarize(parser.stats)
     return errors.EXIT_OK
 

@@ -26,11 +26,25 @@ import signal
 import stat
 import time
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator, List, NamedTuple, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    BinaryIO,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Union,
+)
 
 import orjson
 
 from ..errors import ConfigError, LockBusy, UnsafePath
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 # Fault injection for the crash-safety tests: $SLURM_SB_FAULT_AT=N kills the process with SIGKILL
 # at its Nth write point; $SLURM_SB_FAULT_COUNT names a file that receives the number of write
@@ -175,8 +189,40 @@ def _open_child(fd: int, part: str, create: bool, path: str) -> Tuple[int, bool]
     return child, True
 
 
+_kept: Optional[Dict[str, int]] = None     # path -> descriptor, inside a keep_folders() block
+
+
+@contextmanager
+def keep_folders() -> Iterator[None]:
+    """Inside the block, a folder is walked to (below the root: part by part, never through a
+    symlink) the first time it is used, and its descriptor is used again until the block ends:
+    an update of two thousand user files walks to their folder once, not five times a file.
+    For a block that removes no folder it uses."""
+    global _kept
+    if _kept is not None:
+        yield
+        return
+    _kept = {}
+    try:
+        yield
+    finally:
+        kept, _kept = _kept, None
+        for fd in kept.values():
+            os.close(fd)
+
+
 @contextmanager
 def folder(path: str, create: bool = False) -> Iterator[int]:
+    kept = _kept
+    if kept is not None:
+        fd = kept.get(path)
+        if fd is None:
+            opened = open_folder(path, create)
+            fd = kept.setdefault(path, opened)      # threads: the first one opened is kept
+            if fd != opened:
+                os.close(opened)
+        yield fd
+        return
     fd = open_folder(path, create)
     try:
         yield fd
@@ -300,10 +346,11 @@ def atomic_file(path: str, temp_suffix: str = "",
         os.fsync(dfd)
 
 
-def write_synced(path: str, data: bytes, sync: bool = True) -> None:
+def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = True) -> None:
     """Write a new file in place and fsync it (for staged files no reader looks at yet); what
     was there before, a leftover or a planted symlink, is removed first, never followed. With
-    `sync` False the caller fsyncs it later (:func:`fsync_files`), before anything relies on it."""
+    `sync` False the caller fsyncs it later (:func:`fsync_files`), before anything relies on it.
+    `data` is the bytes, or their pieces in order (written as they come)."""
     parent, name = os.path.split(path)
     with folder(parent or ".", create=True) as dfd:
         fault_point()
@@ -312,34 +359,76 @@ def write_synced(path: str, data: bytes, sync: bool = True) -> None:
         except FileNotFoundError:
             pass
         fd = os.open(name, _FILE_NEW, 0o600, dir_fd=dfd)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            for part in (data,) if isinstance(data, (bytes, bytearray)) else data:
+                _write_all(fd, part)
             fault_point()
-            handle.flush()
-            _adopt(handle.fileno(), _modes.file)
+            _adopt(fd, _modes.file)
             if sync:
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written (no file object for a file written once)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 SYNC_THREADS = 8
 
 
+def fsync_file(path: str) -> None:
+    """fsync a file, opened without following a symlink."""
+    fd = open_file(path)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_files(paths: List[str]) -> None:
     """fsync many files at once (threads: the disk takes them together instead of one by one),
     each opened without following a symlink."""
-    def sync(path: str) -> None:
-        fd = open_file(path)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
     if len(paths) < 2:
         for path in paths:
-            sync(path)
+            fsync_file(path)
         return
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
-        list(pool.map(sync, paths))
+        list(pool.map(fsync_file, paths))
+
+
+class Syncer:
+    """fsyncs files in the background as they are handed over (threads, as
+    :func:`fsync_files`), so the disk works while the next files are made; :meth:`wait`
+    returns once every one is synced (raising the first failure)."""
+
+    def __init__(self) -> None:
+        self.pool: Optional["ThreadPoolExecutor"] = None
+        self.pending: list = []
+
+    def add(self, path: str) -> None:
+        pool = self.pool
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            pool = self.pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
+        self.pending.append(pool.submit(fsync_file, path))
+
+    def wait(self) -> None:
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the syncs under way (their outcome no longer matters) and stop."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.pool, self.pending = None, []
 
 
 def replace_synced(source: str, target: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import BinaryIO, Callable, Iterator, Optional, Tuple
+from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
 
 import orjson
 
@@ -20,7 +20,10 @@ class Writer:
         self.count = 0
 
     def write(self, obj) -> None:
-        self.write_line(orjson.dumps(obj, option=_OPTIONS))
+        self.stream.write(orjson.dumps(obj, option=_OPTIONS))
+        self.count += 1
+        if self.flush_each:
+            self.stream.flush()
 
     def write_line(self, line: bytes) -> None:
         """A line that already holds one JSON object (a newline is added when it has none)."""
@@ -30,22 +33,86 @@ class Writer:
             self.stream.flush()
 
 
+class BatchWriter(Writer):
+    """A :class:`Writer` that hands the stream 64 KiB at a time, so the reader of a pipe is woken
+    once a batch instead of every 8 KiB; :meth:`flush` hands over the rest (call it when done,
+    also after an error). With `flush_each` every line goes at once, as a Writer's."""
+
+    BATCH = 1 << 16
+
+    def __init__(self, stream: BinaryIO, flush_each: bool = False):
+        super().__init__(stream, flush_each)
+        self.batch = bytearray()
+
+    def write(self, obj) -> None:
+        self.write_line(orjson.dumps(obj, option=_OPTIONS))
+
+    def write_line(self, line: bytes) -> None:
+        if self.flush_each:
+            super().write_line(line)
+            return
+        self.batch += line
+        if not line.endswith(b"\n"):
+            self.batch += b"\n"
+        self.count += 1
+        if len(self.batch) >= self.BATCH:
+            self.stream.write(self.batch)
+            self.batch.clear()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.stream.write(self.batch)
+            self.batch.clear()
+        self.stream.flush()
+
+
 LINE_LIMIT = 1 << 24     # 16 MiB: a longer line is no record, and is not held in memory
 
 
+BLOCK = 1 << 16          # bytes read at a time (what a pipe holds: a line is passed on as it comes)
+
+
 def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
-    """The stream's lines, each None instead when longer than `limit` bytes (what is read
-    of it is dropped as it is read, so memory stays bounded)."""
+    """The stream's lines (without their newline), each None instead when longer than `limit`
+    bytes (what is read of it is dropped as it is read, so memory stays bounded)."""
+    for block in line_blocks(stream, limit):
+        yield from block
+
+
+def line_blocks(stream: BinaryIO, limit: int) -> Iterator[List[Optional[bytes]]]:
+    """:func:`bounded_lines` a block at a time: the lines that each read of the stream ends,
+    read with ``read1`` where the stream has it (a pipe's lines come as they are written)."""
+    read = getattr(stream, "read1", None) or stream.read
+    head: List[bytes] = []      # the start of a line that no block has ended yet
+    size = 0                    # its length; past the limit it is dropped (head emptied)
     while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) <= limit or line.endswith(b"\n"):
-            yield line
-            continue
-        while line and not line.endswith(b"\n"):
-            line = stream.readline(limit)
-        yield None
+        block = read(BLOCK)
+        if not block:
+            break
+        parts = block.split(b"\n")
+        last = parts.pop()
+        if parts:
+            lines = _bounded(parts, limit)
+            if size:
+                first = lines[0]
+                lines[0] = b"".join(head) + first \
+                    if first is not None and size + len(first) <= limit else None
+            head, size = [], 0
+            yield lines
+        size += len(last)
+        if last and size <= limit:
+            head.append(last)
+        elif size > limit:
+            head, size = [], limit + 1
+    if size:
+        yield [b"".join(head) if size <= limit else None]
+
+
+def _bounded(lines: List[bytes], limit: int) -> List[Optional[bytes]]:
+    """`lines`, each longer than `limit` replaced by None."""
+    if max(map(len, lines)) <= limit:
+        return lines        # type: ignore[return-value]
+    return [line if len(line) <= limit else None for line in lines]
 
 
 def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],
@@ -63,7 +130,7 @@ def read_lines(stream: BinaryIO, source: str, on_problem: Callable[[str, int, st
         if line is None:
             on_problem(source, lineno, f"longer than {limit} bytes")
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             yield lineno, orjson.loads(line), line

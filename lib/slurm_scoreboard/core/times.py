@@ -18,6 +18,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import BadNow
+from .memo import Memo
 
 NOW_ENV = "SLURM_SB_NOW"
 UNSET = frozenset({"", "Unknown", "None", "N/A", "NONE", "UNKNOWN", "INVALID"})
@@ -30,6 +31,50 @@ _EPOCH = re.compile(r"[0-9]{1,11}")
 def parse_sacct_time(text: str, zone: Optional[tzinfo] = None) -> Optional[str]:
     """ISO-8601 UTC with Z from a sacct stamp (a naive one read in `zone`, UTC when None);
     None for Unknown/None/empty. Bad text: ValueError."""
+    if len(text) == 19 and zone is None:
+        if _utc_hour_is_real[text[:13]] and _clock_is_real[text[13:]]:
+            return text + "Z"
+    elif text.isascii() and text.isdigit() and len(text) <= 11 and text != "0" * len(text):
+        return _epoch_iso(int(text))
+    return _parse_sacct_time(text, zone)
+
+
+# The fast paths of parse_sacct_time: a naive UTC stamp is real when its hour (YYYY-MM-DDTHH)
+# and its minutes and seconds (:MM:SS) are (each told once, by the full parse, and kept); an
+# epoch is printed from its day (kept) and a table of the minutes and seconds of an hour.
+
+def _parses(stamp: str) -> bool:
+    try:
+        return _parse_sacct_time(stamp) == stamp + "Z"
+    except ValueError:
+        return False
+
+
+_utc_hour_is_real: Memo[str, bool] = Memo(lambda hour: _parses(hour + ":00:00"), 1 << 14)
+_clock_is_real: Memo[str, bool] = Memo(lambda clock: _parses("2000-01-01T00" + clock))
+
+
+def _name_day(days: int) -> str:
+    return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+
+
+# ``YYYY-MM-DD`` of the day `days` after 1970-01-01, each day's text made once
+_day_named: Memo[int, str] = Memo(_name_day, longest=None)
+
+
+_HOURS = tuple(f"T{hour:02d}:" for hour in range(24))
+_MINUTES_SECONDS = tuple(f"{minute:02d}:{second:02d}Z" for minute in range(60)
+                         for second in range(60))
+
+
+def _epoch_iso(seconds: int) -> str:
+    """:func:`to_iso` of an instant given in seconds since 1970 (0 to 11 digits' worth)."""
+    days, rest = divmod(seconds, 86400)
+    return _day_named[days] + _HOURS[rest // 3600] + _MINUTES_SECONDS[rest % 3600]
+
+
+def _parse_sacct_time(text: str, zone: Optional[tzinfo] = None) -> Optional[str]:
+    """:func:`parse_sacct_time`, every form."""
     if text in UNSET:
         return None
     if _STAMP.fullmatch(text):
@@ -208,11 +253,25 @@ def day_seconds(day: str) -> int:
 
 
 def iso_seconds(value: str) -> int:
-    """Seconds since 1970 of a ``YYYY-MM-DDTHH:MM:SSZ`` instant (ValueError if no such day)."""
-    return (day_seconds(value[:10]) + int(value[11:13]) * 3600 + int(value[14:16]) * 60
-            + int(value[17:19]))
+    """Seconds since 1970 of a ``YYYY-MM-DDTHH:MM:SSZ`` instant (ValueError if no such day):
+    its hour's and its minutes and seconds' (the parts that repeat, each read once)."""
+    return _hour_seconds[value[:13]] + _clock_seconds[value[14:19]]
+
+
+def _seconds_to_hour(hour: str) -> int:
+    """Seconds from 1970 to the start of the ``YYYY-MM-DDTHH`` hour."""
+    return day_seconds(hour[:10]) + int(hour[11:13]) * 3600
+
+
+def _seconds_into_hour(clock: str) -> int:
+    """Seconds into the hour of ``MM:SS``."""
+    return int(clock[:2]) * 60 + int(clock[3:5])
+
+
+_hour_seconds: Memo[str, int] = Memo(_seconds_to_hour, 1 << 14)
+_clock_seconds: Memo[str, int] = Memo(_seconds_into_hour)
 
 
 def day_of_seconds(seconds: int) -> str:
     """The UTC day (``YYYY-MM-DD``) holding an instant given in seconds since 1970."""
-    return date.fromordinal(_EPOCH_ORDINAL + seconds // 86400).isoformat()
+    return _day_named[seconds // 86400]

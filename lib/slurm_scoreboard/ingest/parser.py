@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..core import times
-from ..core.ndjson import bounded_lines
+from ..core.ndjson import line_blocks
 from ..errors import LayoutUnknown, SkipRecord
 from . import fields as fieldlists
 from .fields import FREE_TEXT
@@ -60,6 +60,9 @@ TRUNCATION_FIX = ("sacct without -P cut a value at its column's width (a trailin
 
 class _Job:
     """The lines of the job being read."""
+
+    __slots__ = ("job", "lineno", "allocations", "het_seen", "step_peak", "step_cpu",
+                 "step_gpu", "cut")
 
     def __init__(self, job: str, lineno: int):
         self.job = job
@@ -108,36 +111,66 @@ class SacctParser:
         any iterable of lines; read lazily."""
         self._reset_source(source)
         if hasattr(lines, "readline"):
-            lines = bounded_lines(lines, LINE_LIMIT)
-        for lineno, raw in enumerate(lines, 1):
-            if raw is None:
-                self.stats.lines += 1
-                self.stats.skipped["line too long"] += 1
-                self._problem(lineno, f"longer than {LINE_LIMIT} bytes; skipped")
-                continue
-            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            yield from self.feed(line.rstrip("\r\n"), lineno)
+            yield from self._parse_stream(lines)
+        else:
+            for lineno, raw in enumerate(lines, 1):
+                record = self._feed_raw(raw, lineno)
+                if record is not None:
+                    yield record
         yield from self.finish()
 
+    def _parse_stream(self, stream) -> Iterator[dict]:
+        """The records of a binary stream's lines, read a block at a time."""
+        lineno = 0
+        for block in line_blocks(stream, LINE_LIMIT):
+            for raw in block:
+                lineno += 1
+                if raw is None:
+                    self._feed_raw(raw, lineno)
+                    continue
+                record = self._feed_line(raw.decode("utf-8", "replace").rstrip("\r\n"), lineno)
+                if record is not None:
+                    yield record
+
+    def _feed_raw(self, raw, lineno: int) -> Optional[dict]:
+        """One line as read (bytes, text, or None for a line past the limit)."""
+        if raw is None:
+            self.stats.lines += 1
+            self.stats.skipped["line too long"] += 1
+            self._problem(lineno, f"longer than {LINE_LIMIT} bytes; skipped")
+            return None
+        line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return self._feed_line(line.rstrip("\r\n"), lineno)
+
     def feed(self, line: str, lineno: int) -> Iterator[dict]:
+        record = self._feed_line(line, lineno)
+        if record is not None:
+            yield record
+
+    def _feed_line(self, line: str, lineno: int) -> Optional[dict]:
+        """The record a line completes (the job before it, when it starts another), if any."""
         self.stats.lines += 1
         if self._passes_over(line):
-            return
-        if self.cols is None or (self.spans is None and self._is_header(line)):
-            if self.cols is not None:
-                # another header: the job read so far is whole, and read in the old columns
-                yield from self._flush()
+            return None
+        cols = self.cols
+        if cols is None or (self.spans is None and self._is_header(line)):
+            # another header: the job read so far is whole, and read in the old columns
+            record = None if cols is None else self._flush()
             if self._detect_columns(line, lineno) or self.cols is None:
-                return
-        row = self._split(line, lineno)
-        if row is None:
-            return
-        yield from self._add_row(row, lineno)
+                return record
+            cols = self.cols
+        row = line.split(self.delimiter) if self.spans is None else None
+        if row is None or len(row) != cols.count:       # fixed width, or a field count to fix
+            row = self._split(line, lineno)
+            if row is None:
+                return None
+        return self._add_row(row, lineno)
 
     def _passes_over(self, line: str) -> bool:
         """A line that holds no job: blank, a comment, the dashed rule under a plain sacct
         header (taken), or the header again (the delimiter is guessed from the first line)."""
-        if not line.strip() or line.lstrip().startswith("#"):
+        text = line.lstrip()
+        if not text or text[0] == "#":
             return True
         if self.delimiter is None:
             self.delimiter = _guess_delimiter(line)
@@ -148,7 +181,9 @@ class SacctParser:
 
     def finish(self) -> Iterator[dict]:
         self.pending_header = None
-        yield from self._flush()
+        record = self._flush()
+        if record is not None:
+            yield record
 
     def _taint(self, row: List[str]) -> None:
         """The job of a cut line is not counted at all: its other lines (a heterogeneous job's
@@ -183,6 +218,8 @@ class SacctParser:
         return self.delimiter
 
     def _is_header(self, line: str) -> bool:
+        if line[:1].isdigit():          # a job id, never a column name
+            return False
         first = line.split(self.delimiter, 1)[0].strip().lower()
         return first in fieldlists.KNOWN and fieldlists.as_header(line.split(self.delimiter)) is not None
 
@@ -272,42 +309,51 @@ class SacctParser:
         return None
 
     # -- jobs ------------------------------------------------------------------------------------
-    def _add_row(self, row: List[str], lineno: int) -> Iterator[dict]:
+    def _add_row(self, row: List[str], lineno: int) -> Optional[dict]:
+        """Add a split line to its job; the record of the job before it when it starts
+        another."""
         cols = self._columns()
         if cols.missing_job_id():
             self._problem(lineno, "no JobID column")
             self.stats.skipped["no JobID column"] += 1
-            return
+            return None
         try:
             job_id = parse_job_id(row[cols.jobid])
         except ValueError as err:
             self._problem(lineno, str(err))
             self.stats.skipped["bad JobID"] += 1
-            return
+            return None
         self.fitting += 1
         job = self.job
+        record = None
         if job_id.step is not None:
             if job is None or job.job != job_id.job:
-                yield from self._flush()
+                record = self._flush()
                 job = self.job = self._new_job(job_id.job, lineno)
             self._add_step(job, row, lineno)
-            return
+            return record
         if job is None or not _joins_het(job, job_id):
-            yield from self._flush()
+            record = self._flush()
             job = self.job = self._new_job(job_id.job, lineno)
         job.allocations.append(row)
         job.het_seen.add(job_id.het)
+        return record
 
     def _add_step(self, job: _Job, row: List[str], lineno: int) -> None:
         """A step line's peak MaxRSS, TotalCPU and GPU-percent-seconds into its job; a value
-        that cannot be read is reported and left out (the job is kept)."""
-        rss = self._step_value(peak_rss, row, lineno)
+        that cannot be read is reported and left out (the job is kept). A column the input
+        lacks gives nothing."""
+        cols = self.cols
+        if cols is None:        # never: a line is split into columns before it gets here
+            return
+        rss = self._step_value(peak_rss, row, lineno) if cols.maxrss >= 0 else None
         if rss is not None and (job.step_peak is None or rss > job.step_peak):
             job.step_peak = rss
-        used = self._step_value(used_cpu, row, lineno)
+        used = self._step_value(used_cpu, row, lineno) if cols.totalcpu >= 0 else None
         if used is not None:
             job.step_cpu = (job.step_cpu or 0) + used
-        busy = self._step_value(step_gpu_busy, row, lineno)
+        busy = self._step_value(step_gpu_busy, row, lineno) if cols.tresusageinave >= 0 \
+            else None
         if busy is not None:
             job.step_gpu = (job.step_gpu or 0) + busy
 
@@ -323,10 +369,11 @@ class SacctParser:
         new.cut = job == self.cut_job
         return new
 
-    def _flush(self) -> Iterator[dict]:
+    def _flush(self) -> Optional[dict]:
+        """The record of the job read so far (None when it is skipped, or there is none)."""
         job, self.job = self.job, None
         if job is None or job.cut:
-            return
+            return None
         try:
             record = fold_job(job.job, job.allocations, job.step_peak, self._columns(),
                               self.cluster, job.step_cpu, job.step_gpu)
@@ -337,9 +384,9 @@ class SacctParser:
             elif not self.stats.skipped[err.reason]:
                 self._problem(job.lineno, f"{err}: every job of this input is skipped")
             self.stats.skipped[err.reason] += 1
-            return
+            return None
         self.stats.records += 1
-        yield record
+        return record
 
     def _problem(self, lineno: int, message: str) -> None:
         if self.guessed and not self.fitting:

@@ -73,8 +73,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from functools import partial
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, cast
 
+from ..core.memo import Memo
 from ..core.names import check_name
 from ..core.times import from_iso, iso_seconds, parse_sacct_time, to_iso
 from ..errors import SkipRecord
@@ -96,6 +98,22 @@ class JobId(NamedTuple):
 
 
 def parse_job_id(text: str) -> JobId:
+    """The job, het component and step of a JobID (``123``, ``123_4+1.batch``); ValueError if
+    it is none."""
+    base, dot, step = text.partition(".")
+    if base.isascii() and base.isdigit():       # the usual 123 and 123.batch, at once
+        if not dot:
+            return _job_id((base, None, None))
+        if step and step.isascii() and step.isalnum():
+            return _job_id((base, None, step))
+    return _parse_job_id(text)
+
+
+_job_id = partial(tuple.__new__, JobId)     # a JobId made without its Python-level __new__
+
+
+def _parse_job_id(text: str) -> JobId:
+    """:func:`parse_job_id`, every form."""
     match = _JOB_ID.match(text.strip())
     if not match:
         raise ValueError(f"bad JobID {text!r}")
@@ -159,14 +177,14 @@ def _get(row: Sequence[str], index: int) -> str:
 
 def _time(row: Sequence[str], index: int, column: str, zone=None) -> Optional[str]:
     try:
-        return parse_sacct_time(_get(row, index), zone)
+        return parse_sacct_time(row[index] if index >= 0 else "", zone)
     except ValueError as err:
         raise SkipRecord(f"bad {column}", str(err)) from None
 
 
 def _count(row: Sequence[str], index: int, column: str) -> Optional[int]:
     try:
-        return units.parse_count(_get(row, index))
+        return units.parse_count(row[index] if index >= 0 else "")
     except ValueError as err:
         raise SkipRecord(f"bad {column}", str(err)) from None
 
@@ -222,13 +240,14 @@ def step_gpu_busy(row: Sequence[str], cols: Columns) -> Optional[int]:
     return util * _elapsed(row, cols, start, _time(row, cols.end, "End", cols.zone))
 
 
-def _memory(row: Sequence[str], cols: Columns, alloc: Dict[str, str], cpus: int,
+def _memory(row: Sequence[str], cols: Columns, alloc: str, cpus: int,
             nodes: int) -> Optional[int]:
+    """AllocTRES's memory, else ReqMem's (per CPU or node when it says so)."""
     try:
-        memory = tres.memory_bytes(alloc)
+        memory = tres.memory_of[alloc]
         if memory is not None:
             return memory
-        amount, scope = units.parse_reqmem(_get(row, cols.reqmem))
+        amount, scope = units.reqmem_of[row[cols.reqmem] if cols.reqmem >= 0 else ""]
     except ValueError as err:
         raise SkipRecord("bad memory", str(err)) from None
     if amount is None:
@@ -252,9 +271,9 @@ def _component(row: Sequence[str], cols: Columns, start: Optional[str],
                end: Optional[str]) -> _Component:
     cpus = _count(row, cols.alloccpus, "AllocCPUS") or 0
     nodes = _count(row, cols.nnodes, "NNodes") or 0
+    alloc = row[cols.alloctres] if cols.alloctres >= 0 else ""
     try:
-        alloc = tres.parse_tres(_get(row, cols.alloctres))
-        gpus = tres.gpu_count(alloc)
+        gpus = tres.gpus_of[alloc]
     except ValueError as err:
         raise SkipRecord("bad AllocTRES", str(err)) from None
     return _Component(_elapsed(row, cols, start, end), cpus, nodes, gpus,
@@ -275,25 +294,29 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
     leader = allocations[0]
     user = _user_of(leader, cols)
     state = _state_of(leader, cols)
-    terminal = states.is_terminal(state)
-    submit = _time(leader, cols.submit, "Submit", cols.zone)
-    start = _time(leader, cols.start, "Start", cols.zone)
-    end = _time(leader, cols.end, "End", cols.zone)
+    terminal = state in states.TERMINAL
+    zone = cols.zone
+    submit = _time(leader, cols.submit, "Submit", zone)
+    start = _time(leader, cols.start, "Start", zone)
+    end = _time(leader, cols.end, "End", zone)
     if terminal and end is None:
         raise SkipRecord("no End column" if cols.end < 0 else "missing End")
-    components = [_component(leader, cols, start, end)]
-    for row in allocations[1:]:
-        components.append(_component(row, cols, _time(row, cols.start, "Start", cols.zone),
-                                     _time(row, cols.end, "End", cols.zone)))
-    elapsed, cpus, nodes, gpus, cpu_seconds, gpu_seconds, memory = _summed(components)
-    peak = _peak_of(allocations, cols, step_peak)
+    if len(allocations) == 1:           # no het components: the job line's own
+        elapsed, cpus, nodes, gpus, memory = _component(leader, cols, start, end)
+        cpu_seconds, gpu_seconds = elapsed * cpus, elapsed * gpus
+    else:
+        elapsed, cpus, nodes, gpus, cpu_seconds, gpu_seconds, memory = _summed(
+            [_component(leader, cols, start, end)]
+            + [_component(row, cols, _time(row, cols.start, "Start", zone),
+                          _time(row, cols.end, "End", zone)) for row in allocations[1:]])
+    peak = _peak_of(allocations, cols, step_peak) if cols.maxrss >= 0 else step_peak
     record = {
-        "cluster": _get(leader, cols.cluster) or default_cluster,
+        "cluster": (leader[cols.cluster] if cols.cluster >= 0 else "") or default_cluster,
         "job_id": job,
-        "job_id_raw": _get(leader, cols.jobidraw) or None,
+        "job_id_raw": (leader[cols.jobidraw] if cols.jobidraw >= 0 else "") or None,
         "key": f"{job}@{submit or start or end or ''}",
         "user": user,
-        "account": _get(leader, cols.account),
+        "account": leader[cols.account] if cols.account >= 0 else "",
         "state": state,
         "terminal": terminal,
         "submit": submit,
@@ -308,7 +331,7 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
         "cpu_seconds": cpu_seconds,
         "gpu_seconds": gpu_seconds,
     }
-    used = _cpu_used(allocations, cols, step_cpu)
+    used = _cpu_used(allocations, cols, step_cpu) if step_cpu is not None else None
     if used is not None and used <= cpu_seconds * CPU_USED_SLACK + 60:
         record["cpu_used_s"] = used
     if step_gpu is not None and gpus > 0 and elapsed > 0:
@@ -319,16 +342,16 @@ def fold_job(job: str, allocations: List[Sequence[str]], step_peak: Optional[int
 def _user_of(leader: Sequence[str], cols: Columns) -> str:
     if cols.user < 0:
         raise SkipRecord("no User column")
-    user = _get(leader, cols.user)
+    user = leader[cols.user]
     if not user:
         raise SkipRecord("missing User")
     return user
 
 
 def _state_of(leader: Sequence[str], cols: Columns) -> str:
-    state_text = _get(leader, cols.state)
+    state_text = leader[cols.state] if cols.state >= 0 else ""
     try:
-        return states.normalize_state(state_text)
+        return states.state_of[state_text]
     except ValueError:
         raise SkipRecord("unknown state", repr(state_text)) from None
 
@@ -441,7 +464,15 @@ def _consistent(record: dict, elapsed: int, submit: Optional[int], start: Option
 
 def check(record: object, latest: str) -> dict:
     """`record` when it is a job record of the schema with every value in bounds; SkipRecord
-    otherwise."""
+    otherwise (a record that plainly passes is vouched for in one pass; any other is checked
+    step by step, so it gets the first reason found)."""
+    if _plainly_valid(record, latest):
+        return cast(dict, record)
+    return _check_fully(record, latest)
+
+
+def _check_fully(record: object, latest: str) -> dict:
+    """:func:`check` step by step, raising the first reason found."""
     job = _check_texts(record)
     _check_values(job, latest)
     return job
@@ -467,6 +498,118 @@ def _check_values(record: dict, latest: str) -> None:
         if record.get(key) is not None:
             _whole(record, key, MAX_BYTES)
     _check_seconds(record, elapsed, cpus, gpus)
+
+
+# -- the fast path: one pass over a record that passes; anything else is left to _check_fully,
+# so a record it does not vouch for gets the same reason as before
+
+def _hour_start(prefix: str) -> Optional[int]:
+    """Seconds since 1970 of the ``YYYY-MM-DDTHH`` hour that starts a time :data:`_ISO`
+    allows, on a real day (None if not)."""
+    stamp = prefix + ":00:00Z"
+    if not _ISO.fullmatch(stamp):
+        return None
+    try:
+        return iso_seconds(stamp)
+    except ValueError:
+        return None
+
+
+_CLOCK_END = re.compile(r":[0-5][0-9]:[0-5][0-9]Z")     # what _ISO allows after the hour
+
+
+def _into_hour(suffix: str) -> Optional[int]:
+    """Seconds into its hour of the ``:MM:SSZ`` that ends a time :data:`_ISO` allows."""
+    if not _CLOCK_END.fullmatch(suffix):
+        return None
+    return int(suffix[1:3]) * 60 + int(suffix[4:6])
+
+
+# the hours and the minutes-seconds of record times repeat: each is read once
+_hour_starts: Memo[str, Optional[int]] = Memo(_hour_start, 1 << 14)
+_into_hours: Memo[str, Optional[int]] = Memo(_into_hour)
+
+
+def _seconds_of(value, latest: str) -> Optional[int]:
+    """The seconds since 1970 of a time that plainly passes :func:`_instant` (its hour and
+    its minutes and seconds, the values that repeat, each read once); None for anything else
+    (an absent time included: the caller tells them apart)."""
+    if type(value) is not str or len(value) != 20 or not EARLIEST <= value <= latest:
+        return None
+    hour = _hour_starts[value[:13]]
+    rest = _into_hours[value[13:]]
+    return None if hour is None or rest is None else hour + rest
+
+
+def _texts_plainly_valid(record: dict) -> bool:
+    for key in _TEXTS:
+        value = record.get(key)
+        if type(value) is not str or len(value) > MAX_TEXT:
+            return False
+    raw = record.get("job_id_raw")
+    return bool(record["job_id"] and record["key"]) and (
+        raw is None or type(raw) is str and len(raw) <= MAX_TEXT)
+
+
+def _times_plainly_valid(record: dict, latest: str, terminal: bool, elapsed: int) -> bool:
+    """The times are real, in range, and (for an ended job) agree with each other and the
+    elapsed time."""
+    submit, start, end = record.get("submit"), record.get("start"), record.get("end")
+    submitted = _seconds_of(submit, latest)
+    started = _seconds_of(start, latest)
+    ended = _seconds_of(end, latest)
+    if (submitted is None and submit is not None) or (started is None and start is not None) \
+            or (ended is None and (end is not None or terminal)):
+        return False
+    if not terminal or started is None or ended is None:
+        return True
+    return -SLACK <= ended - started and elapsed <= ended - started + SLACK and (
+        submitted is None or started >= submitted - SLACK)
+
+
+def _counts_plainly_valid(record: dict) -> bool:
+    """elapsed, CPUs, nodes, GPUs, sizes and seconds: integers within their bounds."""
+    get = record.get
+    elapsed, cpus, gpus, cpu_seconds, gpu_seconds = (
+        get("elapsed_s"), get("cpus"), get("gpus"), get("cpu_seconds"), get("gpu_seconds"))
+    nodes, memory, peak = get("nodes"), get("mem_bytes"), get("max_rss_bytes")
+    if not (type(elapsed) is int and type(cpus) is int and type(gpus) is int
+            and type(nodes) is int and type(cpu_seconds) is int and type(gpu_seconds) is int
+            and (memory is None or type(memory) is int)
+            and (peak is None or type(peak) is int)):
+        return False
+    return (0 <= elapsed <= MAX_ELAPSED and 0 <= cpus <= MAX_CPUS and 0 <= nodes <= MAX_NODES
+            and 0 <= gpus <= MAX_GPUS and 0 <= cpu_seconds <= elapsed * cpus
+            and 0 <= gpu_seconds <= elapsed * gpus
+            and (memory is None or 0 <= memory <= MAX_BYTES)
+            and (peak is None or 0 <= peak <= MAX_BYTES))
+
+
+def _measures_plainly_valid(record: dict) -> bool:
+    """The optional measured CPU time and GPU use within the allocation."""
+    if "cpu_used_s" in record:
+        used = record["cpu_used_s"]
+        if type(used) is not int or not 0 <= used <= int(
+                record["cpu_seconds"] * CPU_USED_SLACK) + 60:
+            return False
+    if "gpu_util" in record:
+        util = record["gpu_util"]
+        return type(util) is int and 0 <= util <= (100 if record["gpus"] else 0)
+    return True
+
+
+def _plainly_valid(record, latest: str) -> bool:
+    """Whether :func:`check` passes `record` (False: let :func:`_check_fully` decide, and
+    name the reason)."""
+    if type(record) is not dict or not _texts_plainly_valid(record):
+        return False
+    state, terminal = record["state"], record.get("terminal")
+    if not states.is_known(state) or terminal is not states.is_terminal(state) \
+            or not _counts_plainly_valid(record):
+        return False
+    return _times_plainly_valid(record, latest, terminal, record["elapsed_s"]) and (
+        ("cpu_used_s" not in record and "gpu_util" not in record)
+        or _measures_plainly_valid(record))
 
 
 def _check_texts(record: object) -> dict:
@@ -515,8 +658,12 @@ def placement(record: dict, cluster_flag: Optional[str]) -> Placement:
     if cluster_flag and cluster != cluster_flag:
         raise SkipRecord("other cluster", f"{cluster!r} is not {cluster_flag!r}")
     try:
-        check_name("cluster", cluster)
+        _plain_clusters[cluster]
     except ValueError as err:
         raise SkipRecord("bad cluster name", str(err)) from None
     end = record["end"]
-    return Placement(cluster, record["key"], end[:7], end[:10])
+    return _placed((cluster, record["key"], end[:7], end[:10]))
+
+
+_placed = partial(tuple.__new__, Placement)     # without its Python-level __new__
+_plain_clusters: Memo[str, str] = Memo(lambda name: check_name("cluster", name), 64)

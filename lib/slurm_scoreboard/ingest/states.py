@@ -1,6 +1,8 @@
 """SLURM job states as sacct prints them: normalising, terminal or not, failed or not."""
 from __future__ import annotations
 
+from ..core.memo import Memo
+
 # Base job states sacct reports, with the short codes `sacct --state` accepts.
 TERMINAL = {
     "BOOT_FAIL": "BF", "CANCELLED": "CA", "COMPLETED": "CD", "DEADLINE": "DL", "FAILED": "F",
@@ -39,6 +41,9 @@ def normalize_state(text: str) -> str:
     if len(completions) == 1:
         return completions[0]
     raise ValueError(f"unknown state {text.strip()!r}")
+
+
+state_of: Memo[str, str] = Memo(normalize_state)      # the few states, each read once
 
 
 def is_known(state: str) -> bool:

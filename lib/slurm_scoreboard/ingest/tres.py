@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+from ..core.memo import Memo
 from .units import parse_size
 
 
@@ -40,6 +41,21 @@ def memory_bytes(tres: Dict[str, str]) -> Optional[int]:
     if value is None:
         return None
     return parse_size(value, default_unit="M")
+
+
+def allocated_gpus(text: str) -> int:
+    """:func:`gpu_count` of an AllocTRES text."""
+    return gpu_count(parse_tres(text))
+
+
+def allocated_memory(text: str) -> Optional[int]:
+    """:func:`memory_bytes` of an AllocTRES text."""
+    return memory_bytes(parse_tres(text))
+
+
+# a site's jobs share a few AllocTRES texts: each is read once
+gpus_of: Memo[str, int] = Memo(allocated_gpus)
+memory_of: Memo[str, Optional[int]] = Memo(allocated_memory)
 
 
 def gpu_utilisation(tres: Dict[str, str]) -> Optional[int]:

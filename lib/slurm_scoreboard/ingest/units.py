@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Tuple
 
+from ..core.memo import Memo
+
 _MULTIPLIERS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5}
 _DECIMAL = re.compile(r"[0-9]{1,30}(?:\.[0-9]{0,30})?")
 _DIGITS = re.compile(r"[0-9]{1,30}")
@@ -27,6 +29,33 @@ def parse_size(text: str, default_unit: str = "") -> Optional[int]:
 
     Empty text gives None. ``default_unit`` applies when the value has no suffix.
     """
+    if not text:
+        return None
+    whole = _whole_size(text, default_unit)
+    return whole if whole is not None else _parse_size(text, default_unit)
+
+
+EXACT = 1 << 53         # whole numbers up to here are exact as floats (and so are their sizes)
+_UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5,
+          "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
+
+
+def _whole_size(text: str, default_unit: str) -> Optional[int]:
+    """The fast path of :func:`parse_size`: a whole number of at most 30 ASCII digits with a
+    unit letter or none, no space, at most EXACT bytes (where float and int sums agree);
+    None for anything else."""
+    multiplier = _UNITS.get(text[-1])
+    number = text[:-1] if multiplier else text
+    if multiplier is None:
+        multiplier = _MULTIPLIERS.get(default_unit)
+    if multiplier is None or not (number.isascii() and number.isdigit() and len(number) <= 30):
+        return None
+    value = int(number) * multiplier
+    return value if value <= EXACT else None
+
+
+def _parse_size(text: str, default_unit: str = "") -> Optional[int]:
+    """:func:`parse_size`, every form."""
     text = text.strip()
     if not text:
         return None
@@ -56,6 +85,9 @@ def parse_reqmem(text: str) -> Tuple[Optional[int], str]:
         scope = "cpu" if last == "c" else "node"
         text = text[:-1]
     return parse_size(text, default_unit="M"), scope
+
+
+reqmem_of: Memo[str, Tuple[Optional[int], str]] = Memo(parse_reqmem)    # ReqMem values repeat
 
 
 def parse_duration(text: str) -> int:
@@ -92,6 +124,13 @@ def parse_count(text: str) -> Optional[int]:
     sacct abbreviates large counts with a suffix in some columns (``0.00K`` ReqNodes); those are
     accepted and rounded.
     """
+    if text.isascii() and text.isdigit() and len(text) <= 30:
+        return int(text)
+    return _parse_count(text)
+
+
+def _parse_count(text: str) -> Optional[int]:
+    """:func:`parse_count`, every form."""
     text = text.strip()
     if not text:
         return None

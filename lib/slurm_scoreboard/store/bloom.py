@@ -87,6 +87,18 @@ class _Layer:
                 position -= bits
         self.items += 1
 
+    def add_all(self, pairs: array, first: int, stop: int) -> None:
+        """:meth:`add` the keys ``first`` to ``stop`` of `pairs` (h1, h2, h1, h2...): the same
+        bits, set a walk at a time (positions ``h1 + i * h2 mod m``)."""
+        bits, bitmap, bit, hashes = self.bits, self.bitmap, _BIT, self.hashes
+        for index in range(2 * first, 2 * stop, 2):
+            start, step = pairs[index] % bits, pairs[index + 1] % bits
+            for position in range(start, start + hashes * step, step):
+                if position >= bits:
+                    position %= bits
+                bitmap[position >> 3] |= bit[position & 7]
+        self.items += stop - first
+
     def fill(self) -> float:
         """Fraction of bits set."""
         number = int.from_bytes(self.bitmap, "little")
@@ -146,41 +158,87 @@ def items_in(data: bytes) -> int:
         return 0
 
 
+class KeptKeys:
+    """Keys by their hash (h1, h2): each in the order it came, 16 bytes, and its h1 once more
+    in a bucket chosen by its top bits, 8 bytes, to tell whether a key came already (a set of
+    them would take about 70 bytes a key: 70 MB for a month of a million jobs). A filter's
+    keys of this run wait here until it is written."""
+
+    BUCKETS = 1 << 16
+    _SHIFT = 64 - 16
+
+    def __init__(self) -> None:
+        self.pairs = array("Q")
+        self.buckets: List[Optional[bytearray]] = [None] * self.BUCKETS
+
+    def __len__(self) -> int:
+        return len(self.pairs) // 2
+
+    def __contains__(self, h1: int) -> bool:
+        bucket = self.buckets[h1 >> self._SHIFT]
+        return bucket is not None and _holds(bucket, h1.to_bytes(8, "little"))
+
+    def add(self, h1: int, h2: int) -> bool:
+        """Keep a key (its hash); False when it was kept already."""
+        index = h1 >> self._SHIFT
+        bucket = self.buckets[index]
+        entry = h1.to_bytes(8, "little")
+        if bucket is None:
+            bucket = self.buckets[index] = bytearray()
+        elif _holds(bucket, entry):
+            return False
+        bucket += entry
+        self.pairs.append(h1)
+        self.pairs.append(h2)
+        return True
+
+
+def _holds(bucket: bytearray, entry: bytes) -> bool:
+    """Whether the 8-byte `entry` is one of the bucket's (a match across two is none)."""
+    at = bucket.find(entry)
+    while at >= 0 and at % 8:
+        at = bucket.find(entry, at + 1)
+    return at >= 0
+
+
 class BloomFilter:
     """A chain of layers; `add` returns False when the key was (probably) there already.
 
-    Keys added in this run are kept aside (their 128-bit hash, 16 bytes, and a set of its first
-    half for membership) and written into the bitmaps once, when the filter is written: into
-    the room left in the last layer read from the file, and the rest into one new layer sized
-    for them. So each key is hashed once and set once, and a month read in one go is one
-    right-sized layer whatever its first layer's size.
+    Keys added in this run are kept aside (:class:`KeptKeys`) and written into the bitmaps
+    once, when the filter is written: into the room left in the last layer read from the file,
+    and the rest into one new layer sized for them. So each key is hashed once and set once,
+    and a month read in one go is one right-sized layer whatever its first layer's size.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         self.layers: List[_Layer] = []
         self._first_capacity = capacity
-        self._pending = array("Q")             # h1, h2 of each key this run added
-        self._pending_first: set = set()       # their h1, for membership
+        self._pending = KeptKeys()
 
     def __contains__(self, key: str) -> bool:
         return self.has(*key_hash(key))
 
     def has(self, h1: int, h2: int) -> bool:
         """Whether the key of hash (h1, h2) (:func:`key_hash`) was added."""
-        return h1 in self._pending_first or any(layer.contains(h1, h2) for layer in self.layers)
+        for layer in self.layers:
+            if layer.contains(h1, h2):
+                return True
+        return h1 in self._pending
 
     def add(self, key: str) -> bool:
-        h1, h2 = key_hash(key)
-        if self.has(h1, h2):
-            return False
-        self._pending_first.add(h1)
-        self._pending.append(h1)
-        self._pending.append(h2)
-        return True
+        return self.add_hashed(*key_hash(key))
+
+    def add_hashed(self, h1: int, h2: int) -> bool:
+        """:meth:`add` of the key whose :func:`key_hash` is (h1, h2)."""
+        for layer in self.layers:
+            if layer.contains(h1, h2):
+                return False
+        return self._pending.add(h1, h2)
 
     def _settle(self) -> None:
         """Set the bits of the keys kept aside (see the class's docstring)."""
-        pending, count = self._pending, len(self._pending) // 2
+        pending, count = self._pending.pairs, len(self._pending)
+        self._pending = KeptKeys()      # their buckets go before the new layer's bitmap comes
         index = 0
         if self.layers:
             last = self.layers[-1]
@@ -192,15 +250,12 @@ class BloomFilter:
             capacity = max(MIN_CAPACITY, wanted) if self.layers else \
                 max(self._first_capacity, wanted)
             layer = _Layer(capacity, P0 / GROWTH ** len(self.layers))
-            for rest in range(index, count):
-                layer.add(pending[2 * rest], pending[2 * rest + 1])
+            layer.add_all(pending, index, count)
             self.layers.append(layer)
-        self._pending = array("Q")
-        self._pending_first = set()
 
     @property
     def items(self) -> int:
-        return sum(layer.items for layer in self.layers) + len(self._pending) // 2
+        return sum(layer.items for layer in self.layers) + len(self._pending)
 
     @property
     def capacity(self) -> int:
@@ -227,13 +282,17 @@ class BloomFilter:
 
     # -- bytes -------------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
+        """The file's bytes (the bitmaps copied once, into them)."""
         self._settle()
-        parts = [_HEADER.pack(MAGIC, VERSION, len(self.layers))]
+        parts: List[bytes] = [_HEADER.pack(MAGIC, VERSION, len(self.layers))]
         for layer in self.layers:
             parts.append(_LAYER.pack(layer.capacity, layer.bits, layer.hashes, layer.items))
-            parts.append(bytes(layer.bitmap))
-        body = b"".join(parts)
-        return body + hashlib.sha256(body).digest()
+            parts.append(layer.bitmap)      # type: ignore[arg-type]
+        checksum = hashlib.sha256()
+        for part in parts:
+            checksum.update(part)
+        parts.append(checksum.digest())
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "BloomFilter":

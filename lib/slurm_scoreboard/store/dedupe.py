@@ -31,6 +31,7 @@ class Dedupe:
         self.tell = tell
         self.counts: Counter = Counter()
         self.blooms: Dict[Slot, BloomFilter] = {}
+        self.slots: Dict[Slot, Slot] = {}
         self.passed = RecentKeys(RECENT_KEYS)
 
     def run(self, stream: BinaryIO, out: Writer) -> None:
@@ -55,6 +56,7 @@ class Dedupe:
             return False
         place = placement(record, self.cluster)
         slot = (place.cluster, place.month)
+        slot = self.slots.setdefault(slot, slot)   # one tuple a slot kept, not one a record
         h1, h2 = key_hash(place.key)
         if self._bloom(slot).has(h1, h2) or not self.passed.add((slot, h1)):
             self.counts["seen"] += 1

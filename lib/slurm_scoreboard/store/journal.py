@@ -3,8 +3,9 @@
 An update (the rollups, user files and Bloom files one sb-reduce run changes, and the files it
 removes) is committed in four steps:
 
-1. stage: each new file is written beside its target as ``.<name>.sbtx``, and all of them are
-   fsynced together (threads) before step 2;
+1. stage: each new file is written beside its target as ``.<name>.sbtx`` and handed to
+   threads that fsync it while the next ones are written; all of them are synced before
+   step 2;
 2. commit: the list of (staged, target) pairs and of files to remove is written atomically to
    ``state/journal.json``, the commit point;
 3. apply: every staged file is renamed over its target, every file to remove is removed, and the
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import List, Tuple
+from typing import Iterable, List, Tuple, Union
 
 import orjson
 
 from ..core.files import (
+    Syncer,
     atomic_write,
     folder,
     fsync_dir,
-    fsync_files,
     lexists,
     read_json,
     remove_synced,
@@ -58,11 +59,14 @@ class Transaction:
         self.journal_path = os.path.join(state_dir, JOURNAL)
         self.pairs: List[Tuple[str, str]] = []
         self.removals: List[str] = []
+        self.syncer = Syncer()
 
-    def stage(self, path: str, data: bytes) -> None:
+    def stage(self, path: str, data: Union[bytes, Iterable[bytes]]) -> None:
+        """Write `data` (bytes, or its pieces in order) beside `path`, to replace it at commit."""
         temp = staged_path(path)
         write_synced(temp, data, sync=False)
         self.pairs.append((os.path.relpath(temp, self.base), os.path.relpath(path, self.base)))
+        self.syncer.add(temp)
 
     def remove(self, path: str) -> None:
         self.removals.append(os.path.relpath(path, self.base))
@@ -70,6 +74,7 @@ class Transaction:
     def abort(self) -> None:
         """Remove what was staged: the update will not happen (a store file it needed turned
         out damaged, say), and no staged file should linger for the next run to discard."""
+        self.syncer.close()
         for temp, _ in self.pairs:
             try:
                 unlink_synced(os.path.join(self.base, temp))
@@ -78,9 +83,9 @@ class Transaction:
         self.pairs, self.removals = [], []
 
     def commit(self) -> None:
+        self.syncer.wait()
         if not self.pairs and not self.removals:
             return
-        fsync_files([os.path.join(self.base, temp) for temp, _ in self.pairs])
         for touched in sorted({os.path.dirname(os.path.join(self.base, t)) for t, _ in self.pairs}):
             fsync_dir(touched)
         atomic_write(self.journal_path, orjson.dumps(

@@ -23,6 +23,7 @@ day it ended.
 """
 from __future__ import annotations
 
+from operator import add
 from typing import Dict, List, Sequence, Tuple
 
 from ..core.times import day_of_seconds, iso_seconds
@@ -74,6 +75,10 @@ def of_record(record: dict) -> Vector:
 
 
 def add_into(total: Vector, delta: Sequence[int]) -> None:
+    """Add `delta` into `total`, metric by metric."""
+    if len(total) == SIZE == len(delta):
+        total[:] = map(add, total, delta)
+        return
     for index in range(SIZE):
         total[index] += delta[index]
 
@@ -117,13 +122,16 @@ def split_seconds(values: Sequence[int], first: int, last: int) -> List[Tuple[st
     total = last - first
     if total <= 0:
         return [(day_of_seconds(last), list(values))] if any(values) else []
+    if first // DAY == (last - 1) // DAY:       # one day: all of it
+        return [(day_of_seconds(first), list(values))] if any(values) else []
     shares = []
-    before = [0] * len(values)
+    before: Sequence[int] = [0] * len(values)
     start = first
     while start < last:
         stop = min(last, (start // DAY + 1) * DAY)
         elapsed = stop - first
-        upto = [value * elapsed // total for value in values]
+        upto: Sequence[int] = [value * elapsed // total for value in values] \
+            if stop < last else values
         share = [now - then for now, then in zip(upto, before)]
         if any(share):
             shares.append((day_of_seconds(start), share))
@@ -135,17 +143,35 @@ def day_shares(record: dict) -> List[Tuple[str, Vector]]:
     """The vector of one ended job record cut into (UTC day, vector), oldest day first: its
     seconds over the days it ran, its counts on the day it ended. They add up to
     :func:`of_record` exactly; days with nothing are left out."""
-    vector = of_record(record)
+    return shares_of(record, of_record(record))
+
+
+def shares_of(record: dict, vector: Vector) -> List[Tuple[str, Vector]]:
+    """:func:`day_shares` of a record whose :func:`of_record` vector is known."""
     first, last = span_of(record)
-    days: Dict[str, Vector] = {}
-    for day, share in split_seconds(vector[:TIMED], first, last):
-        days[day] = share + [0] * (SIZE - TIMED)
+    if first // DAY == last // DAY:         # all of it on one day: the one it ended
+        day = day_of_seconds(last)
+        if day == record["end"][:10]:
+            return [(day, list(vector))] if any(vector) else []
+    shares = split_seconds(vector[:TIMED], first, last)
+    for _, share in shares:
+        share.extend(_NO_COUNTS)
     counts = vector[TIMED:]
-    if any(counts):
-        end_day = record["end"][:10]
-        cell = days.setdefault(end_day, zero())
-        cell[TIMED:] = counts
-    return sorted(days.items())
+    if not any(counts):
+        return shares
+    end_day = record["end"][:10]
+    if shares and shares[-1][0] == end_day:             # the counts join the last day's share
+        shares[-1][1][TIMED:] = counts
+    elif not shares or shares[-1][0] < end_day:         # or follow it
+        shares.append((end_day, [0] * TIMED + counts))
+    else:                                               # an hour past 23 (checks allow 29)
+        days = dict(shares)
+        days.setdefault(end_day, zero())[TIMED:] = counts
+        shares = sorted(days.items())
+    return shares
+
+
+_NO_COUNTS = (0,) * (SIZE - TIMED)
 
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from operator import le, sub
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..core import layout, times
-from ..core.files import atomic_write, lexists, locked
+from ..core.files import atomic_write, keep_folders, lexists, locked
 from ..core.names import check_name
 from ..core.optout import OptOut
 from ..errors import BloomCorrupt, FewerJobs, JournalCorrupt, SkipRecord, StoreCorrupt, UnsafePath
 from ..ingest.records import Placement
 from . import metrics
-from .bloom import BloomFilter
+from .bloom import BloomFilter, KeptKeys, key_hash
 from .journal import Transaction, discard, recover
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
 from .store import (
@@ -33,17 +34,17 @@ from .store import (
     load_alltime,
     load_bloom,
     load_month,
-    rollup_bytes,
+    rollup_parts,
 )
 
 
 class MonthDelta:
-    """What this run adds to one month: a vector per (user, day, account), the ledgers of jobs
-    that ran across months (store.Rollup), and the span of job ends per user. Totals and
-    per-account sums are built from the cells once, at commit."""
+    """What this run adds to one month: a vector per user and (day, account), the ledgers of
+    jobs that ran across months (store.Rollup), and the span of job ends per user. Totals and
+    per-account sums are built from the day rows once, at commit."""
 
     def __init__(self) -> None:
-        self.cells: Ledger = {}
+        self.days: Dict[str, Dict[Tuple[str, str], metrics.Vector]] = {}
         self.carried: Dict[str, Ledger] = {}
         self.spilled: Dict[str, Ledger] = {}
         self.first_end: Dict[str, str] = {}
@@ -52,7 +53,11 @@ class MonthDelta:
 
     def add(self, cell: Cell, vector: metrics.Vector, source: Optional[str] = None) -> None:
         """Add a day's share; `source` is the later month the job ended in, if any."""
-        add_to_ledger(self.cells, cell, vector)
+        user, day, account = cell
+        rows = self.days.get(user)
+        if rows is None:
+            rows = self.days[user] = {}
+        add_to_ledger(rows, (day, account), vector)     # type: ignore[arg-type]
         if source is not None:
             add_to_ledger(self.carried.setdefault(source, {}), cell, vector)
 
@@ -68,13 +73,20 @@ class MonthDelta:
             self.last_end[user] = end
 
     def rollup(self) -> Rollup:
+        """This delta as a rollup, once: its day rows move into the rollup (a month of a
+        million jobs is not held twice), each user's sums made a column at a time."""
         rollup = Rollup()
-        for (user, day, account), vector in self.cells.items():
-            usage = rollup.users.get(user)
-            if usage is None:
-                usage = rollup.users[user] = UserUsage()
-                usage.widen(self.first_end.get(user), self.last_end.get(user))
-            usage.add(account, day, vector)
+        days, self.days = self.days, {}
+        for user, rows in days.items():
+            usage = rollup.users[user] = UserUsage()
+            usage.widen(self.first_end.get(user), self.last_end.get(user))
+            by_account: Dict[str, List[metrics.Vector]] = {}
+            for (_, account), vector in rows.items():
+                by_account.setdefault(account, []).append(vector)
+            usage.accounts = {account: [sum(column) for column in zip(*vectors)]
+                              for account, vectors in by_account.items()}
+            usage.totals = [sum(column) for column in zip(*usage.accounts.values())]
+            usage.days = rows
         rollup.carried = self.carried
         rollup.spilled = self.spilled
         return rollup
@@ -114,8 +126,9 @@ class Reducer:
             self.counted_before = self._counted(replace_month)
             self.blooms[replace_month] = BloomFilter()
             self.months[replace_month] = MonthDelta()
+        self.countable: Set[str] = set()       # users whose name and opt-out were looked at
         self.replace_users: Set[str] = set(replace_users)
-        self.replaced_keys: Set[str] = set()
+        self.replaced_keys = KeptKeys()        # their keys' hashes, 24 bytes a key
         self.erase: List[str] = []
         self.headroom: Dict[str, metrics.Vector] = {}
         self._stored: Optional[Dict[str, dict]] = None
@@ -143,19 +156,25 @@ class Reducer:
         user = self._countable_user(record, place)
         vector = metrics.of_record(record)
         room = self._room(user)
-        if any(value > left for value, left in zip(vector, room)):
+        if not all(map(le, vector, room)):
             raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
         if not self._first_sight(user, place):
             return False
-        for index, value in enumerate(vector):
-            room[index] -= value
-        own = self.months.setdefault(place.month, MonthDelta())
+        room[:] = map(sub, room, vector)
+        own = self._delta(place.month)
         own.new_jobs += 1
         self.new_jobs += 1
         if not record["account"]:
             self.no_account += 1
-        self._add_shares(record, place, own)
+        self._add_shares(record, vector, place, own)
         return True
+
+    def _delta(self, month: str) -> MonthDelta:
+        """What this run adds to `month` (made on first use)."""
+        delta = self.months.get(month)
+        if delta is None:
+            delta = self.months[month] = MonthDelta()
+        return delta
 
     def _countable_user(self, record: dict, place: Placement) -> str:
         """The record's user; SkipRecord outside the window, for a bad name or an opt-out."""
@@ -163,6 +182,8 @@ class Reducer:
         if (self.since and end < self.since) or (self.until and end >= self.until):
             raise SkipRecord("outside window")
         user = record["user"]
+        if user in self.countable:
+            return user
         try:
             check_name("user", user)
         except ValueError as err:
@@ -171,24 +192,27 @@ class Reducer:
             if place.month == self.replace_month:
                 self.opted_out_skipped += 1
             raise SkipRecord("opted out")
+        self.countable.add(user)
         return user
 
     def _first_sight(self, user: str, place: Placement) -> bool:
         """Whether the job is counted now (its key added to the month's Bloom filter, or to
         the replaced keys of a user whose history is replaced), not seen before."""
         if user in self.replace_users:
-            if place.key in self.replaced_keys:
+            h1, h2 = key_hash(place.key)
+            if not self.replaced_keys.add(h1, h2):
                 return False
-            self.replaced_keys.add(place.key)
-            self.bloom(place.month).add(place.key)
+            self.bloom(place.month).add_hashed(h1, h2)
             return True
         return self.bloom(place.month).add(place.key)
 
-    def _add_shares(self, record: dict, place: Placement, own: "MonthDelta") -> None:
-        """The job's usage on each day it ran, into the rollup of that day's month; a share in
-        another month than the end's is also kept in the end month's ledger (spilled)."""
+    def _add_shares(self, record: dict, vector: metrics.Vector, place: Placement,
+                    own: "MonthDelta") -> None:
+        """The job's usage (its metric `vector`) on each day it ran, into the rollup of that
+        day's month; a share in another month than the end's is also kept in the end month's
+        ledger (spilled)."""
         user, account = record["user"], record["account"]
-        shares = metrics.day_shares(record)
+        shares = metrics.shares_of(record, vector)
         if shares:
             own.ended(user, record["end"])
         for day, share in shares:
@@ -196,8 +220,7 @@ class Reducer:
             if month == place.month:
                 own.add((user, day, account), share)
             else:
-                self.months.setdefault(month, MonthDelta()).add((user, day, account), share,
-                                                                place.month)
+                self._delta(month).add((user, day, account), share, place.month)
                 own.spill(month, (user, day, account), share)
 
     def _room(self, user: str) -> metrics.Vector:
@@ -233,16 +256,17 @@ class Reducer:
         replaced month starts empty; erased and replaced users are taken out of every month;
         in those cases the derived files are summed again from every month."""
         transaction = Transaction(self.base, self.state)
-        try:
-            if self.replace_month or self.replace_users or self.erase:
-                self._stage_rewrite(transaction, asof)
-            else:
-                self._stage_added(transaction, asof)
-        except BaseException:
-            transaction.abort()
-            raise
-        with locked(layout.store_lock(self.root, self.cluster)):
-            transaction.commit()
+        with keep_folders():
+            try:
+                if self.replace_month or self.replace_users or self.erase:
+                    self._stage_rewrite(transaction, asof)
+                else:
+                    self._stage_added(transaction, asof)
+            except BaseException:
+                transaction.abort()
+                raise
+            with locked(layout.store_lock(self.root, self.cluster)):
+                transaction.commit()
         if self.erase:
             forget_users(self.root, self.cluster, self.erase)
 
@@ -262,7 +286,7 @@ class Reducer:
                 rollup.merge(added)
                 for user, usage in added.users.items():
                     per_user.setdefault(user, []).append((month, usage))
-                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+                transaction.stage(path, rollup_parts(month, self.cluster, rollup, asof))
             if month in self.blooms:
                 transaction.stage(layout.bloom_file(self.root, self.cluster, month),
                                   self.blooms[month].to_bytes())
@@ -295,7 +319,7 @@ class Reducer:
                 rollup.merge(delta.rollup())
                 changed = True
             if rollup.users and changed:
-                transaction.stage(path, rollup_bytes(month, self.cluster, rollup, asof))
+                transaction.stage(path, rollup_parts(month, self.cluster, rollup, asof))
             elif not rollup.users and os.path.lexists(path):
                 transaction.remove(path)
             bloom = layout.bloom_file(self.root, self.cluster, month)

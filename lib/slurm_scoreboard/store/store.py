@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import chain
+from operator import add
 from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import orjson
@@ -118,9 +120,9 @@ class UserUsage:
         entry["last_end"] = self.last_end
         return entry
 
-    def day_rows(self, username: str) -> Iterator[list]:
-        for (day, account), vector in sorted(self.days.items()):
-            yield [username, day, account] + vector
+    def day_rows(self, username: str) -> List[list]:
+        return [[username, day, account, *vector]
+                for (day, account), vector in sorted(self.days.items())]
 
     def span_from_days(self) -> None:
         """A span for entries written before spans were stored: the first and last day's edges."""
@@ -235,6 +237,8 @@ def add_to_ledger(ledger: Ledger, cell: Cell, vector: Sequence[int]) -> None:
     total = ledger.get(cell)
     if total is None:
         ledger[cell] = list(vector)
+    elif len(total) == len(vector) == metrics.SIZE:
+        total[:] = map(add, total, vector)
     else:
         metrics.add_into(total, vector)
 
@@ -264,11 +268,20 @@ class Rollup:
             add_to_ledger(self.carried.setdefault(source, {}), (user, day, account), vector)
 
     def merge(self, other: "Rollup") -> None:
+        """Add `other` in; what only it holds (a user, a ledger) is taken over, not copied
+        (`other` is not used again)."""
         for user, usage in other.users.items():
-            self.users.setdefault(user, UserUsage()).merge(usage)
-        for mine, theirs in ((self.carried, other.carried), (self.spilled, other.spilled)):
+            mine = self.users.get(user)
+            if mine is None:
+                self.users[user] = usage
+            else:
+                mine.merge(usage)
+        for ledgers, theirs in ((self.carried, other.carried), (self.spilled, other.spilled)):
             for month, cells in theirs.items():
-                ledger = mine.setdefault(month, {})
+                ledger = ledgers.get(month)
+                if ledger is None:
+                    ledgers[month] = cells
+                    continue
                 for cell, vector in cells.items():
                     add_to_ledger(ledger, cell, vector)
 
@@ -382,14 +395,36 @@ def _ledger_rows(ledgers: Dict[str, Ledger]) -> Dict[str, list]:
 
 
 def rollup_bytes(month: str, cluster: str, rollup: Rollup, asof: str) -> bytes:
+    return b"".join(rollup_parts(month, cluster, rollup, asof))
+
+
+def rollup_parts(month: str, cluster: str, rollup: Rollup, asof: str) -> Iterator[bytes]:
+    """:func:`rollup_bytes` a piece at a time, the day rows one user's at a time (a month of a
+    million jobs is written without holding its file twice); the user entries, whose totals
+    are checked (TotalsOverflow), are made before the first piece."""
     users = rollup.users
     names = sorted(users)
-    document = {"asof": asof, "month": month, "cluster": cluster,
-                "metrics": list(metrics.NAMES),
-                "users": [users[name].to_json(name) for name in names],
-                "days": [row for name in names for row in users[name].day_rows(name)],
-                "carried": _ledger_rows(rollup.carried), "spilled": _ledger_rows(rollup.spilled)}
-    return orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
+    head = orjson.dumps({"asof": asof, "month": month, "cluster": cluster,
+                         "metrics": list(metrics.NAMES),
+                         "users": [users[name].to_json(name) for name in names]})
+    return chain((head[:-1] + b',"days":[',), _day_row_parts(users, names),
+                 _rollup_tail(rollup))
+
+
+def _day_row_parts(users: Dict[str, UserUsage], names: List[str]) -> Iterator[bytes]:
+    """The rollup's day rows as the inside of a JSON list, one user's rows at a time."""
+    first = True
+    for name in names:
+        rows = users[name].day_rows(name)
+        if rows:
+            inside = orjson.dumps(rows)[1:-1]
+            yield inside if first else b"," + inside
+            first = False
+
+
+def _rollup_tail(rollup: Rollup) -> Iterator[bytes]:
+    yield (b'],"carried":' + orjson.dumps(_ledger_rows(rollup.carried)) + b',"spilled":'
+           + orjson.dumps(_ledger_rows(rollup.spilled)) + b"}\n")
 
 
 class UserTotals:

@@ -97,14 +97,16 @@ def test_efficiency_boards_of_real_jobs_match_sacct_step_lines(cluster, user_roo
         assert used.get(user, {"value": 0})["value"] == burnt / 3600     # zeros not listed
         if mem_time:
             assert mem[user]["value"] == pytest.approx(100 * rss_time / mem_time, abs=0.006), user
-    # the job keeping 2 of 4 CPUs busy used at most half of them (less on 2 shared cores)
+    # the job keeping 2 of 4 CPUs busy used at most half of them, the one keeping its CPU busy
+    # some of it: how much depends on what else the machine runs (the exact figures are sacct's,
+    # checked above), so only what no load can change is asserted here
     with open(os.path.join(user_root, "clusters", cluster, "agg", "usage", f"{day}.json"),
               "rb") as handle:
         entries = orjson.loads(handle.read())["jobs"]
     mine = next(entry for key, entry in entries.items() if key.split("@")[0] == half)
-    assert mine[0] == "sbcarol" and 0.1 <= mine[4] / mine[3] <= 0.55
+    assert mine[0] == "sbcarol" and 0 < mine[4] / mine[3] <= 0.55
     alone = next(entry for key, entry in entries.items() if key.split("@")[0] == full)
-    assert alone[4] / alone[3] >= 0.5
+    assert alone[0] == "sbbob" and 0 < alone[4] <= alone[3]
     assert set(entries[key][0] for key in entries) <= set(truth)
 
     # the next poll of the same day measures nothing again

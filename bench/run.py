@@ -122,6 +122,11 @@ def table(ingest: dict, rank: dict, poll: dict, pipe: dict) -> str:
          f"{seconds['pipe']:.2f} s", f"baseline-ingest {seconds['baseline']:.2f} s",
          times_of(seconds["pipe"], seconds["baseline"])),
     ]
+    cpu = ingest["cpu_seconds"]
+    rows.append(("the same pipe's CPU time (user + system of its three tools, which other load "
+                 "on the machine changes least)", f"{cpu['pipe']:.2f} s",
+                 f"baseline-ingest {cpu['baseline']:.2f} s",
+                 times_of(cpu["pipe"], cpu["baseline"])))
     for stage in ("parse", "dedupe", "reduce"):
         rows.append((f"sb-{stage} alone, same file", f"{seconds[stage]:.2f} s",
                      f"baseline-ingest {seconds['baseline']:.2f} s",

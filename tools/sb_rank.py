@@ -158,9 +158,7 @@ def emit(answer, args) -> None:
 def answer_from_files(root: str, args) -> int:
     """What a reader (an account that may not write the root, so may not lock its store) gets:
     the board files the last rebuild wrote."""
-    query = query_of(args)
-    pages = args.user or args.compare
-    emit(queries.pages_from_files(root, query) if pages else queries.board_from_files(root, query),
+    emit(queries.from_files(root, query_of(args), lambda text: cli.warn(PROG, safe_text(text))),
          args)
     return errors.EXIT_OK
 

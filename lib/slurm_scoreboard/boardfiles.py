@@ -23,14 +23,28 @@ cannot be read, nothing is shown: :class:`OptOutUnreadable` names the file.
 
 Board files are read whole (``BOARD_LIMIT``); a file that cannot be read raises
 :class:`BoardError`. The other documents are optional: a missing one is None, an unreadable one
-is None and named in :attr:`BoardFiles.problems`.
+is None and named in :attr:`BoardFiles.problems`. Of the achievements, only the newest
+``EVENTS_LIMIT`` bytes are read; a larger file is read in part, and said so in
+:attr:`BoardFiles.events_note` (and to the reader's `warn`).
 """
 from __future__ import annotations
 
 import errno
 import os
+import stat
 from datetime import datetime
-from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 import orjson
 
@@ -39,7 +53,7 @@ from .core import layout, optout, windows
 from .core.files import open_file, read_bytes
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
-from .core.ndjson import LINE_LIMIT, bounded_lines
+from .core.ndjson import Tail
 from .core.windows import Window
 from .errors import BoardError, NoBoards, UnsafePath
 
@@ -184,6 +198,10 @@ def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
 ALL = "all"                      # the scope of every cluster merged
 BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote
 DOCUMENT_LIMIT = 1 << 28         # an optional document (records, competitions) larger is refused
+# Bytes of achievements.ndjson a reader reads, from its end (the newest events): about 350,000
+# events, a few thousand users' whole history, read in well under a second; a larger site's
+# readers see its newest events and say the rest was left out.
+EVENTS_LIMIT = 64 << 20
 
 
 class Index(NamedTuple):
@@ -359,9 +377,12 @@ class BoardFiles:
     """The files under ``<root>/leaderboards`` as readers may see them (see the module's doc).
     Creating one reads the opt-out list, so a reader that may not read it stops at once."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, warn: Optional[Callable[[str], None]] = None):
         self.root = root
+        self.warn = warn
         self.problems: List[str] = []
+        self.events_note: Optional[str] = None    # the last read of the achievements was cut
+        self._told: Set[str] = set()
         self._hidden: FrozenSet[str] = frozenset()
         self._hidden_signature: Optional[tuple] = None
         self.opted_out()
@@ -565,19 +586,36 @@ class BoardFiles:
                      (scope == ALL and event.get("event") == "first_job"))]
 
     def _raw_events(self) -> Iterator[dict]:
+        path = layout.achievements_file(self.root)
+        self.events_note = None
         try:
-            fd = open_file(layout.achievements_file(self.root))
+            fd = open_file(path)
         except FileNotFoundError:
             return
         except (OSError, UnsafePath):
             return      # a planted symlink or folder: no news until the next pass replaces it
         with os.fdopen(fd, "rb") as handle:
-            for line in bounded_lines(handle, LINE_LIMIT):
-                if line is None:
-                    continue
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
+            tail = Tail(handle, EVENTS_LIMIT)
+            self._tell_cut(path, tail)
+            for line in tail.lines():
                 try:
                     event = orjson.loads(line)
                 except orjson.JSONDecodeError:
                     continue
                 if boardfiles.is_event(event):
                     yield event
+            self._tell_cut(path, tail)
+
+    def _tell_cut(self, path: str, tail: Tail) -> None:
+        """When the achievements were read only in part: say so in `events_note` and, once, to
+        `warn`."""
+        if not tail.cut:
+            return
+        self.events_note = (f"{path}: only its newest {EVENTS_LIMIT >> 20} MiB are read (it holds "
+                            f"{max(tail.size, EVENTS_LIMIT + 1):,} bytes or more): older "
+                            "achievements are left out")
+        if self.warn is not None and self.events_note not in self._told:
+            self._told.add(self.events_note)
+            self.warn(self.events_note)

@@ -3,8 +3,9 @@ and the flat objects that are the only JSON the pipelines read."""
 from __future__ import annotations
 
 import json
+import os
 import re
-from typing import BinaryIO, Callable, Iterator, Optional, Tuple
+from typing import BinaryIO, Callable, Iterator, Optional, Protocol, Tuple
 
 import orjson
 
@@ -33,7 +34,13 @@ class Writer:
 LINE_LIMIT = 1 << 24     # 16 MiB: a longer line is no record, and is not held in memory
 
 
-def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
+class Readable(Protocol):
+    """What bounded_lines reads from: a binary stream, or a Tail of one."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def bounded_lines(stream: Readable, limit: int) -> Iterator[Optional[bytes]]:
     """The stream's lines, each None instead when longer than `limit` bytes (what is read
     of it is dropped as it is read, so memory stays bounded)."""
     while True:
@@ -46,6 +53,45 @@ def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
         while line and not line.endswith(b"\n"):
             line = stream.readline(limit)
         yield None
+
+
+class Tail:
+    """The lines of the last `limit` bytes of an open file (a line cut by the start is left
+    out): at most `limit` bytes are read however large the file is or grows while it is read
+    (a planted sparse file costs no more than a real one); `cut` once more was left unread."""
+
+    def __init__(self, handle: BinaryIO, limit: int):
+        self.handle = handle
+        self.limit = limit
+        self.size = os.fstat(handle.fileno()).st_size
+        self.cut = self.size > limit
+        self.left = limit
+
+    def lines(self) -> Iterator[bytes]:
+        """Every whole line of the tail (one over LINE_LIMIT is left out)."""
+        skip = self._start()
+        for line in bounded_lines(self, LINE_LIMIT):
+            if skip:
+                skip = False
+                continue
+            if line is not None:
+                yield line     # a line cut by the end (a file that grew) is no JSON
+        if self.left == 0 and self.handle.read(1):
+            self.cut = True
+
+    def _start(self) -> bool:
+        """Move to where the tail starts; whether a cut line is there to be skipped."""
+        start = self.size - self.limit
+        if start <= 0:
+            return False
+        self.handle.seek(start - 1)
+        return self.handle.read(1) != b"\n"
+
+    def readline(self, size: int = -1, /) -> bytes:
+        """A line of at most `size` bytes, never past the limit."""
+        line = self.handle.readline(self.left if size < 0 else min(size, self.left))
+        self.left -= len(line)
+        return line
 
 
 def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],

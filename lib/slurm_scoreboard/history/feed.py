@@ -116,7 +116,7 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
 
 def run(root: str, options: Options, stream: BinaryIO, warn: Warn) -> None:
     """The feed of `root` on `stream` (or into the outbox) as `options` ask."""
-    files = BoardFiles(root)
+    files = BoardFiles(root, warn)
     events = (event for event in files.events() if wanted(event, options))
     if options.all or options.since:
         out = Writer(stream)

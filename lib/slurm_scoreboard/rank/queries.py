@@ -6,7 +6,7 @@ without users who opted out since).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 from .. import boardfiles, errors
 from ..boardfiles import BoardFiles
@@ -53,7 +53,7 @@ def user_pages(root: str, query: Query, now: datetime, rates: Dict[str, float], 
     groups = groupstats.group_stats(usage[window.name], rates)
     measured = scoped_measured(root, query.cluster, window, optout, damage)
     bar = efficiency.min_cpu_hours(root, query.min_cpu_hours)
-    files = BoardFiles(root)
+    files = BoardFiles(root, damage.warn)
     pages = []
     for user in query.names:
         if user not in usage["alltime"]:
@@ -114,6 +114,11 @@ def efficiency_board(root: str, query: Query, window: Window, rates: Dict[str, f
 
 # -- from the board files (readers) -----------------------------------------------------------
 
+def from_files(root: str, query: Query, warn: Callable[[str], None]) -> List[dict]:
+    """What a reader gets: the pages of the names asked, or one board, from the board files."""
+    return pages_from_files(root, query, warn) if query.names else board_from_files(root, query)
+
+
 def board_from_files(root: str, query: Query) -> List[dict]:
     """One board's rows as the last rebuild wrote them, without users who opted out since."""
     if query.account:
@@ -124,9 +129,10 @@ def board_from_files(root: str, query: Query) -> List[dict]:
                                 query.kind)["rows"]
 
 
-def pages_from_files(root: str, query: Query) -> List[dict]:
+def pages_from_files(root: str, query: Query,
+                     warn: Optional[Callable[[str], None]] = None) -> List[dict]:
     """The personal hiscores of each name in `query.names`, from the board files."""
-    files = BoardFiles(root)
+    files = BoardFiles(root, warn)
     window = query.window or "alltime"
     pages = []
     for user in query.names:

@@ -1,0 +1,147 @@
+"""What a writer of the root can plant in the files every reader reads, and what it costs them.
+
+- achievements.ndjson: every reader (sb-rank --user, sb-news, sb-view, the OnDemand widget
+  through sb-rank) reads only its newest ``EVENTS_LIMIT`` bytes, however large the file (a
+  sparse 50 GB one costs the planter nothing), and says when it left older events out; what is
+  read is counted in bytes (/proc/self/io), never timed.
+"""
+import os
+import shutil
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reduce_helpers import job, reduce, tool
+
+from slurm_scoreboard.boardfiles import EVENTS_LIMIT, BoardFiles
+from slurm_scoreboard.core.ndjson import Tail
+
+NOW = "2024-03-05T12:00:00Z"
+MiB = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory):
+    """alice with a month of CPU hours on hammer, ranked: her achievements written."""
+    root = tmp_path_factory.mktemp("root")
+    done, _ = reduce(root, [job(1, "alice", "2024-02-01T10:00:00Z", cpus=1,
+                                elapsed=200 * 3600)])
+    assert done.returncode == 0, done.stderr
+    done = tool("sb_rank", ["--root", str(root), "--now", NOW, "--history-every", "0"])
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def root(ranked, tmp_path):
+    """A copy of the ranked root whose achievements a test may plant."""
+    return shutil.copytree(ranked, tmp_path / "root", symlinks=True)
+
+
+def feed_path(root):
+    return os.path.join(str(root), "leaderboards", "achievements.ndjson")
+
+
+def read_bytes_so_far():
+    """Bytes this process has read through read(2) and its kin (rchar of /proc/self/io)."""
+    with open("/proc/self/io") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("rchar:"))
+
+
+# -- the tail, as a property: the whole lines of the last `limit` bytes, nothing more read ------
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+       limit=st.integers(min_value=1, max_value=600), last_newline=st.booleans())
+def test_the_tail_is_the_whole_lines_of_the_last_bytes_and_reads_no_more(tmp_path_factory, lines,
+                                                                         limit, last_newline):
+    data = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    path = tmp_path_factory.mktemp("tail") / "file"
+    path.write_bytes(data)
+    start = max(0, len(data) - limit)
+    window = data[start:]
+    if start and data[start - 1:start] != b"\n":
+        window = window.partition(b"\n")[2]          # the line the start cuts is left out
+    expected = [line + b"\n" for line in window.split(b"\n")[:-1]] + \
+        ([window.rpartition(b"\n")[2]] if not window.endswith(b"\n") and window else [])
+    with open(path, "rb") as handle:
+        tail = Tail(handle, limit)
+        assert list(tail.lines()) == expected
+        assert tail.cut == (len(data) > limit)
+        assert handle.tell() <= len(data) and tail.left >= 0
+
+
+def test_a_file_that_grows_while_it_is_read_is_read_no_further_than_the_limit(tmp_path):
+    path = tmp_path / "file"
+    path.write_bytes(b"a\n" * 10)
+    with open(path, "rb") as handle:
+        tail = Tail(handle, 20)
+        with open(path, "ab") as more:
+            more.write(b"b\n" * 10)
+        assert list(tail.lines()) == [b"a\n"] * 10
+        assert tail.cut
+
+
+# -- achievements.ndjson planted huge ------------------------------------------------------------
+
+def plant_sparse(root, size, tail=b""):
+    """A sparse file of `size` bytes of holes, then `tail` (real lines, the newest events)."""
+    path = feed_path(root)
+    with open(path, "r+b") as handle:
+        handle.truncate(0)
+        handle.truncate(size)
+        handle.seek(size)
+        handle.write(tail)
+    return path
+
+
+@pytest.mark.parametrize("size", [EVENTS_LIMIT - 1, EVENTS_LIMIT, EVENTS_LIMIT + 1, 50 << 30])
+def test_a_planted_sparse_feed_of_any_size_costs_a_reader_the_limit_at_most(root, size):
+    path = plant_sparse(root, size)
+    told = []
+    files = BoardFiles(str(root), told.append)
+    before = read_bytes_so_far()
+    assert list(files.events()) == []
+    assert read_bytes_so_far() - before <= EVENTS_LIMIT + MiB
+    cut = size > EVENTS_LIMIT
+    assert (files.events_note is not None) == cut
+    if cut:
+        assert told == [files.events_note]
+        assert files.events_note.startswith(f"{path}: only its newest 64 MiB are read")
+        assert "older achievements are left out" in files.events_note
+
+
+def test_the_newest_events_after_a_planted_sparse_prefix_are_still_read(ranked, root):
+    real = open(feed_path(ranked), "rb").read()
+    plant_sparse(root, 50 << 30, b"\n" + real)
+    files = BoardFiles(str(root))
+    assert [orjson.dumps(event) + b"\n" for event in files.events()] == \
+        [orjson.dumps(orjson.loads(line)) + b"\n" for line in real.splitlines()]
+    assert files.events_of("alice") and files.events_note is not None
+
+
+def test_a_feed_within_the_limit_is_read_whole_and_nothing_is_said(ranked):
+    files = BoardFiles(str(ranked))
+    assert len(list(files.events())) == len(open(feed_path(ranked), "rb").read().splitlines())
+    assert files.events_note is None
+
+
+def test_every_reader_answers_from_a_planted_50_gb_feed_and_says_what_it_left_out(ranked, root):
+    real = open(feed_path(ranked), "rb").read()
+    path = plant_sparse(root, 50 << 30, b"\n" + real)
+    said = f"{path}: only its newest 64 MiB are read"
+    page = tool("sb_rank", ["--root", str(root), "--now", NOW, "--user", "alice"])
+    assert page.returncode == 0, page.stderr
+    assert orjson.loads(page.stdout)["achievements"]
+    assert page.stderr.decode().startswith(f"sb-rank: {said}")
+    assert len(page.stderr.splitlines()) == 1
+    news = tool("sb_news", ["--root", str(root), "--all", "--all-scopes"])
+    assert news.returncode == 0, news.stderr
+    assert len(news.stdout.splitlines()) == len(real.splitlines())
+    assert news.stderr.decode().startswith(f"sb-news: {said}")
+    view = tool("sb_view", ["--root", str(root), "--snapshot", "--user", "alice", "--width",
+                            "300"])
+    assert view.returncode == 0, view.stderr
+    assert "only its newest 64 MiB are read" in view.stdout.decode()
+

@@ -57,6 +57,7 @@ def user_pages(root: str, query: Query, now: datetime, rates: Dict[str, float], 
     pages = []
     for user in query.names:
         if user not in usage["alltime"]:
+            not_there_or_busy(damage, f"user {user}")
             raise errors.UnknownName(f"no user {user} on the boards of "
                                      f"{query.cluster or 'any cluster'} (a typo, a user never "
                                      "stored, or one who opted out)")
@@ -67,6 +68,15 @@ def user_pages(root: str, query: Query, now: datetime, rates: Dict[str, float], 
         page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"], bar)
         pages.append(page)
     return pages
+
+
+def not_there_or_busy(damage: Damage, who: str) -> None:
+    """A name not found while a cluster's store was left out busy may be on it: StoreBusy (try
+    again later), not "no such name"."""
+    if damage.busy:
+        raise errors.StoreBusy(f"{who} is on no board of the clusters read, and "
+                               f"{', '.join(damage.busy)} stayed busy: try again (or "
+                               "--from-files: the board files of the last rebuild)")
 
 
 def scoped_measured(root: str, cluster: Optional[str], window: Window, optout: OptOut,
@@ -88,6 +98,7 @@ def board_of(root: str, query: Query, now: datetime, rates: Dict[str, float], op
         return efficiency_board(root, query, window, rates, optout, damage)
     usage = scoped_usage(root, query.cluster, [window], optout, query.wait, damage)[window.name]
     if query.account and not any(query.account in accounts for accounts in usage.values()):
+        not_there_or_busy(damage, f"account {query.account}")
         raise errors.UnknownName(f"no account {query.account} in window {window.name} on "
                                  f"{query.cluster or 'any cluster'}")
     return standings.board_rows(usage, query.kind, metric, rates, query.account)

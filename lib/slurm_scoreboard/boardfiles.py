@@ -50,7 +50,7 @@ import orjson
 
 from . import boardfiles
 from .core import layout, optout, windows
-from .core.files import open_file, read_bytes
+from .core.files import open_file, read_text
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
 from .core.ndjson import Tail
@@ -196,8 +196,12 @@ def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
 
 
 ALL = "all"                      # the scope of every cluster merged
-BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote
-DOCUMENT_LIMIT = 1 << 28         # an optional document (records, competitions) larger is refused
+# The largest board sb-rank writes: 100,000 users (or groups) in rows of at most 240 bytes (a
+# 64-character name, overall's skills) or 480 (a group's, its account 200 characters) is 48 MB;
+# twice that, rounded up, is more than a real board reaches, and a file over it is refused
+# unread (read_text refuses a sparse one at its first hole).
+BOARD_LIMIT = 128 << 20
+DOCUMENT_LIMIT = BOARD_LIMIT     # the other documents (group statistics, records, competitions)
 # Bytes of achievements.ndjson a reader reads, from its end (the newest events): about 350,000
 # events, a few thousand users' whole history, read in well under a second; a larger site's
 # readers see its newest events and say the rest was left out.
@@ -246,7 +250,7 @@ def signature(path: str) -> Optional[tuple]:
 
 def _read_json(path: str, limit: int = BOARD_LIMIT):
     try:
-        return orjson.loads(read_bytes(path, limit))
+        return orjson.loads(read_text(path, limit))
     except UnsafePath as err:
         raise OSError(errno.ELOOP, str(err)) from None
 
@@ -257,6 +261,12 @@ def _reason(err: Exception) -> str:
     if isinstance(err, orjson.JSONDecodeError):
         return "not valid JSON"
     return str(err)
+
+
+def _unreadable(path: str, err: Exception) -> str:
+    """Why `path` cannot be read, naming it once."""
+    reason = _reason(err)
+    return reason if reason.startswith(f"{path}: ") else f"{path}: {reason}"
 
 
 def _plain_names(items) -> List[str]:
@@ -281,7 +291,7 @@ def load_index(root: str) -> Index:
         raise NoBoards(f"no leaderboards under {shown}: run sb-rank --root {shown} "
                        "(after sb-reduce)") from None
     except (OSError, ValueError) as err:
-        raise BoardError(f"{path}: {_reason(err)}") from None
+        raise BoardError(_unreadable(path, err)) from None
     if not isinstance(data, dict):
         raise BoardError(f"{path}: not an sb-rank index")
     metric_names = _plain_names(data.get("metrics")) or list(boardfiles.BOARDS)
@@ -422,7 +432,7 @@ class BoardFiles:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as err:
-            raise BoardError(f"{path}: {_reason(err)}") from None
+            raise BoardError(_unreadable(path, err)) from None
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise BoardError(f"{path}: not an sb-rank board")
         return dict(data, rows=visible_rows(data["rows"], self._hidden_in(kind)))
@@ -483,8 +493,7 @@ class BoardFiles:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as err:
-            reason = _reason(err)
-            self._problem(reason if reason.startswith(path) else f"{path}: {reason}")
+            self._problem(_unreadable(path, err))
             return None
         if not isinstance(data, dict):
             self._problem(f"{path}: not what sb-rank writes")

@@ -4,9 +4,16 @@
   through sb-rank) reads only its newest ``EVENTS_LIMIT`` bytes, however large the file (a
   sparse 50 GB one costs the planter nothing), and says when it left older events out; what is
   read is counted in bytes (/proc/self/io), never timed.
+- board files and the other documents (group statistics, records, competitions): one larger
+  than ``BOARD_LIMIT`` (more than a board of 100,000 users reaches) is refused unread, and one
+  with holes (a sparse file: its holes read as NUL bytes) at the first chunk holding one, so a
+  planted sparse gigabyte costs a reader a MiB, not two gigabytes of memory; sb-rank says so in
+  one line and exits 1, as sb-rank(1) has it for an unreadable board.
 """
 import os
 import shutil
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -14,7 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reduce_helpers import job, reduce, tool
 
-from slurm_scoreboard.boardfiles import EVENTS_LIMIT, BoardFiles
+from slurm_scoreboard.boardfiles import BOARD_LIMIT, EVENTS_LIMIT, BoardFiles
+from slurm_scoreboard.errors import BoardError
+from slurm_scoreboard.core import files
 from slurm_scoreboard.core.ndjson import Tail
 
 NOW = "2024-03-05T12:00:00Z"
@@ -145,3 +154,95 @@ def test_every_reader_answers_from_a_planted_50_gb_feed_and_says_what_it_left_ou
     assert view.returncode == 0, view.stderr
     assert "only its newest 64 MiB are read" in view.stdout.decode()
 
+
+
+# -- board files and documents planted huge or sparse -------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300), limit=st.integers(min_value=0, max_value=300),
+       chunk=st.integers(min_value=1, max_value=64))
+def test_read_text_gives_a_text_file_within_the_limit_and_refuses_anything_else(
+        tmp_path_factory, data, limit, chunk):
+    path = tmp_path_factory.mktemp("text") / "file"
+    path.write_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "TEXT_CHUNK", chunk)
+        if len(data) <= limit and b"\0" not in data:
+            assert files.read_text(str(path), limit) == data
+        else:
+            with pytest.raises(ValueError, match="larger than|holds NUL bytes"):
+                files.read_text(str(path), limit)
+
+
+def board_path(root, name="alltime_overall.json"):
+    return os.path.join(str(root), "leaderboards", name)
+
+
+def plant(path, size, head=b""):
+    """`head`, then holes up to `size` bytes (a sparse file)."""
+    with open(path, "wb") as handle:
+        handle.write(head)
+        handle.truncate(size)
+
+
+PLANTS = {
+    "1 GiB of holes": (1 << 30, b""),
+    "one byte over the limit": (BOARD_LIMIT + 1, b""),
+    "holes under the limit": (BOARD_LIMIT - 1, b""),
+    "a board's start, then holes": (64 * MiB, b'{"asof":"2024-03-05T12:00:00Z","rows":[{"ra'),
+}
+
+
+@pytest.mark.parametrize("plant_name", PLANTS)
+def test_a_planted_board_is_refused_in_one_line_having_read_a_mib_at_most(root, plant_name):
+    size, head = PLANTS[plant_name]
+    path = board_path(root)
+    plant(path, size, head)
+    before = read_bytes_so_far()
+    with pytest.raises(BoardError) as raised:
+        BoardFiles(str(root)).board_document("alltime", "overall")
+    assert read_bytes_so_far() - before <= 2 * MiB
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ") and message.count(path) == 1 and "\n" not in message
+    too_large = f"larger than {BOARD_LIMIT >> 20} MiB, which no file the tools write reaches"
+    assert (too_large if size > BOARD_LIMIT else "holds NUL bytes") in message
+
+
+DOCUMENTS = {"records.json": lambda files: files.records(),
+             "competitions.json": lambda files: files.competitions(),
+             "groups/alltime_stats.json": lambda files: files.group_stats("alltime") or None}
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_a_planted_sparse_document_is_named_as_left_out_having_read_a_mib_at_most(root, name):
+    path = board_path(root, name)
+    plant(path, 1 << 30)
+    files = BoardFiles(str(root))
+    before = read_bytes_so_far()
+    assert DOCUMENTS[name](files) is None
+    assert read_bytes_so_far() - before <= 2 * MiB
+    assert [problem for problem in files.problems if problem.startswith(f"{path}: larger than")]
+
+
+def run_measured(args):
+    """(exit status, stdout, stderr, peak RSS in KiB) of one command, its own rusage."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    proc.stderr.close()
+    return proc.returncode, out, err, usage.ru_maxrss
+
+
+@pytest.mark.parametrize("plant_name", PLANTS)
+def test_sb_rank_user_refuses_a_planted_board_in_one_line_in_little_memory(root, plant_name):
+    size, head = PLANTS[plant_name]
+    path = board_path(root)
+    plant(path, size, head)
+    code, out, err, peak = run_measured([sys.executable, "-m", "slurm_scoreboard_tools.sb_rank",
+                                         "--root", str(root), "--user", "alice", "--from-files"])
+    assert (code, out) == (1, b"")
+    assert err.decode().startswith(f"sb-rank: {path}: ") and len(err.splitlines()) == 1
+    assert peak < 100 * 1024, peak        # KiB; the whole gigabyte cost two before

@@ -49,7 +49,7 @@ from typing import (
 import orjson
 
 from . import boardfiles
-from .core import layout, optout, windows
+from .core import layout, optout, times, windows
 from .core.files import open_file, read_text
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
@@ -154,13 +154,71 @@ def name_field(kind: str) -> str:
 EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
 
 
+def event_of(raw) -> Optional[dict]:
+    """The event as the pass writes it, made again from the fields a reader knows (any other is
+    left out), each checked as every reader needs it: a user, a cluster (the scope) or a
+    previous rank 1 a plain name, the day a real one, a skill one of SKILLS, numbers numbers,
+    and every other text as :func:`core.names.safe_text` would show it unchanged (no control,
+    format or separator character: no escape sequence, no bidi override); None when one is
+    not, or a field the event needs is missing. Every reader of achievements.ndjson (and of
+    sb-news's outbox) sees events only through here."""
+    if not isinstance(raw, dict) or raw.get("kind") not in KINDS or raw.get("event") not in EVENTS:
+        return None
+    kind = raw["kind"]
+    wanted = _EVENT_TEXTS + (name_field(kind),) + tuple(_EVENT_NUMBERS)
+    event = {field: value for field, value in raw.items() if field in wanted}     # in its order
+    needed = _EVENT_NEEDS[raw["event"]] + (name_field(kind),)
+    if any(field not in event for field in needed) or \
+            not all(_event_field_ok(field, value, kind) for field, value in event.items()):
+        return None
+    return event
+
+
 def is_event(event) -> bool:
-    """An event as the pass writes it: the fields every reader uses, of the right types."""
-    if not isinstance(event, dict) or event.get("kind") not in ("users", "groups"):
+    """Whether `event` is one the pass writes (see :func:`event_of`)."""
+    return event_of(event) is not None
+
+
+_EVENT_TEXTS = ("id", "day", "scope", "kind", "event", "skill", "previous")
+_EVENT_NUMBERS = {"level": (int,), "total_level": (int,), "xp": (int,), "jobs": (int,),
+                  "value": (int, float)}
+_EVENT_NEEDS = {"level": ("id", "day", "scope", "skill", "level"),
+                "xp_cap": ("id", "day", "scope", "skill"),
+                "total_level": ("id", "day", "scope", "total_level"),
+                "first_job": ("id", "day", "scope"),
+                "rank_1": ("id", "day", "scope", "skill")}
+
+
+def _event_field_ok(field: str, value, kind: str) -> bool:
+    if field in _EVENT_NUMBERS:
+        return type(value) in _EVENT_NUMBERS[field]
+    if field == "previous":          # who held rank 1 before: a name of the event's kind
+        return value is None or _EVENT_CHECKS[name_field(kind)](value)
+    return _EVENT_CHECKS[field](value)
+
+
+def _is_plain(value) -> bool:
+    return isinstance(value, str) and PLAIN.fullmatch(value) is not None and \
+        value not in (".", "..")
+
+
+def _is_day(value) -> bool:
+    try:
+        times.parse_day(value)
+    except (TypeError, ValueError):
         return False
-    return (all(isinstance(event.get(field), str) for field in
-                ("id", "day", "scope", "event", name_field(event["kind"])))
-            and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
+    return True
+
+
+def _shown_as_is(value) -> bool:
+    """Text that safe_text shows unchanged: printable, and not cut."""
+    return isinstance(value, str) and safe_text(value) == value
+
+
+_EVENT_CHECKS = {"id": _shown_as_is, "kind": _shown_as_is, "event": _shown_as_is,
+                 "day": _is_day, "scope": lambda value: value == ALL or _is_plain(value),
+                 "skill": lambda value: value in SKILLS, "user": _is_plain,
+                 "account": _shown_as_is}
 
 
 # -- group statistics files ----------------------------------------------------------------
@@ -610,10 +668,10 @@ class BoardFiles:
             self._tell_cut(path, tail)
             for line in tail.lines():
                 try:
-                    event = orjson.loads(line)
+                    event = boardfiles.event_of(orjson.loads(line))
                 except orjson.JSONDecodeError:
                     continue
-                if boardfiles.is_event(event):
+                if event is not None:
                     yield event
             self._tell_cut(path, tail)
 

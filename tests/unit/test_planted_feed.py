@@ -9,9 +9,15 @@
   with holes (a sparse file: its holes read as NUL bytes) at the first chunk holding one, so a
   planted sparse gigabyte costs a reader a MiB, not two gigabytes of memory; sb-rank says so in
   one line and exits 1, as sb-rank(1) has it for an unreadable board.
+- the events themselves: every reader sees them through boardfiles.event_of, which keeps the
+  fields a reader knows and checks each (names plain, days real, skills known, every other text
+  as safe_text shows it unchanged), so no control, format (bidi) or line separator character
+  in any field, and no field a reader does not know, reaches sb-news, sb-rank --user, sb-view
+  or the widget; as properties over the Unicode categories Cc, Cf, Zl and Zp.
 """
 import os
 import shutil
+import unicodedata
 import subprocess
 import sys
 
@@ -21,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reduce_helpers import job, reduce, tool
 
-from slurm_scoreboard.boardfiles import BOARD_LIMIT, EVENTS_LIMIT, BoardFiles
+from slurm_scoreboard.boardfiles import BOARD_LIMIT, EVENTS_LIMIT, BoardFiles, event_of
 from slurm_scoreboard.errors import BoardError
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.ndjson import Tail
@@ -246,3 +252,118 @@ def test_sb_rank_user_refuses_a_planted_board_in_one_line_in_little_memory(root,
     assert (code, out) == (1, b"")
     assert err.decode().startswith(f"sb-rank: {path}: ") and len(err.splitlines()) == 1
     assert peak < 100 * 1024, peak        # KiB; the whole gigabyte cost two before
+
+
+# -- every field of every event checked the same way by every reader ----------------------------
+
+BAD = ("Cc", "Cf", "Zl", "Zp")
+TEMPLATES = [
+    {"day": "2024-02-01", "scope": "hammer", "kind": "users", "user": "alice",
+     "event": "first_job", "jobs": 1, "id": "first_job/hammer/users/alice//"},
+    {"day": "2024-02-02", "scope": "all", "kind": "users", "user": "alice", "event": "level",
+     "skill": "clock_hours", "level": 10, "xp": 1200, "value": 120.5,
+     "id": "level/all/users/alice/clock_hours/10"},
+    {"day": "2024-02-03", "scope": "all", "kind": "users", "user": "alice", "event": "xp_cap",
+     "skill": "jobs", "xp": 200000000, "value": 2000000, "id": "xp_cap/all/users/alice/jobs/"},
+    {"day": "2024-02-04", "scope": "all", "kind": "users", "user": "alice",
+     "event": "total_level", "total_level": 100, "level": 104, "xp": 90000,
+     "id": "total_level/all/users/alice//100"},
+    {"day": "2024-02-05", "scope": "hammer", "kind": "users", "user": "alice", "event": "rank_1",
+     "skill": "jobs", "value": 3, "previous": "bob",
+     "id": "rank_1/hammer/users/alice/jobs/2024-02-05"},
+    {"day": "2024-02-06", "scope": "all", "kind": "groups", "account": "proj x", "event": "rank_1",
+     "skill": "jobs", "value": 3, "previous": None,
+     "id": "rank_1/all/groups/proj x/jobs/2024-02-06"},
+]
+
+
+def has_bad(value):
+    """Whether any text in `value` (a JSON value) holds a character of the BAD categories."""
+    if isinstance(value, str):
+        return any(unicodedata.category(char) in BAD for char in value)
+    if isinstance(value, dict):
+        return any(has_bad(key) or has_bad(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_bad(item) for item in value)
+    return False
+
+
+def text_fields(event):
+    return [field for field, value in event.items() if isinstance(value, str)]
+
+
+def test_the_pass_s_events_are_read_as_written(ranked):
+    lines = open(feed_path(ranked), "rb").read().splitlines()
+    assert lines and [orjson.dumps(event_of(orjson.loads(line))) for line in lines] == lines
+    assert all(event_of(template) == template for template in TEMPLATES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(template=st.sampled_from(TEMPLATES), data=st.data())
+def test_a_control_format_or_separator_character_in_any_text_field_leaves_the_event_out(
+        template, data):
+    field = data.draw(st.sampled_from(text_fields(template)))
+    bad = data.draw(st.characters(categories=BAD))
+    text = template[field]
+    at = data.draw(st.integers(min_value=0, max_value=len(text)))
+    assert event_of(dict(template, **{field: text[:at] + bad + text[at:]})) is None
+
+
+ANY_TEXT = st.text(st.characters(categories=BAD + ("Ll", "Nd", "Pd", "Zs")), max_size=12)
+ANY_VALUE = st.none() | st.booleans() | st.integers(-(1 << 63), (1 << 64) - 1) | st.floats(allow_nan=False) | ANY_TEXT | \
+    st.lists(ANY_TEXT, max_size=2)
+
+
+@st.composite
+def planted_events(draw):
+    """A template with any field set to any value, and maybe a field no reader knows."""
+    event = dict(draw(st.sampled_from(TEMPLATES)))
+    event[draw(st.sampled_from(list(event)))] = draw(ANY_VALUE)
+    if draw(st.booleans()):
+        event[draw(ANY_TEXT)] = draw(ANY_VALUE)
+    return event
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=st.lists(planted_events(), max_size=8))
+def test_every_reader_gets_only_known_fields_with_no_such_character(tmp_path_factory, events):
+    from slurm_scoreboard.history import feed
+    root = tmp_path_factory.mktemp("feed")
+    (root / "leaderboards").mkdir()
+    lines = [orjson.dumps(event) for event in events]
+    (root / "leaderboards" / "achievements.ndjson").write_bytes(b"".join(l + b"\n" for l in lines))
+    files = BoardFiles(str(root))
+    read = list(files.events())
+    outbox = [feed.still_shown(line + b"\t" + b"planted text", files) for line in lines]
+    for event in read + [orjson.loads(line.partition(b"\t")[0]) for line in outbox if line]:
+        assert not has_bad(event)
+        assert set(event) <= {"id", "day", "scope", "kind", "user", "account", "event", "skill",
+                              "previous", "level", "total_level", "xp", "jobs", "value"}
+    kept = [event_of(event) for event in events]
+    assert read == [event for event in kept if event is not None]
+    assert all(not has_bad(part.decode()) for line in outbox if line
+               for part in line.split(b"\t"))       # its JSON, the tab, the text posted
+
+
+def test_the_commands_show_no_planted_control_or_bidi_character(ranked, root):
+    planted = [dict(TEMPLATES[1], day="2024-02-02\u202e"), dict(TEMPLATES[1], scope="all\u2066"),
+               dict(TEMPLATES[1], skill="jobs\u200f"), dict(TEMPLATES[1], id="level\u202e/x"),
+               dict(TEMPLATES[4], previous="bob\u2028"), dict(TEMPLATES[0], user="alice\x1b[2J"),
+               dict(TEMPLATES[5], account="proj\u202e"),
+               dict(TEMPLATES[3], day="2024-03-01", note="\u202eevil\x1b]0;x\x07")]
+    with open(feed_path(root), "ab") as handle:
+        handle.write(b"".join(orjson.dumps(event) + b"\n" for event in planted))
+    runs = {"sb-news": ["sb_news", "--all", "--all-scopes"],
+            "sb-news text": ["sb_news", "--all", "--all-scopes", "--format", "text"],
+            "sb-rank": ["sb_rank", "--user", "alice", "--from-files"],
+            "sb-view": ["sb_view", "--snapshot", "--user", "alice", "--color", "never",
+                        "--width", "200"]}
+    for name, (module, *args) in runs.items():
+        done = tool(module, ["--root", str(root)] + args)
+        assert done.returncode == 0, (name, done.stderr)
+        shown = done.stdout.decode()
+        assert not has_bad(shown.replace("\n", "")), name
+        assert "evil" not in shown and "note" not in shown, name
+    news = tool("sb_news", ["--root", str(root), "--all-scopes", "--since", "2024-03-01"])
+    assert [orjson.loads(line) for line in news.stdout.splitlines()] == [
+        dict(TEMPLATES[3], day="2024-03-01")]

@@ -101,10 +101,10 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
     out since; the previous rank 1 left out when they did."""
     head, tab, _ = line.partition(b"\t")
     try:
-        event = orjson.loads(head)
+        event = boardfiles.event_of(orjson.loads(head))
     except orjson.JSONDecodeError:
         return None
-    if not boardfiles.is_event(event):
+    if event is None:
         return None
     shown = files.shown(event)
     if shown is None:

@@ -17,9 +17,9 @@
 """
 import os
 import shutil
-import unicodedata
 import subprocess
 import sys
+import unicodedata
 
 import orjson
 import pytest
@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from reduce_helpers import job, reduce, tool
 
 from slurm_scoreboard.boardfiles import BOARD_LIMIT, EVENTS_LIMIT, BoardFiles, event_of
-from slurm_scoreboard.errors import BoardError
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.ndjson import Tail
+from slurm_scoreboard.errors import BoardError
 
 NOW = "2024-03-05T12:00:00Z"
 MiB = 1 << 20

@@ -230,16 +230,26 @@ def test_a_planted_sparse_document_is_named_as_left_out_having_read_a_mib_at_mos
     assert [problem for problem in files.problems if problem.startswith(f"{path}: larger than")]
 
 
+# sb-rank's main, then its own peak RSS (VmHWM: the high-water mark of its memory since exec;
+# ru_maxrss would start from the forking test process's size)
+MEASURED = """
+import sys
+from slurm_scoreboard_tools import sb_rank
+code = sb_rank.main(sys.argv[1:])
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+sys.stderr.write(f"VmHWM {peak}\\n")
+sys.exit(code)
+"""
+
+
 def run_measured(args):
-    """(exit status, stdout, stderr, peak RSS in KiB) of one command, its own rusage."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stdout.close()
-    proc.stderr.close()
-    return proc.returncode, out, err, usage.ru_maxrss
+    """(exit status, stdout, stderr without the last line, peak RSS in KiB) of sb-rank."""
+    done = subprocess.run([sys.executable, "-c", MEASURED, *args], capture_output=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    *err, last = done.stderr.splitlines(keepends=True)
+    assert last.startswith(b"VmHWM "), done.stderr
+    return done.returncode, done.stdout, b"".join(err), int(last.split()[1])
 
 
 @pytest.mark.parametrize("plant_name", PLANTS)
@@ -247,8 +257,7 @@ def test_sb_rank_user_refuses_a_planted_board_in_one_line_in_little_memory(root,
     size, head = PLANTS[plant_name]
     path = board_path(root)
     plant(path, size, head)
-    code, out, err, peak = run_measured([sys.executable, "-m", "slurm_scoreboard_tools.sb_rank",
-                                         "--root", str(root), "--user", "alice", "--from-files"])
+    code, out, err, peak = run_measured(["--root", str(root), "--user", "alice", "--from-files"])
     assert (code, out) == (1, b"")
     assert err.decode().startswith(f"sb-rank: {path}: ") and len(err.splitlines()) == 1
     assert peak < 100 * 1024, peak        # KiB; the whole gigabyte cost two before

@@ -14,7 +14,7 @@ _sb_options() {
     sb-parse) echo "-M -d -h -o -q -u --brief --cluster --delimiter --fields --format --help --quiet --stdin --strict --tz --unbuffered --version" ;;
     sb-poll) echo "--backfill-start --chunk --cluster --help --history-start --json --max-users --no-steps --once --overlap --root --status --until-caught-up --version" ;;
     sb-probe) echo "-M -h --check-cluster --cluster --group --help --install-info --json --max-calls-per-minute --polls --readers --root --single-owner --version" ;;
-    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
+    sb-rank) echo "-A -M -f -h -m -n -o -u -w --account --cluster --columns --compare --format --from-files --groups --help --history-every --if-changed --metric --min-cpu-hours --noheader --now --root --user --version --wait --window" ;;
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
     sb-reduce) echo "-M -h -q --allow-fewer --cluster --help --keep-old-rule --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --summarize --until --usage --version" ;;
     sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;

@@ -87,7 +87,7 @@ def body(args) -> int:
                             f"{root} writes it with the boards")
     feed.run(root, feed.Options(args.cursor, args.format, args.all, args.since,
                                 args.mark_seen, args.outbox, args.all_scopes),
-             sys.stdout.buffer, lambda message: cli.warn(PROG, safe_text(message)))
+             sys.stdout.buffer, cli.warner(PROG))
     return errors.EXIT_OK
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,11 +10,12 @@ import orjson
 from slurm_scoreboard import boardfiles, cli, errors
 from slurm_scoreboard.core import layout, times, windows, xp
 from slurm_scoreboard.core.files import LOCK_WAIT_ENV, lock_wait
-from slurm_scoreboard.core.names import check_name, safe_text
+from slurm_scoreboard.core.names import check_name
 from slurm_scoreboard.core.optout import OptOut
 from slurm_scoreboard.rank import efficiency, queries, rebuild, tables
 
 PROG = "sb-rank"
+WARN = cli.warner(PROG)
 
 EPILOG = """\
 modes:
@@ -25,6 +26,7 @@ modes:
                                                  their rank inside each group and achievements
   sb-rank --compare NAME OTHER [--window W] [--cluster C]
                                                  two users side by side (JSON)
+  --from-files with any of these: the board files of the last rebuild, as readers get them
 
 windows: alltime, rolling-7d, rolling-30d, rolling-365d, month (exact to the UTC day).
 skills: clock_hours, elapsed_hours, gpu_clock_hours, gpu_elapsed_hours, jobs, overall (the
@@ -80,6 +82,9 @@ def build_parser():
                              "gpu_utilization (default $SLURM_SB_MIN_CPU_HOURS, "
                              "else min_cpu_hours of <root>/config/efficiency.json, else "
                              f"{efficiency.DEFAULT_MIN_CPU_HOURS:g})")
+    parser.add_argument("--from-files", action="store_true",
+                        help="answer from the board files the last rebuild wrote, as readers "
+                             "get it (no store lock)")
     parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                         help="how long to wait for a store being updated (default "
                              "$SLURM_SB_LOCK_WAIT, else 60)")
@@ -115,6 +120,8 @@ def check_shape_args(args) -> None:
                                 "output")
     if args.if_changed and (query or args.metric):
         raise errors.UsageError("--if-changed goes with a rebuild (no --window, --metric, --user)")
+    if args.from_files and (not query or args.account):
+        raise errors.UsageError("--from-files answers --user or --window/--metric, not --account")
 
 
 def check_board_args(args) -> None:
@@ -155,29 +162,21 @@ def emit(answer, args) -> None:
     tables.write_answer(answer, sys.stdout.buffer, query_of(args), shape)
 
 
-def answer_from_files(root: str, args) -> int:
-    """What a reader (an account that may not write the root, so may not lock its store) gets:
-    the board files the last rebuild wrote."""
-    query = query_of(args)
-    pages = args.user or args.compare
-    emit(queries.pages_from_files(root, query) if pages else queries.board_from_files(root, query),
-         args)
-    return errors.EXIT_OK
-
-
 def body(args) -> int:
     check_args(args)
     if args.wait is None:
         args.wait = lock_wait() if os.environ.get(LOCK_WAIT_ENV) else 60.0
     asked = bool(args.window or args.user or args.compare)
     root = cli.open_root(args, write=not asked)
-    if asked and not cli.may_write(root):
-        return answer_from_files(root, args)
+    if asked and (args.from_files or not cli.may_write(root)):
+        # a reader (who may not lock the store) gets the board files the last rebuild wrote
+        emit(queries.from_files(root, query_of(args), WARN), args)
+        return errors.EXIT_OK
     try:
         now = times.parse_moment(args.now) if args.now else times.now()
     except ValueError as err:
         raise errors.UsageError(str(err)) from None
-    damage = rebuild.Damage(lambda message: cli.warn(PROG, safe_text(message)))
+    damage = rebuild.Damage(WARN)
     rates = xp.load_rates(layout.path(root, "xp_config"))
     optout = OptOut(root)
     if args.user or args.compare:

@@ -23,24 +23,38 @@ cannot be read, nothing is shown: :class:`OptOutUnreadable` names the file.
 
 Board files are read whole (``BOARD_LIMIT``); a file that cannot be read raises
 :class:`BoardError`. The other documents are optional: a missing one is None, an unreadable one
-is None and named in :attr:`BoardFiles.problems`.
+is None and named in :attr:`BoardFiles.problems`. Of the achievements, only the newest
+``EVENTS_LIMIT`` bytes are read; a larger file is read in part, and said so in
+:attr:`BoardFiles.events_note` (and to the reader's `warn`).
 """
 from __future__ import annotations
 
 import errno
 import os
+import stat
 from datetime import datetime
 from operator import itemgetter
-from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
 import orjson
 
 from . import boardfiles
-from .core import layout, optout, windows
-from .core.files import open_file, read_bytes
+from .core import layout, optout, times, windows
+from .core.files import open_file, read_text
 from .core.layout import optout_file
 from .core.names import PLAIN, check_name, safe_text
-from .core.ndjson import LINE_LIMIT, bounded_lines
+from .core.ndjson import Tail
 from .core.windows import Window
 from .errors import BoardError, NoBoards, UnsafePath
 
@@ -142,13 +156,71 @@ def name_field(kind: str) -> str:
 EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
 
 
+def event_of(raw) -> Optional[dict]:
+    """The event as the pass writes it, made again from the fields a reader knows (any other is
+    left out), each checked as every reader needs it: a user, a cluster (the scope) or a
+    previous rank 1 a plain name, the day a real one, a skill one of SKILLS, numbers numbers,
+    and every other text as :func:`core.names.safe_text` would show it unchanged (no control,
+    format or separator character: no escape sequence, no bidi override); None when one is
+    not, or a field the event needs is missing. Every reader of achievements.ndjson (and of
+    sb-news's outbox) sees events only through here."""
+    if not isinstance(raw, dict) or raw.get("kind") not in KINDS or raw.get("event") not in EVENTS:
+        return None
+    kind = raw["kind"]
+    wanted = _EVENT_TEXTS + (name_field(kind),) + tuple(_EVENT_NUMBERS)
+    event = {field: value for field, value in raw.items() if field in wanted}     # in its order
+    needed = _EVENT_NEEDS[raw["event"]] + (name_field(kind),)
+    if any(field not in event for field in needed) or \
+            not all(_event_field_ok(field, value, kind) for field, value in event.items()):
+        return None
+    return event
+
+
 def is_event(event) -> bool:
-    """An event as the pass writes it: the fields every reader uses, of the right types."""
-    if not isinstance(event, dict) or event.get("kind") not in ("users", "groups"):
+    """Whether `event` is one the pass writes (see :func:`event_of`)."""
+    return event_of(event) is not None
+
+
+_EVENT_TEXTS = ("id", "day", "scope", "kind", "event", "skill", "previous")
+_EVENT_NUMBERS = {"level": (int,), "total_level": (int,), "xp": (int,), "jobs": (int,),
+                  "value": (int, float)}
+_EVENT_NEEDS = {"level": ("id", "day", "scope", "skill", "level"),
+                "xp_cap": ("id", "day", "scope", "skill"),
+                "total_level": ("id", "day", "scope", "total_level"),
+                "first_job": ("id", "day", "scope"),
+                "rank_1": ("id", "day", "scope", "skill")}
+
+
+def _event_field_ok(field: str, value, kind: str) -> bool:
+    if field in _EVENT_NUMBERS:
+        return type(value) in _EVENT_NUMBERS[field]
+    if field == "previous":          # who held rank 1 before: a name of the event's kind
+        return value is None or _EVENT_CHECKS[name_field(kind)](value)
+    return _EVENT_CHECKS[field](value)
+
+
+def _is_plain(value) -> bool:
+    return isinstance(value, str) and PLAIN.fullmatch(value) is not None and \
+        value not in (".", "..")
+
+
+def _is_day(value) -> bool:
+    try:
+        times.parse_day(value)
+    except (TypeError, ValueError):
         return False
-    return (all(isinstance(event.get(field), str) for field in
-                ("id", "day", "scope", "event", name_field(event["kind"])))
-            and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
+    return True
+
+
+def _shown_as_is(value) -> bool:
+    """Text that safe_text shows unchanged: printable, and not cut."""
+    return isinstance(value, str) and safe_text(value) == value
+
+
+_EVENT_CHECKS = {"id": _shown_as_is, "kind": _shown_as_is, "event": _shown_as_is,
+                 "day": _is_day, "scope": lambda value: value == ALL or _is_plain(value),
+                 "skill": lambda value: value in SKILLS, "user": _is_plain,
+                 "account": _shown_as_is}
 
 
 # -- group statistics files ----------------------------------------------------------------
@@ -184,8 +256,16 @@ def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
 
 
 ALL = "all"                      # the scope of every cluster merged
-BOARD_LIMIT = 1 << 30            # a board file bigger than this is not one sb-rank wrote
-DOCUMENT_LIMIT = 1 << 28         # an optional document (records, competitions) larger is refused
+# The largest board sb-rank writes: 100,000 users (or groups) in rows of at most 240 bytes (a
+# 64-character name, overall's skills) or 480 (a group's, its account 200 characters) is 48 MB;
+# twice that, rounded up, is more than a real board reaches, and a file over it is refused
+# unread (read_text refuses a sparse one at its first hole).
+BOARD_LIMIT = 128 << 20
+DOCUMENT_LIMIT = BOARD_LIMIT     # the other documents (group statistics, records, competitions)
+# Bytes of achievements.ndjson a reader reads, from its end (the newest events): about 350,000
+# events, a few thousand users' whole history, read in well under a second; a larger site's
+# readers see its newest events and say the rest was left out.
+EVENTS_LIMIT = 64 << 20
 
 
 class Index(NamedTuple):
@@ -230,7 +310,7 @@ def signature(path: str) -> Optional[tuple]:
 
 def _read_json(path: str, limit: int = BOARD_LIMIT):
     try:
-        return orjson.loads(read_bytes(path, limit))
+        return orjson.loads(read_text(path, limit))
     except UnsafePath as err:
         raise OSError(errno.ELOOP, str(err)) from None
 
@@ -241,6 +321,12 @@ def _reason(err: Exception) -> str:
     if isinstance(err, orjson.JSONDecodeError):
         return "not valid JSON"
     return str(err)
+
+
+def _unreadable(path: str, err: Exception) -> str:
+    """Why `path` cannot be read, naming it once."""
+    reason = _reason(err)
+    return reason if reason.startswith(f"{path}: ") else f"{path}: {reason}"
 
 
 def _plain_names(items) -> List[str]:
@@ -265,7 +351,7 @@ def load_index(root: str) -> Index:
         raise NoBoards(f"no leaderboards under {shown}: run sb-rank --root {shown} "
                        "(after sb-reduce)") from None
     except (OSError, ValueError) as err:
-        raise BoardError(f"{path}: {_reason(err)}") from None
+        raise BoardError(_unreadable(path, err)) from None
     if not isinstance(data, dict):
         raise BoardError(f"{path}: not an sb-rank index")
     metric_names = _plain_names(data.get("metrics")) or list(boardfiles.BOARDS)
@@ -361,9 +447,12 @@ class BoardFiles:
     """The files under ``<root>/leaderboards`` as readers may see them (see the module's doc).
     Creating one reads the opt-out list, so a reader that may not read it stops at once."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, warn: Optional[Callable[[str], None]] = None):
         self.root = root
+        self.warn = warn
         self.problems: List[str] = []
+        self.events_note: Optional[str] = None    # the last read of the achievements was cut
+        self._told: Set[str] = set()
         self._hidden: FrozenSet[str] = frozenset()
         self._hidden_signature: Optional[tuple] = None
         self.opted_out()
@@ -403,7 +492,7 @@ class BoardFiles:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as err:
-            raise BoardError(f"{path}: {_reason(err)}") from None
+            raise BoardError(_unreadable(path, err)) from None
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise BoardError(f"{path}: not an sb-rank board")
         return dict(data, rows=visible_rows(data["rows"], self._hidden_in(kind)))
@@ -464,8 +553,7 @@ class BoardFiles:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as err:
-            reason = _reason(err)
-            self._problem(reason if reason.startswith(path) else f"{path}: {reason}")
+            self._problem(_unreadable(path, err))
             return None
         if not isinstance(data, dict):
             self._problem(f"{path}: not what sb-rank writes")
@@ -567,19 +655,36 @@ class BoardFiles:
                      (scope == ALL and event.get("event") == "first_job"))]
 
     def _raw_events(self) -> Iterator[dict]:
+        path = layout.achievements_file(self.root)
+        self.events_note = None
         try:
-            fd = open_file(layout.achievements_file(self.root))
+            fd = open_file(path)
         except FileNotFoundError:
             return
         except (OSError, UnsafePath):
             return      # a planted symlink or folder: no news until the next pass replaces it
         with os.fdopen(fd, "rb") as handle:
-            for line in bounded_lines(handle, LINE_LIMIT):
-                if line is None:
-                    continue
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
+            tail = Tail(handle, EVENTS_LIMIT)
+            self._tell_cut(path, tail)
+            for line in tail.lines():
                 try:
-                    event = orjson.loads(line)
+                    event = boardfiles.event_of(orjson.loads(line))
                 except orjson.JSONDecodeError:
                     continue
-                if boardfiles.is_event(event):
+                if event is not None:
                     yield event
+            self._tell_cut(path, tail)
+
+    def _tell_cut(self, path: str, tail: Tail) -> None:
+        """When the achievements were read only in part: say so in `events_note` and, once, to
+        `warn`."""
+        if not tail.cut:
+            return
+        self.events_note = (f"{path}: only its newest {EVENTS_LIMIT >> 20} MiB are read (it holds "
+                            f"{max(tail.size, EVENTS_LIMIT + 1):,} bytes or more): older "
+                            "achievements are left out")
+        if self.warn is not None and self.events_note not in self._told:
+            self._told.add(self.events_note)
+            self.warn(self.events_note)

@@ -139,6 +139,11 @@ def warn(prog: str, message: str) -> None:
     sys.stderr.write(f"{prog}: {message}\n")
 
 
+def warner(prog: str) -> Callable[[str], None]:
+    """What a tool hands the library to warn with: one line, its untrusted text escaped."""
+    return lambda message: warn(prog, safe_text(message))
+
+
 def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int],
         argv: Optional[Sequence[str]] = None) -> int:
     """Parse argv, run body, and turn every way it can end into an exit code."""

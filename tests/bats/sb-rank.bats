@@ -86,3 +86,31 @@ for i in range(30000):
   run sb-rank --window forever --metric jobs
   [ "$status" -eq 2 ]
 }
+
+@test "--from-files answers from the board files at once while a store is busy" {
+  setup_store
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  exec 9>"$SLURM_SB_ROOT/clusters/hammer/state/store.lock"
+  flock 9
+  run --separate-stderr timeout 60 sb-rank --user u0 --from-files
+  [ "$status" -eq 0 ]
+  [[ "$output" == '{"user":"u0","overall":{"rank":1,'* ]]
+  [[ "$output" == *'"asof":"2025-08-31T12:00:00Z"'* ]]
+  run --separate-stderr timeout 60 sb-rank --window alltime --metric jobs --from-files
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = '{"rank":1,"user":"u0","value":10,"xp":1000,"level":9,"virtual_level":9}' ]
+  # from the store, a user on no cluster read because its store stayed busy is not "no such
+  # user" (5): try again later (3)
+  run timeout 60 sb-rank --user u0 --wait 0
+  exec 9>&-
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"user u0 is on no board of the clusters read, and hammer stayed busy"* ]]
+}
+
+@test "--from-files goes with a query, and not with --account" {
+  run sb-rank --from-files
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--from-files answers --user or --window/--metric, not --account"* ]]
+  run sb-rank --window alltime --metric jobs --account proj --from-files
+  [ "$status" -eq 2 ]
+}

@@ -1,22 +1,28 @@
 """The Open OnDemand dashboard widget (packaging/ondemand/_slurm_scoreboard.html.erb), rendered by
 Ruby's own ERB as the dashboard renders a partial, as the user, over the demo's root: the user's
-ranks, levels and this week's XP come from sb-rank --user, skill titles and the newest
-achievement read as the tools write them, the link leads to the user's page of an sb-export'ed
-site published the way OnDemand publishes static files (its public folder), hostile names stay
-text, an opted-out or unknown user sees one friendly line, and nothing under the root changes.
+ranks, levels and this week's XP come from sb-rank --user --from-files (so a store an update
+holds keeps no one waiting), skill titles, the time of the boards and the newest achievement
+read as the tools write them, the link leads to the user's page of an sb-export'ed site
+published the way OnDemand publishes static files (its public folder), hostile names stay text
+(escaped as safe_text escapes them, then as HTML), an opted-out or unknown user sees one
+friendly line, a root being updated another, both calls share one 10-second deadline, and
+nothing under the root changes.
 Then headless Chromium shows the fragment in Bootstrap (Debian's libjs-bootstrap4, as OnDemand
 styles its dashboard): the DOM and a screenshot ($SB_SCREENSHOTS keeps it).
 
 Without ruby (or chromium, bootstrap) the tests are skipped, except under CI=true."""
+import fcntl
 import hashlib
 import html
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import urllib.request
+from datetime import datetime
 from functools import partial
 from html.parser import HTMLParser
 from http.server import ThreadingHTTPServer
@@ -24,9 +30,12 @@ from http.server import ThreadingHTTPServer
 import orjson
 import pytest
 from export_helpers import HOSTILE, export, opt_out, ranked_root
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_export_chromium import Dom, QuietHandler, browse, png_colours, png_size
 
 from slurm_scoreboard.boardfiles import METRIC_TITLES
+from slurm_scoreboard.core.names import safe_text
 from slurm_scoreboard.history.achievements import describe
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -85,24 +94,27 @@ def render(ruby, bindir, root, user, site=SITE_URL, **extra):
 
 def personal(bindir, root, user, window):
     done = subprocess.run([str(bindir / "sb-rank"), "--root", str(root), "--user", user,
-                           "--window", window], capture_output=True)
+                           "--window", window, "--from-files"], capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
     return orjson.loads(done.stdout)
 
 
 class Widget(HTMLParser):
-    """The rendered fragment: its tags, table rows (cells' text), paragraphs by class, links."""
+    """The rendered fragment: its tags, table rows (cells' text), paragraphs by class, links,
+    the header's small print."""
 
     def __init__(self, text):
         super().__init__(convert_charrefs=True)
-        self.tags, self.rows, self.paragraphs, self.links = [], [], {}, []
-        self._cell = self._paragraph = None
+        self.tags, self.rows, self.paragraphs, self.links, self.small = [], [], {}, [], []
+        self._cell = self._paragraph = self._small = None
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
         attrs = dict(attrs)
-        if tag == "tr":
+        if tag == "small":
+            self._small = ""
+        elif tag == "tr":
             self.rows.append([])
         elif tag in ("td", "th"):
             self._cell = ""
@@ -113,13 +125,18 @@ class Widget(HTMLParser):
             self.links.append(attrs.get("href"))
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
+        if tag == "small" and self._small is not None:
+            self.small.append(self._small)
+            self._small = None
+        elif tag in ("td", "th") and self._cell is not None:
             self.rows[-1].append(self._cell.strip())
             self._cell = None
         elif tag == "p":
             self._paragraph = None
 
     def handle_data(self, data):
+        if self._small is not None:
+            self._small += data
         if self._cell is not None:
             self._cell += data
         if self._paragraph is not None:
@@ -166,6 +183,17 @@ def test_the_newest_achievement_reads_as_sb_news_tells_it(ruby, bindir, demo_roo
     told = describe(newest).replace(f"{newest['day']}: isa ", "")
     assert widget.paragraphs["slurm-scoreboard-achievement"] == [
         f"Newest achievement, {newest['day']}: you {told}."]
+
+
+def test_each_group_line_names_the_users_best_rank_in_it(ruby, bindir, demo_root):
+    widget = Widget(render(ruby, bindir, demo_root, "isa"))
+    expected = []
+    for group in personal(bindir, demo_root, "isa", "alltime")["groups"][:3]:
+        ranks = [(rank, skill) for skill, rank in group["ranks"].items() if rank is not None]
+        best = min(ranks, key=lambda pair: pair[0]) if ranks else None
+        expected.append(f"Group {group['account']}" +
+                        (f": rank {best[0]} in {METRIC_TITLES[best[1]]}" if best else ""))
+    assert widget.paragraphs["slurm-scoreboard-group"] == expected and expected
 
 
 def test_the_link_leads_to_the_users_page_of_the_site_in_ondemands_public_folder(
@@ -217,9 +245,10 @@ def test_hostile_names_and_urls_stay_text(ruby, bindir, tmp_path):
     root = ranked_root(tmp_path)
     text = render(ruby, bindir, root, "dave")
     widget = Widget(text)
-    assert widget.paragraphs["slurm-scoreboard-group"][0].startswith(f"Group {HOSTILE}")
+    shown = safe_text(HOSTILE)             # its newline as \n, as on a terminal
+    assert widget.paragraphs["slurm-scoreboard-group"][0] == f"Group {shown}: rank 1 in CPU-core hours"
     assert "img" not in widget.tags and "script" not in widget.tags
-    assert html.escape(HOSTILE, quote=True).replace("&#x27;", "&#39;") in text
+    assert html.escape(shown, quote=True).replace("&#x27;", "&#39;") in text
     hostile_user = Widget(render(ruby, bindir, root, "<script>alert(1)</script>"))
     assert "script" not in hostile_user.tags
     assert hostile_user.paragraphs["slurm-scoreboard-none"][0].startswith(
@@ -298,3 +327,115 @@ def test_an_unprivileged_user_renders_it_from_a_root_they_may_only_read(ruby, de
         assert tree_state(root) == before
     finally:
         shutil.rmtree(folder)
+
+
+def human_time(stamp):
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").strftime("%Y-%m-%d %H:%M UTC")
+
+
+def test_the_time_of_the_boards_reads_as_a_person_reads_it(ruby, bindir, demo_root):
+    widget = Widget(render(ruby, bindir, demo_root, "isa"))
+    asof = personal(bindir, demo_root, "isa", "alltime")["asof"]
+    assert widget.small == [f"as of {human_time(asof)}"]
+    assert re.fullmatch(r"as of \d{4}-\d\d-\d\d \d\d:\d\d UTC", widget.small[0])
+
+
+def test_a_store_held_by_an_update_keeps_no_one_waiting(ruby, bindir, demo_root, tmp_path):
+    """The tests run as the root's owner, a writer, who without --from-files reads the store
+    under its lock: held here by an update that never ends, as sb-reduce would hold it."""
+    root = tmp_path / "root"
+    shutil.copytree(demo_root, root, symlinks=True)
+    held = []
+    try:
+        for cluster in os.listdir(root / "clusters"):
+            handle = open(root / "clusters" / cluster / "state" / "store.lock", "a")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            held.append(handle)
+        widget = Widget(render(ruby, bindir, root, "isa"))
+    finally:
+        for handle in held:
+            handle.close()
+    assert held and [row[0] for row in widget.rows][:2] == ["Skill", "Overall"]
+    assert widget.rows == Widget(render(ruby, bindir, demo_root, "isa")).rows
+
+
+FAKE = """#!{python}
+import os, sys, time
+with open(os.path.join(os.path.dirname(sys.argv[0]), "calls.log"), "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\\n")
+{body}
+"""
+
+
+def fake_sb_rank(folder, body):
+    """A folder whose sb-rank logs what it was asked (calls.log beside it), then runs `body`."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "sb-rank"
+    script.write_text(FAKE.format(python=sys.executable, body=body))
+    script.chmod(0o755)
+    return folder
+
+
+def calls(folder):
+    return (folder / "calls.log").read_text().splitlines()
+
+
+def test_a_root_being_updated_says_so_in_one_line(ruby, tmp_path):
+    folder = fake_sb_rank(tmp_path / "bin", "sys.stderr.write('sb-rank: busy\\n'); sys.exit(3)")
+    widget = Widget(render(ruby, folder, tmp_path, "isa"))
+    assert widget.rows == [] and widget.links == []
+    assert widget.paragraphs["slurm-scoreboard-none"] == [
+        "The hiscores are being updated: they are back in a minute."]
+    assert calls(folder) == [f"--root {tmp_path} --user isa --window alltime --from-files"]
+
+
+def test_both_calls_end_by_one_deadline_of_ten_seconds(ruby, bindir, demo_root, tmp_path):
+    """Each call takes 6 seconds: the first answers, the second has what is left of the 10
+    (4) and is stopped, so the week's column says it does not know (with a 10-second timeout
+    each, both answered after 12)."""
+    page = tmp_path / "page.json"
+    page.write_text(orjson.dumps(personal(bindir, demo_root, "isa", "alltime")).decode())
+    folder = fake_sb_rank(tmp_path / "bin", f"time.sleep(6)\nsys.stdout.write(open({str(page)!r}).read())\n"
+                                            "open(sys.argv[0] + '.done', 'a').write('done\\n')")
+    widget = Widget(render(ruby, folder, demo_root, "isa"))
+    assert [call.split()[-2] for call in calls(folder)] == ["alltime", "rolling-7d"]
+    assert (folder / "sb-rank.done").read_text() == "done\n"          # the first call only
+    assert widget.rows[1][:3] == ["Overall", str(orjson.loads(page.read_text())["overall"]["rank"]),
+                                  str(orjson.loads(page.read_text())["overall"]["level"])]
+    assert {row[3] for row in widget.rows[1:]} == {"-"}
+
+
+def test_a_time_that_is_no_time_is_not_shown(ruby, bindir, demo_root, tmp_path):
+    page = personal(bindir, demo_root, "isa", "alltime")
+    for asof in ("\u202e2026-12-06T07:00:00Z", "soon", None, 12):
+        (tmp_path / "page.json").write_text(orjson.dumps(dict(page, asof=asof)).decode())
+        folder = fake_sb_rank(tmp_path / "bin", "sys.stdout.write(open("
+                              f"{str(tmp_path / 'page.json')!r}).read())")
+        widget = Widget(render(ruby, folder, demo_root, "isa"))
+        assert widget.small == [] and widget.rows[1][0] == "Overall"
+
+
+def sb_safe_in_ruby(ruby, texts):
+    """The widget's own sb_safe (cut out of the partial) applied to each text, by Ruby."""
+    with open(PARTIAL) as handle:
+        source = re.search(r"^  sb_safe = lambda do \|value\|\n.*?^  end\n", handle.read(),
+                           re.M | re.S).group(0)
+    program = "require 'json'\n" + source + \
+        "print JSON.generate(JSON.parse(STDIN.read).map { |text| sb_safe.call(text) })"
+    done = subprocess.run([ruby, "-e", program], input=orjson.dumps(texts), capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    return orjson.loads(done.stdout)
+
+
+# printable text of characters Ruby's Unicode (13.0) and Python's (14.0) agree on, and any
+# control, format, separator or other non-printable character
+AGREED = st.characters(categories=("L", "M", "N", "P", "S", "Zs"), max_codepoint=0x5ff)
+UNPRINTABLE = st.characters(categories=("Cc", "Cf", "Zl", "Zp", "Zs", "Co"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts=st.lists(st.text(AGREED | UNPRINTABLE, max_size=30) |
+                      st.text(AGREED, min_size=395, max_size=410), min_size=1, max_size=40))
+def test_the_widget_escapes_text_as_safe_text_does(ruby, texts):
+    assert sb_safe_in_ruby(ruby, texts) == [safe_text(text) for text in texts]

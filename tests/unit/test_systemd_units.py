@@ -9,6 +9,10 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slurm_scoreboard.core.names import check_name
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INSTALL_UNITS = os.path.join(TOP, "packaging", "systemd", "install-units")
@@ -32,7 +36,7 @@ def install(tmp_path, *args):
                           env=dict(os.environ, PATH=BINDIR + os.pathsep + os.environ["PATH"]))
 
 
-def settings(path):
+def settings_of(path):
     """Key -> values of a unit file's lines (comments left out)."""
     found = {}
     with open(path) as handle:
@@ -80,19 +84,19 @@ def test_verify_would_catch_a_tool_that_is_not_there(analyze, units, tmp_path):
 
 def test_the_poll_is_hardened_with_the_root_its_one_writable_path(units):
     mode, dest, root, _site, _out = units
-    poll = settings(dest / "sb-poll@.service")
+    poll = settings_of(dest / "sb-poll@.service")
     for key, value in HARDENING.items():
         assert poll[key] == [value]
     assert poll["ReadWritePaths"] == [str(root)]
     assert poll["ExecStart"] == [f"{BINDIR}/sb-poll --cluster %i --root {root}"]
     assert poll["SuccessExitStatus"] == ["3"]
     assert poll.get("User") == (["sbpoll"] if mode == "system" else None)
-    assert settings(dest / "sb-poll@.timer")["WantedBy"] == ["timers.target"]
+    assert settings_of(dest / "sb-poll@.timer")["WantedBy"] == ["timers.target"]
 
 
 def test_the_export_writes_the_root_and_the_sites_folder_only(units):
     mode, dest, root, site, _out = units
-    export = settings(dest / "sb-export.service")
+    export = settings_of(dest / "sb-export.service")
     for key, value in HARDENING.items():
         assert export[key] == [value]
     assert export["ReadWritePaths"] == [f"{root} {site.parent}"]
@@ -134,3 +138,55 @@ def test_system_units_need_a_plain_account_name(tmp_path):
     done = install(tmp_path, "--system", "Bad Name", "--root", "/depot/sb",
                    "--dest", str(tmp_path / "units"))
     assert done.returncode == 2 and "account name" in done.stderr
+
+
+# Any argument bash can pass (no NUL), mostly near the rule's edges: plain names, dots, @.
+CLUSTER_TEXT = st.text(st.sampled_from("ab9_.-@/ \n\u202e") | st.characters(
+    exclude_categories=("Cs",), exclude_characters="\x00"), max_size=70)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=CLUSTER_TEXT)
+def test_a_cluster_name_is_taken_as_sb_poll_takes_one_without_systemd_s_at(tmp_path_factory,
+                                                                          name):
+    """The project's cluster rule (names.check_name, sb_check_name), and no @: systemd escapes
+    it in an instance name, so %i would hand sb-poll another name."""
+    folder = tmp_path_factory.mktemp("units")
+    done = install(folder, "--user", "--root", str(folder / "root"), "--bindir", BINDIR,
+                   "--dest", str(folder / "units"), "--cluster", name)
+    try:
+        check_name("cluster", name)
+        plain = "@" not in name
+    except ValueError:
+        plain = False
+    if plain:
+        assert done.returncode == 0, done.stderr
+        assert f" enable --now sb-poll@{name}.timer\n" in done.stdout
+    else:
+        assert done.returncode == 2 and not (folder / "units").exists()
+        assert done.stderr.startswith("install-units: refusing cluster name ")
+        assert done.stderr.endswith("\n") and done.stderr[:-1].isprintable()    # one line
+
+
+@pytest.mark.parametrize("root, site, message", [
+    ("/depot/sb", "/hiscores", "--site's folder (/) holds the root"),
+    ("/depot/sb", "/depot/hiscores", "--site's folder (/depot) holds the root"),
+    ("/depot/sb/root", "/depot/www/hiscores", None),
+    ("/depot/sb/root", "/depot/hiscores", "--site's folder (/depot) holds the root"),
+    ("/depot/sb", "/depot/sb/www/hiscores", "--site must be outside the root"),
+    ("/depot/sb", "/depot/sb/hiscores", "--site must be outside the root"),
+    ("/depot/sb", "/depot/sb", "--site must be outside the root"),
+    ("/depot/../etc", "/srv/www/hiscores", "--root must not have a . or .. part"),
+    ("/depot/sb", "/srv/www/../../depot/sb/x", "--site must not have a . or .. part"),
+])
+def test_the_export_is_never_given_the_root_s_neighbours_or_the_whole_file_system(
+        tmp_path, root, site, message):
+    done = install(tmp_path, "--user", "--root", root, "--bindir", BINDIR, "--site", site,
+                   "--dest", str(tmp_path / "units"))
+    if message is None:
+        assert done.returncode == 0, done.stderr
+        export = settings_of(tmp_path / "units" / "sb-export.service")
+        assert export["ReadWritePaths"] == [f"{root} /depot/www"]
+    else:
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert not (tmp_path / "units").exists()

@@ -266,6 +266,46 @@ def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
     """The file's bytes (at most `limit`, READ_LIMIT by default: a bigger file is an error, not
     a memory hog; a huge sparse file planted by someone is refused before it is read)."""
     limit = READ_LIMIT if limit is None else limit
+    fd, size = _open_regular(path, limit)
+    with os.fdopen(fd, "rb") as handle:
+        data = _read_at_most(handle, size, limit)
+    if len(data) > limit:
+        raise ValueError(too_large(path, limit))
+    return data
+
+
+TEXT_CHUNK = 1 << 20
+
+
+def read_text(path: str, limit: int) -> bytes:
+    """The bytes of a text file (JSON: no NUL byte in it), at most `limit`, read a MiB at a
+    time: a NUL byte refuses it at the chunk that holds it, so a planted sparse file (its holes
+    read as NULs) costs a chunk, not its size, whatever st_blocks says."""
+    fd, _size = _open_regular(path, limit)
+    parts, length = [], 0
+    with os.fdopen(fd, "rb") as handle:
+        while length <= limit:
+            chunk = handle.read(min(TEXT_CHUNK, limit + 1 - length))
+            if not chunk:
+                break
+            if b"\0" in chunk:
+                raise ValueError(f"{path}: holds NUL bytes (a sparse or binary file), so it is no "
+                                 "text a tool wrote")
+            parts.append(chunk)
+            length += len(chunk)
+    if length > limit:
+        raise ValueError(too_large(path, limit))
+    return b"".join(parts)
+
+
+def too_large(path: str, limit: int) -> str:
+    shown = f"{limit >> 20} MiB" if limit >= 1 << 20 and not limit % (1 << 20) else f"{limit} bytes"
+    return f"{path}: larger than {shown}, which no file the tools write reaches"
+
+
+def _open_regular(path: str, limit: int) -> Tuple[int, int]:
+    """A read descriptor of the regular file `path` and its size; UnsafePath for anything else,
+    ValueError when it is larger than `limit` (nothing read)."""
     fd = open_file(path)
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
@@ -273,12 +313,8 @@ def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
         raise UnsafePath(f"{path}: not a regular file")
     if info.st_size > limit:
         os.close(fd)
-        raise ValueError(f"{path}: larger than {limit} bytes")
-    with os.fdopen(fd, "rb") as handle:
-        data = _read_at_most(handle, info.st_size, limit)
-    if len(data) > limit:
-        raise ValueError(f"{path}: larger than {limit} bytes")
-    return data
+        raise ValueError(too_large(path, limit))
+    return fd, info.st_size
 
 
 def _read_at_most(handle, size: int, limit: int) -> bytes:

@@ -3,8 +3,9 @@ and the flat objects that are the only JSON the pipelines read."""
 from __future__ import annotations
 
 import json
+import os
 import re
-from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, Iterator, List, Optional, Protocol, Tuple
 
 import orjson
 
@@ -72,14 +73,20 @@ LINE_LIMIT = 1 << 24     # 16 MiB: a longer line is no record, and is not held i
 BLOCK = 1 << 16          # bytes read at a time (what a pipe holds: a line is passed on as it comes)
 
 
-def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[Optional[bytes]]:
+class Readable(Protocol):
+    """What bounded_lines reads from: a binary stream, or a Tail of one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def bounded_lines(stream: Readable, limit: int) -> Iterator[Optional[bytes]]:
     """The stream's lines (without their newline), each None instead when longer than `limit`
     bytes (what is read of it is dropped as it is read, so memory stays bounded)."""
     for block in line_blocks(stream, limit):
         yield from block
 
 
-def line_blocks(stream: BinaryIO, limit: int) -> Iterator[List[Optional[bytes]]]:
+def line_blocks(stream: Readable, limit: int) -> Iterator[List[Optional[bytes]]]:
     """:func:`bounded_lines` a block at a time: the lines that each read of the stream ends,
     read with ``read1`` where the stream has it (a pipe's lines come as they are written)."""
     read = getattr(stream, "read1", None) or stream.read
@@ -113,6 +120,45 @@ def _bounded(lines: List[bytes], limit: int) -> List[Optional[bytes]]:
     if max(map(len, lines)) <= limit:
         return lines        # type: ignore[return-value]
     return [line if len(line) <= limit else None for line in lines]
+
+
+class Tail:
+    """The lines of the last `limit` bytes of an open file (a line cut by the start is left
+    out): at most `limit` bytes are read however large the file is or grows while it is read
+    (a planted sparse file costs no more than a real one); `cut` once more was left unread."""
+
+    def __init__(self, handle: BinaryIO, limit: int):
+        self.handle = handle
+        self.limit = limit
+        self.size = os.fstat(handle.fileno()).st_size
+        self.cut = self.size > limit
+        self.left = limit
+
+    def lines(self) -> Iterator[bytes]:
+        """Every whole line of the tail (one over LINE_LIMIT is left out)."""
+        skip = self._start()
+        for line in bounded_lines(self, LINE_LIMIT):
+            if skip:
+                skip = False
+                continue
+            if line is not None:
+                yield line     # a line cut by the end (a file that grew) is no JSON
+        if self.left == 0 and self.handle.read(1):
+            self.cut = True
+
+    def _start(self) -> bool:
+        """Move to where the tail starts; whether a cut line is there to be skipped."""
+        start = self.size - self.limit
+        if start <= 0:
+            return False
+        self.handle.seek(start - 1)
+        return self.handle.read(1) != b"\n"
+
+    def read(self, size: int = -1, /) -> bytes:
+        """At most `size` bytes, never past the limit."""
+        data = self.handle.read(self.left if size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
 
 
 def read(stream: BinaryIO, source: str, on_problem: Callable[[str, int, str], None],

@@ -101,10 +101,10 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
     out since; the previous rank 1 left out when they did."""
     head, tab, _ = line.partition(b"\t")
     try:
-        event = orjson.loads(head)
+        event = boardfiles.event_of(orjson.loads(head))
     except orjson.JSONDecodeError:
         return None
-    if not boardfiles.is_event(event):
+    if event is None:
         return None
     shown = files.shown(event)
     if shown is None:
@@ -116,7 +116,7 @@ def still_shown(line: bytes, files: BoardFiles) -> Optional[bytes]:
 
 def run(root: str, options: Options, stream: BinaryIO, warn: Warn) -> None:
     """The feed of `root` on `stream` (or into the outbox) as `options` ask."""
-    files = BoardFiles(root)
+    files = BoardFiles(root, warn)
     events = (event for event in files.events() if wanted(event, options))
     if options.all or options.since:
         out = Writer(stream)

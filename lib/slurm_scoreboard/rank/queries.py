@@ -6,7 +6,7 @@ without users who opted out since).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 from .. import boardfiles, errors
 from ..boardfiles import BoardFiles
@@ -53,10 +53,11 @@ def user_pages(root: str, query: Query, now: datetime, rates: Dict[str, float], 
     groups = groupstats.group_stats(usage[window.name], rates)
     measured = scoped_measured(root, query.cluster, window, optout, damage)
     bar = efficiency.min_cpu_hours(root, query.min_cpu_hours)
-    files = BoardFiles(root)
+    files = BoardFiles(root, damage.warn)
     pages = []
     for user in query.names:
         if user not in usage["alltime"]:
+            not_there_or_busy(damage, f"user {user}")
             raise errors.UnknownName(f"no user {user} on the boards of "
                                      f"{query.cluster or 'any cluster'} (a typo, a user never "
                                      "stored, or one who opted out)")
@@ -67,6 +68,15 @@ def user_pages(root: str, query: Query, now: datetime, rates: Dict[str, float], 
         page["efficiency"] = efficiency.personal(measured, user, rates["cpu_used_hours"], bar)
         pages.append(page)
     return pages
+
+
+def not_there_or_busy(damage: Damage, who: str) -> None:
+    """A name not found while a cluster's store was left out busy may be on it: StoreBusy (try
+    again later), not "no such name"."""
+    if damage.busy:
+        raise errors.StoreBusy(f"{who} is on no board of the clusters read, and "
+                               f"{', '.join(damage.busy)} stayed busy: try again (or "
+                               "--from-files: the board files of the last rebuild)")
 
 
 def scoped_measured(root: str, cluster: Optional[str], window: Window, optout: OptOut,
@@ -88,6 +98,7 @@ def board_of(root: str, query: Query, now: datetime, rates: Dict[str, float], op
         return efficiency_board(root, query, window, rates, optout, damage)
     usage = scoped_usage(root, query.cluster, [window], optout, query.wait, damage)[window.name]
     if query.account and not any(query.account in accounts for accounts in usage.values()):
+        not_there_or_busy(damage, f"account {query.account}")
         raise errors.UnknownName(f"no account {query.account} in window {window.name} on "
                                  f"{query.cluster or 'any cluster'}")
     return standings.board_rows(usage, query.kind, metric, rates, query.account)
@@ -114,6 +125,11 @@ def efficiency_board(root: str, query: Query, window: Window, rates: Dict[str, f
 
 # -- from the board files (readers) -----------------------------------------------------------
 
+def from_files(root: str, query: Query, warn: Callable[[str], None]) -> List[dict]:
+    """What a reader gets: the pages of the names asked, or one board, from the board files."""
+    return pages_from_files(root, query, warn) if query.names else board_from_files(root, query)
+
+
 def board_from_files(root: str, query: Query) -> List[dict]:
     """One board's rows as the last rebuild wrote them, without users who opted out since."""
     if query.account:
@@ -124,9 +140,10 @@ def board_from_files(root: str, query: Query) -> List[dict]:
                                 query.kind)["rows"]
 
 
-def pages_from_files(root: str, query: Query) -> List[dict]:
+def pages_from_files(root: str, query: Query,
+                     warn: Optional[Callable[[str], None]] = None) -> List[dict]:
     """The personal hiscores of each name in `query.names`, from the board files."""
-    files = BoardFiles(root)
+    files = BoardFiles(root, warn)
     window = query.window or "alltime"
     pages = []
     for user in query.names:

@@ -168,12 +168,15 @@ def achievement_text(event: dict) -> str:
 
 
 def achievement_lines(files: BoardFiles, selection: Selection, name: str) -> List[Span]:
-    """The achievements of the page's user or group, newest first."""
+    """The achievements of the page's user or group, newest first (and, when the feed was read
+    only in part, that older ones are left out)."""
     events = files.events_of(name, selection.kind, selection.cluster)
-    if not events:
+    note = files.events_note
+    if not events and not note:
         return []
     return [("", "text"), ("  Achievements", "heading")] + \
-        [(achievement_text(event), "text") for event in reversed(events)]
+        [(achievement_text(event), "text") for event in reversed(events)] + \
+        ([(f"  ({clean(note)})", "text")] if note else [])
 
 
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# packaging/systemd/install-units: the names and paths it takes, refused before any unit is
+# written when a unit could not name them safely; the folders it names and their warnings.
+load test_helper
+
+UNITS="$TOP/packaging/systemd/install-units"
+
+# units ARGS...: install-units --user with the venv's tools and units into $SANDBOX/units.
+units() {
+  "$UNITS" --user --bindir "$VENV_BIN" --dest "$SANDBOX/units" "$@"
+}
+
+@test "a cluster name with .., @, a slash or nothing plain in it is refused; nothing is written" {
+  for name in .. . ../etc a/b 'a@b' '@' -x 'a b' '' "$(printf 'a%.0s' {1..65})"; do
+    run --separate-stderr units --root "$SANDBOX/root" --cluster "$name"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == "install-units: refusing cluster name '$name': "* ]]
+    [ ! -e "$SANDBOX/units" ]
+  done
+}
+
+@test "the clusters named are the timers it says to start" {
+  run --separate-stderr units --root "$SANDBOX/root" --cluster hammer --cluster gpu.2
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"  systemctl --user enable --now sb-poll@hammer.timer sb-poll@gpu.2.timer"$'\n'* ]]
+  [ -f "$SANDBOX/units/sb-poll@.service" ]
+}
+
+@test "a path with a . or .. part is refused" {
+  for root in /depot/../etc /depot/./sb /depot/sb/.. ; do
+    run --separate-stderr units --root "$root"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--root must not have a . or .. part (got '$root')"* ]]
+  done
+  run --separate-stderr units --root "$SANDBOX/root" --site "$SANDBOX/www/../root/x"
+  [ "$status" -eq 2 ]
+  [ ! -e "$SANDBOX/units" ]
+}
+
+@test "a site whose folder is /, the root's parent or above it is refused" {
+  mkdir -p "$SANDBOX/depot/sb/root"
+  for site in /hiscores "$SANDBOX/depot/sb/hiscores" "$SANDBOX/depot/hiscores"; do
+    run --separate-stderr units --root "$SANDBOX/depot/sb/root" --site "$site"
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"--site's folder ("*") holds the root"* ]]
+  done
+  [ ! -e "$SANDBOX/units" ]
+}
+
+@test "paths are compared as real paths: a symlink into the root or to its parent is seen through" {
+  mkdir -p "$SANDBOX/depot/sb/root"
+  ln -s "$SANDBOX/depot/sb/root" "$SANDBOX/alias"
+  ln -s "$SANDBOX/depot/sb" "$SANDBOX/up"
+  ln -s / "$SANDBOX/top"
+  run --separate-stderr units --root "$SANDBOX/depot/sb/root" --site "$SANDBOX/alias/hiscores"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"--site must be outside the root"* ]]
+  run --separate-stderr units --root "$SANDBOX/depot/sb/root" --site "$SANDBOX/up/hiscores"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"holds the root"* ]]
+  run --separate-stderr units --root "$SANDBOX/top"
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"--root must not be /"* ]]
+  [ ! -e "$SANDBOX/units" ]
+}
+
+@test "folders the units name that do not exist yet are a warning, not a failure" {
+  run --separate-stderr units --root "$SANDBOX/nope/root" --site "$SANDBOX/www/hiscores"
+  [ "$status" -eq 0 ]
+  [ "${#stderr_lines[@]}" -eq 2 ]
+  [[ "${stderr_lines[0]}" == "install-units: warning: $SANDBOX/nope/root does not exist yet: the units fail until it does"* ]]
+  [[ "${stderr_lines[1]}" == "install-units: warning: $SANDBOX/www does not exist yet"* ]]
+  [ -f "$SANDBOX/units/sb-export.service" ]
+  mkdir -p "$SANDBOX/nope/root" "$SANDBOX/www"
+  run --separate-stderr units --root "$SANDBOX/nope/root" --site "$SANDBOX/www/hiscores"
+  [ "$status" -eq 0 ]
+  [ -z "$stderr" ]
+}

@@ -78,6 +78,58 @@ def test_the_day_shares_add_up_to_the_whole_exactly(values, first, length):
         assert days in ([], [day_of_seconds(last)])
 
 
+def cut_by_definition(values, first, last):
+    """split_seconds as its docstring defines it, a second at a time summed per day: each cut
+    floor(value x seconds so far / all seconds)."""
+    if last <= first:
+        return [(day_of_seconds(last), list(values))] if any(values) else []
+    shares, before, start = [], [0] * len(values), first
+    while start < last:
+        stop = min(last, (start // DAY + 1) * DAY)
+        upto = [value * (stop - first) // (last - first) for value in values]
+        share = [now - then for now, then in zip(upto, before)]
+        if any(share):
+            shares.append((day_of_seconds(start), share))
+        before, start = upto, stop
+    return shares
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(st.integers(0, 1 << 53), min_size=1, max_size=metrics.SIZE),
+       first=st.integers(0, 4_000_000_000), length=st.integers(-DAY, 12 * DAY))
+def test_the_cut_is_the_one_its_definition_gives(values, first, length):
+    assert metrics.split_seconds(values, first, first + length) == \
+        cut_by_definition(values, first, first + length)
+
+
+def stamp_of(day, hour, second):
+    """A time as the record checks allow it (hours up to 29 included)."""
+    return "%sT%02d:%02d:%02dZ" % (day_of_seconds(day * DAY), hour, second // 60, second % 60)
+
+
+@st.composite
+def stamped_jobs(draw):
+    """Records whose start and end fall on the same day or near it, hours past 23 too."""
+    end_day = draw(st.integers(18_000, 22_000))
+    end = stamp_of(end_day, draw(st.integers(0, 29)), draw(st.integers(0, 3599)))
+    start = draw(st.one_of(st.none(), st.builds(
+        stamp_of, st.integers(end_day - 2, end_day + 1), st.integers(0, 29),
+        st.integers(0, 3599))))
+    record = job(1, "ann", end, cpus=draw(st.integers(0, 64)),
+                 elapsed=draw(st.integers(0, 3 * DAY)), gpus=draw(st.integers(0, 4)),
+                 state=draw(st.sampled_from(["COMPLETED", "FAILED", "CANCELLED"])), start=start)
+    if draw(st.booleans()):
+        record["start"] = start and ""      # an empty start: never started, as None is
+    return record
+
+
+@settings(max_examples=600, deadline=None)
+@given(record=stamped_jobs())
+def test_the_one_day_shortcut_gives_what_the_span_gives(record):
+    vector = metrics.of_record(record)
+    assert metrics.shares_of(record, vector) == metrics.spread_shares(record, vector)
+
+
 @settings(max_examples=200, deadline=None)
 @given(end=st.integers(iso_seconds("2020-01-01T00:00:00Z"), iso_seconds("2030-01-01T00:00:00Z")),
        elapsed=st.integers(0, 90 * DAY), cpus=st.integers(1, 512), gpus=st.integers(0, 8),

@@ -185,7 +185,7 @@ class KeptKeys:
         entry = h1.to_bytes(8, "little")
         if bucket is None:
             bucket = self.buckets[index] = bytearray()
-        elif _holds(bucket, entry):
+        elif entry in bucket and _holds(bucket, entry):     # found at all, then at a key's place
             return False
         bucket += entry
         self.pairs.append(h1)
@@ -226,7 +226,11 @@ class BloomFilter:
         return h1 in self._pending
 
     def add(self, key: str) -> bool:
-        return self.add_hashed(*key_hash(key))
+        h1, h2 = key_hash(key)
+        for layer in self.layers:
+            if layer.contains(h1, h2):
+                return False
+        return self._pending.add(h1, h2)
 
     def add_hashed(self, h1: int, h2: int) -> bool:
         """:meth:`add` of the key whose :func:`key_hash` is (h1, h2)."""

@@ -23,11 +23,11 @@ day it ended.
 """
 from __future__ import annotations
 
-from operator import add
+from operator import add, sub
 from typing import Dict, List, Sequence, Tuple
 
 from ..core.times import day_of_seconds, iso_seconds
-from ..ingest.states import is_failed
+from ..ingest.states import FAILED as FAILED_STATES
 
 NAMES = ("clock_seconds", "elapsed_seconds", "gpu_clock_seconds", "gpu_elapsed_seconds",
          "failed_jobs", "jobs")
@@ -69,7 +69,7 @@ def of_record(record: dict) -> Vector:
         elapsed,
         record["gpu_seconds"],
         elapsed if record["gpus"] > 0 else 0,
-        1 if is_failed(record["state"]) else 0,
+        1 if record["state"] in FAILED_STATES else 0,
         1 if record["start"] else 0,
     ]
 
@@ -122,20 +122,20 @@ def split_seconds(values: Sequence[int], first: int, last: int) -> List[Tuple[st
     total = last - first
     if total <= 0:
         return [(day_of_seconds(last), list(values))] if any(values) else []
-    if first // DAY == (last - 1) // DAY:       # one day: all of it
+    first_day, last_day = first // DAY, (last - 1) // DAY
+    if first_day == last_day:       # one day: all of it
         return [(day_of_seconds(first), list(values))] if any(values) else []
-    shares = []
-    before: Sequence[int] = [0] * len(values)
-    start = first
-    while start < last:
-        stop = min(last, (start // DAY + 1) * DAY)
-        elapsed = stop - first
-        upto: Sequence[int] = [value * elapsed // total for value in values] \
-            if stop < last else values
-        share = [now - then for now, then in zip(upto, before)]
+    before = [value * ((first_day + 1) * DAY - first) // total for value in values]
+    shares = [(day_of_seconds(first), before)] if any(before) else []
+    for day in range(first_day + 1, last_day):
+        upto = [value * ((day + 1) * DAY - first) // total for value in values]
+        share = list(map(sub, upto, before))
         if any(share):
-            shares.append((day_of_seconds(start), share))
-        before, start = upto, stop
+            shares.append((day_of_seconds(day * DAY), share))
+        before = upto
+    share = list(map(sub, values, before))
+    if any(share):
+        shares.append((day_of_seconds(last_day * DAY), share))
     return shares
 
 
@@ -147,15 +147,23 @@ def day_shares(record: dict) -> List[Tuple[str, Vector]]:
 
 
 def shares_of(record: dict, vector: Vector) -> List[Tuple[str, Vector]]:
-    """:func:`day_shares` of a record whose :func:`of_record` vector is known."""
+    """:func:`day_shares` of a record whose :func:`of_record` vector is known (each share a
+    new list). A job that started on the day it ended, before hour 24, or never started, is
+    all on that day: told from the texts alone (what :func:`spread_shares` gives it too)."""
+    end, start = record["end"], record["start"]
+    if end[11:13] < "24" and (not start or start[:10] == end[:10] and start <= end):
+        return [(end[:10], list(vector))] if any(vector) else []
+    return spread_shares(record, vector)
+
+
+def spread_shares(record: dict, vector: Vector) -> List[Tuple[str, Vector]]:
+    """:func:`shares_of` worked out from the job's span in seconds, whatever its days."""
     first, last = span_of(record)
     if first // DAY == last // DAY:         # all of it on one day: the one it ended
         day = day_of_seconds(last)
         if day == record["end"][:10]:
             return [(day, list(vector))] if any(vector) else []
-    shares = split_seconds(vector[:TIMED], first, last)
-    for _, share in shares:
-        share.extend(_NO_COUNTS)
+    shares = split_seconds(vector[:TIMED] + _NO_COUNTS, first, last)    # counts come after
     counts = vector[TIMED:]
     if not any(counts):
         return shares
@@ -171,7 +179,7 @@ def shares_of(record: dict, vector: Vector) -> List[Tuple[str, Vector]]:
     return shares
 
 
-_NO_COUNTS = (0,) * (SIZE - TIMED)
+_NO_COUNTS = [0] * (SIZE - TIMED)
 
 
 # Board metric -> (index in the metric vector, divisor turning it into the shown unit).

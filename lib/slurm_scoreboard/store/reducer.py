@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from operator import le, sub
+from operator import add, le, sub
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..core import layout, times
@@ -54,12 +54,16 @@ class MonthDelta:
     def add(self, cell: Cell, vector: metrics.Vector, source: Optional[str] = None) -> None:
         """Add a day's share; `source` is the later month the job ended in, if any."""
         user, day, account = cell
+        add_to_ledger(self.rows_of(user), (day, account), vector)     # type: ignore[arg-type]
+        if source is not None:
+            add_to_ledger(self.carried.setdefault(source, {}), cell, vector)
+
+    def rows_of(self, user: str) -> Dict[Tuple[str, str], metrics.Vector]:
+        """The user's day rows ((day, account) -> vector), made on first use."""
         rows = self.days.get(user)
         if rows is None:
             rows = self.days[user] = {}
-        add_to_ledger(rows, (day, account), vector)     # type: ignore[arg-type]
-        if source is not None:
-            add_to_ledger(self.carried.setdefault(source, {}), cell, vector)
+        return rows
 
     def spill(self, month: str, cell: Cell, vector: metrics.Vector) -> None:
         """Note a share this month's job used in the earlier `month`."""
@@ -155,13 +159,13 @@ class Reducer:
         SkipRecord if it cannot be counted."""
         user = self._countable_user(record, place)
         vector = metrics.of_record(record)
-        room = self._room(user)
+        room = self.headroom.get(user) or self._room(user)
         if not all(map(le, vector, room)):
             raise SkipRecord("out of range", f"{user}'s totals would pass {MAX_TOTAL}")
         if not self._first_sight(user, place):
             return False
         room[:] = map(sub, room, vector)
-        own = self._delta(place.month)
+        own = self.months.get(place.month) or self._delta(place.month)
         own.new_jobs += 1
         self.new_jobs += 1
         if not record["account"]:
@@ -213,12 +217,18 @@ class Reducer:
         ledger (spilled)."""
         user, account = record["user"], record["account"]
         shares = metrics.shares_of(record, vector)
-        if shares:
-            own.ended(user, record["end"])
+        if not shares:
+            return
+        own.ended(user, record["end"])
+        rows = own.rows_of(user)
         for day, share in shares:
             month = day[:7]
-            if month == place.month:
-                own.add((user, day, account), share)
+            if month == place.month:        # most shares: into the end month's day rows
+                total = rows.get((day, account))
+                if total is None:
+                    rows[day, account] = share      # a new list (metrics.shares_of)
+                else:
+                    total[:] = map(add, total, share)
             else:
                 self._delta(month).add((user, day, account), share, place.month)
                 own.spill(month, (user, day, account), share)

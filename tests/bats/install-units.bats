@@ -67,12 +67,51 @@ units() {
 @test "folders the units name that do not exist yet are a warning, not a failure" {
   run --separate-stderr units --root "$SANDBOX/nope/root" --site "$SANDBOX/www/hiscores"
   [ "$status" -eq 0 ]
-  [ "${#stderr_lines[@]}" -eq 2 ]
-  [[ "${stderr_lines[0]}" == "install-units: warning: $SANDBOX/nope/root does not exist yet: the units fail until it does"* ]]
-  [[ "${stderr_lines[1]}" == "install-units: warning: $SANDBOX/www does not exist yet"* ]]
+  missing=()
+  for line in "${stderr_lines[@]}"; do [[ "$line" != *"does not exist"* ]] || missing+=("$line"); done
+  [ "${#missing[@]}" -eq 2 ]
+  [[ "${missing[0]}" == "install-units: warning: $SANDBOX/nope/root does not exist yet: the units fail until it does"* ]]
+  [[ "${missing[1]}" == "install-units: warning: $SANDBOX/www does not exist yet"* ]]
   [ -f "$SANDBOX/units/sb-export.service" ]
   mkdir -p "$SANDBOX/nope/root" "$SANDBOX/www"
   run --separate-stderr units --root "$SANDBOX/nope/root" --site "$SANDBOX/www/hiscores"
   [ "$status" -eq 0 ]
-  [ -z "$stderr" ]
+  [[ "$stderr" != *"does not exist"* ]]
+}
+
+@test "a root or site folder under /tmp or /var/tmp is a warning: PrivateTmp hides it from the service" {
+  run --separate-stderr units --root /tmp/sb-root --site /var/tmp/www/hiscores
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"warning: /tmp/sb-root is under /tmp or /var/tmp: the units run with PrivateTmp=yes"* ]]
+  [[ "$stderr" == *"warning: /var/tmp/www is under /tmp or /var/tmp"* ]]
+  run --separate-stderr units --root /depot/sb-nope --site /srv/sb-nope/hiscores
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"PrivateTmp"* ]]
+  [[ "$stderr" == *"/depot/sb-nope does not exist yet"* ]]
+}
+
+@test "a --dest systemd does not load units from is a warning, and the commands link the units first" {
+  run --separate-stderr units --root /depot/sb-nope --site /srv/sb-nope/hiscores
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"warning: $SANDBOX/units is not a folder systemd loads units from"* ]]
+  [[ "$output" == *"  systemctl --user link $SANDBOX/units/sb-poll@.service $SANDBOX/units/sb-poll@.timer $SANDBOX/units/sb-export.service $SANDBOX/units/sb-export.timer
+  systemctl --user daemon-reload
+"* ]]
+  HOME="$SANDBOX/home" XDG_CONFIG_HOME="" run --separate-stderr "$UNITS" --user --bindir "$VENV_BIN" --root /depot/sb-nope
+  [ "$status" -eq 0 ]
+  [ -f "$SANDBOX/home/.config/systemd/user/sb-poll@.service" ]
+  [[ "$stderr" != *"loads units from"* && "$output" != *" link "* ]]
+  [[ "$output" == *"systemctl --user daemon-reload"* ]]
+}
+
+@test "--system names an account getent does not know: a warning; one it knows: none" {
+  run --separate-stderr "$UNITS" --system sb-no-such-account --bindir "$VENV_BIN" --root /depot/sb-nope --dest "$SANDBOX/units"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"warning: there is no account sb-no-such-account (getent passwd)"* ]]
+  grep -qx 'User=sb-no-such-account' "$SANDBOX/units/sb-poll@.service"
+  known="$(id -un)"
+  run --separate-stderr "$UNITS" --system "$known" --bindir "$VENV_BIN" --root /depot/sb-nope --dest "$SANDBOX/units"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"no account"* ]]
+  [[ "$output" == *"  systemctl link $SANDBOX/units/sb-poll@.service"* ]]
 }

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,8 +40,8 @@ def run(command, env=None, cwd=None):
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(prefix, install dir) of SlurmScoreboard installed by EasyBuild into a temporary prefix."""
+def easybuild(tmp_path_factory):
+    """(work folder, EasyBuild's venv, source folder with this checkout's wheel)."""
     need(os.path.exists(LMOD_INIT), "Lmod not found (apt-get install lmod)")
     need(run([SYSTEM_PYTHON, "-m", "pip", "--version"]).returncode == 0,
          "the system Python has no pip (apt-get install python3-pip)")
@@ -54,18 +55,31 @@ def installed(tmp_path_factory):
     sources = work / "sources"
     done = run([sys.executable, "-m", "build", "--wheel", "--outdir", str(sources), TOP])
     assert done.returncode == 0, done.stderr[-2000:]
-    prefix = work / "prefix"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work),
-           "EB_PYTHON": str(venv / "bin" / "python"), "EASYBUILD_PREFIX": str(prefix),
-           "EASYBUILD_MODULES_TOOL": "Lmod",
+    return work, venv, sources
+
+
+def eb_install(easybuild, name, eb, **variables):
+    """(prefix, install dir, eb's output) of the command eb in a new prefix, with variables set."""
+    work, _, sources = easybuild
+    prefix = work / name
+    env = {**variables, "HOME": str(work), "TMPDIR": str(work),
+           "EASYBUILD_PREFIX": str(prefix), "EASYBUILD_MODULES_TOOL": "Lmod",
            "EASYBUILD_SOURCEPATH": f"{prefix}/sources:{sources}"}
     if os.geteuid() == 0:
         env["EASYBUILD_ALLOW_USE_AS_ROOT_AND_ACCEPT_CONSEQUENCES"] = "1"
-    done = run(["bash", "-c", f'. {LMOD_INIT} && exec "$0" "$@"', str(venv / "bin" / "eb"),
-                EASYCONFIG], env=env)
+    done = run(["bash", "-c", f'. {LMOD_INIT} && exec "$0" "$@"', eb, EASYCONFIG], env=env)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert "COMPLETED: Installation ended successfully" in done.stdout
-    return prefix, prefix / "software" / "SlurmScoreboard" / __version__
+    return prefix, prefix / "software" / "SlurmScoreboard" / __version__, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def installed(easybuild):
+    """(prefix, install dir): the README's way, the system's Python first on $PATH."""
+    _, venv, _ = easybuild
+    prefix, software, _ = eb_install(easybuild, "prefix", str(venv / "bin" / "eb"),
+                                     PATH="/usr/bin:/bin", EB_PYTHON=str(venv / "bin" / "python"))
+    return prefix, software
 
 
 def login_shell(prefix, script, home):
@@ -144,3 +158,40 @@ def test_the_module_sets_path_manpath_and_the_completions_folder(installed):
     module = (prefix / "modules" / "all" / "SlurmScoreboard" / f"{__version__}.lua").read_text()
     for variable in ("PATH", "MANPATH", "XDG_DATA_DIRS"):
         assert f'prepend_path("{variable}", ' in module
+
+
+def test_the_module_sets_no_pythonpath_so_a_users_venv_keeps_its_own_packages(installed, tmp_path):
+    prefix, software = installed
+    venv = tmp_path / "user-venv"
+    assert run([SYSTEM_PYTHON, "-m", "venv", str(venv)]).returncode == 0
+    ask = [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    own = Path(run(ask).stdout.strip()) / "orjson.py"
+    own.write_text("WHOSE = 'the user venv'\n")
+    done = login_shell(prefix, f'echo "PYTHONPATH=${{PYTHONPATH-}}"; sb-rank --version && '
+                       f'{venv}/bin/python -c "import orjson; print(orjson.__file__)"', tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert str(software) not in lines[0], lines[0]
+    assert lines[-1] == str(own)
+
+
+def test_eb_run_from_a_venv_first_on_path_ties_the_tools_to_the_system_python(easybuild, tmp_path):
+    """The common way (pip install easybuild into a venv, its bin/ first on $PATH): pip then runs
+    as the venv's python, and the tools must still run the system Python once the venv is gone."""
+    work, venv, _ = easybuild
+    _, software, _ = eb_install(easybuild, "prefix-venv-on-path", "eb",
+                                          PATH=f"{venv / 'bin'}:/usr/bin:/bin")
+    base = run([str(venv / "bin" / "python"), "-c", "import sys; print(sys.base_prefix)"])
+    system = run([SYSTEM_PYTHON, "-c", "import os, sys; print(os.path.realpath(sys.executable))"])
+    for tool in ("sb-rank", "sb-probe", "sb-parse"):
+        first = (software / "bin" / tool).read_text().splitlines()[0]
+        assert first.startswith(f"#!{base.stdout.strip()}/bin/python3"), first
+        interpreter = first[2:].split()[0]
+        assert os.path.realpath(interpreter) == system.stdout.strip()
+    moved = work / "eb-venv-moved"
+    venv.rename(moved)
+    try:
+        done = run([str(software / "bin" / "sb-rank"), "--version"], env={"PATH": "/usr/bin:/bin"})
+    finally:
+        moved.rename(venv)
+    assert done.stdout.strip() == f"sb-rank (slurm-scoreboard) {__version__}", done.stderr

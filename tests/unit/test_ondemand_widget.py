@@ -166,7 +166,7 @@ def test_the_user_sees_ranks_levels_and_this_weeks_xp_as_sb_rank_gives_them(ruby
     alltime = personal(bindir, demo_root, "isa", "alltime")
     week = personal(bindir, demo_root, "isa", "rolling-7d")
     gains = {skill["metric"]: skill["xp"] for skill in week["skills"]}
-    expected = [["Skill", "Rank", "Level", "This week"],
+    expected = [["Skill", "Rank", "Level", "Last 7 days"],
                 ["Overall", str(alltime["overall"]["rank"]), str(alltime["overall"]["level"]),
                  thousands(week["overall"]["xp"])]]
     expected += [[METRIC_TITLES[skill["metric"]], str(skill["rank"]), str(skill["level"]),

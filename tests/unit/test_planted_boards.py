@@ -11,7 +11,7 @@ from export_helpers import export, ranked_root, read_board, write_board
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slurm_scoreboard import boardfiles, errors
+from slurm_scoreboard import boardfiles, cli, errors
 from slurm_scoreboard.boardfiles import (
     SKILLS,
     VALUE_LIMIT,
@@ -183,3 +183,17 @@ def test_a_dense_opt_out_cache_is_refused_before_it_is_parsed(root):
         handle.write(b'{"checked":{' + entries + b"}}")
     with pytest.raises(errors.OptOutUnreadable):
         BoardFiles(root)
+
+
+# -- no traceback, ever (finding 10) -------------------------------------------------------------
+
+def test_a_value_orjson_cannot_write_is_one_error_line(capsys):
+    def body(_args):
+        nested: list = []
+        for _ in range(300):
+            nested = [nested]
+        orjson.dumps(nested)
+        return 0
+    assert cli.run("sb-rank", cli.make_parser("sb-rank", "test"), body, []) == errors.EXIT_ERROR
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sb-rank: cannot write the answer as JSON")

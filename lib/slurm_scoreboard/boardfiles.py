@@ -51,9 +51,9 @@ import orjson
 
 from . import boardfiles
 from .core import layout, optout, times, windows
-from .core.files import open_file, read_text
+from .core.files import open_file, read_json_text
 from .core.layout import optout_file
-from .core.names import PLAIN, check_name, safe_text
+from .core.names import PLAIN, safe_text
 from .core.ndjson import Tail
 from .core.windows import Window
 from .errors import BoardError, NoBoards, UnsafePath
@@ -230,14 +230,15 @@ def groups_from_stats(document) -> List[dict]:
     out: the file is read by accounts that may not trust it)."""
     groups = document.get("groups") if isinstance(document, dict) else None
     return [dict(group, users=_names_in(group.get("users")))
-            for group in (groups if isinstance(groups, list) else [])
-            if isinstance(group, dict) and isinstance(group.get("account"), str)
-            and isinstance(group.get("members"), int)]
+            for group in (groups[:ROW_LIMIT] if isinstance(groups, list) else [])
+            if isinstance(group, dict) and _row_field_ok("account", group.get("account"))
+            and _whole(group.get("members"), _ROW_WHOLE["members"])]
 
 
 def _names_in(value) -> List[str]:
-    """The names of a member list as read (anything that is not one: no names)."""
-    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []
+    """The plain names of a member list as read (anything that is not one: no names)."""
+    return [name for name in value[:ROW_LIMIT] if _is_plain(name)] \
+        if isinstance(value, list) else []
 
 
 def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
@@ -250,17 +251,32 @@ def ranks_in_groups(user: str, groups: List[dict]) -> List[dict]:
         if not isinstance(mine, dict):
             continue
         found.append({"account": group.get("account"), "members": group.get("members"),
-                      "ranks": {m: r if type(r) is int else None
+                      "ranks": {m: r if _is_rank(r) else None
                                 for m, r in ((m, mine.get(m)) for m in SKILLS)}})
+        if len(found) == GROUPS_SHOWN:
+            break
     return found
 
 
+# The most groups a personal page lists (by account name): more accounts than a real user is
+# ever in, and a planted statistics file of tiny groups cannot make a page of megabytes.
+GROUPS_SHOWN = 200
+
+
 ALL = "all"                      # the scope of every cluster merged
-# The largest board sb-rank writes: 100,000 users (or groups) in rows of at most 240 bytes (a
-# 64-character name, overall's skills) or 480 (a group's, its account 200 characters) is 48 MB;
-# twice that, rounded up, is more than a real board reaches, and a file over it is refused
-# unread (read_text refuses a sparse one at its first hole).
-BOARD_LIMIT = 128 << 20
+# The most rows a board may have: twice the 100,000 users (or groups) of the largest site the
+# tools are made for. A board with more is refused, and so is one with more values than such a
+# board holds (VALUE_LIMIT, counted before parsing: a planted file of empty lists or tiny
+# entries costs a reader memory by the value, 1.5 GB for 48 MiB of "[],").
+ROW_LIMIT = 200_000
+# A row holds at most 13 values (overall's: 6 fields, 5 skills in their own object, 1 for its
+# place in the list; a group's, with members, 14): 16 a row leaves room.
+VALUE_LIMIT = 16 * ROW_LIMIT
+# The largest board sb-rank writes: ROW_LIMIT rows of at most 240 bytes (a 64-character name
+# at most, overall's skills, group rows' members: "rank":200000,"account":<64>,"value":
+# <20>,"level":630,"xp":<13>,"skills":{5 x 24},"members":<8>) is 48 MB; 64 MiB leaves room, and
+# a file over it is refused unread (read_text refuses a sparse one at its first hole).
+BOARD_LIMIT = 64 << 20
 DOCUMENT_LIMIT = BOARD_LIMIT     # the other documents (group statistics, records, competitions)
 # Bytes of achievements.ndjson a reader reads, from its end (the newest events): about 350,000
 # events, a few thousand users' whole history, read in well under a second; a larger site's
@@ -310,7 +326,7 @@ def signature(path: str) -> Optional[tuple]:
 
 def _read_json(path: str, limit: int = BOARD_LIMIT):
     try:
-        return orjson.loads(read_text(path, limit))
+        return orjson.loads(read_json_text(path, limit, VALUE_LIMIT))
     except UnsafePath as err:
         raise OSError(errno.ELOOP, str(err)) from None
 
@@ -329,16 +345,32 @@ def _unreadable(path: str, err: Exception) -> str:
     return reason if reason.startswith(f"{path}: ") else f"{path}: {reason}"
 
 
-def _plain_names(items) -> List[str]:
-    """The strings of a list that are plain names (safe in a path); anything else is dropped."""
-    result = []
+# Most clusters an index may name: a real site has a handful; each one multiplies the pages
+# sb-export writes (2 kinds x 5 windows x 11 boards), so a planted list of thousands cannot.
+CLUSTER_LIMIT = 64
+
+
+def _plain_names(items, known: Optional[Sequence[str]] = None,
+                 limit: int = CLUSTER_LIMIT) -> List[str]:
+    """The first `limit` distinct plain names (safe in a path) of a list, in its order, only those
+    in `known` when given; anything else is dropped. Linear in the list's length."""
+    result: List[str] = []
+    seen: Set[str] = set()
     for item in items if isinstance(items, list) else []:
-        try:
-            if isinstance(item, str) and item not in result:
-                result.append(check_name("name", item))
-        except ValueError:
+        if len(result) >= limit:
+            break
+        if not isinstance(item, str) or item in seen or (known is not None and item not in known):
             continue
+        seen.add(item)
+        if _is_plain(item):
+            result.append(item)
     return result
+
+
+def _ranked_clusters(root: str, names: List[str]) -> List[str]:
+    """The clusters of the index sb-rank ranked: their all-time Overall board is there."""
+    return [name for name in names if os.path.isfile(layout.board_path(root, "alltime", "overall",
+                                                                        name))]
 
 
 def load_index(root: str) -> Index:
@@ -354,12 +386,14 @@ def load_index(root: str) -> Index:
         raise BoardError(_unreadable(path, err)) from None
     if not isinstance(data, dict):
         raise BoardError(f"{path}: not an sb-rank index")
-    metric_names = _plain_names(data.get("metrics")) or list(boardfiles.BOARDS)
+    metric_names = _plain_names(data.get("metrics"), BOARDS) or list(boardfiles.BOARDS)
     ordered = [m for m in metric_names if m == "overall"] + \
         [m for m in metric_names if m != "overall"]
-    measured = [m for m in _plain_names(data.get("efficiency")) if m in EFFICIENCY_BOARDS]
-    return Index(_text(data.get("asof")), _plain_names(data.get("clusters")),
-                 _plain_names(data.get("windows")) or list(windows.NAMES), ordered, measured)
+    measured = _plain_names(data.get("efficiency"), EFFICIENCY_BOARDS)
+    return Index(checked_asof(data.get("asof")),
+                 _ranked_clusters(root, _plain_names(data.get("clusters"))),
+                 _plain_names(data.get("windows"), windows.NAMES) or list(windows.NAMES), ordered,
+                 measured)
 
 
 def number(value, default=0):
@@ -374,17 +408,81 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def checked_asof(value) -> str:
+    """When the boards were made, as sb-rank writes it (a real ``YYYY-MM-DDTHH:MM:SSZ`` UTC
+    instant); "" (not known) for anything else, so no planted text is shown as a time."""
+    try:
+        times.parse_utc(value)
+    except (TypeError, ValueError):
+        return ""
+    return value
+
+
 def row_name(raw) -> Optional[str]:
     """The user or account a board row is about; None for anything that is not a row."""
     name = raw.get("user", raw.get("account")) if isinstance(raw, dict) else None
     return name if isinstance(name, str) else None
 
 
-def parse_row(raw) -> Optional[Row]:
-    """A board row as sb-rank writes it; None for anything that is not one."""
-    name = row_name(raw)
-    if name is None:
+# The fields of a board row (rank.standings, rank.efficiency) and what each may hold: whole
+# numbers in their range, numbers (not bools, finite) from 0 up to a bound no site reaches.
+_ROW_WHOLE = {"rank": ROW_LIMIT, "level": 10_000, "virtual_level": 10_000, "xp": 10 ** 12,
+              "members": 10 ** 7, "jobs": 10 ** 12}
+_ROW_NUMBERS = {"value": 1e15, "cpu_hours": 1e15, "gpu_hours": 1e15}
+_ROW_NEEDS = ("rank", "value")
+
+
+def _is_rank(value) -> bool:
+    return type(value) is int and 1 <= value <= ROW_LIMIT
+
+
+def _whole(value, most: int) -> bool:
+    return type(value) is int and 0 <= value <= most
+
+
+def _amount(value, most: float) -> bool:
+    return type(value) in (int, float) and 0 <= value <= most     # NaN fails both
+
+
+def _row_field_ok(field: str, value) -> bool:
+    if field in _ROW_WHOLE:
+        return _whole(value, _ROW_WHOLE[field])
+    if field in _ROW_NUMBERS:
+        return _amount(value, _ROW_NUMBERS[field])
+    if field == "user":                 # the store keeps only plain user names
+        return _is_plain(value)
+    if field == "account":              # an account is sacct's text: shown, never a path
+        return bool(value) and _shown_as_is(value)
+    return isinstance(value, dict) and len(value) <= len(SKILLS) and all(   # skills
+        skill in SKILLS and _whole(level, _ROW_WHOLE["level"]) for skill, level in value.items())
+
+
+_ROW_FIELDS = frozenset(_ROW_WHOLE) | frozenset(_ROW_NUMBERS) | {"user", "account", "skills"}
+
+
+def checked_row(raw) -> Optional[dict]:
+    """A board row made again from the fields sb-rank writes (any other is left out, in the
+    row's order), each checked: a plain user name (or else an account), numbers of the
+    right kind in their range, an account text shown as is (no control, format or separator
+    character); None when a field is wrong or one the row needs is missing. Every
+    reader of a board (sb-rank --from-files, --user, sb-view, sb-export, the widget) sees its
+    rows only through here."""
+    if not isinstance(raw, dict) or ("user" in raw) == ("account" in raw):
         return None
+    row = {field: value for field, value in raw.items() if field in _ROW_FIELDS}
+    if any(field not in row for field in _ROW_NEEDS) or \
+            not all(_row_field_ok(field, value) for field, value in row.items()):
+        return None
+    return row
+
+
+def parse_row(raw) -> Optional[Row]:
+    """A board row as sb-rank writes it (:func:`checked_row`); None for anything that is not
+    one."""
+    raw = checked_row(raw)
+    if raw is None:
+        return None
+    name = raw.get("user", raw.get("account"))
     skills = raw.get("skills")
     if isinstance(skills, dict):
         skills = {k: int(number(v, 1)) for k, v in skills.items() if isinstance(k, str)}
@@ -406,7 +504,7 @@ def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
     planted file may repeat one) and anything that is not a row left out, the ranks closed up."""
     seen = set()
     kept = []
-    for row in rows:
+    for row in rows[:ROW_LIMIT]:
         name = row_name(row)
         if name is None or name in seen or name in hidden:
             continue
@@ -419,14 +517,34 @@ def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
 def closed_group_ranks(ranks: Dict[str, dict], hidden: FrozenSet[str]) -> Dict[str, dict]:
     """A group's ranks of its members (user -> skill -> rank or None) without the users in
     `hidden`, each skill's ranks closed up."""
-    kept = {user: dict(mine) for user, mine in ranks.items()
+    kept = {user: {metric: mine.get(metric) for metric in SKILLS if metric in mine}
+            for user, mine in ranks.items()
             if isinstance(mine, dict) and user not in hidden}
-    for metric in {metric for mine in kept.values() for metric in mine}:
+    for metric in SKILLS:           # only the skills: each a sort of the members, no more
         placed = sorted((mine[metric], user) for user, mine in kept.items()
                         if type(mine.get(metric)) is int)
         for rank, (_, user) in zip(boardfiles.shared_ranks([old for old, _ in placed]), placed):
             kept[user][metric] = rank
     return kept
+
+
+# The fields of a board file around its rows (boardfiles.document, efficiency's bar).
+_DOCUMENT_TEXTS = ("window", "metric", "cluster", "kind", "account")
+
+
+def _checked_document(data: dict, rows: List[dict]) -> dict:
+    """A board file made again from what sb-rank writes: its time a real instant ("" if not),
+    its days real ones (None if not), its words plain names, its bar a number; other fields
+    are left out."""
+    document = {"asof": checked_asof(data.get("asof")),
+                "first_day": data.get("first_day") if _is_day(data.get("first_day")) else None,
+                "last_day": data.get("last_day") if _is_day(data.get("last_day")) else None}
+    document.update((field, data[field]) for field in _DOCUMENT_TEXTS
+                    if _is_plain(data.get(field)))
+    if _amount(data.get("min_cpu_hours"), _ROW_NUMBERS["value"]):
+        document["min_cpu_hours"] = data["min_cpu_hours"]
+    document["rows"] = rows
+    return document
 
 
 def _shown_event(event: dict, hidden: FrozenSet[str]) -> Optional[dict]:
@@ -495,7 +613,11 @@ class BoardFiles:
             raise BoardError(_unreadable(path, err)) from None
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise BoardError(f"{path}: not an sb-rank board")
-        return dict(data, rows=visible_rows(data["rows"], self._hidden_in(kind)))
+        if len(data["rows"]) > ROW_LIMIT:
+            raise BoardError(f"{path}: more than {ROW_LIMIT:,} rows, which no board sb-rank "
+                             "writes holds")
+        rows = [row for row in map(checked_row, data["rows"]) if row is not None]
+        return _checked_document(data, rows=visible_rows(rows, self._hidden_in(kind)))
 
     def board(self, window: str, metric: str, scope: Optional[str] = ALL,
               kind: str = "users") -> Optional[Board]:
@@ -505,8 +627,7 @@ class BoardFiles:
             return None
         # visible_rows kept only rows with a name, and parse_row reads every such row
         rows = [row for row in map(parse_row, data["rows"]) if row is not None]
-        return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
-                     _text(data.get("last_day")) or None, rows,
+        return Board(data["asof"], data["first_day"], data["last_day"], rows,
                      number(data.get("min_cpu_hours"), None))
 
     def row_of(self, name: str, window: str, metric: str, scope: Optional[str] = ALL,
@@ -541,7 +662,7 @@ class BoardFiles:
         mine = next((r for r in overall["rows"] if r.get("user") == user), None)
         return {"user": user, "overall": mine and {k: mine.get(k) for k in ("rank", "level", "xp")},
                 "skills": skills, "window": window, "cluster": scope or ALL,
-                "asof": overall.get("asof")}
+                "asof": overall["asof"]}
 
     # -- the other documents -------------------------------------------------------------------
 

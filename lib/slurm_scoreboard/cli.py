@@ -13,6 +13,8 @@ import signal
 import sys
 from typing import Callable, Optional, Sequence
 
+import orjson
+
 from . import __version__, errors
 from .core import files, sharing
 from .core.names import check_name, safe_text
@@ -167,10 +169,10 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
             raise
         warn(prog, safe_text(str(err), MESSAGE_LIMIT))
         return err.code
-    except MemoryError:
+    except (MemoryError, orjson.JSONEncodeError) as err:
         if args.debug:
             raise
-        warn(prog, "out of memory (a store file far larger than any the tools write?)")
+        warn(prog, _unwritten(err))
         return EXIT_ERROR
     except OSError as err:
         if args.debug:
@@ -178,6 +180,14 @@ def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Nam
         where = f"{err.filename}: " if isinstance(err.filename, str) else ""
         warn(prog, safe_text(f"{where}{err.strerror or err}"))
         return EXIT_ERROR
+
+
+def _unwritten(err: Exception) -> str:
+    """Why an answer could not be made: memory, or a value orjson cannot write (one no reader
+    should have let through, such as lists nested hundreds deep)."""
+    if isinstance(err, MemoryError):
+        return "out of memory (a store file far larger than any the tools write?)"
+    return safe_text(f"cannot write the answer as JSON: {err}", MESSAGE_LIMIT)
 
 
 def refuse_terminal_stdin(stream) -> None:

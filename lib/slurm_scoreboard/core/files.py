@@ -298,6 +298,24 @@ def read_text(path: str, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def json_values(raw: bytes) -> int:
+    """At most how many values the JSON text `raw` holds, counted without parsing it (what
+    parsing would cost): each value but the first of a list or object follows a comma, and each
+    list or object opens with a bracket (a comma inside a string only counts one too many)."""
+    return raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+
+
+def read_json_text(path: str, limit: int, values: int) -> bytes:
+    """:func:`read_text`, and ValueError when it holds more than `values` values (see
+    :func:`json_values`): a planted file of tiny values cannot cost more to parse than the
+    largest file the tools write."""
+    raw = read_text(path, limit)
+    if json_values(raw) > values:
+        raise ValueError(f"{path}: more than {values:,} values, which no file the tools write "
+                         "holds")
+    return raw
+
+
 def too_large(path: str, limit: int) -> str:
     shown = f"{limit >> 20} MiB" if limit >= 1 << 20 and not limit % (1 << 20) else f"{limit} bytes"
     return f"{path}: larger than {shown}, which no file the tools write reaches"

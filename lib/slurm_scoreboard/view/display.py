@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Dict, List, Tuple
 
-from ..boardfiles import LEVELLESS, METRIC_TITLES, RATIO_BOARDS
+from ..boardfiles import LEVELLESS, METRIC_TITLES, RATIO_BOARDS, checked_asof
 from ..core.names import safe_text
 
 Span = Tuple[str, str]
@@ -101,10 +101,10 @@ def format_value(metric: str, value: float) -> str:
 
 
 def when(asof: str) -> str:
-    """``2025-08-31T12:00:00Z`` as ``2025-08-31 12:00 UTC``."""
-    if len(asof) == 20 and asof[10] == "T" and asof.endswith("Z"):
-        return f"{asof[:10]} {asof[11:16]} UTC"
-    return clean(asof, True)
+    """``2025-08-31T12:00:00Z`` as ``2025-08-31 12:00 UTC``; "" for anything that is not a real
+    UTC instant (boardfiles.checked_asof: no planted text is shown as a time)."""
+    asof = checked_asof(asof)
+    return f"{asof[:10]} {asof[11:16]} UTC" if asof else ""
 
 
 

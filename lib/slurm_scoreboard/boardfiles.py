@@ -27,6 +27,7 @@ is None and named in :attr:`BoardFiles.problems`.
 """
 from __future__ import annotations
 
+import bisect
 import errno
 import itertools
 import os
@@ -303,6 +304,7 @@ class Row(NamedTuple):
     value: float
     members: Optional[int] = None
     skills: Optional[Dict[str, int]] = None
+    previous_rank: Optional[int] = None     # at the end of the previous UTC day
 
 
 class Board(NamedTuple):
@@ -311,6 +313,7 @@ class Board(NamedTuple):
     last_day: Optional[str]
     rows: List[Row]
     min_cpu_hours: Optional[float] = None    # an efficiency ratio board's entry bar
+    previous_ranks: bool = False             # its rows' previous_rank are known
 
 
 def index_path(root: str) -> str:
@@ -406,7 +409,8 @@ def parse_row(raw) -> Optional[Row]:
     members = raw.get("members")
     return Row(int(number(raw.get("rank"))), name, int(number(raw.get("level"), 1)),
                int(number(raw.get("xp"))), number(raw.get("value")),
-               int(members) if number(members, None) is not None else None, skills)
+               int(members) if number(members, None) is not None else None, skills,
+               previous_rank(raw))
 
 
 def _hidden(name, hidden: FrozenSet[str]) -> bool:
@@ -416,17 +420,65 @@ def _hidden(name, hidden: FrozenSet[str]) -> bool:
 
 def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
     """A board's (or a competition's) rows without the names in `hidden`, each name once (a
-    planted file may repeat one) and anything that is not a row left out, the ranks closed up."""
+    planted file may repeat one) and anything that is not a row left out, the ranks closed up
+    (and the previous day's ranks, :func:`previous_rank`, by the hidden names ranked above)."""
     seen = set()
     kept = []
+    above: List[int] = []
     for row in rows:
         name = row_name(row)
-        if name is None or name in seen or name in hidden:
+        if name is None or name in seen:
             continue
         seen.add(name)
-        kept.append(row)
+        if name in hidden:
+            above += [rank for rank in (previous_rank(row),) if rank is not None]
+        else:
+            kept.append(row)
     ranks = boardfiles.shared_ranks([row.get("rank") for row in kept])
-    return [dict(row, rank=rank) for rank, row in zip(ranks, kept)]
+    shown = [dict(row, rank=rank) for rank, row in zip(ranks, kept)]
+    if above:
+        above.sort()
+        for row in shown:
+            before = previous_rank(row)
+            if before is not None:
+                row["previous_rank"] = before - bisect.bisect_left(above, before)
+    return shown
+
+
+def previous_rank(row) -> Optional[int]:
+    """A row's rank at the end of the previous UTC day (sb-rank keeps it, see
+    :func:`moved_since_yesterday`); None when it was not on the board then, or not known."""
+    rank = row.get("previous_rank") if isinstance(row, dict) else None
+    return rank if type(rank) is int and rank >= 1 else None
+
+
+def moved_since_yesterday(document: dict, old: Optional[bytes], hidden: FrozenSet[str]) -> None:
+    """Give a board document being written the ranks at the end of the previous UTC day: each
+    row's ``previous_rank`` (left out for a name not on the board then) and
+    ``"previous_ranks": true``, when an earlier board file is there (`old`, its bytes). A file
+    of an earlier day holds them as its rows' ranks; one written today already, as its rows'
+    ``previous_rank`` (carried over, so every rebuild of a day compares with the same day).
+    Names in `hidden` (users who opted out) are left out of them, the ranks closed up."""
+    try:
+        before = orjson.loads(old) if old else None
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(before, dict) or not isinstance(before.get("rows"), list):
+        return
+    asof = before.get("asof")
+    rows = visible_rows(before["rows"], hidden if document.get("kind") == "users" else
+                        frozenset())
+    if not isinstance(asof, str) or asof[:10] < str(document.get("asof"))[:10]:
+        ranks = {row_name(row): row.get("rank") for row in rows}
+    elif before.get("previous_ranks") is True:
+        ranks = {row_name(row): previous_rank(row) for row in rows}
+    else:
+        return
+    document["previous_ranks"] = True
+    for row in document["rows"]:
+        rank = ranks.get(row_name(row))
+        if type(rank) is int and rank >= 1:
+            row["previous_rank"] = rank
 
 
 def closed_group_ranks(ranks: Dict[str, dict], hidden: FrozenSet[str]) -> Dict[str, dict]:
@@ -517,7 +569,7 @@ class BoardFiles:
         rows = [row for row in map(parse_row, data["rows"]) if row is not None]
         return Board(_text(data.get("asof")), _text(data.get("first_day")) or None,
                      _text(data.get("last_day")) or None, rows,
-                     number(data.get("min_cpu_hours"), None))
+                     number(data.get("min_cpu_hours"), None), data.get("previous_ranks") is True)
 
     def row_of(self, name: str, window: str, metric: str, scope: Optional[str] = ALL,
                kind: str = "users") -> Optional[Row]:

@@ -18,7 +18,7 @@ _sb_options() {
     sb-rebuild) echo "--help --if-changed --now --root --version" ;;
     sb-reduce) echo "-M -h -q --allow-fewer --cluster --help --keep-old-rule --old-rule-months --quiet --repair --replace-month --replace-users --root --since --stdin --summarize --until --usage --version" ;;
     sb-sacct) echo "-E -M -S -h -u --all-states --chunk --cluster --dry-run --help --max-calls-per-minute --month --no-wait --root --since --steps --timeout --until --user --version" ;;
-    sb-view) echo "-M -h -m -u -w --backend --cluster --color --compare --competition --groups --help --metric --records --root --snapshot --top --user --version --width --window" ;;
+    sb-view) echo "-M -h -m -u -w --backend --cluster --color --compare --competition --gained --groups --help --metric --records --root --snapshot --top --user --version --width --window" ;;
   esac
 }
 

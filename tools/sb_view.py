@@ -49,6 +49,9 @@ def build_parser():
                         default="overall",
                         help="board to open on (default overall)")
     parser.add_argument("--groups", action="store_true", help="group (account) boards")
+    parser.add_argument("--gained", choices=[w for w in windows.NAMES if w != "alltime"],
+                        metavar="WINDOW",
+                        help="beside each value, what the name gained in WINDOW (the d key)")
     parser.add_argument("--user", "-u", metavar="NAME",
                         help="open on this user's (or, with --groups, account's) personal page")
     parser.add_argument("--compare", nargs=2, metavar=("NAME", "OTHER"),
@@ -104,7 +107,8 @@ def open_state(root: str, args) -> model.ViewState:
         raise errors.ToolError(f"no cluster {cluster} in the leaderboards (known: {known})")
     kind = "groups" if args.groups else "users"
     state = model.ViewState(root, index, players.Selection(args.window, args.metric,
-                                                                   cluster, kind))
+                                                                   cluster, kind),
+                            gained=args.gained)
     for name in args.compare or ([args.user] if args.user else []):
         if not is_on_the_boards(state, name, cluster, kind):
             what = "account" if args.groups else "user"
@@ -149,8 +153,8 @@ def snapshot(state: model.ViewState, args) -> int:
     color = ansi.want_color(args.color, sys.stdout, os.environ)
     encoding = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "")
     width = args.width or max(shutil.get_terminal_size().columns, model.MIN_WIDTH)
-    lines = screens.snapshot_lines(state, width, args.top,
-                                   ascii_only=not color or encoding != "utf8")
+    state.set_ascii(not color or encoding != "utf8")
+    lines = screens.snapshot_lines(state, width, args.top, state.ascii_only)
     sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
     if state.board is None and state.problem.startswith("unreadable"):
         cli.warn(PROG, state.problem)

@@ -29,9 +29,13 @@ is None and named in :attr:`BoardFiles.problems`. Of the achievements, only the 
 """
 from __future__ import annotations
 
+import bisect
 import errno
+import itertools
 import os
+import re
 import stat
+from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
 from typing import (
@@ -151,6 +155,32 @@ def name_field(kind: str) -> str:
     return "account" if kind == "groups" else "user"
 
 
+# -- files rewritten only when what they show changed -----------------------------------------
+
+_ASOF = re.compile(rb'\{"asof":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"')
+_ASOF_LENGTH = len(b'{"asof":"2025-01-01T00:00:00Z"')
+
+
+def same_but_asof(old: bytes, new: bytes) -> bool:
+    """Whether two documents' bytes differ at most in the time each starts with (a board, or
+    a progress file's header line)."""
+    if len(old) != len(new):
+        return False
+    if _ASOF.match(new) is None:
+        return old == new
+    return _ASOF.match(old) is not None and old[_ASOF_LENGTH:] == new[_ASOF_LENGTH:]
+
+
+def holds_but_asof(path: str, data: bytes) -> bool:
+    """Whether the file at `path` holds `data` but for its asof (a missing, unreadable or
+    planted file does not): sb-rank then leaves it, and the time it last changed, alone."""
+    try:
+        old = read_bytes(path, len(data))
+    except (OSError, UnsafePath, ValueError):
+        return False
+    return same_but_asof(old, data)
+
+
 # -- the events of the feed (achievements.ndjson) ----------------------------------------------
 
 EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
@@ -221,6 +251,76 @@ _EVENT_CHECKS = {"id": _shown_as_is, "kind": _shown_as_is, "event": _shown_as_is
                  "day": _is_day, "scope": lambda value: value == ALL or _is_plain(value),
                  "skill": lambda value: value in SKILLS, "user": _is_plain,
                  "account": _shown_as_is}
+
+
+# -- progress files (history/progress.py writes them) -------------------------------------------
+
+PROGRESS_FORMAT = "slurm-scoreboard-progress"
+PROGRESS_VERSION = 1
+_ACCOUNT_LIMIT = 200           # the longest account name the store keeps (records.MAX_TEXT)
+
+
+def _progress_name(kind: str, name) -> bool:
+    """A user's plain name, or a group's account as the store keeps it."""
+    if not isinstance(name, str) or kind not in KINDS:
+        return False
+    if kind == "groups":
+        return 0 < len(name) <= _ACCOUNT_LIMIT
+    return PLAIN.fullmatch(name) is not None and name not in (".", "..")
+
+
+def _progress_header_ok(header, scope: str, kind: str) -> bool:
+    return isinstance(header, dict) and header.get("format") == PROGRESS_FORMAT and \
+        header.get("version") == PROGRESS_VERSION and header.get("scope") == scope and \
+        header.get("kind") == kind and isinstance(header.get("asof"), str)
+
+
+def _counts(values, size: int, numbers: tuple) -> bool:
+    """A list of `size` numbers of the given types, none below zero nor past any board's."""
+    return isinstance(values, list) and len(values) == size and all(
+        type(value) in numbers and 0 <= value <= _BIGGEST for value in values)
+
+
+_BIGGEST = float(1 << 63)
+
+
+def progress_entry(raw, kind: str) -> Optional[dict]:
+    """A progress line as sb-rank writes it, checked (a name of the kind; months ascending;
+    for each skill in SKILLS its XP and value per month, and the overall XP), with only the
+    fields this reader knows; None for anything else."""
+    if not isinstance(raw, dict) or not _progress_name(kind, raw.get("name")):
+        return None
+    months, points, values = raw.get("months"), raw.get("xp"), raw.get("value")
+    if not isinstance(months, list) or not all(
+            isinstance(month, str) and layout.MONTH_NAME.fullmatch(month) for month in months) \
+            or any(a >= b for a, b in zip(months, months[1:])):
+        return None
+    if not isinstance(points, dict) or not isinstance(values, dict):
+        return None
+    size = len(months)
+    if not all(_counts(points.get(skill), size, (int,)) for skill in ("overall",) + SKILLS) or \
+            not all(_counts(values.get(skill), size, (int, float)) for skill in SKILLS):
+        return None
+    return {"name": raw["name"], "months": months,
+            "xp": {skill: points[skill] for skill in ("overall",) + SKILLS},
+            "value": {skill: values[skill] for skill in SKILLS}}
+
+
+def _json_lines(handle) -> Iterator[object]:
+    """The parsed lines of an NDJSON file, each at most LINE_LIMIT bytes and BOARD_LIMIT in
+    all (what is past it is not read); a line that is not JSON is None."""
+    left = BOARD_LIMIT
+    for line in bounded_lines(handle, LINE_LIMIT):
+        if line is None:
+            yield None
+            continue
+        left -= len(line)
+        if left < 0:
+            return
+        try:
+            yield orjson.loads(line)
+        except orjson.JSONDecodeError:
+            yield None
 
 
 # -- group statistics files ----------------------------------------------------------------
@@ -300,6 +400,7 @@ class Row(NamedTuple):
     value: float
     members: Optional[int] = None
     skills: Optional[Dict[str, int]] = None
+    previous_rank: Optional[int] = None     # at the end of the previous UTC day
 
 
 class Board(NamedTuple):
@@ -308,6 +409,7 @@ class Board(NamedTuple):
     last_day: Optional[str]
     rows: List[Row]
     min_cpu_hours: Optional[float] = None    # an efficiency ratio board's entry bar
+    previous_ranks: bool = False             # its rows' previous_rank are known
 
 
 def index_path(root: str) -> str:
@@ -426,7 +528,8 @@ def row_name(raw) -> Optional[str]:
 
 # The fields of a board row (rank.standings, rank.efficiency) and what each may hold: whole
 # numbers in their range, numbers (not bools, finite) from 0 up to a bound no site reaches.
-_ROW_WHOLE = {"rank": ROW_LIMIT, "level": 10_000, "virtual_level": 10_000, "xp": 10 ** 12,
+_ROW_WHOLE = {"rank": ROW_LIMIT, "previous_rank": ROW_LIMIT, "level": 10_000,
+              "virtual_level": 10_000, "xp": 10 ** 12,
               "members": 10 ** 7, "jobs": 10 ** 12}
 _ROW_NUMBERS = {"value": 1e15, "cpu_hours": 1e15, "gpu_hours": 1e15}
 _ROW_NEEDS = ("rank", "value")
@@ -491,7 +594,8 @@ def parse_row(raw) -> Optional[Row]:
     members = raw.get("members")
     return Row(int(number(raw.get("rank"))), name, int(number(raw.get("level"), 1)),
                int(number(raw.get("xp"))), number(raw.get("value")),
-               int(members) if number(members, None) is not None else None, skills)
+               int(members) if number(members, None) is not None else None, skills,
+               previous_rank(raw))
 
 
 def _hidden(name, hidden: FrozenSet[str]) -> bool:
@@ -501,17 +605,65 @@ def _hidden(name, hidden: FrozenSet[str]) -> bool:
 
 def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
     """A board's (or a competition's) rows without the names in `hidden`, each name once (a
-    planted file may repeat one) and anything that is not a row left out, the ranks closed up."""
+    planted file may repeat one) and anything that is not a row left out, the ranks closed up
+    (and the previous day's ranks, :func:`previous_rank`, by the hidden names ranked above)."""
     seen = set()
     kept = []
+    above: List[int] = []
     for row in rows[:ROW_LIMIT]:
         name = row_name(row)
-        if name is None or name in seen or name in hidden:
+        if name is None or name in seen:
             continue
         seen.add(name)
-        kept.append(row)
+        if name in hidden:
+            above += [rank for rank in (previous_rank(row),) if rank is not None]
+        else:
+            kept.append(row)
     ranks = boardfiles.shared_ranks([row.get("rank") for row in kept])
-    return [dict(row, rank=rank) for rank, row in zip(ranks, kept)]
+    shown = [dict(row, rank=rank) for rank, row in zip(ranks, kept)]
+    if above:
+        above.sort()
+        for row in shown:
+            before = previous_rank(row)
+            if before is not None:
+                row["previous_rank"] = before - bisect.bisect_left(above, before)
+    return shown
+
+
+def previous_rank(row) -> Optional[int]:
+    """A row's rank at the end of the previous UTC day (sb-rank keeps it, see
+    :func:`moved_since_yesterday`); None when it was not on the board then, or not known."""
+    rank = row.get("previous_rank") if isinstance(row, dict) else None
+    return rank if type(rank) is int and rank >= 1 else None
+
+
+def moved_since_yesterday(document: dict, old: Optional[bytes], hidden: FrozenSet[str]) -> None:
+    """Give a board document being written the ranks at the end of the previous UTC day: each
+    row's ``previous_rank`` (left out for a name not on the board then) and
+    ``"previous_ranks": true``, when an earlier board file is there (`old`, its bytes). A file
+    of an earlier day holds them as its rows' ranks; one written today already, as its rows'
+    ``previous_rank`` (carried over, so every rebuild of a day compares with the same day).
+    Names in `hidden` (users who opted out) are left out of them, the ranks closed up."""
+    try:
+        before = orjson.loads(old) if old else None
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(before, dict) or not isinstance(before.get("rows"), list):
+        return
+    asof = before.get("asof")
+    rows = visible_rows(before["rows"], hidden if document.get("kind") == "users" else
+                        frozenset())
+    if not isinstance(asof, str) or asof[:10] < str(document.get("asof"))[:10]:
+        ranks = {row_name(row): row.get("rank") for row in rows}
+    elif before.get("previous_ranks") is True:
+        ranks = {row_name(row): previous_rank(row) for row in rows}
+    else:
+        return
+    document["previous_ranks"] = True
+    for row in document["rows"]:
+        rank = ranks.get(row_name(row))
+        if type(rank) is int and rank >= 1:
+            row["previous_rank"] = rank
 
 
 def closed_group_ranks(ranks: Dict[str, dict], hidden: FrozenSet[str]) -> Dict[str, dict]:
@@ -543,6 +695,8 @@ def _checked_document(data: dict, rows: List[dict]) -> dict:
                     if _is_plain(data.get(field)))
     if _amount(data.get("min_cpu_hours"), _ROW_NUMBERS["value"]):
         document["min_cpu_hours"] = data["min_cpu_hours"]
+    if data.get("previous_ranks") is True:
+        document["previous_ranks"] = True
     document["rows"] = rows
     return document
 
@@ -628,7 +782,7 @@ class BoardFiles:
         # visible_rows kept only rows with a name, and parse_row reads every such row
         rows = [row for row in map(parse_row, data["rows"]) if row is not None]
         return Board(data["asof"], data["first_day"], data["last_day"], rows,
-                     number(data.get("min_cpu_hours"), None))
+                     number(data.get("min_cpu_hours"), None), data.get("previous_ranks") is True)
 
     def row_of(self, name: str, window: str, metric: str, scope: Optional[str] = ALL,
                kind: str = "users") -> Optional[Row]:
@@ -774,6 +928,69 @@ class BoardFiles:
                 if event.get("kind") == kind and event.get(field) == name
                 and (event.get("scope") == scope or
                      (scope == ALL and event.get("event") == "first_job"))]
+
+    # -- progress: each name's gains per month (history/progress.py) ---------------------------
+
+    def progress(self, scope: Optional[str], kind: str, name: str) -> Optional[dict]:
+        """`name`'s line of the scope's progress file (:func:`progress_entry`: months, and each
+        skill's XP and value gained in each); None when it has none, the file is missing or
+        unreadable (then named in `problems`), or the name is a user who opted out."""
+        if not _progress_name(kind, name) or _hidden(name, self._hidden_in(kind)):
+            return None
+        for entry in self._progress_entries(scope, kind):
+            if entry["name"] == name:
+                return entry
+            if entry["name"] > name:        # the file is sorted by name
+                break
+        return None
+
+    def progress_lines(self, scope: Optional[str] = ALL, kind: str = "users") -> Iterator[dict]:
+        """Every name's line of the scope's progress file, read a line at a time, without
+        opted-out users and lines that are not one."""
+        hidden = self._hidden_in(kind)
+        for entry in self._progress_entries(scope, kind):
+            if entry["name"] not in hidden:
+                yield entry
+
+    def progress_header(self, scope: Optional[str] = ALL, kind: str = "users"
+                        ) -> Optional[dict]:
+        """The progress file's header (asof: when its lines last changed), None without one."""
+        with self._progress_file(scope, kind) as lines:
+            header = None if lines is None else next(lines, None)
+        return header if isinstance(header, dict) else None
+
+    def _progress_entries(self, scope: Optional[str], kind: str) -> Iterator[dict]:
+        with self._progress_file(scope, kind) as lines:
+            if lines is None or next(lines, None) is None:
+                return
+            for raw in lines:
+                entry = progress_entry(raw, kind)
+                if entry is not None:
+                    yield entry
+
+    @contextmanager
+    def _progress_file(self, scope: Optional[str], kind: str
+                       ) -> Iterator[Optional[Iterator[object]]]:
+        """The file's parsed lines after a checked header (None: missing or unreadable; a
+        header that is not one is named in `problems`), BOARD_LIMIT bytes at most."""
+        try:
+            path = layout.progress_file(self.root, scope or ALL, kind)
+            fd = open_file(path)
+        except FileNotFoundError:
+            yield None
+            return
+        except (OSError, UnsafePath, ValueError) as err:
+            self._problem(f"progress of {safe_text(str(scope))}: {_reason(err)}")
+            yield None
+            return
+        with os.fdopen(fd, "rb") as handle:
+            lines = _json_lines(handle)
+            header = next(lines, None)
+            if not _progress_header_ok(header, scope or ALL, kind):
+                self._problem(f"{path}: not a progress file sb-rank writes")
+                yield None
+                return
+            yield itertools.chain([header], lines)
 
     def _raw_events(self) -> Iterator[dict]:
         path = layout.achievements_file(self.root)

@@ -31,12 +31,29 @@ setup_store() {
   [ "$(stat -c %i "$board")" = "$before" ]
   grep -q '^{"asof":"2025-08-31T12:00:00Z",' "$board"
   grep -q '"asof": "2025-08-31T13:00:00Z"' "$SLURM_SB_ROOT/leaderboards/index.json"
-  # a new day moves every window but alltime: those boards are written, with the new time
+  # the first new day gives every row its rank of the day before (previous_rank): written
   run sb-rank --now 2025-09-01T00:00:00Z
   [ "$status" -eq 0 ]
-  [[ "$output" == '{"asof":"2025-09-01T00:00:00Z","boards":140,"written":'* ]]
-  grep -q '^{"asof":"2025-09-01T00:00:00Z",' "$SLURM_SB_ROOT/leaderboards/rolling-7d_jobs.json"
-  grep -q '^{"asof":"2025-08-31T12:00:00Z",' "$board"
+  grep -q '^{"asof":"2025-09-01T00:00:00Z",' "$board"
+  grep -q '"user":"u0","value":10,.*"previous_rank":1' "$board"
+  # a new day moves every window but alltime: those boards are written, with the new time;
+  # the all-time board, whose rows and ranks of the day before are the same, is left alone
+  run sb-rank --now 2025-09-02T00:00:00Z
+  [ "$status" -eq 0 ]
+  [[ "$output" == '{"asof":"2025-09-02T00:00:00Z","boards":140,"written":'* ]]
+  grep -q '^{"asof":"2025-09-02T00:00:00Z",' "$SLURM_SB_ROOT/leaderboards/rolling-7d_jobs.json"
+  grep -q '^{"asof":"2025-09-01T00:00:00Z",' "$board"
+}
+
+@test "a rebuild writes what each user and group gained each month (leaderboards/progress)" {
+  setup_store
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  progress="$SLURM_SB_ROOT/leaderboards/progress"
+  [ "$(ls "$progress")" = $'all_groups.ndjson\nall_users.ndjson\ncluster-hammer_groups.ndjson\ncluster-hammer_users.ndjson' ]
+  head -1 "$progress/all_users.ndjson" | grep -q '"format":"slurm-scoreboard-progress","version":1,"scope":"all","kind":"users"'
+  run grep '"name":"u0"' "$progress/all_users.ndjson"
+  [[ "$output" == '{"name":"u0","months":["2025-08"],"xp":{"overall":['*'"jobs":[1000]}'*'"jobs":[10]}}' ]]
+  [ "$(wc -l < "$progress/all_users.ndjson")" -eq 6 ]
 }
 
 @test "one board as NDJSON on stdout, ranked" {

@@ -83,3 +83,26 @@ load test_helper
   [[ "$stderr" == "sb-view: $SLURM_SB_ROOT/config/optout.txt cannot be read ("*"); refusing to go on without the opt-out list"* ]]
   [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
 }
+
+@test "--gained adds what each name gained in a window; all time is no window to gain in" {
+  records 30 | sb-reduce > /dev/null
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  run sb-view --snapshot --metric jobs --gained rolling-30d --width 100
+  [ "$status" -eq 0 ]
+  [[ "${lines[3]}" == *"30d gain"* ]]
+  [[ "$output" =~ " u0 ".*" +"[0-9]+ ]]
+  run --separate-stderr sb-view --snapshot --gained alltime
+  [ "$status" -eq 2 ]
+  [[ "$stderr" == *"--gained"* ]]
+}
+
+@test "the personal page's monthly XP: ASCII in a pipe, its months named" {
+  records 30 | sb-reduce > /dev/null
+  sb-rank --now 2025-08-31T12:00:00Z > /dev/null
+  run sb-view --snapshot --user u1 --width 80
+  [ "$status" -eq 0 ]
+  [[ "${lines[3]}" == *"Monthly XP"* ]]
+  [[ "$output" == *"Monthly XP, 2024-09 to 2025-08; _ to @: up to the best month, . none"* ]]
+  [[ "$output" =~ "Overall ".*" "[._=+*#%@-]{12} ]]
+  [[ "$output" != *$'\xe2'* ]]
+}

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "unit"))
 
 from reduce_helpers import ENV, job, reduce  # noqa: E402
-from test_view_model import make_hostile_root, make_store, rank  # noqa: E402
+from test_view_model import make_hostile_root, make_moving_store, make_store, rank  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -207,7 +207,7 @@ def test_filter_then_search_then_escape_clears(tmux, store):
 def test_help_lists_every_key_and_escape_goes_back(tmux, store):
     open_view(tmux, store, height=40)
     screen = tmux.press("?", "Hiscores: keys")
-    for label in ("Tab", "Shift-Tab", "w", "W", "g", "G", "a", "s", "f", "/", "n", "N",
+    for label in ("Tab", "Shift-Tab", "w", "W", "g", "G", "a", "s", "d", "f", "/", "n", "N",
                   "j Down", "k Up", "PgDn", "PgUp", "Home", "End", "Enter", "Esc", "r", "?",
                   "q"):
         assert f"\n  {label} " in screen, label
@@ -221,7 +221,7 @@ def test_enter_opens_the_personal_page_and_escape_returns(tmux, store):
     tmux.press("j", " 2/40")
     screen = tmux.press("Enter", "Personal hiscores: sybil")
     lines = screen.splitlines()
-    assert lines[2].split() == ["Skill", "Rank", "Level", "XP", "Value"]
+    assert lines[2].split() == ["Skill", "Rank", "Level", "XP", "Value", "Monthly", "XP"]
     assert lines[3].split()[:2] == ["Overall", "2"]
     for skill in ("CPU-core hours", "Wall hours", "GPU hours", "GPU wall hours", "Failed jobs",
                   "Jobs"):
@@ -369,3 +369,69 @@ def test_a_user_who_opts_out_leaves_the_running_view_and_their_open_page(tmux, t
     assert "Hiscores: Overall" in screen
     assert not any("alice" in row for row in rows_shown(screen))
     assert rows_shown(screen)[0].split()[0] == "1"
+
+
+# -- charts: sparklines, the gained column, movement markers ------------------------------------
+
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory):
+    return make_moving_store(tmp_path_factory.mktemp("moving") / "root")
+
+
+def spark_of(screen, skill):
+    """The last word of a skill's line on a personal page: its sparkline."""
+    return next(line for line in screen.splitlines() if line.startswith(f"  {skill} ")).split()[-1]
+
+
+def test_the_personal_page_draws_monthly_sparklines_in_unicode(tmux, moving):
+    tmux.start("--root", moving, "--user", "zoe")
+    screen = tmux.wait_for("Monthly XP, 2024-10 to 2025-09")
+    assert screen.splitlines()[2].split()[-2:] == ["Monthly", "XP"]
+    assert spark_of(screen, "Overall") == "\u00b7" * 10 + "\u2588\u2581"
+    assert "\u2581 to \u2588: up to the best month, \u00b7 none" in screen
+
+
+def test_a_locale_without_utf8_gets_ascii_sparklines_and_markers(tmux, moving):
+    tmux.start("--root", moving, "--user", "zoe", env={"LANG": "C", "LC_ALL": "C"})
+    screen = tmux.wait_for("Monthly XP, 2024-10 to 2025-09")
+    assert spark_of(screen, "Overall") == ".........." + "@_"
+    assert "_ to @: up to the best month, . none" in screen and screen.isascii()
+    screen = tmux.press("Escape", "Hiscores: Overall")
+    assert "^30   zoe" in screen and "v1    frank" in screen
+
+
+def test_without_colour_the_sparklines_and_markers_still_read(tmux, moving):
+    tmux.start("--root", moving, "--user", "zoe", env={"NO_COLOR": "1"})
+    screen = tmux.wait_for("Monthly XP")
+    assert spark_of(screen, "Jobs") == "\u00b7" * 10 + "\u2588\u2588"
+    assert "38;5" not in tmux.screen(escapes=True)
+    screen = tmux.press("Escape", "Hiscores: Overall")
+    assert "\u25b230   zoe" in screen and "\u25bc1    frank" in screen
+    assert "38;5" not in tmux.screen(escapes=True)
+
+
+def test_markers_and_the_gained_column_on_a_board(tmux, moving):
+    screen = open_view(tmux, moving, width=132, height=40)
+    heading = screen.splitlines()[2]
+    assert heading.split()[:3] == ["Rank", "Move", "Name"] and "gain" not in heading
+    screen = tmux.press("End", " 41/41")
+    newbie = next(line for line in rows_shown(screen) if " newbie " in line)
+    assert newbie.split()[1:3] == ["new", "newbie"]
+    tmux.press("Home", " 1/41")
+    screen = tmux.press("d", "gained column: last 7 days")
+    assert screen.splitlines()[2].split()[-2:] == ["7d", "gain"]
+    screen = tmux.press("d", "gained column: last 30 days")
+    zoe = next(line for line in rows_shown(screen) if " zoe " in line)
+    assert zoe.split()[1] == "\u25b230" and zoe.split()[-1] == "+51,200"
+    for label in ("last 365 days", "this month"):
+        tmux.press("d", f"gained column: {label}")
+    screen = tmux.press("d", "gained column off")
+    assert "gain" not in screen.splitlines()[2]
+
+
+def test_the_compare_page_stacks_the_two_sparklines(tmux, moving):
+    tmux.start("--root", moving, "--compare", "zoe", "alice", height=40)
+    screen = tmux.wait_for("Monthly XP, 2024-10 to 2025-09")
+    lines = screen.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  Overall         zoe"))
+    assert lines[at + 1].split()[0] == "alice" and len(lines[at + 1].split()[1]) == 12

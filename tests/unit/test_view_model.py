@@ -1,7 +1,8 @@
 """sb-view's model on boards made by the real sb-reduce and sb-rank: loading, keys, filter,
 search, sort, formatting, escaping of hostile names, personal pages, reloading.
 
-`make_store` and `make_hostile_root` are shared with the snapshot and tmux tests."""
+`make_store`, `make_moving_store` and `make_hostile_root` are shared with the snapshot and
+tmux tests."""
 import os
 
 import orjson
@@ -48,6 +49,24 @@ def make_store(root, now=NOW):
         done, _ = reduce(root, records)
         assert done.returncode == 0, done.stderr
     rank(root, now)
+    return str(root)
+
+
+LATER = "2025-09-01T12:00:00Z"      # the day after NOW: the boards know the ranks of NOW's day
+
+
+def make_moving_store(root):
+    """make_store's root, then a day later a newcomer and a few big jobs, ranked again: the
+    boards carry the ranks of the day before (movement markers), a gained window differs from
+    all time, and the progress files span a year of months."""
+    make_store(root)
+    later = [job(8000 + n, name, f"2025-09-01T0{n}:00:00Z", cpus=32, elapsed=36000 * (n + 1),
+                 gpus=n % 2, account=account)
+             for n, (name, account) in enumerate([("newbie", "phys"), ("zoe", "bio"),
+                                                  ("user39", "chem"), ("zoe", "bio")])]
+    done, _ = reduce(root, later)
+    assert done.returncode == 0, done.stderr
+    rank(root, LATER)
     return str(root)
 
 

@@ -88,7 +88,7 @@ def rebuild(root: str, rates: Dict[str, float], optout: OptOut, now: datetime, w
     """Every board file (those whose rows changed written), and the history pass when it is
     due; the summary sb-rank prints."""
     run = Run(root, [windows.resolve(name, now) for name in windows.NAMES], rates, now,
-              min_hours, optout, wait, damage, BoardWriter())
+              min_hours, optout, wait, damage, BoardWriter(frozenset(optout.everyone())))
     contests = load_competitions(root, now, damage)
     names = layout.clusters(root)
     clusters = [Cluster(run, name) for name in names]

@@ -4,7 +4,7 @@ TUI, the ANSI snapshot, the site) writes them."""
 from __future__ import annotations
 
 import unicodedata
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..boardfiles import LEVELLESS, METRIC_TITLES, RATIO_BOARDS, checked_asof
 from ..core.names import safe_text
@@ -115,3 +115,50 @@ def metric_title(metric: str) -> str:
 
 def window_title(window: str) -> str:
     return WINDOW_TITLES.get(window, window)
+
+
+GAIN_LABELS = {"rolling-7d": "7d", "rolling-30d": "30d", "rolling-365d": "365d",
+               "month": "month"}
+
+
+def gain_heading(window: str) -> str:
+    """The heading of a board's gained column (what each name gained in `window`)."""
+    return f"{GAIN_LABELS.get(window, window)} gain"
+
+
+# -- sparklines and movement: shapes and words, never colour alone ----------------------------
+
+SPARK = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"   # one eighth to a full block
+SPARK_NONE = "\u00b7"                                                  # a middle dot
+ASCII_SPARK = "_-=+*#%@"
+ASCII_SPARK_NONE = "."
+
+
+def sparkline(values: Sequence[int], top: int, ascii_only: bool = False) -> str:
+    """One character a value: nothing (a dot) or one of eight heights, the highest for `top`
+    (the best of what is compared), any gain at least the lowest; ASCII when asked."""
+    levels, none = (ASCII_SPARK, ASCII_SPARK_NONE) if ascii_only else (SPARK, SPARK_NONE)
+    if top <= 0:
+        return none * len(values)
+    return "".join(none if value <= 0 else
+                   levels[min(len(levels), -(-value * len(levels) // top)) - 1]
+                   for value in values)
+
+
+def spark_legend(ascii_only: bool, best: str = "the best month") -> str:
+    """What the heights mean, in the characters used."""
+    levels, none = (ASCII_SPARK, ASCII_SPARK_NONE) if ascii_only else (SPARK, SPARK_NONE)
+    return f"{levels[0]} to {levels[-1]}: up to {best}, {none} none"
+
+
+def move_text(rank: int, previous: Optional[int], ascii_only: bool = False) -> Span:
+    """A row's movement since the previous UTC day, and its style: up or down so many places
+    (an arrow, or ^ and v in ASCII), new (not on the board then), or nothing."""
+    if previous is None:
+        return "new", "new"
+    if previous == rank:
+        return "", "text"
+    up, down = ("^", "v") if ascii_only else ("\u25b2", "\u25bc")
+    if previous > rank:
+        return f"{up}{previous - rank:,}", "up"
+    return f"{down}{rank - previous:,}", "down"

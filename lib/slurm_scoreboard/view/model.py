@@ -12,13 +12,13 @@ key codes into those names and call :meth:`ViewState.press`.
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from ..boardfiles import Board, BoardFiles, Index, Row, index_path, load_index, signature
 from ..errors import BoardError, NotShown
-from .display import clean
+from .display import clean, window_title
 from .pages import TextPage, compare_page, competition_ids, competition_page, records_page
-from .players import PlayerPage, Selection, player_page, read_board
+from .players import Marks, PlayerPage, Selection, chart_lines, player_page, read_board
 
 MIN_WIDTH, MIN_HEIGHT = 40, 8      # smaller terminals get "terminal too small"
 
@@ -36,6 +36,7 @@ KEYS = (
     (("G",), "prev_cluster", "previous cluster"),
     (("a",), "toggle_kind", "users or groups (SLURM accounts)"),
     (("s",), "toggle_sort", "sort direction: top first or bottom first"),
+    (("d",), "next_gains", "gained column: each name's gain in 7, 30, 365 days, the month; off"),
     (("f",), "filter", "filter: only names containing the text (empty clears)"),
     (("/",), "search", "search: jump to the first name containing the text"),
     (("n",), "search_next", "next search match"),
@@ -112,7 +113,7 @@ class ViewState:
     which screen (board, help or a personal page) and the one-line message."""
 
     def __init__(self, root: str, index: Index, selection: Selection,
-                 files: Optional[BoardFiles] = None):
+                 files: Optional[BoardFiles] = None, gained: Optional[str] = None):
         self.root = root
         self.files = files if files is not None else BoardFiles(root)
         self.index = index
@@ -120,6 +121,8 @@ class ViewState:
         self.sel = selection
         self.board: Optional[Board] = None
         self.board_sig: Optional[tuple] = None
+        self.gained = gained            # the window of the gained column (None: none)
+        self.gains: Dict[str, Row] = {}
         self.problem = ""
         self.rows: List[Row] = []
         self.selected = 0
@@ -140,6 +143,7 @@ class ViewState:
         self.prompt: Optional[Prompt] = None
         self.message = ""
         self.alert = False
+        self.ascii_only = False     # pages of text made for a terminal without UTF-8
         self.load()
 
     # files
@@ -156,7 +160,29 @@ class ViewState:
             self.problem = "" if self.board is not None else "no data"
         except BoardError as err:
             self.board, self.problem = None, f"unreadable: {clean(str(err))}"
+        self.gains = self._gains()
         self.refilter(keep, fallback)
+
+    def _gains(self) -> Dict[str, Row]:
+        """Each name's row on the gained column's board (none when it cannot be read)."""
+        if self.gained is None:
+            return {}
+        try:
+            board = read_board(self.files, self.sel._replace(window=self.gained))
+        except BoardError as err:
+            self.note(f"unreadable: {clean(str(err))}", alert=True)
+            return {}
+        return {row.name: row for row in board.rows} if board is not None else {}
+
+    def marks(self) -> Marks:
+        """The gained column and the movement markers of the board on screen."""
+        return Marks(self.gained, self.gains,
+                     self.board is not None and self.board.previous_ranks)
+
+    def show_gains(self, window: Optional[str]) -> None:
+        """The gained column of `window` (None: none)."""
+        self.gained = window
+        self.load(self.current_name(), self.selected)
 
     def refresh(self, force: bool = False) -> bool:
         """Re-read whatever changed on disk (everything when `force`); True if anything did."""
@@ -194,19 +220,23 @@ class ViewState:
         return changed
 
     def _board_signature(self) -> tuple:
-        """What changes when the selected board or the opt-out list and cache change."""
-        return (signature(self.sel.path(self.root)), self.files.optout_signature())
+        """What changes when the selected board (or the gained column's) or the opt-out list and
+        cache change."""
+        gains = self.sel._replace(window=self.gained).path(self.root) if self.gained else ""
+        return (signature(self.sel.path(self.root)), self.files.optout_signature(),
+                signature(gains) if gains else None)
 
     def _player_signatures(self) -> list:
         return [signature(self.sel.path(self.root, m)) for m in self.boards] + \
-            [self.files.optout_signature()]
+            [self.files.optout_signature(), signature(self.sel.progress_path(self.root))]
 
     def page_of(self, name: str) -> PlayerPage:
         """The personal page of `name` in the selected scope; BoardError when a board cannot be
         read, or when `name` opted out since it was shown."""
         if self.sel.kind == "users" and name in self.files.opted_out():
             raise NotShown(f"{name} is no longer on the boards")
-        return player_page(self.files, self.sel, self.index.metrics, name, self.index.efficiency)
+        return player_page(self.files, self.sel, self.index.metrics, name, self.index.efficiency,
+                           self.index.asof[:7])
 
     def show_player(self, name: str) -> None:
         try:
@@ -244,7 +274,15 @@ class ViewState:
             return False
 
     def show_compare(self, first: str, second: str) -> None:
-        self.show_text(lambda: compare_page(self.page_of(first), self.page_of(second)))
+        self.show_text(lambda: compare_page(self.page_of(first), self.page_of(second),
+                                            self.ascii_only))
+
+    def set_ascii(self, ascii_only: bool) -> None:
+        """Make pages of text for a terminal that shows only ASCII (or every character)."""
+        if ascii_only != self.ascii_only:
+            self.ascii_only = ascii_only
+            if self.text_source is not None:
+                self._rebuild_text(self.text_source)
 
     # rows
 
@@ -282,7 +320,8 @@ class ViewState:
     def text_length(self) -> int:
         """Lines of the scrolling page on screen (a personal page or a page of text)."""
         if self.screen == "player" and self.player is not None:
-            return len(self.player.lines) + len(self.player.extra)
+            return len(self.player.lines) + len(chart_lines(self.player)) + \
+                len(self.player.extra)
         return len(self.text.lines) if self.screen == "text" and self.text is not None else 0
 
     def find(self, text: str, start: int, step: int) -> Optional[int]:
@@ -390,6 +429,13 @@ class ViewState:
     def do_toggle_kind(self):
         self._switch(kind="groups" if self.sel.kind == "users" else "users")
 
+    def do_next_gains(self):
+        windows = [window for window in self.index.windows if window != "alltime"]
+        following = _cycle(windows + [""], self.gained or "", 1)
+        self.show_gains(following or None)
+        self.note(f"gained column: {window_title(following).lower()}" if following else
+                  "gained column off")
+
     def do_toggle_sort(self):
         self.reverse = not self.reverse
         self.refilter(self.current_name())
@@ -451,7 +497,7 @@ class ViewState:
             self.apply_filter("")
 
     def do_records(self):
-        self.show_text(lambda: records_page(self.files, self.sel))
+        self.show_text(lambda: records_page(self.files, self.sel, self.ascii_only))
 
     def do_competitions(self):
         ids = competition_ids(self.files)
@@ -461,7 +507,7 @@ class ViewState:
         following = self.screen == "text" and self.contest in ids
         self.contest = ids[(ids.index(self.contest) + 1) % len(ids)] if following else ids[0]
         contest = self.contest
-        self.show_text(lambda: competition_page(self.files, contest))
+        self.show_text(lambda: competition_page(self.files, contest, self.ascii_only))
         if self.screen == "text":
             self.note(f"competition {ids.index(contest) + 1} of {len(ids)}")
 

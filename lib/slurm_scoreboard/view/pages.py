@@ -10,7 +10,16 @@ from typing import List, NamedTuple, Optional, Tuple
 from ..boardfiles import BoardFiles, name_field
 from ..history.history import SKILLS
 from ..history.recordbook import PERIODS, records_of
-from .display import PODIUM, clean, format_value, metric_title, when, window_title
+from .display import (
+    PODIUM,
+    clean,
+    format_value,
+    metric_title,
+    spark_legend,
+    sparkline,
+    when,
+    window_title,
+)
 from .players import PlayerPage, Selection
 
 Span = Tuple[str, str]
@@ -139,4 +148,26 @@ def compare_page(first: PlayerPage, second: PlayerPage, ascii_only: bool = False
         lines.append((f"  {metric_title(one.metric):<15} {cells[0]:>21} {cells[1]:>21} "
                       f"{shown:>13}", style))
     meta = f"{window_title(first.selection.window)}, {_scope(first.selection)}"
+    lines += monthly_lines(first, second, names, ascii_only)
     return TextPage(f"Compare: {names[0]} and {names[1]}", meta, heading, lines)
+
+
+def monthly_lines(first: PlayerPage, second: PlayerPage, names: List[str],
+                  ascii_only: bool) -> List[Span]:
+    """Each skill's sparklines of the two, one above the other, on one scale (the best month
+    of either); none when a progress file is missing."""
+    if not first.months or first.months != second.months:
+        return []
+    lines: List[Span] = [("", "text"), (f"  Monthly XP, {first.months[0]} to "
+                                        f"{first.months[-1]}; "
+                                        f"{spark_legend(ascii_only, 'the best of the two')}",
+                                        "dim")]
+    for one, other in zip(first.lines, second.lines):
+        if not one.monthly or not other.monthly:
+            continue
+        top = max(one.monthly + other.monthly)
+        for number, (line, name) in enumerate(((one, names[0]), (other, names[1]))):
+            title = metric_title(line.metric) if number == 0 else ""
+            lines.append((f"  {title:<15} {name[:14]:<14} "
+                          f"{sparkline(line.monthly, top, ascii_only)}", "text"))
+    return lines

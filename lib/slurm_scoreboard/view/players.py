@@ -9,7 +9,15 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 from ..boardfiles import Board, BoardFiles, Row, number, ranks_in_groups
 from ..core import layout
 from ..errors import BoardError, OptOutUnreadable
-from .display import NO_LEVELS, SKILL_ABBREVIATIONS, Span, clean, format_value, metric_title
+from .display import (
+    NO_LEVELS,
+    SKILL_ABBREVIATIONS,
+    Span,
+    clean,
+    format_value,
+    metric_title,
+    spark_legend,
+)
 
 
 class Selection(NamedTuple):
@@ -22,6 +30,19 @@ class Selection(NamedTuple):
         cluster = None if self.cluster == "all" else self.cluster
         return layout.board_path(root, self.window, metric or self.metric, cluster, self.kind)
 
+    def progress_path(self, root: str) -> str:
+        """The scope's progress file (what its names gained each month)."""
+        return layout.progress_file(root, self.cluster, self.kind)
+
+
+
+class Marks(NamedTuple):
+    """What a board's rows show beside their own numbers: each name's row on the board of
+    the `gained` window (None: no gained column), and whether the board knows the ranks of
+    the previous UTC day (a movement marker then)."""
+    gained: Optional[str] = None
+    gains: Dict[str, Row] = {}
+    moves: bool = False
 
 
 def read_board(files: BoardFiles, selection: Selection, metric: Optional[str] = None
@@ -47,6 +68,7 @@ class SkillLine(NamedTuple):
     level: Optional[int]        # None on a board apart (failed jobs)
     xp: Optional[int]
     value: Optional[float]      # None for overall
+    monthly: Tuple[int, ...] = ()     # XP gained in each of the page's months (no XP: empty)
 
 
 
@@ -56,13 +78,15 @@ class PlayerPage(NamedTuple):
     asof: str
     lines: List[SkillLine]      # overall first
     extra: Tuple[Span, ...] = ()    # rank in each group, achievements: (text, style), cleaned
+    months: Tuple[str, ...] = ()    # the months of the lines' monthly XP (none: no progress file)
 
 
 
 def player_page(files: BoardFiles, selection: Selection, metrics: Sequence[str], name: str,
-                measured: Sequence[str] = ()) -> PlayerPage:
+                measured: Sequence[str] = (), month: str = "") -> PlayerPage:
     """Every skill's rank, level, XP and value of `name`, read from the scope's board files,
-    and their place on each efficiency board in `measured`."""
+    the XP they gained in each of the 12 months up to `month` (the progress file), and their
+    place on each efficiency board in `measured`."""
     found: Dict[str, Optional[Row]] = {}
     asof = ""
     for metric in metrics:
@@ -79,7 +103,49 @@ def player_page(files: BoardFiles, selection: Selection, metrics: Sequence[str],
                         sum(s.xp or 0 for s in skills), None)
     extra = tuple(efficiency_lines(files, selection, measured, name) +
                   group_lines(files, selection, name) + achievement_lines(files, selection, name))
-    return PlayerPage(name, selection, asof, [top] + skills, extra)
+    months, monthly = monthly_xp(files, selection, name, month)
+    lines = [line._replace(monthly=monthly.get(line.metric, ())) for line in [top] + skills]
+    return PlayerPage(name, selection, asof, lines, extra, months)
+
+
+CHART_MONTHS = 12
+
+
+def chart_lines(page: PlayerPage, ascii_only: bool = False, shown: bool = True) -> List[Span]:
+    """The lines under the skills that say what the sparklines show, or (not `shown`: the
+    terminal is too narrow for them) where to see them; none without a progress file."""
+    if not page.months:
+        return []
+    if not shown:
+        return [("", "text"), ("  Monthly XP: a wider terminal shows it", "dim")]
+    return [("", "text"), (f"  Monthly XP, {page.months[0]} to {page.months[-1]}; "
+                           f"{spark_legend(ascii_only)}", "dim")]
+
+
+def last_months(month: str, count: int = CHART_MONTHS) -> Tuple[str, ...]:
+    """The `count` months up to `month` (YYYY-MM), oldest first; none for what is no month."""
+    if not layout.MONTH_NAME.fullmatch(month):
+        return ()
+    year, number = int(month[:4]), int(month[5:7])
+    found = []
+    for back in range(count - 1, -1, -1):
+        at = year * 12 + number - 1 - back
+        found.append(f"{at // 12:04d}-{at % 12 + 1:02d}")
+    return tuple(found)
+
+
+def monthly_xp(files: BoardFiles, selection: Selection, name: str, month: str
+               ) -> Tuple[Tuple[str, ...], Dict[str, Tuple[int, ...]]]:
+    """The months up to `month` and, for overall and each skill, the XP `name` gained in each
+    (the scope's progress file); no months when there is no progress file."""
+    months = last_months(month)
+    if not months or files.progress_header(selection.cluster, selection.kind) is None:
+        return (), {}
+    entry = files.progress(selection.cluster, selection.kind, name) or \
+        {"months": [], "xp": {}}
+    at = {month: index for index, month in enumerate(entry["months"])}
+    return months, {metric: tuple(points[at[month]] if month in at else 0 for month in months)
+                    for metric, points in entry["xp"].items()}
 
 
 

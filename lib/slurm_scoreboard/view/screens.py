@@ -11,6 +11,7 @@ from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 from ..boardfiles import Board, Row
 from .display import (
     NO_LEVELS,
+    PERCENT,
     PODIUM,
     SKILL_ABBREVIATIONS,
     Line,
@@ -18,14 +19,26 @@ from .display import (
     cut,
     fit,
     format_value,
+    gain_heading,
     metric_title,
+    move_text,
+    sparkline,
     text_width,
     value_heading,
     when,
     window_title,
 )
 from .model import CHROME, MIN_HEIGHT, MIN_WIDTH, ViewState, help_lines
-from .players import PlayerPage, Selection, SkillLine, empty_board_text
+from .players import (
+    Marks,
+    PlayerPage,
+    Selection,
+    SkillLine,
+    chart_lines,
+    empty_board_text,
+)
+
+NO_MARKS = Marks()
 
 # -- columns -----------------------------------------------------------------------------------
 
@@ -56,13 +69,18 @@ def _skills_text(levels: Iterable[object]) -> str:
     return " ".join(f"{level:>4}" for level in levels)
 
 
-def board_columns(board: Optional[Board], selection: Selection, width: int) -> List[Column]:
-    """Rank, Name, Level, XP and Value (overall: each skill's level), fitted to `width`."""
+def board_columns(board: Optional[Board], selection: Selection, width: int,
+                  marks: Marks = NO_MARKS) -> List[Column]:
+    """Rank, the movement since the previous day (when known), Name, Level, XP and Value
+    (overall: each skill's level), the gained column (when chosen), fitted to `width`."""
     rows = board.rows if board else []
     most_rank = max((row.rank for row in rows), default=0)
     most_xp = max((row.xp for row in rows), default=0)
     fixed = [Column("mark", "", 1, "<", 0), Column("rank", "Rank", max(4, len(f"{most_rank:,}")),
                                                    ">", 1)]
+    if marks.moves:
+        fixed.append(Column("move", "Move", max([4] + [
+            len(move_text(row.rank, row.previous_rank)[0]) for row in rows]), "<", 1))
     extra = [(Column("level", "Level", 5), 0),
              (Column("xp", "XP", max(10, len(f"{most_xp:,}"))), 10)]
     if selection.metric in NO_LEVELS:
@@ -75,6 +93,10 @@ def board_columns(board: Optional[Board], selection: Selection, width: int) -> L
         heading = value_heading(selection.metric)
         extra.append((Column("value", heading,
                              max(9, len(heading), len(format_value(selection.metric, most)))), 10))
+    if marks.gained is not None and selection.metric not in PERCENT:
+        heading = gain_heading(marks.gained)
+        extra.append((Column("gained", heading, max([len(heading)] + [
+            len(gained_text(marks, row.name, selection.metric)) for row in rows])), 12))
     if selection.kind == "groups":
         extra.append((Column("members", "Members", 7), 12))
     return _fit_columns(fixed, Column("name", "Name", 0, "<"), extra, width)
@@ -90,12 +112,29 @@ def player_columns(page: PlayerPage, width: int) -> List[Column]:
              (Column("level", "Level", widest("level", 5)), 0),
              (Column("xp", "XP", widest("xp", 10)), 12),
              (Column("value", "Value", widest("value", 9)), 14)]
+    if page.months:
+        extra.append((Column("spark", "Monthly XP", len(page.months), "<"), 15))
     return _fit_columns(fixed, Column("skill", "Skill", 0, "<", 1), extra, width)
 
 
-def row_cell(row: Row, key: str, metric: str, ascii_only: bool) -> str:
+def gained_text(marks: Marks, name: str, metric: str) -> str:
+    """What `name` gained in the gained column's window: the value, or on overall the XP."""
+    row = marks.gains.get(name)
+    if row is None:
+        return ""
+    if metric == "overall":
+        return f"+{row.xp:,}"
+    return "+" + format_value(metric, row.value)
+
+
+def row_cell(row: Row, key: str, metric: str, ascii_only: bool,
+             marks: Marks = NO_MARKS) -> str:
     if key == "rank":
         return f"{row.rank:,}"
+    if key == "move":
+        return move_text(row.rank, row.previous_rank, ascii_only)[0]
+    if key == "gained":
+        return gained_text(marks, row.name, metric)
     if key == "name":
         return clean(row.name, ascii_only)
     if key == "level":
@@ -112,9 +151,12 @@ def row_cell(row: Row, key: str, metric: str, ascii_only: bool) -> str:
     return ""
 
 
-def skill_cell(line: SkillLine, key: str) -> str:
+def skill_cell(line: SkillLine, key: str, ascii_only: bool = False) -> str:
     if key == "skill":
         return metric_title(line.metric)
+    if key == "spark":
+        return sparkline(line.monthly, max(line.monthly, default=0), ascii_only) \
+            if line.monthly else ""
     if key == "rank":
         return "-" if line.rank is None else f"{line.rank:,}"
     if key == "level":
@@ -171,33 +213,39 @@ def heading_line(columns: Sequence[Column], width: int) -> Line:
 
 
 def row_line(row: Row, columns: Sequence[Column], metric: str, width: int, selected: bool,
-             ascii_only: bool) -> Line:
+             ascii_only: bool, marks: Marks = NO_MARKS) -> Line:
     podium = PODIUM.get(row.rank)
     cells, styles = [], []
     for column in columns:
         if column.key == "mark":
             cells.append(">" if selected else "")
         else:
-            cells.append(row_cell(row, column.key, metric, ascii_only))
+            cells.append(row_cell(row, column.key, metric, ascii_only, marks))
         if selected:
             styles.append("selected")
         elif podium and column.key in ("rank", "name"):
             styles.append(podium)
+        elif column.key == "move":
+            styles.append(move_text(row.rank, row.previous_rank)[1])
         else:
             styles.append("text")
     return table_line(cells, styles, columns, width, "selected" if selected else "text")
 
 
-def skill_line(line: SkillLine, columns: Sequence[Column], width: int) -> Line:
+def skill_line(line: SkillLine, columns: Sequence[Column], width: int,
+               ascii_only: bool = False) -> Line:
     overall = line.metric == "overall"
     podium = PODIUM.get(line.rank or 0)
     styles = []
     for column in columns:
         if column.key == "rank" and podium:
             styles.append(podium)
+        elif column.key == "spark":
+            styles.append("spark")
         else:
             styles.append("heading" if overall else "text")
-    return table_line([skill_cell(line, c.key) for c in columns], styles, columns, width, "text")
+    return table_line([skill_cell(line, c.key, ascii_only) for c in columns], styles, columns,
+                      width, "text")
 
 
 def footer_line(hints: Sequence[Tuple[str, str]], width: int) -> Line:
@@ -236,7 +284,7 @@ def days_text(board: Optional[Board]) -> str:
 
 BOARD_HINTS = (("?", "help"), ("Tab", "skill"), ("w", "window"), ("g", "cluster"),
                ("a", "groups"), ("Enter", "player"), ("R", "records"), ("c", "contests"),
-               ("f", "filter"), ("/", "search"), ("s", "sort"), ("q", "quit"))
+               ("f", "filter"), ("/", "search"), ("s", "sort"), ("d", "gains"), ("q", "quit"))
 PLAYER_HINTS = (("Esc", "back"), ("w", "window"), ("g", "cluster"), ("?", "help"), ("q", "quit"))
 HELP_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("q", "quit"))
 TEXT_HINTS = (("Esc", "back"), ("j/k", "scroll"), ("g", "cluster"), ("a", "groups"),
@@ -283,13 +331,14 @@ def screen(state: ViewState, width: int, height: int, ascii_only: bool = False) 
 def _board_parts(state: ViewState, width: int, size: int, ascii_only: bool):
     sel, board = state.sel, state.board
     asof = board.asof if board is not None else state.index.asof
-    columns = board_columns(board, sel, width)
+    marks = state.marks()
+    columns = board_columns(board, sel, width, marks)
     head = [bar(board_title(sel), f"as of {when(asof)}", width, "title"),
             bar(scope_text(sel, width), days_text(board), width, "meta"),
             heading_line(columns, width)]
     shown = state.rows[state.top:state.top + size]
     body = [row_line(row, columns, sel.metric, width, state.top + i == state.selected,
-                     ascii_only) for i, row in enumerate(shown)]
+                     ascii_only, marks) for i, row in enumerate(shown)]
     if not body:
         body = [[(fit("  " + empty_text(state), width), "alert" if state.board is None and
                   state.problem != "no data" else "dim")]]
@@ -311,7 +360,10 @@ def _player_parts(page: PlayerPage, width: int, ascii_only: bool):
     head = [bar(player_title(page, ascii_only), f"as of {when(page.asof)}", width, "title"),
             bar(scope_text(page.selection, width), "", width, "meta"),
             heading_line(columns, width)]
-    body = [skill_line(line, columns, width) for line in page.lines]
+    body = [skill_line(line, columns, width, ascii_only) for line in page.lines]
+    shown = any(column.key == "spark" for column in columns)
+    body += [pad([(fit(text, width), style)], width, style)
+             for text, style in chart_lines(page, ascii_only, shown)]
     body += [pad([(fit(clean(text, ascii_only), width), style)], width, style)
              for text, style in page.extra]
     return head, body, PLAYER_HINTS
@@ -374,12 +426,14 @@ def snapshot_lines(state: ViewState, width: int, top: int, ascii_only: bool) -> 
         return head[:2] + [rule] + head[2:] + body
     sel = state.sel
     shown = state.rows if top == 0 else state.rows[:top]
-    columns = board_columns(state.board, sel, width)
+    marks = state.marks()
+    columns = board_columns(state.board, sel, width, marks)
     asof = state.board.asof if state.board is not None else state.index.asof
     lines = [bar(board_title(sel), f"as of {when(asof)}", width, "title"),
              bar(scope_text(sel, width), days_text(state.board), width, "meta"), rule,
              heading_line(columns, width)]
-    lines += [row_line(row, columns, sel.metric, width, False, ascii_only) for row in shown]
+    lines += [row_line(row, columns, sel.metric, width, False, ascii_only, marks)
+              for row in shown]
     return lines + [rule, [(fit(" " + summary_text(state, len(shown)), width), "meta")]]
 
 
@@ -404,13 +458,17 @@ PALETTE_256 = {
     "text": (-1, -1, False), "dim": (137, -1, False), "rank1": (178, -1, True),
     "rank2": (245, -1, True), "rank3": (130, -1, True), "selected": (16, 220, True),
     "status": (-1, -1, False), "alert": (160, -1, True), "footer": (16, 180, False),
-    "key": (52, 180, True), "rule": (94, -1, False)}
+    "key": (52, 180, True), "rule": (94, -1, False), "spark": (178, -1, False),
+    "up": (34, -1, True), "down": (160, -1, False), "new": (226, -1, True)}
 PALETTE_8 = {
     "title": (0, 3, False), "meta": (-1, -1, False), "heading": (-1, -1, True),
     "text": (-1, -1, False), "dim": (-1, -1, False), "rank1": (3, -1, True),
     "rank2": (3, -1, True), "rank3": (3, -1, True), "selected": (0, 3, False),
     "status": (-1, -1, False), "alert": (1, -1, True), "footer": (0, 7, False),
-    "key": (1, 7, True), "rule": (3, -1, False)}
-# Without colours only attributes: what stands out, and how.
+    "key": (1, 7, True), "rule": (3, -1, False), "spark": (3, -1, False),
+    "up": (2, -1, True), "down": (1, -1, False), "new": (3, -1, True)}
+# Without colours only attributes: what stands out, and how (the sparklines and the movement
+# markers read without colour: heights, arrows and words).
 MONO = {"title": "reverse", "heading": "bold", "rank1": "bold", "rank2": "bold", "rank3": "bold",
-        "selected": "reverse", "alert": "bold", "footer": "reverse", "key": "bold reverse"}
+        "selected": "reverse", "alert": "bold", "footer": "reverse", "key": "bold reverse",
+        "up": "bold", "new": "bold"}

@@ -22,6 +22,7 @@ WIDE = 200          # columns are laid out as if this wide; the table scrolls si
 # (Textual key, sb-view key name, label in the footer; empty: not shown)
 KEYS = (("tab", "TAB", "Skill"), ("shift+tab", "BTAB", ""), ("w", "w", "Window"), ("W", "W", ""),
         ("g", "g", "Cluster"), ("G", "G", ""), ("a", "a", "Users/groups"), ("s", "s", "Sort"),
+        ("d", "d", "Gains"),
         ("r", "r", "Reload"), ("question_mark", "?", "Help"), ("escape", "ESC", "Back"),
         ("j", "j", ""), ("k", "k", ""), ("home", "HOME", ""), ("end", "END", ""),
         ("q", "q", "Quit"))
@@ -84,7 +85,7 @@ class HiscoresApp(App):
         state = self.state
         table = self.query_one(DataTable)
         shown = (state.screen, state.sel, state.reverse, state.filter, id(state.board),
-                 id(state.player))
+                 id(state.player), state.gained)
         if shown != self.shown:
             self.shown = shown
             table.clear(columns=True)
@@ -106,10 +107,11 @@ class HiscoresApp(App):
             table.add_rows([_cell(screens.skill_cell(line, c.key), c) for c in columns]
                            for line in state.player.lines)
         else:
-            columns = screens.board_columns(state.board, state.sel, WIDE)[1:]
+            marks = state.marks()
+            columns = screens.board_columns(state.board, state.sel, WIDE, marks)[1:]
             table.add_columns(*[column.title for column in columns])
-            table.add_rows([_cell(screens.row_cell(row, c.key, state.sel.metric, False), c)
-                            for c in columns] for row in state.rows)
+            table.add_rows([_cell(screens.row_cell(row, c.key, state.sel.metric, False, marks),
+                                  c) for c in columns] for row in state.rows)
 
     def title_text(self) -> str:
         state = self.state

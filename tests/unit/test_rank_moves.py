@@ -1,0 +1,121 @@
+"""Each board row keeps its rank at the end of the previous UTC day (``previous_rank``, written
+by sb-rank's board writer, read by boardfiles; sb-view's movement marker):
+
+- over random polls and rebuilds across days (several a day, days with none, users opting
+  out), every row of a board as a reader sees it carries the rank the name had on that board
+  as it stood when the day began (the last rebuild of an earlier day), among the names a
+  reader may still see; a name that was not on it has none; a board with no earlier file
+  says it knows nothing;
+- a board whose rows and previous ranks stay the same is left alone (its file untouched).
+"""
+import os
+from datetime import datetime, timedelta, timezone
+
+import orjson
+from crash_helpers import run_forked
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reduce_helpers import job, ndjson
+
+from slurm_scoreboard import boardfiles
+from slurm_scoreboard.boardfiles import BoardFiles
+from slurm_scoreboard.core import layout
+from slurm_scoreboard_tools import sb_rank, sb_reduce
+
+USERS = ("ann", "bo", "cy", "dee", "eve")
+START = datetime(2025, 8, 28, 9, 0, tzinfo=timezone.utc)
+BOARDS = (("alltime", "clock_hours", "users"), ("alltime", "overall", "groups"),
+          ("rolling-7d", "jobs", "users"))
+
+
+def iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+poll = st.fixed_dictionaries({
+    "later": st.sampled_from([timedelta(hours=1), timedelta(hours=5), timedelta(days=1),
+                              timedelta(days=3)]),
+    "jobs": st.lists(st.tuples(st.sampled_from(USERS), st.sampled_from(["phys", "chem"]),
+                               st.integers(1, 32), st.integers(0, 2)), max_size=4),
+    "optout": st.one_of(st.none(), st.sampled_from(USERS))})
+
+
+def reduce_jobs(root, jobs, now, first_id):
+    records = [job(first_id + number, user, iso(now - timedelta(days=back, minutes=5)),
+                   cpus=cpus, elapsed=3600, account=account)
+               for number, (user, account, cpus, back) in enumerate(jobs)]
+    if records:
+        ran = run_forked(sb_reduce.main, ["--root", root, "-q"], stdin=ndjson(records),
+                         env={"SLURM_SB_NOW": iso(now)})
+        assert ran.code == 0, ran.stderr
+
+
+def file_rows(root, window, metric, kind):
+    path = layout.board_path(root, window, metric, None, kind)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as handle:
+        return orjson.loads(handle.read())["rows"]
+
+
+@settings(max_examples=int(os.environ.get("SB_MOVES_EXAMPLES", "15")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(poll, min_size=2, max_size=6))
+def test_every_row_carries_its_rank_when_the_day_began(tmp_path_factory, polls):
+    root = str(tmp_path_factory.mktemp("moves") / "root")
+    os.makedirs(os.path.join(root, "config"))
+    now, hidden, next_id = START, set(), 1
+    ranked_day = None
+    day_began = {board: None for board in BOARDS}      # the files as the day began
+    for step in polls:
+        now += step["later"]
+        if step["optout"]:
+            hidden.add(step["optout"])          # opting out stays (see the module's doc)
+            with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+                handle.write("".join(f"{user}\n" for user in sorted(hidden)))
+        reduce_jobs(root, step["jobs"], now, next_id)
+        next_id += len(step["jobs"])
+        if not os.path.isdir(os.path.join(root, "clusters")):
+            continue
+        if ranked_day != now.date():
+            day_began = {board: file_rows(root, *board) for board in BOARDS}
+        ran = run_forked(sb_rank.main, ["--root", root, "--now", iso(now)])
+        assert ran.code == 0, ran.stderr
+        ranked_day = now.date()
+        files = BoardFiles(root)
+        for board in BOARDS:
+            shown = files.board(board[0], board[1], "all", board[2])
+            before = day_began[board]
+            assert shown.previous_ranks == (before is not None), board
+            expected = {} if before is None else {
+                boardfiles.row_name(row): row["rank"]
+                for row in boardfiles.visible_rows(before, frozenset(
+                    hidden if board[2] == "users" else ()))}
+            assert {row.name: row.previous_rank for row in shown.rows} == \
+                {row.name: expected.get(row.name) for row in shown.rows}, (board, now)
+
+
+def test_a_board_that_stays_the_same_all_day_keeps_its_file(tmp_path):
+    root = str(tmp_path / "root")
+    os.makedirs(root)
+    reduce_jobs(root, [("ann", "phys", 4, 0), ("bo", "phys", 2, 0)], START, 1)
+    for later in (timedelta(0), timedelta(days=1), timedelta(days=1, hours=3)):
+        assert run_forked(sb_rank.main, ["--root", root, "--now", iso(START + later)]).code == 0
+        if later == timedelta(days=1):
+            path = layout.board_path(root, "alltime", "clock_hours")
+            kept = os.stat(path).st_ino, open(path, "rb").read()
+    assert (os.stat(path).st_ino, open(path, "rb").read()) == kept
+    rows = orjson.loads(kept[1])["rows"]
+    assert [(row["user"], row["rank"], row["previous_rank"]) for row in rows] == \
+        [("ann", 1, 1), ("bo", 2, 2)]
+
+
+def test_a_reader_closes_up_the_previous_ranks_of_who_opted_out_since_the_rebuild():
+    rows = [{"rank": 1, "user": "a", "previous_rank": 2}, {"rank": 2, "user": "b",
+                                                            "previous_rank": 1},
+            {"rank": 3, "user": "c", "previous_rank": 3}, {"rank": 3, "user": "d"},
+            {"rank": 5, "user": "e", "previous_rank": 3}]
+    shown = boardfiles.visible_rows(rows, frozenset({"b"}))
+    assert [(row["user"], row["rank"], row.get("previous_rank")) for row in shown] == \
+        [("a", 1, 1), ("c", 2, 2), ("d", 2, None), ("e", 4, 2)]
+    assert boardfiles.visible_rows(rows, frozenset({"c"}))[-1]["previous_rank"] == 3

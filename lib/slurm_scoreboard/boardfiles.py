@@ -55,10 +55,10 @@ import orjson
 
 from . import boardfiles
 from .core import layout, optout, times, windows
-from .core.files import open_file, read_json_text
+from .core.files import open_file, read_bytes, read_json_text
 from .core.layout import optout_file
 from .core.names import PLAIN, safe_text
-from .core.ndjson import Tail
+from .core.ndjson import LINE_LIMIT, Tail, bounded_lines
 from .core.windows import Window
 from .errors import BoardError, NoBoards, UnsafePath
 

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard.export import openmetrics, sitedir, webpage
+from slurm_scoreboard.export import openmetrics, site, sitedir
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 
 PROG = "sb-export"
@@ -90,9 +90,9 @@ def export_openmetrics(boards: LeaderboardFiles, args) -> None:
 
 
 def export_html(boards: LeaderboardFiles, args) -> None:
-    site = webpage.Site(boards, args.top)
+    pages = site.Site(boards, args.top).pages()
     try:
-        sitedir.publish(args.output, site.pages(), files.lock_wait())
+        sitedir.publish(args.output, pages, files.lock_wait())
     except errors.NotASite as err:
         raise errors.ToolError(safe_text(str(err))) from None
 

@@ -36,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_pro
 from reduce_helpers import ENV, job, reduce, tool
 
 from slurm_scoreboard import errors
-from slurm_scoreboard.export import openmetrics, webpage
+from slurm_scoreboard.export import openmetrics, site
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard.view import ansi, display, screens
 from slurm_scoreboard_tools import sb_view
@@ -241,7 +241,7 @@ def assert_no_control_character(text, where):
 def site_of(root):
     """path -> text of every page sb-export --format html writes, and what it left out."""
     files = LeaderboardFiles(root)
-    pages = {path: data.decode("utf-8") for path, data in webpage.Site(files, 100).pages()}
+    pages = {path: data.decode("utf-8") for path, data in site.Site(files, 100).pages()}
     return pages, files.problems
 
 
@@ -256,7 +256,7 @@ def assert_site_is_text(pages, value, shown_in, unchanged=None):
         assert page.tags <= TAGS, (path, page.tags - TAGS)
         assert page.attributes <= ATTRIBUTES, (path, page.attributes - ATTRIBUTES)
     if shown_in and isinstance(value, str) and value != NOT_UTF8:
-        shown = webpage.esc(value)                      # cleaned and cut as names are shown
+        shown = site.esc(value)                      # cleaned and cut as names are shown
         assert shown_in in pages and shown in pages[shown_in], shown_in
         assert display.clean(value) in "".join(Page(pages[shown_in]).text), shown_in
 

@@ -1,0 +1,46 @@
+"""What every part of the site shares while it is written: the boards read so far (by name),
+the groups' statistics, the optional documents, and the page frame."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from ...boardfiles import Board, Row
+from ...view.display import when
+from ..leaderboard_files import LeaderboardFiles
+from .markup import DOCUMENTS, esc, frame, link, member_file
+
+
+class SiteBase:
+    """The state the pages are written from: boards are read one at a time, and what the
+    player, group and front pages need of them is kept here."""
+
+    def __init__(self, files: LeaderboardFiles, top: int):
+        self.files = files
+        self.top = top
+        self.asof = when(files.index.asof) if files.index.asof else "never"
+        self.documents: Dict[str, object] = {}
+        self.front: Optional[Board] = None
+        self.merged: Dict[Tuple[str, str, str], Dict[str, Row]] = {}   # (kind, window, skill)
+        self.cluster_overall: Dict[Tuple[str, str], Dict[str, Row]] = {}   # (kind, cluster)
+        self.members: Dict[str, Dict[str, Row]] = {"users": {}, "groups": {}}
+        self.groups: Dict[str, dict] = {}      # account -> its all-time statistics
+
+    def frame(self, here: str, title: str, body: str, section: str = "",
+              script: str = "") -> bytes:
+        nav: List[Tuple[str, str, str]] = [
+            ("Hiscores", "index.html", "hiscores"), ("Players", "players.html", "users"),
+            ("Groups", "groups.html", "groups")]
+        nav += [(label, f"{name}.html", name) for name, label in DOCUMENTS
+                if name in self.documents]
+        return frame(here, title, body, nav, section, self.asof, script)
+
+    def name_cell(self, here: str, kind: str, name) -> str:
+        """A name as text, a link to its page when it has one ('-' for anything but a name)."""
+        if not isinstance(name, str):
+            return "-"
+        shown = esc(name)
+        return link(here, member_file(kind, name), shown) if name in self.members[kind] else shown
+
+    @staticmethod
+    def number(value) -> str:
+        return f"{value:,}" if type(value) is int else "-"

@@ -1,11 +1,20 @@
 """The static site in a real headless Chromium (Debian's chromium package), served by Python's
-http.server on loopback as the README publishes it: the DOM holds the top user and shows a
-hostile account name as text, never as an element, and screenshots are taken at desktop
-(1280x800) and phone (390x844) sizes. $SB_SCREENSHOTS keeps the screenshots in that folder.
+http.server on loopback as the README publishes it (and from file://): the DOM holds the top
+user and shows a hostile account name as text, never as an element, the search finds pages by
+the start of a name, and screenshots are taken at desktop (1280x800) and phone (390x844) sizes.
+$SB_SCREENSHOTS keeps the screenshots in that folder.
+
+What only a script in the page could tell (where the URL went after a search, how wide the
+page is laid out) a probe page of the test's server finds out: it loads the site's page in a
+frame filling the window, acts on it (fills and sends the search form), and writes what it saw
+into its own DOM for --dump-dom. The site's pages themselves run no script of the test's.
 
 Without chromium the tests are skipped, except under CI=true, where that is a failure."""
 import hashlib
+import html
+import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -14,6 +23,7 @@ import zlib
 from functools import partial
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from export_helpers import HOSTILE, export, ranked_root
@@ -37,19 +47,81 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+# The probe: `page` (a path of the site) in a frame the size of the window; at each load of the
+# frame it notes the frame's URL, first heading, layout width and charts' boxes, then does the
+# next of `steps` (a search: fill the first search form with the text and send it).
+PROBE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
+<pre id="seen"></pre><iframe id="frame" style="position:fixed;top:0;left:0;width:100vw;
+height:100vh;border:0"></iframe><script>
+var steps = %(steps)s, seen = [], frame = document.getElementById("frame");
+frame.onload = function () {
+  var w = frame.contentWindow, d = frame.contentDocument, heading = d.querySelector("h1");
+  var charts = Array.prototype.map.call(d.querySelectorAll("svg.chart"), function (svg) {
+    var box = svg.getBoundingClientRect();
+    return [box.left, box.top + w.scrollY, box.width, box.height];
+  });
+  seen.push({url: w.location.href, h1: heading ? heading.textContent : null,
+             scrollWidth: d.documentElement.scrollWidth, innerWidth: w.innerWidth,
+             charts: charts, images: d.querySelectorAll("img").length});
+  document.getElementById("seen").textContent = JSON.stringify(seen);
+  var step = steps.shift();
+  if (step !== undefined) {
+    var form = d.querySelector("form.search");
+    form.querySelector("input").value = step;
+    form.submit();
+  }
+};
+frame.src = %(page)s;
+</script></body></html>"""
+
+
+class SiteHandler(QuietHandler):
+    """The site's files, and /probe?page=P&step=TEXT... (see PROBE)."""
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        if parts.path != "/probe":
+            return super().do_GET()
+        query = parse_qs(parts.query)
+        page = "/" + query["page"][0]
+        body = PROBE % {"steps": json.dumps(query.get("step", [])), "page": json.dumps(page)}
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """The base URL of a freshly exported site served on loopback."""
+def site(tmp_path_factory):
+    """A freshly exported site's folder."""
     root = ranked_root(tmp_path_factory.mktemp("root"))
     site = tmp_path_factory.mktemp("www") / "hiscores"
     done = export(root, "--format", "html", "--output", site)
     assert done.returncode == 0, done.stderr
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
+    return site
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    """The base URL of the site served on loopback."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SiteHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+def probe(chromium, profile, served, page, *steps, size=(1280, 800)):
+    """What the probe page saw at each load of `page`'s frame (see PROBE)."""
+    url = served + "probe?page=" + quote(page) + "".join("&step=" + quote(s) for s in steps)
+    text = browse(chromium, profile, url, "--dump-dom", "--virtual-time-budget=10000",
+                  f"--window-size={size[0]},{size[1]}")
+    found = re.search(r'<pre id="seen">(.*?)</pre>', text, re.S)
+    assert found, text[-2000:]
+    return json.loads(html.unescape(found.group(1)))
 
 
 def browse(chromium, profile, url, *options):
@@ -66,7 +138,7 @@ class Dom(HTMLParser):
 
     def __init__(self, text):
         super().__init__(convert_charrefs=True)
-        self.tags, self.rows, self.headings = [], [], []
+        self.tags, self.rows, self.headings, self.texts = [], [], [], []
         self._where = None
         self.feed(text)
 
@@ -82,6 +154,7 @@ class Dom(HTMLParser):
             self._where = None
 
     def handle_data(self, data):
+        self.texts.append(data)
         if self._where == "td" and self.rows:
             self.rows[-1].append(data)
         elif self._where == "h1":
@@ -138,3 +211,32 @@ def test_screenshots_at_desktop_and_phone_sizes(chromium, served, tmp_path, size
            f"--window-size={width},{height}")
     assert png_size(shot) == (width, height)
     assert png_colours(shot) > 50
+
+
+def test_a_search_from_any_page_goes_to_the_page_of_the_one_name_it_starts(chromium, served,
+                                                                            tmp_path):
+    seen = probe(chromium, tmp_path / "profile", served, HOSTILE_PAGE, "al")
+    assert seen[-1]["url"] == served + "players/alice.html"
+    assert seen[-1]["h1"] == "Personal scores for alice"
+    assert seen[0]["url"] == served + HOSTILE_PAGE          # sent from there, by its form
+    seen = probe(chromium, tmp_path / "profile", served, "players/alice.html", "EV")
+    assert seen[-1]["url"] == served + HOSTILE_PAGE and seen[-1]["images"] == 0
+
+
+def test_a_search_several_names_start_lists_them_as_text(chromium, served, tmp_path):
+    dom = Dom(browse(chromium, tmp_path / "profile", served + "search.html?q=e", "--dump-dom",
+                     "--virtual-time-budget=5000"))
+    assert dom.headings == ["Find a player or group"]
+    listed = [text for text in dom.texts if text in ("erin", HOSTILE.replace("\n", "\\n"))]
+    assert listed == ["erin", HOSTILE.replace("\n", "\\n")]
+    assert "img" not in dom.tags and dom.tags.count("script") == 2     # the page's own two
+
+
+def test_the_search_works_from_file_urls_too(chromium, site, tmp_path):
+    page = (site / "search.html").resolve().as_uri()
+    dom = Dom(browse(chromium, tmp_path / "profile", page + "?q=Alice", "--dump-dom",
+                     "--virtual-time-budget=5000"))
+    assert dom.headings == ["Personal scores for alice"]
+    dom = Dom(browse(chromium, tmp_path / "profile", page + "?q=nobody", "--dump-dom",
+                     "--virtual-time-budget=5000"))
+    assert "No player or group name starts with that." in dom.texts

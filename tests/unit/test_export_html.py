@@ -1,10 +1,13 @@
 """sb-export --format html: the pages there are, their links, escaping of hostile names, the
 optional records and competitions pages, and a site replaced whole (a reader never sees half of
 one, whenever the writer is killed)."""
+import base64
 import fcntl
 import hashlib
+import json
 import os
 import posixpath
+import re
 import shutil
 import signal
 from html.parser import HTMLParser
@@ -79,18 +82,36 @@ def test_every_link_stays_inside_the_site_and_reaches_a_page(site):
     for path, text in found.items():
         elements = Elements(text)
         for tag, attrs in elements.tags:
-            assert tag not in ("script", "img", "link", "iframe", "object", "embed", "form"), path
+            assert tag not in ("img", "link", "iframe", "object", "embed"), path
+            assert tag != "script" or path == "search.html", path
             assert not any(name.startswith("on") or name == "src" for name in attrs), (path, tag)
-            if "href" not in attrs:
+            target = attrs.get("href", attrs.get("action") if tag == "form" else None)
+            if target is None:
                 continue
-            parts = urlsplit(attrs["href"])
+            parts = urlsplit(target)
             assert not parts.scheme and not parts.netloc and not parts.path.startswith("/")
             if not parts.path:
                 continue
             target = posixpath.normpath(posixpath.join(posixpath.dirname(path),
                                                        unquote(parts.path)))
-            assert target in found, (path, attrs["href"])
+            assert target in found, (path, attrs)
         assert "http:" not in text and "https:" not in text and "url(" not in text, path
+
+
+def test_every_page_has_the_search_box_and_only_the_search_page_runs_a_script(site):
+    found = pages(site)
+    for path, text in found.items():
+        forms = [attrs for tag, attrs in Elements(text).tags if tag == "form"]
+        assert forms and forms[0]["method"] == "get", path
+        assert posixpath.normpath(posixpath.join(posixpath.dirname(path), forms[0]["action"])) \
+            == "search.html", path
+        policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', text)
+        assert policy and "default-src 'none'" in policy.group(1), path
+        scripts = re.findall(r"<script>(.*?)</script>", text, re.S)
+        allowed = re.findall(r"'sha256-([^']*)'", policy.group(1))
+        assert [base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+                for s in scripts] == allowed, path
+        assert bool(scripts) == (path == "search.html"), path
 
 
 def test_the_front_page_is_the_all_time_overall_board(site, ranked):
@@ -109,8 +130,13 @@ def test_a_hostile_account_is_text_everywhere_never_markup(site):
     assert HOSTILE_PAGE in pages_with_it
     assert "boards/groups/alltime/overall.html" in pages_with_it
     for path, text in found.items():
-        assert "<img" not in text and "<script" not in text, path
+        assert "<img" not in text, path
+        assert text.count("<script") == (2 if path == "search.html" else 0), path
     assert "&lt;img src=x onerror=alert(1)&gt;" in found[HOSTILE_PAGE]
+    # in the search page's index: escaped JSON, which no HTML parser ends or reads as a tag
+    block = re.search(r'<script type="application/json" id="sb-names">([^<]*)</script>',
+                      found["search.html"])
+    assert block and HOSTILE in [entry["n"] for entry in json.loads(block.group(1))]
 
 
 def test_a_planted_user_name_gets_a_page_inside_the_site(root, tmp_path):

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 from ...boardfiles import Board, Row
 from ...view.display import when
 from ..leaderboard_files import LeaderboardFiles
-from .markup import DOCUMENTS, esc, frame, link, member_file
+from .markup import DOCUMENTS, SEARCH_PAGE, esc, frame, link, member_file
 
 
 class SiteBase:
@@ -32,6 +32,7 @@ class SiteBase:
             ("Groups", "groups.html", "groups")]
         nav += [(label, f"{name}.html", name) for name, label in DOCUMENTS
                 if name in self.documents]
+        nav.append(("Search", SEARCH_PAGE, "search"))
         return frame(here, title, body, nav, section, self.asof, script)
 
     def name_cell(self, here: str, kind: str, name) -> str:

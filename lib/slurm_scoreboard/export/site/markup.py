@@ -105,7 +105,7 @@ def csp(script: str = "") -> str:
     """The page's policy: nothing loaded from anywhere, forms only to the site itself, and no
     script but `script` (allowed by its SHA-256, so no other inline script ever runs)."""
     policy = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-              "form-action 'none'")
+              "form-action 'self'")
     if script:
         digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
         policy += f"; script-src 'sha256-{digest}'"
@@ -202,7 +202,7 @@ def frame(here: str, title: str, body: str, nav: Sequence[Tuple[str, str, str]],
             f'<title>{title} - SlurmScoreboard</title><style>{CSS}</style></head><body>'
             f'<header><a class="title" href="{href(here, "index.html")}">'
             f'SlurmScoreboard Hiscores</a></header><nav class="top">{links}'
-            f'</nav><main>{body}</main><footer>Boards made '
+            f'{search_box(here)}</nav><main>{body}</main><footer>Boards made '
             f'{html.escape(asof)} by sb-rank; page written by sb-export.</footer>{run}'
             '</body></html>\n')
     return text.encode("utf-8", "replace")

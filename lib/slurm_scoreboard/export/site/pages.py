@@ -7,9 +7,11 @@ from typing import Iterator, Optional, Tuple
 
 from ...boardfiles import Board
 from ..leaderboard_files import ALL, Scoped
+from . import search
 from .boards import BoardPages
 from .documents import DocumentPages
-from .markup import DOCUMENTS, FRONT, MEMBER_FOLDERS, board_file, member_board, member_file
+from .markup import (DOCUMENTS, FRONT, MEMBER_FOLDERS, SEARCH_PAGE, board_file, member_board,
+                     member_file)
 from .members import MemberPages
 
 
@@ -35,6 +37,8 @@ class Site(BoardPages, MemberPages, DocumentPages):
         for name, title in DOCUMENTS:
             if name in self.documents:
                 yield f"{name}.html", self.document_page(name, title)
+        yield SEARCH_PAGE, self.frame(SEARCH_PAGE, "Search", search.body(self.members), "search",
+                                      search.SCRIPT)
 
     def _remember(self, which: Scoped, board: Optional[Board]) -> None:
         """Keep what the personal and group pages need: the merged boards' rows by name, each

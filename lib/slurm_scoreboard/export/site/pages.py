@@ -10,8 +10,15 @@ from ..leaderboard_files import ALL, Scoped
 from . import search
 from .boards import BoardPages
 from .documents import DocumentPages
-from .markup import (DOCUMENTS, FRONT, MEMBER_FOLDERS, SEARCH_PAGE, board_file, member_board,
-                     member_file)
+from .markup import (
+    DOCUMENTS,
+    FRONT,
+    MEMBER_FOLDERS,
+    SEARCH_PAGE,
+    board_file,
+    member_board,
+    member_file,
+)
 from .members import MemberPages
 
 

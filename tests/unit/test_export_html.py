@@ -114,13 +114,75 @@ def test_every_page_has_the_search_box_and_only_the_search_page_runs_a_script(si
         assert bool(scripts) == (path == "search.html"), path
 
 
+def board_part(text):
+    """The text of a page's board table (a page may show names before it)."""
+    return Elements(text[text.index('<table class="board">'):]).text
+
+
+def week_part(text, heading):
+    """The text of one section of the front page's week."""
+    start = text.index(f"<h2>{heading}")
+    return Elements(text[start:text.index("</section>", start)]).text
+
+
 def test_the_front_page_is_the_all_time_overall_board(site, ranked):
     rows = read_board(ranked, "alltime", "overall")["rows"]
-    cells = Elements(pages(site)["index.html"]).text
     names = [row["user"] for row in rows]
     assert names[0] == "alice"
-    assert [text for text in cells if text in names] == names
-    assert "SlurmScoreboard Hiscores" in cells
+    front = pages(site)["index.html"]
+    assert [text for text in board_part(front) if text in names] == names
+    assert "SlurmScoreboard Hiscores" in Elements(front).text
+
+
+def events_of_the_file(root):
+    with open(os.path.join(str(root), "leaderboards", "achievements.ndjson"), "rb") as handle:
+        return [orjson.loads(line) for line in handle if line.strip()]
+
+
+def test_the_front_page_shows_the_week_gainers_and_the_newest_achievements(site, ranked):
+    front = pages(site)["index.html"]
+    week = read_board(ranked, "rolling-7d", "overall")["rows"]
+    by_xp = sorted((r for r in week if r["xp"] > 0), key=lambda r: (-r["xp"], r["user"]))[:5]
+    shown = week_part(front, "Top gainers")
+    assert [t for t in shown if t in {r["user"] for r in week}] == [r["user"] for r in by_xp]
+    assert [t for t in shown if t.replace(",", "").isdigit() and len(t) > 1] == \
+        [f"{r['xp']:,}" for r in by_xp]
+    newest = [e for e in events_of_the_file(ranked) if e["scope"] == "all"][-8:][::-1]
+    assert len(newest) == 8
+    items = re.findall(r"<li>(.*?)</li>", front[front.index("<h2>Newest achievements"):])[:8]
+    for item, event in zip(items, newest):
+        text = "".join(Elements(item).text)
+        assert text.startswith(event["day"] + ": ") and event.get("user",
+                                                                  event.get("account")) in text
+
+
+def test_the_front_page_shows_the_ongoing_competitions_first_five(root, tmp_path):
+    leaderboards = os.path.join(root, "leaderboards")
+    rows = [{"rank": rank, "user": user, "xp_gained": 100 - rank, "levels_gained": 1,
+             "skills": {"jobs": {"gained": 10 - rank}}}
+            for rank, user in enumerate(["erin", "bob", "alice", "carol", "dave", "zed"], 1)]
+    documents = {
+        "competitions": {"competitions": [
+            {"id": "past", "title": "Last week's", "status": "finished"},
+            {"id": "now", "title": "Skill of the week <b>", "status": "ongoing"}]},
+        "competitions/past": {"id": "past", "title": "Last week's", "status": "finished",
+                              "skills": ["jobs"], "rows": rows[::-1]},
+        "competitions/now": {"id": "now", "title": "Skill of the week <b>", "status": "ongoing",
+                             "skills": ["jobs"], "from": "2025-08-25", "to": "2025-08-31",
+                             "rows": rows}}
+    os.makedirs(os.path.join(leaderboards, "competitions"), exist_ok=True)
+    for name, document in documents.items():
+        with open(os.path.join(leaderboards, name + ".json"), "wb") as handle:
+            handle.write(orjson.dumps(document))
+    opt_out(root, "bob")
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    front = pages(target)["index.html"]
+    shown = week_part(front, "Skill of the week &lt;b&gt;")
+    assert [t for t in shown if t in {"erin", "bob", "alice", "carol", "dave", "zed"}] == \
+        ["erin", "alice", "carol", "dave", "zed"]         # bob opted out: ranks closed up
+    assert "Last week's" not in "".join(Elements(front).text)
+    assert "bob" not in "".join(Elements(front).text)
 
 
 def test_a_hostile_account_is_text_everywhere_never_markup(site):

@@ -2,12 +2,15 @@
 the groups' statistics, the optional documents, and the page frame."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from collections import deque
+from typing import Deque, Dict, List, Optional, Tuple
 
-from ...boardfiles import Board, Row
+from ...boardfiles import ALL, Board, Row, name_field
 from ...view.display import when
 from ..leaderboard_files import LeaderboardFiles
 from .markup import DOCUMENTS, SEARCH_PAGE, esc, frame, link, member_file
+
+NEWEST = 8          # achievements the front page shows
 
 
 class SiteBase:
@@ -24,6 +27,19 @@ class SiteBase:
         self.cluster_overall: Dict[Tuple[str, str], Dict[str, Row]] = {}   # (kind, cluster)
         self.members: Dict[str, Dict[str, Row]] = {"users": {}, "groups": {}}
         self.groups: Dict[str, dict] = {}      # account -> its all-time statistics
+        self.newest: Deque[dict] = deque(maxlen=NEWEST)     # the newest achievements
+        self.achieved: Dict[Tuple[str, str], List[dict]] = {}   # (kind, name) -> theirs
+
+    def read_achievements(self) -> None:
+        """One pass over the feed: everyone's achievements over all clusters (the merged
+        scope's, and the first job on each cluster), oldest first, and the newest few."""
+        for event in self.files.events():
+            if event.get("scope") != ALL and event.get("event") != "first_job":
+                continue
+            kind = event["kind"]
+            self.achieved.setdefault((kind, event[name_field(kind)]), []).append(event)
+            if event.get("scope") == ALL:
+                self.newest.append(event)
 
     def frame(self, here: str, title: str, body: str, section: str = "",
               script: str = "") -> bytes:

@@ -9,7 +9,7 @@ from ...boardfiles import Board
 from ..leaderboard_files import ALL, Scoped
 from . import search
 from .boards import BoardPages
-from .documents import DocumentPages
+from .front import ThisWeek
 from .markup import (
     DOCUMENTS,
     FRONT,
@@ -22,7 +22,7 @@ from .markup import (
 from .members import MemberPages
 
 
-class Site(BoardPages, MemberPages, DocumentPages):
+class Site(BoardPages, MemberPages, ThisWeek):
     """Every page of the site, rendered from the board files one board at a time."""
 
     def pages(self) -> Iterator[Tuple[str, bytes]]:
@@ -32,11 +32,13 @@ class Site(BoardPages, MemberPages, DocumentPages):
             if document is not None:
                 self.documents[name] = document
         self.groups = {group["account"]: group for group in self.files.group_stats("alltime")}
+        self.read_achievements()
         for which in sorted(self.files.selections(), key=lambda w: w != member_board(w.kind)):
             board = self.files.scoped_board(which)
             self._remember(which, board)
             yield board_file(which), self.board_page(board_file(which), which, board)
-        yield "index.html", self.board_page("index.html", FRONT, self.front)
+        yield "index.html", self.board_page("index.html", FRONT, self.front,
+                                            self.this_week("index.html"))
         for kind in ("users", "groups"):
             yield f"{MEMBER_FOLDERS[kind]}.html", self.member_list(kind)
             for name in self.members[kind]:

@@ -41,7 +41,7 @@ class ThisWeek(DocumentPages):
         items = "".join(f"<li>{esc(str(event.get('day')))}: {self.achiever(here, event)} "
                         f"{html.escape(achievement_what(event))}</li>"
                         for event in reversed(self.newest))
-        return f'<h2>Newest achievements</h2><ul class="found">{items}</ul>'
+        return f'<h2>Newest achievements</h2><ul class="found feed">{items}</ul>'
 
     def achiever(self, here: str, event: dict) -> str:
         kind = event.get("kind", "users")

@@ -136,12 +136,13 @@ FIELDS = [
     (STATS, ["groups", PROJ], None),
     *[(STATS, ["groups", PROJ, field], None)
       for field in ("members", "members_99", "average_levels", "average_total_level",
-                    "total_xp", "users", "ranks")],
+                    "total_xp", "users", "ranks", "member_xp")],
     (STATS, ["groups", PROJ, "account"], "players/alice.html"),
     (STATS, ["groups", PROJ, "users", 0], "groups/proj.html"),
     (STATS, ["groups", PROJ, "average_levels", "clock_hours"], None),
     (STATS, ["groups", PROJ, "ranks", "alice"], None),
     (STATS, ["groups", PROJ, "ranks", "alice", "clock_hours"], None),
+    (STATS, ["groups", PROJ, "member_xp", "alice"], None),
     ("alltime_jobs.json", ["rows", 0, "user"], "boards/users/alltime/jobs.html"),
     *[("alltime_jobs.json", ["rows", 0, field], None)
       for field in ("rank", "value", "xp", "level")],

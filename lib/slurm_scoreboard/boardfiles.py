@@ -28,7 +28,10 @@ is None and named in :attr:`BoardFiles.problems`.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
+import re
+from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
 from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
@@ -137,6 +140,32 @@ def name_field(kind: str) -> str:
     return "account" if kind == "groups" else "user"
 
 
+# -- files rewritten only when what they show changed -----------------------------------------
+
+_ASOF = re.compile(rb'\{"asof":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"')
+_ASOF_LENGTH = len(b'{"asof":"2025-01-01T00:00:00Z"')
+
+
+def same_but_asof(old: bytes, new: bytes) -> bool:
+    """Whether two documents' bytes differ at most in the time each starts with (a board, or
+    a progress file's header line)."""
+    if len(old) != len(new):
+        return False
+    if _ASOF.match(new) is None:
+        return old == new
+    return _ASOF.match(old) is not None and old[_ASOF_LENGTH:] == new[_ASOF_LENGTH:]
+
+
+def holds_but_asof(path: str, data: bytes) -> bool:
+    """Whether the file at `path` holds `data` but for its asof (a missing, unreadable or
+    planted file does not): sb-rank then leaves it, and the time it last changed, alone."""
+    try:
+        old = read_bytes(path, len(data))
+    except (OSError, UnsafePath, ValueError):
+        return False
+    return same_but_asof(old, data)
+
+
 # -- the events of the feed (achievements.ndjson) ----------------------------------------------
 
 EVENTS = ("level", "xp_cap", "total_level", "first_job", "rank_1")
@@ -149,6 +178,76 @@ def is_event(event) -> bool:
     return (all(isinstance(event.get(field), str) for field in
                 ("id", "day", "scope", "event", name_field(event["kind"])))
             and event["event"] in EVENTS and isinstance(event.get("skill", ""), str))
+
+
+# -- progress files (history/progress.py writes them) -------------------------------------------
+
+PROGRESS_FORMAT = "slurm-scoreboard-progress"
+PROGRESS_VERSION = 1
+_ACCOUNT_LIMIT = 200           # the longest account name the store keeps (records.MAX_TEXT)
+
+
+def _progress_name(kind: str, name) -> bool:
+    """A user's plain name, or a group's account as the store keeps it."""
+    if not isinstance(name, str) or kind not in KINDS:
+        return False
+    if kind == "groups":
+        return 0 < len(name) <= _ACCOUNT_LIMIT
+    return PLAIN.fullmatch(name) is not None and name not in (".", "..")
+
+
+def _progress_header_ok(header, scope: str, kind: str) -> bool:
+    return isinstance(header, dict) and header.get("format") == PROGRESS_FORMAT and \
+        header.get("version") == PROGRESS_VERSION and header.get("scope") == scope and \
+        header.get("kind") == kind and isinstance(header.get("asof"), str)
+
+
+def _counts(values, size: int, numbers: tuple) -> bool:
+    """A list of `size` numbers of the given types, none below zero nor past any board's."""
+    return isinstance(values, list) and len(values) == size and all(
+        type(value) in numbers and 0 <= value <= _BIGGEST for value in values)
+
+
+_BIGGEST = float(1 << 63)
+
+
+def progress_entry(raw, kind: str) -> Optional[dict]:
+    """A progress line as sb-rank writes it, checked (a name of the kind; months ascending;
+    for each skill in SKILLS its XP and value per month, and the overall XP), with only the
+    fields this reader knows; None for anything else."""
+    if not isinstance(raw, dict) or not _progress_name(kind, raw.get("name")):
+        return None
+    months, points, values = raw.get("months"), raw.get("xp"), raw.get("value")
+    if not isinstance(months, list) or not all(
+            isinstance(month, str) and layout.MONTH_NAME.fullmatch(month) for month in months) \
+            or any(a >= b for a, b in zip(months, months[1:])):
+        return None
+    if not isinstance(points, dict) or not isinstance(values, dict):
+        return None
+    size = len(months)
+    if not all(_counts(points.get(skill), size, (int,)) for skill in ("overall",) + SKILLS) or \
+            not all(_counts(values.get(skill), size, (int, float)) for skill in SKILLS):
+        return None
+    return {"name": raw["name"], "months": months,
+            "xp": {skill: points[skill] for skill in ("overall",) + SKILLS},
+            "value": {skill: values[skill] for skill in SKILLS}}
+
+
+def _json_lines(handle) -> Iterator[object]:
+    """The parsed lines of an NDJSON file, each at most LINE_LIMIT bytes and BOARD_LIMIT in
+    all (what is past it is not read); a line that is not JSON is None."""
+    left = BOARD_LIMIT
+    for line in bounded_lines(handle, LINE_LIMIT):
+        if line is None:
+            yield None
+            continue
+        left -= len(line)
+        if left < 0:
+            return
+        try:
+            yield orjson.loads(line)
+        except orjson.JSONDecodeError:
+            yield None
 
 
 # -- group statistics files ----------------------------------------------------------------
@@ -577,6 +676,69 @@ class BoardFiles:
                 if event.get("kind") == kind and event.get(field) == name
                 and (event.get("scope") == scope or
                      (scope == ALL and event.get("event") == "first_job"))]
+
+    # -- progress: each name's gains per month (history/progress.py) ---------------------------
+
+    def progress(self, scope: Optional[str], kind: str, name: str) -> Optional[dict]:
+        """`name`'s line of the scope's progress file (:func:`progress_entry`: months, and each
+        skill's XP and value gained in each); None when it has none, the file is missing or
+        unreadable (then named in `problems`), or the name is a user who opted out."""
+        if not _progress_name(kind, name) or _hidden(name, self._hidden_in(kind)):
+            return None
+        for entry in self._progress_entries(scope, kind):
+            if entry["name"] == name:
+                return entry
+            if entry["name"] > name:        # the file is sorted by name
+                break
+        return None
+
+    def progress_lines(self, scope: Optional[str] = ALL, kind: str = "users") -> Iterator[dict]:
+        """Every name's line of the scope's progress file, read a line at a time, without
+        opted-out users and lines that are not one."""
+        hidden = self._hidden_in(kind)
+        for entry in self._progress_entries(scope, kind):
+            if entry["name"] not in hidden:
+                yield entry
+
+    def progress_header(self, scope: Optional[str] = ALL, kind: str = "users"
+                        ) -> Optional[dict]:
+        """The progress file's header (asof: when its lines last changed), None without one."""
+        with self._progress_file(scope, kind) as lines:
+            header = None if lines is None else next(lines, None)
+        return header if isinstance(header, dict) else None
+
+    def _progress_entries(self, scope: Optional[str], kind: str) -> Iterator[dict]:
+        with self._progress_file(scope, kind) as lines:
+            if lines is None or next(lines, None) is None:
+                return
+            for raw in lines:
+                entry = progress_entry(raw, kind)
+                if entry is not None:
+                    yield entry
+
+    @contextmanager
+    def _progress_file(self, scope: Optional[str], kind: str
+                       ) -> Iterator[Optional[Iterator[object]]]:
+        """The file's parsed lines after a checked header (None: missing or unreadable; a
+        header that is not one is named in `problems`), BOARD_LIMIT bytes at most."""
+        try:
+            path = layout.progress_file(self.root, scope or ALL, kind)
+            fd = open_file(path)
+        except FileNotFoundError:
+            yield None
+            return
+        except (OSError, UnsafePath, ValueError) as err:
+            self._problem(f"progress of {safe_text(str(scope))}: {_reason(err)}")
+            yield None
+            return
+        with os.fdopen(fd, "rb") as handle:
+            lines = _json_lines(handle)
+            header = next(lines, None)
+            if not _progress_header_ok(header, scope or ALL, kind):
+                self._problem(f"{path}: not a progress file sb-rank writes")
+                yield None
+                return
+            yield itertools.chain([header], lines)
 
     def _raw_events(self) -> Iterator[dict]:
         try:

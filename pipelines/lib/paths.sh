@@ -53,11 +53,15 @@ sb_path() {
     summary_together) printf '%s/leaderboards/.cache/all.json' "$SB_ROOT" ;;
     history_record) printf '%s/leaderboards/history.json' "$SB_ROOT" ;;
     history_checkpoint) printf '%s/leaderboards/history_checkpoint.json' "$SB_ROOT" ;;
+    history_months) printf '%s/leaderboards/history_months.ndjson' "$SB_ROOT" ;;
     achievements_file) printf '%s/leaderboards/achievements.ndjson' "$SB_ROOT" ;;
     records_file) printf '%s/leaderboards/records.json' "$SB_ROOT" ;;
     competitions_file) printf '%s/leaderboards/competitions.json' "$SB_ROOT" ;;
     competition_dir) printf '%s/leaderboards/competitions' "$SB_ROOT" ;;
     competition_file) printf '%s/leaderboards/competitions/%s.json' "$SB_ROOT" "$2" ;;
+    progress_dir) printf '%s/leaderboards/progress' "$SB_ROOT" ;;
+    progress_all) printf '%s/leaderboards/progress/all_%s.ndjson' "$SB_ROOT" "$2" ;;
+    progress_cluster) printf '%s/leaderboards/progress/cluster-%s_%s.ndjson' "$SB_ROOT" "$SB_CLUSTER" "$2" ;;
     *) printf 'sb_path: no path %s\n' "$1" >&2; return 1 ;;
   esac
 }

@@ -2,7 +2,8 @@
 is lost, nothing half-written stays, and the files are the ones an uninterrupted run writes:
 
 - sb-rank's rebuild (boards, group statistics, index.json, rebuild.json, history.json,
-  achievements.ndjson, records.json, the competitions, the summaries and sums in .cache/):
+  achievements.ndjson, records.json, the competitions, the progress files, the history
+  checkpoint and its months file, the summaries and sums in .cache/):
   after a kill and a rerun (as a poll reruns it, with --if-changed) every file under
   leaderboards/ equals what an uninterrupted rebuild writes, modes included, no temporary file
   is left, and every summary kept holds what the store holds now; so too for the rebuild
@@ -218,6 +219,8 @@ def leaderboard_kind(path):
     """The kind of a file sb-rank writes: its path without the cluster, window, skill and
     competition named."""
     path = re.sub(r"/clusters/[^/]+", "/clusters/C", path)
+    path = re.sub(r"/progress/(all|cluster-[^/]+)_(users|groups)\.ndjson$",
+                  "/progress/S_K.ndjson", path)
     path = re.sub(r"(alltime|rolling-[0-9]+d|month)_stats\.json$", "W_stats.json", path)
     path = re.sub(r"(alltime|rolling-[0-9]+d|month)_[a-z_]+\.json$", "W_M.json", path)
     return re.sub(r"/competitions/[^/]+\.json$", "/competitions/ID.json", path)
@@ -234,7 +237,7 @@ def test_a_rebuild_killed_at_any_write_point_then_rerun_writes_what_an_uninterru
     assert {"/leaderboards/clusters/C/groups/W_stats.json", "/leaderboards/W_M.json",
             "/leaderboards/history.json", "/leaderboards/rebuild.json",
             "/leaderboards/competitions/ID.json", "/leaderboards/.cache/clusters/C",
-            "/leaderboards/.cache/all.json"} <= \
+            "/leaderboards/.cache/all.json", "/leaderboards/progress/S_K.ndjson"} <= \
         {kind[len(probe):] for kind in kinds}
     for point in representative_points(points, leaderboard_kind):
         root = linked_copy(rebuild_base, rebuild_base.parent / f"kill-{point}")
@@ -280,7 +283,7 @@ def checkpoint_base(tmp_path_factory):
 
 
 HISTORY_FILES = ("achievements.ndjson", "records.json", "competitions", "history",
-                 "history_checkpoint.json")
+                 "history_checkpoint.json", "history_months.ndjson", "progress")
 
 
 def test_a_rebuild_that_moves_the_history_checkpoint_killed_at_any_of_its_points_is_exact(
@@ -295,8 +298,9 @@ def test_a_rebuild_that_moves_the_history_checkpoint_killed_at_any_of_its_points
     history = [point for point in representative_points(points, leaderboard_kind)
                if os.path.relpath(points[point - 1][1], leaderboards(probe)).startswith(
                    HISTORY_FILES)]
-    assert "history_checkpoint.json" in {os.path.basename(points[point - 1][1])
-                                         for point in history}
+    killed_in = {os.path.relpath(points[point - 1][1], leaderboards(probe)) for point in history}
+    assert {"history_checkpoint.json", "history_months.ndjson"} <= killed_in and \
+        any(path.startswith("progress" + os.sep) for path in killed_in)
     for point in history:
         root = linked_copy(checkpoint_base, checkpoint_base.parent / f"kill-{point}")
         assert rank_if_changed(root, point).killed, point

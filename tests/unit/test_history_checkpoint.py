@@ -10,6 +10,7 @@ from the first day: its files are still exact.
 """
 import hashlib
 import os
+import re
 import shutil
 from datetime import date, timedelta
 
@@ -124,7 +125,8 @@ def history_pass(root, today):
 
 
 def written(root):
-    """relative path -> bytes of every file the pass wrote but the checkpoint."""
+    """relative path -> bytes of every file the pass wrote but the checkpoint (a progress
+    file's asof, the time its lines last changed, left out)."""
     top = layout.leaderboards(root)
     found = {}
     for folder, _, names in os.walk(top):
@@ -132,8 +134,14 @@ def written(root):
             path = os.path.join(folder, name)
             if path != checkpoint.path(root):
                 with open(path, "rb") as handle:
-                    found[os.path.relpath(path, top)] = handle.read()
+                    data = handle.read()
+                if folder == layout.path(root, "progress_dir"):
+                    data = ASOF.sub(b'{"asof":"-"', data, count=1)
+                found[os.path.relpath(path, top)] = data
     return found
+
+
+ASOF = re.compile(rb'^\{"asof":"[^"]*"')
 
 
 def checkpoint_lines(root):
@@ -303,7 +311,7 @@ PLANTED = {
     "totals that are no list": lambda s: setitem(s, "totals", {}),
 }
 HEADS = {
-    "another format": lambda h: setitem(h, "format", 2),
+    "another format": lambda h: setitem(h, "format", checkpoint.FORMAT + 1),
     "another version": lambda h: setitem(h, "version", "0.0.1"),
     "other code": lambda h: setitem(h, "code", "0" * 64),
     "a month after the target": lambda h: setitem(h, "month", "2024-03"),
@@ -317,6 +325,58 @@ HEADS = {
     or setitem(h["achievements"], "sha256", "0" * 64),
     "more achievements than there are": lambda h: setitem(h["achievements"], "bytes", 1 << 30),
     "a state of another size": lambda h: setitem(h["state"], "bytes", 3),
+    "months it did not write": lambda h: setitem(h["months"], "identity", "-")
+    or setitem(h["months"], "sha256", "0" * 64),
+    "months of another size": lambda h: setitem(h["months"], "bytes", 7),
+    "months that are not described": lambda h: setitem(h, "months", None),
+}
+
+
+def rewritten_months(root, change):
+    """The months file with its lines changed, and the head naming it as it is now (its
+    identity, size and digest): only the checks of what it says can refuse it."""
+    where = checkpoint.months_path(root)
+    with open(where, "rb") as handle:
+        lines = [orjson.loads(line) for line in handle]
+    lines = change(lines)
+    data = b"".join((line if isinstance(line, bytes) else orjson.dumps(line)) + b"\n"
+                    for line in lines)
+    with open(where, "wb") as handle:
+        handle.write(data)
+    rewritten(root, change_head=lambda head: setitem(head, "months", {
+        "bytes": len(data), "identity": layout_identity(where),
+        "sha256": hashlib.sha256(data).hexdigest()}))
+
+
+def layout_identity(path):
+    from slurm_scoreboard.core.files import identity
+    return identity(path)
+
+
+def first_month_line(lines, scope="hammer"):
+    return next(line for line in lines if line[0] == scope and len(line[3]) > 1)
+
+
+def changed(lines, change):
+    change(lines)
+    return lines
+
+
+MONTHS = {
+    "gains that do not add up": lambda ls: changed(
+        ls, lambda ls: first_month_line(ls)[4].__setitem__(0, first_month_line(ls)[4][0] + 1)),
+    "a month of the checkpoint's": lambda ls: changed(
+        ls, lambda ls: first_month_line(ls)[3].__setitem__(-1, "2024-02")),
+    "months out of order": lambda ls: changed(
+        ls, lambda ls: first_month_line(ls)[3].reverse()),
+    "a name left out": lambda ls: ls[1:],
+    "a name given twice": lambda ls: ls + ls[:1],
+    "a name that is a path": lambda ls: changed(
+        ls, lambda ls: first_month_line(ls).__setitem__(2, "../../etc")),
+    "a negative gain": lambda ls: changed(
+        ls, lambda ls: first_month_line(ls)[4].__setitem__(0, -1)),
+    "a line that is not JSON": lambda ls: ls[:-1] + [b"[1, 2"],
+    "a line that is no list": lambda ls: ls[:-1] + [{"scope": "all"}],
 }
 
 
@@ -356,6 +416,43 @@ def test_a_head_that_does_not_hold_is_refused_and_the_pass_starts_from_the_first
     rewritten(root, change_head=HEADS[change])
     outcome = history_pass(root, site.today())
     assert outcome.resumed is None and outcome.refused, change
+    assert written(root) == reference
+
+
+@pytest.mark.parametrize("change", sorted(MONTHS))
+def test_planted_monthly_gains_are_refused_and_the_pass_starts_from_the_first_day(
+        planted_base, tmp_path, change):
+    site, reference, root = planted_copy(planted_base, tmp_path)
+    rewritten_months(root, MONTHS[change])
+    outcome = history_pass(root, site.today())
+    assert outcome.resumed is None and outcome.refused, change
+    assert written(root) == reference
+
+
+def test_monthly_gains_rewritten_as_they_were_are_used(planted_base, tmp_path):
+    """The checks of the months file refuse what does not hold, not a file written anew."""
+    site, reference, root = planted_copy(planted_base, tmp_path)
+    rewritten_months(root, lambda lines: lines)
+    outcome = history_pass(root, site.today())
+    assert (outcome.resumed, outcome.refused) == ("2024-02", "")
+    assert written(root) == reference
+
+
+@pytest.mark.parametrize("what", ["missing", "symlink", "folder"])
+def test_a_months_file_that_is_no_file_is_refused(planted_base, tmp_path, what):
+    site, reference, root = planted_copy(planted_base, tmp_path)
+    where = checkpoint.months_path(root)
+    os.unlink(where)
+    if what == "symlink":
+        os.symlink(os.path.join(root, "leaderboards", "records.json"), where)
+    elif what == "folder":
+        os.mkdir(where)
+    if what == "folder":            # refused, and written over as no other file is
+        with pytest.raises(IsADirectoryError):
+            history_pass(root, site.today())
+        return
+    outcome = history_pass(root, site.today())
+    assert outcome.resumed is None and "months" in outcome.refused
     assert written(root) == reference
 
 

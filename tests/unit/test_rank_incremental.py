@@ -3,8 +3,9 @@ exactly what a full rebuild writes:
 
 - after random polls (jobs added to random clusters, jobs ending on a window's first or last
   second, measured usage, opt-outs added and removed, the UTC day rolling over through
-  SLURM_SB_NOW or --now), every board, group statistics file and the index of a root rebuilt
-  poll after poll with its kept summaries are, but for their time stamps, those a full
+  SLURM_SB_NOW or --now), every board, group statistics file, progress file (each name's
+  gains per month, from the history pass resumed from its checkpoint) and the index of a root
+  rebuilt poll after poll with its kept summaries are, but for their time stamps, those a full
   rebuild of a fresh copy of it without the summaries writes;
 - a board is written only when what it shows changed, and then carries the rebuild's time; one
   left alone keeps the time it was last written;
@@ -32,7 +33,7 @@ USERS = ("ann", "bo", "cy", "dee", "eve", "fay")
 ACCOUNTS = ("phys", "chem", "bio")
 START = datetime(2025, 8, 29, 9, 30, tzinfo=timezone.utc)
 BOOKKEEPING = {"rebuild.json", "history.json", "achievements.ndjson", "records.json",
-               "competitions.json", "history_checkpoint.json"}
+               "competitions.json", "history_checkpoint.json", "history_months.ndjson"}
 
 
 def iso(moment):
@@ -59,8 +60,9 @@ def rank(root, now, *args, through_env=False):
 
 
 def leaderboard_files(root):
-    """relative path -> bytes of every board, statistics file and the index (what a rebuild
-    must write exactly), without the summaries and the history pass's files."""
+    """relative path -> bytes of every board, statistics file, progress file and the index
+    (what a rebuild must write exactly), without the summaries and the history pass's other
+    files."""
     top = os.path.join(root, "leaderboards")
     found = {}
     for folder, subfolders, names in os.walk(top):
@@ -302,8 +304,10 @@ def test_a_poll_of_one_cluster_reads_what_it_changed_and_writes_only_boards_that
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed, "the poll changed boards"
     assert all(name.startswith(("clusters/hammer/", ".cache/clusters/hammer.json",
-                                ".cache/all.json", "groups/")) or "/" not in name
+                                ".cache/all.json", "groups/", "progress/all_",
+                                "progress/cluster-hammer_")) or "/" not in name
                for name in changed), changed
+    assert "progress/cluster-hammer_users.ndjson" in changed     # and not anvil's nor vise's
     summary = orjson.loads(ran.stdout)
     assert summary["written"] == len([name for name in changed if name.endswith(".json") and
                                       "_stats" not in name and not name.startswith(".")

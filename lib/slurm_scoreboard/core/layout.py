@@ -20,7 +20,7 @@ from .names import check_name
 TOP_FOLDERS = ("clusters", "leaderboards", "config")
 
 # name -> template relative to the root ({cluster}, {user}, {month}, {day}, {cursor}, {ident},
-# {window}, {metric} are filled in; each is a plain name, checked before it is used)
+# {window}, {metric}, {kind} are filled in; each is a plain name, checked before it is used)
 PATHS: Dict[str, str] = {
     # config/: the site's, written by hand or by sb-probe
     "sharing_config": "config/sharing.json",
@@ -75,11 +75,15 @@ PATHS: Dict[str, str] = {
     "summary_together": "leaderboards/.cache/all.json",
     "history_record": "leaderboards/history.json",
     "history_checkpoint": "leaderboards/history_checkpoint.json",
+    "history_months": "leaderboards/history_months.ndjson",
     "achievements_file": "leaderboards/achievements.ndjson",
     "records_file": "leaderboards/records.json",
     "competitions_file": "leaderboards/competitions.json",
     "competition_dir": "leaderboards/competitions",
     "competition_file": "leaderboards/competitions/{ident}.json",
+    "progress_dir": "leaderboards/progress",
+    "progress_all": "leaderboards/progress/all_{kind}.ndjson",
+    "progress_cluster": "leaderboards/progress/cluster-{cluster}_{kind}.ndjson",
 }
 _CHECKED = {"cluster": "cluster", "user": "user", "cursor": "cursor", "ident": "competition"}
 
@@ -244,6 +248,19 @@ def competitions_config(root: str) -> str:
 def summary_file(root: str, cluster: str) -> str:
     """A cluster's window summaries, kept between rebuilds (rank/summaries.py)."""
     return path(root, "summary_file", cluster=cluster)
+
+
+PROGRESS_KINDS = ("users", "groups")
+
+
+def progress_file(root: str, scope: str, kind: str) -> str:
+    """What one scope's users or groups gained each month (history/progress.py): scope "all"
+    (every cluster merged) or a cluster's name."""
+    if kind not in PROGRESS_KINDS:
+        raise ValueError(f"no progress file of {kind!r}")
+    if scope == "all":
+        return path(root, "progress_all", kind=kind)
+    return path(root, "progress_cluster", cluster=scope, kind=kind)
 
 
 def history_record(root: str) -> str:

@@ -10,7 +10,10 @@ head   ``{"format", "version", "code", "month", "rates", "optout", "rollups",
        source of the modules the pass runs; ``rollups`` lists every rollup of a month before
        ``month`` as ``[cluster, month, identity, sha256]``; ``achievements`` the first
        ``bytes`` of achievements.ndjson (the events dated before ``month``) with that file's
-       identity and their sha256; ``state`` the second line's length and sha256.
+       identity and their sha256; ``state`` the second line's length and sha256; ``months``
+       the bytes, identity and sha256 of ``leaderboards/history_months.ndjson``, written with
+       it: every name's gains in each month before ``month`` (progress.py; one line a name,
+       ``[scope, kind, name, months, sums]``), which the charts' files are made of.
 state  ``{"totals", "leaders", "records", "competitions"}``: every name's cumulative totals
        (the achievements' XP and levels follow from them), who holds rank 1 on each all-time
        board, the records with the week in progress, and each competition's sums. Names, not
@@ -21,8 +24,9 @@ the XP rates and who opted out are this pass's; every rollup it names is there w
 identity or the same bytes, and no other is (a new cluster counts from its first month on);
 the achievements file still begins with its events; its state is the bytes the head names, of
 the right shape (names checked as the store checks them, vectors in bounds, sums that agree
-across scopes, days inside their months); and every competition configured now is in it or
-starts after its month. Anything else (a late job in an older month, a changed config, a
+across scopes, days inside their months); the months file is the one it names (its identity,
+or else its bytes) and its monthly gains add up to the totals, name by name; and every
+competition configured now is in it or starts after its month. Anything else (a late job in an older month, a changed config, a
 damaged or planted file) and the pass starts from the first day, and keeps a new checkpoint.
 """
 from __future__ import annotations
@@ -32,6 +36,7 @@ import importlib
 import os
 import re
 import stat
+from array import array
 from functools import lru_cache
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -42,27 +47,29 @@ from ..boardfiles import KINDS
 from ..core import layout
 from ..core.files import atomic_write, identity, lexists, open_file, read_bytes, remove_synced
 from ..core.names import check_name
+from ..core.ndjson import LINE_LIMIT, bounded_lines
 from ..core.optout import OptOut
 from ..core.windows import month_last_day
 from ..errors import JournalCorrupt, StoreBusy, StoreCorrupt, UnsafePath
 from ..store import reading
 from ..store.metrics import METRICS
 from ..store.store import is_account, is_vector, object_bytes
-from . import history
+from . import history, progress
 from .competitions import Competition, is_day
 from .history import SKILLS, Key, Ledger, Months, Vector, monday_of, sunday_of, week_label
+from .progress import Gains
 from .recordbook import PERIODS, Best, RecordBook, Slot
 
-FORMAT = 1                       # raised whenever what the state means changes
+FORMAT = 2                       # raised whenever what the state means changes
 LIMIT = 1 << 31                  # bytes of a checkpoint; more was not written by sb-rank
 HEX = re.compile(r"[0-9a-f]{64}")
 HEAD = {"format", "version", "code", "month", "rates", "optout", "rollups", "achievements",
-        "state"}
+        "state", "months"}
 # the modules whose source the state depends on: a site that updates the code within a version
 # starts from the first day once
 CODE = ("boardfiles", "core.xp", "core.windows", "store.metrics", "store.store",
         "store.reading", "history.history", "history.achievements", "history.recordbook",
-        "history.competitions", "history.checkpoint", "history.chronicle")
+        "history.competitions", "history.checkpoint", "history.chronicle", "history.progress")
 STATE = {"totals", "leaders", "records", "competitions"}
 Rollup = Tuple[str, str, str, str]           # cluster, month, identity, sha256
 Definition = tuple                           # a competition: what its sums depend on
@@ -89,6 +96,7 @@ class State(NamedTuple):
     month: Optional[str]
     week_gains: Dict[Key, Vector]
     competitions: Dict[Definition, Sums]
+    progress: Dict[Key, Gains]
 
 
 class Found(NamedTuple):
@@ -106,10 +114,15 @@ class Snapshot(NamedTuple):
     state: bytes
     achievements: Tuple[int, str]             # bytes, sha256
     rollups: List[Rollup]
+    months: bytes                             # the months file (progress.encode)
 
 
 def path(root: str) -> str:
     return layout.path(root, "history_checkpoint")
+
+
+def months_path(root: str) -> str:
+    return layout.path(root, "history_months")
 
 
 @lru_cache(maxsize=1)
@@ -162,8 +175,11 @@ def encode_state(totals: Dict[Key, Vector], leaders: Dict[Tuple[str, str, int], 
 
 
 def write(root: str, inputs: Inputs, snapshot: Snapshot) -> None:
-    """The checkpoint of `snapshot`, once the achievements file it names is in place."""
+    """The checkpoint of `snapshot`, once the achievements file it names is in place; the
+    months file first (a pass killed between the two finds a checkpoint that does not name
+    it, and starts from the first day)."""
     achievements = layout.achievements_file(root)
+    atomic_write(months_path(root), snapshot.months)
     head = {"format": FORMAT, "version": __version__, "code": code_digest(),
             "month": snapshot.month, "rates": inputs.rates, "optout": inputs.optout,
             "rollups": snapshot.rollups,
@@ -171,15 +187,18 @@ def write(root: str, inputs: Inputs, snapshot: Snapshot) -> None:
                              "identity": identity(achievements),
                              "sha256": snapshot.achievements[1]},
             "state": {"bytes": len(snapshot.state),
-                      "sha256": hashlib.sha256(snapshot.state).hexdigest()}}
+                      "sha256": hashlib.sha256(snapshot.state).hexdigest()},
+            "months": {"bytes": len(snapshot.months), "identity": identity(months_path(root)),
+                       "sha256": hashlib.sha256(snapshot.months).hexdigest()}}
     atomic_write(path(root), orjson.dumps(head, option=orjson.OPT_APPEND_NEWLINE)
                  + snapshot.state + b"\n")
 
 
 def remove(root: str) -> None:
     """No checkpoint (one the pass could not use, when it kept none in its place)."""
-    if lexists(path(root)):
-        remove_synced(path(root))
+    for where in (path(root), months_path(root)):
+        if lexists(where):
+            remove_synced(where)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -198,6 +217,8 @@ def read(root: str, inputs: Inputs, months: Months, contests: Sequence[Competiti
         _check_inputs(head, inputs)
         rollups = _check_rollups(root, head["rollups"], head["month"], months, wait)
         state = _state(line, head, inputs.clusters)
+        state = state._replace(progress=_months(root, head["months"], state.totals,
+                                                inputs.clusters, head["month"]))
         _check_competitions(state, head["month"], contests)
     except Refused as why:
         return None, str(why)
@@ -308,7 +329,7 @@ def _state(line: bytes, head: dict, clusters: List[str]) -> State:
     _check_book(week, book_month, week_gains, totals, month)
     return State(totals, _leaders(state["leaders"], totals, clusters),
                  _best(records["best"], clusters, month), week, book_month, week_gains,
-                 _competitions(state["competitions"], month, clusters))
+                 _competitions(state["competitions"], month, clusters), {})
 
 
 def _name_ok(kind: str, name) -> bool:
@@ -372,6 +393,67 @@ def _check_book(week, month, week_gains: Dict[Key, Vector], totals: Dict[Key, Ve
         total = totals.get(key)
         if total is None or any(g > t for g, t in zip(gain, total)):
             raise Refused("week gains beyond the totals")
+
+
+def _months(root: str, spec, totals: Dict[Key, Vector], clusters: List[str], start: str
+            ) -> Dict[Key, Gains]:
+    """The months file the head names (its identity, or else its digest), read a line at a
+    time: every name of the totals once, with its months before `start` and its monthly sums
+    adding up to its totals."""
+    if type(spec) is not dict or set(spec) != {"bytes", "identity", "sha256"} or \
+            type(spec["bytes"]) is not int or type(spec["identity"]) is not str:
+        raise Refused("malformed months")
+    where = months_path(root)
+    check = identity(where) != spec["identity"]
+    try:
+        fd = open_file(where)
+    except (OSError, UnsafePath):
+        raise Refused("its months file cannot be read") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Refused("its months file cannot be read")
+        digest, size, gains = hashlib.sha256(), 0, {}
+        for line in bounded_lines(handle, LINE_LIMIT):
+            if line is None:
+                raise Refused("a line of its months file is too long")
+            size += len(line)
+            if check:
+                digest.update(line)
+            key, entry = _month_line(line, totals, clusters, start)
+            if key in gains:
+                raise Refused("a name given twice")
+            gains[key] = entry
+    if size != spec["bytes"] or (check and digest.hexdigest() != spec["sha256"]):
+        raise Refused("its months file is not the one it names")
+    if set(gains) != set(totals):
+        raise Refused("monthly gains that are not the totals'")
+    return gains
+
+
+def _month_line(line: bytes, totals: Dict[Key, Vector], clusters: List[str], start: str
+                ) -> Tuple[Key, Gains]:
+    """[scope, kind, name, months, sums]: its months ascending and before `start`, its sums
+    (progress.WIDTH a month) adding up to the name's totals."""
+    try:
+        entry = orjson.loads(line)
+    except ValueError:
+        raise Refused("its months file is not JSON") from None
+    if type(entry) is not list or len(entry) != 5:
+        raise Refused("malformed months")
+    scope, kind, name, months, sums = entry
+    key = _key(scope, kind, name, clusters)
+    if not _months_before(months, start) or type(sums) is not list or \
+            len(sums) != len(months) * progress.WIDTH or key not in totals or \
+            progress.totals_of(sums) != [totals[key][index] for index in progress.INDICES]:
+        raise Refused("monthly gains that are not the totals'")
+    return key, (months, array("q", sums))
+
+
+def _months_before(months, start: str) -> bool:
+    """Month names, each after the one before it and before `start`."""
+    return type(months) is list and all(
+        type(month) is str and layout.MONTH_NAME.fullmatch(month) and month < start
+        for month in months) and all(a < b for a, b in zip(months, months[1:]))
 
 
 def _leaders(entries, totals: Dict[Key, Vector], clusters: List[str]

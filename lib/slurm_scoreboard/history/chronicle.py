@@ -4,6 +4,7 @@
     leaderboards/records.json               records per skill, period, kind and scope
     leaderboards/competitions.json          every competition: id, title, skills, days, status
     leaderboards/competitions/<id>.json     one competition's standings
+    leaderboards/progress/*.ndjson          each name's gains per month (progress.py)
 
 Each is written atomically; a competition no longer configured loses its file. Readers read
 them through boardfiles.py, which leaves out users who opted out since they were written.
@@ -39,7 +40,7 @@ from ..core.files import (
 )
 from ..core.optout import OptOut, opted_out
 from ..errors import OptOutUnreadable, UnsafePath
-from . import checkpoint, competitions, history
+from . import checkpoint, competitions, history, progress
 from .achievements import Achievements
 from .recordbook import RecordBook
 
@@ -69,8 +70,9 @@ def due(root: str, now: datetime, every: float) -> bool:
     if not isinstance(asof, str) or asof[:10] != times.to_iso(now)[:10] or \
             record.get("inputs") != _inputs(root):
         return True
-    if not all(os.path.isfile(path) for path in (layout.achievements_file(root), layout.records_file(root),
-                                                  layout.competitions_file(root))):
+    if not all(os.path.isfile(path) for path in (
+            layout.achievements_file(root), layout.records_file(root),
+            layout.competitions_file(root), layout.progress_file(root, "all", "users"))):
         return True
     try:
         elapsed = (now - times.from_iso(asof)).total_seconds()
@@ -131,6 +133,7 @@ def run(root: str, clusters: List[str], rates: Dict[str, float], optout: OptOut,
             months=months, ledger=walk.ledger) if batch[0] <= today)
         totals = walk.days(batches)
     atomic_write(layout.records_file(root), _dump(walk.book.document(asof)))
+    progress.write(root, walk.progress.gains, clusters, rates, asof)
     warnings = []
     if contests is not None:
         _write_competitions(root, competitions.ordered(contests, today), rates, today, asof)
@@ -155,7 +158,9 @@ class _Walk:
         self.contests = contests
         self.feed = Achievements(rates, out)
         self.book = RecordBook(rates)
-        self.walk = history.Pass([self.feed, self.book, competitions.Competitions(contests)])
+        self.progress = progress.Progress()
+        self.walk = history.Pass([self.feed, self.book, competitions.Competitions(contests),
+                                  self.progress])
         self.ledger: Optional[history.Ledger] = None
         self.tally: Optional[checkpoint.Tally] = None
         self.rollups: List[checkpoint.Rollup] = []
@@ -177,6 +182,7 @@ class _Walk:
         self.feed.leaders = state.leaders
         self.book.best, self.book.week, self.book.month = state.best, state.week, state.month
         self.book.week_gains = state.week_gains
+        self.progress.gains = state.progress
         for contest in self.contests:
             contest.before, contest.during = checkpoint.sums_of(contest, state)
         self.rollups = list(found.rollups)
@@ -207,7 +213,8 @@ class _Walk:
         state = checkpoint.encode_state(self.walk.totals, self.feed.leaders, self.book,
                                         self.contests)
         self.snapshot = checkpoint.Snapshot(self.target, state, prefix,
-                                            self.rollups + ledger.rollups)
+                                            self.rollups + ledger.rollups,
+                                            progress.encode(self.progress.gains))
 
 
 def _write_competitions(root: str, contests: List[competitions.Competition],

@@ -7,34 +7,10 @@ current.
 """
 from __future__ import annotations
 
-import re
-
 import orjson
 
-from ..core.files import atomic_write, read_bytes
-from ..errors import UnsafePath
-
-_ASOF = re.compile(rb'\{"asof":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"')
-_ASOF_LENGTH = len(b'{"asof":"2025-01-01T00:00:00Z"')
-
-
-def same_but_asof(old: bytes, new: bytes) -> bool:
-    """Whether two documents' bytes differ at most in the time each starts with."""
-    if len(old) != len(new):
-        return False
-    if _ASOF.match(new) is None:
-        return old == new
-    return _ASOF.match(old) is not None and old[_ASOF_LENGTH:] == new[_ASOF_LENGTH:]
-
-
-def unchanged(path: str, data: bytes) -> bool:
-    """Whether the file at `path` holds `data` but for its asof (a missing, unreadable or
-    planted file does not)."""
-    try:
-        old = read_bytes(path, len(data))
-    except (OSError, UnsafePath, ValueError):
-        return False
-    return same_but_asof(old, data)
+from ..boardfiles import holds_but_asof
+from ..core.files import atomic_write
 
 
 class BoardWriter:
@@ -48,7 +24,7 @@ class BoardWriter:
     def write(self, path: str, document: dict, board: bool = True) -> None:
         data = orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE)
         self.boards += board
-        if not unchanged(path, data):
+        if not holds_but_asof(path, data):
             atomic_write(path, data)
             self.written += board
 

@@ -214,10 +214,16 @@ class Planted:
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 TAGS = {"html", "head", "meta", "title", "style", "body", "header", "a", "nav", "main", "h1",
         "h2", "div", "span", "strong", "aside", "ul", "li", "section", "table", "caption",
-        "thead", "tbody", "tr", "th", "td", "p", "footer", "br", "form", "input", "button"}
+        "thead", "tbody", "tr", "th", "td", "p", "footer", "br", "form", "input", "button",
+        "h3", "figure", "figcaption", "svg", "g", "line", "polyline", "circle", "rect", "text"}
 ATTRIBUTES = {"href", "class", "id", "aria-current", "lang", "charset", "name", "content",
               "http-equiv", "role", "method", "action", "type", "maxlength", "autocomplete",
-              "placeholder", "aria-label", "autofocus"}
+              "placeholder", "aria-label", "autofocus",
+              # the charts' SVG
+              "viewbox", "width", "height", "font-family", "font-size", "aria-hidden", "x", "y",
+              "x1", "x2", "y1", "y2", "cx", "cy", "r", "points", "fill", "stroke",
+              "stroke-width", "text-anchor", "preserveaspectratio", "data-month", "data-skill",
+              "data-xp", "data-value"}
 SCRIPTS = {"search.html": 2}      # the search page's index (a data block) and its own script
 
 

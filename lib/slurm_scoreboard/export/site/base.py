@@ -27,6 +27,7 @@ class SiteBase:
         self.cluster_overall: Dict[Tuple[str, str], Dict[str, Row]] = {}   # (kind, cluster)
         self.members: Dict[str, Dict[str, Row]] = {"users": {}, "groups": {}}
         self.groups: Dict[str, dict] = {}      # account -> its all-time statistics
+        self.month_groups: Dict[str, dict] = {}    # account -> its statistics this month
         self.newest: Deque[dict] = deque(maxlen=NEWEST)     # the newest achievements
         self.achieved: Dict[Tuple[str, str], List[dict]] = {}   # (kind, name) -> theirs
 

@@ -21,9 +21,9 @@ from typing import Dict, List, Sequence, Tuple
 from ...boardfiles import SKILLS
 from ...view.display import format_value, metric_title
 
-WIDTH, HEIGHT = 480, 250
-LEFT, RIGHT, TOP, BOTTOM = 46, 8, 14, 40          # the plot's margins in the viewBox
-FONT = 13
+WIDTH, HEIGHT = 400, 230
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 14, 38          # the plot's margins in the viewBox
+FONT = 14
 LAST_BARS = 24          # the bar chart shows at most the last two years
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                "Dec")
@@ -126,16 +126,16 @@ def month_axis(months: Sequence[str]) -> str:
     """Month names under the plot (thinned to fit), the year under January and the first."""
     count = len(months)
     slot = (WIDTH - LEFT - RIGHT) / max(count, 1)
-    every = math.ceil(34 / slot) if slot < 34 else 1          # a label takes 34 units
+    every = math.ceil(36 / slot) if slot < 36 else 1          # a label takes 36 units
     parts = []
     for index, month in enumerate(months):
         if index % every and index != count - 1:
             continue
         x = x_of(index, count)
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
+        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 17}" text-anchor="middle">'
                      f'{MONTH_NAMES[int(month[5:7]) - 1]}</text>')
         if index == 0 or month.endswith("-01"):
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 31}" text-anchor="middle">'
+            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 33}" text-anchor="middle">'
                          f'{month[:4]}</text>')
     return "".join(parts)
 
@@ -177,7 +177,7 @@ def gains_chart(gains: Gains) -> str:
     count = len(months)
     width = min(36.0, (WIDTH - LEFT - RIGHT) / max(count, 1) * 0.7)
     parts = [grid]
-    for index, month in enumerate(months):
+    for index in range(count):
         parts.append(bar(gains, first + index, x_of(index, count) - width / 2, width, highest))
         if count <= 12 and totals[index]:
             parts.append(f'<text x="{x_of(index, count):.1f}" '

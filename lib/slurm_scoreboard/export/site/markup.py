@@ -76,14 +76,15 @@ td .note{white-space:nowrap}
 .week h2{margin-top:.2rem}
 ul.found{list-style:none;padding:0;margin:.5rem 0}
 ul.found li{padding:.25rem .45rem;border-bottom:1px solid #b09c78;overflow-wrap:anywhere}
-figure.chart{margin:.4rem 0 1rem;padding:.4rem;background:#e2dbc8;border:2px solid #5d4a33;
-border-radius:3px}
-figure.chart svg{display:block;width:100%;height:auto}
+.charts{display:flex;flex-wrap:wrap;gap:.8rem;margin:.4rem 0 1rem}
+figure.chart{flex:1 1 22rem;min-width:0;margin:0;padding:.4rem;background:#e2dbc8;
+border:2px solid #5d4a33;border-radius:3px}
+svg.chart{display:block;width:100%;height:auto;max-width:40rem;margin:0 auto}
 figure.chart figcaption{font-weight:bold;color:#3e2a12;text-align:center}
 ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem .9rem;justify-content:center;
-margin:.3rem 0 0;padding:0;font-size:.9rem}
-ul.legend i{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;
-vertical-align:-.1rem;border:1px solid #2e2416}
+margin:.3rem 0;padding:0;font-size:.9rem}
+svg.key{width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-.05rem}
+svg.share{width:5rem;height:.7rem;vertical-align:-.05rem}
 footer{color:#c9b898;text-align:center;font-size:.8rem;padding:.3rem 1rem 1.5rem}
 @media (max-width:700px){
 body{font-size:14px}

@@ -32,6 +32,9 @@ class Site(BoardPages, MemberPages, ThisWeek):
             if document is not None:
                 self.documents[name] = document
         self.groups = {group["account"]: group for group in self.files.group_stats("alltime")}
+        if "month" in self.files.index.windows:
+            self.month_groups = {group["account"]: group
+                                 for group in self.files.group_stats("month")}
         self.read_achievements()
         for which in sorted(self.files.selections(), key=lambda w: w != member_board(w.kind)):
             board = self.files.scoped_board(which)
@@ -41,13 +44,23 @@ class Site(BoardPages, MemberPages, ThisWeek):
                                             self.this_week("index.html"))
         for kind in ("users", "groups"):
             yield f"{MEMBER_FOLDERS[kind]}.html", self.member_list(kind)
-            for name in self.members[kind]:
-                yield member_file(kind, name), self.member_page(kind, name)
+            for name, progress in self.with_progress(kind):
+                yield member_file(kind, name), self.member_page(kind, name, progress)
         for name, title in DOCUMENTS:
             if name in self.documents:
                 yield f"{name}.html", self.document_page(name, title)
         yield SEARCH_PAGE, self.frame(SEARCH_PAGE, "Search", search.body(self.members), "search",
                                       search.SCRIPT)
+
+    def with_progress(self, kind: str) -> Iterator[Tuple[str, Optional[dict]]]:
+        """Every player (or group) with a page, in name order, with their progress entry: the
+        progress file (sorted by name too) is read once, a line at a time, beside them."""
+        entries = self.files.progress_lines(ALL, kind)
+        pending = next(entries, None)
+        for name in sorted(self.members[kind]):
+            while pending is not None and pending["name"] < name:
+                pending = next(entries, None)
+            yield name, pending if pending is not None and pending["name"] == name else None
 
     def _remember(self, which: Scoped, board: Optional[Board]) -> None:
         """Keep what the personal and group pages need: the merged boards' rows by name, each

@@ -28,6 +28,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from export_helpers import HOSTILE, export, ranked_root
 
+from slurm_scoreboard.export.site import charts
+
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 HOSTILE_PAGE = "groups/~" + hashlib.sha256(HOSTILE.encode()).hexdigest()[:32] + ".html"
 
@@ -47,22 +49,27 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-# The probe: `page` (a path of the site) in a frame the size of the window; at each load of the
+# The probe: `page` (a path of the site) in a frame of the window's size (in pixels: headless
+# Chromium lays a window narrower than 500 pixels out at 500, but a frame at its own width, as
+# a phone's browser does; a screenshot is taken at the size asked); at each load of the
 # frame it notes the frame's URL, first heading, layout width and charts' boxes, then does the
 # next of `steps` (a search: fill the first search form with the text and send it).
 PROBE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
-<pre id="seen"></pre><iframe id="frame" style="position:fixed;top:0;left:0;width:100vw;
-height:100vh;border:0"></iframe><script>
+<pre id="seen"></pre><iframe id="frame" style="position:fixed;top:0;left:0;border:0;
+width:%(width)dpx;height:%(height)dpx"></iframe><script>
 var steps = %(steps)s, seen = [], frame = document.getElementById("frame");
 frame.onload = function () {
   var w = frame.contentWindow, d = frame.contentDocument, heading = d.querySelector("h1");
-  var charts = Array.prototype.map.call(d.querySelectorAll("svg.chart"), function (svg) {
-    var box = svg.getBoundingClientRect();
-    return [box.left, box.top + w.scrollY, box.width, box.height];
-  });
+  function boxes(selector) {
+    return Array.prototype.map.call(d.querySelectorAll(selector), function (element) {
+      var box = element.getBoundingClientRect();
+      return [box.left, box.top + w.scrollY, box.width, box.height];
+    });
+  }
   seen.push({url: w.location.href, h1: heading ? heading.textContent : null,
              scrollWidth: d.documentElement.scrollWidth, innerWidth: w.innerWidth,
-             charts: charts, images: d.querySelectorAll("img").length});
+             charts: boxes("svg.chart"), weeks: boxes("div.week"),
+             images: d.querySelectorAll("img").length});
   document.getElementById("seen").textContent = JSON.stringify(seen);
   var step = steps.shift();
   if (step !== undefined) {
@@ -84,7 +91,8 @@ class SiteHandler(QuietHandler):
             return super().do_GET()
         query = parse_qs(parts.query)
         page = "/" + query["page"][0]
-        body = PROBE % {"steps": json.dumps(query.get("step", [])), "page": json.dumps(page)}
+        body = PROBE % {"steps": json.dumps(query.get("step", [])), "page": json.dumps(page),
+                        "width": int(query["width"][0]), "height": int(query["height"][0])}
         data = body.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -116,7 +124,8 @@ def served(site):
 
 def probe(chromium, profile, served, page, *steps, size=(1280, 800)):
     """What the probe page saw at each load of `page`'s frame (see PROBE)."""
-    url = served + "probe?page=" + quote(page) + "".join("&step=" + quote(s) for s in steps)
+    url = served + f"probe?width={size[0]}&height={size[1]}&page=" + quote(page) + \
+        "".join("&step=" + quote(s) for s in steps)
     text = browse(chromium, profile, url, "--dump-dom", "--virtual-time-budget=10000",
                   f"--window-size={size[0]},{size[1]}")
     found = re.search(r'<pre id="seen">(.*?)</pre>', text, re.S)
@@ -168,6 +177,51 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
+def png_pixels(path):
+    """(width, height, rows): each row a list of RGB bytes (8-bit RGB or RGBA PNG)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    chunks, at, head = [], 8, None
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBB", data[at + 8:at + 18])
+        elif kind == b"IDAT":
+            chunks.append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    width, height, depth, colour = head
+    assert depth == 8 and colour in (2, 6), head
+    size = 3 if colour == 2 else 4
+    raw, stride, rows, above = zlib.decompress(b"".join(chunks)), width * size, [], None
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        previous = above or bytearray(stride)
+        for x in range(stride):
+            a = line[x - size] if x >= size else 0
+            b, c = previous[x], previous[x - size] if x >= size else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 255
+            elif kind == 2:
+                line[x] = (line[x] + b) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([bytes(line[i:i + 3]) for i in range(0, stride, size)])
+        above = line
+    return width, height, rows
+
+
+def pixels_in(path, left, top, width, height):
+    """The RGB bytes of the pixels of a box of a screenshot."""
+    _, _, rows = png_pixels(path)
+    return [pixel for row in rows[int(top):int(top + height)]
+            for pixel in row[int(left):int(left + width)]]
+
+
 def png_colours(path):
     """How many byte values the image's pixels use (a blank page uses very few)."""
     with open(path, "rb") as handle:
@@ -199,18 +253,37 @@ def test_a_hostile_account_is_shown_as_text_not_run(chromium, served, tmp_path):
     assert any(HOSTILE.replace("\n", "\\n") in cells for cells in board.rows)
 
 
+SHOTS = {"front": "index.html", "player": "players/alice.html", "group": "groups/proj.html",
+         "hostile-group": HOSTILE_PAGE}
+CHART_COLOURS = {bytes.fromhex(colour[1:]) for colour in charts.COLOURS.values()}
+
+
 @pytest.mark.parametrize("size", sorted(SIZES))
-@pytest.mark.parametrize("page", ["index.html", HOSTILE_PAGE])
-def test_screenshots_at_desktop_and_phone_sizes(chromium, served, tmp_path, size, page):
+@pytest.mark.parametrize("name", sorted(SHOTS))
+def test_screenshots_at_desktop_and_phone_sizes(chromium, served, tmp_path, size, name):
+    """Nothing is wider than the window; a player's or group's page shows its charts in the
+    first screen (pixels of the charts' colours inside the first chart's box), the front page
+    its week."""
     width, height = SIZES[size]
+    (seen,) = probe(chromium, tmp_path / "profile", served, SHOTS[name], size=(width, height))
+    assert seen["innerWidth"] == width
+    assert seen["scrollWidth"] <= seen["innerWidth"], seen
     folder = os.environ.get("SB_SCREENSHOTS") or str(tmp_path)
     os.makedirs(folder, exist_ok=True)
-    name = "front" if page == "index.html" else "hostile-group"
     shot = os.path.join(folder, f"{name}-{size}-{width}x{height}.png")
-    browse(chromium, tmp_path / "profile", served + page, f"--screenshot={shot}",
+    browse(chromium, tmp_path / "profile", served + SHOTS[name], f"--screenshot={shot}",
            f"--window-size={width},{height}")
     assert png_size(shot) == (width, height)
     assert png_colours(shot) > 50
+    if name == "front":
+        (left, top, box_width, box_height), = seen["weeks"]
+        assert top < height and box_width > width / 2 and box_height > 50
+        return
+    assert len(seen["charts"]) == 2
+    left, top, box_width, box_height = seen["charts"][0]
+    assert box_width >= min(300, width - 60) and box_height > 100 and top < height - 100
+    inside = pixels_in(shot, left, top, box_width, min(box_height, height - top))
+    assert sum(1 for pixel in inside if pixel in CHART_COLOURS) > 30
 
 
 def test_a_search_from_any_page_goes_to_the_page_of_the_one_name_it_starts(chromium, served,

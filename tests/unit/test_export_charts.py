@@ -222,3 +222,41 @@ def test_axis_ticks_cover_the_highest_value_in_round_steps():
         assert marks[0] == 0 and marks[-1] >= top and 3 <= len(marks) <= 7 or top < 5
         step = marks[1]
         assert step / 10 ** (len(str(int(step))) - 1) in (1, 2, 5)
+
+
+def test_a_players_efficiency_is_what_sb_rank_reports_in_every_window(built):
+    root, site = built
+    user = overall_rows(site, "users")[0]
+    text = (site / "players" / f"{user}.html").read_text()
+    table = text[text.index("<h2>Efficiency"):text.index("<h2>Every skill")]
+    rows = re.findall(r"<tr><td>([^<]*)</td>(.*?)</tr>", table)
+    assert [title for title, _ in rows] == ["CPU hours used", "CPU efficiency",
+                                           "Memory efficiency", "GPU utilisation"]
+    windows = ("alltime", "rolling-7d", "rolling-30d", "rolling-365d", "month")
+    for (_, cells), metric in zip(rows, ("cpu_used_hours", "cpu_efficiency", "mem_efficiency",
+                                         "gpu_utilization")):
+        shown = re.findall(r'<td class="num">(.*?)</td>', cells)
+        assert len(shown) == len(windows)
+        for cell, window in zip(shown, windows):
+            board = [json.loads(line) for line in run("sb_rank", [
+                "--root", root, "--window", window, "--metric", metric, "--now", NOW
+            ]).splitlines()]
+            row = next((r for r in board if r["user"] == user), None)
+            if row is None:
+                assert cell == "-", (metric, window)
+                continue
+            value = f"{row['value']:,.1f}" + (" h" if metric == "cpu_used_hours" else "%")
+            assert re.sub(r"<[^>]*>", "", cell) == f"{value} #{row['rank']:,}", (metric, window)
+
+
+def test_the_month_axis_names_the_last_month_and_each_year_and_fits():
+    for count in (1, 2, 5, 12, 13, 24, 40, 72, 121):
+        months = charts.month_span("2019-07", "2100-01")[:count]
+        labels = re.findall(r'<text x="([0-9.]+)" y="([0-9.]+)"[^>]*>([^<]+)</text>',
+                            charts.month_axis(months))
+        names = [(float(x), text) for x, y, text in labels if not text.isdigit()]
+        years = [text for _, _, text in labels if text.isdigit()]
+        assert names[-1][1] == charts.MONTH_NAMES[int(months[-1][5:7]) - 1]
+        assert years == sorted({m[:4] for m in months}) or count > 116   # a year a label or more
+        gaps = [b[0] - a[0] for a, b in zip(names, names[1:])]
+        assert all(gap >= 36 for gap in gaps), (count, gaps)

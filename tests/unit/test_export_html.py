@@ -432,3 +432,55 @@ def test_a_window_board_says_the_days_it_covers(site):
     assert "Last 30 days (2025-08-02 to 2025-08-31)" in text
     assert "(" not in "".join(Elements(found["boards/users/alltime/clock_hours.html"]).text
                               ).split("All time")[1][:3]
+
+
+def headings(text):
+    return re.findall(r"<h2[^>]*>([^<]*)</h2>", text)
+
+
+def test_a_players_page_leads_with_the_charts_then_achievements_records_and_groups(site, ranked):
+    text = pages(site)["players/alice.html"]
+    assert headings(text) == ["Progress", "Achievements", "Records held", "Rank in each group",
+                              "Every skill", "Clusters"]
+    assert text.index('<svg class="chart"') < text.index("<h2>Achievements")
+    mine = [e for e in events_of_the_file(ranked) if e.get("user") == "alice"
+            and (e["scope"] == "all" or e["event"] == "first_job")][::-1]
+    listed = re.findall(r"<li>([^<]*)</li>", text[text.index("<h2>Achievements"):
+                                                  text.index("<h2>Records held")])
+    assert [item.split(": ")[0] for item in listed] == [e["day"] for e in mine][:15]
+    with open(os.path.join(str(ranked), "leaderboards", "records.json"), "rb") as handle:
+        held = [r for r in orjson.loads(handle.read())["records"] if r.get("user") == "alice"]
+    records = text[text.index("<h2>Records held"):text.index("<h2>Rank in each group")]
+    assert held and records.count("<tr>") == 1 + len(held)
+    with open(os.path.join(str(ranked), "leaderboards", "groups", "alltime_stats.json"),
+              "rb") as handle:
+        proj = next(g for g in orjson.loads(handle.read())["groups"] if g["account"] == "proj")
+    ranks = text[text.index("<h2>Rank in each group"):text.index("<h2>Every skill")]
+    cells = [c for c in Elements(ranks).text if c.strip()]
+    row = cells[cells.index("proj"):]
+    assert row[1:7] == [str(proj["members"])] + [
+        "-" if proj["ranks"]["alice"][s] is None else str(proj["ranks"]["alice"][s])
+        for s in ("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
+                  "jobs")]
+
+
+def test_a_groups_page_shows_the_members_share_of_the_month(site, ranked):
+    text = pages(site)["groups/proj.html"]
+    assert headings(text)[:4] == ["Progress", "Achievements", "Records held",
+                                  "Members' share of this month"]
+    with open(os.path.join(str(ranked), "leaderboards", "groups", "month_stats.json"),
+              "rb") as handle:
+        proj = next(g for g in orjson.loads(handle.read())["groups"] if g["account"] == "proj")
+    share = text[text.index("Members' share"):text.index("<h2>Every skill")]
+    shown = re.findall(r'">([a-z]+)</a></td><td class="num">([0-9,]+)</td>', share)
+    assert shown == sorted(((u, f"{x:,}") for u, x in proj["member_xp"].items() if x),
+                           key=lambda item: -int(item[1].replace(",", "")))
+
+
+def test_without_progress_files_the_pages_say_so_and_are_written(root, tmp_path):
+    shutil.rmtree(os.path.join(root, "leaderboards", "progress"))
+    target = tmp_path / "site"
+    done = export(root, "--format", "html", "--output", target)
+    assert done.returncode == 0, done.stderr
+    text = pages(target)["players/alice.html"]
+    assert "No month with a gain yet." in text and '<svg class="chart"' not in text

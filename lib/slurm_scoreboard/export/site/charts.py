@@ -123,20 +123,21 @@ def x_of(index: int, count: int) -> float:
 
 
 def month_axis(months: Sequence[str]) -> str:
-    """Month names under the plot (thinned to fit), the year under January and the first."""
+    """Month names under the plot (thinned to fit, counted back from the last month, which is
+    always named), and the year under the first name shown of each year."""
     count = len(months)
     slot = (WIDTH - LEFT - RIGHT) / max(count, 1)
     every = math.ceil(36 / slot) if slot < 36 else 1          # a label takes 36 units
-    parts = []
-    for index, month in enumerate(months):
-        if index % every and index != count - 1:
-            continue
-        x = x_of(index, count)
+    shown = sorted(range(count - 1, -1, -every))
+    parts, year = [], ""
+    for index in shown:
+        month, x = months[index], x_of(index, count)
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 17}" text-anchor="middle">'
                      f'{MONTH_NAMES[int(month[5:7]) - 1]}</text>')
-        if index == 0 or month.endswith("-01"):
+        if month[:4] != year:
+            year = month[:4]
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 33}" text-anchor="middle">'
-                         f'{month[:4]}</text>')
+                         f'{year}</text>')
     return "".join(parts)
 
 

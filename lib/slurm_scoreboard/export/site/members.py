@@ -20,7 +20,7 @@ from .base import SiteBase
 from .documents import RECORD_PERIODS, RECORD_SKILLS
 from .markup import KIND_TITLES, MEMBER_FOLDERS, board_file, esc, link, member_file
 
-ACHIEVEMENTS_SHOWN = 30     # the newest; the count says how many more
+ACHIEVEMENTS_SHOWN = 15     # the newest; the count says how many more
 MEMBERS_SHOWN = 25          # a group's members in the share of the month
 PERIOD_TITLES = {"day": "Most in a day", "week": "In a week", "month": "In a month"}
 

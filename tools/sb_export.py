@@ -20,8 +20,10 @@ formats:
                 and cluster; the first --top rows of each board), on stdout or written
                 atomically to --output FILE: name it *.prom in node_exporter's textfile folder
   html          a static site in the look of the OSRS hiscores into --output DIR (required):
-                a board per skill, window and cluster, a page per player and group; DIR is
-                replaced whole (a symlink to a fresh folder), so a web server never shows half
+                a board per skill, window and cluster, a page per player and group led by
+                charts of their progress, the front page's week, a search box on every page;
+                DIR is replaced whole (a symlink to a fresh folder), so a web server never
+                shows half
 
 Reads <root>/leaderboards (what sb-rank wrote) and who opted out (config/optout.txt and the
 pollers' state/optout_cache.json): an opted-out user is on no board, page, group list, record

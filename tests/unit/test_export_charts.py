@@ -263,3 +263,18 @@ def test_the_month_axis_names_the_last_month_and_each_year_and_fits():
         assert len(years) >= len({m[:4] for m in months}) - 1
         gaps = [b[0] - a[0] for a, b in zip(names, names[1:])]
         assert all(gap >= 36 for gap in gaps), (count, gaps)
+
+
+def test_a_page_lists_the_newest_achievements_and_counts_the_rest(built):
+    root, site = built
+    user = overall_rows(site, "users")[0]
+    with open(root / "leaderboards" / "achievements.ndjson", "rb") as handle:
+        events = [json.loads(line) for line in handle
+                  if b'"user":"%s"' % user.encode() in line]
+    mine = [e for e in events if e["scope"] == "all" or e["event"] == "first_job"]
+    assert len(mine) > 15
+    text = (site / "players" / f"{user}.html").read_text()
+    part = text[text.index("<h2>Achievements"):text.index("<h2>", text.index("<h2>Achievements") + 4)]
+    days = [item.split(": ")[0] for item in re.findall(r"<li>([^<]*)</li>", part)]
+    assert days == [e["day"] for e in mine[::-1][:15]]
+    assert f"and {len(mine) - 15:,} earlier." in part

@@ -10,7 +10,8 @@ from ...view.display import when
 from ..leaderboard_files import LeaderboardFiles
 from .markup import DOCUMENTS, SEARCH_PAGE, esc, frame, link, member_file
 
-NEWEST = 8          # achievements the front page shows
+NEWEST = 8                  # achievements the front page shows
+ACHIEVEMENTS_SHOWN = 15     # on a player's or group's page (the newest; a count says the rest)
 
 
 class SiteBase:
@@ -29,16 +30,23 @@ class SiteBase:
         self.groups: Dict[str, dict] = {}      # account -> its all-time statistics
         self.month_groups: Dict[str, dict] = {}    # account -> its statistics this month
         self.newest: Deque[dict] = deque(maxlen=NEWEST)     # the newest achievements
-        self.achieved: Dict[Tuple[str, str], List[dict]] = {}   # (kind, name) -> theirs
+        # (kind, name) -> their newest achievements over all clusters, and how many they have
+        self.achieved: Dict[Tuple[str, str], Deque[dict]] = {}
+        self.achievement_counts: Dict[Tuple[str, str], int] = {}
 
     def read_achievements(self) -> None:
         """One pass over the feed: everyone's achievements over all clusters (the merged
-        scope's, and the first job on each cluster), oldest first, and the newest few."""
+        scope's, and the first job on each cluster), the newest ACHIEVEMENTS_SHOWN of each kept
+        (a big site's feed is not held whole), and the newest few of all."""
         for event in self.files.events():
             if event.get("scope") != ALL and event.get("event") != "first_job":
                 continue
-            kind = event["kind"]
-            self.achieved.setdefault((kind, event[name_field(kind)]), []).append(event)
+            key = (event["kind"], event[name_field(event["kind"])])
+            if key not in self.achieved:
+                self.achieved[key] = deque(maxlen=ACHIEVEMENTS_SHOWN)
+                self.achievement_counts[key] = 0
+            self.achieved[key].append(event)
+            self.achievement_counts[key] += 1
             if event.get("scope") == ALL:
                 self.newest.append(event)
 

@@ -20,7 +20,6 @@ from .base import SiteBase
 from .documents import RECORD_PERIODS, RECORD_SKILLS
 from .markup import KIND_TITLES, MEMBER_FOLDERS, board_file, esc, link, member_file
 
-ACHIEVEMENTS_SHOWN = 15     # the newest; the count says how many more
 MEMBERS_SHOWN = 25          # a group's members in the share of the month
 PERIOD_TITLES = {"day": "Most in a day", "week": "In a week", "month": "In a month"}
 
@@ -95,13 +94,12 @@ class MemberPages(SiteBase):
         return max(month, progress["months"][-1])
 
     def achievements(self, kind: str, name: str) -> str:
-        events = self.achieved.get((kind, name), [])
-        if not events:
+        shown = list(reversed(self.achieved.get((kind, name), ())))
+        if not shown:
             return ""
-        shown = events[::-1][:ACHIEVEMENTS_SHOWN]
         items = "".join(f"<li>{esc(str(event.get('day')))}: "
                         f"{html.escape(achievement_what(event))}</li>" for event in shown)
-        more = len(events) - len(shown)
+        more = self.achievement_counts[(kind, name)] - len(shown)
         note = f'<p class="note">and {more:,} earlier.</p>' if more > 0 else ""
         return f'<h2>Achievements</h2><ul class="found feed">{items}</ul>{note}'
 

@@ -100,8 +100,9 @@ class MemberPages(SiteBase):
         items = "".join(f"<li>{esc(str(event.get('day')))}: "
                         f"{html.escape(achievement_what(event))}</li>" for event in shown)
         more = self.achievement_counts[(kind, name)] - len(shown)
-        note = f'<p class="note">and {more:,} earlier.</p>' if more > 0 else ""
-        return f'<h2>Achievements</h2><ul class="found feed">{items}</ul>{note}'
+        note = f'<li class="note">and {more:,} earlier.</li>' if more > 0 else ""
+        return f'<div class="history"><h2>Achievements</h2><ul class="found feed">{items}{note}' \
+            '</ul></div>'
 
     def records_held(self, kind: str, name: str) -> str:
         """The records (most gained in a day, week, month) this player or group holds."""
@@ -114,9 +115,9 @@ class MemberPages(SiteBase):
         if not held:
             return ""
         body = "".join(self.record_row(row) for row in held)
-        return ('<h2>Records held</h2><table><thead><tr><th>Skill</th><th>Record</th>'
-                '<th class="num">Value</th><th>When</th><th>Where</th></tr></thead>'
-                f"<tbody>{body}</tbody></table>")
+        return ('<div class="history"><h2>Records held</h2><table><thead><tr><th>Skill</th>'
+                '<th>Record</th><th class="num">Value</th><th>When</th><th>Where</th></tr>'
+                f"</thead><tbody>{body}</tbody></table></div>")
 
     @staticmethod
     def record_row(row: dict) -> str:
@@ -137,7 +138,7 @@ class MemberPages(SiteBase):
                         for s in RECORD_SKILLS)
         body = "".join(
             f'<tr><td class="name">{self.name_cell(here, "groups", group["account"])}</td>'
-            f'<td class="num">{self.number(group["members"])}</td>'
+            f'<td class="num">{self.member_count(group)}</td>'
             + "".join(f'<td class="num">{self.number(group["ranks"][s])}</td>'
                       for s in RECORD_SKILLS) + "</tr>"
             for group in found)
@@ -145,6 +146,11 @@ class MemberPages(SiteBase):
                 'among the members, by what each charged to the group</caption><thead><tr>'
                 f'<th>Group</th><th class="num">Members</th>{heads}</tr></thead>'
                 f"<tbody>{body}</tbody></table>")
+
+    def member_count(self, group: dict) -> str:
+        """A group's members as read (without anyone who opted out since the rebuild)."""
+        users = self.groups.get(group["account"], {}).get("users")
+        return f"{len(users):,}" if isinstance(users, list) else self.number(group["members"])
 
     def month_share(self, here: str, name: str) -> str:
         """A group's members' share of this month's XP (what each charged to it)."""

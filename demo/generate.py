@@ -2,9 +2,15 @@
 that ends at the end of yesterday (UTC), in sb-sacct's `sacct -a -n -P -X` format (16 fields, no
 header, times UTC), one file per cluster.
 
+With --steps FOLDER it also writes what the daily step poll reads of the same jobs
+(`sb-sacct --steps`: 18 fields, each job line then its batch step's line, with the CPU time
+used, peak memory and GPU utilisation), one file per cluster, for `sb-reduce --usage` and the
+efficiency boards: each user has their own habits (how much of the CPUs, memory and GPUs
+they use), so the boards differ. The history files are the same with or without it.
+
 `make demo` runs it (demo/run.sh), so whatever day it runs the rolling boards are full. The
 same day gives the same files (fixed seed; every time is an offset from the end):
-    python3 demo/generate.py [--end YYYY-MM-DD] [--out FOLDER]
+    python3 demo/generate.py [--end YYYY-MM-DD] [--out FOLDER] [--steps FOLDER]
 """
 import argparse
 import calendar
@@ -67,23 +73,65 @@ def lines(cluster, rng, people, year_start):
         job_id += 1
 
 
+def duration(seconds):
+    """Seconds as sacct prints TotalCPU: [D-]HH:MM:SS."""
+    days, rest = divmod(int(seconds), 86400)
+    text = time.strftime("%H:%M:%S", time.gmtime(rest))
+    return f"{days}-{text}" if days else text
+
+
+def habits(user):
+    """A user's share of the CPUs, of the memory asked for and of the GPUs their jobs use."""
+    rng = random.Random("habits-" + user)
+    return rng.uniform(0.25, 0.98), rng.uniform(0.1, 0.9), rng.uniform(0.15, 0.95)
+
+
+def step_lines(line):
+    """A history line as the step poll reads it: the job line with TotalCPU, and its batch
+    step's line (none for a job that never started: it used nothing)."""
+    fields = line.split("|")
+    job_id, user, elapsed, cpus, tres = fields[1], fields[3], int(fields[6]), int(fields[7]), \
+        fields[10]
+    if fields[12] == "None" or elapsed == 0:
+        return [line + "||"]
+    rng = random.Random(f"{fields[2]}-{job_id}")
+    cpu_share, mem_share, gpu_share = habits(user)
+    used = elapsed * cpus * min(1.0, cpu_share * rng.uniform(0.8, 1.1))
+    memory = int(cpus * 4 * 1024 * mem_share * rng.uniform(0.7, 1.2))       # MiB of 4G a CPU
+    gpus = int(tres.rsplit("gres/gpu=", 1)[1]) if "gres/gpu=" in tres else 0
+    usage = f"cpu={duration(used)},mem={memory}M"
+    if gpus:
+        usage += f",gres/gpuutil={round(100 * gpus * min(1.0, gpu_share * rng.uniform(0.8, 1.2)))}"
+    step = fields[:]
+    step[0], step[1], step[3] = fields[0] + ".batch", job_id + ".batch", ""
+    step[14] = step[15] = f"{memory}M"
+    return [line + f"|{duration(used)}|", "|".join(step + [duration(used), usage])]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
     parser.add_argument("--end", default=yesterday, help="the last day of the history (UTC; "
                         "default yesterday)")
     parser.add_argument("--out", default=os.path.join(HERE, "..", ".demo", "history"))
+    parser.add_argument("--steps", metavar="FOLDER", help="also write the step poll's files "
+                        "(for sb-reduce --usage) there")
     args = parser.parse_args()
     end = calendar.timegm(time.strptime(args.end, "%Y-%m-%d")) + 86400
     rng = random.Random(2025)
     people = users(rng)
     os.makedirs(args.out, exist_ok=True)
+    if args.steps:
+        os.makedirs(args.steps, exist_ok=True)
     for cluster in CLUSTERS:
         path = os.path.join(args.out, cluster + ".txt")
+        history = list(lines(cluster, rng, people, end - YEAR))
         with open(path, "w") as out:
-            for line in lines(cluster, rng, people, end - YEAR):
-                out.write(line + "\n")
+            out.writelines(line + "\n" for line in history)
         print(f"{path}: {CLUSTERS[cluster][0]} jobs, the year to {args.end}")
+        if args.steps:
+            with open(os.path.join(args.steps, cluster + ".txt"), "w") as out:
+                out.writelines(step + "\n" for line in history for step in step_lines(line))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 from slurm_scoreboard import cli, errors
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard.export import openmetrics, sitedir, webpage
+from slurm_scoreboard.export import openmetrics, site, sitedir
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 
 PROG = "sb-export"
@@ -20,8 +20,10 @@ formats:
                 and cluster; the first --top rows of each board), on stdout or written
                 atomically to --output FILE: name it *.prom in node_exporter's textfile folder
   html          a static site in the look of the OSRS hiscores into --output DIR (required):
-                a board per skill, window and cluster, a page per player and group; DIR is
-                replaced whole (a symlink to a fresh folder), so a web server never shows half
+                a board per skill, window and cluster, a page per player and group led by
+                charts of their progress, the front page's week, a search box on every page;
+                DIR is replaced whole (a symlink to a fresh folder), so a web server never
+                shows half
 
 Reads <root>/leaderboards (what sb-rank wrote) and who opted out (config/optout.txt and the
 pollers' state/optout_cache.json): an opted-out user is on no board, page, group list, record
@@ -90,9 +92,9 @@ def export_openmetrics(boards: LeaderboardFiles, args) -> None:
 
 
 def export_html(boards: LeaderboardFiles, args) -> None:
-    site = webpage.Site(boards, args.top)
+    pages = site.Site(boards, args.top).pages()
     try:
-        sitedir.publish(args.output, site.pages(), files.lock_wait())
+        sitedir.publish(args.output, pages, files.lock_wait())
     except errors.NotASite as err:
         raise errors.ToolError(safe_text(str(err))) from None
 

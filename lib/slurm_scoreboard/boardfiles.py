@@ -701,6 +701,16 @@ def _checked_document(data: dict, rows: List[dict]) -> dict:
     return document
 
 
+def member_points(points, hidden: FrozenSet[str]) -> Dict[str, int]:
+    """A group's members' XP (user -> XP charged to the group) as read: only names with a
+    whole number, none who opted out."""
+    if not isinstance(points, dict):
+        return {}
+    return {user: value for user, value in points.items()
+            if isinstance(user, str) and type(value) is int and value >= 0
+            and user not in hidden}
+
+
 def _shown_event(event: dict, hidden: FrozenSet[str]) -> Optional[dict]:
     if event.get("kind") != "users":
         return event
@@ -840,8 +850,9 @@ class BoardFiles:
             self.problems.append(text)
 
     def group_stats(self, window: str, scope: Optional[str] = ALL) -> List[dict]:
-        """The groups' statistics (groupstats.py), each group's member list and ranks without
-        opted-out users; its counts and totals as the last rebuild wrote them."""
+        """The groups' statistics (groupstats.py), each group's member list, ranks and members'
+        XP (``member_xp``, {} when the file has none) without opted-out users; its counts and
+        totals as the last rebuild wrote them."""
         document = self._document(layout.stats_path(self.root, window, _scope_cluster(scope)))
         hidden = self.opted_out()
         groups = []
@@ -851,6 +862,7 @@ class BoardFiles:
                 group = dict(group, users=[user for user in users if not _hidden(user, hidden)])
             if isinstance(ranks, dict):
                 group = dict(group, ranks=closed_group_ranks(ranks, hidden))
+            group = dict(group, member_xp=member_points(group.get("member_xp"), hidden))
             groups.append(group)
         return groups
 

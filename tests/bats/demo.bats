@@ -2,10 +2,13 @@
 # make demo's data: generated for the day it runs, the same for the same day, full boards.
 load test_helper
 
-@test "the demo's history ends yesterday and is the same for the same day" {
+@test "the demo's history ends yesterday and is the same for the same day, steps or not" {
   run python3 "$TOP/demo/generate.py" --end 2031-02-03 --out "$SANDBOX/a"
   [ "$status" -eq 0 ]
-  python3 "$TOP/demo/generate.py" --end 2031-02-03 --out "$SANDBOX/b" > /dev/null
+  python3 "$TOP/demo/generate.py" --end 2031-02-03 --out "$SANDBOX/b" --steps "$SANDBOX/s1" > /dev/null
+  python3 "$TOP/demo/generate.py" --end 2031-02-03 --out "$SANDBOX/d" --steps "$SANDBOX/s2" > /dev/null
+  cmp "$SANDBOX/s1/gpuhub.txt" "$SANDBOX/s2/gpuhub.txt"     # the step poll's files too
+  grep -q "gres/gpuutil=" "$SANDBOX/s1/gpuhub.txt"
   python3 "$TOP/demo/generate.py" --end 2031-02-04 --out "$SANDBOX/c" > /dev/null
   cmp "$SANDBOX/a/hammer.txt" "$SANDBOX/b/hammer.txt"
   ! cmp -s "$SANDBOX/a/hammer.txt" "$SANDBOX/c/hammer.txt"
@@ -27,4 +30,23 @@ load test_helper
   run sb-rank --root "$SANDBOX/demo/root" --user isa --window rolling-30d
   [ "$status" -eq 0 ]
   [[ "$output" == *'"overall":{"rank":'* ]]
+}
+
+@test "make demo fills the efficiency boards and says where the site is and how to open it" {
+  DEMO_ROOT="$SANDBOX/demo" run "$TOP/demo/run.sh"
+  [ "$status" -eq 0 ]
+  site="$SANDBOX/demo/site"
+  [[ "$output" == *"written to $site:"* ]]
+  [[ "$output" == *"file://$site/index.html"* ]]
+  [[ "$output" == *"python3 -m http.server 8080 --directory $site"* ]]
+  [ -f "$site/index.html" ] && [ -f "$site/players/isa.html" ] && [ -f "$site/search.html" ]
+  for metric in cpu_used_hours cpu_efficiency mem_efficiency gpu_utilization; do
+    run sb-rank --root "$SANDBOX/demo/root" --window rolling-30d --metric "$metric"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -ge 3 ]
+  done
+  # every user has their own habits: the efficiencies differ
+  run sb-rank --root "$SANDBOX/demo/root" --window rolling-365d --metric cpu_efficiency -f tsv -n -o value
+  [ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" -ge 10 ]
+  grep -q "CPU efficiency" "$site/players/isa.html"
 }

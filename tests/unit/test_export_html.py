@@ -1,10 +1,13 @@
 """sb-export --format html: the pages there are, their links, escaping of hostile names, the
 optional records and competitions pages, and a site replaced whole (a reader never sees half of
 one, whenever the writer is killed)."""
+import base64
 import fcntl
 import hashlib
+import json
 import os
 import posixpath
+import re
 import shutil
 import signal
 from html.parser import HTMLParser
@@ -79,27 +82,107 @@ def test_every_link_stays_inside_the_site_and_reaches_a_page(site):
     for path, text in found.items():
         elements = Elements(text)
         for tag, attrs in elements.tags:
-            assert tag not in ("script", "img", "link", "iframe", "object", "embed", "form"), path
+            assert tag not in ("img", "link", "iframe", "object", "embed"), path
+            assert tag != "script" or path == "search.html", path
             assert not any(name.startswith("on") or name == "src" for name in attrs), (path, tag)
-            if "href" not in attrs:
+            target = attrs.get("href", attrs.get("action") if tag == "form" else None)
+            if target is None:
                 continue
-            parts = urlsplit(attrs["href"])
+            parts = urlsplit(target)
             assert not parts.scheme and not parts.netloc and not parts.path.startswith("/")
             if not parts.path:
                 continue
             target = posixpath.normpath(posixpath.join(posixpath.dirname(path),
                                                        unquote(parts.path)))
-            assert target in found, (path, attrs["href"])
+            assert target in found, (path, attrs)
         assert "http:" not in text and "https:" not in text and "url(" not in text, path
+
+
+def test_every_page_has_the_search_box_and_only_the_search_page_runs_a_script(site):
+    found = pages(site)
+    for path, text in found.items():
+        forms = [attrs for tag, attrs in Elements(text).tags if tag == "form"]
+        assert forms and forms[0]["method"] == "get", path
+        assert posixpath.normpath(posixpath.join(posixpath.dirname(path), forms[0]["action"])) \
+            == "search.html", path
+        policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', text)
+        assert policy and "default-src 'none'" in policy.group(1), path
+        scripts = re.findall(r"<script>(.*?)</script>", text, re.S)
+        allowed = re.findall(r"'sha256-([^']*)'", policy.group(1))
+        assert [base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+                for s in scripts] == allowed, path
+        assert bool(scripts) == (path == "search.html"), path
+
+
+def board_part(text):
+    """The text of a page's board table (a page may show names before it)."""
+    return Elements(text[text.index('<table class="board">'):]).text
+
+
+def week_part(text, heading):
+    """The text of one section of the front page's week."""
+    start = text.index(f"<h2>{heading}")
+    return Elements(text[start:text.index("</section>", start)]).text
 
 
 def test_the_front_page_is_the_all_time_overall_board(site, ranked):
     rows = read_board(ranked, "alltime", "overall")["rows"]
-    cells = Elements(pages(site)["index.html"]).text
     names = [row["user"] for row in rows]
     assert names[0] == "alice"
-    assert [text for text in cells if text in names] == names
-    assert "SlurmScoreboard Hiscores" in cells
+    front = pages(site)["index.html"]
+    assert [text for text in board_part(front) if text in names] == names
+    assert "SlurmScoreboard Hiscores" in Elements(front).text
+
+
+def events_of_the_file(root):
+    with open(os.path.join(str(root), "leaderboards", "achievements.ndjson"), "rb") as handle:
+        return [orjson.loads(line) for line in handle if line.strip()]
+
+
+def test_the_front_page_shows_the_week_gainers_and_the_newest_achievements(site, ranked):
+    front = pages(site)["index.html"]
+    week = read_board(ranked, "rolling-7d", "overall")["rows"]
+    by_xp = sorted((r for r in week if r["xp"] > 0), key=lambda r: (-r["xp"], r["user"]))[:5]
+    shown = week_part(front, "Top gainers")
+    assert [t for t in shown if t in {r["user"] for r in week}] == [r["user"] for r in by_xp]
+    assert [t for t in shown if t.replace(",", "").isdigit() and len(t) > 1] == \
+        [f"{r['xp']:,}" for r in by_xp]
+    newest = [e for e in events_of_the_file(ranked) if e["scope"] == "all"][-8:][::-1]
+    assert len(newest) == 8
+    items = re.findall(r"<li>(.*?)</li>", front[front.index("<h2>Newest achievements"):])[:8]
+    for item, event in zip(items, newest):
+        text = "".join(Elements(item).text)
+        assert text.startswith(event["day"] + ": ") and event.get("user",
+                                                                  event.get("account")) in text
+
+
+def test_the_front_page_shows_the_ongoing_competitions_first_five(root, tmp_path):
+    leaderboards = os.path.join(root, "leaderboards")
+    rows = [{"rank": rank, "user": user, "xp_gained": 100 - rank, "levels_gained": 1,
+             "skills": {"jobs": {"gained": 10 - rank}}}
+            for rank, user in enumerate(["erin", "bob", "alice", "carol", "dave", "zed"], 1)]
+    documents = {
+        "competitions": {"competitions": [
+            {"id": "past", "title": "Last week's", "status": "finished"},
+            {"id": "now", "title": "Skill of the week <b>", "status": "ongoing"}]},
+        "competitions/past": {"id": "past", "title": "Last week's", "status": "finished",
+                              "skills": ["jobs"], "rows": rows[::-1]},
+        "competitions/now": {"id": "now", "title": "Skill of the week <b>", "status": "ongoing",
+                             "skills": ["jobs"], "from": "2025-08-25", "to": "2025-08-31",
+                             "rows": rows}}
+    os.makedirs(os.path.join(leaderboards, "competitions"), exist_ok=True)
+    for name, document in documents.items():
+        with open(os.path.join(leaderboards, name + ".json"), "wb") as handle:
+            handle.write(orjson.dumps(document))
+    opt_out(root, "bob")
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    front = pages(target)["index.html"]
+    shown = week_part(front, "Skill of the week &lt;b&gt;")
+    assert [t for t in shown if t in {"erin", "bob", "alice", "carol", "dave", "zed"}] == \
+        ["erin", "alice", "carol", "dave", "zed"]         # bob opted out: ranks closed up
+    assert "Last week's" not in "".join(Elements(front).text)
+    assert "bob" not in "".join(Elements(front).text)
 
 
 def test_a_hostile_account_is_text_everywhere_never_markup(site):
@@ -109,8 +192,13 @@ def test_a_hostile_account_is_text_everywhere_never_markup(site):
     assert HOSTILE_PAGE in pages_with_it
     assert "boards/groups/alltime/overall.html" in pages_with_it
     for path, text in found.items():
-        assert "<img" not in text and "<script" not in text, path
+        assert "<img" not in text, path
+        assert text.count("<script") == (2 if path == "search.html" else 0), path
     assert "&lt;img src=x onerror=alert(1)&gt;" in found[HOSTILE_PAGE]
+    # in the search page's index: escaped JSON, which no HTML parser ends or reads as a tag
+    block = re.search(r'<script type="application/json" id="sb-names">([^<]*)</script>',
+                      found["search.html"])
+    assert block and HOSTILE in [entry["n"] for entry in json.loads(block.group(1))]
 
 
 def test_a_planted_user_name_gets_no_page_and_no_row(root, tmp_path):
@@ -344,3 +432,55 @@ def test_a_window_board_says_the_days_it_covers(site):
     assert "Last 30 days (2025-08-02 to 2025-08-31)" in text
     assert "(" not in "".join(Elements(found["boards/users/alltime/clock_hours.html"]).text
                               ).split("All time")[1][:3]
+
+
+def headings(text):
+    return re.findall(r"<h2[^>]*>([^<]*)</h2>", text)
+
+
+def test_a_players_page_leads_with_the_charts_then_achievements_records_and_groups(site, ranked):
+    text = pages(site)["players/alice.html"]
+    assert headings(text) == ["Progress", "Achievements", "Records held", "Rank in each group",
+                              "Every skill", "Clusters"]
+    assert text.index('<svg class="chart"') < text.index("<h2>Achievements")
+    mine = [e for e in events_of_the_file(ranked) if e.get("user") == "alice"
+            and (e["scope"] == "all" or e["event"] == "first_job")][::-1]
+    listed = re.findall(r"<li>([^<]*)</li>", text[text.index("<h2>Achievements"):
+                                                  text.index("<h2>Records held")])
+    assert [item.split(": ")[0] for item in listed] == [e["day"] for e in mine][:15]
+    with open(os.path.join(str(ranked), "leaderboards", "records.json"), "rb") as handle:
+        held = [r for r in orjson.loads(handle.read())["records"] if r.get("user") == "alice"]
+    records = text[text.index("<h2>Records held"):text.index("<h2>Rank in each group")]
+    assert held and records.count("<tr>") == 1 + len(held)
+    with open(os.path.join(str(ranked), "leaderboards", "groups", "alltime_stats.json"),
+              "rb") as handle:
+        proj = next(g for g in orjson.loads(handle.read())["groups"] if g["account"] == "proj")
+    ranks = text[text.index("<h2>Rank in each group"):text.index("<h2>Every skill")]
+    cells = [c for c in Elements(ranks).text if c.strip()]
+    row = cells[cells.index("proj"):]
+    assert row[1:7] == [str(proj["members"])] + [
+        "-" if proj["ranks"]["alice"][s] is None else str(proj["ranks"]["alice"][s])
+        for s in ("clock_hours", "elapsed_hours", "gpu_clock_hours", "gpu_elapsed_hours",
+                  "jobs")]
+
+
+def test_a_groups_page_shows_the_members_share_of_the_month(site, ranked):
+    text = pages(site)["groups/proj.html"]
+    assert headings(text)[:4] == ["Progress", "Achievements", "Records held",
+                                  "Members' share of this month"]
+    with open(os.path.join(str(ranked), "leaderboards", "groups", "month_stats.json"),
+              "rb") as handle:
+        proj = next(g for g in orjson.loads(handle.read())["groups"] if g["account"] == "proj")
+    share = text[text.index("Members' share"):text.index("<h2>Every skill")]
+    shown = re.findall(r'">([a-z]+)</a></td><td class="num">([0-9,]+)</td>', share)
+    assert shown == sorted(((u, f"{x:,}") for u, x in proj["member_xp"].items() if x),
+                           key=lambda item: -int(item[1].replace(",", "")))
+
+
+def test_without_progress_files_the_pages_say_so_and_are_written(root, tmp_path):
+    shutil.rmtree(os.path.join(root, "leaderboards", "progress"))
+    target = tmp_path / "site"
+    done = export(root, "--format", "html", "--output", target)
+    assert done.returncode == 0, done.stderr
+    text = pages(target)["players/alice.html"]
+    assert "No month with a gain yet." in text and '<svg class="chart"' not in text

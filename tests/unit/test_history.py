@@ -218,6 +218,8 @@ def test_group_statistics_and_rank_inside_the_group(tmp_path):
     # CPU-hours x 10 + wall hours x 100 + jobs x 100, each member's charge to proj:
     # alice 13,040,000 + 130,400 + 100, bob 100 + 1,000 + 100, carol 200 + 2,000 + 100
     assert proj["total_xp"] == 13_170_500 + 1_200 + 2_300
+    assert proj["member_xp"] == {"alice": 13_170_500, "bob": 1_200, "carol": 2_300}
+    assert stats["chem"]["member_xp"] == {"carol": 10 + 100 + 100}   # carol's 1 h to chem
     assert {(e["event"], e["scope"]) for e in page["achievements"]} >= \
         {("first_job", "hammer"), ("level", "all")}
     assert {e["scope"] for e in page["achievements"] if e["event"] != "first_job"} == {"all"}

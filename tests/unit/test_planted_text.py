@@ -37,7 +37,7 @@ from reduce_helpers import ENV, job, reduce, tool
 
 from slurm_scoreboard import errors
 from slurm_scoreboard.core.names import safe_text
-from slurm_scoreboard.export import openmetrics, webpage
+from slurm_scoreboard.export import openmetrics, site
 from slurm_scoreboard.export.leaderboard_files import LeaderboardFiles
 from slurm_scoreboard.view import ansi, display, screens
 from slurm_scoreboard_tools import sb_view
@@ -142,12 +142,13 @@ FIELDS = [
     (STATS, ["groups", PROJ], None),
     *[(STATS, ["groups", PROJ, field], None)
       for field in ("members", "members_99", "average_levels", "average_total_level",
-                    "total_xp", "users", "ranks")],
+                    "total_xp", "users", "ranks", "member_xp")],
     (STATS, ["groups", PROJ, "account"], IfPrintable("players/alice.html")),
     (STATS, ["groups", PROJ, "users", 0], None),
     (STATS, ["groups", PROJ, "average_levels", "clock_hours"], None),
     (STATS, ["groups", PROJ, "ranks", "alice"], None),
     (STATS, ["groups", PROJ, "ranks", "alice", "clock_hours"], None),
+    (STATS, ["groups", PROJ, "member_xp", "alice"], None),
     ("alltime_jobs.json", ["rows", 0, "user"], None),
     *[("alltime_jobs.json", ["rows", 0, field], None)
       for field in ("rank", "value", "xp", "level")],
@@ -220,9 +221,17 @@ class Planted:
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 TAGS = {"html", "head", "meta", "title", "style", "body", "header", "a", "nav", "main", "h1",
         "h2", "div", "span", "strong", "aside", "ul", "li", "section", "table", "caption",
-        "thead", "tbody", "tr", "th", "td", "p", "footer", "br"}
+        "thead", "tbody", "tr", "th", "td", "p", "footer", "br", "form", "input", "button",
+        "h3", "figure", "figcaption", "svg", "g", "line", "polyline", "circle", "rect", "text"}
 ATTRIBUTES = {"href", "class", "id", "aria-current", "lang", "charset", "name", "content",
-              "http-equiv"}
+              "http-equiv", "role", "method", "action", "type", "maxlength", "autocomplete",
+              "placeholder", "aria-label", "autofocus",
+              # the charts' SVG
+              "viewbox", "width", "height", "font-family", "font-size", "aria-hidden", "x", "y",
+              "x1", "x2", "y1", "y2", "cx", "cy", "r", "points", "fill", "stroke",
+              "stroke-width", "text-anchor", "preserveaspectratio", "data-month", "data-skill",
+              "data-xp", "data-value"}
+SCRIPTS = {"search.html": 2}      # the search page's index (a data block) and its own script
 
 
 class Page(HTMLParser):
@@ -248,7 +257,7 @@ def assert_no_control_character(text, where):
 def site_of(root):
     """path -> text of every page sb-export --format html writes, and what it left out."""
     files = LeaderboardFiles(root)
-    pages = {path: data.decode("utf-8") for path, data in webpage.Site(files, 100).pages()}
+    pages = {path: data.decode("utf-8") for path, data in site.Site(files, 100).pages()}
     return pages, files.problems
 
 
@@ -260,14 +269,15 @@ def assert_site_is_text(pages, value, shown_in, unchanged=None):
             continue
         assert_no_control_character(text, path)
         page = Page(text)
-        assert page.tags <= TAGS, (path, page.tags - TAGS)
+        assert text.count("<script") == SCRIPTS.get(path, 0), path
+        assert page.tags - {"script"} <= TAGS, (path, page.tags - TAGS)
         assert page.attributes <= ATTRIBUTES, (path, page.attributes - ATTRIBUTES)
     if isinstance(shown_in, IfPrintable) and isinstance(value, str) and \
             safe_text(value) != value:
-        assert webpage.esc(value) not in pages.get(shown_in, ""), shown_in
+        assert site.esc(value) not in pages.get(shown_in, ""), shown_in
         return
     if shown_in and isinstance(value, str) and value != NOT_UTF8:
-        shown = webpage.esc(value)                      # cleaned and cut as names are shown
+        shown = site.esc(value)                      # cleaned and cut as names are shown
         assert shown_in in pages and shown in pages[shown_in], shown_in
         assert display.clean(value) in "".join(Page(pages[shown_in]).text), shown_in
 

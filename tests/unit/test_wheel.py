@@ -3,6 +3,7 @@ them, and the wheel installed in a clean venv (and by pipx) gives every console 
 pipelines (which find their library), the man pages where man looks, and sb-probe
 --install-info naming each place. pip fetches the build backend and orjson and mmh3 from the
 package index: without it the tests are skipped, except under CI=true."""
+import ast
 import json
 import os
 import subprocess
@@ -66,6 +67,20 @@ def bare(venv, *command):
     """A command with an environment of the venv's bin and the system's only."""
     env = {"PATH": f"{venv}/bin:/usr/bin:/bin", "HOME": str(venv), "LC_ALL": "C.UTF-8"}
     return run(*command, env=env)
+
+
+def test_every_package_of_lib_is_listed_for_the_wheel():
+    """A new package folder (export/site/ ...) the wheel would leave out breaks every tool that
+    imports it, and only once installed: pyproject.toml names each one."""
+    with open(os.path.join(TOP, "pyproject.toml"), encoding="utf-8") as handle:
+        text = handle.read()          # tomllib is Python 3.11's; the list is a Python literal
+    start = text.index("\npackages = [") + len("\npackages = ")
+    listed = set(ast.literal_eval(text[start:text.index("]", start) + 1]))
+    lib = os.path.join(TOP, "lib")
+    found = {os.path.relpath(folder, lib).replace(os.sep, ".")
+             for folder, _, names in os.walk(os.path.join(lib, "slurm_scoreboard"))
+             if "__init__.py" in names}
+    assert found and found <= listed, sorted(found - listed)
 
 
 def test_twine_accepts_the_sdist_and_the_wheel(dist):

@@ -10,7 +10,11 @@ sb-rank beside the group boards, ``groups/<window>_stats.json``::
      "groups": [{"account": "physics", "members": 12, "members_99": 1,
                  "average_levels": {"clock_hours": 41.5, ...}, "average_total_level": 180.3,
                  "total_xp": 12345678, "users": ["alice", ...],
-                 "ranks": {"alice": {"clock_hours": 1, "jobs": null, ...}, ...}}]}
+                 "ranks": {"alice": {"clock_hours": 1, "jobs": null, ...}, ...},
+                 "member_xp": {"alice": 1234567, ...}}]}
+
+``member_xp`` is each member's XP (over the skills) from what they charged to the account, so
+the site shows the members' share of the group's window.
 """
 from __future__ import annotations
 
@@ -42,10 +46,13 @@ def group_entry(account: str, names: List[str], charged: Dict[str, metrics.Vecto
     points: Dict[str, List[int]] = {}
     ranks: Dict[str, Dict[str, Optional[int]]] = {name: {} for name in names}
     vectors = {name: charged[name] for name in names}
+    member_xp = dict.fromkeys(names, 0)
     for metric in SKILLS:
         values = metric_values(vectors, metric)
         earned = xp.xp_of_each(values, rates[metric])
         points[metric] = list(earned.values())
+        for name, earned_xp in earned.items():
+            member_xp[name] += earned_xp
         levels[metric] = [min(level, xp.MAX_LEVEL)
                           for level in xp.virtual_levels(earned).values()]
         found = {name: rank for rank, name, _ in ranked(values)}
@@ -58,7 +65,7 @@ def group_entry(account: str, names: List[str], charged: Dict[str, metrics.Vecto
             "average_levels": {m: round(sum(v) / len(v), 2) for m, v in levels.items()},
             "average_total_level": round(sum(totals) / len(totals), 2),
             "total_xp": sum(sum(earned) for earned in points.values()),
-            "users": names, "ranks": ranks}
+            "users": names, "ranks": ranks, "member_xp": member_xp}
 
 
 def charged_to(usage: Usage) -> Dict[str, Dict[str, metrics.Vector]]:

@@ -217,19 +217,25 @@ def group_stats_lines(group: Optional[dict]) -> List[Span]:
 
 
 def achievement_text(event: dict) -> str:
+    return f"  {clean(str(event.get('day')), True)}  {achievement_what(event)}"
+
+
+
+def achievement_what(event: dict) -> str:
+    """What an achievement is, and where (``Level 50 Jobs (all clusters)``), cleaned."""
     where = "all clusters" if event.get("scope") == "all" else clean(str(event.get("scope")))
     kind, skill = event.get("event"), metric_title(str(event.get("skill", "")))
     if kind == "level":
-        text = f"Level {event.get('level')} {skill}"
+        text = f"Level {clean(str(event.get('level')))} {skill}"
     elif kind == "xp_cap":
         text = f"200M XP {skill}"
     elif kind == "total_level":
-        text = f"Total level {event.get('total_level')}"
+        text = f"Total level {clean(str(event.get('total_level')))}"
     elif kind == "first_job":
         text = "First job"
     else:
         text = f"Rank 1 {skill}"
-    return f"  {clean(str(event.get('day')), True)}  {text} ({where})"
+    return f"{text} ({where})"
 
 
 

@@ -1,0 +1,280 @@
+"""The site's charts say what sb-rank says: a store built by the real tools (sb-parse | sb-dedupe
+| sb-reduce, the step poll's usage through sb-reduce --usage, sb-rank) from the demo's sample
+history, exported with sb-export --format html; every number each chart carries (the data-
+attributes of its bars and points, and the numbers in their <title> texts) is read back from the
+page and compared with `sb-rank --user U --window month --now <a day of that month>` (the whole
+month: its last day, or the boards' day for the month in progress), for players, and with the
+month boards of `sb-rank --groups` for a group; a group's members' share of the month with
+`sb-rank --account`. The chart functions' own edges (months without a gain, axis ticks) are
+checked on their own at the end."""
+import calendar
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+from reduce_helpers import tool
+
+from slurm_scoreboard.boardfiles import SKILLS
+from slurm_scoreboard.export.site import charts
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+END = "2025-10-14"                      # the sample history's last day
+NOW = "2025-10-15T06:00:00Z"            # the boards' time: October is the month in progress
+CLUSTERS = ("hammer", "anvil", "gpuhub")
+
+
+def run(name, args, stdin=b""):
+    done = tool(name, [str(a) for a in args], stdin)
+    assert done.returncode == 0, (name, done.stderr.decode()[-2000:])
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(root, site) of the sample year, ranked and exported as of NOW."""
+    base = tmp_path_factory.mktemp("charts")
+    root, history, steps = base / "root", base / "history", base / "steps"
+    root.mkdir()
+    generate = os.path.join(TOP, "demo", "generate.py")
+    made = subprocess.run([sys.executable, generate, "--end", END, "--out", str(history),
+                           "--steps", str(steps)], capture_output=True)
+    assert made.returncode == 0, made.stderr
+    for cluster in CLUSTERS:
+        records = run("sb_parse", ["--quiet", "--tz", "UTC", history / f"{cluster}.txt"])
+        fresh = run("sb_dedupe", ["--root", root, "--quiet"], records)
+        run("sb_reduce", ["--root", root, "--quiet"], fresh)
+        measured = run("sb_parse", ["--quiet", "--brief", "--tz", "UTC", steps / f"{cluster}.txt"])
+        run("sb_reduce", ["--root", root, "--quiet", "--usage"], measured)
+    run("sb_rank", ["--root", root, "--now", NOW])
+    site = base / "site"
+    run("sb_export", ["--root", root, "--format", "html", "--output", site])
+    return root, site
+
+
+class Chart(HTMLParser):
+    """The bars, bar parts and points of a page's charts: their data- attributes and titles."""
+
+    KINDS = {"rect": "parts", "g": "bars", "circle": "points"}
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.parts, self.bars, self.points = [], [], []
+        self._open, self._title = [], False       # the elements with data- around, innermost last
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.KINDS and "data-month" in attrs:
+            entry = dict(attrs, tag=tag, title="")
+            getattr(self, self.KINDS[tag]).append(entry)
+            self._open.append(entry)
+        self._title = tag == "title"
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1]["tag"] == tag:
+            self._open.pop()
+        self._title = False
+
+    def handle_data(self, data):
+        if self._title and self._open:
+            self._open[-1]["title"] += data
+
+
+def day_of(month):
+    """The --now that covers the whole month (or, for the month in progress, the boards' now)."""
+    if month == NOW[:7]:
+        return NOW
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{month}-{calendar.monthrange(year, number)[1]:02d}T12:00:00Z"
+
+
+def personal(root, user, month):
+    """{skill: (xp, value)} and the Overall XP sb-rank reports for the user's month."""
+    page = json.loads(run("sb_rank", ["--root", root, "--user", user, "--window", "month",
+                                      "--now", day_of(month)]))
+    skills = {entry["metric"]: (entry["xp"], entry["value"]) for entry in page["skills"]
+              if entry["metric"] in SKILLS}
+    return skills, (page["overall"] or {}).get("xp", 0)
+
+
+def group_month(root, account, month):
+    skills = {}
+    for metric in SKILLS + ("overall",):
+        rows = [json.loads(line) for line in run("sb_rank", [
+            "--root", root, "--groups", "--window", "month", "--metric", metric,
+            "--now", day_of(month)]).splitlines()]
+        row = next((r for r in rows if r["account"] == account), None)
+        skills[metric] = (row["xp"], row["value"]) if row else (0, 0)
+    overall = skills.pop("overall")[0]
+    return skills, overall
+
+
+def check_chart(page, report):
+    """Every bar part, bar and point of `page` against `report(month)` -> (skills, overall)."""
+    chart = Chart(page)
+    months = sorted({point["data-month"] for point in chart.points})
+    assert months and months == charts.month_span(months[0], NOW[:7])
+    running = dict.fromkeys(SKILLS + ("overall",), 0)
+    parts = {(p["data-month"], p["data-skill"]): p for p in chart.parts}
+    bars = {bar["data-month"]: bar for bar in chart.bars}
+    points = {(p["data-month"], p["data-skill"]): p for p in chart.points}
+    for month in months:
+        skills, overall = report(month)
+        running["overall"] += overall
+        assert int(points[(month, "overall")]["data-xp"]) == running["overall"], month
+        assert f"{running['overall']:,} XP in all" in points[(month, "overall")]["title"]
+        assert int(bars[month]["data-xp"]) == overall, month
+        assert f"+{overall:,} XP" in bars[month]["title"]
+        for skill in SKILLS:
+            gained, value = skills[skill]
+            running[skill] += gained
+            assert int(points[(month, skill)]["data-xp"]) == running[skill], (month, skill)
+            part = parts.get((month, skill))
+            if not gained and not value:
+                assert part is None, (month, skill)
+                continue
+            assert int(part["data-xp"]) == gained, (month, skill)
+            assert float(part["data-value"]) == pytest.approx(value, rel=1e-9, abs=1e-9)
+            assert f"+{gained:,} XP" in part["title"], (month, skill)
+    return months
+
+
+def overall_rows(site, kind):
+    text = (site / "boards" / kind / "alltime" / "overall.html").read_text()
+    return re.findall(r'<td class="name"><a href="[^"]*">([^<]*)</a>', text)
+
+
+def test_a_players_charts_are_what_sb_rank_reports_for_each_month(built):
+    root, site = built
+    users = overall_rows(site, "users")
+    gpu = re.findall(r'<td class="name"><a href="[^"]*">([^<]*)</a>',
+                     (site / "boards/users/alltime/gpu_clock_hours.html").read_text())
+    for user in dict.fromkeys([users[0], gpu[0], users[len(users) // 2], users[-1]]):
+        page = (site / "players" / f"{user}.html").read_text()
+        months = check_chart(page, lambda month, user=user: personal(root, user, month))
+        before = charts.month_span("2000-01", months[0])[-2]
+        skills, overall = personal(root, user, before)
+        assert overall == 0 and not any(xp for xp, _ in skills.values())   # nothing left out
+
+
+def test_a_groups_chart_and_members_share_are_what_sb_rank_reports(built):
+    root, site = built
+    account = overall_rows(site, "groups")[0]
+    page = (site / "groups" / f"{account}.html").read_text()
+    check_chart(page, lambda month: group_month(root, account, month))
+    share = page[page.index("Members' share of this month"):]
+    shown = re.findall(r'<td class="name"><a href="[^"]*">([^<]*)</a></td>'
+                       r'<td class="num">([0-9,]+)</td>', share)
+    rows = [json.loads(line) for line in run("sb_rank", [
+        "--root", root, "--window", "month", "--metric", "overall", "--account", account,
+        "--now", NOW]).splitlines()]
+    expected = sorted(((r["user"], r["xp"]) for r in rows if r["xp"]), key=lambda r: (-r[1], r[0]))
+    assert [(user, int(xp.replace(",", ""))) for user, xp in shown] == expected[:25]
+    total = sum(xp for _, xp in expected)
+    percents = re.findall(r"([0-9.]+)%</td>", share)
+    assert [float(p) for p in percents] == [round(100 * xp / total, 1) for _, xp in expected[:25]]
+
+
+# -- the charts' own edges -------------------------------------------------------------------
+
+def entry(months, overall, jobs=None):
+    jobs = jobs or [0] * len(months)
+    zero = [0] * len(months)
+    return {"name": "x", "months": months,
+            "xp": {"overall": overall, "clock_hours": [o - j for o, j in zip(overall, jobs)],
+                   "elapsed_hours": zero, "gpu_clock_hours": zero, "gpu_elapsed_hours": zero,
+                   "jobs": jobs},
+            "value": {"clock_hours": [(o - j) / 10 for o, j in zip(overall, jobs)],
+                      "elapsed_hours": zero, "gpu_clock_hours": zero, "gpu_elapsed_hours": zero,
+                      "jobs": [j // 100 for j in jobs]}}
+
+
+def test_months_without_a_gain_are_empty_bars_and_flat_lines_up_to_the_boards_month():
+    gains = charts.Gains(entry(["2024-11", "2025-02"], [500, 300], [100, 0]), "2025-04")
+    assert gains.months == ["2024-11", "2024-12", "2025-01", "2025-02", "2025-03", "2025-04"]
+    assert gains.xp["overall"] == [500, 0, 0, 300, 0, 0]
+    assert gains.running("overall") == [500, 500, 500, 800, 800, 800]
+    assert gains.running("jobs") == [100] * 6
+    bars = Chart(charts.gains_chart(gains))
+    assert [b["data-month"] for b in bars.bars] == gains.months
+    assert [(p["data-month"], p["data-skill"]) for p in bars.parts] == [
+        ("2024-11", "clock_hours"), ("2024-11", "jobs"), ("2025-02", "clock_hours")]
+    points = Chart(charts.progress_chart(gains)).points
+    assert len(points) == 6 * len(charts.LINES)
+
+
+def test_the_bar_chart_shows_the_last_two_years_and_the_lines_everything():
+    months = charts.month_span("2020-01", "2025-12")
+    gains = charts.Gains(entry(months, list(range(1, 73))), "2025-12")
+    assert [b["data-month"] for b in Chart(charts.gains_chart(gains)).bars] == months[-24:]
+    points = Chart(charts.progress_chart(gains)).points
+    assert {p["data-month"] for p in points} == set(months)
+    assert max(int(p["data-xp"]) for p in points) == sum(range(1, 73))
+
+
+def test_axis_ticks_cover_the_highest_value_in_round_steps():
+    for top in (1, 7, 99, 100, 101, 12_345, 199_999_999):
+        marks = charts.ticks(top)
+        assert marks[0] == 0 and marks[-1] >= top and 3 <= len(marks) <= 7 or top < 5
+        step = marks[1]
+        assert step / 10 ** (len(str(int(step))) - 1) in (1, 2, 5)
+
+
+def test_a_players_efficiency_is_what_sb_rank_reports_in_every_window(built):
+    root, site = built
+    user = overall_rows(site, "users")[0]
+    text = (site / "players" / f"{user}.html").read_text()
+    table = text[text.index("<h2>Efficiency"):text.index("<h2>Every skill")]
+    rows = re.findall(r"<tr><td>([^<]*)</td>(.*?)</tr>", table)
+    assert [title for title, _ in rows] == ["CPU hours used", "CPU efficiency",
+                                           "Memory efficiency", "GPU utilisation"]
+    windows = ("alltime", "rolling-7d", "rolling-30d", "rolling-365d", "month")
+    for (_, cells), metric in zip(rows, ("cpu_used_hours", "cpu_efficiency", "mem_efficiency",
+                                         "gpu_utilization")):
+        shown = re.findall(r'<td class="num">(.*?)</td>', cells)
+        assert len(shown) == len(windows)
+        for cell, window in zip(shown, windows):
+            board = [json.loads(line) for line in run("sb_rank", [
+                "--root", root, "--window", window, "--metric", metric, "--now", NOW
+            ]).splitlines()]
+            row = next((r for r in board if r["user"] == user), None)
+            if row is None:
+                assert cell == "-", (metric, window)
+                continue
+            value = f"{row['value']:,.1f}" + (" h" if metric == "cpu_used_hours" else "%")
+            assert re.sub(r"<[^>]*>", "", cell) == f"{value} #{row['rank']:,}", (metric, window)
+
+
+def test_the_month_axis_names_the_last_month_and_each_year_and_fits():
+    for count in (1, 2, 5, 12, 13, 24, 40, 72, 121):
+        months = charts.month_span("2019-07", "2100-01")[:count]
+        labels = re.findall(r'<text x="([0-9.]+)" y="([0-9.]+)"[^>]*>([^<]+)</text>',
+                            charts.month_axis(months))
+        names = [(float(x), text) for x, y, text in labels if not text.isdigit()]
+        years = [text for _, _, text in labels if text.isdigit()]
+        assert names[-1][1] == charts.MONTH_NAMES[int(months[-1][5:7]) - 1]
+        # each year named once, under its first month named (a year with no month named, a
+        # first half-year before a label's step, has none); the last is the boards' year
+        assert years == sorted(set(years)) and years[-1] == months[-1][:4]
+        assert len(years) >= len({m[:4] for m in months}) - 1
+        gaps = [b[0] - a[0] for a, b in zip(names, names[1:])]
+        assert all(gap >= 36 for gap in gaps), (count, gaps)
+
+
+def test_a_page_lists_the_newest_achievements_and_counts_the_rest(built):
+    root, site = built
+    user = overall_rows(site, "users")[0]
+    with open(root / "leaderboards" / "achievements.ndjson", "rb") as handle:
+        events = [json.loads(line) for line in handle
+                  if b'"user":"%s"' % user.encode() in line]
+    mine = [e for e in events if e["scope"] == "all" or e["event"] == "first_job"]
+    assert len(mine) > 15
+    text = (site / "players" / f"{user}.html").read_text()
+    part = text[text.index("<h2>Achievements"):text.index("<h2>", text.index("<h2>Achievements") + 4)]
+    days = [item.split(": ")[0] for item in re.findall(r"<li>([^<]*)</li>", part)]
+    assert days == [e["day"] for e in mine[::-1][:15]]
+    assert f"and {len(mine) - 15:,} earlier." in part

@@ -25,7 +25,8 @@ Board files are read whole (``BOARD_LIMIT``); a file that cannot be read raises
 :class:`BoardError`. The other documents are optional: a missing one is None, an unreadable one
 is None and named in :attr:`BoardFiles.problems`. Of the achievements, only the newest
 ``EVENTS_LIMIT`` bytes are read; a larger file is read in part, and said so in
-:attr:`BoardFiles.events_note` (and to the reader's `warn`).
+:attr:`BoardFiles.events_note` (and to the reader's `warn`); a personal page gets its user's
+newest ``EVENTS_SHOWN``.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import itertools
 import os
 import re
 import stat
+from collections import deque
 from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
@@ -382,6 +384,13 @@ DOCUMENT_LIMIT = BOARD_LIMIT     # the other documents (group statistics, record
 # events, a few thousand users' whole history, read in well under a second; a larger site's
 # readers see its newest events and say the rest was left out.
 EVENTS_LIMIT = 64 << 20
+# The achievements a personal page (sb-rank --user, sb-view's pages, the widget) lists: its
+# user's newest, so a feed planted with thousands of a victim's events makes no page of
+# megabytes. They are looked for among the newest MATCHING_LINES lines that name the user at
+# all (their own events, and others' that name them as the rank 1 before): a real user has a
+# few hundred, and a planted feed costs a reader no more parses than these.
+EVENTS_SHOWN = 50
+MATCHING_LINES = 10_000
 
 
 class Index(NamedTuple):
@@ -721,6 +730,21 @@ def _shown_event(event: dict, hidden: FrozenSet[str]) -> Optional[dict]:
     return event
 
 
+def _event_in(line: bytes) -> Optional[dict]:
+    """The event a line of achievements.ndjson holds (:func:`boardfiles.event_of`), or None."""
+    try:
+        return boardfiles.event_of(orjson.loads(line))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _is_event_of(event: dict, name: str, kind: str, scope: str) -> bool:
+    """Whether `event` is `name`'s (a user or group of `kind`) on `scope` ("all": the merged
+    scope's events and the first job on each cluster)."""
+    return event.get("kind") == kind and event.get(name_field(kind)) == name and \
+        (event.get("scope") == scope or (scope == ALL and event.get("event") == "first_job"))
+
+
 def _scope_cluster(scope: Optional[str]) -> Optional[str]:
     return None if scope in (None, ALL) else scope
 
@@ -932,14 +956,25 @@ class BoardFiles:
 
     def events_of(self, name: str, kind: str = "users",
                   scope: Optional[str] = None) -> List[dict]:
-        """One user's (or group's) achievements on one cluster (`scope`), or over all clusters
-        (scope None or "all": the merged scope's events and the first job on each cluster)."""
-        field = name_field(kind)
-        scope = scope or ALL
-        return [event for event in self.events()
-                if event.get("kind") == kind and event.get(field) == name
-                and (event.get("scope") == scope or
-                     (scope == ALL and event.get("event") == "first_job"))]
+        """One user's (or group's) newest EVENTS_SHOWN achievements, oldest first, on one
+        cluster (`scope`), or over all clusters (scope None or "all": the merged scope's events
+        and the first job on each cluster). Only lines holding the name as sb-rank writes it (a
+        JSON string) are kept, the newest MATCHING_LINES of them, and parsed newest first until
+        EVENTS_SHOWN are found: a planted feed of other users' events costs a scan of its bytes,
+        one of the user's own a few dozen parses, and neither a page of megabytes."""
+        needle = orjson.dumps(name)
+        matching = deque((line for line in self._event_lines() if needle in line),
+                         maxlen=MATCHING_LINES)
+        hidden = self.opted_out()
+        found: List[dict] = []
+        while matching and len(found) < EVENTS_SHOWN:
+            event = _event_in(matching.pop())
+            if event is not None and _is_event_of(event, name, kind, scope or ALL):
+                shown = _shown_event(event, hidden)
+                if shown is not None:
+                    found.append(shown)
+        found.reverse()
+        return found
 
     # -- progress: each name's gains per month (history/progress.py) ---------------------------
 
@@ -1005,6 +1040,14 @@ class BoardFiles:
             yield itertools.chain([header], lines)
 
     def _raw_events(self) -> Iterator[dict]:
+        for line in self._event_lines():
+            event = _event_in(line)
+            if event is not None:
+                yield event
+
+    def _event_lines(self) -> Iterator[bytes]:
+        """The lines of the newest EVENTS_LIMIT bytes of achievements.ndjson, oldest first
+        (none when it is missing, or not a regular file)."""
         path = layout.achievements_file(self.root)
         self.events_note = None
         try:
@@ -1018,13 +1061,7 @@ class BoardFiles:
                 return
             tail = Tail(handle, EVENTS_LIMIT)
             self._tell_cut(path, tail)
-            for line in tail.lines():
-                try:
-                    event = boardfiles.event_of(orjson.loads(line))
-                except orjson.JSONDecodeError:
-                    continue
-                if event is not None:
-                    yield event
+            yield from tail.lines()
             self._tell_cut(path, tail)
 
     def _tell_cut(self, path: str, tail: Tail) -> None:

@@ -37,6 +37,34 @@ units() {
   [ ! -e "$SANDBOX/units" ]
 }
 
+@test "a path holding a @NAME@ placeholder of the templates is refused: a later one would fill it in" {
+  # every placeholder the templates hold, so one added later is covered by this test too
+  mapfile -t placeholders < <(grep -oh '@[A-Z_]*@' "$TOP"/packaging/systemd/*.in | sort -u)
+  [ "${#placeholders[@]}" -ge 6 ]
+  mkdir -p "$SANDBOX/www"
+  for placeholder in "${placeholders[@]}"; do
+    for option in --root --site --bindir --dest; do
+      root="$SANDBOX/root" site="$SANDBOX/www/hiscores" more=()
+      case "$option" in
+        --root) root="/$placeholder"; value="$root" ;;
+        --site) site="$SANDBOX/www/$placeholder"; value="$site" ;;
+        *) value="$SANDBOX/x$placeholder/y"; more=("$option" "$value") ;;
+      esac
+      args=(--root "$root" --site "$site" "${more[@]}")
+      run --separate-stderr "$UNITS" --user --bindir "$VENV_BIN" --dest "$SANDBOX/units" "${args[@]}"
+      [ "$status" -eq 2 ]
+      [ "$stderr" = "install-units: $option must not hold a @NAME@ placeholder of the unit templates (got '$value')" ]
+      [ ! -e "$SANDBOX/units" ]
+      [ ! -e "$SANDBOX/x$placeholder" ]
+    done
+  done
+  run --separate-stderr units --root "$SANDBOX/root" --site "$SANDBOX/www/hiscores"
+  [ "$status" -eq 0 ]
+  run grep -l '@[A-Z_]*@' "$SANDBOX"/units/*
+  [ "$status" -eq 1 ]
+  grep -qx "ReadWritePaths=$SANDBOX/root" "$SANDBOX/units/sb-poll@.service"
+}
+
 @test "a site whose folder is /, the root's parent or above it is refused" {
   mkdir -p "$SANDBOX/depot/sb/root"
   for site in /hiscores "$SANDBOX/depot/sb/hiscores" "$SANDBOX/depot/hiscores"; do

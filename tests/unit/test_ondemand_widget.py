@@ -439,3 +439,56 @@ UNPRINTABLE = st.characters(categories=("Cc", "Cf", "Zl", "Zp", "Zs", "Co"))
                       st.text(AGREED, min_size=395, max_size=410), min_size=1, max_size=40))
 def test_the_widget_escapes_text_as_safe_text_does(ruby, texts):
     assert sb_safe_in_ruby(ruby, texts) == [safe_text(text) for text in texts]
+
+
+# -- an answer that is not what sb-rank writes: each number a "-", the card still there ---------
+
+NO_COUNTS = [{"x": 1}, [1, 2], True, -123456, "9e99", 1.5e300, 10 ** 16, None]
+
+
+def answering(tmp_path, page):
+    """A folder whose sb-rank prints `page` (bytes) for every window."""
+    (tmp_path / "page.json").write_bytes(page)
+    return fake_sb_rank(tmp_path / "bin", "sys.stdout.buffer.write(open("
+                        f"{str(tmp_path / 'page.json')!r}, 'rb').read())")
+
+
+@pytest.mark.parametrize("value", NO_COUNTS, ids=repr)
+def test_a_rank_level_or_xp_that_is_no_count_shows_a_dash(ruby, bindir, demo_root, tmp_path,
+                                                          value):
+    page = personal(bindir, demo_root, "isa", "alltime")
+    skills = [dict(skill, rank=value, xp=value, level=value if value is not None else 1)
+              for skill in page["skills"] if skill["level"] is not None]
+    groups = [dict(group, ranks={skill: value for skill in group["ranks"]})
+              for group in page["groups"]]
+    planted = dict(page, overall={"rank": value, "level": value, "xp": value}, skills=skills,
+                   groups=groups)
+    widget = Widget(render(ruby, answering(tmp_path, orjson.dumps(planted)), demo_root, "isa"))
+    assert widget.rows[1:] == [["Overall", "-", "-", "-"]] + \
+        [[METRIC_TITLES[skill["metric"]], "-", "-" if value is not None else "1", "-"]
+         for skill in skills]
+    assert widget.paragraphs["slurm-scoreboard-group"] == [
+        f"Group {group['account']}" for group in groups[:3]]
+    assert "slurm-scoreboard-none" not in widget.paragraphs
+
+
+def test_counts_as_sb_rank_writes_them_are_shown_whole(ruby, bindir, demo_root, tmp_path):
+    page = personal(bindir, demo_root, "isa", "alltime")
+    planted = dict(page, overall={"rank": 0, "level": 12.0, "xp": 10 ** 15 - 1})
+    widget = Widget(render(ruby, answering(tmp_path, orjson.dumps(planted)), demo_root, "isa"))
+    assert widget.rows[1] == ["Overall", "0", "12", f"+{10 ** 15 - 1:,} XP"]
+
+
+UNAVAILABLE = {"slurm-scoreboard-none": ["The hiscores are not available right now."]}
+
+
+@pytest.mark.parametrize("planted, rows, paragraphs", [
+    (b"[1, 2]", [], UNAVAILABLE),
+    (b'{"overall": [1, 2], "skills": {"a": 1}, "groups": "x", "achievements": [3]}',
+     [["Skill", "Rank", "Level", "Last 7 days"], ["Overall", "-", "-", "-"]], {}),
+    (b'{"skills": [{"metric": "\xff_x", "level": 1}]}', [], UNAVAILABLE),   # Ruby's tr raises
+], ids=["a list", "fields of another shape", "text not UTF-8"])
+def test_an_answer_the_card_cannot_be_made_of_says_the_hiscores_are_unavailable(
+        ruby, tmp_path, planted, rows, paragraphs):
+    widget = Widget(render(ruby, answering(tmp_path, planted), tmp_path, "isa"))
+    assert (widget.rows, widget.paragraphs) == (rows, paragraphs)

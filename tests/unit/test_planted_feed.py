@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import unicodedata
+from unittest import mock
 
 import orjson
 import pytest
@@ -27,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reduce_helpers import job, reduce, tool
 
+from slurm_scoreboard import boardfiles
 from slurm_scoreboard.boardfiles import BOARD_LIMIT, EVENTS_LIMIT, BoardFiles, event_of
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.ndjson import Tail
@@ -376,3 +378,85 @@ def test_the_commands_show_no_planted_control_or_bidi_character(ranked, root):
     news = tool("sb_news", ["--root", str(root), "--all-scopes", "--since", "2024-03-01"])
     assert [orjson.loads(line) for line in news.stdout.splitlines()] == [
         dict(TEMPLATES[3], day="2024-03-01")]
+
+
+# -- a feed planted with many events of one user, or of another ---------------------------------
+
+def level_event(user, number, scope="all"):
+    """A level event of `user` on `scope`, the `number`th (its day and level grow with it)."""
+    day = f"{2000 + number // 300:04d}-{1 + number // 25 % 12:02d}-{1 + number % 25:02d}"
+    return {"day": day, "scope": scope, "kind": "users", "user": user, "event": "level",
+            "skill": "jobs", "level": 1 + number % 9000, "xp": number, "value": number,
+            "id": f"level/{scope}/users/{user}/jobs/{number}"}
+
+
+def test_a_page_lists_the_newest_50_achievements_of_a_feed_planted_with_thousands(root):
+    victims = [level_event("alice", number) for number in range(3000)]
+    others = [level_event("mallory", number) for number in range(30000)]
+    lines = [orjson.dumps(event) for event in others[:15000] + victims + others[15000:]]
+    with open(feed_path(root), "wb") as feed:
+        feed.write(b"\n".join(lines) + b"\n")
+    page = tool("sb_rank", ["--root", str(root), "--now", NOW, "--user", "alice",
+                            "--from-files"])
+    assert page.returncode == 0, page.stderr
+    assert orjson.loads(page.stdout)["achievements"] == victims[-50:]
+    view = tool("sb_view", ["--root", str(root), "--snapshot", "--user", "alice", "--width",
+                            "300"])
+    assert view.returncode == 0, view.stderr
+    shown = [line for line in view.stdout.decode().splitlines() if "(all clusters)" in line]
+    assert len(shown) == 50 and victims[-1]["day"] in shown[0]
+
+
+def plain_events_of(lines, name, kind, scope, hidden=frozenset()):
+    """What events_of gives, as the plain reader has it: every line parsed, the user's (or
+    group's) events on the scope, opted-out users' left out, the newest EVENTS_SHOWN."""
+    found = []
+    for line in lines:
+        try:
+            event = event_of(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+        if event is None or event.get("kind") != kind or \
+                event.get("user" if kind == "users" else "account") != name:
+            continue
+        if event["scope"] == scope or (scope == "all" and event["event"] == "first_job"):
+            if event.get("previous") in hidden:
+                event = dict(event, previous=None)
+            found.append(event)
+    return found[-boardfiles.EVENTS_SHOWN:] if boardfiles.EVENTS_SHOWN else []
+
+
+NAMES = ["alice", "bob", "alice.x", "proj x"]
+
+
+@st.composite
+def feed_lines(draw):
+    """An event of a template with its names, scope and day drawn, or a line that is none."""
+    event = dict(draw(st.sampled_from(TEMPLATES)))
+    field = "user" if event["kind"] == "users" else "account"
+    event[field] = draw(st.sampled_from(NAMES))
+    event["scope"] = draw(st.sampled_from(["all", "hammer", "alice"]))
+    if "previous" in event:
+        event["previous"] = draw(st.sampled_from(NAMES[:3] + [None]))
+    event["id"] = f"{event['id']}/{draw(st.integers(0, 99))}"
+    line = orjson.dumps(event)
+    return draw(st.sampled_from([line, line, line, line[:-1], b"", b'"alice"']))
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(feed_lines(), max_size=40), shown=st.integers(min_value=0, max_value=6),
+       name=st.sampled_from(NAMES), kind=st.sampled_from(["users", "groups"]),
+       scope=st.sampled_from(["all", "hammer", None]), optout=st.booleans())
+def test_events_of_is_the_plain_reader_s_newest(tmp_path_factory, lines, shown, name, kind,
+                                                scope, optout):
+    root = tmp_path_factory.mktemp("feed")
+    (root / "leaderboards").mkdir()
+    (root / "leaderboards" / "achievements.ndjson").write_bytes(b"\n".join(lines))
+    hidden = frozenset(["alice"] if optout else [])
+    if optout:
+        (root / "config").mkdir()
+        (root / "config" / "optout.txt").write_text("alice\n")
+    with mock.patch.object(boardfiles, "EVENTS_SHOWN", shown):
+        expected = [] if kind == "users" and name in hidden else \
+            plain_events_of(lines, name, kind, scope or "all", hidden)
+        assert BoardFiles(str(root)).events_of(name, kind, scope) == expected

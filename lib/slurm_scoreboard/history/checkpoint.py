@@ -416,9 +416,9 @@ def _months(root: str, spec, totals: Dict[Key, Vector], clusters: List[str], sta
         for line in bounded_lines(handle, LINE_LIMIT):
             if line is None:
                 raise Refused("a line of its months file is too long")
-            size += len(line)
+            size += len(line) + 1              # bounded_lines gives a line without its newline
             if check:
-                digest.update(line)
+                digest.update(line + b"\n")
             key, entry = _month_line(line, totals, clusters, start)
             if key in gains:
                 raise Refused("a name given twice")

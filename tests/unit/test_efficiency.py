@@ -468,24 +468,19 @@ def test_a_hostile_account_on_the_efficiency_boards_is_text_in_every_output(tmp_
     assert rank(tmp_path).returncode == 0
     groups = board(tmp_path, "alltime", "cpu_efficiency", "groups")["rows"]
     assert groups[0]["account"] == HOSTILE_ACCOUNT          # the data is kept as it is
+    # but no reader shows an account that is not printable as it is (boardfiles.checked_row):
+    # the group is left out of the site, OpenMetrics and the view, and nothing of it leaks
     site = tmp_path / "site"
     done = tool("sb_export", ["--root", str(tmp_path), "--format", "html", "--output", str(site)])
     assert done.returncode == 0, done.stderr
     page = (site / "boards" / "groups" / "alltime" / "cpu_efficiency.html").read_text()
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
-    assert "\x1b" not in page
+    assert "onerror" not in page and "<img" not in page and "\x1b" not in page
     done = tool("sb_export", ["--root", str(tmp_path), "--format", "openmetrics"])
     text = done.stdout.decode()
-    # the specification escapes backslash, quote and newline; the ESC is written as text
-    assert 'account="<img src=x onerror=alert(1)>\\\\x1b[2J\\"\\\\\\nx"' in text
-    assert "\x1b" not in text
-    from prometheus_client.parser import text_string_to_metric_families
-    accounts = {s.labels.get("account") for f in text_string_to_metric_families(
-        text.replace("# EOF\n", "")) for s in f.samples if s.labels.get("skill") == "cpu_efficiency"}
-    assert HOSTILE_ACCOUNT.replace("\x1b", "\\x1b") in accounts
+    assert "onerror" not in text and "\x1b" not in text and 'user="ann"' in text
     done = tool("sb_view", ["--root", str(tmp_path), "--snapshot", "--groups", "--metric",
                             "cpu_efficiency"])
-    assert done.returncode == 0 and b"\x1b[2J" not in done.stdout and b"onerror" in done.stdout
+    assert done.returncode == 0 and b"\x1b[2J" not in done.stdout and b"onerror" not in done.stdout
 
 
 def test_one_tiny_gpu_or_memory_job_cannot_top_its_board(tmp_path):
@@ -570,7 +565,7 @@ def test_openmetrics_on_a_terminal_shows_a_name_s_control_characters_escaped(tmp
         shown += chunk
     os.close(leader)
     assert child.wait(timeout=60) == 0
-    assert b"cpu_efficiency" in shown and b"\x1b" not in shown and b"\\x1b[2J" in shown
+    assert b"cpu_efficiency" in shown and b"\x1b" not in shown and b"onerror" not in shown
 
 
 def test_the_view_s_personal_page_lists_the_efficiency_boards(tmp_path):

@@ -399,6 +399,7 @@ class Index(NamedTuple):
     windows: List[str]
     metrics: List[str]          # overall first
     efficiency: List[str] = []  # the efficiency boards sb-rank wrote (efficiency.py)
+    rates: Dict[str, float] = {}    # each skill's XP a unit (xp.json), as sb-rank used them
 
 
 class Row(NamedTuple):
@@ -504,7 +505,15 @@ def load_index(root: str) -> Index:
     return Index(checked_asof(data.get("asof")),
                  _ranked_clusters(root, _plain_names(data.get("clusters"))),
                  _plain_names(data.get("windows"), windows.NAMES) or list(windows.NAMES), ordered,
-                 measured)
+                 measured, _rates(data.get("rates")))
+
+
+def _rates(given) -> Dict[str, float]:
+    """The index's XP rates: a positive finite number for a skill, anything else left out."""
+    if not isinstance(given, dict):
+        return {}
+    return {skill: float(rate) for skill, rate in given.items()
+            if skill in SKILLS and type(rate) in (int, float) and 0 < rate < 1e9}
 
 
 def number(value, default=0):

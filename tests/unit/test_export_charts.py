@@ -19,6 +19,7 @@ import pytest
 from reduce_helpers import tool
 
 from slurm_scoreboard.boardfiles import SKILLS
+from slurm_scoreboard.core import xp
 from slurm_scoreboard.export.site import charts
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -113,25 +114,34 @@ def group_month(root, account, month):
     return skills, overall
 
 
-def check_chart(page, report):
-    """Every bar part, bar and point of `page` against `report(month)` -> (skills, overall)."""
+def rates_of(root):
+    with open(os.path.join(root, "leaderboards", "index.json"), "rb") as handle:
+        return json.loads(handle.read())["rates"]
+
+
+def check_chart(page, report, rates):
+    """Every bar part, bar and point of `page` against `report(month)` -> (skills, overall):
+    a bar is the month's XP, a point the XP of the value so far (as a board makes XP from its
+    value: the last point is the all-time board's), Overall the skills' sum."""
     chart = Chart(page)
     months = sorted({point["data-month"] for point in chart.points})
     assert months and months == charts.month_span(months[0], NOW[:7])
-    running = dict.fromkeys(SKILLS + ("overall",), 0)
+    so_far = dict.fromkeys(SKILLS, 0.0)
     parts = {(p["data-month"], p["data-skill"]): p for p in chart.parts}
     bars = {bar["data-month"]: bar for bar in chart.bars}
     points = {(p["data-month"], p["data-skill"]): p for p in chart.points}
     for month in months:
         skills, overall = report(month)
-        running["overall"] += overall
+        for skill in SKILLS:
+            so_far[skill] += skills[skill][1]
+        running = {skill: xp.xp_of(so_far[skill], rates[skill]) for skill in SKILLS}
+        running["overall"] = sum(running.values())
         assert int(points[(month, "overall")]["data-xp"]) == running["overall"], month
         assert f"{running['overall']:,} XP in all" in points[(month, "overall")]["title"]
         assert int(bars[month]["data-xp"]) == overall, month
         assert f"+{overall:,} XP" in bars[month]["title"]
         for skill in SKILLS:
             gained, value = skills[skill]
-            running[skill] += gained
             assert int(points[(month, skill)]["data-xp"]) == running[skill], (month, skill)
             part = parts.get((month, skill))
             if not gained and not value:
@@ -155,7 +165,8 @@ def test_a_players_charts_are_what_sb_rank_reports_for_each_month(built):
                      (site / "boards/users/alltime/gpu_clock_hours.html").read_text())
     for user in dict.fromkeys([users[0], gpu[0], users[len(users) // 2], users[-1]]):
         page = (site / "players" / f"{user}.html").read_text()
-        months = check_chart(page, lambda month, user=user: personal(root, user, month))
+        months = check_chart(page, lambda month, user=user: personal(root, user, month),
+                             rates_of(root))
         before = charts.month_span("2000-01", months[0])[-2]
         skills, overall = personal(root, user, before)
         assert overall == 0 and not any(xp for xp, _ in skills.values())   # nothing left out
@@ -165,7 +176,7 @@ def test_a_groups_chart_and_members_share_are_what_sb_rank_reports(built):
     root, site = built
     account = overall_rows(site, "groups")[0]
     page = (site / "groups" / f"{account}.html").read_text()
-    check_chart(page, lambda month: group_month(root, account, month))
+    check_chart(page, lambda month: group_month(root, account, month), rates_of(root))
     share = page[page.index("Members' share of this month"):]
     shown = re.findall(r'<td class="name"><a href="[^"]*">([^<]*)</a></td>'
                        r'<td class="num">([0-9,]+)</td>', share)

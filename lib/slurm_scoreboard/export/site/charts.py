@@ -16,9 +16,10 @@ from __future__ import annotations
 import html
 import itertools
 import math
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ...boardfiles import SKILLS
+from ...core import xp
 from ...view.display import format_value, metric_title
 
 WIDTH, HEIGHT = 400, 230
@@ -68,7 +69,8 @@ def ticks(top: float) -> List[float]:
 class Gains:
     """One entry's gains over every month of the charts, zero where it gained nothing."""
 
-    def __init__(self, entry: dict, last_month: str):
+    def __init__(self, entry: dict, last_month: str, rates: Optional[Dict[str, float]] = None):
+        self.rates = rates or {}
         given = entry["months"]
         end = max(last_month, given[-1]) if given else last_month
         self.months = month_span(given[0], end) if given else []
@@ -83,12 +85,15 @@ class Gains:
                                  for m in self.months]
 
     def running(self, skill: str) -> List[int]:
-        """Each month's XP so far (the months' gains added up)."""
-        total, found = 0, []
-        for gained in self.xp[skill]:
-            total += gained
-            found.append(total)
-        return found
+        """Each month's XP so far: the XP of the value so far (as sb-rank makes a board's XP
+        from its value, so the last point is the all-time board's), Overall the skills' sum;
+        without the skill's rate, the months' XP added up."""
+        if skill == "overall" and all(name in self.rates for name in SKILLS):
+            return [sum(column) for column in zip(*(self.running(name) for name in SKILLS))]
+        if skill not in self.rates:
+            return list(itertools.accumulate(self.xp[skill]))
+        return [xp.xp_of(value, self.rates[skill])
+                for value in itertools.accumulate(self.value[skill])]
 
 
 def svg(label: str, body: str, height: int = HEIGHT) -> str:

@@ -80,7 +80,7 @@ class MemberPages(SiteBase):
     def progress_section(self, progress: Optional[dict]) -> str:
         if progress is None or not progress["months"]:
             return '<h2>Progress</h2><p class="note">No month with a gain yet.</p>'
-        gains = charts.Gains(progress, self.last_month(progress))
+        gains = charts.Gains(progress, self.last_month(progress), self.files.index.rates)
         return ('<h2>Progress</h2><div class="charts">'
                 + charts.figure("XP over time (all clusters)", charts.progress_chart(gains),
                                 charts.legend())

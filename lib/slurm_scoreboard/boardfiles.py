@@ -286,6 +286,13 @@ def _counts(values, size: int, numbers: tuple) -> bool:
 _BIGGEST = float(1 << 63)
 
 
+MONTHS_LIMIT = 600      # months from a name's first gain to its last: 50 years, past any site
+
+
+def _month_number(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7])
+
+
 def progress_entry(raw, kind: str) -> Optional[dict]:
     """A progress line as sb-rank writes it, checked (a name of the kind; months ascending;
     for each skill in SKILLS its XP and value per month, and the overall XP), with only the
@@ -295,7 +302,8 @@ def progress_entry(raw, kind: str) -> Optional[dict]:
     months, points, values = raw.get("months"), raw.get("xp"), raw.get("value")
     if not isinstance(months, list) or not all(
             isinstance(month, str) and layout.MONTH_NAME.fullmatch(month) for month in months) \
-            or any(a >= b for a, b in zip(months, months[1:])):
+            or any(a >= b for a, b in zip(months, months[1:])) \
+            or (months and _month_number(months[-1]) - _month_number(months[0]) >= MONTHS_LIMIT):
         return None
     if not isinstance(points, dict) or not isinstance(values, dict):
         return None
@@ -313,12 +321,12 @@ def _json_lines(handle) -> Iterator[object]:
     all (what is past it is not read); a line that is not JSON is None."""
     left = BOARD_LIMIT
     for line in bounded_lines(handle, LINE_LIMIT):
+        left -= LINE_LIMIT + 1 if line is None else len(line) + 1
+        if left < 0:
+            return
         if line is None:
             yield None
             continue
-        left -= len(line)
-        if left < 0:
-            return
         try:
             yield orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -719,13 +727,14 @@ def _checked_document(data: dict, rows: List[dict]) -> dict:
     return document
 
 
-def member_points(points, hidden: FrozenSet[str]) -> Dict[str, int]:
-    """A group's members' XP (user -> XP charged to the group) as read: only names with a
-    whole number, none who opted out."""
-    if not isinstance(points, dict):
+def member_points(points, hidden: FrozenSet[str], members) -> Dict[str, int]:
+    """A group's members' XP (user -> XP charged to the group) as read: only the group's
+    members (`members`, its users list), with XP in a row's bound, none who opted out."""
+    if not isinstance(points, dict) or not isinstance(members, list):
         return {}
+    listed = set(members)
     return {user: value for user, value in points.items()
-            if isinstance(user, str) and type(value) is int and value >= 0
+            if user in listed and _is_plain(user) and _whole(value, _ROW_WHOLE["xp"])
             and user not in hidden}
 
 
@@ -895,7 +904,8 @@ class BoardFiles:
                 group = dict(group, users=[user for user in users if not _hidden(user, hidden)])
             if isinstance(ranks, dict):
                 group = dict(group, ranks=closed_group_ranks(ranks, hidden))
-            group = dict(group, member_xp=member_points(group.get("member_xp"), hidden))
+            group = dict(group, member_xp=member_points(group.get("member_xp"), hidden,
+                                                        group.get("users")))
             groups.append(group)
         return groups
 
@@ -1040,6 +1050,12 @@ class BoardFiles:
             yield None
             return
         with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > BOARD_LIMIT:
+                self._problem(f"{path}: not a progress file sb-rank writes (not a file, or "
+                              f"over {BOARD_LIMIT >> 20} MiB)")
+                yield None
+                return
             lines = _json_lines(handle)
             header = next(lines, None)
             if not _progress_header_ok(header, scope or ALL, kind):

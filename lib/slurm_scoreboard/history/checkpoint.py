@@ -410,8 +410,7 @@ def _months(root: str, spec, totals: Dict[Key, Vector], clusters: List[str], sta
     except (OSError, UnsafePath):
         raise Refused("its months file cannot be read") from None
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Refused("its months file cannot be read")
+        _check_months_file(os.fstat(fd), spec["bytes"])
         digest, size, gains = hashlib.sha256(), 0, {}
         for line in bounded_lines(handle, LINE_LIMIT):
             if line is None:
@@ -428,6 +427,14 @@ def _months(root: str, spec, totals: Dict[Key, Vector], clusters: List[str], sta
     if set(gains) != set(totals):
         raise Refused("monthly gains that are not the totals'")
     return gains
+
+
+def _check_months_file(info: os.stat_result, size: int) -> None:
+    """A regular file of the size the head names: a planted (sparse) one is not read through."""
+    if not stat.S_ISREG(info.st_mode):
+        raise Refused("its months file cannot be read")
+    if info.st_size != size:
+        raise Refused("its months file is not the one it names")
 
 
 def _month_line(line: bytes, totals: Dict[Key, Vector], clusters: List[str], start: str

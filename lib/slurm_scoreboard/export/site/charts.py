@@ -71,8 +71,8 @@ class Gains:
 
     def __init__(self, entry: dict, last_month: str, rates: Optional[Dict[str, float]] = None):
         self.rates = rates or {}
-        given = entry["months"]
-        end = max(last_month, given[-1]) if given else last_month
+        given = [month for month in entry["months"] if month <= last_month]
+        end = last_month
         self.months = month_span(given[0], end) if given else []
         where = {month: at for at, month in enumerate(given)}
         self.xp: Dict[str, List[int]] = {}

@@ -88,10 +88,10 @@ class MemberPages(SiteBase):
                                 charts.legend(charts.SKILLS)) + "</div>")
 
     def last_month(self, progress: dict) -> str:
-        """The boards' month (the charts run to it), or the last month gained in."""
+        """The boards' month (the charts run to it; a planted later month is not drawn), or
+        the last month gained in when the boards' time is not known."""
         asof = self.files.index.asof
-        month = asof[:7] if MONTH_NAME.fullmatch(asof[:7]) else progress["months"][-1]
-        return max(month, progress["months"][-1])
+        return asof[:7] if MONTH_NAME.fullmatch(asof[:7]) else progress["months"][-1]
 
     def achievements(self, kind: str, name: str) -> str:
         shown = list(reversed(self.achieved.get((kind, name), ())))

@@ -158,6 +158,13 @@ def history_done(root):
                  layout.competitions_file(root)):
         with open(path, "wb") as handle:
             handle.write(b"{}\n" if path.endswith(".json") else b"")
+    from slurm_scoreboard import boardfiles
+    progress = layout.progress_file(root, "all", "users")
+    os.makedirs(os.path.dirname(progress), exist_ok=True)
+    with open(progress, "wb") as handle:       # the pass's files are there: it is not due
+        handle.write(orjson.dumps({"asof": NOW, "format": boardfiles.PROGRESS_FORMAT,
+                                   "version": boardfiles.PROGRESS_VERSION, "scope": "all",
+                                   "kind": "users", "skills": list(boardfiles.SKILLS)}) + b"\n")
     chronicle.remember(root, datetime.strptime(NOW, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=timezone.utc))
 

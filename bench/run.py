@@ -117,7 +117,7 @@ def table(ingest: dict, rank: dict, poll: dict, pipe: dict) -> str:
     small, large = ingest["rss_small"], ingest["rss_large"]
     n, big = ingest["memory_jobs"], 4 * ingest["memory_jobs"]
     rows = [
-        ("ingest from a file, whole pipe sb-parse | sb-dedupe | sb-reduce (its time over the "
+        ("ingest from a file, whole pipe (sb-parse, sb-dedupe, sb-reduce piped; its time over the "
          "one-process stdlib script's; target <= 2x, aim 1x)",
          f"{seconds['pipe']:.2f} s", f"baseline-ingest {seconds['baseline']:.2f} s",
          times_of(seconds["pipe"], seconds["baseline"])),

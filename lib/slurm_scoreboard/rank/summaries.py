@@ -175,14 +175,19 @@ def _ours(info: os.stat_result) -> bool:
             and not info.st_mode & 0o022 and info.st_nlink == 1 and info.st_size <= LIMIT)
 
 
+def _parsed(line: bytes) -> object:
+    """A kept file's line, parsed (None when it is not JSON)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def header_of(lines: Optional[List[bytes]], cluster: str) -> Optional[Header]:
     """The file's header, when it is whole and of this cluster."""
     if not lines:
         return None
-    try:
-        header = orjson.loads(lines[0])
-    except orjson.JSONDecodeError:
-        return None
+    header = _parsed(lines[0])
     if type(header) is not dict or set(header) != {"format", "cluster", "keys", "boards",
                                                    "digests"}:
         return None
@@ -265,10 +270,7 @@ def together_lines(root: str) -> Optional[List[bytes]]:
 def together_header(lines: Optional[List[bytes]]) -> Optional[Together]:
     if not lines:
         return None
-    try:
-        header = orjson.loads(lines[0])
-    except orjson.JSONDecodeError:
-        return None
+    header = _parsed(lines[0])
     if type(header) is not dict or set(header) != {"format", "clusters", "digests", "boards"} \
             or header["format"] != FORMAT or not _records(header["clusters"]):
         return None

@@ -560,3 +560,15 @@ def test_a_pass_that_cannot_keep_a_checkpoint_leaves_none_of_other_inputs(tmp_pa
     assert (outcome.resumed, outcome.kept) == (None, None) and "optout" in outcome.refused
     assert not os.path.lexists(checkpoint.path(site.root))
     assert all(b'"ann"' not in data for data in written(site.root).values())
+
+
+def test_a_checkpoint_is_kept_and_used_when_a_day_falls_on_its_months_first(tmp_path):
+    """Mutation (chronicle._Walk.days): capturing only after the first of the target month, so
+    that first day's rows went into the state and the checkpoint was refused."""
+    site = Site(tmp_path / "root")
+    site.add("hammer", "ann", "p", -60, [7200, 3600, 0, 0, 0, 1])       # 2024-01-10
+    site.add("hammer", "ann", "p", -38, [3600, 3600, 0, 0, 0, 1])       # 2024-02-01
+    first = history_pass(site.root, site.today())
+    assert (first.resumed, first.kept) == (None, "2024-02")
+    again = history_pass(site.root, site.today())
+    assert (again.resumed, again.refused) == ("2024-02", "")

@@ -1,5 +1,7 @@
 """Behaviour a mutation round showed untested: each test here fails with the mutation named in
 its docstring applied (checked one by one)."""
+import orjson
+
 from slurm_scoreboard.core.optout import OptOut
 from slurm_scoreboard.history import checkpoint, history
 
@@ -40,3 +42,60 @@ def test_a_reader_leaves_out_a_user_whose_marker_one_cluster_saw(tmp_path):
         handle.write(orjson.dumps({"version": 1, "checked": {
             "ann": {"hammer": [1, False], "anvil": [2, True]}, "bob": {"hammer": [1, False]}}}))
     assert optout.opted_out(str(tmp_path)) == {"ann"}
+
+
+def test_a_job_whose_span_is_exactly_elapsed_plus_the_slack_keeps_its_start():
+    """Mutation (metrics.span_of): >= for > in the suspended-job test, which moved the start of
+    a job exactly one day longer than its elapsed time to its end."""
+    from slurm_scoreboard.core.times import iso_seconds
+    from slurm_scoreboard.store import metrics
+    record = {"start": "2025-08-01T00:00:00Z", "end": "2025-08-02T01:00:00Z", "elapsed_s": 3600}
+    assert metrics.span_of(record) == (iso_seconds(record["start"]), iso_seconds(record["end"]))
+    record["end"] = "2025-08-02T01:00:01Z"
+    assert metrics.span_of(record) == (iso_seconds(record["end"]) - 3600,
+                                       iso_seconds(record["end"]))
+
+
+def test_a_day_rule_with_only_kept_months_is_still_the_old_rule():
+    """Mutation (store.day_rule_bytes): the old rule named only when months are to be fetched
+    again, so a cluster whose old months are all kept read as on the new rule."""
+    from slurm_scoreboard.store import store
+    kept = orjson.loads(store.day_rule_bytes("hammer", store.DayRule([], ["2024-05"]),
+                                             "2024-06-01T00:00:00Z"))
+    new = orjson.loads(store.day_rule_bytes("hammer", store.DayRule([], []),
+                                            "2024-06-01T00:00:00Z"))
+    assert kept["rule"] == store.OLD_DAY_RULE != new["rule"] == store.DAY_RULE
+
+
+def test_an_outbox_takes_a_line_that_fills_it_exactly(tmp_path):
+    """Mutation (feed.Outbox.take): >= for >, which refused the event that fits to the byte."""
+    from slurm_scoreboard.history import feed
+    assert feed.Outbox(str(tmp_path / "outbox"), None).take(b"x" * feed.OUTBOX_LIMIT)
+    assert not feed.Outbox(str(tmp_path / "outbox"), None).take(b"x" * (feed.OUTBOX_LIMIT + 1))
+
+
+def test_group_sharing_gives_lock_files_the_lock_mode(tmp_path):
+    """Mutation (sharing._file_mode): every file the file mode, which would let other users
+    read (and in owner mode hold) the locks."""
+    import grp
+    import os
+
+    from slurm_scoreboard.core import sharing
+    (tmp_path / "boards.json").write_bytes(b"{}")
+    (tmp_path / "poll.lock").write_bytes(b"")
+    group = grp.getgrgid(os.getgid()).gr_name
+    assert sharing.apply(str(tmp_path), sharing.Sharing("group", group, os.getgid())) == []
+    assert os.stat(tmp_path / "boards.json").st_mode & 0o7777 == 0o664
+    assert os.stat(tmp_path / "poll.lock").st_mode & 0o7777 == 0o660
+
+
+def test_a_checkpoint_record_ending_on_its_months_first_is_refused():
+    """Mutation (checkpoint._best): > for >=, which let a record end inside the checkpoint's
+    own month."""
+    import pytest
+    entry = ["all", "users", "clock_hours", "day", 5.0, "ann", "2024-02-01", "2024-02-01",
+             "2024-02-01"]
+    with pytest.raises(checkpoint.Refused):
+        checkpoint._best([entry], ["hammer"], "2024-02")
+    earlier = entry[:6] + ["2024-01-31"] * 3
+    assert checkpoint._best([earlier], ["hammer"], "2024-02")

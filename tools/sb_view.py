@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from slurm_scoreboard import boardfiles, cli, errors
 from slurm_scoreboard.core import windows
 from slurm_scoreboard.core.names import printable, safe_text
-from slurm_scoreboard.view import ansi, model, pages, players, screens
+from slurm_scoreboard.view import ansi, display, model, pages, players, screens
 
 PROG = "sb-view"
 
@@ -68,7 +68,7 @@ def build_parser():
     parser.add_argument("--width", type=int, metavar="N",
                         help="snapshot width (default: the terminal's)")
     parser.add_argument("--top", type=int, default=20, metavar="N",
-                        help="snapshot rows (default 20, 0 = all)")
+                        help="snapshot rows of a board, the records or a competition (default 20, 0 = all)")
     return parser
 
 
@@ -151,9 +151,8 @@ def open_competition(state: model.ViewState, ident: str) -> None:
 
 def snapshot(state: model.ViewState, args) -> int:
     color = ansi.want_color(args.color, sys.stdout, os.environ)
-    encoding = (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "")
     width = args.width or max(shutil.get_terminal_size().columns, model.MIN_WIDTH)
-    state.set_ascii(not color or encoding != "utf8")
+    state.set_ascii(not color or not display.locale_is_utf8())
     lines = screens.snapshot_lines(state, width, args.top, state.ascii_only)
     sys.stdout.write(ansi.render(lines, ansi.color_depth(os.environ) if color else 0))
     if state.board is None and state.problem.startswith("unreadable"):

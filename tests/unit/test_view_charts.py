@@ -98,6 +98,22 @@ def test_the_compare_page_puts_the_two_lines_one_above_the_other_on_one_scale(mo
         assert bottom_line.split() == ["alice", display.sparkline(other.monthly, top)]
 
 
+def test_top_shortens_a_listing_page_and_says_so_but_never_the_compare_page(moving):
+    whole = view("--root", moving, "--snapshot", "--compare", "zoe", "alice", "--width", "100",
+                 "--top", "0").stdout
+    short = view("--root", moving, "--snapshot", "--compare", "zoe", "alice", "--width", "100",
+                 "--top", "3").stdout
+    assert short == whole and "shown" not in whole.decode()
+    assert whole.decode().count(" zoe ") >= len(SKILLS + ("overall",))
+    records = view("--root", moving, "--snapshot", "--records", "--width", "100",
+                   "--top", "0").stdout.decode().splitlines()
+    cut = view("--root", moving, "--snapshot", "--records", "--width", "100",
+               "--top", "2").stdout.decode().splitlines()
+    body = len(records) - 4                       # title, meta, rule, heading
+    assert cut[:6] == records[:6] and cut[-1].strip() == \
+        f"2 of {body:,} lines shown (--top 0 shows all)"
+
+
 def test_ascii_terminals_get_ascii_pages(moving):
     state = open_state(moving)
     state.show_compare("zoe", "alice")
@@ -107,6 +123,20 @@ def test_ascii_terminals_get_ascii_pages(moving):
     assert all(text.isascii() for line in screens.screen(state, 80, 24, True) for text, _ in line)
     plain = view("--root", moving, "--snapshot", "--user", "zoe", "--width", "80").stdout
     assert plain.isascii() and display.ASCII_SPARK[-1].encode() in plain
+
+
+@pytest.mark.parametrize("locale_env", [{"LC_ALL": "C"}, {"LC_ALL": "POSIX"},
+                                        {"LANG": "C", "LC_ALL": "C"}])
+def test_a_coloured_snapshot_in_a_locale_without_utf8_is_ascii(moving, locale_env):
+    """Python's UTF-8 mode makes its output UTF-8 under the C locale; the terminal there is
+    not, so the locale's codeset decides (as in the curses view)."""
+    shown = view("--root", moving, "--snapshot", "--user", "zoe", "--width", "80",
+                 "--color", "always", env=locale_env)
+    assert shown.returncode == 0 and b"\x1b[" in shown.stdout
+    assert shown.stdout.isascii() and display.ASCII_SPARK[-1].encode() in shown.stdout
+    utf8 = view("--root", moving, "--snapshot", "--user", "zoe", "--width", "80",
+                "--color", "always", env={"LC_ALL": "C.UTF-8"}).stdout
+    assert display.SPARK[-1].encode() in utf8
 
 
 def test_no_progress_file_no_sparklines(moving, tmp_path):

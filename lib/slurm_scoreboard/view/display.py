@@ -3,6 +3,7 @@ too when asked), widths of what a terminal draws, values, times and titles as ev
 TUI, the ANSI snapshot, the site) writes them."""
 from __future__ import annotations
 
+import locale
 import unicodedata
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -33,6 +34,13 @@ VALUE_HEADINGS = {"failed_jobs": "Failed", "jobs": "Jobs"}
 PODIUM: Dict[float, str] = {1: "rank1", 2: "rank2", 3: "rank3"}     # the styles of the first ranks
 NAME_LIMIT = 200                   # longer names are cut before they are even measured
 
+
+
+def locale_is_utf8() -> bool:
+    """Whether the locale's character set is UTF-8: its codeset, not Python's output encoding,
+    which Python's UTF-8 mode makes UTF-8 under LC_ALL=C while the terminal there may show ASCII
+    only (anything else would be blanks or mojibake)."""
+    return "utf8" in locale.nl_langinfo(locale.CODESET).lower().replace("-", "")
 
 
 def clean(text: str, ascii_only: bool = False) -> str:

@@ -31,6 +31,7 @@ class TextPage(NamedTuple):
     heading: str
     lines: List[Span]           # (text, style), text already cleaned
     scoped: bool = False        # follows the cluster and kind chosen (g, a): the records
+    listing: bool = True        # a list of rows --top may shorten (not the compare page)
 
 
 def _number(value) -> Optional[float]:
@@ -149,7 +150,7 @@ def compare_page(first: PlayerPage, second: PlayerPage, ascii_only: bool = False
                       f"{shown:>13}", style))
     meta = f"{window_title(first.selection.window)}, {_scope(first.selection)}"
     lines += monthly_lines(first, second, names, ascii_only)
-    return TextPage(f"Compare: {names[0]} and {names[1]}", meta, heading, lines)
+    return TextPage(f"Compare: {names[0]} and {names[1]}", meta, heading, lines, listing=False)
 
 
 def monthly_lines(first: PlayerPage, second: PlayerPage, names: List[str],

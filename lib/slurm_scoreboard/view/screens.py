@@ -420,7 +420,11 @@ def snapshot_lines(state: ViewState, width: int, top: int, ascii_only: bool) -> 
     rule = [("-" * width, "rule")]
     if state.screen == "text" and state.text is not None:
         head, body, _ = _text_parts(state.text, width)
-        return head[:2] + [rule] + head[2:] + (body[:top] if top else body)
+        lines = head[:2] + [rule] + head[2:]
+        if not (state.text.listing and top and len(body) > top):
+            return lines + body
+        return lines + body[:top] + [rule, [(fit(f" {top:,} of {len(body):,} lines shown "
+                                                 "(--top 0 shows all)", width), "meta")]]
     if state.screen == "player" and state.player is not None:
         head, body, _ = _player_parts(state.player, width, ascii_only)
         return head[:2] + [rule] + head[2:] + body

@@ -150,20 +150,13 @@ def _loop(window, state: ViewState, use_color: bool, ascii_only: bool) -> None:
             state.reload_if_changed()
 
 
-def terminal_is_utf8() -> bool:
-    """Whether the locale curses draws in (set from the environment) is UTF-8: its codeset,
-    not Python's preferred encoding, which Python's UTF-8 mode makes UTF-8 under LC_ALL=C
-    while curses there can draw ASCII only (anything else would show as blanks)."""
-    return "utf8" in locale.nl_langinfo(locale.CODESET).lower().replace("-", "")
-
-
 def run(state: ViewState, use_color: bool = True) -> int:
     """Show `state` until q; 0."""
     os.environ.setdefault("ESCDELAY", "25")
     for name in ("LINES", "COLUMNS"):       # exported, they would pin the size through resizes
         os.environ.pop(name, None)
     locale.setlocale(locale.LC_ALL, "")
-    ascii_only = not terminal_is_utf8()
+    ascii_only = not display.locale_is_utf8()
     state.set_ascii(ascii_only)
     curses.wrapper(_loop, state, use_color, ascii_only)
     return 0

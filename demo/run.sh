@@ -5,7 +5,8 @@
 # Three clusters, 36 users, the year of jobs that ended yesterday (made by demo/generate.py,
 # the same files for the same day) go through sb-parse | sb-dedupe | sb-reduce into the demo's
 # own root, and what the daily step poll would have measured of the same jobs through
-# sb-parse | sb-reduce --usage (the efficiency boards); sb-rank builds the boards as of now,
+# sb-parse | sb-reduce --usage (the efficiency boards); sb-rank builds the boards as of this
+# time yesterday and then as of now (so the boards show who moved since yesterday),
 # sb-view prints the ANSI snapshot and sb-export writes the web site (.demo/site). Every
 # command it prints afterwards, and the README's, shows full boards on that root.
 set -euo pipefail
@@ -29,8 +30,9 @@ for steps in "$demo"/steps/*.txt; do
 done
 mkdir -p "$root/config"
 printf '{"presets": ["skill-of-the-week"]}\n' > "$root/config/competitions.json"
-sb-rank --root "$root" > /dev/null
-sb-view --backend ansi --root "$root" --window rolling-30d --metric overall --top 15
+sb-rank --root "$root" --now "$(date -u -d yesterday +%FT%TZ)" > /dev/null   # the day before:
+sb-rank --root "$root" > /dev/null                                            # movement markers
+sb-view --backend ansi --root "$root" --window rolling-7d --metric overall --top 15
 sb-export --root "$root" --format html --output "$demo/site"
 root="$(cd "$root" && pwd)"
 site="$(cd "$demo" && pwd)/site"

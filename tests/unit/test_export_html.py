@@ -15,8 +15,17 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 import pytest
-from export_helpers import HOSTILE, NOW, export, opt_out, ranked_root, read_board, write_board
-from reduce_helpers import ENV
+from export_helpers import (
+    HOSTILE,
+    NOW,
+    export,
+    hours,
+    opt_out,
+    ranked_root,
+    read_board,
+    write_board,
+)
+from reduce_helpers import ENV, job, reduce, tool
 
 HOSTILE_PAGE = "groups/~" + hashlib.sha256(HOSTILE.encode()).hexdigest()[:32] + ".html"
 
@@ -475,6 +484,23 @@ def test_a_groups_page_shows_the_members_share_of_the_month(site, ranked):
     shown = re.findall(r'">([a-z]+)</a></td><td class="num">([0-9,]+)</td>', share)
     assert shown == sorted(((u, f"{x:,}") for u, x in proj["member_xp"].items() if x),
                            key=lambda item: -int(item[1].replace(",", "")))
+
+
+def test_members_who_charged_nothing_this_month_are_named_under_the_share(root, tmp_path):
+    done, _ = reduce(root, [job(40, "gus", "2025-06-03T00:00:00Z", **hours(2)),
+                            job(41, "hal", "2025-07-03T00:00:00Z", **hours(1))])
+    assert done.returncode == 0, done.stderr
+    assert tool("sb_rank", ["--root", root, "--now", NOW]).returncode == 0
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    share = pages(target)["groups/proj.html"]
+    share = share[share.index("Members' share"):share.index("<h2>Every skill")]
+    note = re.search(r'<p class="note">([0-9,]+) members? charged nothing to it this month: '
+                     r'(.*?)\.</p>', share)
+    assert note and note.group(1) == "2"
+    assert re.findall(r'<a href="\.\./players/([a-z]+)\.html">', note.group(2)) == ["gus", "hal"]
+    listed = re.findall(r'">([a-z]+)</a></td><td class="num">', share)
+    assert listed and not {"gus", "hal"} & set(listed)
 
 
 def test_without_progress_files_the_pages_say_so_and_are_written(root, tmp_path):

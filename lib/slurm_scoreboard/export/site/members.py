@@ -8,7 +8,7 @@ skill in every window, and all-time Overall on each cluster.
 from __future__ import annotations
 
 import html
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ...boardfiles import ALL, LEVELLESS, number, ranks_in_groups
 from ...core.layout import MONTH_NAME
@@ -170,7 +170,21 @@ class MemberPages(SiteBase):
         return ('<h2>Members\' share of this month</h2><table><caption>XP gained this month, '
                 f'all clusters ({total:,} XP)</caption><thead><tr><th>Member</th>'
                 '<th class="num">XP</th><th class="num">Share</th></tr></thead>'
-                f"<tbody>{body}</tbody></table>{note}")
+                f"<tbody>{body}</tbody></table>{note}{self.idle_members(here, name, points)}")
+
+    def idle_members(self, here: str, name: str, points: Dict[str, int]) -> str:
+        """The group's members (all time) who charged nothing to it this month, as a note."""
+        members = self.groups.get(name, {}).get("users")
+        charged = {user for user, xp in points.items() if xp}
+        idle = sorted({user for user in members if isinstance(user, str)} - charged) \
+            if isinstance(members, list) else []
+        if not idle:
+            return ""
+        shown = ", ".join(self.name_cell(here, "users", user) for user in idle[:MEMBERS_SHOWN])
+        more = f" and {len(idle) - MEMBERS_SHOWN:,} more" if len(idle) > MEMBERS_SHOWN else ""
+        noun = "member" if len(idle) == 1 else "members"
+        return (f'<p class="note">{len(idle):,} {noun} charged nothing to it this month: '
+                f"{shown}{more}.</p>")
 
     # -- the boards ------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ day's share in proportion to its seconds, cut in integers that add up), with no 
 import calendar
 import json
 import os
+import re
+import shutil
 import subprocess
 import time
 from collections import defaultdict
@@ -14,7 +16,7 @@ from datetime import date
 
 import orjson
 import pytest
-from slurm_jobs import SLURM_SCRIPTS, USERS_BIN, as_user, mysql
+from slurm_jobs import SLURM_SCRIPTS, USERS, USERS_BIN, as_user, mysql, shared_folder
 
 FIRST_ID = 9_300_000
 NOW = "2020-04-10T00:00:00Z"
@@ -112,8 +114,9 @@ def iso_week(day):
     return f"{year}-W{week:02d}"
 
 
-def test_achievement_days_and_records_equal_values_from_raw_sacct(cluster, user_root, seeded):
-    root = user_root
+def ingest_and_rank(cluster, root, jobs):
+    """The seeded months through sb-sacct | sb-parse | sb-dedupe | sb-reduce and sb-rank, as
+    sbalice."""
     script = " | ".join([
         f"{USERS_BIN}/sb-sacct --root {root} --cluster {cluster} "
         f"--since 2020-01-01T00:00:00 --until 2020-04-01T00:00:00",
@@ -121,8 +124,13 @@ def test_achievement_days_and_records_equal_values_from_raw_sacct(cluster, user_
         f"{USERS_BIN}/sb-dedupe --root {root} --quiet",
         f"{USERS_BIN}/sb-reduce --root {root} --cluster {cluster}"])
     stats = orjson.loads(as_user("sbalice", ["bash", "-o", "pipefail", "-c", script]).stdout)
-    assert stats["new_jobs"] == len(seeded)
+    assert stats["new_jobs"] == len(jobs)
     as_user("sbalice", [f"{USERS_BIN}/sb-rank", "--root", root, "--now", NOW])
+
+
+def test_achievement_days_and_records_equal_values_from_raw_sacct(cluster, user_root, seeded):
+    root = user_root
+    ingest_and_rank(cluster, root, seeded)
     days = daily_cpu_seconds(job["job_id"] for job in seeded)
 
     truth = first_days(days)
@@ -149,3 +157,98 @@ def test_achievement_days_and_records_equal_values_from_raw_sacct(cluster, user_
     assert len(printed) == len(events)
     again = as_user("sbalice", [f"{USERS_BIN}/sb-news", "--root", root, "--all-scopes"])
     assert again.stdout == ""
+
+
+# -- the charts of every view ------------------------------------------------------------------
+
+SPARK = "_-=+*#%@"                  # sb-view's ASCII heights, lowest to highest; "." none
+CHART_MONTHS = ["2019-%02d" % m for m in range(5, 13)] + ["2020-%02d" % m for m in range(1, 5)]
+
+
+def monthly_hours(days, users):
+    """month -> CPU-core hours of `users` together in it, from the raw daily seconds."""
+    months = defaultdict(int)
+    for user in users:
+        for day, seconds in days.get(user, {}).items():
+            months[day[:7]] += seconds
+    return {month: seconds / 3600 for month, seconds in months.items()}
+
+
+def progress_hours(root, scope, kind):
+    """name -> month -> CPU-core hours, from a progress file sb-rank wrote."""
+    with open(os.path.join(root, "leaderboards", "progress", f"{scope}_{kind}.ndjson"),
+              "rb") as handle:
+        lines = [orjson.loads(line) for line in handle][1:]
+    return {line["name"]: dict(zip(line["months"], line["value"]["clock_hours"]))
+            for line in lines}
+
+
+def chart_hours(page):
+    """month -> CPU-core hours of a site page's monthly bars (their data-value)."""
+    return {month: float(value) for month, value in re.findall(
+        r'<rect [^>]*data-month="([0-9-]+)" data-skill="clock_hours" data-xp="[0-9]+" '
+        r'data-value="([0-9.e+-]+)"', page)}
+
+
+def spark_of(snapshot, title):
+    line = next(line for line in snapshot.splitlines() if line.startswith(f"  {title} "))
+    return line.split()[-1]
+
+
+def assert_heights_follow(spark, hours):
+    """One character a chart month: "." where no hour was used, the highest at the best month,
+    and heights in the order of the hours."""
+    assert len(spark) == len(CHART_MONTHS), spark
+    used = {month: hours.get(month, 0) for month in CHART_MONTHS}
+    assert [c == "." for c in spark] == [used[month] == 0 for month in CHART_MONTHS], spark
+    best = max(used, key=used.get)
+    assert spark[CHART_MONTHS.index(best)] == SPARK[-1], spark
+    heights = sorted((used[m], SPARK.index(c)) for m, c in zip(CHART_MONTHS, spark) if c != ".")
+    assert [h for _, h in heights] == sorted(h for _, h in heights), spark
+
+
+def test_the_charts_of_every_view_are_the_months_of_raw_sacct(cluster, user_root, seeded):
+    """Issue 25 on a store built from real SLURM: the progress files, the site's charts and
+    search, and sb-view's sparklines show each user's and group's months as raw sacct has
+    them."""
+    root = user_root
+    ingest_and_rank(cluster, root, seeded)
+    days = daily_cpu_seconds(job["job_id"] for job in seeded)
+    groups = {account: [u for u, a in USERS.items() if a == account] for account in USERS.values()}
+    truth = {("users", user): monthly_hours(days, [user]) for user in USERS}
+    truth.update({("groups", account): monthly_hours(days, members)
+                  for account, members in groups.items()})
+    assert truth[("users", "sbalice")] == {"2020-01": 115.25, "2020-02": 1.75, "2020-03": 160}
+    for scope in ("all", f"cluster-{cluster}"):
+        for kind in ("users", "groups"):
+            got = progress_hours(root, scope, kind)
+            for (wanted_kind, name), months in truth.items():
+                if wanted_kind == kind:
+                    kept = {m: v for m, v in got[name].items() if v}
+                    assert kept == pytest.approx(months, abs=1e-9), (scope, name)
+
+    site_parent = shared_folder()
+    try:
+        site = os.path.join(site_parent, "site")
+        as_user("sbalice", [f"{USERS_BIN}/sb-export", "--root", root, "--format", "html",
+                            "--output", site])
+        for (kind, name), months in truth.items():
+            folder = "players" if kind == "users" else "groups"
+            with open(os.path.join(site, folder, f"{name}.html"), encoding="utf-8") as handle:
+                page = handle.read()
+            assert chart_hours(page) == pytest.approx(months, abs=1e-9), name
+        with open(os.path.join(site, "search.html"), encoding="utf-8") as handle:
+            index = re.search(r'<script type="application/json" id="sb-names">(.*?)</script>',
+                              handle.read()).group(1)
+        names = {(entry["n"], entry["k"], entry["p"]) for entry in json.loads(index)}
+        assert {(u, "player", f"players/{u}.html") for u in USERS} <= names
+        assert {(g, "group", f"groups/{g}.html") for g in groups} <= names
+    finally:
+        shutil.rmtree(site_parent, ignore_errors=True)
+
+    for kind, name in (("users", "sbalice"), ("users", "sbcarol"), ("groups", "sbphys")):
+        args = ["--groups"] if kind == "groups" else []
+        shown = as_user("sbbob", [f"{USERS_BIN}/sb-view", "--root", root, "--snapshot",
+                                  "--color", "never", "--width", "100", "--user", name] + args)
+        assert "Monthly XP, 2019-05 to 2020-04" in shown.stdout
+        assert_heights_follow(spark_of(shown.stdout, "CPU-core hours"), truth[(kind, name)])

@@ -5,6 +5,7 @@ the stats it prints; and the repairs that read no input. See reducer.py for the 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections import Counter
 from contextlib import ExitStack, contextmanager
 from typing import (
@@ -75,7 +76,7 @@ def writer_lock(root: str, cluster: str):
 Sink = TypeVar("Sink", Reducer, UsageWriter)
 
 
-class _Run(Generic[Sink]):
+class _Run(ABC, Generic[Sink]):
     """What a counting and a measuring run share: the lock, the sink the records go into (a
     Reducer, or a UsageWriter), and what the run saw."""
 
@@ -100,9 +101,9 @@ class _Run(Generic[Sink]):
         """The cluster's writer lock for the whole run; exit 3 when another holds it."""
         self.held.enter_context(writer_lock(self.root, cluster))
 
+    @abstractmethod
     def open(self, cluster: str) -> Sink:
         """Take the cluster's lock (exit 3 if held) and make the sink."""
-        raise NotImplementedError
 
     def opened(self, cluster: str) -> Sink:
         """The sink, opened for `cluster` (--cluster, or the first record's)."""
@@ -126,13 +127,13 @@ class _Run(Generic[Sink]):
             if err.reason not in self.QUIET:
                 self.warn(f"stdin:{lineno}", str(err))
 
+    @abstractmethod
     def take(self, record: dict, place: Placement) -> None:
         """Put one checked, ended record into the sink (SkipRecord when it is not taken)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def finish(self) -> dict:
         """Write what the sink holds; the run's stats."""
-        raise NotImplementedError
 
     def close(self) -> None:
         self.held.close()

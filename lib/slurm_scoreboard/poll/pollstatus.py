@@ -13,13 +13,11 @@ import socket
 from datetime import datetime, timedelta
 from typing import List, Optional, Tuple
 
-import orjson
-
 from slurm_scoreboard.core import files, layout
 from slurm_scoreboard.core.names import check_name
 from slurm_scoreboard.core.ndjson import flat_object
 from slurm_scoreboard.core.times import parse_day, parse_month, parse_utc, to_iso
-from slurm_scoreboard.store.store import day_rule
+from slurm_scoreboard.store.store import day_rule, parse_object
 
 from .. import errors
 from ..errors import Damaged, StoreCorrupt
@@ -61,16 +59,7 @@ def _read(path: str) -> Optional[bytes]:
 
 
 def _load(path: str) -> Optional[dict]:
-    raw = _read(path)
-    if raw is None:
-        return None
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise Damaged(f"{path}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise Damaged(f"{path}: not a JSON object")
-    return data
+    return parse_object(_read(path), path, Damaged)
 
 
 def _time(data: dict, key: str, path: str, optional: bool = False) -> Optional[datetime]:

@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from itertools import chain
 from operator import add
-from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Type
 
 import orjson
 
@@ -166,16 +166,18 @@ def object_bytes(path: str, limit: Optional[int] = None) -> Optional[bytes]:
         raise StoreCorrupt(f"{path}: {err.strerror or err}") from None
 
 
-def parse_object(data: Optional[bytes], path: str) -> Optional[dict]:
-    """A store file's JSON object from its bytes (None stays None)."""
+def parse_object(data: Optional[bytes], path: str,
+                 error: Type[Exception] = StoreCorrupt) -> Optional[dict]:
+    """A store file's JSON object from its bytes (None stays None); `error` names the file
+    when it is not one."""
     if data is None:
         return None
     try:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise StoreCorrupt(f"{path}: not valid JSON") from None
+        raise error(f"{path}: not valid JSON") from None
     if not isinstance(parsed, dict):
-        raise StoreCorrupt(f"{path}: not a JSON object")
+        raise error(f"{path}: not a JSON object")
     return parsed
 
 

@@ -11,13 +11,17 @@ import calendar
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
 
 import pytest
-from reduce_helpers import tool
+from hypothesis import given
+from hypothesis import strategies as st
+from reduce_helpers import ENV, tool
 
+from slurm_scoreboard import boardfiles
 from slurm_scoreboard.boardfiles import SKILLS
 from slurm_scoreboard.core import xp
 from slurm_scoreboard.export.site import charts
@@ -225,6 +229,48 @@ def test_the_bar_chart_shows_the_last_two_years_and_the_lines_everything():
     points = Chart(charts.progress_chart(gains)).points
     assert {p["data-month"] for p in points} == set(months)
     assert max(int(p["data-xp"]) for p in points) == sum(range(1, 73))
+
+
+@given(st.integers(0, 40), st.integers(1, 900), st.integers(1, 5))
+def test_a_long_history_is_drawn_over_its_last_months_limit_months_its_totals_whole(
+        skip, span, every):
+    """However far back a (planted) first month is, a chart has at most MONTHS_LIMIT months,
+    and each point's running total counts the months before them."""
+    months = charts.month_span("1970-01", "2100-01")[skip:skip + span:every]
+    gained = [1 + (n * 7919) % 1000 for n in range(len(months))]
+    last = months[-1]
+    rates = dict.fromkeys(SKILLS, 10.0)
+    capped = charts.Gains(entry(months, gained), last, rates)
+    limit = boardfiles.MONTHS_LIMIT
+    whole = charts.month_span(months[0], last)
+    assert capped.months == whole[-limit:]
+    value = sum(gained) / 10
+    assert capped.running("clock_hours")[-1] == capped.running("overall")[-1] == \
+        xp.xp_of(value, 10.0)
+    unrated = charts.Gains(entry(months, gained), last)
+    assert unrated.running("overall")[-1] == unrated.running("clock_hours")[-1] == sum(gained)
+    kept = [m for m in months if m >= capped.months[0]]
+    before = sum(g for m, g in zip(months, gained) if m < capped.months[0]) / 10
+    assert capped.running("clock_hours")[capped.months.index(kept[0])] == \
+        xp.xp_of(before + gained[months.index(kept[0])] / 10, 10.0)
+
+
+def test_a_planted_boards_time_in_the_future_draws_no_month_past_this_one(built, tmp_path):
+    root, _ = built
+    planted = tmp_path / "root"
+    shutil.copytree(root, planted)
+    index = planted / "leaderboards" / "index.json"
+    document = json.loads(index.read_bytes())
+    document["asof"] = "2999-12-31T23:00:00Z"
+    index.write_text(json.dumps(document))
+    site = tmp_path / "site"
+    done = tool("sb_export", ["--root", str(planted), "--format", "html", "--output", str(site)],
+                env=dict(ENV, SLURM_SB_NOW=NOW))
+    assert done.returncode == 0, done.stderr
+    user = overall_rows(site, "users")[0]
+    page = (site / "players" / f"{user}.html").read_text()
+    assert max(point["data-month"] for point in Chart(page).points) == NOW[:7]
+    assert len(page) < 400_000
 
 
 def test_axis_ticks_cover_the_highest_value_in_round_steps():

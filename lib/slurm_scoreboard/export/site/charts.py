@@ -18,7 +18,7 @@ import itertools
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ...boardfiles import SKILLS
+from ...boardfiles import MONTHS_LIMIT, SKILLS
 from ...core import xp
 from ...view.display import format_value, metric_title
 
@@ -66,17 +66,28 @@ def ticks(top: float) -> List[float]:
     return [step * i for i in range(math.ceil(top / step) + 1)]
 
 
+def months_back(month: str, count: int) -> str:
+    """The month `count` months before `month` (YYYY-MM)."""
+    number = int(month[:4]) * 12 + int(month[5:7]) - 1 - count
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
 class Gains:
-    """One entry's gains over every month of the charts, zero where it gained nothing."""
+    """One entry's gains over every month of the charts (at most MONTHS_LIMIT, the last ones;
+    what came before is in the first month's running total), zero where it gained nothing."""
 
     def __init__(self, entry: dict, last_month: str, rates: Optional[Dict[str, float]] = None):
         self.rates = rates or {}
         given = [month for month in entry["months"] if month <= last_month]
-        end = last_month
-        self.months = month_span(given[0], end) if given else []
+        first = max(given[0], months_back(last_month, MONTHS_LIMIT - 1)) if given else last_month
+        self.months = month_span(first, last_month) if given else []
         where = {month: at for at, month in enumerate(given)}
+        earlier = [at for at, month in enumerate(given) if month < first]
         self.xp: Dict[str, List[int]] = {}
         self.value: Dict[str, List[float]] = {}
+        self.xp_before = {skill: sum(entry["xp"][skill][at] for at in earlier) for skill in LINES}
+        self.value_before = {skill: sum(entry["value"][skill][at] for at in earlier)
+                             for skill in SKILLS}
         for skill in LINES:
             self.xp[skill] = [entry["xp"][skill][where[m]] if m in where else 0
                               for m in self.months]
@@ -91,9 +102,9 @@ class Gains:
         if skill == "overall" and all(name in self.rates for name in SKILLS):
             return [sum(column) for column in zip(*(self.running(name) for name in SKILLS))]
         if skill not in self.rates:
-            return list(itertools.accumulate(self.xp[skill]))
-        return [xp.xp_of(value, self.rates[skill])
-                for value in itertools.accumulate(self.value[skill])]
+            return list(itertools.accumulate(self.xp[skill], initial=self.xp_before[skill]))[1:]
+        return [xp.xp_of(value, self.rates[skill]) for value in
+                itertools.accumulate(self.value[skill], initial=self.value_before[skill])][1:]
 
 
 def svg(label: str, body: str, height: int = HEIGHT) -> str:

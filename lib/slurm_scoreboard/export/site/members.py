@@ -11,6 +11,7 @@ import html
 from typing import Dict, List, Optional
 
 from ...boardfiles import ALL, LEVELLESS, number, ranks_in_groups
+from ...core import times
 from ...core.layout import MONTH_NAME
 from ...view.display import SKILL_ABBREVIATIONS, format_value, metric_title, window_title
 from ...view.players import achievement_what
@@ -89,9 +90,11 @@ class MemberPages(SiteBase):
 
     def last_month(self, progress: dict) -> str:
         """The boards' month (the charts run to it; a planted later month is not drawn), or
-        the last month gained in when the boards' time is not known."""
+        the last month gained in when the boards' time is not known; never past this month
+        (a planted time of the boards in year 2999 would draw every month until then)."""
         asof = self.files.index.asof
-        return asof[:7] if MONTH_NAME.fullmatch(asof[:7]) else progress["months"][-1]
+        month = asof[:7] if MONTH_NAME.fullmatch(asof[:7]) else progress["months"][-1]
+        return min(month, times.to_iso(times.now())[:7])
 
     def achievements(self, kind: str, name: str) -> str:
         shown = list(reversed(self.achieved.get((kind, name), ())))

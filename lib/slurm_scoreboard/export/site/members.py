@@ -171,8 +171,9 @@ class MemberPages(SiteBase):
         more = len(ranked) - MEMBERS_SHOWN
         note = f'<p class="note">and {more:,} more.</p>' if more > 0 else ""
         return ('<h2>Members\' share of this month</h2><table><caption>XP gained this month, '
-                f'all clusters ({total:,} XP)</caption><thead><tr><th>Member</th>'
-                '<th class="num">XP</th><th class="num">Share</th></tr></thead>'
+                f"all clusters ({total:,} XP: each member's own, added up)</caption>"
+                '<thead><tr><th>Member</th><th class="num">XP</th><th class="num">Share</th>'
+                '</tr></thead>'
                 f"<tbody>{body}</tbody></table>{note}{self.idle_members(here, name, points)}")
 
     def idle_members(self, here: str, name: str, points: Dict[str, int]) -> str:

@@ -26,7 +26,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from export_helpers import HOSTILE, export, ranked_root
+from export_helpers import HOSTILE, NOW, export, ranked_root
+from reduce_helpers import ndjson, tool
+from test_efficiency import measured
 
 from slurm_scoreboard.export.site import charts
 
@@ -101,10 +103,25 @@ class SiteHandler(QuietHandler):
         self.wfile.write(data)
 
 
+def measure(root):
+    """What the daily step poll measured of alice's and bob's jobs on hammer, ranked again: the
+    pages get their efficiency table (the widest of a player's page)."""
+    records = [measured(1, "alice", "2025-08-30T00:00:00Z", cpus=4, elapsed=40 * 3600,
+                        mem=8 << 30, rss=3 << 30),
+               measured(3, "bob", "2025-08-20T00:00:00Z", cpus=1, elapsed=6 * 3600, gpus=2,
+                        util=61.5, mem=2 << 30, rss=1 << 30)]
+    done = tool("sb_reduce", ["--root", str(root), "--cluster", "hammer", "--usage", "-q"],
+                ndjson(records))
+    assert done.returncode == 0, done.stderr
+    done = tool("sb_rank", ["--root", str(root), "--now", NOW])
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A freshly exported site's folder."""
     root = ranked_root(tmp_path_factory.mktemp("root"))
+    measure(root)
     site = tmp_path_factory.mktemp("www") / "hiscores"
     done = export(root, "--format", "html", "--output", site)
     assert done.returncode == 0, done.stderr
@@ -260,7 +277,7 @@ CHART_COLOURS = {bytes.fromhex(colour[1:]) for colour in charts.COLOURS.values()
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 @pytest.mark.parametrize("name", sorted(SHOTS))
-def test_screenshots_at_desktop_and_phone_sizes(chromium, served, tmp_path, size, name):
+def test_screenshots_at_desktop_and_phone_sizes(chromium, served, site, tmp_path, size, name):
     """Nothing is wider than the window; a player's or group's page shows its charts in the
     first screen (pixels of the charts' colours inside the first chart's box), the front page
     its week."""
@@ -268,6 +285,9 @@ def test_screenshots_at_desktop_and_phone_sizes(chromium, served, tmp_path, size
     (seen,) = probe(chromium, tmp_path / "profile", served, SHOTS[name], size=(width, height))
     assert seen["innerWidth"] == width
     assert seen["scrollWidth"] <= seen["innerWidth"], seen
+    if name in ("player", "group"):                 # the widest table scrolls in its place
+        page = (site / SHOTS[name]).read_text()
+        assert '<h2>Efficiency</h2><div class="wide"><table>' in page
     folder = os.environ.get("SB_SCREENSHOTS") or str(tmp_path)
     os.makedirs(folder, exist_ok=True)
     shot = os.path.join(folder, f"{name}-{size}-{width}x{height}.png")

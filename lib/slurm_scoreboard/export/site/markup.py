@@ -69,6 +69,8 @@ tr.r1 .rank{color:#9a7000;font-weight:bold}
 tr.r2 .rank{color:#5f5f5f;font-weight:bold}
 tr.r3 .rank{color:#8c4f1f;font-weight:bold}
 table.kv th{width:30%}
+.wide{overflow-x:auto;margin-bottom:.6rem}
+.wide table{margin-bottom:0}
 .note{color:#5b4a33;font-size:.9rem;text-align:center;overflow-wrap:anywhere}
 td .note{white-space:nowrap}
 .week{display:flex;flex-wrap:wrap;gap:.8rem;margin:.4rem 0 1rem}

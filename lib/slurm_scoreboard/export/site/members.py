@@ -204,9 +204,10 @@ class MemberPages(SiteBase):
             + "".join(f'<td class="num">{self.efficiency_cell(here, kind, name, w, metric)}</td>'
                       for w in windows) + "</tr>"
             for metric in measured)
-        return ('<h2>Efficiency</h2><table><caption>What the jobs used of what they were '
-                'given (the daily step poll), all clusters: value and rank</caption><thead><tr>'
-                f"<th>Board</th>{heads}</tr></thead><tbody>{body}</tbody></table>")
+        return ('<h2>Efficiency</h2><div class="wide"><table><caption>What the jobs used of '
+                'what they were given (the daily step poll), all clusters: value and rank'
+                f"</caption><thead><tr><th>Board</th>{heads}</tr></thead><tbody>{body}</tbody>"
+                "</table></div>")
 
     def efficiency_cell(self, here: str, kind: str, name: str, window: str, metric: str) -> str:
         row = self.merged.get((kind, window, metric), {}).get(name)

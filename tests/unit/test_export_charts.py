@@ -307,19 +307,33 @@ def test_a_players_efficiency_is_what_sb_rank_reports_in_every_window(built):
 
 
 def test_the_month_axis_names_the_last_month_and_each_year_and_fits():
-    for count in (1, 2, 5, 12, 13, 24, 40, 72, 121):
+    plot = charts.WIDTH - charts.LEFT - charts.RIGHT
+    for count in (1, 2, 5, 12, 13, 24, 40, 72, 121, 600):
         months = charts.month_span("2019-07", "2100-01")[:count]
-        labels = re.findall(r'<text x="([0-9.]+)" y="([0-9.]+)"[^>]*>([^<]+)</text>',
-                            charts.month_axis(months))
-        names = [(float(x), text) for x, y, text in labels if not text.isdigit()]
-        years = [text for _, _, text in labels if text.isdigit()]
-        assert names[-1][1] == charts.MONTH_NAMES[int(months[-1][5:7]) - 1]
+        labels = re.findall(r'<text x="([0-9.]+)" y="([0-9.]+)" text-anchor="(middle|end)">'
+                            r'([^<]+)</text>', charts.month_axis(months))
+        names = [(float(x), anchor, text) for x, y, anchor, text in labels if not text.isdigit()]
+        years = [text for _, _, _, text in labels if text.isdigit()]
+        assert names[-1][2] == charts.MONTH_NAMES[int(months[-1][5:7]) - 1]
         # each year named once, under its first month named (a year with no month named, a
         # first half-year before a label's step, has none); the last is the boards' year
         assert years == sorted(set(years)) and years[-1] == months[-1][:4]
-        assert len(years) >= len({m[:4] for m in months}) - 1
-        gaps = [b[0] - a[0] for a, b in zip(names, names[1:])]
-        assert all(gap >= 36 for gap in gaps), (count, gaps)
+        if count <= 121:
+            assert len(years) >= len({m[:4] for m in months}) - 1
+        centred = [x for x, anchor, _ in names if anchor == "middle"]
+        gaps = [b - a for a, b in zip(centred, centred[1:])]
+        assert all(gap >= 34 for gap in gaps), (count, gaps)     # "2026" is 34 units wide
+        assert {round(gap / plot * count) for gap in gaps} <= set(charts.LABEL_STEPS)
+        for x, _, anchor, text in labels:           # nothing passes the chart's right edge
+            right = float(x) if anchor == "end" else float(x) + charts.FONT * 0.32 * len(text)
+            assert right <= charts.WIDTH - 1, (count, x, text)
+
+
+def test_the_last_label_of_a_long_axis_ends_inside_the_chart():
+    months = charts.month_span("2016-12", "2026-12")
+    axis = charts.month_axis(months)
+    assert axis.endswith(f'<text x="{charts.WIDTH - 1}" y="{charts.HEIGHT - charts.BOTTOM + 33}" '
+                         'text-anchor="end">2026</text>')
 
 
 def test_a_page_lists_the_newest_achievements_and_counts_the_rest(built):

@@ -503,6 +503,21 @@ def test_members_who_charged_nothing_this_month_are_named_under_the_share(root, 
     assert listed and not {"gus", "hal"} & set(listed)
 
 
+def test_a_player_without_a_gain_in_two_years_gets_a_note_not_an_empty_bar_chart(root,
+                                                                                 tmp_path):
+    done, _ = reduce(root, [job(42, "olga", "2023-01-10T00:00:00Z", **hours(3))])
+    assert done.returncode == 0, done.stderr
+    assert tool("sb_rank", ["--root", root, "--now", NOW]).returncode == 0
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    site = pages(target)
+    olga = site["players/olga.html"]
+    assert '<p class="note">No XP gained in the last two years (the last gain: Jan 2023).</p>' \
+        in olga
+    assert olga.count('<svg class="chart"') == 1 and 'data-month="2023-01"' in olga
+    assert site["players/alice.html"].count('<svg class="chart"') == 2
+
+
 def test_without_progress_files_the_pages_say_so_and_are_written(root, tmp_path):
     shutil.rmtree(os.path.join(root, "leaderboards", "progress"))
     target = tmp_path / "site"

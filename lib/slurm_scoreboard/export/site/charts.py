@@ -26,6 +26,7 @@ WIDTH, HEIGHT = 400, 230
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 14, 38          # the plot's margins in the viewBox
 FONT = 14
 LAST_BARS = 24          # the bar chart shows at most the last two years
+LABEL_STEPS = (1, 2, 3, 4, 6, 12, 24, 60, 120)     # months between two labels of the month axis
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                "Dec")
 COLOURS = {"overall": "#5a2d0c", "clock_hours": "#1f6f8b", "elapsed_hours": "#b07a00",
@@ -143,18 +144,23 @@ def month_axis(months: Sequence[str]) -> str:
     always named), and the year under the first name shown of each year."""
     count = len(months)
     slot = (WIDTH - LEFT - RIGHT) / max(count, 1)
-    every = math.ceil(36 / slot) if slot < 36 else 1          # a label takes 36 units
-    shown = sorted(range(count - 1, -1, -every))
+    every = next(step for step in LABEL_STEPS if step * slot >= 34 or step == LABEL_STEPS[-1])
+    shown = sorted(range(count - 1, -1, -every))                # a label takes 34 units
     parts, year = [], ""
     for index in shown:
         month, x = months[index], x_of(index, count)
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 17}" text-anchor="middle">'
-                     f'{MONTH_NAMES[int(month[5:7]) - 1]}</text>')
+        parts.append(axis_label(x, HEIGHT - BOTTOM + 17, MONTH_NAMES[int(month[5:7]) - 1]))
         if month[:4] != year:
             year = month[:4]
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 33}" text-anchor="middle">'
-                         f'{year}</text>')
+            parts.append(axis_label(x, HEIGHT - BOTTOM + 33, year))
     return "".join(parts)
+
+
+def axis_label(x: float, y: float, text: str) -> str:
+    """A label centred under `x`, or ending at the chart's right edge when it would pass it."""
+    if x + FONT * 0.32 * len(text) > WIDTH - 1:
+        return f'<text x="{WIDTH - 1}" y="{y}" text-anchor="end">{text}</text>'
+    return f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{text}</text>'
 
 
 def progress_chart(gains: Gains) -> str:
@@ -183,6 +189,12 @@ def point(gains: Gains, skill: str, index: int, total: int, x: float, y: float) 
     return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{COLOURS[skill]}" '
             f'data-month="{month}" data-skill="{skill}" data-xp="{total}">'
             f"<title>{html.escape(title)}</title></circle>")
+
+
+def last_gain(gains: Gains) -> Optional[str]:
+    """The last month with any XP gained, None when there is none."""
+    return next((month for month, total in zip(reversed(gains.months),
+                                               reversed(gains.xp["overall"])) if total), None)
 
 
 def gains_chart(gains: Gains) -> str:

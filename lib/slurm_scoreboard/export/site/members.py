@@ -84,9 +84,17 @@ class MemberPages(SiteBase):
         gains = charts.Gains(progress, self.last_month(progress), self.files.index.rates)
         return ('<h2>Progress</h2><div class="charts">'
                 + charts.figure("XP over time (all clusters)", charts.progress_chart(gains),
-                                charts.legend())
-                + charts.figure("XP gained each month, by skill", charts.gains_chart(gains),
-                                charts.legend(charts.SKILLS)) + "</div>")
+                                charts.legend()) + self.monthly_gains(gains) + "</div>")
+
+    @staticmethod
+    def monthly_gains(gains: charts.Gains) -> str:
+        """The bar chart of the last two years, or a note when nothing was gained in them."""
+        last = charts.last_gain(gains)
+        if last is None or last < gains.months[-min(charts.LAST_BARS, len(gains.months))]:
+            since = f" (the last gain: {charts.month_title(last)})" if last else ""
+            return f'<p class="note">No XP gained in the last two years{since}.</p>'
+        return charts.figure("XP gained each month, by skill", charts.gains_chart(gains),
+                             charts.legend(charts.SKILLS))
 
     def last_month(self, progress: dict) -> str:
         """The boards' month (the charts run to it; a planted later month is not drawn), or

@@ -60,7 +60,8 @@ def build_parser():
     parser.add_argument("--user", "-u", help="personal hiscores of this user (JSON)")
     parser.add_argument("--compare", nargs=2, metavar=("USER", "OTHER"),
                         help="two users side by side on every skill (JSON)")
-    parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now)")
+    parser.add_argument("--now", help="rank as if it were this time (default $SLURM_SB_NOW or now); the "
+                        "rolling and month windows end on it, all time counts everything")
     parser.add_argument("--format", "-f", choices=tables.FORMATS, default="ndjson",
                         help="ndjson (default), csv or tsv (with a header line)")
     parser.add_argument("--columns", "-o", metavar="COL[,COL...]",

@@ -6,7 +6,7 @@ Filter and search prompts are the curses view's only.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -103,15 +103,13 @@ class HiscoresApp(App):
             table.add_rows([Text(line)] for line in model.help_lines())
         elif state.screen == "player" and state.player is not None:
             columns = screens.player_columns(state.player, WIDE)[1:]
-            table.add_columns(*[column.title for column in columns])
-            table.add_rows([_cell(screens.skill_cell(line, c.key), c) for c in columns]
-                           for line in state.player.lines)
+            _add(table, columns, [[screens.skill_cell(line, c.key) for c in columns]
+                                  for line in state.player.lines])
         else:
             marks = state.marks()
             columns = screens.board_columns(state.board, state.sel, WIDE, marks)[1:]
-            table.add_columns(*[column.title for column in columns])
-            table.add_rows([_cell(screens.row_cell(row, c.key, state.sel.metric, False, marks),
-                                  c) for c in columns] for row in state.rows)
+            _add(table, columns, [[screens.row_cell(row, c.key, state.sel.metric, False, marks)
+                                   for c in columns] for row in state.rows])
 
     def title_text(self) -> str:
         state = self.state
@@ -131,6 +129,16 @@ class HiscoresApp(App):
             return screens.scope_text(state.player.selection, WIDE)
         meta = screens.scope_text(state.sel, WIDE)
         return meta if state.rows else f"{meta}   ({screens.empty_text(state)})"
+
+
+def _add(table: DataTable, columns: List[screens.Column], rows: List[List[str]]) -> None:
+    """The columns, each as wide as its widest cell (given, not measured by the table as rows
+    arrive, which could leave a column cut after the table was cleared), and the rows."""
+    for index, column in enumerate(columns):
+        widest = max((display.text_width(cells[index]) for cells in rows), default=0)
+        table.add_column(column.title, width=max(widest, display.text_width(column.title)))
+    table.add_rows([_cell(text, column) for text, column in zip(cells, columns)]
+                   for cells in rows)
 
 
 def _cell(text: str, column: screens.Column) -> Text:

@@ -141,3 +141,25 @@ def test_leftovers_of_a_killed_writer_are_removed_beside_their_file(shared):
         (root / name).write_text("half")
     assert files.remove_leftovers(str(root / "cache.json")) == 2
     assert sorted(os.listdir(root)) == [".tmp-3-0.other.json"]
+
+
+def test_a_folder_planted_where_a_file_is_written_is_named_and_left_alone(tmp_path):
+    planted = tmp_path / "progress.ndjson"
+    planted.mkdir()
+    (planted / "x").write_bytes(b"kept")
+    with pytest.raises(files.UnsafePath, match=f"{planted}: a folder where a file belongs"):
+        files.atomic_write(str(planted), b"new")
+    assert (planted / "x").read_bytes() == b"kept"
+    assert sorted(os.listdir(tmp_path)) == ["progress.ndjson"]          # no temporary file left
+
+
+def test_sb_rank_names_a_folder_planted_where_its_file_belongs(tmp_path):
+    from reduce_helpers import job, reduce, tool
+    root = tmp_path
+    assert reduce(root, [job(1, "ann", "2025-08-01T00:00:00Z")])[0].returncode == 0
+    planted = root / "leaderboards" / "progress" / "all_users.ndjson"
+    planted.mkdir(parents=True)
+    done = tool("sb_rank", ["--root", str(root)])
+    assert done.returncode == 1
+    assert done.stderr.decode().strip() == \
+        f"sb-rank: {planted}: a folder where a file belongs (remove it)"

@@ -389,7 +389,10 @@ def atomic_file(path: str, temp_suffix: str = "",
                 _adopt(handle.fileno(), _modes.file if mode is None else mode)
                 os.fsync(handle.fileno())
             fault_point()
-            os.rename(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            try:
+                os.rename(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except IsADirectoryError:
+                raise UnsafePath(f"{path}: a folder where a file belongs (remove it)") from None
         except BaseException:
             try:
                 os.unlink(temp, dir_fd=dfd)

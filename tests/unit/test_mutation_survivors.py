@@ -99,3 +99,58 @@ def test_a_checkpoint_record_ending_on_its_months_first_is_refused():
         checkpoint._best([entry], ["hammer"], "2024-02")
     earlier = entry[:6] + ["2024-01-31"] * 3
     assert checkpoint._best([earlier], ["hammer"], "2024-02")
+
+
+# -- the second round's survivors ---------------------------------------------------------------
+
+def test_an_answer_dated_in_the_future_is_looked_at_again(tmp_path):
+    """Mutation (OptOut._stale): only the upper bound of an answer's age, so an answer from a
+    clock that was ahead (or planted with a date to come) was trusted for good."""
+    from test_optout import CountingLooker
+
+    from slurm_scoreboard.core import optout as module
+    now = 1_000_000.0
+    out = OptOut(str(tmp_path), "hammer", check_homes=True, clock=lambda: now,
+                 looker=CountingLooker({"ann": True}))
+    out.checked = {"ann": {"hammer": [int(now) + 3600, False]},
+                   "bo": {"hammer": [int(now) - module.MAX_AGE + 60, False]}}
+    assert "ann" in out and "bo" not in out
+    assert out.looker.looks == ["ann"]
+
+
+def test_the_last_month_of_a_backfill_is_still_a_backfill_step():
+    """Mutation (pollstatus.next_step): >= for >, which said "caught up" one month early."""
+    from datetime import datetime, timezone
+
+    from slurm_scoreboard.poll import pollstatus
+    now = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+    cursor = {"backfill_start": "2024-06-15", "backfill_next": "2025-05", "caught_up": False,
+              "incremental_since": None}
+    assert pollstatus.next_step(cursor, now) == "backfill 2025-05 (month 12 of 12)"
+    cursor["backfill_next"] = "2025-06"
+    assert pollstatus.next_step(cursor, now).startswith("backfill: marks it caught up")
+
+
+def test_a_cursor_ahead_of_the_clock_is_zero_behind_not_negative(tmp_path):
+    """Mutation (pollstatus._seconds): no floor at 0, so a poller whose clock ran ahead showed
+    a negative lag ("-300 s behind")."""
+    from datetime import datetime, timezone
+
+    from test_pollstatus import GOOD_CURSOR, GOOD_POLL, state
+
+    from slurm_scoreboard.poll import pollstatus
+    now = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+    state(tmp_path, poll_cursor=dict(GOOD_CURSOR, incremental_since="2025-06-15T12:05:00Z"),
+          poll_status=GOOD_POLL)
+    status = pollstatus.cluster_status(str(tmp_path), "hammer", now)
+    assert status["lag_seconds"] == 0 and not status["stale"]
+    assert pollstatus.render([status], now)[0] == \
+        "hammer: up to date to 2025-06-15T12:05:00Z (0 s behind)"
+
+
+def test_the_search_index_is_in_the_order_of_names_whatever_their_case():
+    """Mutation (search.entries): the plain sort, which put every capitalised name before
+    every lower-case one."""
+    from slurm_scoreboard.export.site import search
+    members = {"users": {"bob": None, "Carl": None, "alice": None}, "groups": {"Bio": None}}
+    assert [entry["n"] for entry in search.entries(members)] == ["alice", "Bio", "bob", "Carl"]

@@ -572,3 +572,30 @@ def test_a_checkpoint_is_kept_and_used_when_a_day_falls_on_its_months_first(tmp_
     assert (first.resumed, first.kept) == (None, "2024-02")
     again = history_pass(site.root, site.today())
     assert (again.resumed, again.refused) == ("2024-02", "")
+
+
+def test_a_competition_added_that_starts_on_the_checkpoints_first_day_keeps_it_usable(tmp_path):
+    """Mutation (checkpoint.derivable): > for >=, which refused the checkpoint for a new
+    competition starting on its month's first day, though its sums are the totals there."""
+    site = Site(tmp_path / "root")
+    site.add("hammer", "ann", "p", -60, [7200, 3600, 0, 0, 0, 1])       # 2024-01-10
+    site.add("hammer", "bo", "q", -30, [3600, 3600, 0, 0, 0, 1])        # 2024-02-09
+    assert history_pass(site.root, site.today()).kept == "2024-02"
+    site.set_config(([(-38, 20, None, None, None)], False))            # from 2024-02-01
+    again = history_pass(site.root, site.today())
+    assert (again.resumed, again.refused) == ("2024-02", "")
+    site.set_config(([(-39, 20, None, None, None)], False))            # from 2024-01-31
+    late = history_pass(site.root, site.today())
+    assert late.resumed is None and "competition c0 is not in it" in late.refused
+
+
+def test_the_checkpoint_names_the_months_file_written_before_it(tmp_path):
+    """Mutation (checkpoint.write): the months file written after the checkpoint, whose head
+    then named the identity of the file before (every next pass digested it whole)."""
+    from slurm_scoreboard.core.files import identity
+    site = grown_site(tmp_path)
+    history_pass(site.root, site.today())
+    head, _ = checkpoint_lines(site.root)
+    assert head["months"]["identity"] == identity(checkpoint.months_path(site.root))
+    with open(checkpoint.months_path(site.root), "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == head["months"]["sha256"]

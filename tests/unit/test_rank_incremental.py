@@ -655,3 +655,29 @@ def test_sums_changed_by_this_account_are_trusted_as_its_store_is(ranked_root):
     rank(ranked_root, later, "--if-changed")
     with pytest.raises(AssertionError):
         assert_like_a_full_rebuild(ranked_root, later)
+
+
+def kept_usage(root):
+    """The all-cluster sums' usage part: window -> user -> account -> vector."""
+    with open(together_path(root), "rb") as handle:
+        return orjson.loads(handle.read().split(b"\n")[2])
+
+
+def test_a_name_whose_last_usage_left_a_window_leaves_the_kept_sums(ranked_root):
+    """Mutation (together._take_out): a user emptied of every account was kept in the sums as
+    {} (the sums then held what no merge of the clusters holds)."""
+    reduce_into(ranked_root, [job(900, "zed", iso(NOW - timedelta(days=6, hours=12)),
+                                  cluster="anvil", account="phys")], NOW)
+    rank(ranked_root, NOW)
+    assert "zed" in kept_usage(ranked_root)["rolling-7d"]
+    later = NOW + timedelta(days=1)
+    rank(ranked_root, later)
+    usage = kept_usage(ranked_root)
+    assert "zed" not in usage["rolling-7d"] and "zed" in usage["rolling-30d"]
+    assert_like_a_full_rebuild(ranked_root, later)
+    with tempfile.TemporaryDirectory(prefix="sb-full-") as scratch:
+        fresh = os.path.join(scratch, "root")
+        shutil.copytree(ranked_root, fresh, symlinks=True)
+        shutil.rmtree(os.path.join(fresh, "leaderboards", ".cache"))
+        rank(fresh, later)
+        assert kept_usage(fresh) == usage

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from slurm_scoreboard.core import layout, xp
 from slurm_scoreboard.core.optout import OptOut
+from slurm_scoreboard.errors import UnsafePath
 from slurm_scoreboard.history import checkpoint, chronicle, competitions, history
 
 RATES = dict(xp.DEFAULT_RATES, **xp.MEASURED_RATES)
@@ -448,7 +449,7 @@ def test_a_months_file_that_is_no_file_is_refused(planted_base, tmp_path, what):
     elif what == "folder":
         os.mkdir(where)
     if what == "folder":            # refused, and written over as no other file is
-        with pytest.raises(IsADirectoryError):
+        with pytest.raises(UnsafePath, match="a folder where a file belongs"):
             history_pass(root, site.today())
         return
     outcome = history_pass(root, site.today())
@@ -477,7 +478,7 @@ def test_a_checkpoint_that_is_no_file_is_refused(planted_base, tmp_path, what):
         with open(where, "wb") as handle:
             handle.truncate(0 if what == "empty" else checkpoint.LIMIT + 1)
     if what == "folder":            # read as none, and written over as no other file is
-        with pytest.raises(IsADirectoryError):
+        with pytest.raises(UnsafePath, match="a folder where a file belongs"):
             history_pass(root, site.today())
     else:
         outcome = history_pass(root, site.today())

@@ -409,8 +409,12 @@ def _months(root: str, spec, totals: Dict[Key, Vector], clusters: List[str], sta
         fd = open_file(where)
     except (OSError, UnsafePath):
         raise Refused("its months file cannot be read") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         _check_months_file(os.fstat(fd), spec["bytes"])
+    except Refused:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
         digest, size, gains = hashlib.sha256(), 0, {}
         for line in bounded_lines(handle, LINE_LIMIT):
             if line is None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from array import array
+from itertools import chain
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import orjson
@@ -35,6 +36,7 @@ import orjson
 from ..boardfiles import KINDS, holds_but_asof
 from ..core import layout, xp
 from ..core.files import atomic_write, list_folder, makedirs, remove_synced
+from ..core.ndjson import joined
 from ..store.metrics import LARGEST, METRICS
 from .history import SKILLS, Key, Observer, Row, Vector
 
@@ -80,8 +82,8 @@ def _add(sums: array, at: int, amount: int) -> None:
 def encode(gains: Dict[Key, Gains]) -> bytes:
     """The gains as the checkpoint's months file keeps them: a line a name,
     ``[scope, kind, name, months, sums]``."""
-    return b"".join(orjson.dumps([*key, months, sums.tolist()], option=orjson.OPT_APPEND_NEWLINE)
-                    for key, (months, sums) in gains.items())
+    return joined(orjson.dumps([*key, months, sums.tolist()], option=orjson.OPT_APPEND_NEWLINE)
+                  for key, (months, sums) in gains.items())
 
 
 def totals_of(sums: list) -> Optional[List[int]]:
@@ -128,7 +130,7 @@ def document(gains: Dict[Key, Gains], scope: str, kind: str, rates: Dict[str, fl
     names = sorted((key[2], entry) for key, entry in gains.items()
                    if key[0] == scope and key[1] == kind)
     lines = (line(name, months, sums, rates) for name, (months, sums) in names)
-    return header(asof, scope, kind) + b"".join(text for text in lines if text is not None)
+    return joined(chain([header(asof, scope, kind)], (text for text in lines if text is not None)))
 
 
 def write(root: str, gains: Dict[Key, Gains], clusters: Iterable[str],

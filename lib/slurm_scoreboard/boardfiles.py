@@ -629,13 +629,14 @@ def _hidden(name, hidden: FrozenSet[str]) -> bool:
     return isinstance(name, str) and name in hidden
 
 
-def visible_rows(rows: Sequence, hidden: FrozenSet[str]) -> List[dict]:
+def visible_rows(rows: Sequence, hidden: FrozenSet[str], gone: Sequence = ()) -> List[dict]:
     """A board's (or a competition's) rows without the names in `hidden`, each name once (a
     planted file may repeat one) and anything that is not a row left out, the ranks closed up
-    (and the previous day's ranks, :func:`previous_rank`, by the hidden names ranked above)."""
+    (and the previous day's ranks, :func:`previous_rank`, by the hidden names ranked above,
+    on the board or among those `gone` from it, :func:`gone_ranks`)."""
     seen = set()
     kept = []
-    above: List[int] = []
+    above: List[int] = [rank for name, rank in gone if name in hidden]
     for row in rows[:ROW_LIMIT]:
         name = row_name(row)
         if name is None or name in seen:
@@ -663,12 +664,25 @@ def previous_rank(row) -> Optional[int]:
     return rank if type(rank) is int and rank >= 1 else None
 
 
+def gone_ranks(document: dict) -> List[Tuple[str, int]]:
+    """A board's ``previous_gone``: the names on it when the day began that are not on it
+    now, with their ranks then (checked: pairs of a name and a rank, at most ROW_LIMIT)."""
+    pairs = document.get("previous_gone")
+    if not isinstance(pairs, list):
+        return []
+    return [(pair[0], pair[1]) for pair in pairs[:ROW_LIMIT]
+            if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+            and type(pair[1]) is int and 1 <= pair[1] <= ROW_LIMIT]
+
+
 def moved_since_yesterday(document: dict, old: Optional[bytes], hidden: FrozenSet[str]) -> None:
     """Give a board document being written the ranks at the end of the previous UTC day: each
-    row's ``previous_rank`` (left out for a name not on the board then) and
-    ``"previous_ranks": true``, when an earlier board file is there (`old`, its bytes). A file
-    of an earlier day holds them as its rows' ranks; one written today already, as its rows'
-    ``previous_rank`` (carried over, so every rebuild of a day compares with the same day).
+    row's ``previous_rank`` (left out for a name not on the board then),
+    ``"previous_ranks": true`` and ``previous_gone`` (the names on it then that are not on it
+    now, with their ranks: a later rebuild of the day may bring one back), when an earlier
+    board file is there (`old`, its bytes). A file of an earlier day holds them as its rows'
+    ranks; one written today already, as its rows' ``previous_rank`` and its
+    ``previous_gone`` (carried over, so every rebuild of a day compares with the same day).
     Names in `hidden` (users who opted out) are left out of them, the ranks closed up."""
     try:
         before = orjson.loads(old) if old else None
@@ -677,19 +691,38 @@ def moved_since_yesterday(document: dict, old: Optional[bytes], hidden: FrozenSe
     if not isinstance(before, dict) or not isinstance(before.get("rows"), list):
         return
     asof = before.get("asof")
-    rows = visible_rows(before["rows"], hidden if document.get("kind") == "users" else
-                        frozenset())
+    hidden = hidden if document.get("kind") == "users" else frozenset()
+    ranks: Dict[Optional[str], object] = {}
     if not isinstance(asof, str) or asof[:10] < str(document.get("asof"))[:10]:
-        ranks = {row_name(row): row.get("rank") for row in rows}
+        ranks = {row_name(row): row.get("rank") for row in visible_rows(before["rows"], hidden)}
     elif before.get("previous_ranks") is True:
-        ranks = {row_name(row): previous_rank(row) for row in rows}
+        pairs = [(row_name(row), previous_rank(row)) for row in before["rows"][:ROW_LIMIT]]
+        ranks.update(_closed_up([(name, rank) for name, rank in pairs
+                                 if name is not None and rank is not None] + gone_ranks(before),
+                                hidden))
     else:
         return
     document["previous_ranks"] = True
+    shown = set()
     for row in document["rows"]:
-        rank = ranks.get(row_name(row))
+        name = row_name(row)
+        shown.add(name)
+        rank = ranks.get(name)
         if type(rank) is int and rank >= 1:
             row["previous_rank"] = rank
+    document["previous_gone"] = sorted(
+        [name, rank] for name, rank in ranks.items()
+        if name not in shown and isinstance(name, str) and type(rank) is int and rank >= 1)
+
+
+def _closed_up(pairs: Sequence[Tuple[str, int]], hidden: FrozenSet[str]) -> Dict[str, int]:
+    """(name, rank) pairs without the names in `hidden`, each rank less the hidden above it."""
+    above = sorted(rank for name, rank in pairs if name in hidden)
+    closed: Dict[str, int] = {}
+    for name, rank in pairs:
+        if name not in hidden and name not in closed:      # a planted repeat: the first
+            closed[name] = rank - bisect.bisect_left(above, rank)
+    return closed
 
 
 def closed_group_ranks(ranks: Dict[str, dict], hidden: FrozenSet[str]) -> Dict[str, dict]:
@@ -823,7 +856,8 @@ class BoardFiles:
             raise BoardError(f"{path}: more than {ROW_LIMIT:,} rows, which no board sb-rank "
                              "writes holds")
         rows = [row for row in map(checked_row, data["rows"]) if row is not None]
-        return _checked_document(data, rows=visible_rows(rows, self._hidden_in(kind)))
+        return _checked_document(data, rows=visible_rows(rows, self._hidden_in(kind),
+                                                         gone_ranks(data)))
 
     def board(self, window: str, metric: str, scope: Optional[str] = ALL,
               kind: str = "users") -> Optional[Board]:

@@ -119,3 +119,31 @@ def test_a_reader_closes_up_the_previous_ranks_of_who_opted_out_since_the_rebuil
     assert [(row["user"], row["rank"], row.get("previous_rank")) for row in shown] == \
         [("a", 1, 1), ("c", 2, 2), ("d", 2, None), ("e", 4, 2)]
     assert boardfiles.visible_rows(rows, frozenset({"c"}))[-1]["previous_rank"] == 3
+
+
+def test_a_name_back_on_a_board_later_the_same_day_keeps_its_rank_of_the_day_before(tmp_path):
+    """bo was 1st on the 7-day board at the end of Aug 31, off it at Sep 8's first rebuild
+    (his jobs left the window) and back at the second: his rank then is still 1 (a file
+    written today carried only its rows' previous ranks, and bo showed as new). Found by
+    hypothesis in the second mutation round."""
+    root = str(tmp_path / "root")
+    os.makedirs(root)
+    first = datetime(2025, 8, 31, 12, 0, tzinfo=timezone.utc)
+    reduce_jobs(root, [("bo", "phys", 2, 0), ("bo", "phys", 2, 0), ("ann", "chem", 1, 0)],
+                first, 1)
+    assert run_forked(sb_rank.main, ["--root", root, "--now", iso(first)]).code == 0
+    later = datetime(2025, 9, 8, 0, 30, tzinfo=timezone.utc)
+    reduce_jobs(root, [("cy", "chem", 1, 1)], later, 10)
+    assert run_forked(sb_rank.main, ["--root", root, "--now", iso(later)]).code == 0
+    board = orjson.loads(open(layout.board_path(root, "rolling-7d", "jobs", None, "users"),
+                              "rb").read())
+    assert [row["user"] for row in board["rows"]] == ["cy"]
+    assert board["previous_gone"] == [["ann", 2], ["bo", 1]]
+    reduce_jobs(root, [("bo", "phys", 1, 0)], later + timedelta(minutes=30), 20)
+    os.makedirs(os.path.join(root, "config"))
+    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+        handle.write("ann\n")
+    again = later + timedelta(minutes=30)
+    assert run_forked(sb_rank.main, ["--root", root, "--now", iso(again)]).code == 0
+    shown = BoardFiles(root).board("rolling-7d", "jobs", "all", "users")
+    assert {row.name: row.previous_rank for row in shown.rows} == {"bo": 1, "cy": None}

@@ -170,6 +170,9 @@ def history_done(root):
 
 
 POLLED = 200           # users a simulated poll gives a job
+# sb-rank runs the history pass at every rebuild unless told otherwise (--history-every 0 by
+# default): the boards' figures say so, so it is marked done and not due for a week
+BOARDS_ALONE = ["--history-every", "10080"]
 
 
 def poll_rollup(root, day, seed):
@@ -320,14 +323,13 @@ def poll_figure(root, env, args):
     history_done(root)
     first = leaderboard_files(root)
     cpu = []
-    boards_alone = ["--history-every", "10080"]     # the history pass has its own figure
-    full, full_peak, done = timed_rank(root, env, boards_alone, cpu)
+    full, full_peak, done = timed_rank(root, env, BOARDS_ALONE, cpu)
     boards = orjson.loads(done.stdout)["boards"]
     built = leaderboard_files(root)
     full_files, full_bytes = written_since(first, built)
     if poll(root, "clu00", args.poll, args.users, env)["users_erased"]:
         sys.exit("rank_rebuild: the poll erased users: it changed more than its jobs")
-    seconds, peak, done = timed_rank(root, env, boards_alone + ["--if-changed"], cpu)
+    seconds, peak, done = timed_rank(root, env, BOARDS_ALONE + ["--if-changed"], cpu)
     summary = orjson.loads(done.stdout)
     if summary.get("skipped"):
         sys.exit(f"rank_rebuild: the poll's rebuild was skipped: {summary}")
@@ -412,7 +414,7 @@ def main():
         if not args.history:
             history_done(root)
         seconds, peak, done = timed_rank(root, env, ["--history-every", "0"] if args.history
-                                         else [])
+                                         else BOARDS_ALONE)
         boards = orjson.loads(done.stdout)["boards"]
         out = sum(os.path.getsize(p) for p in glob.glob(os.path.join(root, "leaderboards", "**", "*.json"),
                                                          recursive=True))

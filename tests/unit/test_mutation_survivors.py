@@ -154,3 +154,85 @@ def test_the_search_index_is_in_the_order_of_names_whatever_their_case():
     from slurm_scoreboard.export.site import search
     members = {"users": {"bob": None, "Carl": None, "alice": None}, "groups": {"Bio": None}}
     assert [entry["n"] for entry in search.entries(members)] == ["alice", "Bio", "bob", "Carl"]
+
+
+# -- the third round's survivors ----------------------------------------------------------------
+
+def test_records_of_one_kind_leave_the_other_out():
+    """Mutation (recordbook.records_of): no filter on the kind, so a group's record showed
+    among the users' (and the reverse)."""
+    from slurm_scoreboard.history.recordbook import records_of
+    document = {"records": [{"scope": "all", "kind": "users", "user": "ann"},
+                            {"scope": "all", "kind": "groups", "account": "phys"},
+                            {"scope": "hammer", "kind": "users", "user": "bo"}, "junk"]}
+    assert records_of(document, "all", "users") == [document["records"][0]]
+    assert records_of(document, "all", "groups") == [document["records"][1]]
+    assert records_of(document, "hammer", "users") == [document["records"][2]]
+
+
+def test_a_progress_line_with_a_month_twice_is_left_out():
+    """Mutation (boardfiles.progress_entry): > for >=, which took a line whose months repeat
+    (each month's numbers must be one)."""
+    from slurm_scoreboard.boardfiles import SKILLS, progress_entry
+    def line(months):
+        zeros = [1] * len(months)
+        return {"name": "ann", "months": months,
+                "xp": {skill: zeros for skill in ("overall",) + SKILLS},
+                "value": {skill: zeros for skill in SKILLS}}
+    assert progress_entry(line(["2025-01", "2025-02"]), "users") is not None
+    assert progress_entry(line(["2025-01", "2025-01"]), "users") is None
+    assert progress_entry(line(["2025-02", "2025-01"]), "users") is None
+
+
+def test_axis_numbers_switch_unit_at_a_round_thousand():
+    """Mutation (charts.short_number): > for >=, which wrote 1000 for 1k."""
+    from slurm_scoreboard.export.site import charts
+    assert [charts.short_number(v) for v in (999, 1000, 1500, 10 ** 6, 10 ** 9)] == \
+        ["999", "1k", "1.5k", "1M", "1G"]
+
+
+def test_a_user_and_a_group_of_one_name_are_listed_group_first_whatever_the_order_read():
+    """Mutation (search.entries): no tie-break on the kind, so the order of the index followed
+    the order the names were read in."""
+    from slurm_scoreboard.export.site import search
+    for users, groups in (({"chaff": None}, {"chaff": None, "bio": None}),
+                          ({"chaff": None, "ann": None}, {"chaff": None})):
+        kinds = [(entry["n"], entry["k"]) for entry in search.entries(
+            {"users": users, "groups": groups}) if entry["n"] == "chaff"]
+        assert kinds == [("chaff", "group"), ("chaff", "player")]
+    flipped = [(e["n"], e["k"]) for e in search.entries({"groups": {"chaff": None},
+                                                         "users": {"chaff": None}})]
+    assert flipped == [("chaff", "group"), ("chaff", "player")]
+
+
+def test_a_cached_answer_that_is_not_true_or_false_is_dropped(tmp_path):
+    """Mutation (optout._checked): any second field taken, so a planted "yes" (or 1) in the
+    pollers' cache opted a user out, or 0 kept one in, without a look."""
+    import os
+
+    from slurm_scoreboard.core import layout, optout
+    path = layout.path(str(tmp_path), "optout_cache")
+    os.makedirs(os.path.dirname(path))
+    with open(path, "wb") as handle:
+        handle.write(orjson.dumps({"version": 1, "checked": {
+            "ann": {"hammer": [1, "yes"]}, "bo": {"hammer": [1, 1]},
+            "cy": {"hammer": [1, True]}}}))
+    assert optout.load_cache(str(tmp_path)) == {"cy": {"hammer": [1, True]}}
+    assert optout.opted_out(str(tmp_path)) == {"cy"}
+
+
+def test_a_writer_whose_primary_group_is_the_roots_is_a_member(monkeypatch):
+    """Mutation (sharing._listed_in): only the group's member list, which leaves out users
+    whose primary group it is (/etc/group does not list them)."""
+    import grp
+    import pwd
+    from types import SimpleNamespace
+
+    from slurm_scoreboard.core import sharing
+    group = grp.struct_group(("sbwriters", "x", 4242, []))
+    users = {1001: pwd.struct_passwd(("ann", "x", 1001, 4242, "", "/home/ann", "/bin/sh")),
+             1002: pwd.struct_passwd(("bo", "x", 1002, 100, "", "/home/bo", "/bin/sh"))}
+    monkeypatch.setattr(sharing, "grp", SimpleNamespace(getgrnam=lambda name: group))
+    monkeypatch.setattr(sharing, "pwd", SimpleNamespace(getpwuid=lambda uid: users[uid]))
+    assert sharing._listed_in("sbwriters", 1001)
+    assert not sharing._listed_in("sbwriters", 1002)

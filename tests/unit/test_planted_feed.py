@@ -24,7 +24,7 @@ from unittest import mock
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reduce_helpers import job, reduce, tool
 
@@ -420,7 +420,7 @@ def plain_events_of(lines, name, kind, scope, hidden=frozenset()):
                 event.get("user" if kind == "users" else "account") != name:
             continue
         if event["scope"] == scope or (scope == "all" and event["event"] == "first_job"):
-            if event.get("previous") in hidden:
+            if kind == "users" and event.get("previous") in hidden:    # a group's: an account
                 event = dict(event, previous=None)
             found.append(event)
     return found[-boardfiles.EVENTS_SHOWN:] if boardfiles.EVENTS_SHOWN else []
@@ -447,6 +447,10 @@ def feed_lines(draw):
 @given(lines=st.lists(feed_lines(), max_size=40), shown=st.integers(min_value=0, max_value=6),
        name=st.sampled_from(NAMES), kind=st.sampled_from(["users", "groups"]),
        scope=st.sampled_from(["all", "hammer", None]), optout=st.booleans())
+@example(lines=[orjson.dumps({"day": "2024-02-06", "scope": "all", "kind": "groups",
+                              "account": "bob", "event": "rank_1", "skill": "jobs", "value": 3,
+                              "previous": "alice", "id": "rank_1/all/groups/bob/jobs/2024-02-06"})],
+         shown=5, name="bob", kind="groups", scope="all", optout=True)     # alice: an account
 def test_events_of_is_the_plain_reader_s_newest(tmp_path_factory, lines, shown, name, kind,
                                                 scope, optout):
     root = tmp_path_factory.mktemp("feed")

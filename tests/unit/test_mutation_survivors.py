@@ -236,3 +236,19 @@ def test_a_writer_whose_primary_group_is_the_roots_is_a_member(monkeypatch):
     monkeypatch.setattr(sharing, "pwd", SimpleNamespace(getpwuid=lambda uid: users[uid]))
     assert sharing._listed_in("sbwriters", 1001)
     assert not sharing._listed_in("sbwriters", 1002)
+
+
+def test_the_idle_members_note_says_and_more_only_when_there_are_more():
+    """Mutation (members.idle_members): >= for >, which ended a note of exactly MEMBERS_SHOWN
+    names with "and 0 more"."""
+    from types import SimpleNamespace
+
+    from slurm_scoreboard.export.site import members
+    for count, tail in ((members.MEMBERS_SHOWN, ""), (members.MEMBERS_SHOWN + 2, " and 2 more")):
+        names = [f"u{number:03d}" for number in range(count)]
+        page = SimpleNamespace(groups={"phys": {"users": names}},
+                               name_cell=lambda here, kind, name: name)
+        note = members.MemberPages.idle_members(page, "groups/phys.html", "phys", {})
+        shown = ", ".join(names[:members.MEMBERS_SHOWN])
+        assert note == (f'<p class="note">{count:,} members charged nothing to it this month: '
+                        f"{shown}{tail}.</p>")

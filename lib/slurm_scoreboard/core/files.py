@@ -266,7 +266,7 @@ def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
     """The file's bytes (at most `limit`, READ_LIMIT by default: a bigger file is an error, not
     a memory hog; a huge sparse file planted by someone is refused before it is read)."""
     limit = READ_LIMIT if limit is None else limit
-    fd, size = _open_regular(path, limit)
+    fd, size = open_regular(path, limit)
     with os.fdopen(fd, "rb") as handle:
         data = _read_at_most(handle, size, limit)
     if len(data) > limit:
@@ -281,7 +281,7 @@ def read_text(path: str, limit: int) -> bytes:
     """The bytes of a text file (JSON: no NUL byte in it), at most `limit`, read a MiB at a
     time: a NUL byte refuses it at the chunk that holds it, so a planted sparse file (its holes
     read as NULs) costs a chunk, not its size, whatever st_blocks says."""
-    fd, _size = _open_regular(path, limit)
+    fd, _size = open_regular(path, limit)
     parts, length = [], 0
     with os.fdopen(fd, "rb") as handle:
         while length <= limit:
@@ -321,15 +321,16 @@ def too_large(path: str, limit: int) -> str:
     return f"{path}: larger than {shown}, which no file the tools write reaches"
 
 
-def _open_regular(path: str, limit: int) -> Tuple[int, int]:
-    """A read descriptor of the regular file `path` and its size; UnsafePath for anything else,
-    ValueError when it is larger than `limit` (nothing read)."""
+def open_regular(path: str, limit: Optional[int]) -> Tuple[int, int]:
+    """A read descriptor of the regular file `path` and its size; UnsafePath for anything else
+    (a planted folder, FIFO or device), ValueError when it is larger than `limit` (None: any
+    size; nothing read)."""
     fd = open_file(path)
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise UnsafePath(f"{path}: not a regular file")
-    if info.st_size > limit:
+    if limit is not None and info.st_size > limit:
         os.close(fd)
         raise ValueError(too_large(path, limit))
     return fd, info.st_size

@@ -45,7 +45,7 @@ import orjson
 from .. import __version__
 from ..boardfiles import KINDS
 from ..core import layout
-from ..core.files import atomic_write, identity, lexists, open_file, read_bytes, remove_synced
+from ..core.files import atomic_write, identity, lexists, open_regular, read_bytes, remove_synced
 from ..core.names import check_name
 from ..core.ndjson import LINE_LIMIT, bounded_lines
 from ..core.optout import OptOut
@@ -406,15 +406,11 @@ def _months(root: str, spec, totals: Dict[Key, Vector], clusters: List[str], sta
     where = months_path(root)
     check = identity(where) != spec["identity"]
     try:
-        fd = open_file(where)
+        fd, _size = open_regular(where, None)
     except (OSError, UnsafePath):
         raise Refused("its months file cannot be read") from None
-    try:
-        _check_months_file(os.fstat(fd), spec["bytes"])
-    except Refused:
-        os.close(fd)
-        raise
     with os.fdopen(fd, "rb") as handle:
+        _check_months_file(os.fstat(fd), spec["bytes"])
         digest, size, gains = hashlib.sha256(), 0, {}
         for line in bounded_lines(handle, LINE_LIMIT):
             if line is None:
@@ -602,11 +598,11 @@ def copy_prefix(root: str, spec: dict, out) -> bool:
     where = layout.achievements_file(root)
     check = identity(where) != spec["identity"]
     try:
-        fd = open_file(where)
+        fd, _size = open_regular(where, None)
     except (OSError, UnsafePath):
         return False
     with os.fdopen(fd, "rb") as handle:
-        return stat.S_ISREG(os.fstat(fd).st_mode) and _copied(handle, spec, out, check)
+        return _copied(handle, spec, out, check)
 
 
 def _copied(handle, spec: dict, out, check: bool) -> bool:

@@ -35,7 +35,6 @@ import errno
 import itertools
 import os
 import re
-import stat
 from collections import deque
 from contextlib import contextmanager
 from datetime import datetime
@@ -57,7 +56,7 @@ import orjson
 
 from . import boardfiles
 from .core import layout, optout, times, windows
-from .core.files import open_file, read_bytes, read_json_text
+from .core.files import open_regular, read_bytes, read_json_text
 from .core.layout import optout_file
 from .core.names import PLAIN, safe_text
 from .core.ndjson import LINE_LIMIT, Tail, bounded_lines
@@ -1075,7 +1074,7 @@ class BoardFiles:
         header that is not one is named in `problems`), BOARD_LIMIT bytes at most."""
         try:
             path = layout.progress_file(self.root, scope or ALL, kind)
-            fd = open_file(path)
+            fd, _size = open_regular(path, BOARD_LIMIT)
         except FileNotFoundError:
             yield None
             return
@@ -1084,12 +1083,6 @@ class BoardFiles:
             yield None
             return
         with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > BOARD_LIMIT:
-                self._problem(f"{path}: not a progress file sb-rank writes (not a file, or "
-                              f"over {BOARD_LIMIT >> 20} MiB)")
-                yield None
-                return
             lines = _json_lines(handle)
             header = next(lines, None)
             if not _progress_header_ok(header, scope or ALL, kind):
@@ -1110,14 +1103,10 @@ class BoardFiles:
         path = layout.achievements_file(self.root)
         self.events_note = None
         try:
-            fd = open_file(path)
-        except FileNotFoundError:
-            return
+            fd, _size = open_regular(path, None)
         except (OSError, UnsafePath):
-            return      # a planted symlink or folder: no news until the next pass replaces it
+            return      # missing, or a planted symlink or folder: no news until the next pass
         with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return
             tail = Tail(handle, EVENTS_LIMIT)
             self._tell_cut(path, tail)
             yield from tail.lines()

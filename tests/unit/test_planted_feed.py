@@ -144,6 +144,18 @@ def test_a_feed_within_the_limit_is_read_whole_and_nothing_is_said(ranked):
     assert files.events_note is None
 
 
+@pytest.mark.parametrize("plant_one", [os.mkdir, os.mkfifo,
+                                       lambda path: os.symlink("/dev/zero", path)],
+                         ids=["folder", "fifo", "symlink"])
+def test_a_folder_fifo_or_symlink_where_the_feed_belongs_gives_no_events(root, plant_one):
+    assert list(BoardFiles(str(root)).events())
+    os.unlink(feed_path(root))
+    plant_one(feed_path(root))
+    files = BoardFiles(str(root))
+    assert list(files.events()) == [] and files.events_of("alice") == []
+    assert files.events_note is None
+
+
 def test_every_reader_answers_from_a_planted_50_gb_feed_and_says_what_it_left_out(ranked, root):
     real = open(feed_path(ranked), "rb").read()
     path = plant_sparse(root, 50 << 30, b"\n" + real)

@@ -310,6 +310,30 @@ def test_a_missing_file_or_a_symlink_gives_nothing(tmp_path):
     assert files.progress("all", "nobody", "ann") is None
 
 
+@pytest.mark.parametrize("plant_one", [os.mkdir, os.mkfifo], ids=["folder", "fifo"])
+def test_a_folder_or_fifo_where_a_progress_file_belongs_is_named_not_read(tmp_path, plant_one):
+    root = str(tmp_path)
+    plant(root, "all", "groups", [a_line("phys")])
+    plant_one(layout.progress_file(root, "all", "users"))
+    files = BoardFiles(root)
+    assert files.progress("all", "users", "ann") is None
+    assert list(files.progress_lines("all", "users")) == []
+    assert files.problems and "not a regular file" in files.problems[0]
+    assert files.progress("all", "groups", "phys") is not None
+
+
+def test_a_progress_file_over_the_board_limit_is_named_not_read(tmp_path, monkeypatch):
+    root = str(tmp_path)
+    plant(root, "all", "users", [a_line("ann")])
+    size = os.path.getsize(layout.progress_file(root, "all", "users"))
+    monkeypatch.setattr(boardfiles, "BOARD_LIMIT", size)
+    assert BoardFiles(root).progress("all", "users", "ann") is not None
+    monkeypatch.setattr(boardfiles, "BOARD_LIMIT", size - 1)
+    files = BoardFiles(root)
+    assert files.progress("all", "users", "ann") is None
+    assert files.problems and "larger than" in files.problems[0]
+
+
 def test_a_line_too_long_is_skipped_not_held(tmp_path, monkeypatch):
     root = str(tmp_path)
     monkeypatch.setattr(boardfiles, "LINE_LIMIT", 400)

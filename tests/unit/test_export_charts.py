@@ -281,6 +281,66 @@ def test_axis_ticks_cover_the_highest_value_in_round_steps():
         assert step / 10 ** (len(str(int(step))) - 1) in (1, 2, 5)
 
 
+def test_axis_ticks_at_their_edges_by_hand():
+    assert charts.ticks(0) == charts.ticks(-3) == [0, 1]         # an empty chart still has a scale
+    assert charts.ticks(5) == [0, 1, 2, 3, 4, 5]                # five steps of one fit
+    assert charts.ticks(5.5) == [0, 2, 4, 6]                    # past five: the next step
+    assert charts.ticks(10) == [0, 2, 4, 6, 8, 10]
+    assert charts.ticks(10.5) == [0, 5, 10, 15]
+
+
+def test_axis_numbers_and_months_at_their_edges_by_hand():
+    assert [charts.short_number(v) for v in (999, 1000, 1500, 999_999, 10 ** 6, 10 ** 9)] == \
+        ["999", "1k", "1.5k", "1000k", "1M", "1G"]
+    assert charts.months_back("2026-01", 1) == "2025-12"
+    assert charts.months_back("2026-12", 0) == "2026-12"
+    assert charts.months_back("2026-12", 12) == "2025-12"
+    assert charts.month_span("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert charts.month_span("2026-03", "2026-03") == ["2026-03"]
+    assert charts.month_span("2026-03", "2026-02") == []
+
+
+def test_the_plot_s_corners_and_a_label_at_the_right_edge():
+    assert charts.y_of(0, 0) == charts.y_of(0, 10) == charts.HEIGHT - charts.BOTTOM
+    assert charts.y_of(10, 10) == charts.TOP
+    assert charts.x_of(0, 1) == charts.LEFT + (charts.WIDTH - charts.LEFT - charts.RIGHT) / 2
+    text = "Sept."
+    room = charts.FONT * 0.32 * len(text)
+    at_edge = charts.WIDTH - 1 - room
+    assert 'text-anchor="middle"' in charts.axis_label(at_edge, 5, text)
+    assert charts.axis_label(at_edge + 0.5, 5, text).startswith(
+        f'<text x="{charts.WIDTH - 1}" y="5" text-anchor="end">')
+
+
+def test_the_last_gain_is_the_last_month_with_xp_and_numbers_sit_on_a_year_of_bars():
+    months = charts.month_span("2024-01", "2024-12")
+    gains = charts.Gains(entry(months, [5] * 11 + [0]), "2025-01")
+    assert charts.last_gain(gains) == "2024-11"
+    assert charts.last_gain(charts.Gains(entry(["2024-01"], [0]), "2024-03")) is None
+    year = charts.Gains(entry(months, [1000] * 12), "2024-12")
+    assert charts.gains_chart(year).count('font-size="12"') == 12      # a number over each bar
+    more = charts.Gains(entry(charts.month_span("2024-01", "2025-01"), [1000] * 13), "2025-01")
+    assert 'font-size="12"' not in charts.gains_chart(more)
+
+
+def test_a_skill_with_a_value_but_no_xp_keeps_its_part_and_the_share_bar_is_clamped():
+    gains = charts.Gains(entry(["2025-01"], [0], [0]), "2025-01")
+    gains.value["clock_hours"][0] = 0.25
+    assert [(p["data-skill"], p["data-xp"], p["data-value"])
+            for p in Chart(charts.gains_chart(gains)).parts] == [("clock_hours", "0", "0.25")]
+    assert 'width="100.00"' in charts.share_bar(1.5)
+    assert 'width="0.00"' in charts.share_bar(-0.2)
+    assert 'width="25.00"' in charts.share_bar(0.25)
+
+
+def test_the_month_of_the_boards_is_charted_and_later_months_are_not():
+    gains = charts.Gains(entry(["2025-01", "2025-03", "2025-04"], [1, 2, 4]), "2025-03")
+    assert gains.months == ["2025-01", "2025-02", "2025-03"]
+    assert gains.running("overall") == [1, 1, 3]
+    empty = charts.Gains(entry(["2025-05"], [7]), "2025-03")
+    assert empty.months == [] and empty.running("overall") == []
+
+
 def test_a_players_efficiency_is_what_sb_rank_reports_in_every_window(built):
     root, site = built
     user = overall_rows(site, "users")[0]

@@ -147,3 +147,66 @@ def test_a_name_back_on_a_board_later_the_same_day_keeps_its_rank_of_the_day_bef
     assert run_forked(sb_rank.main, ["--root", root, "--now", iso(again)]).code == 0
     shown = BoardFiles(root).board("rolling-7d", "jobs", "all", "users")
     assert {row.name: row.previous_rank for row in shown.rows} == {"bo": 1, "cy": None}
+
+
+# -- the movement's own edges, by hand --------------------------------------------------------
+
+def test_a_previous_rank_is_a_whole_number_from_one():
+    ranks = [boardfiles.previous_rank({"previous_rank": value})
+             for value in (1, 2, 0, -1, True, 1.0, "1", None)]
+    assert ranks == [1, 2, None, None, None, None, None, None]
+    assert boardfiles.previous_rank(["previous_rank", 1]) is None
+
+
+def test_gone_ranks_keep_pairs_of_a_name_and_a_rank_on_the_board():
+    limit = boardfiles.ROW_LIMIT
+    document = {"previous_gone": [["a", 1], ["b", limit], ["c", limit + 1], ["d", 0],
+                                  ["e", 2, 3], [5, 2], ["f", True], "g", ["h", 4]]}
+    assert boardfiles.gone_ranks(document) == [("a", 1), ("b", limit), ("h", 4)]
+    assert boardfiles.gone_ranks({"previous_gone": {"a": 1}}) == []
+    many = {"previous_gone": [[f"u{n}", 1] for n in range(limit + 5)]}
+    assert len(boardfiles.gone_ranks(many)) == limit
+
+
+def test_closing_up_counts_only_hidden_names_strictly_above():
+    pairs = [("a", 1), ("h", 2), ("b", 2), ("c", 3), ("a", 9), ("k", 3), ("d", 4)]
+    assert boardfiles._closed_up(pairs, frozenset({"h", "k"})) == {"a": 1, "b": 2, "c": 2, "d": 2}
+    assert boardfiles._closed_up(pairs, frozenset()) == {"a": 1, "h": 2, "b": 2, "c": 3, "k": 3,
+                                                         "d": 4}
+
+
+def moved(document, before, hidden=frozenset()):
+    boardfiles.moved_since_yesterday(document, orjson.dumps(before), hidden)
+    return document
+
+
+def board(asof, *rows, **more):
+    return dict({"asof": asof, "kind": "users",
+                 "rows": [dict({"rank": rank, "user": name}, **extra)
+                          for rank, name, extra in rows]}, **more)
+
+
+def test_a_board_of_an_earlier_day_gives_its_ranks_and_one_of_today_carries_its_own():
+    yesterday = board("2025-09-01T23:00:00Z", (1, "a", {}), (2, "b", {}), (3, "c", {}))
+    now = moved(board("2025-09-02T00:10:00Z", (1, "b", {}), (2, "a", {}), (3, "d", {})),
+                yesterday)
+    assert [row.get("previous_rank") for row in now["rows"]] == [2, 1, None]
+    assert now["previous_ranks"] is True and now["previous_gone"] == [["c", 3]]
+    later = moved(board("2025-09-02T23:59:59Z", (1, "c", {}), (2, "b", {})), now)
+    assert [row.get("previous_rank") for row in later["rows"]] == [3, 2]
+    assert later["previous_gone"] == [["a", 1]]
+    assert moved(board("2025-09-02T01:00:00Z", (1, "a", {})),
+                 board("2025-09-02T00:00:00Z", (1, "a", {}))) == \
+        board("2025-09-02T01:00:00Z", (1, "a", {}))     # today's file that knew nothing
+
+
+def test_who_opted_out_leaves_the_previous_ranks_closed_up_on_users_boards_only():
+    yesterday = board("2025-09-01T12:00:00Z", (1, "x", {}), (2, "a", {}), (3, "b", {}))
+    users = moved(board("2025-09-02T12:00:00Z", (1, "b", {}), (2, "a", {})), yesterday,
+                  frozenset({"x"}))
+    assert [row["previous_rank"] for row in users["rows"]] == [2, 1]
+    assert users["previous_gone"] == []
+    groups = moved(dict(board("2025-09-02T12:00:00Z", (1, "b", {})), kind="groups"),
+                   yesterday, frozenset({"x"}))
+    assert groups["rows"][0]["previous_rank"] == 3
+    assert groups["previous_gone"] == [["a", 2], ["x", 1]]

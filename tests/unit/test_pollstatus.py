@@ -62,6 +62,44 @@ def test_backfill_progress_and_next_step_count_months_from_the_start():
     assert pollstatus.next_step(cursor, NOW).startswith("backfill: marks it caught up")
 
 
+def test_the_last_month_of_a_backfill_is_its_last_step_and_then_it_is_caught_up():
+    cursor = {"backfill_start": "2024-06-15", "backfill_next": "2025-05", "caught_up": False,
+              "incremental_since": None}
+    assert pollstatus.next_step(cursor, NOW) == "backfill 2025-05 (month 12 of 12)"
+
+
+# each field of the cursor just inside and just outside what the pipelines accept (NOW is
+# 2025-06-15T12:00:00Z; the backfill may run up to the month 62 days from now)
+@pytest.mark.parametrize("change, good", [
+    ({"backfill_start": "2025-06-15"}, True), ({"backfill_start": "2025-06-16"}, False),
+    ({"backfill_next": "2025-08"}, True), ({"backfill_next": "2025-09"}, False),
+    ({"backfill_next": "2024-06"}, True), ({"backfill_next": "2024-05"}, False),
+    ({"incremental_since": "2024-06-01T00:00:00Z"}, True),
+    ({"incremental_since": "2024-05-31T23:59:59Z"}, False)])
+def test_each_cursor_field_at_its_edge(tmp_path, change, good):
+    folder = state(tmp_path, poll_cursor={**GOOD_CURSOR, **change})
+    path = str(folder / "poll_cursor.json")
+    if good:
+        assert pollstatus.read_cursor(path, NOW)["backfill_start"] == \
+            change.get("backfill_start", GOOD_CURSOR["backfill_start"])
+    else:
+        with pytest.raises(Damaged, match=str(folder)):
+            pollstatus.read_cursor(path, NOW)
+
+
+@pytest.mark.parametrize("pid, good", [(1, True), (0, False), ((1 << 31) - 1, True),
+                                       (1 << 31, False), (True, False), (None, True)])
+def test_a_heartbeat_s_pid_is_a_process_id(tmp_path, pid, good):
+    beat = {"time": at(60), "last_result": "ok", "next_run": at(-3600), "pid": pid}
+    folder = state(tmp_path, daemon_heartbeat=beat)
+    path = str(folder / "daemon_heartbeat.json")
+    if good:
+        assert pollstatus.read_daemon(path)["pid"] == pid
+    else:
+        with pytest.raises(Damaged, match="pid"):
+            pollstatus.read_daemon(path)
+
+
 @pytest.mark.parametrize("seconds, text", [(0, "0 s"), (59, "59 s"), (60, "1 min"),
                                            (3600, "1 h"), (3660, "1 h 1 min"),
                                            (47 * 3600, "47 h"), (49 * 3600, "2 d 1 h"),

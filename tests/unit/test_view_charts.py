@@ -45,6 +45,13 @@ def test_a_sparkline_is_a_character_a_month_its_heights_in_order_the_best_the_hi
         assert heights[values.index(top)] == len(levels) - 1
 
 
+def test_each_eighth_of_the_best_is_its_own_height():
+    assert display.sparkline(list(range(9)), 8) == display.SPARK_NONE + display.SPARK
+    assert display.sparkline([1, 10, 11, 20, 21], 80, ascii_only=True) == "__--="   # (k-1/8, k/8]
+    assert display.sparkline([0, 0], 0) == display.SPARK_NONE * 2
+    assert display.sparkline([5], 0, ascii_only=True) == display.ASCII_SPARK_NONE
+
+
 def test_movement_reads_without_colour():
     assert display.move_text(3, 7) == ("\u25b24", "up")
     assert display.move_text(7, 3, ascii_only=True) == ("v4", "down")

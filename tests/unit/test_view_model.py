@@ -311,6 +311,16 @@ def test_fit_pads_cuts_and_counts_wide_characters():
     assert display.text_width(display.fit("\u4e2d\u6587\u4e2d", 5)) == 5
 
 
+def test_fit_and_cut_at_their_edges():
+    assert display.fit("abcde", 5) == "abcde" and display.fit("abcdef", 5) == "abcd~"
+    assert display.fit("abc", 0) == display.fit("abc", -1) == ""
+    assert display.fit("abc", 1) == "~"
+    wide = "\u4e2d\u6587"
+    assert display.cut(wide, 4) == wide and display.cut(wide, 3) == "\u4e2d"
+    assert display.cut(wide, 1) == "" and display.cut("abc", 2) == "ab"
+    assert display.fit(wide, 4) == wide and display.fit(wide, 3) == "\u4e2d~"
+
+
 def test_clean_escapes_control_characters_and_optionally_non_ascii():
     assert display.clean(EVIL) == "evil\\x1b[31mred\\x07"
     assert display.clean("jos\u00e9", ascii_only=True) == "jos\\xe9"

@@ -1,6 +1,7 @@
 """Opt-out: the list, the home markers (looked at by a child process with a timeout, at most
 once a day per user and cluster), and the cache readers use without touching any home."""
 import os
+import sys
 import time
 
 import orjson
@@ -21,8 +22,11 @@ class CountingLooker:
         self.broken = False
 
     def look(self, user):
-        self.looks.append(user)
-        return self.markers.get(user, False)
+        return self.look_many([user])[0]
+
+    def look_many(self, users):
+        self.looks += users
+        return [self.markers.get(user, False) for user in users]
 
     def close(self):
         pass
@@ -102,6 +106,92 @@ def test_a_hung_home_ends_the_looking_without_hanging_the_run(tmp_path):
     assert "kim" not in out and "lou" not in out
     assert time.monotonic() - start < 2 and looker.broken
     assert out.checked == {}                                 # nothing cached from a failed look
+
+
+# A stand-in child that answers only once it has read three names (or its input ended): a
+# looker that waited for each answer before writing the next name would never hear from it.
+_BATCH_CHILD = """
+import sys
+names = []
+def answer():
+    for name in names:
+        print({"x": "1", "q": "?", "h": "", "g": "yes"}.get(name[0], "0"), flush=True)
+        if name[0] == "h":
+            import time; time.sleep(30)
+    names.clear()
+for line in sys.stdin:
+    names.append(line.strip())
+    if len(names) == 3:
+        answer()
+answer()
+"""
+
+
+def batch_looker(timeout=5.0):
+    return HomeLooker(timeout=timeout, command=[sys.executable, "-c", _BATCH_CHILD])
+
+
+def test_names_are_written_a_batch_at_a_time_and_each_answer_kept():
+    looker = batch_looker()
+    assert looker.look_many(["ann", "xavi", "quin"]) == [False, True, False]
+    assert looker.unreadable == ["quin"]
+    assert looker.look_many(["bo", "xu", "cy", "dee", "xia", "eve"]) == \
+        [False, True, False, False, True, False]
+    assert looker.look_many([]) == [] and not looker.broken
+    looker.close()
+
+
+@pytest.mark.parametrize("names, answers", [
+    (["ann", "hung", "bo"], [False, None, None]),            # a home that hangs
+    (["ann", "garbled", "bo"], [False, None, None])])        # an answer that is none
+def test_a_batch_ends_at_a_hung_or_garbled_answer_and_looking_stops(names, answers):
+    looker = batch_looker(timeout=0.5)
+    start = time.monotonic()
+    assert looker.look_many(names) == answers
+    assert looker.broken and time.monotonic() - start < 5
+    assert looker.look_many(["cy"]) == [None] and looker.look("dee") is None
+
+
+def test_prefetch_looks_once_at_the_plain_stale_unlisted_names_and_answers_from_it(tmp_path):
+    root = root_with_list(tmp_path, "gus\n")
+    looker = CountingLooker({"hal": True})
+    out = OptOut(root, "hammer", check_homes=True, looker=looker)
+    assert "ivy" not in out
+    out.prefetch(["hal", "gus", "ivy", "hal", "bad/name", "", "jo"])
+    assert looker.looks == ["ivy", "hal", "jo"]
+    assert "hal" in out and "jo" not in out and "gus" in out
+    assert looker.looks == ["ivy", "hal", "jo"]
+    reader = OptOut(root, looker=looker)          # a reader looks into no home
+    reader.prefetch(["kim"])
+    assert looker.looks == ["ivy", "hal", "jo"]
+
+
+@pytest.mark.parametrize("cluster, looks", [(["--cluster", "hammer"], [512, 88]),
+                                             ([], [1, 512, 87])])
+def test_sb_reduce_looks_at_its_new_users_homes_a_block_at_a_time(tmp_path, monkeypatch,
+                                                                   cluster, looks):
+    """600 users, a job each: a look at a block read ahead, then at the rest, not 600 (without
+    --cluster, the first record opens the cluster's store first)."""
+    from crash_helpers import run_forked
+    from reduce_helpers import job, ndjson
+
+    from slurm_scoreboard.store import runs
+    from slurm_scoreboard_tools import sb_reduce
+    calls = tmp_path / "calls"
+
+    def look_many(self, users):
+        with open(calls, "a") as handle:
+            handle.write(f"{len(users)}\n")
+        return [user == "u0007" for user in users]
+
+    monkeypatch.setattr(HomeLooker, "look_many", look_many)
+    records = [job(n, f"u{n:04d}", "2025-05-02T10:00:00Z") for n in range(600)]
+    ran = run_forked(sb_reduce.main, ["--root", str(tmp_path), "-q", *cluster],
+                     stdin=ndjson(records), env={"SLURM_SB_NOW": "2025-05-03T00:00:00Z"})
+    assert ran.code == 0, ran.stderr
+    assert runs.LOOKAHEAD == 512 and calls.read_text().split() == [str(n) for n in looks]
+    stats = orjson.loads(ran.stdout)
+    assert stats["new_jobs"] == 599 and stats["skipped"] == {"opted out": 1}
 
 
 @pytest.mark.skipif(not os.path.exists(NSS_WRAPPER), reason="needs libnss-wrapper")

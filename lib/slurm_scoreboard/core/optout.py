@@ -19,11 +19,12 @@ opted out.
 """
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 import sys
 import time
-from typing import IO, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import IO, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
 
 import orjson
 
@@ -145,6 +146,8 @@ def opted_out(root: str) -> Set[str]:
 class HomeLooker:
     """Looks for the marker in users' homes through one child process, with a timeout."""
 
+    BATCH = 256         # names written at a time: 16 KiB at most, within a pipe's buffer
+
     def __init__(self, timeout: float = LOOK_TIMEOUT, command: Optional[List[str]] = None,
                  env: Optional[Dict[str, str]] = None):
         self.timeout = timeout
@@ -153,31 +156,62 @@ class HomeLooker:
         self.child: Optional[subprocess.Popen[str]] = None
         self.broken = False
         self.unreadable: List[str] = []
+        self._read = b""        # answers read from the child and not yet taken
 
     def look(self, user: str) -> Optional[bool]:
         """True or False, or None when the look could not be made (hung or failed); a home
         the poller may not read answers False and is remembered in `unreadable`."""
-        if self.broken:
-            return None
+        return self.look_many([user])[0]
+
+    def look_many(self, users: List[str]) -> List[Optional[bool]]:
+        """:meth:`look` of each user, the names written to the child a batch at a time (one
+        wait for a batch's answers, not one for each name)."""
+        answers: List[Optional[bool]] = []
+        for first in range(0, len(users), self.BATCH):
+            answers += self._look_batch(users[first:first + self.BATCH])
+        return answers
+
+    def _look_batch(self, users: List[str]) -> List[Optional[bool]]:
+        lines = self._ask(users) if not self.broken else []
+        answers: List[Optional[bool]] = []
+        for user, line in zip(users, lines):
+            if line == b"?":
+                self.unreadable.append(user)
+            answers.append(line == b"1")
+        if len(lines) < len(users):
+            self.give_up()
+        return answers + [None] * (len(users) - len(lines))
+
+    def _ask(self, users: List[str]) -> List[bytes]:
+        """The child's answers to `users`, as many as came, each in time (a hung home, or a
+        child that died or said anything but 0, 1 or ?, ends them)."""
         try:
             if self.child is None:
                 self.child = subprocess.Popen(self.command, text=True, env=self.env,
                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                               stderr=subprocess.DEVNULL)
             to_child, from_child = _pipes(self.child)
-            to_child.write(user + "\n")
+            to_child.write("".join(user + "\n" for user in users))
             to_child.flush()
-            ready, _, _ = select.select([from_child], [], [], self.timeout)
-            answer = from_child.readline().strip() if ready else ""
+            return self._answers(from_child.fileno(), len(users))
         except OSError:
-            answer = ""
-        if answer == "?":
-            self.unreadable.append(user)
-            return False
-        if answer not in ("0", "1"):
-            self.give_up()
-            return None
-        return answer == "1"
+            return []
+
+    def _answers(self, fd: int, wanted: int) -> List[bytes]:
+        lines: List[bytes] = []
+        while len(lines) < wanted:
+            if b"\n" not in self._read:
+                ready, _, _ = select.select([fd], [], [], self.timeout)
+                chunk = os.read(fd, 1 << 16) if ready else b""
+                if not chunk:
+                    break
+                self._read += chunk
+                continue
+            line, self._read = self._read.split(b"\n", 1)
+            if line.strip() not in (b"0", b"1", b"?"):
+                break
+            lines.append(line.strip())
+        return lines
 
     def give_up(self) -> None:
         self.broken = True
@@ -234,23 +268,46 @@ class OptOut:
         return entry is None or not 0 <= self.clock() - entry[0] < MAX_AGE
 
     def _look(self, user: str, cluster: str) -> None:
-        answer = self.looker.look(user)
+        self._keep(user, cluster, self.looker.look(user))
+
+    def _keep(self, user: str, cluster: str, answer: Optional[bool]) -> None:
+        """Cache a look's answer (None: the look failed, nothing is kept)."""
         self.answers.pop(user, None)
         if answer is not None:
             self.checked.setdefault(user, {})[cluster] = [int(self.clock()), answer]
             self.changed = True
 
-    def refresh(self, users: Iterable[str], budget: float = REFRESH_BUDGET) -> None:
-        """Look again at the homes of `users` whose answers are stale, within `budget` seconds."""
+    def _look_all(self, users: List[str], cluster: str) -> None:
+        for user, answer in zip(users, self.looker.look_many(users)):
+            self._keep(user, cluster, answer)
+
+    def _stale_among(self, users: Iterable[str]) -> List[str]:
+        """The users (each once, in order) whose homes a poller would look at now."""
         polled = self.polled
         if polled is None:
+            return []
+        return [user for user in dict.fromkeys(users)
+                if user not in self.listed and self._stale(user, polled)]
+
+    def prefetch(self, users: Iterable[str]) -> None:
+        """Look at once at the homes of those of `users` (plain names) this run will ask
+        about and has no fresh answer for: one wait for them all, not one for each."""
+        if self.polled is None or self.looker.broken:
             return
+        wanted = self._stale_among(user for user in users
+                                   if user not in self.answers and _plain(user))
+        if wanted:
+            self._look_all(wanted, self.polled)
+
+    def refresh(self, users: Iterable[str], budget: float = REFRESH_BUDGET) -> None:
+        """Look again at the homes of `users` whose answers are stale, within `budget` seconds
+        (a batch at a time)."""
+        stale = self._stale_among(users)
         deadline = time.monotonic() + budget
-        for user in users:
+        for first in range(0, len(stale), HomeLooker.BATCH):
             if time.monotonic() >= deadline or self.looker.broken:
                 break
-            if user not in self.listed and self._stale(user, polled):
-                self._look(user, polled)
+            self._look_all(stale[first:first + HomeLooker.BATCH], cast(str, self.polled))
 
     def unreadable_homes(self) -> List[str]:
         """Users whose home this run could not look into (their marker cannot be seen)."""

@@ -4,6 +4,7 @@ the stats it prints; and the repairs that read no input. See reducer.py for the 
 """
 from __future__ import annotations
 
+import itertools
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -111,6 +112,18 @@ class _Run(ABC, Generic[Sink]):
             self.sink = self.open(cluster)
         return self.sink
 
+    def prepare(self, records: Sequence[object]) -> None:
+        """Look at once at the homes of the users of `records` (a block read ahead) that the
+        run will ask about: one wait for the block, not one for each new user."""
+        optout = self.home_checks()
+        if optout is not None:
+            optout.prefetch(record["user"] for record in records
+                            if type(record) is dict and type(record.get("user")) is str)
+
+    @abstractmethod
+    def home_checks(self) -> Optional[OptOut]:
+        """The opt-outs that look into homes (None before the sink is open)."""
+
     # skip reasons counted in the stats but not reported line by line
     QUIET: Tuple[str, ...] = ("not ended", "opted out", "outside window")
 
@@ -153,6 +166,9 @@ class Run(_Run[Reducer]):
         if note:
             self.say(f"cluster {cluster}: {note}")
         return reducer
+
+    def home_checks(self) -> Optional[OptOut]:
+        return self.sink.optout if self.sink is not None else None
 
     def take(self, record: dict, place: Placement) -> None:
         """Count one checked, ended record (SkipRecord when it is not counted)."""
@@ -220,6 +236,9 @@ class UsageRun(_Run[UsageWriter]):
         return UsageWriter(self.root, check_name("cluster", cluster), times.to_iso(times.now()),
                            lambda user: user in listed, self.say)
 
+    def home_checks(self) -> Optional[OptOut]:
+        return self.optout
+
     def counted(self, cluster: str, user: str) -> bool:
         """Whether the store counts `user` on `cluster`: only such users are measured, so that
         erasing a user who opted out (which looks at the counted ones) reaches all."""
@@ -262,6 +281,11 @@ class UsageRun(_Run[UsageWriter]):
                 "days_not_written": unwritten, "skipped": dict(sorted(self.skipped.items()))}
 
 
+# records read ahead (once the cluster's sink is open), so their new users' homes are looked
+# at together
+LOOKAHEAD = 512
+
+
 def reduce_stream(root: str, options: Options, stream: BinaryIO, warn: Warn) -> dict:
     """Count (or, with `options.usage`, measure) the NDJSON records of `stream` into the store of
     the cluster; the stats."""
@@ -275,9 +299,14 @@ def reduce_stream(root: str, options: Options, stream: BinaryIO, warn: Warn) -> 
             run.skipped["bad line"] += 1
             run.warn(f"{source}:{lineno}", message)
 
-        for lineno, record in read(stream, "stdin", bad_line):
-            run.feed(lineno, record)
-        return run.finish()
+        lines = read(stream, "stdin", bad_line)
+        while True:
+            block = list(itertools.islice(lines, LOOKAHEAD if run.sink is not None else 1))
+            if not block:
+                return run.finish()
+            run.prepare([record for _, record in block])
+            for lineno, record in block:
+                run.feed(lineno, record)
     finally:
         run.close()
 

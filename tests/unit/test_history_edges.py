@@ -262,3 +262,36 @@ def test_group_ranks_from_usage_leave_a_skill_never_used_unranked():
         "bo": {"clock_hours": 1, "elapsed_hours": 1, "gpu_clock_hours": 1,
                "gpu_elapsed_hours": 1, "jobs": 1}}
     assert ranks_in_groups("ann", [group])[0]["ranks"]["gpu_clock_hours"] is None
+
+
+# -- milestones and the feed's filters at their edges -------------------------------------------
+
+def test_a_milestone_is_crossed_at_exactly_its_xp_and_not_again():
+    from slurm_scoreboard.history.achievements import reached_levels, reached_totals
+    ten = xp.xp_for_level(10)
+    assert reached_levels(ten - 1, ten) == [10]
+    assert reached_levels(ten, ten + 1) == [] and reached_levels(0, ten - 1) == []
+    assert reached_levels(0, xp.MAX_XP) == [10, 20, 30, 40, 50, 60, 70, 80, 90, 99]
+    assert reached_totals(99, 100) == [100] and reached_totals(100, 199) == []
+    assert reached_totals(0, 99 * len(history.SKILLS)) == [100, 200, 300, 400, 495]
+
+
+def test_the_feed_keeps_the_day_of_since_and_a_first_job_in_a_cluster_s_scope():
+    from slurm_scoreboard.history.feed import Options, wanted
+    event = {"day": "2025-03-01", "scope": "hammer", "event": "level"}
+    assert not wanted(event, Options())
+    assert wanted(event, Options(all_scopes=True, since="2025-03-01"))
+    assert not wanted(event, Options(all_scopes=True, since="2025-03-02"))
+    assert wanted(dict(event, event="first_job"), Options())
+    assert wanted(dict(event, scope="all"), Options(since="2025-02-28"))
+
+
+def test_a_first_run_is_told_it_printed_the_history_only_past_100_events():
+    from slurm_scoreboard.history.feed import Options, tell_cursor
+    told = []
+    for count in (100, 101):
+        tell_cursor(Options(), set(), set(range(count)), told.append)
+    assert len(told) == 1 and "(101 events)" in told[0]
+    tell_cursor(Options(), {"seen"}, set(range(500)), told.append)
+    tell_cursor(Options(outbox="o"), set(), set(range(500)), told.append)
+    assert len(told) == 1

@@ -99,6 +99,22 @@ def test_refresh_looks_at_stale_stored_users_within_the_budget(tmp_path):
     assert slow.looks == []
 
 
+def test_finding_who_to_erase_looks_at_no_home_past_the_refresh_budget(tmp_path):
+    """The stored users the budget left unchecked keep their cached answers (erased only when
+    it says so) until a later run: 15 seconds a run, as sb-reduce(1) says, not a look each."""
+    root = root_with_list(tmp_path, "gus\n")
+    first = OptOut(root, "hammer", check_homes=True, looker=CountingLooker({"hal": True}))
+    first.refresh(["hal"])
+    first.save()
+    looker = CountingLooker({"ivy": True})
+    out = OptOut(root, "anvil", check_homes=True, looker=looker)
+    out.refresh(["gus", "hal", "ivy"], budget=0)
+    assert out.among(["gus", "hal", "ivy"]) == ["gus", "hal"] and looker.looks == []
+    out.refresh(["gus", "hal", "ivy"])
+    assert out.among(["gus", "hal", "ivy"]) == ["gus", "hal", "ivy"]
+    assert looker.looks == ["hal", "ivy"]
+
+
 def test_a_hung_home_ends_the_looking_without_hanging_the_run(tmp_path):
     looker = HomeLooker(timeout=0.3, command=["sleep", "30"])
     out = OptOut(root_with_list(tmp_path, ""), "hammer", check_homes=True, looker=looker)

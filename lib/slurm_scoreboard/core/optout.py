@@ -138,9 +138,13 @@ def load_cache(root: str) -> Dict[str, Dict[str, list]]:
 def opted_out(root: str) -> Set[str]:
     """Everyone a reader leaves out: the listed users, and those whose marker any cluster's
     poller saw (OptOutUnreadable when the list or the cache cannot be read)."""
-    return read_list(optout_file(root)) | {
-        user for user, answers in load_cache(root).items()
-        if any(answer[1] for answer in answers.values())}
+    return read_list(optout_file(root)) | marked(load_cache(root))
+
+
+def marked(checked: Dict[str, Dict[str, list]]) -> Set[str]:
+    """The users whose marker a poller saw, by its cached answers (:func:`load_cache`)."""
+    return {user for user, answers in checked.items()
+            if any(answer[1] for answer in answers.values())}
 
 
 class HomeLooker:
@@ -316,12 +320,12 @@ class OptOut:
     def everyone(self) -> Set[str]:
         """Every user this instance leaves out as it stands: those listed, and those whose
         marker a poller saw."""
-        return set(self.listed) | {user for user, answers in self.checked.items()
-                                   if any(answer[1] for answer in answers.values())}
+        return set(self.listed) | marked(self.checked)
 
     def among(self, users: Iterable[str]) -> List[str]:
-        """The users of `users` who opted out, sorted."""
-        return sorted(user for user in users if user in self)
+        """The users of `users` who opted out by the list or by an answer at hand, sorted: no
+        home is looked at (:meth:`refresh` does that, within its budget)."""
+        return sorted(set(users) & self.everyone())
 
     def save(self) -> None:
         """Write this run's answers into the cache, merged with what other pollers wrote."""

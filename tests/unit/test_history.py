@@ -11,7 +11,7 @@ import orjson
 import pytest
 from reduce_helpers import job, reduce, tool
 
-from slurm_scoreboard.core import xp
+from slurm_scoreboard.core import layout, xp
 
 NOW = "2024-03-05T12:00:00Z"
 HOUR = 3600
@@ -225,6 +225,20 @@ def test_group_statistics_and_rank_inside_the_group(tmp_path):
     assert {e["scope"] for e in page["achievements"] if e["event"] != "first_job"} == {"all"}
     on_hammer = rank(root, "--user", "carol", "--cluster", "hammer")[0]["achievements"]
     assert {e["scope"] for e in on_hammer} == {"hammer"}
+
+
+def test_a_month_without_a_gain_in_any_skill_is_no_month_of_the_progress_file(tmp_path):
+    """A job that failed before it started counts a failed job, which is no skill: its month
+    has no gain, and a user with nothing else has no progress line."""
+    never_ran = dict(state="FAILED", start=None, elapsed=0)
+    root = store(tmp_path, [cpu_hours(1, "alice", "2024-01-10T10:00:00Z", 5),
+                            job(2, "alice", "2024-02-10T10:00:00Z", **never_ran),
+                            job(3, "bob", "2024-02-11T10:00:00Z", **never_ran)])
+    with open(layout.progress_file(str(root), "all", "users"), "rb") as handle:
+        lines = [json.loads(line) for line in handle.read().splitlines()[1:]]
+    assert [(line["name"], line["months"]) for line in lines] == [("alice", ["2024-01"])]
+    failed = rank(root, "--window", "alltime", "--metric", "failed_jobs")
+    assert sorted((row["user"], row["value"]) for row in failed) == [("alice", 1), ("bob", 1)]
 
 
 def test_compare_two_users(tmp_path):

@@ -295,3 +295,17 @@ def test_a_first_run_is_told_it_printed_the_history_only_past_100_events():
     tell_cursor(Options(), {"seen"}, set(range(500)), told.append)
     tell_cursor(Options(outbox="o"), set(), set(range(500)), told.append)
     assert len(told) == 1
+
+
+def test_the_xp_cap_is_news_on_the_day_a_skill_reaches_it_exactly_and_never_again():
+    # 20,000,000 CPU-core hours at 10 XP an hour: 200,000,000 XP, the cap, on the first day
+    at_cap = [20_000_000 * HOUR, HOUR, 0, 0, 0, 1]
+    below = [19_999_999 * HOUR, HOUR, 0, 0, 0, 1]
+    events = events_of([("2024-02-01", [("hammer", "ann", "p", at_cap),
+                                        ("hammer", "bo", "p", below)]),
+                        ("2024-02-02", [("hammer", "ann", "p", hours(5)),
+                                        ("hammer", "bo", "p", hours(1))])])
+    capped = [(e["day"], e["user"], e["xp"]) for e in events
+              if e["event"] == "xp_cap" and e["scope"] == "all" and e["kind"] == "users"
+              and e["skill"] == "clock_hours"]
+    assert capped == [("2024-02-01", "ann", xp.MAX_XP), ("2024-02-02", "bo", xp.MAX_XP)]

@@ -178,6 +178,21 @@ def test_csv_and_tsv_with_chosen_columns(store):
     assert bad.returncode == 2 and b"unknown column nope" in bad.stderr
 
 
+@pytest.mark.parametrize("fmt, sep", [("csv", ","), ("tsv", "\t")])
+def test_a_hostile_account_name_is_escaped_in_csv_and_tsv(tmp_path, fmt, sep):
+    """Account names are anything SLURM allows: one with a terminal escape and a tab stays one
+    printable cell (a spreadsheet or terminal shows the escape as text)."""
+    hostile = "lab\x1b[2J\tx"
+    done, _ = reduce(tmp_path, [job(1, "ann", "2024-02-10T10:00:00Z", account=hostile,
+                                    **hours(2))])
+    assert done.returncode == 0, done.stderr
+    done = tool("sb_rank", ["--root", str(tmp_path), "--now", NOW, "-w", "alltime", "-m",
+                            "elapsed_hours", "--groups", "-f", fmt, "-n", "-o",
+                            "account,members,value"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == f"lab\\x1b[2J\\tx{sep}1{sep}2.0\n"
+
+
 def test_now_from_the_environment(store):
     env = dict(ENV, SLURM_SB_NOW="2024-02-16T12:00:00Z")
     done = tool("sb_rank", ["--root", str(store), "--window", "month", "--metric",

@@ -48,7 +48,7 @@ def test_a_sparse_progress_file_is_refused_without_being_read(tmp_path):
         handle.truncate(boardfiles.BOARD_LIMIT + 1)
     files = BoardFiles(root)
     assert files.progress("all", "users", "ada") is None
-    assert any("over" in problem for problem in files.problems)
+    assert any("larger than 64 MiB" in problem for problem in files.problems)
 
 
 def test_the_same_file_within_the_limit_is_read(tmp_path):

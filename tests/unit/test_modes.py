@@ -105,11 +105,14 @@ def run_every_writer(tmp_path, umask, sharing_args):
     root, outside = tmp_path / "root", tmp_path / "www"
     os.makedirs(root / "config")
     os.makedirs(outside)
-    os.chmod(outside, 0o755)
     with open(root / "config" / "competitions.json", "wb") as handle:
         handle.write(orjson.dumps({"competitions": [
             {"id": "aug", "title": "August", "skills": ["jobs"], "from": "2025-08-01",
              "to": "2025-08-31"}], "presets": ["skill-of-the-week"]}))
+    # what the admin made by hand has the modes the docs ask of it, whatever the test's umask
+    for path, mode in ((root, 0o755), (root / "config", 0o755), (outside, 0o755),
+                       (root / "config" / "competitions.json", 0o644)):
+        os.chmod(path, mode)
     flow = Flow(tmp_path, umask)
     flow.run(sb_probe.main, "--root", root, *sharing_args,
              env={"PATH": stubs(str(tmp_path / "stubs"))})
@@ -216,12 +219,14 @@ def test_what_sb_export_publishes_outside_the_root_is_readable_by_all_not_the_gr
 # -- the primitives, as a property ---------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None)
-@given(umask=st.integers(0, 0o777), name=st.sampled_from(sorted(SHARINGS)),
+@given(umask=st.integers(0, 0o77), name=st.sampled_from(sorted(SHARINGS)),
        depth=st.integers(1, 3))
 def test_every_primitive_gives_the_roots_modes_for_any_umask(tmp_path_factory, umask, name,
                                                             depth):
     """atomic_write, write_synced (staged files), makedirs, a lock, and a folder a killed
-    writer left in its creation mode: the root's modes and group whatever the umask."""
+    writer left in its creation mode: the root's modes and group whatever the umask takes from
+    the group and others (one that takes the owner's own bits leaves an account unable to open
+    the folders it makes, root excepted)."""
     modes = SHARINGS[name][1].modes()
     root = tmp_path_factory.mktemp("primitives")
     files.use_root(str(root), modes)
@@ -245,3 +250,31 @@ def test_every_primitive_gives_the_roots_modes_for_any_umask(tmp_path_factory, u
             continue
         assert stat.S_IMODE(info.st_mode) == wanted_mode(info, path, modes), path
         assert modes.group in (None, info.st_gid), path
+
+
+# -- the root itself ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask", [0, 0o002, 0o077])
+def test_sb_probe_makes_a_missing_root_with_its_modes_whatever_the_umask(tmp_path, umask):
+    """A umask of 0 made the root 0777: anyone could have replaced config/ or leaderboards/."""
+    root = tmp_path / "sb"
+    ran = run_forked(sb_probe.main, ["--root", str(root)], umask=umask,
+                     env={"PATH": stubs(str(tmp_path / "stubs"))})
+    assert ran.code == 0, ran.stderr
+    for path in (root, root / "config", root / "leaderboards", root / "clusters"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o755, path
+    assert b"Root exposure: OK" in ran.stdout
+
+
+@pytest.mark.parametrize("where, mode, exposed", [
+    ("", 0o777, True), ("", 0o1777, False), ("leaderboards", 0o777, True),
+    ("config", 0o757, True), ("clusters", 0o775, False), ("", 0o755, False)])
+def test_sb_probe_fails_a_root_whose_top_anyone_may_write(tmp_path, where, mode, exposed):
+    root = tmp_path / "sb"
+    path = str(tmp_path / "stubs")
+    assert run_forked(sb_probe.main, ["--root", str(root)], env={"PATH": stubs(path)}).code == 0
+    os.chmod(root / where, mode)
+    ran = run_forked(sb_probe.main, ["--root", str(root)], env={"PATH": path + ":/usr/bin:/bin"})
+    named = f"{os.path.join(str(root), where).rstrip(os.sep)} may be written by everyone"
+    assert (ran.code, named.encode() in ran.stdout) == ((4, True) if exposed else (0, False))
+    assert (b"Root exposure: FAIL" in ran.stdout) is exposed

@@ -145,10 +145,13 @@ def open_folder(path: str, create: bool = False) -> int:
         if create:
             os.makedirs(path, exist_ok=True)
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    if create and not os.path.isdir(root):
+    made_root = create and not os.path.isdir(root)
+    if made_root:
         os.makedirs(root, exist_ok=True)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        if made_root:
+            _adopt(fd, _modes.folder)       # the root's modes, not the umask's (0 made it 0777)
         for index, part in enumerate(parts):
             try:
                 child, made = _open_child(fd, part, create, path)

@@ -190,6 +190,26 @@ def optout_finding(root: str, mode: sharing.Sharing) -> Finding:
                                           "read by everyone who may read leaderboards/")
 
 
+def exposure_finding(root: str) -> Finding:
+    """Whether any account may replace what the root holds: the root or a top folder that
+    everyone may write (without the sticky bit) lets anyone rename config/ or leaderboards/
+    and put their own in its place."""
+    open_to_all = []
+    for path in [root] + [os.path.join(root, name) for name in TOP_FOLDERS]:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and \
+                not info.st_mode & stat.S_ISVTX:
+            open_to_all.append(path)
+    if open_to_all:
+        return Finding("Root exposure", "FAIL", "; ".join(
+            f"{path} may be written by everyone: run chmod o-w {path}" for path in open_to_all))
+    return Finding("Root exposure", "OK", "no folder of the root's top may be written by "
+                                          "everyone")
+
+
 def _reader_problems(path: str, is_folder: bool, modes: files.Modes) -> List[str]:
     """What keeps the root's readers from `path` (nothing when it does not exist yet)."""
     try:
@@ -235,6 +255,28 @@ def slurm_findings(me: str, cluster: Optional[str], scontrol: bool) -> List[Find
     return [visibility_finding(visible_users(cluster=cluster), me, config), gpu_finding(config)]
 
 
+def _root_report(root: str, mode: sharing.Sharing, notes: Sequence[str], lines: List[str]
+                 ) -> Tuple[RootCheck, List[Finding]]:
+    """The root's lines of the report (made if missing): whether it can be written, its
+    sharing, and whether its readers and no one else can reach what they should."""
+    root_check = check_root(root)
+    lines.append(f"Root: {root} (exists={root_check.exists} writable={root_check.writable})")
+    if root_check.created:
+        lines.append("  Created: " + ", ".join(root_check.created))
+    if root_check.error:
+        lines.append(f"  Error: {root_check.error}")
+    lines.append(f"Sharing: {mode.describe()}")
+    lines.extend(notes)
+    findings = [optout_finding(root, mode), exposure_finding(root)]
+    lines.extend(f"{finding.label}: {finding.verdict} - {finding.detail}" for finding in findings)
+    try:
+        sharing.check_writer(root, mode)
+    except (errors.SharingError, OSError) as err:
+        lines.append(f"  Writer: NO - {err}")
+        root_check = root_check._replace(writable=False)
+    return root_check, findings
+
+
 def report(root: str, per_minute: int, cluster: Optional[str] = None,
            mode: Optional[sharing.Sharing] = None, notes: Sequence[str] = ()
            ) -> Tuple[List[str], int]:
@@ -247,21 +289,7 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
              f"TERM: {os.environ.get('TERM', '')}",
              f"Hostname: {socket.gethostname()}",
              f"User: {me}"]
-    root_check = check_root(root)
-    lines.append(f"Root: {root} (exists={root_check.exists} writable={root_check.writable})")
-    if root_check.created:
-        lines.append("  Created: " + ", ".join(root_check.created))
-    if root_check.error:
-        lines.append(f"  Error: {root_check.error}")
-    lines.append(f"Sharing: {mode.describe()}")
-    lines.extend(notes)
-    readable = optout_finding(root, mode)
-    lines.append(f"{readable.label}: {readable.verdict} - {readable.detail}")
-    try:
-        sharing.check_writer(root, mode)
-    except (errors.SharingError, OSError) as err:
-        lines.append(f"  Writer: NO - {err}")
-        root_check = root_check._replace(writable=False)
+    root_check, root_findings = _root_report(root, mode, notes, lines)
     paths = binaries(lines)
     lines.append(f"Rate Limits: sacct_calls_per_min <= {per_minute} (configurable) - OK "
                  "(static check)")
@@ -276,6 +304,6 @@ def report(root: str, per_minute: int, cluster: Optional[str] = None,
         return lines, errors.PROBE_NO_SACCT
     if not root_check.writable:
         return lines, errors.PROBE_ROOT
-    if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings + [readable]):
+    if not paths["squeue"] or any(f.verdict == "FAIL" for f in findings + root_findings):
         return lines, errors.PROBE_OTHER
     return lines, errors.EXIT_OK

@@ -1,7 +1,9 @@
 """Helpers for the store tests: sb-parse-like records, running the tools, reading totals back."""
 import glob
+import grp
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -92,3 +94,14 @@ def snapshot(root):
             with open(path, "rb") as handle:
                 files[os.path.relpath(path, str(root))] = handle.read()
     return files
+
+
+def writers_group():
+    """(name, gid) of a group for group mode this account may use: as root, one that is not
+    its own (so a file left in root's group shows), else its own."""
+    if os.geteuid() == 0:
+        for entry in sorted(grp.getgrall(), key=lambda entry: entry.gr_gid):
+            if entry.gr_gid != os.getegid() and re.fullmatch(r"[a-z_][a-z0-9_]*", entry.gr_name):
+                return entry.gr_name, entry.gr_gid
+    entry = grp.getgrgid(os.getegid())
+    return entry.gr_name, entry.gr_gid

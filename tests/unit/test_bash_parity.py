@@ -21,6 +21,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reduce_helpers import writers_group
 
 from slurm_scoreboard import errors
 from slurm_scoreboard.core import files, times
@@ -629,15 +630,9 @@ def test_a_step_s_huge_last_line_still_becomes_its_message():
 
 # -- 6. the writer check: sb_require_writer and sharing.load + check_writer + modes ----------
 
-def writers_group():
-    """A group for group mode that is not root's own (so a file left in root's group shows)."""
-    return next(entry.gr_name for entry in grp.getgrall()
-                if entry.gr_gid != 0 and re.fullmatch(r"[a-z_][a-z0-9_-]*", entry.gr_name))
-
-
 def sharing_cases():
     """(name, sharing.json: bytes, or a special file, or None for none)."""
-    group = writers_group()
+    group = writers_group()[0]
     gid = grp.getgrnam(group).gr_gid
 
     def config(**fields):
@@ -756,7 +751,7 @@ def test_the_writer_checks_agree_on_every_sharing_config(tmp_path):
 
 @AS_ANOTHER
 def test_the_writer_checks_agree_for_an_account_that_is_not_root(open_tmp):
-    group, own = writers_group(), nobody_group()
+    group, own = writers_group()[0], nobody_group()
     cases = [("root's root", orjson.dumps({"mode": "owner"}), None),
              ("nobody's root", orjson.dumps({"mode": "owner"}), "nobody"),
              ("nobody's root, no config", None, "nobody"),

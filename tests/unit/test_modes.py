@@ -9,7 +9,6 @@ has them already as it is renamed (a temporary file never shows another mode), b
 summaries a rebuild keeps (no one else may write them, in group mode too); what sb-export
 publishes outside the root is readable by all and never given the writers' group.
 """
-import grp
 import os
 import stat
 
@@ -18,24 +17,13 @@ import pytest
 from crash_helpers import SyncSpy, run_forked
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reduce_helpers import job, ndjson
+from reduce_helpers import job, ndjson, writers_group
 
 from slurm_scoreboard.core import files
 from slurm_scoreboard.core.sharing import Sharing
 from slurm_scoreboard_tools import sb_export, sb_news, sb_probe, sb_rank, sb_reduce
 
 NOW = "2025-08-31T12:00:00Z"
-
-
-def writers_group():
-    """A group for group mode this account may use: as root, one that is not its own (so a
-    file left in root's group shows), else its own."""
-    if os.geteuid() == 0:
-        for entry in sorted(grp.getgrall(), key=lambda entry: entry.gr_gid):
-            if entry.gr_gid != os.getegid() and entry.gr_name.isidentifier():
-                return entry.gr_name, entry.gr_gid
-    entry = grp.getgrgid(os.getegid())
-    return entry.gr_name, entry.gr_gid
 
 
 GROUP, GID = writers_group()

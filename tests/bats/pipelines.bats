@@ -145,12 +145,22 @@ store_digest() {
 
 @test "a poll killed mid-way resumes and the totals stay exact" {
   setup_fake
-  FAKE_SACCT_HANG=1 setsid sb-poll --cluster fake --backfill-start 2025-01-01 > /dev/null 2>&1 &
+  mkdir "$BATS_TEST_TMPDIR/tmp"
+  TMPDIR="$BATS_TEST_TMPDIR/tmp" FAKE_SACCT_HANG=1 setsid sb-poll --cluster fake \
+    --backfill-start 2025-01-01 > /dev/null 2>&1 &
   pid=$!
   sleep 2
   pkill -KILL -s "$pid"          # the poll, its watchdog and its whole pipeline: a power cut
   wait "$pid" || true
+  # nothing is left in /tmp; what the killed poll left in its state folder, the next poll an
+  # hour later sweeps
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/tmp")" ]
+  state="$SLURM_SB_ROOT/clusters/fake/state"
+  left="$(find "$state" -maxdepth 1 -name '.tmp-poll-*')"
+  [ -n "$left" ]
+  touch -d '2 hours ago' "$state"/.tmp-poll-*
   for i in 1 2 3 4 5 6; do sb-poll --cluster fake > /dev/null 2>&1; done
+  [ -z "$(find "$state" -maxdepth 1 -name '.tmp-poll-*')" ]
   [ "$(stored)" = "$(truth)" ]
 }
 

@@ -210,3 +210,24 @@ def test_who_opted_out_leaves_the_previous_ranks_closed_up_on_users_boards_only(
                    yesterday, frozenset({"x"}))
     assert groups["rows"][0]["previous_rank"] == 3
     assert groups["previous_gone"] == [["a", 2], ["x", 1]]
+
+
+def test_who_opted_out_since_yesterday_is_in_no_board_file_and_the_ranks_are_closed_up(tmp_path):
+    """The files themselves (a reader closes ranks up too, but a shared file must not name
+    who opted out): ann led yesterday; today she opted out, so bo was 1st yesterday."""
+    root = str(tmp_path / "root")
+    os.makedirs(os.path.join(root, "config"))
+    reduce_jobs(root, [("ann", "phys", 8, 0), ("bo", "phys", 4, 0), ("cy", "chem", 2, 0)],
+                START, 1)
+    assert run_forked(sb_rank.main, ["--root", root, "--now", iso(START)]).code == 0
+    with open(os.path.join(root, "config", "optout.txt"), "w") as handle:
+        handle.write("ann\n")
+    later = START + timedelta(days=1)
+    assert run_forked(sb_rank.main, ["--root", root, "--now", iso(later)]).code == 0
+    path = layout.board_path(root, "alltime", "clock_hours", None, "users")
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    board = orjson.loads(raw)
+    assert [(row["user"], row["rank"], row["previous_rank"]) for row in board["rows"]] == \
+        [("bo", 1, 1), ("cy", 2, 2)]
+    assert board["previous_gone"] == [] and b"ann" not in raw

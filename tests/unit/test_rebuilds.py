@@ -188,3 +188,33 @@ def test_a_new_efficiency_bar_from_the_flag_or_the_environment_is_a_change(tmp_p
     assert rebuild("--min-cpu-hours", "2") == (None, 2.0, ["ann"])
     assert rebuild("--min-cpu-hours", "2") == ("unchanged", 2.0, ["ann"])
     assert rebuild() == (None, 10.0, ["ann"])
+
+
+# -- a rebuild that left something out is not remembered ----------------------------------------
+
+def test_a_rebuild_that_could_not_read_a_cluster_is_redone_by_the_next_if_changed(tmp_path):
+    """anvil's store is busy (an update holds its lock), so the rebuild leaves it out (exit 3):
+    the next --if-changed rebuild, the store unchanged, brings anvil back instead of skipping."""
+    import fcntl
+
+    from reduce_helpers import reduce
+
+    from slurm_scoreboard.core import layout
+    for cluster in ("hammer", "anvil"):
+        done, _ = reduce(tmp_path, [job(1, "ann" if cluster == "hammer" else "bo",
+                                        "2025-08-20T10:00:00Z", cluster=cluster)])
+        assert done.returncode == 0, done.stderr
+    env = dict(ENV, SLURM_SB_NOW="2025-08-20T12:00:00Z")
+    args = ["--root", str(tmp_path), "--if-changed", "--history-every", "0"]
+    with open(layout.store_lock(str(tmp_path), "anvil"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        busy = tool("sb_rank", args + ["--wait", "0"], env=env)
+    assert busy.returncode == 3, busy.stderr
+    board = tmp_path / "leaderboards" / "alltime_jobs.json"
+    assert [row["user"] for row in orjson.loads(board.read_bytes())["rows"]] == ["ann"]
+    again = tool("sb_rank", args, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "skipped" not in orjson.loads(again.stdout)
+    assert sorted(row["user"] for row in orjson.loads(board.read_bytes())["rows"]) == \
+        ["ann", "bo"]
+    assert orjson.loads(tool("sb_rank", args, env=env).stdout)["skipped"] == "unchanged"

@@ -290,8 +290,9 @@ def test_axis_ticks_at_their_edges_by_hand():
 
 
 def test_axis_numbers_and_months_at_their_edges_by_hand():
-    assert [charts.short_number(v) for v in (999, 1000, 1500, 999_999, 10 ** 6, 10 ** 9)] == \
-        ["999", "1k", "1.5k", "1000k", "1M", "1G"]
+    assert [charts.short_number(v) for v in (999, 1000, 1500, 999_949, 999_950, 10 ** 6,
+                                             999_960_000, 10 ** 9, 1_250_000_000)] == \
+        ["999", "1k", "1.5k", "999.9k", "1M", "1M", "1G", "1G", "1.2G"]
     assert charts.months_back("2026-01", 1) == "2025-12"
     assert charts.months_back("2026-12", 0) == "2026-12"
     assert charts.months_back("2026-12", 12) == "2025-12"

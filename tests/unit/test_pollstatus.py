@@ -87,6 +87,23 @@ def test_each_cursor_field_at_its_edge(tmp_path, change, good):
             pollstatus.read_cursor(path, NOW)
 
 
+@pytest.mark.parametrize("now, following, good", [
+    (datetime(2025, 6, 30, 12, tzinfo=timezone.utc), "2025-08", True),     # +62 d: Aug 31
+    (datetime(2025, 6, 30, 12, tzinfo=timezone.utc), "2025-09", False),
+    (datetime(2025, 7, 1, 0, tzinfo=timezone.utc), "2025-09", True),       # +62 d: Sep 1
+    (datetime(2025, 7, 1, 0, tzinfo=timezone.utc), "2025-10", False)])
+def test_the_backfill_may_run_to_the_month_62_days_from_now_and_no_further(tmp_path, now,
+                                                                            following, good):
+    """Around a month's end, where 61, 62 and 63 days from now fall in different months."""
+    folder = state(tmp_path, poll_cursor={**GOOD_CURSOR, "backfill_next": following})
+    path = str(folder / "poll_cursor.json")
+    if good:
+        assert pollstatus.read_cursor(path, now)["backfill_next"] == following
+    else:
+        with pytest.raises(Damaged, match="over two months from now"):
+            pollstatus.read_cursor(path, now)
+
+
 @pytest.mark.parametrize("pid, good", [(1, True), (0, False), ((1 << 31) - 1, True),
                                        (1 << 31, False), (True, False), (None, True)])
 def test_a_heartbeat_s_pid_is_a_process_id(tmp_path, pid, good):

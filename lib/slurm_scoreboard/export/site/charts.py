@@ -48,17 +48,24 @@ def month_title(month: str) -> str:
     return f"{MONTH_NAMES[int(month[5:7]) - 1]} {month[:4]}"
 
 
+UNITS = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
 def short_number(value: float) -> str:
-    """950, 1.2k, 35k, 1.5M: an axis label."""
-    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+    """950, 1.2k, 35k, 1.5M: an axis label, one decimal at most (what would read 1000k reads
+    1M, and 1000M 1G)."""
+    for index, (size, suffix) in enumerate(UNITS):
         if value >= size:
             shown = f"{value / size:.1f}".rstrip("0").rstrip(".")
+            if shown == "1000" and index:
+                return "1" + UNITS[index - 1][1]
             return shown + suffix
     return f"{value:g}"
 
 
 def ticks(top: float) -> List[float]:
-    """Round numbers from 0 to at least `top` for the value axis, 3 to 6 of them."""
+    """Round numbers from 0 to at least `top` for the value axis, 3 to 6 of them (0 and 1 for
+    a chart of nothing)."""
     if top <= 0:
         return [0, 1]
     step, factors = 1.0, itertools.cycle((2, 2.5, 2))       # 1, 2, 5, 10, 20, 50, ...

@@ -2,7 +2,6 @@
 once a day per user and cluster), and the cache readers use without touching any home."""
 import os
 import sys
-import time
 
 import orjson
 import pytest
@@ -116,11 +115,12 @@ def test_finding_who_to_erase_looks_at_no_home_past_the_refresh_budget(tmp_path)
 
 
 def test_a_hung_home_ends_the_looking_without_hanging_the_run(tmp_path):
-    looker = HomeLooker(timeout=0.3, command=["sleep", "30"])
+    """The child answers "1" only after 30 s: a looker that waited for it would say kim opted
+    out; one that gives up after its timeout knows nothing of kim or lou."""
+    looker = HomeLooker(timeout=0.3, command=["sh", "-c", "sleep 30; echo 1; echo 1"])
     out = OptOut(root_with_list(tmp_path, ""), "hammer", check_homes=True, looker=looker)
-    start = time.monotonic()
     assert "kim" not in out and "lou" not in out
-    assert time.monotonic() - start < 2 and looker.broken
+    assert looker.broken
     assert out.checked == {}                                 # nothing cached from a failed look
 
 
@@ -131,9 +131,9 @@ import sys
 names = []
 def answer():
     for name in names:
-        print({"x": "1", "q": "?", "h": "", "g": "yes"}.get(name[0], "0"), flush=True)
         if name[0] == "h":
             import time; time.sleep(30)
+        print({"x": "1", "q": "?", "h": "1", "g": "yes"}.get(name[0], "0"), flush=True)
     names.clear()
 for line in sys.stdin:
     names.append(line.strip())
@@ -158,13 +158,12 @@ def test_names_are_written_a_batch_at_a_time_and_each_answer_kept():
 
 
 @pytest.mark.parametrize("names, answers", [
-    (["ann", "hung", "bo"], [False, None, None]),            # a home that hangs
+    (["ann", "hung", "bo"], [False, None, None]),     # a home that answers "1" only after 30 s
     (["ann", "garbled", "bo"], [False, None, None])])        # an answer that is none
 def test_a_batch_ends_at_a_hung_or_garbled_answer_and_looking_stops(names, answers):
     looker = batch_looker(timeout=0.5)
-    start = time.monotonic()
     assert looker.look_many(names) == answers
-    assert looker.broken and time.monotonic() - start < 5
+    assert looker.broken
     assert looker.look_many(["cy"]) == [None] and looker.look("dee") is None
 
 

@@ -56,7 +56,7 @@ dist: venv
 	$(VENV)/bin/python -m twine check --strict dist/*
 
 unit: venv
-	$(VENV)/bin/python -m pytest -q tests/unit
+	$(VENV)/bin/python -m pytest -q -rs tests/unit
 
 bats: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats

@@ -151,10 +151,16 @@ def probe(chromium, profile, served, page, *steps, size=(1280, 800)):
 
 
 def browse(chromium, profile, url, *options):
+    """Chromium's DOM or screenshot of `url`, its profile and home (crash reports, dconf) in
+    the test's folder, not the running user's."""
+    home = os.path.join(str(profile), "home")
+    os.makedirs(home, exist_ok=True)
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+               XDG_CACHE_HOME=os.path.join(home, ".cache"))
     done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
                            "--hide-scrollbars", "--no-first-run", "--disable-extensions",
                            f"--user-data-dir={profile}", *options, url],
-                          capture_output=True, timeout=120)
+                          capture_output=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     return done.stdout.decode()
 

@@ -92,6 +92,21 @@ fingerprint() {
   [[ "$output" == *"SB_SLURM_ENV"*"refusing to touch the host's SLURM"* ]]
   run env SB_SLURM_ENV="$SANDBOX/missing" "$SLURM_SCRIPTS/add-users.sh" sbphys sbnobody
   [ "$status" -eq 1 ]
+  # a readable file that is no test cluster's: empty, or naming a folder cluster-up.sh did not
+  # mark, or a SLURM_CONF outside it (the host's)
+  mkdir "$SANDBOX/fake"
+  printf 'SB_SLURM_DIR=%s\nSLURM_CONF=%s\n' "$SANDBOX/fake" "$SANDBOX/fake/slurm.conf" \
+    > "$SANDBOX/unmarked.env"
+  mkdir "$SANDBOX/marked"
+  touch "$SANDBOX/marked/.sb-test-cluster"
+  printf 'SB_SLURM_DIR=%s\nSLURM_CONF=/etc/slurm/slurm.conf\n' "$SANDBOX/marked" \
+    > "$SANDBOX/host-conf.env"
+  for file in /dev/null "$SANDBOX/unmarked.env" "$SANDBOX/host-conf.env"; do
+    SLURM_CONF="$SANDBOX/marked/slurm.conf" run env SB_SLURM_ENV="$file" \
+      "$SLURM_SCRIPTS/add-users.sh" sbphys sbnobody
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"no test cluster's environment"* ]]
+  done
   run id sbnobody
   [ "$status" -ne 0 ]
 }

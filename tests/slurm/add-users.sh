@@ -25,8 +25,18 @@ if [[ -z "${SB_SLURM_ENV:-}" || ! -r "$SB_SLURM_ENV" ]]; then
          "(cluster-up.sh writes DIR/env); refusing to touch the host's SLURM" >&2
     exit 1
 fi
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+unset SLURM_CONF SB_SLURM_DIR
 # shellcheck source=/dev/null
 . "$SB_SLURM_ENV"
+# the file must be a test cluster's: its SLURM_CONF inside the folder cluster-up.sh marked
+if [[ -z "${SB_SLURM_DIR:-}" || -L "$SB_SLURM_DIR" || ! -f "$SB_SLURM_DIR/$CLUSTER_MARK" ||
+      "${SLURM_CONF:-}" != "$SB_SLURM_DIR"/* ]]; then
+    echo "add-users.sh: $SB_SLURM_ENV is no test cluster's environment (its SLURM_CONF must be" \
+         "inside a folder cluster-up.sh marked); refusing to touch the host's SLURM" >&2
+    exit 1
+fi
 ACCOUNT="$1"; shift
 
 sam() { timeout 30 sacctmgr "$@"; }

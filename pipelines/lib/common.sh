@@ -108,6 +108,15 @@ sb_sweep_temps() {
   find "$1" -maxdepth 1 -type f -name '.tmp-*' -mmin +60 -delete 2>/dev/null || true
 }
 
+# sb_sweep_own_temps PREFIX...: remove this account's files PREFIX.* in the temp folder that
+# nothing wrote for a day (what a killed run left; a running poll writes its files at each step).
+sb_sweep_own_temps() {
+  local prefix names=()
+  for prefix in "$@"; do names+=(-o -name "$prefix.*"); done
+  find "${TMPDIR:-/tmp}" -maxdepth 1 -type f -user "$(id -u)" \( "${names[@]:1}" \) \
+    -mmin +1440 -delete 2>/dev/null || true
+}
+
 sb_on_signal() {
   [[ -n "$SB_TMP" ]] && rm -f "$SB_TMP"
   [[ -n "$SB_SPOOL" ]] && rm -f "$SB_SPOOL"

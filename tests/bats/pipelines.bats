@@ -152,15 +152,14 @@ store_digest() {
   sleep 2
   pkill -KILL -s "$pid"          # the poll, its watchdog and its whole pipeline: a power cut
   wait "$pid" || true
-  # nothing is left in /tmp; what the killed poll left in its state folder, the next poll an
-  # hour later sweeps
-  [ -z "$(ls -A "$BATS_TEST_TMPDIR/tmp")" ]
-  state="$SLURM_SB_ROOT/clusters/fake/state"
-  left="$(find "$state" -maxdepth 1 -name '.tmp-poll-*')"
-  [ -n "$left" ]
-  touch -d '2 hours ago' "$state"/.tmp-poll-*
-  for i in 1 2 3 4 5 6; do sb-poll --cluster fake > /dev/null 2>&1; done
-  [ -z "$(find "$state" -maxdepth 1 -name '.tmp-poll-*')" ]
+  # what the killed poll left in the temp folder, a later poll sweeps once a day passed without
+  # a step writing it; another account's files, and other names, it leaves alone
+  [ -n "$(find "$BATS_TEST_TMPDIR/tmp" -name 'sb-poll-out.*')" ]
+  touch "$BATS_TEST_TMPDIR/tmp/sb-poll-out.keepme" "$BATS_TEST_TMPDIR/tmp/other.old"
+  touch -d '2 days ago' "$BATS_TEST_TMPDIR"/tmp/*
+  touch "$BATS_TEST_TMPDIR/tmp/sb-poll-out.keepme"
+  for i in 1 2 3 4 5 6; do TMPDIR="$BATS_TEST_TMPDIR/tmp" sb-poll --cluster fake > /dev/null 2>&1; done
+  [ "$(ls "$BATS_TEST_TMPDIR/tmp")" = "$(printf 'other.old\nsb-poll-out.keepme')" ]
   [ "$(stored)" = "$(truth)" ]
 }
 

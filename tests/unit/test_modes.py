@@ -244,25 +244,53 @@ def test_every_primitive_gives_the_roots_modes_for_any_umask(tmp_path_factory, u
 
 @pytest.mark.parametrize("umask", [0, 0o002, 0o077])
 def test_sb_probe_makes_a_missing_root_with_its_modes_whatever_the_umask(tmp_path, umask):
-    """A umask of 0 made the root 0777: anyone could have replaced config/ or leaderboards/."""
-    root = tmp_path / "sb"
+    """A umask of 0 made the root and the folders above it 0777: anyone could have replaced
+    config/ or leaderboards/, or moved the root aside and put their own in its place."""
+    os.chmod(tmp_path, 0o755)
+    root = tmp_path / "site" / "srv" / "sb"
     ran = run_forked(sb_probe.main, ["--root", str(root)], umask=umask,
                      env={"PATH": stubs(str(tmp_path / "stubs"))})
     assert ran.code == 0, ran.stderr
-    for path in (root, root / "config", root / "leaderboards", root / "clusters"):
+    for path in (tmp_path / "site", tmp_path / "site" / "srv", root, root / "config",
+                 root / "leaderboards", root / "clusters"):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o755, path
     assert b"Root exposure: OK" in ran.stdout
 
 
 @pytest.mark.parametrize("where, mode, exposed", [
-    ("", 0o777, True), ("", 0o1777, False), ("leaderboards", 0o777, True),
-    ("config", 0o757, True), ("clusters", 0o775, False), ("", 0o755, False)])
-def test_sb_probe_fails_a_root_whose_top_anyone_may_write(tmp_path, where, mode, exposed):
-    root = tmp_path / "sb"
+    ("sb", 0o777, True), ("sb", 0o1777, True), ("sb/leaderboards", 0o777, True),
+    ("sb/config", 0o1777, True), ("sb/config", 0o757, True), ("sb/clusters", 0o775, False),
+    ("sb", 0o755, False), ("", 0o777, True), ("", 0o1777, False), ("", 0o775, False)])
+def test_sb_probe_fails_a_root_anyone_may_replace_or_add_to(tmp_path, where, mode, exposed):
+    """The root and its top folders: no one else may write them, sticky bit or not (anyone
+    could add a config/xp.json). The folders above: not without the sticky bit (anyone could
+    move the root aside), as /tmp has it."""
+    os.chmod(tmp_path, 0o755)
+    top = tmp_path / "top"
+    root = top / "sb"
     path = str(tmp_path / "stubs")
     assert run_forked(sb_probe.main, ["--root", str(root)], env={"PATH": stubs(path)}).code == 0
-    os.chmod(root / where, mode)
+    os.chmod(top / where, mode)
     ran = run_forked(sb_probe.main, ["--root", str(root)], env={"PATH": path + ":/usr/bin:/bin"})
-    named = f"{os.path.join(str(root), where).rstrip(os.sep)} may be written by everyone"
+    named = f"{os.path.join(str(top), where).rstrip(os.sep)} may be written by everyone"
     assert (ran.code, named.encode() in ran.stdout) == ((4, True) if exposed else (0, False))
     assert (b"Root exposure: FAIL" in ran.stdout) is exposed
+
+
+def test_sb_probe_fails_a_symlinked_root_into_an_open_folder_and_a_symlinked_top(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    path = str(tmp_path / "stubs")
+    env = {"PATH": stubs(path)}
+    (tmp_path / "open").mkdir()
+    os.chmod(tmp_path / "open", 0o777)
+    assert run_forked(sb_probe.main, ["--root", str(tmp_path / "open" / "sb")], env=env).code == 4
+    os.symlink(tmp_path / "open" / "sb", tmp_path / "sb")
+    ran = run_forked(sb_probe.main, ["--root", str(tmp_path / "sb")], env=env)
+    assert ran.code == 4 and f"{tmp_path / 'open'} may be written by everyone".encode() \
+        in ran.stdout
+    os.chmod(tmp_path / "open", 0o755)
+    assert run_forked(sb_probe.main, ["--root", str(tmp_path / "sb")], env=env).code == 0
+    os.rename(tmp_path / "open" / "sb" / "leaderboards", tmp_path / "boards")
+    os.symlink(tmp_path / "boards", tmp_path / "open" / "sb" / "leaderboards")
+    ran = run_forked(sb_probe.main, ["--root", str(tmp_path / "sb")], env=env)
+    assert ran.code != 0 and b"leaderboards is a symlink" in ran.stdout

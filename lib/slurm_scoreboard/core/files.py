@@ -136,6 +136,26 @@ def _finish_folder(fd: int) -> None:
         _adopt(fd, _modes.folder)
 
 
+def _make_above(root: str) -> None:
+    """The missing folders above a root being made, each 0755 whatever the umask (a umask of 0
+    made them 0777: anyone could have moved the root aside and put their own in its place)."""
+    missing = []
+    path = os.path.dirname(os.path.abspath(root))
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o755)
+        except FileExistsError:
+            continue            # made meanwhile by another: left as its maker made it
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fchmod(fd, 0o755)
+        finally:
+            os.close(fd)
+
+
 def open_folder(path: str, create: bool = False) -> int:
     """A descriptor of the folder `path`; below the root, walked without following symlinks
     (and created with the root's modes when `create`)."""
@@ -147,6 +167,7 @@ def open_folder(path: str, create: bool = False) -> int:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     made_root = create and not os.path.isdir(root)
     if made_root:
+        _make_above(root)
         os.makedirs(root, exist_ok=True)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:

@@ -191,23 +191,44 @@ def optout_finding(root: str, mode: sharing.Sharing) -> Finding:
 
 
 def exposure_finding(root: str) -> Finding:
-    """Whether any account may replace what the root holds: the root or a top folder that
-    everyone may write (without the sticky bit) lets anyone rename config/ or leaderboards/
-    and put their own in its place."""
-    open_to_all = []
+    """Whether any account but the root's writers may replace or add what the root holds: the
+    root or a top folder that everyone may write (the sticky bit does not help there: anyone
+    could still add a config file), a top folder that is a symlink, or a folder above the root
+    that everyone may write without the sticky bit (anyone could move the root aside and put
+    their own in its place)."""
+    problems = [f"{path} may be written by everyone: run chmod o-w {path}"
+                for path in _ancestors(root) if _open_to_all(path, sticky_helps=True)]
     for path in [root] + [os.path.join(root, name) for name in TOP_FOLDERS]:
-        try:
-            info = os.lstat(path)
-        except OSError:
-            continue
-        if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and \
-                not info.st_mode & stat.S_ISVTX:
-            open_to_all.append(path)
-    if open_to_all:
-        return Finding("Root exposure", "FAIL", "; ".join(
-            f"{path} may be written by everyone: run chmod o-w {path}" for path in open_to_all))
-    return Finding("Root exposure", "OK", "no folder of the root's top may be written by "
-                                          "everyone")
+        if os.path.islink(path) and path != root:
+            problems.append(f"{path} is a symlink: the tools refuse it; make it a folder")
+        elif _open_to_all(path, sticky_helps=False):
+            problems.append(f"{path} may be written by everyone: run chmod o-w {path}")
+    if problems:
+        return Finding("Root exposure", "FAIL", "; ".join(problems))
+    return Finding("Root exposure", "OK", "no one but the root's writers may replace or add "
+                                          "to what it holds")
+
+
+def _ancestors(root: str) -> List[str]:
+    """The folders above the root, as named and as reached (a symlinked root's real place)."""
+    found: List[str] = []
+    for start in (os.path.abspath(root), os.path.realpath(root)):
+        path = start
+        while os.path.dirname(path) != path:
+            path = os.path.dirname(path)
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def _open_to_all(path: str, sticky_helps: bool) -> bool:
+    """A folder everyone may write (with the sticky bit, unless `sticky_helps`)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and bool(info.st_mode & 0o002) and not (
+        sticky_helps and info.st_mode & stat.S_ISVTX)
 
 
 def _reader_problems(path: str, is_folder: bool, modes: files.Modes) -> List[str]:

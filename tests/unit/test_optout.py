@@ -2,6 +2,7 @@
 once a day per user and cluster), and the cache readers use without touching any home."""
 import os
 import sys
+import time
 
 import orjson
 import pytest
@@ -23,7 +24,7 @@ class CountingLooker:
     def look(self, user):
         return self.look_many([user])[0]
 
-    def look_many(self, users):
+    def look_many(self, users, deadline=None):
         self.looks += users
         return [self.markers.get(user, False) for user in users]
 
@@ -194,7 +195,7 @@ def test_sb_reduce_looks_at_its_new_users_homes_a_block_at_a_time(tmp_path, monk
     from slurm_scoreboard_tools import sb_reduce
     calls = tmp_path / "calls"
 
-    def look_many(self, users):
+    def look_many(self, users, deadline=None):
         with open(calls, "a") as handle:
             handle.write(f"{len(users)}\n")
         return [user == "u0007" for user in users]
@@ -327,3 +328,45 @@ def test_a_home_the_poller_cannot_read_is_named_not_taken_for_no_marker():
         looker.close()
     finally:
         shutil.rmtree(top)
+
+
+def test_refresh_waits_for_no_answer_past_its_budget():
+    """A home server answering every 0.2 s: a budget of 0.5 s gets a few answers, never the
+    100 a wait for each batch gave (a batch of 2 s answers once ran 512 s past 15)."""
+    child = "import sys, time\nfor line in sys.stdin:\n    time.sleep(0.2)\n    print(0, flush=True)\n"
+    looker = HomeLooker(command=[sys.executable, "-c", child])
+    users = [f"u{n:03d}" for n in range(100)]
+    answers = looker.look_many(users, deadline=time.monotonic() + 0.5)
+    assert answers.count(False) <= 5 and answers[-1] is None and looker.broken
+
+
+def test_names_go_to_the_child_a_page_at_a_time():
+    batches = list(optout._batches([f"{n:099d}" for n in range(100)] + ["x" * 5000, "y"], 4096))
+    assert [len(batch) for batch in batches] == [40, 40, 20, 1, 1]
+    assert all(sum(len(name) + 1 for name in batch) <= 4096 for batch in batches[:3])
+
+
+def test_sb_reduce_reads_ahead_at_most_a_mib_of_lines_and_looks_only_at_ended_jobs(
+        tmp_path, monkeypatch):
+    from crash_helpers import run_forked
+    from reduce_helpers import job, ndjson
+
+    from slurm_scoreboard.store import runs
+    from slurm_scoreboard_tools import sb_reduce
+    lines = [(n, {"n": n}, b"x" * (400 << 10)) for n in range(7)]
+    assert [len(block) for block in runs.blocks(iter(lines), lambda: 512)] == [3, 3, 1]
+    assert [len(block) for block in runs.blocks(iter(lines), lambda: 2)] == [2, 2, 2, 1]
+    calls = tmp_path / "calls"
+
+    def look_many(self, users, deadline=None):
+        with open(calls, "a") as handle:
+            handle.write(" ".join(users) + "\n")
+        return [False] * len(users)
+
+    monkeypatch.setattr(HomeLooker, "look_many", look_many)
+    records = [{"user": "ghost"}, job(1, "ann", "2025-05-02T10:00:00Z"),
+               job(2, "cy", "2025-05-02T10:00:00Z", state="RUNNING")]
+    ran = run_forked(sb_reduce.main, ["--root", str(tmp_path), "-q", "--cluster", "hammer"],
+                     stdin=ndjson(records), env={"SLURM_SB_NOW": "2025-05-03T00:00:00Z"})
+    assert ran.code == 0, ran.stderr
+    assert calls.read_text().split() == ["ann"]

@@ -24,7 +24,7 @@ import select
 import subprocess
 import sys
 import time
-from typing import IO, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
+from typing import IO, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, cast
 
 import orjson
 
@@ -150,7 +150,10 @@ def marked(checked: Dict[str, Dict[str, list]]) -> Set[str]:
 class HomeLooker:
     """Looks for the marker in users' homes through one child process, with a timeout."""
 
-    BATCH = 256         # names written at a time: 16 KiB at most, within a pipe's buffer
+    # names written at a time: at most a page, what the smallest pipe holds (the kernel gives a
+    # user past pipe-user-pages-soft pipes of one page), so a write never waits on a child that
+    # hangs; the child has read every name before (it answered them)
+    BATCH_BYTES = 4096
 
     def __init__(self, timeout: float = LOOK_TIMEOUT, command: Optional[List[str]] = None,
                  env: Optional[Dict[str, str]] = None):
@@ -167,16 +170,18 @@ class HomeLooker:
         the poller may not read answers False and is remembered in `unreadable`."""
         return self.look_many([user])[0]
 
-    def look_many(self, users: List[str]) -> List[Optional[bool]]:
+    def look_many(self, users: List[str], deadline: Optional[float] = None
+                  ) -> List[Optional[bool]]:
         """:meth:`look` of each user, the names written to the child a batch at a time (one
-        wait for a batch's answers, not one for each name)."""
+        wait for a batch's answers, not one for each name); no answer is waited for past
+        `deadline` (a time.monotonic()), where the looking ends."""
         answers: List[Optional[bool]] = []
-        for first in range(0, len(users), self.BATCH):
-            answers += self._look_batch(users[first:first + self.BATCH])
+        for batch in _batches(users, self.BATCH_BYTES):
+            answers += self._look_batch(batch, deadline)
         return answers
 
-    def _look_batch(self, users: List[str]) -> List[Optional[bool]]:
-        lines = self._ask(users) if not self.broken else []
+    def _look_batch(self, users: List[str], deadline: Optional[float]) -> List[Optional[bool]]:
+        lines = self._ask(users, deadline) if not self.broken else []
         answers: List[Optional[bool]] = []
         for user, line in zip(users, lines):
             if line == b"?":
@@ -186,7 +191,7 @@ class HomeLooker:
             self.give_up()
         return answers + [None] * (len(users) - len(lines))
 
-    def _ask(self, users: List[str]) -> List[bytes]:
+    def _ask(self, users: List[str], deadline: Optional[float]) -> List[bytes]:
         """The child's answers to `users`, as many as came, each in time (a hung home, or a
         child that died or said anything but 0, 1 or ?, ends them)."""
         try:
@@ -197,15 +202,17 @@ class HomeLooker:
             to_child, from_child = _pipes(self.child)
             to_child.write("".join(user + "\n" for user in users))
             to_child.flush()
-            return self._answers(from_child.fileno(), len(users))
+            return self._answers(from_child.fileno(), len(users), deadline)
         except OSError:
             return []
 
-    def _answers(self, fd: int, wanted: int) -> List[bytes]:
+    def _answers(self, fd: int, wanted: int, deadline: Optional[float]) -> List[bytes]:
         lines: List[bytes] = []
         while len(lines) < wanted:
             if b"\n" not in self._read:
-                ready, _, _ = select.select([fd], [], [], self.timeout)
+                wait = self.timeout if deadline is None else \
+                    min(self.timeout, deadline - time.monotonic())
+                ready, _, _ = select.select([fd], [], [], wait) if wait > 0 else ([], [], [])
                 chunk = os.read(fd, 1 << 16) if ready else b""
                 if not chunk:
                     break
@@ -228,6 +235,21 @@ class HomeLooker:
             _pipes(self.child)[0].close()
             self.child.wait()
             self.child = None
+
+
+def _batches(users: List[str], most: int) -> Iterator[List[str]]:
+    """`users` cut into runs of at most `most` bytes a line each (a longer name alone)."""
+    batch: List[str] = []
+    size = 0
+    for user in users:
+        length = len(user.encode("utf-8", "surrogateescape")) + 1
+        if batch and size + length > most:
+            yield batch
+            batch, size = [], 0
+        batch.append(user)
+        size += length
+    if batch:
+        yield batch
 
 
 def _pipes(child: subprocess.Popen[str]) -> Tuple[IO[str], IO[str]]:
@@ -281,8 +303,9 @@ class OptOut:
             self.checked.setdefault(user, {})[cluster] = [int(self.clock()), answer]
             self.changed = True
 
-    def _look_all(self, users: List[str], cluster: str) -> None:
-        for user, answer in zip(users, self.looker.look_many(users)):
+    def _look_all(self, users: List[str], cluster: str,
+                  deadline: Optional[float] = None) -> None:
+        for user, answer in zip(users, self.looker.look_many(users, deadline)):
             self._keep(user, cluster, answer)
 
     def _stale_among(self, users: Iterable[str]) -> List[str]:
@@ -305,13 +328,10 @@ class OptOut:
 
     def refresh(self, users: Iterable[str], budget: float = REFRESH_BUDGET) -> None:
         """Look again at the homes of `users` whose answers are stale, within `budget` seconds
-        (a batch at a time)."""
+        (no answer is waited for past them: the looking ends there, for this run)."""
         stale = self._stale_among(users)
-        deadline = time.monotonic() + budget
-        for first in range(0, len(stale), HomeLooker.BATCH):
-            if time.monotonic() >= deadline or self.looker.broken:
-                break
-            self._look_all(stale[first:first + HomeLooker.BATCH], cast(str, self.polled))
+        if stale and budget > 0 and not self.looker.broken:
+            self._look_all(stale, cast(str, self.polled), time.monotonic() + budget)
 
     def unreadable_homes(self) -> List[str]:
         """Users whose home this run could not look into (their marker cannot be seen)."""

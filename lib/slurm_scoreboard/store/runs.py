@@ -4,7 +4,6 @@ the stats it prints; and the repairs that read no input. See reducer.py for the 
 """
 from __future__ import annotations
 
-import itertools
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -14,6 +13,7 @@ from typing import (
     Callable,
     Dict,
     Generic,
+    Iterator,
     List,
     NamedTuple,
     Optional,
@@ -30,7 +30,7 @@ from .. import errors
 from ..core import layout, times
 from ..core.files import locked
 from ..core.names import check_name
-from ..core.ndjson import read
+from ..core.ndjson import read_lines
 from ..core.optout import OptOut
 from ..errors import JournalCorrupt, LockBusy, SkipRecord, TotalsOverflow, UnsafePath
 from ..ingest.records import Placement, check, latest_time, placement
@@ -118,7 +118,8 @@ class _Run(ABC, Generic[Sink]):
         optout = self.home_checks()
         if optout is not None:
             optout.prefetch(record["user"] for record in records
-                            if type(record) is dict and type(record.get("user")) is str)
+                            if type(record) is dict and record.get("terminal") is True
+                            and type(record.get("user")) is str)
 
     @abstractmethod
     def home_checks(self) -> Optional[OptOut]:
@@ -282,8 +283,26 @@ class UsageRun(_Run[UsageWriter]):
 
 
 # records read ahead (once the cluster's sink is open), so their new users' homes are looked
-# at together
+# at together: at most this many, and at most LOOKAHEAD_BYTES of their lines (a record is a
+# few hundred bytes; a line may be 16 MiB, and 512 of them must not be held at once)
 LOOKAHEAD = 512
+LOOKAHEAD_BYTES = 1 << 20
+
+
+def blocks(lines: Iterator[Tuple[int, object, bytes]], most: Callable[[], int]
+           ) -> Iterator[List[Tuple[int, object]]]:
+    """(line number, record) of `lines` a block at a time: `most()` records at most, and at
+    most LOOKAHEAD_BYTES of their lines but for a block's first."""
+    block: List[Tuple[int, object]] = []
+    size = 0
+    for lineno, record, line in lines:
+        block.append((lineno, record))
+        size += len(line)
+        if len(block) >= most() or size >= LOOKAHEAD_BYTES:
+            yield block
+            block, size = [], 0
+    if block:
+        yield block
 
 
 def reduce_stream(root: str, options: Options, stream: BinaryIO, warn: Warn) -> dict:
@@ -299,14 +318,12 @@ def reduce_stream(root: str, options: Options, stream: BinaryIO, warn: Warn) -> 
             run.skipped["bad line"] += 1
             run.warn(f"{source}:{lineno}", message)
 
-        lines = read(stream, "stdin", bad_line)
-        while True:
-            block = list(itertools.islice(lines, LOOKAHEAD if run.sink is not None else 1))
-            if not block:
-                return run.finish()
+        lines = read_lines(stream, "stdin", bad_line)
+        for block in blocks(lines, lambda: LOOKAHEAD if run.sink is not None else 1):
             run.prepare([record for _, record in block])
             for lineno, record in block:
                 run.feed(lineno, record)
+        return run.finish()
     finally:
         run.close()
 

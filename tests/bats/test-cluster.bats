@@ -101,12 +101,24 @@ fingerprint() {
   touch "$SANDBOX/marked/.sb-test-cluster"
   printf 'SB_SLURM_DIR=%s\nSLURM_CONF=/etc/slurm/slurm.conf\n' "$SANDBOX/marked" \
     > "$SANDBOX/host-conf.env"
-  for file in /dev/null "$SANDBOX/unmarked.env" "$SANDBOX/host-conf.env"; do
+  touch "$SANDBOX/outside.conf"
+  printf 'SB_SLURM_DIR=%s\nSLURM_CONF=%s/../outside.conf\n' "$SANDBOX/marked" "$SANDBOX/marked" \
+    > "$SANDBOX/dotdot.env"
+  ln -s "$SANDBOX" "$SANDBOX/marked/up"
+  printf 'SB_SLURM_DIR=%s\nSLURM_CONF=%s/up/outside.conf\n' "$SANDBOX/marked" "$SANDBOX/marked" \
+    > "$SANDBOX/symlink.env"
+  printf 'CLUSTER_MARK=outside.conf\nSB_SLURM_DIR=%s\nSLURM_CONF=%s/outside.conf\n' \
+    "$SANDBOX" "$SANDBOX" > "$SANDBOX/mark.env"
+  for file in /dev/null "$SANDBOX/unmarked.env" "$SANDBOX/host-conf.env" \
+      "$SANDBOX/dotdot.env" "$SANDBOX/symlink.env"; do
     SLURM_CONF="$SANDBOX/marked/slurm.conf" run env SB_SLURM_ENV="$file" \
       "$SLURM_SCRIPTS/add-users.sh" sbphys sbnobody
     [ "$status" -eq 1 ]
     [[ "$output" == *"no test cluster's environment"* ]]
   done
+  run env SB_SLURM_ENV="$SANDBOX/mark.env" "$SLURM_SCRIPTS/add-users.sh" sbphys sbnobody
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"readonly variable"* ]]
   run id sbnobody
   [ "$status" -ne 0 ]
 }

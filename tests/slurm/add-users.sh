@@ -27,16 +27,20 @@ if [[ -z "${SB_SLURM_ENV:-}" || ! -r "$SB_SLURM_ENV" ]]; then
 fi
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+readonly CLUSTER_MARK
 unset SLURM_CONF SB_SLURM_DIR
 # shellcheck source=/dev/null
 . "$SB_SLURM_ENV"
-# the file must be a test cluster's: its SLURM_CONF inside the folder cluster-up.sh marked
-if [[ -z "${SB_SLURM_DIR:-}" || -L "$SB_SLURM_DIR" || ! -f "$SB_SLURM_DIR/$CLUSTER_MARK" ||
-      "${SLURM_CONF:-}" != "$SB_SLURM_DIR"/* ]]; then
+# the file must be a test cluster's: its SLURM_CONF, where it really leads, inside the folder
+# cluster-up.sh marked; what the commands below get is that path, exported
+dir="$(realpath -e -- "${SB_SLURM_DIR:-/nonexistent}" 2>/dev/null || true)"
+conf="$(realpath -e -- "${SLURM_CONF:-/nonexistent}" 2>/dev/null || true)"
+if [[ -z "$dir" || -z "$conf" || ! -f "$dir/$CLUSTER_MARK" || "$conf" != "$dir"/* ]]; then
     echo "add-users.sh: $SB_SLURM_ENV is no test cluster's environment (its SLURM_CONF must be" \
          "inside a folder cluster-up.sh marked); refusing to touch the host's SLURM" >&2
     exit 1
 fi
+export SLURM_CONF="$conf"
 ACCOUNT="$1"; shift
 
 sam() { timeout 30 sacctmgr "$@"; }

@@ -720,3 +720,27 @@ def test_cpu_time_over_the_allocation_scores_100_and_counts_as_the_allocation(tm
     assert [(g["account"], g["value"]) for g in groups] == [("proj", 100.0)]
     sums = efficiency.sums_of(usage.entry_of(over, placement(over, "hammer")))
     assert sums[efficiency.USED] == sums[efficiency.CPU] == 144000
+
+
+def test_a_measured_window_counts_a_job_ending_at_its_start_and_not_one_at_its_end(tmp_path):
+    """--since and --until bound --usage as they bound counting: [since, until)."""
+    edge = [measured(1, "ann", "2025-08-01T00:00:00Z"), measured(2, "bob", "2025-08-02T00:00:00Z"),
+            measured(3, "cy", "2025-08-01T23:59:59Z")]
+    reduce(tmp_path, edge, "--cluster", "hammer")
+    done, stats = usage_only(tmp_path, edge, "--since", "2025-08-01T00:00:00Z",
+                             "--until", "2025-08-02T00:00:00Z")
+    assert done.returncode == 0, done.stderr
+    assert stats["measured"] == 2 and stats["skipped"] == {"outside window": 1}
+
+
+def test_erasing_a_user_rewrites_only_the_usage_days_that_held_them(tmp_path):
+    usage_reduce(tmp_path, [measured(1, "ann", "2025-08-02T00:00:00Z"),
+                            measured(2, "bob", "2025-08-03T00:00:00Z")])
+    paths = {day: layout.usage_file(str(tmp_path), "hammer", day)
+             for day in ("2025-08-02", "2025-08-03")}
+    before = {day: os.stat(path).st_ino for day, path in paths.items()}
+    assert usage.erase_users(str(tmp_path), "hammer", ["nobody"], NOW) == 0
+    assert usage.erase_users(str(tmp_path), "hammer", ["bob"], NOW) == 1
+    assert os.stat(paths["2025-08-02"]).st_ino == before["2025-08-02"]
+    assert os.stat(paths["2025-08-03"]).st_ino != before["2025-08-03"]
+    assert orjson.loads(open(paths["2025-08-03"], "rb").read())["jobs"] == {}

@@ -165,6 +165,21 @@ def test_the_front_page_shows_the_week_gainers_and_the_newest_achievements(site,
                                                                   event.get("account")) in text
 
 
+def test_a_week_of_nothing_gained_lists_no_gainer(root, tmp_path):
+    """zoe's only job this week failed before it started: a failed job, no XP in any skill.
+    The week's gainers are who gained XP, not who is on the 7-day board."""
+    done, _ = reduce(root, [job(40, "zoe", "2025-08-30T12:00:00Z", state="FAILED", start=None,
+                                elapsed=0)])
+    assert done.returncode == 0, done.stderr
+    assert tool("sb_rank", ["--root", str(root), "--now", NOW]).returncode == 0
+    week = {r["user"]: r["xp"] for r in read_board(root, "rolling-7d", "overall")["rows"]}
+    assert week.get("zoe", 0) == 0
+    target = tmp_path / "site"
+    assert export(root, "--format", "html", "--output", target).returncode == 0
+    shown = week_part(pages(target)["index.html"], "Top gainers")
+    assert "zoe" not in shown and shown.count("alice") == 1
+
+
 def test_the_front_page_shows_the_ongoing_competitions_first_five(root, tmp_path):
     leaderboards = os.path.join(root, "leaderboards")
     rows = [{"rank": rank, "user": user, "xp_gained": 100 - rank, "levels_gained": 1,

@@ -224,3 +224,10 @@ def test_no_series_is_written_twice_whatever_the_files_say(root):
     assert done.returncode == 0 and done.stderr == b""    # "all" has no boards: not a cluster
     found = series(done.stdout.decode())
     assert {dict(labels)["slurm_cluster"] for _, labels in without_asof(found)} == {"all", *CLUSTERS}
+
+
+def test_a_label_value_escapes_what_the_spec_escapes_and_shows_other_controls_as_text():
+    from slurm_scoreboard.export.openmetrics import escape_label
+    assert escape_label('a\nb"c\\d') == 'a\\nb\\"c\\\\d'
+    assert escape_label("x\x1b[2Jy\u202e") == "x\\\\x1b[2Jy\\\\u202e"
+    assert escape_label("plain-name_1") == "plain-name_1"

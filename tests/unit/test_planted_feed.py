@@ -181,6 +181,9 @@ def test_every_reader_answers_from_a_planted_50_gb_feed_and_says_what_it_left_ou
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=300), limit=st.integers(min_value=0, max_value=300),
        chunk=st.integers(min_value=1, max_value=64))
+@example(data=b"x" * 10, limit=10, chunk=3)         # exactly the limit: read
+@example(data=b"x" * 10, limit=10, chunk=10)
+@example(data=b"x" * 11, limit=10, chunk=10)        # a byte over: refused
 def test_read_text_gives_a_text_file_within_the_limit_and_refuses_anything_else(
         tmp_path_factory, data, limit, chunk):
     path = tmp_path_factory.mktemp("text") / "file"

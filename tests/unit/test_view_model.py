@@ -429,3 +429,13 @@ def test_refresh_keeps_the_old_index_when_it_vanishes(tmp_path):
     state.refresh()
     assert state.alert and "run sb-rank" in state.message
     assert state.index.clusters == ["anvil", "hammer"]
+
+
+def test_a_competition_limited_to_five_names_lists_them_all_and_six_says_one_more():
+    from slurm_scoreboard.view import pages
+    five = {"cluster": "hammer", "users": ["a", "b", "c", "d", "e"]}
+    assert pages._filters(five, True) == "; only cluster hammer; users a, b, c, d, e"
+    six = dict(five, users=five["users"] + ["f"], accounts=["phys"])
+    assert pages._filters(six, True) == "; only cluster hammer; accounts phys; users a, b, c, " \
+        "d, e and 1 more"
+    assert pages._filters({"cluster": "all", "users": []}, True) == ""

@@ -319,6 +319,9 @@ def test_fit_and_cut_at_their_edges():
     assert display.cut(wide, 4) == wide and display.cut(wide, 3) == "\u4e2d"
     assert display.cut(wide, 1) == "" and display.cut("abc", 2) == "ab"
     assert display.fit(wide, 4) == wide and display.fit(wide, 3) == "\u4e2d~"
+    fullwidth = "\uff21\uff22"               # FULLWIDTH LATIN A and B: two columns each
+    assert display.text_width(fullwidth) == 4 and display.fit(fullwidth, 3) == "\uff21~"
+    assert display.text_width("e\u0301") == 1   # a combining accent takes no column
 
 
 def test_clean_escapes_control_characters_and_optionally_non_ascii():

@@ -234,6 +234,20 @@ def test_moves_page_home_end(store):
     assert state.selected == 0
 
 
+def test_the_list_scrolls_one_row_as_the_selection_leaves_its_bottom_or_top(store):
+    state = open_state(store)
+    state.fit_view(3)
+    press(state, "j", "j")
+    state.fit_view(3)
+    assert (state.top, state.selected) == (0, 2)        # the last row shown: no scroll yet
+    press(state, "j")
+    state.fit_view(3)
+    assert (state.top, state.selected) == (1, 3)        # one past it: one row down
+    press(state, "k", "k", "k")
+    state.fit_view(3)
+    assert (state.top, state.selected) == (0, 0)
+
+
 def test_sort_direction_reverses_and_keeps_the_selection(store):
     state = press(open_state(store), "j")
     name, first = state.current_name(), state.rows[0].name

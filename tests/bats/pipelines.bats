@@ -954,6 +954,23 @@ assert all(s['ok'] and s['cluster'] == 'fake' for s in steps), steps
   [ "$(stored)" = "$(truth)" ]
 }
 
+@test "--until-caught-up: the status keeps a step's first failure though its later months went well" {
+  setup_fake
+  # the first rebuild fails (exit 4: boards written, some files damaged), the others go well
+  stub sb-rank "if [ ! -e '$SANDBOX/failed-once' ]; then : > '$SANDBOX/failed-once'; exit 4; fi
+exec '$VENV_BIN/sb-rank' \"\$@\""
+  run --separate-stderr sb-poll --cluster fake --backfill-start 2025-01-01 --until-caught-up < /dev/null
+  [ "$(steps_of "$output")" = "backfill boards backfill boards backfill boards backfill boards backfill incremental discovery steps boards " ]
+  [[ "${lines[1]}" == "fake: boards: failed (exit 4) after "* ]]
+  python3 -c "
+import json
+status = json.load(open('$SLURM_SB_ROOT/clusters/fake/state/poll_status.json'))
+months = [s for s in status['steps'] if s['step'] == 'boards']
+assert [(s['ok'], s['exit']) for s in months] == [(False, 4), (True, 0)], status['steps']
+assert status['ok'] is False, status"
+  [ "$(stored)" = "$(truth)" ]
+}
+
 @test "--until-caught-up holds the poll lock for the whole run: a poll started meanwhile exits 3" {
   setup_fake
   FAKE_SACCT_EACH_CALL="sb-poll --cluster fake < /dev/null > /dev/null 2>&1; echo \$? >> '$SANDBOX/codes'" \

@@ -540,3 +540,16 @@ def test_without_progress_files_the_pages_say_so_and_are_written(root, tmp_path)
     assert done.returncode == 0, done.stderr
     text = pages(target)["players/alice.html"]
     assert "No month with a gain yet." in text and '<svg class="chart"' not in text
+
+
+def test_a_member_who_gained_no_xp_this_month_is_named_idle():
+    """A member whose only job of the month failed before it started is in the month's group
+    statistics with 0 XP: they charged nothing worth a point, and the note names them."""
+    from types import SimpleNamespace
+
+    from slurm_scoreboard.export.site import members
+    page = SimpleNamespace(groups={"phys": {"users": ["ann", "bo", "cy"]}},
+                           name_cell=lambda here, kind, name: name)
+    note = members.MemberPages.idle_members(page, "groups/phys.html", "phys",
+                                            {"ann": 120, "bo": 0})
+    assert note == '<p class="note">2 members charged nothing to it this month: bo, cy.</p>'

@@ -163,3 +163,11 @@ def test_sb_rank_names_a_folder_planted_where_its_file_belongs(tmp_path):
     assert done.returncode == 1
     assert done.stderr.decode().strip() == \
         f"sb-rank: {planted}: a folder where a file belongs (remove it)"
+
+
+@pytest.mark.parametrize("text, seconds", [("0", 0.0), ("2.5", 2.5), ("", 120.0), ("-1", 120.0),
+                                           ("nan", 120.0), ("soon", 120.0)])
+def test_a_lock_wait_of_zero_means_do_not_wait_and_nonsense_the_default(monkeypatch, text,
+                                                                        seconds):
+    monkeypatch.setenv(files.LOCK_WAIT_ENV, text)
+    assert files.lock_wait() == seconds

@@ -1,3 +1,4 @@
+import os
 
 from slurm_scoreboard.poll import probe
 
@@ -35,3 +36,19 @@ def test_gpu_verdicts():
     assert probe.gpu_finding({"AccountingStorageTRES": "cpu,gres/gpu"}).verdict == "OK"
     assert probe.gpu_finding({"AccountingStorageTRES": "cpu,mem"}).verdict == "WARN"
     assert probe.gpu_finding({}).verdict == "WARN"
+
+
+def test_a_folder_readers_may_list_but_not_enter_fails_the_opt_out_check(tmp_path):
+    """Readers need r and x on a folder to reach the opt-out files in it: 0744 lets them list
+    config/ but not open config/optout.txt."""
+    from slurm_scoreboard.core.sharing import Sharing
+    root = str(tmp_path / "sb")
+    probe.check_root(root)
+    os.makedirs(os.path.join(root, "state"))
+    for name in ("", "config", "state"):
+        os.chmod(os.path.join(root, name), 0o755)
+    os.chmod(os.path.join(root, "config", "optout.txt"), 0o644)
+    assert probe.optout_finding(root, Sharing()).verdict == "OK"
+    os.chmod(os.path.join(root, "config"), 0o744)
+    finding = probe.optout_finding(root, Sharing())
+    assert finding.verdict == "FAIL" and "run chmod 755 " in finding.detail

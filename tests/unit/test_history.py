@@ -541,3 +541,14 @@ def test_a_rank_1_taken_after_an_earlier_one_vanished_is_still_told(tmp_path):
             tool("sb_news", ["--root", str(root)]).stdout.splitlines()]
     assert [(e["day"], e["user"]) for e in news if e["event"] == "rank_1" and
             e["skill"] == "clock_hours" and e["scope"] == "all"] == [("2024-03-09", "bo")]
+
+
+def test_a_group_s_members_are_who_charged_anything_to_it():
+    """members_of's contract on usage as a store could hold it (a hand-edited rollup can carry
+    a row of zeros; the tools never write one): a user whose usage of the account is all zero
+    is no member."""
+    from slurm_scoreboard.rank.groupstats import members_of
+    usage = {"bob": {"chem": [0, 0, 0, 0, 0, 0]},
+             "alice": {"chem": [HOUR, HOUR, 0, 0, 0, 1], "": [HOUR, HOUR, 0, 0, 0, 1]},
+             "cy": {"phys": [0, 0, 0, 0, 1, 0]}}
+    assert members_of(usage) == {"chem": ["alice"], "phys": ["cy"]}

@@ -744,3 +744,15 @@ def test_erasing_a_user_rewrites_only_the_usage_days_that_held_them(tmp_path):
     assert os.stat(paths["2025-08-02"]).st_ino == before["2025-08-02"]
     assert os.stat(paths["2025-08-03"]).st_ino != before["2025-08-03"]
     assert orjson.loads(open(paths["2025-08-03"], "rb").read())["jobs"] == {}
+
+
+def test_a_measured_span_may_end_at_the_end_of_its_day_and_no_later():
+    """A usage entry's span ends on its day: at the next midnight at the latest (the end of
+    the day), and lasts no longer than a job may."""
+    from slurm_scoreboard.core.times import iso_seconds
+    start = iso_seconds("2025-08-02T00:00:00Z")
+    assert usage._is_span([start + 3600 - 600, start + 3600], "2025-08-02")
+    assert usage._is_span([start + 86400 - 60, start + 86400], "2025-08-02")
+    assert not usage._is_span([start + 86400 - 60, start + 86401], "2025-08-02")
+    assert not usage._is_span([start - 120, start - 60], "2025-08-02")
+    assert not usage._is_span([start + 60, start], "2025-08-02")

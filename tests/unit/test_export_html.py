@@ -553,3 +553,17 @@ def test_a_member_who_gained_no_xp_this_month_is_named_idle():
     note = members.MemberPages.idle_members(page, "groups/phys.html", "phys",
                                             {"ann": 120, "bo": 0})
     assert note == '<p class="note">2 members charged nothing to it this month: bo, cy.</p>'
+
+
+def test_a_page_says_how_many_achievements_are_earlier_only_when_some_are():
+    from types import SimpleNamespace
+
+    from slurm_scoreboard.export.site import members
+    events = [{"day": f"2025-08-0{n}", "event": "first_job", "scope": f"c{n}",
+               "kind": "users", "user": "ann"} for n in (1, 2)]
+    for total, note in ((2, ""), (5, '<li class="note">and 3 earlier.</li>')):
+        page = SimpleNamespace(achieved={("users", "ann"): events},
+                               achievement_counts={("users", "ann"): total})
+        text = members.MemberPages.achievements(page, "users", "ann")
+        assert text.count("<li>") == 2 and text.endswith("</li></ul></div>")
+        assert ("earlier" in text) is bool(note) and note in text

@@ -52,3 +52,17 @@ def test_a_folder_readers_may_list_but_not_enter_fails_the_opt_out_check(tmp_pat
     os.chmod(os.path.join(root, "config"), 0o744)
     finding = probe.optout_finding(root, Sharing())
     assert finding.verdict == "FAIL" and "run chmod 755 " in finding.detail
+
+
+def test_the_files_a_sharing_change_could_not_reach_are_listed_twenty_at_most(tmp_path,
+                                                                             monkeypatch):
+    from slurm_scoreboard.core import sharing
+    root = str(tmp_path / "sb")
+    probe.check_root(root)
+    for count, more in ((20, None), (21, "  ... and 1 more")):
+        found = [f"{root}/f{n}: owned by another account" for n in range(count)]
+        monkeypatch.setattr(sharing, "apply", lambda root, wanted, found=found: found)
+        _mode, notes = probe.configure_sharing(root, None, True, "group")
+        listed = [note for note in notes if note.startswith("  Could not change: ")]
+        assert len(listed) == 20
+        assert [note for note in notes if note.startswith("  ...")] == ([more] if more else [])

@@ -6,7 +6,7 @@ import io
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sample_helpers import LAYOUTS, SAMPLES, lines_of, split_fields
 
@@ -191,6 +191,9 @@ class Trickle(io.BytesIO):
 @given(st.lists(st.binary(max_size=12) | st.sampled_from([b"\n", b"\r\n", b"\n\n", b"x" * 40]),
                 max_size=30).map(b"".join),
        st.integers(1, 20), st.lists(st.integers(1, 50), max_size=5))
+@example(b"abcde\nxy", 5, [2])          # a line of exactly the limit, come in pieces
+@example(b"xy\nabcde", 5, [2])          # the last line, exactly the limit, with no newline
+@example(b"abcdef\nxy", 5, [2])         # a byte over: None
 def test_lines_read_a_block_at_a_time_are_the_lines_read_one_by_one(data, limit, sizes):
     want = list(reference_lines(io.BytesIO(data), limit))
     assert list(ndjson.bounded_lines(io.BytesIO(data), limit)) == want

@@ -219,9 +219,10 @@ class HomeLooker:
                 self._read += chunk
                 continue
             line, self._read = self._read.split(b"\n", 1)
-            if line.strip() not in (b"0", b"1", b"?"):
+            answer = line.strip()
+            if answer not in (b"0", b"1", b"?"):
                 break
-            lines.append(line.strip())
+            lines.append(answer)
         return lines
 
     def give_up(self) -> None:

@@ -291,16 +291,17 @@ LOOKAHEAD_BYTES = 1 << 20
 
 def blocks(lines: Iterator[Tuple[int, object, bytes]], most: Callable[[], int]
            ) -> Iterator[List[Tuple[int, object]]]:
-    """(line number, record) of `lines` a block at a time: `most()` records at most, and at
-    most LOOKAHEAD_BYTES of their lines but for a block's first."""
+    """(line number, record) of `lines` a block at a time: `most()` records at most (asked
+    as each block starts, once the one before was taken), and at most LOOKAHEAD_BYTES of their
+    lines but for a block's first."""
     block: List[Tuple[int, object]] = []
-    size = 0
+    size, limit = 0, most()
     for lineno, record, line in lines:
         block.append((lineno, record))
         size += len(line)
-        if len(block) >= most() or size >= LOOKAHEAD_BYTES:
+        if len(block) >= limit or size >= LOOKAHEAD_BYTES:
             yield block
-            block, size = [], 0
+            block, size, limit = [], 0, most()
     if block:
         yield block
 

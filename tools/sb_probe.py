@@ -37,7 +37,8 @@ gives them as one JSON object. Nothing else is looked at.
 
 exit status: 0 all required checks passed, 2 sacct missing, 3 root not writable (by this
 account, or the sharing could not be set), 4 other failure (squeue missing, sacct -a unusable
-or hiding other users' jobs), 5 slurmdbd knows no cluster of the --cluster or --check-cluster
+or hiding other users' jobs, opt-out files the readers cannot read, a root others could replace
+or add to), 5 slurmdbd knows no cluster of the --cluster or --check-cluster
 given. With --polls: 0 every last poll succeeded, 1 a last poll failed or a state file is
 damaged, 2 usage error, 5 --cluster was never polled under this root.
 

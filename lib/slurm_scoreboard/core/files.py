@@ -443,7 +443,7 @@ def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = Tr
         fd = os.open(name, _FILE_NEW, 0o600, dir_fd=dfd)
         try:
             for part in (data,) if isinstance(data, (bytes, bytearray)) else data:
-                _write_all(fd, part)
+                write_all(fd, part)
             fault_point()
             _adopt(fd, _modes.file)
             if sync:
@@ -452,7 +452,7 @@ def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = Tr
             os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     """os.write until all of `data` is written (no file object for a file written once)."""
     view = memoryview(data)
     while view:

@@ -31,12 +31,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import signal
 import struct
 from array import array
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import mmh3
 
+from ..core.files import write_all
 from ..errors import BloomCorrupt
 
 MAGIC = b"SBBLOOM\0"
@@ -329,3 +332,113 @@ class BloomFilter:
         bloom = cls(layers[-1].capacity)
         bloom.layers = layers
         return bloom
+
+
+FORK_FROM = 20_000      # new keys worth a child (a fork costs milliseconds; 20,000 keys ~50 ms)
+_LENGTH = struct.Struct("<Q")
+
+
+class BytesAside:
+    """The files' bytes of some filters (:meth:`BloomFilter.to_bytes`), made in a forked child
+    while this process writes the commit's other files: setting 31 bits of each new key is the
+    largest part of a commit, and the machine's other core is idle by then. Few keys, a fork
+    that fails and a child that does not answer whole get their bytes made here: the same
+    bytes. The child holds no descriptor but its pipe (not the writer lock: a rerun after a
+    kill finds it free) and dies with the pipe if this process does."""
+
+    def __init__(self, filters: Dict[str, BloomFilter]):
+        self.filters = filters
+        self.child: Optional[Tuple[int, int]] = None
+        if sum(len(bloom._pending) for bloom in filters.values()) >= FORK_FROM:
+            self.child = _fork_making(filters)
+
+    def result(self) -> Dict[str, bytes]:
+        """name -> the bytes of each filter."""
+        made = self._answer() if self.child is not None else None
+        if made is None:
+            made = {name: bloom.to_bytes() for name, bloom in self.filters.items()}
+        return made
+
+    def _answer(self) -> Optional[Dict[str, bytes]]:
+        """The child's bytes of every filter (None unless it made all and exited 0)."""
+        assert self.child is not None
+        pid, fd = self.child
+        self.child = None
+        try:
+            data = bytearray()
+            while True:
+                block = os.read(fd, 1 << 20)
+                if not block:
+                    break
+                data += block
+        finally:
+            os.close(fd)
+            status = _reaped(pid, kill=False)
+        return _unframed(data, list(self.filters)) if status == 0 else None
+
+    def close(self) -> None:
+        """Stop a child whose answer is no longer wanted (the commit failed)."""
+        if self.child is not None:
+            pid, fd = self.child
+            self.child = None
+            os.close(fd)
+            _reaped(pid, kill=True)
+
+
+def _fork_making(filters: Dict[str, BloomFilter]) -> Optional[Tuple[int, int]]:
+    """(pid, read descriptor) of a child writing each filter's length and bytes to a pipe."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid == 0:
+        _make_in_child(filters, write_fd)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
+    """The child's whole life: answer, then leave without running the parent's exit code."""
+    code = 1
+    try:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        os.closerange(0, fd)
+        os.closerange(fd + 1, max(fd + 1, os.sysconf("SC_OPEN_MAX")))
+        for bloom in filters.values():
+            data = bloom.to_bytes()
+            write_all(fd, _LENGTH.pack(len(data)))
+            write_all(fd, data)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _reaped(pid: int, kill: bool) -> int:
+    """The child's exit status once it has ended (killed first when `kill`); -1 if killed."""
+    if kill:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+
+
+def _unframed(data: bytearray, names: List[str]) -> Optional[Dict[str, bytes]]:
+    """Each name's bytes from the child's length-prefixed answer (None unless it is whole)."""
+    made: Dict[str, bytes] = {}
+    offset = 0
+    for name in names:
+        if offset + _LENGTH.size > len(data):
+            return None
+        (length,) = _LENGTH.unpack_from(data, offset)
+        offset += _LENGTH.size
+        if offset + length > len(data):
+            return None
+        made[name] = bytes(memoryview(data)[offset:offset + length])
+        offset += length
+    return made if offset == len(data) else None

@@ -15,7 +15,7 @@ from ..core.optout import OptOut
 from ..errors import BloomCorrupt, FewerJobs, JournalCorrupt, SkipRecord, StoreCorrupt, UnsafePath
 from ..ingest.records import Placement
 from . import metrics
-from .bloom import BloomFilter, KeptKeys, key_hash
+from .bloom import BloomFilter, BytesAside, KeptKeys, key_hash
 from .journal import Transaction, discard, recover
 from .repair import forget_users, stage_derived, stored_users, totals_from_rollups
 from .store import (
@@ -281,29 +281,34 @@ class Reducer:
             forget_users(self.root, self.cluster, self.erase)
 
     def _stage_added(self, transaction: Transaction, asof: str) -> None:
-        """The usual update: this run's months added to their rollups and users."""
-        per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
-        rule = day_rule(self.root, self.cluster, lenient=True)
-        unruled = not lexists(layout.day_rule_file(self.root, self.cluster))
-        for month, delta in sorted(self.months.items()):
-            path = layout.rollup_file(self.root, self.cluster, month)
-            added = delta.rollup()
-            if added.users:
-                rollup = load_month(path, month)
-                if not rollup.has_ledgers and month not in rule.ended + rule.kept:
-                    rule.ended.append(month)    # a writer before 0.3 rewrote it: mixed now
-                    unruled = True
-                rollup.merge(added)
-                for user, usage in added.users.items():
-                    per_user.setdefault(user, []).append((month, usage))
-                transaction.stage(path, rollup_parts(month, self.cluster, rollup, asof))
-            if month in self.blooms:
-                transaction.stage(layout.bloom_file(self.root, self.cluster, month),
-                                  self.blooms[month].to_bytes())
-        if unruled:
-            self._stage_day_rule(transaction, rule, asof)
-        if per_user:
-            self._stage_user_totals(transaction, per_user, asof)
+        """The usual update: this run's months added to their rollups and users (the Bloom
+        files' bits set meanwhile by a child, bloom.BytesAside)."""
+        aside = BytesAside({month: self.blooms[month] for month in sorted(self.months)
+                            if month in self.blooms})
+        try:
+            per_user: Dict[str, List[Tuple[str, UserUsage]]] = {}
+            rule = day_rule(self.root, self.cluster, lenient=True)
+            unruled = not lexists(layout.day_rule_file(self.root, self.cluster))
+            for month, delta in sorted(self.months.items()):
+                added = delta.rollup()
+                if added.users:
+                    path = layout.rollup_file(self.root, self.cluster, month)
+                    rollup = load_month(path, month)
+                    if not rollup.has_ledgers and month not in rule.ended + rule.kept:
+                        rule.ended.append(month)    # a writer before 0.3 rewrote it: mixed now
+                        unruled = True
+                    rollup.merge(added)
+                    for user, usage in added.users.items():
+                        per_user.setdefault(user, []).append((month, usage))
+                    transaction.stage(path, rollup_parts(month, self.cluster, rollup, asof))
+            if unruled:
+                self._stage_day_rule(transaction, rule, asof)
+            if per_user:
+                self._stage_user_totals(transaction, per_user, asof)
+            for month, data in aside.result().items():
+                transaction.stage(layout.bloom_file(self.root, self.cluster, month), data)
+        finally:
+            aside.close()
 
     def _stage_rewrite(self, transaction: Transaction, asof: str) -> None:
         """Every month without the erased and replaced users, and without the jobs that ended

@@ -1,0 +1,196 @@
+"""bloom.BytesAside: a commit's Bloom files made by a forked child while sb-reduce writes the
+other files. The bytes are the ones made in-process whatever happens to the child; the child
+holds nothing of its parent's (a kill of sb-reduce leaves no lock held); a killed commit
+(the child's answer still wanted or not) leaves exact totals after a rerun."""
+import fcntl
+import os
+import shutil
+import signal
+import time
+
+import pytest
+from crash_helpers import run_forked
+from reduce_helpers import job, ndjson
+from test_crash_safety import BATCH_A, BATCH_B, assert_exact
+
+from slurm_scoreboard.store import bloom
+from slurm_scoreboard.store.bloom import BloomFilter, BytesAside
+from slurm_scoreboard_tools import sb_reduce
+
+
+def filters():
+    """Two of each: a fresh filter, one read from a file with keys added, one with none."""
+    old = BloomFilter(capacity=50_000)
+    for number in range(300):
+        old.add(f"{number}@2025-07-01T00:00:00Z")
+    saved = old.to_bytes()
+
+    def made():
+        fresh = BloomFilter(capacity=60_000)
+        for number in range(2_000):
+            fresh.add(f"{number}@2025-08-02T00:00:00Z")
+        grown = BloomFilter.from_bytes(saved)
+        for number in range(1_000):
+            grown.add(f"{number}@2025-09-02T00:00:00Z")
+        return {"2025-08": fresh, "2025-09": grown, "2025-07": BloomFilter.from_bytes(saved)}
+    return made(), made()
+
+
+@pytest.fixture
+def forked(monkeypatch):
+    monkeypatch.setattr(bloom, "FORK_FROM", 1)
+
+
+def in_process(twins):
+    return {name: twin.to_bytes() for name, twin in twins.items()}
+
+
+def test_the_child_makes_the_bytes_made_in_process(forked):
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is not None
+    assert aside.result() == in_process(twins)
+    assert aside.child is None
+    assert all(len(mine[name]._pending) for name in ("2025-08", "2025-09"))   # not settled here
+
+
+def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
+    monkeypatch.setattr(bloom, "FORK_FROM", 3_001)       # 2,000 + 1,000 new keys
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is None
+    assert aside.result() == in_process(twins)
+    monkeypatch.setattr(bloom, "FORK_FROM", 3_000)
+    assert BytesAside(filters()[0]).child is not None
+
+
+def test_a_fork_that_fails_leaves_the_bytes_to_this_process(forked, monkeypatch):
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(bloom.os, "fork", no_fork)
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is None
+    assert aside.result() == in_process(twins)
+
+
+def exits_after(answer):
+    """A child that writes `answer(filters)` and exits 0 (as a child cut short would not)."""
+    def child(filters, fd):
+        os.write(fd, answer(filters))
+        os._exit(0)
+    return child
+
+
+@pytest.mark.parametrize("answer", [
+    lambda filters: b"",                                    # nothing
+    lambda filters: bloom._LENGTH.pack(100) + b"x" * 99,    # a length it does not keep
+    lambda filters: bloom._LENGTH.pack(1)[:5],              # a length cut short
+    lambda filters: b"".join(bloom._LENGTH.pack(1) + b"x" for _ in range(len(filters) + 1)),
+])
+def test_an_answer_that_is_not_whole_is_not_used(forked, monkeypatch, answer):
+    monkeypatch.setattr(bloom, "_make_in_child", exits_after(answer))
+    mine, twins = filters()
+    assert BytesAside(mine).result() == in_process(twins)
+
+
+def test_a_child_that_fails_is_not_believed(forked, monkeypatch):
+    def fails(filters, fd):
+        os.write(fd, b"".join(bloom._LENGTH.pack(1) + b"x" for _ in filters))
+        os._exit(1)
+    monkeypatch.setattr(bloom, "_make_in_child", fails)
+    mine, twins = filters()
+    assert BytesAside(mine).result() == in_process(twins)
+
+
+def test_a_child_killed_by_a_signal_is_not_believed(forked, monkeypatch):
+    def killed(filters, fd):
+        os.write(fd, b"".join(bloom._LENGTH.pack(1) + b"x" for _ in filters))
+        os.kill(os.getpid(), signal.SIGKILL)
+    monkeypatch.setattr(bloom, "_make_in_child", killed)
+    mine, twins = filters()
+    assert BytesAside(mine).result() == in_process(twins)
+
+
+def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkeypatch, tmp_path):
+    lock_path = tmp_path / "reduce.lock"
+    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    parent = os.getpid()
+    real = BloomFilter.to_bytes
+
+    def slow(self):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(self)
+    monkeypatch.setattr(BloomFilter, "to_bytes", slow)
+    aside = BytesAside(filters()[0])
+    pid = aside.child[0]
+    held = held_by(pid)
+    assert len(held) == 1 and lock not in held       # its pipe's end only, once it closed the rest
+    os.close(lock)                       # the lock is free unless the child kept a copy
+    other = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(other)
+    aside.close()
+    assert aside.child is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)      # reaped
+    aside.close()                        # twice: nothing left to stop
+
+
+def held_by(pid):
+    """The descriptors a child holds once it has closed what it was given (read from /proc
+    until the set settles: the child closes them right after the fork)."""
+    for _ in range(500):
+        held = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+        if len(held) <= 1:
+            return held
+        time.sleep(0.01)
+    return held
+
+
+def lower_fork_from():
+    bloom.FORK_FROM = 1
+
+
+def reduce_forked(root, records, fault_at=0):
+    return run_forked(sb_reduce.main, ["--root", str(root), "--cluster", "hammer"],
+                      ndjson(records), fault_at=fault_at, setup=lower_fork_from)
+
+
+def test_a_commit_whose_bloom_files_a_child_makes_killed_at_any_write_point_is_exact(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    assert reduce_forked(base, BATCH_A).code == 0
+    probe = tmp_path / "probe"
+    shutil.copytree(base, probe)
+    points = reduce_forked(probe, BATCH_B).points
+    assert_exact(probe)
+    assert points > 20
+    for point in range(1, points + 1):
+        root = tmp_path / f"kill-{point}"
+        shutil.copytree(base, root)
+        assert reduce_forked(root, BATCH_B, fault_at=point).killed, point
+        rerun = reduce_forked(root, BATCH_B)
+        assert rerun.code == 0, (point, rerun.stderr)
+        assert_exact(root)
+        shutil.rmtree(root)
+
+
+def test_the_store_a_child_helped_write_is_the_one_written_alone(tmp_path):
+    records = [job(number, f"user{number % 7}", f"2025-08-{1 + number % 28:02d}T06:00:00Z")
+               for number in range(500)]
+    alone, helped = tmp_path / "alone", tmp_path / "helped"
+    for root in (alone, helped):
+        root.mkdir()
+    assert run_forked(sb_reduce.main, ["--root", str(alone), "--cluster", "hammer"],
+                      ndjson(records), env={"SLURM_SB_NOW": "2026-01-01T00:00:00Z"}).code == 0
+    assert run_forked(sb_reduce.main, ["--root", str(helped), "--cluster", "hammer"],
+                      ndjson(records), env={"SLURM_SB_NOW": "2026-01-01T00:00:00Z"},
+                      setup=lower_fork_from).code == 0
+    seen = os.path.join("clusters", "hammer", "state", "seen", "2025-08.bloom")
+    with open(alone / seen, "rb") as one, open(helped / seen, "rb") as other:
+        assert one.read() == other.read()

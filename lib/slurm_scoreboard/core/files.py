@@ -428,7 +428,8 @@ def atomic_file(path: str, temp_suffix: str = "",
         os.fsync(dfd)
 
 
-def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = True) -> None:
+def write_synced(path: str, data: Union[bytes, memoryview, Iterable[bytes]],
+                 sync: bool = True) -> None:
     """Write a new file in place and fsync it (for staged files no reader looks at yet); what
     was there before, a leftover or a planted symlink, is removed first, never followed. With
     `sync` False the caller fsyncs it later (:func:`fsync_files`), before anything relies on it.
@@ -442,7 +443,7 @@ def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = Tr
             pass
         fd = os.open(name, _FILE_NEW, 0o600, dir_fd=dfd)
         try:
-            for part in (data,) if isinstance(data, (bytes, bytearray)) else data:
+            for part in (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data:
                 write_all(fd, part)
             fault_point()
             _adopt(fd, _modes.file)
@@ -452,7 +453,7 @@ def write_synced(path: str, data: Union[bytes, Iterable[bytes]], sync: bool = Tr
             os.close(fd)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: Union[bytes, memoryview]) -> None:
     """os.write until all of `data` is written (no file object for a file written once)."""
     view = memoryview(data)
     while view:

@@ -35,7 +35,7 @@ import os
 import signal
 import struct
 from array import array
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import mmh3
 
@@ -290,6 +290,10 @@ class BloomFilter:
     # -- bytes -------------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         """The file's bytes (the bitmaps copied once, into them)."""
+        return b"".join(self.parts())
+
+    def parts(self) -> List[bytes]:
+        """The file's bytes in pieces, the bitmaps themselves among them (not copied)."""
         self._settle()
         parts: List[bytes] = [_HEADER.pack(MAGIC, VERSION, len(self.layers))]
         for layer in self.layers:
@@ -299,7 +303,7 @@ class BloomFilter:
         for part in parts:
             checksum.update(part)
         parts.append(checksum.digest())
-        return b"".join(parts)
+        return parts
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "BloomFilter":
@@ -352,14 +356,14 @@ class BytesAside:
         if sum(len(bloom._pending) for bloom in filters.values()) >= FORK_FROM:
             self.child = _fork_making(filters)
 
-    def result(self) -> Dict[str, bytes]:
+    def result(self) -> Mapping[str, Union[bytes, memoryview]]:
         """name -> the bytes of each filter."""
-        made = self._answer() if self.child is not None else None
-        if made is None:
-            made = {name: bloom.to_bytes() for name, bloom in self.filters.items()}
-        return made
+        answer = self._answer() if self.child is not None else None
+        if answer is not None:
+            return answer
+        return {name: bloom.to_bytes() for name, bloom in self.filters.items()}
 
-    def _answer(self) -> Optional[Dict[str, bytes]]:
+    def _answer(self) -> Optional[Dict[str, memoryview]]:
         """The child's bytes of every filter (None unless it made all and exited 0)."""
         assert self.child is not None
         pid, fd = self.child
@@ -409,9 +413,10 @@ def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
         os.closerange(0, fd)
         os.closerange(fd + 1, max(fd + 1, os.sysconf("SC_OPEN_MAX")))
         for bloom in filters.values():
-            data = bloom.to_bytes()
-            write_all(fd, _LENGTH.pack(len(data)))
-            write_all(fd, data)
+            parts = bloom.parts()
+            write_all(fd, _LENGTH.pack(sum(map(len, parts))))
+            for part in parts:
+                write_all(fd, part)
         code = 0
     finally:
         os._exit(code)
@@ -428,9 +433,10 @@ def _reaped(pid: int, kill: bool) -> int:
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
 
 
-def _unframed(data: bytearray, names: List[str]) -> Optional[Dict[str, bytes]]:
-    """Each name's bytes from the child's length-prefixed answer (None unless it is whole)."""
-    made: Dict[str, bytes] = {}
+def _unframed(data: bytearray, names: List[str]) -> Optional[Dict[str, memoryview]]:
+    """Each name's bytes from the child's length-prefixed answer, not copied (None unless it
+    is whole)."""
+    made: Dict[str, memoryview] = {}
     offset = 0
     for name in names:
         if offset + _LENGTH.size > len(data):
@@ -439,6 +445,6 @@ def _unframed(data: bytearray, names: List[str]) -> Optional[Dict[str, bytes]]:
         offset += _LENGTH.size
         if offset + length > len(data):
             return None
-        made[name] = bytes(memoryview(data)[offset:offset + length])
+        made[name] = memoryview(data)[offset:offset + length]
         offset += length
     return made if offset == len(data) else None

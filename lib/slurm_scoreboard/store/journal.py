@@ -61,7 +61,7 @@ class Transaction:
         self.removals: List[str] = []
         self.syncer = Syncer()
 
-    def stage(self, path: str, data: Union[bytes, Iterable[bytes]]) -> None:
+    def stage(self, path: str, data: Union[bytes, memoryview, Iterable[bytes]]) -> None:
         """Write `data` (bytes, or its pieces in order) beside `path`, to replace it at commit."""
         temp = staged_path(path)
         write_synced(temp, data, sync=False)

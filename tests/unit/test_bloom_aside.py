@@ -112,6 +112,64 @@ def test_a_child_killed_by_a_signal_is_not_believed(forked, monkeypatch):
     assert BytesAside(mine).result() == in_process(twins)
 
 
+@pytest.fixture
+def sigchld_ignored():
+    """SIGCHLD ignored, as a shell's ``trap '' CHLD`` passes it on to sb-reduce through exec."""
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGCHLD, previous)
+
+
+def test_an_ignored_sigchld_leaves_the_bytes_to_this_process(forked, sigchld_ignored):
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is None
+    assert aside.result() == in_process(twins)
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+def test_a_child_the_kernel_reaped_is_not_believed_nor_waited_for(forked, wanted):
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is not None
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)     # from now on it reaps it
+    try:
+        if wanted:
+            assert aside.result() == in_process(twins)
+        else:
+            aside.close()
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert aside.child is None
+
+
+def test_a_commit_under_an_ignored_sigchld_writes_what_it_writes_alone(tmp_path):
+    def ignoring_sigchld():
+        lower_fork_from()
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    records = [job(number, f"user{number % 7}", f"2025-08-{1 + number % 28:02d}T06:00:00Z")
+               for number in range(500)]
+    alone, ignoring = tmp_path / "alone", tmp_path / "ignoring"
+    for root, setup in ((alone, lambda: None), (ignoring, ignoring_sigchld)):
+        root.mkdir()
+        ran = run_forked(sb_reduce.main, ["--root", str(root), "--cluster", "hammer"],
+                         ndjson(records), env={"SLURM_SB_NOW": "2026-01-01T00:00:00Z"},
+                         setup=setup)
+        assert ran.code == 0, ran.stderr
+    assert store_files(ignoring) == store_files(alone)
+
+
+def store_files(root):
+    """Every file of the store, by its path under the root."""
+    files = {}
+    for folder, _, names in os.walk(root / "clusters"):
+        for name in names:
+            if not name.endswith(".lock"):
+                with open(os.path.join(folder, name), "rb") as handle:
+                    files[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return files
+
+
 def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkeypatch, tmp_path):
     lock_path = tmp_path / "reduce.lock"
     lock = os.open(lock_path, os.O_RDWR | os.O_CREAT)

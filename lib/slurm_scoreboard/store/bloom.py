@@ -390,7 +390,11 @@ class BytesAside:
 
 
 def _fork_making(filters: Dict[str, BloomFilter]) -> Optional[Tuple[int, int]]:
-    """(pid, read descriptor) of a child writing each filter's length and bytes to a pipe."""
+    """(pid, read descriptor) of a child writing each filter's length and bytes to a pipe; None
+    when SIGCHLD is ignored (a disposition exec passes on: ``trap '' CHLD`` in a shell above
+    sb-reduce): the kernel would reap the child, and its exit status could not be told."""
+    if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        return None
     read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
@@ -423,13 +427,17 @@ def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
 
 
 def _reaped(pid: int, kill: bool) -> int:
-    """The child's exit status once it has ended (killed first when `kill`); -1 if killed."""
+    """The child's exit status once it has ended (killed first when `kill`); -1 if killed, or
+    if it was reaped without us (SIGCHLD ignored since the fork: its status is lost)."""
     if kill:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    _, status = os.waitpid(pid, 0)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return -1
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
 
 

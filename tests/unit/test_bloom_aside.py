@@ -199,6 +199,58 @@ def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkey
     aside.close()                        # twice: nothing left to stop
 
 
+def test_a_child_dies_with_its_parent(forked):
+    """sb-reduce killed outright (SIGKILL, the OOM killer) while its child sets bits: the child
+    goes with it, not when it would next write (a month's bits take seconds)."""
+    report_read, report_write = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            os.close(report_read)
+            slow_in_children_of(os.getpid())
+            aside = BytesAside(filters()[0])
+            os.write(report_write, str(aside.child[0]).encode())
+            time.sleep(60)
+        finally:
+            os._exit(1)
+    os.close(report_write)
+    child = int(os.read(report_read, 32))
+    os.close(report_read)
+    try:
+        os.kill(middle, signal.SIGKILL)
+        os.waitpid(middle, 0)
+        assert gone(child)
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def slow_in_children_of(parent):
+    """Filters whose bytes take a minute to make anywhere but in `parent` (in this process)."""
+    real = BloomFilter.parts
+
+    def slow(self):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(self)
+    BloomFilter.parts = slow
+
+
+def gone(pid):
+    """Whether a process is gone (or dead and not yet reaped), looked at until it is."""
+    for _ in range(500):
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def held_by(pid):
     """The descriptors a child holds once it has closed what it was given (read from /proc
     until the set settles: the child closes them right after the fork)."""

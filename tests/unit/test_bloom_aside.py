@@ -227,6 +227,39 @@ def test_a_child_dies_with_its_parent(forked):
             pass
 
 
+def test_a_commit_stopped_while_it_waits_for_the_answer_stops_the_child(forked, monkeypatch):
+    """A TERM (or Ctrl-C) while sb-reduce reads the answer ends it at once: the child is
+    killed, not waited for while it sets the rest of its bits."""
+    class Stopped(Exception):
+        pass
+    parent, real = os.getpid(), BloomFilter.parts
+
+    def slow(self):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(self)
+    monkeypatch.setattr(BloomFilter, "parts", slow)
+    aside = BytesAside(filters()[0])
+    _, fd = aside.child
+    real_read, real_waitpid, statuses = os.read, os.waitpid, []
+
+    def read(where, size):
+        if where == fd:
+            raise Stopped
+        return real_read(where, size)
+
+    def waitpid(pid, options):
+        reaped = real_waitpid(pid, options)
+        statuses.append(reaped[1])
+        return reaped
+    monkeypatch.setattr(bloom.os, "read", read)
+    monkeypatch.setattr(bloom.os, "waitpid", waitpid)
+    with pytest.raises(Stopped):
+        aside.result()
+    assert len(statuses) == 1 and os.WIFSIGNALED(statuses[0])
+    assert os.WTERMSIG(statuses[0]) == signal.SIGKILL
+
+
 def slow_in_children_of(parent):
     """Filters whose bytes take a minute to make anywhere but in `parent` (in this process)."""
     real = BloomFilter.parts

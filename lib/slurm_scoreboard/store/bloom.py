@@ -368,6 +368,7 @@ class BytesAside:
         assert self.child is not None
         pid, fd = self.child
         self.child = None
+        ended = False
         try:
             data = bytearray()
             while True:
@@ -375,9 +376,10 @@ class BytesAside:
                 if not block:
                     break
                 data += block
+            ended = True
         finally:
             os.close(fd)
-            status = _reaped(pid, kill=False)
+            status = _reaped(pid, kill=not ended)   # stopped if this ends otherwise (a TERM)
         return _unframed(data, list(self.filters)) if status == 0 else None
 
     def close(self) -> None:

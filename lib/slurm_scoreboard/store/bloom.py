@@ -35,7 +35,7 @@ import os
 import signal
 import struct
 from array import array
-from typing import Dict, List, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import mmh3
 
@@ -397,6 +397,7 @@ def _fork_making(filters: Dict[str, BloomFilter]) -> Optional[Tuple[int, int]]:
     sb-reduce): the kernel would reap the child, and its exit status could not be told."""
     if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
         return None
+    set_death_signal = _death_signal_setter()
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     try:
@@ -407,7 +408,7 @@ def _fork_making(filters: Dict[str, BloomFilter]) -> Optional[Tuple[int, int]]:
         return None
     if pid == 0:
         try:
-            _die_with(parent)
+            _leave_parent(write_fd, parent, set_death_signal)
         except BaseException:
             os._exit(1)
         _make_in_child(filters, write_fd)
@@ -418,28 +419,37 @@ def _fork_making(filters: Dict[str, BloomFilter]) -> Optional[Tuple[int, int]]:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with(parent: int) -> None:
-    """Have the kernel kill this child the moment `parent` dies (Linux's PR_SET_PDEATHSIG):
-    a child setting a month's bits meets its broken pipe only seconds later (3 s at 400,000
-    keys), holding the memory of the sb-reduce that was killed and a core its rerun wants.
-    Leave at once if the parent died already."""
+def _death_signal_setter() -> Callable[[], object]:
+    """A call of prctl(PR_SET_PDEATHSIG, SIGKILL), looked up before the fork (importing ctypes
+    takes the child milliseconds it would spend holding its parent's descriptors, the writer
+    lock among them); one that does nothing where there is no prctl."""
     try:
         import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (ImportError, OSError, AttributeError):
-        pass
-    if os.getppid() != parent:
+        return lambda: None
+    return lambda: prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def _leave_parent(fd: int, parent: int, set_death_signal: Callable[[], object]) -> None:
+    """The child's first steps: it keeps no descriptor but its pipe's end `fd` (not the writer
+    lock: a rerun after a kill finds it free), dies of SIGINT and SIGTERM, and dies the moment
+    `parent` does: a child setting a month's bits meets its broken pipe only seconds later (1
+    to 3 s at 400,000 keys), holding the killed run's memory and a core its rerun wants."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+    os.closerange(0, fd)
+    os.closerange(fd + 1, max(fd + 1, os.sysconf("SC_OPEN_MAX")))
+    set_death_signal()
+    if os.getppid() != parent:      # it died before the death signal was set
         os._exit(1)
 
 
 def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
-    """The child's whole life: answer, then leave without running the parent's exit code."""
+    """The child's whole life once it left its parent: answer, then leave without running the
+    parent's exit code."""
     code = 1
     try:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, signal.SIG_DFL)
-        os.closerange(0, fd)
-        os.closerange(fd + 1, max(fd + 1, os.sysconf("SC_OPEN_MAX")))
         for bloom in filters.values():
             parts = bloom.parts()
             write_all(fd, _LENGTH.pack(sum(map(len, parts))))

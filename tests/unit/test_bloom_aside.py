@@ -64,6 +64,21 @@ def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
     assert BytesAside(filters()[0]).child is not None
 
 
+def test_bytes_made_here_are_made_a_file_at_a_time(monkeypatch):
+    """Staged one after the other, the files' bytes made in-process are never all held at once
+    (nor is a filter's made before it is wanted)."""
+    monkeypatch.setattr(bloom, "FORK_FROM", 10 ** 9)
+    mine, twins = filters()
+    waiting = {name: len(bloom._pending) for name, bloom in mine.items()}
+    assert sorted(waiting.values()) == [0, 1_000, 2_000]
+    names = list(mine)
+    for index, (name, data) in enumerate(BytesAside(mine).result().items()):
+        assert data == twins[name].to_bytes()
+        assert [len(mine[later]._pending) for later in names[index + 1:]] == \
+            [waiting[later] for later in names[index + 1:]]
+    assert all(not len(bloom._pending) for bloom in mine.values())
+
+
 def test_a_fork_that_fails_leaves_the_bytes_to_this_process(forked, monkeypatch):
     def no_fork():
         raise BlockingIOError(11, "Resource temporarily unavailable")

@@ -35,7 +35,7 @@ import os
 import signal
 import struct
 from array import array
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 import mmh3
 
@@ -357,11 +357,11 @@ class BytesAside:
             self.child = _fork_making(filters)
 
     def result(self) -> Mapping[str, Union[bytes, memoryview]]:
-        """name -> the bytes of each filter."""
+        """name -> the bytes of each filter (made here as each is looked up)."""
         answer = self._answer() if self.child is not None else None
         if answer is not None:
             return answer
-        return {name: bloom.to_bytes() for name, bloom in self.filters.items()}
+        return _MadeHere(self.filters)
 
     def _answer(self) -> Optional[Dict[str, memoryview]]:
         """The child's bytes of every filter (None unless it made all and exited 0)."""
@@ -389,6 +389,24 @@ class BytesAside:
             self.child = None
             os.close(fd)
             _reaped(pid, kill=True)
+
+
+class _MadeHere(Mapping[str, bytes]):
+    """Each filter's bytes, made when looked up and not kept: a commit staging one file after
+    the other holds one file's bytes at a time, not every month's at once (an input of jobs
+    ending in 670 months made sb-reduce's peak a third larger)."""
+
+    def __init__(self, filters: Dict[str, BloomFilter]):
+        self.filters = filters
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.filters[name].to_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.filters)
+
+    def __len__(self) -> int:
+        return len(self.filters)
 
 
 def _fork_making(filters: Dict[str, BloomFilter]) -> Optional[Tuple[int, int]]:

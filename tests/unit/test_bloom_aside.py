@@ -54,6 +54,28 @@ def test_the_child_makes_the_bytes_made_in_process(forked):
     assert all(len(mine[name]._pending) for name in ("2025-08", "2025-09"))   # not settled here
 
 
+def test_the_child_sets_every_filters_bits_before_it_answers(forked, monkeypatch, tmp_path):
+    """The parent reads only once it has written its own files: what the child makes after its
+    first write (which waits for that) is made while the parent waits for it."""
+    mine, twins = filters()
+    expected = in_process(twins)
+    log = tmp_path / "child.log"
+    settle, write = BloomFilter._settle, bloom.write_all
+
+    def noted(event, real):
+        def call(*args):
+            with open(log, "a") as handle:
+                handle.write(event + "\n")
+            return real(*args)
+        return call
+    monkeypatch.setattr(BloomFilter, "_settle", noted("settle", settle))
+    monkeypatch.setattr(bloom, "write_all", noted("write", write))
+    assert BytesAside(mine).result() == expected
+    events = log.read_text().split()
+    assert events[:len(mine)] == ["settle"] * len(mine)
+    assert set(events[len(mine):]) == {"write"}
+
+
 def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
     monkeypatch.setattr(bloom, "FORK_FROM", 3_001)       # 2,000 + 1,000 new keys
     mine, twins = filters()

@@ -468,8 +468,10 @@ def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
     parent's exit code."""
     code = 1
     try:
-        for bloom in filters.values():
-            parts = bloom.parts()
+        # every filter's bits first: the parent reads the answer only once its own files are
+        # written, so a filter made after the first write would be made while it waits
+        made = [bloom.parts() for bloom in filters.values()]
+        for parts in made:
             write_all(fd, _LENGTH.pack(sum(map(len, parts))))
             for part in parts:
                 write_all(fd, part)

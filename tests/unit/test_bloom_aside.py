@@ -54,6 +54,28 @@ def test_the_child_makes_the_bytes_made_in_process(forked):
     assert all(len(mine[name]._pending) for name in ("2025-08", "2025-09"))   # not settled here
 
 
+def test_the_child_sets_every_filters_bits_before_it_answers(forked, monkeypatch, tmp_path):
+    """The parent reads only once it has written its own files: what the child makes after its
+    first write (which waits for that) is made while the parent waits for it."""
+    mine, twins = filters()
+    expected = in_process(twins)
+    log = tmp_path / "child.log"
+    settle, write = BloomFilter._settle, bloom.write_all
+
+    def noted(event, real):
+        def call(*args):
+            with open(log, "a") as handle:
+                handle.write(event + "\n")
+            return real(*args)
+        return call
+    monkeypatch.setattr(BloomFilter, "_settle", noted("settle", settle))
+    monkeypatch.setattr(bloom, "write_all", noted("write", write))
+    assert BytesAside(mine).result() == expected
+    events = log.read_text().split()
+    assert events[:len(mine)] == ["settle"] * len(mine)
+    assert set(events[len(mine):]) == {"write"}
+
+
 def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
     monkeypatch.setattr(bloom, "FORK_FROM", 3_001)       # 2,000 + 1,000 new keys
     mine, twins = filters()
@@ -62,6 +84,21 @@ def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
     assert aside.result() == in_process(twins)
     monkeypatch.setattr(bloom, "FORK_FROM", 3_000)
     assert BytesAside(filters()[0]).child is not None
+
+
+def test_bytes_made_here_are_made_a_file_at_a_time(monkeypatch):
+    """Staged one after the other, the files' bytes made in-process are never all held at once
+    (nor is a filter's made before it is wanted)."""
+    monkeypatch.setattr(bloom, "FORK_FROM", 10 ** 9)
+    mine, twins = filters()
+    waiting = {name: len(bloom._pending) for name, bloom in mine.items()}
+    assert sorted(waiting.values()) == [0, 1_000, 2_000]
+    names = list(mine)
+    for index, (name, data) in enumerate(BytesAside(mine).result().items()):
+        assert data == twins[name].to_bytes()
+        assert [len(mine[later]._pending) for later in names[index + 1:]] == \
+            [waiting[later] for later in names[index + 1:]]
+    assert all(not len(bloom._pending) for bloom in mine.values())
 
 
 def test_a_fork_that_fails_leaves_the_bytes_to_this_process(forked, monkeypatch):
@@ -112,6 +149,64 @@ def test_a_child_killed_by_a_signal_is_not_believed(forked, monkeypatch):
     assert BytesAside(mine).result() == in_process(twins)
 
 
+@pytest.fixture
+def sigchld_ignored():
+    """SIGCHLD ignored, as a shell's ``trap '' CHLD`` passes it on to sb-reduce through exec."""
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGCHLD, previous)
+
+
+def test_an_ignored_sigchld_leaves_the_bytes_to_this_process(forked, sigchld_ignored):
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is None
+    assert aside.result() == in_process(twins)
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+def test_a_child_the_kernel_reaped_is_not_believed_nor_waited_for(forked, wanted):
+    mine, twins = filters()
+    aside = BytesAside(mine)
+    assert aside.child is not None
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)     # from now on it reaps it
+    try:
+        if wanted:
+            assert aside.result() == in_process(twins)
+        else:
+            aside.close()
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert aside.child is None
+
+
+def test_a_commit_under_an_ignored_sigchld_writes_what_it_writes_alone(tmp_path):
+    def ignoring_sigchld():
+        lower_fork_from()
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    records = [job(number, f"user{number % 7}", f"2025-08-{1 + number % 28:02d}T06:00:00Z")
+               for number in range(500)]
+    alone, ignoring = tmp_path / "alone", tmp_path / "ignoring"
+    for root, setup in ((alone, lambda: None), (ignoring, ignoring_sigchld)):
+        root.mkdir()
+        ran = run_forked(sb_reduce.main, ["--root", str(root), "--cluster", "hammer"],
+                         ndjson(records), env={"SLURM_SB_NOW": "2026-01-01T00:00:00Z"},
+                         setup=setup)
+        assert ran.code == 0, ran.stderr
+    assert store_files(ignoring) == store_files(alone)
+
+
+def store_files(root):
+    """Every file of the store, by its path under the root."""
+    files = {}
+    for folder, _, names in os.walk(root / "clusters"):
+        for name in names:
+            if not name.endswith(".lock"):
+                with open(os.path.join(folder, name), "rb") as handle:
+                    files[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return files
+
+
 def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkeypatch, tmp_path):
     lock_path = tmp_path / "reduce.lock"
     lock = os.open(lock_path, os.O_RDWR | os.O_CREAT)
@@ -139,6 +234,91 @@ def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkey
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)      # reaped
     aside.close()                        # twice: nothing left to stop
+
+
+def test_a_child_dies_with_its_parent(forked):
+    """sb-reduce killed outright (SIGKILL, the OOM killer) while its child sets bits: the child
+    goes with it, not when it would next write (a month's bits take seconds)."""
+    report_read, report_write = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            os.close(report_read)
+            slow_in_children_of(os.getpid())
+            aside = BytesAside(filters()[0])
+            os.write(report_write, str(aside.child[0]).encode())
+            time.sleep(60)
+        finally:
+            os._exit(1)
+    os.close(report_write)
+    child = int(os.read(report_read, 32))
+    os.close(report_read)
+    try:
+        os.kill(middle, signal.SIGKILL)
+        os.waitpid(middle, 0)
+        assert gone(child)
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_commit_stopped_while_it_waits_for_the_answer_stops_the_child(forked, monkeypatch):
+    """A TERM (or Ctrl-C) while sb-reduce reads the answer ends it at once: the child is
+    killed, not waited for while it sets the rest of its bits."""
+    class Stopped(Exception):
+        pass
+    parent, real = os.getpid(), BloomFilter.parts
+
+    def slow(self):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(self)
+    monkeypatch.setattr(BloomFilter, "parts", slow)
+    aside = BytesAside(filters()[0])
+    _, fd = aside.child
+    real_read, real_waitpid, statuses = os.read, os.waitpid, []
+
+    def read(where, size):
+        if where == fd:
+            raise Stopped
+        return real_read(where, size)
+
+    def waitpid(pid, options):
+        reaped = real_waitpid(pid, options)
+        statuses.append(reaped[1])
+        return reaped
+    monkeypatch.setattr(bloom.os, "read", read)
+    monkeypatch.setattr(bloom.os, "waitpid", waitpid)
+    with pytest.raises(Stopped):
+        aside.result()
+    assert len(statuses) == 1 and os.WIFSIGNALED(statuses[0])
+    assert os.WTERMSIG(statuses[0]) == signal.SIGKILL
+
+
+def slow_in_children_of(parent):
+    """Filters whose bytes take a minute to make anywhere but in `parent` (in this process)."""
+    real = BloomFilter.parts
+
+    def slow(self):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return real(self)
+    BloomFilter.parts = slow
+
+
+def gone(pid):
+    """Whether a process is gone (or dead and not yet reaped), looked at until it is."""
+    for _ in range(500):
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def held_by(pid):

@@ -46,6 +46,7 @@ from slurm_scoreboard.core import layout
 from slurm_scoreboard.export import sitedir
 from slurm_scoreboard.history import checkpoint, chronicle
 from slurm_scoreboard.rank import efficiency, rebuilds
+from slurm_scoreboard.store import bloom
 from slurm_scoreboard_tools import sb_export, sb_news, sb_rank, sb_reduce
 
 NOW = "2025-08-31T12:00:00Z"
@@ -652,6 +653,26 @@ def test_every_file_of_every_writer_is_synced_before_its_rename_and_its_folder_a
     assert_synced_before_and_after_each_rename(spied(
         tmp_path, sb_reduce.main, ["--root", usage_root, "--cluster", "hammer", "--usage"],
         ndjson(FIRST_STEPS), USAGE_ENV))
+
+
+def test_the_bloom_files_sb_reduces_child_makes_are_synced_like_its_other_files(tmp_path):
+    """Bloom files whose bytes a forked child made (bloom.BytesAside) are staged by sb-reduce
+    itself: synced before their rename, their folder after, as every file of the commit."""
+    root = tmp_path / "root"
+    root.mkdir()
+    spy = SyncSpy(str(tmp_path / "events.json"))
+
+    def forking_spy():
+        bloom.FORK_FROM = 1
+        spy.install()
+    ran = run_forked(sb_reduce.main, ["--root", str(root), "--cluster", "hammer"],
+                     ndjson(users_jobs(300, 60, 2)),
+                     setup=forking_spy, teardown=spy.save)
+    assert ran.code == 0, ran.stderr
+    events = SyncSpy.load(spy.log)
+    assert_synced_before_and_after_each_rename(events)
+    assert [event[4] for event in events if event[0] == "rename" and
+            event[4].endswith(".bloom")] == ["2025-08.bloom"]
 
 
 def test_a_site_is_synced_whole_before_the_swap_and_the_swap_before_the_old_site_goes(

@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import signal
+import threading
 import time
 
 import pytest
@@ -194,3 +195,24 @@ def test_the_store_a_child_helped_write_is_the_one_written_alone(tmp_path):
     seen = os.path.join("clusters", "hammer", "state", "seen", "2025-08.bloom")
     with open(alone / seen, "rb") as one, open(helped / seen, "rb") as other:
         assert one.read() == other.read()
+
+
+def at_a_process_limit():
+    """What an account at its process limit (ulimit -u, systemd's TasksMax) meets: no fork,
+    no new thread."""
+    def refused(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+    lower_fork_from()
+    os.fork = refused
+    threading.Thread.start = no_thread
+
+
+def test_a_commit_at_a_process_limit_is_exact(tmp_path):
+    for batch in (BATCH_A, BATCH_B):
+        ran = run_forked(sb_reduce.main, ["--root", str(tmp_path), "--cluster", "hammer"],
+                         ndjson(batch), setup=at_a_process_limit)
+        assert ran.code == 0, ran.stderr
+    assert_exact(tmp_path)

@@ -55,6 +55,21 @@ def test_the_child_makes_the_bytes_made_in_process(forked):
     assert all(len(mine[name]._pending) for name in ("2025-08", "2025-09"))   # not settled here
 
 
+def test_the_child_sets_every_filters_bits_before_it_writes(forked, monkeypatch):
+    """A write waits once the pipe is full (64 KiB): a child that wrote one filter before
+    setting the next one's bits left them to be set after the parent's other files, as if
+    there were no child (a commit of several months)."""
+    mine, twins = filters()
+    real = bloom.write_all
+
+    def checked(fd, data):
+        if any(len(each._pending) for each in mine.values()):
+            raise AssertionError("a filter written before every filter's bits were set")
+        real(fd, data)
+    monkeypatch.setattr(bloom, "write_all", checked)
+    assert BytesAside(mine)._answer() == in_process(twins)
+
+
 def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
     monkeypatch.setattr(bloom, "FORK_FROM", 3_001)       # 2,000 + 1,000 new keys
     mine, twins = filters()

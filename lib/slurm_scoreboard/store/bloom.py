@@ -412,8 +412,8 @@ def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
             signal.signal(number, signal.SIG_DFL)
         os.closerange(0, fd)
         os.closerange(fd + 1, max(fd + 1, os.sysconf("SC_OPEN_MAX")))
-        for bloom in filters.values():
-            parts = bloom.parts()
+        made = [bloom.parts() for bloom in filters.values()]    # all, before a write can wait
+        for parts in made:
             write_all(fd, _LENGTH.pack(sum(map(len, parts))))
             for part in parts:
                 write_all(fd, part)

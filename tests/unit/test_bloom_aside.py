@@ -157,6 +157,28 @@ def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkey
     aside.close()                        # twice: nothing left to stop
 
 
+def test_the_child_closes_only_what_is_open(forked, monkeypatch):
+    """Without close_range (RHEL 8's kernel and libc) os.closerange is a close() a number: the
+    child asks for no more than the highest descriptor open, whatever the limit (2^30 in some
+    containers), and still holds nothing but its pipe."""
+    spare = os.dup2(0, 900)
+    real = os.closerange
+
+    def one_by_one(low, high):
+        if high - low > 4096:
+            raise AssertionError(f"{high - low:,} descriptors closed one by one")
+        real(low, high)
+    monkeypatch.setattr(os, "sysconf", lambda name: 1 << 30)
+    monkeypatch.setattr(os, "closerange", one_by_one)
+    try:
+        mine, twins = filters()
+        aside = BytesAside(mine)
+        held = held_by(aside.child[0])
+        assert aside._answer() == in_process(twins) and len(held) == 1 and spare not in held
+    finally:
+        os.close(spare)
+
+
 def held_by(pid):
     """The descriptors a child holds once it has closed what it was given (read from /proc
     until the set settles: the child closes them right after the fork)."""

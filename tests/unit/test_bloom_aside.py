@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import signal
+import threading
 import time
 
 import pytest
@@ -54,26 +55,19 @@ def test_the_child_makes_the_bytes_made_in_process(forked):
     assert all(len(mine[name]._pending) for name in ("2025-08", "2025-09"))   # not settled here
 
 
-def test_the_child_sets_every_filters_bits_before_it_answers(forked, monkeypatch, tmp_path):
-    """The parent reads only once it has written its own files: what the child makes after its
-    first write (which waits for that) is made while the parent waits for it."""
+def test_the_child_sets_every_filters_bits_before_it_writes(forked, monkeypatch):
+    """A write waits once the pipe is full (64 KiB): a child that wrote one filter before
+    setting the next one's bits left them to be set after the parent's other files, as if
+    there were no child (a commit of several months)."""
     mine, twins = filters()
-    expected = in_process(twins)
-    log = tmp_path / "child.log"
-    settle, write = BloomFilter._settle, bloom.write_all
+    real = bloom.write_all
 
-    def noted(event, real):
-        def call(*args):
-            with open(log, "a") as handle:
-                handle.write(event + "\n")
-            return real(*args)
-        return call
-    monkeypatch.setattr(BloomFilter, "_settle", noted("settle", settle))
-    monkeypatch.setattr(bloom, "write_all", noted("write", write))
-    assert BytesAside(mine).result() == expected
-    events = log.read_text().split()
-    assert events[:len(mine)] == ["settle"] * len(mine)
-    assert set(events[len(mine):]) == {"write"}
+    def checked(fd, data):
+        if any(len(each._pending) for each in mine.values()):
+            raise AssertionError("a filter written before every filter's bits were set")
+        real(fd, data)
+    monkeypatch.setattr(bloom, "write_all", checked)
+    assert BytesAside(mine)._answer() == in_process(twins)
 
 
 def test_few_keys_are_made_in_process_without_a_child(monkeypatch):
@@ -321,6 +315,28 @@ def gone(pid):
     return False
 
 
+def test_the_child_closes_only_what_is_open(forked, monkeypatch):
+    """Without close_range (RHEL 8's kernel and libc) os.closerange is a close() a number: the
+    child asks for no more than the highest descriptor open, whatever the limit (2^30 in some
+    containers), and still holds nothing but its pipe."""
+    spare = os.dup2(0, 900)
+    real = os.closerange
+
+    def one_by_one(low, high):
+        if high - low > 4096:
+            raise AssertionError(f"{high - low:,} descriptors closed one by one")
+        real(low, high)
+    monkeypatch.setattr(os, "sysconf", lambda name: 1 << 30)
+    monkeypatch.setattr(os, "closerange", one_by_one)
+    try:
+        mine, twins = filters()
+        aside = BytesAside(mine)
+        held = held_by(aside.child[0])
+        assert aside._answer() == in_process(twins) and len(held) == 1 and spare not in held
+    finally:
+        os.close(spare)
+
+
 def held_by(pid):
     """The descriptors a child holds once it has closed what it was given (read from /proc
     until the set settles: the child closes them right after the fork)."""
@@ -374,3 +390,24 @@ def test_the_store_a_child_helped_write_is_the_one_written_alone(tmp_path):
     seen = os.path.join("clusters", "hammer", "state", "seen", "2025-08.bloom")
     with open(alone / seen, "rb") as one, open(helped / seen, "rb") as other:
         assert one.read() == other.read()
+
+
+def at_a_process_limit():
+    """What an account at its process limit (ulimit -u, systemd's TasksMax) meets: no fork,
+    no new thread."""
+    def refused(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+    lower_fork_from()
+    os.fork = refused
+    threading.Thread.start = no_thread
+
+
+def test_a_commit_at_a_process_limit_is_exact(tmp_path):
+    for batch in (BATCH_A, BATCH_B):
+        ran = run_forked(sb_reduce.main, ["--root", str(tmp_path), "--cluster", "hammer"],
+                         ndjson(batch), setup=at_a_process_limit)
+        assert ran.code == 0, ran.stderr
+    assert_exact(tmp_path)

@@ -2,7 +2,9 @@ import os
 
 import pytest
 
+from slurm_scoreboard.core import files
 from slurm_scoreboard.errors import JournalCorrupt
+from slurm_scoreboard.store import journal
 from slurm_scoreboard.store.journal import JOURNAL, Transaction, recover, staged_path
 
 
@@ -62,3 +64,34 @@ def test_unreadable_journal_is_an_error_not_a_guess(tmp_path):
         handle.write("{garbage")
     with pytest.raises(JournalCorrupt):
         recover(base, state, owned)
+
+
+def interrupted_while_writing(monkeypatch):
+    """Ctrl-C (or SIGTERM, which sb-reduce raises as an exception) once the staged file is
+    created, before its bytes are written."""
+    def interrupt(fd, data):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(files, "write_all", interrupt)
+
+
+def interrupted_once_written(monkeypatch):
+    """... or once it is written, before stage() returns."""
+    real = journal.write_synced
+
+    def interrupt(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(journal, "write_synced", interrupt)
+
+
+@pytest.mark.parametrize("interrupted", [interrupted_while_writing, interrupted_once_written])
+def test_an_update_interrupted_while_a_file_is_staged_leaves_no_staged_file(
+        tmp_path, monkeypatch, interrupted):
+    base, state, owned = setup_dirs(tmp_path)
+    tx = Transaction(base, state)
+    tx.stage(os.path.join(base, "agg", "a.json"), b"new-a")
+    interrupted(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        tx.stage(os.path.join(base, "agg", "b.json"), b"new-b")
+    tx.abort()
+    assert os.listdir(os.path.join(base, "agg")) == []

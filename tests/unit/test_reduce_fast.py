@@ -8,6 +8,7 @@ import hashlib
 import math
 import os
 import struct
+import threading
 from array import array
 from datetime import date
 
@@ -309,8 +310,8 @@ def test_files_written_with_folders_kept_are_the_files_written_without(tmp_path)
         files.use_root(str(tmp_path / "unused"))
 
 
-def test_files_handed_to_the_syncer_are_synced_before_wait_returns_and_a_failure_is_raised(
-        tmp_path, monkeypatch):
+def synced_paths(monkeypatch):
+    """The paths os.fsync is called on from now on, in a list."""
     synced = []
     real = os.fsync
 
@@ -318,6 +319,12 @@ def test_files_handed_to_the_syncer_are_synced_before_wait_returns_and_a_failure
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
         return real(fd)
     monkeypatch.setattr(os, "fsync", spy)
+    return synced
+
+
+def test_files_handed_to_the_syncer_are_synced_before_wait_returns_and_a_failure_is_raised(
+        tmp_path, monkeypatch):
+    synced = synced_paths(monkeypatch)
     syncer = files.Syncer()
     names = [str(tmp_path / f"{n}.json") for n in range(12)]
     for name in names:
@@ -330,6 +337,36 @@ def test_files_handed_to_the_syncer_are_synced_before_wait_returns_and_a_failure
     with pytest.raises(FileNotFoundError):
         syncer.wait()
     assert syncer.pool is None and syncer.pending == []
+
+
+def threads_fail_after(monkeypatch, started):
+    """threading.Thread.start fails as it does at a process limit (ulimit -u, systemd's
+    TasksMax) once `started` threads have started."""
+    real = threading.Thread.start
+    count = [0]
+
+    def start(self):
+        if count[0] >= started:
+            raise RuntimeError("can't start new thread")
+        count[0] += 1
+        real(self)
+    monkeypatch.setattr(threading.Thread, "start", start)
+
+
+@pytest.mark.parametrize("started", [0, 1, 3])
+def test_files_are_synced_when_no_more_threads_can_be_started(tmp_path, monkeypatch, started):
+    synced = synced_paths(monkeypatch)
+    names = [str(tmp_path / f"{n}.json") for n in range(12)]
+    for name in names:
+        with open(name, "wb") as handle:
+            handle.write(b"x")
+    threads_fail_after(monkeypatch, started)
+    syncer = files.Syncer()
+    for name in names[:6]:
+        syncer.add(name)
+    syncer.wait()
+    files.fsync_files(names[6:])
+    assert sorted(set(synced)) == sorted(names) and syncer.pool is None
 
 
 @settings(max_examples=300, deadline=None)

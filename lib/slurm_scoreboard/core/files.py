@@ -474,31 +474,44 @@ def fsync_file(path: str) -> None:
 
 def fsync_files(paths: List[str]) -> None:
     """fsync many files at once (threads: the disk takes them together instead of one by one),
-    each opened without following a symlink."""
-    if len(paths) < 2:
-        for path in paths:
-            fsync_file(path)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
-        list(pool.map(fsync_file, paths))
+    each opened without following a symlink; one after the other when no thread can be started
+    (the account is at its process limit: ulimit -u, systemd's TasksMax)."""
+    if len(paths) >= 2:
+        from concurrent.futures import ThreadPoolExecutor
+        try:
+            with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
+                list(pool.map(fsync_file, paths))
+            return
+        except RuntimeError:            # "can't start new thread"
+            pass
+    for path in paths:
+        fsync_file(path)
 
 
 class Syncer:
     """fsyncs files in the background as they are handed over (threads, as
     :func:`fsync_files`), so the disk works while the next files are made; :meth:`wait`
-    returns once every one is synced (raising the first failure)."""
+    returns once every one is synced (raising the first failure). Once a thread cannot be
+    started (a process limit), the files handed over after are synced as they come."""
 
     def __init__(self) -> None:
         self.pool: Optional["ThreadPoolExecutor"] = None
         self.pending: list = []
+        self.in_place = False
 
     def add(self, path: str) -> None:
-        pool = self.pool
-        if pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            pool = self.pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
-        self.pending.append(pool.submit(fsync_file, path))
+        if self.in_place:
+            fsync_file(path)
+            return
+        try:
+            pool = self.pool
+            if pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+                pool = self.pool = ThreadPoolExecutor(max_workers=SYNC_THREADS)
+            self.pending.append(pool.submit(fsync_file, path))
+        except RuntimeError:            # "can't start new thread"
+            self.in_place = True
+            fsync_file(path)
 
     def wait(self) -> None:
         try:

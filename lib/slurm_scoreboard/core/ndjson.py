@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import sys
 from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional, Protocol, Tuple
 
 import orjson
@@ -17,16 +18,25 @@ _OPTIONS = orjson.OPT_APPEND_NEWLINE
 PIPE_SIZE = 1 << 20      # what a pipe between two tools holds (Linux gives 64 KiB)
 
 
+def pipe_commands() -> Optional[Tuple[int, int]]:
+    """fcntl's (F_GETPIPE_SZ, F_SETPIPE_SZ), by Linux's numbers where Python does not name them
+    (before 3.10: RHEL 9's python3); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return getattr(fcntl, "F_GETPIPE_SZ", 1032), getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
 def widen_pipe(stream) -> None:
     """Let a pipe the stream is an end of hold PIPE_SIZE bytes, so the tools on either side
     run while the other works instead of taking turns every 64 KiB (the ingest pipe took a
     fifth longer). Anything else, a pipe that is larger already, or one the kernel will not
     widen (the account's pipe memory is used up) is left as it is."""
+    commands = pipe_commands()
     try:
         fd = stream.fileno()
-        if stat.S_ISFIFO(os.fstat(fd).st_mode) and \
-                fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < PIPE_SIZE:
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        if commands and stat.S_ISFIFO(os.fstat(fd).st_mode) and \
+                fcntl.fcntl(fd, commands[0]) < PIPE_SIZE:
+            fcntl.fcntl(fd, commands[1], PIPE_SIZE)
     except (AttributeError, ValueError, OSError):
         pass
 

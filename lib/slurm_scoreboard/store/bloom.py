@@ -456,8 +456,7 @@ def _leave_parent(fd: int, parent: int, set_death_signal: Callable[[], object]) 
     to 3 s at 400,000 keys), holding the killed run's memory and a core its rerun wants."""
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
-    os.closerange(0, fd)
-    os.closerange(fd + 1, max(fd + 1, os.sysconf("SC_OPEN_MAX")))
+    _close_all_but(fd)
     set_death_signal()
     if os.getppid() != parent:      # it died before the death signal was set
         os._exit(1)
@@ -478,6 +477,18 @@ def _make_in_child(filters: Dict[str, BloomFilter], fd: int) -> None:
         code = 0
     finally:
         os._exit(code)
+
+
+def _close_all_but(fd: int) -> None:
+    """Close every descriptor but `fd`, up to the highest one open: where the kernel or libc has
+    no close_range (RHEL 8), os.closerange is a close() a number, and the limit it went up to
+    can be 2^30 (about a minute)."""
+    try:
+        highest = max(int(name) for name in os.listdir("/proc/self/fd"))
+    except (OSError, ValueError):
+        highest = os.sysconf("SC_OPEN_MAX")
+    os.closerange(0, fd)
+    os.closerange(fd + 1, max(fd, highest) + 1)
 
 
 def _reaped(pid: int, kill: bool) -> int:

@@ -64,8 +64,9 @@ class Transaction:
     def stage(self, path: str, data: Union[bytes, memoryview, Iterable[bytes]]) -> None:
         """Write `data` (bytes, or its pieces in order) beside `path`, to replace it at commit."""
         temp = staged_path(path)
-        write_synced(temp, data, sync=False)
+        # named before it exists: a signal while it is written leaves abort() its name to remove
         self.pairs.append((os.path.relpath(temp, self.base), os.path.relpath(path, self.base)))
+        write_synced(temp, data, sync=False)
         self.syncer.add(temp)
 
     def remove(self, path: str) -> None:

@@ -146,9 +146,27 @@ def warner(prog: str) -> Callable[[str], None]:
     return lambda message: warn(prog, safe_text(message))
 
 
+def _standard_streams(prog: str) -> None:
+    """Standard input and error the tool was started without (``<&-``, ``2>&-``) become
+    /dev/null: an empty input, messages dropped, and no file the tool opens later takes their
+    descriptor (what it wrote to stderr would land in a store file). Without standard output it
+    exits 2 before any work, as argparse does for a usage error."""
+    for fd, name, mode in ((0, "stdin", "r"), (2, "stderr", "w")):
+        if getattr(sys, name) is None:
+            opened = os.open(os.devnull, os.O_RDWR)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+            setattr(sys, name, open(fd, mode, closefd=False))
+    if sys.stdout is None:
+        warn(prog, "standard output is closed (>&-): send it to /dev/null instead")
+        sys.exit(errors.EXIT_USAGE)
+
+
 def run(prog: str, parser: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int],
         argv: Optional[Sequence[str]] = None) -> int:
     """Parse argv, run body, and turn every way it can end into an exit code."""
+    _standard_streams(prog)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:

@@ -95,3 +95,18 @@ def test_an_update_interrupted_while_a_file_is_staged_leaves_no_staged_file(
         tx.stage(os.path.join(base, "agg", "b.json"), b"new-b")
     tx.abort()
     assert os.listdir(os.path.join(base, "agg")) == []
+
+
+def test_an_abort_removes_every_staged_file_it_can_whatever_stands_at_one(tmp_path):
+    """A folder planted at a staged name fails that stage; the abort still removes the files
+    staged before and after it, and leaves the folder for recover() to sweep."""
+    base, state, owned = setup_dirs(tmp_path)
+    tx = Transaction(base, state)
+    folder = os.path.join(base, "agg")
+    tx.stage(os.path.join(folder, "a.json"), b"new-a")
+    os.mkdir(os.path.join(folder, ".b.json.sbtx"))
+    with pytest.raises(OSError):
+        tx.stage(os.path.join(folder, "b.json"), b"new-b")
+    tx.stage(os.path.join(folder, "c.json"), b"new-c")
+    tx.abort()
+    assert os.listdir(folder) == [".b.json.sbtx"]

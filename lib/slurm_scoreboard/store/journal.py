@@ -79,8 +79,8 @@ class Transaction:
         for temp, _ in self.pairs:
             try:
                 unlink_synced(os.path.join(self.base, temp))
-            except (FileNotFoundError, UnsafePath):
-                pass
+            except (OSError, UnsafePath):   # gone, never made, or a folder planted: the next
+                pass                        # run's recover() sweeps what is left
         self.pairs, self.removals = [], []
 
     def commit(self) -> None:

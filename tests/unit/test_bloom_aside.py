@@ -205,14 +205,7 @@ def test_the_child_holds_no_lock_of_its_parent_and_close_stops_it(forked, monkey
     lock_path = tmp_path / "reduce.lock"
     lock = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
-    parent = os.getpid()
-    real = BloomFilter.to_bytes
-
-    def slow(self):
-        if os.getpid() != parent:
-            time.sleep(60)
-        return real(self)
-    monkeypatch.setattr(BloomFilter, "to_bytes", slow)
+    monkeypatch.setattr(BloomFilter, "parts", slow_outside(os.getpid()))
     aside = BytesAside(filters()[0])
     pid = aside.child[0]
     held = held_by(pid)
@@ -238,7 +231,7 @@ def test_a_child_dies_with_its_parent(forked):
     if middle == 0:
         try:
             os.close(report_read)
-            slow_in_children_of(os.getpid())
+            BloomFilter.parts = slow_outside(os.getpid())     # this forked process's own
             aside = BytesAside(filters()[0])
             os.write(report_write, str(aside.child[0]).encode())
             time.sleep(60)
@@ -263,13 +256,7 @@ def test_a_commit_stopped_while_it_waits_for_the_answer_stops_the_child(forked, 
     killed, not waited for while it sets the rest of its bits."""
     class Stopped(Exception):
         pass
-    parent, real = os.getpid(), BloomFilter.parts
-
-    def slow(self):
-        if os.getpid() != parent:
-            time.sleep(60)
-        return real(self)
-    monkeypatch.setattr(BloomFilter, "parts", slow)
+    monkeypatch.setattr(BloomFilter, "parts", slow_outside(os.getpid()))
     aside = BytesAside(filters()[0])
     _, fd = aside.child
     real_read, real_waitpid, statuses = os.read, os.waitpid, []
@@ -291,15 +278,15 @@ def test_a_commit_stopped_while_it_waits_for_the_answer_stops_the_child(forked, 
     assert os.WTERMSIG(statuses[0]) == signal.SIGKILL
 
 
-def slow_in_children_of(parent):
-    """Filters whose bytes take a minute to make anywhere but in `parent` (in this process)."""
+def slow_outside(parent):
+    """BloomFilter.parts that takes a minute anywhere but in `parent` (in its children)."""
     real = BloomFilter.parts
 
     def slow(self):
         if os.getpid() != parent:
             time.sleep(60)
         return real(self)
-    BloomFilter.parts = slow
+    return slow
 
 
 def gone(pid):
